@@ -1,0 +1,127 @@
+"""Command-line interface: parse options, make one library call, render, exit with its code.
+
+Exit codes: 0 done / data valid, 1 data invalid, 2 usage error or unusable input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import DataInvalid, PledgegraphError, Problem, UnusableInput
+
+
+def _settings(data, out=None, base=None):
+    from .settings import Settings
+
+    return Settings.from_env(data_dir=data, out_dir=out, base=base)
+
+
+def data_options(fn):
+    """Options every data-reading command shares, spelled the same everywhere."""
+    fn = click.option("--base", metavar="IRI", help="Base IRI for instances (default "
+                      "https://w3id.org/pledgegraph/, or $PLEDGEGRAPH_BASE).")(fn)
+    fn = click.option("--data", "data", type=click.Path(path_type=Path), default=None,
+                      help="Data directory (default: data/, or $PLEDGEGRAPH_DATA_DIR).")(fn)
+    return fn
+
+
+def _render_problems(problems: list[Problem], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps({"problems": [p.as_dict() for p in problems], "summary": _counts(problems)},
+                              indent=2, ensure_ascii=False))
+        return
+    colour = sys.stdout.isatty()
+    for p in problems:
+        line = p.format()
+        if colour:
+            line = click.style(line, fg="red" if p.severity == "error" else "yellow")
+        click.echo(line)
+    c = _counts(problems)
+    click.echo(f"{c['error']} error(s), {c['warning']} warning(s)")
+
+
+def _counts(problems: list[Problem]) -> dict[str, int]:
+    return {"error": sum(p.severity == "error" for p in problems),
+            "warning": sum(p.severity == "warning" for p in problems)}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pledgegraph")
+def main():
+    """Build, check and publish the pledgegraph knowledge graph from curated YAML."""
+
+
+@main.command()
+@data_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text", show_default=True,
+              help="text for people, json for tools, turtle for the SHACL validation report.")
+@click.option("--strict", is_flag=True, help="Treat warnings as failures.")
+def validate(data, base, fmt, strict):
+    """Check the data: YAML format, references and SHACL shapes.
+
+    Prints each problem as `file:line:column: severity: entity: message`.
+    Exits 0 when valid, 1 when invalid, 2 when the input cannot be read.
+    """
+    from .pipeline import check
+
+    try:
+        result = check(_settings(data, base=base))
+    except (DataInvalid, UnusableInput) as e:
+        # Format and reference errors stop before SHACL runs, so there is no SHACL report to print.
+        if e.problems:
+            _render_problems(e.problems, "json" if fmt == "json" else "text")
+        else:
+            click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except PledgegraphError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    report = result.report
+    if fmt == "turtle":
+        click.echo(report.results_turtle)
+    else:
+        _render_problems(report.problems, fmt)
+    failed = not report.conforms or (strict and report.problems)
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@data_options
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output directory (default: dist/, or $PLEDGEGRAPH_OUT_DIR). Replaced only on success.")
+def build(data, base, out):
+    """Load, build, validate and write every output to dist/.
+
+    Writes Turtle, N-Triples and JSON-LD of the graph, the ontology and the shapes. Nothing is
+    written when the data is invalid; a previous dist/ is kept intact.
+    """
+    from .pipeline import build_all
+
+    start = time.perf_counter()
+    try:
+        result = build_all(_settings(data, out, base),
+                           on_stage=(lambda s: click.echo(f"  {s}...", err=True)) if sys.stderr.isatty() else None)
+    except DataInvalid as e:
+        _render_problems(e.problems, "text")
+        click.echo("build failed: nothing was written", err=True)
+        sys.exit(1)
+    except UnusableInput as e:
+        if e.problems:
+            _render_problems(e.problems, "text")
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    except PledgegraphError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    elapsed = time.perf_counter() - start
+    warnings = result.report.counts.get("warning", 0)
+    click.echo(f"{len(result.dataset.records)} records from {len(result.dataset.files)} files -> "
+               f"{len(result.built.triples)} triples, {warnings} warning(s), in {elapsed:.2f}s")
+    for path in result.outputs:
+        click.echo(f"  wrote {path}")

@@ -1,0 +1,131 @@
+"""Dates at the precision the source gives, with honest earliest/latest bounds for sorting.
+
+Accepted forms (YAML):
+  "2015" | "2015-06" | "2015-06-23"            on that year / month / day
+  {on: "2014", approximate: true}               about then
+  {by: "2015-04"}                               on or before
+  {after: "2015-06-23"}                         strictly after
+  {from: "2014-11", to: "2014-12"}              somewhere in that range
+  {in: "2014", part: late}                      early / mid / late in a period
+Any mapping may add `as_stated: "late 2014"`: the words of the source.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+YEAR, MONTH, DAY = "year", "month", "day"
+QUALIFIERS = ("on", "by", "after", "between", "early", "mid", "late", "approximate")
+PARTS = ("early", "mid", "late")
+DATE_KEYS = {"on", "by", "after", "from", "to", "in", "part", "approximate", "as_stated"}
+
+
+class DateError(ValueError):
+    """A date the format cannot read; the message says what form is expected."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """A calendar date at year, month or day precision."""
+
+    text: str
+    precision: str
+    first: dt.date
+    last: dt.date
+
+
+@dataclass(frozen=True)
+class DateSpec:
+    qualifier: str
+    point: Point | None
+    earliest: dt.date | None
+    latest: dt.date | None
+    as_stated: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.as_stated:
+            return self.as_stated
+        if self.qualifier == "between":
+            return f"{self.earliest.isoformat()}/{self.latest.isoformat()}"
+        if self.qualifier == "on":
+            return self.point.text
+        return f"{self.qualifier} {self.point.text}"
+
+
+def parse_point(text: str) -> Point:
+    m = _DATE_RE.match(text)
+    if not m:
+        raise DateError(f"'{text}' is not a date: write YYYY, YYYY-MM or YYYY-MM-DD, at the precision "
+                        "the source gives")
+    year, month, day = int(m[1]), m[2], m[3]
+    try:
+        if day:
+            d = dt.date(year, int(month), int(day))
+            return Point(text, DAY, d, d)
+        if month:
+            mo = int(month)
+            if not 1 <= mo <= 12:
+                raise ValueError("month must be in 1..12")
+            return Point(text, MONTH, dt.date(year, mo, 1),
+                         dt.date(year, mo, calendar.monthrange(year, mo)[1]))
+        return Point(text, YEAR, dt.date(year, 1, 1), dt.date(year, 12, 31))
+    except ValueError as e:
+        raise DateError(f"'{text}' is not a real calendar date ({e})") from None
+
+
+def parse_date(value: object) -> DateSpec:
+    """Read a date field from its YAML value (a string or a mapping of strings)."""
+    if isinstance(value, str):
+        p = parse_point(value)
+        return DateSpec("on", p, p.first, p.last)
+    if not isinstance(value, dict):
+        raise DateError("a date is a string like \"2015-06-23\" or a mapping such as {by: \"2015-04\"}")
+    unknown = set(value) - DATE_KEYS
+    if unknown:
+        raise DateError(f"unknown date key(s) {', '.join(sorted(unknown))}; use one of "
+                        "on, by, after, from/to, in/part, approximate, as_stated")
+    as_stated = value.get("as_stated", "")
+    if not isinstance(as_stated, str):
+        raise DateError("as_stated must be text")
+    forms = [k for k in ("on", "by", "after", "from", "in") if k in value]
+    if len(forms) != 1:
+        raise DateError("a date mapping takes exactly one of on, by, after, from (with to), in (with part)")
+    form = forms[0]
+    for key in ("on", "by", "after", "from", "to", "in"):
+        if key in value and not isinstance(value[key], str):
+            raise DateError(f"'{key}' must be a quoted date string like \"2015-06\"")
+    approximate = value.get("approximate", False)
+    if approximate not in (True, False):
+        raise DateError("approximate must be true or false")
+    if approximate and form != "on":
+        raise DateError("approximate goes with on: {on: \"2014\", approximate: true}")
+    if ("to" in value) != (form == "from"):
+        raise DateError("from and to go together: {from: \"2014-11\", to: \"2014-12\"}")
+    if ("part" in value) != (form == "in"):
+        raise DateError("in and part go together: {in: \"2014\", part: late}")
+
+    if form == "on":
+        p = parse_point(value["on"])
+        return DateSpec("approximate" if approximate else "on", p, p.first, p.last, as_stated)
+    if form == "by":
+        p = parse_point(value["by"])
+        return DateSpec("by", p, None, p.last, as_stated)
+    if form == "after":
+        p = parse_point(value["after"])
+        return DateSpec("after", p, p.last + dt.timedelta(days=1), None, as_stated)
+    if form == "from":
+        start, end = parse_point(value["from"]), parse_point(value["to"])
+        if end.last < start.first:
+            raise DateError(f"the range ends ({end.text}) before it starts ({start.text})")
+        return DateSpec("between", None, start.first, end.last, as_stated)
+    part = value["part"]
+    if part not in PARTS:
+        raise DateError(f"part must be one of {', '.join(PARTS)}")
+    p = parse_point(value["in"])
+    return DateSpec(part, p, p.first, p.last, as_stated)

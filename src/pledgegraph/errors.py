@@ -1,0 +1,119 @@
+"""One home for what can go wrong: located problems and the exceptions that carry them.
+
+A `Problem` knows where it is (file, line, column), which record it concerns, the rule it breaks
+and, where one is obvious, how to fix it. Stages collect problems instead of stopping at the
+first, so a curator sees every mistake in one run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if not self.line:
+            return self.file
+        return f"{self.file}:{self.line}:{self.column}" if self.column else f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    position: Position
+    message: str
+    severity: str = ERROR
+    entity: str = ""
+    rule: str = ""
+    value: str = ""
+    hint: str = ""
+
+    def sort_key(self) -> tuple:
+        return (self.position, self.severity, self.entity, self.message)
+
+    def format(self) -> str:
+        entity = f" {self.entity}:" if self.entity else ""
+        text = f"{self.position}: {self.severity}:{entity} {self.message}"
+        if self.rule:
+            text += f" [{self.rule}]"
+        if self.hint:
+            text += f" (hint: {self.hint})"
+        return text
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.position.file,
+            "line": self.position.line,
+            "column": self.position.column,
+            "severity": self.severity,
+            "entity": self.entity,
+            "message": self.message,
+            "rule": self.rule,
+            "value": self.value,
+            "hint": self.hint,
+        }
+
+
+def sorted_unique(problems: list[Problem]) -> list[Problem]:
+    """Problems in file/line order with exact repeats removed."""
+    return sorted(set(problems), key=Problem.sort_key)
+
+
+class PledgegraphError(Exception):
+    """Base of every error the library raises on purpose; the CLI maps it to an exit code."""
+
+    exit_code = 2
+
+
+class UnusableInput(PledgegraphError):
+    """Input that cannot be read at all (missing directory, not UTF-8, broken YAML...)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, problems: list[Problem] | None = None):
+        super().__init__(message)
+        self.problems = sorted_unique(problems or [])
+
+
+class DataInvalid(PledgegraphError):
+    """The data was read but breaks the format, a reference or a shape."""
+
+    exit_code = 1
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted_unique(problems)
+        errors = sum(p.severity == ERROR for p in self.problems)
+        super().__init__(f"{errors} error(s) in the data")
+
+
+@dataclass
+class ProblemList:
+    """Accumulates problems during a stage."""
+
+    items: list[Problem] = field(default_factory=list)
+
+    def add(self, position: Position, message: str, **kw) -> None:
+        self.items.append(Problem(position, message, **kw))
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.severity == ERROR for p in self.items)
+
+
+def relative(path: Path, root: Path) -> str:
+    """Paths in messages are shown relative to where the user is, when possible."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        try:
+            return str(path.resolve().relative_to(root.resolve().parent))
+        except ValueError:
+            return str(path)

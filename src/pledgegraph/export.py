@@ -1,0 +1,81 @@
+"""Deterministic serialization, and writing output directories so a failure never leaves half a result.
+
+Triples arrive sorted from the builder; pyoxigraph writes them in that order, so the same input
+gives byte-identical files whatever the hash seed. A directory is written next to its final
+place under a temporary name and swapped in only when complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from .formats import FORMATS
+from .vocab import PREFIXES
+
+
+def serialize(triples, format_name: str, prefixes: dict[str, str] | None = None) -> bytes:
+    """Triples (or quads, for quad formats) in a named format, as bytes."""
+    fmt = FORMATS[format_name]
+    if format_name == "ntriples":
+        return "".join(f"{t} .\n" for t in triples).encode()
+    if format_name == "nquads":
+        return "".join(f"{q} .\n" for q in triples).encode()
+    prefixes = PREFIXES if prefixes is None else prefixes
+    used = _used_prefixes(triples, prefixes) if fmt.rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG,
+                                                                    ox.RdfFormat.JSON_LD) else {}
+    return ox.serialize(triples, format=fmt.rdf_format, prefixes=used or None)
+
+
+def _used_prefixes(triples, prefixes: dict[str, str]) -> dict[str, str]:
+    """Only the prefixes the data uses, so headers do not change when unrelated data does."""
+    namespaces = set()
+    for t in triples:
+        for term in (t.subject, t.predicate, t.object):
+            if isinstance(term, ox.NamedNode):
+                namespaces.add(term.value)
+            elif isinstance(term, ox.Literal) and term.datatype:
+                namespaces.add(term.datatype.value)
+    return {p: ns for p, ns in sorted(prefixes.items())
+            if any(iri.startswith(ns) for iri in namespaces)}
+
+
+@contextlib.contextmanager
+def replace_dir(target: Path):
+    """Yield a fresh temporary directory; on success it replaces `target`, on error it is removed."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o755)
+        old = None
+        if target.exists():
+            old = target.parent / f".{target.name}.old-{os.getpid()}"
+            os.rename(target, old)
+        os.rename(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write a single file atomically (temporary sibling + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,428 @@
+"""YAML files -> checked records. Stage 1 of the pipeline.
+
+Reads every `*.yaml` under the data directory (in sorted order), checks each record against the
+format in `schema.py`, then checks ids and references across files. All problems are collected;
+the stage raises `DataInvalid` (or `UnusableInput` for unreadable files) with every one of them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import gc
+import re
+from pathlib import Path
+from typing import Any
+
+from . import schema
+from .dates import DateError, parse_date
+from .errors import DataInvalid, Position, Problem, ProblemList, UnusableInput, relative
+from .records import Claimed, Dataset, Item, Record, Vocabulary
+from .schema import Field
+from .vocab import PG, PGV, SKOS
+from .yamlread import MDict, MList, Plain, YamlError, decode, read
+
+ID_RE = re.compile(schema.ID_PATTERN)
+ID_MAX = 80
+LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-(?:[A-Z]{2}|\d{3}))?(-(?:[0-9A-Za-z]{5,8}|\d[0-9A-Za-z]{3}))*$")
+INT_RE = re.compile(r"^(0|[1-9][0-9]{0,15})$")
+URL_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+def load_vocabulary(path: Path) -> Vocabulary:
+    """Concept ids per scheme from `vocabularies.ttl` (concepts are `pgv:<scheme>/<id>`)."""
+    import pyoxigraph as ox
+
+    concepts: dict[str, set[str]] = {}
+    implied: dict[str, str] = {}
+    in_scheme = ox.NamedNode(SKOS + "inScheme")
+    implies = ox.NamedNode(PG + "impliesClass")
+    try:
+        triples = list(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
+    except (OSError, SyntaxError) as e:
+        raise UnusableInput(f"cannot read vocabularies {path}: {e}") from None
+    for t in triples:
+        if t.predicate == in_scheme and t.subject.value.startswith(PGV):
+            scheme = t.object.value[len(PGV):]
+            concept = t.subject.value[len(PGV):]
+            prefix = scheme + "/"
+            if concept.startswith(prefix):
+                concepts.setdefault(scheme, set()).add(concept[len(prefix):])
+        elif t.predicate == implies:
+            implied[t.subject.value] = t.object.value
+    return Vocabulary(concepts, implied)
+
+
+def data_files(data_dir: Path) -> list[Path]:
+    """Every YAML file below data_dir, refusing links that lead outside it."""
+    if not data_dir.is_dir():
+        raise UnusableInput(f"data directory {data_dir} does not exist")
+    root = data_dir.resolve()
+    files = []
+    problems = []
+    for path in sorted(p for p in data_dir.rglob("*") if p.suffix in (".yaml", ".yml")):
+        real = path.resolve()
+        if path.is_symlink() or not real.is_relative_to(root):
+            if not real.is_relative_to(root):
+                problems.append(Problem(Position(relative(path, data_dir)),
+                                        f"links outside the data directory (to {real}); copy the file in instead",
+                                        rule="data-files"))
+                continue
+        if path.is_file():
+            files.append(path)
+    if problems:
+        raise UnusableInput("data files outside the data directory", problems)
+    return files
+
+
+def load(data_dir: Path, vocabulary: Vocabulary) -> Dataset:
+    """Read and check every data file; raise with all problems found."""
+    files = data_files(data_dir)
+    problems = ProblemList()
+    records: list[Record] = []
+    unreadable: list[Problem] = []
+    names = []
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # the loader makes millions of small objects and no cycles: GC passes only cost time
+    try:
+        for path in files:
+            name = relative(path, data_dir)
+            names.append(name)
+            try:
+                if path.stat().st_size > MAX_FILE_BYTES:
+                    raise YamlError(f"file is larger than {MAX_FILE_BYTES >> 20} MiB; split it", 1, 1)
+                tree = read(decode(path.read_bytes()))
+            except YamlError as e:
+                unreadable.append(Problem(Position(name, e.line, e.column), str(e), rule="yaml"))
+                continue
+            except OSError as e:
+                unreadable.append(Problem(Position(name), f"cannot read: {e.strerror}", rule="file"))
+                continue
+            records.extend(_file_records(tree, name, vocabulary, problems))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    if unreadable:
+        raise UnusableInput(f"{len(unreadable)} file(s) could not be read", unreadable + problems.items)
+    by_id = _index(records, problems)
+    _check_references(records, by_id, problems)
+    if problems.has_errors:
+        raise DataInvalid(problems.items)
+    return Dataset(records, by_id, vocabulary, names)
+
+
+# --- one file ---------------------------------------------------------------------------------
+
+def _file_records(tree: Any, file: str, vocab: Vocabulary, problems: ProblemList) -> list[Record]:
+    if tree is None:
+        return []
+    if not isinstance(tree, MDict):
+        problems.add(Position(file, 1, 1), "a data file is a mapping of record kinds (e.g. `pledges:`) "
+                     "to lists of records", rule="file-structure")
+        return []
+    out = []
+    for key, value in tree.items():
+        kpos = Position(file, *tree.key_pos[key])
+        kind = schema.KIND_BY_KEY.get(key)
+        if kind is None:
+            problems.add(kpos, f"unknown record kind '{key}'", rule="file-structure", value=key,
+                         hint=_suggest(key, schema.KIND_BY_KEY))
+            continue
+        if kind.name in schema.SINGLETON_KINDS:
+            if not isinstance(value, MDict):
+                problems.add(kpos, f"'{key}' is a single mapping, not a list", rule="file-structure")
+                continue
+            rec = _record(kind, value, file, vocab, problems)
+            if rec:
+                out.append(rec)
+            continue
+        if not isinstance(value, MList):
+            problems.add(kpos, f"'{key}' must be a list of records (each item starting with '- id:')",
+                         rule="file-structure")
+            continue
+        for i, item in enumerate(value):
+            if not isinstance(item, MDict):
+                problems.add(Position(file, *value.item_pos[i]), f"each item of '{key}' must be a mapping",
+                             rule="file-structure")
+                continue
+            rec = _record(kind, item, file, vocab, problems)
+            if rec:
+                out.append(rec)
+    return out
+
+
+def _record(kind: schema.Kind, node: MDict, file: str, vocab: Vocabulary, problems: ProblemList) -> Record | None:
+    pos = Position(file, node.line, node.column)
+    if kind.name in schema.SINGLETON_KINDS:
+        rid = kind.name
+    else:
+        rid = node.get("id")
+        if rid is None:
+            problems.add(pos, f"{kind.name} record has no id", rule=f"{kind.name}.id",
+                         hint="add `id: some-slug` (lowercase letters, digits and hyphens)")
+            return None
+        if not _check_id(rid, Position(file, *node.value_pos["id"]), "", kind.name + ".id", problems):
+            return None
+    ctx = _Ctx(file, str(rid), vocab, problems)
+    data, fpos = ctx.fields(kind.fields, node, kind.name, skip=("id",))
+    return Record(kind.name, data, pos, fpos, id=str(rid))
+
+
+def _check_id(value: Any, pos: Position, entity: str, rule: str, problems: ProblemList) -> bool:
+    if not isinstance(value, str) or not ID_RE.match(value) or len(value) > ID_MAX:
+        shown = repr(value) if not isinstance(value, str) else f"'{value}'"
+        hint = "ids are lowercase ASCII letters, digits and single hyphens, at most 80 characters"
+        if isinstance(value, str):
+            slug = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:ID_MAX]
+            if slug and ID_RE.match(slug):
+                hint += f", e.g. '{slug}'"
+        problems.add(pos, f"{shown} is not a valid id", entity=entity, rule=rule, value=str(value), hint=hint)
+        return False
+    return True
+
+
+class _Ctx:
+    """Field conversion for one record, reporting problems against its file and id."""
+
+    def __init__(self, file: str, entity: str, vocab: Vocabulary, problems: ProblemList):
+        self.file, self.entity, self.vocab, self.problems = file, entity, vocab, problems
+
+    def err(self, line_col: tuple[int, int], message: str, rule: str, value: Any = "", hint: str = "",
+            severity: str = "error") -> None:
+        self.problems.add(Position(self.file, *line_col), message, entity=self.entity, rule=rule,
+                          value="" if value is None else str(value)[:200], hint=hint, severity=severity)
+
+    def fields(self, specs: tuple[Field, ...], node: MDict, owner: str, skip=()) -> tuple[dict, dict]:
+        data: dict[str, Any] = {}
+        fpos: dict[str, Position] = {}
+        known = {f.name: f for f in specs}
+        for key, value in node.items():
+            if key in skip:
+                continue
+            at = node.value_pos.get(key, node.key_pos[key])
+            spec = known.get(key)
+            if spec is None:
+                self.err(node.key_pos[key], f"unknown field '{key}' in {owner}", rule=owner, value=key,
+                         hint=_suggest(key, known) or f"{owner} fields: {', '.join(known)}")
+                continue
+            fpos[key] = Position(self.file, *at)
+            rule = f"{owner}.{key}"
+            if value is None:
+                self.err(at, f"'{key}' is empty", rule=rule, hint="give a value or remove the line")
+                continue
+            converted = self.field(spec, value, at, rule)
+            if converted is not None:
+                data[key] = converted
+        for spec in specs:
+            if spec.required and spec.name not in node and spec.name not in skip:
+                hint = "add at least one source id" if spec.type == "citations" else ""
+                self.err((node.line, node.column), f"missing required field '{spec.name}' in {owner}",
+                         rule=f"{owner}.{spec.name}", hint=hint)
+        return data, fpos
+
+    def field(self, spec: Field, value: Any, at: tuple[int, int], rule: str) -> Any:
+        if spec.type == "citations":
+            return self.citations(value, at, rule)
+        if spec.claimed:
+            return self.claims(spec, value, at, rule)
+        if spec.many:
+            items = value if isinstance(value, MList) else None
+            if items is None:
+                self.err(at, f"'{spec.name}' takes a list", rule=rule, value=value,
+                         hint=f"write `{spec.name}: [{value}]`" if isinstance(value, str) else "")
+                return None
+            out = []
+            for i, v in enumerate(items):
+                c = self.value(spec, v, items.item_pos[i], rule)
+                if c is not None:
+                    out.append(c)
+            return out or None
+        return self.value(spec, value, at, rule)
+
+    def claims(self, spec: Field, value: Any, at: tuple[int, int], rule: str) -> list[Claimed] | None:
+        items = list(zip(value, value.item_pos)) if isinstance(value, MList) else [(value, at)]
+        out = []
+        for v, vpos in items:
+            if isinstance(v, MDict) and "value" in v:
+                extra = set(v) - {"value", "sources"}
+                if extra:
+                    self.err(vpos, f"a claimed value takes only 'value' and 'sources', not "
+                             f"{', '.join(sorted(extra))}", rule=rule)
+                inner = self.value(spec, v["value"], v.value_pos["value"], rule)
+                cites = self.citations(v["sources"], v.value_pos["sources"], rule) if "sources" in v else []
+                if inner is not None:
+                    out.append(Claimed(inner, cites or [], Position(self.file, *vpos)))
+            else:
+                inner = self.value(spec, v, vpos, rule)
+                if inner is not None:
+                    out.append(Claimed(inner, [], Position(self.file, *vpos)))
+        return out or None
+
+    def citations(self, value: Any, at: tuple[int, int], rule: str) -> list[Item] | None:
+        if isinstance(value, str):
+            value, positions = [value], [at]
+        elif isinstance(value, MList):
+            positions = value.item_pos
+        else:
+            self.err(at, "sources must be a list of source ids or citations", rule=rule)
+            return None
+        if not value:
+            self.err(at, "sources is empty: every fact needs at least one source", rule=rule,
+                     hint="add the id of the source document that states it")
+            return None
+        out = []
+        struct = schema.STRUCTS["citation"]
+        for v, vpos in zip(value, positions):
+            if isinstance(v, str):
+                if _check_id(v, Position(self.file, *vpos), self.entity, rule + ".source", self.problems):
+                    out.append(Item("citation", {"source": str(v)}, Position(self.file, *vpos),
+                                    {"source": Position(self.file, *vpos)}))
+            elif isinstance(v, MDict):
+                data, fpos = self.fields(struct.fields, v, "citation")
+                if "source" in data:
+                    out.append(Item("citation", data, Position(self.file, *vpos), fpos))
+            else:
+                self.err(vpos, "a citation is a source id or a mapping with `source:`", rule=rule)
+        return out or None
+
+    def value(self, spec: Field, v: Any, at: tuple[int, int], rule: str) -> Any:
+        t = spec.base_type
+        if t == "struct":
+            struct = schema.STRUCTS[spec.target]
+            if not isinstance(v, MDict):
+                self.err(at, f"'{spec.name}' items are mappings ({struct.doc.rstrip('.')})", rule=rule, value=v)
+                return None
+            data, fpos = self.fields(struct.fields, v, struct.name)
+            return Item(struct.name, data, Position(self.file, *at), fpos)
+        if t == "date":
+            if isinstance(v, MList):
+                self.err(at, "a date is a string or a mapping, not a list", rule=rule)
+                return None
+            try:
+                return parse_date(_plain_dict(v))
+            except DateError as e:
+                self.err(at, str(e), rule=rule, value=v)
+                return None
+        if not isinstance(v, str):
+            self.err(at, f"'{spec.name}' takes a single {t} value, not a " +
+                     ("list" if isinstance(v, MList) else "mapping"), rule=rule)
+            return None
+        if t == "string":
+            if CONTROL_RE.search(v):
+                self.err(at, "text contains control characters", rule=rule, value=repr(v))
+                return None
+            if spec.max_length and len(v) > spec.max_length:
+                self.err(at, f"'{spec.name}' is {len(v)} characters; at most {spec.max_length}", rule=rule,
+                         value=v[:60] + "...", hint="quote only the words that state the fact")
+                return None
+            if not v.strip():
+                self.err(at, f"'{spec.name}' is blank", rule=rule)
+                return None
+            return str(v)
+        if t == "ref":
+            return str(v) if _check_id(v, Position(self.file, *at), self.entity, rule, self.problems) else None
+        if t == "concept":
+            ids = self.vocab.concepts.get(spec.target, set())
+            if v not in ids:
+                self.err(at, f"'{v}' is not a concept of the {spec.target} vocabulary", rule=rule, value=v,
+                         hint=_suggest(v, ids) or f"one of: {', '.join(sorted(ids))}")
+                return None
+            return str(v)
+        if t == "int":
+            if not isinstance(v, Plain):
+                self.err(at, f"'{spec.name}' is a number: write it without quotes", rule=rule, value=v,
+                         hint=f"{spec.name}: {v.strip()}" if INT_RE.match(v.strip()) else "")
+                return None
+            if not INT_RE.match(v):
+                hint = f"write {v.lstrip('0') or '0'}" if v.isdigit() else "a whole number without separators"
+                self.err(at, f"'{v}' is not a whole number", rule=rule, value=v, hint=hint)
+                return None
+            return int(v)
+        if t == "bool":
+            if isinstance(v, Plain) and v in ("true", "false"):
+                return v == "true"
+            self.err(at, f"'{spec.name}' is true or false, not '{v}'", rule=rule, value=v,
+                     hint="YAML 1.1 words like yes/no/on/off are not read as booleans here")
+            return None
+        if t == "lang":
+            if not LANG_RE.match(v):
+                self.err(at, f"'{v}' is not a BCP 47 language tag", rule=rule, value=v,
+                         hint="e.g. en, ru, ar, ar-Latn, ru-Latn, ce (lowercase language, Title-case script)")
+                return None
+            return str(v)
+        if t == "url":
+            if not URL_RE.match(v):
+                self.err(at, f"'{v}' is not an http(s) URL", rule=rule, value=v)
+                return None
+            return str(v)
+        raise AssertionError(f"unknown field type {spec.type}")
+
+
+def _plain_dict(v: Any) -> Any:
+    """Date mappings hold plain values; turn `approximate: true` into a bool for dates.py."""
+    if isinstance(v, MDict):
+        return {k: (val == "true" if k == "approximate" and isinstance(val, Plain) and val in ("true", "false")
+                    else (str(val) if isinstance(val, str) else val)) for k, val in v.items()}
+    return str(v) if isinstance(v, str) else v
+
+
+def _suggest(word: str, choices) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+# --- across files -----------------------------------------------------------------------------
+
+def _index(records: list[Record], problems: ProblemList) -> dict[str, Record]:
+    by_id: dict[str, Record] = {}
+    for r in records:
+        first = by_id.get(r.id)
+        if first is not None:
+            problems.add(r.position, f"duplicate id '{r.id}' (first defined at {first.position})",
+                         entity=r.id, rule="unique-id", value=r.id,
+                         hint="ids are unique across all kinds; choose another or merge the records")
+            continue
+        by_id[r.id] = r
+    return by_id
+
+
+def _refs(item: Item, specs) -> list[tuple[Field, str, Position]]:
+    out = []
+    for spec in specs:
+        value = item.data.get(spec.name)
+        if value is None:
+            continue
+        pos = item.where(spec.name)
+        if spec.type == "citations":
+            for c in value:
+                out += _refs(c, schema.STRUCTS["citation"].fields)
+            continue
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if isinstance(v, Claimed):
+                for c in v.sources:
+                    out += _refs(c, schema.STRUCTS["citation"].fields)
+                vpos, v = v.position, v.value
+            else:
+                vpos = pos
+            if spec.base_type == "ref":
+                out.append((spec, v, vpos))
+            elif spec.base_type == "struct":
+                out += _refs(v, schema.STRUCTS[spec.target].fields)
+    return out
+
+
+def _check_references(records: list[Record], by_id: dict[str, Record], problems: ProblemList) -> None:
+    for r in records:
+        for spec, target, pos in _refs(r, schema.KINDS[r.kind].fields):
+            kinds = spec.ref_kinds
+            found = by_id.get(target)
+            if found is None:
+                pool = [i for i, rec in by_id.items() if "*" in kinds or rec.kind in kinds]
+                problems.add(pos, f"unknown {'/'.join(kinds) if '*' not in kinds else 'record'} '{target}' "
+                             f"in '{spec.name}'", entity=r.id, rule=f"{r.kind}.{spec.name}", value=target,
+                             hint=_suggest(target, pool) or f"define a {kinds[0]} with id '{target}'")
+            elif "*" not in kinds and found.kind not in kinds:
+                problems.add(pos, f"'{target}' is a {found.kind}, but '{spec.name}' expects a "
+                             f"{' or '.join(kinds)}", entity=r.id, rule=f"{r.kind}.{spec.name}", value=target)

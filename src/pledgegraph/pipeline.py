@@ -1,0 +1,99 @@
+"""The only module that knows the stage order: load -> build -> validate -> write.
+
+Each stage is timed; callers may pass `on_stage` to show progress. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pyoxigraph as ox
+
+from .build import Built, build
+from .errors import DataInvalid
+from .export import replace_dir, serialize
+from .formats import FORMATS, GRAPH_FORMATS
+from .load import load, load_vocabulary
+from .records import Dataset
+from .settings import Settings
+from .validate import Report, validate
+
+OUTPUT_STEM = "pledgegraph"
+
+
+@dataclass
+class Result:
+    dataset: Dataset
+    built: Built
+    report: Report
+    timings: dict[str, float] = field(default_factory=dict)
+    outputs: list[Path] = field(default_factory=list)
+
+
+class _Clock:
+    def __init__(self, on_stage: Callable[[str], None] | None):
+        self.timings: dict[str, float] = {}
+        self.on_stage = on_stage
+
+    def run(self, name: str, fn, *args):
+        if self.on_stage:
+            self.on_stage(name)
+        start = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            self.timings[name] = round(time.perf_counter() - start, 4)
+
+
+def check(settings: Settings, on_stage=None) -> Result:
+    """Load, build and validate; raise DataInvalid with every problem when the data is invalid."""
+    clock = _Clock(on_stage)
+    vocabulary = clock.run("vocabulary", load_vocabulary, settings.vocabulary_file)
+    dataset = clock.run("load", load, settings.data_dir, vocabulary)
+    built = clock.run("build", build, dataset, settings.base)
+    report = clock.run("validate", validate, built, settings.shape_files, settings.ontology_files)
+    return Result(dataset, built, report, clock.timings)
+
+
+def ontology_triples(settings: Settings) -> list[ox.Triple]:
+    triples = set()
+    for path in settings.ontology_files:
+        triples.update(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
+    return sorted(triples, key=str)
+
+
+def build_all(settings: Settings, on_stage=None) -> Result:
+    """The main job: check the data, then write every output to `settings.out_dir` atomically."""
+    result = check(settings, on_stage)
+    if not result.report.conforms:
+        raise DataInvalid(result.report.problems)
+    clock = _Clock(on_stage)
+    with replace_dir(settings.out_dir) as tmp:
+        files = {}
+        for name in GRAPH_FORMATS:
+            files[OUTPUT_STEM + FORMATS[name].suffix] = clock.run(
+                f"write {name}", serialize, result.built.triples, name)
+        files["ontology.ttl"] = clock.run("write ontology", serialize, ontology_triples(settings), "turtle")
+        files["shapes.ttl"] = b"".join(p.read_bytes() for p in settings.shape_files)
+        summary = {
+            "triples": {"asserted": len(result.built.triples)},
+            "records": _record_counts(result.dataset),
+            "warnings": result.report.counts.get("warning", 0),
+        }
+        files["summary.json"] = (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode()
+        for name, data in sorted(files.items()):
+            (tmp / name).write_bytes(data)
+            result.outputs.append(settings.out_dir / name)
+    result.timings.update(clock.timings)
+    return result
+
+
+def _record_counts(dataset: Dataset) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in dataset.records:
+        counts[r.kind] = counts.get(r.kind, 0) + 1
+    return dict(sorted(counts.items()))

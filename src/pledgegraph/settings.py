@@ -1,0 +1,51 @@
+"""Where things are and what the defaults are: one place, so every command agrees."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UnusableInput
+from .vocab import DEFAULT_BASE
+
+_BASE_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`#?]+/$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    ontology_dir: Path = Path("ontology")
+    shapes_dir: Path = Path("shapes")
+    out_dir: Path = Path("dist")
+    base: str = DEFAULT_BASE
+
+    def __post_init__(self):
+        if not _BASE_RE.match(self.base):
+            raise UnusableInput(f"base IRI '{self.base}' must be an http(s) IRI ending in '/'")
+
+    @property
+    def ontology_files(self) -> list[Path]:
+        return sorted(self.ontology_dir.glob("*.ttl"))
+
+    @property
+    def vocabulary_file(self) -> Path:
+        return self.ontology_dir / "vocabularies.ttl"
+
+    @property
+    def shape_files(self) -> list[Path]:
+        return sorted(self.shapes_dir.glob("*.ttl"))
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        """Defaults, then PLEDGEGRAPH_* environment variables, then explicit overrides."""
+        values = {}
+        for name in ("data_dir", "ontology_dir", "shapes_dir", "out_dir"):
+            env = os.environ.get("PLEDGEGRAPH_" + name.upper())
+            if env:
+                values[name] = Path(env)
+        if os.environ.get("PLEDGEGRAPH_BASE"):
+            values["base"] = os.environ["PLEDGEGRAPH_BASE"]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

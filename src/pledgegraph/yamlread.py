@@ -1,0 +1,162 @@
+"""Strict YAML reading with positions: the only place that touches the YAML parser.
+
+We read the event stream of libyaml's C parser (never its constructor) and build plain Python
+values ourselves, so that:
+- nothing is typed implicitly: YAML 1.1's `no`, `012` or `2015-06-23` stay text until the format
+  (schema.py) says what a field holds; a plain scalar is marked `Plain` so the loader can tell
+  `count: 12` from `count: "12"`;
+- aliases, anchors, merge keys, tags, duplicate keys and multiple documents are errors, so an alias
+  bomb is refused before it expands;
+- every mapping and sequence remembers the line and column of each key and item.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+try:  # libyaml is ~7x faster; PyYAML wheels ship it, but fall back rather than fail.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader
+
+MAX_DEPTH = 24
+MAX_SCALAR = 100_000
+NULLS = {"", "~", "null", "Null", "NULL"}
+
+
+class YamlError(ValueError):
+    def __init__(self, message: str, line: int, column: int):
+        super().__init__(message)
+        self.line, self.column = line, column
+
+
+class Plain(str):
+    """A scalar written without quotes (so it may be a number or boolean, if the field says so)."""
+
+    __slots__ = ()
+
+
+class MDict(dict):
+    """A mapping that knows where it and each of its keys and values start."""
+
+    __slots__ = ("line", "column", "key_pos", "value_pos")
+
+
+class MList(list):
+    """A sequence that knows where it and each item start."""
+
+    __slots__ = ("line", "column", "item_pos")
+
+
+def _pos(event) -> tuple[int, int]:
+    m = event.start_mark
+    return m.line + 1, m.column + 1
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 only; a BOM or another encoding is named, with the line of the first bad byte."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise YamlError("file starts with a UTF-8 byte-order mark; save it as UTF-8 without BOM", 1, 1)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise YamlError("file is UTF-16; save it as UTF-8", 1, 1)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise YamlError(f"byte 0x{data[e.start]:02x} is not UTF-8; save the file as UTF-8", line, col) from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise YamlError("file contains a NUL character", line, 1)
+    return text
+
+
+def read(text: str):
+    """Parse one YAML document into MDict/MList/str/Plain/None values."""
+    stack: list = []
+    keys: list = []
+    root = None
+    docs = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            kind = type(event)
+            if kind is yaml.ScalarEvent or kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                if event.anchor is not None:
+                    raise YamlError(f"anchor '&{event.anchor}' is not allowed: write the value out in full",
+                                    *_pos(event))
+                if event.tag is not None and not (kind is yaml.ScalarEvent and event.tag == "!"):
+                    raise YamlError(f"tag '{event.tag}' is not allowed: this format has no YAML tags",
+                                    *_pos(event))
+                if kind is yaml.ScalarEvent:
+                    if len(event.value) > MAX_SCALAR:
+                        raise YamlError(f"value of {len(event.value)} characters is longer than the "
+                                        f"{MAX_SCALAR} allowed", *_pos(event))
+                    if event.style is None or event.style == "":
+                        value = None if event.value in NULLS else Plain(event.value)
+                    else:
+                        value = event.value
+                    _attach(stack, keys, value, event)
+                    if not stack:
+                        root = value
+                    continue
+                if len(stack) >= MAX_DEPTH:
+                    raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", *_pos(event))
+                container = MDict() if kind is yaml.MappingStartEvent else MList()
+                container.line, container.column = _pos(event)
+                if kind is yaml.MappingStartEvent:
+                    container.key_pos, container.value_pos = {}, {}
+                else:
+                    container.item_pos = []
+                _attach(stack, keys, container, event)
+                if not stack:
+                    root = container
+                stack.append(container)
+                keys.append(_NO_KEY)
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                stack.pop()
+                keys.pop()
+            elif kind is yaml.AliasEvent:
+                raise YamlError(f"alias '*{event.anchor}' is not allowed: write the value out in full",
+                                *_pos(event))
+            elif kind is yaml.DocumentStartEvent:
+                docs += 1
+                if docs > 1:
+                    raise YamlError("more than one YAML document ('---') in a file", *_pos(event))
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise YamlError(f"YAML syntax: {e.problem or e.context}", line, col) from None
+    except yaml.YAMLError as e:
+        raise YamlError(f"YAML syntax: {e}", 1, 1) from None
+    return root
+
+
+_NO_KEY = object()
+
+
+def _attach(stack: list, keys: list, value, event) -> None:
+    if not stack:
+        return
+    parent = stack[-1]
+    line, col = _pos(event)
+    if type(parent) is MList:
+        parent.append(value)
+        parent.item_pos.append((line, col))
+        return
+    key = keys[-1]
+    if key is _NO_KEY:
+        if not isinstance(value, str):
+            raise YamlError("mapping keys must be plain words, not " +
+                            ("empty" if value is None else "mappings or lists"), line, col)
+        if value == "<<":
+            raise YamlError("merge key '<<' is not allowed: write the fields out in full", line, col)
+        if value in parent:
+            first = parent.key_pos[value][0]
+            raise YamlError(f"duplicate key '{value}' (first at line {first}): each key may appear once",
+                            line, col)
+        keys[-1] = str(value)
+        parent.key_pos[str(value)] = (line, col)
+        return
+    parent[key] = value
+    parent.value_pos[key] = (line, col)
+    keys[-1] = _NO_KEY
