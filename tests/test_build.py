@@ -103,3 +103,13 @@ def test_ontology_is_shipped_with_the_data(dist):
     out, _ = dist
     g = rdflib.Graph().parse(out / "ontology.ttl")
     assert (rdflib.URIRef("https://w3id.org/pledgegraph/ontology"), rdflib.RDF.type, rdflib.OWL.Ontology) in g
+
+
+def test_trig_keeps_asserted_data_and_ontology_in_named_graphs(dist):
+    out, result = dist
+    ds = rdflib.Dataset().parse(out / "pledgegraph.trig", format="trig")
+    asserted = ds.graph(rdflib.URIRef(BASE + "graph/asserted"))
+    ontology = ds.graph(rdflib.URIRef(BASE + "graph/ontology"))
+    assert isomorphic(asserted, rdflib_graph(result.built.triples))
+    assert (rdflib.URIRef("https://w3id.org/pledgegraph/ontology"), rdflib.RDF.type, rdflib.OWL.Ontology) in ontology
+    assert (out / "asserted.nt").read_bytes() == (out / "pledgegraph.nt").read_bytes()

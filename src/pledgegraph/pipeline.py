@@ -23,6 +23,12 @@ from .settings import Settings
 from .validate import Report, validate
 
 OUTPUT_STEM = "pledgegraph"
+GRAPH_NAMES = ("asserted", "inferred", "ontology")
+
+
+def graph_iri(base: str, name: str) -> str:
+    """Named graphs in the TriG/N-Quads outputs: <base>graph/asserted, …/inferred, …/ontology."""
+    return f"{base}graph/{name}"
 
 
 @dataclass
@@ -72,12 +78,16 @@ def build_all(settings: Settings, on_stage=None) -> Result:
     if not result.report.conforms:
         raise DataInvalid(result.report.problems)
     clock = _Clock(on_stage)
+    ontology = ontology_triples(settings)
+    graphs = {"asserted": result.built.triples, "ontology": ontology}
     with replace_dir(settings.out_dir) as tmp:
         files = {}
         for name in GRAPH_FORMATS:
             files[OUTPUT_STEM + FORMATS[name].suffix] = clock.run(
                 f"write {name}", serialize, result.built.triples, name)
-        files["ontology.ttl"] = clock.run("write ontology", serialize, ontology_triples(settings), "turtle")
+        files["asserted.nt"] = files[OUTPUT_STEM + ".nt"]
+        files["ontology.ttl"] = clock.run("write ontology", serialize, ontology, "turtle")
+        files[OUTPUT_STEM + ".trig"] = clock.run("write trig", serialize, _quads(graphs, settings.base), "trig")
         files["shapes.ttl"] = b"".join(p.read_bytes() for p in settings.shape_files)
         summary = {
             "triples": {"asserted": len(result.built.triples)},
@@ -90,6 +100,15 @@ def build_all(settings: Settings, on_stage=None) -> Result:
             result.outputs.append(settings.out_dir / name)
     result.timings.update(clock.timings)
     return result
+
+
+def _quads(graphs: dict[str, list[ox.Triple]], base: str) -> list[ox.Quad]:
+    quads = []
+    for name in GRAPH_NAMES:
+        if name in graphs:
+            g = ox.NamedNode(graph_iri(base, name))
+            quads.extend(ox.Quad(t.subject, t.predicate, t.object, g) for t in graphs[name])
+    return quads
 
 
 def _record_counts(dataset: Dataset) -> dict[str, int]:
