@@ -20,8 +20,14 @@ from .vocab import PREFIXES
 
 
 def serialize(triples, format_name: str, prefixes: dict[str, str] | None = None) -> bytes:
-    """Triples (or quads, for quad formats) in a named format, as bytes."""
+    """Triples (or quads, for quad formats) in a named format, as bytes.
+
+    `triples` may be a `build.Built`: its N-Triples lines are then used directly."""
     fmt = FORMATS[format_name]
+    if hasattr(triples, "ntriples"):
+        if format_name == "ntriples":
+            return triples.ntriples()
+        triples = triples.triples
     if format_name == "ntriples":
         return "".join(f"{t} .\n" for t in triples).encode()
     if format_name == "nquads":

@@ -84,7 +84,7 @@ def build_all(settings: Settings, on_stage=None) -> Result:
         files = {}
         for name in GRAPH_FORMATS:
             files[OUTPUT_STEM + FORMATS[name].suffix] = clock.run(
-                f"write {name}", serialize, result.built.triples, name)
+                f"write {name}", serialize, result.built, name)
         files["asserted.nt"] = files[OUTPUT_STEM + ".nt"]
         files["ontology.ttl"] = clock.run("write ontology", serialize, ontology, "turtle")
         files[OUTPUT_STEM + ".trig"] = clock.run("write trig", serialize, _quads(graphs, settings.base), "trig")

@@ -1,26 +1,30 @@
 """SHACL validation of the built graph, with every result traced back to its YAML record.
 
-Stage 4 of the pipeline. Conformance is computed from the results (a `sh:Violation` fails,
-a `sh:Warning` or `sh:Info` does not), never taken from pySHACL's own `conforms` flag, which can
-be true while violations are present.
+Stage 4 of the pipeline. The pipeline uses our compiled engine (`shacl.py`: one whole-graph SPARQL
+query per constraint on pyoxigraph); pySHACL stays as the reference, used by tests to prove both
+give the same results, and as the fallback for shapes the engine does not compile. Conformance is
+computed from the results (a `sh:Violation` fails, a `sh:Warning` or `sh:Info` does not), never taken
+from pySHACL's own `conforms` flag, which can be true while violations are present.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from .build import Built
 from .errors import ERROR, WARNING, Position, Problem, sorted_unique
 
 SH = "http://www.w3.org/ns/shacl#"
 SEVERITY = {SH + "Violation": ERROR, SH + "Warning": WARNING, SH + "Info": "info"}
+ENGINES = ("fast", "pyshacl")
 
 
 @dataclass
 class Report:
     problems: list[Problem]
-    results_turtle: str = ""
+    results: list = None  # shacl.Result, sorted
 
     @property
     def conforms(self) -> bool:
@@ -32,6 +36,13 @@ class Report:
         for p in self.problems:
             out[p.severity] = out.get(p.severity, 0) + 1
         return out
+
+    @property
+    def results_turtle(self) -> str:
+        """The SHACL validation report (sh:ValidationReport) in Turtle."""
+        from .shacl import report_turtle
+
+        return report_turtle(self.results or [], self.conforms)
 
 
 def rdflib_graph(triples, files: list[Path] = ()):
@@ -58,40 +69,93 @@ def origin_of(iri: str, built: Built) -> tuple[str, Position] | None:
     return None
 
 
-def _short(term, base: str) -> str:
-    text = str(term)
+def _short(text: str, base: str) -> str:
     for prefix, ns in (("", base + "id/"), ("pg:", "https://w3id.org/pledgegraph/ontology#")):
         if text.startswith(ns):
             return prefix + text[len(ns):]
     return text
 
 
-def validate(built: Built, shape_files: list[Path], ontology_files: list[Path]) -> Report:
-    """Run the SHACL shapes over the asserted graph plus the ontology."""
+def data_store(built: Built, ontology_files: list[Path]):
+    """A pyoxigraph Store holding the data graph SHACL sees: the built triples plus the ontology."""
+    import pyoxigraph as ox
+
+    store = ox.Store()
+    store.bulk_load(built.ntriples(), format=ox.RdfFormat.N_TRIPLES)
+    for f in ontology_files:
+        store.bulk_load(path=str(f), format=ox.RdfFormat.TURTLE)
+    return store
+
+
+def shape_triples(shape_files: list[Path]) -> list:
+    import pyoxigraph as ox
+
+    out = []
+    for f in shape_files:
+        out.extend(ox.parse(path=str(f), format=ox.RdfFormat.TURTLE))
+    return out
+
+
+def validate(built: Built, shape_files: list[Path], ontology_files: list[Path],
+             focus: Iterable[str] | None = None, engine: str = "fast", store=None) -> Report:
+    """Run the SHACL shapes over the asserted graph plus the ontology.
+
+    `focus`: only these focus node IRIs are checked (None: every target). `store`: a Store already
+    holding the data graph, to reuse. `engine`: "fast" (ours; pySHACL if the shapes use a feature it
+    does not compile) or "pyshacl" (the reference)."""
+    from . import shacl
+
+    if engine not in ENGINES:
+        raise ValueError(f"unknown SHACL engine {engine!r}")
+    shapes = shape_triples(shape_files)
+    results = None
+    if engine == "fast":
+        store = store if store is not None else data_store(built, ontology_files)
+        try:
+            compiled = shacl.compile_shapes(shapes, store)
+        except shacl.Unsupported:
+            compiled = None
+        if compiled is not None:
+            results = shacl.validate_store(store, compiled, focus)
+    if results is None:
+        results = reference_results(built, shapes, ontology_files, focus)
+    return Report(_problems(results, built), results)
+
+
+def reference_results(built: Built, shapes: list, ontology_files: list[Path], focus=None) -> list:
+    """pySHACL's results, in the engine's Result form."""
     import pyshacl
     import rdflib
 
+    from . import shacl
+
     data = rdflib_graph(built.triples, ontology_files)
-    shapes = rdflib_graph([], shape_files)
-    _, results, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none", abort_on_first=False,
-                                     allow_warnings=True, advanced=True, meta_shacl=False)
-    sh = rdflib.Namespace(SH)
+    shapes_graph = rdflib.Graph()
+    shapes_graph.parse(data="".join(f"{t} .\n" for t in shapes), format="nt")
+    kwargs = {"focus_nodes": [rdflib.URIRef(i) for i in sorted(focus)]} if focus is not None else {}
+    if focus is not None and not kwargs["focus_nodes"]:
+        return []
+    _, report, _ = pyshacl.validate(data, shacl_graph=shapes_graph, inference="none", abort_on_first=False,
+                                    allow_warnings=True, advanced=True, meta_shacl=False, **kwargs)
+    return shacl.results_from_report(report, shapes_graph)
+
+
+def _problems(results: list, built: Built) -> list[Problem]:
+    from .shacl import term_text
+
     problems = []
-    for r in results.subjects(rdflib.RDF.type, sh.ValidationResult):
-        focus = results.value(r, sh.focusNode)
-        severity = SEVERITY.get(str(results.value(r, sh.resultSeverity)), ERROR)
-        path = results.value(r, sh.resultPath)
-        value = results.value(r, sh.value)
-        message = str(results.value(r, sh.resultMessage) or "does not conform")
-        shape = results.value(r, sh.sourceShape)
-        origin = origin_of(str(focus), built)
+    for r in results:
+        focus = term_text(r.focus)
+        severity = SEVERITY.get(r.severity, ERROR)
+        message = r.message or "does not conform"
+        origin = origin_of(focus, built)
         if origin:
             entity, position = origin
         else:
             entity, position = _short(focus, built.base), Position("<graph>")
         node = _short(focus, built.base)
         detail = f" ({node})" if node != f"{entity}" and not node.endswith("/" + entity) else ""
-        rule = _short(path, built.base) if path is not None else _short(shape, built.base)
+        rule = _short(term_text(r.path), built.base) if r.path else _short(r.shape, built.base)
         problems.append(Problem(position, message + detail, severity=severity, entity=entity, rule=rule,
-                                value=_short(value, built.base) if value is not None else ""))
-    return Report(sorted_unique(problems), results.serialize(format="turtle"))
+                                value=_short(term_text(r.value), built.base) if r.value else ""))
+    return sorted_unique(problems)
