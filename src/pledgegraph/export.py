@@ -19,23 +19,36 @@ from .formats import FORMATS
 from .vocab import PREFIXES
 
 
-def serialize(triples, format_name: str, prefixes: dict[str, str] | None = None) -> bytes:
+def serialize(triples, format_name: str, prefixes: dict[str, str] | None = None, *,
+              prefixes_used: bool = False) -> bytes:
     """Triples (or quads, for quad formats) in a named format, as bytes.
 
-    `triples` may be a `build.Built`: its N-Triples lines are then used directly."""
+    `triples` may be a `build.Built`: its N-Triples lines are then used directly. `prefixes_used`:
+    the caller already knows `prefixes` are exactly those the data uses (see `used_prefixes`)."""
     fmt = FORMATS[format_name]
+    if prefixes_used:
+        return ox.serialize(triples, format=fmt.rdf_format, prefixes=prefixes or None)
+    prefixes = PREFIXES if prefixes is None else prefixes
     if hasattr(triples, "ntriples"):
         if format_name == "ntriples":
             return triples.ntriples()
-        triples = triples.triples
+        used = _used_prefixes_nt(triples.ntriples(), prefixes) if fmt.rdf_format in (
+            ox.RdfFormat.TURTLE, ox.RdfFormat.JSON_LD) else {}
+        return ox.serialize(triples.triples, format=fmt.rdf_format, prefixes=used or None)
     if format_name == "ntriples":
         return "".join(f"{t} .\n" for t in triples).encode()
     if format_name == "nquads":
         return "".join(f"{q} .\n" for q in triples).encode()
-    prefixes = PREFIXES if prefixes is None else prefixes
     used = _used_prefixes(triples, prefixes) if fmt.rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG,
                                                                     ox.RdfFormat.JSON_LD) else {}
     return ox.serialize(triples, format=fmt.rdf_format, prefixes=used or None)
+
+
+def used_prefixes(graph, prefixes: dict[str, str] = PREFIXES) -> dict[str, str]:
+    """The prefixes a graph (triples, quads or a `build.Built`) uses, sorted by prefix."""
+    if hasattr(graph, "ntriples"):
+        return _used_prefixes_nt(graph.ntriples(), prefixes)
+    return _used_prefixes(graph, prefixes)
 
 
 def _used_prefixes(triples, prefixes: dict[str, str]) -> dict[str, str]:
@@ -49,6 +62,25 @@ def _used_prefixes(triples, prefixes: dict[str, str]) -> dict[str, str]:
                 namespaces.add(term.datatype.value)
     return {p: ns for p, ns in sorted(prefixes.items())
             if any(iri.startswith(ns) for iri in namespaces)}
+
+
+def _used_prefixes_nt(data: bytes, prefixes: dict[str, str]) -> dict[str, str]:
+    """`_used_prefixes` for N-Triples bytes: a byte search per namespace instead of a look at every
+    term (seconds at a million triples), each hit checked to be an IRI term, not text in a literal."""
+    used = {}
+    for p, ns in sorted(prefixes.items()):
+        needle = b"<" + ns.encode()
+        at = data.find(needle)
+        while at != -1:
+            start = data.rfind(b"\n", 0, at) + 1
+            end = data.find(b"\n", at)
+            subject, predicate, obj = data[start:end if end != -1 else len(data)].decode()[:-2].split(" ", 2)
+            iris = [subject, predicate, obj if obj.startswith("<") else obj.rsplit('"^^', 1)[-1]]
+            if any(iri.startswith("<" + ns) for iri in iris):
+                used[p] = ns
+                break
+            at = data.find(needle, at + 1)
+    return used
 
 
 @contextlib.contextmanager

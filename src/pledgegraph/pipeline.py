@@ -15,7 +15,7 @@ import pyoxigraph as ox
 
 from .build import Built, build
 from .errors import DataInvalid
-from .export import replace_dir, serialize
+from .export import replace_dir, serialize, used_prefixes
 from .formats import FORMATS, GRAPH_FORMATS
 from .load import load, load_vocabulary
 from .records import Dataset
@@ -55,12 +55,17 @@ class _Clock:
             self.timings[name] = round(time.perf_counter() - start, 4)
 
 
-def check(settings: Settings, on_stage=None) -> Result:
-    """Load, build and validate; raise DataInvalid with every problem when the data is invalid."""
-    clock = _Clock(on_stage)
+def _load_and_build(settings: Settings, clock: "_Clock") -> tuple[Dataset, Built]:
     vocabulary = clock.run("vocabulary", load_vocabulary, settings.vocabulary_file)
     dataset = clock.run("load", load, settings.data_dir, vocabulary)
     built = clock.run("build", build, dataset, settings.base)
+    return dataset, built
+
+
+def check(settings: Settings, on_stage=None) -> Result:
+    """Load, build and validate; raise DataInvalid with every problem when the data is invalid."""
+    clock = _Clock(on_stage)
+    dataset, built = _load_and_build(settings, clock)
     report = clock.run("validate", validate, built, settings.shape_files, settings.ontology_files)
     return Result(dataset, built, report, clock.timings)
 
@@ -72,42 +77,112 @@ def ontology_triples(settings: Settings) -> list[ox.Triple]:
     return sorted(triples, key=str)
 
 
+def graph_files(built: Built, ontology: list[ox.Triple], base: str, on_stage=None) -> tuple[dict, dict]:
+    """Every RDF output file's bytes, by file name, and how long each took."""
+    clock = _Clock(on_stage)
+    graphs = {"asserted": built, "ontology": ontology}
+    files = {}
+    for name in GRAPH_FORMATS:
+        files[OUTPUT_STEM + FORMATS[name].suffix] = clock.run(f"write {name}", serialize, built, name)
+    files["asserted.nt"] = files[OUTPUT_STEM + ".nt"]
+    files["ontology.ttl"] = clock.run("write ontology", serialize, ontology, "turtle")
+    used = dict(sorted({**used_prefixes(built), **used_prefixes(ontology)}.items()))
+    files[OUTPUT_STEM + ".trig"] = clock.run("write trig", lambda: serialize(_quads(graphs, base), "trig", used,
+                                                                           prefixes_used=True))
+    return files, clock.timings
+
+
+class _Writer:
+    """Writes the RDF outputs into a directory in a forked process while the parent validates.
+
+    Both cores work: serializing a million triples takes as long as validating them. Used only where
+    `fork` exists (the child inherits the built graph without copying) and the graph is big enough
+    to pay for a process; elsewhere the files are written in this process."""
+
+    PARALLEL_FROM = 50_000  # triples
+
+    def __init__(self, directory: Path, built: Built, ontology: list, base: str):
+        import multiprocessing as mp
+
+        self.args = (directory, built, ontology, base)
+        self.process = None
+        if len(built) >= self.PARALLEL_FROM and "fork" in mp.get_all_start_methods():
+            built.ntriples()  # made once, before the fork, so both processes share it
+            ctx = mp.get_context("fork")
+            self.receive, send = ctx.Pipe(duplex=False)
+            self.process = ctx.Process(target=self._child, args=(send,), daemon=True)
+            self.process.start()
+            send.close()
+
+    def _child(self, send) -> None:
+        try:
+            send.send(("ok", self._write()))
+        except BaseException as e:  # reported to the parent, which raises it
+            send.send(("error", f"{type(e).__name__}: {e}"))
+
+    def _write(self) -> tuple[list[str], dict]:
+        directory, built, ontology, base = self.args
+        files, timings = graph_files(built, ontology, base)
+        for name, data in files.items():
+            (directory / name).write_bytes(data)
+        return sorted(files), timings
+
+    def cancel(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.join()
+
+    def finish(self) -> tuple[list[str], dict]:
+        if self.process is None:
+            return self._write()
+        try:
+            status, value = self.receive.recv()
+        except EOFError:
+            status, value = "error", "the output writer process died"
+        self.process.join()
+        if status != "ok":
+            raise RuntimeError(f"writing outputs failed: {value}")
+        return value
+
+
 def build_all(settings: Settings, on_stage=None) -> Result:
     """The main job: check the data, then write every output to `settings.out_dir` atomically."""
-    result = check(settings, on_stage)
-    if not result.report.conforms:
-        raise DataInvalid(result.report.problems)
     clock = _Clock(on_stage)
+    dataset, built = _load_and_build(settings, clock)
     ontology = ontology_triples(settings)
-    graphs = {"asserted": result.built.triples, "ontology": ontology}
     with replace_dir(settings.out_dir) as tmp:
-        files = {}
-        for name in GRAPH_FORMATS:
-            files[OUTPUT_STEM + FORMATS[name].suffix] = clock.run(
-                f"write {name}", serialize, result.built, name)
-        files["asserted.nt"] = files[OUTPUT_STEM + ".nt"]
-        files["ontology.ttl"] = clock.run("write ontology", serialize, ontology, "turtle")
-        files[OUTPUT_STEM + ".trig"] = clock.run("write trig", serialize, _quads(graphs, settings.base), "trig")
-        files["shapes.ttl"] = b"".join(p.read_bytes() for p in settings.shape_files)
+        writer = _Writer(tmp, built, ontology, settings.base)
+        try:
+            report = clock.run("validate", validate, built, settings.shape_files, settings.ontology_files)
+        except BaseException:
+            writer.cancel()
+            raise
+        if not report.conforms:
+            writer.cancel()
+            raise DataInvalid(report.problems)
+        names, write_timings = clock.run("write", writer.finish)
+        result = Result(dataset, built, report, clock.timings)
+        files = {"shapes.ttl": b"".join(p.read_bytes() for p in settings.shape_files)}
         summary = {
-            "triples": {"asserted": len(result.built.triples)},
-            "records": _record_counts(result.dataset),
-            "warnings": result.report.counts.get("warning", 0),
+            "triples": {"asserted": len(built)},
+            "records": _record_counts(dataset),
+            "warnings": report.counts.get("warning", 0),
         }
         files["summary.json"] = (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode()
         for name, data in sorted(files.items()):
             (tmp / name).write_bytes(data)
-            result.outputs.append(settings.out_dir / name)
-    result.timings.update(clock.timings)
+        result.outputs = sorted(settings.out_dir / name for name in [*names, *files])
+    result.timings.update(write_timings)
     return result
 
 
-def _quads(graphs: dict[str, list[ox.Triple]], base: str) -> list[ox.Quad]:
+def _quads(graphs: dict, base: str) -> list[ox.Quad]:
     quads = []
     for name in GRAPH_NAMES:
         if name in graphs:
             g = ox.NamedNode(graph_iri(base, name))
-            quads.extend(ox.Quad(t.subject, t.predicate, t.object, g) for t in graphs[name])
+            triples = graphs[name].triples if isinstance(graphs[name], Built) else graphs[name]
+            quads.extend(ox.Quad(t.subject, t.predicate, t.object, g) for t in triples)
     return quads
 
 

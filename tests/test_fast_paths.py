@@ -1,0 +1,64 @@
+"""The fast paths change no output byte: the builder's hand-made N-Triples, the prefix scan and the
+forked output writer give exactly what pyoxigraph terms serialized the plain way give."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pyoxigraph as ox
+import rdflib
+from hypothesis import given, strategies as st
+
+from conftest import settings_for
+from pledgegraph import pipeline
+from pledgegraph.build import nt_literal
+from pledgegraph.export import serialize
+from pledgegraph.pipeline import _quads, build_all, ontology_triples
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+@given(st.text(), st.sampled_from(["", "en", "ar-Latn", "RU"]),
+       st.sampled_from(["", XSD + "string", XSD + "gYear", "http://example.org/dt"]))
+def test_literals_are_written_as_pyoxigraph_writes_them(text, language, datatype):
+    expected = ox.Literal(text, language=language) if language else \
+        ox.Literal(text, datatype=ox.NamedNode(datatype)) if datatype else ox.Literal(text)
+    assert nt_literal(text, language, datatype if not language else "") == str(expected)
+
+
+def _to_ox(term):
+    if isinstance(term, rdflib.URIRef):
+        return ox.NamedNode(str(term))
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)) if term.datatype else None)
+
+
+def slow_outputs(nt: bytes, settings) -> dict[str, bytes]:
+    """The plain path: terms made one by one (parsed by rdflib, not by us), sorted, serialized."""
+    g = rdflib.Graph()
+    g.parse(data=nt.decode(), format="nt")
+    triples = sorted({ox.Triple(*map(_to_ox, t)) for t in g}, key=str)
+    ontology = ontology_triples(settings)
+    quads = _quads({"asserted": triples, "ontology": ontology}, settings.base)
+    return {"pledgegraph.ttl": serialize(triples, "turtle"), "pledgegraph.nt": serialize(triples, "ntriples"),
+            "pledgegraph.jsonld": serialize(triples, "jsonld"), "pledgegraph.trig": serialize(quads, "trig"),
+            "ontology.ttl": serialize(ontology, "turtle")}
+
+
+def test_outputs_are_byte_identical_to_the_plain_path(tmp_path, monkeypatch):
+    for parallel_from in (10**9, 0):  # written in this process, then by the forked writer
+        monkeypatch.setattr(pipeline._Writer, "PARALLEL_FROM", parallel_from)
+        settings = settings_for(out_dir=tmp_path / f"dist-{parallel_from}")
+        build_all(settings)
+        nt = (settings.out_dir / "pledgegraph.nt").read_bytes()
+        for name, expected in slow_outputs(nt, settings).items():
+            assert (settings.out_dir / name).read_bytes() == expected, name
+
+
+def test_cli_start_up_imports_no_rdf_library():
+    code = ("import sys, pledgegraph.cli; heavy = {'rdflib', 'pyshacl', 'owlrl', 'pyoxigraph', 'yaml'} & "
+            "{m.split('.')[0] for m in sys.modules}; print(sorted(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
