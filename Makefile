@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test clean
+.PHONY: install run test bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,10 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# The benchmark (long: ~15-30 min; not part of `make test`). Results: bench/results/, README "Performance".
+bench: install
+	$(BIN)/python -m bench --readme
 
 clean:
 	rm -rf dist $(VENV) .pytest_cache

@@ -21,7 +21,7 @@ from pathlib import Path
 FILE_RECORDS = 1000
 
 # Organization units for about 2.4k, 10k, 100k and 1M triples (~475 triples per unit, measured).
-SIZES = {"tiny": 5, "10k": 21, "100k": 210, "1m": 2100}
+SIZES = {"tiny": 10, "10k": 21, "100k": 210, "1m": 2100}
 
 # (latin, cyrillic, arabic) syllables: names are built from the same syllables in each script.
 _SYLLABLES = [
@@ -72,7 +72,7 @@ class Generator:
     def __init__(self, orgs: int, seed: int):
         self.rng = random.Random(seed)
         self.names = _Names(self.rng)
-        self.n_orgs = max(orgs, 4)
+        self.n_orgs = max(orgs, _PUBLISHER_COUNT + 2)
         self.files: dict[str, list[str]] = {}
 
     # -- helpers ---------------------------------------------------------------------------------

@@ -1,0 +1,230 @@
+"""The benchmark: `python -m bench` (or `make bench`).
+
+For each size it generates synthetic data (bench/generate.py), then measures, each in a fresh
+process (wall time, and peak memory as the process's ru_maxrss), the median of --runs runs of:
+- ours: every stage of the pipeline on its own, the competency queries, validating one record;
+- the whole `pledgegraph build` (all outputs);
+- the floor: libyaml's C loader + pyoxigraph bulk load + pyoxigraph serialization of the same triples;
+- the naive baseline: pure-Python YAML, rdflib Graph.add, owlrl's closure, pySHACL, rdflib's
+  serializers, each bounded by --naive-timeout (reported as "> N s").
+It writes bench/results/results.{json,md}, prints the ratios, and with --readme puts the table in
+README.md between the bench markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .generate import SIZES, generate
+
+ROOT = Path(__file__).resolve().parent.parent
+NAIVE_STEPS = ("yaml", "add", "owlrl", "pyshacl", "serialize")
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def measure(args: list[str], timeout: float) -> dict | None:
+    """Run `python -m bench.stage ARGS`; its timings, peak RSS (MB) and CPU seconds, or None on timeout."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "bench.stage", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    out = b""
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() - start > timeout:
+            os.killpg(proc.pid, signal.SIGKILL)
+            os.wait4(proc.pid, 0)
+            return None
+        time.sleep(0.05)
+    wall = time.perf_counter() - start
+    out, err = proc.stdout.read(), proc.stderr.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"bench.stage {' '.join(args)} failed:\n{err.decode()[-3000:]}")
+    result = json.loads(out.decode().strip().splitlines()[-1])
+    result.update(process_wall=round(wall, 3), peak_mb=round(usage.ru_maxrss / 1024, 1),
+                  cpu=round(usage.ru_utime + usage.ru_stime, 3))
+    return result
+
+
+def median_of(runs: list[dict]) -> dict:
+    keys = runs[0]["timings"]
+    return {"timings": {k: round(statistics.median(r["timings"][k] for r in runs), 3) for k in keys},
+            "peak_mb": statistics.median(r["peak_mb"] for r in runs),
+            "process_wall": round(statistics.median(r["process_wall"] for r in runs), 3),
+            "cpu": round(statistics.median(r["cpu"] for r in runs), 3),
+            **{k: runs[0][k] for k in ("triples", "conforms") if k in runs[0]}}
+
+
+def repeat(args: list[str], runs: int, timeout: float) -> dict | None:
+    results = []
+    for _ in range(runs):
+        r = measure(args, timeout)
+        if r is None:
+            return None
+        results.append(r)
+    return median_of(results)
+
+
+def prepare(size: str, work: Path, seed: int) -> tuple[Path, Path]:
+    """Generate the data (once per size and seed) and the N-Triples the floor and baselines load."""
+    data = work / f"{size}-seed{seed}" / "data"
+    nt = data.parent / "graph.nt"
+    if not nt.exists():
+        generate(data, SIZES[size], seed)
+        from pledgegraph.build import build
+        from pledgegraph.load import load, load_vocabulary
+
+        dataset = load(data, load_vocabulary(ROOT / "ontology" / "vocabularies.ttl"))
+        nt.write_bytes(build(dataset).ntriples())
+    return data, nt
+
+
+def run_size(size: str, a) -> dict:
+    data, nt = prepare(size, a.work, a.seed)
+    out = {"size": size}
+    print(f"[{size}] ours (stages)...", file=sys.stderr, flush=True)
+    out["ours"] = repeat(["ours", str(data)], a.runs, a.timeout)
+    print(f"[{size}] pledgegraph build...", file=sys.stderr, flush=True)
+    out["build"] = repeat(["build", str(data), str(data.parent / "dist")], a.runs, a.timeout)
+    print(f"[{size}] floor...", file=sys.stderr, flush=True)
+    out["floor"] = repeat(["floor", str(data), str(nt)], a.runs, a.timeout)
+    out["naive"] = {}
+    if size in a.naive_sizes:
+        for step in a.naive_steps:
+            print(f"[{size}] naive {step}...", file=sys.stderr, flush=True)
+            out["naive"][step] = repeat([f"naive-{step}", str(data), str(nt)], a.naive_runs, a.naive_timeout)
+    out["summary"] = summarize(out, a.naive_timeout)
+    return out
+
+
+def summarize(r: dict, naive_timeout: float) -> dict:
+    build = r["build"]["process_wall"] if r["build"] else None
+    floor = r["floor"]["process_wall"] if r["floor"] else None  # like `build`: start-up included
+    naive, bounded = 0.0, False
+    for step, m in r["naive"].items():
+        if m is None:
+            naive += naive_timeout
+            bounded = True
+        else:
+            naive += sum(m["timings"].values())
+    ours = r["ours"]["timings"] if r["ours"] else {}
+    return {
+        "triples": r["ours"]["triples"] if r["ours"] else None,
+        "build_wall": build, "build_peak_mb": r["build"]["peak_mb"] if r["build"] else None,
+        "floor": round(floor, 3) if floor else None,
+        "build_over_floor": round(build / floor, 2) if build and floor else None,
+        "naive": round(naive, 3) if r["naive"] else None, "naive_is_lower_bound": bounded,
+        "naive_over_build": round(naive / build, 1) if build and r["naive"] else None,
+        "validate": ours.get("validate"), "validate_one_record": ours.get("validate one record (focus)"),
+    }
+
+
+def _s(x, bound=False) -> str:
+    if x is None:
+        return "–"
+    return f"> {x:.1f} s" if bound else (f"{x:.2f} s" if x < 10 else f"{x:.1f} s")
+
+
+def markdown(results: list[dict], a) -> str:
+    sizes = [r["size"] for r in results]
+    lines = [f"Median of {a.runs} runs (naive: {a.naive_runs}, each step stopped at {a.naive_timeout:.0f} s), "
+             f"wall time, each measurement a fresh process; machine: {os.cpu_count()} cores, shared.", "",
+             "Naive: sum of its steps' own times (setup excluded), a lower bound of a naive pipeline.", "",
+             "| | " + " | ".join(f"~{s}" for s in sizes) + " |", "|---|" + "---|" * len(sizes)]
+
+    def row(label, values):
+        lines.append(f"| {label} | " + " | ".join(values) + " |")
+
+    row("triples", [f"{r['summary']['triples']:,}" if r["summary"]["triples"] else "–" for r in results])
+    row("**`pledgegraph build`** (all outputs)", [f"**{_s(r['summary']['build_wall'])}**" for r in results])
+    row("peak memory of `build`", [f"{r['summary']['build_peak_mb']:.0f} MB" if r["summary"]["build_peak_mb"]
+                                   else "–" for r in results])
+    row("floor process (libyaml + pyoxigraph load + serialize)", [_s(r["summary"]["floor"]) for r in results])
+    row("**build ÷ floor**", [f"**{r['summary']['build_over_floor']}×**" if r["summary"]["build_over_floor"]
+                              else "–" for r in results])
+    row("naive baseline (sum of steps)", [_s(r["summary"]["naive"], r["summary"]["naive_is_lower_bound"])
+                                          if r["summary"]["naive"] else "–" for r in results])
+    row("**naive ÷ build**", [(("≥ " if r["summary"]["naive_is_lower_bound"] else "") +
+                               f"**{r['summary']['naive_over_build']}×**") if r["summary"]["naive_over_build"]
+                              else "–" for r in results])
+    stage_names = []
+    for r in results:
+        for part in ("ours", "floor"):
+            if r[part]:
+                stage_names += [(part, k) for k in r[part]["timings"] if (part, k) not in stage_names]
+        for step, m in r["naive"].items():
+            if m:
+                stage_names += [("naive", k) for k in m["timings"] if ("naive", k) not in stage_names]
+            elif ("naive", step) not in stage_names:
+                stage_names.append(("naive", step))
+    for part, name in stage_names:
+        cells = []
+        for r in results:
+            if part == "naive":
+                m = r["naive"].get(name) if name in NAIVE_STEPS else next(
+                    (m for m in r["naive"].values() if m and name in m["timings"]), None)
+                if name in NAIVE_STEPS:
+                    cells.append(_s(a.naive_timeout, True) if name in r["naive"] and m is None else "–")
+                else:
+                    cells.append(_s(m["timings"][name]) if m else "–")
+            else:
+                m = r[part]
+                cells.append(_s(m["timings"].get(name)) if m else "–")
+        label = name if part == "ours" else f"{part}: {name}"
+        if part == "naive" and name in NAIVE_STEPS:
+            label = f"naive: {name}"
+        row(label, cells)
+    row("peak memory, stages process", [f"{r['ours']['peak_mb']:.0f} MB" if r["ours"] else "–" for r in results])
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    p.add_argument("--sizes", default="10k,100k,1m", help=f"comma-separated, of {', '.join(SIZES)}")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--naive-sizes", default="10k,100k")
+    p.add_argument("--naive-steps", default=",".join(NAIVE_STEPS))
+    p.add_argument("--naive-runs", type=int, default=1)
+    p.add_argument("--naive-timeout", type=float, default=120.0)
+    p.add_argument("--timeout", type=float, default=600.0)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--work", type=Path, default=ROOT / "bench" / ".data")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    p.add_argument("--readme", action="store_true", help="write the table into README.md")
+    a = p.parse_args(argv)
+    a.naive_sizes = set(a.naive_sizes.split(",")) if a.naive_sizes else set()
+    a.naive_steps = [s for s in a.naive_steps.split(",") if s]
+    unknown = set(a.naive_steps) - set(NAIVE_STEPS) or set(a.sizes.split(",")) - set(SIZES)
+    if unknown:
+        p.error(f"unknown: {', '.join(sorted(unknown))}")
+    results = [run_size(size, a) for size in a.sizes.split(",")]
+    a.out.mkdir(parents=True, exist_ok=True)
+    (a.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    table = markdown(results, a)
+    (a.out / "results.md").write_text(table)
+    print(table)
+    for r in results:
+        s = r["summary"]
+        print(f"~{r['size']}: build {_s(s['build_wall'])}, {s['build_over_floor']}x the floor, "
+              f"naive/ours {s['naive_over_build']}x, validate one record {_s(s['validate_one_record'])}")
+    if a.readme:
+        readme = ROOT / "README.md"
+        text = readme.read_text()
+        if README_START in text:
+            head, rest = text.split(README_START, 1)
+            text = head + README_START + "\n" + table + README_END + rest.split(README_END, 1)[1]
+            readme.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

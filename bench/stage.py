@@ -1,0 +1,188 @@
+"""One benchmark measurement, run in its own process so peak memory is the whole process's.
+
+`python -m bench.stage KIND DATA_DIR [OUT_DIR]` prints one JSON object: stage timings in seconds.
+The runner (bench/__main__.py) reads it, adds the process's peak RSS, and takes medians.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _settings(data: Path, out: Path | None = None):
+    from pledgegraph.settings import Settings
+
+    return Settings(data_dir=data, ontology_dir=ROOT / "ontology", shapes_dir=ROOT / "shapes",
+                    out_dir=out or data.parent / "dist")
+
+
+class _Timer:
+    def __init__(self):
+        self.timings: dict[str, float] = {}
+
+    def __call__(self, name, fn, *args, **kwargs):
+        start = time.perf_counter()
+        value = fn(*args, **kwargs)
+        self.timings[name] = round(time.perf_counter() - start, 4)
+        return value
+
+
+def query_files() -> list[Path]:
+    return sorted((ROOT / "queries").glob("*.rq")) + sorted((ROOT / "bench" / "queries").glob("*.rq"))
+
+
+def ours(data: Path) -> dict:
+    """Each stage of our pipeline, timed on its own."""
+    import pyoxigraph as ox
+
+    from pledgegraph.build import build
+    from pledgegraph.export import serialize
+    from pledgegraph.load import load, load_vocabulary
+    from pledgegraph.pipeline import _quads, ontology_triples
+    from pledgegraph.validate import data_store, validate
+
+    s = _settings(data)
+    t = _Timer()
+    dataset = t("load", load, s.data_dir, load_vocabulary(s.vocabulary_file))
+    built = t("build", build, dataset, s.base)
+    try:
+        from pledgegraph import reason  # noqa: F401  (the ontology branch's inference stage)
+    except ImportError:
+        reason = None
+    if reason is not None and hasattr(reason, "infer"):
+        t("infer", reason.infer, built, s.ontology_files)
+    store = t("validate: load store", data_store, built, s.ontology_files)
+    report = t("validate", validate, built, s.shape_files, s.ontology_files, store=store)
+    record = next(r for r in dataset.records if r.kind == "organization")
+    iri = f"{s.base}id/org/{record.id}"
+    focus = {node for node in built.origins if node == iri or node.startswith(iri + "/")}
+    t("validate one record (focus)", validate, built, s.shape_files, s.ontology_files, focus=focus, store=store)
+    t("export: parse lines to terms", lambda: built.triples)
+    for name in ("ntriples", "turtle", "jsonld"):
+        t(f"export {name}", serialize, built, name)
+    ontology = ontology_triples(s)
+    t("export trig", serialize, _quads({"asserted": built, "ontology": ontology}, s.base), "trig")
+    for q in query_files():
+        t(f"query {q.stem}", lambda: list(store.query(q.read_text())))
+    return {"timings": t.timings, "triples": len(built), "conforms": report.conforms}
+
+
+def build_command(data: Path, out: Path) -> dict:
+    """The whole `pledgegraph build`, as a user runs it."""
+    from click.testing import CliRunner  # noqa: F401  (keeps import cost comparable to the CLI)
+
+    from pledgegraph.cli import main
+
+    start = time.perf_counter()
+    try:
+        main(["build", "--data", str(data), "--out", str(out)], standalone_mode=False)
+    finally:
+        elapsed = time.perf_counter() - start
+    return {"timings": {"pledgegraph build": round(elapsed, 4)}}
+
+
+def floor(data: Path, nt_file: Path) -> dict:
+    """The least any tool could do: libyaml's C loader, pyoxigraph bulk load, pyoxigraph serialization."""
+    import pyoxigraph as ox
+    import yaml
+
+    t = _Timer()
+    gc.disable()
+
+    def read_yaml():
+        for path in sorted(data.glob("*.yaml")):
+            yaml.load(path.read_bytes(), Loader=yaml.CSafeLoader)
+
+    t("yaml (libyaml C loader)", read_yaml)
+    store = ox.Store()
+    t("bulk load", store.bulk_load, path=str(nt_file), format=ox.RdfFormat.N_TRIPLES)
+    for name, fmt in (("ntriples", ox.RdfFormat.N_TRIPLES), ("turtle", ox.RdfFormat.TURTLE),
+                      ("jsonld", ox.RdfFormat.JSON_LD), ("trig", ox.RdfFormat.TRIG)):
+        t(f"serialize {name}", store.dump, format=fmt, **({} if fmt.supports_datasets else
+                                                          {"from_graph": ox.DefaultGraph()}))
+    return {"timings": t.timings}
+
+
+def naive(step: str, data: Path, nt_file: Path) -> dict:
+    """The plain-library pipeline, one step at a time: pure-Python YAML, rdflib Graph.add, owlrl's
+    full closure, pySHACL with our shapes, rdflib's serializers."""
+    import rdflib
+
+    t = _Timer()
+    s = _settings(data)
+    if step == "yaml":
+        import yaml
+
+        t("naive yaml (pure Python)", lambda: [yaml.load(p.read_bytes(), Loader=yaml.SafeLoader)
+                                               for p in sorted(data.glob("*.yaml"))])
+        return {"timings": t.timings}
+    import pyoxigraph as ox
+
+    from pledgegraph.validate import rdflib_graph
+
+    triples = [tuple(_rdflib_term(x) for x in (tr.subject, tr.predicate, tr.object))
+               for tr in ox.parse(path=str(nt_file), format=ox.RdfFormat.N_TRIPLES)]
+    if step == "add":
+        g = rdflib.Graph()
+        t("naive build (Graph.add)", lambda: [g.add(tr) for tr in triples])
+    elif step == "owlrl":
+        import owlrl
+
+        g = rdflib_graph([], s.ontology_files)
+        for tr in triples:
+            g.add(tr)
+        t("naive infer (owlrl full closure)", owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand, g)
+    elif step == "pyshacl":
+        import pyshacl
+
+        g = rdflib_graph([], s.ontology_files)
+        for tr in triples:
+            g.add(tr)
+        shapes = rdflib_graph([], s.shape_files)
+        t("naive validate (pySHACL)", pyshacl.validate, g, shacl_graph=shapes, inference="none",
+          allow_warnings=True, advanced=True)
+    elif step == "serialize":
+        g = rdflib.Graph()
+        for tr in triples:
+            g.add(tr)
+        for fmt in ("turtle", "nt", "json-ld"):
+            t(f"naive serialize {fmt} (rdflib)", g.serialize, format=fmt)
+    else:
+        raise SystemExit(f"unknown naive step {step}")
+    return {"timings": t.timings}
+
+
+def _rdflib_term(term):
+    import pyoxigraph as ox
+    import rdflib
+
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    if term.language:
+        return rdflib.Literal(term.value, lang=term.language)
+    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
+
+
+def main(argv: list[str]) -> None:
+    kind, data = argv[0], Path(argv[1])
+    if kind == "ours":
+        out = ours(data)
+    elif kind == "build":
+        out = build_command(data, Path(argv[2]))
+    elif kind == "floor":
+        out = floor(data, Path(argv[2]))
+    elif kind.startswith("naive-"):
+        out = naive(kind[len("naive-"):], data, Path(argv[2]))
+    else:
+        raise SystemExit(f"unknown measurement {kind}")
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,22 @@
+"""A smoke run of the benchmark: tiny data, one run, every measurement but the slow naive steps."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_benchmark_runs_and_writes_its_table(tmp_path):
+    out = tmp_path / "results"
+    subprocess.run([sys.executable, "-m", "bench", "--sizes", "tiny", "--runs", "1", "--naive-sizes", "tiny",
+                    "--naive-steps", "yaml,add", "--work", str(tmp_path / "data"), "--out", str(out)],
+                   cwd=ROOT, check=True, capture_output=True, timeout=300)
+    (result,) = json.loads((out / "results.json").read_text())
+    assert result["ours"]["conforms"] and result["ours"]["triples"] > 1000
+    summary = result["summary"]
+    assert summary["build_wall"] > 0 and summary["floor"] > 0 and summary["naive"] > 0
+    table = (out / "results.md").read_text()
+    assert "pledgegraph build" in table and "floor: bulk load" in table and "naive: naive yaml" in table
