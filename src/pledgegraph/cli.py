@@ -5,6 +5,7 @@ Exit codes: 0 done / data valid, 1 data invalid, 2 usage error or unusable input
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -51,6 +52,31 @@ def _counts(problems: list[Problem]) -> dict[str, int]:
             "warning": sum(p.severity == "warning" for p in problems)}
 
 
+@contextlib.contextmanager
+def _stage_progress():
+    """On a terminal, one live line per pipeline stage with a spinner and its elapsed time (stderr,
+    so output stays clean for pipes); elsewhere nothing. Yields the pipeline's `on_stage` callback."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    tasks = []
+    with Progress(SpinnerColumn(), TextColumn("{task.description:<12}"), BarColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True)) as progress:
+        def on_stage(name: str) -> None:
+            if tasks:
+                progress.update(tasks[-1], total=1, completed=1)
+            tasks.append(progress.add_task(name, total=None))
+
+        try:
+            yield on_stage
+        finally:
+            if tasks:
+                progress.update(tasks[-1], total=1, completed=1)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pledgegraph")
 def main():
@@ -71,7 +97,8 @@ def validate(data, base, fmt, strict):
     from .pipeline import check
 
     try:
-        result = check(_settings(data, base=base))
+        with _stage_progress() as on_stage:
+            result = check(_settings(data, base=base), on_stage=on_stage)
     except (DataInvalid, UnusableInput) as e:
         # Format and reference errors stop before SHACL runs, so there is no SHACL report to print.
         if e.problems:
@@ -105,8 +132,8 @@ def build(data, base, out):
 
     start = time.perf_counter()
     try:
-        result = build_all(_settings(data, out, base),
-                           on_stage=(lambda s: click.echo(f"  {s}...", err=True)) if sys.stderr.isatty() else None)
+        with _stage_progress() as on_stage:
+            result = build_all(_settings(data, out, base), on_stage=on_stage)
     except DataInvalid as e:
         _render_problems(e.problems, "text")
         click.echo("build failed: nothing was written", err=True)
