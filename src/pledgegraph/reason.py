@@ -44,11 +44,11 @@ class Rules:
 
 
 def read_ontology(files: list[Path]) -> list[ox.Triple]:
-    """The ontology files' triples, sorted (blank nodes only in OWL lists such as property chains)."""
-    triples: set[ox.Triple] = set()
-    for path in files:
-        triples.update(q.triple for q in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
-    return sorted(triples, key=str)
+    """The ontology files' triples, sorted. Its only blank nodes (OWL lists such as property chains)
+    get canonical (RDFC-1.0) labels, so outputs are the same from run to run."""
+    dataset = ox.Dataset([q for path in files for q in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)])
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    return sorted({q.triple for q in dataset}, key=str)
 
 
 def load_rules(ontology: list[ox.Triple]) -> Rules:
