@@ -190,7 +190,7 @@ class Generator:
         label, names = self.names_block("    ", word, ("official-name", "common-name"))
         lines = [f"  - id: org-{i:06d}", f"    kind: [{kind}]", names]
         if r.random() < 0.6:
-            lines += ["    founded:", f"      - value: {_date(r, 1990, 2018)}",
+            lines += ["    founded:", f"      - value: {_date(r, 1990, 2004)}",
                       self.cite("        ", f"{label} was founded then, according to the report")]
         if r.random() < 0.7:
             lines.append(f"    regions: [{', '.join(sorted({self.place_id() for _ in range(r.randint(1, 3))}))}]")
@@ -212,7 +212,7 @@ class Generator:
         if r.random() < 0.3:
             lines.append(f"    description: [{_q(f'{label} is described as a field commander.')}]")
         if r.random() < 0.15:
-            lines += ["    deaths:", f"      - date: {_date(r, 2005, 2023)}",
+            lines += ["    deaths:", f"      - date: {_date(r, 2024, 2025)}",  # after all they did
                       f"        place: {self.place_id()}",
                       f"        manner: {self.pick('killed', 'killed-in-security-operation', 'unknown')}",
                       "        reported_by_label: security services",
@@ -253,7 +253,7 @@ class Generator:
             lines.append(f"    to_leader: {self.person_id()}")
         if r.random() < 0.2:
             lines.append(f"    renounces: {self.org_id()}")
-        lines.append(f"    date: {_date(r, 2010, 2023)}")
+        lines.append(f"    date: {_date(r, 2010, 2021)}")
         lines.append(f"    medium: [{self.pick('audio', 'video', 'online-statement', 'social-media')}]")
         if r.random() < 0.5:
             lines.append(f"    description: {_q('A pledge of allegiance announced in a recorded statement.')}")
@@ -264,7 +264,7 @@ class Generator:
         r = self.rng
         lines = [f"  - id: acceptance-{i:06d}", f"    accepts: [pledge-{i * 4:06d}]",
                  f"    accepted_by: {self.person_id()}", f"    on_behalf_of: {self.org_id()}",
-                 f"    date: {_date(r, 2010, 2023)}", "    medium: [audio]"]
+                 f"    date: {_date(r, 2022, 2023)}", "    medium: [audio]"]  # after any pledge
         if r.random() < 0.3:
             lines.append(f"    establishes: [{self.org_id()}]")
         if r.random() < 0.3:

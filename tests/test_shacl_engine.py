@@ -15,6 +15,7 @@ from conftest import ROOT, settings_for
 from pledgegraph import shacl
 from pledgegraph.build import Built, build
 from pledgegraph.load import load, load_vocabulary
+from pledgegraph.pipeline import _union
 from pledgegraph.validate import data_store, reference_results, shape_triples, validate
 
 FIXTURES = Path(__file__).parent / "fixtures" / "shacl"
@@ -48,7 +49,9 @@ def test_every_constraint_kind_gives_pyshacls_results():
         "ClassConstraintComponent", "NodeKindConstraintComponent", "PatternConstraintComponent",
         "InConstraintComponent", "HasValueConstraintComponent", "LanguageInConstraintComponent",
         "UniqueLangConstraintComponent", "MinLengthConstraintComponent", "MaxLengthConstraintComponent",
-        "SPARQLConstraintComponent"}
+        "SPARQLConstraintComponent", "MinInclusiveConstraintComponent", "MaxInclusiveConstraintComponent",
+        "MinExclusiveConstraintComponent", "MaxExclusiveConstraintComponent", "LessThanConstraintComponent",
+        "LessThanOrEqualsConstraintComponent", "EqualsConstraintComponent", "DisjointConstraintComponent"}
     assert {r.severity.rsplit("#", 1)[1] for r in fast} == {"Violation", "Warning", "Info"}
 
 
@@ -59,7 +62,9 @@ def test_focus_restricts_results_as_pyshacl_does():
 
 
 def test_shipped_data_and_shapes_give_pyshacls_results(shipped):
-    fast, reference = both_engines(shipped.built, SETTINGS.shape_files, SETTINGS.ontology_files)
+    """On what the pipeline validates: asserted + inferred triples, with the ontology."""
+    both = _union(shipped.built, shipped.inferred)
+    fast, reference = both_engines(both, SETTINGS.shape_files, SETTINGS.ontology_files)
     assert fast == reference
 
 

@@ -56,7 +56,7 @@ class Built:
     @property
     def triples(self) -> list[ox.Triple]:
         if self._triples is None:
-            self._triples = list(ox.parse(self.ntriples(), format=ox.RdfFormat.N_TRIPLES))
+            self._triples = [q.triple for q in ox.parse(self.ntriples(), format=ox.RdfFormat.N_TRIPLES)]
         return self._triples
 
     def ntriples(self) -> bytes:

@@ -1,10 +1,11 @@
-"""The only module that knows the stage order: load -> build -> validate -> write.
+"""The only module that knows the stage order: load -> build -> reason -> validate -> write.
 
 Each stage is timed; callers may pass `on_stage` to show progress. Nothing here prints.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from .errors import DataInvalid
 from .export import replace_dir, serialize, used_prefixes
 from .formats import FORMATS, GRAPH_FORMATS
 from .load import load, load_vocabulary
+from .reason import read_ontology, reason
 from .records import Dataset
 from .settings import Settings
 from .validate import Report, validate
@@ -38,6 +40,7 @@ class Result:
     report: Report
     timings: dict[str, float] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
+    inferred: list[ox.Triple] = field(default_factory=list)  # OWL 2 RL consequences, not in `built`
 
 
 class _Clock:
@@ -66,29 +69,40 @@ def check(settings: Settings, on_stage=None) -> Result:
     """Load, build and validate; raise DataInvalid with every problem when the data is invalid."""
     clock = _Clock(on_stage)
     dataset, built = _load_and_build(settings, clock)
-    report = clock.run("validate", validate, built, settings.shape_files, settings.ontology_files)
-    return Result(dataset, built, report, clock.timings)
+    inferred = clock.run("reason", reason, built.triples, settings.ontology_files)
+    # SHACL sees what a user of the published graph sees: asserted + inferred (+ the ontology).
+    report = clock.run("validate", validate, _union(built, inferred), settings.shape_files,
+                       settings.ontology_files)
+    return Result(dataset, built, report, clock.timings, inferred=inferred)
 
 
 def ontology_triples(settings: Settings) -> list[ox.Triple]:
-    triples = set()
-    for path in settings.ontology_files:
-        triples.update(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
-    return sorted(triples, key=str)
+    return read_ontology(settings.ontology_files)
 
 
-def graph_files(built: Built, ontology: list[ox.Triple], base: str, on_stage=None) -> tuple[dict, dict]:
-    """Every RDF output file's bytes, by file name, and how long each took."""
+def _union(built: Built, inferred: list[ox.Triple]) -> Built:
+    """Asserted + inferred: both sorted and disjoint, so merging keeps the order the writers rely on."""
+    lines = list(heapq.merge(built.lines, (str(t) for t in inferred)))
+    return Built(None, built.origins, built.base, lines)
+
+
+def graph_files(built: Built, inferred: list[ox.Triple], ontology: list[ox.Triple], settings: Settings,
+                on_stage=None) -> tuple[dict, dict]:
+    """Every output file made from the graphs, by file name, and how long each took."""
     clock = _Clock(on_stage)
-    graphs = {"asserted": built, "ontology": ontology}
+    both = _union(built, inferred)
     files = {}
     for name in GRAPH_FORMATS:
-        files[OUTPUT_STEM + FORMATS[name].suffix] = clock.run(f"write {name}", serialize, built, name)
-    files["asserted.nt"] = files[OUTPUT_STEM + ".nt"]
+        files[OUTPUT_STEM + FORMATS[name].suffix] = clock.run(f"write {name}", serialize, both, name)
+    files["asserted.nt"] = clock.run("write asserted", serialize, built, "ntriples")
+    files["inferred.nt"] = clock.run("write inferred", serialize, inferred, "ntriples")
+    files["inferred.ttl"] = clock.run("write inferred turtle", serialize, inferred, "turtle")
     files["ontology.ttl"] = clock.run("write ontology", serialize, ontology, "turtle")
-    used = dict(sorted({**used_prefixes(built), **used_prefixes(ontology)}.items()))
-    files[OUTPUT_STEM + ".trig"] = clock.run("write trig", lambda: serialize(_quads(graphs, base), "trig", used,
-                                                                           prefixes_used=True))
+    files["ontology.html"] = clock.run("document ontology", ontology_html, settings)
+    graphs = {"asserted": built, "inferred": inferred, "ontology": ontology}
+    used = dict(sorted({**used_prefixes(both), **used_prefixes(ontology)}.items()))
+    files[OUTPUT_STEM + ".trig"] = clock.run("write trig", lambda: serialize(
+        _quads(graphs, settings.base), "trig", used, prefixes_used=True))
     return files, clock.timings
 
 
@@ -101,10 +115,10 @@ class _Writer:
 
     PARALLEL_FROM = 50_000  # triples
 
-    def __init__(self, directory: Path, built: Built, ontology: list, base: str):
+    def __init__(self, directory: Path, built: Built, inferred: list, ontology: list, settings: Settings):
         import multiprocessing as mp
 
-        self.args = (directory, built, ontology, base)
+        self.args = (directory, built, inferred, ontology, settings)
         self.process = None
         if len(built) >= self.PARALLEL_FROM and "fork" in mp.get_all_start_methods():
             built.ntriples()  # made once, before the fork, so both processes share it
@@ -121,8 +135,8 @@ class _Writer:
             send.send(("error", f"{type(e).__name__}: {e}"))
 
     def _write(self) -> tuple[list[str], dict]:
-        directory, built, ontology, base = self.args
-        files, timings = graph_files(built, ontology, base)
+        directory, built, inferred, ontology, settings = self.args
+        files, timings = graph_files(built, inferred, ontology, settings)
         for name, data in files.items():
             (directory / name).write_bytes(data)
         return sorted(files), timings
@@ -149,11 +163,13 @@ def build_all(settings: Settings, on_stage=None) -> Result:
     """The main job: check the data, then write every output to `settings.out_dir` atomically."""
     clock = _Clock(on_stage)
     dataset, built = _load_and_build(settings, clock)
+    inferred = clock.run("reason", reason, built.triples, settings.ontology_files)
     ontology = ontology_triples(settings)
     with replace_dir(settings.out_dir) as tmp:
-        writer = _Writer(tmp, built, ontology, settings.base)
+        writer = _Writer(tmp, built, inferred, ontology, settings)
         try:
-            report = clock.run("validate", validate, built, settings.shape_files, settings.ontology_files)
+            report = clock.run("validate", validate, _union(built, inferred), settings.shape_files,
+                               settings.ontology_files)
         except BaseException:
             writer.cancel()
             raise
@@ -161,10 +177,10 @@ def build_all(settings: Settings, on_stage=None) -> Result:
             writer.cancel()
             raise DataInvalid(report.problems)
         names, write_timings = clock.run("write", writer.finish)
-        result = Result(dataset, built, report, clock.timings)
+        result = Result(dataset, built, report, clock.timings, inferred=inferred)
         files = {"shapes.ttl": b"".join(p.read_bytes() for p in settings.shape_files)}
         summary = {
-            "triples": {"asserted": len(built)},
+            "triples": {"asserted": len(built), "inferred": len(inferred), "ontology": len(ontology)},
             "records": _record_counts(dataset),
             "warnings": report.counts.get("warning", 0),
         }
@@ -174,6 +190,26 @@ def build_all(settings: Settings, on_stage=None) -> Result:
         result.outputs = sorted(settings.out_dir / name for name in [*names, *files])
     result.timings.update(write_timings)
     return result
+
+
+def ontology_html(settings: Settings) -> bytes:
+    """HTML documentation of the ontology, by pyLODE (offline: it reads only the given file)."""
+    import logging
+    import sys
+    import types
+
+    # pylode 3.4.1 (the last release for Python 3.11) reads its version from a pyproject.toml that
+    # its wheel does not ship, so `import pylode` fails; give it the version it would have read.
+    sys.modules.setdefault("pylode.version", types.SimpleNamespace(__version__="3.4.1"))
+    # Importing it also points the root logger at stderr at DEBUG level; undo that.
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    from pylode import OntPub
+
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+    return OntPub(ontology=str(settings.ontology_dir / "pledgegraph.ttl")).make_html().encode()
 
 
 def _quads(graphs: dict, base: str) -> list[ox.Quad]:

@@ -10,7 +10,8 @@ checks on the shipped data and on broken fixtures covering every supported const
 Supported: targets (targetClass with subclasses, implicit class targets, targetNode, targetSubjectsOf,
 targetObjectsOf), paths (predicate, inverse, sequence, alternative, zero-or-more, one-or-more,
 zero-or-one), minCount, maxCount, datatype, class, nodeKind, pattern (with flags), in, hasValue,
-languageIn, uniqueLang, minLength, maxLength, and SPARQL-based constraints (sh:sparql / sh:select
+languageIn, uniqueLang, minLength, maxLength, min/maxInclusive/Exclusive, lessThan(OrEquals), equals,
+disjoint, and SPARQL-based constraints (sh:sparql / sh:select
 with $this, $PATH, sh:prefixes, ?value, ?path, ?failure, message templates), sh:severity,
 sh:deactivated. A shapes graph using anything else raises `Unsupported`; the caller then uses pySHACL.
 
@@ -34,8 +35,11 @@ OWL_CLASS = "http://www.w3.org/2002/07/owl#Class"
 VIOLATION = SH + "Violation"
 
 # Constraint parameters we compile; any other sh: predicate on a shape makes the shapes Unsupported.
+_RANGES = {"minInclusive": ">=", "maxInclusive": "<=", "minExclusive": ">", "maxExclusive": "<"}
+_PAIRS = {"lessThan": "<", "lessThanOrEquals": "<="}
 _CONSTRAINTS = {"minCount", "maxCount", "datatype", "class", "nodeKind", "pattern", "flags", "in", "hasValue",
-                "languageIn", "uniqueLang", "minLength", "maxLength", "sparql"}
+                "languageIn", "uniqueLang", "minLength", "maxLength", "sparql", "equals", "disjoint",
+                *_RANGES, *_PAIRS}
 _SHAPE_KEYS = {"path", "property", "targetClass", "targetNode", "targetSubjectsOf", "targetObjectsOf",
                "severity", "message", "deactivated", "name", "description", "order", "group", "defaultValue"}
 _NODE_KINDS = {
@@ -313,6 +317,22 @@ class Compiler:
             add("MinLengthConstraintComponent", values_where(f"isBlank(?value) || STRLEN(STR(?value)) < {int(n.value)}"))
         for n in g.objects(node, SH + "maxLength"):
             add("MaxLengthConstraintComponent", values_where(f"isBlank(?value) || STRLEN(STR(?value)) > {int(n.value)}"))
+        for name, op in _RANGES.items():
+            for bound in g.objects(node, SH + name):
+                # Not comparable (an IRI, another type) is a violation too, as in pySHACL.
+                add(name[0].upper() + name[1:] + "ConstraintComponent",
+                    values_where(f"!COALESCE(?value {op} {bound}, false)"))
+        for name, op in _PAIRS.items():
+            for other in g.objects(node, SH + name):
+                add(name[0].upper() + name[1:] + "ConstraintComponent",
+                    # incomparable values (a date and a number) give no result, as in pySHACL
+                    f"{{focus}} {values} ?this {other} ?_other FILTER(!(?value {op} ?_other))",
+                    select="?this ?value ?_other")
+        for other in g.objects(node, SH + "equals"):
+            add("EqualsConstraintComponent", f"{{focus}} {{ {values} FILTER NOT EXISTS {{ ?this {other} ?value }} }} "
+                f"UNION {{ ?this {other} ?value FILTER NOT EXISTS {{ {values} }} }}")
+        for other in g.objects(node, SH + "disjoint"):
+            add("DisjointConstraintComponent", f"{{focus}} {values} ?this {other} ?value")
         for constraint in g.objects(node, SH + "sparql"):
             if _bool(g.one(constraint, SH + "deactivated")):
                 continue
