@@ -15,7 +15,7 @@ from typing import Any
 
 from . import schema
 from .dates import DateError, parse_date
-from .errors import DataInvalid, Position, Problem, ProblemList, UnusableInput, relative
+from .errors import ERROR, DataInvalid, Position, Problem, ProblemList, UnusableInput, relative
 from .records import Claimed, Dataset, Item, Record, Vocabulary
 from .schema import Field
 from .vocab import PG, PGV, SKOS
@@ -104,7 +104,8 @@ def load(data_dir: Path, vocabulary: Vocabulary) -> Dataset:
         if gc_was_enabled:
             gc.enable()
     if unreadable:
-        raise UnusableInput(f"{len(unreadable)} file(s) could not be read", unreadable + problems.items)
+        errors = [p for p in problems.items if p.severity == ERROR]  # warnings wait for a readable run
+        raise UnusableInput(f"{len(unreadable)} file(s) could not be read", unreadable + errors)
     by_id = _index(records, problems)
     _check_references(records, by_id, problems)
     if problems.has_errors:
