@@ -34,8 +34,9 @@ _SPACE = re.compile(r"\s+")
 _DOTS = re.compile(r"\.\s?\.\s?\.")
 _GLUE = re.compile(r" ?(\.\.\.|-) ?")  # no space around dashes and ellipses: "Caucasus — in" = "Caucasus—in"
 _WORD = re.compile(r"\w+")
-_ANCHORS = 4        # rarest quote words used to place candidate windows
-_PER_ANCHOR = 25    # occurrences of each anchor word tried
+_ANCHORS = 8        # rarest quote words that vote for where the quote would start
+_PER_ANCHOR = 50    # occurrences of each anchor word counted
+_WINDOWS = 8        # best-voted places compared with difflib
 _SHOWN = 3          # occurrences shown for an ambiguous quote
 
 
@@ -98,7 +99,8 @@ class _Text:
 
     def __init__(self, raw: str):
         self.text = normalize(raw)
-        self._index: dict[str, list[int]] | None = None
+        self._words: list[re.Match] | None = None
+        self._index: dict[str, list[int]] = {}
 
     def occurrences(self, quote: str) -> list[int]:
         out, i = [], self.text.find(quote)
@@ -108,26 +110,32 @@ class _Text:
         return out
 
     def closest(self, quote: str) -> tuple[float, str]:
-        """The passage most like the quote: difflib over windows placed at the quote's rarest words."""
-        if self._index is None:
-            self._index = {}
-            for m in _WORD.finditer(self.text):
-                self._index.setdefault(m.group().lower(), []).append(m.start())
-        offsets: dict[str, int] = {}
-        for m in _WORD.finditer(quote):
-            offsets.setdefault(m.group().lower(), m.start())
-        anchors = sorted((w for w in offsets if w in self._index), key=lambda w: (len(self._index[w]), w))
-        starts = sorted({max(0, at - offsets[w]) for w in anchors[:_ANCHORS] for at in self._index[w][:_PER_ANCHOR]})
+        """The passage most like the quote, word for word.
+
+        Each occurrence of the quote's rarest words votes for where the quote would start; difflib
+        compares only the best-voted windows, so a failing quote costs about a millisecond.
+        """
+        if self._words is None:
+            self._words = list(_WORD.finditer(self.text))
+            for i, m in enumerate(self._words):
+                self._index.setdefault(m.group().lower(), []).append(i)
+        words = [m.group().lower() for m in _WORD.finditer(quote)]
+        first: dict[str, int] = {}
+        for i, w in enumerate(words):
+            first.setdefault(w, i)
+        anchors = sorted((w for w in first if w in self._index), key=lambda w: (len(self._index[w]), w))
+        votes: Counter = Counter()
+        for w in anchors[:_ANCHORS]:
+            for at in self._index[w][:_PER_ANCHOR]:
+                votes[max(0, at - first[w])] += 1
         best = (0.0, "")
         matcher = difflib.SequenceMatcher(autojunk=False)
-        matcher.set_seq2(quote)
-        for start in starts:
-            window = self.text[start:start + len(quote)]
-            matcher.set_seq1(window)
-            if matcher.real_quick_ratio() > best[0] and matcher.quick_ratio() > best[0]:
-                ratio = matcher.ratio()
-                if ratio > best[0]:
-                    best = (ratio, window)
+        matcher.set_seq2(words)
+        for start, _ in sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))[:_WINDOWS]:
+            window = self._words[start:start + len(words)]
+            matcher.set_seq1([m.group().lower() for m in window])
+            if matcher.quick_ratio() > best[0] and (ratio := matcher.ratio()) > best[0]:
+                best = (ratio, self.text[window[0].start():window[-1].end()])
         return best
 
     def around(self, at: int, length: int, width: int = 40) -> str:
