@@ -25,9 +25,6 @@ BASE = "https://w3id.org/pledgegraph/"
 WIKI = "wikipedia-is-caucasus-province"
 AGAIN = "The Islamic State group later claimed responsibility for the attack."  # three times in the article
 
-pytestmark = pytest.mark.skipif(not SEEDS.is_dir(), reason="the seed texts are not next to the repository")
-
-
 def statement(quote: str, source: str = WIKI, extra: str = "") -> str:
     """A statement record citing `source` with `quote` (line 7 of the file is the quote)."""
     return textwrap.dedent(f"""\

@@ -74,9 +74,10 @@ class Evidence:
 
     def summary_text(self) -> str:
         s = self.summary()
-        kinds = ", ".join(f"{k} {v['facts_with_quotes']}/{v['facts']}" for k, v in s["per_kind"].items())
+        kinds = ", ".join(f"{k} {v['facts_with_quotes']}/{v['facts']} ({v['quotes']})"
+                          for k, v in s["per_kind"].items())
         return (f"{s['checked']} of {s['quotes']} quotes checked against {s['archived_texts']} archived texts: "
-                f"{s['found']} found, {s['failed']} failed\nfacts with quotes: {kinds}")
+                f"{s['found']} found, {s['failed']} failed\nfacts with quotes/facts (quotes), per kind: {kinds}")
 
 
 def facts(item: Item, specs: tuple[schema.Field, ...]):
