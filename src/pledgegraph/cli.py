@@ -16,10 +16,14 @@ from . import __version__
 from .errors import DataInvalid, PledgegraphError, Problem, UnusableInput
 
 
-def _settings(data, out=None, base=None):
+def _settings(data, out=None, base=None, archive=None):
     from .settings import Settings
 
-    return Settings.from_env(data_dir=data, out_dir=out, base=base)
+    return Settings.from_env(data_dir=data, out_dir=out, base=base, archive_dir=archive)
+
+
+ARCHIVE_HELP = ("Directory of the sources' archived plain texts (each source's `archived_as` file, or "
+                "<source-id>.txt); default $PLEDGEGRAPH_ARCHIVE_DIR.")
 
 
 def data_options(fn):
@@ -31,10 +35,10 @@ def data_options(fn):
     return fn
 
 
-def _render_problems(problems: list[Problem], fmt: str) -> None:
+def _render_problems(problems: list[Problem], fmt: str, extra: dict | None = None) -> None:
     if fmt == "json":
-        click.echo(json.dumps({"problems": [p.as_dict() for p in problems], "summary": _counts(problems)},
-                              indent=2, ensure_ascii=False))
+        click.echo(json.dumps({"problems": [p.as_dict() for p in problems], "summary": _counts(problems),
+                               **(extra or {})}, indent=2, ensure_ascii=False))
         return
     colour = sys.stdout.isatty()
     for p in problems:
@@ -62,7 +66,9 @@ def main():
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text", show_default=True,
               help="text for people, json for tools, turtle for the SHACL validation report.")
 @click.option("--strict", is_flag=True, help="Treat warnings as failures.")
-def validate(data, base, fmt, strict):
+@click.option("--archive", type=click.Path(path_type=Path), default=None,
+              help=ARCHIVE_HELP + " When given, every quote is also checked against its source's text.")
+def validate(data, base, fmt, strict, archive):
     """Check the data: YAML format, references and SHACL shapes.
 
     Prints each problem as `file:line:column: severity: entity: message`.
@@ -71,7 +77,7 @@ def validate(data, base, fmt, strict):
     from .pipeline import check
 
     try:
-        result = check(_settings(data, base=base))
+        result = check(_settings(data, base=base, archive=archive))
     except (DataInvalid, UnusableInput) as e:
         # Format and reference errors stop before SHACL runs, so there is no SHACL report to print.
         if e.problems:
@@ -125,3 +131,35 @@ def build(data, base, out):
                f"{len(result.built.triples)} triples, {warnings} warning(s), in {elapsed:.2f}s")
     for path in result.outputs:
         click.echo(f"  wrote {path}")
+
+
+@main.command()
+@click.option("--archive", type=click.Path(path_type=Path), default=None, help=ARCHIVE_HELP)
+@click.option("--data", "data", type=click.Path(path_type=Path), default=None,
+              help="Data directory (default: data/, or $PLEDGEGRAPH_DATA_DIR).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for tools.")
+def evidence(archive, data, fmt):
+    """Check every quote against the archived text of the source it is cited to.
+
+    A quote must occur in the text exactly once (or once with its prefix/suffix), after normalising
+    whitespace, quote marks, dashes and ellipses. Each failure is printed as
+    `file:line:column: error: record: source: quote not found` with the closest passage.
+    Exits 0 when every quote is found, 1 when one is not, 2 when the input cannot be read.
+    """
+    from .pipeline import check_evidence
+
+    settings = _settings(data, archive=archive)
+    if settings.archive_dir is None:
+        raise click.UsageError("give --archive DIR (or set PLEDGEGRAPH_ARCHIVE_DIR)")
+    try:
+        result, problems = check_evidence(settings)
+    except PledgegraphError as e:
+        if getattr(e, "problems", None):
+            _render_problems(e.problems, fmt)
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    _render_problems(problems, fmt, {"evidence": result.summary()})
+    if fmt == "text":
+        click.echo(result.summary_text())
+    sys.exit(1 if any(p.severity == "error" for p in problems) else 0)

@@ -14,7 +14,8 @@ from typing import Callable
 import pyoxigraph as ox
 
 from .build import Built, build
-from .errors import DataInvalid
+from .errors import DataInvalid, sorted_unique
+from .evidence import Evidence, check_quotes
 from .export import replace_dir, serialize
 from .formats import FORMATS, GRAPH_FORMATS
 from .load import load, load_vocabulary
@@ -37,6 +38,7 @@ class Result:
     built: Built
     report: Report
     timings: dict[str, float] = field(default_factory=dict)
+    evidence: Evidence | None = None
     outputs: list[Path] = field(default_factory=list)
 
 
@@ -60,9 +62,19 @@ def check(settings: Settings, on_stage=None) -> Result:
     clock = _Clock(on_stage)
     vocabulary = clock.run("vocabulary", load_vocabulary, settings.vocabulary_file)
     dataset = clock.run("load", load, settings.data_dir, vocabulary)
+    evidence = clock.run("evidence", check_quotes, dataset, settings.archive_dir) if settings.archive_dir else None
     built = clock.run("build", build, dataset, settings.base)
     report = clock.run("validate", validate, built, settings.shape_files, settings.ontology_files)
-    return Result(dataset, built, report, clock.timings)
+    extra = dataset.warnings + (evidence.problems if evidence else [])
+    report = Report(sorted_unique(report.problems + extra), report.results_turtle)
+    return Result(dataset, built, report, clock.timings, evidence=evidence)
+
+
+def check_evidence(settings: Settings) -> tuple[Evidence, list]:
+    """Load the data and check its quotes against `settings.archive_dir`: (the check, every problem)."""
+    dataset = load(settings.data_dir, load_vocabulary(settings.vocabulary_file))
+    evidence = check_quotes(dataset, settings.archive_dir)
+    return evidence, sorted_unique(dataset.warnings + evidence.problems)
 
 
 def ontology_triples(settings: Settings) -> list[ox.Triple]:
