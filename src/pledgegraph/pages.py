@@ -83,6 +83,11 @@ def segment_and_slug(iri: str, base: str) -> tuple[str, str]:
     return m.group(1), m.group(2)
 
 
+def label_of(store: ox.Store, iri: str, base: str) -> str:
+    """The label pages show for an IRI (English preferred label, any label, title, or its id)."""
+    return _Graph(store, base, str).label(iri)
+
+
 class _Graph:
     """Read-only views over every graph of a store, deduplicated and sorted."""
 
