@@ -125,3 +125,29 @@ def build(data, base, out):
                f"{len(result.built.triples)} triples, {warnings} warning(s), in {elapsed:.2f}s")
     for path in result.outputs:
         click.echo(f"  wrote {path}")
+
+
+@main.command()
+@click.argument("outdir", type=click.Path(path_type=Path))
+@click.option("--dist", type=click.Path(path_type=Path), default=None,
+              help="The build output to publish (default: dist/, or $PLEDGEGRAPH_OUT_DIR).")
+def publish(outdir, dist):
+    """Write a versioned static release to OUTDIR/<version>/ and point OUTDIR/latest at it.
+
+    Reads what `pledgegraph build` wrote (it does not rebuild): dumps, JSON-LD context, ontology,
+    shapes, VoID, DCAT, a page and RDF files per entity, pictures, a sitemap, server config
+    examples and the change set against the previous release in OUTDIR. A failed publish leaves
+    earlier releases untouched. Exits 0 when published, 2 when the build output cannot be read.
+    """
+    from .publish import publish as publish_release
+
+    start = time.perf_counter()
+    try:
+        result = publish_release(outdir, dist or _settings(None).out_dir)
+    except PledgegraphError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    since = f"since {result.previous}: +{result.changes['triples_added']} -{result.changes['triples_removed']} " \
+            f"triples" if result.previous else "first release"
+    click.echo(f"published {result.version} to {result.release}: {result.triples} triples, {result.entities} "
+               f"entities, {result.files} files ({since}) in {time.perf_counter() - start:.2f}s")

@@ -179,7 +179,7 @@ def render_entity(store: ox.Store, iri: str, base: str, link: Link | None = None
     body.append(_incoming_section(g, iri))
     head = "".join(f'<link rel="alternate" type="{escape(mt)}" href="{escape(href)}">'
                    for _, mt, href in alternates)
-    return _page(title, "".join(b for b in body if b), head=head, home=home)
+    return page(title, "".join(b for b in body if b), head=head, home=home)
 
 
 def render_index(store: ox.Store, base: str, link: Link | None = None, *, title: str = "pledgegraph",
@@ -203,10 +203,11 @@ def render_index(store: ox.Store, base: str, link: Link | None = None, *, title:
         parts.append(f'<h2 id="{escape(kind.segment)}">{escape(kind.key.capitalize())} ({len(items)})</h2><ul>'
                      + "".join(f"<li>{_entity_link(g, i)}</li>" for i in items) + "</ul>")
     parts.append(extra)
-    return _page(title, "".join(parts))
+    return page(title, "".join(parts))
 
 
-def _page(title: str, body: str, head: str = "", home: str | None = None) -> str:
+def page(title: str, body: str, head: str = "", home: str | None = None) -> str:
+    """A complete HTML document with our CSS around a trusted `body` fragment."""
     nav = f'<header><a href="{escape(home)}">pledgegraph</a></header>' if home else ""
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
