@@ -132,7 +132,8 @@ def _previous(outdir: Path, version: str) -> str | None:
 
 
 def _read_dump(release: Path) -> list[ox.Triple]:
-    return list(ox.parse(gzip.decompress((release / DUMPS[0]).read_bytes()), format=ox.RdfFormat.N_TRIPLES))
+    quads = ox.parse(gzip.decompress((release / DUMPS[0]).read_bytes()), format=ox.RdfFormat.N_TRIPLES)
+    return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
 
 
 def _point_latest(outdir: Path) -> str:
