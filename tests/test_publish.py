@@ -15,30 +15,15 @@ import pytest
 from rdflib import Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
 
-from conftest import ROOT, settings_for
+from conftest import ROOT, edited_dist
 from pledgegraph import publish as publish_module
 from pledgegraph.jsonld import to_nquads
-from pledgegraph.pipeline import build_all
 from pledgegraph.publish import publish
 
 BASE = "https://w3id.org/pledgegraph/"
 VOID = "http://rdfs.org/ns/void#"
 DCAT = "http://www.w3.org/ns/dcat#"
 SPDX = "http://spdx.org/rdf/terms#"
-
-
-@pytest.fixture(scope="session")
-def dist(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("build") / "dist"
-    build_all(settings_for(out_dir=out))
-    return out
-
-
-@pytest.fixture(scope="session")
-def release(dist, tmp_path_factory) -> Path:
-    outdir = tmp_path_factory.mktemp("site")
-    publish(outdir, dist)
-    return outdir / "0.1.0"
 
 
 def triples(data: bytes, fmt=ox.RdfFormat.N_TRIPLES, base_iri=None) -> set[ox.Triple]:
@@ -180,24 +165,10 @@ def test_same_input_gives_byte_identical_release_whatever_the_hash_seed(dist, tm
     assert trees[0] == trees[1]
 
 
-def _edited_dist(tmp_path: Path, data_copy: Path) -> Path:
-    """The shipped data as version 0.2.0, a day later, with one curator's note reworded."""
-    dataset = data_copy / "dataset.yaml"
-    dataset.write_text(dataset.read_text().replace("version: 0.1.0", "version: 0.2.0")
-                       .replace("modified: 2026-11-21", "modified: 2026-11-22"))
-    sources = data_copy / "sources.yaml"
-    old_note = "note: Undated; written after 23 June 2015, from its content."
-    assert old_note in sources.read_text()
-    sources.write_text(sources.read_text().replace(old_note, "note: Undated; re-checked."))
-    out = tmp_path / "dist2"
-    build_all(settings_for(data_dir=data_copy, out_dir=out))
-    return out
-
-
 def test_second_release_carries_a_change_set_that_turns_the_old_dump_into_the_new(dist, tmp_path, data_copy):
     outdir = tmp_path / "site"
     publish(outdir, dist)
-    result = publish(outdir, _edited_dist(tmp_path, data_copy))
+    result = publish(outdir, edited_dist(tmp_path, data_copy))
     assert result.previous == "0.1.0" and os.readlink(outdir / "latest") == "0.2.0"
     old = triples(gzip.decompress((outdir / "0.1.0/pledgegraph.nt.gz").read_bytes()))
     new = triples(gzip.decompress((outdir / "0.2.0/pledgegraph.nt.gz").read_bytes()))
@@ -225,7 +196,7 @@ def test_a_failed_publish_leaves_the_previous_release_untouched(dist, tmp_path, 
 
     monkeypatch.setattr(publish_module, "_sitemap", broken)
     with pytest.raises(OSError):
-        publish(outdir, _edited_dist(tmp_path, data_copy))
+        publish(outdir, edited_dist(tmp_path, data_copy))
     assert {p: p.read_bytes() for p in outdir.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in outdir.iterdir()) == [".well-known", "0.1.0", "index.html", "latest", "latest.txt"]
 
