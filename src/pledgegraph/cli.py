@@ -163,3 +163,59 @@ def evidence(archive, data, fmt):
     if fmt == "text":
         click.echo(result.summary_text())
     sys.exit(1 if any(p.severity == "error" for p in problems) else 0)
+
+
+@main.command()
+@click.argument("outdir", type=click.Path(path_type=Path))
+@click.option("--dist", type=click.Path(path_type=Path), default=None,
+              help="The build output to publish (default: dist/, or $PLEDGEGRAPH_OUT_DIR).")
+def publish(outdir, dist):
+    """Write a versioned static release to OUTDIR/<version>/ and point OUTDIR/latest at it.
+
+    Reads what `pledgegraph build` wrote (it does not rebuild): dumps, JSON-LD context, ontology,
+    shapes, VoID, DCAT, a page and RDF files per entity, pictures, a sitemap, server config
+    examples and the change set against the previous release in OUTDIR. A failed publish leaves
+    earlier releases untouched. Exits 0 when published, 2 when the build output cannot be read.
+    """
+    from .publish import publish as publish_release
+
+    start = time.perf_counter()
+    try:
+        result = publish_release(outdir, dist or _settings(None).out_dir)
+    except PledgegraphError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    since = f"since {result.previous}: +{result.changes['triples_added']} -{result.changes['triples_removed']} " \
+            f"triples" if result.previous else "first release"
+    click.echo(f"published {result.version} to {result.release}: {result.triples} triples, {result.entities} "
+               f"entities, {result.files} files ({since}) in {time.perf_counter() - start:.2f}s")
+
+
+@main.command()
+@click.argument("endpoint")
+@click.option("--release", type=click.Path(path_type=Path), default=Path("release/latest"), show_default=True,
+              help="The release directory to load (written by `pledgegraph publish`).")
+@click.option("--graph", metavar="IRI", help="Named graph for the data (default <base>graph/release/<version>).")
+@click.option("--graph-store", metavar="URL",
+              help="Graph Store HTTP Protocol endpoint for loading (default: SPARQL Update INSERT DATA).")
+@click.option("--query", metavar="URL", help="SPARQL query endpoint for the checks (default: ENDPOINT).")
+@click.option("--release-url", metavar="URL", help="Where the release is hosted, for the links in its "
+              "metadata (default <base><version>/).")
+def push(endpoint, release, graph, graph_store, query, release_url):
+    """Load a release into a SPARQL 1.1 store at ENDPOINT (its update endpoint), atomically.
+
+    Stages the data and its VoID/DCAT metadata, MOVEs both over the live graphs in one update,
+    then checks the store's triple counts against VoID. Credentials: PLEDGEGRAPH_STORE_USER and
+    PLEDGEGRAPH_STORE_PASSWORD, or a netrc entry for the host. Exits 0 when loaded and checked,
+    2 when the release cannot be read, 3 when the store refuses or the counts differ.
+    """
+    from .push import Store, push as push_release
+
+    try:
+        result = push_release(Store(endpoint, graph_store, query), release, graph, release_url)
+    except PledgegraphError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    click.echo(f"pushed {result.version}: {result.triples} triples into <{result.graph}>, "
+               f"{result.metadata_triples} into <{result.metadata_graph}>; counts match VoID; "
+               f"load + swap {result.seconds:.2f}s")
