@@ -19,6 +19,7 @@ class Settings:
     ontology_dir: Path = Path("ontology")
     shapes_dir: Path = Path("shapes")
     out_dir: Path = Path("dist")
+    queries_dir: Path = Path("queries")
     base: str = DEFAULT_BASE
 
     def __post_init__(self):
@@ -41,7 +42,7 @@ class Settings:
     def from_env(cls, **overrides) -> "Settings":
         """Defaults, then PLEDGEGRAPH_* environment variables, then explicit overrides."""
         values = {}
-        for name in ("data_dir", "ontology_dir", "shapes_dir", "out_dir"):
+        for name in ("data_dir", "ontology_dir", "shapes_dir", "out_dir", "queries_dir"):
             env = os.environ.get("PLEDGEGRAPH_" + name.upper())
             if env:
                 values[name] = Path(env)
