@@ -287,6 +287,22 @@ def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_ro
     return Answer(query.form or "construct", triples=sorted(set(triples), key=str))
 
 
+def run_once(dist: Path, text: str, fmt: str | None = None, *, asserted_only: bool = False) -> bytes:
+    """One query for the command line, answered in this process (no worker start-up to wait for).
+
+    `fmt` defaults to "table" for SELECT/ASK and "turtle" for CONSTRUCT/DESCRIBE. A query that
+    mentions "service" outside the refused keyword runs in a sandboxed worker instead."""
+    loaded = load(dist)
+    query = check_query(text, loaded.graph_iris)
+    fmt = fmt or ("turtle" if query.graph_result else "table")
+    if query.needs_sandbox:
+        from .workers import QueryPool
+
+        with QueryPool(dist, workers=1, timeout=None, max_rows=None) as pool:
+            return pool.run(query, fmt, asserted_only=asserted_only)
+    return execute(loaded, query, asserted_only=asserted_only).serialize(fmt)
+
+
 def _bounded(items, cap: int | None, what: str) -> list:
     out = []
     for item in items:

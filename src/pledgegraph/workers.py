@@ -37,7 +37,7 @@ class QueryPool:
     or Busy when every worker stays taken for `timeout` seconds.
     """
 
-    def __init__(self, dist: Path, *, workers: int = 2, timeout: float = 10.0, max_rows: int | None = 10_000,
+    def __init__(self, dist: Path, *, workers: int = 2, timeout: float | None = 10.0, max_rows: int | None = 10_000,
                  memory_mb: int = 2048):
         self.dist, self.timeout, self.max_rows, self.memory_mb = Path(dist), timeout, max_rows, memory_mb
         self._context = multiprocessing.get_context("spawn")  # never fork a threaded server
