@@ -45,3 +45,13 @@ def shipped():
     from pledgegraph.pipeline import check
 
     return check(settings_for())
+
+
+@pytest.fixture(scope="session")
+def built_dist(tmp_path_factory) -> Path:
+    """The shipped data built once into a throwaway dist/ (for query and serve tests)."""
+    from pledgegraph.pipeline import build_all
+
+    out = tmp_path_factory.mktemp("built") / "dist"
+    build_all(settings_for(out_dir=out))
+    return out

@@ -145,6 +145,11 @@ class App:
         try:
             path, _, query_string = target.partition("?")
             path = urllib.parse.unquote(path)
+            if method == "OPTIONS":  # a browser's CORS preflight before a cross-origin POST
+                return Response(204, headers={"Allow": "GET, HEAD, POST, OPTIONS",
+                                              "Access-Control-Allow-Methods": "GET, HEAD, POST",
+                                              "Access-Control-Allow-Headers": "Accept, Content-Type",
+                                              "Access-Control-Max-Age": "86400"})
             if method not in ("GET", "HEAD", "POST"):
                 raise HttpError(405, f"{method} is not supported: this service is read-only",
                                 {"Allow": "GET, HEAD, POST"})
@@ -373,6 +378,7 @@ def _error_text(status: int, error: Exception) -> str:
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: every response carries a Content-Length
     server_version = "pledgegraph"
+    sys_version = ""
     timeout = SOCKET_TIMEOUT       # a client that stalls while sending is cut off
 
     def do_GET(self):
@@ -383,6 +389,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_HEAD(self):
         self._answer(body=False)
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET  # App answers 405 (or the CORS preflight)
 
     def _answer(self, body: bool = True):
         app: App = self.server.app
