@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test clean
+.PHONY: install run test test-deps clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,8 +17,12 @@ install: $(STAMP)
 run: install
 	$(BIN)/pledgegraph build
 
-test: install
+test: install test-deps
 	$(BIN)/python -m pytest
+
+# System packages tests drive (chromium for rendered pages); idempotent.
+test-deps:
+	sh scripts/install-test-deps.sh
 
 clean:
 	rm -rf dist $(VENV) .pytest_cache

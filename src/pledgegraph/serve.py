@@ -380,6 +380,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server_version = "pledgegraph"
     sys_version = ""
     timeout = SOCKET_TIMEOUT       # a client that stalls while sending is cut off
+    disable_nagle_algorithm = True  # headers and body go out in separate writes: no 40 ms delayed-ACK stall
 
     def do_GET(self):
         self._answer()
