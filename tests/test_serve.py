@@ -318,3 +318,25 @@ def test_every_library_query_answers_the_same_via_cli_and_http(server, built_dis
         assert status == 200, (example.name, body)
         graph = store.check_query(example.text, server.app.loaded.graph_iris).graph_result
         assert body == store.run_once(built_dist, example.text, "turtle" if graph else "json"), example.name
+
+
+def test_serve_command_starts_and_stops(built_dist, tmp_path):
+    from click.testing import CliRunner
+    from pledgegraph.cli import main
+
+    missing = CliRunner().invoke(main, ["serve", "--dist", str(tmp_path / "none"), "--port", "0"])
+    assert missing.exit_code == 2 and "run `pledgegraph build` first" in missing.output
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cli = shutil.which("pledgegraph") or str(ROOT / ".venv" / "bin" / "pledgegraph")
+    process = subprocess.Popen([cli, "serve", "--port", str(port), "--dist", str(built_dist)],
+                               stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert "SPARQL at /sparql" in process.stderr.readline()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/sparql?" + urllib.parse.urlencode({"query": "ASK { ?p a pg:Pledge }"}))
+        assert json.loads(conn.getresponse().read())["boolean"] is True
+    finally:
+        process.terminate()
+        assert process.wait(10) is not None

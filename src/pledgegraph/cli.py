@@ -6,6 +6,7 @@ Exit codes: 0 done / data valid, 1 data invalid, 2 usage error or unusable input
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -174,6 +175,10 @@ def query(query_text, query_file, name, list_queries, asserted, fmt, dist):
         sys.exit(e.exit_code)
 
 
+def _stop_serving(signum, frame):
+    raise KeyboardInterrupt
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
@@ -203,6 +208,7 @@ def serve(host, port, workers, timeout, max_rows, dist):
     except OSError as e:
         click.echo(f"error: cannot listen on {host}:{port}: {e.strerror}", err=True)
         sys.exit(2)
+    signal.signal(signal.SIGTERM, _stop_serving)  # a service manager's stop: close workers cleanly
     bound_host, bound_port = server.server_address[:2]
     click.echo(f"serving {server.app.base} on http://{bound_host}:{bound_port}/ "
                f"(SPARQL at /sparql; Ctrl-C to stop)", err=True)

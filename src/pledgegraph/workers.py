@@ -43,6 +43,7 @@ class QueryPool:
         self._context = multiprocessing.get_context("spawn")  # never fork a threaded server
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._closed = False
+        self.respawn_error: Exception | None = None
         self._lock = threading.Lock()
         self._all: set[_Worker] = set()
         started = [self._start() for _ in range(max(1, workers))]
@@ -114,8 +115,12 @@ class QueryPool:
             self._all.discard(worker)
 
         def respawn():
-            if not self._closed:
+            if self._closed:
+                return
+            try:
                 self._await_ready(self._start())
+            except errors.PledgegraphError as e:  # the pool runs on with one worker fewer
+                self.respawn_error = e
 
         threading.Thread(target=respawn, name="pledgegraph-respawn", daemon=True).start()
 
