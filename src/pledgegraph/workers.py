@@ -162,9 +162,12 @@ def _worker_main(conn, dist: str, max_rows, memory_mb: int) -> None:
             conn.send(("ok", answer.serialize(fmt)))
         except errors.PledgegraphError as e:
             conn.send(("error", type(e).__name__, str(e), (getattr(e, "line", 0), getattr(e, "column", 0))))
-        except OSError as e:  # with the sandbox on, this is a blocked connection attempt
-            conn.send(("error", "QueryRefused", f"the query tried to reach the network, which is not allowed ({e})",
-                       None))
+        except OSError as e:  # for a query naming "service", a connection attempt the sandbox blocked
+            if query.needs_sandbox:
+                conn.send(("error", "QueryRefused", f"the query tried to reach the network, which is not allowed "
+                                                    f"({e})", None))
+            else:
+                conn.send(("error", "QueryError", f"the query failed: {e}", None))
         except MemoryError:
             conn.send(("error", "TooLarge", "the query needed more memory than a query may use", None))
 
