@@ -77,18 +77,14 @@ class Generator:
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def cite(self, indent: str, text: str, quoted: float = 0.8) -> str:
-        """A `sources:` block with one or two citations, most with a verbatim quote."""
+    def cite(self, indent: str, text: str) -> str:
+        """A `sources:` block with one or two citations, each with the verbatim quote."""
         lines = [f"{indent}sources:"]
         for _ in range(1 if self.rng.random() < 0.75 else 2):
-            src = self.source_id()
-            if self.rng.random() < quoted:
-                lines.append(f"{indent}  - source: {src}")
-                lines.append(f"{indent}    quote: {_q(text[:280])}")
-                if self.rng.random() < 0.1:
-                    lines.append(f"{indent}    said_by: {self.person_id()}")
-            else:
-                lines.append(f"{indent}  - {src}")
+            lines.append(f"{indent}  - source: {self.source_id()}")
+            lines.append(f"{indent}    quote: {_q(text[:280])}")
+            if self.rng.random() < 0.1:
+                lines.append(f"{indent}    said_by: {self.person_id()}")
         return "\n".join(lines)
 
     def source_id(self) -> str:
@@ -228,7 +224,7 @@ class Generator:
         if r.random() < 0.4:
             lines.append(f"    until: {_date(r, 2016, 2023)}")
             lines += ["    end:", f"      - manner: {self.pick('killed', 'replaced', 'defected', 'unknown')}",
-                      self.cite("        ", "his tenure ended", quoted=0.5)]
+                      self.cite("        ", "his tenure ended")]
         if r.random() < 0.2:
             lines.append(f"    predecessor: {self.person_id()}")
         lines.append(self.cite("    ", f"person {i} was appointed to lead the unit"))

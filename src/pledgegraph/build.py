@@ -184,6 +184,8 @@ class _Emitter:
             return self.date(f"{iri}/{spec.name}", v, record)
         if t == "string":
             return nt_literal(v, language="en") if spec.name in ENGLISH_FIELDS else nt_literal(v)
+        if t == "filename":
+            return nt_literal(v)
         if t == "int":
             return self.typed(str(v), "integer")
         if t == "bool":
@@ -261,14 +263,18 @@ class _Emitter:
                 self.quote(f, cit_iri, src, c.data)
 
     def quote(self, fact: str, cit: str, src: str, data: dict) -> None:
-        """The quote as a W3C Web Annotation: body = the fact, target = the words in the source."""
+        """The quote as a W3C Web Annotation: body = the fact, target = the words in the source.
+
+        Motivated by oa:identifying ("identify what is described in the Target"): the body is the
+        fact the passage states; it does not describe the passage (oa:describing) or comment on it.
+        """
         ann = f"<{cit}/quote>"
         target = f"<{cit}/quote/target>"
         selector = f"<{cit}/quote/selector>"
         add, a = self.add, self.rdf_type
         add(f"<{cit}>", _QUOTE, ann)
         add(ann, a, _OA + "Annotation>")
-        add(ann, _OA + "motivatedBy>", _OA + "describing>")
+        add(ann, _OA + "motivatedBy>", _OA + "identifying>")
         add(ann, _OA + "hasBody>", fact)
         add(ann, _OA + "hasTarget>", target)
         add(target, a, _OA + "SpecificResource>")

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import schema
 from .dates import DateError, parse_date
-from .errors import DataInvalid, Position, Problem, ProblemList, UnusableInput, relative
+from .errors import ERROR, DataInvalid, Position, Problem, ProblemList, UnusableInput, relative
 from .records import Claimed, Dataset, Item, Record, Vocabulary
 from .schema import Field
 from .vocab import PG, PGV, SKOS
@@ -26,6 +26,7 @@ ID_MAX = 80
 LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-(?:[A-Z]{2}|\d{3}))?(-(?:[0-9A-Za-z]{5,8}|\d[0-9A-Za-z]{3}))*$")
 INT_RE = re.compile(r"^(0|[1-9][0-9]{0,15})$")
 URL_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
+FILENAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,200}$")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -104,12 +105,13 @@ def load(data_dir: Path, vocabulary: Vocabulary) -> Dataset:
         if gc_was_enabled:
             gc.enable()
     if unreadable:
-        raise UnusableInput(f"{len(unreadable)} file(s) could not be read", unreadable + problems.items)
+        errors = [p for p in problems.items if p.severity == ERROR]  # warnings wait for a readable run
+        raise UnusableInput(f"{len(unreadable)} file(s) could not be read", unreadable + errors)
     by_id = _index(records, problems)
     _check_references(records, by_id, problems)
     if problems.has_errors:
         raise DataInvalid(problems.items)
-    return Dataset(records, by_id, vocabulary, names)
+    return Dataset(records, by_id, vocabulary, names, warnings=problems.items)
 
 
 # --- one file ---------------------------------------------------------------------------------
@@ -164,29 +166,46 @@ def _record(kind: schema.Kind, node: MDict, file: str, vocab: Vocabulary, proble
             return None
         if not _check_id(rid, Position(file, *node.value_pos["id"]), "", kind.name + ".id", problems):
             return None
-    ctx = _Ctx(file, str(rid), vocab, problems)
+    ctx = _Ctx(file, str(rid), vocab, problems, kind.key if kind.quotes_required else "")
     data, fpos = ctx.fields(kind.fields, node, kind.name, skip=("id",))
     return Record(kind.name, data, pos, fpos, id=str(rid))
 
 
 def _check_id(value: Any, pos: Position, entity: str, rule: str, problems: ProblemList) -> bool:
     if not isinstance(value, str) or not ID_RE.match(value) or len(value) > ID_MAX:
-        shown = repr(value) if not isinstance(value, str) else f"'{value}'"
         hint = "ids are lowercase ASCII letters, digits and single hyphens, at most 80 characters"
         if isinstance(value, str):
+            odd = next((c for c in value if not c.isascii() or not c.isprintable()), None)
+            if odd is not None:
+                hint = f"it contains {odd!r} (U+{ord(odd):04X}); " + hint
             slug = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:ID_MAX]
             if slug and ID_RE.match(slug):
                 hint += f", e.g. '{slug}'"
-        problems.add(pos, f"{shown} is not a valid id", entity=entity, rule=rule, value=str(value), hint=hint)
+        problems.add(pos, f"{_shown(value)} is not a valid id", entity=entity, rule=rule, value=str(value),
+                     hint=hint)
         return False
     return True
+
+
+def _shown(value: Any) -> str:
+    """A value quoted for a message, with newlines and control characters escaped."""
+    text = str(value)
+    if text.isprintable():
+        return f"'{text}'"
+    return repr(text)
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
 
 class _Ctx:
     """Field conversion for one record, reporting problems against its file and id."""
 
-    def __init__(self, file: str, entity: str, vocab: Vocabulary, problems: ProblemList):
+    def __init__(self, file: str, entity: str, vocab: Vocabulary, problems: ProblemList,
+                 quotes_required_in: str = ""):
         self.file, self.entity, self.vocab, self.problems = file, entity, vocab, problems
+        self.quotes_required_in = quotes_required_in  # the kind's YAML key when quotes are required
 
     def err(self, line_col: tuple[int, int], message: str, rule: str, value: Any = "", hint: str = "",
             severity: str = "error") -> None:
@@ -278,13 +297,31 @@ class _Ctx:
                 if _check_id(v, Position(self.file, *vpos), self.entity, rule + ".source", self.problems):
                     out.append(Item("citation", {"source": str(v)}, Position(self.file, *vpos),
                                     {"source": Position(self.file, *vpos)}))
+                    self.quote_missing(str(v), vpos)
             elif isinstance(v, MDict):
                 data, fpos = self.fields(struct.fields, v, "citation")
                 if "source" in data:
                     out.append(Item("citation", data, Position(self.file, *vpos), fpos))
+                    if "quote" not in v:
+                        self.quote_missing(data["source"], vpos, bare=False)
+                    for key in ("prefix", "suffix"):
+                        if key in data and "quote" not in v:
+                            self.err(v.key_pos[key], f"'{key}' without 'quote': it only anchors a quote",
+                                     rule=f"citation.{key}", hint="add the quote, or remove the line")
             else:
                 self.err(vpos, "a citation is a source id or a mapping with `source:`", rule=rule)
         return out or None
+
+    def quote_missing(self, source: str, at: tuple[int, int], bare: bool = True) -> None:
+        """Required (an error) in the kinds that demand quotes, recommended (a warning) elsewhere."""
+        how = (f'write {{source: {source}, quote: "…"}}' if bare else 'add quote: "…"') + \
+            " with the words in the source that state it"
+        if self.quotes_required_in:
+            self.err(at, f"citation of '{source}' has no quote; {self.quotes_required_in} need one",
+                     rule="citation.quote", value=source, hint=how)
+        else:
+            self.err(at, f"citation of '{source}' has no quote", rule="citation.quote", value=source,
+                     hint=how, severity="warning")
 
     def value(self, spec: Field, v: Any, at: tuple[int, int], rule: str) -> Any:
         t = spec.base_type
@@ -349,6 +386,12 @@ class _Ctx:
             if not LANG_RE.match(v):
                 self.err(at, f"'{v}' is not a BCP 47 language tag", rule=rule, value=v,
                          hint="e.g. en, ru, ar, ar-Latn, ru-Latn, ce (lowercase language, Title-case script)")
+                return None
+            return str(v)
+        if t == "filename":
+            if not FILENAME_RE.match(v) or ".." in v:
+                self.err(at, f"'{v}' is not a plain file name", rule=rule, value=v,
+                         hint="give only the file's name; it is looked up inside the archive directory")
                 return None
             return str(v)
         if t == "url":
@@ -424,5 +467,5 @@ def _check_references(records: list[Record], by_id: dict[str, Record], problems:
                              f"in '{spec.name}'", entity=r.id, rule=f"{r.kind}.{spec.name}", value=target,
                              hint=_suggest(target, pool) or f"define a {kinds[0]} with id '{target}'")
             elif "*" not in kinds and found.kind not in kinds:
-                problems.add(pos, f"'{target}' is a {found.kind}, but '{spec.name}' expects a "
-                             f"{' or '.join(kinds)}", entity=r.id, rule=f"{r.kind}.{spec.name}", value=target)
+                problems.add(pos, f"'{target}' is {_a(found.kind)}, but '{spec.name}' expects "
+                             f"{' or '.join(_a(k) for k in kinds)}", entity=r.id, rule=f"{r.kind}.{spec.name}", value=target)

@@ -15,7 +15,8 @@ from typing import Callable
 import pyoxigraph as ox
 
 from .build import Built, build
-from .errors import DataInvalid
+from .errors import DataInvalid, sorted_unique
+from .evidence import Evidence, check_quotes
 from .export import replace_dir, serialize, used_prefixes
 from .formats import FORMATS, GRAPH_FORMATS
 from .load import load, load_vocabulary
@@ -39,6 +40,7 @@ class Result:
     built: Built
     report: Report
     timings: dict[str, float] = field(default_factory=dict)
+    evidence: Evidence | None = None
     outputs: list[Path] = field(default_factory=list)
     inferred: list[ox.Triple] = field(default_factory=list)  # OWL 2 RL consequences, not in `built`
 
@@ -58,22 +60,36 @@ class _Clock:
             self.timings[name] = round(time.perf_counter() - start, 4)
 
 
-def _load_and_build(settings: Settings, clock: "_Clock") -> tuple[Dataset, Built]:
+def _load_and_build(settings: Settings, clock: "_Clock") -> tuple[Dataset, Built, Evidence | None]:
     vocabulary = clock.run("vocabulary", load_vocabulary, settings.vocabulary_file)
     dataset = clock.run("load", load, settings.data_dir, vocabulary)
+    evidence = clock.run("evidence", check_quotes, dataset, settings.archive_dir) if settings.archive_dir else None
     built = clock.run("build", build, dataset, settings.base)
-    return dataset, built
+    return dataset, built, evidence
+
+
+def _validate(settings: Settings, clock: "_Clock", dataset: Dataset, both: Built, evidence) -> Report:
+    """SHACL over asserted + inferred (+ the ontology), with the loader's warnings and the quote checks."""
+    report = clock.run("validate", validate, both, settings.shape_files, settings.ontology_files)
+    extra = dataset.warnings + (evidence.problems if evidence else [])
+    return Report(sorted_unique(report.problems + extra), report.results)
 
 
 def check(settings: Settings, on_stage=None) -> Result:
     """Load, build and validate; raise DataInvalid with every problem when the data is invalid."""
     clock = _Clock(on_stage)
-    dataset, built = _load_and_build(settings, clock)
+    dataset, built, evidence = _load_and_build(settings, clock)
     inferred = clock.run("reason", reason, built.triples, settings.ontology_files)
     # SHACL sees what a user of the published graph sees: asserted + inferred (+ the ontology).
-    report = clock.run("validate", validate, _union(built, inferred), settings.shape_files,
-                       settings.ontology_files)
-    return Result(dataset, built, report, clock.timings, inferred=inferred)
+    report = _validate(settings, clock, dataset, _union(built, inferred), evidence)
+    return Result(dataset, built, report, clock.timings, evidence=evidence, inferred=inferred)
+
+
+def check_evidence(settings: Settings) -> tuple[Evidence, list]:
+    """Load the data and check its quotes against `settings.archive_dir`: (the check, every problem)."""
+    dataset = load(settings.data_dir, load_vocabulary(settings.vocabulary_file))
+    evidence = check_quotes(dataset, settings.archive_dir)
+    return evidence, sorted_unique(dataset.warnings + evidence.problems)
 
 
 def ontology_triples(settings: Settings) -> list[ox.Triple]:
@@ -162,14 +178,13 @@ class _Writer:
 def build_all(settings: Settings, on_stage=None) -> Result:
     """The main job: check the data, then write every output to `settings.out_dir` atomically."""
     clock = _Clock(on_stage)
-    dataset, built = _load_and_build(settings, clock)
+    dataset, built, evidence = _load_and_build(settings, clock)
     inferred = clock.run("reason", reason, built.triples, settings.ontology_files)
     ontology = ontology_triples(settings)
     with replace_dir(settings.out_dir) as tmp:
         writer = _Writer(tmp, built, inferred, ontology, settings)
         try:
-            report = clock.run("validate", validate, _union(built, inferred), settings.shape_files,
-                               settings.ontology_files)
+            report = _validate(settings, clock, dataset, _union(built, inferred), evidence)
         except BaseException:
             writer.cancel()
             raise
@@ -177,7 +192,7 @@ def build_all(settings: Settings, on_stage=None) -> Result:
             writer.cancel()
             raise DataInvalid(report.problems)
         names, write_timings = clock.run("write", writer.finish)
-        result = Result(dataset, built, report, clock.timings, inferred=inferred)
+        result = Result(dataset, built, report, clock.timings, evidence=evidence, inferred=inferred)
         files = {"shapes.ttl": b"".join(p.read_bytes() for p in settings.shape_files)}
         summary = {
             "triples": {"asserted": len(built), "inferred": len(inferred), "ontology": len(ontology)},
