@@ -16,10 +16,14 @@ from . import __version__
 from .errors import DataInvalid, PledgegraphError, Problem, UnusableInput
 
 
-def _settings(data, out=None, base=None):
+def _settings(data, out=None, base=None, archive=None):
     from .settings import Settings
 
-    return Settings.from_env(data_dir=data, out_dir=out, base=base)
+    return Settings.from_env(data_dir=data, out_dir=out, base=base, archive_dir=archive)
+
+
+ARCHIVE_HELP = ("Directory of the sources' archived plain texts (each source's `archived_as` file, or "
+                "<source-id>.txt); default $PLEDGEGRAPH_ARCHIVE_DIR.")
 
 
 def data_options(fn):
@@ -31,10 +35,10 @@ def data_options(fn):
     return fn
 
 
-def _render_problems(problems: list[Problem], fmt: str) -> None:
+def _render_problems(problems: list[Problem], fmt: str, extra: dict | None = None) -> None:
     if fmt == "json":
-        click.echo(json.dumps({"problems": [p.as_dict() for p in problems], "summary": _counts(problems)},
-                              indent=2, ensure_ascii=False))
+        click.echo(json.dumps({"problems": [p.as_dict() for p in problems], "summary": _counts(problems),
+                               **(extra or {})}, indent=2, ensure_ascii=False))
         return
     colour = sys.stdout.isatty()
     for p in problems:
@@ -62,7 +66,9 @@ def main():
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text", show_default=True,
               help="text for people, json for tools, turtle for the SHACL validation report.")
 @click.option("--strict", is_flag=True, help="Treat warnings as failures.")
-def validate(data, base, fmt, strict):
+@click.option("--archive", type=click.Path(path_type=Path), default=None,
+              help=ARCHIVE_HELP + " When given, every quote is also checked against its source's text.")
+def validate(data, base, fmt, strict, archive):
     """Check the data: YAML format, references and SHACL shapes.
 
     Prints each problem as `file:line:column: severity: entity: message`.
@@ -71,7 +77,7 @@ def validate(data, base, fmt, strict):
     from .pipeline import check
 
     try:
-        result = check(_settings(data, base=base))
+        result = check(_settings(data, base=base, archive=archive))
     except (DataInvalid, UnusableInput) as e:
         # Format and reference errors stop before SHACL runs, so there is no SHACL report to print.
         if e.problems:
@@ -125,3 +131,91 @@ def build(data, base, out):
                f"{len(result.built.triples)} triples, {warnings} warning(s), in {elapsed:.2f}s")
     for path in result.outputs:
         click.echo(f"  wrote {path}")
+
+
+@main.command()
+@click.option("--archive", type=click.Path(path_type=Path), default=None, help=ARCHIVE_HELP)
+@click.option("--data", "data", type=click.Path(path_type=Path), default=None,
+              help="Data directory (default: data/, or $PLEDGEGRAPH_DATA_DIR).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for tools.")
+def evidence(archive, data, fmt):
+    """Check every quote against the archived text of the source it is cited to.
+
+    A quote must occur in the text exactly once (or once with its prefix/suffix), after normalising
+    whitespace, quote marks, dashes and ellipses. Each failure is printed as
+    `file:line:column: error: record: source: quote not found` with the closest passage.
+    Exits 0 when every quote is found, 1 when one is not, 2 when the input cannot be read.
+    """
+    from .pipeline import check_evidence
+
+    settings = _settings(data, archive=archive)
+    if settings.archive_dir is None:
+        raise click.UsageError("give --archive DIR (or set PLEDGEGRAPH_ARCHIVE_DIR)")
+    try:
+        result, problems = check_evidence(settings)
+    except PledgegraphError as e:
+        if getattr(e, "problems", None):
+            _render_problems(e.problems, fmt)
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    _render_problems(problems, fmt, {"evidence": result.summary()})
+    if fmt == "text":
+        click.echo(result.summary_text())
+    sys.exit(1 if any(p.severity == "error" for p in problems) else 0)
+
+
+@main.command()
+@click.argument("outdir", type=click.Path(path_type=Path))
+@click.option("--dist", type=click.Path(path_type=Path), default=None,
+              help="The build output to publish (default: dist/, or $PLEDGEGRAPH_OUT_DIR).")
+def publish(outdir, dist):
+    """Write a versioned static release to OUTDIR/<version>/ and point OUTDIR/latest at it.
+
+    Reads what `pledgegraph build` wrote (it does not rebuild): dumps, JSON-LD context, ontology,
+    shapes, VoID, DCAT, a page and RDF files per entity, pictures, a sitemap, server config
+    examples and the change set against the previous release in OUTDIR. A failed publish leaves
+    earlier releases untouched. Exits 0 when published, 2 when the build output cannot be read.
+    """
+    from .publish import publish as publish_release
+
+    start = time.perf_counter()
+    try:
+        result = publish_release(outdir, dist or _settings(None).out_dir)
+    except PledgegraphError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    since = f"since {result.previous}: +{result.changes['triples_added']} -{result.changes['triples_removed']} " \
+            f"triples" if result.previous else "first release"
+    click.echo(f"published {result.version} to {result.release}: {result.triples} triples, {result.entities} "
+               f"entities, {result.files} files ({since}) in {time.perf_counter() - start:.2f}s")
+
+
+@main.command()
+@click.argument("endpoint")
+@click.option("--release", type=click.Path(path_type=Path), default=Path("release/latest"), show_default=True,
+              help="The release directory to load (written by `pledgegraph publish`).")
+@click.option("--graph", metavar="IRI", help="Named graph for the data (default <base>graph/release/<version>).")
+@click.option("--graph-store", metavar="URL",
+              help="Graph Store HTTP Protocol endpoint for loading (default: SPARQL Update INSERT DATA).")
+@click.option("--query", metavar="URL", help="SPARQL query endpoint for the checks (default: ENDPOINT).")
+@click.option("--release-url", metavar="URL", help="Where the release is hosted, for the links in its "
+              "metadata (default <base><version>/).")
+def push(endpoint, release, graph, graph_store, query, release_url):
+    """Load a release into a SPARQL 1.1 store at ENDPOINT (its update endpoint), atomically.
+
+    Stages the data and its VoID/DCAT metadata, MOVEs both over the live graphs in one update,
+    then checks the store's triple counts against VoID. Credentials: PLEDGEGRAPH_STORE_USER and
+    PLEDGEGRAPH_STORE_PASSWORD, or a netrc entry for the host. Exits 0 when loaded and checked,
+    2 when the release cannot be read, 3 when the store refuses or the counts differ.
+    """
+    from .push import Store, push as push_release
+
+    try:
+        result = push_release(Store(endpoint, graph_store, query), release, graph, release_url)
+    except PledgegraphError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    click.echo(f"pushed {result.version}: {result.triples} triples into <{result.graph}>, "
+               f"{result.metadata_triples} into <{result.metadata_graph}>; counts match VoID; "
+               f"load + swap {result.seconds:.2f}s")

@@ -16,7 +16,8 @@ from typing import Callable
 import pyoxigraph as ox
 
 from .build import Built, build
-from .errors import DataInvalid
+from .errors import DataInvalid, sorted_unique
+from .evidence import Evidence, check_quotes
 from .export import replace_dir, serialize
 from .formats import FORMATS, GRAPH_FORMATS
 from .load import load, load_vocabulary
@@ -40,6 +41,7 @@ class Result:
     built: Built
     report: Report
     timings: dict[str, float] = field(default_factory=dict)
+    evidence: Evidence | None = None
     outputs: list[Path] = field(default_factory=list)
     inferred: list[ox.Triple] = field(default_factory=list)  # OWL 2 RL consequences, not in `built`
 
@@ -64,12 +66,22 @@ def check(settings: Settings, on_stage=None) -> Result:
     clock = _Clock(on_stage)
     vocabulary = clock.run("vocabulary", load_vocabulary, settings.vocabulary_file)
     dataset = clock.run("load", load, settings.data_dir, vocabulary)
+    evidence = clock.run("evidence", check_quotes, dataset, settings.archive_dir) if settings.archive_dir else None
     built = clock.run("build", build, dataset, settings.base)
     inferred = clock.run("reason", reason, built.triples, settings.ontology_files)
     # SHACL sees what a user of the published graph sees: asserted + inferred (+ the ontology).
     report = clock.run("validate", validate, dataclasses.replace(built, triples=_union(built.triples, inferred)),
                        settings.shape_files, settings.ontology_files)
-    return Result(dataset, built, report, clock.timings, inferred=inferred)
+    extra = dataset.warnings + (evidence.problems if evidence else [])
+    report = Report(sorted_unique(report.problems + extra), report.results_turtle)
+    return Result(dataset, built, report, clock.timings, evidence=evidence, inferred=inferred)
+
+
+def check_evidence(settings: Settings) -> tuple[Evidence, list]:
+    """Load the data and check its quotes against `settings.archive_dir`: (the check, every problem)."""
+    dataset = load(settings.data_dir, load_vocabulary(settings.vocabulary_file))
+    evidence = check_quotes(dataset, settings.archive_dir)
+    return evidence, sorted_unique(dataset.warnings + evidence.problems)
 
 
 def ontology_triples(settings: Settings) -> list[ox.Triple]:
