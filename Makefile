@@ -24,9 +24,5 @@ test-deps:
 test: install test-deps
 	$(BIN)/python -m pytest
 
-# System packages tests drive (chromium for rendered pages); idempotent.
-test-deps:
-	sh scripts/install-test-deps.sh
-
 clean:
 	rm -rf dist $(VENV) .pytest_cache
