@@ -36,11 +36,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def endpoint(dist):
+def endpoint(dist, tmp_path_factory):
     port = _free_port()
+    log = open(tmp_path_factory.mktemp("serve") / "serve.log", "w+b")  # a pipe nobody reads would fill and block
     proc = subprocess.Popen([sys.executable, "-m", "pledgegraph", "serve", "--port", str(port), "--dist", str(dist),
                              "--timeout", str(TIMEOUT), "--max-rows", "2000", "--workers", "2"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -50,10 +51,12 @@ def endpoint(dist):
             time.sleep(0.2)
     else:
         proc.kill()
-        pytest.fail("server did not start: " + proc.stderr.read().decode()[-2000:])
+        log.seek(0)
+        pytest.fail("server did not start: " + log.read().decode()[-2000:])
     yield port, proc
     proc.terminate()
     proc.wait(20)
+    log.close()
 
 
 def ask(port, query, method="GET", timeout=30, body=None, headers=None):
