@@ -57,7 +57,7 @@ GENERATED = [
 
 
 @pytest.fixture(scope="module")
-def built_dist(tmp_path_factory):
+def pristine_dist(tmp_path_factory):
     """A real build of the shipped data; every case must leave it exactly as it is."""
     out = tmp_path_factory.mktemp("release") / "dist"
     result = CliRunner().invoke(main, ["build", "--data", str(ROOT / "data"), "--out", str(out)])
@@ -73,7 +73,7 @@ def _case_tree(tmp_path: Path, content: bytes) -> Path:
 
 
 @pytest.mark.parametrize("content, code, line, fragment", _committed_cases() + GENERATED)
-def test_bad_input_is_reported_precisely_and_harms_nothing(project, tmp_path, built_dist, content, code, line,
+def test_bad_input_is_reported_precisely_and_harms_nothing(project, tmp_path, pristine_dist, content, code, line,
                                                            fragment):
     data = _case_tree(tmp_path, content)
     start = time.perf_counter()
@@ -84,7 +84,7 @@ def test_bad_input_is_reported_precisely_and_harms_nothing(project, tmp_path, bu
     located = [l for l in result.output.splitlines() if f"{CASE_NAME}:{line}:" in l or (line == 0 and CASE_NAME in l)]
     assert any(fragment in l for l in located), result.output
 
-    out, before = built_dist
+    out, before = pristine_dist
     build = CliRunner().invoke(main, ["build", "--data", str(data), "--out", str(out)])
     assert build.exit_code == code
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
@@ -95,7 +95,7 @@ def test_corpus_covers_at_least_forty_distinct_failures():
 
 
 @pytest.mark.parametrize("target", ["outside", "etc"])
-def test_links_leaving_the_data_directory_are_refused(project, tmp_path, built_dist, target):
+def test_links_leaving_the_data_directory_are_refused(project, tmp_path, pristine_dist, target):
     data = _case_tree(tmp_path, b"persons: []\n")
     outside = tmp_path / "elsewhere.yaml"
     outside.write_text("persons: []\n")

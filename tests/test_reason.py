@@ -20,7 +20,9 @@ def owlrl_entailed(data: rdflib.Graph, ontology: rdflib.Graph) -> set:
     and the data, minus owlrl's junk. Junk, precisely:
       - triples whose subject is a literal (e.g. `"2015" rdf:type xsd:gYear`): not RDF at all;
       - `x owl:sameAs x`: reflexive identity, true of every node (rule eq-ref);
-      - `x rdf:type owl:Thing`: true of every individual (rule cls-thing / prp-dom on owl:Thing).
+      - `x rdf:type owl:Thing`: true of every individual (rule cls-thing / prp-dom on owl:Thing);
+      - triples about XSD datatypes (`xsd:decimal owl:disjointWith xsd:string`): owlrl's datatype
+        axioms, added as it meets a datatype in the data.
     The ontology's own closure is subtracted because it is published in the ontology graph, not
     derived from the data."""
     def closed(graph: rdflib.Graph) -> rdflib.Graph:
@@ -37,7 +39,7 @@ def owlrl_entailed(data: rdflib.Graph, ontology: rdflib.Graph) -> set:
     full, schema_only = closed(data), closed(rdflib.Graph())
     assert not list(full.subjects(rdflib.RDF.type, rdflib.URIRef(ERRNS + "ErrorMessage"))), "inconsistent"
     return {(s, p, o) for s, p, o in set(full) - set(schema_only) - set(data)
-            if not isinstance(s, rdflib.Literal)
+            if not isinstance(s, rdflib.Literal) and not str(s).startswith(str(rdflib.XSD))
             and not (p == OWL.sameAs and s == o)
             and not (p == rdflib.RDF.type and o == OWL.Thing)}
 

@@ -109,14 +109,15 @@ def replace_dir(target: Path):
     """Yield a fresh temporary directory; on success it replaces `target`, on error it is removed.
 
     At every instant `target` is either the complete old directory or the complete new one, even
-    if the process is killed: the swap is one atomic exchange. A lock file serialises writers to
+    if the process is killed: the swap is one atomic exchange. A lock on the parent directory serialises writers to
     the same target, so leftovers of killed runs can be cleared safely.
     """
     import fcntl
 
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f".{target.name}.lock", "w") as lock:
+    lock = os.open(target.parent, os.O_RDONLY)  # lock the parent directory itself: no lock file is left behind
+    try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         for stale in target.parent.glob(f".{target.name}.tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
@@ -139,6 +140,8 @@ def replace_dir(target: Path):
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+    finally:
+        os.close(lock)  # closing the descriptor releases the lock
 
 
 def write_file(path: Path, data: bytes) -> None:

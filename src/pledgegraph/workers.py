@@ -21,6 +21,7 @@ import queue
 import resource
 import struct
 import threading
+import time
 from pathlib import Path
 
 from . import errors
@@ -34,12 +35,14 @@ class QueryPool:
 
     `timeout` bounds each query (seconds); `max_rows` bounds each answer; `memory_mb` bounds each
     worker's address space. `run` raises QueryTimeout, TooLarge, QuerySyntaxError, QueryRefused,
-    or Busy when every worker stays taken for `timeout` seconds.
+    or Busy when no worker frees up within `queue_wait` seconds (by default several query time
+    limits, so a burst of heavy queries delays light ones instead of failing them).
     """
 
     def __init__(self, dist: Path, *, workers: int = 2, timeout: float | None = 10.0, max_rows: int | None = 10_000,
-                 memory_mb: int = 2048):
+                 memory_mb: int = 2048, queue_wait: float | None = None):
         self.dist, self.timeout, self.max_rows, self.memory_mb = Path(dist), timeout, max_rows, memory_mb
+        self.queue_wait = queue_wait if queue_wait is not None else max(30.0, 3 * (timeout or 10.0))
         self._context = multiprocessing.get_context("spawn")  # never fork a threaded server
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._closed = False
@@ -57,7 +60,7 @@ class QueryPool:
             raise QueryRefused('the word "service" may appear only where this platform can block network access '
                                "for queries; rephrase it (e.g. REGEX(?x, \"servic[e]\", \"i\"))")
         try:
-            worker = self._idle.get(timeout=self.timeout)
+            worker = self._idle.get(timeout=self.queue_wait)
         except queue.Empty:
             raise Busy("every query worker is busy: try again shortly") from None
         try:
@@ -115,12 +118,15 @@ class QueryPool:
             self._all.discard(worker)
 
         def respawn():
-            if self._closed:
-                return
-            try:
-                self._await_ready(self._start())
-            except errors.PledgegraphError as e:  # the pool runs on with one worker fewer
-                self.respawn_error = e
+            delay = 0.5
+            while not self._closed:  # keep trying: a pool that shrinks for good ends up answering nothing
+                try:
+                    self._await_ready(self._start())
+                    return
+                except errors.PledgegraphError as e:
+                    self.respawn_error = e
+                    time.sleep(delay)
+                    delay = min(delay * 2, 10.0)
 
         threading.Thread(target=respawn, name="pledgegraph-respawn", daemon=True).start()
 
