@@ -12,7 +12,7 @@ Every cited node also gets `prov:wasDerivedFrom` its source documents, for one-p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
@@ -36,6 +36,12 @@ class Built:
     triples: list[ox.Triple]
     origins: dict[str, tuple[str, Position]]  # node IRI -> (record id, position in YAML)
     base: str
+    # For messages: which part of the format each node comes from (a kind or struct name such as
+    # `pledge` or `citation`, or a field path such as `organization.founded` for date nodes), and
+    # where each field of a node was written, keyed (node IRI, field name), so a result points at
+    # the field's own line.
+    node_rules: dict[str, str] = field(default_factory=dict)
+    field_positions: dict[tuple[str, str], Position] = field(default_factory=dict)
 
 
 def record_iri(base: str, kind: str, rid: str) -> str:
@@ -54,6 +60,8 @@ class _Emitter:
         self.base = base
         self.out: set[ox.Triple] = set()
         self.origins: dict[str, tuple[str, Position]] = {}
+        self.node_rules: dict[str, str] = {}
+        self.field_positions: dict[tuple[str, str], Position] = {}
         self._nodes: dict[str, ox.NamedNode] = {}
         self.rdf_type = self.node(RDF + "type")
         self.xsd_string = self.node(XSD + "string")
@@ -79,6 +87,7 @@ class _Emitter:
         kind = schema.KINDS[r.kind]
         s = self.node(record_iri(self.base, r.kind, r.id))
         self.origins[s.value] = (r.id, r.position)
+        self.node_rules[s.value] = r.kind
         self.add(s, self.rdf_type, self.term(kind.cls))
         self.fields(s, r, kind.fields, r)
 
@@ -86,7 +95,10 @@ class _Emitter:
         counters: dict[str, int] = {}
         for spec in specs:
             value = item.data.get(spec.name)
-            if value is None or spec.name in ("from", "until"):
+            if value is None:
+                continue
+            self.field_positions[(s.value, spec.name)] = item.where(spec.name)
+            if spec.name in ("from", "until"):
                 continue
             if spec.type == "citations":
                 self.citations(s, value, record)
@@ -109,6 +121,7 @@ class _Emitter:
             counters[spec.name] = n = counters.get(spec.name, 0) + 1
             child = self.node(f"{s.value}/{struct.segment}/{n}")
             self.origins[child.value] = (record.id, v.position)
+            self.node_rules[child.value] = struct.name
             self.add(child, self.rdf_type, self.term(struct.cls))
             self.add(s, p, child)
             self.fields(child, v, struct.fields, record)
@@ -118,7 +131,8 @@ class _Emitter:
             self.add(s, p, o)
         return o
 
-    def object(self, s: ox.NamedNode, spec: Field, v, record: Record):
+    def object(self, s: ox.NamedNode, spec: Field, v, record: Record, node_name: str = ""):
+        """The RDF object for one value; a date becomes a node named `node_name` (default: the field)."""
         t = spec.base_type
         if t == "ref":
             target = self.dataset.by_id[v]
@@ -132,7 +146,7 @@ class _Emitter:
         if t == "date":
             if record.kind == "dataset":  # DCAT/VoID readers expect plain xsd dates here
                 return self.typed(v.point.text, _XSD_FOR.get(v.point.precision, _XSD_YEAR)[0])
-            return self.date(f"{s.value}/{spec.name}", v, record)
+            return self.date(f"{s.value}/{node_name or spec.name}", v, record)
         if t == "string":
             return ox.Literal(v, language="en") if spec.name in ENGLISH_FIELDS else ox.Literal(v)
         if t == "int":
@@ -146,7 +160,12 @@ class _Emitter:
         raise AssertionError(spec.type)
 
     def claimed(self, s, spec: Field, claim: Claimed, record: Record, counters: dict[str, int]) -> None:
-        o = self.object(s, spec, claim.value, record)
+        # Disagreeing dates each get their own node (…/founded, …/founded-2), never one merged node.
+        counters["value:" + spec.name] = k = counters.get("value:" + spec.name, 0) + 1
+        o = self.object(s, spec, claim.value, record, spec.name if k == 1 else f"{spec.name}-{k}")
+        if isinstance(o, ox.NamedNode) and spec.base_type == "date":
+            self.origins[o.value] = (record.id, claim.position)
+            self.node_rules[o.value] = f"{self.node_rules[s.value]}.{spec.name}"
         p = self.term(spec.predicate)
         self.add(s, p, o)
         if not claim.sources:
@@ -154,6 +173,7 @@ class _Emitter:
         counters["claim:" + spec.name] = n = counters.get("claim:" + spec.name, 0) + 1
         c = self.node(f"{s.value}/claim/{spec.name}-{n}")
         self.origins[c.value] = (record.id, claim.position)
+        self.node_rules[c.value] = f"{self.node_rules[s.value]}.{spec.name}"
         self.reify(c, PG + "Claim", s, p, o)
         self.citations(c, claim.sources, record)
 
@@ -182,6 +202,8 @@ class _Emitter:
                 self.add(s, pred, lit)
             a = self.node(f"{s.value}/name/{i}")
             self.origins[a.value] = (record.id, n.position)
+            self.node_rules[a.value] = "name"
+            self.field_positions.update({(a.value, k): p for k, p in n.field_positions.items()})
             self.reify(a, PG + "NameAttestation", s, pred, lit)
             self.add(s, self.node(PG + "nameAttestation"), a)
             if "kind" in n.data:
@@ -196,6 +218,8 @@ class _Emitter:
             cit = self.node(f"{fact.value}/cite/{src_id}" + (f"-{k}" if k > 1 else ""))
             src = self.node(record_iri(self.base, "source", src_id))
             self.origins[cit.value] = (record.id, c.position)
+            self.node_rules[cit.value] = "citation"
+            self.field_positions.update({(cit.value, k): p for k, p in c.field_positions.items()})
             self.add(fact, self.node(PG + "citation"), cit)
             self.add(fact, self.node(PROV + "wasDerivedFrom"), src)
             self.add(cit, self.rdf_type, self.node(PG + "Citation"))
@@ -255,4 +279,4 @@ def build(dataset: Dataset, base: str = DEFAULT_BASE) -> Built:
     for r in dataset.records:
         e.record(r)
     triples = sorted(e.out, key=str)
-    return Built(triples, e.origins, base)
+    return Built(triples, e.origins, base, e.node_rules, e.field_positions)

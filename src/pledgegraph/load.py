@@ -413,6 +413,11 @@ def _refs(item: Item, specs) -> list[tuple[Field, str, Position]]:
     return out
 
 
+def references(record: Record) -> set[str]:
+    """Ids of the records this one refers to (in any field, citation or nested item)."""
+    return {target for _, target, _ in _refs(record, schema.KINDS[record.kind].fields)}
+
+
 def _check_references(records: list[Record], by_id: dict[str, Record], problems: ProblemList) -> None:
     for r in records:
         for spec, target, pos in _refs(r, schema.KINDS[r.kind].fields):

@@ -14,6 +14,7 @@ from typing import Callable
 import pyoxigraph as ox
 
 from .build import Built, build
+from .changes import Scope, focus_nodes
 from .errors import DataInvalid
 from .export import replace_dir, serialize
 from .formats import FORMATS, GRAPH_FORMATS
@@ -38,6 +39,7 @@ class Result:
     report: Report
     timings: dict[str, float] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
+    checked: set[str] | None = None  # ids of the records a scoped check validated (None: all)
 
 
 class _Clock:
@@ -55,14 +57,19 @@ class _Clock:
             self.timings[name] = round(time.perf_counter() - start, 4)
 
 
-def check(settings: Settings, on_stage=None) -> Result:
-    """Load, build and validate; raise DataInvalid with every problem when the data is invalid."""
+def check(settings: Settings, on_stage=None, scope: Scope | None = None) -> Result:
+    """Load, build and validate; raise DataInvalid with every problem when the data is invalid.
+
+    With a `scope`, shapes are checked only on the records it affects (see `changes.py`).
+    """
     clock = _Clock(on_stage)
     vocabulary = clock.run("vocabulary", load_vocabulary, settings.vocabulary_file)
     dataset = clock.run("load", load, settings.data_dir, vocabulary)
     built = clock.run("build", build, dataset, settings.base)
-    report = clock.run("validate", validate, built, settings.shape_files, settings.ontology_files)
-    return Result(dataset, built, report, clock.timings)
+    checked = scope.records(dataset) if scope is not None else None
+    focus = focus_nodes(built, checked) if checked is not None else None
+    report = clock.run("validate", validate, built, settings.shape_files, settings.ontology_files, focus)
+    return Result(dataset, built, report, clock.timings, checked=checked)
 
 
 def ontology_triples(settings: Settings) -> list[ox.Triple]:

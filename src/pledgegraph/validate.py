@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import explain
 from .build import Built
 from .errors import ERROR, WARNING, Position, Problem, sorted_unique
+from .explain import locate
 
 SH = "http://www.w3.org/ns/shacl#"
 SEVERITY = {SH + "Violation": ERROR, SH + "Warning": WARNING, SH + "Info": "info"}
@@ -48,33 +50,27 @@ def rdflib_graph(triples, files: list[Path] = ()):
 
 def origin_of(iri: str, built: Built) -> tuple[str, Position] | None:
     """The record that produced a node: the node itself, or the nearest enclosing node."""
-    while iri:
-        found = built.origins.get(iri)
-        if found:
-            return found
-        if "/" not in iri[len(built.base):]:
-            return None
-        iri = iri.rsplit("/", 1)[0]
-    return None
+    entity, position, _ = locate(built, iri)
+    return (entity, position) if position.line else None
 
 
-def _short(term, base: str) -> str:
-    text = str(term)
-    for prefix, ns in (("", base + "id/"), ("pg:", "https://w3id.org/pledgegraph/ontology#")):
-        if text.startswith(ns):
-            return prefix + text[len(ns):]
-    return text
+def validate(built: Built, shape_files: list[Path], ontology_files: list[Path],
+             focus: set[str] | None = None) -> Report:
+    """Run the SHACL shapes over the asserted graph plus the ontology.
 
-
-def validate(built: Built, shape_files: list[Path], ontology_files: list[Path]) -> Report:
-    """Run the SHACL shapes over the asserted graph plus the ontology."""
+    With `focus` (node IRIs), only those nodes are validated (against the whole graph), so a
+    re-check of a few records gives the same results for them as a full run, faster.
+    """
     import pyshacl
     import rdflib
 
+    if focus is not None and not focus:
+        return Report([])
     data = rdflib_graph(built.triples, ontology_files)
     shapes = rdflib_graph([], shape_files)
     _, results, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none", abort_on_first=False,
-                                     allow_warnings=True, advanced=True, meta_shacl=False)
+                                     allow_warnings=True, advanced=True, meta_shacl=False,
+                                     focus_nodes=sorted(focus) if focus else None)
     sh = rdflib.Namespace(SH)
     problems = []
     for r in results.subjects(rdflib.RDF.type, sh.ValidationResult):
@@ -82,16 +78,7 @@ def validate(built: Built, shape_files: list[Path], ontology_files: list[Path]) 
         severity = SEVERITY.get(str(results.value(r, sh.resultSeverity)), ERROR)
         path = results.value(r, sh.resultPath)
         value = results.value(r, sh.value)
-        message = str(results.value(r, sh.resultMessage) or "does not conform")
+        message = str(results.value(r, sh.resultMessage) or "")
         shape = results.value(r, sh.sourceShape)
-        origin = origin_of(str(focus), built)
-        if origin:
-            entity, position = origin
-        else:
-            entity, position = _short(focus, built.base), Position("<graph>")
-        node = _short(focus, built.base)
-        detail = f" ({node})" if node != f"{entity}" and not node.endswith("/" + entity) else ""
-        rule = _short(path, built.base) if path is not None else _short(shape, built.base)
-        problems.append(Problem(position, message + detail, severity=severity, entity=entity, rule=rule,
-                                value=_short(value, built.base) if value is not None else ""))
+        problems.append(explain.problem(built, focus, path, value, message, severity, shape))
     return Report(sorted_unique(problems), results.serialize(format="turtle"))
