@@ -60,7 +60,7 @@ persons:
     (PERSON + "    deaths:\n      - date: 2016-13-04\n        sources: [wikipedia-is-caucasus-province]\n", 9,
      "not a real calendar date"),
     (PERSON.replace("lang: en", "lang: en\n        preferred: yes"), 6, "is true or false, not 'yes'"),
-    (PERSON + "    origin: caucasus-emirate\n", 8, "'caucasus-emirate' is a organization, but 'origin' expects a place"),
+    (PERSON + "    origin: caucasus-emirate\n", 8, "'caucasus-emirate' is an organization, but 'origin' expects a place"),
 ])
 def test_bad_record_is_reported_at_its_line(data_copy, text, line, fragment):
     _write(data_copy, "zz-test.yaml", text)

@@ -14,10 +14,11 @@ import re
 from . import schema
 from .build import Built
 from .errors import ERROR, Position, Problem
-from .vocab import PGV, PREFIXES, PROV, SKOS, expand
+from .vocab import PG, PGV, PREFIXES, PROV, SKOS, expand
 
 # Predicates that are not a field's own predicate but stand for one.
-_FIELD_ALIASES = {SKOS + "prefLabel": "names", SKOS + "altLabel": "names", PROV + "wasDerivedFrom": "sources"}
+_FIELD_ALIASES = {SKOS + "prefLabel": "names", SKOS + "altLabel": "names", PROV + "wasDerivedFrom": "sources",
+                  PG + "quote": "quote"}
 _IRI_RE = re.compile(r"<?(https?://[^\s<>\"]+)>?")
 
 

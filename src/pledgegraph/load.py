@@ -94,7 +94,7 @@ def load(data_dir: Path, vocabulary: Vocabulary) -> Dataset:
                     raise YamlError(f"file is larger than {MAX_FILE_BYTES >> 20} MiB; split it", 1, 1)
                 tree = read(decode(path.read_bytes()))
             except YamlError as e:
-                unreadable.append(Problem(Position(name, e.line, e.column), str(e), rule="yaml"))
+                unreadable.append(Problem(Position(name, e.line, e.column), str(e), rule="yaml", hint=e.hint))
                 continue
             except OSError as e:
                 unreadable.append(Problem(Position(name), f"cannot read: {e.strerror}", rule="file"))
@@ -127,7 +127,7 @@ def _file_records(tree: Any, file: str, vocab: Vocabulary, problems: ProblemList
         kind = schema.KIND_BY_KEY.get(key)
         if kind is None:
             problems.add(kpos, f"unknown record kind '{key}'", rule="file-structure", value=key,
-                         hint=_suggest(key, schema.KIND_BY_KEY))
+                         hint=_suggest(key, schema.KIND_BY_KEY) or f"record kinds: {', '.join(schema.KIND_BY_KEY)}")
             continue
         if kind.name in schema.SINGLETON_KINDS:
             if not isinstance(value, MDict):
@@ -367,6 +367,10 @@ def _plain_dict(v: Any) -> Any:
     return str(v) if isinstance(v, str) else v
 
 
+def _a(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
+
+
 def _suggest(word: str, choices) -> str:
     close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
@@ -429,5 +433,5 @@ def _check_references(records: list[Record], by_id: dict[str, Record], problems:
                              f"in '{spec.name}'", entity=r.id, rule=f"{r.kind}.{spec.name}", value=target,
                              hint=_suggest(target, pool) or f"define a {kinds[0]} with id '{target}'")
             elif "*" not in kinds and found.kind not in kinds:
-                problems.add(pos, f"'{target}' is a {found.kind}, but '{spec.name}' expects a "
-                             f"{' or '.join(kinds)}", entity=r.id, rule=f"{r.kind}.{spec.name}", value=target)
+                problems.add(pos, f"'{target}' is {_a(found.kind)}, but '{spec.name}' expects "
+                             f"{' or '.join(map(_a, kinds))}", entity=r.id, rule=f"{r.kind}.{spec.name}", value=target)
