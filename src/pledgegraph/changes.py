@@ -78,6 +78,8 @@ def since(rev: str, data_dir: Path, watched: list[Path] = ()) -> Scope:
     rel = repo_path(data_dir, top)
     scope = Scope(f"changes since {rev}")
     for path in watched:
+        if not path.resolve().is_relative_to(top.resolve()):
+            continue  # the ontology or shapes live elsewhere: not versioned with this data
         if _changed(rev, top, [repo_path(path, top)]):
             scope.full = True
             scope.label += f" (including {path.name}: everything re-checked)"
