@@ -77,14 +77,15 @@ def since(rev: str, data_dir: Path, watched: list[Path] = ()) -> Scope:
     git(["rev-parse", "--verify", "--quiet", rev + "^{commit}"], top, f"'{rev}' is not a git revision")
     rel = repo_path(data_dir, top)
     scope = Scope(f"changes since {rev}")
-    for path in watched:
-        if not path.resolve().is_relative_to(top.resolve()):
-            continue  # the ontology or shapes live elsewhere: not versioned with this data
-        if _changed(rev, top, [repo_path(path, top)]):
-            scope.full = True
-            scope.label += f" (including {path.name}: everything re-checked)"
-            return scope
-    for name in _changed(rev, top, [rel]):
+    # the ontology or shapes may live elsewhere, not versioned with this data
+    watched_names = {repo_path(p, top): p for p in watched if p.resolve().is_relative_to(top.resolve())}
+    changed = _changed(rev, top, [rel, *watched_names])
+    touched_rules = [watched_names[n] for n in changed if n in watched_names]
+    if touched_rules:
+        scope.full = True
+        scope.label += f" (including {touched_rules[0].name}: everything re-checked)"
+        return scope
+    for name in changed:
         path = top / name
         if path.suffix not in (".yaml", ".yml"):
             continue
