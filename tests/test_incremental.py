@@ -154,3 +154,16 @@ def test_unusable_scopes_exit_2(project, repo, args, message):
 def test_data_outside_git_exits_2(project, data_copy):
     result = CliRunner().invoke(main, ["validate", "--changed", "--data", str(data_copy)])
     assert result.exit_code == 2 and "is not in a git repository" in result.output
+
+
+@pytest.mark.parametrize("config", [".pre-commit-config.yaml", ".pre-commit-hooks.yaml"])
+def test_pre_commit_hooks_run_real_commands(project, config):
+    import yaml
+
+    doc = yaml.safe_load((ROOT / config).read_text())
+    hooks = doc if isinstance(doc, list) else [h for r in doc["repos"] for h in r["hooks"]]
+    assert {h["id"] for h in hooks} == {"pledgegraph-validate", "pledgegraph-schema"}
+    for hook in hooks:
+        args = hook["entry"].split()[1:]
+        assert hook["entry"].split()[0].endswith("pledgegraph") and hook["pass_filenames"] is False
+        assert CliRunner().invoke(main, [*args, "--help"]).exit_code == 0, hook["entry"]
