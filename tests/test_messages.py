@@ -92,3 +92,16 @@ def test_disagreeing_claimed_dates_are_each_traced_to_their_own_line(project, da
 def test_colour_only_on_a_terminal(project, data_copy):
     (data_copy / "zz-case.yaml").write_text("persons:\n  - id: a\n    nmaes: []\n")
     assert "\x1b[" not in validate(data_copy).output
+
+
+@pytest.mark.parametrize("term, text", [
+    ("<https://w3id.org/pledgegraph/id/org/caucasus-emirate>", "caucasus-emirate"),
+    ('"1815-01-01"^^<http://www.w3.org/2001/XMLSchema#date>', "1815-01-01"),
+    ('"Say \\"no\\""@en', 'Say "no"'),
+    ("https://w3id.org/pledgegraph/vocab/org-kind/province", "province"),
+    ("https://w3id.org/pledgegraph/ontology#Pledge", "pg:Pledge"),
+])
+def test_values_are_shown_as_curators_write_them_whatever_the_engine(shipped, term, text):
+    from pledgegraph.explain import problem
+
+    assert problem(shipped.built, "https://w3id.org/pledgegraph/id/org/caucasus-emirate", value=term).value == text

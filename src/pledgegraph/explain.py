@@ -9,6 +9,7 @@ produced the node (using the origins the builder recorded), names the rule as th
 
 from __future__ import annotations
 
+import json
 import re
 
 from . import schema
@@ -89,7 +90,11 @@ def readable(message: str, base: str) -> str:
 
 
 def _text(term) -> str:
-    """The IRI or lexical form of an rdflib term (a str), a pyoxigraph term (.value) or a string."""
-    if isinstance(term, str):
-        return str(term)
-    return str(getattr(term, "value", term))
+    """The IRI or lexical form of an rdflib term (a str), a pyoxigraph term (.value), or a plain or
+    N-Triples string (`<iri>`, `"text"@en`, `"1"^^<…#integer>`), whichever engine produced it."""
+    text = str(term) if isinstance(term, str) else str(getattr(term, "value", term))
+    if text.startswith("<") and text.endswith(">"):
+        return text[1:-1]
+    if text.startswith('"') and text.rfind('"') > 0:
+        return json.loads(text[:text.rfind('"') + 1])
+    return text
