@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test clean
+.PHONY: install run test test-deps clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,7 +17,11 @@ install: $(STAMP)
 run: install
 	$(BIN)/pledgegraph build
 
-test: install
+# System packages for the integration tests (Virtuoso, Chromium); installs only what is missing.
+test-deps:
+	sh scripts/install-test-deps.sh
+
+test: install test-deps
 	$(BIN)/python -m pytest
 
 clean:

@@ -28,7 +28,9 @@ estimates:
     population: militants from the North Caucasus
     bound: approximately
     value: 1200
-    sources: [{SRC}]
+    sources:
+      - source: {SRC}
+        quote: militants from the North Caucasus
 """
 
 ORG = f"""\
@@ -59,10 +61,10 @@ EXTRA_SHAPES = """\
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 @prefix pgt: <https://w3id.org/pledgegraph/test-shapes#> .
 
-pgt:QuotedCitation a sh:NodeShape ;
-    sh:targetClass pg:Citation ;
-    sh:property [ sh:path pg:quote ; sh:minCount 1 ; sh:severity sh:Warning ;
-        sh:message "cites a source without quoting it: add `quote:` with the words that state the fact" ] .
+pgt:NameKind a sh:NodeShape ;
+    sh:targetClass pg:NameAttestation ;
+    sh:property [ sh:path pg:nameKind ; sh:minCount 1 ; sh:severity sh:Warning ;
+        sh:message "says not what kind of name this is: add `kind:` (real-name, kunya, transliteration...)" ] .
 
 pgt:PlausibleDate a sh:NodeShape ;
     sh:targetClass pg:DateSpecification ;
@@ -112,7 +114,7 @@ CASES = [
          "unknown field 'nmaes' in person [person] (hint: did you mean 'names'?)"),
     Case("a mapping where text is expected", PERSON + "    description: {a: b}\n", 8,
          "'description' takes a single string value, not a mapping"),
-    Case("a list field given one value", ESTIMATE + "    location: chechnya\n", 8,
+    Case("a list field given one value", ESTIMATE + "    location: chechnya\n", 10,
          "'location' takes a list (value: 'chechnya') [estimate.location] (hint: write `location: [chechnya]`)"),
     Case("YAML 1.1 boolean in a true/false field", PERSON.replace("lang: en", "lang: en\n        preferred: yes"), 6,
          "'preferred' is true or false, not 'yes'"),
@@ -150,9 +152,9 @@ CASES = [
          PERSON.replace(f"        sources: [{SRC}]\n", f"        preferred: true\n        sources: [{SRC}]\n"
                         f"      - {{name: Other, lang: en, preferred: true, sources: [{SRC}]}}\n", 1), 4,
          "has two preferred names in one language: mark only one `preferred: true` per language [person.names]"),
-    Case("SHACL warning on a nested citation (no quote)", _record_sources(ORG, f"\n      - source: {SRC}"), 12,
-         f"warning: test-org: cites a source without quoting it: add `quote:` with the words that state the fact "
-         f"[citation.quote]", 0, extra_shapes=True),
+    Case("SHACL warning on a nested name (no kind)", ORG, 5,
+         "warning: test-org: says not what kind of name this is: add `kind:` (real-name, kunya, transliteration...) "
+         "[name.kind]", 0, extra_shapes=True),
     Case("SHACL violation on a derived date node", ORG.replace('"2015"', "1815"), 10,
          "error: test-org: is before 1900: check the year (value: '1815-01-01') [organization.founded]",
          extra_shapes=True),

@@ -45,3 +45,39 @@ def shipped():
     from pledgegraph.pipeline import check
 
     return check(settings_for())
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory) -> Path:
+    """`pledgegraph build` output of the shipped data, written once."""
+    from pledgegraph.pipeline import build_all
+
+    out = tmp_path_factory.mktemp("build") / "dist"
+    build_all(settings_for(out_dir=out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def release(dist, tmp_path_factory) -> Path:
+    """A published release of the shipped data: OUTDIR/0.1.0 (OUTDIR also has `latest`)."""
+    from pledgegraph.publish import publish
+
+    outdir = tmp_path_factory.mktemp("site")
+    publish(outdir, dist)
+    return outdir / "0.1.0"
+
+
+def edited_dist(tmp_path: Path, data_copy: Path) -> Path:
+    """The shipped data as version 0.2.0, a day later, with one curator's note reworded, built."""
+    from pledgegraph.pipeline import build_all
+
+    dataset = data_copy / "dataset.yaml"
+    dataset.write_text(dataset.read_text().replace("version: 0.1.0", "version: 0.2.0")
+                       .replace("modified: 2026-11-21", "modified: 2026-11-22"))
+    sources = data_copy / "sources.yaml"
+    old_note = "note: Undated; written after 23 June 2015, from its content."
+    assert old_note in sources.read_text()
+    sources.write_text(sources.read_text().replace(old_note, "note: Undated; re-checked."))
+    out = tmp_path / "dist2"
+    build_all(settings_for(data_dir=data_copy, out_dir=out))
+    return out

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from bad_inputs import EXTRA_SHAPES
 from conftest import ROOT
-from pledgegraph import changes
+from pledgegraph import scope as changes
 from pledgegraph.cli import main
 from pledgegraph.pipeline import check
 from pledgegraph.settings import Settings
@@ -35,9 +35,10 @@ BASE = (
     f"  - id: inc-org\n    kind: [militant-group]\n    names:\n{name('Inc Org')}    sources: [{SRC}]\n"
     f"  - id: inc-bystander\n    kind: [militant-group]\n    names:\n{name('Bystander')}    sources: [{SRC}]\n"
     "tenures:\n"
-    f"  - id: inc-tenure\n    person: inc-person\n    organization: inc-org\n    role: leader\n    sources: [{SRC}]\n"
+    f"  - id: inc-tenure\n    person: inc-person\n    organization: inc-org\n    role: leader\n"
+    f"    sources: [{{source: {SRC}, quote: leader}}]\n"
     "pledges:\n"
-    f"  - id: inc-pledge\n    pledgers: [inc-bystander]\n    to: inc-org\n    sources: [{SRC}]\n"
+    f"  - id: inc-pledge\n    pledgers: [inc-bystander]\n    to: inc-org\n    sources: [{{source: {SRC}, quote: pledged}}]\n"
 )
 
 

@@ -20,7 +20,7 @@ def person(extra_name_line: str = "", extra: str = "", name: str = "Test Person"
 
 def estimate(value: str) -> str:
     return (f"estimates:\n  - id: test-estimate\n    quantity: fighters-abroad\n    population: militants\n"
-            f"    bound: approximately\n    value: {value}\n    sources: [{SRC}]\n")
+            f"    bound: approximately\n    value: {value}\n    sources:\n      - {{source: {SRC}, quote: militants}}\n")
 
 
 def load_with(data_copy, text: str):
@@ -31,7 +31,7 @@ def load_with(data_copy, text: str):
 def problems_with(data_copy, text: str, exc=DataInvalid):
     with pytest.raises(exc) as info:
         load_with(data_copy, text)
-    return [p for p in info.value.problems if p.position.file.endswith("zz-test.yaml")]
+    return [p for p in info.value.problems if p.position.file.endswith("zz-test.yaml") and p.severity == "error"]
 
 
 @pytest.mark.parametrize("word", ["no", "yes", "on", "off", "y", "n", "Yes", "NO", "True", "FALSE"])

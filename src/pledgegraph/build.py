@@ -231,13 +231,17 @@ class _Emitter:
                 self.quote(fact, cit, src, c.data)
 
     def quote(self, fact, cit: ox.NamedNode, src: ox.NamedNode, data: dict) -> None:
-        """The quote as a W3C Web Annotation: body = the fact, target = the words in the source."""
+        """The quote as a W3C Web Annotation: body = the fact, target = the words in the source.
+
+        Motivated by oa:identifying ("identify what is described in the Target"): the body is the
+        fact the passage states; it does not describe the passage (oa:describing) or comment on it.
+        """
         ann = self.node(cit.value + "/quote")
         target = self.node(ann.value + "/target")
         selector = self.node(ann.value + "/selector")
         self.add(cit, self.node(PG + "quote"), ann)
         self.add(ann, self.rdf_type, self.node(OA + "Annotation"))
-        self.add(ann, self.node(OA + "motivatedBy"), self.node(OA + "describing"))
+        self.add(ann, self.node(OA + "motivatedBy"), self.node(OA + "identifying"))
         self.add(ann, self.node(OA + "hasBody"), fact)
         self.add(ann, self.node(OA + "hasTarget"), target)
         self.add(target, self.rdf_type, self.node(OA + "SpecificResource"))

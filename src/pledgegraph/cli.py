@@ -18,10 +18,14 @@ from . import __version__
 from .errors import DataInvalid, PledgegraphError, Problem, UnusableInput
 
 
-def _settings(data, out=None, base=None):
+def _settings(data, out=None, base=None, archive=None):
     from .settings import Settings
 
-    return Settings.from_env(data_dir=data, out_dir=out, base=base)
+    return Settings.from_env(data_dir=data, out_dir=out, base=base, archive_dir=archive)
+
+
+ARCHIVE_HELP = ("Directory of the sources' archived plain texts (each source's `archived_as` file, or "
+                "<source-id>.txt); default $PLEDGEGRAPH_ARCHIVE_DIR.")
 
 
 def data_options(fn):
@@ -37,13 +41,13 @@ JSON_REPORT_VERSION = 1
 
 
 def _render_problems(problems: list[Problem], fmt: str, scope: str = "all", checked: int | None = None,
-                     total: int | None = None) -> None:
+                     total: int | None = None, extra: dict | None = None) -> None:
     """Problems for people (text) or tools (json: the schema is in README, "For curators")."""
     counts = _counts(problems)
     if fmt == "json":
         click.echo(json.dumps({"version": JSON_REPORT_VERSION, "valid": counts["error"] == 0, "scope": scope,
                                "records_checked": checked, "records_total": total,
-                               "problems": [p.as_dict() for p in problems], "summary": counts},
+                               "problems": [p.as_dict() for p in problems], "summary": counts, **(extra or {})},
                               indent=2, ensure_ascii=False))
         return
     colour = sys.stdout.isatty()
@@ -103,7 +107,9 @@ def main(debug):
 @click.option("--changed", is_flag=True,
               help="Check only records changed since git HEAD (staged, unstaged or new files) and what depends on them.")
 @click.option("--since", "rev", metavar="REV", help="Like --changed, against the git revision REV.")
-def validate(data, base, paths, fmt, strict, changed, rev):
+@click.option("--archive", type=click.Path(path_type=Path), default=None,
+              help=ARCHIVE_HELP + " When given, every quote is also checked against its source's text.")
+def validate(data, base, paths, fmt, strict, changed, rev, archive):
     """Check the data: YAML format, references and SHACL shapes.
 
     Prints each problem as `file:line:column: severity: entity: message [rule] (hint: ...)`.
@@ -112,19 +118,19 @@ def validate(data, base, paths, fmt, strict, changed, rev):
     Exits 0 when valid (warnings allowed unless --strict), 1 when invalid, 2 when the input
     cannot be read.
     """
-    from . import changes
+    from . import scope as scopes
     from .pipeline import check
 
     if sum(map(bool, (paths, changed, rev))) > 1:
         raise click.UsageError("give data files, --changed or --since REV, not more than one")
-    settings = _settings(data, base=base)
+    settings = _settings(data, base=base, archive=archive)
     try:
         scope = None
         if paths:
-            scope = changes.for_paths(list(paths), settings.data_dir)
+            scope = scopes.for_paths(list(paths), settings.data_dir)
         elif changed or rev:
-            scope = changes.since(rev or "HEAD", settings.data_dir,
-                                  settings.ontology_files + settings.shape_files)
+            scope = scopes.since(rev or "HEAD", settings.data_dir,
+                                 settings.ontology_files + settings.shape_files)
         result = check(settings, scope=scope)
     except (DataInvalid, UnusableInput) as e:
         # Format and reference errors stop before SHACL runs, so there is no SHACL report to print.
@@ -234,3 +240,91 @@ def diff_command(data, base, old, new, rdf, fmt):
         click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
     else:
         click.echo(result.triples_text() if rdf else result.text())
+
+
+@main.command()
+@click.option("--archive", type=click.Path(path_type=Path), default=None, help=ARCHIVE_HELP)
+@click.option("--data", "data", type=click.Path(path_type=Path), default=None,
+              help="Data directory (default: data/, or $PLEDGEGRAPH_DATA_DIR).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for tools.")
+def evidence(archive, data, fmt):
+    """Check every quote against the archived text of the source it is cited to.
+
+    A quote must occur in the text exactly once (or once with its prefix/suffix), after normalising
+    whitespace, quote marks, dashes and ellipses. Each failure is printed as
+    `file:line:column: error: record: source: quote not found` with the closest passage.
+    Exits 0 when every quote is found, 1 when one is not, 2 when the input cannot be read.
+    """
+    from .pipeline import check_evidence
+
+    settings = _settings(data, archive=archive)
+    if settings.archive_dir is None:
+        raise click.UsageError("give --archive DIR (or set PLEDGEGRAPH_ARCHIVE_DIR)")
+    try:
+        result, problems = check_evidence(settings)
+    except PledgegraphError as e:
+        if getattr(e, "problems", None):
+            _render_problems(e.problems, fmt)
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    _render_problems(problems, fmt, extra={"evidence": result.summary()})
+    if fmt == "text":
+        click.echo(result.summary_text())
+    sys.exit(1 if any(p.severity == "error" for p in problems) else 0)
+
+
+@main.command()
+@click.argument("outdir", type=click.Path(path_type=Path))
+@click.option("--dist", type=click.Path(path_type=Path), default=None,
+              help="The build output to publish (default: dist/, or $PLEDGEGRAPH_OUT_DIR).")
+def publish(outdir, dist):
+    """Write a versioned static release to OUTDIR/<version>/ and point OUTDIR/latest at it.
+
+    Reads what `pledgegraph build` wrote (it does not rebuild): dumps, JSON-LD context, ontology,
+    shapes, VoID, DCAT, a page and RDF files per entity, pictures, a sitemap, server config
+    examples and the change set against the previous release in OUTDIR. A failed publish leaves
+    earlier releases untouched. Exits 0 when published, 2 when the build output cannot be read.
+    """
+    from .publish import publish as publish_release
+
+    start = time.perf_counter()
+    try:
+        result = publish_release(outdir, dist or _settings(None).out_dir)
+    except PledgegraphError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    since = f"since {result.previous}: +{result.changes['triples_added']} -{result.changes['triples_removed']} " \
+            f"triples" if result.previous else "first release"
+    click.echo(f"published {result.version} to {result.release}: {result.triples} triples, {result.entities} "
+               f"entities, {result.files} files ({since}) in {time.perf_counter() - start:.2f}s")
+
+
+@main.command()
+@click.argument("endpoint")
+@click.option("--release", type=click.Path(path_type=Path), default=Path("release/latest"), show_default=True,
+              help="The release directory to load (written by `pledgegraph publish`).")
+@click.option("--graph", metavar="IRI", help="Named graph for the data (default <base>graph/release/<version>).")
+@click.option("--graph-store", metavar="URL",
+              help="Graph Store HTTP Protocol endpoint for loading (default: SPARQL Update INSERT DATA).")
+@click.option("--query", metavar="URL", help="SPARQL query endpoint for the checks (default: ENDPOINT).")
+@click.option("--release-url", metavar="URL", help="Where the release is hosted, for the links in its "
+              "metadata (default <base><version>/).")
+def push(endpoint, release, graph, graph_store, query, release_url):
+    """Load a release into a SPARQL 1.1 store at ENDPOINT (its update endpoint), atomically.
+
+    Stages the data and its VoID/DCAT metadata, MOVEs both over the live graphs in one update,
+    then checks the store's triple counts against VoID. Credentials: PLEDGEGRAPH_STORE_USER and
+    PLEDGEGRAPH_STORE_PASSWORD, or a netrc entry for the host. Exits 0 when loaded and checked,
+    2 when the release cannot be read, 3 when the store refuses or the counts differ.
+    """
+    from .push import Store, push as push_release
+
+    try:
+        result = push_release(Store(endpoint, graph_store, query), release, graph, release_url)
+    except PledgegraphError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    click.echo(f"pushed {result.version}: {result.triples} triples into <{result.graph}>, "
+               f"{result.metadata_triples} into <{result.metadata_graph}>; counts match VoID; "
+               f"load + swap {result.seconds:.2f}s")

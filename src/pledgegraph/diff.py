@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 from . import schema
 from .build import Built
-from .changes import git, repo_path, toplevel
+from .scope import git, repo_path, toplevel
 from .dates import DateSpec
 from .errors import Position, UnusableInput
 from .records import Claimed, Dataset, Item, Record

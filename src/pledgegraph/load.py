@@ -15,7 +15,7 @@ from typing import Any
 
 from . import schema
 from .dates import DateError, parse_date
-from .errors import DataInvalid, Position, Problem, ProblemList, UnusableInput, relative
+from .errors import ERROR, DataInvalid, Position, Problem, ProblemList, UnusableInput, relative
 from .records import Claimed, Dataset, Item, Record, Vocabulary
 from .schema import Field
 from .vocab import PG, PGV, SKOS
@@ -104,12 +104,13 @@ def load(data_dir: Path, vocabulary: Vocabulary) -> Dataset:
         if gc_was_enabled:
             gc.enable()
     if unreadable:
-        raise UnusableInput(f"{len(unreadable)} file(s) could not be read", unreadable + problems.items)
+        errors = [p for p in problems.items if p.severity == ERROR]  # warnings wait for a readable run
+        raise UnusableInput(f"{len(unreadable)} file(s) could not be read", unreadable + errors)
     by_id = _index(records, problems)
     _check_references(records, by_id, problems)
     if problems.has_errors:
         raise DataInvalid(problems.items)
-    return Dataset(records, by_id, vocabulary, names)
+    return Dataset(records, by_id, vocabulary, names, warnings=problems.items)
 
 
 # --- one file ---------------------------------------------------------------------------------
@@ -164,7 +165,7 @@ def _record(kind: schema.Kind, node: MDict, file: str, vocab: Vocabulary, proble
             return None
         if not _check_id(rid, Position(file, *node.value_pos["id"]), "", kind.name + ".id", problems):
             return None
-    ctx = _Ctx(file, str(rid), vocab, problems)
+    ctx = _Ctx(file, str(rid), vocab, problems, kind.key if kind.quotes_required else "")
     data, fpos = ctx.fields(kind.fields, node, kind.name, skip=("id",))
     return Record(kind.name, data, pos, fpos, id=str(rid))
 
@@ -185,8 +186,10 @@ def _check_id(value: Any, pos: Position, entity: str, rule: str, problems: Probl
 class _Ctx:
     """Field conversion for one record, reporting problems against its file and id."""
 
-    def __init__(self, file: str, entity: str, vocab: Vocabulary, problems: ProblemList):
+    def __init__(self, file: str, entity: str, vocab: Vocabulary, problems: ProblemList,
+                 quotes_required_in: str = ""):
         self.file, self.entity, self.vocab, self.problems = file, entity, vocab, problems
+        self.quotes_required_in = quotes_required_in  # the kind's YAML key when quotes are required
 
     def err(self, line_col: tuple[int, int], message: str, rule: str, value: Any = "", hint: str = "",
             severity: str = "error") -> None:
@@ -278,13 +281,31 @@ class _Ctx:
                 if _check_id(v, Position(self.file, *vpos), self.entity, rule + ".source", self.problems):
                     out.append(Item("citation", {"source": str(v)}, Position(self.file, *vpos),
                                     {"source": Position(self.file, *vpos)}))
+                    self.quote_missing(str(v), vpos)
             elif isinstance(v, MDict):
                 data, fpos = self.fields(struct.fields, v, "citation")
                 if "source" in data:
                     out.append(Item("citation", data, Position(self.file, *vpos), fpos))
+                    if "quote" not in v:
+                        self.quote_missing(data["source"], vpos, bare=False)
+                    for key in ("prefix", "suffix"):
+                        if key in data and "quote" not in v:
+                            self.err(v.key_pos[key], f"'{key}' without 'quote': it only anchors a quote",
+                                     rule=f"citation.{key}", hint="add the quote, or remove the line")
             else:
                 self.err(vpos, "a citation is a source id or a mapping with `source:`", rule=rule)
         return out or None
+
+    def quote_missing(self, source: str, at: tuple[int, int], bare: bool = True) -> None:
+        """Required (an error) in the kinds that demand quotes, recommended (a warning) elsewhere."""
+        how = (f'write {{source: {source}, quote: "…"}}' if bare else 'add quote: "…"') + \
+            " with the words in the source that state it"
+        if self.quotes_required_in:
+            self.err(at, f"citation of '{source}' has no quote; {self.quotes_required_in} need one",
+                     rule="citation.quote", value=source, hint=how)
+        else:
+            self.err(at, f"citation of '{source}' has no quote", rule="citation.quote", value=source,
+                     hint=how, severity="warning")
 
     def value(self, spec: Field, v: Any, at: tuple[int, int], rule: str) -> Any:
         t = spec.base_type

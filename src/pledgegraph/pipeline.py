@@ -14,12 +14,13 @@ from typing import Callable
 import pyoxigraph as ox
 
 from .build import Built, build
-from .changes import Scope, focus_nodes
-from .errors import DataInvalid
+from .errors import DataInvalid, sorted_unique
+from .evidence import Evidence, check_quotes
 from .export import replace_dir, serialize
 from .formats import FORMATS, GRAPH_FORMATS
 from .load import load, load_vocabulary
 from .records import Dataset
+from .scope import Scope, focus_nodes
 from .settings import Settings
 from .validate import Report, validate
 
@@ -38,6 +39,7 @@ class Result:
     built: Built
     report: Report
     timings: dict[str, float] = field(default_factory=dict)
+    evidence: Evidence | None = None
     outputs: list[Path] = field(default_factory=list)
     checked: set[str] | None = None  # ids of the records a scoped check validated (None: all)
 
@@ -65,11 +67,23 @@ def check(settings: Settings, on_stage=None, scope: Scope | None = None) -> Resu
     clock = _Clock(on_stage)
     vocabulary = clock.run("vocabulary", load_vocabulary, settings.vocabulary_file)
     dataset = clock.run("load", load, settings.data_dir, vocabulary)
+    evidence = clock.run("evidence", check_quotes, dataset, settings.archive_dir) if settings.archive_dir else None
     built = clock.run("build", build, dataset, settings.base)
     checked = scope.records(dataset) if scope is not None else None
     focus = focus_nodes(built, checked) if checked is not None else None
     report = clock.run("validate", validate, built, settings.shape_files, settings.ontology_files, focus)
-    return Result(dataset, built, report, clock.timings, checked=checked)
+    extra = dataset.warnings + (evidence.problems if evidence else [])
+    if checked is not None:  # a scoped check reports on the records it checked, as a full run would
+        extra = [p for p in extra if p.entity in checked]
+    report = Report(sorted_unique(report.problems + extra), report.results_turtle)
+    return Result(dataset, built, report, clock.timings, evidence=evidence, checked=checked)
+
+
+def check_evidence(settings: Settings) -> tuple[Evidence, list]:
+    """Load the data and check its quotes against `settings.archive_dir`: (the check, every problem)."""
+    dataset = load(settings.data_dir, load_vocabulary(settings.vocabulary_file))
+    evidence = check_quotes(dataset, settings.archive_dir)
+    return evidence, sorted_unique(dataset.warnings + evidence.problems)
 
 
 def ontology_triples(settings: Settings) -> list[ox.Triple]:

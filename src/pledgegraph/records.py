@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import Position
+from .errors import Position, Problem
 
 
 @dataclass
@@ -56,6 +56,7 @@ class Dataset:
     by_id: dict[str, Record]
     vocabulary: Vocabulary
     files: list[str]
+    warnings: list[Problem] = field(default_factory=list)  # the loader's non-blocking problems
 
     def of_kind(self, kind: str) -> list[Record]:
         return [r for r in self.records if r.kind == kind]

@@ -64,7 +64,11 @@ class Struct:
 
 @dataclass(frozen=True)
 class Kind:
-    """A top-level record kind: its YAML key, RDF class and IRI path segment."""
+    """A top-level record kind: its YAML key, RDF class and IRI path segment.
+
+    `quotes_required` marks the kinds whose facts are the graph's substance (pledges, tenures,
+    events...): there a citation without the source's verbatim words is an error, elsewhere a warning.
+    """
 
     name: str
     key: str
@@ -73,6 +77,7 @@ class Kind:
     doc: str
     fields: tuple[Field, ...]
     sources_required: bool = True
+    quotes_required: bool = False  # every citation in the record (nested items too) needs a quote
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -235,7 +240,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
              Field("description", "string", "Short neutral summary.", "schema:description"),
              Field("resulted_in", "ref:*", "What it brought about.", "pg:resultedIn", many=True),
              _sources(), *DEPRECATED,
-         )),
+         ), quotes_required=True),
     Kind("acceptance", "acceptances", "pg:Acceptance", "acceptance", "The acceptance of one or more pledges.", (
         Field("accepts", "ref:pledge", "The pledges accepted.", "pg:accepts", many=True, required=True),
         Field("accepted_by", "ref:person", "Who announced the acceptance.", "pg:acceptedBy"),
@@ -248,7 +253,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
               many=True),
         Field("description", "string", "Short neutral summary.", "schema:description"),
         _sources(), *DEPRECATED,
-    )),
+    ), quotes_required=True),
     Kind("tenure", "tenures", "pg:Tenure", "tenure", "A person holding a post in an organization for a period.", (
         Field("person", "ref:person", "Who.", "org:member", required=True),
         Field("organization", "ref:organization", "Where.", "org:organization", required=True),
@@ -258,7 +263,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Field("end", "struct:tenure-end", "How it ended (one per source claim).", "pg:tenureEnd", many=True),
         Field("predecessor", "ref:person", "Who held the post before.", "pg:predecessor"),
         _sources(), *DEPRECATED,
-    )),
+    ), quotes_required=True),
     Kind("branch", "branches", "pg:BranchRelation", "branch",
          "An organization being a branch of a parent for a period.", (
              Field("branch", "ref:organization", "The branch.", "pg:branch", required=True),
@@ -294,7 +299,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Field("participants", AGENT, "Who took part (e.g. security forces).", "pg:participant", many=True),
         Field("part_of", "ref:event", "A larger event it belongs to.", "pg:partOfEvent"),
         _sources(), *DEPRECATED,
-    )),
+    ), quotes_required=True),
     Kind("estimate", "estimates", "pg:Estimate", "estimate",
          "One source's figure for a quantity (fighters abroad, deaths in a period).", (
              Field("quantity", "concept:quantity-kind", "What is counted.", "pg:quantityKind", required=True),
@@ -317,7 +322,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
                    "pg:estimateAffiliation"),
              Field("description", "string", "Short paraphrase.", "schema:description"),
              _sources(), *DEPRECATED,
-         )),
+         ), quotes_required=True),
     Kind("designation", "designations", "pg:Designation", "designation",
          "An official designation (e.g. as a terrorist) by a government body.", (
              Field("designated", AGENT, "Who was designated.", "pg:designee", required=True),
@@ -326,7 +331,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
                    required=True),
              Field("date", "date", "When.", "pg:date"),
              _sources(), *DEPRECATED,
-         )),
+         ), quotes_required=True),
     Kind("statement", "statements", "pg:Statement", "statement",
          "A public statement by an official or group: a warning, denial, condemnation, admission.", (
              Field("by", AGENT, "Who made it.", "pg:statedBy", many=True),

@@ -20,6 +20,7 @@ class Settings:
     shapes_dir: Path = Path("shapes")
     out_dir: Path = Path("dist")
     base: str = DEFAULT_BASE
+    archive_dir: Path | None = None  # archived source texts: when set, validation checks every quote
 
     def __post_init__(self):
         if not _BASE_RE.match(self.base):
@@ -41,7 +42,7 @@ class Settings:
     def from_env(cls, **overrides) -> "Settings":
         """Defaults, then PLEDGEGRAPH_* environment variables, then explicit overrides."""
         values = {}
-        for name in ("data_dir", "ontology_dir", "shapes_dir", "out_dir"):
+        for name in ("data_dir", "ontology_dir", "shapes_dir", "out_dir", "archive_dir"):
             env = os.environ.get("PLEDGEGRAPH_" + name.upper())
             if env:
                 values[name] = Path(env)

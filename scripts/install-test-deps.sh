@@ -1,0 +1,29 @@
+#!/bin/sh
+# Install the system packages the integration tests need, only when they are missing (idempotent).
+# Run as root (CI does); `make test` calls it. Each block is independent.
+set -eu
+
+need() {  # need PACKAGE...: install those not yet installed, with one apt-get update
+    missing=""
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
+    done
+    [ -z "$missing" ] && return 0
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+        echo "install-test-deps: cannot install$missing (need root and apt-get); tests using them will skip" >&2
+        return 0
+    fi
+    if [ -z "${APT_UPDATED:-}" ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq || true
+        APT_UPDATED=1
+    fi
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null \
+        || echo "install-test-deps: apt-get could not install$missing; tests using them will skip" >&2
+}
+
+# --- virtuoso: the SPARQL store for `pledgegraph push` (tests/test_push_virtuoso.py) ---
+need virtuoso-opensource
+
+# --- chromium: headless browser for the release's HTML pages (tests/test_publish_browser.py) ---
+need chromium

@@ -1,0 +1,200 @@
+"""Release metadata for harvesters: VoID (what the data is) and a DCAT 3 catalog (what the files are).
+
+IRIs: `<base>dataset` is the dataset across versions (it is in the data), `<base>dataset/<version>`
+this release, `<base>catalog` the catalog. Files are linked with IRIs relative to the metadata
+document, so a release can be hosted anywhere: metadata is built with file IRIs under the
+placeholder `HERE` and `relative_turtle` rewrites them for the document's own location. Dates
+and the version come from the dataset record, never from the clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from .export import serialize
+from .formats import by_suffix
+from .vocab import DCTERMS, OWL, PREFIXES, RDF, XSD
+
+HERE = "http://release.invalid/"
+VOID = PREFIXES["void"]
+DCAT = PREFIXES["dcat"]
+FOAF = PREFIXES["foaf"]
+SPDX = "http://spdx.org/rdf/terms#"
+SD = "http://www.w3.org/ns/sparql-service-description#"
+METADATA_PREFIXES = {**PREFIXES, "spdx": SPDX, "sd": SD}
+IANA = "https://www.iana.org/assignments/media-types/"
+MEDIA_TYPES = {".gz": "application/gzip", ".html": "text/html", ".svg": "image/svg+xml",
+               ".json": "application/json", ".txt": "text/plain"}
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """The dataset record's fields that date and describe a release."""
+
+    base: str
+    version: str
+    title: str
+    description: str
+    license: str
+    publisher: str
+    issued: str
+    modified: str
+
+    @property
+    def iri(self) -> str:
+        return self.base + "dataset"
+
+    def release_iri(self, version: str | None = None) -> str:
+        return f"{self.base}dataset/{version or self.version}"
+
+
+def media_type(path: str) -> str:
+    """The file's media type (for `x.nt.gz` the type of what is inside; see `compression`)."""
+    name = path.removesuffix(".gz")
+    suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
+    fmt = by_suffix(suffix)
+    if fmt:
+        return fmt.media_type
+    if path.endswith("context.jsonld"):
+        return "application/ld+json"
+    return MEDIA_TYPES.get(suffix, "application/octet-stream")
+
+
+class _Triples:
+    def __init__(self):
+        self.out: set[ox.Triple] = set()
+
+    def add(self, s: str, p: str, o) -> None:
+        if isinstance(o, str):
+            o = ox.NamedNode(o)
+        self.out.add(ox.Triple(ox.NamedNode(s), ox.NamedNode(p), o))
+
+    def lit(self, s: str, p: str, value, datatype: str = "", language: str = "") -> None:
+        if language:
+            self.add(s, p, ox.Literal(str(value), language=language))
+        else:
+            self.add(s, p, ox.Literal(str(value), datatype=ox.NamedNode(XSD + (datatype or "string"))))
+
+    def sorted(self) -> list[ox.Triple]:
+        return sorted(self.out, key=str)
+
+
+def _describe_release(g: _Triples, info: DatasetInfo, previous: str | None) -> str:
+    d = info.release_iri()
+    for cls in (VOID + "Dataset", DCAT + "Dataset"):
+        g.add(d, RDF + "type", cls)
+    g.lit(d, DCTERMS + "title", f"{info.title} {info.version}", language="en")
+    if info.description:
+        g.lit(d, DCTERMS + "description", info.description, language="en")
+    g.add(d, DCTERMS + "license", info.license)
+    g.add(d, DCTERMS + "isVersionOf", info.iri)
+    g.add(info.iri, DCAT + "hasVersion", d)
+    g.lit(d, DCAT + "version", info.version)
+    g.lit(d, OWL + "versionInfo", info.version)
+    if previous:
+        g.add(d, DCAT + "previousVersion", info.release_iri(previous))
+    for key in ("issued", "modified"):
+        value = getattr(info, key)
+        if value:
+            g.lit(d, DCTERMS + key, value, _date_type(value))
+    if info.publisher:
+        agent = info.iri + "#publisher"
+        g.add(d, DCTERMS + "publisher", agent)
+        g.add(agent, RDF + "type", FOAF + "Agent")
+        g.lit(agent, FOAF + "name", info.publisher)
+    return d
+
+
+def _date_type(value: str) -> str:
+    return {4: "gYear", 7: "gYearMonth"}.get(len(value), "date")
+
+
+def void_triples(info: DatasetInfo, data: list[ox.Triple], graphs: dict[str, list[ox.Triple]],
+                 entities: list[str], dumps: list[str], previous: str | None) -> list[ox.Triple]:
+    """VoID for the release: counts, class and property partitions, vocabularies, dumps, subsets."""
+    g = _Triples()
+    d = _describe_release(g, info, previous)
+    g.lit(d, VOID + "triples", len(data), "integer")
+    g.lit(d, VOID + "entities", len(entities), "integer")
+    g.lit(d, VOID + "distinctSubjects", len({t.subject for t in data}), "integer")
+    g.lit(d, VOID + "distinctObjects", len({t.object for t in data}), "integer")
+    g.add(d, VOID + "uriSpace", ox.Literal(info.base + "id/"))
+    g.add(d, VOID + "feature", "http://www.w3.org/ns/formats/N-Triples")
+    g.add(d, VOID + "feature", "http://www.w3.org/ns/formats/Turtle")
+    g.add(d, VOID + "feature", "http://www.w3.org/ns/formats/JSON-LD")
+    for dump in dumps:
+        g.add(d, VOID + "dataDump", HERE + dump)
+    if entities:
+        g.add(d, VOID + "exampleResource", entities[0])
+    classes: dict[str, set] = {}
+    properties: dict[str, int] = {}
+    for t in data:
+        properties[t.predicate.value] = properties.get(t.predicate.value, 0) + 1
+        if t.predicate.value == RDF + "type":
+            classes.setdefault(t.object.value, set()).add(t.subject)
+    g.lit(d, VOID + "classes", len(classes), "integer")
+    g.lit(d, VOID + "properties", len(properties), "integer")
+    for i, cls in enumerate(sorted(classes), start=1):
+        part = f"{d}/class/{i}"
+        g.add(d, VOID + "classPartition", part)
+        g.add(part, VOID + "class", cls)
+        g.lit(part, VOID + "entities", len(classes[cls]), "integer")
+    for i, prop in enumerate(sorted(properties), start=1):
+        part = f"{d}/property/{i}"
+        g.add(d, VOID + "propertyPartition", part)
+        g.add(part, VOID + "property", prop)
+        g.lit(part, VOID + "triples", properties[prop], "integer")
+    used = set(properties) | set(classes)
+    for ns in sorted({ns for ns in PREFIXES.values() if any(iri.startswith(ns) for iri in used)}):
+        g.add(d, VOID + "vocabulary", ns)
+    for name, triples in graphs.items():
+        subset = f"{d}/graph/{name}"
+        g.add(d, VOID + "subset", subset)
+        g.add(subset, RDF + "type", VOID + "Dataset")
+        g.add(subset, SD + "name", f"{info.base}graph/{name}")
+        g.lit(subset, VOID + "triples", len(triples), "integer")
+    return g.sorted()
+
+
+def dcat_triples(info: DatasetInfo, files: dict[str, bytes], previous: str | None) -> list[ox.Triple]:
+    """A DCAT 3 catalog with one distribution per file: media type, size, SHA-256, licence, dates."""
+    g = _Triples()
+    d = _describe_release(g, info, previous)
+    catalog = info.base + "catalog"
+    g.add(catalog, RDF + "type", DCAT + "Catalog")
+    g.lit(catalog, DCTERMS + "title", info.title, language="en")
+    g.add(catalog, DCAT + "dataset", d)
+    g.add(catalog, DCTERMS + "license", info.license)
+    if info.modified:
+        g.lit(catalog, DCTERMS + "modified", info.modified, _date_type(info.modified))
+    for path in sorted(files):
+        dist = f"{d}/dist/{path}"
+        g.add(d, DCAT + "distribution", dist)
+        g.add(dist, RDF + "type", DCAT + "Distribution")
+        g.add(dist, DCAT + "downloadURL", HERE + path)
+        g.add(dist, DCAT + "accessURL", HERE + path)
+        g.add(dist, DCAT + "mediaType", IANA + media_type(path))
+        if path.endswith(".gz"):
+            g.add(dist, DCAT + "compressFormat", IANA + "application/gzip")
+        g.lit(dist, DCAT + "byteSize", len(files[path]), "nonNegativeInteger")
+        g.lit(dist, DCTERMS + "title", path)
+        g.add(dist, DCTERMS + "license", info.license)
+        for key in ("issued", "modified"):
+            value = getattr(info, key)
+            if value:
+                g.lit(dist, DCTERMS + key, value, _date_type(value))
+        checksum = dist + "/sha256"
+        g.add(dist, SPDX + "checksum", checksum)
+        g.add(checksum, RDF + "type", SPDX + "Checksum")
+        g.add(checksum, SPDX + "algorithm", SPDX + "checksumAlgorithm_sha256")
+        g.lit(checksum, SPDX + "checksumValue", hashlib.sha256(files[path]).hexdigest(), "hexBinary")
+    return g.sorted()
+
+
+def relative_turtle(triples: list[ox.Triple], prefix: str) -> bytes:
+    """Turtle in which release files are written relative to the document (`prefix` + path)."""
+    text = serialize(triples, "turtle", METADATA_PREFIXES).decode()
+    return text.replace("<" + HERE, "<" + prefix).encode()

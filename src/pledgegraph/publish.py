@@ -1,0 +1,353 @@
+"""A versioned, self-contained release of the build output: a static site any web server can host.
+
+`publish(outdir, dist)` reads what `pledgegraph build` wrote (it never re-runs the pipeline) and
+writes `outdir/<version>/`: dumps, our JSON-LD context, the ontology and shapes, VoID and DCAT,
+a page and RDF files per entity, pictures, a sitemap, server configuration examples, and the
+change set against the previous release found in `outdir`. Then `outdir/latest` (a relative
+symlink, swapped atomically), `latest.txt`, `index.html` and `.well-known/void` point at the newest
+release. The release directory is written under a temporary name and renamed into place when
+complete, so a failed publish leaves earlier releases untouched. Same input, same bytes: every
+list is sorted, gzip headers carry no time, dates come from the dataset record.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pyoxigraph as ox
+
+from . import catalog, changes, figures, jsonld, pages
+from .catalog import DatasetInfo
+from .errors import UnusableInput
+from .export import replace_dir, serialize, write_file
+from .formats import FORMATS
+from .vocab import DCTERMS, OWL, PG
+
+STEM = "pledgegraph"
+GRAPHS = ("asserted", "inferred", "ontology", "shapes")
+DUMPS = (f"{STEM}.nt.gz", f"{STEM}.ttl", f"{STEM}.jsonld", f"{STEM}.trig", f"{STEM}.nq.gz")
+ENTITY_FORMATS = ("turtle", "jsonld", "ntriples")
+_VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$")
+
+
+@dataclass
+class Published:
+    release: Path
+    version: str
+    previous: str | None
+    triples: int
+    entities: int
+    files: int
+    changes: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Input:
+    base: str
+    graphs: dict[str, list[ox.Triple]]
+    info: DatasetInfo
+    ontology_html: bytes | None
+
+    @property
+    def data(self) -> list[ox.Triple]:
+        """The data graph harvesters get: asserted and inferred triples together."""
+        return sorted(set(self.graphs["asserted"]) | set(self.graphs["inferred"]), key=str)
+
+
+def read_dist(dist: Path) -> _Input:
+    """The build output: named graphs from the TriG, the shapes, the dataset record, the ontology docs."""
+    trig, shapes = dist / f"{STEM}.trig", dist / "shapes.ttl"
+    for path in (trig, shapes):
+        if not path.is_file():
+            raise UnusableInput(f"{path} not found: run `pledgegraph build` first (or pass --dist)")
+    try:
+        quads = ox.parse(path=str(trig), format=ox.RdfFormat.TRIG)
+        by_graph: dict[str, set[ox.Triple]] = {}
+        for q in quads:
+            name = q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else ""
+            by_graph.setdefault(name, set()).add(ox.Triple(q.subject, q.predicate, q.object))
+        shape_triples = set(ox.parse(path=str(shapes), format=ox.RdfFormat.TURTLE))
+    except (SyntaxError, ValueError, OSError) as e:
+        raise UnusableInput(f"cannot read the build output in {dist}: {e}") from e
+    asserted = [g for g in by_graph if g.endswith("graph/asserted")]
+    if len(asserted) != 1:
+        raise UnusableInput(f"{trig} has no <…graph/asserted> named graph")
+    base = asserted[0][: -len("graph/asserted")]
+    graphs = {name: _canonical(by_graph.get(f"{base}graph/{name}", set())) for name in GRAPHS[:3]}
+    graphs["shapes"] = _canonical(shape_triples)
+    html = dist / "ontology.html"
+    return _Input(base, graphs, _dataset_info(base, graphs["asserted"]),
+                  html.read_bytes() if html.is_file() else None)
+
+
+def _canonical(triples: set[ox.Triple]) -> list[ox.Triple]:
+    """Sorted triples; blank nodes (shapes use them) relabelled by RDFC-1.0 so labels never vary."""
+    if any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples):
+        dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+        dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+        triples = {ox.Triple(q.subject, q.predicate, q.object) for q in dataset}
+    return sorted(triples, key=str)
+
+
+def _dataset_info(base: str, triples: list[ox.Triple]) -> DatasetInfo:
+    wanted = {DCTERMS + "title": "title", DCTERMS + "description": "description", OWL + "versionInfo": "version",
+              DCTERMS + "license": "license", PG + "publisherName": "publisher", DCTERMS + "issued": "issued",
+              DCTERMS + "modified": "modified"}
+    values = {name: "" for name in wanted.values()}
+    for t in triples:
+        if t.subject.value == base + "dataset" and t.predicate.value in wanted:
+            values[wanted[t.predicate.value]] = t.object.value
+    if not values["version"] or not _VERSION_RE.match(values["version"]):
+        raise UnusableInput(f"the dataset record has no usable version ({values['version']!r}): "
+                            "set `version:` in data/dataset.yaml")
+    return DatasetInfo(base=base, **values)
+
+
+# -- previous releases and the latest pointer -------------------------------------------------
+
+def version_key(version: str) -> tuple:
+    """Orders 0.2.0 < 0.10.0: numbers compare as numbers."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.+_-]", version))
+
+
+def releases(outdir: Path) -> list[str]:
+    """Versions of the complete releases in `outdir`, oldest first."""
+    if not outdir.is_dir():
+        return []
+    found = [p.name for p in outdir.iterdir()
+             if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
+             and (p / "void.ttl").is_file() and (p / DUMPS[0]).is_file()]
+    return sorted(found, key=version_key)
+
+
+def _previous(outdir: Path, version: str) -> str | None:
+    older = [v for v in releases(outdir) if version_key(v) < version_key(version)]
+    return older[-1] if older else None
+
+
+def _read_dump(release: Path) -> list[ox.Triple]:
+    quads = ox.parse(gzip.decompress((release / DUMPS[0]).read_bytes()), format=ox.RdfFormat.N_TRIPLES)
+    return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+
+
+def _point_latest(outdir: Path) -> str:
+    """`latest` -> the newest release: symlink swapped with a rename, plus files for plain servers."""
+    newest = releases(outdir)[-1]
+    tmp = outdir / f".latest.tmp-{os.getpid()}"
+    if tmp.is_symlink():
+        tmp.unlink()
+    os.symlink(newest, tmp)
+    os.replace(tmp, outdir / "latest")
+    write_file(outdir / "latest.txt", (newest + "\n").encode())
+    write_file(outdir / "index.html", pages.page(
+        "pledgegraph releases", f'<p>The latest release is <a href="{escape(newest)}/">{escape(newest)}</a>.</p>',
+        head=f'<meta http-equiv="refresh" content="0; url={escape(newest)}/">').encode())
+    void = ox.parse(path=str(outdir / newest / "void.ttl"), format=ox.RdfFormat.TURTLE, base_iri=catalog.HERE)
+    write_file(outdir / ".well-known" / "void", catalog.relative_turtle(list(void), f"../{newest}/"))
+    return newest
+
+
+# -- the release --------------------------------------------------------------------------------
+
+def publish(outdir: Path, dist: Path) -> Published:
+    """Write `outdir/<version>/` from the build output in `dist`, then point `latest` at the newest."""
+    src = read_dist(Path(dist))
+    outdir = Path(outdir)
+    version = src.info.version
+    previous = _previous(outdir, version)
+    old = _read_dump(outdir / previous) if previous else []
+    data = src.data
+    change_set = changes.diff(previous, old, data, src.base)
+    store = _store(src)
+    entities = pages.entity_iris(store, src.base)
+    files = _release_files(src, store, entities, data, change_set, previous)
+    with replace_dir(outdir / version) as tmp:
+        for rel, content in sorted(files.items()):
+            path = tmp / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+    _point_latest(outdir)
+    return Published(outdir / version, version, previous, len(data), len(entities), len(files),
+                     change_set.summary())
+
+
+def _store(src: _Input) -> ox.Store:
+    store = ox.Store()
+    for name, triples in src.graphs.items():
+        g = ox.NamedNode(f"{src.base}graph/{name}")
+        store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, g) for t in triples)
+    return store
+
+
+def _gzip(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list[ox.Triple],
+                   change_set: changes.ChangeSet, previous: str | None) -> dict[str, bytes]:
+    info, base = src.info, src.base
+    context = jsonld.make_context(src.graphs["ontology"])
+    quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(f"{base}graph/{name}"))
+             for name in GRAPHS for t in src.graphs[name]]
+    files: dict[str, bytes] = {
+        f"{STEM}.nt.gz": _gzip(serialize(data, "ntriples")),
+        f"{STEM}.ttl": serialize(data, "turtle"),
+        f"{STEM}.jsonld": jsonld.document(jsonld.compact(data, context), "context.jsonld"),
+        f"{STEM}.trig": serialize(quads, "trig"),
+        f"{STEM}.nq.gz": _gzip(serialize(quads, "nquads")),
+        "context.jsonld": jsonld.context_document(context),
+        "ontology/pledgegraph.ttl": serialize(src.graphs["ontology"], "turtle"),
+        "ontology/pledgegraph.jsonld": jsonld.document(jsonld.compact(src.graphs["ontology"], context),
+                                                       "../context.jsonld"),
+        "ontology/pledgegraph.rdf": serialize(src.graphs["ontology"], "rdfxml"),
+        "shapes.ttl": serialize(src.graphs["shapes"], "turtle"),
+        "changes/added.nt": serialize(change_set.added, "ntriples"),
+        "changes/removed.nt": serialize(change_set.removed, "ntriples"),
+        "changes/summary.json": changes.summary_json(change_set, info.version),
+    }
+    if src.ontology_html is not None:
+        files["ontology/index.html"] = src.ontology_html
+    files.update(_entity_files(store, base, data, entities, context))
+    root_link = _linker(base, "")
+    svgs = {"timeline.svg": figures.timeline_svg(store, base, root_link),
+            "branches.svg": figures.branches_svg(store, base, root_link)}
+    files.update({name: svg.encode() for name, svg in svgs.items() if svg})
+    files["changes/index.html"] = pages.page(
+        f"Changes in {info.title} {info.version}",
+        changes.summary_html(change_set, info.version, _linker(base, "../", set(entities))),
+        home="../index.html").encode()
+    downloads = {name: content for name, content in files.items() if "/" not in name or name.startswith(
+        ("ontology/", "changes/"))}
+    void = catalog.void_triples(info, data, src.graphs, entities, list(DUMPS), previous)
+    files["void.ttl"] = catalog.relative_turtle(void, "")
+    files[".well-known/void"] = catalog.relative_turtle(void, "../")
+    downloads["void.ttl"] = files["void.ttl"]
+    files["catalog.ttl"] = catalog.relative_turtle(catalog.dcat_triples(info, downloads, previous), "")
+    files["index.html"] = _index(store, src, svgs, downloads, change_set).encode()
+    files["sitemap.xml"] = _sitemap(entities, info)
+    files.update(_server_configs(base))
+    return files
+
+
+def _linker(base: str, prefix: str, present: set[str] | None = None):
+    """Entity IRI -> href of its page, from a page `prefix` deep (None when not in the release)."""
+
+    def link(iri: str):
+        if present is not None and iri not in present:
+            return None
+        segment, slug = pages.segment_and_slug(iri, base)
+        return f"{prefix}{segment}/{slug}.html"
+
+    return link
+
+
+def _entity_files(store: ox.Store, base: str, data: list[ox.Triple], entities: list[str],
+                  context: dict) -> dict[str, bytes]:
+    """`<segment>/<slug>.html|.ttl|.jsonld|.nt` for every entity: its triples and those below it."""
+    own: dict[str, list[ox.Triple]] = {}
+    for t in data:
+        owner = pages.entity_of(t.subject.value, base)
+        if owner:
+            own.setdefault(owner, []).append(t)
+    nodes_by_owner: dict[str, list[dict]] = {}
+    for node in jsonld.compact(data, context):
+        owner = pages.entity_of(node["id"], base)
+        if owner:
+            nodes_by_owner.setdefault(owner, []).append(node)
+    link = _linker(base, "../")
+    files = {}
+    for iri in entities:
+        segment, slug = pages.segment_and_slug(iri, base)
+        stem = f"{segment}/{slug}"
+        triples = own.get(iri, [])
+        files[stem + ".ttl"] = serialize(triples, "turtle")
+        files[stem + ".nt"] = serialize(triples, "ntriples")
+        files[stem + ".jsonld"] = jsonld.document(nodes_by_owner.get(iri, []), "../context.jsonld")
+        pictures = [svg for svg in (figures.timeline_svg(store, base, link, focus=iri),
+                                    figures.branches_svg(store, base, link, focus=iri)) if svg]
+        files[stem + ".html"] = pages.render_entity(
+            store, iri, base, link, figures=pictures, alternates=pages.alternates_for(slug, ENTITY_FORMATS),
+            home="../index.html").encode()
+    return files
+
+
+def _index(store: ox.Store, src: _Input, svgs: dict[str, str], downloads: dict[str, bytes],
+           change_set: changes.ChangeSet) -> str:
+    info = src.info
+    rows = "".join(f'<tr><td><a href="{escape(name)}">{escape(name)}</a></td>'
+                   f"<td>{escape(catalog.media_type(name))}</td><td>{len(content):,}</td></tr>"
+                   for name, content in sorted(downloads.items()))
+    since = (f"{len(change_set.added)} triples added and {len(change_set.removed)} removed since "
+             f"{escape(change_set.previous)}" if change_set.previous else "first release")
+    intro = (f"<p>{escape(info.description)}</p>"
+             f"<p>Version <strong>{escape(info.version)}</strong>, modified {escape(info.modified)}, "
+             f'licence <a href="{escape(info.license)}">{escape(info.license)}</a>. '
+             f'<a href="changes/index.html">Changes</a>: {since}. Metadata: <a href="void.ttl">VoID</a>, '
+             f'<a href="catalog.ttl">DCAT catalog</a>, <a href="context.jsonld">JSON-LD context</a>'
+             + (', <a href="ontology/index.html">ontology documentation</a>' if src.ontology_html else "")
+             + ".</p>")
+    extra = ("<h2>Downloads</h2><table><thead><tr><th>file</th><th>media type</th><th>bytes</th></tr></thead>"
+             f"<tbody>{rows}</tbody></table>")
+    return pages.render_index(store, src.base, _linker(src.base, ""), title=f"{info.title} {info.version}",
+                              intro=intro, figures=list(svgs.values()), extra=extra)
+
+
+def _sitemap(entities: list[str], info: DatasetInfo) -> bytes:
+    """Entity IRIs, which the server configurations resolve to pages (`lastmod`: the data's date)."""
+    lastmod = f"<lastmod>{escape(info.modified)}</lastmod>" if info.modified else ""
+    urls = "".join(f"<url><loc>{escape(iri)}</loc>{lastmod}</url>\n" for iri in entities)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            f"{urls}</urlset>\n").encode()
+
+
+def _server_configs(base: str) -> dict[str, bytes]:
+    """nginx and Apache examples: entity IRIs answer 303 to the page or RDF file the client accepts."""
+    root = urlsplit(base).path  # e.g. /pledgegraph/
+    negotiated = [(FORMATS[n].media_type, FORMATS[n].suffix[1:]) for n in ENTITY_FORMATS]
+    types = "".join(f"        {f.media_type} {f.suffix[1:]};\n" for f in FORMATS.values())
+    nginx_map = "".join(f"    ~*{re.escape(mt)}  {suffix};\n" for mt, suffix in negotiated)
+    nginx = f"""# nginx: serve a pledgegraph publish directory (OUTDIR) at {base}
+# Entity IRIs {base}id/<kind>/<id> redirect (303) to the newest release's page or RDF file,
+# chosen by the Accept header; every other path is a plain static file.
+map $http_accept $pledgegraph_suffix {{
+    default  html;
+{nginx_map}}}
+
+server {{
+    listen 80;
+    location {root} {{
+        alias /srv/pledgegraph/;          # the OUTDIR given to `pledgegraph publish`
+        types {{
+            text/html html;
+            image/svg+xml svg;
+            application/gzip gz;
+{types}        }}
+        add_header Vary Accept;
+    }}
+    location ~ ^{root}id/([a-z]+)/([a-z0-9-]+)$ {{
+        add_header Vary Accept;
+        return 303 {root}latest/$1/$2.$pledgegraph_suffix;
+    }}
+}}
+"""
+    apache_types = "".join(f"AddType {f.media_type} {f.suffix}\n" for f in FORMATS.values())
+    apache_rules = "".join(f"RewriteCond %{{HTTP_ACCEPT}} {re.escape(mt)}\n"
+                           f"RewriteRule ^id/([a-z]+)/([a-z0-9-]+)$ latest/$1/$2.{suffix} [R=303,L]\n"
+                           for mt, suffix in negotiated)
+    apache = f"""# Apache (.htaccess in the OUTDIR given to `pledgegraph publish`, served at {base})
+# needs mod_rewrite and mod_headers. Entity IRIs {base}id/<kind>/<id> redirect (303) to the
+# newest release's page or RDF file, chosen by the Accept header.
+{apache_types}AddType image/svg+xml .svg
+Options +FollowSymLinks
+RewriteEngine On
+RewriteBase {root}
+{apache_rules}RewriteRule ^id/([a-z]+)/([a-z0-9-]+)$ latest/$1/$2.html [R=303,L]
+Header append Vary Accept
+"""
+    return {"server/nginx.conf": nginx.encode(), "server/apache.htaccess": apache.encode()}

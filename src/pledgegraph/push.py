@@ -1,0 +1,165 @@
+"""Load a published release into a SPARQL 1.1 store, replace it atomically, and check the count.
+
+The release's data goes into one named graph per release (`<base>graph/release/<version>` unless
+told otherwise), its VoID and DCAT into the metadata graph `<base>graph/metadata`. Each is first
+written to a staging graph (Graph Store HTTP Protocol PUT, or SPARQL Update INSERT DATA where no
+Graph Store endpoint is given); then a single SPARQL Update request MOVEs both staging graphs over
+the live ones, so readers see the old release or the new one, never half of each. Finally the
+store's triple counts are compared with VoID.
+
+Credentials come from PLEDGEGRAPH_STORE_USER / PLEDGEGRAPH_STORE_PASSWORD or from a netrc file
+($NETRC or ~/.netrc) entry for the endpoint's host, never from the command line. Only the
+standard library talks HTTP (digest and basic authentication).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import netrc
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from .catalog import DCAT, HERE, SD, VOID
+from .errors import PledgegraphError, UnusableInput
+
+INSERT_CHUNK = 5000  # triples per INSERT DATA request when there is no Graph Store endpoint
+
+
+class PushFailed(PledgegraphError):
+    """The store refused a request, or holds a different number of triples than VoID says."""
+
+    exit_code = 3
+
+
+@dataclass
+class Pushed:
+    graph: str
+    metadata_graph: str
+    version: str
+    triples: int
+    metadata_triples: int
+    seconds: float
+
+
+@dataclass
+class Store:
+    """Where to send what: updates (and queries, unless `query` is set), and optional Graph Store."""
+
+    update: str
+    graph_store: str | None = None
+    query: str | None = None
+    timeout: float = 120
+
+    def __post_init__(self):
+        self._opener = _opener([self.update, self.graph_store, self.query])
+
+    def _send(self, request: urllib.request.Request) -> bytes:
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                return response.read()
+        except urllib.error.HTTPError as e:
+            detail = e.read()[:300].decode("utf-8", "replace").strip()
+            raise PushFailed(f"{request.get_method()} {request.full_url} -> HTTP {e.code}: {detail}") from e
+        except (urllib.error.URLError, OSError) as e:
+            raise PushFailed(f"cannot reach {request.full_url}: {e}") from e
+
+    def run_update(self, update: str) -> None:
+        self._send(urllib.request.Request(self.update, data=urllib.parse.urlencode({"update": update}).encode(),
+                                          headers={"Content-Type": "application/x-www-form-urlencoded"}))
+
+    def select(self, query: str) -> list[dict]:
+        url = (self.query or self.update) + "?" + urllib.parse.urlencode({"query": query})
+        body = self._send(urllib.request.Request(url, headers={"Accept": "application/sparql-results+json"}))
+        return [{k: v["value"] for k, v in b.items()} for b in json.loads(body)["results"]["bindings"]]
+
+    def count(self, graph: str) -> int:
+        rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+        return int(rows[0]["n"]) if rows else 0
+
+    def replace_graph(self, graph: str, ntriples: bytes) -> None:
+        """Make `graph` hold exactly these triples (used for staging graphs)."""
+        if self.graph_store:
+            url = self.graph_store + "?" + urllib.parse.urlencode({"graph": graph, "graph-uri": graph})
+            self._send(urllib.request.Request(url, data=ntriples, method="PUT",
+                                              headers={"Content-Type": "text/turtle; charset=utf-8"}))
+            return
+        self.run_update(f"DROP SILENT GRAPH <{graph}>")
+        lines = ntriples.decode().splitlines()
+        for start in range(0, len(lines), INSERT_CHUNK):
+            chunk = "\n".join(lines[start:start + INSERT_CHUNK])
+            self.run_update(f"INSERT DATA {{ GRAPH <{graph}> {{\n{chunk}\n}} }}")
+
+
+def _opener(urls: list[str | None]) -> urllib.request.OpenerDirector:
+    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    for url in filter(None, urls):
+        login = credentials(url)
+        if login:
+            parts = urllib.parse.urlsplit(url)
+            passwords.add_password(None, f"{parts.scheme}://{parts.netloc}/", *login)
+    return urllib.request.build_opener(urllib.request.HTTPDigestAuthHandler(passwords),
+                                       urllib.request.HTTPBasicAuthHandler(passwords))
+
+
+def credentials(url: str) -> tuple[str, str] | None:
+    """(user, password) from the environment, else from netrc for the URL's host, else None."""
+    user, password = os.environ.get("PLEDGEGRAPH_STORE_USER"), os.environ.get("PLEDGEGRAPH_STORE_PASSWORD")
+    if user and password is not None:
+        return user, password
+    path = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
+    if not path.is_file():
+        return None
+    try:
+        entry = netrc.netrc(str(path)).authenticators(urllib.parse.urlsplit(url).hostname or "")
+    except (netrc.NetrcParseError, OSError) as e:
+        raise UnusableInput(f"cannot read {path}: {e}") from e
+    return (entry[0], entry[2] or "") if entry else None
+
+
+def _release_metadata(release: Path) -> tuple[str, str, int]:
+    """(base IRI, version, data triple count) from the release's VoID."""
+    void_file = release / "void.ttl"
+    if not void_file.is_file():
+        raise UnusableInput(f"{release} is not a release (no void.ttl): run `pledgegraph publish` first")
+    void = list(ox.parse(path=str(void_file), format=ox.RdfFormat.TURTLE, base_iri=HERE))
+    versions = [(t.subject.value, t.object.value) for t in void if t.predicate.value == DCAT + "version"]
+    if not versions:
+        raise UnusableInput(f"{void_file} names no dcat:version")
+    dataset, version = versions[0]
+    counts = [t.object.value for t in void if t.subject.value == dataset and t.predicate.value == VOID + "triples"]
+    return dataset[: -len(f"dataset/{version}")], version, int(counts[0])
+
+
+def push(store: Store, release: Path, graph: str | None = None, release_url: str | None = None) -> Pushed:
+    """Load `release` into `store`, swap it in atomically, and check the counts against VoID."""
+    release = Path(release).resolve()
+    base, version, expected = _release_metadata(release)
+    graph = graph or f"{base}graph/release/{version}"
+    metadata_graph = f"{base}graph/metadata"
+    release_url = release_url or f"{base}{version}/"  # where the server configs publish it
+    data = gzip.decompress((release / "pledgegraph.nt.gz").read_bytes())
+    metadata = set()
+    for name in ("void.ttl", "catalog.ttl"):
+        metadata.update(ox.Triple(q.subject, q.predicate, q.object) for q in
+                        ox.parse(path=str(release / name), format=ox.RdfFormat.TURTLE, base_iri=release_url))
+    metadata.add(ox.Triple(ox.NamedNode(f"{base}dataset/{version}"), ox.NamedNode(SD + "name"), ox.NamedNode(graph)))
+    metadata_nt = "".join(f"{t} .\n" for t in sorted(metadata, key=str)).encode()
+    start = time.perf_counter()
+    staging = {graph: graph + "/staging", metadata_graph: metadata_graph + "/staging"}
+    store.replace_graph(staging[graph], data)
+    store.replace_graph(staging[metadata_graph], metadata_nt)
+    store.run_update(";\n".join(f"MOVE SILENT GRAPH <{s}> TO GRAPH <{g}>" for g, s in staging.items()))
+    seconds = time.perf_counter() - start
+    got, got_meta = store.count(graph), store.count(metadata_graph)
+    if got != expected or got_meta != len(metadata):
+        raise PushFailed(f"store holds {got} triples in <{graph}> (VoID says {expected}) and {got_meta} in "
+                         f"<{metadata_graph}> (expected {len(metadata)})")
+    return Pushed(graph, metadata_graph, version, got, got_meta, round(seconds, 3))

@@ -1,0 +1,104 @@
+"""Entity pages: names in every language, facts with their sources and quotes, relations both ways."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pyoxigraph as ox
+import pytest
+
+from conftest import settings_for
+from pledgegraph.pages import entity_iris, render_entity, render_index, segment_and_slug
+from pledgegraph.pipeline import ontology_triples
+
+BASE = "https://w3id.org/pledgegraph/"
+
+
+@pytest.fixture(scope="module")
+def store(shipped):
+    """The data and the ontology (which gives labels to properties and concepts) in named graphs."""
+    s = ox.Store()
+    for name, triples in (("asserted", shipped.built.triples), ("ontology", ontology_triples(settings_for()))):
+        s.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(BASE + "graph/" + name))
+                      for t in triples)
+    return s
+
+
+def link(iri):
+    seg, slug = segment_and_slug(iri, BASE)
+    return f"../{seg}/{slug}.html"
+
+
+class _Text(HTMLParser):
+    """The visible text and the hrefs of a page, parsed as a browser would."""
+
+    def __init__(self):
+        super().__init__()
+        self.text, self.hrefs, self.skip = [], [], False
+
+    def handle_starttag(self, tag, attrs):
+        self.skip = tag == "style"
+        if tag == "a":
+            self.hrefs.append(dict(attrs)["href"])
+
+    def handle_endtag(self, tag):
+        self.skip = False
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.text.append(data)
+
+
+def parsed(html):
+    p = _Text()
+    p.feed(html)
+    return " ".join(" ".join(p.text).split()), p.hrefs
+
+
+def test_person_page_shows_names_deaths_tenures_with_quotes(store):
+    text, hrefs = parsed(render_entity(store, BASE + "id/person/rustam-asildarov", BASE, link))
+    assert "Rustam Asildarov" in text and "Abu Muhammad al-Kadarskii" in text and "kunya" in text
+    # a fact's quote, and who in the source said it
+    assert "“Al-Adnani named 'Abu Mohammad al-Qadari' the leader of the group”" in text
+    assert "said by Institute for the Study of War" in text
+    # the reported death, with its place linked and its own quote
+    assert "killed in a security operation" in text and "../place/makhachkala.html" in hrefs
+    assert "reported that they had killed Asildarov and four of his associates" in text
+    # incoming: the tenure that names him as member, with its period and organization
+    assert "../tenure/asildarov-is-caucasus-province-leader.html" in hrefs
+    assert "2015-06-23 – 2016-12-04" in text
+    assert "../source/wikipedia-is-caucasus-province.html" in hrefs
+
+
+def test_org_page_shows_names_in_all_languages_branches_and_leaders(store):
+    text, hrefs = parsed(render_entity(store, BASE + "id/org/is-caucasus-province", BASE, link))
+    assert "Вилаят Кавказ Исламского государства" in text and "الدولة الإسلامية - ولاية القوقاز" in text
+    assert "../branch/is-caucasus-province-branch-of-islamic-state.html" in hrefs
+    assert "../tenure/asildarov-is-caucasus-province-leader.html" in hrefs
+    assert "../org/islamic-state.html" in hrefs
+
+
+def test_every_link_on_every_page_goes_to_an_entity_or_outside(store):
+    entities = {link(i) for i in entity_iris(store, BASE)}
+    for iri in entity_iris(store, BASE):
+        _, hrefs = parsed(render_entity(store, iri, BASE, link))
+        for href in hrefs:
+            assert href in entities or re.match(r"https?://", href), (iri, href)
+
+
+def test_text_from_the_data_is_escaped():
+    s = ox.Store()
+    iri = BASE + "id/person/x"
+    s.add(ox.Quad(ox.NamedNode(iri), ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                  ox.NamedNode("https://w3id.org/pledgegraph/ontology#Person")))
+    s.add(ox.Quad(ox.NamedNode(iri), ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel"),
+                  ox.Literal('<script>alert("x")</script>', language="en")))
+    page = render_entity(s, iri, BASE, link)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "&lt;script&gt;" in render_index(s, BASE, link)
+
+
+def test_index_lists_every_entity_once(store):
+    _, hrefs = parsed(render_index(store, BASE, lambda i: "/".join(segment_and_slug(i, BASE))))
+    assert sorted(hrefs) == sorted("/".join(segment_and_slug(i, BASE)) for i in entity_iris(store, BASE))

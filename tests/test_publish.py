@@ -1,0 +1,210 @@
+"""`pledgegraph publish`: a versioned release harvesters can trust, checked by reading it back."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Dataset, Graph, URIRef
+from rdflib.compare import isomorphic
+
+from conftest import ROOT, edited_dist
+from pledgegraph import publish as publish_module
+from pledgegraph.jsonld import to_nquads
+from pledgegraph.publish import publish
+
+BASE = "https://w3id.org/pledgegraph/"
+VOID = "http://rdfs.org/ns/void#"
+DCAT = "http://www.w3.org/ns/dcat#"
+SPDX = "http://spdx.org/rdf/terms#"
+
+
+def triples(data: bytes, fmt=ox.RdfFormat.N_TRIPLES, base_iri=None) -> set[ox.Triple]:
+    return {ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(data, format=fmt, base_iri=base_iri)}
+
+
+def build_data(dist: Path) -> set[ox.Triple]:
+    """What a harvester should get: the asserted and inferred graphs of the build's TriG."""
+    return {ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(path=str(dist / "pledgegraph.trig"))
+            if q.graph_name.value.endswith(("graph/asserted", "graph/inferred"))}
+
+
+def test_release_has_the_promised_files_and_latest_pointer(release):
+    outdir = release.parent
+    for name in ("pledgegraph.nt.gz", "pledgegraph.ttl", "pledgegraph.jsonld", "pledgegraph.trig",
+                 "pledgegraph.nq.gz", "context.jsonld", "ontology/pledgegraph.ttl", "ontology/pledgegraph.jsonld",
+                 "ontology/pledgegraph.rdf", "shapes.ttl", "void.ttl", ".well-known/void", "catalog.ttl",
+                 "index.html", "sitemap.xml", "server/nginx.conf", "server/apache.htaccess", "changes/added.nt",
+                 "changes/removed.nt", "changes/index.html", "timeline.svg", "branches.svg",
+                 "person/rustam-asildarov.html", "person/rustam-asildarov.ttl", "person/rustam-asildarov.jsonld",
+                 "person/rustam-asildarov.nt"):
+        assert (release / name).is_file(), name
+    assert os.readlink(outdir / "latest") == "0.1.0"
+    assert (outdir / "latest.txt").read_text() == "0.1.0\n"
+    assert 'url=0.1.0/' in (outdir / "index.html").read_text()
+
+
+def test_dumps_are_the_build_graph_in_every_format(release, dist):
+    expected = build_data(dist)
+    nt = gzip.decompress((release / "pledgegraph.nt.gz").read_bytes())
+    assert nt.decode().splitlines() == sorted(nt.decode().splitlines())  # canonical: sorted
+    assert triples(nt) == expected
+    assert triples((release / "pledgegraph.ttl").read_bytes(), ox.RdfFormat.TURTLE) == expected
+    quads = set(ox.parse(gzip.decompress((release / "pledgegraph.nq.gz").read_bytes()), format=ox.RdfFormat.N_QUADS))
+    assert quads == set(ox.parse(path=str(release / "pledgegraph.trig")))
+    graphs = {q.graph_name.value.rsplit("/", 1)[1] for q in quads}
+    assert graphs >= {"asserted", "ontology", "shapes"}
+    shapes = Graph().parse(dist / "shapes.ttl")
+    assert isomorphic(Dataset().parse(release / "pledgegraph.trig").graph(URIRef(BASE + "graph/shapes")), shapes)
+
+
+def test_jsonld_expanded_by_pyld_with_our_local_context_is_the_turtle_graph(release):
+    context = json.loads((release / "context.jsonld").read_text())
+    assert context["@context"]["Pledge"] == "pg:Pledge" and context["@context"]["pledger"]["@type"] == "@id"
+    doc_url = "https://example.org/release/pledgegraph.jsonld"
+    loader_docs = {"https://example.org/release/context.jsonld": context}
+    doc = json.loads((release / "pledgegraph.jsonld").read_text())
+    assert doc["@context"] == "context.jsonld"
+    expanded = triples(to_nquads(doc, loader_docs, base=doc_url).encode(), ox.RdfFormat.N_QUADS)
+    assert expanded == triples((release / "pledgegraph.ttl").read_bytes(), ox.RdfFormat.TURTLE)
+    # readable keys, not IRIs
+    person = next(n for n in doc["@graph"] if n["id"] == BASE + "id/person/rustam-asildarov")
+    assert person["type"] == "Person" and "nameAttestation" in person
+    # an entity's own file, one level down, resolves the same context
+    entity = json.loads((release / "person/rustam-asildarov.jsonld").read_text())
+    loader_docs["https://example.org/context.jsonld"] = context
+    got = triples(to_nquads(entity, loader_docs, base="https://example.org/person/x.jsonld").encode(),
+                  ox.RdfFormat.N_QUADS)
+    assert got == triples((release / "person/rustam-asildarov.nt").read_bytes())
+
+
+def test_jsonld_processing_never_fetches(release):
+    from pledgegraph.errors import UnusableInput
+
+    doc = {"@context": "https://example.org/elsewhere.jsonld", "@id": "https://example.org/x"}
+    with pytest.raises(Exception) as info:
+        to_nquads(doc, {})
+    causes, error = [], info.value
+    while error is not None and len(causes) < 10:  # pyld wraps the loader's error in its own
+        causes.append(error)
+        error = getattr(error, "cause", None) or error.__cause__ or error.__context__
+    assert any(isinstance(e, UnusableInput) and "only local documents" in str(e) for e in causes)
+
+
+def test_void_counts_partitions_and_dumps_describe_the_dump(release):
+    void = Graph().parse(release / "void.ttl", publicID="https://example.org/r/void.ttl")
+    dataset = URIRef(BASE + "dataset/0.1.0")
+    data = triples(gzip.decompress((release / "pledgegraph.nt.gz").read_bytes()))
+    assert int(void.value(dataset, URIRef(VOID + "triples"))) == len(data)
+    dumps = {str(o) for o in void.objects(dataset, URIRef(VOID + "dataDump"))}
+    assert "https://example.org/r/pledgegraph.nt.gz" in dumps
+    partitions = {str(void.value(p, URIRef(VOID + "property"))): int(void.value(p, URIRef(VOID + "triples")))
+                  for p in void.objects(dataset, URIRef(VOID + "propertyPartition"))}
+    assert sum(partitions.values()) == len(data)
+    classes = {str(void.value(p, URIRef(VOID + "class"))): int(void.value(p, URIRef(VOID + "entities")))
+               for p in void.objects(dataset, URIRef(VOID + "classPartition"))}
+    assert classes["https://w3id.org/pledgegraph/ontology#Pledge"] == 1
+    vocabularies = {str(o) for o in void.objects(dataset, URIRef(VOID + "vocabulary"))}
+    assert {"http://www.w3.org/ns/oa#", "http://www.w3.org/ns/org#"} <= vocabularies
+    well_known = Graph().parse(release / ".well-known/void", publicID="https://example.org/r/.well-known/void")
+    assert isomorphic(void, well_known)
+
+
+def test_dcat_gives_each_file_its_size_checksum_media_type_and_dates(release):
+    cat = Graph().parse(release / "catalog.ttl", publicID="https://example.org/r/catalog.ttl")
+    dists = list(cat.objects(URIRef(BASE + "dataset/0.1.0"), URIRef(DCAT + "distribution")))
+    assert len(dists) >= 15
+    by_file = {}
+    for d in dists:
+        url = str(cat.value(d, URIRef(DCAT + "downloadURL")))
+        path = release / url.removeprefix("https://example.org/r/")
+        content = path.read_bytes()
+        assert int(cat.value(d, URIRef(DCAT + "byteSize"))) == len(content)
+        checksum = cat.value(d, URIRef(SPDX + "checksum"))
+        assert str(cat.value(checksum, URIRef(SPDX + "checksumValue"))) == hashlib.sha256(content).hexdigest()
+        assert str(cat.value(d, URIRef("http://purl.org/dc/terms/modified"))) == "2026-11-21"
+        by_file[path.name] = str(cat.value(d, URIRef(DCAT + "mediaType")))
+    assert by_file["pledgegraph.ttl"].endswith("text/turtle")
+    assert by_file["pledgegraph.nt.gz"].endswith("application/n-triples")
+    assert str(cat.value(URIRef(BASE + "dataset/0.1.0"), URIRef(DCAT + "version"))) == "0.1.0"
+
+
+def test_every_entity_has_a_page_and_its_triples_in_three_formats(release, dist):
+    data = build_data(dist)
+    entity_files = sorted(p for p in release.glob("*/*.nt") if p.parent.name != "changes")
+    assert len(entity_files) == 32
+    union = set()
+    for nt in entity_files:
+        own = triples(nt.read_bytes())
+        assert own == triples(nt.with_suffix(".ttl").read_bytes(), ox.RdfFormat.TURTLE)
+        assert nt.with_suffix(".html").is_file()
+        union |= own
+    # every triple of the dump is in some entity's files, except the dataset record's own (on the index)
+    assert union == {t for t in data if t.subject.value != BASE + "dataset"}
+    sitemap = (release / "sitemap.xml").read_text()
+    assert sitemap.count("<loc>") == 32 and f"<loc>{BASE}id/person/rustam-asildarov</loc>" in sitemap
+    assert "<svg" in (release / "person/rustam-asildarov.html").read_text()
+
+
+def test_same_input_gives_byte_identical_release_whatever_the_hash_seed(dist, tmp_path):
+    trees = []
+    for seed in ("1", "2"):
+        out = tmp_path / seed
+        subprocess.run([sys.executable, "-m", "pledgegraph", "publish", str(out), "--dist", str(dist)],
+                       check=True, cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True)
+        trees.append({str(p.relative_to(out)): (os.readlink(p) if p.is_symlink() else p.read_bytes())
+                      for p in sorted(out.rglob("*")) if p.is_file() or p.is_symlink()})
+    assert trees[0].keys() == trees[1].keys() and len(trees[0]) > 100
+    assert trees[0] == trees[1]
+
+
+def test_second_release_carries_a_change_set_that_turns_the_old_dump_into_the_new(dist, tmp_path, data_copy):
+    outdir = tmp_path / "site"
+    publish(outdir, dist)
+    result = publish(outdir, edited_dist(tmp_path, data_copy))
+    assert result.previous == "0.1.0" and os.readlink(outdir / "latest") == "0.2.0"
+    old = triples(gzip.decompress((outdir / "0.1.0/pledgegraph.nt.gz").read_bytes()))
+    new = triples(gzip.decompress((outdir / "0.2.0/pledgegraph.nt.gz").read_bytes()))
+    added = triples((outdir / "0.2.0/changes/added.nt").read_bytes())
+    removed = triples((outdir / "0.2.0/changes/removed.nt").read_bytes())
+    assert added and removed  # the note, and the dataset's modified date
+    assert (old - removed) | added == new
+    summary = json.loads((outdir / "0.2.0/changes/summary.json").read_text())
+    assert summary["previous_version"] == "0.1.0"
+    assert BASE + "dataset" not in summary["entities_changed"]  # not an entity page
+    assert len(summary["entities_changed"]) == 1 and summary["entities_changed"][0].startswith(BASE + "id/source/")
+    page = (outdir / "0.2.0/changes/index.html").read_text()
+    assert "Changes from release 0.1.0 to 0.2.0" in page and "../source/" in page
+    void = Graph().parse(outdir / "0.2.0/void.ttl")
+    assert (URIRef(BASE + "dataset/0.2.0"), URIRef(DCAT + "previousVersion"), URIRef(BASE + "dataset/0.1.0")) in void
+
+
+def test_a_failed_publish_leaves_the_previous_release_untouched(dist, tmp_path, data_copy, monkeypatch):
+    outdir = tmp_path / "site"
+    publish(outdir, dist)
+    before = {p: p.read_bytes() for p in outdir.rglob("*") if p.is_file()}
+
+    def broken(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(publish_module, "_sitemap", broken)
+    with pytest.raises(OSError):
+        publish(outdir, edited_dist(tmp_path, data_copy))
+    assert {p: p.read_bytes() for p in outdir.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in outdir.iterdir()) == [".well-known", "0.1.0", "index.html", "latest", "latest.txt"]
+
+
+def test_publish_without_a_build_says_what_to_do(tmp_path):
+    from click.testing import CliRunner
+
+    from pledgegraph.cli import main
+
+    result = CliRunner().invoke(main, ["publish", str(tmp_path / "site"), "--dist", str(tmp_path / "nothing")])
+    assert result.exit_code == 2 and "run `pledgegraph build` first" in result.output

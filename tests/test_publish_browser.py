@@ -1,0 +1,103 @@
+"""The release as a website: served by `python -m http.server`, read by headless Chromium and a harvester."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import pyoxigraph as ox
+import pytest
+
+BASE = "https://w3id.org/pledgegraph/"
+VOID = "http://rdfs.org/ns/void#"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def site(release):
+    """The publish directory served on 127.0.0.1; yields its root URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                               "--directory", str(release.parent)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url, timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs = []
+
+    def handle_starttag(self, tag, attrs):
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            self.hrefs.append(href)
+
+
+def _dom(url: str, profile) -> str:
+    """The page as Chromium renders it (the DOM after parsing, SVG included)."""
+    run = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                          "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}",
+                          "--dump-dom", url], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return run.stdout
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: run scripts/install-test-deps.sh "
+                                             "(needs root and apt-get; `make test` does)")
+def test_pages_render_in_chromium_and_their_entity_links_resolve_inside_the_release(site, tmp_path):
+    pages = [urljoin(site, "latest/index.html"), urljoin(site, "latest/person/rustam-asildarov.html"),
+             urljoin(site, "latest/org/is-caucasus-province.html")]
+    checked, doms = set(), {}
+    for page in pages:
+        dom = doms[page] = _dom(page, tmp_path / "profile")
+        assert "<svg" in dom and "</main>" in dom
+        parser = _Links()
+        parser.feed(dom)
+        internal = [urljoin(page, h) for h in parser.hrefs if not urlsplit(h).scheme]
+        entity_links = [u for u in internal if u.endswith(".html") and "/latest/" in u]
+        assert entity_links, page
+        for url in internal:
+            if url not in checked:
+                with urllib.request.urlopen(url, timeout=5) as r:  # raises on 404
+                    assert r.status == 200
+                checked.add(url)
+    assert "Rustam Asildarov" in doms[pages[1]] and "Вилаят Кавказ" in doms[pages[2]]
+    assert len(checked) > 30
+
+
+def test_harvesting_the_served_release_via_void_gives_the_build_graph(site, dist):
+    void_url = urljoin(site, ".well-known/void")
+    with urllib.request.urlopen(void_url, timeout=5) as r:
+        void = list(ox.parse(r.read(), format=ox.RdfFormat.TURTLE, base_iri=void_url))
+    dataset = next(t.subject for t in void if t.predicate.value == VOID + "dataDump")
+    dumps = [t.object.value for t in void if t.subject == dataset and t.predicate.value == VOID + "dataDump"]
+    canonical = next(d for d in dumps if d.endswith(".nt.gz"))
+    with urllib.request.urlopen(canonical, timeout=5) as r:
+        harvested = {ox.Triple(q.subject, q.predicate, q.object)
+                     for q in ox.parse(gzip.decompress(r.read()), format=ox.RdfFormat.N_TRIPLES)}
+    declared = next(int(t.object.value) for t in void if t.subject == dataset and t.predicate.value == VOID + "triples")
+    built = {ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(path=str(dist / "pledgegraph.trig"))
+             if q.graph_name.value.endswith(("graph/asserted", "graph/inferred"))}
+    assert harvested == built  # no blank nodes in the data: equal sets are isomorphic graphs
+    assert declared == len(harvested)
