@@ -56,7 +56,7 @@ def test_failed_build_leaves_previous_output_intact(project, data_copy, tmp_path
     result = run("build", "--data", str(data_copy), "--out", str(out))
     assert result.exit_code == 1 and "nothing was written" in result.output
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".dist")]
+    assert not list(tmp_path.glob(".dist.tmp-*"))
 
 
 def test_build_is_byte_identical_across_hash_seeds(tmp_path):

@@ -149,6 +149,8 @@ class _Emitter:
             return self.date(f"{s.value}/{node_name or spec.name}", v, record)
         if t == "string":
             return ox.Literal(v, language="en") if spec.name in ENGLISH_FIELDS else ox.Literal(v)
+        if t == "filename":
+            return ox.Literal(v)
         if t == "int":
             return self.typed(str(v), "integer")
         if t == "bool":

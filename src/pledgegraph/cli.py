@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -35,6 +36,12 @@ def data_options(fn):
     fn = click.option("--data", "data", type=click.Path(path_type=Path), default=None,
                       help="Data directory (default: data/, or $PLEDGEGRAPH_DATA_DIR).")(fn)
     return fn
+
+
+def _dist_option(fn):
+    """The --dist option of every command that reads a build output."""
+    return click.option("--dist", type=click.Path(path_type=Path), default=None,
+                        help="The build output to read (default: dist/, or $PLEDGEGRAPH_OUT_DIR).")(fn)
 
 
 JSON_REPORT_VERSION = 1
@@ -276,8 +283,7 @@ def evidence(archive, data, fmt):
 
 @main.command()
 @click.argument("outdir", type=click.Path(path_type=Path))
-@click.option("--dist", type=click.Path(path_type=Path), default=None,
-              help="The build output to publish (default: dist/, or $PLEDGEGRAPH_OUT_DIR).")
+@_dist_option
 def publish(outdir, dist):
     """Write a versioned static release to OUTDIR/<version>/ and point OUTDIR/latest at it.
 
@@ -328,3 +334,90 @@ def push(endpoint, release, graph, graph_store, query, release_url):
     click.echo(f"pushed {result.version}: {result.triples} triples into <{result.graph}>, "
                f"{result.metadata_triples} into <{result.metadata_graph}>; counts match VoID; "
                f"load + swap {result.seconds:.2f}s")
+
+
+@main.command()
+@click.argument("query_text", metavar="[QUERY | -]", required=False)
+@click.option("-f", "--file", "query_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Read the query from a file.")
+@click.option("--name", help="Run a query of the library by name (see --list).")
+@click.option("--list", "list_queries", is_flag=True, help="List the query library with titles.")
+@click.option("--asserted", is_flag=True, help="Query the curated facts only (no inferred triples).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json", "xml", "turtle", "ntriples"]),
+              default=None, help="table (SELECT/ASK default), csv, tsv, json, xml (SPARQL results formats); "
+                                 "turtle (CONSTRUCT/DESCRIBE default) or ntriples.")
+@_dist_option
+def query(query_text, query_file, name, list_queries, asserted, fmt, dist):
+    """Run a SPARQL query over the built graph (asserted + inferred facts by default).
+
+    The query comes from the argument, from -f FILE, from stdin (`-`), or from the library
+    (--name). Prefixes such as pg:, skos:, org:, prov:, time: are predeclared. Updates, SERVICE,
+    LOAD and FROM with other graphs are refused. Exits 0 with an answer, 2 on a bad query
+    (a syntax error shows its line and column) or when there is no build.
+    """
+    from . import store
+
+    settings = _settings(None, dist)
+    try:
+        if list_queries:
+            for example in store.examples(settings.queries_dir):
+                click.echo(f"{example.name:40} {example.title}")
+            return
+        sources = [s for s in (query_text, query_file, name) if s is not None]
+        if len(sources) != 1:
+            raise click.UsageError("give one query: an argument, -f FILE, - for stdin, or --name NAME")
+        if name:
+            text = store.example(settings.queries_dir, name).text
+        elif query_file:
+            text = query_file.read_text(encoding="utf-8")
+        else:
+            text = sys.stdin.read() if query_text == "-" else query_text
+        click.echo(store.run_once(settings.out_dir, text, fmt, asserted_only=asserted), nl=False)
+    except PledgegraphError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+
+
+def _stop_serving(signum, frame):
+    raise KeyboardInterrupt
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Query worker processes (each holds a copy of the graph).")
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds a query may run before it is stopped (HTTP 408).")
+@click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1),
+              help="Rows (or triples) an answer may have (HTTP 413 beyond).")
+@_dist_option
+def serve(host, port, workers, timeout, max_rows, dist):
+    """Serve the built graph over HTTP: SPARQL at /sparql, entity pages and RDF at /id/….
+
+    Read-only: updates, SERVICE, LOAD and foreign graphs are refused; each query has a time
+    limit and a row cap. Every entity IRI dereferences to HTML, Turtle, JSON-LD or N-Triples by
+    Accept header or suffix (.html, .ttl, .jsonld, .nt).
+    """
+    from .serve import make_server
+
+    settings = _settings(None, dist)
+    try:
+        server = make_server(settings.out_dir, settings.queries_dir, host, port, workers=workers, timeout=timeout,
+                             max_rows=max_rows, log=lambda line: click.echo(line, err=True))
+    except PledgegraphError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except OSError as e:
+        click.echo(f"error: cannot listen on {host}:{port}: {e.strerror}", err=True)
+        sys.exit(2)
+    signal.signal(signal.SIGTERM, _stop_serving)  # a service manager's stop: close workers cleanly
+    bound_host, bound_port = server.server_address[:2]
+    click.echo(f"serving {server.app.base} on http://{bound_host}:{bound_port}/ "
+               f"(SPARQL at /sparql; Ctrl-C to stop)", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

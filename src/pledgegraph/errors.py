@@ -119,3 +119,31 @@ def relative(path: Path, root: Path) -> str:
             return str(path.resolve().relative_to(root.resolve().parent))
         except ValueError:
             return str(path)
+
+
+class QueryError(UnusableInput):
+    """A SPARQL query that cannot be answered as asked; the server maps each subclass to a status."""
+
+
+class QuerySyntaxError(QueryError):
+    """The query does not parse; `line` and `column` (1-based) say where, when the parser knows."""
+
+    def __init__(self, message: str, line: int = 0, column: int = 0):
+        super().__init__(message)
+        self.line, self.column = line, column
+
+
+class QueryRefused(QueryError):
+    """A query this read-only service will not run: an update, SERVICE, LOAD, or a foreign graph."""
+
+
+class QueryTimeout(QueryError):
+    """The query ran past its time limit and was stopped."""
+
+
+class TooLarge(QueryError):
+    """A request or a result beyond a size cap."""
+
+
+class Busy(PledgegraphError):
+    """Every query worker is taken; the client may retry."""

@@ -45,25 +45,65 @@ def _used_prefixes(triples, prefixes: dict[str, str]) -> dict[str, str]:
             if any(iri.startswith(ns) for iri in namespaces)}
 
 
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two directories (Linux renameat2); False where the system cannot."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    if ctypes.get_errno() in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: filesystem cannot exchange
+        return False
+    err = ctypes.get_errno()
+    raise OSError(err, os.strerror(err), str(b))
+
+
 @contextlib.contextmanager
 def replace_dir(target: Path):
-    """Yield a fresh temporary directory; on success it replaces `target`, on error it is removed."""
+    """Yield a fresh temporary directory; on success it replaces `target`, on error it is removed.
+
+    At every instant `target` is either the complete old directory or the complete new one, even
+    if the process is killed: the swap is one atomic exchange. A lock on the parent directory serialises writers to
+    the same target, so leftovers of killed runs can be cleared safely.
+    """
+    import fcntl
+
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    lock = os.open(target.parent, os.O_RDONLY)  # lock the parent directory itself: no lock file is left behind
     try:
-        yield tmp
-        os.chmod(tmp, 0o755)
-        old = None
-        if target.exists():
-            old = target.parent / f".{target.name}.old-{os.getpid()}"
-            os.rename(target, old)
-        os.rename(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for stale in target.parent.glob(f".{target.name}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        try:
+            yield tmp
+            os.chmod(tmp, 0o755)
+            if not target.exists() and not target.is_symlink():
+                os.rename(tmp, target)
+                return
+            if not _exchange(tmp, target):  # not atomic, but never leaves a half-written target
+                old = target.parent / f".{target.name}.tmp-old"
+                os.rename(target, old)
+                os.rename(tmp, target)
+                tmp = old
+            if tmp.is_symlink():
+                tmp.unlink()
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    finally:
+        os.close(lock)  # closing the descriptor releases the lock
 
 
 def write_file(path: Path, data: bytes) -> None:

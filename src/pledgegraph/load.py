@@ -26,6 +26,7 @@ ID_MAX = 80
 LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-(?:[A-Z]{2}|\d{3}))?(-(?:[0-9A-Za-z]{5,8}|\d[0-9A-Za-z]{3}))*$")
 INT_RE = re.compile(r"^(0|[1-9][0-9]{0,15})$")
 URL_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
+FILENAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,200}$")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -172,15 +173,30 @@ def _record(kind: schema.Kind, node: MDict, file: str, vocab: Vocabulary, proble
 
 def _check_id(value: Any, pos: Position, entity: str, rule: str, problems: ProblemList) -> bool:
     if not isinstance(value, str) or not ID_RE.match(value) or len(value) > ID_MAX:
-        shown = repr(value) if not isinstance(value, str) else f"'{value}'"
         hint = "ids are lowercase ASCII letters, digits and single hyphens, at most 80 characters"
         if isinstance(value, str):
+            odd = next((c for c in value if not c.isascii() or not c.isprintable()), None)
+            if odd is not None:
+                hint = f"it contains {odd!r} (U+{ord(odd):04X}); " + hint
             slug = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:ID_MAX]
             if slug and ID_RE.match(slug):
                 hint += f", e.g. '{slug}'"
-        problems.add(pos, f"{shown} is not a valid id", entity=entity, rule=rule, value=str(value), hint=hint)
+        problems.add(pos, f"{_shown(value)} is not a valid id", entity=entity, rule=rule, value=str(value),
+                     hint=hint)
         return False
     return True
+
+
+def _shown(value: Any) -> str:
+    """A value quoted for a message, with newlines and control characters escaped."""
+    text = str(value)
+    if text.isprintable():
+        return f"'{text}'"
+    return repr(text)
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
 
 class _Ctx:
@@ -372,6 +388,12 @@ class _Ctx:
                          hint="e.g. en, ru, ar, ar-Latn, ru-Latn, ce (lowercase language, Title-case script)")
                 return None
             return str(v)
+        if t == "filename":
+            if not FILENAME_RE.match(v) or ".." in v:
+                self.err(at, f"'{v}' is not a plain file name", rule=rule, value=v,
+                         hint="give only the file's name; it is looked up inside the archive directory")
+                return None
+            return str(v)
         if t == "url":
             if not URL_RE.match(v):
                 self.err(at, f"'{v}' is not an http(s) URL", rule=rule, value=v)
@@ -386,10 +408,6 @@ def _plain_dict(v: Any) -> Any:
         return {k: (val == "true" if k == "approximate" and isinstance(val, Plain) and val in ("true", "false")
                     else (str(val) if isinstance(val, str) else val)) for k, val in v.items()}
     return str(v) if isinstance(v, str) else v
-
-
-def _a(noun: str) -> str:
-    return ("an " if noun[0] in "aeiou" else "a ") + noun
 
 
 def _suggest(word: str, choices) -> str:
@@ -455,4 +473,4 @@ def _check_references(records: list[Record], by_id: dict[str, Record], problems:
                              hint=_suggest(target, pool) or f"define a {kinds[0]} with id '{target}'")
             elif "*" not in kinds and found.kind not in kinds:
                 problems.add(pos, f"'{target}' is {_a(found.kind)}, but '{spec.name}' expects "
-                             f"{' or '.join(map(_a, kinds))}", entity=r.id, rule=f"{r.kind}.{spec.name}", value=target)
+                             f"{' or '.join(_a(k) for k in kinds)}", entity=r.id, rule=f"{r.kind}.{spec.name}", value=target)

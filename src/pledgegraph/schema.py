@@ -7,6 +7,7 @@ change to this file.
 
 Field types:
   string, int, bool, url, lang     plain values
+  filename                         a bare file name (no folders), resolved inside a given directory
   date                             a date at the precision the source gives (see `dates.py`)
   ref:KIND|KIND                    the id of another record of one of those kinds
   concept:SCHEME                   the id of a concept in `ontology/vocabularies.ttl`
@@ -190,7 +191,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Field("part_of", "string", "Blog, series or periodical it belongs to.", "pg:partOfLabel"),
         Field("originally_in", "string", "Where it first appeared, if republished.", "pg:originallyPublishedIn"),
         Field("cites", "ref:source", "Documents this one quotes or refers to.", "dcterms:references", many=True),
-        Field("archived_as", "string", "File name of the archived plain text (for quote checks).",
+        Field("archived_as", "filename", "File name of the archived plain text (for quote checks).",
               "pg:archivedAs"),
         Field("note", "string", "Curator's note on the document.", "skos:editorialNote"),
         *DEPRECATED,

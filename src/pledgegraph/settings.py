@@ -19,6 +19,7 @@ class Settings:
     ontology_dir: Path = Path("ontology")
     shapes_dir: Path = Path("shapes")
     out_dir: Path = Path("dist")
+    queries_dir: Path = Path("queries")
     base: str = DEFAULT_BASE
     archive_dir: Path | None = None  # archived source texts: when set, validation checks every quote
 
@@ -42,7 +43,7 @@ class Settings:
     def from_env(cls, **overrides) -> "Settings":
         """Defaults, then PLEDGEGRAPH_* environment variables, then explicit overrides."""
         values = {}
-        for name in ("data_dir", "ontology_dir", "shapes_dir", "out_dir", "archive_dir"):
+        for name in ("data_dir", "ontology_dir", "shapes_dir", "out_dir", "archive_dir", "queries_dir"):
             env = os.environ.get("PLEDGEGRAPH_" + name.upper())
             if env:
                 values[name] = Path(env)

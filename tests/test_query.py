@@ -1,0 +1,140 @@
+"""`pledgegraph query`: answers in every format, the example library, refusals and clear errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pyoxigraph as ox
+import pytest
+from click.testing import CliRunner
+
+from conftest import ROOT
+from pledgegraph.cli import main
+
+BASE = "https://w3id.org/pledgegraph/"
+PLEDGE = BASE + "id/pledge/caucasus-velayats-pledge-2015-06"
+
+
+@pytest.fixture
+def dist(dist):
+    return dist
+
+
+def query(dist, *args, stdin=None):
+    return CliRunner().invoke(main, ["query", "--dist", str(dist), *args], input=stdin, catch_exceptions=False)
+
+
+def test_table_lists_pledgers(dist):
+    result = query(dist, "SELECT ?who WHERE { VALUES ?p { <https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?p a pg:Pledge ; pg:pledger ?who } ORDER BY ?who")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "?who" and set(lines[1]) == {"-"}
+    assert lines[2:6] == [BASE + f"id/org/vilayat-{v}" for v in ("dagestan", "galgaicho", "kbk", "nokhchicho")]
+    assert lines[-1] == "(4 rows)"
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "tsv"])  # CSV is write-only (see below)
+def test_results_formats_parse_back(dist, fmt):
+    text = "SELECT ?pledge ?to WHERE { VALUES ?pledge { <https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?pledge pg:pledgedTo ?to }"
+    result = query(dist, "--format", fmt, text)
+    assert result.exit_code == 0, result.output
+    parsed = ox.parse_query_results(result.stdout_bytes, format=getattr(ox.QueryResultsFormat, fmt.upper()))
+    rows = [(str(s["pledge"].value), str(s["to"].value)) for s in parsed]
+    assert rows == [(PLEDGE, BASE + "id/org/islamic-state")]
+
+
+def test_csv_has_plain_values(dist):
+    result = query(dist, "--format", "csv", f"SELECT ?label WHERE {{ <{BASE}id/org/caucasus-emirate> skos:prefLabel ?label }}")
+    assert list(csv.reader(io.StringIO(result.output))) == [["label"], ["Caucasus Emirate"]]
+
+
+def test_construct_and_describe_are_rdf(dist):
+    turtle = query(dist, f"DESCRIBE <{PLEDGE}>")
+    assert turtle.exit_code == 0
+    triples = [q.triple for q in ox.parse(turtle.stdout_bytes, format=ox.RdfFormat.TURTLE)]
+    assert ox.Triple(ox.NamedNode(PLEDGE), ox.NamedNode(BASE + "ontology#pledgedTo"),
+                     ox.NamedNode(BASE + "id/org/islamic-state")) in triples
+    nt = query(dist, "--format", "ntriples", "CONSTRUCT { ?p a pg:Pledge } WHERE { VALUES ?p { <https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?p a pg:Pledge }")
+    assert nt.output == f"<{PLEDGE}> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <{BASE}ontology#Pledge> .\n"
+    wrong = query(dist, "--format", "csv", "CONSTRUCT { ?p a pg:Pledge } WHERE { VALUES ?p { <https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?p a pg:Pledge }")
+    assert wrong.exit_code == 2 and "answer is RDF" in wrong.output
+
+
+def test_query_from_file_and_stdin(dist, tmp_path):
+    path = tmp_path / "ask.rq"
+    path.write_text("ASK { ?p a pg:Pledge }")
+    assert query(dist, "-f", str(path)).output == "true\n"
+    assert query(dist, "-", stdin="ASK { ?p a pg:Acceptance }").output == "true\n"
+    assert query(dist, "ASK { ?p a pg:Nothing }").output == "false\n"
+
+
+def test_own_prefix_overrides_predeclared(dist):
+    result = query(dist, "--format", "json", "PREFIX pg: <http://example.org/x#> SELECT ?t WHERE { BIND(pg:Pledge AS ?t) }")
+    assert json.loads(result.output)["results"]["bindings"][0]["t"]["value"] == "http://example.org/x#Pledge"
+
+
+def test_syntax_error_shows_line_and_column(dist):
+    result = query(dist, "SELECT ?s WHERE {\n  ?s ?p ?o .\n  FILTR(?o)\n}")
+    assert result.exit_code == 2
+    assert "syntax error at line 3, column 11" in result.output
+
+
+def test_missing_build_says_what_to_do(tmp_path):
+    result = query(tmp_path / "nowhere", "ASK {}")
+    assert result.exit_code == 2 and "run `pledgegraph build` first" in result.output
+
+
+@pytest.mark.parametrize("text, message", [
+    ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }", "SERVICE is not allowed"),
+    ("SELECT * WHERE { \\u0053ERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }", "SERVICE is not allowed"),
+    ("INSERT DATA { <http://a> <http://b> <http://c> }", "updates are not accepted (INSERT)"),
+    ("LOAD <file:///etc/passwd>", "updates are not accepted (LOAD)"),
+    ("SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }", "FROM <file:///etc/passwd>"),
+    ("PREFIX ex: <http://example.org/> SELECT * FROM NAMED ex:g WHERE { ?s ?p ?o }", "FROM ex:g"),
+])
+def test_refused_queries(dist, text, message):
+    result = query(dist, text)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_from_our_own_graphs_is_allowed(dist):
+    text = (f"SELECT (COUNT(*) AS ?n) FROM <{BASE}graph/ontology> WHERE {{ ?c a owl:Class }}")
+    result = query(dist, "--format", "csv", text)
+    assert result.exit_code == 0 and int(result.output.split()[-1]) > 10
+
+
+def test_asserted_flag_leaves_out_inferred_triples(tmp_path):
+    """A dist whose inferred graph holds one triple: the default graph sees it, --asserted does not."""
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "pledgegraph.trig").write_text(
+        f"<{BASE}graph/asserted> {{ <{BASE}id/org/a> a <{BASE}ontology#Organization> . }}\n"
+        f"<{BASE}graph/inferred> {{ <{BASE}id/org/a> a <http://www.w3.org/ns/org#Organization> . }}\n")
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s a ?type }"
+    assert query(dist, "--format", "csv", count).output.split() == ["n", "2"]
+    assert query(dist, "--format", "csv", "--asserted", count).output.split() == ["n", "1"]
+
+
+def test_library_lists_titles_and_runs_by_name(dist, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    listing = query(dist, "--list")
+    assert listing.exit_code == 0
+    names = {line.split()[0]: line for line in listing.output.splitlines()}
+    assert "names-of-an-entity" in names and "Every name of an entity" in names["names-of-an-entity"]
+    answer = query(dist, "--format", "json", "--name", "names-of-an-entity")
+    langs = {b["lang"]["value"] for b in json.loads(answer.output)["results"]["bindings"]}
+    assert {"ar", "ru", "ce", "en"} <= langs
+    typo = query(dist, "--name", "names-of-an-entiti")
+    assert typo.exit_code == 2 and "did you mean names-of-an-entity" in typo.output
+
+
+def test_every_library_query_has_a_title_and_runs(dist):
+    from pledgegraph.store import examples, run_once
+
+    library = examples(ROOT / "queries")
+    assert library
+    for example in library:
+        assert example.title and example.description, example.name
+        run_once(dist, example.text, "json")

@@ -1,0 +1,342 @@
+"""`pledgegraph serve` over real HTTP on loopback: the SPARQL protocol, content negotiation,
+refusals, the time limit, and an entity page as a browser renders it."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+
+import pyoxigraph as ox
+import pytest
+
+from conftest import ROOT
+from pledgegraph import store
+from pledgegraph.errors import QueryRefused
+from pledgegraph.serve import make_server, negotiate
+
+BASE = "https://w3id.org/pledgegraph/"
+PROVINCE = "/id/org/is-caucasus-province"
+TIMEOUT = 1.5
+MAX_ROWS = 1000
+SELECT = "SELECT ?pledge ?to WHERE { VALUES ?pledge { <https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?pledge pg:pledgedTo ?to }"
+EXPENSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+@pytest.fixture(scope="module")
+def server(dist):
+    srv = make_server(dist, ROOT / "queries", "127.0.0.1", 0, workers=2, timeout=TIMEOUT, max_rows=MAX_ROWS)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+    thread.join(5)
+
+
+def request(server, method, path, body=None, headers=None, timeout=30):
+    conn = http.client.HTTPConnection(*server.server_address[:2], timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.getheader("Content-Type", ""), response.read(), response
+    finally:
+        conn.close()
+
+
+def get(server, path, accept=None, **params):
+    target = path + ("?" + urllib.parse.urlencode(params) if params else "")
+    return request(server, "GET", target, headers={"Accept": accept} if accept else {})
+
+
+def rows(body: bytes) -> list[dict]:
+    return [{k: v["value"] for k, v in b.items()} for b in json.loads(body)["results"]["bindings"]]
+
+
+# -- the SPARQL protocol -------------------------------------------------------------------------
+
+def test_get_post_form_and_post_direct_give_the_same_answer(server):
+    expected = [{"pledge": BASE + "id/pledge/caucasus-velayats-pledge-2015-06", "to": BASE + "id/org/islamic-state"}]
+    status, ctype, body, _ = get(server, "/sparql", "application/sparql-results+json", query=SELECT)
+    assert status == 200 and ctype.startswith("application/sparql-results+json") and rows(body) == expected
+    form = urllib.parse.urlencode({"query": SELECT})
+    status, _, body2, _ = request(server, "POST", "/sparql", form,
+                                  {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200 and body2 == body
+    status, _, body3, _ = request(server, "POST", "/sparql", SELECT.encode(),
+                                  {"Content-Type": "application/sparql-query"})
+    assert status == 200 and body3 == body
+
+
+@pytest.mark.parametrize("accept, media_type, results_format", [
+    ("application/sparql-results+xml", "application/sparql-results+xml", ox.QueryResultsFormat.XML),
+    ("text/tab-separated-values", "text/tab-separated-values", ox.QueryResultsFormat.TSV),
+    ("application/json", "application/sparql-results+json", ox.QueryResultsFormat.JSON),
+    ("*/*", "application/sparql-results+json", ox.QueryResultsFormat.JSON),
+    ("text/csv;q=0.5, application/sparql-results+xml;q=0.9", "application/sparql-results+xml",
+     ox.QueryResultsFormat.XML),
+])
+def test_results_format_by_accept(server, accept, media_type, results_format):
+    status, ctype, body, response = get(server, "/sparql", accept, query=SELECT)
+    assert status == 200 and ctype.split(";")[0] == media_type and response.getheader("Vary") == "Accept"
+    parsed = list(ox.parse_query_results(body, format=results_format))
+    assert [s["to"].value for s in parsed] == [BASE + "id/org/islamic-state"]
+
+
+def test_csv_and_ask(server):
+    status, ctype, body, _ = get(server, "/sparql", "text/csv", query=SELECT)
+    assert status == 200 and ctype.startswith("text/csv") and body.splitlines()[0] == b"pledge,to"
+    status, _, body, _ = get(server, "/sparql", "application/sparql-results+json", query="ASK { ?p a pg:Pledge }")
+    assert json.loads(body) == {"head": {}, "boolean": True}
+
+
+@pytest.mark.parametrize("accept, rdf_format", [
+    ("text/turtle", ox.RdfFormat.TURTLE), ("application/n-triples", ox.RdfFormat.N_TRIPLES),
+    ("application/ld+json", ox.RdfFormat.JSON_LD), (None, ox.RdfFormat.TURTLE),
+])
+def test_construct_by_accept(server, accept, rdf_format):
+    status, ctype, body, _ = get(server, "/sparql", accept, query="CONSTRUCT { ?p a pg:Pledge } WHERE { VALUES ?p { <https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?p a pg:Pledge }")
+    assert status == 200 and ctype.split(";")[0] == rdf_format.media_type
+    triples = {q.triple for q in ox.parse(body, format=rdf_format)}
+    assert triples == {ox.Triple(ox.NamedNode(BASE + "id/pledge/caucasus-velayats-pledge-2015-06"),
+                                 ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                                 ox.NamedNode(BASE + "ontology#Pledge"))}
+
+
+def test_unsatisfiable_accept_is_406(server):
+    assert get(server, "/sparql", "text/csv", query="CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")[0] == 406
+    assert get(server, "/sparql", "image/png", query=SELECT)[0] == 406
+
+
+def test_service_description_on_bare_get(server):
+    status, ctype, body, _ = get(server, "/sparql", "text/turtle")
+    assert status == 200 and ctype.startswith("text/turtle")
+    sd = "http://www.w3.org/ns/sparql-service-description#"
+    triples = {q.triple for q in ox.parse(body, format=ox.RdfFormat.TURTLE)}
+    host, port = server.server_address[:2]
+    endpoint = ox.NamedNode(f"http://{host}:{port}/sparql")
+    assert ox.Triple(endpoint, ox.NamedNode(sd + "endpoint"), endpoint) in triples
+    assert ox.Triple(endpoint, ox.NamedNode(sd + "supportedLanguage"), ox.NamedNode(sd + "SPARQL11Query")) in triples
+    names = {t.object.value for t in triples if t.predicate.value == sd + "name"}
+    assert names == {BASE + "graph/asserted", BASE + "graph/inferred", BASE + "graph/ontology"}
+
+
+def test_query_page_works_offline(server):
+    status, ctype, body, response = get(server, "/sparql", "text/html,application/xhtml+xml,*/*;q=0.8")
+    page = body.decode()
+    assert status == 200 and ctype.startswith("text/html")
+    assert '<form method="post" action="/sparql"' in page and "<textarea" in page
+    assert "<script" not in page and "src=" not in page and "@import" not in page
+    assert "default-src 'none'" in response.getheader("Content-Security-Policy")
+    status, _, body, _ = get(server, "/sparql", None, query=SELECT, format="html")
+    assert status == 200 and 'href="/id/org/islamic-state"' in body.decode()
+
+
+# -- refusals, limits -----------------------------------------------------------------------------
+
+@pytest.fixture
+def listener():
+    """A loopback socket that records whether anything connected to it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    sock.settimeout(0.2)
+    yield sock
+    sock.close()
+
+
+def connected(sock) -> bool:
+    try:
+        sock.accept()[0].close()
+        return True
+    except socket.timeout:
+        return False
+
+
+@pytest.mark.parametrize("text, message", [
+    ("SELECT * WHERE { SERVICE <http://127.0.0.1:{port}/sparql> { ?s ?p ?o } }", "SERVICE is not allowed"),
+    ("SELECT * WHERE { service silent <http://127.0.0.1:{port}/> { ?s ?p ?o } }", "SERVICE is not allowed"),
+    ("SELECT * WHERE { SERVICE <http://192.0.2.1:{port}/sparql> { ?s ?p ?o } }", "SERVICE is not allowed"),
+    ("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", "SERVICE is not allowed"),
+    ("SELECT * WHERE { \\u0053ERVICE <http://127.0.0.1:{port}/> { ?s ?p ?o } }", "SERVICE is not allowed"),
+    ("LOAD <http://127.0.0.1:{port}/data.ttl>", "updates are not accepted"),
+    ("INSERT DATA { <http://a> <http://b> <http://c> }", "updates are not accepted"),
+    ("SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }", "only this dataset's graphs"),
+    ("SELECT * FROM NAMED <http://127.0.0.1:{port}/g> WHERE { GRAPH ?g { ?s ?p ?o } }", "only this dataset's graphs"),
+])
+def test_refused_before_any_connection(server, listener, text, message):
+    query = text.replace("{port}", str(listener.getsockname()[1]))
+    start = time.monotonic()
+    status, ctype, body, _ = get(server, "/sparql", None, query=query)
+    assert status == 400 and ctype.startswith("text/plain") and message in body.decode()
+    assert time.monotonic() - start < 1.0
+    assert not connected(listener)
+
+
+def test_update_requests_refused(server):
+    status, _, body, _ = request(server, "POST", "/sparql", b"DELETE WHERE { ?s ?p ?o }",
+                                 {"Content-Type": "application/sparql-update"})
+    assert status == 400 and b"read-only" in body
+    form = urllib.parse.urlencode({"update": "CLEAR ALL"})
+    assert request(server, "POST", "/sparql", form, {"Content-Type": "application/x-www-form-urlencoded"})[0] == 400
+    assert request(server, "PUT", "/sparql", b"x")[0] == 405
+    assert request(server, "DELETE", PROVINCE)[0] == 405
+
+
+def test_sandbox_blocks_a_service_call_that_got_past_the_check(server, listener):
+    """Defence in depth: were a SERVICE ever to slip through check_query, the worker cannot connect."""
+    port = listener.getsockname()[1]
+    forged = store.Query(f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/> {{ ?s ?p ?o }} }}", "select",
+                         needs_sandbox=True)
+    assert server.app.pool.sandboxed
+    with pytest.raises(QueryRefused, match="tried to reach the network"):
+        server.app.pool.run(forged, "json")
+    assert not connected(listener)
+
+
+def test_word_service_in_a_string_is_fine(server):
+    status, _, body, _ = get(server, "/sparql", None, query='SELECT ?x WHERE { BIND("Federal Security Service" AS ?x) }')
+    assert status == 200 and rows(body) == [{"x": "Federal Security Service"}]
+
+
+def test_syntax_error_is_400_with_position(server):
+    status, _, body, _ = get(server, "/sparql", None, query="SELECT ?s WHERE {\n  ?s ?p ?o .\n  FILTR(?o)\n}")
+    assert status == 400 and b"line 3, column 11" in body
+
+
+def test_time_limit_stops_the_query_and_the_server_goes_on(server):
+    start = time.monotonic()
+    status, _, body, _ = get(server, "/sparql", None, query=EXPENSIVE)
+    elapsed = time.monotonic() - start
+    assert status == 408 and b"stopped" in body
+    assert TIMEOUT <= elapsed < TIMEOUT + 1.0
+    for _ in range(3):  # the other worker answers at once; the killed one is replaced meanwhile
+        assert get(server, "/sparql", None, query=SELECT)[0] == 200
+
+
+def test_row_cap_and_body_cap_are_413(server):
+    status, _, body, _ = get(server, "/sparql", None, query="SELECT * WHERE { ?s ?p ?o }")
+    assert status == 413 and f"more than {MAX_ROWS} rows".encode() in body
+    assert get(server, "/sparql", None, query=f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {MAX_ROWS}")[0] == 200
+    huge = b"#" * (server.app.max_body + 1)
+    status, _, body, _ = request(server, "POST", "/sparql", huge, {"Content-Type": "application/sparql-query"})
+    assert status == 413 and b"request body" in body
+
+
+def test_graph_parameters_limited_to_the_dataset(server):
+    ontology_only = get(server, "/sparql", None, query="ASK { ?c a owl:Class }",
+                        **{"default-graph-uri": BASE + "graph/ontology"})
+    assert json.loads(ontology_only[2])["boolean"] is True
+    assert json.loads(get(server, "/sparql", None, query="ASK { ?c a owl:Class }")[2])["boolean"] is False
+    assert get(server, "/sparql", None, query="ASK {}", **{"default-graph-uri": "file:///etc/passwd"})[0] == 400
+
+
+# -- dereferencing ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("accept, suffix, rdf_format", [
+    ("text/turtle", ".ttl", ox.RdfFormat.TURTLE),
+    ("application/ld+json", ".jsonld", ox.RdfFormat.JSON_LD),
+    ("application/n-triples", ".nt", ox.RdfFormat.N_TRIPLES),
+])
+def test_entity_rdf_by_accept_and_suffix(server, accept, suffix, rdf_format):
+    iri = ox.NamedNode(BASE + PROVINCE[1:])
+    by_accept = get(server, PROVINCE, accept)
+    by_suffix = get(server, PROVINCE + suffix)
+    for status, ctype, body, _ in (by_accept, by_suffix):
+        assert status == 200 and ctype.split(";")[0] == rdf_format.media_type
+        triples = {q.triple for q in ox.parse(body, format=rdf_format)}
+        labels = {t.object.language for t in triples
+                  if t.subject == iri and t.predicate.value.endswith("#prefLabel")}
+        assert {"en", "ar", "ru", "ce"} <= labels
+        # names and citations nested below the entity come with it
+        assert any(t.subject.value.startswith(iri.value + "/name/") for t in triples)
+    assert by_accept[2] == by_suffix[2]
+
+
+def test_entity_html_and_negotiation(server):
+    status, ctype, body, response = get(server, PROVINCE, "text/html,*/*;q=0.8")
+    assert status == 200 and ctype.startswith("text/html") and response.getheader("Vary") == "Accept"
+    assert get(server, PROVINCE + ".html")[2] == body
+    page = body.decode()
+    assert 'href="/id/org/islamic-state"' in page and 'href="/id/org/is-caucasus-province.ttl"' in page
+
+
+def test_unknown_entities_404_and_unsupported_types_406(server):
+    assert get(server, "/id/org/no-such-org")[0] == 404
+    assert get(server, "/id/org/no-such-org.ttl")[0] == 404
+    assert get(server, PROVINCE + ".pdf")[0] == 404
+    assert get(server, "/id/org/../../etc/passwd")[0] == 404
+    assert get(server, "/nothing-here")[0] == 404
+    assert get(server, PROVINCE, "image/png")[0] == 406
+    assert get(server, PROVINCE, "text/turtle;q=0, text/html;q=0")[0] == 406
+
+
+def test_nested_node_html_redirects_to_its_record(server):
+    status, _, _, response = get(server, PROVINCE + "/name/1", "text/html")
+    assert status == 303 and response.getheader("Location") == PROVINCE
+    assert get(server, PROVINCE + "/name/1", "text/turtle")[0] == 200
+
+
+def test_negotiate():
+    offers = ["text/turtle", "text/html"]
+    assert negotiate(None, offers) == "text/turtle"
+    assert negotiate("*/*", offers) == "text/turtle"
+    assert negotiate("text/*;q=0.5, text/html", offers) == "text/html"
+    assert negotiate("text/html;q=0, */*;q=0.1", offers) == "text/turtle"
+    assert negotiate("application/json", offers) is None
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="chromium not installed: run scripts/install-test-deps.sh")
+def test_entity_page_in_headless_chromium(server, tmp_path):
+    host, port = server.server_address[:2]
+    result = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+         "--dump-dom", f"http://{host}:{port}{PROVINCE}"],
+        capture_output=True, text=True, timeout=60)
+    dom = result.stdout
+    assert "<h1>Islamic State – Caucasus Province</h1>" in dom, result.stderr[-2000:]
+    for name in ("الدولة الإسلامية - ولاية القوقاز", "Вилаят Кавказ Исламского государства", "Wilayat Qawqaz"):
+        assert name in dom
+    assert "<blockquote" in dom  # the quoted words of the sources
+    assert 'href="/id/org/islamic-state"' in dom
+
+
+# -- the same answers both ways --------------------------------------------------------------------
+
+def test_every_library_query_answers_the_same_via_cli_and_http(server, dist):
+    library = store.examples(ROOT / "queries")
+    assert library
+    for example in library:
+        status, _, body, _ = get(server, "/sparql", "application/sparql-results+json, text/turtle;q=0.9",
+                                 query=example.text)
+        assert status == 200, (example.name, body)
+        graph = store.check_query(example.text, server.app.loaded.graph_iris).graph_result
+        assert body == store.run_once(dist, example.text, "turtle" if graph else "json"), example.name
+
+
+def test_serve_command_starts_and_stops(dist, tmp_path):
+    from click.testing import CliRunner
+    from pledgegraph.cli import main
+
+    missing = CliRunner().invoke(main, ["serve", "--dist", str(tmp_path / "none"), "--port", "0"])
+    assert missing.exit_code == 2 and "run `pledgegraph build` first" in missing.output
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cli = shutil.which("pledgegraph") or str(ROOT / ".venv" / "bin" / "pledgegraph")
+    process = subprocess.Popen([cli, "serve", "--port", str(port), "--dist", str(dist)],
+                               stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert "SPARQL at /sparql" in process.stderr.readline()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/sparql?" + urllib.parse.urlencode({"query": "ASK { ?p a pg:Pledge }"}))
+        assert json.loads(conn.getresponse().read())["boolean"] is True
+    finally:
+        process.terminate()
+        assert process.wait(10) is not None
