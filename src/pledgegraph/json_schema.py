@@ -14,7 +14,7 @@ import json
 
 from . import schema
 from .dates import DATE_PATTERN, PARTS
-from .load import ID_MAX, LANG_RE
+from .load import FILENAME_RE, ID_MAX, LANG_RE
 from .records import Vocabulary
 from .schema import Field
 
@@ -111,6 +111,8 @@ def _value(f: Field, vocabulary: Vocabulary) -> dict:
         return {"type": "boolean"}
     if t == "url":
         return {"type": "string", "pattern": "^https?://"}
+    if t == "filename":
+        return {"type": "string", "pattern": FILENAME_RE.pattern}
     if t == "lang":
         return {"type": "string", "pattern": LANG_RE.pattern}
     if t == "date":
