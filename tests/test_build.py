@@ -77,13 +77,14 @@ def dist(tmp_path_factory):
 @pytest.mark.parametrize("name, fmt", [("pledgegraph.ttl", "turtle"), ("pledgegraph.nt", "nt"),
                                        ("pledgegraph.jsonld", "json-ld")])
 def test_each_output_parses_back_to_the_built_graph(dist, name, fmt):
+    """The main outputs hold the asserted and the inferred triples together."""
     out, result = dist
-    expected = rdflib_graph(result.built.triples)
+    expected = rdflib_graph(result.built.triples + result.inferred)
     parsed = rdflib.Graph().parse(out / name, format=fmt)
     if not isomorphic(parsed, expected):
         _, only_parsed, only_expected = graph_diff(to_isomorphic(parsed), to_isomorphic(expected))
         pytest.fail(f"{name}: {len(only_parsed)} extra, {len(only_expected)} missing triples")
-    assert len(parsed) == len(result.built.triples)
+    assert len(parsed) == len(result.built.triples) + len(result.inferred)
 
 
 def test_ntriples_output_is_sorted_and_unique(dist):
@@ -95,7 +96,8 @@ def test_ntriples_output_is_sorted_and_unique(dist):
 def test_summary_counts_what_was_written(dist):
     out, result = dist
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["triples"]["asserted"] == len((out / "pledgegraph.nt").read_text().splitlines())
+    assert summary["triples"]["asserted"] == len((out / "asserted.nt").read_text().splitlines())
+    assert summary["triples"]["inferred"] == len((out / "inferred.nt").read_text().splitlines())
     assert summary["records"]["pledge"] == len(result.dataset.of_kind("pledge"))
 
 
@@ -105,11 +107,21 @@ def test_ontology_is_shipped_with_the_data(dist):
     assert (rdflib.URIRef("https://w3id.org/pledgegraph/ontology"), rdflib.RDF.type, rdflib.OWL.Ontology) in g
 
 
-def test_trig_keeps_asserted_data_and_ontology_in_named_graphs(dist):
+def test_trig_keeps_asserted_inferred_and_ontology_in_named_graphs(dist):
     out, result = dist
     ds = rdflib.Dataset().parse(out / "pledgegraph.trig", format="trig")
     asserted = ds.graph(rdflib.URIRef(BASE + "graph/asserted"))
+    inferred = ds.graph(rdflib.URIRef(BASE + "graph/inferred"))
     ontology = ds.graph(rdflib.URIRef(BASE + "graph/ontology"))
     assert isomorphic(asserted, rdflib_graph(result.built.triples))
+    assert isomorphic(inferred, rdflib_graph(result.inferred))
+    assert isomorphic(inferred, rdflib.Graph().parse(out / "inferred.ttl", format="turtle"))
+    assert isomorphic(asserted, rdflib.Graph().parse(out / "asserted.nt", format="nt"))
     assert (rdflib.URIRef("https://w3id.org/pledgegraph/ontology"), rdflib.RDF.type, rdflib.OWL.Ontology) in ontology
-    assert (out / "asserted.nt").read_bytes() == (out / "pledgegraph.nt").read_bytes()
+    assert not set(asserted) & set(inferred)
+
+
+def test_ontology_documentation_is_written(dist):
+    out, _ = dist
+    html = (out / "ontology.html").read_text()
+    assert "<h1>pledgegraph ontology</h1>" in html and "pledge of allegiance" in html

@@ -80,7 +80,7 @@ def compact(triples: Iterable[ox.Triple], context: dict) -> list[dict]:
     terms = _terms_by_iri(context)
     nodes: dict[str, dict[str, list]] = {}
     for t in triples:
-        node = nodes.setdefault(t.subject.value, {})
+        node = nodes.setdefault(_node_id(t.subject), {})
         p = t.predicate.value
         if p == RDF + "type" and isinstance(t.object, ox.NamedNode):
             node.setdefault("type", []).append(terms.get(t.object.value, (None, False))[0]
@@ -91,6 +91,9 @@ def compact(triples: Iterable[ox.Triple], context: dict) -> list[dict]:
         if isinstance(o, ox.NamedNode):
             key = key or _curie(p)
             value = _curie(o.value) if coerced else {"id": _curie(o.value)}
+        elif isinstance(o, ox.BlankNode):  # the ontology's OWL lists (property chains)
+            key = key or _curie(p)
+            value = _node_id(o) if coerced else {"id": _node_id(o)}
         else:
             key = key if key and not coerced else _curie(p)
             value = _literal(o)
@@ -114,6 +117,10 @@ def _terms_by_iri(context: dict) -> dict[str, tuple[str, bool]]:
             continue
         out[expand(curie)] = (key, isinstance(value, dict) and value.get("@type") == "@id")
     return out
+
+
+def _node_id(term) -> str:
+    return f"_:{term.value}" if isinstance(term, ox.BlankNode) else term.value
 
 
 def _curie(iri: str) -> str:

@@ -91,6 +91,8 @@ def _sources(required: bool = True) -> Field:
 
 NAMES = Field("names", "struct:name", "Every attested name, each with its language and sources.",
               "pg:nameAttestation", many=True, required=True)
+SAME_AS = Field("same_as", "url", "The same entity elsewhere (a Wikidata or GeoNames IRI), only where verified.",
+                "schema:sameAs", many=True, claimed=True)
 DEPRECATED = (
     Field("deprecated", "bool", "Retired id: kept so its IRI resolves, never reused.", "owl:deprecated"),
     Field("replaced_by", "ref:*", "The record that replaces a deprecated one.", "dcterms:isReplacedBy"),
@@ -209,13 +211,14 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
              Field("based_in", "ref:place", "Where it is based.", "pg:basedIn", claimed=True),
              Field("description", "string", "A short neutral description, as a source gives it.",
                    "schema:description", claimed=True),
-             _sources(), *DEPRECATED,
+             SAME_AS, _sources(), *DEPRECATED,
          )),
     Kind("person", "persons", "pg:Person", "person", "A person in a public role.", (
         NAMES,
         Field("description", "string", "A short neutral description, as a source gives it.",
               "schema:description", many=True, claimed=True),
         Field("origin", "ref:place", "Where the person is from.", "pg:origin", claimed=True),
+        SAME_AS,
         Field("deaths", "struct:death", "Reported deaths (one per source claim).", "pg:reportedDeath",
               many=True),
         _sources(), *DEPRECATED,
@@ -224,6 +227,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Field("kind", "concept:place-kind", "What kind of place.", "pg:placeKind", required=True),
         NAMES,
         Field("within", "ref:place", "The larger place it lies in.", "pg:within", claimed=True),
+        SAME_AS,
         _sources(), *DEPRECATED,
     )),
     Kind("pledge", "pledges", "pg:Pledge", "pledge",

@@ -1,0 +1,123 @@
+"""OWL 2 RL inference: the set-at-a-time reasoner agrees with owlrl, emits valid RDF, and makes
+generic ORG / PROV queries find our data."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+import pytest
+import rdflib
+
+from conftest import settings_for
+from pledgegraph.reason import infer, load_rules, read_ontology
+from pledgegraph.validate import rdflib_graph
+
+OWL = rdflib.OWL
+ERRNS = "http://www.daml.org/2002/03/agents/agent-ont#"
+
+
+def owlrl_entailed(data: rdflib.Graph, ontology: rdflib.Graph) -> set:
+    """What owlrl's full OWL 2 RL closure of data + ontology adds beyond the ontology's own closure
+    and the data, minus owlrl's junk. Junk, precisely:
+      - triples whose subject is a literal (e.g. `"2015" rdf:type xsd:gYear`): not RDF at all;
+      - `x owl:sameAs x`: reflexive identity, true of every node (rule eq-ref);
+      - `x rdf:type owl:Thing`: true of every individual (rule cls-thing / prp-dom on owl:Thing);
+      - triples about XSD datatypes (`xsd:decimal owl:disjointWith xsd:string`): owlrl's datatype
+        axioms, added as it meets a datatype in the data.
+    The ontology's own closure is subtracted because it is published in the ontology graph, not
+    derived from the data."""
+    def closed(graph: rdflib.Graph) -> rdflib.Graph:
+        import owlrl
+
+        g = rdflib.Graph()
+        for t in graph:
+            g.add(t)
+        for t in ontology:
+            g.add(t)
+        owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(g)
+        return g
+
+    full, schema_only = closed(data), closed(rdflib.Graph())
+    assert not list(full.subjects(rdflib.RDF.type, rdflib.URIRef(ERRNS + "ErrorMessage"))), "inconsistent"
+    return {(s, p, o) for s, p, o in set(full) - set(schema_only) - set(data)
+            if not isinstance(s, rdflib.Literal) and not str(s).startswith(str(rdflib.XSD))
+            and not (p == OWL.sameAs and s == o)
+            and not (p == rdflib.RDF.type and o == OWL.Thing)}
+
+
+def as_rdflib(triples) -> set:
+    return set(rdflib_graph(triples))
+
+
+@pytest.fixture(scope="module")
+def ontology():
+    return read_ontology(settings_for().ontology_files)
+
+
+def test_inferred_triples_equal_owlrl_closure_minus_junk_on_shipped_data(shipped, ontology):
+    expected = owlrl_entailed(rdflib_graph(shipped.built.triples), rdflib_graph(ontology))
+    got = as_rdflib(shipped.inferred)
+    assert len(got) == len(shipped.inferred), "inferred triples are unique"
+    assert sorted(map(str, got - expected))[:5] == [] and sorted(map(str, expected - got))[:5] == []
+    assert got == expected
+
+
+def test_inferred_output_is_valid_sorted_and_new(shipped):
+    inferred = shipped.inferred
+    assert inferred == sorted(inferred, key=str)
+    assert all(isinstance(t.subject, ox.NamedNode) for t in inferred)
+    assert not [t for t in inferred if t.predicate.value == str(OWL.sameAs)]
+    assert not set(inferred) & set(shipped.built.triples)
+
+
+SMALL_ONTOLOGY = """
+@prefix : <http://example.org/> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+:A rdfs:subClassOf :B . :B owl:equivalentClass :C . :C rdfs:subClassOf :D .
+:p rdfs:subPropertyOf :q ; rdfs:domain :A ; rdfs:range :B .
+:q owl:inverseOf :qi . :qi rdfs:range :D .
+:r a owl:TransitiveProperty ; owl:equivalentProperty :r2 .
+:s a owl:SymmetricProperty .
+:chain owl:propertyChainAxiom ( :p :r :s ) ; rdfs:subPropertyOf :r .
+:lit rdfs:range :D ; rdfs:domain :C .
+"""
+SMALL_DATA = """
+@prefix : <http://example.org/> .
+:x :p :y . :y :r :z . :z :r :w . :w :s :v . :v :r :x .
+:y :lit "a literal" . :u a :A .
+"""
+
+
+def test_every_rule_kind_agrees_with_owlrl_on_a_small_case():
+    """Subclass, equivalence, subproperty, domain, range, inverse, transitive, symmetric, chains."""
+    onto = list(ox.parse(SMALL_ONTOLOGY, format=ox.RdfFormat.TURTLE))
+    data = [q.triple for q in ox.parse(SMALL_DATA, format=ox.RdfFormat.TURTLE)]
+    onto = [q.triple for q in onto]
+    got = as_rdflib(infer(data, load_rules(onto), exclude=onto))
+    expected = owlrl_entailed(rdflib.Graph().parse(data=SMALL_DATA, format="turtle"),
+                              rdflib.Graph().parse(data=SMALL_ONTOLOGY, format="turtle"))
+    assert got == expected
+    ex = rdflib.Namespace("http://example.org/")
+    assert (ex.x, ex.chain, ex.v) in got and (ex.v, ex.s, ex.w) in got and (ex.y, ex.r, ex.w) in got
+
+
+def _answers(shipped, query: str) -> set:
+    store = ox.Store()
+    store.extend([ox.Quad(t.subject, t.predicate, t.object) for t in shipped.built.triples + shipped.inferred])
+    return {tuple(str(v) for v in row) for row in store.query(query)}
+
+
+def test_a_query_in_org_and_prov_terms_finds_our_data(shipped):
+    base = "https://w3id.org/pledgegraph/id/"
+    members = _answers(shipped, """PREFIX org: <http://www.w3.org/ns/org#>
+        SELECT ?person ?org WHERE { ?person org:hasMembership ?m . ?m a org:Membership ; org:organization ?org .
+                                    ?person org:memberOf ?org . ?org org:hasMember ?person }""")
+    assert (f"<{base}person/rustam-asildarov>", f"<{base}org/is-caucasus-province>") in members
+    subs = _answers(shipped, """PREFIX org: <http://www.w3.org/ns/org#>
+        SELECT ?sub ?parent WHERE { ?sub org:subOrganizationOf ?parent ; org:transitiveSubOrganizationOf ?parent .
+                                    ?parent org:hasSubOrganization ?sub }""")
+    assert (f"<{base}org/is-caucasus-province>", f"<{base}org/islamic-state>") in subs
+    attributed = _answers(shipped, """PREFIX prov: <http://www.w3.org/ns/prov#>
+        SELECT ?fact ?agent WHERE { ?fact a prov:Entity ; prov:wasAttributedTo ?agent . ?agent a prov:Agent }""")
+    assert (f"<{base}pledge/caucasus-velayats-pledge-2015-06>", f"<{base}org/vilayat-dagestan>") in attributed
+    assert (f"<{base}acceptance/is-acceptance-2015-06-23>", f"<{base}person/abu-mohammad-al-adnani>") in attributed
