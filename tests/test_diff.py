@@ -97,7 +97,7 @@ def test_rdf_diff_turns_the_old_graph_into_the_new(project, versions, tmp_path):
     graphs = {}
     for name, path in (("old", old), ("new", new)):
         run("build", "--data", str(path), "--out", str(tmp_path / name))
-        graphs[name] = set((tmp_path / name / "pledgegraph.nt").read_text().splitlines())
+        graphs[name] = set((tmp_path / name / "asserted.nt").read_text().splitlines())
     assert (graphs["old"] - set(removed)) | set(added) == graphs["new"]
     assert not set(removed) & graphs["new"] and not set(added) & graphs["old"]
 

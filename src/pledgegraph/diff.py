@@ -132,7 +132,8 @@ def _date_text(d: DateSpec) -> str:
 
 
 def triples(old: Built, new: Built) -> tuple[list[str], list[str]]:
-    """(removed, added) N-Triples lines, each list sorted."""
+    """(removed, added) asserted triples as N-Triples lines, each list sorted (inferences left out:
+    they follow from these and the ontology)."""
     before = {f"{t} ." for t in old.triples}
     after = {f"{t} ." for t in new.triples}
     return sorted(before - after), sorted(after - before)
