@@ -3,7 +3,7 @@
     .venv/bin/python tests/message_table.py > table.md
 
 The cases are those of tests/test_messages.py (tests/bad_inputs.py), run on a copy of the shipped
-data; only the lines about the bad file are shown.
+data; only the lines at the line each case points to are shown.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_case(case, workdir: Path) -> tuple[int, list[str]]:
-    """(exit code, output lines about zz-case.yaml) of `pledgegraph validate` with the case added."""
+    """(exit code, output lines at the case's line) of `pledgegraph validate` with the case added."""
     data = workdir / "data"
     shutil.rmtree(data, ignore_errors=True)
     shutil.copytree(ROOT / "data", data)
@@ -35,7 +35,7 @@ def run_case(case, workdir: Path) -> tuple[int, list[str]]:
         env["PLEDGEGRAPH_SHAPES_DIR"] = str(shapes)
     done = subprocess.run([sys.executable, "-m", "pledgegraph", "validate"], cwd=ROOT, env=env,
                           capture_output=True, text=True)
-    return done.returncode, [l for l in done.stdout.splitlines() if "zz-case.yaml" in l]
+    return done.returncode, [l for l in done.stdout.splitlines() if l.startswith(f"data/zz-case.yaml:{case.line}:")]
 
 
 def main() -> None:

@@ -96,7 +96,7 @@ def test_colour_only_on_a_terminal(project, data_copy):
 
 
 @pytest.mark.parametrize("term, text", [
-    ("<https://w3id.org/pledgegraph/id/org/caucasus-emirate>", "caucasus-emirate"),
+    ("<https://w3id.org/pledgegraph/id/org/islamic-state>", "islamic-state"),
     ('"1815-01-01"^^<http://www.w3.org/2001/XMLSchema#date>', "1815-01-01"),
     ('"Say \\"no\\""@en', 'Say "no"'),
     ("https://w3id.org/pledgegraph/vocab/org-kind/province", "province"),

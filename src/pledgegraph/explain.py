@@ -29,6 +29,8 @@ def problem(built: Built, focus, path=None, value=None, message: str = "", sever
     focus_iri = _text(focus)
     path_iri = _text(path) if path is not None else ""
     entity, position, rule = locate(built, focus_iri, path_iri)
+    if value is not None and _text(value) == focus_iri:  # a node-level result: the value is the record
+        value = None
     if not rule:
         rule = term_text(path_iri, built.base) if path_iri else (term_text(_text(shape), built.base)
                                                                 if shape is not None else "")
@@ -81,6 +83,8 @@ def term_text(iri_or_literal: str, base: str) -> str:
     for prefix, ns in PREFIXES.items():
         if text.startswith(ns) and len(text) > len(ns):
             return f"{prefix}:{text[len(ns):]}"
+    if text.startswith(base) and "#" in text:  # our own terms, e.g. a shape: its local name
+        return text.rsplit("#", 1)[1]
     return text
 
 
