@@ -68,3 +68,57 @@ def test_build_is_byte_identical_across_hash_seeds(tmp_path):
                        check=True, capture_output=True)
         outs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
     assert outs[0] == outs[1]
+
+
+def _readme_json_schema():
+    text = (ROOT / "README.md").read_text()
+    block = text.split("<!-- validate-json-schema -->", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    return json.loads(block)
+
+
+@pytest.mark.parametrize("extra", [None, "persons:\n  - id: x\n    names: []\n    sources: [nope]\n", "persons: [\n"])
+def test_validate_json_follows_the_schema_in_the_readme(project, data_copy, extra):
+    import jsonschema
+
+    if extra:
+        (data_copy / "zz.yaml").write_text(extra)
+    result = run("validate", "--data", str(data_copy), "--format", "json")
+    doc = json.loads(result.output)
+    jsonschema.validate(doc, _readme_json_schema())
+    assert doc["valid"] is (result.exit_code == 0)
+
+
+def test_an_internal_error_exits_2_with_a_short_message(project, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("something nobody expected")
+
+    monkeypatch.setattr("pledgegraph.pipeline.check", broken)
+    result = CliRunner().invoke(main, ["validate"])
+    assert result.exit_code == 2
+    assert "internal error: RuntimeError: something nobody expected" in result.output
+    assert "Traceback" not in result.output and "--debug" in result.output
+    debug = CliRunner().invoke(main, ["--debug", "validate"])
+    assert debug.exit_code == 2 and "Traceback (most recent call last)" in debug.output
+
+
+def test_strict_turns_warnings_into_failure(project, data_copy, tmp_path):
+    import shutil
+
+    from bad_inputs import EXTRA_SHAPES
+
+    shapes = tmp_path / "shapes"
+    shutil.copytree(ROOT / "shapes", shapes)
+    (shapes / "warn.ttl").write_text(EXTRA_SHAPES.split("pgt:PlausibleDate")[0])  # warnings only
+    env = {"PLEDGEGRAPH_SHAPES_DIR": str(shapes)}
+    lenient = run("validate", "--data", str(data_copy), **env)
+    assert lenient.exit_code == 0 and ", 0 warning(s)" not in lenient.output
+    assert run("validate", "--data", str(data_copy), "--strict", **env).exit_code == 1
+
+
+def test_turtle_format_is_the_shacl_report(project, data_copy):
+    import rdflib
+
+    result = run("validate", "--format", "turtle")
+    g = rdflib.Graph().parse(data=result.output, format="turtle")
+    sh = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+    assert result.exit_code == 0 and (None, rdflib.RDF.type, sh.ValidationReport) in g

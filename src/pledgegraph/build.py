@@ -38,7 +38,8 @@ class Built:
     parsed from them the first time it is asked for."""
 
     def __init__(self, triples: list[ox.Triple] | None, origins: dict[str, tuple[str, Position]], base: str,
-                 lines: list[str] | None = None):
+                 lines: list[str] | None = None, node_rules: dict[str, str] | None = None,
+                 field_positions: dict[tuple[str, str], Position] | None = None):
         if triples is None and lines is None:
             raise ValueError("Built needs triples or lines")
         self._triples = triples
@@ -46,6 +47,15 @@ class Built:
         self._ntriples: bytes | None = None
         self.origins = origins  # node IRI -> (record id, position in YAML)
         self.base = base
+        # For messages: which part of the format each node comes from (a kind or struct name such as
+        # `pledge` or `citation`, or a field path such as `organization.founded` for date nodes), and
+        # where each field of a node was written, keyed (node IRI, field name).
+        self.node_rules = node_rules if node_rules is not None else {}
+        self.field_positions = field_positions if field_positions is not None else {}
+
+    def with_lines(self, lines: list[str]) -> "Built":
+        """The same records' graph with other triples (e.g. asserted + inferred), same tracing maps."""
+        return Built(None, self.origins, self.base, lines, self.node_rules, self.field_positions)
 
     @property
     def lines(self) -> list[str]:
@@ -102,6 +112,8 @@ class _Emitter:
         self.base = base
         self.out: set[str] = set()
         self.origins: dict[str, tuple[str, Position]] = {}
+        self.node_rules: dict[str, str] = {}
+        self.field_positions: dict[tuple[str, str], Position] = {}
         self.rdf_type = self.node(RDF + "type")
         self._terms: dict[str, str] = {}
 
@@ -128,6 +140,7 @@ class _Emitter:
         kind = schema.KINDS[r.kind]
         iri = record_iri(self.base, r.kind, r.id)
         self.origins[iri] = (r.id, r.position)
+        self.node_rules[iri] = r.kind
         s = f"<{iri}>"
         self.add(s, self.rdf_type, self.term(kind.cls))
         self.fields(iri, r, kind.fields, r)
@@ -137,7 +150,10 @@ class _Emitter:
         data = item.data
         for spec in specs:
             value = data.get(spec.name)
-            if value is None or spec.name in ("from", "until"):
+            if value is None:
+                continue
+            self.field_positions[(iri, spec.name)] = item.where(spec.name)
+            if spec.name in ("from", "until"):
                 continue
             if spec.type == "citations":
                 self.citations(iri, value, record)
@@ -159,6 +175,7 @@ class _Emitter:
             counters[spec.name] = n = counters.get(spec.name, 0) + 1
             child = f"{iri}/{struct.segment}/{n}"
             self.origins[child] = (record.id, v.position)
+            self.node_rules[child] = struct.name
             self.add(f"<{child}>", self.rdf_type, self.term(struct.cls))
             self.add(f"<{iri}>", p, f"<{child}>")
             self.fields(child, v, struct.fields, record)
@@ -167,7 +184,8 @@ class _Emitter:
         if p is not None:
             self.add(f"<{iri}>", p, o)
 
-    def object(self, iri: str, spec: Field, v, record: Record) -> str:
+    def object(self, iri: str, spec: Field, v, record: Record, node_name: str = "") -> str:
+        """The RDF object for one value; a date becomes a node named `node_name` (default: the field)."""
         t = spec.base_type
         if t == "ref":
             target = self.dataset.by_id[v]
@@ -181,7 +199,7 @@ class _Emitter:
         if t == "date":
             if record.kind == "dataset":  # DCAT/VoID readers expect plain xsd dates here
                 return self.typed(v.point.text, _XSD_FOR.get(v.point.precision, _XSD_YEAR)[0])
-            return self.date(f"{iri}/{spec.name}", v, record)
+            return self.date(f"{iri}/{node_name or spec.name}", v, record)
         if t == "string":
             return nt_literal(v, language="en") if spec.name in ENGLISH_FIELDS else nt_literal(v)
         if t == "filename":
@@ -197,7 +215,12 @@ class _Emitter:
         raise AssertionError(spec.type)
 
     def claimed(self, iri: str, spec: Field, claim: Claimed, record: Record, counters: dict[str, int]) -> None:
-        o = self.object(iri, spec, claim.value, record)
+        # Disagreeing dates each get their own node (…/founded, …/founded-2), never one merged node.
+        counters["value:" + spec.name] = k = counters.get("value:" + spec.name, 0) + 1
+        o = self.object(iri, spec, claim.value, record, spec.name if k == 1 else f"{spec.name}-{k}")
+        if spec.base_type == "date" and o.startswith("<"):
+            self.origins[o[1:-1]] = (record.id, claim.position)
+            self.node_rules[o[1:-1]] = f"{self.node_rules[iri]}.{spec.name}"
         p = self.term(spec.predicate)
         self.add(f"<{iri}>", p, o)
         if not claim.sources:
@@ -205,6 +228,7 @@ class _Emitter:
         counters["claim:" + spec.name] = n = counters.get("claim:" + spec.name, 0) + 1
         c = f"{iri}/claim/{spec.name}-{n}"
         self.origins[c] = (record.id, claim.position)
+        self.node_rules[c] = f"{self.node_rules[iri]}.{spec.name}"
         self.reify(f"<{c}>", PG + "Claim", f"<{iri}>", p, o)
         self.citations(c, claim.sources, record)
 
@@ -235,6 +259,8 @@ class _Emitter:
                 self.add(s, pred, lit)
             a = f"{iri}/name/{i}"
             self.origins[a] = (record.id, n.position)
+            self.node_rules[a] = "name"
+            self.field_positions.update({(a, k): p for k, p in n.field_positions.items()})
             self.reify(f"<{a}>", PG + "NameAttestation", s, pred, lit)
             self.add(s, _NAME_ATTESTATION, f"<{a}>")
             if "kind" in n.data:
@@ -252,6 +278,8 @@ class _Emitter:
             cit = f"<{cit_iri}>"
             src = f"<{record_iri(self.base, 'source', src_id)}>"
             self.origins[cit_iri] = (record.id, c.position)
+            self.node_rules[cit_iri] = "citation"
+            self.field_positions.update({(cit_iri, k): p for k, p in c.field_positions.items()})
             add(f, _CITATION, cit)
             add(f, _DERIVED_FROM, src)
             add(cit, self.rdf_type, _CITATION_CLASS)
@@ -333,4 +361,4 @@ def build(dataset: Dataset, base: str = DEFAULT_BASE) -> Built:
     finally:
         if gc_was_enabled:
             gc.enable()
-    return Built(None, e.origins, base, lines)
+    return Built(None, e.origins, base, lines, e.node_rules, e.field_positions)

@@ -1,15 +1,17 @@
 """Command-line interface: parse options, make one library call, render, exit with its code.
 
-Exit codes: 0 done / data valid, 1 data invalid, 2 usage error or unusable input.
+Exit codes: 0 done / data valid, 1 data invalid, 2 usage error, unusable input or internal error.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import click
@@ -43,24 +45,35 @@ def _dist_option(fn):
                         help="The build output to read (default: dist/, or $PLEDGEGRAPH_OUT_DIR).")(fn)
 
 
-def _render_problems(problems: list[Problem], fmt: str, extra: dict | None = None) -> None:
+JSON_REPORT_VERSION = 1
+
+
+def _render_problems(problems: list[Problem], fmt: str, scope: str = "all", checked: int | None = None,
+                     total: int | None = None, extra: dict | None = None) -> None:
+    """Problems for people (text) or tools (json: the schema is in README, "For curators")."""
+    counts = _counts(problems)
     if fmt == "json":
-        click.echo(json.dumps({"problems": [p.as_dict() for p in problems], "summary": _counts(problems),
-                               **(extra or {})}, indent=2, ensure_ascii=False))
+        click.echo(json.dumps({"version": JSON_REPORT_VERSION, "valid": counts["error"] == 0, "scope": scope,
+                               "records_checked": checked, "records_total": total,
+                               "problems": [p.as_dict() for p in problems], "summary": counts, **(extra or {})},
+                              indent=2, ensure_ascii=False))
         return
     colour = sys.stdout.isatty()
     for p in problems:
         line = p.format()
         if colour:
-            line = click.style(line, fg="red" if p.severity == "error" else "yellow")
+            head, _, rest = line.partition(f" {p.severity}:")
+            line = (click.style(head, bold=True) + " " +
+                    click.style(p.severity + ":", fg="red" if p.severity == "error" else "yellow", bold=True) + rest)
         click.echo(line)
-    c = _counts(problems)
-    click.echo(f"{c['error']} error(s), {c['warning']} warning(s)")
+    summary = f"{counts['error']} error(s), {counts['warning']} warning(s)"
+    if checked is not None and total is not None and scope != "all":
+        summary += f" in {checked} of {total} records ({scope})"
+    click.echo(summary)
 
 
 def _counts(problems: list[Problem]) -> dict[str, int]:
-    return {"error": sum(p.severity == "error" for p in problems),
-            "warning": sum(p.severity == "warning" for p in problems)}
+    return {s: sum(p.severity == s for p in problems) for s in ("error", "warning", "info")}
 
 
 @contextlib.contextmanager
@@ -88,30 +101,71 @@ def _stage_progress():
                 progress.update(tasks[-1], total=1, completed=1)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The command group: a library error exits with its code, anything unexpected with 2 and a
+    short message (`--debug` or PLEDGEGRAPH_DEBUG=1 prints the traceback too)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except PledgegraphError as e:
+            if getattr(e, "problems", None):
+                _render_problems(e.problems, "text")
+            click.echo(f"error: {e}", err=True)
+            ctx.exit(e.exit_code)
+        except Exception as e:  # noqa: BLE001 - the one place that turns a bug into exit code 2
+            debug = ctx.params.get("debug") or os.environ.get("PLEDGEGRAPH_DEBUG") == "1"
+            if debug:
+                click.echo(traceback.format_exc(), err=True, nl=False)
+            click.echo(f"internal error: {type(e).__name__}: {e}" +
+                       ("" if debug else " (run `pledgegraph --debug ...` to see the traceback)"), err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pledgegraph")
-def main():
+@click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
+def main(debug):
     """Build, check and publish the pledgegraph knowledge graph from curated YAML."""
 
 
 @main.command()
 @data_options
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text", show_default=True,
               help="text for people, json for tools, turtle for the SHACL validation report.")
 @click.option("--strict", is_flag=True, help="Treat warnings as failures.")
+@click.option("--changed", is_flag=True,
+              help="Check only records changed since git HEAD (staged, unstaged or new files) and what depends on them.")
+@click.option("--since", "rev", metavar="REV", help="Like --changed, against the git revision REV.")
 @click.option("--archive", type=click.Path(path_type=Path), default=None,
               help=ARCHIVE_HELP + " When given, every quote is also checked against its source's text.")
-def validate(data, base, fmt, strict, archive):
+def validate(data, base, paths, fmt, strict, changed, rev, archive):
     """Check the data: YAML format, references and SHACL shapes.
 
-    Prints each problem as `file:line:column: severity: entity: message`.
-    Exits 0 when valid, 1 when invalid, 2 when the input cannot be read.
+    Prints each problem as `file:line:column: severity: entity: message [rule] (hint: ...)`.
+    With PATHS (data files), --changed or --since, shapes are checked only on the records touched
+    and those that depend on them; format and reference checks always cover every file.
+    Exits 0 when valid (warnings allowed unless --strict), 1 when invalid, 2 when the input
+    cannot be read.
     """
+    from . import scope as scopes
     from .pipeline import check
 
+    if sum(map(bool, (paths, changed, rev))) > 1:
+        raise click.UsageError("give data files, --changed or --since REV, not more than one")
+    settings = _settings(data, base=base, archive=archive)
     try:
+        scope = None
+        if paths:
+            scope = scopes.for_paths(list(paths), settings.data_dir)
+        elif changed or rev:
+            scope = scopes.since(rev or "HEAD", settings.data_dir,
+                                 settings.ontology_files + settings.shape_files)
         with _stage_progress() as on_stage:
-            result = check(_settings(data, base=base, archive=archive), on_stage=on_stage)
+            result = check(settings, on_stage=on_stage, scope=scope)
     except (DataInvalid, UnusableInput) as e:
         # Format and reference errors stop before SHACL runs, so there is no SHACL report to print.
         if e.problems:
@@ -119,15 +173,15 @@ def validate(data, base, fmt, strict, archive):
         else:
             click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
-    except PledgegraphError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(e.exit_code)
     report = result.report
+    total = len(result.dataset.records)
+    checked = total if result.checked is None else len(result.checked)
+    label = "all" if scope is None else scope.label
     if fmt == "turtle":
         click.echo(report.results_turtle)
     else:
-        _render_problems(report.problems, fmt)
-    failed = not report.conforms or (strict and report.problems)
+        _render_problems(report.problems, fmt, label, checked, total)
+    failed = not report.conforms or (strict and any(p.severity == "warning" for p in report.problems))
     sys.exit(1 if failed else 0)
 
 
@@ -167,6 +221,61 @@ def build(data, base, out):
         click.echo(f"  wrote {path}")
 
 
+@main.command("schema")
+@click.option("--data", "data", type=click.Path(path_type=Path), default=None,
+              help="Data directory (default: data/, or $PLEDGEGRAPH_DATA_DIR).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Where to write it (default: DATA/pledgegraph.schema.json; - for standard output).")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the file is not what would be written.")
+def schema_command(data, out, check):
+    """Write the JSON Schema of the data files, generated from the format definition.
+
+    YAML editors use it (through each data file's first line) to complete field names, list
+    vocabulary concepts and flag mistakes while typing. Regenerate it after changing
+    schema.py or the vocabularies.
+    """
+    from .export import write_file
+    from .json_schema import FILE_NAME, data_schema, render
+    from .load import load_vocabulary
+
+    settings = _settings(data)
+    content = render(data_schema(load_vocabulary(settings.vocabulary_file)))
+    target = out or settings.data_dir / FILE_NAME
+    if str(target) == "-":
+        click.echo(content.decode(), nl=False)
+    elif check:
+        if not target.is_file() or target.read_bytes() != content:
+            click.echo(f"{target} is out of date: run `pledgegraph schema`", err=True)
+            sys.exit(1)
+        click.echo(f"{target} is up to date")
+    else:
+        write_file(target, content)
+        click.echo(f"wrote {target}")
+
+
+@main.command("diff")
+@data_options
+@click.argument("old")
+@click.argument("new", required=False)
+@click.option("--rdf", is_flag=True, help="Print the removed and added triples (sorted N-Triples, `- `/`+ `).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def diff_command(data, base, old, new, rdf, fmt):
+    """Show what changed between two versions of the data, record by record and field by field.
+
+    OLD and NEW are data directories or git revisions (NEW defaults to the data directory, so
+    `pledgegraph diff HEAD` reviews uncommitted changes). Exits 0, or 1/2 if a side is invalid
+    or unreadable.
+    """
+    from .diff import between
+
+    settings = _settings(data, base=base)
+    result = between(old, new, settings.data_dir, settings.vocabulary_file, settings.base, with_triples=rdf)
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(result.triples_text() if rdf else result.text())
+
+
 @main.command()
 @click.option("--archive", type=click.Path(path_type=Path), default=None, help=ARCHIVE_HELP)
 @click.option("--data", "data", type=click.Path(path_type=Path), default=None,
@@ -193,7 +302,7 @@ def evidence(archive, data, fmt):
             _render_problems(e.problems, fmt)
         click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
-    _render_problems(problems, fmt, {"evidence": result.summary()})
+    _render_problems(problems, fmt, extra={"evidence": result.summary()})
     if fmt == "text":
         click.echo(result.summary_text())
     sys.exit(1 if any(p.severity == "error" for p in problems) else 0)

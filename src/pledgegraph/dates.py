@@ -17,7 +17,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+DATE_PATTERN = r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$"
+_DATE_RE = re.compile(DATE_PATTERN)
 
 YEAR, MONTH, DAY = "year", "month", "day"
 QUALIFIERS = ("on", "by", "after", "between", "early", "mid", "late", "approximate")

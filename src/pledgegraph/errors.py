@@ -42,6 +42,8 @@ class Problem:
     def format(self) -> str:
         entity = f" {self.entity}:" if self.entity else ""
         text = f"{self.position}: {self.severity}:{entity} {self.message}"
+        if self.value and self.value not in self.message:
+            text += f" (value: '{self.value}')"
         if self.rule:
             text += f" [{self.rule}]"
         if self.hint:

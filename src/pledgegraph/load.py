@@ -95,7 +95,7 @@ def load(data_dir: Path, vocabulary: Vocabulary) -> Dataset:
                     raise YamlError(f"file is larger than {MAX_FILE_BYTES >> 20} MiB; split it", 1, 1)
                 tree = read(decode(path.read_bytes()))
             except YamlError as e:
-                unreadable.append(Problem(Position(name, e.line, e.column), str(e), rule="yaml"))
+                unreadable.append(Problem(Position(name, e.line, e.column), str(e), rule="yaml", hint=e.hint))
                 continue
             except OSError as e:
                 unreadable.append(Problem(Position(name), f"cannot read: {e.strerror}", rule="file"))
@@ -129,7 +129,7 @@ def _file_records(tree: Any, file: str, vocab: Vocabulary, problems: ProblemList
         kind = schema.KIND_BY_KEY.get(key)
         if kind is None:
             problems.add(kpos, f"unknown record kind '{key}'", rule="file-structure", value=key,
-                         hint=_suggest(key, schema.KIND_BY_KEY))
+                         hint=_suggest(key, schema.KIND_BY_KEY) or f"record kinds: {', '.join(schema.KIND_BY_KEY)}")
             continue
         if kind.name in schema.SINGLETON_KINDS:
             if not isinstance(value, MDict):
@@ -454,6 +454,11 @@ def _refs(item: Item, specs) -> list[tuple[Field, str, Position]]:
             elif spec.base_type == "struct":
                 out += _refs(v, schema.STRUCTS[spec.target].fields)
     return out
+
+
+def references(record: Record) -> set[str]:
+    """Ids of the records this one refers to (in any field, citation or nested item)."""
+    return {target for _, target, _ in _refs(record, schema.KINDS[record.kind].fields)}
 
 
 def _check_references(records: list[Record], by_id: dict[str, Record], problems: ProblemList) -> None:

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from . import explain
 from .build import Built
 from .errors import ERROR, WARNING, Position, Problem, sorted_unique
+from .explain import locate
 
 SH = "http://www.w3.org/ns/shacl#"
 SEVERITY = {SH + "Violation": ERROR, SH + "Warning": WARNING, SH + "Info": "info"}
@@ -59,21 +61,8 @@ def rdflib_graph(triples, files: list[Path] = ()):
 
 def origin_of(iri: str, built: Built) -> tuple[str, Position] | None:
     """The record that produced a node: the node itself, or the nearest enclosing node."""
-    while iri:
-        found = built.origins.get(iri)
-        if found:
-            return found
-        if "/" not in iri[len(built.base):]:
-            return None
-        iri = iri.rsplit("/", 1)[0]
-    return None
-
-
-def _short(text: str, base: str) -> str:
-    for prefix, ns in (("", base + "id/"), ("pg:", "https://w3id.org/pledgegraph/ontology#")):
-        if text.startswith(ns):
-            return prefix + text[len(ns):]
-    return text
+    entity, position, _ = locate(built, iri)
+    return (entity, position) if position.line else None
 
 
 def data_store(built: Built, ontology_files: list[Path]):
@@ -141,21 +130,6 @@ def reference_results(built: Built, shapes: list, ontology_files: list[Path], fo
 
 
 def _problems(results: list, built: Built) -> list[Problem]:
-    from .shacl import term_text
-
-    problems = []
-    for r in results:
-        focus = term_text(r.focus)
-        severity = SEVERITY.get(r.severity, ERROR)
-        message = r.message or "does not conform"
-        origin = origin_of(focus, built)
-        if origin:
-            entity, position = origin
-        else:
-            entity, position = _short(focus, built.base), Position("<graph>")
-        node = _short(focus, built.base)
-        detail = f" ({node})" if node != f"{entity}" and not node.endswith("/" + entity) else ""
-        rule = _short(term_text(r.path), built.base) if r.path else _short(r.shape, built.base)
-        problems.append(Problem(position, message + detail, severity=severity, entity=entity, rule=rule,
-                                value=_short(term_text(r.value), built.base) if r.value else ""))
-    return sorted_unique(problems)
+    """Engine results as located, readable problems (see explain.py)."""
+    return sorted_unique([explain.problem(built, r.focus, r.path or None, r.value or None, r.message,
+                                          SEVERITY.get(r.severity, ERROR), r.shape) for r in results])

@@ -25,9 +25,33 @@ NULLS = {"", "~", "null", "Null", "NULL"}
 
 
 class YamlError(ValueError):
-    def __init__(self, message: str, line: int, column: int):
+    def __init__(self, message: str, line: int, column: int, hint: str = ""):
         super().__init__(message)
-        self.line, self.column = line, column
+        self.line, self.column, self.hint = line, column, hint
+
+
+# libyaml's words -> what usually causes them
+_SYNTAX_HINTS = (
+    ("mapping values are not allowed", "quote a value that contains ': ' (e.g. title: \"Aim: Caliphate\")"),
+    ("while scanning a quoted scalar", "a quoted value is not closed"),
+    ("while parsing a flow", "a '[' or '{' is not closed, or an item in it is missing"),
+    ("did not find expected key", "check the indentation: the keys of one mapping line up"),
+    ("did not find expected '-' indicator", "check the indentation: the items of one list line up"),
+)
+
+
+def _syntax_error(e: yaml.MarkedYAMLError, text: str) -> YamlError:
+    mark = e.problem_mark or e.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    if mark and text[mark.index:mark.index + 1] == "\t":
+        return YamlError("a tab character: YAML indentation must use spaces", line, col,
+                         "replace the tab with spaces")
+    message = f"YAML syntax: {e.problem or e.context}"
+    if e.problem and e.context:
+        start = e.context_mark.line + 1 if e.context_mark else line
+        message += f" ({e.context}" + (f" that starts at line {start})" if start != line else ")")
+    hint = next((h for words, h in _SYNTAX_HINTS if words in message), "")
+    return YamlError(message, line, col, hint)
 
 
 class Plain(str):
@@ -123,9 +147,7 @@ def read(text: str):
                 if docs > 1:
                     raise YamlError("more than one YAML document ('---') in a file", *_pos(event))
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise YamlError(f"YAML syntax: {e.problem or e.context}", line, col) from None
+        raise _syntax_error(e, text) from None
     except yaml.YAMLError as e:
         raise YamlError(f"YAML syntax: {e}", 1, 1) from None
     return root

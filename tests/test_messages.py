@@ -1,0 +1,108 @@
+"""Messages: every kind of bad input is reported at its line, with the value, the rule and a hint.
+
+The cases live in bad_inputs.py, so `python tests/message_table.py` prints exactly what is tested.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from bad_inputs import CASES, EXTRA_SHAPES
+from conftest import ROOT
+from pledgegraph.cli import main
+from pledgegraph.errors import Position, Problem, sorted_unique
+
+LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<column>\d+): (?P<severity>error|warning|info): ")
+
+
+def validate(data_dir, *args, shapes_dir=None):
+    env = {"PLEDGEGRAPH_SHAPES_DIR": str(shapes_dir)} if shapes_dir else None
+    return CliRunner().invoke(main, ["validate", "--data", str(data_dir), *args], env=env,
+                              catch_exceptions=False)
+
+
+def with_extra_shapes(tmp_path):
+    shapes = tmp_path / "shapes"
+    shutil.copytree(ROOT / "shapes", shapes)
+    (shapes / "zz-extra.ttl").write_text(EXTRA_SHAPES)
+    return shapes
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{i:02}-{c.kind}" for i, c in enumerate(CASES, 1)])
+def test_bad_input_gets_a_located_message(project, data_copy, tmp_path, case):
+    (data_copy / "zz-case.yaml").write_bytes(case.data)
+    result = validate(data_copy, shapes_dir=with_extra_shapes(tmp_path) if case.extra_shapes else None)
+    assert result.exit_code == case.exit_code, result.output
+    ours = [line for line in result.output.splitlines() if line.startswith("data/zz-case.yaml:")]
+    assert any(line.startswith(f"data/zz-case.yaml:{case.line}:") and case.fragment in line for line in ours), ours
+
+
+def test_there_are_at_least_fifteen_kinds_of_bad_input():
+    assert len({c.kind for c in CASES}) >= 15
+
+
+def test_problems_are_sorted_deduplicated_and_counted(project, data_copy):
+    (data_copy / "zz-a.yaml").write_text("persons:\n  - id: a\n    nmaes: []\n    origin: nowhere\n")
+    (data_copy / "aa-b.yaml").write_text("persons:\n  - id: b\n    colour: red\n")
+    result = validate(data_copy)
+    lines = result.output.splitlines()
+    located = [LINE.match(l) for l in lines[:-1]]
+    assert all(located), lines
+    keys = [(m["file"], int(m["line"]), int(m["column"])) for m in located]
+    assert keys == sorted(keys) and len(set(lines)) == len(lines)
+    severities = [m["severity"] for m in located]
+    assert lines[-1] == f"{severities.count('error')} error(s), {severities.count('warning')} warning(s)"
+
+
+def test_exact_repeats_are_reported_once():
+    p = Problem(Position("data/x.yaml", 3, 5), "boom", entity="x")
+    assert sorted_unique([p, p, Problem(Position("data/x.yaml", 1, 1), "first")]) == \
+        [Problem(Position("data/x.yaml", 1, 1), "first"), p]
+
+
+def test_shacl_results_use_field_names_and_ids_never_iris(project, data_copy, tmp_path):
+    (data_copy / "zz-case.yaml").write_bytes(CASES[-1].data)
+    result = validate(data_copy, "--format", "json", shapes_dir=with_extra_shapes(tmp_path))
+    doc = json.loads(result.output)
+    ours = [p for p in doc["problems"] if p["file"].endswith("zz-case.yaml")]
+    assert ours and all("http" not in p["message"] + p["rule"] + p["value"] for p in ours)
+    date = next(p for p in ours if p["severity"] == "error")
+    assert (date["line"], date["column"], date["rule"], date["value"], date["entity"]) == \
+        (10, 14, "organization.founded", "1815-01-01", "test-org")
+
+
+def test_disagreeing_claimed_dates_are_each_traced_to_their_own_line(project, data_copy, tmp_path):
+    (data_copy / "zz-case.yaml").write_text(
+        "organizations:\n  - id: test-org\n    kind: [militant-group]\n"
+        "    names: [{name: T, lang: en, sources: [wikipedia-is-caucasus-province]}]\n"
+        "    founded:\n"
+        "      - {value: \"2007\", sources: [wikipedia-is-caucasus-province]}\n"
+        "      - {value: \"1807\", sources: [dailybeast-isis-comes-to-russia]}\n"
+        "    sources: [wikipedia-is-caucasus-province]\n")
+    result = validate(data_copy, shapes_dir=with_extra_shapes(tmp_path))
+    errors = [l for l in result.output.splitlines() if ": error:" in l]
+    assert errors == ["data/zz-case.yaml:7:9: error: test-org: is before 1900: check the year "
+                      "(value: '1807-01-01') [organization.founded]"]
+
+
+def test_colour_only_on_a_terminal(project, data_copy):
+    (data_copy / "zz-case.yaml").write_text("persons:\n  - id: a\n    nmaes: []\n")
+    assert "\x1b[" not in validate(data_copy).output
+
+
+@pytest.mark.parametrize("term, text", [
+    ("<https://w3id.org/pledgegraph/id/org/islamic-state>", "islamic-state"),
+    ('"1815-01-01"^^<http://www.w3.org/2001/XMLSchema#date>', "1815-01-01"),
+    ('"Say \\"no\\""@en', 'Say "no"'),
+    ("https://w3id.org/pledgegraph/vocab/org-kind/province", "province"),
+    ("https://w3id.org/pledgegraph/ontology#Pledge", "pg:Pledge"),
+])
+def test_values_are_shown_as_curators_write_them_whatever_the_engine(shipped, term, text):
+    from pledgegraph.explain import problem
+
+    assert problem(shipped.built, "https://w3id.org/pledgegraph/id/org/caucasus-emirate", value=term).value == text
