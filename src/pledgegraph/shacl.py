@@ -480,7 +480,7 @@ def term_text(nt: str) -> str:
 
 def report_turtle(results: list[Result], conforms: bool) -> str:
     """A sh:ValidationReport in Turtle (results as blank nodes, in sorted order)."""
-    lines = [f"@prefix sh: <{SH}> .", "", "[] a sh:ValidationReport ;",
+    lines = [f"@prefix sh: <{SH}> .", f"@prefix rdfs: <{RDFS}> .", "", "[] a sh:ValidationReport ;",
              f"    sh:conforms {'true' if conforms else 'false'}"]
     for r in results:
         parts = ["a sh:ValidationResult", f"sh:focusNode {r.focus}", f"sh:resultSeverity <{r.severity}>",
@@ -491,7 +491,12 @@ def report_turtle(results: list[Result], conforms: bool) -> str:
         if r.value:
             parts.append(f"sh:value {r.value}")
         if r.shape.startswith("<"):
-            parts.append(f"sh:sourceShape {r.shape}")
+            # A property shape without an IRI is described as `<node shape>[path constraints]`: name
+            # the node shape that holds it, and keep the description as a comment.
+            node_shape, bracket, _ = r.shape.partition("[")
+            parts.append(f"sh:sourceShape {node_shape}")
+            if bracket:
+                parts.append(f"rdfs:comment {_lit(ox.Literal('property shape ' + r.shape[len(node_shape):]))}")
         parts += [f"sh:resultMessage {_lit(ox.Literal(m))}" for m in r.messages]
         lines[-1] += " ;"
         lines.append("    sh:result [ " + " ;\n        ".join(parts) + " ]")
