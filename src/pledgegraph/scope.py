@@ -52,7 +52,7 @@ class Scope:
 
 def focus_nodes(built: Built, record_ids: set[str]) -> set[str]:
     """Every node of the graph that one of these records produced."""
-    subjects = {t.subject.value for t in built.triples}
+    subjects = {line[1:line.index(">")] for line in built.lines}  # N-Triples lines: no term parsing
     return {iri for iri in subjects if locate(built, iri)[0] in record_ids}
 
 
