@@ -122,3 +122,13 @@ def test_turtle_format_is_the_shacl_report(project, data_copy):
     g = rdflib.Graph().parse(data=result.output, format="turtle")
     sh = rdflib.Namespace("http://www.w3.org/ns/shacl#")
     assert result.exit_code == 0 and (None, rdflib.RDF.type, sh.ValidationReport) in g
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    """`pledgegraph build | head -1`: when the reader goes away, no 'internal error' is reported."""
+    proc = subprocess.Popen([sys.executable, "-m", "pledgegraph", "build", "--out", str(tmp_path / "dist")], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert b"internal error" not in err and b"Traceback" not in err
+    assert (tmp_path / "dist" / "pledgegraph.nt").is_file()

@@ -110,6 +110,9 @@ class _Main(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(1)
         except PledgegraphError as e:
             if getattr(e, "problems", None):
                 _render_problems(e.problems, "text")
@@ -216,7 +219,7 @@ def build(data, base, out):
     elapsed = time.perf_counter() - start
     warnings = result.report.counts.get("warning", 0)
     click.echo(f"{len(result.dataset.records)} records from {len(result.dataset.files)} files -> "
-               f"{len(result.built.triples)} triples, {warnings} warning(s), in {elapsed:.2f}s")
+               f"{len(result.built)} asserted + {len(result.inferred)} inferred triples, {warnings} warning(s), in {elapsed:.2f}s")
     for path in result.outputs:
         click.echo(f"  wrote {path}")
 
