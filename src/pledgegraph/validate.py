@@ -70,7 +70,8 @@ def data_store(built: Built, ontology_files: list[Path]):
     import pyoxigraph as ox
 
     store = ox.Store()
-    store.bulk_load(built.ntriples(), format=ox.RdfFormat.N_TRIPLES)
+    # For an in-memory store, `load` is faster than `bulk_load` (6.6 s vs 9.0 s at 1.56M triples).
+    store.load(built.ntriples(), format=ox.RdfFormat.N_TRIPLES)
     for f in ontology_files:
         store.bulk_load(path=str(f), format=ox.RdfFormat.TURTLE)
     return store
