@@ -23,17 +23,8 @@ from .load import load, load_vocabulary
 from .reason import read_ontology, reason
 from .records import Dataset
 from .scope import Scope, focus_nodes
-from .settings import Settings
+from .settings import GRAPH_NAMES, OUTPUT_STEM, Settings, graph_iri
 from .validate import Report, validate
-
-OUTPUT_STEM = "pledgegraph"
-GRAPH_NAMES = ("asserted", "inferred", "ontology")
-
-
-def graph_iri(base: str, name: str) -> str:
-    """Named graphs in the TriG/N-Quads outputs: <base>graph/asserted, …/inferred, …/ontology."""
-    return f"{base}graph/{name}"
-
 
 @dataclass
 class Result:

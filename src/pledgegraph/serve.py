@@ -28,7 +28,7 @@ from .errors import (Busy, PledgegraphError, QueryError, QueryRefused, QuerySynt
                      TooLarge)
 from .export import serialize
 from .formats import FORMATS, by_suffix
-from .pipeline import GRAPH_NAMES, graph_iri
+from .settings import GRAPH_NAMES, graph_iri
 from .store import GRAPH_RESULT_FORMATS, check_query, describe, examples, load
 from .vocab import DCTERMS, PREFIXES, RDF
 from .workers import QueryPool

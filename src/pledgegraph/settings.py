@@ -10,6 +10,16 @@ from pathlib import Path
 from .errors import UnusableInput
 from .vocab import DEFAULT_BASE
 
+# The build output's layout, shared by the pipeline that writes it and the delivery modules that read it.
+OUTPUT_STEM = "pledgegraph"
+GRAPH_NAMES = ("asserted", "inferred", "ontology")
+
+
+def graph_iri(base: str, name: str) -> str:
+    """Named graphs in the TriG/N-Quads outputs: <base>graph/asserted, …/inferred, …/ontology."""
+    return f"{base}graph/{name}"
+
+
 _BASE_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`#?]+/$")
 
 

@@ -26,7 +26,7 @@ import pyoxigraph as ox
 
 from .errors import QueryError, QueryRefused, QuerySyntaxError, TooLarge, UnusableInput
 from .export import serialize
-from .pipeline import GRAPH_NAMES, OUTPUT_STEM, graph_iri
+from .settings import GRAPH_NAMES, OUTPUT_STEM, graph_iri
 from .vocab import PREFIXES, XSD
 
 DATASET_FILE = OUTPUT_STEM + ".trig"
