@@ -41,7 +41,7 @@ def ours(data: Path) -> dict:
     """Each stage of our pipeline, timed on its own."""
     from pledgegraph.build import build
     from pledgegraph.load import load, load_vocabulary
-    from pledgegraph.pipeline import _union, graph_files, ontology_triples
+    from pledgegraph.pipeline import graph_files, ontology_html, ontology_triples
     from pledgegraph.reason import reason
     from pledgegraph.validate import data_store, validate
 
@@ -49,9 +49,8 @@ def ours(data: Path) -> dict:
     t = _Timer()
     dataset = t("load", load, s.data_dir, load_vocabulary(s.vocabulary_file))
     built = t("build", build, dataset, s.base)
-    t("build: lines to terms (for reason, writers)", lambda: built.triples)
-    inferred = t("reason", reason, built.triples, s.ontology_files)
-    both = _union(built, inferred)
+    inferred = t("reason", reason, built, s.ontology_files)
+    both = built.union(inferred)
     store = t("validate: load store", data_store, both, s.ontology_files)
     report = t("validate: queries", validate, both, s.shape_files, s.ontology_files, store=store)
     record = next(r for r in dataset.records if r.kind == "organization")
@@ -61,6 +60,7 @@ def ours(data: Path) -> dict:
       focus=focus, store=store)
     _, writes = graph_files(built, inferred, ontology_triples(s), s)
     t.timings.update(writes)
+    t("document ontology", ontology_html, s)
     from pledgegraph.vocab import sparql_prologue
 
     for q in query_files():  # the query library's files rely on the shared prefixes, as `serve` does

@@ -79,7 +79,7 @@ def dist(tmp_path_factory):
 def test_each_output_parses_back_to_the_built_graph(dist, name, fmt):
     """The main outputs hold the asserted and the inferred triples together."""
     out, result = dist
-    expected = rdflib_graph(result.built.triples + result.inferred)
+    expected = rdflib_graph(result.built.triples + result.inferred.triples)
     parsed = rdflib.Graph().parse(out / name, format=fmt)
     if not isomorphic(parsed, expected):
         _, only_parsed, only_expected = graph_diff(to_isomorphic(parsed), to_isomorphic(expected))
@@ -114,7 +114,7 @@ def test_trig_keeps_asserted_inferred_and_ontology_in_named_graphs(dist):
     inferred = ds.graph(rdflib.URIRef(BASE + "graph/inferred"))
     ontology = ds.graph(rdflib.URIRef(BASE + "graph/ontology"))
     assert isomorphic(asserted, rdflib_graph(result.built.triples))
-    assert isomorphic(inferred, rdflib_graph(result.inferred))
+    assert isomorphic(inferred, rdflib_graph(result.inferred.triples))
     assert isomorphic(inferred, rdflib.Graph().parse(out / "inferred.ttl", format="turtle"))
     assert isomorphic(asserted, rdflib.Graph().parse(out / "asserted.nt", format="nt"))
     assert (rdflib.URIRef("https://w3id.org/pledgegraph/ontology"), rdflib.RDF.type, rdflib.OWL.Ontology) in ontology

@@ -14,7 +14,8 @@ from conftest import settings_for
 from pledgegraph import pipeline
 from pledgegraph.build import nt_literal
 from pledgegraph.export import serialize
-from pledgegraph.pipeline import _quads, build_all, ontology_triples
+from pledgegraph.pipeline import build_all, ontology_triples
+from pledgegraph.settings import GRAPH_NAMES, graph_iri
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
@@ -49,7 +50,9 @@ def slow_outputs(out, settings) -> dict[str, bytes]:
     inferred = _plain_terms((out / "inferred.nt").read_bytes())
     assert sorted(asserted + inferred, key=str) == both
     ontology = ontology_triples(settings)
-    quads = _quads({"asserted": asserted, "inferred": inferred, "ontology": ontology}, settings.base)
+    graphs = {"asserted": asserted, "inferred": inferred, "ontology": ontology}
+    quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph_iri(settings.base, name)))
+             for name in GRAPH_NAMES for t in graphs[name]]
     return {"pledgegraph.ttl": serialize(both, "turtle"), "pledgegraph.nt": serialize(both, "ntriples"),
             "pledgegraph.jsonld": serialize(both, "jsonld"), "pledgegraph.trig": serialize(quads, "trig"),
             "asserted.nt": serialize(asserted, "ntriples"), "inferred.ttl": serialize(inferred, "turtle"),
@@ -58,7 +61,7 @@ def slow_outputs(out, settings) -> dict[str, bytes]:
 
 def test_outputs_are_byte_identical_to_the_plain_path(tmp_path, monkeypatch):
     for parallel_from in (10**9, 0):  # written in this process, then by the forked writer
-        monkeypatch.setattr(pipeline._Writer, "PARALLEL_FROM", parallel_from)
+        monkeypatch.setattr(pipeline, "PARALLEL_FROM", parallel_from)
         settings = settings_for(out_dir=tmp_path / f"dist-{parallel_from}")
         build_all(settings)
         for name, expected in slow_outputs(settings.out_dir, settings).items():

@@ -138,7 +138,7 @@ def used_terms(graph: rdflib.Graph) -> set[str]:
 def test_terms_used_by_schema_and_build_output_are_declared(onto, shipped):
     terms = {expand(f.predicate) for _, f in schema.all_fields() if f.predicate}
     terms |= {expand(k.cls) for k in schema.KINDS.values()} | {expand(s.cls) for s in schema.STRUCTS.values()}
-    terms |= used_terms(rdflib_graph(shipped.built.triples + shipped.inferred))
+    terms |= used_terms(rdflib_graph(shipped.built.triples + shipped.inferred.triples))
     terms = {t for t in terms if not t.startswith(BUILTIN)}
     assert sorted(terms - declared(onto)) == []
 

@@ -58,7 +58,24 @@ def _kill_at_random_points(args: list[str], rng: random.Random, check) -> int:
             killed += 1
         proc.wait(60)
         check()
+    deadline = time.monotonic() + 5
+    while _still_running(args) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _still_running(args), "a helper process outlived its killed parent"
     return killed
+
+
+def _still_running(args: list[str]) -> list[int]:
+    """Processes (e.g. forked helpers of a killed command) whose command line is `args`'s."""
+    wanted = "\0".join(args).encode()
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and wanted in (proc / "cmdline").read_bytes():
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
 
 
 def test_killed_builds_leave_the_previous_output_or_the_complete_new_one(tmp_path):

@@ -12,13 +12,14 @@ Every cited node also gets `prov:wasDerivedFrom` its source documents, for one-p
 
 from __future__ import annotations
 
-import gc
+from itertools import chain
 
 import pyoxigraph as ox
 
 from . import schema
 from .dates import DAY, MONTH, DateSpec
 from .errors import Position
+from .gcpause import paused_gc
 from .records import Claimed, Dataset, Item, Record
 from .schema import Field
 from .vocab import DEFAULT_BASE, OA, PG, PGV, PROV, RDF, SKOS, TIME, XSD, expand
@@ -35,15 +36,18 @@ class Built:
     The builder makes N-Triples lines (`lines`, sorted, without the final " ."): strings are
     ~10x cheaper to make, deduplicate and sort than pyoxigraph terms, N-Triples output is their
     concatenation, and stores bulk-load them. `triples` (pyoxigraph Triples in the same order) is
-    parsed from them the first time it is asked for."""
+    parsed from them the first time it is asked for. A union of graphs (`union`) is merged only
+    when its lines are asked for: a store can take the parts one by one."""
 
     def __init__(self, triples: list[ox.Triple] | None, origins: dict[str, tuple[str, Position]], base: str,
                  lines: list[str] | None = None, node_rules: dict[str, str] | None = None,
-                 field_positions: dict[tuple[str, str], Position] | None = None):
-        if triples is None and lines is None:
-            raise ValueError("Built needs triples or lines")
+                 field_positions: dict[tuple[str, str], Position] | None = None, parts: tuple = ()):
+        if triples is None and lines is None and not parts:
+            raise ValueError("Built needs triples, lines or parts")
         self._triples = triples
         self._lines = lines
+        self.parts: tuple[Built, ...] = parts
+        self._order: list[int] | None = None
         self._ntriples: bytes | None = None
         self.origins = origins  # node IRI -> (record id, position in YAML)
         self.base = base
@@ -57,26 +61,51 @@ class Built:
         """The same records' graph with other triples (e.g. asserted + inferred), same tracing maps."""
         return Built(None, self.origins, self.base, lines, self.node_rules, self.field_positions)
 
+    def union(self, other: "Built") -> "Built":
+        """This graph and a disjoint one (e.g. asserted + inferred) as one, same tracing maps."""
+        return Built(None, self.origins, self.base, None, self.node_rules, self.field_positions, (self, other))
+
     @property
     def lines(self) -> list[str]:
         if self._lines is None:
-            self._lines = [str(t) for t in self._triples]
+            if self.parts:
+                self._lines = self._merged(list(chain.from_iterable(part.lines for part in self.parts)))
+            else:
+                self._lines = [str(t) for t in self._triples]
         return self._lines
 
     @property
     def triples(self) -> list[ox.Triple]:
         if self._triples is None:
-            self._triples = [q.triple for q in ox.parse(self.ntriples(), format=ox.RdfFormat.N_TRIPLES)]
+            if self.parts:
+                self._triples = self._merged(list(chain.from_iterable(part.triples for part in self.parts)))
+            else:
+                self._triples = [q.triple for q in ox.parse(self.ntriples(), format=ox.RdfFormat.N_TRIPLES)]
         return self._triples
 
     def ntriples(self) -> bytes:
         """The graph as N-Triples, one sorted line per triple (the `ntriples` output)."""
         if self._ntriples is None:
-            self._ntriples = "".join(line + " .\n" for line in self.lines).encode()
+            if self.parts:  # its writers have the terms: pyoxigraph writes them faster than str.join
+                self._ntriples = ox.serialize(self.triples, format=ox.RdfFormat.N_TRIPLES)
+            else:
+                lines = self.lines
+                self._ntriples = (" .\n".join(lines) + " .\n").encode() if lines else b""
         return self._ntriples
 
+    def _merged(self, concatenated: list) -> list:
+        """The parts' items (lines or terms, concatenated part after part) in the
+        union's sorted order. The parts are sorted and disjoint, so sorting their lines is one merge
+        in C, done once; each part is parsed once, and the union shares its parts' terms."""
+        if self._order is None:
+            lines = list(chain.from_iterable(part.lines for part in self.parts))
+            self._order = sorted(range(len(lines)), key=lines.__getitem__)
+        return [concatenated[i] for i in self._order]
+
     def __len__(self) -> int:
-        return len(self._lines) if self._lines is not None else len(self._triples)
+        if self._lines is not None:
+            return len(self._lines)
+        return sum(map(len, self.parts)) if self.parts else len(self._triples)
 
 
 # N-Triples string escapes, exactly as pyoxigraph writes them (so output bytes do not change).
@@ -349,16 +378,11 @@ _OA = f"<{OA}"
 _CITATION_FIELDS = [f for f in schema.STRUCTS["citation"].fields if f.predicate and f.name != "source"]
 
 
+@paused_gc()
 def build(dataset: Dataset, base: str = DEFAULT_BASE) -> Built:
     """Turn checked records into the asserted graph."""
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # millions of strings and no cycles: collections would only rescan the loaded records
-    try:
-        e = _Emitter(dataset, base)
-        for r in dataset.records:
-            e.record(r)
-        lines = sorted(e.out)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    e = _Emitter(dataset, base)
+    for r in dataset.records:
+        e.record(r)
+    lines = sorted(e.out)
     return Built(None, e.origins, base, lines, e.node_rules, e.field_positions)

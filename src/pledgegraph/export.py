@@ -44,6 +44,24 @@ def serialize(triples, format_name: str, prefixes: dict[str, str] | None = None,
     return ox.serialize(triples, format=fmt.rdf_format, prefixes=used or None)
 
 
+def trig(graphs: list[tuple[str, list]], prefixes: dict[str, str]) -> bytes:
+    """TriG of named graphs (name IRI, sorted triples), exactly as pyoxigraph writes their quads.
+
+    TriG is Turtle inside `<name> { … }`, one tab deeper; putting it together from each graph's
+    Turtle saves making a Quad object per triple (seconds at a million triples).
+    tests/test_fast_paths.py checks the bytes against pyoxigraph's own TriG writer."""
+    header, bodies = b"", []
+    for name, triples in graphs:
+        turtle = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes or None)
+        body_at = 0
+        while turtle.startswith(b"@prefix ", body_at):
+            body_at = turtle.index(b"\n", body_at) + 1
+        header, body = turtle[:body_at], turtle[body_at:]
+        if body:
+            bodies.append(f"<{name}> {{\n".encode() + b"\t" + body[:-1].replace(b"\n", b"\n\t") + b"\n}\n")
+    return header + b"".join(bodies)
+
+
 def used_prefixes(graph, prefixes: dict[str, str] = PREFIXES) -> dict[str, str]:
     """The prefixes a graph (triples, quads or a `build.Built`) uses, sorted by prefix."""
     if hasattr(graph, "ntriples"):

@@ -8,7 +8,6 @@ the stage raises `DataInvalid` (or `UnusableInput` for unreadable files) with ev
 from __future__ import annotations
 
 import difflib
-import gc
 import re
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from . import schema
 from .dates import DateError, parse_date
 from .errors import ERROR, DataInvalid, Position, Problem, ProblemList, UnusableInput, relative
+from .gcpause import paused_gc
 from .records import Claimed, Dataset, Item, Record, Vocabulary
 from .schema import Field
 from .vocab import PG, PGV, SKOS
@@ -77,6 +77,7 @@ def data_files(data_dir: Path) -> list[Path]:
     return files
 
 
+@paused_gc()
 def load(data_dir: Path, vocabulary: Vocabulary) -> Dataset:
     """Read and check every data file; raise with all problems found."""
     files = data_files(data_dir)
@@ -84,26 +85,20 @@ def load(data_dir: Path, vocabulary: Vocabulary) -> Dataset:
     records: list[Record] = []
     unreadable: list[Problem] = []
     names = []
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # the loader makes millions of small objects and no cycles: GC passes only cost time
-    try:
-        for path in files:
-            name = relative(path, data_dir)
-            names.append(name)
-            try:
-                if path.stat().st_size > MAX_FILE_BYTES:
-                    raise YamlError(f"file is larger than {MAX_FILE_BYTES >> 20} MiB; split it", 1, 1)
-                tree = read(decode(path.read_bytes()))
-            except YamlError as e:
-                unreadable.append(Problem(Position(name, e.line, e.column), str(e), rule="yaml", hint=e.hint))
-                continue
-            except OSError as e:
-                unreadable.append(Problem(Position(name), f"cannot read: {e.strerror}", rule="file"))
-                continue
-            records.extend(_file_records(tree, name, vocabulary, problems))
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    for path in files:
+        name = relative(path, data_dir)
+        names.append(name)
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise YamlError(f"file is larger than {MAX_FILE_BYTES >> 20} MiB; split it", 1, 1)
+            tree = read(decode(path.read_bytes()))
+        except YamlError as e:
+            unreadable.append(Problem(Position(name, e.line, e.column), str(e), rule="yaml", hint=e.hint))
+            continue
+        except OSError as e:
+            unreadable.append(Problem(Position(name), f"cannot read: {e.strerror}", rule="file"))
+            continue
+        records.extend(_file_records(tree, name, vocabulary, problems))
     if unreadable:
         errors = [p for p in problems.items if p.severity == ERROR]  # warnings wait for a readable run
         raise UnusableInput(f"{len(unreadable)} file(s) could not be read", unreadable + errors)

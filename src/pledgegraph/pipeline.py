@@ -5,8 +5,8 @@ Each stage is timed; callers may pass `on_stage` to show progress. Nothing here 
 
 from __future__ import annotations
 
-import heapq
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,14 +17,15 @@ import pyoxigraph as ox
 from .build import Built, build
 from .errors import DataInvalid, sorted_unique
 from .evidence import Evidence, check_quotes
-from .export import replace_dir, serialize, used_prefixes
+from .export import replace_dir, serialize, trig, used_prefixes
 from .formats import FORMATS, GRAPH_FORMATS
+from .gcpause import paused_gc
 from .load import load, load_vocabulary
 from .reason import read_ontology, reason
 from .records import Dataset
 from .scope import Scope, focus_nodes
 from .settings import GRAPH_NAMES, OUTPUT_STEM, Settings, graph_iri
-from .validate import Report, validate
+from .validate import Report, data_store, extend_store, validate
 
 @dataclass
 class Result:
@@ -34,7 +35,7 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     evidence: Evidence | None = None
     outputs: list[Path] = field(default_factory=list)
-    inferred: list[ox.Triple] = field(default_factory=list)  # OWL 2 RL consequences, not in `built`
+    inferred: Built | None = None  # OWL 2 RL consequences, not in `built`
     checked: set[str] | None = None  # ids of the records a scoped check validated (None: all)
 
 
@@ -61,13 +62,31 @@ def _load_and_build(settings: Settings, clock: "_Clock") -> tuple[Dataset, Built
     return dataset, built, evidence
 
 
-def _validate(settings: Settings, clock: "_Clock", dataset: Dataset, both: Built, evidence,
-              focus: set[str] | None = None, checked: set[str] | None = None) -> Report:
+class _Reasoned:
+    """Reason, while a thread loads the asserted graph and the ontology into the SHACL store.
+
+    pyoxigraph parses and indexes without holding the GIL, so the load runs on the second core
+    while this one infers. The thread is joined before anything forks."""
+
+    def __init__(self, settings: Settings, clock: "_Clock", built: Built):
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            loading = pool.submit(data_store, built, settings.ontology_files)
+            self.inferred = clock.run("reason", reason, built, settings.ontology_files)
+            self.store = clock.run("load store", loading.result)
+
+
+def _validate(settings: Settings, clock: "_Clock", dataset: Dataset, built: Built, reasoned: _Reasoned,
+              evidence, focus: set[str] | None = None, checked: set[str] | None = None) -> Report:
     """SHACL over asserted + inferred (+ the ontology), with the loader's warnings and the quote checks.
 
     A scoped check (`checked` record ids, `focus` node IRIs) reports on those records only, as a
     full run would report on them."""
-    report = clock.run("validate", validate, both, settings.shape_files, settings.ontology_files, focus)
+    # SHACL sees what a user of the published graph sees: asserted + inferred (+ the ontology).
+    store = clock.run("load inferred", extend_store, reasoned.store, reasoned.inferred)
+    report = clock.run("validate", validate, built.union(reasoned.inferred), settings.shape_files,
+                       settings.ontology_files, focus, "fast", store)
     extra = dataset.warnings + (evidence.problems if evidence else [])
     if checked is not None:
         extra = [p for p in extra if p.entity in checked]
@@ -81,12 +100,12 @@ def check(settings: Settings, on_stage=None, scope: Scope | None = None) -> Resu
     """
     clock = _Clock(on_stage)
     dataset, built, evidence = _load_and_build(settings, clock)
-    inferred = clock.run("reason", reason, built.triples, settings.ontology_files)
+    reasoned = _Reasoned(settings, clock, built)
     checked = scope.records(dataset) if scope is not None else None
     focus = focus_nodes(built, checked) if checked is not None else None
-    # SHACL sees what a user of the published graph sees: asserted + inferred (+ the ontology).
-    report = _validate(settings, clock, dataset, _union(built, inferred), evidence, focus, checked)
-    return Result(dataset, built, report, clock.timings, evidence=evidence, inferred=inferred, checked=checked)
+    report = _validate(settings, clock, dataset, built, reasoned, evidence, focus, checked)
+    return Result(dataset, built, report, clock.timings, evidence=evidence, inferred=reasoned.inferred,
+                  checked=checked)
 
 
 def check_evidence(settings: Settings) -> tuple[Evidence, list]:
@@ -100,47 +119,46 @@ def ontology_triples(settings: Settings) -> list[ox.Triple]:
     return read_ontology(settings.ontology_files)
 
 
-def _union(built: Built, inferred: list[ox.Triple]) -> Built:
-    """Asserted + inferred: both sorted and disjoint, so merging keeps the order the writers rely on."""
-    return built.with_lines(list(heapq.merge(built.lines, (str(t) for t in inferred))))
-
-
-def graph_files(built: Built, inferred: list[ox.Triple], ontology: list[ox.Triple], settings: Settings,
+@paused_gc()
+def graph_files(built: Built, inferred: Built, ontology: list[ox.Triple], settings: Settings,
                 on_stage=None) -> tuple[dict, dict]:
     """Every output file made from the graphs, by file name, and how long each took."""
     clock = _Clock(on_stage)
-    both = _union(built, inferred)
+    both = built.union(inferred)
+    clock.run("parse for writers", lambda: both.triples)  # once, shared by every writer below
+    used = clock.run("find prefixes", used_prefixes, both)  # a scan of the whole graph: done once
     files = {}
     for name in GRAPH_FORMATS:
-        files[OUTPUT_STEM + FORMATS[name].suffix] = clock.run(f"write {name}", serialize, both, name)
+        files[OUTPUT_STEM + FORMATS[name].suffix] = clock.run(f"write {name}", serialize, both, name, used)
     files["asserted.nt"] = clock.run("write asserted", serialize, built, "ntriples")
     files["inferred.nt"] = clock.run("write inferred", serialize, inferred, "ntriples")
     files["inferred.ttl"] = clock.run("write inferred turtle", serialize, inferred, "turtle")
     files["ontology.ttl"] = clock.run("write ontology", serialize, ontology, "turtle")
-    files["ontology.html"] = clock.run("document ontology", ontology_html, settings)
-    graphs = {"asserted": built, "inferred": inferred, "ontology": ontology}
-    used = dict(sorted({**used_prefixes(both), **used_prefixes(ontology)}.items()))
-    files[OUTPUT_STEM + ".trig"] = clock.run("write trig", lambda: serialize(
-        _quads(graphs, settings.base), "trig", used, prefixes_used=True))
+    graphs = {"asserted": built.triples, "inferred": inferred.triples, "ontology": ontology}
+    files[OUTPUT_STEM + ".trig"] = clock.run("write trig", trig, [
+        (graph_iri(settings.base, name), graphs[name]) for name in GRAPH_NAMES],
+        dict(sorted({**used, **used_prefixes(ontology)}.items())))
     return files, clock.timings
 
 
-class _Writer:
-    """Writes the RDF outputs into a directory in a forked process while the parent validates.
+PARALLEL_FROM = 50_000  # triples: below this, a process for the writers costs more than it saves
 
-    Both cores work: serializing a million triples takes as long as validating them. Used only where
-    `fork` exists (the child inherits the built graph without copying) and the graph is big enough
-    to pay for a process; elsewhere the files are written in this process."""
 
-    PARALLEL_FROM = 50_000  # triples
+class _Forked:
+    """`work()` run in a forked process, its (picklable) value fetched by `result()`.
 
-    def __init__(self, directory: Path, built: Built, inferred: list, ontology: list, settings: Settings):
+    So both cores work: the ontology is documented while the data loads (the loader uses one core),
+    and the outputs are serialized while the parent validates. The child inherits the built graph
+    without copying it. Where `fork` does not exist, or `parallel` is false, `result()` runs `work`
+    in this process."""
+
+    def __init__(self, what: str, work: Callable, parallel: bool = True):
         import multiprocessing as mp
 
-        self.args = (directory, built, inferred, ontology, settings)
+        self.what, self.work = what, work
         self.process = None
-        if len(built) >= self.PARALLEL_FROM and "fork" in mp.get_all_start_methods():
-            built.ntriples()  # made once, before the fork, so both processes share it
+        self.parent = os.getpid()
+        if parallel and "fork" in mp.get_all_start_methods():
             ctx = mp.get_context("fork")
             self.receive, send = ctx.Pipe(duplex=False)
             self.process = ctx.Process(target=self._child, args=(send,), daemon=True)
@@ -148,55 +166,79 @@ class _Writer:
             send.close()
 
     def _child(self, send) -> None:
+        _die_with_parent(self.parent)
         try:
-            send.send(("ok", self._write()))
+            send.send(("ok", self.work()))
         except BaseException as e:  # reported to the parent, which raises it
             send.send(("error", f"{type(e).__name__}: {e}"))
-
-    def _write(self) -> tuple[list[str], dict]:
-        directory, built, inferred, ontology, settings = self.args
-        files, timings = graph_files(built, inferred, ontology, settings)
-        for name, data in files.items():
-            (directory / name).write_bytes(data)
-        return sorted(files), timings
 
     def cancel(self) -> None:
         if self.process is not None:
             self.process.kill()
             self.process.join()
 
-    def finish(self) -> tuple[list[str], dict]:
+    def result(self):
         if self.process is None:
-            return self._write()
+            return self.work()
         try:
             status, value = self.receive.recv()
         except EOFError:
-            status, value = "error", "the output writer process died"
+            status, value = "error", "the process died"
         self.process.join()
         if status != "ok":
-            raise RuntimeError(f"writing outputs failed: {value}")
+            raise RuntimeError(f"{self.what} failed: {value}")
         return value
+
+
+def _die_with_parent(parent: int) -> None:
+    """A forked helper must not outlive a killed build (it would block forever on its pipe)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _write_graph_files(directory: Path, built: Built, inferred: Built, ontology: list,
+                       settings: Settings) -> tuple[list[str], dict]:
+    files, timings = graph_files(built, inferred, ontology, settings)
+    for name, data in files.items():
+        (directory / name).write_bytes(data)
+    return sorted(files), timings
 
 
 def build_all(settings: Settings, on_stage=None) -> Result:
     """The main job: check the data, then write every output to `settings.out_dir` atomically."""
     clock = _Clock(on_stage)
-    dataset, built, evidence = _load_and_build(settings, clock)
-    inferred = clock.run("reason", reason, built.triples, settings.ontology_files)
+    documenter = _Forked("documenting the ontology", lambda: ontology_html(settings))
+    try:
+        dataset, built, evidence = _load_and_build(settings, clock)
+        reasoned = _Reasoned(settings, clock, built)
+    except BaseException:
+        documenter.cancel()
+        raise
+    inferred = reasoned.inferred
     ontology = ontology_triples(settings)
     with replace_dir(settings.out_dir) as tmp:
-        writer = _Writer(tmp, built, inferred, ontology, settings)
+        built.ntriples(), inferred.ntriples()  # made once, before the fork, so both processes share them
+        writer = _Forked("writing the outputs", lambda: _write_graph_files(tmp, built, inferred, ontology, settings),
+                         parallel=len(built) >= PARALLEL_FROM)
         try:
-            report = _validate(settings, clock, dataset, _union(built, inferred), evidence)
+            report = _validate(settings, clock, dataset, built, reasoned, evidence)
+            if not report.conforms:
+                raise DataInvalid(report.problems)
         except BaseException:
             writer.cancel()
+            documenter.cancel()
             raise
-        if not report.conforms:
-            writer.cancel()
-            raise DataInvalid(report.problems)
-        names, write_timings = clock.run("write", writer.finish)
+        names, write_timings = clock.run("write", writer.result)
         result = Result(dataset, built, report, clock.timings, evidence=evidence, inferred=inferred)
-        files = {"shapes.ttl": b"".join(p.read_bytes() for p in settings.shape_files)}
+        files = {"shapes.ttl": b"".join(p.read_bytes() for p in settings.shape_files),
+                 "ontology.html": clock.run("document ontology", documenter.result)}
         summary = {
             "triples": {"asserted": len(built), "inferred": len(inferred), "ontology": len(ontology)},
             "records": _record_counts(dataset),
@@ -228,16 +270,6 @@ def ontology_html(settings: Settings) -> bytes:
     root.setLevel(level)
 
     return OntPub(ontology=str(settings.ontology_dir / "pledgegraph.ttl")).make_html().encode()
-
-
-def _quads(graphs: dict, base: str) -> list[ox.Quad]:
-    quads = []
-    for name in GRAPH_NAMES:
-        if name in graphs:
-            g = ox.NamedNode(graph_iri(base, name))
-            triples = graphs[name].triples if isinstance(graphs[name], Built) else graphs[name]
-            quads.extend(ox.Quad(t.subject, t.predicate, t.object, g) for t in triples)
-    return quads
 
 
 def _record_counts(dataset: Dataset) -> dict[str, int]:

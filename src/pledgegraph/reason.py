@@ -11,6 +11,10 @@ at 100k triples) and emits junk (`x owl:sameAs x`, literals as subjects). So the
    types, domains and ranges, closed under subclass. Cost grows with the triples and their
    consequences, not with rounds over the whole graph.
 
+Terms are handled as N-Triples strings (`<iri>`, `"literal"…`), the builder's own lines split in
+three: string hashing and comparison are several times cheaper than pyoxigraph terms, and nothing
+is parsed (at a million triples, parsing alone took longer than the inference).
+
 tests/test_reason.py proves the result equals owlrl's full closure minus its junk on the shipped data.
 """
 
@@ -22,25 +26,28 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from .build import Built
+from .gcpause import paused_gc
 from .vocab import OWL, RDF, RDFS
 
-_TYPE = ox.NamedNode(RDF + "type")
+_TYPE = f"<{RDF}type>"
 
-Pairs = set[tuple[ox.NamedNode, object]]
+Term = str  # in N-Triples syntax
+Pairs = set[tuple[Term, Term]]
 
 
 @dataclass(frozen=True)
 class Rules:
     """What the data-level rules need from the ontology, closed once."""
 
-    superclasses: dict[ox.NamedNode, frozenset[ox.NamedNode]] = field(default_factory=dict)
-    superproperties: dict[ox.NamedNode, frozenset[ox.NamedNode]] = field(default_factory=dict)
-    domains: dict[ox.NamedNode, frozenset[ox.NamedNode]] = field(default_factory=dict)
-    ranges: dict[ox.NamedNode, frozenset[ox.NamedNode]] = field(default_factory=dict)
-    inverses: dict[ox.NamedNode, frozenset[ox.NamedNode]] = field(default_factory=dict)
-    symmetric: frozenset[ox.NamedNode] = frozenset()
-    transitive: frozenset[ox.NamedNode] = frozenset()
-    chains: tuple[tuple[ox.NamedNode, tuple[ox.NamedNode, ...]], ...] = ()
+    superclasses: dict[Term, frozenset[Term]] = field(default_factory=dict)
+    superproperties: dict[Term, frozenset[Term]] = field(default_factory=dict)
+    domains: dict[Term, frozenset[Term]] = field(default_factory=dict)
+    ranges: dict[Term, frozenset[Term]] = field(default_factory=dict)
+    inverses: dict[Term, frozenset[Term]] = field(default_factory=dict)
+    symmetric: frozenset[Term] = frozenset()
+    transitive: frozenset[Term] = frozenset()
+    chains: tuple[tuple[Term, tuple[Term, ...]], ...] = ()
 
 
 def read_ontology(files: list[Path]) -> list[ox.Triple]:
@@ -62,9 +69,9 @@ def load_rules(ontology: list[ox.Triple]) -> Rules:
         for p in preds + both:
             for t in by_pred[p]:
                 if isinstance(t.subject, ox.NamedNode) and isinstance(t.object, ox.NamedNode):
-                    graph[t.subject].add(t.object)
+                    graph[str(t.subject)].add(str(t.object))
                     if p in both:
-                        graph[t.object].add(t.subject)
+                        graph[str(t.object)].add(str(t.subject))
         return graph
 
     superclasses = _closure(edges(RDFS + "subClassOf", both=(OWL + "equivalentClass",)))
@@ -75,16 +82,16 @@ def load_rules(ontology: list[ox.Triple]) -> Rules:
 
     typed: dict[str, set] = defaultdict(set)
     for t in by_pred[RDF + "type"]:
-        typed[t.object.value].add(t.subject)
+        typed[t.object.value].add(str(t.subject))
     lists = {t.subject: t.object for t in by_pred[RDF + "first"]}
     rests = {t.subject: t.object for t in by_pred[RDF + "rest"]}
     chains = []
     for t in by_pred[OWL + "propertyChainAxiom"]:
         body, node = [], t.object
         while node in lists:
-            body.append(lists[node])
+            body.append(str(lists[node]))
             node = rests.get(node)
-        chains.append((t.subject, tuple(body)))
+        chains.append((str(t.subject), tuple(body)))
     return Rules(
         superclasses=superclasses,
         superproperties=superproperties,
@@ -97,7 +104,7 @@ def load_rules(ontology: list[ox.Triple]) -> Rules:
     )
 
 
-def _closure(graph: dict) -> dict[ox.NamedNode, frozenset[ox.NamedNode]]:
+def _closure(graph: dict) -> dict[Term, frozenset[Term]]:
     """Every node's strict ancestors (cycles, e.g. from equivalences, are fine)."""
     out = {}
     for start in graph:
@@ -112,55 +119,65 @@ def _closure(graph: dict) -> dict[ox.NamedNode, frozenset[ox.NamedNode]]:
     return out
 
 
-def infer(triples, rules: Rules, exclude=()) -> list[ox.Triple]:
-    """The triples OWL 2 RL entails from `triples` under `rules`, minus those given, sorted.
+@paused_gc()
+def infer(lines: list[str], rules: Rules, exclude=()) -> list[str]:
+    """The N-Triples lines (without " .") OWL 2 RL entails from `lines` under `rules`, minus those
+    given, sorted.
 
-    `exclude` holds triples published elsewhere (the ontology), so they are not repeated here.
+    `exclude` holds lines published elsewhere (the ontology), so they are not repeated here.
+    Only what is new is ever turned back into lines: the asserted facts are not rewritten.
     """
-    facts: dict[ox.NamedNode, Pairs] = defaultdict(set)
-    types: dict[object, set[ox.NamedNode]] = defaultdict(set)
-    for t in triples:
-        if t.predicate == _TYPE:
-            types[t.subject].add(t.object)
+    facts: dict[Term, Pairs] = defaultdict(set)
+    asserted_types: dict[Term, set[Term]] = defaultdict(set)
+    for line in lines:
+        s, p, o = line.split(" ", 2)
+        if p == _TYPE:
+            asserted_types[s].add(o)
         else:
-            facts[t.predicate].add((t.subject, t.object))
-    _close_properties(facts, rules)
+            facts[p].add((s, o))
+    derived = _close_properties(facts, rules)
+    types: dict[Term, set[Term]] = defaultdict(set)
+    for node, classes in asserted_types.items():
+        types[node].update(classes)
     for p, pairs in facts.items():
         for cls in rules.domains.get(p, ()):
             for s, _ in pairs:
                 types[s].add(cls)
         for cls in rules.ranges.get(p, ()):
             for _, o in pairs:
-                if not isinstance(o, ox.Literal):
+                if o[0] != '"':
                     types[o].add(cls)
+    excluded = set(exclude)
+    out = [line for p, pairs in derived.items() for s, o in pairs if (line := f"{s} {p} {o}") not in excluded]
     for node, classes in types.items():
-        classes.update({sup for c in list(classes) for sup in rules.superclasses.get(c, ())})
-
-    given = set(triples)
-    given.update(exclude)
-    out = [ox.Triple(s, p, o) for p, pairs in facts.items() for s, o in pairs]
-    out += [ox.Triple(s, _TYPE, c) for s, classes in types.items() for c in classes]
-    return sorted((t for t in out if t not in given), key=str)
+        closed = classes.union(*(rules.superclasses.get(c, ()) for c in classes))
+        closed -= asserted_types.get(node, set())
+        out += [line for c in closed if (line := f"{node} {_TYPE} {c}") not in excluded]
+    return sorted(out)
 
 
-def _close_properties(facts: dict[ox.NamedNode, Pairs], rules: Rules) -> None:
-    """Subproperty, inverse, symmetric, transitive and chain rules to a fixpoint, semi-naively."""
-    chains_using: dict[ox.NamedNode, list] = defaultdict(list)
+def _close_properties(facts: dict[Term, Pairs], rules: Rules) -> dict[Term, Pairs]:
+    """Subproperty, inverse, symmetric, transitive and chain rules to a fixpoint, semi-naively.
+
+    Adds to `facts` and returns what was added."""
+    chains_using: dict[Term, list] = defaultdict(list)
     for head, body in rules.chains:
         for i, p in enumerate(body):
             chains_using[p].append((head, body, i))
+    derived: dict[Term, Pairs] = defaultdict(set)
     delta = {p: set(pairs) for p, pairs in facts.items()}
     while delta:
         indexes: dict = {}
-        new: dict[ox.NamedNode, Pairs] = defaultdict(set)
+        new: dict[Term, Pairs] = defaultdict(set)
         for p, pairs in delta.items():
             for q in rules.superproperties.get(p, ()):
                 new[q] |= pairs
-            reversed_pairs = {(o, s) for s, o in pairs if not isinstance(o, ox.Literal)}
-            for q in rules.inverses.get(p, ()):
-                new[q] |= reversed_pairs
-            if p in rules.symmetric:
-                new[p] |= reversed_pairs
+            if p in rules.inverses or p in rules.symmetric:
+                reversed_pairs = {(o, s) for s, o in pairs if o[0] != '"'}
+                for q in rules.inverses.get(p, ()):
+                    new[q] |= reversed_pairs
+                if p in rules.symmetric:
+                    new[p] |= reversed_pairs
             if p in rules.transitive:
                 forward, backward = _index(facts, p, indexes), _index(facts, p, indexes, backward=True)
                 for s, o in pairs:
@@ -180,7 +197,9 @@ def _close_properties(facts: dict[ox.NamedNode, Pairs], rules: Rules) -> None:
             fresh = pairs - facts[p]
             if fresh:
                 facts[p] |= fresh
+                derived[p] |= fresh
                 delta[p] = fresh
+    return derived
 
 
 def _index(facts, p, cache: dict, backward: bool = False) -> dict:
@@ -197,7 +216,8 @@ def _index(facts, p, cache: dict, backward: bool = False) -> dict:
     return cache[key]
 
 
-def reason(triples, ontology_files: list[Path]) -> list[ox.Triple]:
-    """The pipeline stage: what the ontology lets us infer from the asserted triples."""
+def reason(built: Built, ontology_files: list[Path]) -> Built:
+    """The pipeline stage: what the ontology lets us infer from the asserted graph, as a graph of
+    its own (same tracing maps, so problems on inferred triples still point at the YAML)."""
     ontology = read_ontology(ontology_files)
-    return infer(triples, load_rules(ontology), exclude=ontology)
+    return built.with_lines(infer(built.lines, load_rules(ontology), exclude=[str(t) for t in ontology]))
