@@ -140,7 +140,7 @@ def shapes() -> rdflib.Graph:
 def conforming() -> rdflib.Graph:
     result = check(settings_for(FIXTURE))
     assert result.report.conforms
-    return rdflib_graph(result.built.triples + result.inferred, settings_for().ontology_files)
+    return rdflib_graph(result.built.triples + result.inferred.triples, settings_for().ontology_files)
 
 
 def one_shape(shapes: rdflib.Graph, name: str) -> rdflib.Graph:
