@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--naive-sizes", default="10k,100k")
     p.add_argument("--naive-steps", default=",".join(NAIVE_STEPS))
     p.add_argument("--naive-runs", type=int, default=1)
-    p.add_argument("--naive-timeout", type=float, default=120.0)
+    p.add_argument("--naive-timeout", type=float, default=300.0)
     p.add_argument("--timeout", type=float, default=600.0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--work", type=Path, default=ROOT / "bench" / ".data")
