@@ -8,7 +8,9 @@ import pytest
 import rdflib
 
 from conftest import settings_for
-from pledgegraph.reason import infer, load_rules, read_ontology
+from hypothesis import given, settings, strategies as st
+
+from pledgegraph.reason import Closure, infer, load_rules, read_ontology
 from pledgegraph.validate import rdflib_graph
 
 OWL = rdflib.OWL
@@ -122,3 +124,30 @@ def test_a_query_in_org_and_prov_terms_finds_our_data(shipped):
         SELECT ?fact ?agent WHERE { ?fact a prov:Entity ; prov:wasAttributedTo ?agent . ?agent a prov:Agent }""")
     assert (f"<{base}pledge/caucasus-velayats-pledge-2015-06>", f"<{base}org/vilayat-dagestan>") in attributed
     assert (f"<{base}acceptance/is-acceptance-2015-06-23>", f"<{base}person/abu-mohammad-al-adnani>") in attributed
+
+
+_NODES = [f"<http://example.org/n{i}>" for i in range(6)]
+_PREDICATES = [f"<http://example.org/{p}>" for p in ("p", "q", "qi", "r", "r2", "s", "chain", "lit")]
+_CLASSES = [f"<http://example.org/{c}>" for c in ("A", "B", "C", "D")]
+_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+_line = st.one_of(
+    st.builds(lambda s, p, o: f"{s} {p} {o}", st.sampled_from(_NODES), st.sampled_from(_PREDICATES),
+              st.sampled_from(_NODES + ['"a literal"'])),
+    st.builds(lambda s, c: f"{s} {_TYPE} {c}", st.sampled_from(_NODES), st.sampled_from(_CLASSES)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sets(_line, max_size=14), st.sets(_line, max_size=6), st.sets(_line, max_size=6))
+def test_an_edit_gives_what_closing_the_edited_graph_from_scratch_gives(start, removed, added):
+    """DRed: withdraw, rederive, insert — the same inferred lines as a fresh closure, and the
+    reported changes are exactly the difference."""
+    onto = [q.triple for q in ox.parse(SMALL_ONTOLOGY, format=ox.RdfFormat.TURTLE)]
+    rules, exclude = load_rules(onto), [str(t) for t in onto]
+    removed = removed & start  # an edit removes lines that were there and adds ones that were not
+    added = added - start
+    closure = Closure(sorted(start), rules, exclude)
+    old = set(closure.inferred())
+    lost, gained = closure.update(sorted(removed), sorted(added))
+    expected = Closure(sorted((start - removed) | added), rules, exclude).inferred()
+    assert closure.inferred() == expected
+    assert (set(lost), set(gained)) == (old - set(expected), set(expected) - old)

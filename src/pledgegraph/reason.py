@@ -125,85 +125,258 @@ def infer(lines: list[str], rules: Rules, exclude=()) -> list[str]:
     given, sorted.
 
     `exclude` holds lines published elsewhere (the ontology), so they are not repeated here.
-    Only what is new is ever turned back into lines: the asserted facts are not rewritten.
     """
-    facts: dict[Term, Pairs] = defaultdict(set)
-    asserted_types: dict[Term, set[Term]] = defaultdict(set)
+    return Closure(lines, rules, exclude).inferred()
+
+
+class Closure:
+    """What `rules` entail from a set of asserted lines, kept up to date as lines come and go.
+
+    Property facts (`facts`: predicate -> (subject, object) pairs, asserted or entailed; `derived`:
+    the entailed ones) are closed semi-naively. Classes depend on nothing but a node's own facts
+    (its asserted types, the domains of what it states, the ranges of what points at it, closed
+    under subclass), so they are computed per node. Only what is new is turned back into lines.
+
+    `update` applies an edit by DRed (delete and rederive): what the removed facts entail is
+    withdrawn, what still has another derivation comes back, and the added facts are closed
+    semi-naively; the classes of the nodes involved are recomputed. tests/test_reason.py checks it
+    against closing the edited graph from scratch.
+    """
+
+    @paused_gc()
+    def __init__(self, lines, rules: Rules, exclude=()):
+        self.rules = rules
+        self.excluded = set(exclude)
+        self.facts: dict[Term, Pairs] = defaultdict(set)
+        self.asserted_types: dict[Term, set[Term]] = defaultdict(set)
+        for line in lines:
+            s, p, o = line.split(" ", 2)
+            if p == _TYPE:
+                self.asserted_types[s].add(o)
+            else:
+                self.facts[p].add((s, o))
+        self.derived = _close_properties(self.facts, rules, {p: set(pairs) for p, pairs in self.facts.items()})
+        self.types: dict[Term, set[Term]] = defaultdict(set)
+        for node, classes in self.asserted_types.items():
+            self.types[node].update(classes)
+        for p, pairs in self.facts.items():
+            for cls in rules.domains.get(p, ()):
+                for s, _ in pairs:
+                    self.types[s].add(cls)
+            for cls in rules.ranges.get(p, ()):
+                for _, o in pairs:
+                    if o[0] != '"':
+                        self.types[o].add(cls)
+        for classes in self.types.values():
+            classes.update(*(rules.superclasses.get(c, ()) for c in list(classes)))
+        self._uses: tuple[dict, dict] | None = None  # made by the first update
+
+    def inferred(self) -> list[str]:
+        """Every entailed line that is not asserted (nor excluded), sorted."""
+        out = [f"{s} {p} {o}" for p, pairs in self.derived.items() for s, o in pairs]
+        for node, classes in self.types.items():
+            asserted = self.asserted_types.get(node, ())
+            out += [f"{node} {_TYPE} {c}" for c in classes if c not in asserted]
+        return sorted(line for line in out if line not in self.excluded)
+
+    @paused_gc()
+    def update(self, removed: list[str], added: list[str]) -> tuple[list[str], list[str]]:
+        """Apply an edit (asserted lines removed, asserted lines added; disjoint). Returns the
+        inferred lines it withdraws and those it adds."""
+        facts, derived, rules = self.facts, self.derived, self.rules
+        uses = self._node_uses()
+        before: dict[tuple[Term, tuple[Term, Term]], int] = {}
+
+        def status(p, pair) -> int:  # 0 absent, 1 asserted, 2 entailed only
+            return 2 if pair in derived.get(p, ()) else 1 if pair in facts.get(p, ()) else 0
+
+        def touch(pairs_by_p) -> None:
+            for p, pairs in pairs_by_p.items():
+                for pair in pairs:
+                    before.setdefault((p, pair), status(p, pair))
+
+        gone, new, types_gone, types_new = _split(removed), _split(added), defaultdict(set), defaultdict(set)
+        for node, cls in gone.pop(_TYPE, ()):
+            types_gone[node].add(cls)
+        for node, cls in new.pop(_TYPE, ()):
+            types_new[node].add(cls)
+        gone = {p: {x for x in pairs if status(p, x) == 1} for p, pairs in gone.items()}
+        new = {p: {x for x in pairs if status(p, x) != 1} for p, pairs in new.items()}
+        touch(gone)
+        touch(new)
+
+        # Delete: withdraw everything the removed facts took part in deriving (an over-estimate) ...
+        withdrawn: dict[Term, Pairs] = defaultdict(set)
+        frontier = gone
+        while frontier:
+            entailed = _consequences(frontier, facts, rules)
+            frontier = {}
+            for p, pairs in entailed.items():
+                hit = (pairs & derived.get(p, set())) - withdrawn[p]
+                if hit:
+                    withdrawn[p] |= hit
+                    frontier[p] = hit
+        touch(withdrawn)
+        for p in set(gone) | set(withdrawn):
+            facts[p] -= gone.get(p, set()) | withdrawn[p]
+            derived[p] -= withdrawn[p]
+        # ... rederive what still follows in one step from what is left, ...
+        indexes: dict = {}
+        back = {p: {x for x in pairs if self._derivable(p, x, indexes)}
+                for p, pairs in _merge(withdrawn, gone).items()}
+        # ... then insert that and the added facts, and close semi-naively.
+        for p, pairs in new.items():
+            derived[p] -= pairs
+            facts[p] |= pairs
+        for p, pairs in back.items():
+            derived[p] |= pairs
+            facts[p] |= pairs
+        for p, pairs in _close_properties(facts, rules, _merge(new, back)).items():
+            for pair in pairs:
+                before.setdefault((p, pair), 0)
+            derived[p] |= pairs
+
+        lost, gained = [], []
+        nodes = set(types_gone) | set(types_new)
+        for (p, pair), was in before.items():
+            now = status(p, pair)
+            if (was == 2) != (now == 2):
+                (gained if now == 2 else lost).append(f"{pair[0]} {p} {pair[1]}")
+            if (was > 0) != (now > 0):
+                nodes |= _count_use(uses, p, pair, rules, 1 if now else -1)
+        for node in nodes:
+            old = self.types.get(node, set()) - self.asserted_types.get(node, set())
+            self.asserted_types[node] = (self.asserted_types.get(node, set()) - types_gone[node]) | types_new[node]
+            self.types[node] = self._classes_of(node, uses)
+            now = self.types[node] - self.asserted_types[node]
+            lost += [f"{node} {_TYPE} {c}" for c in old - now]
+            gained += [f"{node} {_TYPE} {c}" for c in now - old]
+        return (sorted(x for x in lost if x not in self.excluded),
+                sorted(x for x in gained if x not in self.excluded))
+
+    def _node_uses(self) -> tuple[dict, dict]:
+        """How many pairs of each property with a domain (range) each node is the subject (object) of."""
+        if self._uses is None:
+            self._uses = (defaultdict(lambda: defaultdict(int)), defaultdict(lambda: defaultdict(int)))
+            for p, pairs in self.facts.items():
+                for pair in pairs:
+                    _count_use(self._uses, p, pair, self.rules, 1)
+        return self._uses
+
+    def _classes_of(self, node: Term, uses: tuple[dict, dict]) -> set[Term]:
+        rules = self.rules
+        classes = set(self.asserted_types.get(node, ()))
+        for p, n in uses[0].get(node, {}).items():
+            if n:
+                classes |= rules.domains[p]
+        for p, n in uses[1].get(node, {}).items():
+            if n:
+                classes |= rules.ranges[p]
+        return classes.union(*(rules.superclasses.get(c, ()) for c in list(classes)))
+
+    def _derivable(self, head: Term, pair: tuple[Term, Term], indexes: dict) -> bool:
+        """Whether one rule derives `pair` of `head` from the current facts."""
+        rules, facts = self.rules, self.facts
+        s, o = pair
+        if any(pair in facts.get(q, ()) for q, supers in rules.superproperties.items() if head in supers):
+            return True
+        if any((o, s) in facts.get(q, ()) for q, inverse in rules.inverses.items() if head in inverse):
+            return True
+        if head in rules.symmetric and (o, s) in facts.get(head, ()):
+            return True
+        if head in rules.transitive and any((m, o) in facts[head] for m in _index(facts, head, indexes).get(s, ())):
+            return True
+        for chain_head, body in rules.chains:
+            if chain_head == head:
+                ends = {s}
+                for q in body:
+                    forward = _index(facts, q, indexes)
+                    ends = {y for x in ends for y in forward.get(x, ())}
+                if o in ends:
+                    return True
+        return False
+
+
+def _split(lines) -> dict[Term, Pairs]:
+    out: dict[Term, Pairs] = defaultdict(set)
     for line in lines:
         s, p, o = line.split(" ", 2)
-        if p == _TYPE:
-            asserted_types[s].add(o)
-        else:
-            facts[p].add((s, o))
-    derived = _close_properties(facts, rules)
-    types: dict[Term, set[Term]] = defaultdict(set)
-    for node, classes in asserted_types.items():
-        types[node].update(classes)
-    for p, pairs in facts.items():
-        for cls in rules.domains.get(p, ()):
-            for s, _ in pairs:
-                types[s].add(cls)
-        for cls in rules.ranges.get(p, ()):
-            for _, o in pairs:
-                if o[0] != '"':
-                    types[o].add(cls)
-    excluded = set(exclude)
-    out = [line for p, pairs in derived.items() for s, o in pairs if (line := f"{s} {p} {o}") not in excluded]
-    for node, classes in types.items():
-        closed = classes.union(*(rules.superclasses.get(c, ()) for c in classes))
-        closed -= asserted_types.get(node, set())
-        out += [line for c in closed if (line := f"{node} {_TYPE} {c}") not in excluded]
-    return sorted(out)
+        out[p].add((s, o))
+    return out
 
 
-def _close_properties(facts: dict[Term, Pairs], rules: Rules) -> dict[Term, Pairs]:
-    """Subproperty, inverse, symmetric, transitive and chain rules to a fixpoint, semi-naively.
+def _merge(a: dict[Term, Pairs], b: dict[Term, Pairs]) -> dict[Term, Pairs]:
+    out = {p: set(pairs) for p, pairs in a.items() if pairs}
+    for p, pairs in b.items():
+        if pairs:
+            out.setdefault(p, set()).update(pairs)
+    return out
 
-    Adds to `facts` and returns what was added."""
-    chains_using: dict[Term, list] = defaultdict(list)
-    for head, body in rules.chains:
-        for i, p in enumerate(body):
-            chains_using[p].append((head, body, i))
-    derived: dict[Term, Pairs] = defaultdict(set)
-    delta = {p: set(pairs) for p, pairs in facts.items()}
+
+def _count_use(uses: tuple[dict, dict], p: Term, pair: tuple[Term, Term], rules: Rules, step: int) -> set[Term]:
+    """Count one pair of `p` in or out of its nodes' uses; the nodes whose classes may change."""
+    s, o = pair
+    nodes = set()
+    if p in rules.domains:
+        uses[0][s][p] += step
+        nodes.add(s)
+    if p in rules.ranges and o[0] != '"':
+        uses[1][o][p] += step
+        nodes.add(o)
+    return nodes
+
+
+def _close_properties(facts: dict[Term, Pairs], rules: Rules, delta: dict[Term, Pairs]) -> dict[Term, Pairs]:
+    """Subproperty, inverse, symmetric, transitive and chain rules to a fixpoint, semi-naively from
+    `delta` (facts already in `facts`). Adds to `facts` and returns what was added."""
+    added: dict[Term, Pairs] = defaultdict(set)
     while delta:
-        indexes: dict = {}
-        new: dict[Term, Pairs] = defaultdict(set)
-        for p, pairs in delta.items():
-            for q in rules.superproperties.get(p, ()):
-                new[q] |= pairs
-            if p in rules.inverses or p in rules.symmetric:
-                reversed_pairs = {(o, s) for s, o in pairs if o[0] != '"'}
-                for q in rules.inverses.get(p, ()):
-                    new[q] |= reversed_pairs
-                if p in rules.symmetric:
-                    new[p] |= reversed_pairs
-            if p in rules.transitive:
-                forward, backward = _index(facts, p, indexes), _index(facts, p, indexes, backward=True)
-                for s, o in pairs:
-                    new[p].update((s, y) for y in forward.get(o, ()))
-                    new[p].update((x, o) for x in backward.get(s, ()))
-            for head, body, i in chains_using.get(p, ()):
-                paths = pairs
-                for q in body[i + 1:]:
-                    forward = _index(facts, q, indexes)
-                    paths = {(a, c) for a, b in paths for c in forward.get(b, ())}
-                for q in reversed(body[:i]):
-                    backward = _index(facts, q, indexes, backward=True)
-                    paths = {(z, c) for a, c in paths for z in backward.get(a, ())}
-                new[head] |= paths
+        new = _consequences(delta, facts, rules)
         delta = {}
         for p, pairs in new.items():
             fresh = pairs - facts[p]
             if fresh:
                 facts[p] |= fresh
-                derived[p] |= fresh
+                added[p] |= fresh
                 delta[p] = fresh
-    return derived
+    return added
+
+
+def _consequences(delta: dict[Term, Pairs], facts: dict[Term, Pairs], rules: Rules) -> dict[Term, Pairs]:
+    """One round: every pair a rule derives with at least one premise in `delta`, the others in `facts`."""
+    indexes: dict = {}
+    new: dict[Term, Pairs] = defaultdict(set)
+    for p, pairs in delta.items():
+        for q in rules.superproperties.get(p, ()):
+            new[q] |= pairs
+        if p in rules.inverses or p in rules.symmetric:
+            reversed_pairs = {(o, s) for s, o in pairs if o[0] != '"'}
+            for q in rules.inverses.get(p, ()):
+                new[q] |= reversed_pairs
+            if p in rules.symmetric:
+                new[p] |= reversed_pairs
+        if p in rules.transitive:
+            forward, backward = _index(facts, p, indexes), _index(facts, p, indexes, backward=True)
+            for s, o in pairs:
+                new[p].update((s, y) for y in forward.get(o, ()))
+                new[p].update((x, o) for x in backward.get(s, ()))
+        for head, body in rules.chains:
+            for i, q in enumerate(body):
+                if q != p:
+                    continue
+                paths = pairs
+                for r in body[i + 1:]:
+                    forward = _index(facts, r, indexes)
+                    paths = {(a, c) for a, b in paths for c in forward.get(b, ())}
+                for r in reversed(body[:i]):
+                    backward = _index(facts, r, indexes, backward=True)
+                    paths = {(z, c) for a, c in paths for z in backward.get(a, ())}
+                new[head] |= paths
+    return new
 
 
 def _index(facts, p, cache: dict, backward: bool = False) -> dict:
-    """subject -> objects (or object -> subjects) of one property, built once per round."""
+    """subject -> objects (or object -> subjects) of one property, built once per round (or per use)."""
     key = (p, backward)
     if key not in cache:
         idx: dict = defaultdict(list)
