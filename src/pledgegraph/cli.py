@@ -145,7 +145,10 @@ def main(debug):
 @click.option("--since", "rev", metavar="REV", help="Like --changed, against the git revision REV.")
 @click.option("--archive", type=click.Path(path_type=Path), default=None,
               help=ARCHIVE_HELP + " When given, every quote is also checked against its source's text.")
-def validate(data, base, paths, fmt, strict, changed, rev, archive):
+@click.option("--watch", is_flag=True,
+              help="Check everything once, then keep the graph in memory and re-check each data file as it is "
+                   "saved (the records it changes and those depending on them, in well under a second). Ctrl-C stops.")
+def validate(data, base, paths, fmt, strict, changed, rev, archive, watch):
     """Check the data: YAML format, references and SHACL shapes.
 
     Prints each problem as `file:line:column: severity: entity: message [rule] (hint: ...)`.
@@ -157,9 +160,14 @@ def validate(data, base, paths, fmt, strict, changed, rev, archive):
     from . import scope as scopes
     from .pipeline import check
 
-    if sum(map(bool, (paths, changed, rev))) > 1:
-        raise click.UsageError("give data files, --changed or --since REV, not more than one")
+    if sum(map(bool, (paths, changed, rev, watch))) > 1:
+        raise click.UsageError("give data files, --changed, --since REV or --watch, not more than one")
     settings = _settings(data, base=base, archive=archive)
+    if watch:
+        if fmt == "turtle" or archive:
+            raise click.UsageError("--watch reports as text or json, without --archive")
+        _watch(settings, fmt)
+        return
     try:
         scope = None
         if paths:
@@ -186,6 +194,36 @@ def validate(data, base, paths, fmt, strict, changed, rev, archive):
         _render_problems(report.problems, fmt, label, checked, total)
     failed = not report.conforms or (strict and any(p.severity == "warning" for p in report.problems))
     sys.exit(1 if failed else 0)
+
+
+def _watch(settings, fmt: str) -> None:
+    """`validate --watch`: a report at start, then one per change, until Ctrl-C."""
+    import time as clock
+
+    from .session import watch
+
+    def on_start(session, report):
+        _render_problems(report.problems, fmt, "all", session.total, session.total)
+        click.echo(f"watching {len(session.files)} data file(s) in {settings.data_dir}; Ctrl-C stops", err=True)
+
+    def on_update(update):
+        if fmt == "text":
+            click.echo(f"[{clock.strftime('%H:%M:%S')}] {', '.join(update.files)} changed: re-checked in "
+                       f"{update.seconds:.2f}s")
+        _render_problems(update.report.problems, fmt, "changed: " + ", ".join(update.files), len(update.checked),
+                         update.total, {"seconds": round(update.seconds, 3)} if fmt == "json" else None)
+
+    def on_error(e):  # the start-up check failed; it is tried again when a file changes
+        if e.problems:
+            _render_problems(e.problems, fmt)
+        else:
+            click.echo(f"error: {e}", err=True)
+        click.echo("waiting for a change to the data; Ctrl-C stops", err=True)
+
+    try:
+        watch(settings, on_start, on_update, on_error)
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
 
 
 @main.command()

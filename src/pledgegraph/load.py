@@ -88,25 +88,33 @@ def load(data_dir: Path, vocabulary: Vocabulary) -> Dataset:
     for path in files:
         name = relative(path, data_dir)
         names.append(name)
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise YamlError(f"file is larger than {MAX_FILE_BYTES >> 20} MiB; split it", 1, 1)
-            tree = read(decode(path.read_bytes()))
-        except YamlError as e:
-            unreadable.append(Problem(Position(name, e.line, e.column), str(e), rule="yaml", hint=e.hint))
-            continue
-        except OSError as e:
-            unreadable.append(Problem(Position(name), f"cannot read: {e.strerror}", rule="file"))
-            continue
-        records.extend(_file_records(tree, name, vocabulary, problems))
+        found, problem = read_records(path, name, vocabulary, problems)
+        records.extend(found)
+        if problem is not None:
+            unreadable.append(problem)
     if unreadable:
         errors = [p for p in problems.items if p.severity == ERROR]  # warnings wait for a readable run
         raise UnusableInput(f"{len(unreadable)} file(s) could not be read", unreadable + errors)
-    by_id = _index(records, problems)
-    _check_references(records, by_id, problems)
+    by_id = index_ids(records, problems)
+    check_references(records, by_id, problems)
     if problems.has_errors:
         raise DataInvalid(problems.items)
     return Dataset(records, by_id, vocabulary, names, warnings=problems.items)
+
+
+def read_records(path: Path, name: str, vocabulary: Vocabulary,
+                 problems: ProblemList) -> tuple[list[Record], Problem | None]:
+    """One data file's records, checked on their own (ids and references are checked across files
+    by `index_ids` and `check_references`); or the problem that made the file unreadable."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise YamlError(f"file is larger than {MAX_FILE_BYTES >> 20} MiB; split it", 1, 1)
+        tree = read(decode(path.read_bytes()))
+    except YamlError as e:
+        return [], Problem(Position(name, e.line, e.column), str(e), rule="yaml", hint=e.hint)
+    except OSError as e:
+        return [], Problem(Position(name), f"cannot read: {e.strerror}", rule="file")
+    return _file_records(tree, name, vocabulary, problems), None
 
 
 # --- one file ---------------------------------------------------------------------------------
@@ -412,7 +420,8 @@ def _suggest(word: str, choices) -> str:
 
 # --- across files -----------------------------------------------------------------------------
 
-def _index(records: list[Record], problems: ProblemList) -> dict[str, Record]:
+def index_ids(records: list[Record], problems: ProblemList) -> dict[str, Record]:
+    """Records by id; a second record with an id already taken is a problem."""
     by_id: dict[str, Record] = {}
     for r in records:
         first = by_id.get(r.id)
@@ -456,7 +465,8 @@ def references(record: Record) -> set[str]:
     return {target for _, target, _ in _refs(record, schema.KINDS[record.kind].fields)}
 
 
-def _check_references(records: list[Record], by_id: dict[str, Record], problems: ProblemList) -> None:
+def check_references(records: list[Record], by_id: dict[str, Record], problems: ProblemList) -> None:
+    """Each reference of these records names a record of a kind its field accepts."""
     for r in records:
         for spec, target, pos in _refs(r, schema.KINDS[r.kind].fields):
             kinds = spec.ref_kinds

@@ -117,7 +117,7 @@ def validate(built: Built, shape_files: list[Path], ontology_files: list[Path],
             results = shacl.validate_store(store, compiled, focus)
     if results is None:
         results = reference_results(built, shapes, ontology_files, focus)
-    return Report(_problems(results, built), results)
+    return Report(problems_of(results, built), results)
 
 
 def reference_results(built: Built, shapes: list, ontology_files: list[Path], focus=None) -> list:
@@ -138,7 +138,7 @@ def reference_results(built: Built, shapes: list, ontology_files: list[Path], fo
     return shacl.results_from_report(report, shapes_graph)
 
 
-def _problems(results: list, built: Built) -> list[Problem]:
+def problems_of(results: list, built: Built) -> list[Problem]:
     """Engine results as located, readable problems (see explain.py)."""
     return sorted_unique([explain.problem(built, r.focus, r.path or None, r.value or None, r.message,
                                           SEVERITY.get(r.severity, ERROR), r.shape) for r in results])

@@ -1,0 +1,115 @@
+"""`validate --watch`: after each edit, the in-memory session reports for the records it re-checks
+exactly what a full run over the edited data reports for them, and its graph (asserted + inferred,
+in the store) is the graph a full build makes of the edited data."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+import pytest
+
+from pledgegraph.pipeline import check
+from pledgegraph.session import Session
+from test_incremental import BASE, SRC, edit, name, person, repo, settings  # noqa: F401  (repo: a fixture)
+
+
+def store_triples(store) -> set[str]:
+    """Without the ontology's blank nodes (OWL lists), which each parse labels afresh."""
+    return {str(q.triple) for q in store if not any(isinstance(t, ox.BlankNode) for t in (q.subject, q.object))}
+
+
+def fresh_store_triples(s) -> set[str]:
+    result = check(s)
+    from pledgegraph.validate import data_store
+
+    return store_triples(data_store(result.built.union(result.inferred), s.ontology_files))
+
+
+def recheck(session: Session, s):
+    update = session.update(session.changed_files())
+    full = check(s).report.problems
+    assert update.report.problems == [p for p in full if p.entity in update.checked]
+    assert store_triples(session.store) == fresh_store_triples(s)
+    return update
+
+
+def test_start_up_reports_what_a_full_run_reports(repo):
+    s = settings(repo)
+    assert Session(s).check_all().problems == check(s).report.problems
+
+
+@pytest.mark.parametrize("old, new, checked, errors", [
+    # a violation: two preferred names
+    (name("Inc Person"), name("Inc Person", True) + name("Other", True), {"inc-person", "inc-tenure", SRC}, 1),
+    # a fix: the committed violation goes away
+    (name("One", True) + name("Two", True), name("One", True) + name("Two"), {"inc-old-trouble", SRC}, 0),
+    # a change that matters to records referring to this one
+    ("inc-org\n    kind: [militant-group]", "inc-org\n    kind: [militant-group, umbrella]",
+     {"inc-org", "inc-tenure", "inc-pledge", SRC}, 0),
+])
+def test_an_edit_is_re_checked_as_a_full_run_would(repo, old, new, checked, errors):
+    s = settings(repo)
+    session = Session(s)
+    edit(repo, old, new)
+    update = recheck(session, s)
+    assert update.checked == checked
+    assert sum(p.severity == "error" for p in update.report.problems) == errors
+
+
+def test_files_come_and_go_and_bad_edits_wait_until_fixed(repo):
+    s = settings(repo)
+    session = Session(s)
+    new_file = repo / "data" / "zz-new.yaml"
+    new_file.write_text("persons:\n" + person("inc-new", name("New")))
+    assert recheck(session, s).checked == {"inc-new", SRC}
+
+    new_file.write_text("persons:\n  - id: inc-new\n    names: [oops\n")  # not YAML
+    update = session.update(session.changed_files())
+    assert [p.rule for p in update.report.problems] == ["yaml"] and not update.checked
+    new_file.write_text("persons:\n" + person("inc-new", name("New")) + person("inc-new2", name("Two")) +
+                        "pledges:\n  - id: inc-p2\n    pledgers: [nobody]\n    to: inc-org\n"
+                        f"    sources: [{{source: {SRC}, quote: pledged}}]\n")
+    update = session.update(session.changed_files())
+    assert [p.rule for p in update.report.problems] == ["pledge.pledgers"]  # unknown 'nobody'
+
+    new_file.unlink()
+    update = recheck(session, s)
+    assert update.checked == {SRC}
+
+
+def test_removing_a_record_others_refer_to_is_an_error(repo):
+    s = settings(repo)
+    session = Session(s)
+    edit(repo, f"  - id: inc-bystander\n    kind: [militant-group]\n    names:\n{name('Bystander')}    sources: [{SRC}]\n",
+         "")
+    update = session.update(session.changed_files())
+    assert [p.message for p in update.report.problems] == [
+        "unknown person/organization 'inc-bystander' in 'pledgers'"]
+
+
+def test_cli_watch_reports_at_start_then_each_saved_change(repo):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "PLEDGEGRAPH_SHAPES_DIR": str(repo / "shapes")}
+    proc = subprocess.Popen([sys.executable, "-m", "pledgegraph", "validate", "--watch", "--data", str(repo / "data")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = []
+        while not any(" in " not in line and line.endswith("warning(s)") for line in lines):
+            lines.append(proc.stdout.readline().rstrip("\n"))
+        assert any("inc-old-trouble" in line for line in lines)  # the full report
+        time.sleep(0.1)
+        edit(repo, name("Inc Person"), name("Inc Person", True) + name("Other", True))
+        update = [proc.stdout.readline().rstrip("\n")]
+        while "in 3 of " not in update[-1]:
+            update.append(proc.stdout.readline().rstrip("\n"))
+        assert "zz-inc.yaml changed: re-checked in" in update[0]
+        assert any("inc-person: has two preferred names" in line for line in update)
+        assert update[-1].startswith("1 error(s), ")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "stopped" in err
