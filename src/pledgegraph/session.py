@@ -28,7 +28,6 @@ from .gcpause import paused_gc
 from .load import check_references, data_files, index_ids, load, load_vocabulary, read_records, references
 from .reason import Closure, load_rules, read_ontology
 from .records import Dataset, Record
-from .scope import focus_nodes
 from .settings import Settings
 from .validate import Report, data_store, problems_of, shape_triples
 
@@ -64,6 +63,9 @@ class Session:
         self.built = {name: self._build(records) for name, records in self.records.items()}
         self.line_sets = {name: set(part.lines) for name, part in self.built.items()}
         self.graph = Built(None, {}, settings.base, [])  # the tracing maps of every file, for messages
+        self.nodes: dict[str, set[str]] = {}  # record id -> its nodes (the focus nodes of its shapes)
+        self.texts = {name: path.read_text(encoding="utf-8", errors="replace") for name, path in self.files.items()}
+        self._texts_read: dict[str, str] = {}
         for part in self.built.values():
             self._trace(part, add=True)
         ontology = read_ontology(settings.ontology_files)
@@ -73,6 +75,7 @@ class Session:
         self.store.load("".join(f"{line} .\n" for line in self.closure.inferred()).encode(),
                         format=ox.RdfFormat.N_TRIPLES)
         self.shapes = shacl.compile_shapes(shape_triples(settings.shape_files), self.store)
+        self.closure.track_nodes()
         self.referrers: dict[str, set[str]] = {}
         for records in self.records.values():
             for r in records:
@@ -104,6 +107,7 @@ class Session:
         start = time.perf_counter()
         current = {relative(p, self.settings.data_dir): p for p in data_files(self.settings.data_dir)}
         problems = ProblemList()
+        self._texts_read = {}
         new_records, unreadable = {}, []
         for name in names:
             path = current.get(name)
@@ -112,10 +116,12 @@ class Session:
             if problem is not None:
                 unreadable.append(problem)
             new_records[name] = found
-        records = {**self.records, **new_records}
-        everything = [r for name in sorted(records) for r in records[name]]
-        by_id = index_ids(everything, problems)
-        edited = [r for name in names for r in new_records[name]]
+        kept = {i: r for i, r in self.by_id.items() if r.position.file not in names}
+        fresh_records = [r for name in names for r in new_records[name]]
+        clashing = [kept[r.id] for r in fresh_records if r.id in kept]
+        by_id = {**kept, **index_ids(sorted(clashing + fresh_records, key=lambda r: r.position), problems)}
+        by_id.update({r.id: r for r in clashing})  # the first definition keeps its id
+        edited = [r for name in names for r in self._edited(name, new_records[name], current.get(name))]
         gone_ids = {r.id for name in names for r in self.records.get(name, [])} - by_id.keys()
         dependents = [by_id[i] for target in gone_ids | {r.id for r in edited}
                       for i in self.referrers.get(target, ()) if i in by_id]
@@ -141,15 +147,20 @@ class Session:
             added += fresh
             self.built[name], self.line_sets[name] = new, new_lines
             self._trace(new, add=True)
-        referred = {}  # what each touched record refers (or referred, if removed) to
+        referred = {}  # what each edited record refers (or referred, if removed) to
+        edited_ids = {r.id for r in edited} | gone_ids
         for name in names:
             for r in self.records.get(name, []):
-                referred[r.id] = references(r)
-                for target in referred[r.id]:
-                    self.referrers.get(target, set()).discard(r.id)
+                if r.id in gone_ids:
+                    referred[r.id] = references(r)
+                if r.id in edited_ids:
+                    for target in references(r):
+                        self.referrers.get(target, set()).discard(r.id)
             for r in new_records[name]:
-                for target in references(r):
-                    self.referrers.setdefault(target, set()).add(r.id)
+                if r.id in edited_ids:
+                    referred[r.id] = references(r)
+                    for target in referred[r.id]:
+                        self.referrers.setdefault(target, set()).add(r.id)
             if name in current:
                 self.records[name] = new_records[name]
                 self.files[name] = current[name]
@@ -160,6 +171,7 @@ class Session:
                 self.line_sets.pop(name, None)
                 self.stamps.pop(name, None)
         self.by_id = by_id
+        self.texts.update(self._texts_read)
         self.warnings = {p for p in self.warnings if p.position.file not in names} | set(problems.items)
 
         lost, gained = self.closure.update(sorted(removed), sorted(added))
@@ -169,9 +181,8 @@ class Session:
 
         scope = {i for i in touched if i in by_id}
         scope |= {i for t in touched for i in self.referrers.get(t, ()) if i in by_id}
-        referred.update({r.id: references(r) for name in names for r in new_records[name]})
         scope |= {ref for t in touched for ref in referred.get(t, ()) if ref in by_id}
-        focus = set().union(*(focus_nodes(self.built[f], scope) for f in {by_id[i].position.file for i in scope}))
+        focus = {node for rid in scope for node in self.nodes.get(rid, ())}
         results = shacl.validate_store(self.store, self.shapes, focus)
         found = problems_of(results, self.graph) + [p for p in self.warnings if p.entity in scope]
         return Update(Report(sorted_unique(found), results), names, scope, self.total,
@@ -180,7 +191,20 @@ class Session:
     def _build(self, records: list[Record], by_id: dict | None = None) -> Built:
         return build(Dataset(records, by_id or self.by_id, self.vocabulary, []), self.settings.base)
 
+    def _edited(self, name: str, records: list[Record], path: Path | None) -> list[Record]:
+        """The records of a re-read file whose text changed, or that are new to it."""
+        text = path.read_text(encoding="utf-8", errors="replace") if path else ""
+        self._texts_read[name] = text
+        old = _spans(self.texts.get(name, ""), self.records.get(name, []))
+        new = _spans(text, records)
+        return [r for r in records if old.get(r.id) != new[r.id]]
+
     def _trace(self, part: Built, add: bool) -> None:
+        for node, (rid, _) in part.origins.items():
+            if add:
+                self.nodes.setdefault(rid, set()).add(node)
+            else:
+                self.nodes.get(rid, set()).discard(node)
         graph = self.graph
         for maps, own in ((graph.origins, part.origins), (graph.node_rules, part.node_rules),
                           (graph.field_positions, part.field_positions)):
@@ -240,6 +264,14 @@ def _all_stamps(settings: Settings) -> dict:
     except UnusableInput:
         data = sorted(settings.data_dir.rglob("*.y*ml"))
     return {str(p): _stamp(p) for p in [*data, *_inputs(settings)]}
+
+
+def _spans(text: str, records: list[Record]) -> dict[str, str]:
+    """Each record's lines of the file's text: from its first line to the next record's."""
+    lines = text.split("\n")
+    starts = sorted((r.position.line, r.id) for r in records)
+    ends = [line for line, _ in starts[1:]] + [len(lines) + 1]
+    return {rid: "\n".join(lines[line - 1:end - 1]) for (line, rid), end in zip(starts, ends)}
 
 
 def _subject(line: str) -> str:
