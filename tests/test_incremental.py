@@ -49,6 +49,10 @@ def git(repo, *args):
 
 @pytest.fixture
 def repo(tmp_path):
+    return make_repo(tmp_path)
+
+
+def make_repo(tmp_path):
     """A git repository holding the shipped data plus test records, with shapes that also warn."""
     repo = tmp_path / "repo"
     for name_ in ("data", "ontology", "shapes"):

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 import pytest
+from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from pledgegraph.pipeline import check
 from pledgegraph.session import Session
-from test_incremental import BASE, SRC, edit, name, person, repo, settings  # noqa: F401  (repo: a fixture)
+from test_incremental import BASE, SRC, edit, make_repo, name, person, repo, settings  # noqa: F401  (repo: a fixture)
 
 
 def store_triples(store) -> set[str]:
@@ -113,3 +114,57 @@ def test_cli_watch_reports_at_start_then_each_saved_change(repo):
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "stopped" in err
+
+
+def assert_state_is_a_fresh_loads(session: Session, s) -> None:
+    """Records and the tracing maps (positions for messages) as a fresh load and build make them."""
+    from pledgegraph.build import build
+    from pledgegraph.load import load, load_vocabulary
+
+    fresh = load(s.data_dir, load_vocabulary(s.vocabulary_file))
+    assert [(r.id, r.position) for name in sorted(session.records) for r in session.records[name]] == \
+        [(r.id, r.position) for r in fresh.records]
+    built = build(fresh, s.base)
+    assert session.graph.origins == built.origins
+    assert session.graph.field_positions == built.field_positions
+    assert session.graph.node_rules == built.node_rules
+
+
+@pytest.mark.parametrize("old, new", [
+    (name("Inc Person"), name("Inc Person") + name("Second name")),  # a line more, mid-file
+    (name("One", True) + name("Two", True), name("One", True)),  # a line less
+    ("role: leader", "role: commander"),  # in place
+    ("tenures:\n", "tenures:  # a comment on a kind's key\n"),  # the file's structure: read whole
+    ("organizations:\n", "organizations:\n" + person("inc-early", name("Early")).replace("  - id", "  - id", 1)
+     .replace("names:", "kind: [militant-group]\n    names:")),  # a record first in its kind
+    (BASE, BASE + "  - id: inc-pledge-2\n    pledgers: [inc-person]\n    to: inc-org\n"
+           f"    sources: [{{source: {SRC}, quote: pledged}}]\n"),  # appended at the end
+])
+def test_edits_anywhere_in_a_file_keep_positions_right(repo, old, new):
+    s = settings(repo)
+    session = Session(s)
+    edit(repo, old, new)
+    recheck(session, s)
+    assert_state_is_a_fresh_loads(session, s)
+    edit(repo, new, old)  # and back
+    recheck(session, s)
+    assert_state_is_a_fresh_loads(session, s)
+
+
+@hypothesis_settings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 60), st.sampled_from(["", "# a note", "    # an indented note"])),
+                min_size=1, max_size=4))
+def test_lines_added_and_removed_anywhere_move_the_positions_below(tmp_path_factory, insertions):
+    repo = make_repo(tmp_path_factory.mktemp("fuzz"))
+    s = settings(repo)
+    session = Session(s)
+    path = repo / "data" / "zz-inc.yaml"
+    original = path.read_text()
+    lines = original.split("\n")
+    for at, text in insertions:
+        lines.insert(min(at, len(lines) - 1), text)
+    for text in ("\n".join(lines), original):
+        path.write_text(text)
+        update = session.update(session.changed_files())
+        assert not any(p.severity == "error" and p.entity != "inc-old-trouble" for p in update.report.problems)
+        assert_state_is_a_fresh_loads(session, s)

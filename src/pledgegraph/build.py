@@ -12,6 +12,7 @@ Every cited node also gets `prov:wasDerivedFrom` its source documents, for one-p
 
 from __future__ import annotations
 
+from collections import Counter
 from itertools import chain
 
 import pyoxigraph as ox
@@ -381,8 +382,29 @@ _CITATION_FIELDS = [f for f in schema.STRUCTS["citation"].fields if f.predicate 
 @paused_gc()
 def build(dataset: Dataset, base: str = DEFAULT_BASE) -> Built:
     """Turn checked records into the asserted graph."""
-    e = _Emitter(dataset, base)
-    for r in dataset.records:
+    return _emit(_Emitter(dataset, base))
+
+
+class _CountingEmitter(_Emitter):
+    def __init__(self, dataset: Dataset, base: str):
+        super().__init__(dataset, base)
+        self.counts: Counter[str] = Counter()
+
+    def add(self, s: str, p: str, o: str) -> None:
+        line = f"{s} {p} {o}"
+        self.out.add(line)
+        self.counts[line] += 1
+
+
+@paused_gc()
+def build_counted(dataset: Dataset, base: str = DEFAULT_BASE) -> tuple[Built, Counter[str]]:
+    """`build`, and how many times the records emit each line: several records may state the same
+    triple, so an edit removes a line only when no record states it any more (`validate --watch`)."""
+    e = _CountingEmitter(dataset, base)
+    return _emit(e), e.counts
+
+
+def _emit(e: _Emitter) -> Built:
+    for r in e.dataset.records:
         e.record(r)
-    lines = sorted(e.out)
-    return Built(None, e.origins, base, lines, e.node_rules, e.field_positions)
+    return Built(None, e.origins, e.base, sorted(e.out), e.node_rules, e.field_positions)

@@ -108,12 +108,23 @@ def read_records(path: Path, name: str, vocabulary: Vocabulary,
     by `index_ids` and `check_references`); or the problem that made the file unreadable."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise YamlError(f"file is larger than {MAX_FILE_BYTES >> 20} MiB; split it", 1, 1)
-        tree = read(decode(path.read_bytes()))
+            return [], Problem(Position(name, 1, 1), f"file is larger than {MAX_FILE_BYTES >> 20} MiB; split it",
+                               rule="yaml")
+        text = decode(path.read_bytes())
     except YamlError as e:
         return [], Problem(Position(name, e.line, e.column), str(e), rule="yaml", hint=e.hint)
     except OSError as e:
         return [], Problem(Position(name), f"cannot read: {e.strerror}", rule="file")
+    return records_of_text(text, name, vocabulary, problems)
+
+
+def records_of_text(text: str, name: str, vocabulary: Vocabulary,
+                    problems: ProblemList) -> tuple[list[Record], Problem | None]:
+    """`read_records` of a file's text (or of a part of it, padded so lines keep their numbers)."""
+    try:
+        tree = read(text)
+    except YamlError as e:
+        return [], Problem(Position(name, e.line, e.column), str(e), rule="yaml", hint=e.hint)
     return _file_records(tree, name, vocabulary, problems), None
 
 

@@ -14,22 +14,42 @@ graph until it is fixed. A change to the ontology, the shapes or the vocabularie
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import shacl
-from .build import Built, build
-from .errors import ERROR, DataInvalid, ProblemList, UnusableInput, relative, sorted_unique
+from . import schema, shacl
+from .build import Built, build_counted
+from .errors import ERROR, DataInvalid, Position, Problem, ProblemList, UnusableInput, relative, sorted_unique
 from .explain import locate
 from .gcpause import paused_gc
-from .load import check_references, data_files, index_ids, load, load_vocabulary, read_records, references
+from .load import (check_references, data_files, index_ids, load, load_vocabulary, read_records, records_of_text,
+                   references)
 from .reason import Closure, load_rules, read_ontology
-from .records import Dataset, Record
+from .records import Claimed, Dataset, Item, Record
 from .settings import Settings
 from .validate import Report, data_store, problems_of, shape_triples
+
+
+@dataclass
+class _Edit:
+    """One re-read file: its records `old` (as they were) are replaced by `new`; `records` is
+    the whole file's list after the edit."""
+
+    old: list[Record]
+    new: list[Record]
+    records: list[Record]
+    text: str
+    whole_file: bool
+    problem: Problem | None = None
+    edited: list[Record] = field(default_factory=list)  # of `new`, those whose text changed
+    moved: list[Record] = field(default_factory=list)  # below the edit: the same, `delta` lines away
+    delta: int = 0
 
 
 @dataclass
@@ -60,16 +80,16 @@ class Session:
         self.files = {name: path for path, name in ((p, relative(p, settings.data_dir))
                                                     for p in data_files(settings.data_dir))}
         self.stamps = {name: _stamp(path) for name, path in self.files.items()}
-        self.built = {name: self._build(records) for name, records in self.records.items()}
-        self.line_sets = {name: set(part.lines) for name, part in self.built.items()}
         self.graph = Built(None, {}, settings.base, [])  # the tracing maps of every file, for messages
         self.nodes: dict[str, set[str]] = {}  # record id -> its nodes (the focus nodes of its shapes)
-        self.texts = {name: path.read_text(encoding="utf-8", errors="replace") for name, path in self.files.items()}
-        self._texts_read: dict[str, str] = {}
-        for part in self.built.values():
+        self.field_keys: dict[str, set[tuple[str, str]]] = {}  # node -> its keys in graph.field_positions
+        self.counts: dict[str, Counter[str]] = {}  # file -> how many of its records state each line
+        for name, records in self.records.items():
+            part, self.counts[name] = self._build(records, self.by_id)
             self._trace(part, add=True)
+        self.texts = {name: path.read_text(encoding="utf-8", errors="replace") for name, path in self.files.items()}
         ontology = read_ontology(settings.ontology_files)
-        lines = sorted(line for part in self.built.values() for line in part.lines)
+        lines = sorted({line for counts in self.counts.values() for line in counts})
         self.closure = Closure(lines, load_rules(ontology), [str(t) for t in ontology])
         self.store = data_store(Built(None, {}, settings.base, lines), settings.ontology_files)
         self.store.load("".join(f"{line} .\n" for line in self.closure.inferred()).encode(),
@@ -107,22 +127,23 @@ class Session:
         start = time.perf_counter()
         current = {relative(p, self.settings.data_dir): p for p in data_files(self.settings.data_dir)}
         problems = ProblemList()
-        self._texts_read = {}
-        new_records, unreadable = {}, []
+        edits, unreadable = {}, []
         for name in names:
             path = current.get(name)
-            self.stamps[name] = _stamp(path) if path else None
-            found, problem = read_records(path, name, self.vocabulary, problems) if path else ([], None)
-            if problem is not None:
-                unreadable.append(problem)
-            new_records[name] = found
-        kept = {i: r for i, r in self.by_id.items() if r.position.file not in names}
-        fresh_records = [r for name in names for r in new_records[name]]
+            self.stamps[name] = _stamp(path)
+            edit = self._reread(name, path, problems)
+            if edit.problem is not None:
+                unreadable.append(edit.problem)
+            edits[name] = edit
+        replaced = {r.id for e in edits.values() for r in e.old}
+        kept = {i: r for i, r in self.by_id.items() if i not in replaced}
+        kept.update({r.id: r for e in edits.values() for r in e.moved})
+        fresh_records = [r for e in edits.values() for r in e.new]
         clashing = [kept[r.id] for r in fresh_records if r.id in kept]
         by_id = {**kept, **index_ids(sorted(clashing + fresh_records, key=lambda r: r.position), problems)}
         by_id.update({r.id: r for r in clashing})  # the first definition keeps its id
-        edited = [r for name in names for r in self._edited(name, new_records[name], current.get(name))]
-        gone_ids = {r.id for name in names for r in self.records.get(name, [])} - by_id.keys()
+        edited = [r for e in edits.values() for r in e.edited]
+        gone_ids = replaced - by_id.keys()
         dependents = [by_id[i] for target in gone_ids | {r.id for r in edited}
                       for i in self.referrers.get(target, ()) if i in by_id]
         check_references(edited + dependents, by_id, problems)
@@ -131,48 +152,45 @@ class Session:
             report = Report(sorted_unique(blocking), [])
             return Update(report, names, set(), self.total, time.perf_counter() - start)
 
-        removed, added, touched = [], [], set(gone_ids)
-        for name in names:
-            old, old_lines = self.built.pop(name, None), self.line_sets.pop(name, set())
-            new = self._build(new_records[name], by_id)
-            new_lines = set(new.lines)
-            others = list(self.line_sets.values())  # a line another file also makes stays
-            gone = [line for line in old_lines - new_lines if not any(line in o for o in others)]
-            fresh = [line for line in new_lines - old_lines if not any(line in o for o in others)]
-            if old is not None:
-                self._trace(old, add=False)
-                touched |= {locate(old, _subject(line))[0] for line in gone}
-            touched |= {locate(new, _subject(line))[0] for line in fresh}
+        removed, added, touched, referred = [], [], set(gone_ids), {}
+        for name, e in edits.items():
+            old_part, old_counts = self._build(e.old, self.by_id)
+            new_part, new_counts = self._build(e.new, by_id)
+            previous = self.counts.get(name, Counter())
+            counts = previous.copy()
+            counts.subtract(old_counts)
+            counts.update(new_counts)
+            self.counts[name] = counts = +counts  # drops the lines no record of the file states now
+            others = [c for other, c in self.counts.items() if other != name]  # a line another file states stays
+            gone = [line for line in old_counts if line not in counts and not any(line in c for c in others)]
+            fresh = [line for line in new_counts if line not in previous and not any(line in c for c in others)]
+            touched |= {locate(old_part, _subject(line))[0] for line in gone}
+            touched |= {locate(new_part, _subject(line))[0] for line in fresh}
             removed += gone
             added += fresh
-            self.built[name], self.line_sets[name] = new, new_lines
-            self._trace(new, add=True)
-        referred = {}  # what each edited record refers (or referred, if removed) to
-        edited_ids = {r.id for r in edited} | gone_ids
-        for name in names:
-            for r in self.records.get(name, []):
-                if r.id in gone_ids:
+            self._trace(old_part, add=False)
+            self._trace(new_part, add=True)
+            self._move(name, e.moved, e.delta)
+            content = {r.id for r in e.edited} | {r.id for r in e.old} - by_id.keys()
+            for r in e.old:
+                if r.id in content:
                     referred[r.id] = references(r)
-                if r.id in edited_ids:
-                    for target in references(r):
+                    for target in referred[r.id]:
                         self.referrers.get(target, set()).discard(r.id)
-            for r in new_records[name]:
-                if r.id in edited_ids:
+            for r in e.new:
+                if r.id in content:
                     referred[r.id] = references(r)
                     for target in referred[r.id]:
                         self.referrers.setdefault(target, set()).add(r.id)
+            self.warnings = {p for p in self.warnings if p.position.file != name or
+                             not (e.whole_file or p.entity in {r.id for r in e.old})}
             if name in current:
-                self.records[name] = new_records[name]
-                self.files[name] = current[name]
+                self.records[name], self.files[name], self.texts[name] = e.records, current[name], e.text
             else:
-                self.records.pop(name, None)
-                self.files.pop(name, None)
-                self.built.pop(name, None)
-                self.line_sets.pop(name, None)
-                self.stamps.pop(name, None)
+                for table in (self.records, self.files, self.texts, self.counts, self.stamps):
+                    table.pop(name, None)
         self.by_id = by_id
-        self.texts.update(self._texts_read)
-        self.warnings = {p for p in self.warnings if p.position.file not in names} | set(problems.items)
+        self.warnings |= set(problems.items)
 
         lost, gained = self.closure.update(sorted(removed), sorted(added))
         for line in removed + lost:
@@ -188,16 +206,54 @@ class Session:
         return Update(Report(sorted_unique(found), results), names, scope, self.total,
                       time.perf_counter() - start)
 
-    def _build(self, records: list[Record], by_id: dict | None = None) -> Built:
-        return build(Dataset(records, by_id or self.by_id, self.vocabulary, []), self.settings.base)
+    def _build(self, records: list[Record], by_id: dict) -> tuple[Built, Counter[str]]:
+        return build_counted(Dataset(records, by_id, self.vocabulary, []), self.settings.base)
 
-    def _edited(self, name: str, records: list[Record], path: Path | None) -> list[Record]:
-        """The records of a re-read file whose text changed, or that are new to it."""
-        text = path.read_text(encoding="utf-8", errors="replace") if path else ""
-        self._texts_read[name] = text
-        old = _spans(self.texts.get(name, ""), self.records.get(name, []))
-        new = _spans(text, records)
-        return [r for r in records if old.get(r.id) != new[r.id]]
+    def _reread(self, name: str, path: Path | None, problems: ProblemList) -> "_Edit":
+        """The file's records after an edit: only the records in the lines that changed are read
+        again, those below them moved by the lines added or removed; the whole file when the edit
+        touches its structure (a kind's key)."""
+        old_records = self.records.get(name, [])
+        old_text = self.texts.get(name, "")
+        if path is None:
+            return _Edit(old_records, [], [], "", True)
+        text = path.read_text(encoding="utf-8", errors="replace")
+        region = _changed_region(old_text, text, old_records) if old_records else None
+        if region is not None:
+            i, j, chunk, delta = region
+            first = old_records[i].position.line
+            lead = next((line for line in chunk.split("\n") if line.strip() and not line.startswith("#")), "")
+            if not lead:  # the edit removed the file's last records
+                padded = ""
+            elif _at_margin(lead):  # the edit removed the kind's last records: the chunk starts at the next kind
+                padded = "\n" * (first - 1) + chunk
+            else:  # inside the list of a kind: give the chunk its key, on the line above its first record
+                padded = "\n" * (first - 2) + schema.KINDS[old_records[i].kind].key + ":\n" + chunk
+            new, problem = records_of_text(padded, name, self.vocabulary, problems)
+            moved = [_moved(r, delta) for r in old_records[j:]] if delta else []
+            records, old = old_records[:i] + new + (moved or old_records[j:]), old_records[i:j]
+        else:
+            records, problem = read_records(path, name, self.vocabulary, problems)
+            old, new, moved, delta = old_records, records, [], 0
+        if problem is not None:
+            return _Edit(old, [], [], text, region is None, problem)
+        old_spans, new_spans = _spans(old_text, old), _spans(text, new)
+        edited = [r for r in new if old_spans.get(r.id) != new_spans[r.id]]
+        return _Edit(old, new, records, text, region is None, None, edited, moved, delta)
+
+    def _move(self, name: str, moved: list[Record], delta: int) -> None:
+        """Records below an edit keep their triples; their positions in messages move by `delta` lines."""
+        graph, ids = self.graph, {r.id for r in moved}
+        for r in moved:
+            self.by_id[r.id] = r
+            for node in self.nodes.get(r.id, ()):
+                if node in graph.origins:
+                    graph.origins[node] = (r.id, _moved(graph.origins[node][1], delta))
+                for key in self.field_keys.get(node, ()):
+                    graph.field_positions[key] = _moved(graph.field_positions[key], delta)
+        self.warnings = {dataclasses.replace(p, position=_moved(p.position, delta))
+                         if p.position.file == name and p.entity in ids else p for p in self.warnings}
+
 
     def _trace(self, part: Built, add: bool) -> None:
         for node, (rid, _) in part.origins.items():
@@ -205,6 +261,11 @@ class Session:
                 self.nodes.setdefault(rid, set()).add(node)
             else:
                 self.nodes.get(rid, set()).discard(node)
+        for key in part.field_positions:
+            if add:
+                self.field_keys.setdefault(key[0], set()).add(key)
+            else:
+                self.field_keys.get(key[0], set()).discard(key)
         graph = self.graph
         for maps, own in ((graph.origins, part.origins), (graph.node_rules, part.node_rules),
                           (graph.field_positions, part.field_positions)):
@@ -264,6 +325,54 @@ def _all_stamps(settings: Settings) -> dict:
     except UnusableInput:
         data = sorted(settings.data_dir.rglob("*.y*ml"))
     return {str(p): _stamp(p) for p in [*data, *_inputs(settings)]}
+
+
+def _changed_region(old: str, new: str, records: list[Record]) -> tuple[int, int, str, int] | None:
+    """Which records an edit of a file's text replaces, and with what: (i, j, text, delta) for
+    `records[i:j]` (in line order) replaced by the records in `text` (the new lines from the first
+    of them on), the records after them moved by `delta` lines. None when the edit touches a line
+    at the left margin (a kind's key) or the file's head, before its first record."""
+    old_lines, new_lines = old.split("\n"), new.split("\n")
+    shortest = min(len(old_lines), len(new_lines))
+    a = 0
+    while a < shortest and old_lines[a] == new_lines[a]:
+        a += 1
+    b = 0
+    while b < shortest - a and old_lines[-1 - b] == new_lines[-1 - b]:
+        b += 1
+    if any(_at_margin(line) for line in new_lines[a:len(new_lines) - b] + old_lines[a:len(old_lines) - b]):
+        return None
+    starts = [r.position.line for r in records]
+    i = bisect.bisect_right(starts, a + 1) - 1  # the record holding the first changed line (a + 1)
+    if i < 0:
+        return None
+    delta = len(new_lines) - len(old_lines)
+    j = max(i + 1, bisect.bisect_right(starts, len(old_lines) - b))  # past the last changed line
+    end = starts[j] - 1 + delta if j < len(records) else len(new_lines)  # in the new lines
+    chunk = new_lines[starts[i] - 1:end]
+    while chunk and _at_margin(chunk[-1]):  # the next kind's key, when j is that kind's first record
+        chunk.pop()
+    return i, j, "\n".join(chunk), delta
+
+
+def _moved(value, delta: int):
+    """A record (or a position, or anything in a record) with its positions `delta` lines away."""
+    if isinstance(value, Position):
+        return Position(value.file, value.line + delta, value.column) if value.line else value
+    if isinstance(value, Item):  # a Record too
+        return dataclasses.replace(value, data=_moved(value.data, delta), position=_moved(value.position, delta),
+                                   field_positions=_moved(value.field_positions, delta))
+    if isinstance(value, Claimed):
+        return Claimed(_moved(value.value, delta), _moved(value.sources, delta), _moved(value.position, delta))
+    if isinstance(value, list):
+        return [_moved(v, delta) for v in value]
+    if isinstance(value, dict):
+        return {k: _moved(v, delta) for k, v in value.items()}
+    return value
+
+
+def _at_margin(line: str) -> bool:
+    return line[:1] not in ("", " ", "\t", "-", "#")
 
 
 def _spans(text: str, records: list[Record]) -> dict[str, str]:
