@@ -72,7 +72,7 @@ class Session:
         vocabulary = load_vocabulary(settings.vocabulary_file)
         dataset = load(settings.data_dir, vocabulary)
         self.vocabulary = vocabulary
-        self.warnings = {p for p in dataset.warnings}
+        self.warnings = set(dataset.warnings)
         self.records: dict[str, list[Record]] = {name: [] for name in dataset.files}
         for r in dataset.records:
             self.records[r.position.file].append(r)
@@ -105,7 +105,7 @@ class Session:
     def check_all(self) -> Report:
         """Every record, as `validate` reports them."""
         results = shacl.validate_store(self.store, self.shapes)
-        return Report(sorted_unique(problems_of(results, self.graph) + sorted(self.warnings, key=_key)), results)
+        return Report(sorted_unique(problems_of(results, self.graph) + list(self.warnings)), results)
 
     @property
     def total(self) -> int:
@@ -400,6 +400,3 @@ def _stamp(path: Path | None):
         return None
     return (st.st_mtime_ns, st.st_size)
 
-
-def _key(problem):
-    return problem.sort_key()
