@@ -168,3 +168,16 @@ def test_lines_added_and_removed_anywhere_move_the_positions_below(tmp_path_fact
         update = session.update(session.changed_files())
         assert not any(p.severity == "error" and p.entity != "inc-old-trouble" for p in update.report.problems)
         assert_state_is_a_fresh_loads(session, s)
+
+
+def test_a_record_changing_kind_rebuilds_what_refers_to_it_elsewhere(repo):
+    (repo / "data" / "zz-other.yaml").write_text(
+        "pledges:\n  - id: inc-pledge-elsewhere\n    pledgers: [inc-bystander]\n    to: inc-org\n"
+        f"    sources: [{{source: {SRC}, quote: pledged}}]\n")
+    s = settings(repo)
+    session = Session(s)
+    bystander = f"  - id: inc-bystander\n    kind: [militant-group]\n    names:\n{name('Bystander')}    sources: [{SRC}]\n"
+    edit(repo, bystander, "")
+    edit(repo, "organizations:\n", person("inc-bystander", name("Bystander")) + "organizations:\n")
+    recheck(session, s)  # the pledges now point at <…/person/inc-bystander>, in both files
+    assert_state_is_a_fresh_loads(session, s)

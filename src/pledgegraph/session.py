@@ -152,6 +152,17 @@ class Session:
             report = Report(sorted_unique(blocking), [])
             return Update(report, names, set(), self.total, time.perf_counter() - start)
 
+        # A record whose kind changed changes the IRIs the records referring to it make: build those again.
+        rekinded = {i for i in replaced & by_id.keys() if self.by_id[i].kind != by_id[i].kind}
+        read = {r.id for e in edits.values() for r in e.new} | replaced
+        rebuilt = {i for target in rekinded for i in self.referrers.get(target, ())} - read
+        for rid in sorted(rebuilt & by_id.keys()):
+            r = by_id[rid]
+            name = r.position.file
+            e = edits.setdefault(name, _Edit([], [], self.records[name], self.texts[name], False))
+            e.old.append(r)
+            e.new.append(r)
+
         removed, added, touched, referred = [], [], set(gone_ids), {}
         for name, e in edits.items():
             old_part, old_counts = self._build(e.old, self.by_id)
@@ -182,8 +193,9 @@ class Session:
                     referred[r.id] = references(r)
                     for target in referred[r.id]:
                         self.referrers.setdefault(target, set()).add(r.id)
+            read_again = {r.id for r in e.old} - rebuilt  # their loader warnings are new ones
             self.warnings = {p for p in self.warnings if p.position.file != name or
-                             not (e.whole_file or p.entity in {r.id for r in e.old})}
+                             not (e.whole_file or p.entity in read_again)}
             if name in current:
                 self.records[name], self.files[name], self.texts[name] = e.records, current[name], e.text
             else:
