@@ -27,7 +27,7 @@ from .generate import SIZES, generate
 
 ROOT = Path(__file__).resolve().parent.parent
 NAIVE_STEPS = ("yaml", "add", "owlrl", "pyshacl", "serialize")
-WATCH_EDIT = "validate --watch: one record edited, a line added"
+WATCH_EDIT = "validate --watch: one record edited, lines added"
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 

@@ -71,8 +71,8 @@ def ours(data: Path) -> dict:
 def watch(data: Path) -> dict:
     """`validate --watch` on a copy of the data: its start-up, then re-checking one edited record,
     the first organization of the first organizations file (median of 6 re-checks each: the edit,
-    then undoing it): a name changed in place, and a description added (a line more, so the rest
-    of the file is read again)."""
+    then undoing it): a name changed in place, and the same with the record's kinds rewritten as
+    a block list (lines more, so every record below it moves)."""
     import shutil
     import statistics
     import tempfile
@@ -88,10 +88,11 @@ def watch(data: Path) -> dict:
         original = path.read_text()
         old = original.split("- name: ", 1)[1].split("\n", 1)[0]
         renamed = original.replace("- name: " + old, "- name: " + old[:-1] + ' (edited)"', 1)
-        head, rest = original.split("\n    kind: ", 1)
-        described = head + "\n    description: An edited description.\n    kind: " + rest
+        head, rest = renamed.split("\n    kind: [", 1)  # and its kinds as a block list: lines more
+        kinds, rest = rest.split("]", 1)
+        restyled = head + "\n    kind:" + "".join(f"\n      - {k.strip()}" for k in kinds.split(",")) + rest
         checked = 0
-        for label, edited in (("a name changed in place", renamed), ("a line added", described)):
+        for label, edited in (("a name changed in place", renamed), ("lines added", restyled)):
             seconds = []
             for text in [edited, original] * 3:
                 path.write_text(text)

@@ -135,6 +135,9 @@ class Session:
             if edit.problem is not None:
                 unreadable.append(edit.problem)
             edits[name] = edit
+        if unreadable:  # as `load`: what could be read is not checked across files until all can be
+            report = Report(sorted_unique(unreadable + [p for p in problems.items if p.severity == ERROR]), [])
+            return Update(report, names, set(), self.total, time.perf_counter() - start)
         replaced = {r.id for e in edits.values() for r in e.old}
         kept = {i: r for i, r in self.by_id.items() if i not in replaced}
         kept.update({r.id: r for e in edits.values() for r in e.moved})
@@ -147,7 +150,7 @@ class Session:
         dependents = [by_id[i] for target in gone_ids | {r.id for r in edited}
                       for i in self.referrers.get(target, ()) if i in by_id]
         check_references(edited + dependents, by_id, problems)
-        blocking = unreadable + [p for p in problems.items if p.severity == ERROR]
+        blocking = [p for p in problems.items if p.severity == ERROR]
         if blocking:  # the graph keeps the files' last good state until they are fixed
             report = Report(sorted_unique(blocking), [])
             return Update(report, names, set(), self.total, time.perf_counter() - start)
