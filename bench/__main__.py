@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 
 from .generate import SIZES, generate
+from .linkml_compare import compare, linkml_convert
+from .process import timed_process
 
 ROOT = Path(__file__).resolve().parent.parent
 NAIVE_STEPS = ("yaml", "add", "owlrl", "pyshacl", "serialize")
@@ -33,26 +35,13 @@ README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 def measure(args: list[str], timeout: float) -> dict | None:
     """Run `python -m bench.stage ARGS`; its timings, peak RSS (MB) and CPU seconds, or None on timeout."""
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "bench.stage", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    out = b""
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() - start > timeout:
-            os.killpg(proc.pid, signal.SIGKILL)
-            os.wait4(proc.pid, 0)
-            return None
-        time.sleep(0.05)
-    wall = time.perf_counter() - start
-    out, err = proc.stdout.read(), proc.stderr.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"bench.stage {' '.join(args)} failed:\n{err.decode()[-3000:]}")
-    result = json.loads(out.decode().strip().splitlines()[-1])
-    result.update(process_wall=round(wall, 3), peak_mb=round(usage.ru_maxrss / 1024, 1),
-                  cpu=round(usage.ru_utime + usage.ru_stime, 3))
+    ran = timed_process([sys.executable, "-m", "bench.stage", *args], timeout, cwd=ROOT)
+    if ran is None:
+        return None
+    if ran.code != 0:
+        raise RuntimeError(f"bench.stage {' '.join(args)} failed:\n{ran.err.decode()[-3000:]}")
+    result = json.loads(ran.out.decode().strip().splitlines()[-1])
+    result.update(process_wall=ran.wall, peak_mb=ran.peak_mb, cpu=ran.cpu)
     return result
 
 
@@ -191,6 +180,32 @@ def markdown(results: list[dict], a) -> str:
     return "\n".join(lines) + "\n"
 
 
+def linkml_markdown(r: dict, timeout: float) -> str:
+    def cells(name: str) -> tuple[str, str]:
+        m = r.get(name)
+        return (f"> {timeout:.0f} s", "–") if m is None else (f"{m['wall']:.1f} s", f"{m['peak_mb']:,.0f} MB")
+
+    lines = [f"LinkML comparison (`python -m bench.linkml_compare`): {r['organizations']:,} organizations, "
+             f"{r['pledges']:,} pledges and {r['sources']:,} sources, the same records in both formats, each tool "
+             "a fresh process, one run:", "",
+             "| | wall | peak memory | triples written |", "|---|---|---|---|"]
+    if r["linkml_installed"]:
+        wall, memory = cells("linkml-convert")
+        written = f"{r['linkml_triples']:,}" if "linkml_triples" in r else "–"
+        lines.append(f"| `linkml-convert` (YAML → Turtle, validating against `bench/linkml/pledges.yaml`) | "
+                     f"{wall} | {memory} | {written} |")
+    else:
+        lines.append("| `linkml-convert` | not installed (`pip install '.[bench]'`) | | |")
+    wall, memory = cells("pledgegraph build")
+    ours = r["pledgegraph_triples"]
+    lines.append(f"| `pledgegraph build` (check, reason, validate, every output) | {wall} | {memory} | "
+                 f"{ours['asserted']:,} asserted + {ours['inferred']:,} inferred |")
+    if r.get("linkml-convert") and r.get("pledgegraph build"):
+        ratio = r["linkml-convert"]["wall"] / r["pledgegraph build"]["wall"]
+        lines.append(f"| **linkml-convert ÷ pledgegraph build** | **{ratio:.1f}×** | | |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     p.add_argument("--sizes", default="10k,100k,1m", help=f"comma-separated, of {', '.join(SIZES)}")
@@ -204,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", type=Path, default=ROOT / "bench" / ".data")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     p.add_argument("--readme", action="store_true", help="write the table into README.md")
+    p.add_argument("--linkml", action=argparse.BooleanOptionalAction, default=None,
+                   help="compare with LinkML's linkml-convert (default: when it is installed: pip install '.[bench]')")
+    p.add_argument("--linkml-orgs", type=int, default=10_000, help="organizations for the LinkML comparison")
     a = p.parse_args(argv)
     a.naive_sizes = set(a.naive_sizes.split(",")) if a.naive_sizes else set()
     a.naive_steps = [s for s in a.naive_steps.split(",") if s]
@@ -214,6 +232,11 @@ def main(argv: list[str] | None = None) -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     table = markdown(results, a)
+    if a.linkml or (a.linkml is None and linkml_convert()):
+        print(f"[linkml] {a.linkml_orgs:,} organizations, both tools...", file=sys.stderr, flush=True)
+        linkml = compare(a.linkml_orgs, a.seed, a.timeout, a.work)
+        (a.out / "linkml.json").write_text(json.dumps(linkml, indent=2) + "\n")
+        table += "\n" + linkml_markdown(linkml, a.timeout)
     (a.out / "results.md").write_text(table)
     print(table)
     for r in results:
