@@ -16,11 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 from .generate import SIZES, generate
@@ -108,7 +105,6 @@ def summarize(r: dict, naive_timeout: float) -> dict:
             bounded = True
         else:
             naive += sum(m["timings"].values())
-    ours = r["ours"]["timings"] if r["ours"] else {}
     return {
         "triples": r["ours"]["triples"] if r["ours"] else None,
         "build_wall": build, "build_peak_mb": r["build"]["peak_mb"] if r["build"] else None,
