@@ -10,7 +10,8 @@ import rdflib
 from rdflib.compare import isomorphic, to_isomorphic, graph_diff
 
 from conftest import ROOT, settings_for
-from pledgegraph.build import build, record_iri
+from pledgegraph.build import build
+from pledgegraph.iris import record_iri
 from pledgegraph.pipeline import build_all
 from pledgegraph.validate import origin_of, rdflib_graph
 

@@ -21,6 +21,7 @@ from . import schema
 from .dates import DAY, MONTH, DateSpec
 from .errors import Position
 from .gcpause import paused_gc
+from .iris import concept_iri, record_iri
 from .records import Claimed, Dataset, Item, Record
 from .schema import Field
 from .vocab import DEFAULT_BASE, OA, PG, PGV, PROV, RDF, SKOS, TIME, XSD, expand
@@ -122,16 +123,6 @@ def nt_literal(value: str, language: str = "", datatype: str = "") -> str:
     if datatype and datatype != XSD + "string":
         return f"{text}^^<{datatype}>"
     return text
-
-
-def record_iri(base: str, kind: str, rid: str) -> str:
-    if kind == "dataset":
-        return base + "dataset"
-    return f"{base}id/{schema.KINDS[kind].segment}/{rid}"
-
-
-def concept_iri(scheme: str, cid: str) -> str:
-    return f"{PGV}{scheme}/{cid}"
 
 
 class _Emitter:

@@ -14,7 +14,7 @@ from typing import Callable
 
 import pyoxigraph as ox
 
-from .pages import entity_of
+from .iris import entity_of
 
 
 @dataclass

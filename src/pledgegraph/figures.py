@@ -18,7 +18,8 @@ from typing import Callable
 
 import pyoxigraph as ox
 
-from .pages import entity_of, label_of
+from .iris import entity_of
+from .pages import label_of
 from .vocab import sparql_prologue
 
 WIDTH, LEFT, ROW, TOP = 960, 300, 22, 34

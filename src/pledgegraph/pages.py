@@ -21,11 +21,11 @@ import pyoxigraph as ox
 
 from . import schema
 from .formats import FORMATS
+from .iris import SEGMENT_KIND, entity_of, is_entity, segment_and_slug
 from .vocab import DCTERMS, OA, ORG, OWL, PG, PGV, PROV, RDF, RDFS, SKOS, TIME
 
 Link = Callable[[str], str]
 
-_SEGMENT_KIND = {k.segment: k for k in schema.KINDS.values()}
 # Predicates shown in their own sections (names, sources), or that only repeat what those show.
 _HIDDEN = {RDF + "type", PG + "citation", PROV + "wasDerivedFrom", PG + "nameAttestation",
            SKOS + "prefLabel", SKOS + "altLabel", RDFS + "label", OWL + "sameAs"}
@@ -51,36 +51,12 @@ figure{margin:1rem 0;overflow-x:auto}nav.alt a{margin-right:.6rem}
 
 # -- IRIs and lookups --------------------------------------------------------------------------
 
-def entity_pattern(base: str) -> re.Pattern:
-    """Matches entity IRIs `<base>id/<segment>/<slug>` and anything below them."""
-    return re.compile(re.escape(base) + r"id/([a-z]+)/([a-z0-9]+(?:-[a-z0-9]+)*)")
-
-
-def entity_of(iri: str, base: str) -> str | None:
-    """The entity an IRI belongs to: itself, or the record a nested node hangs below."""
-    m = entity_pattern(base).match(iri)
-    if not m or m.group(1) not in _SEGMENT_KIND:
-        return None
-    return m.group(0)
-
-
-def is_entity(iri: str, base: str) -> bool:
-    return entity_of(iri, base) == iri
-
-
 def entity_iris(store: ox.Store, base: str) -> list[str]:
     """Every entity that has a type in the store, sorted."""
     rdf_type = ox.NamedNode(RDF + "type")
     found = {q.subject.value for q in store.quads_for_pattern(None, rdf_type, None)
              if isinstance(q.subject, ox.NamedNode) and is_entity(q.subject.value, base)}
     return sorted(found)
-
-
-def segment_and_slug(iri: str, base: str) -> tuple[str, str]:
-    m = entity_pattern(base).fullmatch(iri)
-    if not m:
-        raise ValueError(f"not an entity IRI under {base}: {iri}")
-    return m.group(1), m.group(2)
 
 
 def label_of(store: ox.Store, iri: str, base: str) -> str:
@@ -135,7 +111,7 @@ class _Graph:
 
     def kind_label(self, iri: str) -> str:
         if is_entity(iri, self.base):
-            kind = _SEGMENT_KIND[segment_and_slug(iri, self.base)[0]]
+            kind = SEGMENT_KIND[segment_and_slug(iri, self.base)[0]]
             return self.label(PG + kind.cls.split(":", 1)[1])
         pg_types = [t for t in self.types(iri) if t.startswith(PG)]
         return self.label(pg_types[0]) if pg_types else ""

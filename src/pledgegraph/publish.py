@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 
-from . import catalog, changes, figures, jsonld, pages
+from . import catalog, changes, figures, iris, jsonld, pages
 from .catalog import DatasetInfo
 from .errors import UnusableInput
 from .export import replace_dir, serialize, write_file
@@ -241,7 +241,7 @@ def _linker(base: str, prefix: str, present: set[str] | None = None):
     def link(iri: str):
         if present is not None and iri not in present:
             return None
-        segment, slug = pages.segment_and_slug(iri, base)
+        segment, slug = iris.segment_and_slug(iri, base)
         return f"{prefix}{segment}/{slug}.html"
 
     return link
@@ -252,18 +252,18 @@ def _entity_files(store: ox.Store, base: str, data: list[ox.Triple], entities: l
     """`<segment>/<slug>.html|.ttl|.jsonld|.nt` for every entity: its triples and those below it."""
     own: dict[str, list[ox.Triple]] = {}
     for t in data:
-        owner = pages.entity_of(t.subject.value, base)
+        owner = iris.entity_of(t.subject.value, base)
         if owner:
             own.setdefault(owner, []).append(t)
     nodes_by_owner: dict[str, list[dict]] = {}
     for node in jsonld.compact(data, context):
-        owner = pages.entity_of(node["id"], base)
+        owner = iris.entity_of(node["id"], base)
         if owner:
             nodes_by_owner.setdefault(owner, []).append(node)
     link = _linker(base, "../")
     files = {}
     for iri in entities:
-        segment, slug = pages.segment_and_slug(iri, base)
+        segment, slug = iris.segment_and_slug(iri, base)
         stem = f"{segment}/{slug}"
         triples = own.get(iri, [])
         files[stem + ".ttl"] = serialize(triples, "turtle")
