@@ -21,10 +21,11 @@ from . import schema
 from .dates import DAY, MONTH, DateSpec
 from .errors import Position
 from .gcpause import paused_gc
-from .iris import concept_iri, record_iri
+from . import timeline
+from .iris import concept_iri, record_iri, subordination_iri
 from .records import Claimed, Dataset, Item, Record
 from .schema import Field
-from .vocab import DEFAULT_BASE, OA, PG, PGV, PROV, RDF, SKOS, TIME, XSD, expand
+from .vocab import DEFAULT_BASE, OA, ORG, PG, PGV, PROV, RDF, SKOS, TIME, XSD, expand
 
 ENGLISH_FIELDS = {"description", "summary", "label"}
 PERIOD_PREDICATE = {"tenure": "http://www.w3.org/ns/org#memberDuring"}
@@ -181,13 +182,43 @@ class _Emitter:
             elif spec.name == "names":
                 self.names(iri, value, record)
             elif spec.claimed:
+                best = min(schema.RANKS.index(c.rank) for c in value)
                 for claim in value:
-                    self.claimed(iri, spec, claim, record, counters)
+                    self.claimed(iri, spec, claim, record, counters, schema.RANKS.index(claim.rank) == best
+                                 and claim.rank != "deprecated")
             else:
                 for v in value if spec.many else [value]:
                     self.value(iri, spec, v, record, counters)
         if "from" in data or "until" in data:
             self.period(iri, item, record)
+        self.bounds(iri, item, specs)
+
+    def bounds(self, iri: str, item: Item, specs: tuple[Field, ...]) -> None:
+        """Plain date bounds one hop from a dated fact, or the marker that a side is undated."""
+        names = {f.name for f in specs}
+        s = f"<{iri}>"
+        if "from" in names:
+            self.span(s, timeline.span_of(item))
+        elif "date" in names and getattr(item, "kind", "") not in _UNDATED_KINDS:
+            when = item.data.get("date")
+            if when is None:
+                self.add(s, _UNDATED, _TRUE)
+            else:
+                if when.earliest is not None:
+                    self.add(s, _DATE_EARLIEST, self.typed(when.earliest.isoformat(), "date"))
+                if when.latest is not None:
+                    self.add(s, _DATE_LATEST, self.typed(when.latest.isoformat(), "date"))
+
+    def span(self, s: str, span: "timeline.Span") -> None:
+        for pred, day in ((_START_EARLIEST, span.start_earliest), (_START_LATEST, span.start_latest),
+                          (_END_EARLIEST, span.end_earliest), (_END_LATEST, span.end_latest),
+                          (_VALID_FROM, span.valid_from), (_VALID_UNTIL, span.valid_until)):
+            if day is not None:
+                self.add(s, pred, self.typed(day.isoformat(), "date"))
+        if not span.start_dated:
+            self.add(s, _START_UNDATED, _TRUE)
+        if not span.end_dated:
+            self.add(s, _END_UNDATED, _TRUE)
 
     def value(self, iri: str, spec: Field, v, record: Record, counters: dict[str, int]) -> None:
         p = self.term(spec.predicate) if spec.predicate else None
@@ -235,7 +266,10 @@ class _Emitter:
             return self.typed(v, "language")
         raise AssertionError(spec.type)
 
-    def claimed(self, iri: str, spec: Field, claim: Claimed, record: Record, counters: dict[str, int]) -> None:
+    def claimed(self, iri: str, spec: Field, claim: Claimed, record: Record, counters: dict[str, int],
+                stated: bool) -> None:
+        """One claimed value: its claim node (with rank and sources), and the plain triple when it is
+        among the field's best-ranked values (`stated`)."""
         # Disagreeing dates each get their own node (…/founded, …/founded-2), never one merged node.
         counters["value:" + spec.name] = k = counters.get("value:" + spec.name, 0) + 1
         o = self.object(iri, spec, claim.value, record, spec.name if k == 1 else f"{spec.name}-{k}")
@@ -243,15 +277,17 @@ class _Emitter:
             self.origins[o[1:-1]] = (record.id, claim.position)
             self.node_rules[o[1:-1]] = f"{self.node_rules[iri]}.{spec.name}"
         p = self.term(spec.predicate)
-        self.add(f"<{iri}>", p, o)
-        if not claim.sources:
+        if stated:
+            self.add(f"<{iri}>", p, o)
+        if not claim.sources and claim.rank == "normal":
             return  # supported by the record's own citations
         counters["claim:" + spec.name] = n = counters.get("claim:" + spec.name, 0) + 1
         c = f"{iri}/claim/{spec.name}-{n}"
         self.origins[c] = (record.id, claim.position)
         self.node_rules[c] = f"{self.node_rules[iri]}.{spec.name}"
         self.reify(f"<{c}>", PG + "Claim", f"<{iri}>", p, o)
-        self.citations(c, claim.sources, record)
+        self.add(f"<{c}>", _RANK, f"<{concept_iri('rank', claim.rank)}>")
+        self.citations(c, claim.sources or record.data.get("sources", []), record)
 
     def reify(self, c: str, cls: str, s: str, p: str, o: str) -> None:
         add = self.add
@@ -309,6 +345,7 @@ class _Emitter:
                 if spec.name in c.data:
                     add(cit, self.term(spec.predicate), self.object(cit_iri, spec, c.data[spec.name], record))
             if "quote" in c.data:
+                add(cit, _QUOTE_TEXT, nt_literal(c.data["quote"]))
                 self.quote(f, cit_iri, src, c.data)
 
     def quote(self, fact: str, cit: str, src: str, data: dict) -> None:
@@ -358,7 +395,58 @@ class _Emitter:
         if d.latest is not None:
             add(node, f"<{PG}latest>", self.typed(d.latest.isoformat(), "date"))
         add(node, f"<{PG}dateLabel>", nt_literal(d.label))
+        add(node, _EDTF, self.typed(d.edtf, "string"))
         return node
+
+    # -- derived: subordination links and the direct layer (see timeline.py) -----------------------
+
+    def derived(self) -> None:
+        links = timeline.direct_links(self.dataset)
+        links += timeline.chains(links)
+        for link in links:
+            self.link(link)
+        day = timeline.release_date(self.dataset)
+        if day is None:
+            return
+        org = lambda rid: f"<{record_iri(self.base, 'organization', rid)}>"  # noqa: E731
+        person = lambda rid: f"<{record_iri(self.base, 'person', rid)}>"  # noqa: E731
+        now = timeline.current(self.dataset, links, day)
+        self.add(f"<{record_iri(self.base, 'dataset', '')}>", _AS_OF, self.typed(day.isoformat(), "date"))
+        for child, parent in now.parents:
+            self.add(org(child), _SUB_ORGANIZATION_OF, org(parent))
+        for child, ancestor in now.above:
+            self.add(org(child), _UNDER, org(ancestor))
+        for who, where in now.heads:
+            self.add(person(who), _HEAD_OF, org(where))
+        for who, where in now.members:
+            self.add(person(who), _MEMBER_OF, org(where))
+        for r in self.dataset.records:
+            if r.kind == "person":
+                self.add(person(r.id), _REPORTED_DEAD, _TRUE if r.id in now.dead else _FALSE)
+
+    def link(self, link: "timeline.Link") -> str:
+        iri = subordination_iri(self.base, link.child, link.parent, link.key)
+        s, add = f"<{iri}>", self.add
+        child = record_iri(self.base, "organization", link.child)
+        self.origins.setdefault(iri, (link.child, self.dataset.by_id[link.child].position))
+        self.node_rules[iri] = "subordination"
+        add(s, self.rdf_type, _SUBORDINATION)
+        add(s, _SUBORDINATE, f"<{child}>")
+        add(s, _SUPERIOR, f"<{record_iri(self.base, 'organization', link.parent)}>")
+        add(s, _DIRECT, _TRUE if link.direct else _FALSE)
+        add(s, _DEPTH, self.typed(str(max(1, len(link.hops))), "integer"))
+        for rid in link.rests_on:
+            add(s, _RESTS_ON, f"<{record_iri(self.base, self.dataset.by_id[rid].kind, rid)}>")
+        for rid in link.ended_by:
+            add(s, _ENDED_BY, f"<{record_iri(self.base, self.dataset.by_id[rid].kind, rid)}>")
+        for src in link.sources:
+            add(s, _DERIVED_FROM, f"<{record_iri(self.base, 'source', src)}>")
+        for hop in link.hops:
+            add(s, _HOP, f"<{subordination_iri(self.base, hop.child, hop.parent, hop.key)}>")
+        for hop in link.hops[1:]:
+            add(s, _VIA, f"<{record_iri(self.base, 'organization', hop.child)}>")
+        self.span(s, link.span)
+        return iri
 
 
 _RDF_SUBJECT, _RDF_PREDICATE, _RDF_OBJECT = (f"<{RDF}{p}>" for p in ("subject", "predicate", "object"))
@@ -367,13 +455,39 @@ _NAME_ATTESTATION, _NAME_KIND = f"<{PG}nameAttestation>", f"<{PG}nameKind>"
 _CITATION, _CITATION_CLASS, _SOURCE, _QUOTE = f"<{PG}citation>", f"<{PG}Citation>", f"<{PG}source>", f"<{PG}quote>"
 _DERIVED_FROM = f"<{PROV}wasDerivedFrom>"
 _OA = f"<{OA}"
+_QUOTE_TEXT, _EDTF, _RANK = f"<{PG}quoteText>", f"<{PG}edtf>", f"<{PG}rank>"
+_TRUE, _FALSE = nt_literal("true", datatype=XSD + "boolean"), nt_literal("false", datatype=XSD + "boolean")
+_UNDATED, _DATE_EARLIEST, _DATE_LATEST = f"<{PG}undated>", f"<{PG}dateEarliest>", f"<{PG}dateLatest>"
+_START_EARLIEST, _START_LATEST, _END_EARLIEST, _END_LATEST = (
+    f"<{PG}{p}>" for p in ("startEarliest", "startLatest", "endEarliest", "endLatest"))
+_VALID_FROM, _VALID_UNTIL = f"<{PG}validFrom>", f"<{PG}validUntil>"
+_START_UNDATED, _END_UNDATED = f"<{PG}startUndated>", f"<{PG}endUndated>"
+_SUBORDINATION, _SUBORDINATE, _SUPERIOR = f"<{PG}Subordination>", f"<{PG}subordinate>", f"<{PG}superior>"
+_DIRECT, _DEPTH, _HOP, _VIA = f"<{PG}direct>", f"<{PG}depth>", f"<{PG}hop>", f"<{PG}via>"
+_RESTS_ON, _ENDED_BY = f"<{PG}restsOn>", f"<{PG}endedBy>"
+_AS_OF, _UNDER, _REPORTED_DEAD = f"<{PG}directLayerDate>", f"<{PG}under>", f"<{PG}reportedDead>"
+_SUB_ORGANIZATION_OF, _HEAD_OF, _MEMBER_OF = (f"<{ORG}{p}>" for p in ("subOrganizationOf", "headOf", "memberOf"))
+# Kinds whose `date` is not the date of a fact (a document's publication date): no undated marker.
+_UNDATED_KINDS = frozenset({"source", "dataset"})
 _CITATION_FIELDS = [f for f in schema.STRUCTS["citation"].fields if f.predicate and f.name != "source"]
 
 
 @paused_gc()
 def build(dataset: Dataset, base: str = DEFAULT_BASE) -> Built:
-    """Turn checked records into the asserted graph."""
-    return _emit(_Emitter(dataset, base))
+    """Turn checked records into the asserted graph, with the links and the direct layer derived
+    from them at build time (`timeline.py`)."""
+    e = _Emitter(dataset, base)
+    e.derived()
+    return _emit(e)
+
+
+@paused_gc()
+def derived_lines(dataset: Dataset, base: str = DEFAULT_BASE) -> set[str]:
+    """Only the lines derived across records (subordination links, the direct layer): `validate
+    --watch` makes them again from every record after each edit."""
+    e = _Emitter(dataset, base)
+    e.derived()
+    return e.out
 
 
 class _CountingEmitter(_Emitter):

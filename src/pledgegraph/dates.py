@@ -7,7 +7,11 @@ Accepted forms (YAML):
   {after: "2015-06-23"}                         strictly after
   {from: "2014-11", to: "2014-12"}              somewhere in that range
   {in: "2014", part: late}                      early / mid / late in a period
+  "2014-11/2014-12", "[..2015-04]", "2015-04~"  EDTF (Library of Congress Extended Date/Time Format,
+  {edtf: "2014-11/2014-12"}                     ISO 8601-2), read with the `edtf` package: see EDTF_FORMS
 Any mapping may add `as_stated: "late 2014"`: the words of the source.
+
+Every date also has its EDTF string (`DateSpec.edtf`), published beside the date node's bounds.
 """
 
 from __future__ import annotations
@@ -23,7 +27,12 @@ _DATE_RE = re.compile(DATE_PATTERN)
 YEAR, MONTH, DAY = "year", "month", "day"
 QUALIFIERS = ("on", "by", "after", "between", "early", "mid", "late", "approximate")
 PARTS = ("early", "mid", "late")
-DATE_KEYS = {"on", "by", "after", "from", "to", "in", "part", "approximate", "as_stated"}
+DATE_KEYS = {"on", "by", "after", "from", "to", "in", "part", "approximate", "as_stated", "edtf"}
+# The shapes of those EDTF forms, for editors (the `edtf` package decides validity).
+EDTF_PATTERN = r"^(\d{4}(-\d{2}(-\d{2})?)?~|\[?(\.\.)?\d{4}(-\d{2}(-\d{2})?)?((/|\.\.)\d{4}(-\d{2}(-\d{2})?)?)?\]?|\.\./\d{4}(-\d{2}(-\d{2})?)?)$"
+# The EDTF forms a curator may write, and the qualifier each becomes.
+EDTF_FORMS = ('"2015-06-23" (on), "2015-04~" (approximately), "[..2015-04]" or "../2015-04" (by), '
+              '"2014-11/2014-12" or "[2014-11..2014-12]" (somewhere between)')
 
 
 class DateError(ValueError):
@@ -47,6 +56,28 @@ class DateSpec:
     earliest: dt.date | None
     latest: dt.date | None
     as_stated: str = ""
+    range_precision: str = DAY  # of a `between` range: the finer of its two ends
+
+    @property
+    def edtf(self) -> str:
+        """The date in EDTF (ISO 8601-2). A date known only to lie in a range is a one-of set
+        (`[2014-11..2014-12]`, `[..2015-04]`), not an interval, which would mean it lasted that long.
+        Early/mid/late have no EDTF form: their period is given."""
+        q, p = self.qualifier, self.point
+        if q == "between":
+            return f"[{_edtf_point(self.earliest, self.precision)}..{_edtf_point(self.latest, self.precision)}]"
+        if q == "approximate":
+            return p.text + "~"
+        if q == "by":
+            return f"[..{p.text}]"
+        if q == "after":
+            return f"[{_edtf_point(self.earliest, p.precision)}..]"
+        return p.text
+
+    @property
+    def precision(self) -> str:
+        """The finest precision of the stated date(s)."""
+        return self.point.precision if self.point else self.range_precision
 
     @property
     def label(self) -> str:
@@ -80,11 +111,55 @@ def parse_point(text: str) -> Point:
         raise DateError(f"'{text}' is not a real calendar date ({e})") from None
 
 
+def _edtf_point(d: dt.date, precision: str) -> str:
+    return {YEAR: d.isoformat()[:4], MONTH: d.isoformat()[:7]}.get(precision, d.isoformat())
+
+
+def parse_edtf(text: str, as_stated: str = "") -> DateSpec:
+    """Read an EDTF string (validated by the `edtf` package) as one of our date forms."""
+    from edtf import parse_edtf as edtf_parse
+    from edtf.parser.edtf_exceptions import EDTFParseException
+
+    try:
+        parsed = edtf_parse(text)
+    except EDTFParseException:
+        raise DateError(f"'{text}' is not a date: write YYYY, YYYY-MM or YYYY-MM-DD at the precision the "
+                        f"source gives, or EDTF: {EDTF_FORMS}") from None
+    kind = type(parsed).__name__
+    if kind == "Date":
+        p = parse_point(text)
+        return DateSpec("on", p, p.first, p.last, as_stated)
+    if kind == "UncertainOrApproximate" and parsed.is_approximate and not parsed.is_uncertain:
+        p = parse_point(text.rstrip("~"))
+        return DateSpec("approximate", p, p.first, p.last, as_stated)
+    inner = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    start, sep, end = inner.partition(".." if kind == "OneOfASet" else "/")
+    if kind in ("OneOfASet", "Level1Interval", "Interval") and sep:
+        if start in ("", "..") and _DATE_RE.match(end):
+            p = parse_point(end)
+            return DateSpec("by", p, None, p.last, as_stated)
+        if _DATE_RE.match(start) and _DATE_RE.match(end):
+            first, last = parse_point(start), parse_point(end)
+            if last.last < first.first:
+                raise DateError(f"the range ends ({end}) before it starts ({start})")
+            return DateSpec("between", None, first.first, last.last, as_stated,
+                            _finest(first.precision, last.precision))
+    raise DateError(f"'{text}' is valid EDTF, but not a form curated dates use here: {EDTF_FORMS}; "
+                    "for 'after', write {after: \"2015-06-23\"}")
+
+
+def _finest(a: str, b: str) -> str:
+    order = (YEAR, MONTH, DAY)
+    return max(a, b, key=order.index)
+
+
 def parse_date(value: object) -> DateSpec:
     """Read a date field from its YAML value (a string or a mapping of strings)."""
     if isinstance(value, str):
-        p = parse_point(value)
-        return DateSpec("on", p, p.first, p.last)
+        if _DATE_RE.match(value):
+            p = parse_point(value)
+            return DateSpec("on", p, p.first, p.last)
+        return parse_edtf(value)
     if not isinstance(value, dict):
         raise DateError("a date is a string like \"2015-06-23\" or a mapping such as {by: \"2015-04\"}")
     unknown = set(value) - DATE_KEYS
@@ -94,9 +169,13 @@ def parse_date(value: object) -> DateSpec:
     as_stated = value.get("as_stated", "")
     if not isinstance(as_stated, str):
         raise DateError("as_stated must be text")
-    forms = [k for k in ("on", "by", "after", "from", "in") if k in value]
+    forms = [k for k in ("on", "by", "after", "from", "in", "edtf") if k in value]
     if len(forms) != 1:
-        raise DateError("a date mapping takes exactly one of on, by, after, from (with to), in (with part)")
+        raise DateError("a date mapping takes exactly one of on, by, after, from (with to), in (with part), edtf")
+    if forms == ["edtf"]:
+        if not isinstance(value["edtf"], str) or set(value) - {"edtf", "as_stated"}:
+            raise DateError("edtf takes a quoted EDTF string and nothing but as_stated: {edtf: \"2014-11/2014-12\"}")
+        return parse_edtf(value["edtf"], as_stated)
     form = forms[0]
     for key in ("on", "by", "after", "from", "to", "in"):
         if key in value and not isinstance(value[key], str):
@@ -124,7 +203,7 @@ def parse_date(value: object) -> DateSpec:
         start, end = parse_point(value["from"]), parse_point(value["to"])
         if end.last < start.first:
             raise DateError(f"the range ends ({end.text}) before it starts ({start.text})")
-        return DateSpec("between", None, start.first, end.last, as_stated)
+        return DateSpec("between", None, start.first, end.last, as_stated, _finest(start.precision, end.precision))
     part = value["part"]
     if part not in PARTS:
         raise DateError(f"part must be one of {', '.join(PARTS)}")

@@ -59,3 +59,9 @@ def segment_and_slug(iri: str, base: str) -> tuple[str, str]:
 def kind_of(iri: str, base: str) -> schema.Kind:
     """The record kind of an entity IRI."""
     return SEGMENT_KIND[segment_and_slug(iri, base)[0]]
+
+
+def subordination_iri(base: str, child: str, parent: str, key: str) -> str:
+    """A dated link of organization `child` under `parent`, below the child's IRI; `key` names what
+    establishes it (a branch or acceptance record id) or, for a chain, a digest of its hops."""
+    return f"{record_iri(base, 'organization', child)}/under/{parent}/{key}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 from . import schema
-from .dates import DATE_PATTERN, PARTS
+from .dates import DATE_PATTERN, EDTF_FORMS, EDTF_PATTERN, PARTS
 from .load import FILENAME_RE, ID_MAX, LANG_RE
 from .records import Vocabulary
 from .schema import Field
@@ -36,19 +36,22 @@ def data_schema(vocabulary: Vocabulary) -> dict:
         "date-point": {"anyOf": [{"type": "string", "pattern": DATE_PATTERN},
                                  {"type": "integer", "minimum": 1000, "maximum": 9999}],
                        "description": "YYYY, YYYY-MM or YYYY-MM-DD, at the precision the source gives."},
-        "date": {"anyOf": [_ref("date-point"), {
+        "edtf": {"type": "string", "pattern": EDTF_PATTERN,
+                 "description": "EDTF (ISO 8601-2): " + EDTF_FORMS},
+        "date": {"anyOf": [_ref("date-point"), _ref("edtf"), {
             "type": "object",
             "properties": {
                 **{k: _ref("date-point") for k in ("on", "by", "after", "from", "to", "in")},
                 "part": {"enum": list(PARTS)},
                 "approximate": {"type": "boolean"},
                 "as_stated": {**_ref("text")},
+                "edtf": _ref("edtf"),
             },
             "additionalProperties": False,
             "anyOf": [{"required": ["on"]}, {"required": ["by"]}, {"required": ["after"]},
-                      {"required": ["from", "to"]}, {"required": ["in", "part"]}],
+                      {"required": ["from", "to"]}, {"required": ["in", "part"]}, {"required": ["edtf"]}],
         }], "description": "A date: \"2015-06-23\", or {by: ...}, {after: ...}, {from: ..., to: ...}, "
-                           "{in: ..., part: early|mid|late}, {on: ..., approximate: true}; "
+                           "{in: ..., part: early|mid|late}, {on: ..., approximate: true}, or EDTF; "
                            "any may add as_stated."},
         "citations": {"anyOf": [_ref("id"), {"type": "array", "minItems": 1,
                                              "items": {"anyOf": [_ref("id"), _ref("citation")]}}],
@@ -90,7 +93,8 @@ def _object(doc: str, fields: tuple[Field, ...], vocabulary: Vocabulary, with_id
 def _field(f: Field, vocabulary: Vocabulary) -> dict:
     one = _value(f, vocabulary)
     if f.claimed:
-        with_sources = {"type": "object", "properties": {"value": one, "sources": _ref("citations")},
+        with_sources = {"type": "object", "properties": {"value": one, "sources": _ref("citations"),
+                                                          "rank": {"enum": list(schema.RANKS)}},
                         "required": ["value"], "additionalProperties": False}
         either = {"anyOf": [one, with_sources]}
         out = {"anyOf": [either, {"type": "array", "minItems": 1, "items": either}]}

@@ -278,14 +278,19 @@ class _Ctx:
         out = []
         for v, vpos in items:
             if isinstance(v, MDict) and "value" in v:
-                extra = set(v) - {"value", "sources"}
+                extra = set(v) - {"value", "sources", "rank"}
                 if extra:
-                    self.err(vpos, f"a claimed value takes only 'value' and 'sources', not "
+                    self.err(vpos, f"a claimed value takes only 'value', 'sources' and 'rank', not "
                              f"{', '.join(sorted(extra))}", rule=rule)
                 inner = self.value(spec, v["value"], v.value_pos["value"], rule)
                 cites = self.citations(v["sources"], v.value_pos["sources"], rule) if "sources" in v else []
+                rank = v.get("rank", "normal")
+                if rank not in schema.RANKS:
+                    self.err(v.value_pos["rank"], f"rank '{rank}' is not one of {', '.join(schema.RANKS)}", rule=rule,
+                             hint="preferred: the best-supported value; deprecated: kept but known wrong")
+                    rank = "normal"
                 if inner is not None:
-                    out.append(Claimed(inner, cites or [], Position(self.file, *vpos)))
+                    out.append(Claimed(inner, cites or [], Position(self.file, *vpos), rank))
             else:
                 inner = self.value(spec, v, vpos, rule)
                 if inner is not None:

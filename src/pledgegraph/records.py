@@ -38,6 +38,7 @@ class Claimed:
     value: Any
     sources: list[Item]
     position: Position
+    rank: str = "normal"  # preferred | normal | deprecated (concepts of pgv:rank)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+RANKS = ("preferred", "normal", "deprecated")  # of a claimed value, best first (concepts of pgv:rank)
 QUOTE_MAX = 300
 
 AGENT = "ref:person|organization"
