@@ -477,17 +477,10 @@ def build(dataset: Dataset, base: str = DEFAULT_BASE) -> Built:
     """Turn checked records into the asserted graph, with the links and the direct layer derived
     from them at build time (`timeline.py`)."""
     e = _Emitter(dataset, base)
+    for r in dataset.records:
+        e.record(r)
     e.derived()
-    return _emit(e)
-
-
-@paused_gc()
-def derived_lines(dataset: Dataset, base: str = DEFAULT_BASE) -> set[str]:
-    """Only the lines derived across records (subordination links, the direct layer): `validate
-    --watch` makes them again from every record after each edit."""
-    e = _Emitter(dataset, base)
-    e.derived()
-    return e.out
+    return _graph(e)
 
 
 class _CountingEmitter(_Emitter):
@@ -502,14 +495,19 @@ class _CountingEmitter(_Emitter):
 
 
 @paused_gc()
-def build_counted(dataset: Dataset, base: str = DEFAULT_BASE) -> tuple[Built, Counter[str]]:
-    """`build`, and how many times the records emit each line: several records may state the same
-    triple, so an edit removes a line only when no record states it any more (`validate --watch`)."""
+def build_counted(dataset: Dataset, base: str = DEFAULT_BASE, derived: bool = False) -> tuple[Built, Counter[str]]:
+    """`build` in parts, and how many times the records emit each line: several records may state
+    the same triple, so an edit removes a line only when no record states it any more (`validate
+    --watch`). The part is the records' own triples, or (`derived`) only what is derived across
+    all of them (subordination links, the direct layer), which `--watch` makes again after each edit."""
     e = _CountingEmitter(dataset, base)
-    return _emit(e), e.counts
+    if derived:
+        e.derived()
+    else:
+        for r in dataset.records:
+            e.record(r)
+    return _graph(e), e.counts
 
 
-def _emit(e: _Emitter) -> Built:
-    for r in e.dataset.records:
-        e.record(r)
+def _graph(e: _Emitter) -> Built:
     return Built(None, e.origins, e.base, sorted(e.out), e.node_rules, e.field_positions)

@@ -63,6 +63,9 @@ class Update:
     seconds: float
 
 
+_DERIVED = "<derived>"  # the part of `counts` made across records, not by one file
+
+
 class Session:
     """A dataset checked once, then re-checked record by record as its files change."""
 
@@ -87,6 +90,8 @@ class Session:
         for name, records in self.records.items():
             part, self.counts[name] = self._build(records, self.by_id)
             self._trace(part, add=True)
+        part, self.counts[_DERIVED] = self._derive(self.by_id)
+        self._trace(part, add=True)
         self.texts = {name: path.read_text(encoding="utf-8", errors="replace") for name, path in self.files.items()}
         ontology = read_ontology(settings.ontology_files)
         lines = sorted({line for counts in self.counts.values() for line in counts})
@@ -206,6 +211,19 @@ class Session:
                     table.pop(name, None)
         self.by_id = by_id
         self.warnings |= set(problems.items)
+        # Subordination links and the direct layer are derived across records: made again from all.
+        old_part, old_counts = self._derive_part
+        new_part, new_counts = self._derive(by_id)
+        own = [c for other, c in self.counts.items() if other != _DERIVED]
+        gone = [line for line in old_counts if line not in new_counts and not any(line in c for c in own)]
+        fresh = [line for line in new_counts if line not in old_counts and not any(line in c for c in own)]
+        touched |= {locate(old_part, _subject(line))[0] for line in gone}
+        touched |= {locate(new_part, _subject(line))[0] for line in fresh}
+        removed += gone
+        added += fresh
+        self._trace(old_part, add=False)
+        self._trace(new_part, add=True)
+        self.counts[_DERIVED] = new_counts
 
         lost, gained = self.closure.update(sorted(removed), sorted(added))
         for line in removed + lost:
@@ -223,6 +241,12 @@ class Session:
 
     def _build(self, records: list[Record], by_id: dict) -> tuple[Built, Counter[str]]:
         return build_counted(Dataset(records, by_id, self.vocabulary, []), self.settings.base)
+
+    def _derive(self, by_id: dict) -> tuple[Built, Counter[str]]:
+        records = sorted(by_id.values(), key=lambda r: r.position)
+        self._derive_part = build_counted(Dataset(records, by_id, self.vocabulary, []), self.settings.base,
+                                          derived=True)
+        return self._derive_part
 
     def _reread(self, name: str, path: Path | None, problems: ProblemList) -> "_Edit":
         """The file's records after an edit: only the records in the lines that changed are read
