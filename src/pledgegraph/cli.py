@@ -409,13 +409,17 @@ def push(endpoint, release, graph, graph_store, query, release_url):
 @click.option("-f", "--file", "query_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Read the query from a file.")
 @click.option("--name", help="Run a query of the library by name (see --list).")
+@click.option("--bind", "binds", multiple=True, metavar="VAR=VALUE",
+              help="Pre-bind a variable (repeatable): VALUE in SPARQL term syntax (<https://…>, "
+                   "\"2015-07-01\"^^xsd:date), a bare date, or a record as KIND/ID (org/islamic-state). "
+                   "Library queries declare their parameters and defaults (see --list).")
 @click.option("--list", "list_queries", is_flag=True, help="List the query library with titles.")
 @click.option("--asserted", is_flag=True, help="Query the curated facts only (no inferred triples).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json", "xml", "turtle", "ntriples"]),
               default=None, help="table (SELECT/ASK default), csv, tsv, json, xml (SPARQL results formats); "
                                  "turtle (CONSTRUCT/DESCRIBE default) or ntriples.")
 @_dist_option
-def query(query_text, query_file, name, list_queries, asserted, fmt, dist):
+def query(query_text, query_file, name, binds, list_queries, asserted, fmt, dist):
     """Run a SPARQL query over the built graph (asserted + inferred facts by default).
 
     The query comes from the argument, from -f FILE, from stdin (`-`), or from the library
@@ -429,18 +433,21 @@ def query(query_text, query_file, name, list_queries, asserted, fmt, dist):
     try:
         if list_queries:
             for example in store.examples(settings.queries_dir):
-                click.echo(f"{example.name:40} {example.title}")
+                params = " ".join(f"?{v}={d}" for v, d in example.parameters)
+                click.echo(f"{example.name:40} {example.title}" + (f"  [{params}]" if params else ""))
             return
         sources = [s for s in (query_text, query_file, name) if s is not None]
         if len(sources) != 1:
             raise click.UsageError("give one query: an argument, -f FILE, - for stdin, or --name NAME")
-        if name:
-            text = store.example(settings.queries_dir, name).text
+        chosen = store.example(settings.queries_dir, name) if name else None
+        if chosen:
+            text = chosen.text
         elif query_file:
             text = query_file.read_text(encoding="utf-8")
         else:
             text = sys.stdin.read() if query_text == "-" else query_text
-        click.echo(store.run_once(settings.out_dir, text, fmt, asserted_only=asserted), nl=False)
+        bound = store.bindings(chosen, binds, settings.base)
+        click.echo(store.run_once(settings.out_dir, text, fmt, asserted_only=asserted, bound=bound), nl=False)
     except PledgegraphError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)

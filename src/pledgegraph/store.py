@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
@@ -27,7 +27,7 @@ import pyoxigraph as ox
 from .errors import QueryError, QueryRefused, QuerySyntaxError, TooLarge, UnusableInput
 from .export import serialize
 from .settings import GRAPH_NAMES, OUTPUT_STEM, graph_iri
-from .vocab import PREFIXES, XSD
+from .vocab import DEFAULT_BASE, PREFIXES, XSD
 
 DATASET_FILE = OUTPUT_STEM + ".trig"
 RESULT_FORMATS = ("json", "xml", "csv", "tsv")          # SELECT and ASK answers
@@ -120,6 +120,10 @@ class Query:
     form: str
     own_dataset: bool = False
     needs_sandbox: bool = False
+    bindings: tuple[tuple[str, str], ...] = ()  # (variable, term in N-Triples syntax), pre-bound (SEP-0007)
+
+    def bound(self, bindings: dict[str, str]) -> "Query":
+        return replace(self, bindings=tuple(sorted(bindings.items())))
 
     @property
     def graph_result(self) -> bool:
@@ -271,6 +275,8 @@ def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_ro
         options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or []]
     elif not query.own_dataset:
         options["default_graph"] = loaded.default_graphs(asserted_only)
+    if query.bindings:
+        options["substitutions"] = {ox.Variable(v): _term(t) for v, t in query.bindings}
     try:
         result = loaded.store.query(query.text, **options)
     except SyntaxError as e:
@@ -287,13 +293,15 @@ def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_ro
     return Answer(query.form or "construct", triples=sorted(set(triples), key=str))
 
 
-def run_once(dist: Path, text: str, fmt: str | None = None, *, asserted_only: bool = False) -> bytes:
+def run_once(dist: Path, text: str, fmt: str | None = None, *, asserted_only: bool = False,
+             bound: dict[str, str] | None = None) -> bytes:
     """One query for the command line, answered in this process (no worker start-up to wait for).
 
-    `fmt` defaults to "table" for SELECT/ASK and "turtle" for CONSTRUCT/DESCRIBE. A query that
-    mentions "service" outside the refused keyword runs in a sandboxed worker instead."""
+    `fmt` defaults to "table" for SELECT/ASK and "turtle" for CONSTRUCT/DESCRIBE; `bound` pre-binds
+    variables (see `bindings`). A query that mentions "service" outside the refused keyword runs in
+    a sandboxed worker instead."""
     loaded = load(dist)
-    query = check_query(text, loaded.graph_iris)
+    query = check_query(text, loaded.graph_iris).bound(bound or {})
     fmt = fmt or ("turtle" if query.graph_result else "table")
     if query.needs_sandbox:
         from .workers import QueryPool
@@ -343,6 +351,56 @@ def _cell(term) -> str:
     return str(term)
 
 
+# -- parameters ----------------------------------------------------------------------------------
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_RECORD_REF = re.compile(r"[a-z]+/[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def parse_term(value: str, base: str = DEFAULT_BASE) -> str:
+    """A parameter value as an RDF term in N-Triples syntax. VALUE is SPARQL term syntax
+    (`<https://…>`, `"2015-07-01"^^xsd:date`, `pg:Pledge`, `42`), or for short a bare date
+    (`2015-07-01`) or a record as KIND/ID (`org/islamic-state`). Read by Oxigraph's own parser."""
+    value = value.strip()
+    if _DATE_ONLY.fullmatch(value):
+        value = f'"{value}"^^<{XSD}date>'
+    elif _RECORD_REF.fullmatch(value):
+        value = f"<{base}id/{value}>"
+    if not value or any(c in value for c in "{}\n\r") or value.startswith("?") or value.startswith("$"):
+        raise QueryError(f"'{value}' is not an RDF term: write <https://…>, \"2015-07-01\"^^xsd:date, "
+                         "a bare date 2015-07-01, or a record as KIND/ID (org/islamic-state)")
+    try:
+        rows = list(ox.Store().query(f"SELECT ?x WHERE {{ VALUES ?x {{ {value} }} }}", prefixes=PREFIXES))
+    except SyntaxError:
+        rows = []
+    if len(rows) != 1 or rows[0]["x"] is None:
+        raise QueryError(f"'{value}' is not an RDF term: write <https://…>, \"2015-07-01\"^^xsd:date, "
+                         "a bare date 2015-07-01, or a record as KIND/ID (org/islamic-state)")
+    return str(rows[0]["x"])
+
+
+def _term(text: str):
+    return next(iter(ox.parse(f"<urn:s> <urn:p> {text} .", format=ox.RdfFormat.N_TRIPLES))).object
+
+
+def bindings(example: "Example | None", binds: Iterable[str], base: str = DEFAULT_BASE) -> dict[str, str]:
+    """The variables to pre-bind: a library query's declared parameters at their defaults,
+    overridden by `binds` (`var=VALUE`, see `parse_term`). Binding a variable a library query does
+    not declare is an error that names the ones it does."""
+    declared = dict(example.parameters) if example else {}
+    out = {var: parse_term(default, base) for var, default in declared.items()}
+    for bind in binds:
+        var, sep, value = bind.partition("=")
+        var = var.strip().lstrip("?$")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
+            raise QueryError(f"--bind takes var=VALUE (e.g. date=2015-07-01), not '{bind}'")
+        if example and var not in declared:
+            raise QueryError(f"query '{example.name}' has no parameter ?{var}; its parameters: "
+                             + (", ".join(f"?{v}" for v in declared) or "none"))
+        out[var] = parse_term(value, base)
+    return out
+
+
 # -- the example query library -----------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -351,6 +409,7 @@ class Example:
     title: str
     description: str
     path: Path
+    parameters: tuple[tuple[str, str], ...] = ()  # (variable, default value) from `# param: ?var DEFAULT`
 
     @property
     def text(self) -> str:
@@ -361,16 +420,19 @@ def examples(directory: Path) -> list[Example]:
     """Every `*.rq` in the query library; each starts `# title: …`, then `# ` description lines."""
     found = []
     for path in sorted(Path(directory).glob("*.rq")):
-        title, description = "", []
+        title, description, parameters = "", [], []
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.startswith("#"):
                 break
             text = line.lstrip("#").strip()
             if text.lower().startswith("title:") and not title:
                 title = text[6:].strip()
+            elif text.lower().startswith("param:"):
+                var, _, rest = text[6:].strip().partition(" ")
+                parameters.append((var.lstrip("?$"), rest.split(" — ")[0].strip()))
             elif text:
                 description.append(text)
-        found.append(Example(path.stem, title, " ".join(description), path))
+        found.append(Example(path.stem, title, " ".join(description), path, tuple(parameters)))
     return found
 
 
