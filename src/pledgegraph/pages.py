@@ -28,7 +28,11 @@ Link = Callable[[str], str]
 
 # Predicates shown in their own sections (names, sources), or that only repeat what those show.
 _HIDDEN = {RDF + "type", PG + "citation", PROV + "wasDerivedFrom", PG + "nameAttestation",
-           SKOS + "prefLabel", SKOS + "altLabel", RDFS + "label", OWL + "sameAs"}
+           SKOS + "prefLabel", SKOS + "altLabel", RDFS + "label", OWL + "sameAs", PG + "quoteText",
+           # subordination over time has its own section; one-hop date bounds repeat the dates shown
+           PG + "subordinateIn", PG + "superiorIn", PG + "intermediateIn",
+           *(PG + p for p in ("startEarliest", "startLatest", "endEarliest", "endLatest", "validFrom",
+                              "validUntil", "dateEarliest", "dateLatest"))}
 # Incoming links that mean "this document is cited by": listed once per citing entity.
 _CITING = {PG + "source", PROV + "wasDerivedFrom", OA + "hasSource"}
 # Incoming links that are bookkeeping (reification, annotations), not relations.
@@ -151,6 +155,7 @@ def render_entity(store: ox.Store, iri: str, base: str, link: Link | None = None
     cites = _citations(g, iri)
     if cites:
         body.append("<h2>Sources</h2>" + cites)
+    body.append(_subordination_section(g, iri))
     body.extend(f"<figure>{f}</figure>" for f in figures)
     body.append(_incoming_section(g, iri))
     head = "".join(f'<link rel="alternate" type="{escape(mt)}" href="{escape(href)}">'
@@ -211,6 +216,30 @@ def _names_section(g: _Graph, iri: str) -> str:
         return ""
     return ("<h2>Names</h2><table><thead><tr><th>name</th><th>language</th><th>kind</th><th>sources</th></tr>"
             "</thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def _subordination_section(g: _Graph, iri: str) -> str:
+    """An organization's place over time: what it was under and what was under it, link by link,
+    with the period (an open side marked), the chain and what the link rests on."""
+    parts = []
+    for heading, own, other in (("Under, over time", "subordinate", "superior"),
+                                ("Under it, over time", "superior", "subordinate")):
+        links = sorted(link for link, p in g.incoming(iri) if p == PG + own)
+        rows = []
+        for link in links:
+            start, end = g.value(link, PG + "validFrom"), g.value(link, PG + "validUntil")
+            undated_start = g.value(link, PG + "startUndated") is not None
+            period = (("start undated" if undated_start else "?") if start is None else escape(start.value)) + \
+                " – " + ("" if end is None else escape(end.value))
+            via = " → ".join(_entity_link(g, v.value) for v in sorted(g.objects(link, PG + "via"), key=str))
+            rests = ", ".join(_entity_link(g, r.value) for r in sorted(g.objects(link, PG + "restsOn"), key=str))
+            other_end = g.value(link, PG + other)
+            rows.append((start.value if start is not None else "", f"<tr><td>{_entity_link(g, other_end.value)}</td>"
+                         f"<td>{period}</td><td>{via or 'directly'}</td><td>{rests or 'the links of the chain'}</td></tr>"))
+        if rows:
+            parts.append(f"<h2>{heading}</h2><table><thead><tr><th>organization</th><th>period</th><th>via</th>"
+                         "<th>rests on</th></tr></thead><tbody>" + "".join(r for _, r in sorted(rows)) + "</tbody></table>")
+    return "".join(parts)
 
 
 def _facts(g: _Graph, node: str) -> str:
