@@ -47,6 +47,9 @@ CASES = {
     "NameAttestationShape": ('DELETE { ?n rdf:object ?o } INSERT { ?n rdf:object "Rustam Asildarov" } WHERE { '
                              "<person/rustam-asildarov/name/1> rdf:object ?o BIND (<person/rustam-asildarov/name/1> AS ?n) }",
                              {("person/rustam-asildarov/name/1", "rdf:object", "Violation")}),
+    "SubordinationShape": ("DELETE WHERE { <org/is-caucasus-province/under/islamic-state/branch-is-caucasus-province-branch-of-islamic-state> pg:depth ?d }",
+                           {("org/is-caucasus-province/under/islamic-state/branch-is-caucasus-province-branch-of-islamic-state",
+                             "pg:depth", "Violation")}),
     "NamedShape": ('INSERT DATA { <place/dagestan> skos:prefLabel "Daghestan"@en }',
                    {("place/dagestan", "skos:prefLabel", "Violation")}),
     "OrganizationShape": ("DELETE WHERE { <org/islamic-state> pg:organizationKind ?k }",
