@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pyoxigraph as ox
 import pytest
 
-from pledgegraph.figures import branches_svg, timeline_svg
+from pledgegraph.figures import Figures
 
 BASE = "https://w3id.org/pledgegraph/"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -26,7 +26,7 @@ def titles(svg: str) -> list[str]:
 
 
 def test_the_branch_diagram_draws_every_direct_link_with_undated_starts_marked(store):
-    shown = titles(branches_svg(store, BASE, lambda iri: iri))
+    shown = titles(Figures(store, BASE).branches(lambda iri: iri))
     # four vilayats under the Emirate (start undated, until 21 June 2015), four under the Islamic State by
     # the accepted pledge, the Province, and the Ingushetia sector under the Province "by April 2024"
     under_emirate = [t for t in shown if "start undated – 2015-06-21" in t]
@@ -36,7 +36,7 @@ def test_the_branch_diagram_draws_every_direct_link_with_undated_starts_marked(s
 
 
 def test_the_timeline_names_pledgers_shows_month_dates_as_bands_and_marks_undated_items(store):
-    svg = timeline_svg(store, BASE, lambda iri: iri)
+    svg = Figures(store, BASE).timeline(lambda iri: iri)
     shown = titles(svg)
     assert any(t.startswith("Boko Haram pledge to Islamic State (undated)") and t.endswith("(undated)") for t in shown)
     # "In June" (2015): a band over the month, not a day

@@ -108,51 +108,78 @@ def _row(s: dict, label: str, kind: str, edge: dt.date) -> Row:
                undated=d["from"] is None)
 
 
-def timeline_svg(store: ox.Store, base: str, link: Callable[[str], str], focus: str | None = None) -> str:
-    """Pledges (who to whom), acceptances, leadership tenures and claimed attacks on one time axis
-    ('' if none); undated items sit at the left edge, marked."""
-    solutions = _solutions(store, _TIMELINE, _NAMES)
-    edge = _edge(solutions)
-    rows = []
-    for s in solutions:
-        kind = s["kind"].value
-        if kind == "tenure":
-            text = f"{label_of(store, s['lead'].value, base)}, {label_of(store, s['role'].value, base)} " \
-                   f"of {label_of(store, s['org'].value, base)}"
-        elif kind == "attack":
-            text = label_of(store, s["item"].value, base)
-        elif kind == "pledge":
-            whos = sorted(label_of(store, w, base) for w in s["whos"].value.split())
-            who = ", ".join(whos) if len(whos) <= 2 else f"{whos[0]} and {len(whos) - 1} more"
-            text = f"{who} pledge" + (f" to {label_of(store, s['to'].value, base)}" if "to" in s else "")
-        else:
-            text = "Acceptance" + (f" by {label_of(store, s['to'].value, base)}" if "to" in s else "")
-        rows.append(_row(s, text, kind, edge))
-    rows = sorted(set(rows))
-    if focus:
-        rows = [r for r in rows if focus in _involved(store, r.iri, base)]
-    return _svg(rows, _modified(store), link, "Timeline of pledges, leadership tenures and claimed attacks")
+class Figures:
+    """The pictures of one store. Their rows (and which entities each row involves) are read once;
+    a whole-graph picture and each entity's own (`focus`) are then cut from them, so a release's
+    pictures cost one pass over the graph, not one per entity."""
 
+    def __init__(self, store: ox.Store, base: str):
+        self.store, self.base = store, base
+        self.modified = _modified(store)
+        self.timeline_rows = self._timeline_rows()
+        self.branch_rows = self._branch_rows()
+        self._involved: dict[str, set[str]] = {}
 
-def branches_svg(store: ox.Store, base: str, link: Callable[[str], str], focus: str | None = None) -> str:
-    """Each organization with what was directly under it over time: branches, and units whose pledge
-    it accepted ('' if there are none). Undated starts run from the left edge, marked."""
-    modified = _modified(store)
-    solutions = _solutions(store, _BRANCHES, _NAMES)
-    edge = _edge(solutions)
-    by_parent: dict[str, list[Row]] = {}
-    for s in solutions:
-        if focus and focus not in (s["item"].value, s["branch"].value, s["parent"].value):
-            continue
-        kind = "accepted" if s["accepted"].value == "true" else "branch"
-        row = _row(s, label_of(store, s["branch"].value, base), kind, edge)
-        by_parent.setdefault(s["parent"].value, []).append(replace(row, iri=s["branch"].value))
-    rows: list[Row] = []
-    for parent in sorted(by_parent, key=lambda p: (min(by_parent[p]).start, p)):
-        members = sorted(set(by_parent[parent]))
-        rows.append(Row(members[0].start, label_of(store, parent, base), parent, "branch", heading=True))
-        rows.extend(members)
-    return _svg(rows, modified, link, "Organizations and what was under them over time")
+    def timeline(self, link: Callable[[str], str], focus: str | None = None) -> str:
+        """Pledges (who to whom), acceptances, leadership tenures and claimed attacks on one time axis
+        ('' if none); undated items sit at the left edge, marked."""
+        rows = [r for r in self.timeline_rows if focus is None or focus in self.involved(r.iri)]
+        return _svg(rows, self.modified, link, "Timeline of pledges, leadership tenures and claimed attacks")
+
+    def branches(self, link: Callable[[str], str], focus: str | None = None) -> str:
+        """Each organization with what was directly under it over time: branches, and units whose
+        pledge it accepted ('' if there are none). Undated starts run from the left edge, marked."""
+        by_parent: dict[str, list[Row]] = {}
+        for parent, link_iri, row in self.branch_rows:
+            if focus is None or focus in (link_iri, row.iri, parent):
+                by_parent.setdefault(parent, []).append(row)
+        rows: list[Row] = []
+        for parent in sorted(by_parent, key=lambda p: (min(by_parent[p]).start, p)):
+            members = sorted(set(by_parent[parent]))
+            rows.append(Row(members[0].start, label_of(self.store, parent, self.base), parent, "branch",
+                            heading=True))
+            rows.extend(members)
+        return _svg(rows, self.modified, link, "Organizations and what was under them over time")
+
+    def involved(self, item: str) -> set[str]:
+        """The item and every entity it (or a node below it) points to."""
+        found = self._involved.get(item)
+        if found is None:
+            found = self._involved[item] = _involved(self.store, item, self.base)
+        return found
+
+    def _timeline_rows(self) -> list[Row]:
+        store, base = self.store, self.base
+        solutions = _solutions(store, _TIMELINE, _NAMES)
+        edge = _edge(solutions)
+        rows = []
+        for s in solutions:
+            kind = s["kind"].value
+            if kind == "tenure":
+                text = f"{label_of(store, s['lead'].value, base)}, {label_of(store, s['role'].value, base)} " \
+                       f"of {label_of(store, s['org'].value, base)}"
+            elif kind == "attack":
+                text = label_of(store, s["item"].value, base)
+            elif kind == "pledge":
+                whos = sorted(label_of(store, w, base) for w in s["whos"].value.split())
+                who = ", ".join(whos) if len(whos) <= 2 else f"{whos[0]} and {len(whos) - 1} more"
+                text = f"{who} pledge" + (f" to {label_of(store, s['to'].value, base)}" if "to" in s else "")
+            else:
+                text = "Acceptance" + (f" by {label_of(store, s['to'].value, base)}" if "to" in s else "")
+            rows.append(_row(s, text, kind, edge))
+        return sorted(set(rows))
+
+    def _branch_rows(self) -> list[tuple[str, str, Row]]:
+        """(parent, link, row of the organization under it) for every direct subordination link."""
+        store, base = self.store, self.base
+        solutions = _solutions(store, _BRANCHES, _NAMES)
+        edge = _edge(solutions)
+        out = []
+        for s in solutions:
+            kind = "accepted" if s["accepted"].value == "true" else "branch"
+            row = _row(s, label_of(store, s["branch"].value, base), kind, edge)
+            out.append((s["parent"].value, s["item"].value, replace(row, iri=s["branch"].value)))
+        return sorted(out)
 
 
 def _edge(solutions: list[dict]) -> dt.date:

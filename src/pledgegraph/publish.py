@@ -213,10 +213,10 @@ def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list
     }
     if src.ontology_html is not None:
         files["ontology/index.html"] = src.ontology_html
-    files.update(_entity_files(store, base, data, entities, context))
+    pictures = figures.Figures(store, base)
+    files.update(_entity_files(store, base, data, entities, context, pictures))
     root_link = _linker(base, "")
-    svgs = {"timeline.svg": figures.timeline_svg(store, base, root_link),
-            "branches.svg": figures.branches_svg(store, base, root_link)}
+    svgs = {"timeline.svg": pictures.timeline(root_link), "branches.svg": pictures.branches(root_link)}
     files.update({name: svg.encode() for name, svg in svgs.items() if svg})
     files["changes/index.html"] = pages.page(
         f"Changes in {info.title} {info.version}",
@@ -248,7 +248,7 @@ def _linker(base: str, prefix: str, present: set[str] | None = None):
 
 
 def _entity_files(store: ox.Store, base: str, data: list[ox.Triple], entities: list[str],
-                  context: dict) -> dict[str, bytes]:
+                  context: dict, pictures: figures.Figures) -> dict[str, bytes]:
     """`<segment>/<slug>.html|.ttl|.jsonld|.nt` for every entity: its triples and those below it."""
     own: dict[str, list[ox.Triple]] = {}
     for t in data:
@@ -269,10 +269,10 @@ def _entity_files(store: ox.Store, base: str, data: list[ox.Triple], entities: l
         files[stem + ".ttl"] = serialize(triples, "turtle")
         files[stem + ".nt"] = serialize(triples, "ntriples")
         files[stem + ".jsonld"] = jsonld.document(nodes_by_owner.get(iri, []), "../context.jsonld")
-        pictures = [svg for svg in (figures.timeline_svg(store, base, link, focus=iri),
-                                    figures.branches_svg(store, base, link, focus=iri)) if svg]
+        own_pictures = [svg for svg in (pictures.timeline(link, focus=iri), pictures.branches(link, focus=iri))
+                        if svg]
         files[stem + ".html"] = pages.render_entity(
-            store, iri, base, link, figures=pictures, alternates=pages.alternates_for(slug, ENTITY_FORMATS),
+            store, iri, base, link, figures=own_pictures, alternates=pages.alternates_for(slug, ENTITY_FORMATS),
             home="../index.html").encode()
     return files
 
