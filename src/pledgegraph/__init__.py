@@ -1,3 +1,54 @@
-"""pledgegraph: a cited linked-data graph of militant organizations, provinces, leaders and pledges."""
+"""pledgegraph: a cited linked-data graph of militant organizations, provinces, leaders and pledges.
 
-__version__ = "0.1.0"
+The Python API (the command line is a thin layer over the same calls):
+
+    import pledgegraph
+    result = pledgegraph.check("data")            # load, build, reason, validate; raises DataInvalid
+    rows = pledgegraph.query("SELECT ?p WHERE { ?p a pg:Pledge }", "dist")
+    rows = pledgegraph.query(None, "dist", name="under-at-date", bind={"date": "2016-01-01"})
+
+Modules load on first use, so `import pledgegraph` stays cheap.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+
+try:
+    __version__ = metadata.version("pledgegraph")  # the one place: pyproject.toml
+except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+__all__ = ["check", "query", "__version__"]
+
+
+def _settings(data_dir=None, out_dir=None, **overrides):
+    from .settings import Settings
+
+    if data_dir is not None:
+        overrides["data_dir"] = Path(data_dir)
+    if out_dir is not None:
+        overrides["out_dir"] = Path(out_dir)
+    return Settings.from_env(**overrides)
+
+
+def check(data_dir: str | Path | None = None, **settings):
+    """Load, build, reason and validate the data; a `pipeline.Result` (with `.report`), or
+    `errors.DataInvalid` listing every problem. Settings as `Settings` fields (ontology_dir…)."""
+    from . import pipeline
+
+    return pipeline.check(_settings(data_dir, **settings))
+
+
+def query(text: str | None, dist: str | Path = "dist", *, name: str | None = None,
+          bind: dict[str, str] | None = None, asserted_only: bool = False, queries_dir: str | Path = "queries"):
+    """Run a SPARQL query (or the library query `name`) over a build; a `store.Answer` (rows, or
+    triples for CONSTRUCT/DESCRIBE). `bind` pre-binds variables: {"date": "2016-01-01"}."""
+    from . import store
+
+    example = store.example(Path(queries_dir), name) if name else None
+    loaded = store.load(Path(dist))
+    checked = store.check_query(example.text if example else text, loaded.graph_iris)
+    bound = store.bindings(example, [f"{k}={v}" for k, v in (bind or {}).items()])
+    return store.execute(loaded, checked.bound(bound), asserted_only=asserted_only)
