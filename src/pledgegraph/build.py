@@ -1,13 +1,16 @@
-"""Records -> RDF triples. Stage 2 of the pipeline; all IRI minting lives here.
+"""Records -> RDF triples. Stage 2 of the pipeline, with the IRIs of `iris.py`.
 
 Instances are slash IRIs `<base>id/<kind>/<slug>`; every node below a record (citations, names,
 dates, periods, claims, nested items) gets an IRI under its record's, so the output has no blank
 nodes. Provenance follows one scheme everywhere:
 - a node's own triples are supported by its `pg:citation`s (each a `pg:Citation` naming the
-  `pg:source` document, who in it `pg:saidBy` it, and the verbatim quote as a Web Annotation);
+  `pg:source` document, who in it `pg:saidBy` it, the verbatim `pg:quoteText`, and the quote as a
+  Web Annotation);
 - a value given with its own sources (`{value:, sources:}`, and every name) also becomes a
-  `pg:Claim` reifying that one triple (rdf:subject/predicate/object) with its own citations.
+  `pg:Claim` reifying that one triple (rdf:subject/predicate/object) with its own citations and rank.
 Every cited node also gets `prov:wasDerivedFrom` its source documents, for one-pattern lookups.
+Dated facts get plain date bounds one hop from them; subordination links and the direct layer are
+derived across records (`timeline.py`) and emitted here too.
 """
 
 from __future__ import annotations
