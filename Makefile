@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-deps bench clean
+.PHONY: install run check test test-deps bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -16,6 +16,10 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/pledgegraph build
+
+# The fast tier, for every edit: no root, no services, no browser (tiers are decided in tests/conftest.py).
+check: install
+	$(BIN)/python -m pytest -m "not slow and not service and not browser"
 
 # System packages for the integration tests (Virtuoso, Chromium); installs only what is missing.
 test-deps:

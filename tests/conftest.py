@@ -8,7 +8,48 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT.parent / "shared" / "seeds"
+SHARED = ROOT.parent / "shared"
+SEEDS = SHARED / "seeds"
+
+# Test tiers, decided here and only here. `make check` (every edit) runs what is none of these;
+# `make test` (CI) runs everything. slow: more than a few seconds on this 2-core machine (whole
+# builds and publishes, property-based and differential tests, servers); service / browser: need
+# Virtuoso or Chromium, which `make test` installs. Tests that read ../shared (the seed texts and the
+# public test suites) skip, saying so, where it is not beside the project.
+SLOW_MODULES = {"test_resilience.py", "test_publish.py", "test_fast_paths.py", "test_bench.py", "test_session.py",
+                "test_properties.py", "test_endpoint_attack.py", "test_serve.py", "test_incremental.py",
+                "test_shapes.py", "test_diff.py", "test_cli.py", "test_build.py"}
+SLOW_TESTS = ("test_reason.py::test_inferred_triples_equal_owlrl_closure",
+              "test_ontology.py::test_ontology_is_consistent_under_owl_rl",
+              "test_reason.py::test_an_edit_gives_what_closing",
+              "test_time_true.py::test_short_paths_agree",
+              "test_shacl_engine.py::test_shipped_shapes_on_broken_data",
+              "test_shacl_engine.py::test_shipped_data_and_shapes",
+              "test_api.py::test_check_build_and_query")
+SERVICE_MODULES = {"test_push_virtuoso.py"}
+BROWSER_MODULES = {"test_publish_browser.py"}
+SHARED_MODULES = {"test_evidence.py", "test_competency.py"}
+
+
+def pytest_configure(config):
+    for name, doc in (("slow", "takes more than a few seconds: not in `make check`"),
+                      ("service", "needs a machine service (Virtuoso): not in `make check`"),
+                      ("browser", "needs headless Chromium: not in `make check`")):
+        config.addinivalue_line("markers", f"{name}: {doc}")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.path.name
+        short_id = item.nodeid.split("/")[-1]
+        if module in SLOW_MODULES or short_id.startswith(SLOW_TESTS):
+            item.add_marker(pytest.mark.slow)
+        if module in SERVICE_MODULES:
+            item.add_marker(pytest.mark.service)
+        if module in BROWSER_MODULES:
+            item.add_marker(pytest.mark.browser)
+        if module in SHARED_MODULES and not SEEDS.is_dir():
+            item.add_marker(pytest.mark.skip(reason=f"needs {SHARED} (seed texts) beside the project"))
 
 
 @pytest.fixture(scope="session")
