@@ -18,7 +18,7 @@ SEEDS = SHARED / "seeds"
 # public test suites) skip, saying so, where it is not beside the project.
 SLOW_MODULES = {"test_resilience.py", "test_publish.py", "test_fast_paths.py", "test_bench.py", "test_session.py",
                 "test_properties.py", "test_endpoint_attack.py", "test_serve.py", "test_incremental.py",
-                "test_shapes.py", "test_diff.py", "test_cli.py", "test_build.py"}
+                "test_shapes.py", "test_diff.py", "test_cli.py", "test_build.py", "test_dcat_ap.py"}
 SLOW_TESTS = ("test_reason.py::test_inferred_triples_equal_owlrl_closure",
               "test_ontology.py::test_ontology_is_consistent_under_owl_rl",
               "test_reason.py::test_an_edit_gives_what_closing",

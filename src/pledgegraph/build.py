@@ -30,7 +30,7 @@ from .records import Claimed, Dataset, Item, Record
 from .schema import Field
 from .vocab import DEFAULT_BASE, OA, ORG, PG, PGV, PROV, RDF, SKOS, TIME, XSD, expand
 
-ENGLISH_FIELDS = {"description", "summary", "label"}
+ENGLISH_FIELDS = {"description", "summary", "label", "keywords"}
 PERIOD_PREDICATE = {"tenure": "http://www.w3.org/ns/org#memberDuring"}
 _XSD_FOR = {DAY: ("date", "inXSDDate", "unitDay"), MONTH: ("gYearMonth", "inXSDgYearMonth", "unitMonth")}
 _XSD_YEAR = ("gYear", "inXSDgYear", "unitYear")

@@ -16,18 +16,51 @@ import pyoxigraph as ox
 
 from .export import serialize
 from .formats import by_suffix
-from .vocab import DCTERMS, OWL, PREFIXES, RDF, XSD
+from .vocab import DCAT, DCTERMS, FOAF, OWL, PREFIXES, RDF, SKOS, XSD
 
 HERE = "http://release.invalid/"
 VOID = PREFIXES["void"]
-DCAT = PREFIXES["dcat"]
-FOAF = PREFIXES["foaf"]
 SPDX = "http://spdx.org/rdf/terms#"
 SD = "http://www.w3.org/ns/sparql-service-description#"
-METADATA_PREFIXES = {**PREFIXES, "spdx": SPDX, "sd": SD}
+DCATAP = "http://data.europa.eu/r5r/"
+METADATA_PREFIXES = {**PREFIXES, "spdx": SPDX, "sd": SD, "dcatap": DCATAP}
 IANA = "https://www.iana.org/assignments/media-types/"
 MEDIA_TYPES = {".gz": "application/gzip", ".html": "text/html", ".svg": "image/svg+xml",
                ".json": "application/json", ".txt": "text/plain"}
+# DCAT-AP wants EU authority IRIs for file types, languages and availability.
+EU = "http://publications.europa.eu/resource/authority/"
+FILE_TYPES = {"text/turtle": "RDF_TURTLE", "application/n-triples": "RDF_N_TRIPLES", "application/ld+json": "JSON_LD",
+              "application/trig": "RDF_TRIG", "application/n-quads": "RDF_N_QUADS", "application/rdf+xml": "RDF_XML",
+              "text/html": "HTML", "image/svg+xml": "SVG", "application/json": "JSON", "text/plain": "TXT"}
+EU_LANGUAGES = {"en": "ENG", "ru": "RUS", "ar": "ARA", "fr": "FRA", "de": "DEU"}
+DATA_THEMES = EU + "data-theme"
+# Labels of the EU concepts we use, as their authority tables give them (a portal checks they are there).
+EU_LABELS = {DATA_THEMES: "Data theme", EU + "data-theme/JUST": "Justice, legal system and public safety",
+             EU + "data-theme/GOVE": "Government and public sector", EU + "data-theme/SOCI": "Population and society",
+             EU + "planned-availability/STABLE": "stable", "http://purl.org/adms/licencetype/Attribution": "Attribution"}
+# ADMS licence types, for the licences a dataset record may name.
+LICENCE_TYPES = {"https://creativecommons.org/licenses/by/4.0/": "http://purl.org/adms/licencetype/Attribution"}
+VCARD = "http://www.w3.org/2006/vcard/ns#"
+# What each kind of file is, for people browsing a portal (longest matching name first).
+FILE_DESCRIPTIONS = (
+    ("changes/added", "Triples added since the previous release (apply after the removed ones)."),
+    ("changes/removed", "Triples removed since the previous release (apply first)."),
+    ("changes/summary", "Entities added, removed and changed since the previous release."),
+    ("changes/index", "The change set since the previous release, for people."),
+    ("ontology/index", "The ontology's documentation."),
+    ("ontology/", "The ontology and its vocabularies."),
+    ("pledgegraph.nt", "The canonical dump: asserted and inferred triples, sorted N-Triples."),
+    ("pledgegraph.nq", "The dataset's named graphs (asserted, inferred, ontology, shapes) as N-Quads."),
+    ("pledgegraph.trig", "The dataset's named graphs (asserted, inferred, ontology, shapes) as TriG."),
+    ("pledgegraph.", "The whole graph, asserted and inferred triples."),
+    ("context", "The JSON-LD context for our terms."),
+    ("shapes", "The SHACL shapes the data is validated with."),
+    ("void", "VoID description: counts, partitions, vocabularies, dumps."),
+    ("timeline", "A picture: pledges, acceptances, posts held and claimed attacks over time."),
+    ("branches", "A picture: organizations and what was under them over time."),
+    ("index", "The release's table of contents."),
+    ("sitemap", "Every entity page, for crawlers."),
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +75,12 @@ class DatasetInfo:
     publisher: str
     issued: str
     modified: str
+    keywords: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    spatial: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    homepage: str = ""
+    temporal: tuple[str, str] | None = None  # the earliest and latest day any fact is dated
 
     @property
     def iri(self) -> str:
@@ -89,7 +128,7 @@ def _describe_release(g: _Triples, info: DatasetInfo, previous: str | None) -> s
     g.lit(d, DCTERMS + "title", f"{info.title} {info.version}", language="en")
     if info.description:
         g.lit(d, DCTERMS + "description", info.description, language="en")
-    g.add(d, DCTERMS + "license", info.license)
+    _licence(g, d, info)
     g.add(d, DCTERMS + "isVersionOf", info.iri)
     g.add(info.iri, DCAT + "hasVersion", d)
     g.lit(d, DCAT + "version", info.version)
@@ -100,12 +139,57 @@ def _describe_release(g: _Triples, info: DatasetInfo, previous: str | None) -> s
         value = getattr(info, key)
         if value:
             g.lit(d, DCTERMS + key, value, _date_type(value))
+    _publisher(g, d, info)
+    for keyword in info.keywords:
+        g.lit(d, DCAT + "keyword", keyword, language="en")
+    for theme in info.themes:
+        g.add(d, DCAT + "theme", theme)
+        _eu_term(g, theme, SKOS + "Concept")
+    _coverage(g, d, info)
+    return d
+
+
+def _eu_term(g: _Triples, iri: str, cls: str) -> None:
+    """A term of a vocabulary DCAT-AP names (EU authority tables, ADMS), typed as it expects, with
+    its label where we know it."""
+    g.add(iri, RDF + "type", cls)
+    if iri in EU_LABELS:
+        g.lit(iri, (DCTERMS + "title") if cls == SKOS + "ConceptScheme" else (SKOS + "prefLabel"), EU_LABELS[iri],
+              language="en")
+
+
+def _licence(g: _Triples, subject: str, info: DatasetInfo) -> None:
+    g.add(subject, DCTERMS + "license", info.license)
+    g.add(info.license, RDF + "type", DCTERMS + "LicenseDocument")
+    if info.license in LICENCE_TYPES:
+        g.add(info.license, DCTERMS + "type", LICENCE_TYPES[info.license])
+        _eu_term(g, LICENCE_TYPES[info.license], SKOS + "Concept")
+
+
+def _publisher(g: _Triples, subject: str, info: DatasetInfo) -> None:
     if info.publisher:
         agent = info.iri + "#publisher"
-        g.add(d, DCTERMS + "publisher", agent)
+        g.add(subject, DCTERMS + "publisher", agent)
         g.add(agent, RDF + "type", FOAF + "Agent")
         g.lit(agent, FOAF + "name", info.publisher)
-    return d
+
+
+def _coverage(g: _Triples, subject: str, info: DatasetInfo) -> None:
+    """Where and when the data is about, and its languages."""
+    for place in info.spatial:
+        g.add(subject, DCTERMS + "spatial", place)
+        g.add(place, RDF + "type", DCTERMS + "Location")
+    for language in info.languages:
+        if language.lower() in EU_LANGUAGES:
+            iri = EU + "language/" + EU_LANGUAGES[language.lower()]
+            g.add(subject, DCTERMS + "language", iri)
+            g.add(iri, RDF + "type", DCTERMS + "LinguisticSystem")
+    if info.temporal:
+        period = info.release_iri() + "#temporal"
+        g.add(subject, DCTERMS + "temporal", period)
+        g.add(period, RDF + "type", DCTERMS + "PeriodOfTime")
+        g.lit(period, DCAT + "startDate", info.temporal[0], "date")
+        g.lit(period, DCAT + "endDate", info.temporal[1], "date")
 
 
 def _date_type(value: str) -> str:
@@ -166,21 +250,44 @@ def dcat_triples(info: DatasetInfo, files: dict[str, bytes], previous: str | Non
     catalog = info.base + "catalog"
     g.add(catalog, RDF + "type", DCAT + "Catalog")
     g.lit(catalog, DCTERMS + "title", info.title, language="en")
+    g.lit(catalog, DCTERMS + "description",
+          f"The releases of {info.title}" + (f": {info.description}" if info.description else "."), language="en")
     g.add(catalog, DCAT + "dataset", d)
-    g.add(catalog, DCTERMS + "license", info.license)
-    if info.modified:
-        g.lit(catalog, DCTERMS + "modified", info.modified, _date_type(info.modified))
+    _licence(g, catalog, info)
+    _publisher(g, catalog, info)
+    _coverage(g, catalog, info)
+    if info.homepage:
+        g.add(catalog, FOAF + "homepage", info.homepage)
+        g.add(info.homepage, RDF + "type", FOAF + "Document")
+    if info.themes:
+        g.add(catalog, DCAT + "themeTaxonomy", DATA_THEMES)
+        _eu_term(g, DATA_THEMES, SKOS + "ConceptScheme")
+    for key in ("issued", "modified"):
+        value = getattr(info, key)
+        if value:
+            g.lit(catalog, DCTERMS + key, value, _date_type(value))
     for path in sorted(files):
         dist = f"{d}/dist/{path}"
+        kind = media_type(path)
         g.add(d, DCAT + "distribution", dist)
         g.add(dist, RDF + "type", DCAT + "Distribution")
         g.add(dist, DCAT + "downloadURL", HERE + path)
         g.add(dist, DCAT + "accessURL", HERE + path)
-        g.add(dist, DCAT + "mediaType", IANA + media_type(path))
+        g.add(dist, DCAT + "mediaType", IANA + kind)
+        g.add(IANA + kind, RDF + "type", DCTERMS + "MediaType")
+        if kind in FILE_TYPES:
+            g.add(dist, DCTERMS + "format", EU + "file-type/" + FILE_TYPES[kind])
+            g.add(EU + "file-type/" + FILE_TYPES[kind], RDF + "type", DCTERMS + "MediaTypeOrExtent")
         if path.endswith(".gz"):
             g.add(dist, DCAT + "compressFormat", IANA + "application/gzip")
+            g.add(IANA + "application/gzip", RDF + "type", DCTERMS + "MediaType")
+        g.add(dist, DCATAP + "availability", EU + "planned-availability/STABLE")
+        _eu_term(g, EU + "planned-availability/STABLE", SKOS + "Concept")
         g.lit(dist, DCAT + "byteSize", len(files[path]), "nonNegativeInteger")
         g.lit(dist, DCTERMS + "title", path)
+        description = next((text for prefix, text in FILE_DESCRIPTIONS if path.startswith(prefix)), "")
+        if description:
+            g.lit(dist, DCTERMS + "description", description, language="en")
         g.add(dist, DCTERMS + "license", info.license)
         for key in ("issued", "modified"):
             value = getattr(info, key)

@@ -27,7 +27,7 @@ from .catalog import DatasetInfo
 from .errors import UnusableInput
 from .export import replace_dir, serialize, write_file
 from .formats import FORMATS
-from .vocab import DCTERMS, OWL, PG
+from .vocab import DCAT, DCTERMS, FOAF, OWL, PG
 
 STEM = "pledgegraph"
 GRAPHS = ("asserted", "inferred", "ontology", "shapes")
@@ -95,18 +95,32 @@ def _canonical(triples: set[ox.Triple]) -> list[ox.Triple]:
     return sorted(triples, key=str)
 
 
+_BOUNDS = tuple(PG + p for p in ("dateEarliest", "dateLatest", "startEarliest", "startLatest", "endEarliest",
+                                  "endLatest"))
+
+
 def _dataset_info(base: str, triples: list[ox.Triple]) -> DatasetInfo:
     wanted = {DCTERMS + "title": "title", DCTERMS + "description": "description", OWL + "versionInfo": "version",
               DCTERMS + "license": "license", PG + "publisherName": "publisher", DCTERMS + "issued": "issued",
-              DCTERMS + "modified": "modified"}
+              DCTERMS + "modified": "modified", FOAF + "homepage": "homepage"}
+    many = {DCAT + "keyword": "keywords", DCAT + "theme": "themes", DCTERMS + "spatial": "spatial",
+            DCTERMS + "language": "languages"}
     values = {name: "" for name in wanted.values()}
+    lists: dict[str, list[str]] = {name: [] for name in many.values()}
+    days = []
     for t in triples:
-        if t.subject.value == base + "dataset" and t.predicate.value in wanted:
-            values[wanted[t.predicate.value]] = t.object.value
+        if t.subject.value == base + "dataset":
+            if t.predicate.value in wanted:
+                values[wanted[t.predicate.value]] = t.object.value
+            elif t.predicate.value in many:
+                lists[many[t.predicate.value]].append(t.object.value)
+        elif t.predicate.value in _BOUNDS:
+            days.append(t.object.value)
     if not values["version"] or not _VERSION_RE.match(values["version"]):
         raise UnusableInput(f"the dataset record has no usable version ({values['version']!r}): "
                             "set `version:` in data/dataset.yaml")
-    return DatasetInfo(base=base, **values)
+    return DatasetInfo(base=base, **values, **{k: tuple(sorted(v)) for k, v in lists.items()},
+                       temporal=(min(days), max(days)) if days else None)
 
 
 # -- previous releases and the latest pointer -------------------------------------------------

@@ -178,6 +178,13 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Field("publisher", "string", "Who publishes it.", "pg:publisherName"),
         Field("issued", "date", "First release.", "dcterms:issued"),
         Field("modified", "date", "This release.", "dcterms:modified"),
+        Field("keywords", "string", "Words a data portal lists the dataset under.", "dcat:keyword", many=True),
+        Field("themes", "url", "Data themes (EU data-theme vocabulary IRIs), for data portals.", "dcat:theme",
+              many=True),
+        Field("spatial", "url", "Places the dataset covers (EU country authority IRIs).", "dcterms:spatial",
+              many=True),
+        Field("languages", "lang", "Languages of its texts (BCP 47 tags).", "dcterms:language", many=True),
+        Field("homepage", "url", "The dataset's home page.", "foaf:homepage"),
     ), sources_required=False),
     Kind("source", "sources", "pg:SourceDocument", "source", "A document facts are curated from.", (
         Field("title", "string", "Title as published.", "dcterms:title", required=True),

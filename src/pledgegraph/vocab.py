@@ -39,6 +39,8 @@ TIME = PREFIXES["time"]
 OA = PREFIXES["oa"]
 DCTERMS = PREFIXES["dcterms"]
 SCHEMA = PREFIXES["schema"]
+DCAT = PREFIXES["dcat"]
+FOAF = PREFIXES["foaf"]
 
 
 def expand(curie: str) -> str:
