@@ -181,3 +181,18 @@ def test_a_record_changing_kind_rebuilds_what_refers_to_it_elsewhere(repo):
     edit(repo, "organizations:\n", person("inc-bystander", name("Bystander")) + "organizations:\n")
     recheck(session, s)  # the pledges now point at <…/person/inc-bystander>, in both files
     assert_state_is_a_fresh_loads(session, s)
+
+
+def test_an_edit_to_a_branch_moves_the_derived_links_and_the_direct_layer(repo):
+    """Subordination links, their chains and the direct layer are derived across records: an edit
+    to one branch record changes them as a full build of the edited data would."""
+    s = settings(repo)
+    session = Session(s)
+    path = repo / "data" / "branches.yaml"
+    text = path.read_text()
+    old = 'branch: is-caucasus-province-sector-ingushetia\n    parent: is-caucasus-province\n    from: {by: "2024-04", as_stated: In April 2024}'
+    assert old in text
+    path.write_text(text.replace(old, old.replace("is-caucasus-province\n    from", "islamic-state\n    from")))
+    recheck(session, s)
+    under = {line for line in store_triples(session.store) if "sector-ingushetia/under/" in line}
+    assert under and not any("/under/is-caucasus-province/" in line for line in under)

@@ -173,22 +173,10 @@ class Session:
 
         removed, added, touched, referred = [], [], set(gone_ids), {}
         for name, e in edits.items():
-            old_part, old_counts = self._build(e.old, self.by_id)
-            new_part, new_counts = self._build(e.new, by_id)
-            previous = self.counts.get(name, Counter())
-            counts = previous.copy()
-            counts.subtract(old_counts)
-            counts.update(new_counts)
-            self.counts[name] = counts = +counts  # drops the lines no record of the file states now
-            others = [c for other, c in self.counts.items() if other != name]  # a line another file states stays
-            gone = [line for line in old_counts if line not in counts and not any(line in c for c in others)]
-            fresh = [line for line in new_counts if line not in previous and not any(line in c for c in others)]
-            touched |= {locate(old_part, _subject(line))[0] for line in gone}
-            touched |= {locate(new_part, _subject(line))[0] for line in fresh}
+            gone, fresh, changed = self._swap(name, self._build(e.old, self.by_id), self._build(e.new, by_id))
+            touched |= changed
             removed += gone
             added += fresh
-            self._trace(old_part, add=False)
-            self._trace(new_part, add=True)
             self._move(name, e.moved, e.delta)
             content = {r.id for r in e.edited} | {r.id for r in e.old} - by_id.keys()
             for r in e.old:
@@ -212,18 +200,10 @@ class Session:
         self.by_id = by_id
         self.warnings |= set(problems.items)
         # Subordination links and the direct layer are derived across records: made again from all.
-        old_part, old_counts = self._derive_part
-        new_part, new_counts = self._derive(by_id)
-        own = [c for other, c in self.counts.items() if other != _DERIVED]
-        gone = [line for line in old_counts if line not in new_counts and not any(line in c for c in own)]
-        fresh = [line for line in new_counts if line not in old_counts and not any(line in c for c in own)]
-        touched |= {locate(old_part, _subject(line))[0] for line in gone}
-        touched |= {locate(new_part, _subject(line))[0] for line in fresh}
+        gone, fresh, changed = self._swap(_DERIVED, self._derive_part, self._derive(by_id))
+        touched |= changed
         removed += gone
         added += fresh
-        self._trace(old_part, add=False)
-        self._trace(new_part, add=True)
-        self.counts[_DERIVED] = new_counts
 
         lost, gained = self.closure.update(sorted(removed), sorted(added))
         for line in removed + lost:
@@ -238,6 +218,25 @@ class Session:
         found = problems_of(results, self.graph) + [p for p in self.warnings if p.entity in scope]
         return Update(Report(sorted_unique(found), results), names, scope, self.total,
                       time.perf_counter() - start)
+
+    def _swap(self, name: str, old: tuple[Built, Counter[str]], new: tuple[Built, Counter[str]]
+              ) -> tuple[list[str], list[str], set[str]]:
+        """Replace the lines `old` by `new` in the part `name` (a file, or the derived part): the lines
+        the graph loses and gains (a line another part still states stays), and the records touched."""
+        (old_part, old_counts), (new_part, new_counts) = old, new
+        previous = self.counts.get(name, Counter())
+        counts = previous.copy()
+        counts.subtract(old_counts)
+        counts.update(new_counts)
+        self.counts[name] = counts = +counts  # drops the lines no record of the part states now
+        others = [c for other, c in self.counts.items() if other != name]
+        gone = [line for line in old_counts if line not in counts and not any(line in c for c in others)]
+        fresh = [line for line in new_counts if line not in previous and not any(line in c for c in others)]
+        touched = {locate(old_part, _subject(line))[0] for line in gone}
+        touched |= {locate(new_part, _subject(line))[0] for line in fresh}
+        self._trace(old_part, add=False)
+        self._trace(new_part, add=True)
+        return gone, fresh, touched
 
     def _build(self, records: list[Record], by_id: dict) -> tuple[Built, Counter[str]]:
         return build_counted(Dataset(records, by_id, self.vocabulary, []), self.settings.base)
