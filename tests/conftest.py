@@ -89,6 +89,20 @@ def shipped():
 
 
 @pytest.fixture(scope="session")
+def asserted_store(shipped):
+    """The shipped data's asserted graph plus the ontology in one Oxigraph store: what the library
+    queries meet once published, without the inferred triples."""
+    import pyoxigraph as ox
+
+    from pledgegraph.pipeline import ontology_triples
+
+    store = ox.Store()
+    store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in shipped.built.triples)
+    store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in ontology_triples(settings_for()))
+    return store
+
+
+@pytest.fixture(scope="session")
 def dist(tmp_path_factory) -> Path:
     """`pledgegraph build` output of the shipped data, written once."""
     from pledgegraph.pipeline import build_all

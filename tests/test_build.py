@@ -9,7 +9,7 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic, to_isomorphic, graph_diff
 
-from conftest import ROOT, settings_for
+from conftest import settings_for
 from pledgegraph.build import build
 from pledgegraph.iris import record_iri
 from pledgegraph.pipeline import build_all

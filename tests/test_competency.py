@@ -7,11 +7,10 @@ comments), not copied from query output: a wrong curation or a wrong query fails
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, settings_for
+from conftest import ROOT
 
 QUERIES = ROOT / "queries"
 QUESTIONS = ROOT.parent / "shared" / "design" / "competency-questions.md"
@@ -27,16 +26,8 @@ VILAYATS = {"org/vilayat-nokhchicho", "org/vilayat-dagestan", "org/vilayat-galga
 
 
 @pytest.fixture(scope="module")
-def store(shipped):
-    """The asserted graph plus the ontology, as the queries will meet them once published."""
-    import pyoxigraph as ox
-
-    from pledgegraph.pipeline import ontology_triples
-
-    s = ox.Store()
-    s.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in shipped.built.triples)
-    s.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in ontology_triples(settings_for()))
-    return s
+def store(asserted_store):
+    return asserted_store
 
 
 def _short(term) -> str | None:

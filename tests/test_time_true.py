@@ -16,7 +16,7 @@ import pyoxigraph as ox
 import pytest
 from rdflib.plugins.sparql import algebra, parser
 
-from conftest import ROOT, settings_for
+from conftest import ROOT
 from pledgegraph import store as query_store
 from pledgegraph.vocab import PREFIXES, sparql_prologue
 
@@ -27,13 +27,8 @@ VILAYATS = {"vilayat-nokhchicho", "vilayat-dagestan", "vilayat-galgaicho", "vila
 
 
 @pytest.fixture(scope="module")
-def graph(shipped):
-    s = ox.Store()
-    s.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in shipped.built.triples)
-    from pledgegraph.pipeline import ontology_triples
-
-    s.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in ontology_triples(settings_for()))
-    return s
+def graph(asserted_store):
+    return asserted_store
 
 
 def rows(graph, query: str) -> list[dict]:

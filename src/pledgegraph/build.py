@@ -28,7 +28,7 @@ from . import timeline
 from .iris import concept_iri, record_iri, subordination_iri
 from .records import Claimed, Dataset, Item, Record
 from .schema import Field
-from .vocab import DEFAULT_BASE, OA, ORG, PG, PGV, PROV, RDF, SKOS, TIME, XSD, expand
+from .vocab import DEFAULT_BASE, OA, ORG, PG, PROV, RDF, SKOS, TIME, XSD, expand
 
 ENGLISH_FIELDS = {"description", "summary", "label", "keywords"}
 PERIOD_PREDICATE = {"tenure": "http://www.w3.org/ns/org#memberDuring"}
