@@ -42,11 +42,11 @@ CASES = {
         "BIND (<pledge/caucasus-velayats-pledge-2015-06/cite/islamic-state-of-russia/quote/selector> AS ?sel) "
         "BIND (CONCAT(?q, ?q, ?q, ?q) AS ?long) }",
         {("pledge/caucasus-velayats-pledge-2015-06/cite/islamic-state-of-russia/quote/selector", "oa:exact", "Violation")}),
-    "ClaimShape": ("DELETE WHERE { <org/caucasus-emirate/claim/founded-1> rdf:predicate ?p }",
-                   {("org/caucasus-emirate/claim/founded-1", "rdf:predicate", "Violation")}),
-    "NameAttestationShape": ('DELETE { ?n rdf:object ?o } INSERT { ?n rdf:object "Rustam Asildarov" } WHERE { '
-                             "<person/rustam-asildarov/name/1> rdf:object ?o BIND (<person/rustam-asildarov/name/1> AS ?n) }",
-                             {("person/rustam-asildarov/name/1", "rdf:object", "Violation")}),
+    "ClaimShape": ("DELETE WHERE { <org/caucasus-emirate/claim/founded-1> pg:claimPredicate ?p }",
+                   {("org/caucasus-emirate/claim/founded-1", "pg:claimPredicate", "Violation")}),
+    "NameAttestationShape": ('DELETE { ?n pg:claimObject ?o } INSERT { ?n pg:claimObject "Rustam Asildarov" } WHERE { '
+                             "<person/rustam-asildarov/name/1> pg:claimObject ?o BIND (<person/rustam-asildarov/name/1> AS ?n) }",
+                             {("person/rustam-asildarov/name/1", "pg:claimObject", "Violation")}),
     "NamedShape": ('INSERT DATA { <place/dagestan> skos:prefLabel "Daghestan"@en }',
                    {("place/dagestan", "skos:prefLabel", "Violation")}),
     "OrganizationShape": ("DELETE WHERE { <org/islamic-state> pg:organizationKind ?k }",

@@ -6,7 +6,7 @@ nodes. Provenance follows one scheme everywhere:
 - a node's own triples are supported by its `pg:citation`s (each a `pg:Citation` naming the
   `pg:source` document, who in it `pg:saidBy` it, and the verbatim quote as a Web Annotation);
 - a value given with its own sources (`{value:, sources:}`, and every name) also becomes a
-  `pg:Claim` reifying that one triple (rdf:subject/predicate/object) with its own citations.
+  `pg:Claim` naming that one triple (pg:claimSubject/claimPredicate/claimObject) with its own citations.
 Every cited node also gets `prov:wasDerivedFrom` its source documents, for one-pattern lookups.
 """
 
@@ -265,9 +265,9 @@ class _Emitter:
     def reify(self, c: str, cls: str, s: str, p: str, o: str) -> None:
         add = self.add
         add(c, self.rdf_type, f"<{cls}>")
-        add(c, _RDF_SUBJECT, s)
-        add(c, _RDF_PREDICATE, p)
-        add(c, _RDF_OBJECT, o)
+        add(c, _CLAIM_SUBJECT, s)
+        add(c, _CLAIM_PREDICATE, p)
+        add(c, _CLAIM_OBJECT, o)
 
     def names(self, iri: str, names: list[Item], record: Record) -> None:
         explicit = {n.data["lang"] for n in names if n.data.get("preferred")}
@@ -370,7 +370,7 @@ class _Emitter:
         return node
 
 
-_RDF_SUBJECT, _RDF_PREDICATE, _RDF_OBJECT = (f"<{RDF}{p}>" for p in ("subject", "predicate", "object"))
+_CLAIM_SUBJECT, _CLAIM_PREDICATE, _CLAIM_OBJECT = (f"<{PG}claim{p}>" for p in ("Subject", "Predicate", "Object"))
 _PREF_LABEL, _ALT_LABEL = f"<{SKOS}prefLabel>", f"<{SKOS}altLabel>"
 _NAME_ATTESTATION, _NAME_KIND = f"<{PG}nameAttestation>", f"<{PG}nameKind>"
 _CITATION, _CITATION_CLASS, _SOURCE, _QUOTE = f"<{PG}citation>", f"<{PG}Citation>", f"<{PG}source>", f"<{PG}quote>"
