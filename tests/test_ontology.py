@@ -101,7 +101,7 @@ def test_only_the_owl_constructs_the_reasoner_implements(onto):
 def test_ontology_metadata(onto):
     (row,) = select(onto, """SELECT ?v ?vi ?title ?desc ?lic ?creator ?prefix ?ns WHERE {
         <https://w3id.org/pledgegraph/ontology> a owl:Ontology ; owl:versionIRI ?v ; owl:versionInfo ?vi ;
-        dcterms:title ?title ; dcterms:description ?desc ; dcterms:license ?lic ; dcterms:creator ?creator ;
+        dcterms:title ?title ; dcterms:description ?desc ; dcterms:license ?lic ; <http://purl.org/dc/elements/1.1/creator> ?creator ;
         vann:preferredNamespacePrefix ?prefix ; vann:preferredNamespaceUri ?ns }""")
     assert row[0].endswith("/" + row[1]) and row[6] == "pg" and row[7] == PG
 

@@ -118,6 +118,9 @@ CASES = {
                                    {("acceptance/is-acceptance-2015-06-23", "", "Violation")}),
     "BranchCycleShape": ("INSERT DATA { <branch/x> pg:branch <org/islamic-state> ; pg:parent <org/is-caucasus-province> }",
                          {("org/islamic-state", "", "Violation"), ("org/is-caucasus-province", "", "Violation")}),
+    # what inference makes of an organization given as a tenure's predecessor (range pg:Person)
+    "DisjointClassesShape": ("INSERT DATA { <org/islamic-state> a pg:Person }",
+                             {("org/islamic-state", "", "Violation")}),
     "OriginalScriptShape": ('DELETE WHERE { <person/fixture-person> skos:prefLabel "Фикстура"@ru }',
                             {("person/fixture-person", "", "Warning")}),
 }
