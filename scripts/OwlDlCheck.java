@@ -3,11 +3,12 @@
 // single-file program, no separate javac step:
 //
 //   java -cp .venv/lib/python3.*/site-packages/owlready2/hermit/HermiT.jar scripts/OwlDlCheck.java \
-//        [--profile-only] ontology/pledgegraph.ttl ontology/external.ttl ontology/vocabularies.ttl [dist/asserted.nt]
+//        [--profile-only] ontology/*.ttl [--then dist/asserted.nt [--then dist/inferred.nt]]
 //
 // The files (Turtle or N-Triples) are read as one document, so declarations in one file type the triples
-// of the others. Prints one line per profile violation, then a summary; exit 0 only when there are no
-// violations and (unless --profile-only) HermiT finds the ontology consistent.
+// of the others; `--then FILES` checks again with those files added (one JVM for several checks). Prints
+// one line per profile violation, then a `result:` line per check; exit 0 only when no check has a
+// violation and (unless --profile-only) HermiT finds every one consistent.
 //
 // Dates: HermiT supports exactly the OWL 2 datatype map, which has xsd:dateTime but not xsd:date,
 // xsd:gYearMonth or xsd:gYear (OWL 2 leaves them out). For the consistency check only, each literal of
@@ -53,14 +54,31 @@ public class OwlDlCheck {
 
     public static void main(String[] args) throws Exception {
         boolean reason = true;
-        StringBuilder document = new StringBuilder();
+        List<List<String>> stages = new ArrayList<>(List.of(new ArrayList<>()));
         for (String arg : args) {
-            if (arg.equals("--profile-only")) { reason = false; continue; }
-            document.append(Files.readString(new File(arg).toPath())).append('\n');
+            if (arg.equals("--profile-only")) {
+                reason = false;
+            } else if (arg.equals("--then")) {
+                stages.add(new ArrayList<>(stages.get(stages.size() - 1)));
+            } else {
+                stages.get(stages.size() - 1).add(arg);
+            }
+        }
+        boolean ok = true;
+        for (List<String> files : stages) {
+            ok &= check(files, reason);
+        }
+        System.exit(ok ? 0 : 1);
+    }
+
+    /** Checks the files as one document; prints the violations and a `result:` line. */
+    static boolean check(List<String> files, boolean reason) throws Exception {
+        StringBuilder document = new StringBuilder();
+        for (String file : files) {
+            document.append(Files.readString(new File(file).toPath())).append('\n');
         }
         OWLOntologyManager manager = OWLManager.createOWLOntologyManager();
         OWLOntology ontology = manager.loadOntologyFromOntologyDocument(new StringDocumentSource(document.toString()));
-        System.out.println("axioms: " + ontology.getAxiomCount());
 
         List<OWLProfileViolation> violations = new OWL2DLProfile().checkOntology(ontology).getViolations();
         Map<String, Integer> byKind = new TreeMap<>();
@@ -68,13 +86,18 @@ public class OwlDlCheck {
             System.out.println("violation: " + v.toString().replace('\n', ' '));
             byKind.merge(v.getClass().getSimpleName(), 1, Integer::sum);
         }
-        System.out.println("profile violations: " + violations.size() + " " + byKind);
+        String result = String.format("result: files=%s axioms=%d violations=%d %s", String.join(",", files),
+                                      ontology.getAxiomCount(), violations.size(), byKind.toString().replace(" ", ""));
         boolean ok = violations.isEmpty();
         if (reason) {
             ok &= consistent(manager, ontology);
+            result += consistency;
         }
-        System.exit(ok ? 0 : 1);
+        System.out.println(result);
+        return ok;
     }
+
+    static String consistency = "";
 
     static boolean consistent(OWLOntologyManager manager, OWLOntology ontology) throws Exception {
         DateSubstitution substitution = new DateSubstitution(manager.getOWLDataFactory());
@@ -88,14 +111,18 @@ public class OwlDlCheck {
         for (String bad : substitution.invalid) {
             System.out.println("invalid literal: " + bad);
         }
+        if (!substitution.invalid.isEmpty()) {
+            consistency = String.format(" hermit=not-run consistent=unknown invalid=%d", substitution.invalid.size());
+            return false;
+        }
         OWLOntology substituted = manager.createOntology(axioms);
         long start = System.nanoTime();
         Configuration configuration = new Configuration();  // unsupported datatypes are errors, not ignored
         boolean consistent = new Reasoner(configuration, substituted).isConsistent();
-        System.out.printf("HermiT %s: %s in %.1f s (%d axioms, %d date literals as xsd:dateTime)%n",
-            Reasoner.class.getPackage().getImplementationVersion(), consistent ? "consistent" : "INCONSISTENT",
-            (System.nanoTime() - start) / 1e9, substituted.getAxiomCount(), substitution.count);
-        return consistent && substitution.invalid.isEmpty();
+        consistency = String.format(" hermit=%s consistent=%s seconds=%.1f dates=%d invalid=0",
+            Reasoner.class.getPackage().getImplementationVersion(), consistent, (System.nanoTime() - start) / 1e9,
+            substitution.count);
+        return consistent;
     }
 
     /** Copies axioms with xsd:date, xsd:gYearMonth and xsd:gYear replaced by xsd:dateTime (see the header). */
@@ -129,7 +156,7 @@ public class OwlDlCheck {
             }
             if (value == null || !value.getXMLSchemaType().equals(type)) {
                 invalid.add(literal.toString());
-                super.visit(literal);
+                setLastObject(literal);  // kept as it is; the check fails before HermiT sees it
                 return;
             }
             if (value.getMonth() == DatatypeConstants.FIELD_UNDEFINED) value.setMonth(1);
