@@ -37,13 +37,16 @@ REUSED_TERMS = (
 )
 
 
+_KEYED = (OWL + "ObjectProperty", OWL + "DatatypeProperty", OWL + "AnnotationProperty", OWL + "Class")
+
+
 def make_context(ontology: Iterable[ox.Triple]) -> dict:
     """The `@context` object: our prefixes, `id`/`type` aliases, a term per pg: class and property."""
     kinds: dict[str, str] = {}
     for t in ontology:
         if t.predicate.value == RDF + "type" and isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(PG):
             kinds.setdefault(t.subject.value, "")
-            if t.object.value in (OWL + "ObjectProperty", OWL + "DatatypeProperty", OWL + "AnnotationProperty", OWL + "Class"):
+            if t.object.value in _KEYED:
                 kinds[t.subject.value] = t.object.value
     terms: dict[str, object] = {"id": "@id", "type": "@type"}
     terms.update(sorted(PREFIXES.items()))
