@@ -92,8 +92,10 @@ CASES = {
                          {("designation/fixture-designation", "pg:designatedBy", "Violation")}),
     "StatementShape": ("DELETE WHERE { <statement/fixture-statement> schema:description ?d }",
                        {("statement/fixture-statement", "schema:description", "Violation")}),
-    "DateShape": ('INSERT DATA { <pledge/caucasus-velayats-pledge-2015-06/date> pg:earliest "2015-06-01"^^xsd:date }',
-                  {("pledge/caucasus-velayats-pledge-2015-06/date", "pg:earliest", "Violation")}),
+    "DateShape": ('INSERT DATA { <pledge/caucasus-velayats-pledge-2015-06/date> pg:earliest "2015-06-01"^^xsd:date ; '
+                  'time:inXSDDate "2015-06"^^xsd:gYearMonth }',
+                  {("pledge/caucasus-velayats-pledge-2015-06/date", "pg:earliest", "Violation"),
+                   ("pledge/caucasus-velayats-pledge-2015-06/date", "time:inXSDDate", "Violation")}),
     "IntervalShape": ("INSERT DATA { <relation/fixture-relation/period> time:hasEnd <relation/fixture-relation/from> }",
                       {("relation/fixture-relation/period", "time:hasEnd", "Violation")}),
     "PeriodOrderShape": ('INSERT DATA { <tenure/asildarov-is-caucasus-province-leader/until> pg:latest "2015-01-01"^^xsd:date }',
