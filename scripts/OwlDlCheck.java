@@ -7,8 +7,9 @@
 //
 // The files (Turtle or N-Triples) are read as one document, so declarations in one file type the triples
 // of the others; `--then FILES` checks again with those files added (one JVM for several checks). Prints
-// one line per profile violation, then a `result:` line per check; exit 0 only when no check has a
-// violation and (unless --profile-only) HermiT finds every one consistent.
+// one line per profile violation and per triple the OWL API could not read as OWL (it would drop it
+// silently), then a `result:` line per check; exit 0 only when no check has either and (unless
+// --profile-only) HermiT finds every one consistent.
 //
 // Dates: HermiT supports exactly the OWL 2 datatype map, which has xsd:dateTime but not xsd:date,
 // xsd:gYearMonth or xsd:gYear (OWL 2 leaves them out). For the consistency check only, each literal of
@@ -34,6 +35,8 @@ import javax.xml.namespace.QName;
 import org.semanticweb.HermiT.Configuration;
 import org.semanticweb.HermiT.Reasoner;
 import org.semanticweb.owlapi.apibinding.OWLManager;
+import org.semanticweb.owlapi.io.RDFOntologyFormat;
+import org.semanticweb.owlapi.io.RDFTriple;
 import org.semanticweb.owlapi.io.StringDocumentSource;
 import org.semanticweb.owlapi.model.IRI;
 import org.semanticweb.owlapi.model.OWLAxiom;
@@ -80,15 +83,22 @@ public class OwlDlCheck {
         OWLOntologyManager manager = OWLManager.createOWLOntologyManager();
         OWLOntology ontology = manager.loadOntologyFromOntologyDocument(new StringDocumentSource(document.toString()));
 
+        // Triples the OWL API could not map to OWL (it drops them, and the profile check never sees them).
+        Set<RDFTriple> unparsed = ((RDFOntologyFormat) manager.getOntologyFormat(ontology))
+            .getOntologyLoaderMetaData().getUnparsedTriples();
+        for (RDFTriple triple : unparsed) {
+            System.out.println("unparsed: " + triple);
+        }
         List<OWLProfileViolation> violations = new OWL2DLProfile().checkOntology(ontology).getViolations();
         Map<String, Integer> byKind = new TreeMap<>();
         for (OWLProfileViolation v : violations) {
             System.out.println("violation: " + v.toString().replace('\n', ' '));
             byKind.merge(v.getClass().getSimpleName(), 1, Integer::sum);
         }
-        String result = String.format("result: files=%s axioms=%d violations=%d %s", String.join(",", files),
-                                      ontology.getAxiomCount(), violations.size(), byKind.toString().replace(" ", ""));
-        boolean ok = violations.isEmpty();
+        String result = String.format("result: files=%s axioms=%d unparsed=%d violations=%d %s", String.join(",", files),
+                                      ontology.getAxiomCount(), unparsed.size(), violations.size(),
+                                      byKind.toString().replace(" ", ""));
+        boolean ok = violations.isEmpty() && unparsed.isEmpty();
         if (reason) {
             ok &= consistent(manager, ontology);
             result += consistency;

@@ -53,7 +53,7 @@ NOT_DL = """@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
 @prefix pg: <https://w3id.org/pledgegraph/ontology#> .
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 @prefix ex: <http://example.org/> .
-ex:claim a pg:Claim ; rdf:object "a value" .
+ex:claim a pg:Claim ; rdf:subject ex:date ; rdf:object "a value" .
 ex:date a pg:DateSpecification ; pg:earliest "2015-02-30"^^xsd:date .
 """
 
@@ -88,9 +88,11 @@ def test_ontology_and_data_are_owl2_dl_and_consistent(shipped, tmp_path):
                                   [extra["wrong-kind"]], [extra["not-dl"]]])
     ontology, asserted_only, with_inferred, org, wrong_kind, not_dl = results
     for result in (ontology, asserted_only, with_inferred, org):
-        assert (result["violations"], result["consistent"], result["invalid"]) == ("0", "true", "0"), stdout
+        assert (result["violations"], result["unparsed"], result["consistent"], result["invalid"]) == (
+            "0", "0", "true", "0"), stdout
     assert int(ontology["axioms"]) > 1000 and int(asserted_only["axioms"]) > int(ontology["axioms"]) + 5000
     assert int(asserted_only["dates"]) > 100  # the data's dates went through the substitution
     assert (wrong_kind["violations"], wrong_kind["consistent"]) == ("0", "false")
-    assert int(not_dl["violations"]) > 0 and not_dl["invalid"] == "1" and not_dl["consistent"] == "unknown"
+    assert int(not_dl["violations"]) > 0 and not_dl["unparsed"] == "1"  # rdf:object flagged, rdf:subject dropped
+    assert not_dl["invalid"] == "1" and not_dl["consistent"] == "unknown"
     assert 'invalid literal: "2015-02-30"^^xsd:date' in stdout
