@@ -27,3 +27,6 @@ need virtuoso-opensource
 
 # --- chromium: headless browser for the release's HTML pages (tests/test_publish_browser.py) ---
 need chromium
+
+# --- a JDK: the OWL API / HermiT check runs as a single-file Java program (tests/test_owl_dl.py) ---
+java --list-modules 2>/dev/null | grep -q '^jdk.compiler@' || need default-jdk-headless

@@ -89,7 +89,9 @@ def test_equivalent_class_is_not_misused(onto):
 
 def test_only_the_owl_constructs_the_reasoner_implements(onto):
     """pledgegraph.reason applies subclass/subproperty/equivalence/inverse/symmetric/transitive/chains,
-    domains and ranges; anything else OWL RL knows would be silently ignored at data level."""
+    domains and ranges; anything else OWL RL knows would be silently ignored at data level. The one
+    exception, owl:AllDisjointClasses, entails nothing and is checked by pgs:DisjointClassesShape
+    (which reads only that form: pairwise owl:disjointWith stays out)."""
     unsupported = ("owl:unionOf owl:intersectionOf owl:someValuesFrom owl:allValuesFrom owl:hasValue "
                    "owl:maxCardinality owl:maxQualifiedCardinality owl:hasKey owl:sameAs owl:oneOf "
                    "owl:complementOf owl:disjointWith owl:propertyDisjointWith")
@@ -98,10 +100,30 @@ def test_only_the_owl_constructs_the_reasoner_implements(onto):
         owl:InverseFunctionalProperty owl:IrreflexiveProperty owl:AsymmetricProperty owl:Restriction } }""") == []
 
 
+def _disjoint_groups(onto) -> list[set[str]]:
+    rows = select(onto, """SELECT ?axiom ?c WHERE { ?axiom a owl:AllDisjointClasses ;
+        owl:members/rdf:rest*/rdf:first ?c }""")
+    groups: dict[str, set[str]] = {}
+    for axiom, c in rows:
+        groups.setdefault(axiom, set()).add(c)
+    return list(groups.values())
+
+
+def test_top_classes_and_every_kind_of_fact_are_disjoint(onto):
+    """Person, organization, place, source document and fact are pairwise disjoint, and so is every
+    kind of fact (each class directly under pg:Fact or pg:Occurrence): a new kind must join the list."""
+    groups = _disjoint_groups(onto)
+    top = {PG + c for c in ("Person", "Organization", "Place", "SourceDocument", "Fact", "Citation")}
+    assert any(top <= g for g in groups)
+    kinds = {c for (c,) in select(onto, """SELECT ?c WHERE { ?c a owl:Class ;
+        rdfs:subClassOf ?parent VALUES ?parent { pg:Fact pg:Occurrence } FILTER (?c != pg:Occurrence) }""")}
+    assert len(kinds) >= 15 and any(kinds == g for g in groups)
+
+
 def test_ontology_metadata(onto):
     (row,) = select(onto, """SELECT ?v ?vi ?title ?desc ?lic ?creator ?prefix ?ns WHERE {
         <https://w3id.org/pledgegraph/ontology> a owl:Ontology ; owl:versionIRI ?v ; owl:versionInfo ?vi ;
-        dcterms:title ?title ; dcterms:description ?desc ; dcterms:license ?lic ; dcterms:creator ?creator ;
+        dcterms:title ?title ; dcterms:description ?desc ; dcterms:license ?lic ; <http://purl.org/dc/elements/1.1/creator> ?creator ;
         vann:preferredNamespacePrefix ?prefix ; vann:preferredNamespaceUri ?ns }""")
     assert row[0].endswith("/" + row[1]) and row[6] == "pg" and row[7] == PG
 

@@ -153,3 +153,24 @@ def test_an_edit_gives_what_closing_the_edited_graph_from_scratch_gives(start, r
     expected = Closure(sorted((start - removed) | added), rules, exclude).inferred()
     assert closure.inferred() == expected
     assert (set(lost), set(gained)) == (old - set(expected), set(expected) - old)
+
+
+PLAIN_ORG = """
+@prefix org: <http://www.w3.org/ns/org#> .
+@prefix ex: <http://example.org/> .
+ex:membership a org:Membership ; org:member ex:acme ; org:organization ex:holding ; org:role ex:partner .
+ex:acme a org:Organization .
+ex:holding org:hasSubOrganization ex:acme .
+"""
+
+
+def test_plain_org_data_is_typed_no_further_than_org_types_it(ontology):
+    """ORG data from elsewhere (an organization that is a member of another, through a membership
+    that is no tenure of ours) gets only what ORG itself entails: no pg: class, in particular not
+    pg:Person for the member nor pg:Tenure for the membership."""
+    data = [q.triple for q in ox.parse(PLAIN_ORG, format=ox.RdfFormat.TURTLE)]
+    lines = infer([str(t) for t in data], load_rules(ontology), exclude=[str(t) for t in ontology])
+    types = {tuple(line.split(" ", 2)[::2]) for line in lines if f" <{rdflib.RDF.type}> " in line}
+    ex, org, foaf = "http://example.org/", "http://www.w3.org/ns/org#", "http://xmlns.com/foaf/0.1/"
+    assert types == {(f"<{ex}acme>", f"<{foaf}Agent>"), (f"<{ex}holding>", f"<{org}Organization>")}
+    assert f"<{ex}acme> <https://w3id.org/pledgegraph/ontology#heldPostIn> <{ex}holding>" in lines  # still found

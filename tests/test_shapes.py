@@ -42,11 +42,11 @@ CASES = {
         "BIND (<pledge/caucasus-velayats-pledge-2015-06/cite/islamic-state-of-russia/quote/selector> AS ?sel) "
         "BIND (CONCAT(?q, ?q, ?q, ?q) AS ?long) }",
         {("pledge/caucasus-velayats-pledge-2015-06/cite/islamic-state-of-russia/quote/selector", "oa:exact", "Violation")}),
-    "ClaimShape": ("DELETE WHERE { <org/caucasus-emirate/claim/founded-1> rdf:predicate ?p }",
-                   {("org/caucasus-emirate/claim/founded-1", "rdf:predicate", "Violation")}),
-    "NameAttestationShape": ('DELETE { ?n rdf:object ?o } INSERT { ?n rdf:object "Rustam Asildarov" } WHERE { '
-                             "<person/rustam-asildarov/name/1> rdf:object ?o BIND (<person/rustam-asildarov/name/1> AS ?n) }",
-                             {("person/rustam-asildarov/name/1", "rdf:object", "Violation")}),
+    "ClaimShape": ("DELETE WHERE { <org/caucasus-emirate/claim/founded-1> pg:claimPredicate ?p }",
+                   {("org/caucasus-emirate/claim/founded-1", "pg:claimPredicate", "Violation")}),
+    "NameAttestationShape": ('DELETE { ?n pg:claimObject ?o } INSERT { ?n pg:claimObject "Rustam Asildarov" } WHERE { '
+                             "<person/rustam-asildarov/name/1> pg:claimObject ?o BIND (<person/rustam-asildarov/name/1> AS ?n) }",
+                             {("person/rustam-asildarov/name/1", "pg:claimObject", "Violation")}),
     "SubordinationShape": ("DELETE WHERE { <org/is-caucasus-province/under/islamic-state/branch-is-caucasus-province-branch-of-islamic-state> pg:depth ?d }",
                            {("org/is-caucasus-province/under/islamic-state/branch-is-caucasus-province-branch-of-islamic-state",
                              "pg:depth", "Violation")}),
@@ -95,8 +95,10 @@ CASES = {
                          {("designation/fixture-designation", "pg:designatedBy", "Violation")}),
     "StatementShape": ("DELETE WHERE { <statement/fixture-statement> schema:description ?d }",
                        {("statement/fixture-statement", "schema:description", "Violation")}),
-    "DateShape": ('INSERT DATA { <pledge/caucasus-velayats-pledge-2015-06/date> pg:earliest "2015-06-01"^^xsd:date }',
-                  {("pledge/caucasus-velayats-pledge-2015-06/date", "pg:earliest", "Violation")}),
+    "DateShape": ('INSERT DATA { <pledge/caucasus-velayats-pledge-2015-06/date> pg:earliest "2015-06-01"^^xsd:date ; '
+                  'time:inXSDDate "2015-06"^^xsd:gYearMonth }',
+                  {("pledge/caucasus-velayats-pledge-2015-06/date", "pg:earliest", "Violation"),
+                   ("pledge/caucasus-velayats-pledge-2015-06/date", "time:inXSDDate", "Violation")}),
     "IntervalShape": ("INSERT DATA { <relation/fixture-relation/period> time:hasEnd <relation/fixture-relation/from> }",
                       {("relation/fixture-relation/period", "time:hasEnd", "Violation")}),
     "PeriodOrderShape": ('INSERT DATA { <tenure/asildarov-is-caucasus-province-leader/until> pg:latest "2015-01-01"^^xsd:date }',
@@ -121,6 +123,9 @@ CASES = {
                                    {("acceptance/is-acceptance-2015-06-23", "", "Violation")}),
     "BranchCycleShape": ("INSERT DATA { <branch/x> pg:branch <org/islamic-state> ; pg:parent <org/is-caucasus-province> }",
                          {("org/islamic-state", "", "Violation"), ("org/is-caucasus-province", "", "Violation")}),
+    # what inference makes of an organization given as a tenure's predecessor (range pg:Person)
+    "DisjointClassesShape": ("INSERT DATA { <org/islamic-state> a pg:Person }",
+                             {("org/islamic-state", "", "Violation")}),
     "OriginalScriptShape": ('DELETE WHERE { <person/fixture-person> skos:prefLabel "Фикстура"@ru }',
                             {("person/fixture-person", "", "Warning")}),
 }

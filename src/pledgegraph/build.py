@@ -7,7 +7,8 @@ nodes. Provenance follows one scheme everywhere:
   `pg:source` document, who in it `pg:saidBy` it, the verbatim `pg:quoteText`, and the quote as a
   Web Annotation);
 - a value given with its own sources (`{value:, sources:}`, and every name) also becomes a
-  `pg:Claim` reifying that one triple (rdf:subject/predicate/object) with its own citations and rank.
+  `pg:Claim` naming that one triple (pg:claimSubject/claimPredicate/claimObject) with its own citations
+  and rank.
 Every cited node also gets `prov:wasDerivedFrom` its source documents, for one-pattern lookups.
 Dated facts get plain date bounds one hop from them; subordination links and the direct layer are
 derived across records (`timeline.py`) and emitted here too.
@@ -295,9 +296,9 @@ class _Emitter:
     def reify(self, c: str, cls: str, s: str, p: str, o: str) -> None:
         add = self.add
         add(c, self.rdf_type, f"<{cls}>")
-        add(c, _RDF_SUBJECT, s)
-        add(c, _RDF_PREDICATE, p)
-        add(c, _RDF_OBJECT, o)
+        add(c, _CLAIM_SUBJECT, s)
+        add(c, _CLAIM_PREDICATE, p)
+        add(c, _CLAIM_OBJECT, o)
 
     def names(self, iri: str, names: list[Item], record: Record) -> None:
         explicit = {n.data["lang"] for n in names if n.data.get("preferred")}
@@ -452,7 +453,7 @@ class _Emitter:
         return iri
 
 
-_RDF_SUBJECT, _RDF_PREDICATE, _RDF_OBJECT = (f"<{RDF}{p}>" for p in ("subject", "predicate", "object"))
+_CLAIM_SUBJECT, _CLAIM_PREDICATE, _CLAIM_OBJECT = (f"<{PG}claim{p}>" for p in ("Subject", "Predicate", "Object"))
 _PREF_LABEL, _ALT_LABEL = f"<{SKOS}prefLabel>", f"<{SKOS}altLabel>"
 _NAME_ATTESTATION, _NAME_KIND = f"<{PG}nameAttestation>", f"<{PG}nameKind>"
 _CITATION, _CITATION_CLASS, _SOURCE, _QUOTE = f"<{PG}citation>", f"<{PG}Citation>", f"<{PG}source>", f"<{PG}quote>"

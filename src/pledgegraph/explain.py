@@ -19,7 +19,7 @@ from .vocab import PG, PGV, PREFIXES, PROV, SKOS, expand
 
 # Predicates that are not a field's own predicate but stand for one.
 _FIELD_ALIASES = {SKOS + "prefLabel": "names", SKOS + "altLabel": "names", PROV + "wasDerivedFrom": "sources",
-                  PG + "quote": "quote"}
+                  PG + "quote": "quote", PG + "claimObject": "name"}  # a name attestation's value: `name`
 _IRI_RE = re.compile(r"<?(https?://[^\s<>\"]+)>?")
 
 

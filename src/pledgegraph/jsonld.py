@@ -20,8 +20,7 @@ from .vocab import OWL, PG, PREFIXES, RDF, XSD, expand
 # Terms of reused vocabularies that get a short key, as (key, CURIE, values are always IRIs).
 REUSED_TERMS = (
     ("label", "rdfs:label", False), ("prefLabel", "skos:prefLabel", False), ("altLabel", "skos:altLabel", False),
-    ("inScheme", "skos:inScheme", True), ("subject", "rdf:subject", True), ("predicate", "rdf:predicate", True),
-    ("object", "rdf:object", False), ("wasDerivedFrom", "prov:wasDerivedFrom", True),
+    ("inScheme", "skos:inScheme", True), ("wasDerivedFrom", "prov:wasDerivedFrom", True),
     ("hasBody", "oa:hasBody", True), ("hasTarget", "oa:hasTarget", True), ("hasSource", "oa:hasSource", True),
     ("hasSelector", "oa:hasSelector", True), ("motivatedBy", "oa:motivatedBy", True), ("exact", "oa:exact", False),
     ("prefix", "oa:prefix", False), ("suffix", "oa:suffix", False), ("title", "dcterms:title", False),
@@ -38,13 +37,16 @@ REUSED_TERMS = (
 )
 
 
+_KEYED = (OWL + "ObjectProperty", OWL + "DatatypeProperty", OWL + "AnnotationProperty", OWL + "Class")
+
+
 def make_context(ontology: Iterable[ox.Triple]) -> dict:
     """The `@context` object: our prefixes, `id`/`type` aliases, a term per pg: class and property."""
     kinds: dict[str, str] = {}
     for t in ontology:
         if t.predicate.value == RDF + "type" and isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(PG):
             kinds.setdefault(t.subject.value, "")
-            if t.object.value in (OWL + "ObjectProperty", OWL + "DatatypeProperty", OWL + "Class"):
+            if t.object.value in _KEYED:
                 kinds[t.subject.value] = t.object.value
     terms: dict[str, object] = {"id": "@id", "type": "@type"}
     terms.update(sorted(PREFIXES.items()))

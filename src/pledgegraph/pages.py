@@ -36,7 +36,7 @@ _HIDDEN = {RDF + "type", PG + "citation", PROV + "wasDerivedFrom", PG + "nameAtt
 # Incoming links that mean "this document is cited by": listed once per citing entity.
 _CITING = {PG + "source", PROV + "wasDerivedFrom", OA + "hasSource"}
 # Incoming links that are bookkeeping (reification, annotations), not relations.
-_REIFYING = {RDF + "subject", RDF + "object", OA + "hasBody", OWL + "sameAs"}
+_REIFYING = {PG + "claimSubject", PG + "claimObject", OA + "hasBody", OWL + "sameAs"}
 _LABELS = (SKOS + "prefLabel", RDFS + "label", DCTERMS + "title")
 
 CSS = """
@@ -203,11 +203,11 @@ def _entity_link(g: _Graph, iri: str) -> str:
 def _names_section(g: _Graph, iri: str) -> str:
     rows = []
     for att in g.objects(iri, PG + "nameAttestation"):
-        name = g.value(att.value, RDF + "object")
+        name = g.value(att.value, PG + "claimObject")
         if not isinstance(name, ox.Literal):
             continue
         kind = g.value(att.value, PG + "nameKind")
-        preferred = g.value(att.value, RDF + "predicate")
+        preferred = g.value(att.value, PG + "claimPredicate")
         flag = " <span class=\"muted\">(preferred)</span>" if preferred and preferred.value == SKOS + "prefLabel" else ""
         rows.append(f"<tr><td>{escape(name.value)}{flag}</td><td class=\"lang\">{escape(name.language or '')}</td>"
                     f"<td>{escape(g.label(kind.value)) if kind else ''}</td>"
@@ -259,9 +259,9 @@ def _claims_about(g: _Graph, node: str) -> dict[tuple[str, str], list[str]]:
     """(predicate, object) -> the pg:Claim nodes that reify that triple with their own sources."""
     out: dict[tuple[str, str], list[str]] = {}
     for claim, p in g.incoming(node):
-        if p != RDF + "subject" or PG + "Claim" not in g.types(claim):
+        if p != PG + "claimSubject" or PG + "Claim" not in g.types(claim):
             continue
-        pred, obj = g.value(claim, RDF + "predicate"), g.value(claim, RDF + "object")
+        pred, obj = g.value(claim, PG + "claimPredicate"), g.value(claim, PG + "claimObject")
         if pred is not None and obj is not None:
             out.setdefault((pred.value, str(obj)), []).append(claim)
     return out
