@@ -14,6 +14,7 @@ ontology when it is loaded, otherwise from the IRI's local name.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from html import escape
 from typing import Callable, Iterable, Sequence
 
@@ -76,6 +77,7 @@ class _Graph:
         self.base = base
         self.link = link
         self._label_cache: dict[str, str] = {}
+        self.summaries: dict[str, list[tuple[str, str]]] = {}  # record -> (object, summary bit), see _summary
 
     def objects(self, s: str, p: str) -> list:
         found = {q.object for q in self.store.quads_for_pattern(ox.NamedNode(s), ox.NamedNode(p), None)}
@@ -123,15 +125,28 @@ class _Graph:
 
 def _term_key(term) -> tuple:
     """Sort nested nodes numerically (`…/name/2` before `…/name/10`), everything else as text."""
-    text = str(term)
-    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
+    return _text_key(str(term))
+
+
+@lru_cache(maxsize=1 << 16)
+def _text_key(text: str) -> tuple:
+    return tuple(int(part) if part.isdigit() else part for part in _DIGITS.split(text))
+
+
+_DIGITS = re.compile(r"(\d+)")
 
 
 # -- rendering ---------------------------------------------------------------------------------
 
+def page_graph(store: ox.Store, base: str, link: Link | None = None) -> _Graph:
+    """What rendering reads, with its caches (labels, summaries of related records): pass one to
+    `render_entity` for every page of a release, so each record is summarised once, not per page."""
+    return _Graph(store, base, link or (lambda i: i))
+
+
 def render_entity(store: ox.Store, iri: str, base: str, link: Link | None = None, *,
                   figures: Sequence[str] = (), alternates: Sequence[tuple[str, str, str]] = (),
-                  home: str | None = None) -> str:
+                  home: str | None = None, graph: _Graph | None = None) -> str:
     """One entity's page: names, facts with their sources and quotes, and every relation to it.
 
     `link(entity_iri) -> href` decides where entity links point (default: the IRI itself).
@@ -139,7 +154,7 @@ def render_entity(store: ox.Store, iri: str, base: str, link: Link | None = None
     `alternates` are (label, media type, href) for other representations of the same entity;
     `home` is the href of the index page.
     """
-    g = _Graph(store, base, link or (lambda i: i))
+    g = graph or page_graph(store, base, link)
     title = g.label(iri)
     body = [f'<p class="kind">{escape(g.kind_label(iri))}</p>',
             f'<h1>{escape(title)}</h1>',
@@ -370,19 +385,23 @@ def _incoming_section(g: _Graph, iri: str) -> str:
 
 
 def _summary(g: _Graph, record: str, seen_from: str) -> str:
-    """One line about a related record: when, and the other entities and concepts it links."""
-    bits = []
-    for p, o in g.outgoing(record):
-        if p in _HIDDEN or not isinstance(o, ox.NamedNode) or o.value == seen_from:
-            continue
-        if o.value.startswith(record + "/"):
-            types = g.types(o.value)
-            if PG + "DateSpecification" in types or TIME + "Interval" in types:
-                bits.append(_nested(g, o.value))
-        elif is_entity(o.value, g.base):
-            bits.append(f"{escape(g.label(p))}: {_entity_link(g, o.value)}")
-        elif o.value.startswith(PGV):
-            bits.append(escape(g.label(o.value)))
+    """One line about a related record: when, and the other entities and concepts it links (not the
+    page's own entity). Each record's line is worked out once per `_Graph`."""
+    parts = g.summaries.get(record)
+    if parts is None:
+        parts = g.summaries[record] = []
+        for p, o in g.outgoing(record):
+            if p in _HIDDEN or not isinstance(o, ox.NamedNode):
+                continue
+            if o.value.startswith(record + "/"):
+                types = g.types(o.value)
+                if PG + "DateSpecification" in types or TIME + "Interval" in types:
+                    parts.append((o.value, _nested(g, o.value)))
+            elif is_entity(o.value, g.base):
+                parts.append((o.value, f"{escape(g.label(p))}: {_entity_link(g, o.value)}"))
+            elif o.value.startswith(PGV):
+                parts.append((o.value, escape(g.label(o.value))))
+    bits = [bit for o, bit in parts if o != seen_from]
     return f'<br><span class="muted">{" · ".join(bits)}</span>' if bits else ""
 
 

@@ -275,6 +275,7 @@ def _entity_files(store: ox.Store, base: str, data: list[ox.Triple], entities: l
         if owner:
             nodes_by_owner.setdefault(owner, []).append(node)
     link = _linker(base, "../")
+    graph = pages.page_graph(store, base, link)
     files = {}
     for iri in entities:
         segment, slug = iris.segment_and_slug(iri, base)
@@ -287,7 +288,7 @@ def _entity_files(store: ox.Store, base: str, data: list[ox.Triple], entities: l
                         if svg]
         files[stem + ".html"] = pages.render_entity(
             store, iri, base, link, figures=own_pictures, alternates=pages.alternates_for(slug, ENTITY_FORMATS),
-            home="../index.html").encode()
+            home="../index.html", graph=graph).encode()
     return files
 
 
