@@ -118,21 +118,29 @@ class Figures:
         self.modified = _modified(store)
         self.timeline_rows = self._timeline_rows()
         self.branch_rows = self._branch_rows()
-        self._involved: dict[str, set[str]] = {}
+        # entity -> the rows that involve it, so an entity's picture costs its own rows only
+        self._timeline_by_entity: dict[str, list[Row]] = {}
+        for row in self.timeline_rows:
+            for entity in _involved(store, row.iri, base):
+                self._timeline_by_entity.setdefault(entity, []).append(row)
+        self._branches_by_entity: dict[str, list[tuple[str, str, Row]]] = {}
+        for item in self.branch_rows:
+            parent, link_iri, row = item
+            for entity in {parent, link_iri, row.iri}:
+                self._branches_by_entity.setdefault(entity, []).append(item)
 
     def timeline(self, link: Callable[[str], str], focus: str | None = None) -> str:
         """Pledges (who to whom), acceptances, leadership tenures and claimed attacks on one time axis
         ('' if none); undated items sit at the left edge, marked."""
-        rows = [r for r in self.timeline_rows if focus is None or focus in self.involved(r.iri)]
+        rows = self.timeline_rows if focus is None else self._timeline_by_entity.get(focus, [])
         return _svg(rows, self.modified, link, "Timeline of pledges, leadership tenures and claimed attacks")
 
     def branches(self, link: Callable[[str], str], focus: str | None = None) -> str:
         """Each organization with what was directly under it over time: branches, and units whose
         pledge it accepted ('' if there are none). Undated starts run from the left edge, marked."""
         by_parent: dict[str, list[Row]] = {}
-        for parent, link_iri, row in self.branch_rows:
-            if focus is None or focus in (link_iri, row.iri, parent):
-                by_parent.setdefault(parent, []).append(row)
+        for parent, _, row in self.branch_rows if focus is None else self._branches_by_entity.get(focus, []):
+            by_parent.setdefault(parent, []).append(row)
         rows: list[Row] = []
         for parent in sorted(by_parent, key=lambda p: (min(by_parent[p]).start, p)):
             members = sorted(set(by_parent[parent]))
@@ -140,13 +148,6 @@ class Figures:
                             heading=True))
             rows.extend(members)
         return _svg(rows, self.modified, link, "Organizations and what was under them over time")
-
-    def involved(self, item: str) -> set[str]:
-        """The item and every entity it (or a node below it) points to."""
-        found = self._involved.get(item)
-        if found is None:
-            found = self._involved[item] = _involved(self.store, item, self.base)
-        return found
 
     def _timeline_rows(self) -> list[Row]:
         store, base = self.store, self.base
