@@ -19,6 +19,7 @@ run: install
 
 # The fast tier, for every edit: no root, no services, no browser (tiers are decided in tests/conftest.py).
 check: install
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -m "not slow and not service and not browser"
 
 # System packages for the integration tests (Virtuoso, Chromium); installs only what is missing.

@@ -52,7 +52,7 @@ class Settings:
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
         """Defaults, then PLEDGEGRAPH_* environment variables, then explicit overrides."""
-        values = {}
+        values: dict[str, Path | str] = {}
         for name in ("data_dir", "ontology_dir", "shapes_dir", "out_dir", "archive_dir", "queries_dir"):
             env = os.environ.get("PLEDGEGRAPH_" + name.upper())
             if env:
@@ -60,4 +60,4 @@ class Settings:
         if os.environ.get("PLEDGEGRAPH_BASE"):
             values["base"] = os.environ["PLEDGEGRAPH_BASE"]
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        return cls(**values)  # type: ignore[arg-type]  # each key's type is its field's

@@ -150,9 +150,9 @@ def chains(direct: list[Link]) -> list[Link]:
     for link in direct:
         upward.setdefault(link.child, []).append(link)
     out = []
-    frontier = [(link, (link,)) for link in direct]
+    frontier: list[tuple[Link, tuple[Link, ...]]] = [(link, (link,)) for link in direct]
     while frontier:
-        grown = []
+        grown: list[tuple[Link, tuple[Link, ...]]] = []
         for link, hops in frontier:
             if len(hops) >= MAX_CHAIN:
                 continue
