@@ -20,16 +20,16 @@ def store_triples(store) -> set[str]:
 
 def fresh_store_triples(s) -> set[str]:
     result = check(s)
-    from pledgegraph.validate import data_store
+    from pledgegraph.validate import data_graph
 
-    return store_triples(data_store(result.built.union(result.inferred), s.ontology_files))
+    return store_triples(data_graph(result.built.union(result.inferred), s.ontology_files).store)
 
 
 def recheck(session: Session, s):
     update = session.update(session.changed_files())
     full = check(s).report.problems
     assert update.report.problems == [p for p in full if p.entity in update.checked]
-    assert store_triples(session.store) == fresh_store_triples(s)
+    assert store_triples(session.data.store) == fresh_store_triples(s)
     return update
 
 

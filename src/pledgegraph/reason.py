@@ -15,7 +15,8 @@ Terms are handled as N-Triples strings (`<iri>`, `"literal"…`), the builder's 
 three: string hashing and comparison are several times cheaper than pyoxigraph terms, and nothing
 is parsed (at a million triples, parsing alone took longer than the inference).
 
-tests/test_reason.py proves the result equals owlrl's full closure minus its junk on the shipped data.
+tests/test_reason.py proves the result equals owlrl's full closure minus its junk on the shipped data;
+`reason_owlrl` is that reference (`--reasoner owlrl`).
 """
 
 from __future__ import annotations
@@ -399,3 +400,33 @@ def reason(built: Built, ontology_files: list[Path]) -> Built:
     its own (same tracing maps, so problems on inferred triples still point at the YAML)."""
     ontology = read_ontology(ontology_files)
     return built.with_lines(infer(built.lines, load_rules(ontology), exclude=[str(t) for t in ontology]))
+
+
+REASONERS = ("compiled", "owlrl")
+
+
+def reason_owlrl(built: Built, ontology_files: list[Path]) -> Built:
+    """The reference: owlrl's OWL 2 RL closure of data + ontology, minus the closure of the ontology
+    alone, the asserted triples and owlrl's junk (`x owl:sameAs x`, `x a owl:Thing`, literal or
+    datatype subjects). Slow (it re-scans the whole graph each round): for checking `reason`."""
+    import owlrl
+    import rdflib
+
+    ontology = ox.serialize(read_ontology(ontology_files), format=ox.RdfFormat.N_TRIPLES)
+    data = built.ntriples()
+
+    def closed(*documents: bytes) -> set:
+        g = rdflib.Graph()
+        for doc in documents:
+            g.parse(data=doc, format="nt")
+        owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(g)
+        return set(g)
+
+    asserted = set(rdflib.Graph().parse(data=data, format="nt"))
+    kept = rdflib.Graph()
+    for s, p, o in closed(data, ontology) - closed(ontology) - asserted:
+        if not (isinstance(s, rdflib.Literal) or str(s).startswith(str(rdflib.XSD))
+                or (p == rdflib.OWL.sameAs and s == o) or (p == rdflib.RDF.type and o == rdflib.OWL.Thing)):
+            kept.add((s, p, o))
+    written = kept.serialize(format="nt", encoding="utf-8")
+    return built.with_lines(sorted({str(t) for t in ox.parse(written, format=ox.RdfFormat.N_TRIPLES)}))

@@ -32,6 +32,8 @@ class Settings:
     queries_dir: Path = Path("queries")
     base: str = DEFAULT_BASE
     archive_dir: Path | None = None  # archived source texts: when set, validation checks every quote
+    shacl_engine: str = "compiled"  # or "pyshacl", the reference (validate.ENGINES)
+    reasoner: str = "compiled"  # or "owlrl", the reference (reason.REASONERS)
 
     def __post_init__(self):
         if not _BASE_RE.match(self.base):

@@ -69,6 +69,7 @@ _CASTABLE = {XSD + t for t in ("boolean", "integer", "decimal", "float", "double
 _INTEGER = "^[+-]?[0-9]+$"
 _ZONE = "(Z|[+-][0-9][0-9]:[0-9][0-9])?$"
 _LEXICAL = {XSD + "string": None, XSD + "anyURI": None, XSD + "gYear": "^-?[0-9]{4,}" + _ZONE,
+            XSD + "language": "^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$", XSD + "hexBinary": "^([0-9a-fA-F]{2})*$",
             XSD + "gYearMonth": "^-?[0-9]{4,}-(0[1-9]|1[0-2])" + _ZONE,
             **{XSD + t: _INTEGER for t in ("long", "int", "short", "byte", "nonNegativeInteger", "positiveInteger",
                                            "nonPositiveInteger", "negativeInteger", "unsignedLong", "unsignedInt",

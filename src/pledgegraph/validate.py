@@ -81,9 +81,17 @@ class DataGraph:
     written: Callable[[], bytes]
     rewritten: set[str] = field(default_factory=set)
 
-    def add(self, ntriples: bytes) -> None:
-        """Note literals of N-Triples loaded into the store (the caller loads them)."""
+    def load(self, ntriples: bytes) -> None:
+        import pyoxigraph as ox
+
+        # For an in-memory store, `load` is faster than `bulk_load` (6.6 s vs 9.0 s at 1.56M triples).
+        self.store.load(ntriples, format=ox.RdfFormat.N_TRIPLES)
         self.rewritten.update(rewritten_in_ntriples(ntriples))
+
+    def removed(self) -> None:
+        """Triples were removed from the store: count again the literals it rewrites (if it had any)."""
+        if self.rewritten:
+            self.rewritten = set(rewritten_in_ntriples(self.written()))
 
 
 def data_graph(built: Built, ontology_files: list[Path]) -> DataGraph:
@@ -92,20 +100,15 @@ def data_graph(built: Built, ontology_files: list[Path]) -> DataGraph:
 
     ontology = ox.serialize(read_ontology(ontology_files), format=ox.RdfFormat.N_TRIPLES)
     graph = DataGraph(ox.Store(), lambda: built.ntriples() + ontology)
-    graph.store.load(ontology, format=ox.RdfFormat.N_TRIPLES)
-    graph.add(ontology)
+    graph.load(ontology)
     return extend(graph, built)
 
 
 def extend(graph: DataGraph, built: Built) -> DataGraph:
     """`graph` with `built`'s triples added (a union's part by part)."""
-    import pyoxigraph as ox
-
     before = graph.written
     for part in built.parts or (built,):
-        # For an in-memory store, `load` is faster than `bulk_load` (6.6 s vs 9.0 s at 1.56M triples).
-        graph.store.load(part.ntriples(), format=ox.RdfFormat.N_TRIPLES)
-        graph.add(part.ntriples())
+        graph.load(part.ntriples())
     graph.written = lambda: before() + built.ntriples()
     return graph
 
