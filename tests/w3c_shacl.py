@@ -87,11 +87,9 @@ def run(case: Case, mode: str) -> tuple[str, object]:
     try:
         data_triples, shape_triples = _parse(case.data), _parse(case.shapes)
         written = ox.serialize(data_triples, format=ox.RdfFormat.N_TRIPLES)
-        store = ox.Store()
-        store.load(written, format=ox.RdfFormat.N_TRIPLES)
-        graph = DataGraph(store, lambda: written)
-        graph.add(written)
-        validator = Validator(shape_triples, store, "pyshacl" if mode == "pyshacl" else "compiled")
+        graph = DataGraph(ox.Store(), lambda: written)
+        graph.load(written)
+        validator = Validator(shape_triples, graph.store, "pyshacl" if mode == "pyshacl" else "compiled")
         if mode == "engine" and (validator.compiled.refused or graph.rewritten):
             return "refused", (next(iter(validator.compiled.refused.values()), "")
                                or f"data literals rewritten: {sorted(graph.rewritten)}")
