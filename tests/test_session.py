@@ -181,3 +181,39 @@ def test_a_record_changing_kind_rebuilds_what_refers_to_it_elsewhere(repo):
     edit(repo, "organizations:\n", person("inc-bystander", name("Bystander")) + "organizations:\n")
     recheck(session, s)  # the pledges now point at <…/person/inc-bystander>, in both files
     assert_state_is_a_fresh_loads(session, s)
+
+
+REFUSED_SHAPE = """@prefix sh: <http://www.w3.org/ns/shacl#> .
+@prefix pg: <https://w3id.org/pledgegraph/ontology#> .
+@prefix pgs: <https://w3id.org/pledgegraph/shapes#> .
+pgs:NotAPersonShape a sh:NodeShape ; sh:targetClass pg:Person ; sh:message "is a person" ;
+    sh:not [ sh:class pg:Person ] .
+"""
+
+
+def test_watch_reports_what_validate_reports_with_a_shape_the_engine_refuses(monkeypatch, tmp_path):
+    """The engine refuses sh:not: both `validate` and `validate --watch` have pySHACL check that
+    shape, say so, and print the same report."""
+    import functools
+    import shutil
+
+    from click.testing import CliRunner
+
+    from conftest import ROOT
+    from pledgegraph import session
+    from pledgegraph.cli import main
+
+    shapes = tmp_path / "shapes"
+    shutil.copytree(ROOT / "shapes", shapes)
+    (shapes / "zz-refused.ttl").write_text(REFUSED_SHAPE)
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("PLEDGEGRAPH_SHAPES_DIR", str(shapes))
+    monkeypatch.setattr(session, "watch", functools.partial(session.watch, max_reports=1))
+    full = CliRunner().invoke(main, ["validate"])
+    watched = CliRunner().invoke(main, ["validate", "--watch"])
+    assert "pySHACL" not in full.stdout and full.exit_code == 1
+    assert full.stdout == watched.stdout and watched.exit_code == 0
+    assert full.stdout.count(": is a person [NotAPersonShape]") == 19, full.stdout
+    note = ("note: 1 shape(s) checked by pySHACL: <https://w3id.org/pledgegraph/shapes#NotAPersonShape>: sh:not "
+            "(in <https://w3id.org/pledgegraph/shapes#NotAPersonShape>)")
+    assert note in full.stderr.splitlines() and note in watched.stderr.splitlines()
