@@ -18,6 +18,7 @@ import click
 
 from . import __version__
 from .errors import DataInvalid, PledgegraphError, Problem, UnusableInput
+from .settings import REASONERS, SHACL_ENGINES
 
 
 def _settings(data, out=None, base=None, archive=None, engine=None, reasoner=None):
@@ -155,10 +156,10 @@ def main(debug):
 @click.option("--watch", is_flag=True,
               help="Check everything once, then keep the graph in memory and re-check each data file as it is "
                    "saved (the records it changes and those depending on them, in well under a second). Ctrl-C stops.")
-@click.option("--engine", type=click.Choice(["compiled", "pyshacl"]), default="compiled", show_default=True,
+@click.option("--engine", type=click.Choice(SHACL_ENGINES), default=SHACL_ENGINES[0], show_default=True,
               help="SHACL engine: ours (compiled to SPARQL; pySHACL checks the shapes it refuses, and says so), "
                    "or pySHACL, the reference, for every shape.")
-@click.option("--reasoner", type=click.Choice(["compiled", "owlrl"]), default="compiled", show_default=True,
+@click.option("--reasoner", type=click.Choice(REASONERS), default=REASONERS[0], show_default=True,
               help="OWL 2 RL inference: ours, or owlrl, the reference (slow; not with --watch).")
 def validate(data, base, paths, fmt, strict, changed, rev, archive, watch, engine, reasoner):
     """Check the data: YAML format, references and SHACL shapes.

@@ -402,9 +402,6 @@ def reason(built: Built, ontology_files: list[Path]) -> Built:
     return built.with_lines(infer(built.lines, load_rules(ontology), exclude=[str(t) for t in ontology]))
 
 
-REASONERS = ("compiled", "owlrl")
-
-
 def reason_owlrl(built: Built, ontology_files: list[Path]) -> Built:
     """The reference (`--reasoner owlrl`): what owlrl's OWL 2 RL closure entails, as `reason` gives it.
     Slow: owlrl re-scans the whole graph each round."""

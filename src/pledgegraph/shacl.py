@@ -50,7 +50,6 @@ _PAIRS = {"lessThan": "<", "lessThanOrEquals": "<="}
 _CONSTRAINTS = {"datatype", "class", "nodeKind", "pattern", "flags", "in", "hasValue", "languageIn", "minLength",
                 "maxLength", "sparql", "equals", "disjoint", *_RANGES}
 _PROPERTY_CONSTRAINTS = {"minCount", "maxCount", "uniqueLang", *_PAIRS}  # not allowed in node shapes
-_NODE_CONSTRAINTS: set[str] = set()
 _TARGETS = {"targetClass", "targetNode", "targetSubjectsOf", "targetObjectsOf", "target"}
 _SHAPE_KEYS = {"path", "severity", "message", "deactivated", "name", "description", "order", "group", "defaultValue",
                *_TARGETS}
@@ -284,9 +283,7 @@ class Compiler:
 
     def vocabulary(self, node, node_level: bool) -> None:
         """Refuse a shape using a term this compiler does not know (never skip it)."""
-        allowed = _CONSTRAINTS | _SHAPE_KEYS | (_NODE_CONSTRAINTS if node_level else _PROPERTY_CONSTRAINTS)
-        if node_level:
-            allowed = allowed | {"property"}
+        allowed = _CONSTRAINTS | _SHAPE_KEYS | ({"property"} if node_level else _PROPERTY_CONSTRAINTS)
         for p in self.g.index.get(node, {}):
             if p.startswith(SH) and p[len(SH):] not in allowed:
                 raise Unsupported(f"sh:{p[len(SH):]} (in {shape_key(self.g, node)})")
@@ -463,7 +460,6 @@ def _integer(term) -> int:
 _STRINGS_AND_COMMENTS = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|'
                                    r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*')
 _FORBIDDEN = re.compile(r"\b(MINUS|VALUES|SERVICE|SELECT|GRAPH|FROM)\b", re.IGNORECASE)
-_THIS = re.compile(r"[?$]this\b")
 
 
 def _prebinding_is_a_join(text: str) -> None:

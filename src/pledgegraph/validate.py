@@ -22,11 +22,11 @@ from .build import Built
 from .errors import ERROR, WARNING, Position, Problem, sorted_unique
 from .explain import locate
 from .reason import read_ontology
+from .settings import SHACL_ENGINES
 from .shacl import rewritten_in_ntriples
 
 SH = "http://www.w3.org/ns/shacl#"
 SEVERITY = {SH + "Violation": ERROR, SH + "Warning": WARNING, SH + "Info": "info"}
-ENGINES = ("compiled", "pyshacl")
 
 
 @dataclass
@@ -129,7 +129,7 @@ class Validator:
     def __init__(self, shapes: list, store, engine: str = "compiled"):
         from . import shacl
 
-        if engine not in ENGINES:
+        if engine not in SHACL_ENGINES:
             raise ValueError(f"unknown SHACL engine {engine!r}")
         self.shapes = shapes
         self.engine = engine
