@@ -121,3 +121,23 @@ def test_unsupported_shapes_fall_back_to_pyshacl(tmp_path, shipped):
     assert report.problems and all(p.rule.endswith("pg:S") or "S" in p.rule for p in report.problems)
     assert report.fallback == ("1 shape(s) checked by pySHACL: <https://w3id.org/pledgegraph/ontology#S>: "
                                "sh:not (in <https://w3id.org/pledgegraph/ontology#S>)")
+
+
+@pytest.mark.parametrize("where, refused", [
+    ("{ $this ex:p ?value . FILTER NOT EXISTS { $this ex:q ?value } }", False),
+    ("{ $this ex:p ?value . BIND ($this AS ?other) FILTER (?value<$this) }", False),
+    # $this where a join at the start of the WHERE group does not bind it as pre-binding would
+    ("{ ?value ex:p ?o . { FILTER (?o<$this&&?o>?value) } }", True),
+    ("{ { $this ex:p ?value } UNION { FILTER ($this = ex:a) BIND (ex:b AS ?value) } }", True),
+    ("{ $this ex:p ?value . OPTIONAL { ?value ex:q $this } }", True),
+    # what the spec forbids, and subqueries
+    ("{ $this ex:p ?value . MINUS { $this ex:q ?value } }", True),
+    ("{ $this ex:p ?value . VALUES ?value { 1 } }", True),
+    ("{ { SELECT $this ?value WHERE { $this ex:p ?value } } }", True),
+])
+def test_sparql_constraints_are_compiled_only_where_a_join_binds_this(where, refused):
+    shapes = (f"@prefix sh: <{shacl.SH}> .\n@prefix ex: <http://example.org/> .\n"
+              f"ex:S sh:targetNode ex:a ; sh:sparql [ sh:prefixes ex: ; sh:select \"\"\"\n"
+              f"PREFIX ex: <http://example.org/>\nSELECT $this ?value WHERE {where}\"\"\" ] .\n")
+    compiled = shacl.compile_shapes(ox.parse(shapes.encode(), format=ox.RdfFormat.TURTLE), ox.Store())
+    assert bool(compiled.refused) == refused, compiled.refused

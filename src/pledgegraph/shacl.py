@@ -457,8 +457,10 @@ def _integer(term) -> int:
         raise Unsupported(f"{term} is not an integer") from None
 
 
+# Strings, IRIs and comments, blanked before a query's structure is read (an IRI with ? or $ is
+# left as it is: `?x<$this&&?y>?z` must not read as one).
 _STRINGS_AND_COMMENTS = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|'
-                                   r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*')
+                                   r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s?$]*>|#[^\n]*')
 _FORBIDDEN = re.compile(r"\b(MINUS|VALUES|SERVICE|SELECT|GRAPH|FROM)\b", re.IGNORECASE)
 
 
