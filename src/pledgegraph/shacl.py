@@ -22,7 +22,8 @@ is skipped silently.
 The store canonicalises literals ("5"^^xsd:int is held as "5"^^xsd:integer, "4.0"^^xsd:decimal as
 "4"), which would change what datatype, pattern, length, in and count constraints see.
 `rewritten_literals` finds the literals a store does not hold as written: a shape whose constants are
-among them is refused, and the caller has pySHACL check data that holds any.
+among them is refused, and the caller has pySHACL check the shapes that read data holding any
+(`_Shape.reads`).
 
 `focus` restricts validation to the given focus nodes (e.g. the nodes of one changed record): the
 same queries then start from a VALUES list, so their cost no longer grows with the graph.
@@ -185,6 +186,13 @@ class _Shape:
     severity: str
     messages: tuple[str, ...]
     checks: list[_Check] = field(default_factory=list)
+
+    def reads(self) -> set[str] | None:
+        """The IRIs (N-Triples) its queries name, among them every predicate they follow; None when
+        a SPARQL-based constraint may follow any."""
+        if any(check.sparql for check in self.checks):
+            return None
+        return set(re.findall(r"<[^<>\s]*>", " ".join(self.targets + [check.body for check in self.checks])))
 
 
 def _lit(term) -> str:
@@ -544,20 +552,23 @@ def rewritten_literals(literals: Iterable) -> list[str]:
 _XSD_STRING = f"^^<{XSD}string>".encode()
 
 
-def rewritten_in_ntriples(ntriples: bytes) -> list[str]:
+def rewritten_in_ntriples(ntriples: bytes) -> dict[str, set[str]]:
     """The typed literals of an N-Triples document (one triple a line) that a store would not hold
-    as written. Only lines with a typed literal are looked at: finding them is a C-speed search."""
-    typed = set()
+    as written, each with the predicates (N-Triples) of the triples holding it. Only lines with a
+    typed literal are looked at: finding them is a C-speed search."""
+    typed: dict[bytes, set[bytes]] = {}
     at = ntriples.find(b'"^^<')
     while at >= 0:
         start = ntriples.rfind(b"\n", 0, at) + 1
         end = ntriples.find(b"\n", at)
         end = len(ntriples) if end < 0 else end
-        literal = ntriples[start:end].split(b" ", 2)[2].rstrip().removesuffix(b".").rstrip()  # IRIs hold no space
+        _, predicate, literal = ntriples[start:end].split(b" ", 2)  # subject and predicate hold no space
+        literal = literal.rstrip().removesuffix(b".").rstrip()
         if literal.startswith(b'"') and not literal.endswith(_XSD_STRING):
-            typed.add(literal)
+            typed.setdefault(literal, set()).add(predicate)
         at = ntriples.find(b'"^^<', end)
-    return rewritten_literals(t.decode() for t in typed)
+    rewritten = rewritten_literals(t.decode() for t in typed)
+    return {t: {p.decode() for p in typed[t.encode()]} for t in rewritten}
 
 
 # --- running --------------------------------------------------------------------------------------
