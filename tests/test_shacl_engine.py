@@ -141,3 +141,16 @@ def test_sparql_constraints_are_compiled_only_where_a_join_binds_this(where, ref
               f"PREFIX ex: <http://example.org/>\nSELECT $this ?value WHERE {where}\"\"\" ] .\n")
     compiled = shacl.compile_shapes(ox.parse(shapes.encode(), format=ox.RdfFormat.TURTLE), ox.Store())
     assert bool(compiled.refused) == refused, compiled.refused
+
+
+@pytest.mark.parametrize("where, reads", [
+    ("{ $this (<x:a>|^<x:b>)* ?value . FILTER NOT EXISTS { ?value <x:c>/<x:d> ?o } }", {"<x:a>", "<x:b>", "<x:c>", "<x:d>"}),
+    ("{ $this <x:a> ?value . FILTER NOT EXISTS { ?value ?p ?o } }", None),  # any predicate
+    ("{ $this !<x:a> ?value }", None),
+])
+def test_a_sparql_constraint_reads_the_predicates_it_names(where, reads):
+    """Which shapes must leave to pySHACL a graph holding literals the store rewrites."""
+    shapes = (f"@prefix sh: <{shacl.SH}> .\n<x:S> sh:targetNode <x:n> ; sh:sparql [ sh:select "
+              f"\"\"\"SELECT $this ?value WHERE {where}\"\"\" ] .\n")
+    (shape,) = shacl.compile_shapes(ox.parse(shapes.encode(), format=ox.RdfFormat.TURTLE), ox.Store()).shapes
+    assert shape.reads() == (None if reads is None else reads | {"<x:n>"})

@@ -189,10 +189,15 @@ class _Shape:
 
     def reads(self) -> set[str] | None:
         """The IRIs (N-Triples) its queries name, among them every predicate they follow; None when
-        a SPARQL-based constraint may follow any."""
-        if any(check.sparql for check in self.checks):
-            return None
-        return set(re.findall(r"<[^<>\s]*>", " ".join(self.targets + [check.body for check in self.checks])))
+        one may follow any predicate (a SPARQL-based constraint with a variable predicate)."""
+        out = set(re.findall(r"<[^<>\s]*>", " ".join(self.targets + [c.body for c in self.checks if not c.sparql])))
+        for check in self.checks:
+            if check.sparql:
+                named = _sparql_reads(check.body)
+                if named is None:
+                    return None
+                out |= named
+        return out
 
 
 def _lit(term) -> str:
@@ -508,6 +513,36 @@ def _prebinding_is_a_join(text: str) -> None:
             pending_exists = depth == 1 or bool(exists)
         elif depth > 1 and not exists:
             raise Unsupported("$this inside a nested group of a SPARQL constraint")
+
+
+def _sparql_reads(query: str) -> set[str] | None:
+    """The IRIs a SPARQL query names (N-Triples), read from rdflib's algebra of it; None when it
+    has a variable or negated predicate, so it may read any."""
+    from rdflib import URIRef, Variable
+    from rdflib.paths import NegatedPath, Path
+    from rdflib.plugins.sparql import prepareQuery
+
+    try:
+        algebra = prepareQuery(query).algebra
+    except Exception:  # noqa: BLE001 — what rdflib cannot read may read anything
+        return None
+    out: set[str] = set()
+    todo = [algebra]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, URIRef):
+            out.add(f"<{node}>")
+        elif isinstance(node, NegatedPath):
+            return None
+        elif isinstance(node, Path):
+            todo += list(getattr(node, "args", ())) + [getattr(node, a) for a in ("arg", "path") if hasattr(node, a)]
+        elif isinstance(node, dict):
+            if any(isinstance(t[1], Variable) for t in node.get("triples") or () if len(t) == 3):
+                return None
+            todo += node.values()
+        elif isinstance(node, (list, tuple, set)):
+            todo += node
+    return out
 
 
 @dataclass
