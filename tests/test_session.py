@@ -29,7 +29,7 @@ def recheck(session: Session, s):
     update = session.update(session.changed_files())
     full = check(s).report.problems
     assert update.report.problems == [p for p in full if p.entity in update.checked]
-    assert store_triples(session.data.store) == fresh_store_triples(s)
+    assert store_triples(session.store) == fresh_store_triples(s)
     return update
 
 

@@ -104,6 +104,11 @@ class Session:
                 for target in references(r):
                     self.referrers.setdefault(target, set()).add(r.id)
 
+    @property
+    def store(self):
+        """The store SHACL runs on: asserted + inferred + ontology."""
+        return self.data.store
+
     def check_all(self) -> Report:
         """Every record, as `validate` reports them."""
         results, fallback = self.validator.check(self.data)
