@@ -43,7 +43,7 @@ def ours(data: Path) -> dict:
     from pledgegraph.load import load, load_vocabulary
     from pledgegraph.pipeline import graph_files, ontology_html, ontology_triples
     from pledgegraph.reason import reason
-    from pledgegraph.validate import data_store, validate
+    from pledgegraph.validate import data_graph, validate
 
     s = _settings(data)
     t = _Timer()
@@ -51,13 +51,14 @@ def ours(data: Path) -> dict:
     built = t("build", build, dataset, s.base)
     inferred = t("reason", reason, built, s.ontology_files)
     both = built.union(inferred)
-    store = t("validate: load store", data_store, both, s.ontology_files)
-    report = t("validate: queries", validate, both, s.shape_files, s.ontology_files, store=store)
+    graph = t("validate: load store", data_graph, both, s.ontology_files)
+    store = graph.store
+    report = t("validate: queries", validate, both, s.shape_files, s.ontology_files, graph=graph)
     record = next(r for r in dataset.records if r.kind == "organization")
     iri = f"{s.base}id/org/{record.id}"
     focus = {node for node in both.origins if node == iri or node.startswith(iri + "/")}
     t("validate one record (focus, store loaded)", validate, both, s.shape_files, s.ontology_files,
-      focus=focus, store=store)
+      focus=focus, graph=graph)
     _, writes = graph_files(built, inferred, ontology_triples(s), s)
     t.timings.update(writes)
     t("document ontology", ontology_html, s)

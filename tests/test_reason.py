@@ -10,42 +10,10 @@ import rdflib
 from conftest import settings_for
 from hypothesis import given, settings, strategies as st
 
-from pledgegraph.reason import Closure, infer, load_rules, read_ontology
+from pledgegraph.reason import Closure, infer, load_rules, owlrl_entailed, read_ontology
 from pledgegraph.validate import rdflib_graph
 
 OWL = rdflib.OWL
-ERRNS = "http://www.daml.org/2002/03/agents/agent-ont#"
-
-
-def owlrl_entailed(data: rdflib.Graph, ontology: rdflib.Graph) -> set:
-    """What owlrl's full OWL 2 RL closure of data + ontology adds beyond the ontology's own closure
-    and the data, minus owlrl's junk. Junk, precisely:
-      - triples whose subject is a literal (e.g. `"2015" rdf:type xsd:gYear`): not RDF at all;
-      - `x owl:sameAs x`: reflexive identity, true of every node (rule eq-ref);
-      - `x rdf:type owl:Thing`: true of every individual (rule cls-thing / prp-dom on owl:Thing);
-      - triples about XSD datatypes (`xsd:decimal owl:disjointWith xsd:string`): owlrl's datatype
-        axioms, added as it meets a datatype in the data.
-    The ontology's own closure is subtracted because it is published in the ontology graph, not
-    derived from the data."""
-    def closed(graph: rdflib.Graph) -> rdflib.Graph:
-        import owlrl
-
-        g = rdflib.Graph()
-        for t in graph:
-            g.add(t)
-        for t in ontology:
-            g.add(t)
-        owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(g)
-        return g
-
-    full, schema_only = closed(data), closed(rdflib.Graph())
-    assert not list(full.subjects(rdflib.RDF.type, rdflib.URIRef(ERRNS + "ErrorMessage"))), "inconsistent"
-    return {(s, p, o) for s, p, o in set(full) - set(schema_only) - set(data)
-            if not isinstance(s, rdflib.Literal) and not str(s).startswith(str(rdflib.XSD))
-            and not (p == OWL.sameAs and s == o)
-            and not (p == rdflib.RDF.type and o == OWL.Thing)}
-
-
 def as_rdflib(triples) -> set:
     return set(rdflib_graph(triples))
 

@@ -20,9 +20,9 @@ def store_triples(store) -> set[str]:
 
 def fresh_store_triples(s) -> set[str]:
     result = check(s)
-    from pledgegraph.validate import data_store
+    from pledgegraph.validate import data_graph
 
-    return store_triples(data_store(result.built.union(result.inferred), s.ontology_files))
+    return store_triples(data_graph(result.built.union(result.inferred), s.ontology_files).store)
 
 
 def recheck(session: Session, s):
@@ -196,3 +196,39 @@ def test_an_edit_to_a_branch_moves_the_derived_links_and_the_direct_layer(repo):
     recheck(session, s)
     under = {line for line in store_triples(session.store) if "sector-ingushetia/under/" in line}
     assert under and not any("/under/is-caucasus-province/" in line for line in under)
+
+
+REFUSED_SHAPE = """@prefix sh: <http://www.w3.org/ns/shacl#> .
+@prefix pg: <https://w3id.org/pledgegraph/ontology#> .
+@prefix pgs: <https://w3id.org/pledgegraph/shapes#> .
+pgs:NotAPersonShape a sh:NodeShape ; sh:targetClass pg:Person ; sh:message "is a person" ;
+    sh:not [ sh:class pg:Person ] .
+"""
+
+
+def test_watch_reports_what_validate_reports_with_a_shape_the_engine_refuses(monkeypatch, tmp_path):
+    """The engine refuses sh:not: both `validate` and `validate --watch` have pySHACL check that
+    shape, say so, and print the same report."""
+    import functools
+    import shutil
+
+    from click.testing import CliRunner
+
+    from conftest import ROOT
+    from pledgegraph import session
+    from pledgegraph.cli import main
+
+    shapes = tmp_path / "shapes"
+    shutil.copytree(ROOT / "shapes", shapes)
+    (shapes / "zz-refused.ttl").write_text(REFUSED_SHAPE)
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("PLEDGEGRAPH_SHAPES_DIR", str(shapes))
+    monkeypatch.setattr(session, "watch", functools.partial(session.watch, max_reports=1))
+    full = CliRunner().invoke(main, ["validate"])
+    watched = CliRunner().invoke(main, ["validate", "--watch"])
+    assert "pySHACL" not in full.stdout and full.exit_code == 1
+    assert full.stdout == watched.stdout and watched.exit_code == 0
+    assert full.stdout.count(": is a person [NotAPersonShape]") == 19, full.stdout
+    note = ("note: 1 shape(s) checked by pySHACL: <https://w3id.org/pledgegraph/shapes#NotAPersonShape>: sh:not "
+            "(in <https://w3id.org/pledgegraph/shapes#NotAPersonShape>)")
+    assert note in full.stderr.splitlines() and note in watched.stderr.splitlines()

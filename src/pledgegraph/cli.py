@@ -18,12 +18,20 @@ import click
 
 from . import __version__
 from .errors import DataInvalid, PledgegraphError, Problem, UnusableInput
+from .settings import REASONERS, SHACL_ENGINES
 
 
-def _settings(data, out=None, base=None, archive=None):
+def _settings(data, out=None, base=None, archive=None, engine=None, reasoner=None):
     from .settings import Settings
 
-    return Settings.from_env(data_dir=data, out_dir=out, base=base, archive_dir=archive)
+    return Settings.from_env(data_dir=data, out_dir=out, base=base, archive_dir=archive, shacl_engine=engine,
+                             reasoner=reasoner)
+
+
+def _say_fallback(report) -> None:
+    """Which shapes pySHACL checked instead of our engine, and why (on stderr: reports stay as they are)."""
+    if report.fallback:
+        click.echo(f"note: {report.fallback}", err=True)
 
 
 ARCHIVE_HELP = ("Directory of the sources' archived plain texts (each source's `archived_as` file, or "
@@ -148,7 +156,12 @@ def main(debug):
 @click.option("--watch", is_flag=True,
               help="Check everything once, then keep the graph in memory and re-check each data file as it is "
                    "saved (the records it changes and those depending on them, in well under a second). Ctrl-C stops.")
-def validate(data, base, paths, fmt, strict, changed, rev, archive, watch):
+@click.option("--engine", type=click.Choice(SHACL_ENGINES), default=SHACL_ENGINES[0], show_default=True,
+              help="SHACL engine: ours (compiled to SPARQL; pySHACL checks the shapes it refuses, and says so), "
+                   "or pySHACL, the reference, for every shape.")
+@click.option("--reasoner", type=click.Choice(REASONERS), default=REASONERS[0], show_default=True,
+              help="OWL 2 RL inference: ours, or owlrl, the reference (slow; not with --watch).")
+def validate(data, base, paths, fmt, strict, changed, rev, archive, watch, engine, reasoner):
     """Check the data: YAML format, references and SHACL shapes.
 
     Prints each problem as `file:line:column: severity: entity: message [rule] (hint: ...)`.
@@ -162,10 +175,12 @@ def validate(data, base, paths, fmt, strict, changed, rev, archive, watch):
 
     if sum(map(bool, (paths, changed, rev, watch))) > 1:
         raise click.UsageError("give data files, --changed, --since REV or --watch, not more than one")
-    settings = _settings(data, base=base, archive=archive)
+    settings = _settings(data, base=base, archive=archive, engine=engine, reasoner=reasoner)
     if watch:
         if fmt == "turtle" or archive:
             raise click.UsageError("--watch reports as text or json, without --archive")
+        if reasoner == "owlrl":
+            raise click.UsageError("--watch keeps our reasoner's closure up to date: --reasoner owlrl runs without --watch")
         _watch(settings, fmt)
         return
     try:
@@ -185,6 +200,7 @@ def validate(data, base, paths, fmt, strict, changed, rev, archive, watch):
             click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
     report = result.report
+    _say_fallback(report)
     total = len(result.dataset.records)
     checked = total if result.checked is None else len(result.checked)
     label = "all" if scope is None else scope.label
@@ -203,6 +219,7 @@ def _watch(settings, fmt: str) -> None:
     from .session import watch
 
     def on_start(session, report):
+        _say_fallback(report)
         _render_problems(report.problems, fmt, "all", session.total, session.total)
         click.echo(f"watching {len(session.files)} data file(s) in {settings.data_dir}; Ctrl-C stops", err=True)
 
@@ -212,6 +229,7 @@ def _watch(settings, fmt: str) -> None:
                        f"{update.seconds:.2f}s")
         _render_problems(update.report.problems, fmt, "changed: " + ", ".join(update.files), len(update.checked),
                          update.total, {"seconds": round(update.seconds, 3)} if fmt == "json" else None)
+        _say_fallback(update.report)
 
     def on_error(e):  # the start-up check failed; it is tried again when a file changes
         if e.problems:
@@ -255,6 +273,7 @@ def build(data, base, out):
         click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
     elapsed = time.perf_counter() - start
+    _say_fallback(result.report)
     warnings = result.report.counts.get("warning", 0)
     click.echo(f"{len(result.dataset.records)} records from {len(result.dataset.files)} files -> "
                f"{len(result.built)} asserted + {len(result.inferred)} inferred triples, {warnings} warning(s), in {elapsed:.2f}s")

@@ -21,11 +21,11 @@ from .export import replace_dir, serialize, trig, used_prefixes
 from .formats import FORMATS, GRAPH_FORMATS
 from .gcpause import paused_gc
 from .load import load, load_vocabulary
-from .reason import read_ontology, reason
+from .reason import read_ontology, reason, reason_owlrl
 from .records import Dataset
 from .scope import Scope, focus_nodes
 from .settings import GRAPH_NAMES, OUTPUT_STEM, Settings, graph_iri
-from .validate import Report, data_store, extend_store, validate
+from .validate import Report, data_graph, extend, validate
 
 @dataclass
 class Result:
@@ -71,10 +71,11 @@ class _Reasoned:
     def __init__(self, settings: Settings, clock: "_Clock", built: Built):
         from concurrent.futures import ThreadPoolExecutor
 
+        reasoner = reason_owlrl if settings.reasoner == "owlrl" else reason
         with ThreadPoolExecutor(max_workers=1) as pool:
-            loading = pool.submit(data_store, built, settings.ontology_files)
-            self.inferred = clock.run("reason", reason, built, settings.ontology_files)
-            self.store = clock.run("load store", loading.result)
+            loading = pool.submit(data_graph, built, settings.ontology_files)
+            self.inferred = clock.run("reason", reasoner, built, settings.ontology_files)
+            self.graph = clock.run("load store", loading.result)
 
 
 def _validate(settings: Settings, clock: "_Clock", dataset: Dataset, built: Built, reasoned: _Reasoned,
@@ -84,13 +85,13 @@ def _validate(settings: Settings, clock: "_Clock", dataset: Dataset, built: Buil
     A scoped check (`checked` record ids, `focus` node IRIs) reports on those records only, as a
     full run would report on them."""
     # SHACL sees what a user of the published graph sees: asserted + inferred (+ the ontology).
-    store = clock.run("load inferred", extend_store, reasoned.store, reasoned.inferred)
+    graph = clock.run("load inferred", extend, reasoned.graph, reasoned.inferred)
     report = clock.run("validate", validate, built.union(reasoned.inferred), settings.shape_files,
-                       settings.ontology_files, focus, "fast", store)
+                       settings.ontology_files, focus, settings.shacl_engine, graph)
     extra = dataset.warnings + (evidence.problems if evidence else [])
     if checked is not None:
         extra = [p for p in extra if p.entity in checked]
-    return Report(sorted_unique(report.problems + extra), report.results)
+    return Report(sorted_unique(report.problems + extra), report.results, report.fallback)
 
 
 def check(settings: Settings, on_stage=None, scope: Scope | None = None) -> Result:

@@ -15,7 +15,8 @@ Terms are handled as N-Triples strings (`<iri>`, `"literal"…`), the builder's 
 three: string hashing and comparison are several times cheaper than pyoxigraph terms, and nothing
 is parsed (at a million triples, parsing alone took longer than the inference).
 
-tests/test_reason.py proves the result equals owlrl's full closure minus its junk on the shipped data.
+tests/test_reason.py proves the result equals owlrl's full closure minus its junk on the shipped data;
+`reason_owlrl` is that reference (`--reasoner owlrl`).
 """
 
 from __future__ import annotations
@@ -399,3 +400,52 @@ def reason(built: Built, ontology_files: list[Path]) -> Built:
     its own (same tracing maps, so problems on inferred triples still point at the YAML)."""
     ontology = read_ontology(ontology_files)
     return built.with_lines(infer(built.lines, load_rules(ontology), exclude=[str(t) for t in ontology]))
+
+
+def reason_owlrl(built: Built, ontology_files: list[Path]) -> Built:
+    """The reference (`--reasoner owlrl`): what owlrl's OWL 2 RL closure entails, as `reason` gives it.
+    Slow: owlrl re-scans the whole graph each round."""
+    import rdflib
+
+    data = rdflib.Graph().parse(data=built.ntriples(), format="nt")
+    ontology = rdflib.Graph().parse(data=ox.serialize(read_ontology(ontology_files), format=ox.RdfFormat.N_TRIPLES),
+                                    format="nt")
+    kept = rdflib.Graph()
+    for t in owlrl_entailed(data, ontology):
+        kept.add(t)
+    written = kept.serialize(format="nt", encoding="utf-8")
+    return built.with_lines(sorted({str(t) for t in ox.parse(written, format=ox.RdfFormat.N_TRIPLES)}))
+
+
+def owlrl_entailed(data, ontology) -> set:
+    """What owlrl's full OWL 2 RL closure of data + ontology adds beyond the ontology's own closure
+    and the data, minus owlrl's junk. Junk, precisely:
+      - triples whose subject is a literal (e.g. `"2015" rdf:type xsd:gYear`): not RDF at all;
+      - `x owl:sameAs x`: reflexive identity, true of every node (rule eq-ref);
+      - `x rdf:type owl:Thing`: true of every individual (rule cls-thing / prp-dom on owl:Thing);
+      - triples about XSD datatypes (`xsd:decimal owl:disjointWith xsd:string`): owlrl's datatype
+        axioms, added as it meets a datatype in the data.
+    The ontology's own closure is subtracted because it is published in the ontology graph, not
+    derived from the data."""
+    import owlrl
+    import rdflib
+
+    def closed(graph: rdflib.Graph) -> rdflib.Graph:
+        g = rdflib.Graph()
+        for t in graph:
+            g.add(t)
+        for t in ontology:
+            g.add(t)
+        owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(g)
+        return g
+
+    full, schema_only = closed(data), closed(rdflib.Graph())
+    if list(full.subjects(rdflib.RDF.type, rdflib.URIRef(_OWLRL_ERRORS + "ErrorMessage"))):
+        raise ValueError("owlrl finds the data inconsistent with the ontology")
+    return {(s, p, o) for s, p, o in set(full) - set(schema_only) - set(data)
+            if not isinstance(s, rdflib.Literal) and not str(s).startswith(str(rdflib.XSD))
+            and not (p == rdflib.OWL.sameAs and s == o)
+            and not (p == rdflib.RDF.type and o == rdflib.OWL.Thing)}
+
+
+_OWLRL_ERRORS = "http://www.daml.org/2002/03/agents/agent-ont#"

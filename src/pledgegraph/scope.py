@@ -16,7 +16,7 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 from . import schema
 from .build import Built
@@ -41,13 +41,26 @@ class Scope:
         """Ids to validate (None: all of them)."""
         if self.full:
             return None
-        touched = {r.id for r in dataset.records if r.position.file in self.files}
-        touched |= (self.touched | self.removed) & dataset.by_id.keys()
+        touched = {r.id for r in dataset.records if r.position.file in self.files} | self.touched | self.removed
         refs = {r.id: references(r) for r in dataset.records}
-        gone = touched | self.removed
-        dependents = {rid for rid, targets in refs.items() if targets & gone}
-        referenced = set().union(*(refs[rid] for rid in touched))
-        return (touched | dependents | referenced) & dataset.by_id.keys()
+        referrers: dict[str, set[str]] = {}
+        for rid, targets in refs.items():
+            for target in targets:
+                referrers.setdefault(target, set()).add(rid)
+        return affected(touched, referrers, refs, dataset.by_id.keys())
+
+
+def affected(touched: set[str], referrers: Mapping[str, set[str]], references: Mapping[str, set[str]],
+             known: Iterable[str]) -> set[str]:
+    """The records a re-check covers: those touched (added, edited or removed), those that refer to
+    them, and those they refer to (for shapes that look across records) — of the `known` ones.
+
+    `referrers`: id -> ids of the records referring to it; `references`: id -> ids it refers to
+    (for a touched record, before and after its edit)."""
+    out = set(touched)
+    out |= {i for t in touched for i in referrers.get(t, ())}
+    out |= {r for t in touched for r in references.get(t, ())}
+    return out & set(known)
 
 
 def focus_nodes(built: Built, record_ids: set[str]) -> set[str]:

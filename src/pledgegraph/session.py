@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import schema, shacl
+from . import schema
 from .build import Built, build_counted
 from .errors import ERROR, DataInvalid, Position, Problem, ProblemList, UnusableInput, relative, sorted_unique
 from .explain import locate
@@ -33,7 +33,8 @@ from .load import (check_references, data_files, index_ids, load, load_vocabular
 from .reason import Closure, load_rules, read_ontology
 from .records import Claimed, Dataset, Item, Record
 from .settings import Settings
-from .validate import Report, data_store, problems_of, shape_triples
+from .scope import affected
+from .validate import DataGraph, Report, Validator, problems_of, shape_triples
 
 
 @dataclass
@@ -96,10 +97,11 @@ class Session:
         ontology = read_ontology(settings.ontology_files)
         lines = sorted({line for counts in self.counts.values() for line in counts})
         self.closure = Closure(lines, load_rules(ontology), [str(t) for t in ontology])
-        self.store = data_store(Built(None, {}, settings.base, lines), settings.ontology_files)
-        self.store.load("".join(f"{line} .\n" for line in self.closure.inferred()).encode(),
-                        format=ox.RdfFormat.N_TRIPLES)
-        self.shapes = shacl.compile_shapes(shape_triples(settings.shape_files), self.store)
+        self.ontology = ox.serialize(ontology, format=ox.RdfFormat.N_TRIPLES)
+        self.data = DataGraph(ox.Store(), self._written)
+        for document in (self.ontology, _ntriples(lines), _ntriples(self.closure.inferred())):
+            self.data.load(document)
+        self.validator = Validator(shape_triples(settings.shape_files), self.data.store, settings.shacl_engine)
         self.closure.track_nodes()
         self.referrers: dict[str, set[str]] = {}
         for records in self.records.values():
@@ -107,10 +109,20 @@ class Session:
                 for target in references(r):
                     self.referrers.setdefault(target, set()).add(r.id)
 
+    @property
+    def store(self):
+        """The store SHACL runs on: asserted + inferred + ontology."""
+        return self.data.store
+
     def check_all(self) -> Report:
         """Every record, as `validate` reports them."""
-        results = shacl.validate_store(self.store, self.shapes)
-        return Report(sorted_unique(problems_of(results, self.graph) + list(self.warnings)), results)
+        results, fallback = self.validator.check(self.data)
+        return Report(sorted_unique(problems_of(results, self.graph) + list(self.warnings)), results, fallback)
+
+    def _written(self) -> bytes:
+        """The graph the store holds, as written: for pySHACL."""
+        asserted = {line for counts in self.counts.values() for line in counts}
+        return self.ontology + _ntriples(sorted(asserted)) + _ntriples(self.closure.inferred())
 
     @property
     def total(self) -> int:
@@ -207,16 +219,16 @@ class Session:
 
         lost, gained = self.closure.update(sorted(removed), sorted(added))
         for line in removed + lost:
-            self.store.remove(_quad(line))
-        self.store.load("".join(f"{line} .\n" for line in added + gained).encode(), format=ox.RdfFormat.N_TRIPLES)
+            self.data.store.remove(_quad(line))
+        if removed or lost:
+            self.data.removed()
+        self.data.load(_ntriples(added + gained))
 
-        scope = {i for i in touched if i in by_id}
-        scope |= {i for t in touched for i in self.referrers.get(t, ()) if i in by_id}
-        scope |= {ref for t in touched for ref in referred.get(t, ()) if ref in by_id}
+        scope = affected(touched, self.referrers, referred, by_id.keys())
         focus = {node for rid in scope for node in self.nodes.get(rid, ())}
-        results = shacl.validate_store(self.store, self.shapes, focus)
+        results, fallback = self.validator.check(self.data, focus)
         found = problems_of(results, self.graph) + [p for p in self.warnings if p.entity in scope]
-        return Update(Report(sorted_unique(found), results), names, scope, self.total,
+        return Update(Report(sorted_unique(found), results, fallback), names, scope, self.total,
                       time.perf_counter() - start)
 
     def _swap(self, name: str, old: tuple[Built, Counter[str]], new: tuple[Built, Counter[str]]
@@ -423,6 +435,10 @@ def _spans(text: str, records: list[Record]) -> dict[str, str]:
 
 def _subject(line: str) -> str:
     return line[1:line.index(">")]
+
+
+def _ntriples(lines) -> bytes:
+    return "".join(f"{line} .\n" for line in lines).encode()
 
 
 def _quad(line: str) -> ox.Quad:

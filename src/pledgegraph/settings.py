@@ -20,6 +20,10 @@ def graph_iri(base: str, name: str) -> str:
     return f"{base}graph/{name}"
 
 
+# The SHACL engines and OWL RL reasoners: ours first (the default), then the reference.
+SHACL_ENGINES = ("compiled", "pyshacl")
+REASONERS = ("compiled", "owlrl")
+
 _BASE_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`#?]+/$")
 
 
@@ -32,6 +36,8 @@ class Settings:
     queries_dir: Path = Path("queries")
     base: str = DEFAULT_BASE
     archive_dir: Path | None = None  # archived source texts: when set, validation checks every quote
+    shacl_engine: str = SHACL_ENGINES[0]
+    reasoner: str = REASONERS[0]
 
     def __post_init__(self):
         if not _BASE_RE.match(self.base):

@@ -11,9 +11,19 @@ Supported: targets (targetClass with subclasses, implicit class targets, targetN
 targetObjectsOf), paths (predicate, inverse, sequence, alternative, zero-or-more, one-or-more,
 zero-or-one), minCount, maxCount, datatype, class, nodeKind, pattern (with flags), in, hasValue,
 languageIn, uniqueLang, minLength, maxLength, min/maxInclusive/Exclusive, lessThan(OrEquals), equals,
-disjoint, and SPARQL-based constraints (sh:sparql / sh:select
-with $this, $PATH, sh:prefixes, ?value, ?path, ?failure, message templates), sh:severity,
-sh:deactivated. A shapes graph using anything else raises `Unsupported`; the caller then uses pySHACL.
+disjoint, and SPARQL-based constraints (sh:sparql / sh:select with $this, $PATH, sh:prefixes, ?value,
+?path, ?failure, message templates) whose $this a join binds as pre-binding would, sh:severity,
+sh:deactivated. Anything else in a shape (an unknown sh: term, a nested sh:property in a property
+shape, a parameter of a custom constraint component, sh:target, a SPARQL query with MINUS, VALUES,
+SERVICE, a subquery or $this in a nested group) refuses that shape: it is listed in
+`Compiled.refused` with the reason, and the caller (validate.Validator) has pySHACL check it. Nothing
+is skipped silently.
+
+The store canonicalises literals ("5"^^xsd:int is held as "5"^^xsd:integer, "4.0"^^xsd:decimal as
+"4"), which would change what datatype, pattern, length, in and count constraints see.
+`rewritten_literals` finds the literals a store does not hold as written: a shape whose constants are
+among them is refused, and the caller has pySHACL check the shapes that read data holding any
+(`_Shape.reads`).
 
 `focus` restricts validation to the given focus nodes (e.g. the nodes of one changed record): the
 same queries then start from a VALUES list, so their cost no longer grows with the graph.
@@ -32,16 +42,18 @@ RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 OWL_CLASS = "http://www.w3.org/2002/07/owl#Class"
+OWL_IMPORTS = "http://www.w3.org/2002/07/owl#imports"
 VIOLATION = SH + "Violation"
 
-# Constraint parameters we compile; any other sh: predicate on a shape makes the shapes Unsupported.
+# The sh: terms we compile; any other sh: term in a shape refuses it.
 _RANGES = {"minInclusive": ">=", "maxInclusive": "<=", "minExclusive": ">", "maxExclusive": "<"}
 _PAIRS = {"lessThan": "<", "lessThanOrEquals": "<="}
-_CONSTRAINTS = {"minCount", "maxCount", "datatype", "class", "nodeKind", "pattern", "flags", "in", "hasValue",
-                "languageIn", "uniqueLang", "minLength", "maxLength", "sparql", "equals", "disjoint",
-                *_RANGES, *_PAIRS}
-_SHAPE_KEYS = {"path", "property", "targetClass", "targetNode", "targetSubjectsOf", "targetObjectsOf",
-               "severity", "message", "deactivated", "name", "description", "order", "group", "defaultValue"}
+_CONSTRAINTS = {"datatype", "class", "nodeKind", "pattern", "flags", "in", "hasValue", "languageIn", "minLength",
+                "maxLength", "sparql", "equals", "disjoint", *_RANGES}
+_PROPERTY_CONSTRAINTS = {"minCount", "maxCount", "uniqueLang", *_PAIRS}  # not allowed in node shapes
+_TARGETS = {"targetClass", "targetNode", "targetSubjectsOf", "targetObjectsOf", "target"}
+_SHAPE_KEYS = {"path", "severity", "message", "deactivated", "name", "description", "order", "group", "defaultValue",
+               *_TARGETS}
 _NODE_KINDS = {
     "IRI": "isIRI(?value)", "BlankNode": "isBlank(?value)", "Literal": "isLiteral(?value)",
     "BlankNodeOrIRI": "(isBlank(?value) || isIRI(?value))",
@@ -51,6 +63,17 @@ _NODE_KINDS = {
 # Datatypes whose lexical form oxigraph can check by casting (an ill-formed literal is a violation).
 _CASTABLE = {XSD + t for t in ("boolean", "integer", "decimal", "float", "double", "date", "dateTime", "time",
                                "duration", "dayTimeDuration", "yearMonthDuration")}
+# Other XSD datatypes: their lexical space as a regex (None: every string). A well-formed literal of an
+# integer-derived type is always rewritten by the store (to xsd:integer), so the data holding one is
+# left to pySHACL; an ill-formed one is held as written, and the regex finds it.
+_INTEGER = "^[+-]?[0-9]+$"
+_ZONE = "(Z|[+-][0-9][0-9]:[0-9][0-9])?$"
+_LEXICAL = {XSD + "string": None, XSD + "anyURI": None, XSD + "gYear": "^-?[0-9]{4,}" + _ZONE,
+            XSD + "language": "^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$", XSD + "hexBinary": "^([0-9a-fA-F]{2})*$",
+            XSD + "gYearMonth": "^-?[0-9]{4,}-(0[1-9]|1[0-2])" + _ZONE,
+            **{XSD + t: _INTEGER for t in ("long", "int", "short", "byte", "nonNegativeInteger", "positiveInteger",
+                                           "nonPositiveInteger", "negativeInteger", "unsignedLong", "unsignedInt",
+                                           "unsignedShort", "unsignedByte")}}
 
 
 class Unsupported(ValueError):
@@ -164,6 +187,18 @@ class _Shape:
     messages: tuple[str, ...]
     checks: list[_Check] = field(default_factory=list)
 
+    def reads(self) -> set[str] | None:
+        """The IRIs (N-Triples) its queries name, among them every predicate they follow; None when
+        one may follow any predicate (a SPARQL-based constraint with a variable predicate)."""
+        out = set(re.findall(r"<[^<>\s]*>", " ".join(self.targets + [c.body for c in self.checks if not c.sparql])))
+        for check in self.checks:
+            if check.sparql:
+                named = _sparql_reads(check.body)
+                if named is None:
+                    return None
+                out |= named
+        return out
+
 
 def _lit(term) -> str:
     return str(term)
@@ -178,6 +213,13 @@ class Compiler:
         self.g = shapes
         self.store = store
         self._subclasses: dict[str, list[str]] = {}
+        # Predicates that are parameters of constraint components declared in the shapes graph.
+        self.custom_parameters = {path.value for comp, preds in shapes.index.items()
+                                  for param in preds.get(SH + "parameter", ())
+                                  for path in shapes.objects(param, SH + "path") if isinstance(path, ox.NamedNode)}
+        literals = {o for preds in shapes.index.values() for objs in preds.values() for o in objs
+                    if isinstance(o, ox.Literal)}
+        self.rewritten = set(rewritten_literals(literals))
 
     def subclasses(self, cls: str) -> list[str]:
         """cls and every class below it in the data graph (rdfs:subClassOf*), as SHACL instance checks need."""
@@ -192,27 +234,43 @@ class Compiler:
         # of a focused check, the store would list every instance first (50 ms a check at 1M triples).
         return "{ " + " UNION ".join(f"{{ {var} a {c} }}" for c in self.subclasses(cls)) + " }"
 
-    def shapes(self) -> list[_Shape]:
+    def const(self, term) -> str:
+        """A shapes-graph term as a query constant; a literal the store would rewrite is refused."""
+        if isinstance(term, ox.Literal) and str(term) in self.rewritten:
+            raise Unsupported(f"the store would rewrite the constant {term}")
+        return str(term)
+
+    def compile(self) -> "Compiled":
         g = self.g
-        out = []
+        out = Compiled([], {})
         for node in sorted(g.index, key=str):
-            targets = self.targets(node)
-            if not targets or _bool(g.one(node, SH + "deactivated")):
+            if not self.has_target(node) or _bool(g.one(node, SH + "deactivated")):
                 continue
-            shape = _Shape(node, shape_key(g, node), targets, self.severity(node), self.messages(node))
-            if g.one(node, SH + "path") is not None:
-                self.constraints(shape, node, shape)
-            else:
-                self.constraints(shape, node, shape, node_level=True)
-                for prop in g.objects(node, SH + "property"):
-                    if _bool(g.one(prop, SH + "deactivated")):
-                        continue
-                    self.constraints(shape, prop, None)
-            out.append(shape)
+            try:
+                shape = _Shape(node, shape_key(g, node), self.targets(node), self.severity(node), self.messages(node))
+                if g.one(node, SH + "path") is not None:
+                    self.constraints(shape, node, shape)
+                else:
+                    self.constraints(shape, node, shape, node_level=True)
+                    for prop in g.objects(node, SH + "property"):
+                        if not _bool(g.one(prop, SH + "deactivated")):
+                            self.constraints(shape, prop, None)
+            except Unsupported as e:
+                out.refused[node] = str(e)
+                continue
+            out.shapes.append(shape)
         return out
 
+    def has_target(self, node) -> bool:
+        types = {t.value for t in self.g.objects(node, RDF + "type")}
+        return any(self.g.objects(node, SH + t) for t in _TARGETS) or bool(
+            types & {RDFS + "Class", OWL_CLASS} and types & {SH + "NodeShape", SH + "PropertyShape"})
+
     def targets(self, node) -> list[str]:
+        """SPARQL patterns binding ?this to the shape's focus nodes."""
         g = self.g
+        if g.objects(node, SH + "target"):
+            raise Unsupported(f"sh:target (in {shape_key(g, node)})")
         out = []
         classes = [c.value for c in g.objects(node, SH + "targetClass")]
         types = {t.value for t in g.objects(node, RDF + "type")}
@@ -222,7 +280,7 @@ class Compiler:
             out.append(self.instance_of("?this", cls))
         nodes = g.objects(node, SH + "targetNode")
         if nodes:
-            out.append("{ VALUES ?this { " + " ".join(str(n) for n in nodes) + " } }")
+            out.append("{ VALUES ?this { " + " ".join(self.const(n) for n in nodes) + " } }")
         for p in g.objects(node, SH + "targetSubjectsOf"):
             out.append(f"{{ ?this {p} [] }}")
         for p in g.objects(node, SH + "targetObjectsOf"):
@@ -236,15 +294,20 @@ class Compiler:
     def messages(self, node) -> tuple[str, ...]:
         return tuple(m.value for m in self.g.objects(node, SH + "message") if isinstance(m, ox.Literal))
 
+    def vocabulary(self, node, node_level: bool) -> None:
+        """Refuse a shape using a term this compiler does not know (never skip it)."""
+        allowed = _CONSTRAINTS | _SHAPE_KEYS | ({"property"} if node_level else _PROPERTY_CONSTRAINTS)
+        for p in self.g.index.get(node, {}):
+            if p.startswith(SH) and p[len(SH):] not in allowed:
+                raise Unsupported(f"sh:{p[len(SH):]} (in {shape_key(self.g, node)})")
+            if p in self.custom_parameters:
+                raise Unsupported(f"<{p}>, a parameter of a custom constraint component (in {shape_key(self.g, node)})")
+
     def constraints(self, owner: _Shape, node, node_shape: _Shape | None, node_level: bool = False) -> None:
         """Compile the constraints of one shape (a node shape itself, or one of its property shapes)."""
         g = self.g
-        preds = g.index.get(node, {})
-        for p in preds:
-            if p.startswith(SH):
-                local = p[len(SH):]
-                if local not in _CONSTRAINTS and local not in _SHAPE_KEYS:
-                    raise Unsupported(f"sh:{local} (in {shape_key(g, node)})")
+        self.vocabulary(node, node_level)
+        const = self.const
         if node_level:
             path, values = "", "BIND(?this AS ?value)"
         else:
@@ -262,7 +325,7 @@ class Compiler:
             return f"{{focus}} {values} FILTER({condition})"
 
         for n in g.objects(node, SH + "minCount"):
-            n = int(n.value)
+            n = _integer(n)
             if n == 1:
                 add("MinCountConstraintComponent", f"{{focus}} FILTER NOT EXISTS {{ {values} }}",
                     select="?this", with_value=False)
@@ -273,13 +336,22 @@ class Compiler:
         for n in g.objects(node, SH + "maxCount"):
             add("MaxCountConstraintComponent",
                 f"{{ SELECT ?this (COUNT(DISTINCT ?value) AS ?_n) WHERE {{ {{focus}} {values} }} GROUP BY ?this }} "
-                f"FILTER(?_n > {int(n.value)})", select="?this", with_value=False)
+                f"FILTER(?_n > {_integer(n)})", select="?this", with_value=False)
         for dt in g.objects(node, SH + "datatype"):
+            if not isinstance(dt, ox.NamedNode) or dt.value in (RDFS + "Literal", RDFS + "Datatype"):
+                raise Unsupported(f"sh:datatype {dt}")
             cond = f"!isLiteral(?value) || datatype(?value) != {dt}"
             if dt.value in _CASTABLE:
                 cond += f" || sameTerm(COALESCE({dt}(STR(?value)), \"ILL-TYPED\"), \"ILL-TYPED\")"
+            elif dt.value in _LEXICAL:
+                if _LEXICAL[dt.value]:
+                    cond += f" || !REGEX(STR(?value), {_lit(ox.Literal(_LEXICAL[dt.value]))})"
+            elif dt.value.startswith(XSD):
+                raise Unsupported(f"sh:datatype {dt}: its lexical space is not checked")
             add("DatatypeConstraintComponent", values_where(cond))
         for cls in g.objects(node, SH + "class"):
+            if not isinstance(cls, ox.NamedNode):
+                raise Unsupported(f"sh:class {cls}")
             add("ClassConstraintComponent",
                 f"{{focus}} {values} FILTER NOT EXISTS {self.instance_of('?value', cls.value)}")
         for kind in g.objects(node, SH + "nodeKind"):
@@ -287,19 +359,23 @@ class Compiler:
             if test is None:
                 raise Unsupported(f"sh:nodeKind {kind}")
             add("NodeKindConstraintComponent", values_where(f"!{test}"))
-        flags = g.one(node, SH + "flags")
+        flags = g.objects(node, SH + "flags")
+        if len(flags) > 1 or (flags and not g.objects(node, SH + "pattern")):
+            raise Unsupported("sh:flags without exactly one sh:pattern")
         for pattern in g.objects(node, SH + "pattern"):
-            args = f"{_lit(ox.Literal(pattern.value))}" + (f", {_lit(ox.Literal(flags.value))}" if flags else "")
+            args = f"{_lit(ox.Literal(pattern.value))}" + (f", {_lit(ox.Literal(flags[0].value))}" if flags else "")
             add("PatternConstraintComponent", values_where(f"isBlank(?value) || !REGEX(STR(?value), {args})"))
         for lst in g.objects(node, SH + "in"):
             members = g.items(lst)
-            allowed = " || ".join(f"sameTerm(?value, {m})" for m in members) or "false"
+            allowed = " || ".join(f"sameTerm(?value, {const(m)})" for m in members) or "false"
             add("InConstraintComponent", values_where(f"!({allowed})"))
         for hv in g.objects(node, SH + "hasValue"):
-            probe = f"BIND(?this AS ?value) FILTER(!sameTerm(?value, {hv}))" if node_level \
-                else f"?this {path} {hv} ."
-            add("HasValueConstraintComponent", f"{{focus}} FILTER NOT EXISTS {{ {probe} }}",
-                select="?this", with_value=False)
+            if node_level:
+                add("HasValueConstraintComponent", f"{{focus}} FILTER(!sameTerm(?this, {const(hv)}))",
+                    select="?this", with_value=False)
+            else:
+                add("HasValueConstraintComponent", f"{{focus}} FILTER NOT EXISTS {{ ?this {path} {const(hv)} . }}",
+                    select="?this", with_value=False)
         for lst in g.objects(node, SH + "languageIn"):
             langs = sorted({m.value.lower() for m in g.items(lst)})
             if "*" in langs:
@@ -316,23 +392,25 @@ class Compiler:
                     f"FILTER(isLiteral(?value) && lang(?value) != \"\") BIND(LCASE(lang(?value)) AS ?_lang) }} "
                     f"GROUP BY ?this ?_lang }} FILTER(?_n > 1)", select="?this ?_lang", with_value=False)
         for n in g.objects(node, SH + "minLength"):
-            add("MinLengthConstraintComponent", values_where(f"isBlank(?value) || STRLEN(STR(?value)) < {int(n.value)}"))
+            add("MinLengthConstraintComponent", values_where(f"isBlank(?value) || STRLEN(STR(?value)) < {_integer(n)}"))
         for n in g.objects(node, SH + "maxLength"):
-            add("MaxLengthConstraintComponent", values_where(f"isBlank(?value) || STRLEN(STR(?value)) > {int(n.value)}"))
+            add("MaxLengthConstraintComponent", values_where(f"isBlank(?value) || STRLEN(STR(?value)) > {_integer(n)}"))
         for name, op in _RANGES.items():
             for bound in g.objects(node, SH + name):
-                # Not comparable (an IRI, another type) is a violation too, as in pySHACL.
+                # Not comparable (an IRI, another type) is a violation too.
                 add(name[0].upper() + name[1:] + "ConstraintComponent",
-                    values_where(f"!COALESCE(?value {op} {bound}, false)"))
+                    values_where(f"!COALESCE(?value {op} {const(bound)}, false)"))
         for name, op in _PAIRS.items():
             for other in g.objects(node, SH + name):
                 add(name[0].upper() + name[1:] + "ConstraintComponent",
-                    # incomparable values (a date and a number) give no result, as in pySHACL
-                    f"{{focus}} {values} ?this {other} ?_other FILTER(!(?value {op} ?_other))",
+                    # incomparable values (a date and a number) are a violation too
+                    f"{{focus}} {values} ?this {other} ?_other FILTER(!COALESCE(?value {op} ?_other, false))",
                     select="?this ?value ?_other")
         for other in g.objects(node, SH + "equals"):
-            add("EqualsConstraintComponent", f"{{focus}} {{ {values} FILTER NOT EXISTS {{ ?this {other} ?value }} }} "
-                f"UNION {{ ?this {other} ?value FILTER NOT EXISTS {{ {values} }} }}")
+            # values missing from `other`, then values of `other` missing from the shape's values
+            add("EqualsConstraintComponent", f"{{focus}} {values} FILTER NOT EXISTS {{ ?this {other} ?value }}")
+            missing = "FILTER(!sameTerm(?value, ?this))" if node_level else f"FILTER NOT EXISTS {{ ?this {path} ?value }}"
+            add("EqualsConstraintComponent", f"{{focus}} ?this {other} ?value {missing}")
         for other in g.objects(node, SH + "disjoint"):
             add("DisjointConstraintComponent", f"{{focus}} {values} ?this {other} ?value")
         for constraint in g.objects(node, SH + "sparql"):
@@ -349,6 +427,7 @@ class Compiler:
             if p.startswith(SH) and p[len(SH):] not in ("select", "message", "prefixes", "deactivated"):
                 raise Unsupported(f"sh:{p[len(SH):]} in a SPARQL constraint")
         text = selects[0].value
+        _prebinding_is_a_join(text)
         if path:
             text = re.sub(r"\$PATH\b", path, text)
         if re.search(r"\$(currentShape|shapesGraph)\b", text):
@@ -356,16 +435,175 @@ class Compiler:
         prologue = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in self.prefixes(constraint))
         messages = shape_messages + tuple(m.value for m in g.objects(constraint, SH + "message")
                                           if isinstance(m, ox.Literal) and m.value not in shape_messages)
+        try:  # a query the store cannot parse is refused, not run
+            ox.Store().query(prologue + text)
+        except SyntaxError as e:
+            raise Unsupported(f"a SPARQL constraint the store cannot parse: {e}") from None
         return _Check(key, SH + "SPARQLConstraintComponent", severity, path, messages, prologue + text,
                       sparql=True, node_shape=node_level)
 
     def prefixes(self, constraint) -> list[tuple[str, str]]:
+        """The prefix declarations of the constraint's sh:prefixes, and of what those owl:imports."""
         g = self.g
         out = set()
-        for holder in g.objects(constraint, SH + "prefixes"):
+        holders, seen = list(g.objects(constraint, SH + "prefixes")), set()
+        while holders:
+            holder = holders.pop()
+            if holder in seen:
+                continue
+            seen.add(holder)
+            holders += g.objects(holder, OWL_IMPORTS)
             for decl in g.objects(holder, SH + "declare"):
-                out.add((g.one(decl, SH + "prefix").value, g.one(decl, SH + "namespace").value))
+                prefix, namespace = g.one(decl, SH + "prefix"), g.one(decl, SH + "namespace")
+                if prefix is None or namespace is None:
+                    raise Unsupported(f"an incomplete sh:declare in {holder}")
+                out.add((prefix.value, namespace.value))
+        if len({p for p, _ in out}) != len(out):
+            raise Unsupported("a prefix declared with two namespaces")
         return sorted(out)
+
+
+def _integer(term) -> int:
+    try:
+        return int(term.value)
+    except (AttributeError, ValueError):
+        raise Unsupported(f"{term} is not an integer") from None
+
+
+# Strings, IRIs and comments, blanked before a query's structure is read (an IRI with ? or $ is
+# left as it is: `?x<$this&&?y>?z` must not read as one).
+_STRINGS_AND_COMMENTS = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|'
+                                   r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s?$]*>|#[^\n]*')
+_FORBIDDEN = re.compile(r"\b(MINUS|VALUES|SERVICE|SELECT|GRAPH|FROM)\b", re.IGNORECASE)
+
+
+def _prebinding_is_a_join(text: str) -> None:
+    """Refuse a query whose $this a join at the start of its WHERE group would not bind as SHACL's
+    pre-binding (substitution) does.
+
+    The join binds $this in the top group and in FILTER [NOT] EXISTS patterns called from it, whose
+    bindings come from the solution they test; a nested group (UNION, OPTIONAL, { }) is evaluated
+    before the join, so $this there is refused. So are what the spec forbids (MINUS, VALUES,
+    SERVICE), subqueries, GRAPH/FROM and a rebinding `AS $this`."""
+    code = _STRINGS_AND_COMMENTS.sub(lambda m: '""' if m.group(0)[0] in "\"'" else " ", text)
+    where = _WHERE_OPEN.search(code)
+    if where is None:
+        raise Unsupported("SPARQL constraint without WHERE {")
+    head, body = code[:where.start()], code[where.end():]
+    if _FORBIDDEN.search(body) or len(re.findall(r"\bSELECT\b", head, re.IGNORECASE)) != 1:
+        raise Unsupported("MINUS, VALUES, SERVICE, GRAPH, FROM or a subquery in a SPARQL constraint")
+    if re.search(r"\bAS\s+[?$]this\b", code, re.IGNORECASE):
+        raise Unsupported("a SPARQL constraint binding $this")
+    depth, exists = 1, []  # exists: the depths at which EXISTS groups opened (called from the top group)
+    pending_exists = False
+    for token in re.finditer(r"\{|\}|\bEXISTS\b|[?$]this\b", body, re.IGNORECASE):
+        t = token.group(0)
+        if t == "{":
+            depth += 1
+            if pending_exists:
+                exists.append(depth)
+                pending_exists = False
+        elif t == "}":
+            if exists and exists[-1] == depth:
+                exists.pop()
+            depth -= 1
+            if depth == 0:
+                break
+        elif t.upper() == "EXISTS":
+            pending_exists = depth == 1 or bool(exists)
+        elif depth > 1 and not exists:
+            raise Unsupported("$this inside a nested group of a SPARQL constraint")
+
+
+def _sparql_reads(query: str) -> set[str] | None:
+    """The IRIs a SPARQL query names (N-Triples), read from rdflib's algebra of it; None when it
+    has a variable or negated predicate, so it may read any."""
+    from rdflib import URIRef, Variable
+    from rdflib.paths import NegatedPath, Path
+    from rdflib.plugins.sparql import prepareQuery
+
+    try:
+        algebra = prepareQuery(query).algebra
+    except Exception:  # noqa: BLE001 — what rdflib cannot read may read anything
+        return None
+    out: set[str] = set()
+    todo = [algebra]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, URIRef):
+            out.add(f"<{node}>")
+        elif isinstance(node, NegatedPath):
+            return None
+        elif isinstance(node, Path):
+            todo += list(getattr(node, "args", ())) + [getattr(node, a) for a in ("arg", "path") if hasattr(node, a)]
+        elif isinstance(node, dict):
+            if any(isinstance(t[1], Variable) for t in node.get("triples") or () if len(t) == 3):
+                return None
+            todo += node.values()
+        elif isinstance(node, (list, tuple, set)):
+            todo += node
+    return out
+
+
+@dataclass
+class Compiled:
+    """Compiled shapes, and the shapes refused (shape node -> why), which pySHACL must check."""
+
+    shapes: list[_Shape]
+    refused: dict
+
+
+def without_targets(shape_triples: list, shapes: Iterable[_Shape]) -> list:
+    """The shapes graph without the targets of `shapes`: what pySHACL needs to check only the others."""
+    compiled = {shape.node for shape in shapes}
+    targeting = {SH + t for t in _TARGETS}
+    classes = {ox.NamedNode(RDFS + "Class"), ox.NamedNode(OWL_CLASS)}
+    return [t for t in shape_triples if t.subject not in compiled or not (
+        t.predicate.value in targeting or (t.predicate.value == RDF + "type" and t.object in classes))]
+
+
+def rewritten_literals(literals: Iterable) -> list[str]:
+    """Of these literals (pyoxigraph terms or N-Triples text), those a pyoxigraph store would hold in
+    another form than written (N-Triples, as written). Language tags are case-insensitive, so a
+    lower-cased tag is not a rewrite."""
+    written = sorted({str(t) for t in literals})
+    if not written:
+        return []
+    document = "".join(f"<urn:x:{i}> <urn:x:v> {t} .\n" for i, t in enumerate(written)).encode()
+    parsed = {t.subject.value: t.object for t in ox.parse(document, format=ox.RdfFormat.N_TRIPLES)}
+    store = ox.Store()
+    store.load(document, format=ox.RdfFormat.N_TRIPLES)
+    held = {q.subject.value: q.object for q in store}
+    out = []
+    for i, text in enumerate(written):
+        as_written = parsed[f"urn:x:{i}"]
+        if as_written.language:
+            as_written = ox.Literal(as_written.value, language=as_written.language.lower())
+        if as_written != held[f"urn:x:{i}"]:
+            out.append(text)
+    return out
+
+
+_XSD_STRING = f"^^<{XSD}string>".encode()
+
+
+def rewritten_in_ntriples(ntriples: bytes) -> dict[str, set[str]]:
+    """The typed literals of an N-Triples document (one triple a line) that a store would not hold
+    as written, each with the predicates (N-Triples) of the triples holding it. Only lines with a
+    typed literal are looked at: finding them is a C-speed search."""
+    typed: dict[bytes, set[bytes]] = {}
+    at = ntriples.find(b'"^^<')
+    while at >= 0:
+        start = ntriples.rfind(b"\n", 0, at) + 1
+        end = ntriples.find(b"\n", at)
+        end = len(ntriples) if end < 0 else end
+        _, predicate, literal = ntriples[start:end].split(b" ", 2)  # subject and predicate hold no space
+        literal = literal.rstrip().removesuffix(b".").rstrip()
+        if literal.startswith(b'"') and not literal.endswith(_XSD_STRING):
+            typed.setdefault(literal, set()).add(predicate)
+        at = ntriples.find(b'"^^<', end)
+    rewritten = rewritten_literals(t.decode() for t in typed)
+    return {t: {p.decode() for p in typed[t.encode()]} for t in rewritten}
 
 
 # --- running --------------------------------------------------------------------------------------
@@ -451,9 +689,10 @@ def _fill(message: str, variables: dict) -> str:
     return message
 
 
-def compile_shapes(shape_triples: Iterable, store: ox.Store) -> list[_Shape]:
-    """Compile shapes (raises Unsupported). Class hierarchies are read from the data graph in `store`."""
-    return Compiler(ShapesGraph(shape_triples), store).shapes()
+def compile_shapes(shape_triples: Iterable, store: ox.Store) -> Compiled:
+    """Compile every shape that has a target, or list it as refused. Class hierarchies are read from
+    the data graph in `store`."""
+    return Compiler(ShapesGraph(shape_triples), store).compile()
 
 
 def validate_store(store: ox.Store, shapes: list[_Shape], focus: Iterable[str] | None = None) -> list[Result]:
@@ -513,11 +752,11 @@ def results_from_report(report, shapes_graph) -> list[Result]:
     def ox_triples(graph):
         return ox.parse(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
 
-    g = ShapesGraph(list(ox_triples(shapes_graph)) + list(ox_triples(report)))
+    report_triples = list(ox_triples(report))
+    g = ShapesGraph(list(ox_triples(shapes_graph)) + report_triples)
     out = []
-    for node, preds in g.index.items():
-        if ox.NamedNode(SH + "ValidationResult") not in preds.get(RDF + "type", ()):
-            continue
+    # the report's own results: not the sh:detail results nested in them
+    for node in (t.object for t in report_triples if t.predicate.value == SH + "result"):
         path = g.one(node, SH + "resultPath")
         value = g.one(node, SH + "value")
         out.append(Result(str(g.one(node, SH + "focusNode")), path_sparql(g, path) if path is not None else "",
