@@ -12,9 +12,10 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from . import schema
+from . import sanity, schema
 from .dates import DateError, iso_forms, parse_date
 from .errors import ERROR, DataInvalid, Position, Problem, ProblemList, UnusableInput, relative
+from .checks import CHECKS_FILE, read_checks
 from .gcpause import paused_gc
 from .records import Claimed, Dataset, Item, Record, Vocabulary
 from .schema import Field
@@ -61,24 +62,29 @@ def load_vocabulary(path: Path) -> Vocabulary:
 
 
 def data_files(data_dir: Path) -> list[Path]:
-    """Every YAML file below data_dir, refusing links that lead outside it."""
+    """Every YAML file below data_dir (but `checks.yaml`, the curators' settings), refusing links that
+    lead outside it and paths that are not regular files (a folder or a pipe named like a data file)."""
     if not data_dir.is_dir():
         raise UnusableInput(f"data directory {data_dir} does not exist")
     root = data_dir.resolve()
     files = []
     problems = []
     for path in sorted(p for p in data_dir.rglob("*") if p.suffix in (".yaml", ".yml")):
+        if path.parent == data_dir and path.name == CHECKS_FILE:
+            continue
         real = path.resolve()
-        if path.is_symlink() or not real.is_relative_to(root):
-            if not real.is_relative_to(root):
-                problems.append(Problem(Position(relative(path, data_dir)),
-                                        f"links outside the data directory (to {real}); copy the file in instead",
-                                        rule="data-files"))
-                continue
-        if path.is_file():
+        where = Position(relative(path, data_dir))
+        if not real.is_relative_to(root):
+            problems.append(Problem(where, f"links outside the data directory (to {real}); copy the file in instead",
+                                    rule="data-files"))
+        elif not path.is_file():
+            what = "a folder" if path.is_dir() else "not a regular file"
+            problems.append(Problem(where, f"is {what}, not a data file: its records are missing", rule="data-files",
+                                    hint="restore the file, or move what is there out of the data directory"))
+        else:
             files.append(path)
     if problems:
-        raise UnusableInput("data files outside the data directory", problems)
+        raise UnusableInput("data directory holds paths that are not data files", problems)
     return files
 
 
@@ -102,9 +108,11 @@ def load(data_dir: Path, vocabulary: Vocabulary) -> Dataset:
         raise UnusableInput(f"{len(unreadable)} file(s) could not be read", unreadable + errors)
     by_id = index_ids(records, problems)
     check_references(records, by_id, problems)
+    if not problems.has_errors:  # the sanity rules read references, so they run once those hold
+        sanity.check(records, by_id, problems)
     if problems.has_errors:
         raise DataInvalid(problems.items)
-    return Dataset(records, by_id, vocabulary, names, warnings=problems.items)
+    return Dataset(records, by_id, vocabulary, names, warnings=problems.items, checks=read_checks(data_dir))
 
 
 def read_records(path: Path, name: str, vocabulary: Vocabulary,
@@ -137,20 +145,26 @@ def records_of_text(text: str, name: str, vocabulary: Vocabulary,
 
 def _file_records(tree: Any, file: str, vocab: Vocabulary, problems: ProblemList) -> list[Record]:
     if tree is None:
+        problems.add(Position(file, 1, 1), "the file holds no records (it is empty or only comments)",
+                     rule="file-structure", hint="restore its records, or delete the file if they moved elsewhere")
         return []
     if not isinstance(tree, MDict):
-        problems.add(Position(file, 1, 1), "a data file is a mapping of record kinds (e.g. `pledges:`) "
-                     "to lists of records", rule="file-structure")
+        problems.add(Position(file, tree.line, tree.column) if isinstance(tree, MList) else Position(file, 1, 1),
+                     "a data file is a mapping of record kinds (e.g. `pledges:`) to lists of records",
+                     rule="file-structure")
         return []
     out = []
+    items = 0
     for key, value in tree.items():
         kpos = Position(file, *tree.key_pos[key])
         kind = schema.KIND_BY_KEY.get(key)
         if kind is None:
             problems.add(kpos, f"unknown record kind '{key}'", rule="file-structure", value=key,
                          hint=_suggest(key, schema.KIND_BY_KEY) or f"record kinds: {', '.join(schema.KIND_BY_KEY)}")
+            items += 1
             continue
         if kind.name in schema.SINGLETON_KINDS:
+            items += 1
             if not isinstance(value, MDict):
                 problems.add(kpos, f"'{key}' is a single mapping, not a list", rule="file-structure")
                 continue
@@ -161,7 +175,9 @@ def _file_records(tree: Any, file: str, vocab: Vocabulary, problems: ProblemList
         if not isinstance(value, MList):
             problems.add(kpos, f"'{key}' must be a list of records (each item starting with '- id:')",
                          rule="file-structure")
+            items += 1
             continue
+        items += len(value)
         for i, item in enumerate(value):
             if not isinstance(item, MDict):
                 problems.add(Position(file, *value.item_pos[i]), f"each item of '{key}' must be a mapping",
@@ -170,6 +186,9 @@ def _file_records(tree: Any, file: str, vocab: Vocabulary, problems: ProblemList
             rec = _record(kind, item, file, vocab, problems)
             if rec:
                 out.append(rec)
+    if not items:
+        problems.add(Position(file, tree.line, tree.column), "the file holds no records (every list is empty)",
+                     rule="file-structure", hint="restore its records, or delete the file if they moved elsewhere")
     return out
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$"  # a dataset version names a release folder
 QUOTE_MAX = 300
 
 AGENT = "ref:person|organization"
