@@ -183,7 +183,9 @@ def validate(data, base, paths, fmt, strict, changed, rev, archive, watch, show_
     except (DataInvalid, UnusableInput) as e:
         # Format and reference errors stop before SHACL runs, so there is no SHACL report to print.
         if e.problems:
-            _render_problems(e.problems, "json" if fmt == "json" else "text")
+            shown, known = (e.problems, []) if show_all else _split_acknowledged(e.problems, settings.data_dir)
+            _render_problems(shown, "json" if fmt == "json" else "text", extra={"acknowledged": len(known)},
+                             notes=[f"{len(known)} acknowledged warning(s) not shown"] if known else [])
         else:
             click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
@@ -198,6 +200,16 @@ def validate(data, base, paths, fmt, strict, changed, rev, archive, watch, show_
     _render_problems(shown, fmt, label, checked, total, extra, notes)
     failed = not report.conforms or (strict and any(p.severity == "warning" for p in shown))
     sys.exit(1 if failed else 0)
+
+
+def _split_acknowledged(problems: list[Problem], data_dir: Path) -> tuple[list[Problem], list[Problem]]:
+    """(problems to show, acknowledged warnings) when the data could not be loaded whole."""
+    from .checks import read_checks
+
+    try:
+        return read_checks(data_dir).split(problems)
+    except UnusableInput:
+        return problems, []
 
 
 def _curated_view(result, settings, show_all: bool, full: bool) -> tuple[list[Problem], list[str], dict]:
@@ -273,7 +285,8 @@ def build(data, base, out, allow_removals):
         with _stage_progress() as on_stage:
             result = build_all(_settings(data, out, base), on_stage=on_stage, allow_removals=allow_removals)
     except DataInvalid as e:
-        _render_problems(e.problems, "text")
+        shown, known = _split_acknowledged(e.problems, _settings(data).data_dir)
+        _render_problems(shown, "text", notes=[f"{len(known)} acknowledged warning(s) not shown"] if known else [])
         click.echo("build failed: nothing was written", err=True)
         sys.exit(1)
     except UnusableInput as e:

@@ -73,7 +73,7 @@ def data_files(data_dir: Path) -> list[Path]:
         if path.parent == data_dir and path.name == CHECKS_FILE:
             continue
         real = path.resolve()
-        where = Position(relative(path, data_dir))
+        where = Position(f"{relative(path.parent, data_dir)}/{path.name}")  # the link's name, not its target's
         if not real.is_relative_to(root):
             problems.append(Problem(where, f"links outside the data directory (to {real}); copy the file in instead",
                                     rule="data-files"))
@@ -394,10 +394,10 @@ class _Ctx:
                 return None
             if not _visible(v):
                 self.err(at, f"'{spec.name}' is blank" + (" (only invisible characters)" if v.strip() else ""),
-                         rule=rule, value=repr(v))
+                         rule=rule, value=v)
                 return None
             if spec.name not in PROSE and ("\n" in v or "\r" in v):
-                self.err(at, f"'{spec.name}' holds a line break", rule=rule, value=repr(v),
+                self.err(at, f"'{spec.name}' holds a line break", rule=rule, value=v,
                          hint="write it on one line; a block scalar (`|` or `>`) adds a line break at the end")
                 return None
             return str(v)
@@ -406,7 +406,7 @@ class _Ctx:
         if t == "concept":
             ids = self.vocab.concepts.get(spec.target, set())
             if v not in ids:
-                self.err(at, f"'{v}' is not a concept of the {spec.target} vocabulary", rule=rule, value=v,
+                self.err(at, f"{_shown(v)} is not a concept of the {spec.target} vocabulary", rule=rule, value=v,
                          hint=_suggest(v, ids) or f"one of: {', '.join(sorted(ids))}")
                 return None
             return str(v)
@@ -417,33 +417,43 @@ class _Ctx:
                 return None
             if not INT_RE.fullmatch(v):
                 hint = f"write {v.lstrip('0') or '0'}" if v.isdigit() else "a whole number without separators"
-                self.err(at, f"'{v}' is not a whole number", rule=rule, value=v, hint=hint)
+                self.err(at, f"{_shown(v)} is not a whole number", rule=rule, value=v, hint=hint)
                 return None
             return int(v)
         if t == "bool":
             if isinstance(v, Plain) and v in ("true", "false"):
                 return v == "true"
-            self.err(at, f"'{spec.name}' is true or false, not '{v}'", rule=rule, value=v,
+            self.err(at, f"'{spec.name}' is true or false, not {_shown(v)}", rule=rule, value=v,
                      hint="YAML 1.1 words like yes/no/on/off are not read as booleans here")
             return None
         if t == "lang":
             if not LANG_RE.fullmatch(v):
-                self.err(at, f"'{v}' is not a BCP 47 language tag", rule=rule, value=v,
+                self.err(at, f"{_shown(v)} is not a BCP 47 language tag", rule=rule, value=v,
                          hint="e.g. en, ru, ar, ar-Latn, ru-Latn, ce (lowercase language, Title-case script)")
                 return None
-            return str(v)
+            return _canonical_lang(v)
         if t == "filename":
             if not FILENAME_RE.fullmatch(v) or ".." in v:
-                self.err(at, f"'{v}' is not a plain file name", rule=rule, value=v,
+                self.err(at, f"{_shown(v)} is not a plain file name", rule=rule, value=v,
                          hint="give only the file's name; it is looked up inside the archive directory")
                 return None
             return str(v)
         if t == "url":
             if not URL_RE.fullmatch(v):
-                self.err(at, f"'{v}' is not an http(s) URL", rule=rule, value=v)
+                self.err(at, f"{_shown(v)} is not an http(s) URL", rule=rule, value=v)
                 return None
             return str(v)
         raise AssertionError(f"unknown field type {spec.type}")
+
+
+def _canonical_lang(tag: str) -> str:
+    """A BCP 47 tag in its conventional case (tags are case-insensitive: `AR-latn` is `ar-Latn`), so
+    one language gives one literal tag in the graph however it was typed."""
+    parts = tag.split("-")
+    out = [parts[0].lower()]
+    for p in parts[1:]:
+        out.append(p.title() if len(p) == 4 and p.isalpha() else p.upper() if len(p) == 2 else p.lower())
+    return "-".join(out)
 
 
 def _visible(text: str) -> bool:

@@ -42,6 +42,8 @@ _SYNTAX_HINTS = (
 
 def _syntax_error(e: yaml.MarkedYAMLError, text: str) -> YamlError:
     mark = e.problem_mark or e.context_mark
+    if e.context_mark and e.context and "quoted scalar" in e.context:
+        mark = e.context_mark  # an unclosed quote is found at the end of the file: point at where it opens
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     if mark and text[mark.index:mark.index + 1] == "\t":
         return YamlError("a tab character: YAML indentation must use spaces", line, col,
