@@ -128,22 +128,25 @@ def read_records(path: Path, name: str, vocabulary: Vocabulary,
         return [], Problem(Position(name, e.line, e.column), str(e), rule="yaml", hint=e.hint)
     except OSError as e:
         return [], Problem(Position(name), f"cannot read: {e.strerror}", rule="file")
-    return records_of_text(text, name, vocabulary, problems)
+    return records_of_text(text, name, vocabulary, problems, whole=True)
 
 
-def records_of_text(text: str, name: str, vocabulary: Vocabulary,
-                    problems: ProblemList) -> tuple[list[Record], Problem | None]:
-    """`read_records` of a file's text (or of a part of it, padded so lines keep their numbers)."""
+def records_of_text(text: str, name: str, vocabulary: Vocabulary, problems: ProblemList,
+                    whole: bool = False) -> tuple[list[Record], Problem | None]:
+    """`read_records` of a file's text (or of a part of it, padded so lines keep their numbers;
+    only a `whole` file must hold records)."""
     try:
         tree = read(text)
     except YamlError as e:
         return [], Problem(Position(name, e.line, e.column), str(e), rule="yaml", hint=e.hint)
-    return _file_records(tree, name, vocabulary, problems), None
+    return _file_records(tree, name, vocabulary, problems, whole), None
 
 
 # --- one file ---------------------------------------------------------------------------------
 
-def _file_records(tree: Any, file: str, vocab: Vocabulary, problems: ProblemList) -> list[Record]:
+def _file_records(tree: Any, file: str, vocab: Vocabulary, problems: ProblemList, whole: bool) -> list[Record]:
+    if tree is None and not whole:
+        return []
     if tree is None:
         problems.add(Position(file, 1, 1), "the file holds no records (it is empty or only comments)",
                      rule="file-structure", hint="restore its records, or delete the file if they moved elsewhere")
@@ -186,7 +189,7 @@ def _file_records(tree: Any, file: str, vocab: Vocabulary, problems: ProblemList
             rec = _record(kind, item, file, vocab, problems)
             if rec:
                 out.append(rec)
-    if not items:
+    if not items and whole:
         problems.add(Position(file, tree.line, tree.column), "the file holds no records (every list is empty)",
                      rule="file-structure", hint="restore its records, or delete the file if they moved elsewhere")
     return out
