@@ -152,8 +152,8 @@ _MONTHS = {name: i for i, names in enumerate(
      ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
      ("october", "oct"), ("november", "nov"), ("december", "dec")]) for name in names}
 _NUMERIC = re.compile(r"([0-9]{1,4})[/.\-]([0-9]{1,2})[/.\-]([0-9]{1,4})", re.ASCII)
-_WORDS = re.compile(r"(?:([0-9]{1,2})(?:st|nd|rd|th)?\s+)?([A-Za-z]+)\.?(?:\s+([0-9]{1,2})(?:st|nd|rd|th)?,?)?\s+([0-9]{4})",
-                    re.ASCII)
+_WORDS = re.compile(r"(?:([0-9]{1,2})(?:st|nd|rd|th)?\s+)?([A-Za-z]+)\.?"      # [21] June
+                    r"(?:\s+([0-9]{1,2})(?:st|nd|rd|th)?,?)?\s+([0-9]{4})", re.ASCII)  # [21,] 2015
 
 
 def iso_forms(text: str) -> list[str]:

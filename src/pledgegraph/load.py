@@ -108,8 +108,7 @@ def load(data_dir: Path, vocabulary: Vocabulary) -> Dataset:
         raise UnusableInput(f"{len(unreadable)} file(s) could not be read", unreadable + errors)
     by_id = index_ids(records, problems)
     check_references(records, by_id, problems)
-    if not problems.has_errors:  # the sanity rules read references, so they run once those hold
-        sanity.check(records, by_id, problems)
+    sanity.check(records, by_id, problems)
     if problems.has_errors:
         raise DataInvalid(problems.items)
     return Dataset(records, by_id, vocabulary, names, warnings=problems.items, checks=read_checks(data_dir))
@@ -478,7 +477,8 @@ def _date_hint(v: Any) -> str:
 def _plain_dict(v: Any) -> Any:
     """Date mappings hold plain values; turn `approximate: true` into a bool for dates.py."""
     if isinstance(v, MDict):
-        return {k: (val == "true" if k in ("approximate", "forecast") and isinstance(val, Plain) and val in ("true", "false")
+        return {k: (val == "true" if k in ("approximate", "forecast") and isinstance(val, Plain)
+                    and val in ("true", "false")
                     else (str(val) if isinstance(val, str) else val)) for k, val in v.items()}
     return str(v) if isinstance(v, str) else v
 

@@ -119,7 +119,7 @@ def check(settings: Settings, on_stage=None, scope: Scope | None = None) -> Resu
 
 
 def check_evidence(settings: Settings) -> tuple[Evidence, list]:
-    """Load the data and check its quotes against `settings.archive_dir`: (the check, every problem)."""
+    """Load the data and check its quotes against its archives: (the check, every problem)."""
     dataset = load(settings.data_dir, load_vocabulary(settings.vocabulary_file))
     evidence = check_quotes(dataset, archives(settings, dataset))
     return evidence, sorted_unique(dataset.warnings + evidence.problems)

@@ -142,7 +142,7 @@ def _acceptance(r: Record, by_id: dict[str, Record], problems: ProblemList) -> N
     if not isinstance(when, DateSpec) or when.latest is None:
         return
     for pid in r.data.get("accepts") or []:
-        pledged = by_id[pid].data.get("date")
+        pledged = by_id[pid].data.get("date") if pid in by_id else None  # an unknown id is reported elsewhere
         if isinstance(pledged, DateSpec) and pledged.earliest and when.latest < pledged.earliest:
             _err(problems, r, r.where("date"), f"is dated {when.label}, before the pledge it accepts "
                  f"('{pid}', {pledged.label})", "acceptance.date", when.label,
@@ -174,21 +174,74 @@ def _dataset_date(info: Record | None) -> dt.date | None:
 
 
 def _cycles(records: list[Record], child: str | None, parent: str, problems: ProblemList) -> None:
-    """Links child -> parent added in file order; the one that closes a loop is reported, with the loop."""
-    up: dict[str, set[str]] = {}
+    """Links child -> parent in file order; the link that closes a loop is reported, with the loop.
+
+    Loops can only lie inside a strongly connected component of the whole link graph, so the
+    components are found first (linear time) and links are replayed in file order only inside the
+    few components that are not single nodes: cost grows with the links, not links × ancestors."""
+    links = []
     for r in records:
         source = r.data.get(child) if child else r.id
-        for target in _values(r, parent):
-            if source is None or target == source:
-                continue  # self-links are reported by _self_references / _NOT_SELF
-            path = _path(up, target, source)
-            if path is not None:
-                loop = " → ".join([source, *path])
-                _err(problems, r, r.where(parent), f"closes a cycle: {loop}", f"{r.kind}.{parent}", target,
-                     f"a {r.kind} chain cannot lead back to where it starts; check `{parent}` here or in the "
-                     "records of the loop")
-                continue
-            up.setdefault(source, set()).add(target)
+        links += [(r, source, target) for target in _values(r, parent) if source is not None and target != source]
+    component = _components({s for _, s, _ in links} | {t for _, _, t in links},
+                            [(s, t) for _, s, t in links])
+    up: dict[str, set[str]] = {}
+    for r, source, target in links:
+        if component[source] != component[target]:
+            continue  # a link between components is on no loop
+        path = _path(up, target, source)
+        if path is not None:
+            loop = " → ".join([source, *path])
+            _err(problems, r, r.where(parent), f"closes a cycle: {loop}", f"{r.kind}.{parent}", target,
+                 f"a {r.kind} chain cannot lead back to where it starts; check `{parent}` here or in the "
+                 "records of the loop")
+            continue
+        up.setdefault(source, set()).add(target)
+
+
+def _components(nodes: set[str], edges: list[tuple[str, str]]) -> dict[str, int]:
+    """Strongly connected components (Tarjan's algorithm, iterative): node -> component number."""
+    out: dict[str, set[str]] = {}
+    for s, t in edges:
+        out.setdefault(s, set()).add(t)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    component: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    roots: list[str] = []
+    for root in sorted(nodes):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(out.get(root, ()))))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, targets = work[-1]
+            for t in targets:
+                if t not in index:
+                    index[t] = low[t] = len(index)
+                    stack.append(t)
+                    on_stack.add(t)
+                    work.append((t, iter(sorted(out.get(t, ())))))
+                    break
+                if t in on_stack:
+                    low[node] = min(low[node], index[t])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    number = len(roots)
+                    roots.append(node)
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component[member] = number
+                        if member == node:
+                            break
+    return component
 
 
 def _path(up: dict[str, set[str]], start: str, goal: str) -> list[str] | None:

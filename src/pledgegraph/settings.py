@@ -31,7 +31,7 @@ class Settings:
     out_dir: Path = Path("dist")
     queries_dir: Path = Path("queries")
     base: str = DEFAULT_BASE
-    archive_dir: Path | None = None  # archived source texts: when set, validation checks every quote
+    archive_dir: Path | None = None  # archived source texts: when set, quotes are checked here (not checks.yaml's)
 
     def __post_init__(self):
         if not _BASE_RE.match(self.base):
