@@ -3,7 +3,7 @@ variation of the format gives the same graph.
 
 The cases are in tests/bad_inputs.py. Each is applied to a copy of the shipped data, then `validate`
 and `build` run in this process against it: a non-zero exit with no traceback, a message at the
-case's file and within two lines of the mistake, under 2 s, and a previously built dist/ left
+case's file and within two lines of the mistake, under 2 s of CPU, and a previously built dist/ left
 byte-for-byte as it was.
 """
 
@@ -80,14 +80,15 @@ def test_bad_input_is_reported_precisely_and_harms_nothing(project, tmp_path, te
                                                            case):
     data = _case_tree(tmp_path, template, case)
     env = {"PLEDGEGRAPH_SHAPES_DIR": str(extra_shapes)} if case.extra_shapes else {}
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = CliRunner().invoke(main, ["validate", "--data", str(data)], env=env)
-    took = time.perf_counter() - start
+    took, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.output and "internal error" not in result.output, result.output
     assert result.exit_code == case.exit_code, result.output
     assert any(case.fragment in line for line in _located(result.output, case)), result.output
-    assert took < 2, f"{took:.2f}s"
+    # 2 s of this process's CPU (threads included); the wall clock only bounds a machine shared with other work
+    assert cpu < 2 and took < 10, f"{cpu:.2f}s CPU, {took:.2f}s wall"
 
     out, before = pristine_dist
     built = CliRunner().invoke(main, ["build", "--data", str(data), "--out", str(out)], env=env)

@@ -141,13 +141,13 @@ def test_five_thousand_dangling_references_are_reported_in_under_two_seconds(pro
     (data_copy / "zz-case.yaml").write_text(
         "statements:\n  - id: test-statement\n    kind: claim\n    summary: A test.\n"
         "    about:\n" + "".join(f"      - {w}\n" for w in wrong) + "    sources: [wikipedia-is-caucasus-province]\n")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = run("validate", "--data", str(data_copy))
-    took = time.perf_counter() - start
+    took, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert result.exit_code == 1
     assert result.output.splitlines()[-1].startswith("5000 error(s)")
     assert sum("(hint: did you mean '" in l for l in result.output.splitlines()) > 4000
-    assert took < 2, f"{took:.2f}s"
+    assert cpu < 2 and took < 10, f"{cpu:.2f}s CPU, {took:.2f}s wall"  # wall: the machine may be shared
 
 
 def test_suggestions_cost_does_not_grow_with_the_number_of_ids():

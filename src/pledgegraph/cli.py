@@ -241,20 +241,23 @@ def _watch(settings, fmt: str) -> None:
 
     from .session import watch
 
+    def shown(problems):  # the warnings acknowledged in data/checks.yaml are left out, as in `validate`
+        return _split_acknowledged(problems, settings.data_dir)[0]
+
     def on_start(session, report):
-        _render_problems(report.problems, fmt, "all", session.total, session.total)
+        _render_problems(shown(report.problems), fmt, "all", session.total, session.total)
         click.echo(f"watching {len(session.files)} data file(s) in {settings.data_dir}; Ctrl-C stops", err=True)
 
     def on_update(update):
         if fmt == "text":
             click.echo(f"[{clock.strftime('%H:%M:%S')}] {', '.join(update.files)} changed: re-checked in "
                        f"{update.seconds:.2f}s")
-        _render_problems(update.report.problems, fmt, "changed: " + ", ".join(update.files), len(update.checked),
+        _render_problems(shown(update.report.problems), fmt, "changed: " + ", ".join(update.files), len(update.checked),
                          update.total, {"seconds": round(update.seconds, 3)} if fmt == "json" else None)
 
     def on_error(e):  # the start-up check failed; it is tried again when a file changes
         if e.problems:
-            _render_problems(e.problems, fmt)
+            _render_problems(shown(e.problems), fmt)
         else:
             click.echo(f"error: {e}", err=True)
         click.echo("waiting for a change to the data; Ctrl-C stops", err=True)
