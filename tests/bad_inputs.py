@@ -335,6 +335,9 @@ CASES = [
          "after the dataset's own date"),
     Case("tenure that ends before it starts, at the until line", TENURE.replace('until: "2015"', 'until: "2010"'), 7,
          "ends (2010) before it starts (2014) [tenure.until] (hint: swap `from` and `until`"),
+    Case("a tenure's end dated before it starts", TENURE + f"    end:\n      - manner: killed\n        date: \"2001\"\n"
+         f"        sources:\n          - source: {DB}\n            quote: {QUOTE}\n", 13,
+         "ends (2001) before the tenure starts (2014) [tenure.end.date]"),
     Case("relation that ends before it starts", f"relations:\n  - id: test-relation\n    subject: caucasus-emirate\n"
          f"    kind: rival-of\n    object: islamic-state\n    from: \"2015\"\n    until: \"2014-06\"\n    sources: [{SRC}]\n",
          7, "ends (2014-06) before it starts (2015) [relation.until]"),

@@ -125,6 +125,12 @@ def _ranges(r: Record, problems: ProblemList) -> None:
             and end.latest < start.earliest:
         _err(problems, r, r.where("until"), f"ends ({end.label}) before it starts ({start.label})",
              f"{r.kind}.until", end.label, "swap `from` and `until`, or check the years")
+    for ending in r.data.get("end") or [] if r.kind == "tenure" else []:
+        when = ending.data.get("date")
+        if isinstance(start, DateSpec) and isinstance(when, DateSpec) and start.earliest and when.latest \
+                and when.latest < start.earliest:
+            _err(problems, r, ending.where("date"), f"ends ({when.label}) before the tenure starts ({start.label})",
+                 "tenure.end.date", when.label, "check the year of `from` and of this `end`")
 
 
 def _estimate(r: Record, problems: ProblemList) -> None:

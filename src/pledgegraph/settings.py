@@ -34,7 +34,7 @@ class Settings:
     archive_dir: Path | None = None  # archived source texts: when set, quotes are checked here (not checks.yaml's)
 
     def __post_init__(self):
-        if not _BASE_RE.match(self.base):
+        if not _BASE_RE.fullmatch(self.base):
             raise UnusableInput(f"base IRI '{self.base}' must be an http(s) IRI ending in '/'")
 
     @property
