@@ -225,15 +225,16 @@ class Generator:
             lines.append(f"    until: {_date(r, 2016, 2023)}")
             lines += ["    end:", f"      - manner: {self.pick('killed', 'replaced', 'defected', 'unknown')}",
                       self.cite("        ", "his tenure ended")]
-        if r.random() < 0.2:
-            lines.append(f"    predecessor: {self.person_id()}")
+        if r.random() < 0.2 and (predecessor := self.person_id()) != f"person-{i:06d}":  # never oneself
+            lines.append(f"    predecessor: {predecessor}")
         lines.append(self.cite("    ", f"person {i} was appointed to lead the unit"))
         self.add("tenures", "\n".join(lines))
 
     def branch(self, i: int) -> None:
         r = self.rng
-        lines = [f"  - id: branch-{i:06d}", f"    branch: org-{i * 3 % self.n_orgs:06d}",
-                 f"    parent: org-{(i * 3 + 1 + r.randrange(self.n_orgs - 2)) % self.n_orgs:06d}",
+        child = max(1, i * 3 % self.n_orgs)
+        parent = r.randrange(child)  # a lower number: branch chains never loop
+        lines = [f"  - id: branch-{i:06d}", f"    branch: org-{child:06d}", f"    parent: org-{parent:06d}",
                  f"    from: {_date(r, 2005, 2016)}"]
         if r.random() < 0.3:
             lines.append(f"    until: {_date(r, 2017, 2023)}")
@@ -244,11 +245,12 @@ class Generator:
         r = self.rng
         pledgers = sorted({self.org_id() for _ in range(r.randint(1, 3))})
         to = self.org_id()
+        pledgers = [p for p in pledgers if p != to] or [f"org-{(int(to[4:]) + 1) % self.n_orgs:06d}"]  # not to itself
         lines = [f"  - id: pledge-{i:06d}", f"    pledgers: [{', '.join(pledgers)}]", f"    to: {to}"]
         if r.random() < 0.5:
             lines.append(f"    to_leader: {self.person_id()}")
-        if r.random() < 0.2:
-            lines.append(f"    renounces: {self.org_id()}")
+        if r.random() < 0.2 and (renounced := self.org_id()) != to:
+            lines.append(f"    renounces: {renounced}")
         lines.append(f"    date: {_date(r, 2010, 2021)}")
         lines.append(f"    medium: [{self.pick('audio', 'video', 'online-statement', 'social-media')}]")
         if r.random() < 0.5:
@@ -305,15 +307,20 @@ class Generator:
         self.add("estimates", "\n".join(lines))
 
     def relation(self, i: int) -> None:
-        lines = [f"  - id: relation-{i:06d}", f"    subject: {self.org_id()}",
-                 f"    kind: {self.pick('affiliate-of', 'rival-of', 'supports')}", f"    object: {self.org_id()}",
+        subject, other = self.org_id(), self.org_id()
+        if other == subject:  # a relation is between two organizations
+            other = f"org-{(int(subject[4:]) + 1) % self.n_orgs:06d}"
+        lines = [f"  - id: relation-{i:06d}", f"    subject: {subject}",
+                 f"    kind: {self.pick('affiliate-of', 'rival-of', 'supports')}", f"    object: {other}",
                  f"    from: {_date(self.rng, 2005, 2020)}"]
         lines.append(self.cite("    ", "the two groups were reported to cooperate"))
         self.add("relations", "\n".join(lines))
 
     def designation(self, i: int) -> None:
-        lines = [f"  - id: designation-{i:06d}", f"    designated: {self.org_id()}",
-                 f"    by: org-{self.rng.randrange(_PUBLISHER_COUNT):06d}",
+        designated, by = self.org_id(), f"org-{self.rng.randrange(_PUBLISHER_COUNT):06d}"
+        if designated == by:  # no body designates itself
+            designated = f"org-{_PUBLISHER_COUNT:06d}"
+        lines = [f"  - id: designation-{i:06d}", f"    designated: {designated}", f"    by: {by}",
                  "    designation: terrorist-organization", f"    date: {_date(self.rng, 2005, 2023)}"]
         lines.append(self.cite("    ", "the group was designated a terrorist organization"))
         self.add("designations", "\n".join(lines))

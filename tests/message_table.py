@@ -2,8 +2,8 @@
 
     .venv/bin/python tests/message_table.py > table.md
 
-The cases are those of tests/test_messages.py (tests/bad_inputs.py), run on a copy of the shipped
-data; only the lines at the line each case points to are shown.
+The cases are the bad-input corpus (tests/bad_inputs.py, run by tests/test_bad_input.py), each on a
+copy of the shipped data; only the lines at the file and line each case points to are shown.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from bad_inputs import CASES, EXTRA_SHAPES
+from conftest import copy_data
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,8 +25,8 @@ def run_case(case, workdir: Path) -> tuple[int, list[str]]:
     """(exit code, output lines at the case's line) of `pledgegraph validate` with the case added."""
     data = workdir / "data"
     shutil.rmtree(data, ignore_errors=True)
-    shutil.copytree(ROOT / "data", data)
-    (data / "zz-case.yaml").write_bytes(case.data)
+    copy_data(data)
+    case.apply(data)
     env = {**os.environ, "PLEDGEGRAPH_DATA_DIR": str(data)}
     if case.extra_shapes:
         shapes = workdir / "shapes"
@@ -35,7 +36,8 @@ def run_case(case, workdir: Path) -> tuple[int, list[str]]:
         env["PLEDGEGRAPH_SHAPES_DIR"] = str(shapes)
     done = subprocess.run([sys.executable, "-m", "pledgegraph", "validate"], cwd=ROOT, env=env,
                           capture_output=True, text=True)
-    return done.returncode, [l for l in done.stdout.splitlines() if l.startswith(f"data/zz-case.yaml:{case.line}:")]
+    at = f"data/{case.file}:{case.line}:" if case.line else f"data/{case.file}: "
+    return done.returncode, [l for l in done.stdout.splitlines() if l.startswith(at)]
 
 
 def main() -> None:

@@ -130,14 +130,40 @@ def test_quote_marks_dashes_ellipses_and_whitespace_are_normalised(data_copy, tm
     assert normalize("„Yes“ – «no» ‘maybe’\u2026 ok") == normalize('"Yes"-"no" \'maybe\'... ok')
 
 
-def test_source_without_an_archived_text_is_a_warning(data_copy, tmp_path):
+def test_source_without_an_archived_text_is_named_in_the_summary_line(data_copy, tmp_path):
     archive = tmp_path / "archive"
     shutil.copytree(SEEDS, archive)
     (archive / "002_59ffc7d72bd00a25.txt").unlink()
     evidence = check_quotes(load(data_copy, VOCAB), archive)
-    (problem,) = evidence.problems
-    assert problem.severity == "warning" and problem.entity == WIKI and "cannot be checked" in problem.message
-    assert evidence.checked < sum(evidence.quotes.values())
+    assert evidence.problems == []
+    missing = evidence.unchecked[WIKI]
+    assert missing > 0 and evidence.checked == sum(evidence.quotes.values()) - missing
+    assert evidence.summary_line().endswith(f"; {missing} quotes not checked: no archived text for {WIKI} ({missing})")
+
+
+def test_archives_are_several_folders_and_symlinked_texts_are_followed(data_copy, tmp_path):
+    first, second, elsewhere = tmp_path / "first", tmp_path / "second", tmp_path / "elsewhere"
+    for folder in (first, second, elsewhere):
+        folder.mkdir()
+    texts = sorted(SEEDS.glob("*.txt"))
+    for text in texts[:2]:
+        shutil.copy(text, first / text.name)
+    for text in texts[2:]:
+        shutil.copy(text, elsewhere / text.name)
+        (second / text.name).symlink_to(elsewhere / text.name)
+    evidence = check_quotes(load(data_copy, VOCAB), [first, second])
+    assert evidence.problems == [] and not evidence.unchecked
+    assert evidence.checked == sum(evidence.quotes.values()) and evidence.texts == len(texts)
+
+
+def test_plain_validate_checks_quotes_with_the_archives_of_checks_yaml(project, data_copy):
+    (data_copy / "zz-test.yaml").write_text(statement("words the article never uses"))
+    result = CliRunner().invoke(main, ["validate", "--data", str(data_copy)])
+    assert result.exit_code == 1 and "zz-test.yaml:7:" in result.output and "quote not found" in result.output
+    (data_copy / "checks.yaml").write_text("archives: [nowhere]\n")
+    result = CliRunner().invoke(main, ["validate", "--data", str(data_copy)])
+    assert result.exit_code == 0, result.output
+    assert "quotes not checked: no archived text for" in result.output.splitlines()[-1]
 
 
 PLEDGE = """\
@@ -156,7 +182,7 @@ def test_pledge_without_quote_is_an_error_statement_without_quote_a_warning(data
         load(data_copy, VOCAB)
     (error,) = [p for p in info.value.problems if p.severity == "error"]
     assert (error.position.file.endswith("zz-test.yaml"), error.position.line, error.position.column) == (True, 6, 9)
-    assert error.entity == "test-pledge" and error.rule == "citation.quote"
+    assert error.entity == "test-pledge" and error.rule == "pledge.sources.quote"
     assert "has no quote; pledges need one" in error.message and "quote:" in error.hint
 
     dataset = write(data_copy, statement("x").replace("- source:", "- ").replace("        quote: \"x\"\n", ""))

@@ -57,8 +57,9 @@ JSON_REPORT_VERSION = 1
 
 
 def _render_problems(problems: list[Problem], fmt: str, scope: str = "all", checked: int | None = None,
-                     total: int | None = None, extra: dict | None = None) -> None:
-    """Problems for people (text) or tools (json: the schema is in README, "For curators")."""
+                     total: int | None = None, extra: dict | None = None, notes: list[str] = ()) -> None:
+    """Problems for people (text) or tools (json: the schema is in README, "For curators").
+    `notes` end the text summary line (acknowledged warnings, quotes checked)."""
     counts = _counts(problems)
     if fmt == "json":
         click.echo(json.dumps({"version": JSON_REPORT_VERSION, "valid": counts["error"] == 0, "scope": scope,
@@ -77,7 +78,7 @@ def _render_problems(problems: list[Problem], fmt: str, scope: str = "all", chec
     summary = f"{counts['error']} error(s), {counts['warning']} warning(s)"
     if checked is not None and total is not None and scope != "all":
         summary += f" in {checked} of {total} records ({scope})"
-    click.echo(summary)
+    click.echo("; ".join([summary, *notes]))
 
 
 def _counts(problems: list[Problem]) -> dict[str, int]:
@@ -161,7 +162,9 @@ def main(debug):
                    "or pySHACL, the reference, for every shape.")
 @click.option("--reasoner", type=click.Choice(REASONERS), default=REASONERS[0], show_default=True,
               help="OWL 2 RL inference: ours, or owlrl, the reference (slow; not with --watch).")
-def validate(data, base, paths, fmt, strict, changed, rev, archive, watch, engine, reasoner):
+@click.option("--all", "show_all", is_flag=True,
+              help="Show the warnings acknowledged in data/checks.yaml too (by default they are only counted).")
+def validate(data, base, paths, fmt, strict, changed, rev, archive, watch, engine, reasoner, show_all):
     """Check the data: YAML format, references and SHACL shapes.
 
     Prints each problem as `file:line:column: severity: entity: message [rule] (hint: ...)`.
@@ -195,7 +198,9 @@ def validate(data, base, paths, fmt, strict, changed, rev, archive, watch, engin
     except (DataInvalid, UnusableInput) as e:
         # Format and reference errors stop before SHACL runs, so there is no SHACL report to print.
         if e.problems:
-            _render_problems(e.problems, "json" if fmt == "json" else "text")
+            shown, known = (e.problems, []) if show_all else _split_acknowledged(e.problems, settings.data_dir)
+            _render_problems(shown, "json" if fmt == "json" else "text", extra={"acknowledged": len(known)},
+                             notes=[f"{len(known)} acknowledged warning(s) not shown"] if known else [])
         else:
             click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
@@ -206,10 +211,44 @@ def validate(data, base, paths, fmt, strict, changed, rev, archive, watch, engin
     label = "all" if scope is None else scope.label
     if fmt == "turtle":
         click.echo(report.results_turtle)
-    else:
-        _render_problems(report.problems, fmt, label, checked, total)
-    failed = not report.conforms or (strict and any(p.severity == "warning" for p in report.problems))
+        sys.exit(0 if report.conforms else 1)
+    shown, notes, extra = _curated_view(result, settings, show_all, full=scope is None)
+    _render_problems(shown, fmt, label, checked, total, extra, notes)
+    failed = not report.conforms or (strict and any(p.severity == "warning" for p in shown))
     sys.exit(1 if failed else 0)
+
+
+def _split_acknowledged(problems: list[Problem], data_dir: Path) -> tuple[list[Problem], list[Problem]]:
+    """(problems to show, acknowledged warnings) when the data could not be loaded whole."""
+    from .checks import read_checks
+
+    try:
+        return read_checks(data_dir).split(problems)
+    except UnusableInput:
+        return problems, []
+
+
+def _curated_view(result, settings, show_all: bool, full: bool) -> tuple[list[Problem], list[str], dict]:
+    """What `validate` shows: every problem, plus records that disappeared since git HEAD (or the last
+    build), minus the warnings acknowledged in data/checks.yaml (counted; `--all` shows them); and the
+    notes of its summary line."""
+    from .errors import sorted_unique
+    from .removals import since_head_or_build
+
+    checks = result.dataset.checks
+    compared, removed = since_head_or_build(result.dataset, settings.data_dir, settings.out_dir, settings.base)
+    problems = sorted_unique(result.report.problems + removed)
+    shown, known = (problems, []) if show_all else checks.split(problems)
+    if full and not show_all:
+        shown = sorted_unique(shown + checks.stale(problems, set(result.dataset.by_id)))
+    notes = []
+    if known:
+        notes.append(f"{len(known)} acknowledged warning(s) not shown (--all shows them)")
+    if removed:
+        notes.append(f"{len(removed)} record(s) removed since {compared}")
+    notes.append(result.evidence.summary_line())
+    extra = {"acknowledged": len(known), "evidence": result.evidence.summary()}
+    return shown, notes, extra
 
 
 def _watch(settings, fmt: str) -> None:
@@ -218,22 +257,25 @@ def _watch(settings, fmt: str) -> None:
 
     from .session import watch
 
+    def shown(problems):  # the warnings acknowledged in data/checks.yaml are left out, as in `validate`
+        return _split_acknowledged(problems, settings.data_dir)[0]
+
     def on_start(session, report):
         _say_fallback(report)
-        _render_problems(report.problems, fmt, "all", session.total, session.total)
+        _render_problems(shown(report.problems), fmt, "all", session.total, session.total)
         click.echo(f"watching {len(session.files)} data file(s) in {settings.data_dir}; Ctrl-C stops", err=True)
 
     def on_update(update):
         if fmt == "text":
             click.echo(f"[{clock.strftime('%H:%M:%S')}] {', '.join(update.files)} changed: re-checked in "
                        f"{update.seconds:.2f}s")
-        _render_problems(update.report.problems, fmt, "changed: " + ", ".join(update.files), len(update.checked),
+        _render_problems(shown(update.report.problems), fmt, "changed: " + ", ".join(update.files), len(update.checked),
                          update.total, {"seconds": round(update.seconds, 3)} if fmt == "json" else None)
         _say_fallback(update.report)
 
     def on_error(e):  # the start-up check failed; it is tried again when a file changes
         if e.problems:
-            _render_problems(e.problems, fmt)
+            _render_problems(shown(e.problems), fmt)
         else:
             click.echo(f"error: {e}", err=True)
         click.echo("waiting for a change to the data; Ctrl-C stops", err=True)
@@ -248,20 +290,24 @@ def _watch(settings, fmt: str) -> None:
 @data_options
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output directory (default: dist/, or $PLEDGEGRAPH_OUT_DIR). Replaced only on success.")
-def build(data, base, out):
+@click.option("--allow-removals", is_flag=True,
+              help="Replace the output even though records in it are no longer in the data (their IRIs vanish).")
+def build(data, base, out, allow_removals):
     """Load, build, validate and write every output to dist/.
 
     Writes Turtle, N-Triples and JSON-LD of the graph, the ontology and the shapes. Nothing is
-    written when the data is invalid; a previous dist/ is kept intact.
+    written when the data is invalid, or when records of the previous dist/ are missing from the
+    data (unless --allow-removals); a previous dist/ is kept intact.
     """
     from .pipeline import build_all
 
     start = time.perf_counter()
     try:
         with _stage_progress() as on_stage:
-            result = build_all(_settings(data, out, base), on_stage=on_stage)
+            result = build_all(_settings(data, out, base), on_stage=on_stage, allow_removals=allow_removals)
     except DataInvalid as e:
-        _render_problems(e.problems, "text")
+        shown, known = _split_acknowledged(e.problems, _settings(data).data_dir)
+        _render_problems(shown, "text", notes=[f"{len(known)} acknowledged warning(s) not shown"] if known else [])
         click.echo("build failed: nothing was written", err=True)
         sys.exit(1)
     except UnusableInput as e:
@@ -274,9 +320,11 @@ def build(data, base, out):
         sys.exit(e.exit_code)
     elapsed = time.perf_counter() - start
     _say_fallback(result.report)
-    warnings = result.report.counts.get("warning", 0)
+    shown, known = result.dataset.checks.split(result.report.problems)
+    warnings = sum(p.severity == "warning" for p in shown)
     click.echo(f"{len(result.dataset.records)} records from {len(result.dataset.files)} files -> "
-               f"{len(result.built)} asserted + {len(result.inferred)} inferred triples, {warnings} warning(s), in {elapsed:.2f}s")
+               f"{len(result.built)} asserted + {len(result.inferred)} inferred triples, {warnings} warning(s) "
+               f"(+{len(known)} acknowledged), in {elapsed:.2f}s; {result.evidence.summary_line()}")
     for path in result.outputs:
         click.echo(f"  wrote {path}")
 
@@ -353,8 +401,6 @@ def evidence(archive, data, fmt):
     from .pipeline import check_evidence
 
     settings = _settings(data, archive=archive)
-    if settings.archive_dir is None:
-        raise click.UsageError("give --archive DIR (or set PLEDGEGRAPH_ARCHIVE_DIR)")
     try:
         result, problems = check_evidence(settings)
     except PledgegraphError as e:
@@ -362,10 +408,26 @@ def evidence(archive, data, fmt):
             _render_problems(e.problems, fmt)
         click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
-    _render_problems(problems, fmt, extra={"evidence": result.summary()})
+    _render_problems(problems, fmt, extra={"evidence": result.summary()}, notes=[result.summary_line()])
     if fmt == "text":
         click.echo(result.summary_text())
     sys.exit(1 if any(p.severity == "error" for p in problems) else 0)
+
+
+@main.command()
+@click.option("--data", "data", type=click.Path(path_type=Path), default=None,
+              help="Data directory (default: data/, or $PLEDGEGRAPH_DATA_DIR).")
+def coverage(data):
+    """Print, per seed (a source with an archived text), how many records of each kind cite it.
+
+    The same Markdown table as data/README.md's (a test keeps the two equal). Exits 0, or 1/2 when
+    the data is invalid or unreadable.
+    """
+    from .evidence import coverage as coverage_table
+    from .load import load, load_vocabulary
+
+    settings = _settings(data)
+    click.echo(coverage_table(load(settings.data_dir, load_vocabulary(settings.vocabulary_file))), nl=False)
 
 
 @main.command()

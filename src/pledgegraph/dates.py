@@ -12,6 +12,9 @@ Accepted forms (YAML):
 Any mapping may add `as_stated: "late 2014"`: the words of the source.
 
 Every date also has its EDTF string (`DateSpec.edtf`), published beside the date node's bounds.
+Any mapping may add `as_stated: "late 2014"`: the words of the source, and `forecast: true` for a
+date the source gives as still to come (the loader refuses other dates after the dataset's own).
+Every date lies in years 0001..9999, and no bound is computed outside them.
 """
 
 from __future__ import annotations
@@ -19,15 +22,16 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-DATE_PATTERN = r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$"
+DATE_PATTERN = r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$"
 _DATE_RE = re.compile(DATE_PATTERN)
+_EDTF_MARKS = re.compile(r"[/\[\]~]|\.\.")  # a string with these is read as EDTF  # applied with fullmatch: "2010\n" is not a date
 
 YEAR, MONTH, DAY = "year", "month", "day"
 QUALIFIERS = ("on", "by", "after", "between", "early", "mid", "late", "approximate")
 PARTS = ("early", "mid", "late")
-DATE_KEYS = {"on", "by", "after", "from", "to", "in", "part", "approximate", "as_stated", "edtf"}
+DATE_KEYS = {"on", "by", "after", "from", "to", "in", "part", "approximate", "as_stated", "edtf", "forecast"}
 # The shapes of those EDTF forms, for editors (the `edtf` package decides validity).
 EDTF_PATTERN = r"^(\d{4}(-\d{2}(-\d{2})?)?~|\[?(\.\.)?\d{4}(-\d{2}(-\d{2})?)?((/|\.\.)\d{4}(-\d{2}(-\d{2})?)?)?\]?|\.\./\d{4}(-\d{2}(-\d{2})?)?)$"
 # The EDTF forms a curator may write, and the qualifier each becomes.
@@ -57,6 +61,7 @@ class DateSpec:
     latest: dt.date | None
     as_stated: str = ""
     range_precision: str = DAY  # of a `between` range: the finer of its two ends
+    forecast: bool = False
 
     @property
     def edtf(self) -> str:
@@ -91,9 +96,10 @@ class DateSpec:
 
 
 def parse_point(text: str) -> Point:
-    m = _DATE_RE.match(text)
+    m = _DATE_RE.fullmatch(text)
     if not m:
-        raise DateError(f"'{text}' is not a date: write YYYY, YYYY-MM or YYYY-MM-DD, at the precision "
+        shown = f"'{text}'" if text.isprintable() else repr(text)
+        raise DateError(f"{shown} is not a date: write YYYY, YYYY-MM or YYYY-MM-DD, at the precision "
                         "the source gives")
     year, month, day = int(m[1]), m[2], m[3]
     try:
@@ -135,10 +141,10 @@ def parse_edtf(text: str, as_stated: str = "") -> DateSpec:
     inner = text[1:-1] if text.startswith("[") and text.endswith("]") else text
     start, sep, end = inner.partition(".." if kind == "OneOfASet" else "/")
     if kind in ("OneOfASet", "Level1Interval", "Interval") and sep:
-        if start in ("", "..") and _DATE_RE.match(end):
+        if start in ("", "..") and _DATE_RE.fullmatch(end):
             p = parse_point(end)
             return DateSpec("by", p, None, p.last, as_stated)
-        if _DATE_RE.match(start) and _DATE_RE.match(end):
+        if _DATE_RE.fullmatch(start) and _DATE_RE.fullmatch(end):
             first, last = parse_point(start), parse_point(end)
             if last.last < first.first:
                 raise DateError(f"the range ends ({end}) before it starts ({start})")
@@ -155,11 +161,20 @@ def _finest(a: str, b: str) -> str:
 
 def parse_date(value: object) -> DateSpec:
     """Read a date field from its YAML value (a string or a mapping of strings)."""
+    spec = _parse_date(value)
+    if isinstance(value, dict) and "forecast" in value:
+        if value["forecast"] not in (True, False):
+            raise DateError("forecast must be true or false")
+        spec = replace(spec, forecast=value["forecast"])
+    return spec
+
+
+def _parse_date(value: object) -> DateSpec:
     if isinstance(value, str):
-        if _DATE_RE.match(value):
-            p = parse_point(value)
-            return DateSpec("on", p, p.first, p.last)
-        return parse_edtf(value)
+        if _EDTF_MARKS.search(value):
+            return parse_edtf(value)
+        p = parse_point(value)  # says what is wrong, with the ISO form as a hint
+        return DateSpec("on", p, p.first, p.last)
     if not isinstance(value, dict):
         raise DateError("a date is a string like \"2015-06-23\" or a mapping such as {by: \"2015-04\"}")
     unknown = set(value) - DATE_KEYS
@@ -173,7 +188,7 @@ def parse_date(value: object) -> DateSpec:
     if len(forms) != 1:
         raise DateError("a date mapping takes exactly one of on, by, after, from (with to), in (with part), edtf")
     if forms == ["edtf"]:
-        if not isinstance(value["edtf"], str) or set(value) - {"edtf", "as_stated"}:
+        if not isinstance(value["edtf"], str) or set(value) - {"edtf", "as_stated", "forecast"}:
             raise DateError("edtf takes a quoted EDTF string and nothing but as_stated: {edtf: \"2014-11/2014-12\"}")
         return parse_edtf(value["edtf"], as_stated)
     form = forms[0]
@@ -198,6 +213,8 @@ def parse_date(value: object) -> DateSpec:
         return DateSpec("by", p, None, p.last, as_stated)
     if form == "after":
         p = parse_point(value["after"])
+        if p.last == dt.date.max:
+            raise DateError(f"nothing comes after {p.text} in this calendar (years 0001 to 9999)")
         return DateSpec("after", p, p.last + dt.timedelta(days=1), None, as_stated)
     if form == "from":
         start, end = parse_point(value["from"]), parse_point(value["to"])
@@ -209,3 +226,48 @@ def parse_date(value: object) -> DateSpec:
         raise DateError(f"part must be one of {', '.join(PARTS)}")
     p = parse_point(value["in"])
     return DateSpec(part, p, p.first, p.last, as_stated)
+
+
+_MONTHS = {name: i for i, names in enumerate(
+    [(), ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
+     ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
+     ("october", "oct"), ("november", "nov"), ("december", "dec")]) for name in names}
+_NUMERIC = re.compile(r"([0-9]{1,4})[/.\-]([0-9]{1,2})[/.\-]([0-9]{1,4})", re.ASCII)
+_WORDS = re.compile(r"(?:([0-9]{1,2})(?:st|nd|rd|th)?\s+)?([A-Za-z]+)\.?"      # [21] June
+                    r"(?:\s+([0-9]{1,2})(?:st|nd|rd|th)?,?)?\s+([0-9]{4})", re.ASCII)  # [21,] 2015
+
+
+def iso_forms(text: str) -> list[str]:
+    """The ISO forms a date written another common way may mean ("02/05/2016" -> day first
+    2016-05-02, or month first 2016-02-05; "June 21, 2015" -> 2015-06-21); [] if none."""
+    if _DATE_RE.fullmatch(text.strip()):  # a stray space or line break (e.g. from `date: >`)
+        return [text.strip()] if text != text.strip() else []
+    text = text.strip()
+    out: list[str] = []
+
+    def add(y: int, m: int, d: int | None = None) -> None:
+        try:
+            dt.date(y, m, d or 1)
+        except ValueError:
+            return
+        iso = f"{y:04d}-{m:02d}" + (f"-{d:02d}" if d else "")
+        if iso not in out:
+            out.append(iso)
+
+    if m := _NUMERIC.fullmatch(text):
+        a, b, c = m.groups()
+        if len(a) == 4:                      # 2016/05/02
+            add(int(a), int(b), int(c))
+        elif len(c) == 4:                    # 02/05/2016: day first (most of the world), then month first
+            add(int(c), int(b), int(a))
+            add(int(c), int(a), int(b))
+    elif m := _WORDS.fullmatch(text):
+        day_before, month, day_after, year = m.groups()
+        month_no = _MONTHS.get(month.lower())
+        day = day_before or day_after
+        if month_no and not (day_before and day_after):
+            add(int(year), month_no, int(day) if day else None)
+    elif re.fullmatch(r"[0-9]{4}-[0-9]{1,2}(-[0-9]{1,2})?", text):   # 2015-6-1
+        parts = [int(x) for x in text.split("-")]
+        add(*parts)
+    return out

@@ -42,8 +42,9 @@ class Problem:
     def format(self) -> str:
         entity = f" {self.entity}:" if self.entity else ""
         text = f"{self.position}: {self.severity}:{entity} {self.message}"
-        if self.value and self.value not in self.message:
-            text += f" (value: '{self.value}')"
+        shown = f"'{self.value}'" if self.value.isprintable() else repr(self.value)
+        if self.value and self.value not in self.message and shown not in self.message:
+            text += f" (value: {shown})"
         if self.rule:
             text += f" [{self.rule}]"
         if self.hint:

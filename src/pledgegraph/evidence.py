@@ -1,13 +1,15 @@
 """Every quote checked against the archived plain text of the source it is cited to.
 
 A curator must not be able to cite a source for words it does not contain. Each citation's `quote`
-is looked up in its source's archived text (the source's `archived_as` file in the archive
-directory, or `<source-id>.txt` there) after normalising both sides the same way:
+is looked up in its source's archived text (the source's `archived_as` file, or `<source-id>.txt`,
+in the first of the archive folders that has it; symlinks there are followed) after normalising
+both sides the same way:
 Unicode compatibility forms (NFKC: `…` is `...`, no-break spaces are spaces), every kind of quote
 mark to `"` or `'` (curly, low-9, guillemets), every dash to `-`, invisible characters removed,
 runs of whitespace to one space, and no space around dashes and ellipses. Case and wording must
 match. The quote must occur exactly once, or once with its `prefix` immediately before and its
-`suffix` immediately after. The archived texts are only read, never published.
+`suffix` immediately after. A quote whose source has no archived text is counted, and the summary
+line names those sources: never silently skipped. The archived texts are only read, never published.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import schema
-from .errors import ERROR, WARNING, Problem, UnusableInput, sorted_unique
-from .records import Dataset, Item, Record
+from .errors import ERROR, Problem, sorted_unique
+from .records import Claimed, Dataset, Item, Record
 
 RULE = "evidence.quote"
 _MARKS = str.maketrans({
@@ -58,6 +60,7 @@ class Evidence:
     quotes: Counter = field(default_factory=Counter)            # kind -> quotes
     checked: int = 0      # quotes compared with an archived text
     texts: int = 0        # archived texts read
+    unchecked: Counter = field(default_factory=Counter)  # source id -> quotes without an archived text
 
     @property
     def failed(self) -> int:
@@ -67,10 +70,21 @@ class Evidence:
         kinds = sorted(self.facts)
         return {
             "quotes": sum(self.quotes.values()), "checked": self.checked, "found": self.checked - self.failed,
-            "failed": self.failed, "archived_texts": self.texts,
+            "failed": self.failed, "archived_texts": self.texts, "unchecked": dict(sorted(self.unchecked.items())),
             "per_kind": {k: {"facts": self.facts[k], "facts_with_quotes": self.facts_quoted[k],
                              "quotes": self.quotes[k]} for k in kinds},
         }
+
+    def summary_line(self) -> str:
+        """One line for every report: how many quotes were checked, and which sources could not be."""
+        total = sum(self.quotes.values())
+        line = f"{self.checked} of {total} quotes checked against {self.texts} archived texts"
+        if self.unchecked:
+            missing = sorted(self.unchecked.items(), key=lambda kv: (-kv[1], kv[0]))
+            shown = ", ".join(f"{s} ({n})" for s, n in missing[:5]) + (f" and {len(missing) - 5} more"
+                                                                          if len(missing) > 5 else "")
+            line += f"; {sum(self.unchecked.values())} quotes not checked: no archived text for {shown}"
+        return line
 
     def summary_text(self) -> str:
         s = self.summary()
@@ -145,22 +159,22 @@ class _Text:
         return f"…{before}⟨quote⟩{after}…"
 
 
-def _text_path(source: Record, archive: Path) -> tuple[Path | None, list[str]]:
-    """The archived text of a source: its `archived_as` file, else `<id>.txt`, inside the archive only."""
+def _text_path(source: Record, archives: list[Path]) -> tuple[Path | None, list[str]]:
+    """The archived text of a source: its `archived_as` file, else `<id>.txt`, in the first archive
+    folder that has one (names are plain file names, so a text is always inside its folder)."""
     names = [source.data["archived_as"]] if "archived_as" in source.data else []
     names.append(source.id + ".txt")
-    root = archive.resolve()
-    for name in names:
-        path = archive / name
-        if path.resolve().is_relative_to(root) and path.is_file():
-            return path, names
+    for folder in archives:
+        for name in names:
+            path = folder / name
+            if path.is_file():
+                return path, names
     return None, names
 
 
-def check_quotes(dataset: Dataset, archive: Path) -> Evidence:
+def check_quotes(dataset: Dataset, archives: Path | list[Path]) -> Evidence:
     """Look every quote up in its source's archived text; report each one that is not found exactly once."""
-    if not archive.is_dir():
-        raise UnusableInput(f"archive directory {archive} does not exist")
+    archives = [archives] if isinstance(archives, Path) else list(archives)
     ev = Evidence([])
     by_source: dict[str, list[tuple[Record, Item]]] = {}
     for r in dataset.records:
@@ -175,8 +189,7 @@ def check_quotes(dataset: Dataset, archive: Path) -> Evidence:
 
     def text_of(source_id: str) -> _Text | None:
         if source_id not in texts:
-            texts[source_id] = _read(dataset.by_id[source_id], archive, ev.problems,
-                                     len(by_source.get(source_id, ())))
+            texts[source_id] = _read(dataset.by_id[source_id], archives, ev.problems)
         return texts[source_id]
 
     def sources_with(quote: str) -> list[str]:
@@ -185,6 +198,7 @@ def check_quotes(dataset: Dataset, archive: Path) -> Evidence:
     for source_id in sorted(by_source):
         text = text_of(source_id)
         if text is None:
+            ev.unchecked[source_id] = len(by_source[source_id])
             continue
         ev.texts += 1
         for record, cite in by_source[source_id]:
@@ -196,22 +210,46 @@ def check_quotes(dataset: Dataset, archive: Path) -> Evidence:
     return ev
 
 
-def _read(source: Record, archive: Path, problems: list[Problem], quotes: int) -> _Text | None:
-    path, names = _text_path(source, archive)
-    where = source.where("archived_as")
-    reason = ""
+def _read(source: Record, archives: list[Path], problems: list[Problem]) -> _Text | None:
+    path, _ = _text_path(source, archives)
     if path is None:
-        reason = f"no archived text ({' or '.join(names)} in {archive})"
-    else:
-        try:
-            return _Text(path.read_bytes().decode("utf-8"))
-        except (OSError, UnicodeDecodeError) as e:
-            reason = f"cannot read {path}: {getattr(e, 'strerror', None) or e}"
-    if quotes:
-        problems.append(Problem(where, f"{quotes} quote(s) cannot be checked: {reason}", severity=WARNING,
-                                entity=source.id, rule="evidence.archive",
-                                hint="archive the document's plain text under that name to check its quotes"))
-    return None
+        return None
+    try:
+        return _Text(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        problems.append(Problem(source.where("archived_as"), f"cannot read its archived text {path}: "
+                                f"{getattr(e, 'strerror', None) or e}", entity=source.id, rule="evidence.archive",
+                                hint="save the document's plain text as UTF-8"))
+        return None
+
+
+def coverage(dataset: Dataset) -> str:
+    """Markdown: per seed (a source with an archived text), how many records of each kind cite it
+    (anywhere inside the record: its names, claims and nested facts too)."""
+    columns = [k.name for k in schema.KINDS.values() if k.name not in ("dataset", "source")]
+    seeds = [s for s in dataset.of_kind("source") if "archived_as" in s.data]
+    counts = {(s.id, k): 0 for s in seeds for k in columns}
+    for record in dataset.records:
+        for source in _cited(record):
+            if (source, record.kind) in counts:
+                counts[source, record.kind] += 1
+    header = "| seed | " + " | ".join(columns) + " | all |\n"
+    rule = "|---|" + "---:|" * (len(columns) + 1) + "\n"
+    rows = "".join(
+        f"| `{s.id}` | " + " | ".join(str(counts[s.id, k]) for k in columns)
+        + f" | {sum(counts[s.id, k] for k in columns)} |\n" for s in seeds)
+    return header + rule + rows
+
+
+def _cited(value) -> set[str]:
+    if isinstance(value, Item):
+        found = {value.data["source"]} if value.kind == "citation" else set()
+        return found.union(*(_cited(v) for v in value.data.values()))
+    if isinstance(value, Claimed):
+        return _cited(value.sources)
+    if isinstance(value, list):
+        return set().union(*(_cited(v) for v in value))
+    return set()
 
 
 def _check(record: Record, cite: Item, text: _Text, sources_with) -> Problem | None:

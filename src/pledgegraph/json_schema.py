@@ -44,6 +44,7 @@ def data_schema(vocabulary: Vocabulary) -> dict:
                 **{k: _ref("date-point") for k in ("on", "by", "after", "from", "to", "in")},
                 "part": {"enum": list(PARTS)},
                 "approximate": {"type": "boolean"},
+                "forecast": {"type": "boolean"},
                 "as_stated": {**_ref("text")},
                 "edtf": _ref("edtf"),
             },
@@ -52,7 +53,7 @@ def data_schema(vocabulary: Vocabulary) -> dict:
                       {"required": ["from", "to"]}, {"required": ["in", "part"]}, {"required": ["edtf"]}],
         }], "description": "A date: \"2015-06-23\", or {by: ...}, {after: ...}, {from: ..., to: ...}, "
                            "{in: ..., part: early|mid|late}, {on: ..., approximate: true}, or EDTF; "
-                           "any may add as_stated."},
+                           "any may add as_stated, and forecast: true for a date still to come."},
         "citations": {"anyOf": [_ref("id"), {"type": "array", "minItems": 1,
                                              "items": {"anyOf": [_ref("id"), _ref("citation")]}}],
                       "description": "Source ids, or citations {source: id, quote: \"...\"}."},

@@ -15,7 +15,7 @@ from typing import Callable
 import pyoxigraph as ox
 
 from .build import Built, build
-from .errors import DataInvalid, sorted_unique
+from .errors import DataInvalid, UnusableInput, sorted_unique
 from .evidence import Evidence, check_quotes
 from .export import replace_dir, serialize, trig, used_prefixes
 from .formats import FORMATS, GRAPH_FORMATS
@@ -23,6 +23,7 @@ from .gcpause import paused_gc
 from .load import load, load_vocabulary
 from .reason import read_ontology, reason, reason_owlrl
 from .records import Dataset
+from .removals import refuse_lost_records
 from .scope import Scope, focus_nodes
 from .settings import GRAPH_NAMES, OUTPUT_STEM, Settings, graph_iri
 from .validate import Report, data_graph, extend, validate
@@ -57,9 +58,18 @@ class _Clock:
 def _load_and_build(settings: Settings, clock: "_Clock") -> tuple[Dataset, Built, Evidence | None]:
     vocabulary = clock.run("vocabulary", load_vocabulary, settings.vocabulary_file)
     dataset = clock.run("load", load, settings.data_dir, vocabulary)
-    evidence = clock.run("evidence", check_quotes, dataset, settings.archive_dir) if settings.archive_dir else None
+    evidence = clock.run("evidence", check_quotes, dataset, archives(settings, dataset))
     built = clock.run("build", build, dataset, settings.base)
     return dataset, built, evidence
+
+
+def archives(settings: Settings, dataset: Dataset) -> list[Path]:
+    """Where quotes are checked: --archive / $PLEDGEGRAPH_ARCHIVE_DIR if given, else data/checks.yaml's folders."""
+    if settings.archive_dir is None:
+        return dataset.checks.archives
+    if not settings.archive_dir.is_dir():
+        raise UnusableInput(f"archive directory {settings.archive_dir} does not exist")
+    return [settings.archive_dir]
 
 
 class _Reasoned:
@@ -110,9 +120,9 @@ def check(settings: Settings, on_stage=None, scope: Scope | None = None) -> Resu
 
 
 def check_evidence(settings: Settings) -> tuple[Evidence, list]:
-    """Load the data and check its quotes against `settings.archive_dir`: (the check, every problem)."""
+    """Load the data and check its quotes against its archives: (the check, every problem)."""
     dataset = load(settings.data_dir, load_vocabulary(settings.vocabulary_file))
-    evidence = check_quotes(dataset, settings.archive_dir)
+    evidence = check_quotes(dataset, archives(settings, dataset))
     return evidence, sorted_unique(dataset.warnings + evidence.problems)
 
 
@@ -212,12 +222,15 @@ def _write_graph_files(directory: Path, built: Built, inferred: Built, ontology:
     return sorted(files), timings
 
 
-def build_all(settings: Settings, on_stage=None) -> Result:
-    """The main job: check the data, then write every output to `settings.out_dir` atomically."""
+def build_all(settings: Settings, on_stage=None, allow_removals: bool = False) -> Result:
+    """The main job: check the data, then write every output to `settings.out_dir` atomically
+    (refusing to drop records the current output has, unless `allow_removals`)."""
     clock = _Clock(on_stage)
     documenter = _Forked("documenting the ontology", lambda: ontology_html(settings))
     try:
         dataset, built, evidence = _load_and_build(settings, clock)
+        if not allow_removals:
+            refuse_lost_records(dataset, settings.out_dir, settings.base)
         reasoned = _Reasoned(settings, clock, built)
     except BaseException:
         documenter.cancel()

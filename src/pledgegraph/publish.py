@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 
-from . import catalog, changes, figures, iris, jsonld, pages
+from . import catalog, changes, figures, iris, jsonld, pages, schema
 from .catalog import DatasetInfo
 from .errors import UnusableInput
 from .export import replace_dir, serialize, write_file
@@ -33,7 +33,7 @@ STEM = "pledgegraph"
 GRAPHS = ("asserted", "inferred", "ontology", "shapes")
 DUMPS = (f"{STEM}.nt.gz", f"{STEM}.ttl", f"{STEM}.jsonld", f"{STEM}.trig", f"{STEM}.nq.gz")
 ENTITY_FORMATS = ("turtle", "jsonld", "ntriples")
-_VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$")
+_VERSION_RE = re.compile(schema.VERSION_PATTERN)
 
 
 @dataclass
@@ -116,7 +116,7 @@ def _dataset_info(base: str, triples: list[ox.Triple]) -> DatasetInfo:
                 lists[many[t.predicate.value]].append(t.object.value)
         elif t.predicate.value in _BOUNDS:
             days.append(t.object.value)
-    if not values["version"] or not _VERSION_RE.match(values["version"]):
+    if not values["version"] or not _VERSION_RE.fullmatch(values["version"]):
         raise UnusableInput(f"the dataset record has no usable version ({values['version']!r}): "
                             "set `version:` in data/dataset.yaml")
     return DatasetInfo(base=base, **values, **{k: tuple(sorted(v)) for k, v in lists.items()},

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .checks import Checks
 from .errors import Position, Problem
 
 
@@ -58,6 +59,7 @@ class Dataset:
     vocabulary: Vocabulary
     files: list[str]
     warnings: list[Problem] = field(default_factory=list)  # the loader's non-blocking problems
+    checks: Checks = field(default_factory=Checks)  # data/checks.yaml: archives, acknowledged warnings
 
     def of_kind(self, kind: str) -> list[Record]:
         return [r for r in self.records if r.kind == kind]

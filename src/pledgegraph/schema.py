@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 RANKS = ("preferred", "normal", "deprecated")  # of a claimed value, best first (concepts of pgv:rank)
+VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$"  # a dataset version names a release folder
 QUOTE_MAX = 300
 
 AGENT = "ref:person|organization"

@@ -35,12 +35,12 @@ class Settings:
     out_dir: Path = Path("dist")
     queries_dir: Path = Path("queries")
     base: str = DEFAULT_BASE
-    archive_dir: Path | None = None  # archived source texts: when set, validation checks every quote
+    archive_dir: Path | None = None  # archived source texts: when set, quotes are checked here (not checks.yaml's)
     shacl_engine: str = SHACL_ENGINES[0]
     reasoner: str = REASONERS[0]
 
     def __post_init__(self):
-        if not _BASE_RE.match(self.base):
+        if not _BASE_RE.fullmatch(self.base):
             raise UnusableInput(f"base IRI '{self.base}' must be an http(s) IRI ending in '/'")
 
     @property

@@ -42,6 +42,8 @@ _SYNTAX_HINTS = (
 
 def _syntax_error(e: yaml.MarkedYAMLError, text: str) -> YamlError:
     mark = e.problem_mark or e.context_mark
+    if e.context_mark and e.context and "quoted scalar" in e.context:
+        mark = e.context_mark  # an unclosed quote is found at the end of the file: point at where it opens
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     if mark and text[mark.index:mark.index + 1] == "\t":
         return YamlError("a tab character: YAML indentation must use spaces", line, col,
@@ -148,6 +150,11 @@ def read(text: str):
                     raise YamlError("more than one YAML document ('---') in a file", *_pos(event))
     except yaml.MarkedYAMLError as e:
         raise _syntax_error(e, text) from None
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow, anywhere in the file
+        at = e.position if isinstance(e.position, int) else 0
+        line = text.count("\n", 0, at) + 1
+        raise YamlError(f"character U+{e.character:04X} is not allowed in YAML (a control character); "
+                        "remove it", line, at - (text.rfind("\n", 0, at) + 1) + 1) from None
     except yaml.YAMLError as e:
         raise YamlError(f"YAML syntax: {e}", 1, 1) from None
     return root
