@@ -25,8 +25,8 @@ import re
 from dataclasses import dataclass, replace
 
 DATE_PATTERN = r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$"
-_DATE_RE = re.compile(DATE_PATTERN)
-_EDTF_MARKS = re.compile(r"[/\[\]~]|\.\.")  # a string with these is read as EDTF  # applied with fullmatch: "2010\n" is not a date
+_DATE_RE = re.compile(DATE_PATTERN)  # applied with fullmatch: "2010\n" is not a date
+_EDTF_MARKS = re.compile(r"[/\[\]~?%]|\.\.")  # a string with these is read as EDTF
 
 YEAR, MONTH, DAY = "year", "month", "day"
 QUALIFIERS = ("on", "by", "after", "between", "early", "mid", "late", "approximate")
