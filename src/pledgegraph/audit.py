@@ -33,14 +33,15 @@ from .evidence import normalize
 from .records import Claimed, Dataset, Item, Record
 
 # Hedging words and the hedge concept (pgv:hedge/…) each calls for.
-HEDGES: tuple[tuple[str, re.Pattern], ...] = tuple((concept, re.compile(rf"\b(?:{words})\b", re.I)) for concept, words in (
-    ("alleged", r"allegedly|alleged"),
-    ("purported", r"purportedly|purported"),
-    ("reported", r"reportedly|reported|according to"),
-    ("claimed", r"claimed|claims|claiming"),
-    ("suspected", r"suspected"),
-    ("apparent", r"apparently|appears? to"),
-    ("predicted", r"will|may|might|could|likely|unlikely"),
+HEDGES: tuple[tuple[str, re.Pattern], ...] = tuple((concept, re.compile(rf"\b(?:{words})\b", flags)) for concept, words, flags in (
+    ("alleged", r"allegedly|alleged", re.I),
+    ("purported", r"purportedly|purported", re.I),
+    ("reported", r"reportedly|reported|according to", re.I),
+    ("claimed", r"claimed|claims|claiming", re.I),
+    ("suspected", r"suspected", re.I),
+    ("apparent", r"apparently|appears? to", re.I),
+    # case-sensitive: "May" is also a month
+    ("predicted", r"[Ww]ill|may|[Mm]ight|[Cc]ould|[Ll]ikely|[Uu]nlikely", 0),
 ))
 # Facts that are someone's word by nature: their own fields say whose.
 _ATTRIBUTED_KINDS = {"statement", "estimate", "designation"}
@@ -283,4 +284,47 @@ def paragraph_coverage(dataset: Dataset, archive: Path) -> list[Paragraph]:
                         counts[n] += 1
                 i = joined.find(q, i + 1)
         out += [Paragraph(source.id, n, " ".join(text.split()[:6]), counts[n]) for _, _, n, text in spans]
+    return out
+
+
+def paragraph_table(paragraphs: list[Paragraph], reasons: dict[tuple[str, int], str]) -> str:
+    """data/README.md's per-paragraph coverage table: a row per curated paragraph, and a row per run
+    of left-out paragraphs with the curator's reason (`reasons`, keyed by (source, first line)); a run
+    ends where the next left-out paragraph has its own reason. A left-out row with no reason is
+    printed with an empty reason (the test refuses it). Then the totals per seed."""
+    rows: list[list] = []   # [source, first, last, opening, quotes, reason]
+    for p in paragraphs:
+        last = rows[-1] if rows else None
+        own = reasons.get((p.source, p.line))
+        if (p.quotes == 0 and last is not None and last[0] == p.source and last[4] == 0 and own is None):
+            last[2] = p.line
+            continue
+        rows.append([p.source, p.line, p.line, p.opening, p.quotes, "" if p.quotes else (own or "")])
+    out = ["| seed | lines | opens with | quotes | left out because |", "|---|---|---|---:|---|"]
+    for source, first, last, opening, quotes, reason in rows:
+        lines = str(first) if first == last else f"{first}–{last}"
+        shown = opening.replace("|", "\\|")
+        out.append(f"| `{source}` | {lines} | {shown} … | {quotes} | {reason or ('—' if quotes else '')} |")
+    out += ["", "| seed | paragraphs | curated | left out | quotes |", "|---|---:|---:|---:|---:|"]
+    totals = [0, 0, 0]
+    for source in dict.fromkeys(p.source for p in paragraphs):
+        mine = [p for p in paragraphs if p.source == source]
+        curated = sum(1 for p in mine if p.quotes)
+        quotes = sum(p.quotes for p in mine)
+        totals = [totals[0] + len(mine), totals[1] + curated, totals[2] + quotes]
+        out.append(f"| `{source}` | {len(mine)} | {curated} | {len(mine) - curated} | {quotes} |")
+    out.append(f"| all | {totals[0]} | {totals[1]} | {totals[0] - totals[1]} | {totals[2]} |")
+    return "\n".join(out) + "\n"
+
+
+_ROW = re.compile(r"^\| `([a-z0-9-]+)` \| (\d+)(?:–\d+)? \| .* \| \d+ \| (.*) \|$")
+
+
+def reasons_of(table: str) -> dict[tuple[str, int], str]:
+    """The curator's reasons in a paragraph table, keyed by (source, first line)."""
+    out = {}
+    for line in table.splitlines():
+        m = _ROW.match(line)
+        if m and m[3].strip() not in ("", "—"):
+            out[(m[1], int(m[2]))] = m[3].strip()
     return out
