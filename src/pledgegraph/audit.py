@@ -56,12 +56,17 @@ _ID_MONTH = re.compile(r"(?<!\d)(\d{4})-(\d{2})(?![\d])")
 
 def audit(dataset: Dataset) -> list[Problem]:
     """Every audit warning for the dataset's records, in file order."""
+    return audit_records(dataset.records, dataset.by_id)
+
+
+def audit_records(records, by_id: dict[str, Record]) -> list[Problem]:
+    """The audit warnings of some records (`validate --watch` re-audits the records it re-checks)."""
     out: list[Problem] = []
-    for record in dataset.records:
+    for record in records:
         if record.kind in ("source", "dataset") or record.data.get("deprecated"):
             continue
         out += _hedges(record)
-        out += _dates(record, dataset)
+        out += _dates(record, by_id)
         out += _id_dates(record)
     return out
 
@@ -184,9 +189,9 @@ def mentioned(d: DateSpec, quotes: list[str]) -> bool:
     return True
 
 
-def _dates(record: Record, dataset: Dataset) -> list[Problem]:
+def _dates(record: Record, by_id: dict[str, Record]) -> list[Problem]:
     quotes = _quotes(record)
-    ender = dataset.by_id.get(record.data.get("ended_by", ""))
+    ender = by_id.get(record.data.get("ended_by", ""))
     if ender is not None:
         quotes += _quotes(ender)
     out = []

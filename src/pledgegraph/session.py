@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from .audit import audit, audit_records
 from . import schema, shacl
 from .build import Built, build_counted
 from .errors import ERROR, DataInvalid, Position, Problem, ProblemList, UnusableInput, relative, sorted_unique
@@ -75,7 +76,7 @@ class Session:
         vocabulary = load_vocabulary(settings.vocabulary_file)
         dataset = load(settings.data_dir, vocabulary)
         self.vocabulary = vocabulary
-        self.warnings = set(dataset.warnings)
+        self.warnings = set(dataset.warnings) | set(audit(dataset))
         self.records: dict[str, list[Record]] = {name: [] for name in dataset.files}
         for r in dataset.records:
             self.records[r.position.file].append(r)
@@ -233,6 +234,9 @@ class Session:
         scope = {i for i in touched if i in by_id}
         scope |= {i for t in touched for i in self.referrers.get(t, ()) if i in by_id}
         scope |= {ref for t in touched for ref in referred.get(t, ()) if ref in by_id}
+        self.warnings = {p for p in self.warnings if not (p.rule.startswith("audit.") and
+                                                          (p.entity in scope or p.entity not in by_id))}
+        self.warnings |= set(audit_records([by_id[i] for i in sorted(scope)], by_id))
         focus = {node for rid in scope for node in self.nodes.get(rid, ())}
         results = shacl.validate_store(self.store, self.shapes, focus)
         found = problems_of(results, self.graph) + [p for p in self.warnings if p.entity in scope]
