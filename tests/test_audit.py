@@ -233,3 +233,19 @@ def test_paragraph_coverage_counts_a_quote_on_each_paragraph_it_spans(data_copy)
     assert rows[("carnegie-expanding-its-reach", 41)] == rows[("carnegie-expanding-its-reach", 42)] == 2
     assert rows[("carnegie-expanding-its-reach", 1)] == 0
     shutil.rmtree(data_copy)
+
+
+def test_watch_re_audits_an_edited_record_as_a_full_run_would(data_copy):
+    from pledgegraph.session import Session
+
+    s = settings_for(data_copy)
+    session = Session(s)
+    assert [p.rule for p in session.check_all().problems if p.rule.startswith("audit.")] == ["audit.id-date"]
+    pledges = data_copy / "pledges.yaml"
+    text = pledges.read_text(encoding="utf-8")
+    pledges.write_text(text.replace("        hedge: purported\n", "", 1), encoding="utf-8")
+    update = session.update(session.changed_files())
+    found = [(p.rule, p.entity, p.value) for p in update.report.problems if p.rule.startswith("audit.")]
+    assert ("audit.hedge", "caucasus-velayats-pledge-2015-06", "purported") in found
+    full = check(s).report.problems
+    assert update.report.problems == [p for p in full if p.entity in update.checked]
