@@ -75,7 +75,9 @@ def test_cq01_pledges_to_the_islamic_state_2014_2015(store):
     # Galgaicho ... and KBK"; Boko Haram's pledge has no date and is left out of 2014-2015.
     expected = {
         ("pledge/emirate-commanders-defection-2014-11-12", "person/rustam-asildarov"): ("2014-11-01", "2014-12-31", {DB}),
-        ("pledge/emirate-commanders-switch-to-baghdadi-2014-2015", "person/rustam-asildarov"): ("2014-11-01", "2015-02-28", {WP, RFERL}),
+        # Wikipedia's account only: RFE/RL's "pledges of allegiance made in recent months by several North
+        # Caucasian militant groups" is its own record (one record per account), with no named pledger.
+        ("pledge/emirate-commanders-switch-to-baghdadi-2014-2015", "person/rustam-asildarov"): ("2014-11-01", "2015-02-28", {WP}),
         ("pledge/amir-khamzat-pledge-2015-06", "person/amir-khamzat"): ("2015-06-01", "2015-06-30", {DB}),
         ("pledge/byutukayev-pledge-2015-06", "person/aslan-byutukayev"): ("2015-06-01", "2015-06-30", {WP}),
     }
@@ -107,7 +109,10 @@ def test_cq02_adnani_accepted_on_23_june_2015_and_announced_the_province(store):
     assert row["date"] == "2015-06-23"
     assert row["province"] == "org/is-caucasus-province"
     assert row["founded"] == "2015-06-23"  # WP: "IS announced the group's formation on 23 June 2015"
-    assert _set(row["pledges"]) == {"pledge/caucasus-velayats-pledge-2015-06", "pledge/byutukayev-pledge-2015-06"}
+    # "accepted these pledges" follows a Background paragraph telling of the switches "Starting in
+    # November 2014", the defections "By February 2015" and the "Further pledges ... in June 2015".
+    assert _set(row["pledges"]) == {"pledge/caucasus-velayats-pledge-2015-06", "pledge/byutukayev-pledge-2015-06",
+                                    "pledge/emirate-commanders-switch-to-baghdadi-2014-2015"}
     assert _set(row["sources"]) == {WP, DB, ISR}
 
 
@@ -185,13 +190,17 @@ def test_cq06_attacks_claimed_by_the_islamic_state_and_the_disputed_claim(store)
     rows = {r["event"]: r for r in ask(store, "cq06")}
     expected = {
         # event: (basis, claimant, date, in North Caucasus per the data)
-        "event/dagestan-military-base-attack-2015-09-02": ("claimed", "org/is-caucasus-province", "2015-09-02", "true"),
+        # WP: "The group claimed responsibility for its first attack, on a Russian military base in
+        # southern Dagestan, on 2 September 2015": the date is the claim's; the attack is undated.
+        "event/dagestan-military-base-attack-2015-09-02": ("claimed", "org/is-caucasus-province", None, "true"),
         "event/kizlyar-church-shooting-2018-02-18": ("claimed", "org/islamic-state", "2018-02-18", "false"),
-        "event/grozny-police-station-attack-2018-08-20": ("claimed", "org/islamic-state", "2018-08-20", "true"),
+        # Grozny is "the Chechen capital" (DB), but no seed states that Chechnya lies in the North
+        # Caucasus (ISR names the region and the republics in adjacent sentences): not in it per the data.
+        "event/grozny-police-station-attack-2018-08-20": ("claimed", "org/islamic-state", "2018-08-20", "false"),
         "event/magnitogorsk-building-collapse-2018": ("claimed", "org/is-caucasus-province", "2018", "false"),
         "event/attack-day-after-magnitogorsk-collapse": ("claimed", "org/is-caucasus-province", None, None),
         "event/sernovodskoye-police-attack-2019-01-25": ("claimed", "org/islamic-state", "2019-01-25", "false"),
-        "event/grozny-kadyrov-residence-attack-2019-06-23": ("claimed", "org/islamic-state", "2019-06-23", "true"),
+        "event/grozny-kadyrov-residence-attack-2019-06-23": ("claimed", "org/islamic-state", "2019-06-23", "false"),
         "event/bamut-checkpoint-attack-2019-07-02": ("claimed", "org/islamic-state", "2019-07-02", "false"),
         # "suspected IS gunmen": ascribed, not claimed
         "event/karachayevsk-police-patrol-attack-2024-04-22": ("ascribed", "org/islamic-state", "2024-04-22", "true"),
@@ -199,6 +208,8 @@ def test_cq06_attacks_claimed_by_the_islamic_state_and_the_disputed_claim(store)
     }
     assert {e: (r["basis"], r["claimant"], r["date"], r["inNorthCaucasus"]) for e, r in rows.items()} == expected
     assert all(r["sources"] == WP for r in rows.values())
+    assert rows["event/dagestan-military-base-attack-2015-09-02"]["claimDate"] == "on 2 September 2015"
+    assert rows["event/magnitogorsk-building-collapse-2018"]["claimDate"] == "In early January 2019"
     # WP: "killing 5 and injuring 5"; "injured at least 7 police officers"; "killing 2 police officers
     # and wounding a third"
     assert {"killed exactly 5", "injured exactly 5"} <= {c.strip() for c in
@@ -234,6 +245,10 @@ def test_cq07_every_fighter_estimate_with_bound_author_and_source(store):
         "estimate/vatchagaev-150-directly-from-chechnya": ("150", "estimate-bound/exactly", "person/mairbek-vatchagaev", CARNEGIE),
         # Carnegie: "Some reports also suggest that 200 fighters from Dagestan have joined ISIS."
         "estimate/some-reports-200-from-dagestan": ("200", "estimate-bound/exactly", "some reports", CARNEGIE),
+        # Carnegie: "Members of the Caucasus Emirate ... have also started moving to the Middle East to
+        # fight for ISIS" (no figure; the author's own account)
+        "estimate/caucasus-emirate-members-moving-to-middle-east": (None, "estimate-bound/unspecified",
+                                                                    "person/alexey-malashenko", CARNEGIE),
     }
     got = {e: (r["value"], r["bound"], r["estimatedBy"], r["sources"].split(" ")[0]) for e, r in rows.items()}
     assert got == expected

@@ -109,6 +109,9 @@ CASES = {
     "PledgeAfterFoundingShape": ('INSERT DATA { <org/islamic-state> pg:foundingDate <org/islamic-state/f> . '
                                  '<org/islamic-state/f> pg:earliest "2016-01-01"^^xsd:date }',
                                  {("pledge/caucasus-velayats-pledge-2015-06", "", "Violation")}),
+    # a pledge that names no pledger and gives no `pledger_group` (RFE/RL's "several ... groups" has one)
+    "PledgeHasPledgerShape": (f"DELETE WHERE {{ {PLEDGE} pg:pledger ?who }}",
+                              {("pledge/caucasus-velayats-pledge-2015-06", "", "Violation")}),
     "AcceptanceAfterFoundingShape": ('INSERT DATA { <org/islamic-state> pg:foundingDate <org/islamic-state/f> . '
                                      '<org/islamic-state/f> pg:earliest "2016-01-01"^^xsd:date }',
                                      {("acceptance/is-acceptance-2015-06-23", "", "Violation")}),

@@ -170,6 +170,10 @@ class _Emitter:
         s = f"<{iri}>"
         self.add(s, self.rdf_type, self.term(kind.cls))
         self.fields(iri, r, kind.fields, r)
+        for identity in r.data.get("possibly_same_as", ()):  # the direct, symmetric link beside the reasons
+            other = f"<{record_iri(self.base, 'person', identity.data['person'])}>"
+            self.add(s, _POSSIBLY_SAME_AS, other)
+            self.add(other, _POSSIBLY_SAME_AS, s)
 
     def fields(self, iri: str, item: Item, specs: tuple[Field, ...], record: Record) -> None:
         counters: dict[str, int] = {}
@@ -351,6 +355,10 @@ class _Emitter:
             if "quote" in c.data:
                 add(cit, _QUOTE_TEXT, nt_literal(c.data["quote"]))
                 self.quote(f, cit_iri, src, c.data)
+        hedges = [c.data.get("hedge") for c in cites]
+        if hedges and all(hedges):  # every source only reports, alleges or predicts it: mark the fact
+            for h in sorted(set(hedges)):
+                add(f, _HEDGED_BY_SOURCES, f"<{concept_iri('hedge', h)}>")
 
     def quote(self, fact: str, cit: str, src: str, data: dict) -> None:
         """The quote as a W3C Web Annotation: body = the fact, target = the words in the source.
@@ -473,6 +481,7 @@ _AS_OF, _UNDER, _REPORTED_DEAD = f"<{PG}directLayerDate>", f"<{PG}under>", f"<{P
 _SUB_ORGANIZATION_OF, _HEAD_OF, _MEMBER_OF = (f"<{ORG}{p}>" for p in ("subOrganizationOf", "headOf", "memberOf"))
 # Kinds whose `date` is not the date of a fact (a document's publication date): no undated marker.
 _UNDATED_KINDS = frozenset({"source", "dataset"})
+_POSSIBLY_SAME_AS, _HEDGED_BY_SOURCES = f"<{PG}possiblySameAs>", f"<{PG}hedgedBySources>"
 _CITATION_FIELDS = [f for f in schema.STRUCTS["citation"].fields if f.predicate and f.name != "source"]
 
 

@@ -33,7 +33,9 @@ _HIDDEN = {RDF + "type", PG + "citation", PROV + "wasDerivedFrom", PG + "nameAtt
            # subordination over time has its own section; one-hop date bounds repeat the dates shown
            PG + "subordinateIn", PG + "superiorIn", PG + "intermediateIn",
            *(PG + p for p in ("startEarliest", "startLatest", "endEarliest", "endLatest", "validFrom",
-                              "validUntil", "dateEarliest", "dateLatest"))}
+                              "validUntil", "dateEarliest", "dateLatest")),
+           # a curator's possible identities have their own section, marked as such
+           PG + "possiblySameAs", PG + "possibleIdentity"}
 # Incoming links that mean "this document is cited by": listed once per citing entity.
 _CITING = {PG + "source", PROV + "wasDerivedFrom", OA + "hasSource"}
 # Incoming links that are bookkeeping (reification, annotations), not relations.
@@ -171,6 +173,7 @@ def render_entity(store: ox.Store, iri: str, base: str, link: Link | None = None
     if cites:
         body.append("<h2>Sources</h2>" + cites)
     body.append(_subordination_section(g, iri))
+    body.append(_possible_identity_section(g, iri))
     body.extend(f"<figure>{f}</figure>" for f in figures)
     body.append(_incoming_section(g, iri))
     head = "".join(f'<link rel="alternate" type="{escape(mt)}" href="{escape(href)}">'
@@ -257,6 +260,24 @@ def _subordination_section(g: _Graph, iri: str) -> str:
     return "".join(parts)
 
 
+def _possible_identity_section(g: _Graph, iri: str) -> str:
+    """Records a curator thinks may be the same person, with the reasons and what they rest on: shown
+    on both records' pages, marked as the curator's inference (no source says so)."""
+    rows = []
+    for other in sorted(o.value for o in g.objects(iri, PG + "possiblySameAs")):
+        nodes = [n.value for n in g.objects(iri, PG + "possibleIdentity")
+                 if (c := g.value(n.value, PG + "candidate")) is not None and c.value == other]
+        nodes += [n.value for n in g.objects(other, PG + "possibleIdentity")
+                  if (c := g.value(n.value, PG + "candidate")) is not None and c.value == iri]
+        notes = "".join(f"<p>{escape(note.value)}</p>" for n in nodes for note in g.objects(n, SKOS + "editorialNote"))
+        grounds = "".join(_citations(g, n) for n in nodes)
+        rows.append(f"<li>{_entity_link(g, other)}{notes}{grounds}</li>")
+    if not rows:
+        return ""
+    return ("<h2>Possibly the same as</h2><p class=\"muted\">A curator's inference, not a source's claim: "
+            "no source says these are one person, and the records are kept apart.</p><ul>" + "".join(rows) + "</ul>")
+
+
 def _facts(g: _Graph, node: str) -> str:
     """A node's own statements, each value followed by the sources of its claim, if it has any."""
     claims = _claims_about(g, node)
@@ -333,6 +354,12 @@ def _citations(g: _Graph, node: str) -> str:
         said += [escape(v.value) for v in g.objects(c, PG + "saidByLabel")]
         if said:
             parts.append("said by " + ", ".join(said))
+        via = [_value(g, c, v) for v in g.objects(c, PG + "reportedVia")]
+        if via:
+            parts.append("reported via " + ", ".join(via))
+        hedges = [escape(g.label(v.value)) for v in g.objects(c, PG + "hedge")]
+        if hedges:
+            parts.append('<span class="hedge">the source: ' + ", ".join(hedges) + "</span>")
         location = g.value(c, PG + "location")
         if location is not None:
             parts.append(f'<span class="muted">{escape(location.value)}</span>')

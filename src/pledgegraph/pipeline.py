@@ -14,6 +14,7 @@ from typing import Callable
 
 import pyoxigraph as ox
 
+from .audit import audit
 from .build import Built, build
 from .errors import DataInvalid, UnusableInput, sorted_unique
 from .evidence import Evidence, check_quotes
@@ -98,7 +99,7 @@ def _validate(settings: Settings, clock: "_Clock", dataset: Dataset, built: Buil
     graph = clock.run("load inferred", extend, reasoned.graph, reasoned.inferred)
     report = clock.run("validate", validate, built.union(reasoned.inferred), settings.shape_files,
                        settings.ontology_files, focus, settings.shacl_engine, graph)
-    extra = dataset.warnings + (evidence.problems if evidence else [])
+    extra = dataset.warnings + audit(dataset) + (evidence.problems if evidence else [])
     if checked is not None:
         extra = [p for p in extra if p.entity in checked]
     return Report(sorted_unique(report.problems + extra), report.results, report.fallback)

@@ -111,6 +111,10 @@ STRUCTS: dict[str, Struct] = {s.name: s for s in (
               "pg:saidBy"),
         Field("said_by_label", "string", "Who said it, when the source names no identifiable agent.",
               "pg:saidByLabel"),
+        Field("reported_via", AGENT, "The outlet the source says it has the words from (Interfax), never the "
+              "speaker: `said_by` is who spoke.", "pg:reportedVia"),
+        Field("hedge", "concept:hedge", "How the source qualifies the fact (allegedly, purportedly, reportedly, "
+              "a prediction): the graph then does not state it in its own voice.", "pg:hedge"),
     )),
     Struct("name", "pg:NameAttestation", "name", "A name of an entity as a source spells it.", (
         Field("name", "string", "The name as written.", required=True),
@@ -131,13 +135,18 @@ STRUCTS: dict[str, Struct] = {s.name: s for s in (
               "pg:reportedByLabel"),
         _sources(),
     )),
-    Struct("casualties", "pg:CasualtyReport", "casualties", "A reported count of people killed or injured.", (
-        Field("status", "concept:casualty-status", "Killed, injured...", "pg:casualtyStatus", required=True),
+    Struct("casualties", "pg:CasualtyReport", "casualties",
+           "A reported count of people killed, injured, detained or arrested.", (
+        Field("status", "concept:casualty-status", "Killed, injured, detained, arrested.", "pg:casualtyStatus",
+              required=True),
         Field("count", "int", "The figure reported.", "pg:casualtyCount"),
         Field("bound", "concept:estimate-bound", "How the figure bounds the truth (at least, up to...).",
               "pg:bound"),
         Field("group", "string", "Who they were, as the source says (police officers, attackers).",
               "pg:casualtyGroup"),
+        Field("reported_by", AGENT, "Who gave this figure (local officials, a monitor).", "pg:figureReportedBy"),
+        Field("reported_by_label", "string", "Who gave it, when not an identifiable agent.",
+              "pg:figureReportedByLabel"),
         _sources(),
     )),
     Struct("responsibility", "pg:ResponsibilityClaim", "claim",
@@ -167,6 +176,14 @@ STRUCTS: dict[str, Struct] = {s.name: s for s in (
         Field("successor", "ref:person", "Who took over.", "pg:successor"),
         _sources(),
     )),
+    Struct("possible-identity", "pg:PossibleIdentity", "possibly-same-as",
+           "A curator's inference that two records may be one person (Wikidata's \"said to be the same as\"): "
+           "no source says so; both are kept apart.", (
+               Field("person", "ref:person", "The other candidate.", "pg:candidate", required=True),
+               Field("note", "string", "The curator's reasons (shared role, moment): a curator's note, not a "
+                     "source's claim.", "skos:editorialNote", required=True),
+               _sources(required=False),
+           )),
 )}
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
@@ -218,6 +235,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
              Field("ideology", "concept:ideology", "Aims or ideology.", "pg:ideology", many=True,
                    claimed=True),
              Field("based_in", "ref:place", "Where it is based.", "pg:basedIn", claimed=True),
+             Field("leaderless_from", "date", "When a source says it became leaderless.", "pg:leaderlessFrom",
+                   claimed=True),
              Field("description", "string", "A short neutral description, as a source gives it.",
                    "schema:description", claimed=True),
              SAME_AS, _sources(), *DEPRECATED,
@@ -230,6 +249,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         SAME_AS,
         Field("deaths", "struct:death", "Reported deaths (one per source claim).", "pg:reportedDeath",
               many=True),
+        Field("possibly_same_as", "struct:possible-identity", "Another person record that may be the same "
+              "person, by the curator's inference only.", "pg:possibleIdentity", many=True),
         _sources(), *DEPRECATED,
     )),
     Kind("place", "places", "pg:Place", "place", "A country, republic, region, city or settlement.", (
@@ -241,8 +262,13 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     )),
     Kind("pledge", "pledges", "pg:Pledge", "pledge",
          "A pledge of allegiance (bay'ah), or a defection that renounces a former allegiance.", (
-             Field("pledgers", AGENT, "Who pledged (persons and/or groups).", "pg:pledger", many=True,
-                   required=True),
+             Field("pledgers", AGENT, "Who pledged (persons and/or groups); leave out when the source "
+                   "names none and give `pledger_group`.", "pg:pledger", many=True),
+             Field("pledger_group", "string", "Who pledged, as the source words it (six commanders in the "
+                   "Chechen and Dagestan wings).", "pg:pledgerGroup"),
+             Field("pledger_count", "int", "How many pledged, if the source gives a figure.", "pg:pledgerCount"),
+             Field("pledger_bound", "concept:estimate-bound", "How that figure bounds the truth (`unspecified` "
+                   "for \"many\", \"several\").", "pg:pledgerCountBound"),
              Field("on_behalf_of", "ref:organization", "Units the pledge was made for.", "pg:onBehalfOf",
                    many=True),
              Field("to", "ref:organization", "The group pledged to.", "pg:pledgedTo", required=True),
@@ -304,6 +330,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Field("label", "string", "A short neutral name for the event.", "rdfs:label", required=True),
         Field("date", "date", "When.", "pg:date"),
         Field("places", "ref:place", "Where.", "pg:place", many=True),
+        Field("near", "ref:place", "Where, when the source says only near (\"an attack near Derbent\").",
+              "pg:near", many=True),
         Field("description", "string", "Short neutral summary as the source reports it.", "schema:description"),
         Field("casualties", "struct:casualties", "Reported casualties.", "pg:casualties", many=True),
         Field("claimed_by", "struct:responsibility", "Claims of responsibility.", "pg:responsibilityClaim",
@@ -312,6 +340,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Field("disputes", "struct:dispute", "Challenges to a claim about the event.", "pg:dispute", many=True),
         Field("participants", AGENT, "Who took part (e.g. security forces).", "pg:participant", many=True),
         Field("part_of", "ref:event", "A larger event it belongs to.", "pg:partOfEvent"),
+        Field("follows", "ref:event", "The event this one follows up (an operation after an attack).",
+              "pg:followsEvent"),
         _sources(), *DEPRECATED,
     ), quotes_required=True),
     Kind("estimate", "estimates", "pg:Estimate", "estimate",

@@ -24,6 +24,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from . import schema
+from .audit import audit_records
 from .build import Built, build_counted
 from .errors import ERROR, DataInvalid, Position, Problem, ProblemList, UnusableInput, relative, sorted_unique
 from .explain import locate
@@ -76,7 +77,7 @@ class Session:
         vocabulary = load_vocabulary(settings.vocabulary_file)
         dataset = load(settings.data_dir, vocabulary)
         self.vocabulary = vocabulary
-        self.warnings = set(dataset.warnings)
+        self.warnings = set(dataset.warnings) | set(audit(dataset))
         self.records: dict[str, list[Record]] = {name: [] for name in dataset.files}
         for r in dataset.records:
             self.records[r.position.file].append(r)
@@ -225,6 +226,9 @@ class Session:
         self.data.load(_ntriples(added + gained))
 
         scope = affected(touched, self.referrers, referred, by_id.keys())
+        self.warnings = {p for p in self.warnings if not (p.rule.startswith("audit.") and
+                                                          (p.entity in scope or p.entity not in by_id))}
+        self.warnings |= set(audit_records([by_id[i] for i in sorted(scope)], by_id))
         focus = {node for rid in scope for node in self.nodes.get(rid, ())}
         results, fallback = self.validator.check(self.data, focus)
         found = problems_of(results, self.graph) + [p for p in self.warnings if p.entity in scope]
