@@ -28,7 +28,7 @@ from typing import Iterator
 
 from . import schema
 from .dates import DAY, MONTH, YEAR, DateSpec, Point
-from .errors import WARNING, Position, Problem
+from .errors import WARNING, Problem
 from .evidence import normalize
 from .records import Claimed, Dataset, Item, Record
 

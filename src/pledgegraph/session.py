@@ -24,7 +24,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from . import schema
-from .audit import audit_records
+from .audit import audit, audit_records
 from .build import Built, build_counted
 from .errors import ERROR, DataInvalid, Position, Problem, ProblemList, UnusableInput, relative, sorted_unique
 from .explain import locate
