@@ -227,7 +227,12 @@ def test_watch_reports_what_validate_reports_with_a_shape_the_engine_refuses(mon
     full = CliRunner().invoke(main, ["validate"])
     watched = CliRunner().invoke(main, ["validate", "--watch"])
     assert "pySHACL" not in full.stdout and full.exit_code == 1
-    assert full.stdout == watched.stdout and watched.exit_code == 0
+    # the same problems and counts; `validate`'s summary line also counts acknowledged warnings and
+    # checked quotes, which --watch does not (yet) check
+    *full_lines, full_summary = full.stdout.splitlines()
+    *watched_lines, watched_summary = watched.stdout.splitlines()
+    assert full_lines == watched_lines and watched.exit_code == 0
+    assert full_summary.startswith(watched_summary.split(";")[0])
     assert full.stdout.count(": is a person [NotAPersonShape]") == 19, full.stdout
     note = ("note: 1 shape(s) checked by pySHACL: <https://w3id.org/pledgegraph/shapes#NotAPersonShape>: sh:not "
             "(in <https://w3id.org/pledgegraph/shapes#NotAPersonShape>)")
