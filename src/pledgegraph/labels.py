@@ -53,6 +53,8 @@ def with_labels(answer: Answer, loaded: Loaded) -> Answer:
                    if any(isinstance(row[i], ox.NamedNode) for row in answer.rows)]
     found = names(loaded, [row[i].value for row in answer.rows for i in iri_columns
                            if isinstance(row[i], ox.NamedNode)])
+    iri_columns = [i for i in iri_columns if any(isinstance(row[i], ox.NamedNode) and row[i].value in found
+                                                 for row in answer.rows)]  # no column of blanks
     variables, rows = [], [[] for _ in answer.rows]
     for i, var in enumerate(answer.variables):
         variables.append(var)

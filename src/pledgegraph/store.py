@@ -27,7 +27,7 @@ import pyoxigraph as ox
 from .errors import QueryError, QueryRefused, QuerySyntaxError, TooLarge, UnusableInput
 from .export import serialize
 from .settings import GRAPH_NAMES, OUTPUT_STEM, graph_iri
-from .vocab import DEFAULT_BASE, PGV, PREFIXES, XSD
+from .vocab import DEFAULT_BASE, PGV, PREFIXES, RDF, XSD
 
 DATASET_FILE = OUTPUT_STEM + ".trig"
 RESULT_FORMATS = ("json", "xml", "csv", "tsv")          # SELECT and ASK answers
@@ -79,14 +79,18 @@ def describe(loaded: Loaded, iri: str) -> list[ox.Triple]:
     (`…/name/1`, `…/cite/<source>/quote`…), from every graph, sorted. Empty when it is unknown."""
     found: set[ox.Triple] = set()
     todo, seen = [iri], {iri}
+    below = iri + "/"
+    reified = ox.NamedNode(RDF + "subject")  # a claim below the record points at it, not from it
     while todo:
-        subject = todo.pop()
-        for q in loaded.store.quads_for_pattern(ox.NamedNode(subject), None, None):
-            found.add(ox.Triple(q.subject, q.predicate, q.object))
-            o = q.object
-            if isinstance(o, ox.NamedNode) and o.value.startswith(iri + "/") and o.value not in seen:
-                seen.add(o.value)
-                todo.append(o.value)
+        subject = ox.NamedNode(todo.pop())
+        own = [ox.Triple(q.subject, q.predicate, q.object) for q in loaded.store.quads_for_pattern(subject, None, None)]
+        found.update(own)
+        nested = [t.object for t in own]
+        nested += [q.subject for q in loaded.store.quads_for_pattern(None, reified, subject)]
+        for node in nested:
+            if isinstance(node, ox.NamedNode) and node.value.startswith(below) and node.value not in seen:
+                seen.add(node.value)
+                todo.append(node.value)
     return sorted(found, key=str)
 
 
@@ -340,14 +344,22 @@ def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_ro
         options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or []]
     elif not query.own_dataset:
         options["default_graph"] = loaded.default_graphs(asserted_only)
-    if query.bindings:
+    text = query.text
+    where = re.search(r"\bWHERE\s*\{", text, re.I)
+    if query.bindings and query.form in ("construct", "describe", "ask") and where:
+        # Oxigraph substitutes only projected variables: these forms get a VALUES block at the
+        # start of their WHERE clause instead (the same bindings, before any FILTER sees them).
+        values = ("VALUES (" + " ".join(f"?{v}" for v, _ in query.bindings) + ") { ("
+                  + " ".join(t for _, t in query.bindings) + ") } ")
+        text = text[:where.end()] + values + text[where.end():]
+    elif query.bindings:
         options["substitutions"] = {ox.Variable(v): _term(t) for v, t in query.bindings}
     targets = describe_targets(query.text) if query.form == "describe" else None
     if targets and all(t.startswith(loaded.base + "id/") for t in targets):
         triples = sorted({t for iri in targets for t in describe(loaded, iri)}, key=str)
         return Answer("describe", triples=_bounded(iter(triples), max_rows, "triples"))
     try:
-        result = loaded.store.query(query.text, **options)
+        result = loaded.store.query(text, **options)
     except SyntaxError as e:
         raise syntax_error(str(e), query.text) from None
     if isinstance(result, ox.QueryBoolean):
