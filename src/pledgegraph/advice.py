@@ -11,6 +11,7 @@ the query still ran as written.
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 
 import pyoxigraph as ox
@@ -18,6 +19,7 @@ import pyoxigraph as ox
 from .store import Loaded, Query, _expand, _tokens, _unescape
 from .vocab import PG, PGV, PREFIXES, XSD
 
+_LOCAL_ESCAPE = re.compile(r"\\([_~.\-!$&'()*+,;=/?#@%])")  # a prefixed name's escaped characters
 # Namespaces whose terms are ours: an unknown one there is "not a term of the ontology".
 _OWN = {PG: "the ontology", PGV: "the vocabularies"}
 
@@ -49,7 +51,7 @@ def unknown_terms(loaded: Loaded, query: Query) -> list[str]:
     for i, (kind, value) in enumerate(tokens):
         if i in skip or kind not in ("iri", "pname"):
             continue
-        iri = value[1:-1] if kind == "iri" else _expand(value, prefixes)
+        iri = value[1:-1] if kind == "iri" else _expand(_LOCAL_ESCAPE.sub(r"\1", value), prefixes)
         if not iri or iri in seen or iri.startswith(XSD) or not re.match(r"https?://", iri):
             continue
         seen.add(iri)
@@ -84,10 +86,11 @@ def _closest(iri: str, known: frozenset[str]) -> str | None:
 
 
 def _short(iri: str, prefixes: dict[str, str]) -> str:
+    """A prefixed name as a query would spell it (`pgv:role\\/leader`), or <iri>."""
     for prefix, ns in sorted(prefixes.items(), key=lambda kv: -len(kv[1])):
         local = iri[len(ns):]
-        if iri.startswith(ns) and re.fullmatch(r"[\w-]*", local):
-            return f"{prefix}:{local}"
+        if iri.startswith(ns) and re.fullmatch(r"[\w-]+(/[\w-]+)*", local):
+            return f"{prefix}:{local.replace('/', chr(92) + '/')}"
     return f"<{iri}>"
 
 
@@ -101,6 +104,7 @@ def required_patterns(text: str) -> list[tuple[object, tuple]]:
     from rdflib.namespace import NamespaceManager
     from rdflib import Graph
 
+    logging.getLogger("rdflib.term").setLevel(logging.ERROR)  # its "not a valid URI" on pgv:role\/leader
     manager = NamespaceManager(Graph(bind_namespaces="none"))
     for prefix, ns in PREFIXES.items():
         manager.bind(prefix, ns, override=True)
@@ -131,9 +135,13 @@ def why_empty(loaded: Loaded, query: Query, *, asserted_only: bool = False) -> l
     with the patterns before it); or that the patterns match and a FILTER, VALUES or a bound
     value removed every row."""
     try:
-        patterns = required_patterns(query.text)
+        return _why_empty(loaded, query, asserted_only)
     except Exception:  # rdflib reads a query Oxigraph accepted differently: no advice, no failure
         return []
+
+
+def _why_empty(loaded: Loaded, query: Query, asserted_only: bool) -> list[str]:
+    patterns = required_patterns(query.text)
     if not patterns:
         return []
     bound = dict(query.bindings)
@@ -147,10 +155,13 @@ def why_empty(loaded: Loaded, query: Query, *, asserted_only: bool = False) -> l
             name = str(term)
             if type(term).__name__ == "Variable":
                 terms.append(bound.get(name, f"?{name}") if sparql else f"?{name}")
-            elif sparql:
-                terms.append(term.n3())
-            else:
-                terms.append(term.n3(manager))
+            elif type(term).__name__ == "Literal":
+                terms.append(term.n3() if sparql else term.n3(manager))
+            elif type(term).__name__ == "URIRef":  # rdflib keeps a name's escapes (pgv:role\/leader) in it
+                iri = _LOCAL_ESCAPE.sub(r"\1", str(term))
+                terms.append(f"<{iri}>" if sparql else _short(iri, PREFIXES))
+            else:  # a property path
+                terms.append(_LOCAL_ESCAPE.sub(r"\1", term.n3() if sparql else term.n3(manager)))
         body = " ".join(terms)
         if graph is not None:
             g = graph.n3() if sparql else graph.n3(manager)

@@ -79,3 +79,10 @@ def prefixed(iri: str, base: str) -> str:
         if iri.startswith(ns) and local and all(c.isalnum() or c in "-_" for c in local):
             return f"{prefix}:{local}"
     return f"<{iri}>"
+
+
+def answer_names(loaded: Loaded, answer: dict) -> dict[str, str]:
+    """The names of the IRIs in a SPARQL JSON results document (for the HTML answer of /sparql)."""
+    iris = [term["value"] for row in answer.get("results", {}).get("bindings", [])
+            for term in row.values() if term.get("type") == "uri"]
+    return names(loaded, iris)

@@ -345,21 +345,19 @@ def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_ro
     elif not query.own_dataset:
         options["default_graph"] = loaded.default_graphs(asserted_only)
     text = query.text
-    where = re.search(r"\bWHERE\s*\{", text, re.I)
-    if query.bindings and query.form in ("construct", "describe", "ask") and where:
-        # Oxigraph substitutes only projected variables: these forms get a VALUES block at the
-        # start of their WHERE clause instead (the same bindings, before any FILTER sees them).
-        values = ("VALUES (" + " ".join(f"?{v}" for v, _ in query.bindings) + ") { ("
-                  + " ".join(t for _, t in query.bindings) + ") } ")
-        text = text[:where.end()] + values + text[where.end():]
-    elif query.bindings:
+    if query.bindings:
         options["substitutions"] = {ox.Variable(v): _term(t) for v, t in query.bindings}
     targets = describe_targets(query.text) if query.form == "describe" else None
     if targets and all(t.startswith(loaded.base + "id/") for t in targets):
         triples = sorted({t for iri in targets for t in describe(loaded, iri)}, key=str)
         return Answer("describe", triples=_bounded(iter(triples), max_rows, "triples"))
     try:
-        result = loaded.store.query(text, **options)
+        try:
+            result = loaded.store.query(text, **options)
+        except RuntimeError as e:  # Oxigraph substitutes projected variables only (and not in CONSTRUCT)
+            if "substitutions" not in options or "does not contains variable" not in str(e):
+                raise
+            result = loaded.store.query(_values_in_where(text, options.pop("substitutions")), **options)
     except SyntaxError as e:
         raise syntax_error(str(e), query.text) from None
     if isinstance(result, ox.QueryBoolean):
@@ -372,6 +370,17 @@ def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_ro
         return answer
     triples = _bounded(iter(result), max_rows, "triples")
     return Answer(query.form or "construct", triples=sorted(set(triples), key=str))
+
+
+def _values_in_where(text: str, bound: dict) -> str:
+    """The query with a VALUES block opening its WHERE clause: the same bindings, seen by every
+    pattern and FILTER of that group, for variables the query does not project."""
+    where = re.search(r"\bWHERE\s*\{", text, re.I) or re.search(r"\{", text)
+    if where is None:
+        raise QueryError("a bound variable needs a WHERE clause to bind it in")
+    values = ("VALUES (" + " ".join(str(v) for v in bound) + ") { ("
+              + " ".join(str(t) for t in bound.values()) + ") } ")
+    return text[:where.end()] + values + text[where.end():]
 
 
 def run_once(dist: Path, text: str, fmt: str | None = None, *, asserted_only: bool = False,
