@@ -16,7 +16,7 @@ import re
 
 import pyoxigraph as ox
 
-from .store import Loaded, Query, _expand, _tokens, _unescape
+from .store import Loaded, Query, _expand, _tokens, _unescape, declared_prefixes, prefix_declarations
 from .vocab import PG, PGV, PREFIXES, XSD
 
 _LOCAL_ESCAPE = re.compile(r"\\([_~.\-!$&'()*+,;=/?#@%])")  # a prefixed name's escaped characters
@@ -37,15 +37,10 @@ def known_iris(loaded: Loaded) -> frozenset[str]:
 def unknown_terms(loaded: Loaded, query: Query) -> list[str]:
     """One warning per IRI or prefixed name of the query that the dataset never mentions."""
     tokens = _tokens(_unescape(query.text))
-    prefixes = dict(PREFIXES)
-    skip: set[int] = set()
-    for i, (kind, value) in enumerate(tokens):
-        upper = value.upper() if kind == "word" else ""
-        if upper == "PREFIX" and i + 2 < len(tokens) and tokens[i + 2][0] == "iri":
-            prefixes[tokens[i + 1][1][:-1]] = tokens[i + 2][1][1:-1]
-            skip.update((i + 1, i + 2))
-        elif upper in ("FROM", "BASE", "GRAPH", "NAMED"):
-            skip.add(i + 1)
+    prefixes = declared_prefixes(tokens)
+    skip = {i + n for i in prefix_declarations(tokens) for n in (1, 2)}
+    skip |= {i + 1 for i, (kind, value) in enumerate(tokens)
+             if kind == "word" and value.upper() in ("FROM", "BASE", "GRAPH", "NAMED")}
     known = None
     warnings, seen = [], set()
     for i, (kind, value) in enumerate(tokens):
@@ -55,10 +50,10 @@ def unknown_terms(loaded: Loaded, query: Query) -> list[str]:
         if not iri or iri in seen or iri.startswith(XSD) or not re.match(r"https?://", iri):
             continue
         seen.add(iri)
+        if _mentioned(loaded.store, iri):
+            continue
         if known is None:
             known = known_iris(loaded)
-        if iri in known:
-            continue
         near = _closest(iri, known)
         shown = _short(iri, prefixes) if kind == "iri" else value
         owner = next((what for ns, what in _OWN.items() if iri.startswith(ns)), None)
@@ -68,6 +63,13 @@ def unknown_terms(loaded: Loaded, query: Query) -> list[str]:
         hint = f"; did you mean `{_short(near, prefixes)}`?" if near else ""
         warnings.append(f"`{shown}` {where}{hint}")
     return warnings
+
+
+def _mentioned(store: ox.Store, iri: str) -> bool:
+    """Whether any graph has `iri` as subject, predicate or object: three index lookups."""
+    node = ox.NamedNode(iri)
+    return any(next(iter(store.quads_for_pattern(*pattern)), None) is not None
+               for pattern in ((node, None, None), (None, node, None), (None, None, node)))
 
 
 def _closest(iri: str, known: frozenset[str]) -> str | None:

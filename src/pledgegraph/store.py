@@ -156,6 +156,21 @@ def _unescape(text: str) -> str:
     return _UNICODE_ESCAPE.sub(replace, text)
 
 
+def prefix_declarations(tokens: list[tuple[str, str]]) -> list[int]:
+    """The positions of `PREFIX name: <iri>` declarations in a query's tokens."""
+    return [i for i, (kind, value) in enumerate(tokens)
+            if kind == "word" and value.upper() == "PREFIX" and i + 2 < len(tokens)
+            and tokens[i + 1][0] == "pname" and tokens[i + 2][0] == "iri"]
+
+
+def declared_prefixes(tokens: list[tuple[str, str]]) -> dict[str, str]:
+    """The predeclared prefixes, overridden by the query's own PREFIX lines."""
+    prefixes = dict(PREFIXES)
+    for i in prefix_declarations(tokens):
+        prefixes[tokens[i + 1][1][:-1]] = tokens[i + 2][1][1:-1]
+    return prefixes
+
+
 def check_query(text: str, allowed_graphs: Iterable[str]) -> Query:
     """Refuse what a read-only public endpoint must not run, before anything runs."""
     source = _unescape(text)
@@ -166,10 +181,7 @@ def check_query(text: str, allowed_graphs: Iterable[str]) -> Query:
         raise QueryRefused(f"updates are not accepted ({', '.join(updates)}): this graph is read-only")
     if any(w == "SERVICE" for _, w in words):
         raise QueryRefused("SERVICE is not allowed: queries run on this dataset only, never on other endpoints")
-    prefixes = dict(PREFIXES)
-    for i, w in words:
-        if w == "PREFIX" and i + 2 < len(tokens) and tokens[i + 1][0] == "pname" and tokens[i + 2][0] == "iri":
-            prefixes[tokens[i + 1][1][:-1]] = tokens[i + 2][1][1:-1]
+    prefixes = declared_prefixes(tokens)
     allowed = set(allowed_graphs)
     own_dataset = False
     for i, w in words:
@@ -191,12 +203,10 @@ def describe_targets(text: str) -> list[str] | None:
     the record's whole subgraph (`describe`), the same triples as its served `.ttl`, rather than
     Oxigraph's DESCRIBE (the node's own triples only, without its dates, citations and quotes)."""
     tokens = _tokens(_unescape(text))
-    prefixes = dict(PREFIXES)
+    prefixes = declared_prefixes(tokens)
     start = None
     for i, (kind, value) in enumerate(tokens):
-        if kind == "word" and value.upper() == "PREFIX" and i + 2 < len(tokens):
-            prefixes[tokens[i + 1][1][:-1]] = tokens[i + 2][1][1:-1]
-        elif kind == "word" and value.upper() == "DESCRIBE":
+        if kind == "word" and value.upper() == "DESCRIBE":
             start = i + 1
             break
     if start is None or start >= len(tokens):
