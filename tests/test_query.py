@@ -65,14 +65,14 @@ def test_construct_and_describe_are_rdf(dist):
 def test_query_from_file_and_stdin(dist, tmp_path):
     path = tmp_path / "ask.rq"
     path.write_text("ASK { ?p a pg:Pledge }")
-    assert query(dist, "-f", str(path)).output == "true\n"
-    assert query(dist, "-", stdin="ASK { ?p a pg:Acceptance }").output == "true\n"
-    assert query(dist, "ASK { ?p a pg:Nothing }").output == "false\n"
+    assert query(dist, "-f", str(path)).stdout == "true\n"
+    assert query(dist, "-", stdin="ASK { ?p a pg:Acceptance }").stdout == "true\n"
+    assert query(dist, "ASK { ?p a pg:Nothing }").stdout == "false\n"  # stderr: pg:Nothing is no term
 
 
 def test_own_prefix_overrides_predeclared(dist):
     result = query(dist, "--format", "json", "PREFIX pg: <http://example.org/x#> SELECT ?t WHERE { BIND(pg:Pledge AS ?t) }")
-    assert json.loads(result.output)["results"]["bindings"][0]["t"]["value"] == "http://example.org/x#Pledge"
+    assert json.loads(result.stdout)["results"]["bindings"][0]["t"]["value"] == "http://example.org/x#Pledge"
 
 
 def test_syntax_error_shows_line_and_column(dist):
@@ -137,4 +137,4 @@ def test_every_library_query_has_a_title_and_runs(dist):
     assert library
     for example in library:
         assert example.title and example.description, example.name
-        run_once(dist, example.text, "json")
+        run_once(dist, example.text, None)  # its default format: a table, or Turtle for CONSTRUCT

@@ -95,6 +95,10 @@ CASES = {
                          {("designation/fixture-designation", "pg:designatedBy", "Violation")}),
     "StatementShape": ("DELETE WHERE { <statement/fixture-statement> schema:description ?d }",
                        {("statement/fixture-statement", "schema:description", "Violation")}),
+    "DisagreementShape": ("DELETE WHERE { <disagreement/fixture-disagreement> pg:side <disagreement/fixture-disagreement/side/2> }",
+                          {("disagreement/fixture-disagreement", "pg:side", "Violation")}),
+    "PositionShape": ('INSERT DATA { <disagreement/fixture-disagreement/side/1> pg:heldBy <place/dagestan> }',
+                      {("disagreement/fixture-disagreement/side/1", "pg:heldBy", "Violation")}),
     "DateShape": ('INSERT DATA { <pledge/caucasus-velayats-pledge-2015-06/date> pg:earliest "2015-06-01"^^xsd:date ; '
                   'time:inXSDDate "2015-06"^^xsd:gYearMonth }',
                   {("pledge/caucasus-velayats-pledge-2015-06/date", "pg:earliest", "Violation"),

@@ -44,7 +44,8 @@ HEDGES: tuple[tuple[str, re.Pattern], ...] = tuple((concept, re.compile(rf"\b(?:
     ("predicted", r"[Ww]ill|may|[Mm]ight|[Cc]ould|[Ll]ikely|[Uu]nlikely", 0),
 ))
 # Facts that are someone's word by nature: their own fields say whose.
-_ATTRIBUTED_KINDS = {"statement", "estimate", "designation"}
+_ATTRIBUTED_KINDS = {"statement", "estimate", "designation", "disagreement"}  # a disagreement's sides are
+# each held by someone (`by:`), who says so in their own voice
 _ATTRIBUTED_STRUCTS = {"responsibility", "attribution", "dispute"}
 # An entity's own citations and its names say that it exists and how it is spelled: a hedge in the
 # sentence they are read in is about something else.

@@ -29,10 +29,13 @@ from . import timeline
 from .iris import concept_iri, record_iri, subordination_iri
 from .records import Claimed, Dataset, Item, Record
 from .schema import Field
-from .vocab import DEFAULT_BASE, OA, ORG, PG, PROV, RDF, SKOS, TIME, XSD, expand
+from .vocab import DEFAULT_BASE, OA, ORG, PG, PROV, RDF, RDFS, SKOS, TIME, XSD, expand
 
-ENGLISH_FIELDS = {"description", "summary", "label", "keywords"}
-PERIOD_PREDICATE = {"tenure": "http://www.w3.org/ns/org#memberDuring"}
+ENGLISH_FIELDS = {"description", "summary", "label", "keywords", "question", "says"}
+# Every period is `pg:period`; a tenure's is also ORG's own `org:memberDuring`.
+PERIOD_ALSO = {"tenure": "http://www.w3.org/ns/org#memberDuring"}
+# The field that names a record of a kind without `names:` (rdfs:label beside it; events have `label`).
+LABEL_FIELD = {"source": "title", "dataset": "title", "disagreement": "question"}
 _XSD_FOR = {DAY: ("date", "inXSDDate", "unitDay"), MONTH: ("gYearMonth", "inXSDgYearMonth", "unitMonth")}
 _XSD_YEAR = ("gYear", "inXSDgYear", "unitYear")
 
@@ -174,6 +177,20 @@ class _Emitter:
             other = f"<{record_iri(self.base, 'person', identity.data['person'])}>"
             self.add(s, _POSSIBLY_SAME_AS, other)
             self.add(other, _POSSIBLY_SAME_AS, s)
+        if r.kind in LABEL_FIELD:
+            text = r.data[LABEL_FIELD[r.kind]]
+            self.add(s, _RDFS_LABEL, nt_literal(text, language="en" if LABEL_FIELD[r.kind] in ENGLISH_FIELDS else ""))
+        if r.kind == "disagreement":
+            self.contradictions(iri, r)
+
+    def contradictions(self, iri: str, r: Record) -> None:
+        """Each side of a disagreement `pg:contradicts` every other side (both ways, so the
+        asserted graph alone answers "against whom")."""
+        sides = [f"<{iri}/side/{n}>" for n in range(1, len(r.data.get("sides", [])) + 1)]
+        for a in sides:
+            for b in sides:
+                if a != b:
+                    self.add(a, _CONTRADICTS, b)
 
     def fields(self, iri: str, item: Item, specs: tuple[Field, ...], record: Record) -> None:
         counters: dict[str, int] = {}
@@ -251,7 +268,7 @@ class _Emitter:
             target = self.dataset.by_id[v]
             return f"<{record_iri(self.base, target.kind, v)}>"
         if t == "concept":
-            concept = concept_iri(spec.target, v)
+            concept = self.concept(concept_iri(spec.target, v))
             implied = self.dataset.vocabulary.implied_classes.get(concept)
             if implied:
                 self.add(f"<{iri}>", self.rdf_type, f"<{implied}>")
@@ -274,6 +291,15 @@ class _Emitter:
             return self.typed(v, "language")
         raise AssertionError(spec.type)
 
+    def concept(self, concept: str) -> str:
+        """A vocabulary concept used by the data, with its labels in the asserted graph (so a
+        query over the default graph finds them without naming the ontology graph)."""
+        for text, lang in self.dataset.vocabulary.labels.get(concept, ()):
+            lit = nt_literal(text, language=lang)
+            self.add(f"<{concept}>", _PREF_LABEL, lit)
+            self.add(f"<{concept}>", _RDFS_LABEL, lit)
+        return concept
+
     def claimed(self, iri: str, spec: Field, claim: Claimed, record: Record, counters: dict[str, int],
                 stated: bool) -> None:
         """One claimed value: its claim node (with rank and sources), and the plain triple when it is
@@ -294,7 +320,7 @@ class _Emitter:
         self.origins[c] = (record.id, claim.position)
         self.node_rules[c] = f"{self.node_rules[iri]}.{spec.name}"
         self.reify(f"<{c}>", PG + "Claim", f"<{iri}>", p, o)
-        self.add(f"<{c}>", _RANK, f"<{concept_iri('rank', claim.rank)}>")
+        self.add(f"<{c}>", _RANK, f"<{self.concept(concept_iri('rank', claim.rank))}>")
         self.citations(c, claim.sources or record.data.get("sources", []), record)
 
     def reify(self, c: str, cls: str, s: str, p: str, o: str) -> None:
@@ -322,6 +348,8 @@ class _Emitter:
             pred = _PREF_LABEL if is_pref else _ALT_LABEL
             if is_pref or (n.data["name"], n.data["lang"]) not in pref_literals:
                 self.add(s, pred, lit)
+            if is_pref:
+                self.add(s, _RDFS_LABEL, lit)
             a = f"{iri}/name/{i}"
             self.origins[a] = (record.id, n.position)
             self.node_rules[a] = "name"
@@ -329,7 +357,7 @@ class _Emitter:
             self.reify(f"<{a}>", PG + "NameAttestation", s, pred, lit)
             self.add(s, _NAME_ATTESTATION, f"<{a}>")
             if "kind" in n.data:
-                self.add(f"<{a}>", _NAME_KIND, f"<{concept_iri('name-kind', n.data['kind'])}>")
+                self.add(f"<{a}>", _NAME_KIND, f"<{self.concept(concept_iri('name-kind', n.data['kind']))}>")
             self.citations(a, n.data["sources"], record)
 
     def citations(self, fact: str, cites: list[Item], record: Record) -> None:
@@ -386,8 +414,10 @@ class _Emitter:
 
     def period(self, iri: str, item: Item, record: Record) -> None:
         period = f"{iri}/period"
-        self.add(f"<{iri}>", f"<{PERIOD_PREDICATE.get(record.kind if item is record else '', PG + 'period')}>",
-                 f"<{period}>")
+        self.add(f"<{iri}>", f"<{PG}period>", f"<{period}>")
+        also = PERIOD_ALSO.get(record.kind) if item is record else None
+        if also:
+            self.add(f"<{iri}>", f"<{also}>", f"<{period}>")
         self.add(f"<{period}>", self.rdf_type, f"<{TIME}Interval>")
         for key, pred in (("from", "hasBeginning"), ("until", "hasEnd")):
             if key in item.data:
@@ -397,7 +427,7 @@ class _Emitter:
         node = f"<{iri}>"
         add = self.add
         add(node, self.rdf_type, f"<{PG}DateSpecification>")
-        add(node, f"<{PG}dateQualifier>", f"<{concept_iri('date-qualifier', d.qualifier)}>")
+        add(node, f"<{PG}dateQualifier>", f"<{self.concept(concept_iri('date-qualifier', d.qualifier))}>")
         if d.point is not None:
             xsd, prop, unit = _XSD_FOR.get(d.point.precision, _XSD_YEAR)
             add(node, f"<{TIME}{prop}>", self.typed(d.point.text, xsd))
@@ -463,6 +493,8 @@ class _Emitter:
 
 _CLAIM_SUBJECT, _CLAIM_PREDICATE, _CLAIM_OBJECT = (f"<{PG}claim{p}>" for p in ("Subject", "Predicate", "Object"))
 _PREF_LABEL, _ALT_LABEL = f"<{SKOS}prefLabel>", f"<{SKOS}altLabel>"
+_RDFS_LABEL = f"<{RDFS}label>"
+_CONTRADICTS = f"<{PG}contradicts>"
 _NAME_ATTESTATION, _NAME_KIND = f"<{PG}nameAttestation>", f"<{PG}nameKind>"
 _CITATION, _CITATION_CLASS, _SOURCE, _QUOTE = f"<{PG}citation>", f"<{PG}Citation>", f"<{PG}source>", f"<{PG}quote>"
 _DERIVED_FROM = f"<{PROV}wasDerivedFrom>"

@@ -496,17 +496,20 @@ def push(endpoint, release, graph, graph_store, query, release_url):
                    "Library queries declare their parameters and defaults (see --list).")
 @click.option("--list", "list_queries", is_flag=True, help="List the query library with titles.")
 @click.option("--asserted", is_flag=True, help="Query the curated facts only (no inferred triples).")
+@click.option("--labels", is_flag=True, help="Add a ?<var>Label column (the name) after each column of IRIs; "
+                                             "tables show entities as KIND/ID.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json", "xml", "turtle", "ntriples"]),
               default=None, help="table (SELECT/ASK default), csv, tsv, json, xml (SPARQL results formats); "
                                  "turtle (CONSTRUCT/DESCRIBE default) or ntriples.")
 @_dist_option
-def query(query_text, query_file, name, binds, list_queries, asserted, fmt, dist):
+def query(query_text, query_file, name, binds, list_queries, asserted, labels, fmt, dist):
     """Run a SPARQL query over the built graph (asserted + inferred facts by default).
 
     The query comes from the argument, from -f FILE, from stdin (`-`), or from the library
     (--name). Prefixes such as pg:, skos:, org:, prov:, time: are predeclared. Updates, SERVICE,
-    LOAD and FROM with other graphs are refused. Exits 0 with an answer, 2 on a bad query
-    (a syntax error shows its line and column) or when there is no build.
+    LOAD and FROM with other graphs are refused. Terms the dataset does not know, and for an
+    empty answer the pattern that matched nothing, are reported on stderr. Exits 0 with an
+    answer, 2 on a bad query (a syntax error shows its line and column) or when there is no build.
     """
     from . import store
 
@@ -528,7 +531,8 @@ def query(query_text, query_file, name, binds, list_queries, asserted, fmt, dist
         else:
             text = sys.stdin.read() if query_text == "-" else query_text
         bound = store.bindings(chosen, binds, settings.base)
-        click.echo(store.run_once(settings.out_dir, text, fmt, asserted_only=asserted, bound=bound), nl=False)
+        click.echo(store.run_once(settings.out_dir, text, fmt, asserted_only=asserted, bound=bound, labels=labels,
+                                  warn=lambda message: click.echo(f"warning: {message}", err=True)), nl=False)
     except PledgegraphError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
@@ -577,3 +581,46 @@ def serve(host, port, workers, timeout, max_rows, dist):
         pass
     finally:
         server.server_close()
+
+
+@main.command()
+@click.argument("entity", metavar="KIND/ID")
+@_dist_option
+def show(entity, dist):
+    """Print an entity's page: names, facts with their sources and quotes, and what points at it.
+
+    KIND/ID as in its IRI (org/islamic-state, person/rustam-asildarov) or the full IRI. The same
+    content as the entity's web page. Exits 2 when the build has no such entity (with the
+    closest ids or names).
+    """
+    from . import show as shown, store
+
+    settings = _settings(None, dist)
+    try:
+        loaded = store.load(settings.out_dir)
+        click.echo(shown.text_page(loaded, shown.resolve(loaded, entity)), nl=False)
+    except PledgegraphError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+
+
+@main.command()
+@click.argument("entity", metavar="KIND/ID")
+@click.option("--format", "fmt", type=click.Choice(["turtle", "ntriples", "jsonld", "rdfxml"]), default="turtle",
+              show_default=True)
+@_dist_option
+def export(entity, fmt, dist):
+    """Print a record's whole subgraph: its triples and those of every node below it (names,
+    citations, quotes, dates, periods), asserted and inferred: the triples of its served `.ttl`
+    and of `DESCRIBE <iri>`. Exits 2 when the build has no such entity.
+    """
+    from . import show as shown, store
+    from .export import serialize
+
+    settings = _settings(None, dist)
+    try:
+        loaded = store.load(settings.out_dir)
+        click.echo(serialize(store.describe(loaded, shown.resolve(loaded, entity)), fmt), nl=False)
+    except PledgegraphError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)

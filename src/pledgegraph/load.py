@@ -45,6 +45,8 @@ def load_vocabulary(path: Path) -> Vocabulary:
     implied: dict[str, str] = {}
     in_scheme = ox.NamedNode(SKOS + "inScheme")
     implies = ox.NamedNode(PG + "impliesClass")
+    pref_label = ox.NamedNode(SKOS + "prefLabel")
+    labels: dict[str, list[tuple[str, str]]] = {}
     try:
         triples = list(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
     except (OSError, SyntaxError) as e:
@@ -58,7 +60,9 @@ def load_vocabulary(path: Path) -> Vocabulary:
                 concepts.setdefault(scheme, set()).add(concept[len(prefix):])
         elif t.predicate == implies:
             implied[t.subject.value] = t.object.value
-    return Vocabulary(concepts, implied)
+        elif t.predicate == pref_label and t.subject.value.startswith(PGV):
+            labels.setdefault(t.subject.value, []).append((t.object.value, t.object.language or ""))
+    return Vocabulary(concepts, implied, {c: sorted(v) for c, v in labels.items()})
 
 
 def data_files(data_dir: Path) -> list[Path]:

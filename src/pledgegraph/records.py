@@ -48,6 +48,7 @@ class Vocabulary:
 
     concepts: dict[str, set[str]]
     implied_classes: dict[str, str]  # concept IRI -> class IRI it implies for the subject
+    labels: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # concept IRI -> [(prefLabel, lang)]
 
 
 @dataclass

@@ -169,6 +169,15 @@ STRUCTS: dict[str, Struct] = {s.name: s for s in (
               "pg:alternativeExplanation"),
         _sources(),
     )),
+    Struct("position", "pg:Position", "side", "One side of a disagreement: who says what, and where.", (
+        Field("by", AGENT, "Who holds this position.", "pg:heldBy", many=True),
+        Field("by_label", "string", "Who holds it, when not an identifiable agent.", "pg:heldByLabel"),
+        Field("says", "string", "What this side says, in a short neutral paraphrase.", "pg:says", required=True),
+        Field("stated_in", "ref:*", "The records that state this side (a statement, an estimate, an event...).",
+              "pg:statedIn", many=True),
+        Field("date", "date", "When it was said.", "pg:date"),
+        _sources(),
+    )),
     Struct("tenure-end", "pg:TenureEnd", "end", "How a tenure ended, as one source tells it.", (
         Field("manner", "concept:tenure-end", "Killed, replaced, defected, unknown...", "pg:endManner",
               required=True),
@@ -391,6 +400,17 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
              _sources(), *DEPRECATED,
          )),
 )}
+
+KINDS["disagreement"] = Kind(
+    "disagreement", "disagreements", "pg:Disagreement", "disagreement",
+    "Sources or the people they quote disagree on one question: each side, who holds it and where it is stated.", (
+        Field("question", "string", "What the sides disagree on, as a short neutral question.", "pg:question",
+              required=True),
+        Field("about", "ref:*", "Records the question concerns.", "pg:concerns", many=True),
+        Field("sides", "struct:position", "The sides (at least two); each contradicts every other.", "pg:side",
+              many=True, required=True),
+        _sources(), *DEPRECATED,
+    ), quotes_required=True)
 
 KIND_BY_KEY: dict[str, Kind] = {k.key: k for k in KINDS.values()}
 SINGLETON_KINDS = frozenset({"dataset"})

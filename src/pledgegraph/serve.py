@@ -28,7 +28,9 @@ from .errors import (Busy, PledgegraphError, QueryError, QueryRefused, QuerySynt
                      TooLarge)
 from .export import serialize
 from .formats import FORMATS, by_suffix
+from .labels import answer_names, prefixed
 from .settings import GRAPH_NAMES, graph_iri
+from .show import did_you_mean
 from .store import GRAPH_RESULT_FORMATS, check_query, describe, examples, load
 from .vocab import DCTERMS, PREFIXES, RDF
 from .workers import QueryPool
@@ -161,6 +163,8 @@ class App:
                 return Response(200, self.index_page().encode(), HTML)
             if _ENTITY_PATH.fullmatch(path.rsplit(".", 1)[0]):
                 return self.entity(path, headers.get("Accept"))
+            if path.partition(".")[0] == "/ontology":
+                return self.ontology(path, headers.get("Accept"))
             raise HttpError(404, f"nothing at {path}: entities live at /id/<kind>/<id>, queries at /sparql")
         except (PledgegraphError, HttpError) as e:
             return Response(status_for(e), _error_text(status_for(e), e).encode(),
@@ -209,7 +213,8 @@ class App:
         fmt = wanted or self._result_format(accept)
         if fmt == "html":
             answer = json.loads(self.pool.run(query, "json", **options))
-            return Response(200, self.query_page(query.text, self._results_html(answer)).encode(), HTML)
+            names = answer_names(self.loaded, answer) if params.get("labels", [""])[0] else None
+            return Response(200, self.query_page(query.text, self._results_html(answer, names)).encode(), HTML)
         if fmt not in RESULT_MEDIA_TYPES:
             raise HttpError(406, f"a {query.form.upper() or 'SELECT'} answer is available as "
                                  + ", ".join(list(RESULT_MEDIA_TYPES.values()) + [HTML]))
@@ -275,6 +280,34 @@ class App:
                                                                           datatype=n(PREFIXES["xsd"] + "integer")))]
         return serialize(sorted(triples, key=str), fmt, {**PREFIXES, "sd": SD, "formats": FORMATS_NS})
 
+    # -- the ontology ---------------------------------------------------------------------------
+
+    def ontology(self, path: str, accept: str | None) -> Response:
+        """/ontology: the ontology's documentation (the build's ontology.html) or its RDF (the
+        ontology graph: terms and vocabularies), by suffix or by Accept."""
+        _, dot, suffix = path.partition(".")
+        if dot:
+            fmt = "html" if suffix == "html" else getattr(by_suffix("." + suffix), "name", None)
+            if fmt not in GRAPH_RESULT_FORMATS + ("html",):
+                raise HttpError(404, f"no /ontology.{suffix}: use /ontology.html, "
+                                     + ", ".join("/ontology" + FORMATS[f].suffix for f in GRAPH_RESULT_FORMATS))
+        else:
+            offers = [HTML] + [FORMATS[f].media_type for f in GRAPH_RESULT_FORMATS]
+            chosen = negotiate(accept, offers)
+            if chosen is None:
+                raise HttpError(406, "the ontology is available as " + ", ".join(offers))
+            fmt = "html" if chosen == HTML else _GRAPH_MEDIA_TYPES[chosen]
+        headers = {} if dot else {"Vary": "Accept"}
+        if fmt == "html":
+            page = self.loaded.path.parent / "ontology.html"
+            if not page.is_file():
+                raise HttpError(404, "this build has no ontology.html: its RDF is at /ontology.ttl")
+            return Response(200, page.read_bytes(), HTML, headers)
+        graph = ox.NamedNode(graph_iri(self.base, "ontology"))
+        triples = sorted({ox.Triple(q.subject, q.predicate, q.object)
+                          for q in self.loaded.store.quads_for_pattern(None, None, None, graph)}, key=str)
+        return Response(200, serialize(triples, fmt), FORMATS[fmt].media_type, headers)
+
     # -- entities -----------------------------------------------------------------------------
 
     def entity(self, path: str, accept: str | None) -> Response:
@@ -282,7 +315,7 @@ class App:
         iri = self.base + stem[1:]
         triples = describe(self.loaded, iri)
         if not triples:
-            raise HttpError(404, f"no entity <{iri}> in this graph")
+            raise HttpError(404, f"no entity <{iri}> in this graph" + did_you_mean(self.loaded, iri))
         if dot:
             fmt = "html" if suffix == "html" else getattr(by_suffix("." + suffix), "name", None)
             if fmt not in GRAPH_RESULT_FORMATS + ("html",):
@@ -330,6 +363,7 @@ class App:
                 '<form method="post" action="/sparql" accept-charset="utf-8">'
                 f'<textarea name="query" rows="14" style="width:100%;font-family:monospace">{escape(text)}</textarea>'
                 f'<p><label>Answer as <select name="format">{options}</select></label> '
+                '<label><input type="checkbox" name="labels" value="1"> names beside IRIs</label> '
                 '<button type="submit">Run</button></p></form>'
                 f'<p class="muted">Predeclared prefixes: {prefixes}. The default graph holds the asserted and '
                 "inferred facts; each query has a time limit and a row cap.</p>"
@@ -340,20 +374,23 @@ class App:
                 f"<title>pledgegraph SPARQL</title><style>{pages.CSS}</style></head>"
                 f'<body><header><a href="/">pledgegraph</a></header><main>{body}</main></body></html>\n')
 
-    def _results_html(self, answer: dict) -> str:
+    def _results_html(self, answer: dict, names: dict[str, str] | None = None) -> str:
         if "boolean" in answer:
             return f"<p>{'true' if answer['boolean'] else 'false'}</p>"
         variables = answer["head"]["vars"]
         rows = answer["results"]["bindings"]
         head = "".join(f"<th>?{escape(v)}</th>" for v in variables)
-        body = "".join("<tr>" + "".join(f"<td>{self._term_html(row.get(v))}</td>" for v in variables) + "</tr>"
+        body = "".join("<tr>" + "".join(f"<td>{self._term_html(row.get(v), names)}</td>" for v in variables) + "</tr>"
                        for row in rows)
         return f"<p class=\"muted\">{len(rows)} row(s)</p><table><tr>{head}</tr>{body}</table>"
 
-    def _term_html(self, term: dict | None) -> str:
+    def _term_html(self, term: dict | None, names: dict[str, str] | None = None) -> str:
         if not term:
             return ""
         value = term["value"]
+        if term["type"] == "uri" and names is not None:  # `labels=1`: KIND/ID or prefixed name, and the name
+            name = f' <span class="muted">{escape(names[value])}</span>' if value in names else ""
+            return f'<a href="{escape(self.link(value))}">{escape(prefixed(value, self.base))}</a>{name}'
         if term["type"] == "uri":
             return f'<a href="{escape(self.link(value))}">{escape(value)}</a>'
         if term["type"] == "literal" and "xml:lang" in term:

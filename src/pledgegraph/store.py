@@ -27,7 +27,7 @@ import pyoxigraph as ox
 from .errors import QueryError, QueryRefused, QuerySyntaxError, TooLarge, UnusableInput
 from .export import serialize
 from .settings import GRAPH_NAMES, OUTPUT_STEM, graph_iri
-from .vocab import DEFAULT_BASE, PREFIXES, XSD
+from .vocab import DEFAULT_BASE, PGV, PREFIXES, RDF, XSD
 
 DATASET_FILE = OUTPUT_STEM + ".trig"
 RESULT_FORMATS = ("json", "xml", "csv", "tsv")          # SELECT and ASK answers
@@ -79,14 +79,18 @@ def describe(loaded: Loaded, iri: str) -> list[ox.Triple]:
     (`…/name/1`, `…/cite/<source>/quote`…), from every graph, sorted. Empty when it is unknown."""
     found: set[ox.Triple] = set()
     todo, seen = [iri], {iri}
+    below = iri + "/"
+    reified = ox.NamedNode(RDF + "subject")  # a claim below the record points at it, not from it
     while todo:
-        subject = todo.pop()
-        for q in loaded.store.quads_for_pattern(ox.NamedNode(subject), None, None):
-            found.add(ox.Triple(q.subject, q.predicate, q.object))
-            o = q.object
-            if isinstance(o, ox.NamedNode) and o.value.startswith(iri + "/") and o.value not in seen:
-                seen.add(o.value)
-                todo.append(o.value)
+        subject = ox.NamedNode(todo.pop())
+        own = [ox.Triple(q.subject, q.predicate, q.object) for q in loaded.store.quads_for_pattern(subject, None, None)]
+        found.update(own)
+        nested = [t.object for t in own]
+        nested += [q.subject for q in loaded.store.quads_for_pattern(None, reified, subject)]
+        for node in nested:
+            if isinstance(node, ox.NamedNode) and node.value.startswith(below) and node.value not in seen:
+                seen.add(node.value)
+                todo.append(node.value)
     return sorted(found, key=str)
 
 
@@ -152,6 +156,21 @@ def _unescape(text: str) -> str:
     return _UNICODE_ESCAPE.sub(replace, text)
 
 
+def prefix_declarations(tokens: list[tuple[str, str]]) -> list[int]:
+    """The positions of `PREFIX name: <iri>` declarations in a query's tokens."""
+    return [i for i, (kind, value) in enumerate(tokens)
+            if kind == "word" and value.upper() == "PREFIX" and i + 2 < len(tokens)
+            and tokens[i + 1][0] == "pname" and tokens[i + 2][0] == "iri"]
+
+
+def declared_prefixes(tokens: list[tuple[str, str]]) -> dict[str, str]:
+    """The predeclared prefixes, overridden by the query's own PREFIX lines."""
+    prefixes = dict(PREFIXES)
+    for i in prefix_declarations(tokens):
+        prefixes[tokens[i + 1][1][:-1]] = tokens[i + 2][1][1:-1]
+    return prefixes
+
+
 def check_query(text: str, allowed_graphs: Iterable[str]) -> Query:
     """Refuse what a read-only public endpoint must not run, before anything runs."""
     source = _unescape(text)
@@ -162,10 +181,7 @@ def check_query(text: str, allowed_graphs: Iterable[str]) -> Query:
         raise QueryRefused(f"updates are not accepted ({', '.join(updates)}): this graph is read-only")
     if any(w == "SERVICE" for _, w in words):
         raise QueryRefused("SERVICE is not allowed: queries run on this dataset only, never on other endpoints")
-    prefixes = dict(PREFIXES)
-    for i, w in words:
-        if w == "PREFIX" and i + 2 < len(tokens) and tokens[i + 1][0] == "pname" and tokens[i + 2][0] == "iri":
-            prefixes[tokens[i + 1][1][:-1]] = tokens[i + 2][1][1:-1]
+    prefixes = declared_prefixes(tokens)
     allowed = set(allowed_graphs)
     own_dataset = False
     for i, w in words:
@@ -182,6 +198,28 @@ def check_query(text: str, allowed_graphs: Iterable[str]) -> Query:
     return Query(text, form, own_dataset, needs_sandbox=re.search("service", source, re.I) is not None)
 
 
+def describe_targets(text: str) -> list[str] | None:
+    """The IRIs of `DESCRIBE <iri> pg:x …` with no WHERE clause, else None: those are answered with
+    the record's whole subgraph (`describe`), the same triples as its served `.ttl`, rather than
+    Oxigraph's DESCRIBE (the node's own triples only, without its dates, citations and quotes)."""
+    tokens = _tokens(_unescape(text))
+    prefixes = declared_prefixes(tokens)
+    start = None
+    for i, (kind, value) in enumerate(tokens):
+        if kind == "word" and value.upper() == "DESCRIBE":
+            start = i + 1
+            break
+    if start is None or start >= len(tokens):
+        return None
+    iris = []
+    for kind, value in tokens[start:]:
+        iri = value[1:-1] if kind == "iri" else _expand(value, prefixes) if kind == "pname" else None
+        if iri is None:
+            return None
+        iris.append(iri)
+    return iris
+
+
 def _expand(pname: str, prefixes: dict[str, str]) -> str | None:
     prefix, _, local = pname.partition(":")
     return prefixes[prefix] + local if prefix in prefixes and "\\" not in local and "%" not in local else None
@@ -190,13 +228,53 @@ def _expand(pname: str, prefixes: dict[str, str]) -> str | None:
 _ERROR_AT = re.compile(r"error at (\d+):(\d+): ?(.*)", re.DOTALL)
 
 
-def syntax_error(message: str) -> QuerySyntaxError:
-    """Oxigraph's "error at LINE:COLUMN: …" as a QuerySyntaxError that knows where."""
+def syntax_error(message: str, text: str = "") -> QuerySyntaxError:
+    """Oxigraph's "error at LINE:COLUMN: …" as a QuerySyntaxError that knows where, with the
+    parser's list of expected tokens (dozens, with Unicode ranges) said in a few words, and the
+    offending line with a caret under the column when the query text is given."""
     m = _ERROR_AT.search(message)
     if not m:
-        return QuerySyntaxError(f"syntax error: {message}")
+        return QuerySyntaxError(f"syntax error: {short_expected(message)}")
     line, column = int(m.group(1)), int(m.group(2))
-    return QuerySyntaxError(f"syntax error at line {line}, column {column}: {m.group(3)}", line, column)
+    lines = text.splitlines()
+    shown = ""
+    if 0 < line <= len(lines):
+        shown = f"\n  {lines[line - 1].expandtabs(1)}\n  {' ' * max(column - 1, 0)}^"
+    return QuerySyntaxError(f"syntax error at line {line}, column {column}: {short_expected(m.group(3))}{shown}",
+                            line, column)
+
+
+# What the tokens Oxigraph lists as expected stand for, in a reader's words (in this order).
+_EXPECTED_WORDS = (
+    ("a variable", {"?", "$"}), ("an IRI", {"<"}), ("a prefixed name", {":", "[a-z]"}),
+    ("a string", {"'", '"', "'''", '\\"\\"\\"', '\\"'}), ("a number", {"[0-9]", "+", "-"}),
+    ("true/false", {"true", "false"}), ("a blank node", {"_:", "["}),
+)
+_EXPECTED_ITEM = re.compile(r'"((?:[^"\\]|\\.)*)"|(\[[^\]]*\])|([A-Za-z_]\w*)')
+
+
+def short_expected(message: str) -> str:
+    """"expected one of …" in a few words: token classes instead of characters and ranges."""
+    m = re.match(r"(?s)expected one of (.*)", message.strip())
+    if not m:
+        return " ".join(re.sub(r"\[[^\]]*\\u\{[^\]]*\]", "a letter", message).split())
+    items = set()
+    for quoted, ranged, word in _EXPECTED_ITEM.findall(m.group(1)):
+        if ranged:
+            items.add("[0-9]" if "'0'" in ranged else "[a-z]" if ("'a'" in ranged or "\\u" in ranged) else ranged)
+        else:
+            items.add(quoted or word)
+    said, used = [], set()
+    for words, tokens in _EXPECTED_WORDS:
+        if items & tokens:
+            said.append(words)
+            used |= items & tokens
+    functions = sorted(i for i in items - used if re.fullmatch(r"[A-Za-z]\w+", i) and i not in ("true", "false"))
+    if functions:
+        said.append("a function or expression (" + ", ".join(functions[:4]) + (", …" if len(functions) > 4 else "") + ")")
+        used |= set(functions)
+    said += [f"'{i}'" for i in sorted(items - used - {"[_]", "<<", "<<("})]
+    return "expected " + ", ".join(said) if said else message
 
 
 # -- running a query ---------------------------------------------------------------------------
@@ -210,6 +288,7 @@ class Answer:
     rows: list[tuple] = field(default_factory=list)
     boolean: bool | None = None
     triples: list[ox.Triple] = field(default_factory=list)
+    short_base: str = ""  # when set, tables show this build's entities as KIND/ID (`--labels`)
 
     def serialize(self, fmt: str) -> bytes:
         """The answer in a SPARQL results format, an RDF format, or "table" for people."""
@@ -275,12 +354,22 @@ def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_ro
         options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or []]
     elif not query.own_dataset:
         options["default_graph"] = loaded.default_graphs(asserted_only)
+    text = query.text
     if query.bindings:
         options["substitutions"] = {ox.Variable(v): _term(t) for v, t in query.bindings}
+    targets = describe_targets(query.text) if query.form == "describe" else None
+    if targets and all(t.startswith(loaded.base + "id/") for t in targets):
+        triples = sorted({t for iri in targets for t in describe(loaded, iri)}, key=str)
+        return Answer("describe", triples=_bounded(iter(triples), max_rows, "triples"))
     try:
-        result = loaded.store.query(query.text, **options)
+        try:
+            result = loaded.store.query(text, **options)
+        except RuntimeError as e:  # Oxigraph substitutes projected variables only (and not in CONSTRUCT)
+            if "substitutions" not in options or "does not contains variable" not in str(e):
+                raise
+            result = loaded.store.query(_values_in_where(text, options.pop("substitutions")), **options)
     except SyntaxError as e:
-        raise syntax_error(str(e)) from None
+        raise syntax_error(str(e), query.text) from None
     if isinstance(result, ox.QueryBoolean):
         return Answer("ask", boolean=bool(result))
     if isinstance(result, ox.QuerySolutions):
@@ -293,22 +382,50 @@ def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_ro
     return Answer(query.form or "construct", triples=sorted(set(triples), key=str))
 
 
+def _values_in_where(text: str, bound: dict) -> str:
+    """The query with a VALUES block opening its WHERE clause: the same bindings, seen by every
+    pattern and FILTER of that group, for variables the query does not project."""
+    where = re.search(r"\bWHERE\s*\{", text, re.I) or re.search(r"\{", text)
+    if where is None:
+        raise QueryError("a bound variable needs a WHERE clause to bind it in")
+    values = ("VALUES (" + " ".join(str(v) for v in bound) + ") { ("
+              + " ".join(str(t) for t in bound.values()) + ") } ")
+    return text[:where.end()] + values + text[where.end():]
+
+
 def run_once(dist: Path, text: str, fmt: str | None = None, *, asserted_only: bool = False,
-             bound: dict[str, str] | None = None) -> bytes:
+             bound: dict[str, str] | None = None, labels: bool = False, warn=None) -> bytes:
     """One query for the command line, answered in this process (no worker start-up to wait for).
 
     `fmt` defaults to "table" for SELECT/ASK and "turtle" for CONSTRUCT/DESCRIBE; `bound` pre-binds
-    variables (see `bindings`). A query that mentions "service" outside the refused keyword runs in
-    a sandboxed worker instead."""
+    variables (see `bindings`); `labels` adds a name column after each IRI column (`labels.py`).
+    `warn(message)`, when given, hears about terms the dataset does not know and, for an empty
+    answer, which pattern matched nothing (`advice.py`). A query that mentions "service" outside
+    the refused keyword runs in a sandboxed worker instead."""
     loaded = load(dist)
     query = check_query(text, loaded.graph_iris).bound(bound or {})
     fmt = fmt or ("turtle" if query.graph_result else "table")
+    if warn:
+        from . import advice
+
+        for message in advice.unknown_terms(loaded, query):
+            warn(message)
     if query.needs_sandbox:
         from .workers import QueryPool
 
         with QueryPool(dist, workers=1, timeout=None, max_rows=None) as pool:
             return pool.run(query, fmt, asserted_only=asserted_only)
-    return execute(loaded, query, asserted_only=asserted_only).serialize(fmt)
+    answer = execute(loaded, query, asserted_only=asserted_only)
+    if warn and not answer.rows and not answer.triples and not answer.boolean:
+        from . import advice
+
+        for message in advice.why_empty(loaded, query, asserted_only=asserted_only):
+            warn(message)
+    if labels:
+        from .labels import with_labels
+
+        answer = with_labels(answer, loaded)
+    return answer.serialize(fmt)
 
 
 def _bounded(items, cap: int | None, what: str) -> list:
@@ -325,7 +442,7 @@ def table(answer: Answer) -> str:
     if answer.boolean is not None:
         return ("true" if answer.boolean else "false") + "\n"
     header = [f"?{v}" for v in answer.variables]
-    cells = [[_cell(t) for t in row] for row in answer.rows]
+    cells = [[_cell(t, answer.short_base) for t in row] for row in answer.rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(header)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
              "  ".join("-" * w for w in widths)]
@@ -337,9 +454,14 @@ def table(answer: Answer) -> str:
 _LOCAL = re.compile(r"[\w-]*\Z")
 
 
-def _cell(term) -> str:
+def _cell(term, short_base: str = "") -> str:
     if term is None:
         return ""
+    if isinstance(term, ox.NamedNode) and short_base:
+        if term.value.startswith(short_base + "id/"):
+            return term.value[len(short_base) + 3:]
+        if term.value.startswith(PGV):
+            return "pgv:" + term.value[len(PGV):]
     if isinstance(term, ox.NamedNode):
         for prefix, ns in PREFIXES.items():
             if term.value.startswith(ns) and _LOCAL.match(term.value[len(ns):]):
