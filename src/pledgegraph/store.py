@@ -27,7 +27,7 @@ import pyoxigraph as ox
 from .errors import QueryError, QueryRefused, QuerySyntaxError, TooLarge, UnusableInput
 from .export import serialize
 from .settings import GRAPH_NAMES, OUTPUT_STEM, graph_iri
-from .vocab import DEFAULT_BASE, PGV, PREFIXES, RDF, XSD
+from .vocab import DEFAULT_BASE, PG, PGV, PREFIXES, XSD
 
 DATASET_FILE = OUTPUT_STEM + ".trig"
 RESULT_FORMATS = ("json", "xml", "csv", "tsv")          # SELECT and ASK answers
@@ -80,7 +80,7 @@ def describe(loaded: Loaded, iri: str) -> list[ox.Triple]:
     found: set[ox.Triple] = set()
     todo, seen = [iri], {iri}
     below = iri + "/"
-    reified = ox.NamedNode(RDF + "subject")  # a claim below the record points at it, not from it
+    reified = ox.NamedNode(PG + "claimSubject")  # a claim below the record points at it, not from it
     while todo:
         subject = ox.NamedNode(todo.pop())
         own = [ox.Triple(q.subject, q.predicate, q.object) for q in loaded.store.quads_for_pattern(subject, None, None)]
