@@ -467,9 +467,10 @@ def serve(host, port, workers, timeout, max_rows, dist):
     limit and a row cap. Every entity IRI dereferences to HTML, Turtle, JSON-LD or N-Triples by
     Accept header or suffix (.html, .ttl, .jsonld, .nt).
     """
-    from .serve import make_server
+    from .serve import SERVER_MEMORY_MB, limit_memory, make_server
 
     settings = _settings(None, dist)
+    limit_memory(SERVER_MEMORY_MB)
     try:
         server = make_server(settings.out_dir, settings.queries_dir, host, port, workers=workers, timeout=timeout,
                              max_rows=max_rows, log=lambda line: click.echo(line, err=True))

@@ -145,5 +145,9 @@ class TooLarge(QueryError):
     """A request or a result beyond a size cap."""
 
 
+class NotAcceptable(QueryError):
+    """The answer (a table or a graph) has no format the client accepts."""
+
+
 class Busy(PledgegraphError):
     """Every query worker is taken; the client may retry."""

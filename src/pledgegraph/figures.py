@@ -18,6 +18,7 @@ from typing import Callable
 
 import pyoxigraph as ox
 
+from .formats import xml_safe
 from .pages import entity_of, label_of
 from .vocab import sparql_prologue
 
@@ -188,4 +189,4 @@ def _svg(rows: list[Row], modified: dt.date | None, link: Callable[[str], str], 
         out.append(f'<rect x="{lx}" y="{y - 10}" width="12" height="12" fill="{COLOURS[kind]}"/>'
                    f'<text x="{lx + 18}" y="{y}">{escape(LEGEND[kind])}</text>')
     out.append("</svg>")
-    return "".join(out)
+    return xml_safe("".join(out))
