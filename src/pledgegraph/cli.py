@@ -384,7 +384,10 @@ def publish(outdir, dist):
 @click.option("--query", metavar="URL", help="SPARQL query endpoint for the checks (default: ENDPOINT).")
 @click.option("--release-url", metavar="URL", help="Where the release is hosted, for the links in its "
               "metadata (default <base><version>/).")
-def push(endpoint, release, graph, graph_store, query, release_url):
+@click.option("--allow-basic-over-http", is_flag=True,
+              help="Answer a store's Basic authentication challenge over plain http:// (sends the password "
+                   "readable on the way; refused by default).")
+def push(endpoint, release, graph, graph_store, query, release_url, allow_basic_over_http):
     """Load a release into a SPARQL 1.1 store at ENDPOINT (its update endpoint), atomically.
 
     Stages the data and its VoID/DCAT metadata, MOVEs both over the live graphs in one update,
@@ -395,7 +398,8 @@ def push(endpoint, release, graph, graph_store, query, release_url):
     from .push import Store, push as push_release
 
     try:
-        result = push_release(Store(endpoint, graph_store, query), release, graph, release_url)
+        result = push_release(Store(endpoint, graph_store, query, allow_basic_over_http=allow_basic_over_http),
+                              release, graph, release_url)
     except PledgegraphError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)

@@ -254,6 +254,7 @@ def _worker_main(conn, dist: str, max_rows, memory_mb: int) -> None:
     except errors.PledgegraphError as e:
         conn.send(("failed", type(e).__name__, str(e)))
         return
+    store.check_query("ASK {}", loaded.graph_iris)  # load the parser now, not in the first query's time
     checked: OrderedDict[str, object] = OrderedDict()
     conn.send(("ready", sandboxed))
     while True:
