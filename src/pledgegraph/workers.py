@@ -6,14 +6,16 @@ a pipe: it parses and checks the query itself (`store.check_query`, which can be
 text), runs it, and serializes the answer within a size cap, all under the query's time limit;
 when the limit passes the worker is killed (SIGKILL) and a fresh one is started in the background.
 
-Fair scheduling, so cheap queries are not starved by heavy ones: the pool holds `workers` workers
-for any query plus `heavy` more. A query still running after `cheap_seconds` is *heavy*: its
-worker drops to the lowest CPU priority (nice 19) and counts against the heavy slots; once they
-are all taken, a further query that turns heavy is stopped with Busy (503). So at least `workers`
-workers are always free for, or busy with, queries that take under `cheap_seconds`. A waiting
-query gets the next free worker when its client has the fewest queries running (round robin
-between clients), so one client cannot queue ahead of everyone. A worker that ran a heavy query
-is replaced (an unprivileged process cannot raise its priority again).
+Fair scheduling, so cheap queries are not starved by heavy ones: `workers` *normal* workers
+and up to `heavy` *low-priority* ones (nice 19, so a cheap query gets the CPU first). A query
+still running after `cheap_seconds` is heavy: it must hold one of the `heavy` slots (none free:
+stopped with Busy, 503), and a normal worker running it drops to nice 19 and is replaced by a
+fresh normal one. The client and the query text are then *expected heavy* for a while: their
+next queries wait for a heavy slot before they start, on a low-priority worker, instead of
+taking a normal one (the cost estimate before admission). So `workers` normal workers are always
+free for, or busy with, queries that take under `cheap_seconds`. Among waiting requests the next
+worker goes to the client with the fewest queries running (round robin between clients), so one
+client cannot queue ahead of everyone.
 
 Workers are also sandboxed where the platform allows (Linux x86-64 / arm64, seccomp): they cannot
 open network sockets at all nor set up io_uring, so even a query that slipped past the check could
@@ -41,16 +43,18 @@ from .errors import Busy, QueryError, QueryTimeout
 
 _STARTUP_SECONDS = 120
 _CHECKED_CACHE = 256  # parsed-and-checked queries each worker remembers (rdflib's parser is slow)
+_SUSPECT_SECONDS = 60.0  # how long a client or text that ran a heavy query is expected to again
+_SUSPECTS = 4096
 
 
 class QueryPool:
-    """`workers` + `heavy` processes, each with its own copy of the store from `dist`.
+    """`workers` normal + `heavy` low-priority processes, each with its own copy of the store from `dist`.
 
     `timeout` bounds each query (seconds); `max_rows` and `max_bytes` bound each answer;
     `memory_mb` bounds each worker's address space. `run` raises QueryTimeout, TooLarge,
     QuerySyntaxError, QueryRefused, NotAcceptable, QueryError, or Busy when no worker frees up
-    within `queue_wait` seconds (by default several query time limits, so a burst of heavy
-    queries delays light ones instead of failing them) or every heavy slot is taken.
+    within `queue_wait` seconds (by default several query time limits, so a burst of queries
+    delays others instead of failing them) or every heavy slot is taken.
     """
 
     def __init__(self, dist: Path, *, workers: int = 2, heavy: int | None = None, timeout: float | None = 10.0,
@@ -58,20 +62,23 @@ class QueryPool:
                  queue_wait: float | None = None, cheap_seconds: float = 0.5):
         self.dist, self.timeout, self.max_rows, self.memory_mb = Path(dist), timeout, max_rows, memory_mb
         self.max_bytes = max_bytes
-        self.heavy_slots = max(1, workers) if heavy is None else heavy
+        self.normal_count = max(1, workers)
+        self.heavy_slots = max(1, workers) if heavy is None else max(1, heavy)
         self.cheap_seconds = cheap_seconds if timeout is None else min(cheap_seconds, timeout)
         self.queue_wait = queue_wait if queue_wait is not None else max(30.0, 3 * (timeout or 10.0))
         self._context = multiprocessing.get_context("spawn")  # never fork a threaded server
         self._closed = False
         self.respawn_error: Exception | None = None
         self._cond = threading.Condition()
-        self._idle: list[_Worker] = []
-        self._waiting: dict[int, str] = {}  # ticket -> client, in arrival order
+        self._idle: dict[bool, list[_Worker]] = {False: [], True: []}  # low priority? -> idle workers
+        self._waiting: dict[int, tuple[str, bool]] = {}  # ticket -> (client, expected heavy), in arrival order
         self._running: Counter[str] = Counter()
-        self._heavy = 0  # heavy queries running + workers being replaced after one
+        self._heavy = 0  # queries holding a heavy slot
+        self._suspects: OrderedDict[str, float] = OrderedDict()  # client or query text -> when it last ran heavy
         self._tickets = itertools.count()
         self._all: set[_Worker] = set()
-        started = [self._start() for _ in range(max(1, workers) + self.heavy_slots)]
+        started = [self._start(low=False) for _ in range(self.normal_count)]
+        started += [self._start(low=True) for _ in range(self.heavy_slots)]
         for worker in started:
             self._await_ready(worker)
         self.sandboxed = all(w.sandboxed for w in started)
@@ -82,22 +89,25 @@ class QueryPool:
         and ASK or `formats["graph"]` for CONSTRUCT and DESCRIBE (NotAcceptable when that is None).
         `client` (e.g. an IP address) is the unit of fair scheduling."""
         cap = self.max_bytes if max_bytes is None else max_bytes
-        worker = self._acquire(client)
-        heavy = False
+        expected_heavy = self._suspected(client, text)
+        worker = self._acquire(client, expected_heavy)
+        heavy = expected_heavy
         try:
             worker.conn.send((text, formats, options, cap))
-            if not worker.conn.poll(self.cheap_seconds):
-                heavy = self._make_heavy(worker)
-                left = None if self.timeout is None else self.timeout - self.cheap_seconds
-                if not worker.conn.poll(left):
-                    raise QueryTimeout(f"the query ran longer than {self.timeout:g} s and was stopped")
+            if not heavy and not worker.conn.poll(self.cheap_seconds):
+                self._suspect(client, text)
+                self._make_heavy(worker)
+                heavy = True
+            waited = 0 if expected_heavy else self.cheap_seconds
+            if not worker.conn.poll(None if self.timeout is None else self.timeout - waited):
+                raise QueryTimeout(f"the query ran longer than {self.timeout:g} s and was stopped")
             reply = worker.conn.recv()
         except (EOFError, OSError):  # the worker died: out of memory, or killed from outside
-            self._retire(worker, heavy)
+            self._retire(worker)
             worker = None
             raise QueryError("the query could not be completed (its worker ran out of memory or stopped)") from None
         except BaseException:
-            self._retire(worker, heavy)
+            self._retire(worker)
             worker = None
             raise
         finally:
@@ -127,20 +137,46 @@ class QueryPool:
 
     # -- scheduling ---------------------------------------------------------------------------
 
-    def _acquire(self, client: str) -> _Worker:
-        """The next idle worker, once this request is the one to serve: among waiting requests,
-        the one whose client has the fewest queries running, then the oldest."""
+    def _suspected(self, client: str, text: str) -> bool:
+        """Whether this client or this text ran a heavy query within the last minute."""
+        now = time.monotonic()
+        with self._cond:
+            while self._suspects and next(iter(self._suspects.values())) < now - _SUSPECT_SECONDS:
+                self._suspects.popitem(last=False)
+            return client in self._suspects or "\0" + text in self._suspects
+
+    def _suspect(self, client: str, text: str) -> None:
+        with self._cond:
+            for key in (client, "\0" + text):
+                self._suspects.pop(key, None)
+                self._suspects[key] = time.monotonic()
+            while len(self._suspects) > _SUSPECTS:
+                self._suspects.popitem(last=False)
+
+    def _ready_for(self, heavy: bool) -> bool:
+        if heavy:  # only on a low-priority worker: the normal ones stay for cheap queries
+            return self._heavy < self.heavy_slots and bool(self._idle[True])
+        return bool(self._idle[False] or self._idle[True])
+
+    def _acquire(self, client: str, heavy: bool) -> _Worker:
+        """An idle worker (and a heavy slot, for a query expected to be heavy), once this request
+        is the one to serve: among waiting requests that could start, the one whose client has
+        the fewest queries running, then the oldest."""
         deadline = time.monotonic() + self.queue_wait
         with self._cond:
             ticket = next(self._tickets)
-            self._waiting[ticket] = client
+            self._waiting[ticket] = (client, heavy)
             try:
                 while True:
                     if self._closed:
                         raise Busy("the service is shutting down")
-                    if self._idle and ticket == min(self._waiting, key=lambda t: (self._running[self._waiting[t]], t)):
+                    ready = [t for t, (_, h) in self._waiting.items() if self._ready_for(h)]
+                    if ticket in ready and ticket == min(ready, key=lambda t: (self._running[self._waiting[t][0]], t)):
                         self._running[client] += 1
-                        return self._idle.pop()
+                        if heavy:
+                            self._heavy += 1
+                            return self._idle[True].pop()
+                        return self._idle[False].pop() if self._idle[False] else self._idle[True].pop()
                     left = deadline - time.monotonic()
                     if left <= 0:
                         raise Busy("every query worker is busy: try again shortly")
@@ -149,37 +185,44 @@ class QueryPool:
                 del self._waiting[ticket]
                 self._cond.notify_all()
 
-    def _make_heavy(self, worker: _Worker) -> bool:
-        """Move a query past `cheap_seconds` to a heavy slot at the lowest priority; Busy when none is free."""
+    def _make_heavy(self, worker: _Worker) -> None:
+        """Give a query past `cheap_seconds` a heavy slot and the lowest priority; Busy when no slot is free."""
         with self._cond:
             if self._heavy >= self.heavy_slots:
                 raise Busy(f"{self.heavy_slots} long-running queries are already running: try again shortly "
                            f"(queries that finish within {self.cheap_seconds:g} s are always served)")
             self._heavy += 1
+            if not worker.low:
+                self._lower(worker)
+
+    def _lower(self, worker: _Worker) -> None:
+        """Drop a normal worker to nice 19 for good, and start a normal one in its place (lock held)."""
         try:
             os.setpriority(os.PRIO_PROCESS, worker.process.pid, 19)
         except OSError:
-            pass  # it exited meanwhile: the answer (or EOF) is in the pipe
-        return True
+            pass  # it exited meanwhile: the pipe will say so
+        worker.low = True
+        self._respawn(low=False)
 
     def _release(self, client: str, worker: _Worker | None, heavy: bool) -> None:
         with self._cond:
             self._running[client] -= 1
             if not self._running[client]:
                 del self._running[client]
+            if heavy:
+                self._heavy -= 1
+            if worker is not None:
+                if worker.low and sum(w.low for w in self._all) > self.heavy_slots:
+                    self._all.discard(worker)  # one low-priority worker too many, after a demotion
+                    threading.Thread(target=worker.stop, daemon=True).start()
+                else:
+                    self._idle[worker.low].append(worker)
             self._cond.notify_all()
-        if worker is not None:
-            if heavy:  # it runs at nice 19 now and cannot come back: replace it
-                self._retire(worker, heavy)
-            else:
-                with self._cond:
-                    self._idle.append(worker)
-                    self._cond.notify_all()
 
     # -- worker life ----------------------------------------------------------------------------
 
-    def _start(self) -> _Worker:
-        worker = _Worker(self._context, self.dist, self.max_rows, self.memory_mb)
+    def _start(self, low: bool) -> _Worker:
+        worker = _Worker(self._context, self.dist, self.max_rows, self.memory_mb, low)
         with self._cond:
             self._all.add(worker)
         return worker
@@ -194,48 +237,42 @@ class QueryPool:
             raise errors.UnusableInput(payload[1])
         worker.sandboxed = payload[0]
         with self._cond:
-            self._idle.append(worker)
+            self._idle[worker.low].append(worker)
             self._cond.notify_all()
 
-    def _retire(self, worker: _Worker, heavy: bool) -> None:
-        """Kill a worker and start its successor in the background, so the caller answers now. A
-        worker retired after a heavy query keeps its heavy slot until the successor is ready."""
-        if worker.retired:
-            return
-        worker.retired = True
+    def _retire(self, worker: _Worker) -> None:
+        """Kill a worker and start its successor (of the same priority) in the background."""
         worker.stop()
         with self._cond:
             self._all.discard(worker)
+            low_left = sum(w.low for w in self._all)
+        if not worker.low or low_left < self.heavy_slots:
+            self._respawn(low=worker.low)
 
+    def _respawn(self, low: bool) -> None:
         def respawn():
             delay = 0.5
-            try:
-                while not self._closed:  # keep trying: a pool that shrinks for good ends up answering nothing
-                    try:
-                        self._await_ready(self._start())
-                        return
-                    except errors.PledgegraphError as e:
-                        self.respawn_error = e
-                        time.sleep(delay)
-                        delay = min(delay * 2, 10.0)
-            finally:
-                if heavy:
-                    with self._cond:
-                        self._heavy -= 1
-                        self._cond.notify_all()
+            while not self._closed:  # keep trying: a pool that shrinks for good ends up answering nothing
+                try:
+                    self._await_ready(self._start(low))
+                    return
+                except errors.PledgegraphError as e:
+                    self.respawn_error = e
+                    time.sleep(delay)
+                    delay = min(delay * 2, 10.0)
 
         threading.Thread(target=respawn, name="pledgegraph-respawn", daemon=True).start()
 
 
 class _Worker:
-    def __init__(self, context, dist: Path, max_rows, memory_mb: int):
+    def __init__(self, context, dist: Path, max_rows, memory_mb: int, low: bool):
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(child, str(dist), max_rows, memory_mb),
+        self.process = context.Process(target=_worker_main, args=(child, str(dist), max_rows, memory_mb, low),
                                        name="pledgegraph-query", daemon=True)
         self.process.start()
         child.close()
         self.sandboxed = False
-        self.retired = False
+        self.low = low
 
     def stop(self) -> None:
         self.process.kill()
@@ -243,7 +280,9 @@ class _Worker:
         self.conn.close()
 
 
-def _worker_main(conn, dist: str, max_rows, memory_mb: int) -> None:
+def _worker_main(conn, dist: str, max_rows, memory_mb: int, low: bool) -> None:
+    if low:
+        os.nice(19)  # before loading: a low-priority worker starts without slowing cheap queries
     from . import store  # in the child only: the parent need not import Oxigraph's query side
 
     limit = memory_mb * 1024 * 1024
