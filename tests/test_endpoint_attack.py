@@ -297,7 +297,7 @@ def doubling(times: int) -> str:
 
 def test_an_answer_too_large_is_refused_and_server_memory_stays_bounded(endpoint):
     """Break 2: a 1.2 KB query whose answer doubles to 134 MB (671 MB as a page) gets 408 (or
-    413), 32 MiB ones get 413, and the server process's memory does not move."""
+    413), 16 MiB ones get 413, and the server process's memory does not move."""
     port, proc = endpoint
     peak = [_rss_mib(proc.pid)]
     done = threading.Event()
@@ -311,8 +311,8 @@ def test_an_answer_too_large_is_refused_and_server_memory_stays_bounded(endpoint
     watcher.start()
     try:
         results = [ask_patiently(port, doubling(times), headers={"Accept": accept}, timeout=60, source=f"127.0.2.{i}")
-                   for i, (times, accept) in enumerate([(27, "text/html"), (25, "text/html"),
-                                                        (25, "application/sparql-results+json"), (25, "text/csv")])]
+                   for i, (times, accept) in enumerate([(27, "text/html"), (24, "text/html"),
+                                                        (24, "application/sparql-results+json"), (24, "text/csv")])]
     finally:
         done.set()
         watcher.join()
@@ -321,7 +321,7 @@ def test_an_answer_too_large_is_refused_and_server_memory_stays_bounded(endpoint
     for status, body, seconds in results:
         assert status in (413, 408), body[:200]
         assert seconds < TIMEOUT + MARGIN
-    assert {r[0] for r in results[1:]} == {413}  # 32 MiB: over the answer cap, stopped while it streams out
+    assert {r[0] for r in results[1:]} == {413}  # 16 MiB: over the answer cap, stopped while it streams out
     assert max(peak) < SERVER_RSS_MIB
 
 
