@@ -302,7 +302,7 @@ def _worker_main(conn, dist: str, max_rows, memory_mb: int, low: bool) -> None:
         except EOFError:
             return
         try:
-            conn.send(_answer(store, loaded, checked, text, formats, options, max_rows, max_bytes))
+            conn.send(_answer(store, loaded, checked, text, formats, options, max_rows, max_bytes, sandboxed))
         except errors.PledgegraphError as e:
             conn.send(("error", type(e).__name__, str(e), (getattr(e, "line", 0), getattr(e, "column", 0))))
         except MemoryError:
@@ -313,8 +313,10 @@ def _worker_main(conn, dist: str, max_rows, memory_mb: int, low: bool) -> None:
             conn.send(("error", "QueryError", f"the query could not be evaluated: {str(e)[:500]}", None))
 
 
-def _answer(store, loaded, checked: OrderedDict, text: str, formats: dict, options: dict, max_rows, max_bytes):
-    """Check (remembering the verdict for recent texts), run and serialize one query."""
+def _answer(store, loaded, checked: OrderedDict, text: str, formats: dict, options: dict, max_rows, max_bytes,
+            sandboxed: bool):
+    """Check (remembering the verdict for recent texts), run and serialize one query. Without the
+    sandbox (no second line) a checked text that still spells "service" anywhere is refused too."""
     verdict = checked.pop(text, None)
     if verdict is None:
         try:
@@ -326,6 +328,9 @@ def _answer(store, loaded, checked: OrderedDict, text: str, formats: dict, optio
         checked.popitem(last=False)
     if isinstance(verdict, Exception):
         raise verdict
+    if not sandboxed and "service" in verdict.text.lower():
+        raise errors.QueryRefused('the word "service" may appear only where this platform can block network access '
+                                  'for queries; rephrase it (e.g. REGEX(?x, "servic[e]", "i"))')
     kind = "graph" if verdict.graph_result else "table"
     fmt = formats.get(kind)
     if fmt is None:
