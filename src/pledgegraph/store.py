@@ -132,9 +132,9 @@ def check_query(text: str, allowed_graphs: Iterable[str]) -> Query:
     try:
         prologue, body = parseQuery(source)
     except ParseException as e:
-        if _parses(parseUpdate, source):
-            raise QueryRefused("updates are not accepted (LOAD, INSERT, DELETE, CLEAR, DROP…): "
-                               "this graph is read-only") from None
+        operations = _update_operations(parseUpdate, source)
+        if operations:
+            raise QueryRefused(f"updates are not accepted ({', '.join(operations)}): this graph is read-only") from None
         near = e.line[e.col - 1:e.col + 39].strip() or "the end"
         raise QuerySyntaxError(f"syntax error at line {e.lineno}, column {e.col}, near {near!r}",
                                e.lineno, e.col) from None
@@ -157,12 +157,14 @@ def check_query(text: str, allowed_graphs: Iterable[str]) -> Query:
     return Query(source, _FORMS[body.name], own_dataset=bool(clauses))
 
 
-def _parses(parse, text: str) -> bool:
+def _update_operations(parse, text: str) -> list[str]:
+    """The operations of `text` read as SPARQL Update (INSERT, LOAD…), or [] when it is not one."""
     try:
-        parse(text)
-        return True
+        request = parse(text).request
     except Exception:  # any failure of the other grammar: not an update either
-        return False
+        return []
+    names = {"Modify": "DELETE/INSERT"}
+    return sorted({names.get(op.name) or re.match(r"[A-Z][a-z]*", op.name).group().upper() for op in request})
 
 
 def _contains(tree, name: str) -> bool:
