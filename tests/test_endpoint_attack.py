@@ -24,12 +24,14 @@ import urllib.parse
 import pytest
 
 from conftest import ROOT
+from test_serve import connected, listener  # noqa: F401 (a fixture)
 
 TIMEOUT = 2.0
 MARGIN = 2.5
 SIMPLE = "SELECT ?p WHERE { ?p a <https://w3id.org/pledgegraph/ontology#Pledge> } LIMIT 5"
 HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 SOAK_SECONDS = float(os.environ.get("PLEDGEGRAPH_SOAK_SECONDS", "8"))
+MAX_ANSWER_MB = 1
 
 
 def _free_port() -> int:
@@ -43,7 +45,8 @@ def endpoint(dist, tmp_path_factory):
     port = _free_port()
     log = open(tmp_path_factory.mktemp("serve") / "serve.log", "w+b")  # a pipe nobody reads would fill and block
     proc = subprocess.Popen([sys.executable, "-m", "pledgegraph", "serve", "--port", str(port), "--dist", str(dist),
-                             "--timeout", str(TIMEOUT), "--max-rows", "2000", "--workers", "2"], cwd=ROOT,
+                             "--timeout", str(TIMEOUT), "--max-rows", "2000", "--workers", "2",
+                             "--max-answer-mb", str(MAX_ANSWER_MB)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -229,6 +232,26 @@ def _cheap_p50_ms(port, seconds: float, source="127.0.0.2") -> tuple[float, list
     return statistics.median(latencies) * 1000, statuses
 
 
+def _cheap_p50_during(port, job, sources: list[str], seconds: float) -> tuple[float, list[int], list]:
+    """The cheap query's p50 and statuses while each of `sources` runs `job(source)` back to back
+    for `seconds`; and what the jobs returned."""
+    results = []
+
+    def flood(source):
+        stop = time.time() + seconds
+        while time.time() < stop:
+            results.append(job(source))
+
+    threads = [threading.Thread(target=flood, args=(source,)) for source in sources]
+    for t in threads:
+        t.start()
+    time.sleep(min(1.0, seconds / 4))
+    p50, cheap = _cheap_p50_ms(port, seconds - 1.5)
+    for t in threads:
+        t.join()
+    return p50, cheap, results
+
+
 def _figures(attack: str, **values):
     print("attack figures:", json.dumps({"attack": attack, **values}))
 
@@ -289,10 +312,18 @@ def test_a_burst_of_connections_waits_in_a_real_backlog(endpoint):
     assert ask(port, SIMPLE)[0] == 200
 
 
-def doubling(times: int, rows: int = 1) -> str:
-    """A one-line query whose answer is `rows` rows of a 2**times-character string."""
-    return (f'SELECT ?v{times} WHERE {{ VALUES ?row {{ {" ".join(map(str, range(rows)))} }} BIND("&" AS ?v0) '
+def doubling(times: int) -> str:
+    """The query of issue 18: 1.2 KB, whose answer is a 2**times-character string."""
+    return (f'SELECT ?v{times} WHERE {{ BIND("&" AS ?v0) '
             + " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(times)) + " }")
+
+
+def growing(levels: int) -> str:
+    """A short query whose answer is one 8**levels-character string (quick to parse and to run)."""
+    expr = '"&"'
+    for _ in range(levels):
+        expr = f'REPLACE({expr}, "&", "&&&&&&&&")'
+    return f"SELECT ?x WHERE {{ BIND({expr} AS ?x) }}"
 
 
 def test_an_answer_too_large_is_refused_and_server_memory_stays_bounded(endpoint):
@@ -310,10 +341,10 @@ def test_an_answer_too_large_is_refused_and_server_memory_stays_bounded(endpoint
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        results = [ask_patiently(port, doubling(times, rows), headers={"Accept": accept}, timeout=60, source=f"127.0.2.{i}")
-                   for i, (times, rows, accept) in enumerate([
-                       (22, 1, "text/html"), (20, 20, "application/sparql-results+json"), (20, 20, "text/csv"),
-                       (27, 1, "text/html")])]
+        results = [ask_patiently(port, query, headers={"Accept": accept}, timeout=60, source=f"127.0.2.{i}")
+                   for i, (query, accept) in enumerate([
+                       (growing(7), "text/html"), (growing(7), "application/sparql-results+json"),
+                       (growing(7), "text/csv"), (doubling(27), "text/html")])]
     finally:
         done.set()
         watcher.join()
@@ -322,33 +353,15 @@ def test_an_answer_too_large_is_refused_and_server_memory_stays_bounded(endpoint
     for status, body, seconds in results:
         assert status in (413, 408), body[:200]
         assert seconds < TIMEOUT + MARGIN
-    # 4 MiB as a page, 20 × 1 MiB as data: over the answer cap, stopped while the rows stream out
+    # 2 MiB: over the answer cap (1 MiB here, 16 MiB by default), stopped before it leaves the worker
     assert {r[0] for r in results[:3]} == {413}
     assert max(peak) < SERVER_RSS_MIB
-
-
-@pytest.fixture
-def listener():
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    sock.settimeout(0.3)
-    yield sock, sock.getsockname()[1]
-    sock.close()
-
-
-def _connected(sock) -> bool:
-    try:
-        sock.accept()[0].close()
-        return True
-    except socket.timeout:
-        return False
 
 
 def test_escape_tricks_cannot_pass_service_or_from(endpoint, listener):
     """Break 3: `\\u0022` read as a quote by a text check let SERVICE and FROM through."""
     port, _ = endpoint
-    sock, target = listener
+    target = listener.getsockname()[1]
     service = (f'SELECT * WHERE {{ BIND("\\u0022" AS ?a) SERVICE <http://127.0.0.1:{target}/> {{?s ?p ?o}} '
                f'BIND("\\u0022" AS ?b) }}')
     status, body = ask(port, service, method="POST")
@@ -359,7 +372,7 @@ def test_escape_tricks_cannot_pass_service_or_from(endpoint, listener):
                   f'SELECT * WHERE {{ BIND("\\u005Cu0022" AS ?a) SERVICE <http://127.0.0.1:{target}/> {{}} }}',
                   f'SELECT * WHERE {{ \\u0053ERVICE <http://127.0.0.1:{target}/> {{}} }}'):
         assert ask(port, query, method="POST")[0] == 400, query
-    assert not _connected(sock)
+    assert not connected(listener)
 
 
 FILTERS = "SELECT * WHERE { ?s ?p ?o " + "FILTER(?o = 1) " * 2000 + "}"  # 30 KB, seconds for rdflib's parser
@@ -373,20 +386,9 @@ def test_the_query_check_runs_in_a_worker_under_the_time_limit(endpoint):
     assert status == 400 and time.perf_counter() - start < 2
     status, _, seconds = ask_patiently(port, FILTERS, method="POST")
     assert status == 408 and seconds < TIMEOUT + MARGIN
-    statuses = []
-
-    def flood(source):
-        stop = time.time() + 4
-        while time.time() < stop:
-            statuses.append(ask(port, FILTERS, method="POST", source=source)[0])
-
-    threads = [threading.Thread(target=flood, args=(f"127.0.5.{i}",)) for i in range(1, 5)]
-    for t in threads:
-        t.start()
-    time.sleep(0.5)
-    p50, cheap = _cheap_p50_ms(port, 3)
-    for t in threads:
-        t.join()
+    p50, cheap, statuses = _cheap_p50_during(
+        port, lambda source: ask(port, FILTERS, method="POST", source=source)[0],
+        [f"127.0.5.{i}" for i in range(1, 5)], 4.5)
     _figures("slow query check x4", status=sorted(set(statuses)), cheap_p50_ms=round(p50, 1),
              rss_mib=round(_rss_mib(proc.pid)))
     assert set(cheap) == {200} and p50 < CHEAP_P50_MS
@@ -411,22 +413,13 @@ def test_heavy_queries_do_not_starve_cheap_ones(endpoint):
     """Six clients asking heavy queries back to back on 2 + 2 workers: the cheap query still
     answers at once (heavy ones run at low priority, the excess gets 503)."""
     port, proc = endpoint
-    statuses = []
     peak = [0]
 
     def heavy(source):
-        stop = time.time() + 5
-        while time.time() < stop:
-            statuses.append(ask(port, HEAVY, source=source, timeout=30)[0])
-            peak[0] = max(peak[0], _tree_rss_kib(proc.pid) // 1024)
+        peak[0] = max(peak[0], _tree_rss_kib(proc.pid) // 1024)
+        return ask(port, HEAVY, source=source, timeout=30)[0]
 
-    threads = [threading.Thread(target=heavy, args=(f"127.0.7.{i}",)) for i in range(1, 7)]
-    for t in threads:
-        t.start()
-    time.sleep(1)
-    p50, cheap = _cheap_p50_ms(port, 3.5)
-    for t in threads:
-        t.join()
+    p50, cheap, statuses = _cheap_p50_during(port, heavy, [f"127.0.7.{i}" for i in range(1, 7)], 5.5)
     _figures("6 heavy clients", status=sorted(set(statuses)), cheap_p50_ms=round(p50, 1),
              rss_mib=round(_rss_mib(proc.pid)), tree_rss_mib=peak[0])
     assert set(cheap) == {200} and p50 < CHEAP_P50_MS

@@ -463,8 +463,10 @@ def _stop_serving(signum, frame):
               help="Seconds a query may run before it is stopped (HTTP 408).")
 @click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1),
               help="Rows (or triples) an answer may have (HTTP 413 beyond).")
+@click.option("--max-answer-mb", default=16, show_default=True, type=click.IntRange(1, 1024),
+              help="MiB an answer may have (HTTP 413 beyond; an HTML page a tenth of it).")
 @_dist_option
-def serve(host, port, workers, timeout, max_rows, dist):
+def serve(host, port, workers, timeout, max_rows, max_answer_mb, dist):
     """Serve the built graph over HTTP: SPARQL at /sparql, entity pages and RDF at /id/….
 
     Read-only: updates, SERVICE, LOAD and foreign graphs are refused; each query has a time
@@ -477,7 +479,8 @@ def serve(host, port, workers, timeout, max_rows, dist):
     limit_memory(SERVER_MEMORY_MB)
     try:
         server = make_server(settings.out_dir, settings.queries_dir, host, port, workers=workers, timeout=timeout,
-                             max_rows=max_rows, log=lambda line: click.echo(line, err=True))
+                             max_rows=max_rows, max_answer=max_answer_mb << 20,
+                             log=lambda line: click.echo(line, err=True))
     except PledgegraphError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)

@@ -14,8 +14,9 @@ fresh normal one. The client and the query text are then *expected heavy* for a 
 next queries wait for a heavy slot before they start, on a low-priority worker, instead of
 taking a normal one (the cost estimate before admission). So `workers` normal workers are always
 free for, or busy with, queries that take under `cheap_seconds`. Among waiting requests the next
-worker goes to the client with the fewest queries running (round robin between clients), so one
-client cannot queue ahead of everyone.
+worker goes first to clients whose recent queries were all cheap, then to the client with the
+fewest queries running (round robin between clients), so one client cannot queue ahead of everyone
+and a wave of unknown heavy queries does not queue ahead of known cheap clients.
 
 Workers are also sandboxed where the platform allows (Linux x86-64 / arm64, seccomp): they cannot
 open network sockets at all nor set up io_uring, so even a query that slipped past the check could
@@ -79,7 +80,9 @@ class QueryPool:
         self._waiting: dict[int, tuple[str, bool]] = {}  # ticket -> (client, expected heavy), in arrival order
         self._running: Counter[str] = Counter()
         self._heavy = 0  # queries holding a heavy slot
+        self._strangers = 0  # normal workers held by clients not known to be cheap
         self._suspects: OrderedDict[str, float] = OrderedDict()  # client or query text -> when it last ran heavy
+        self._cheap_clients: OrderedDict[str, float] = OrderedDict()  # client -> when a cheap query of it ended
         self._tickets = itertools.count()
         self._all: set[_Worker] = set()
         started = [self._start(low=False) for _ in range(self.normal_count)]
@@ -95,18 +98,20 @@ class QueryPool:
         `client` (e.g. an IP address) is the unit of fair scheduling."""
         cap = self.max_bytes if max_bytes is None else max_bytes
         expected_heavy = self._suspected(client, text)
-        worker = self._acquire(client, expected_heavy)
+        worker, stranger = self._acquire(client, expected_heavy)
         heavy = expected_heavy
         try:
             worker.conn.send((text, formats, options, cap))
             if not heavy and not worker.conn.poll(self.cheap_seconds):
                 self._suspect(client, text)
-                self._make_heavy(worker)
-                heavy = True
+                self._make_heavy(worker, stranger)
+                heavy, stranger = True, False
             waited = 0 if expected_heavy else self.cheap_seconds
             if not worker.conn.poll(None if self.timeout is None else self.timeout - waited):
                 raise QueryTimeout(f"the query ran longer than {self.timeout:g} s and was stopped")
             reply = worker.conn.recv()
+            if not heavy:
+                self._vouch(client)
         except (EOFError, OSError):  # the worker died: out of memory, or killed from outside
             self._retire(worker)
             worker = None
@@ -116,7 +121,7 @@ class QueryPool:
             worker = None
             raise
         finally:
-            self._release(client, worker, heavy)
+            self._release(client, worker, heavy, stranger)
         status, *payload = reply
         if status == "ok":
             return payload[0], payload[1]
@@ -152,21 +157,40 @@ class QueryPool:
 
     def _suspect(self, client: str, text: str) -> None:
         with self._cond:
+            self._cheap_clients.pop(client, None)
             for key in (client, "\0" + text):
                 self._suspects.pop(key, None)
                 self._suspects[key] = time.monotonic()
             while len(self._suspects) > _SUSPECTS:
                 self._suspects.popitem(last=False)
 
-    def _ready_for(self, heavy: bool) -> bool:
-        if heavy:  # only on a low-priority worker: the normal ones stay for cheap queries
-            return self._heavy < self.heavy_slots and bool(self._idle[True])
-        return bool(self._idle[False] or self._idle[True])
+    def _vouch(self, client: str) -> None:
+        """Remember a client whose query finished within `cheap_seconds` (for `_SUSPECT_SECONDS`)."""
+        now = time.monotonic()
+        with self._cond:
+            if client in self._suspects:
+                return
+            self._cheap_clients.pop(client, None)
+            self._cheap_clients[client] = now
+            while self._cheap_clients and (len(self._cheap_clients) > _SUSPECTS or
+                                           next(iter(self._cheap_clients.values())) < now - _SUSPECT_SECONDS):
+                self._cheap_clients.popitem(last=False)
 
-    def _acquire(self, client: str, heavy: bool) -> _Worker:
+    def _ready_for(self, heavy: bool, client: str) -> bool:
+        """Heavy queries run only on low-priority workers, so the normal ones stay free for cheap
+        queries; the others only on normal ones, so their time says what they cost. Clients not
+        known to be cheap hold at most all normal workers but one: that one is for known clients,
+        whom a wave of new clients' heavy queries (each costing a worker restart) cannot delay."""
+        if heavy:
+            return self._heavy < self.heavy_slots and bool(self._idle[True])
+        if client in self._cheap_clients:
+            return bool(self._idle[False])
+        return bool(self._idle[False]) and self._strangers < max(1, self.normal_count - 1)
+
+    def _acquire(self, client: str, heavy: bool) -> tuple[_Worker, bool]:
         """An idle worker (and a heavy slot, for a query expected to be heavy), once this request
         is the one to serve: among waiting requests that could start, the one whose client has
-        the fewest queries running, then the oldest."""
+        the fewest queries running, then the oldest. Also whether it counts as a stranger's."""
         deadline = time.monotonic() + self.queue_wait
         with self._cond:
             ticket = next(self._tickets)
@@ -175,13 +199,15 @@ class QueryPool:
                 while True:
                     if self._closed:
                         raise Busy("the service is shutting down")
-                    ready = [t for t, (_, h) in self._waiting.items() if self._ready_for(h)]
-                    if ticket in ready and ticket == min(ready, key=lambda t: (self._running[self._waiting[t][0]], t)):
+                    ready = [t for t, (c, h) in self._waiting.items() if self._ready_for(h, c)]
+                    if ticket in ready and ticket == min(ready, key=self._turn):
                         self._running[client] += 1
                         if heavy:
                             self._heavy += 1
-                            return self._idle[True].pop()
-                        return self._idle[False].pop() if self._idle[False] else self._idle[True].pop()
+                            return self._idle[True].pop(), False
+                        stranger = client not in self._cheap_clients
+                        self._strangers += stranger
+                        return self._idle[False].pop(), stranger
                     left = deadline - time.monotonic()
                     if left <= 0:
                         raise Busy("every query worker is busy: try again shortly")
@@ -190,13 +216,22 @@ class QueryPool:
                 del self._waiting[ticket]
                 self._cond.notify_all()
 
-    def _make_heavy(self, worker: _Worker) -> None:
-        """Give a query past `cheap_seconds` a heavy slot and the lowest priority; Busy when no slot is free."""
+    def _turn(self, ticket: int) -> tuple:
+        """Serving order: clients whose recent queries were all cheap, then the one with the fewest
+        queries running, then the oldest request."""
+        client = self._waiting[ticket][0]
+        return (client not in self._cheap_clients, self._running[client], ticket)
+
+    def _make_heavy(self, worker: _Worker, stranger: bool) -> None:
+        """Give a query past `cheap_seconds` a heavy slot and the lowest priority, so it leaves the
+        normal workers (and a stranger's share of them); Busy when no slot is free."""
         with self._cond:
             if self._heavy >= self.heavy_slots:
                 raise Busy(f"{self.heavy_slots} long-running queries are already running: try again shortly "
                            f"(queries that finish within {self.cheap_seconds:g} s are always served)")
             self._heavy += 1
+            self._strangers -= stranger
+            self._cond.notify_all()
             if not worker.low:
                 self._lower(worker)
 
@@ -209,8 +244,9 @@ class QueryPool:
         worker.low = True
         self._respawn(low=False)
 
-    def _release(self, client: str, worker: _Worker | None, heavy: bool) -> None:
+    def _release(self, client: str, worker: _Worker | None, heavy: bool, stranger: bool) -> None:
         with self._cond:
+            self._strangers -= stranger
             self._running[client] -= 1
             if not self._running[client]:
                 del self._running[client]
@@ -236,7 +272,11 @@ class QueryPool:
         if not worker.conn.poll(_STARTUP_SECONDS):
             worker.stop()
             raise errors.UnusableInput(f"a query worker did not start within {_STARTUP_SECONDS} s")
-        status, *payload = worker.conn.recv()
+        try:
+            status, *payload = worker.conn.recv()
+        except (EOFError, OSError):
+            worker.stop()
+            raise errors.UnusableInput("a query worker stopped while starting") from None
         if status != "ready":
             worker.stop()
             raise errors.UnusableInput(payload[1])
