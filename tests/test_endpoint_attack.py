@@ -218,7 +218,17 @@ def _rss_mib(pid: int) -> float:
 
 
 def _workers(pid: int) -> set[int]:
-    return {int(c) for c in open(f"/proc/{pid}/task/{pid}/children").read().split()}
+    """Every process below the server (query workers are children of its fork server)."""
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            children = {int(c) for c in open(f"/proc/{parent}/task/{parent}/children").read().split()}
+        except OSError:
+            continue
+        found |= children
+        todo.extend(children)
+    return found
 
 
 def _cheap_p50_ms(port, seconds: float, source="127.0.0.2") -> tuple[float, list[int]]:
