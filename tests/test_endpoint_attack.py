@@ -242,6 +242,12 @@ def _cheap_p50_ms(port, seconds: float, source="127.0.0.2") -> tuple[float, list
     return statistics.median(latencies) * 1000, statuses
 
 
+def _cheap_bound_ms(port) -> float:
+    """The p50 bound under attack: 50 ms, or 4× the unattacked p50 measured just before when the
+    machine is so busy (other jobs, the rest of the suite) that even that is over 12.5 ms."""
+    return max(CHEAP_P50_MS, 4 * _cheap_p50_ms(port, 1)[0])
+
+
 def _cheap_p50_during(port, job, sources: list[str], seconds: float) -> tuple[float, list[int], list]:
     """The cheap query's p50 and statuses while each of `sources` runs `job(source)` back to back
     for `seconds`; and what the jobs returned."""
@@ -270,6 +276,7 @@ def test_slowloris_holds_no_slot_and_is_cut_off_at_the_header_deadline(endpoint)
     """Break 1: 70 connections dripping one header byte a second: others are served at once, and
     the drips are closed HEADER_SECONDS after they opened, however often they send."""
     port, proc = endpoint
+    bound = _cheap_bound_ms(port)
     drips = []
     for i in range(70):
         s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(f"127.0.3.{i + 1}", 0))
@@ -299,7 +306,7 @@ def test_slowloris_holds_no_slot_and_is_cut_off_at_the_header_deadline(endpoint)
         s.close()
     _figures("slowloris", status=sorted(set(statuses)), cheap_p50_ms=round(p50, 1), rss_mib=round(_rss_mib(proc.pid)),
              drips_cut_after_s=round(lasted, 1))
-    assert set(statuses) == {200} and p50 < CHEAP_P50_MS
+    assert set(statuses) == {200} and p50 < bound
     assert len(closed) == len(drips) and lasted < HEADER_SECONDS + 3
 
 
@@ -391,6 +398,7 @@ FILTERS = "SELECT * WHERE { ?s ?p ?o " + "FILTER(?o = 1) " * 2000 + "}"  # 30 KB
 def test_the_query_check_runs_in_a_worker_under_the_time_limit(endpoint):
     """Break 4: the check ran in the server, outside the time limit, in quadratic time."""
     port, proc = endpoint
+    bound = _cheap_bound_ms(port)
     start = time.perf_counter()
     status, body = ask(port, "", method="POST", body=b"a." * (128 * 1024), timeout=30)
     assert status == 400 and time.perf_counter() - start < 2
@@ -401,7 +409,7 @@ def test_the_query_check_runs_in_a_worker_under_the_time_limit(endpoint):
         [f"127.0.5.{i}" for i in range(1, 5)], 4.5)
     _figures("slow query check x4", status=sorted(set(statuses)), cheap_p50_ms=round(p50, 1),
              rss_mib=round(_rss_mib(proc.pid)))
-    assert set(cheap) == {200} and p50 < CHEAP_P50_MS
+    assert set(cheap) == {200} and p50 < bound
     assert set(statuses) <= {408, 503}
 
 
@@ -423,6 +431,7 @@ def test_heavy_queries_do_not_starve_cheap_ones(endpoint):
     """Six clients asking heavy queries back to back on 2 + 2 workers: the cheap query still
     answers at once (heavy ones run at low priority, the excess gets 503)."""
     port, proc = endpoint
+    bound = _cheap_bound_ms(port)
     peak = [0]
 
     def heavy(source):
@@ -432,16 +441,22 @@ def test_heavy_queries_do_not_starve_cheap_ones(endpoint):
     p50, cheap, statuses = _cheap_p50_during(port, heavy, [f"127.0.7.{i}" for i in range(1, 7)], 5.5)
     _figures("6 heavy clients", status=sorted(set(statuses)), cheap_p50_ms=round(p50, 1),
              rss_mib=round(_rss_mib(proc.pid)), tree_rss_mib=peak[0])
-    assert set(cheap) == {200} and p50 < CHEAP_P50_MS
+    assert set(cheap) == {200} and p50 < bound
     assert set(statuses) <= {200, 408, 503} and 408 in statuses
 
 
 def test_one_client_cannot_hold_every_slot(endpoint):
-    """At most 8 requests in flight per client address: the ninth is told to retry (429)."""
+    """At most 8 requests in flight per client address: beyond, it is told to retry (429) at once."""
     port, _ = endpoint
     results = []
-    threads = [threading.Thread(target=lambda: results.append(ask(port, HEAVY, source="127.0.8.1")[0]))
-               for _ in range(12)]
+
+    def greedy():
+        try:
+            results.append(ask(port, HEAVY, source="127.0.8.1", timeout=1.5)[0])
+        except OSError:  # still waiting for a heavy slot: this client gives up, the server finishes it
+            results.append("waiting")
+
+    threads = [threading.Thread(target=greedy) for _ in range(12)]
     for t in threads:
         t.start()
     time.sleep(0.5)
@@ -449,4 +464,4 @@ def test_one_client_cannot_hold_every_slot(endpoint):
     assert status == 200, body
     for t in threads:
         t.join()
-    assert 429 in results and set(results) <= {408, 429, 503}
+    assert results.count(429) >= 4 and set(results) <= {408, 429, 503, "waiting"}
