@@ -51,7 +51,7 @@ def ask(port, query, source="127.0.0.1", accept="application/sparql-results+json
 
 def rss_mib(pid: int) -> float:
     try:
-        return int(next(l for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS:")).split()[1]) / 1024
+        return int(next(line for line in open(f"/proc/{pid}/status") if line.startswith("VmRSS:")).split()[1]) / 1024
     except (OSError, StopIteration):
         return 0.0
 

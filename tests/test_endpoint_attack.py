@@ -214,7 +214,7 @@ SERVER_RSS_MIB = 400   # the server process alone (workers have their own 2 GiB 
 
 
 def _rss_mib(pid: int) -> float:
-    return int(next(l for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS:")).split()[1]) / 1024
+    return int(next(line for line in open(f"/proc/{pid}/status") if line.startswith("VmRSS:")).split()[1]) / 1024
 
 
 def _workers(pid: int) -> set[int]:
@@ -375,7 +375,7 @@ def test_an_answer_too_large_is_refused_and_server_memory_stays_bounded(endpoint
     assert max(peak) < SERVER_RSS_MIB
 
 
-def test_escape_tricks_cannot_pass_service_or_from(endpoint, listener):
+def test_escape_tricks_cannot_pass_service_or_from(endpoint, listener):  # noqa: F811 (the imported fixture)
     """Break 3: `\\u0022` read as a quote by a text check let SERVICE and FROM through."""
     port, _ = endpoint
     target = listener.getsockname()[1]

@@ -122,7 +122,8 @@ def _tampered(release, tmp_path, line: bytes, fix_checksum: bool):
     dump.write_bytes(new)
     if fix_checksum:  # an attacker who can rewrite the catalog too
         catalog = copy / "catalog.ttl"
-        catalog.write_text(catalog.read_text().replace(hashlib.sha256(old).hexdigest(), hashlib.sha256(new).hexdigest()))
+        text = catalog.read_text()
+        catalog.write_text(text.replace(hashlib.sha256(old).hexdigest(), hashlib.sha256(new).hexdigest()))
     return copy
 
 

@@ -18,7 +18,6 @@ import pytest
 
 from conftest import ROOT
 from pledgegraph import store
-from pledgegraph.errors import QueryRefused
 from pledgegraph.serve import make_server, negotiate
 
 BASE = "https://w3id.org/pledgegraph/"

@@ -206,7 +206,8 @@ def _release_data(release: Path) -> list[ox.Triple]:
     distribution = {t.subject for t in catalog if t.predicate.value == DCAT + "downloadURL"
                     and t.object.value == HERE + dump.name}
     checksum = {t.object for t in catalog if t.subject in distribution and t.predicate.value == SPDX + "checksum"}
-    expected = {t.object.value for t in catalog if t.subject in checksum and t.predicate.value == SPDX + "checksumValue"}
+    expected = {t.object.value for t in catalog
+                if t.subject in checksum and t.predicate.value == SPDX + "checksumValue"}
     if len(expected) != 1:
         raise UnusableInput(f"{release / 'catalog.ttl'} gives no single SHA-256 for {dump.name}: run `pledgegraph "
                             "publish` again")

@@ -233,7 +233,7 @@ class Answer:
             doc = {"head": {}, "boolean": self.boolean}
         else:
             doc = {"head": {"vars": self.variables},
-                   "results": {"bindings": [{v: _json_term(t, clean) for v, t in zip(self.variables, row)
+                   "results": {"bindings": [{v: _json_term(t, clean) for v, t in zip(self.variables, row, strict=True)
                                              if t is not None} for row in self.rows]}}
         return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
