@@ -8,6 +8,7 @@ import json
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -17,7 +18,6 @@ import pytest
 
 from conftest import ROOT
 from pledgegraph import store
-from pledgegraph.errors import QueryRefused
 from pledgegraph.serve import make_server, negotiate
 
 BASE = "https://w3id.org/pledgegraph/"
@@ -188,14 +188,27 @@ def test_update_requests_refused(server):
     assert request(server, "DELETE", PROVINCE)[0] == 405
 
 
+_SANDBOXED = """
+import ctypes, sys
+import pyoxigraph as ox
+from pledgegraph.workers import forbid_network
+assert forbid_network()
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.syscall(425, 8, ctypes.create_string_buffer(120)) == -1 and ctypes.get_errno() == 38  # io_uring: ENOSYS
+try:
+    list(ox.Store().query("SELECT * WHERE { SERVICE <http://127.0.0.1:%d/> { ?s ?p ?o } }"))
+except OSError as e:
+    print("refused:", e)
+"""
+
+
 def test_sandbox_blocks_a_service_call_that_got_past_the_check(server, listener):
-    """Defence in depth: were a SERVICE ever to slip through check_query, the worker cannot connect."""
+    """Defence in depth: were a SERVICE ever to slip past check_query, a worker's sandbox lets
+    Oxigraph open no socket (nor io_uring) to make the call."""
     port = listener.getsockname()[1]
-    forged = store.Query(f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/> {{ ?s ?p ?o }} }}", "select",
-                         needs_sandbox=True)
     assert server.app.pool.sandboxed
-    with pytest.raises(QueryRefused, match="tried to reach the network"):
-        server.app.pool.run(forged, "json")
+    result = subprocess.run([sys.executable, "-c", _SANDBOXED % port], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "refused:" in result.stdout, result.stderr
     assert not connected(listener)
 
 
@@ -206,7 +219,7 @@ def test_word_service_in_a_string_is_fine(server):
 
 def test_syntax_error_is_400_with_position(server):
     status, _, body, _ = get(server, "/sparql", None, query="SELECT ?s WHERE {\n  ?s ?p ?o .\n  FILTR(?o)\n}")
-    assert status == 400 and b"line 3, column 11" in body
+    assert status == 400 and b"line 3, column 3, near 'FILTR(?o)'" in body
 
 
 def test_time_limit_stops_the_query_and_the_server_goes_on(server):
@@ -340,3 +353,55 @@ def test_serve_command_starts_and_stops(dist, tmp_path):
     finally:
         process.terminate()
         assert process.wait(10) is not None
+
+
+# -- safe encodings and strict framing (issue 18, break 7) ------------------------------------------
+
+FORMULAS = ('SELECT ?a ?b ?c ?d ?e ?n WHERE { VALUES (?a ?b ?c ?d ?e ?n) '
+            '{ ("=HYPERLINK(\\"http://x.invalid/\\",\\"y\\")" "+cmd|calc" "@SUM(1)" "-2+3" "plain" -5) } }')
+
+
+def test_csv_and_tsv_cells_cannot_start_a_formula(server):
+    """OWASP's advice for CSV injection: a leading apostrophe; plain numbers stay as they are."""
+    import csv
+    import io
+
+    status, _, body, _ = get(server, "/sparql", "text/csv", query=FORMULAS)
+    assert status == 200
+    row = list(csv.reader(io.StringIO(body.decode())))[1]
+    assert row == ["'=HYPERLINK(\"http://x.invalid/\",\"y\")", "'+cmd|calc", "'@SUM(1)", "'-2+3", "plain", "-5"]
+    status, _, body, _ = get(server, "/sparql", "text/tab-separated-values", query=FORMULAS)
+    assert status == 200
+    row = body.decode().splitlines()[1].split("\t")  # TSV writes literals quoted: "'=HYPERLINK(…)"
+    assert [c[:2] for c in row[:4]] == ["\"'"] * 4 and row[4] == '"plain"' and row[5] == "-5"
+
+
+def test_xml_answers_carry_no_character_xml_forbids(server):
+    from xml.etree import ElementTree
+
+    query = 'SELECT ?x WHERE { BIND("a\\uFFFFb\\u0001c\\uFFFE" AS ?x) }'
+    status, _, body, _ = get(server, "/sparql", "application/sparql-results+xml", query=query)
+    assert status == 200
+    literal = ElementTree.fromstring(body).find(".//{http://www.w3.org/2005/sparql-results#}literal")
+    assert literal.text == "a\ufffdb\ufffdc\ufffd"
+    status, _, body, _ = get(server, "/sparql", "application/rdf+xml",
+                             query='CONSTRUCT { <urn:s> <urn:p> ?x } WHERE { BIND("\\uFFFF" AS ?x) }')
+    assert status == 200 and ElementTree.fromstring(body) is not None
+
+
+def test_javascript_iris_are_not_links_on_the_query_page(server):
+    query = 'SELECT ?x WHERE { VALUES ?x { <javascript:alert(1)> <JavaScript:alert(2)> <data:text/html,x> } }'
+    status, _, body, _ = get(server, "/sparql", None, query=query, format="html")
+    page = body.decode()
+    assert status == 200 and "javascript:alert(1)" in page
+    assert "href=\"javascript" not in page.lower() and 'href="data:' not in page
+
+
+@pytest.mark.parametrize("lengths", [["+6"], ["1_0"], ["6", "7"], ["0x6"], [" -6"]])
+def test_content_length_is_parsed_strictly(server, lengths):
+    head = "".join(f"Content-Length: {n}\r\n" for n in lengths)
+    with socket.create_connection(server.server_address[:2], timeout=10) as s:
+        s.sendall(f"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n{head}\r\n"
+                  "ASK {}".encode())
+        reply = s.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 400"), reply[:100]

@@ -465,7 +465,10 @@ def publish(outdir, dist):
 @click.option("--query", metavar="URL", help="SPARQL query endpoint for the checks (default: ENDPOINT).")
 @click.option("--release-url", metavar="URL", help="Where the release is hosted, for the links in its "
               "metadata (default <base><version>/).")
-def push(endpoint, release, graph, graph_store, query, release_url):
+@click.option("--allow-basic-over-http", is_flag=True,
+              help="Answer a store's Basic authentication challenge over plain http:// (sends the password "
+                   "readable on the way; refused by default).")
+def push(endpoint, release, graph, graph_store, query, release_url, allow_basic_over_http):
     """Load a release into a SPARQL 1.1 store at ENDPOINT (its update endpoint), atomically.
 
     Stages the data and its VoID/DCAT metadata, MOVEs both over the live graphs in one update,
@@ -476,7 +479,8 @@ def push(endpoint, release, graph, graph_store, query, release_url):
     from .push import Store, push as push_release
 
     try:
-        result = push_release(Store(endpoint, graph_store, query), release, graph, release_url)
+        result = push_release(Store(endpoint, graph_store, query, allow_basic_over_http=allow_basic_over_http),
+                              release, graph, release_url)
     except PledgegraphError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
@@ -551,20 +555,24 @@ def _stop_serving(signum, frame):
               help="Seconds a query may run before it is stopped (HTTP 408).")
 @click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1),
               help="Rows (or triples) an answer may have (HTTP 413 beyond).")
+@click.option("--max-answer-mb", default=16, show_default=True, type=click.IntRange(1, 1024),
+              help="MiB an answer may have (HTTP 413 beyond; an HTML page a tenth of it).")
 @_dist_option
-def serve(host, port, workers, timeout, max_rows, dist):
+def serve(host, port, workers, timeout, max_rows, max_answer_mb, dist):
     """Serve the built graph over HTTP: SPARQL at /sparql, entity pages and RDF at /id/….
 
     Read-only: updates, SERVICE, LOAD and foreign graphs are refused; each query has a time
     limit and a row cap. Every entity IRI dereferences to HTML, Turtle, JSON-LD or N-Triples by
     Accept header or suffix (.html, .ttl, .jsonld, .nt).
     """
-    from .serve import make_server
+    from .serve import SERVER_MEMORY_MB, limit_memory, make_server
 
     settings = _settings(None, dist)
+    limit_memory(SERVER_MEMORY_MB)
     try:
         server = make_server(settings.out_dir, settings.queries_dir, host, port, workers=workers, timeout=timeout,
-                             max_rows=max_rows, log=lambda line: click.echo(line, err=True))
+                             max_rows=max_rows, max_answer=max_answer_mb << 20,
+                             log=lambda line: click.echo(line, err=True))
     except PledgegraphError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)

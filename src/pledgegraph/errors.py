@@ -7,10 +7,12 @@ first, so a curator sees every mistake in one run.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ERROR = "error"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 WARNING = "warning"
 
 
@@ -21,9 +23,11 @@ class Position:
     column: int = 0
 
     def __str__(self) -> str:
+        # a file name is data: a newline or terminal escape in it must not start a line of its own
+        file = _CONTROL.sub(lambda m: repr(m.group())[1:-1], self.file)
         if not self.line:
-            return self.file
-        return f"{self.file}:{self.line}:{self.column}" if self.column else f"{self.file}:{self.line}"
+            return file
+        return f"{file}:{self.line}:{self.column}" if self.column else f"{file}:{self.line}"
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,10 @@ class QueryTimeout(QueryError):
 
 class TooLarge(QueryError):
     """A request or a result beyond a size cap."""
+
+
+class NotAcceptable(QueryError):
+    """The answer (a table or a graph) has no format the client accepts."""
 
 
 class Busy(PledgegraphError):

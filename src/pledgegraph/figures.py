@@ -18,6 +18,7 @@ from typing import Callable
 
 import pyoxigraph as ox
 
+from .formats import xml_safe
 from .iris import entity_of
 from .pages import label_of
 from .vocab import sparql_prologue
@@ -274,4 +275,4 @@ def _svg(rows: list[Row], modified: dt.date | None, link: Callable[[str], str], 
                    f'<text x="{lx + 18}" y="{y}">{escape(LEGEND[kind])}</text>')
         lx += 40 + 7 * len(LEGEND[kind])
     out.append("</svg>")
-    return "".join(out)
+    return xml_safe("".join(out))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -34,3 +35,30 @@ def by_suffix(suffix: str) -> Format | None:
 
 def by_media_type(media_type: str) -> Format | None:
     return next((f for f in FORMATS.values() if f.media_type == media_type), None)
+
+
+# Characters XML 1.0 forbids even as references (C0 controls but tab/newline/return, surrogates,
+# U+FFFE, U+FFFF): Oxigraph's writers and ours would emit them raw and make the document invalid.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """`text` with every character XML forbids replaced by U+FFFD, so readers see that one was there."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
+def xml_safe_bytes(data: bytes) -> bytes:
+    return xml_safe(data.decode("utf-8")).encode("utf-8") if _NOT_XML.search(data.decode("utf-8")) else data
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula (OWASP "CSV injection"): a value that starts
+    with = + - @ (or their full-width forms), a tab or a line break gets a leading apostrophe;
+    plain numbers such as -5 or +1.5e3 stay as they are."""
+    if value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value

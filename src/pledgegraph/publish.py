@@ -135,7 +135,7 @@ def releases(outdir: Path) -> list[str]:
     if not outdir.is_dir():
         return []
     found = [p.name for p in outdir.iterdir()
-             if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
+             if _VERSION_RE.match(p.name) and p.is_dir() and not p.is_symlink()
              and (p / "void.ttl").is_file() and (p / DUMPS[0]).is_file()]
     return sorted(found, key=version_key)
 
@@ -145,9 +145,31 @@ def _previous(outdir: Path, version: str) -> str | None:
     return older[-1] if older else None
 
 
-def _read_dump(release: Path) -> list[ox.Triple]:
-    quads = ox.parse(gzip.decompress((release / DUMPS[0]).read_bytes()), format=ox.RdfFormat.N_TRIPLES)
-    return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+def _read_dump(release: Path, cap: int) -> list[ox.Triple]:
+    """The previous release's data, read without following a link and unpacked to at most `cap` bytes."""
+    path = release / DUMPS[0]
+    try:
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as raw, gzip.GzipFile(fileobj=raw) as f:
+            data = f.read(cap + 1)
+        if len(data) > cap:
+            raise UnusableInput(f"{path} unpacks to more than {cap:,} bytes, far more than this release: it is not "
+                                "a dump publish wrote; move that release out of the output folder")
+        quads = ox.parse(data, format=ox.RdfFormat.N_TRIPLES)
+        return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+    except (OSError, EOFError, SyntaxError) as e:
+        raise UnusableInput(f"cannot read the previous release's dump {path} (publish follows no symbolic link it "
+                            f"did not create): {e}; move that release out of the output folder") from e
+
+
+def _check_outdir(outdir: Path) -> None:
+    """Refuse, before writing anything, where a path publish maintains is something it did not make:
+    `latest` must be a symbolic link (it is replaced, never followed) and `.well-known` a real folder."""
+    latest, well_known = outdir / "latest", outdir / ".well-known"
+    if latest.exists() and not latest.is_symlink():
+        raise UnusableInput(f"{latest} is not the symbolic link publish keeps there: move it away")
+    if well_known.is_symlink() or (well_known.exists() and not well_known.is_dir()):
+        raise UnusableInput(f"{well_known} is a symbolic link or a file: publish writes .well-known/void itself and "
+                            "follows no link it did not create; remove it")
 
 
 def _point_latest(outdir: Path) -> str:
@@ -173,10 +195,12 @@ def publish(outdir: Path, dist: Path) -> Published:
     """Write `outdir/<version>/` from the build output in `dist`, then point `latest` at the newest."""
     src = read_dist(Path(dist))
     outdir = Path(outdir)
+    _check_outdir(outdir)
     version = src.info.version
     previous = _previous(outdir, version)
-    old = _read_dump(outdir / previous) if previous else []
     data = src.data
+    cap = max(64 << 20, 16 * sum(len(str(t)) + 3 for t in data))  # a previous dump is never this much larger
+    old = _read_dump(outdir / previous, cap) if previous else []
     change_set = changes.diff(previous, old, data, src.base)
     store = _store(src)
     entities = pages.entity_iris(store, src.base)

@@ -1,21 +1,31 @@
 """The graph over HTTP: the SPARQL 1.1 Protocol at /sparql, and every entity IRI dereferenceable.
 
 `App` turns a request (method, path, headers, body) into a `Response`; `make_server` puts it
-behind the standard library's ThreadingHTTPServer. Threads only wait: queries run in the killable
-worker processes of `workers.QueryPool`; entity pages and descriptions are index lookups in this
-process. The service is read-only and meant to be safe to expose: `store.check_query` refuses
-updates, SERVICE, LOAD and foreign graphs before anything runs; every query has a time limit that
-kills it, answers have a row cap, request bodies a size cap, connections a count cap and slow
-clients a socket timeout. `status_for` is the one place exceptions become HTTP statuses.
+behind Hypercorn (asyncio, h11), chosen because it survives hostile clients by construction: a
+connection costs no thread, the time to send complete headers is one deadline from connection
+open (not reset by each byte), header size is capped, and Content-Length is parsed strictly.
+Around it this module adds what a public endpoint also needs: a deadline for each request's body
+and for writing its answer, a body size cap, at most `MAX_PER_CLIENT` requests in flight per
+client address (429 beyond) and `MAX_ACTIVE` in all (503 beyond). Queries run in the killable
+worker processes of `workers.QueryPool`, which parse and check them (`store.check_query`), cap
+their time, rows and bytes, and share workers fairly between clients and between cheap and heavy
+queries; entity pages and descriptions are index lookups in this process, run on a small thread
+pool. `status_for` is the one place exceptions become HTTP statuses.
 """
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import json
+import os
 import re
+import resource
+import socket
 import threading
 import urllib.parse
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -24,20 +34,27 @@ from typing import Callable
 import pyoxigraph as ox
 
 from . import pages
-from .errors import (Busy, PledgegraphError, QueryError, QueryRefused, QuerySyntaxError, QueryTimeout,
-                     TooLarge)
+from .errors import (Busy, NotAcceptable, PledgegraphError, QueryError, QueryRefused, QuerySyntaxError,
+                     QueryTimeout, TooLarge)
 from .export import serialize
 from .formats import FORMATS, by_suffix
 from .labels import answer_names, prefixed
 from .settings import GRAPH_NAMES, graph_iri
 from .show import did_you_mean
-from .store import GRAPH_RESULT_FORMATS, check_query, describe, examples, load
+from .store import GRAPH_RESULT_FORMATS, describe, examples, load
 from .vocab import DCTERMS, PREFIXES, RDF
 from .workers import QueryPool
 
-MAX_BODY = 256 * 1024
-MAX_CONNECTIONS = 64
-SOCKET_TIMEOUT = 20.0
+MAX_BODY = 256 * 1024           # request body bytes (413 beyond, unread)
+MAX_HEADERS = 64 * 1024         # request line and headers bytes (as the standard library allowed)
+MAX_ANSWER = 16 * 1024 * 1024   # answer bytes (413 beyond); an HTML page renders at most a tenth as JSON
+MAX_PER_CLIENT = 8              # requests in flight per client address (429 beyond)
+MAX_ACTIVE = 128                # requests in flight in all (503 beyond)
+BACKLOG = 1024                  # connections the kernel queues before we accept them
+HEADER_SECONDS = 10.0           # from connection open (or the last answer) to complete headers
+BODY_SECONDS = 10.0             # to receive a request body
+SEND_SECONDS = 30.0             # to write an answer out
+SERVER_MEMORY_MB = 2048         # address space of the server process (`pledgegraph serve`), as for each worker
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS_NS = "http://www.w3.org/ns/formats/"
 VOID = PREFIXES["void"]
@@ -53,6 +70,7 @@ _SD_FORMATS = {"json": "SPARQL_Results_JSON", "xml": "SPARQL_Results_XML", "csv"
                "rdfxml": "RDF_XML"}
 _ENTITY_PATH = re.compile(r"/id/[a-z]+/[a-z0-9]+(?:-[a-z0-9]+)*(?:/[a-z0-9]+(?:-[a-z0-9]+)*)*")
 _HOST = re.compile(r"[A-Za-z0-9.\-]+(?::\d{1,5})?|\[[0-9A-Fa-f:.]+\](?::\d{1,5})?")
+_LINKABLE = re.compile(r"https?://", re.IGNORECASE)  # never a javascript:, data: or other scheme as a link
 _HTML_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
                 "base-uri 'none'; frame-ancestors 'none'")
 
@@ -66,7 +84,7 @@ class HttpError(Exception):
 
 
 _STATUS = ((QuerySyntaxError, 400), (QueryRefused, 400), (QueryTimeout, 408), (TooLarge, 413),
-           (QueryError, 400), (Busy, 503))
+           (NotAcceptable, 406), (QueryError, 400), (Busy, 503))
 
 
 def status_for(error: Exception) -> int:
@@ -129,21 +147,22 @@ class App:
     """Everything the server does, without the socket handling; see `make_server`."""
 
     def __init__(self, dist: Path, queries_dir: Path, *, workers: int = 2, timeout: float = 10.0,
-                 max_rows: int = 10_000, max_body: int = MAX_BODY):
+                 max_rows: int = 10_000, max_body: int = MAX_BODY, max_answer: int = MAX_ANSWER):
         self.loaded = load(dist)
         self.base = self.loaded.base
-        self.max_body = max_body
+        self.max_body, self.max_answer = max_body, max_answer
         self.examples = examples(queries_dir) if Path(queries_dir).is_dir() else []
         self.graph_sizes = {name: sum(1 for _ in self.loaded.store.quads_for_pattern(
             None, None, None, ox.NamedNode(graph_iri(self.base, name)))) for name in GRAPH_NAMES}
-        self.pool = QueryPool(dist, workers=workers, timeout=timeout, max_rows=max_rows)
+        self.pool = QueryPool(dist, workers=workers, timeout=timeout, max_rows=max_rows, max_bytes=max_answer)
 
     def close(self) -> None:
         self.pool.close()
 
     # -- dispatch -----------------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, headers, read_body: Callable[[int], bytes]) -> Response:
+    def handle(self, method: str, target: str, headers, read_body: Callable[[int], bytes],
+               client: str = "") -> Response:
         try:
             path, _, query_string = target.partition("?")
             path = urllib.parse.unquote(path)
@@ -156,7 +175,7 @@ class App:
                 raise HttpError(405, f"{method} is not supported: this service is read-only",
                                 {"Allow": "GET, HEAD, POST"})
             if path == "/sparql":
-                return self.sparql(method, query_string, headers, read_body)
+                return self.sparql(method, query_string, headers, read_body, client)
             if method == "POST":
                 raise HttpError(405, "POST is only accepted at /sparql", {"Allow": "GET, HEAD"})
             if path == "/":
@@ -172,7 +191,7 @@ class App:
 
     # -- SPARQL protocol ----------------------------------------------------------------------
 
-    def sparql(self, method: str, query_string: str, headers, read_body) -> Response:
+    def sparql(self, method: str, query_string: str, headers, read_body, client: str = "") -> Response:
         params = urllib.parse.parse_qs(query_string, keep_blank_values=True)
         if method == "POST":
             content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
@@ -201,24 +220,27 @@ class App:
                 return Response(200, self.query_page().encode(), HTML)
             return Response(200, self.service_description(headers.get("Host"), fmt),
                             FORMATS[fmt].media_type, {"Vary": "Accept"})
-        query = check_query(queries[0], self.loaded.graph_iris)
+        text = queries[0]
         options = {"default_graphs": params.get("default-graph-uri") or None,
                    "named_graphs": params.get("named-graph-uri") or None}
-        if query.graph_result:
-            fmt = "html" if wanted == "html" else self._graph_format(accept, wanted, html=True)
-            if fmt == "html":
-                turtle = self.pool.run(query, "turtle", **options)
-                return Response(200, self.query_page(query.text, f"<pre>{escape(turtle.decode())}</pre>").encode(), HTML)
-            return Response(200, self.pool.run(query, fmt, **options), FORMATS[fmt].media_type, {"Vary": "Accept"})
-        fmt = wanted or self._result_format(accept)
-        if fmt == "html":
-            answer = json.loads(self.pool.run(query, "json", **options))
-            names = answer_names(self.loaded, answer) if params.get("labels", [""])[0] else None
-            return Response(200, self.query_page(query.text, self._results_html(answer, names)).encode(), HTML)
-        if fmt not in RESULT_MEDIA_TYPES:
-            raise HttpError(406, f"a {query.form.upper() or 'SELECT'} answer is available as "
-                                 + ", ".join(list(RESULT_MEDIA_TYPES.values()) + [HTML]))
-        return Response(200, self.pool.run(query, fmt, **options), RESULT_MEDIA_TYPES[fmt], {"Vary": "Accept"})
+        if wanted == "html" or (not wanted and self._result_format(accept) == "html"):
+            # a page: the worker answers in JSON or Turtle, bounded so the page stays under the cap
+            form, answer = self.pool.run(text, {"table": "json", "graph": "turtle"}, client,
+                                         max_bytes=self.max_answer // 10, **options)
+            if form in ("construct", "describe"):
+                results = f"<pre>{escape(answer.decode())}</pre>"
+            else:
+                table = json.loads(answer)
+                names = answer_names(self.loaded, table) if params.get("labels", [""])[0] else None
+                results = self._results_html(table, names)
+            return Response(200, self.query_page(text, results).encode(), HTML)
+        table, graph = self._result_format(accept, wanted), self._graph_format(accept, wanted, strict=False)
+        if table is None and graph is None:
+            raise HttpError(406, "answers are available as " + ", ".join(
+                list(RESULT_MEDIA_TYPES.values()) + list(_GRAPH_MEDIA_TYPES) + [HTML]))
+        form, answer = self.pool.run(text, {"table": table, "graph": graph}, client, **options)
+        media_type = FORMATS[graph].media_type if form in ("construct", "describe") else RESULT_MEDIA_TYPES[table]
+        return Response(200, answer, media_type, {"Vary": "Accept"})
 
     def _body(self, headers, read_body) -> bytes:
         if headers.get("Transfer-Encoding"):
@@ -233,23 +255,32 @@ class App:
             raise TooLarge(f"the request body is {length} bytes; at most {self.max_body} are accepted")
         return read_body(length)
 
-    def _result_format(self, accept: str | None) -> str:
+    def _result_format(self, accept: str | None, wanted: str = "") -> str | None:
+        """The format for a SELECT/ASK answer ("html" for a page), or None when none is acceptable."""
+        if wanted:
+            return wanted if wanted in RESULT_MEDIA_TYPES or wanted == "html" else None
         offers = list(RESULT_MEDIA_TYPES.values()) + list(_RESULT_ALIASES) + [HTML]
         chosen = negotiate(accept, offers)
         if chosen is None:
-            raise HttpError(406, "SELECT and ASK answers are available as " + ", ".join(offers))
+            return None
         return "html" if chosen == HTML else _RESULT_ALIASES.get(chosen) or next(
             f for f, mt in RESULT_MEDIA_TYPES.items() if mt == chosen)
 
-    def _graph_format(self, accept: str | None, wanted: str = "", html: bool = False) -> str:
+    def _graph_format(self, accept: str | None, wanted: str = "", html: bool = False,
+                      strict: bool = True) -> str | None:
+        """The format for RDF (and "html" when `html`); without a match, 406 or (not `strict`) None."""
         if wanted:
             if wanted in GRAPH_RESULT_FORMATS or (html and wanted == "html"):
                 return wanted
+            if not strict:
+                return None
             raise HttpError(406, f"format={wanted} is not available here: use one of "
                                  + ", ".join(GRAPH_RESULT_FORMATS))
         offers = list(_GRAPH_MEDIA_TYPES) + ([HTML] if html else [])
         chosen = negotiate(accept, offers)
         if chosen is None:
+            if not strict:
+                return None
             raise HttpError(406, "this is RDF, available as " + ", ".join(offers))
         return "html" if chosen == HTML else _GRAPH_MEDIA_TYPES[chosen]
 
@@ -388,10 +419,11 @@ class App:
         if not term:
             return ""
         value = term["value"]
-        if term["type"] == "uri" and names is not None:  # `labels=1`: KIND/ID or prefixed name, and the name
+        if term["type"] == "uri" and _LINKABLE.match(value) and names is not None:  # `labels=1`: KIND/ID or
+            # prefixed name, and the name
             name = f' <span class="muted">{escape(names[value])}</span>' if value in names else ""
             return f'<a href="{escape(self.link(value))}">{escape(prefixed(value, self.base))}</a>{name}'
-        if term["type"] == "uri":
+        if term["type"] == "uri" and _LINKABLE.match(value):
             return f'<a href="{escape(self.link(value))}">{escape(value)}</a>'
         if term["type"] == "literal" and "xml:lang" in term:
             return f'{escape(value)} <span class="lang">@{escape(term["xml:lang"])}</span>'
@@ -412,73 +444,154 @@ def _error_text(status: int, error: Exception) -> str:
 
 # -- the socket side ---------------------------------------------------------------------------
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: every response carries a Content-Length
-    server_version = "pledgegraph"
-    sys_version = ""
-    timeout = SOCKET_TIMEOUT       # a client that stalls while sending is cut off
-    disable_nagle_algorithm = True  # headers and body go out in separate writes: no 40 ms delayed-ACK stall
+class _Headers(dict):
+    """Request headers by case-insensitive name; repeated headers joined with commas."""
 
-    def do_GET(self):
-        self._answer()
+    def __init__(self, raw: list[tuple[bytes, bytes]]):
+        super().__init__()
+        for name, value in raw:
+            key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+            self[key] = f"{self[key]}, {text}" if key in self else text
 
-    def do_POST(self):
-        self._answer()
-
-    def do_HEAD(self):
-        self._answer(body=False)
-
-    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET  # App answers 405 (or the CORS preflight)
-
-    def _answer(self, body: bool = True):
-        app: App = self.server.app
-        response = app.handle(self.command, self.path, self.headers, self.rfile.read)
-        if self.command == "POST" and response.status in (411, 413, 415):
-            self.close_connection = True  # the unread body would be taken for the next request
-        self.send_response(response.status)
-        for name, value in response.all_headers().items():
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if body:
-            self.wfile.write(response.body)
-
-    def log_message(self, format, *args):
-        log = self.server.log
-        if log:
-            log(f"{self.address_string()} {format % args}")
+    def get(self, name: str, default=None):
+        return super().get(name.lower(), default)
 
 
-class Server(http.server.ThreadingHTTPServer):
-    """One thread per connection, at most MAX_CONNECTIONS at once (the rest get 503 straight away)."""
+class Asgi:
+    """`App` as an ASGI application, with the per-request deadlines and admission limits."""
 
-    daemon_threads = True
+    def __init__(self, app: App, log: Callable[[str], None] | None = None):
+        self.app, self.log = app, log
+        self.per_client: Counter[str] = Counter()
+        self.active = 0
+        self.executor = ThreadPoolExecutor(MAX_ACTIVE, thread_name_prefix="pledgegraph-request")
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            return
+        client = (scope.get("client") or ("", 0))[0]
+        if self.per_client[client] >= MAX_PER_CLIENT:
+            response = Response(429, f"429 Too Many Requests: at most {MAX_PER_CLIENT} requests at once "
+                                     "from one address\n".encode(), headers={"Retry-After": "1"})
+        elif self.active >= MAX_ACTIVE:
+            response = Response(503, b"503 Service Unavailable: too many requests at once\n",
+                                headers={"Retry-After": "1"})
+        else:
+            self.per_client[client] += 1
+            self.active += 1
+            try:
+                response = await self._respond(scope, receive, client)
+            finally:
+                self.active -= 1
+                self.per_client[client] -= 1
+                if not self.per_client[client]:
+                    del self.per_client[client]
+        await self._send(scope, send, response)
+        if self.log:
+            self.log(f'{client} "{scope["method"]} {scope["path"]}" {response.status} {len(response.body)}')
+
+    async def _respond(self, scope, receive, client: str) -> Response:
+        headers = _Headers(scope["headers"])
+        method = scope["method"]
+        body = b""
+        if method == "POST" and not headers.get("Transfer-Encoding"):
+            length = int(headers.get("Content-Length") or 0)  # h11 has checked it is all digits
+            if length <= self.app.max_body:
+                try:
+                    body = await asyncio.wait_for(_read_body(receive, length), BODY_SECONDS)
+                except TimeoutError:
+                    return Response(408, f"408 Request Timeout: the body did not arrive within "
+                                         f"{BODY_SECONDS:g} s\n".encode(), headers={"Connection": "close"})
+        target = scope["raw_path"].decode("latin-1") + ("?" + scope["query_string"].decode("latin-1")
+                                                        if scope["query_string"] else "")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self.app.handle, method, target, headers,
+                                          lambda n: body[:n], client)
+
+    @staticmethod
+    async def _send(scope, send, response: Response) -> None:
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.all_headers().items()]
+        try:
+            async with asyncio.timeout(SEND_SECONDS):  # a client that does not read cannot hold the answer
+                await send({"type": "http.response.start", "status": response.status, "headers": headers})
+                if scope["method"] == "HEAD":
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+                view = memoryview(response.body)
+                for start in range(0, max(len(view), 1), 65536):
+                    await send({"type": "http.response.body", "body": bytes(view[start:start + 65536]),
+                                "more_body": start + 65536 < len(view)})
+        except TimeoutError:
+            pass  # Hypercorn closes the connection when the application returns mid-answer
+
+
+async def _read_body(receive, length: int) -> bytes:
+    chunks, size = [], 0
+    while size < length:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+class Server:
+    """Hypercorn serving `App` on a socket bound at construction (so `server_address` is known)."""
 
     def __init__(self, address, app: App, log: Callable[[str], None] | None = None):
         self.app, self.log = app, log
-        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-        super().__init__(address, _Handler)
+        host, port = address
+        self.socket = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                           backlog=BACKLOG)
+        self.server_address = self.socket.getsockname()
+        self.asgi = Asgi(app, log)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._started = threading.Event()
 
-    def process_request(self, request, client_address):
-        if not self._slots.acquire(blocking=False):
-            try:
-                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n"
-                                b"Retry-After: 1\r\n\r\n")
-            finally:
-                self.shutdown_request(request)
-            return
-        super().process_request(request, client_address)
+    def serve_forever(self) -> None:
+        asyncio.run(self._serve())
 
-    def process_request_thread(self, request, client_address):
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
+    async def _serve(self) -> None:
+        from hypercorn.asyncio import serve
+        from hypercorn.config import Config
 
-    def server_close(self):
-        super().server_close()
+        config = Config()
+        config.bind = [f"fd://{os.dup(self.socket.fileno())}"]
+        config.backlog = BACKLOG
+        config.keep_alive_timeout = HEADER_SECONDS
+        config.h11_max_incomplete_size = MAX_HEADERS
+        config.include_server_header = False
+        config.accesslog = None
+        config.errorlog = None
+        config.graceful_timeout = 1.0
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        self._started.set()
+        await serve(self.asgi, config, shutdown_trigger=self._stop.wait, mode="asgi")
+
+    def shutdown(self) -> None:
+        if self._started.wait(10) and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+
+    def server_close(self) -> None:
+        self.socket.close()
+        self.asgi.executor.shutdown(wait=False, cancel_futures=True)
         self.app.close()
+
+
+def limit_memory(megabytes: int) -> None:
+    """Cap this process's address space (the soft limit only: query workers set their own)."""
+    limit = megabytes * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
 
 
 def make_server(dist: Path, queries_dir: Path, host: str = "127.0.0.1", port: int = 8080, *,

@@ -2,9 +2,10 @@
 
 rdflib's engine is 20-150x slower than Oxigraph's, so queries run on an in-memory pyoxigraph Store
 loaded from `dist/pledgegraph.trig`. Oxigraph executes `SERVICE` by making HTTP requests and has no
-switch to stop it, so every query is checked before it runs (`check_query`): updates, `SERVICE`,
-`LOAD`, and `FROM`/`FROM NAMED` naming anything but this dataset's graphs are refused. Oxigraph
-cannot cancel a query either: time limits live in `workers.QueryPool`, which runs queries in
+switch to stop it, so every query is checked on its parse tree before it runs (`check_query`, with
+rdflib's SPARQL grammar; pyoxigraph does not expose its own): updates, `SERVICE`, `LOAD`, and
+`FROM`/`FROM NAMED` naming anything but this dataset's graphs are refused. Oxigraph cannot cancel
+a query either: time limits live in `workers.QueryPool`, which checks and runs queries in
 processes it can kill.
 
 The default graph of a query is the asserted graph plus the inferred one (absent graphs are
@@ -26,6 +27,7 @@ import pyoxigraph as ox
 
 from .errors import QueryError, QueryRefused, QuerySyntaxError, TooLarge, UnusableInput
 from .export import serialize
+from .formats import spreadsheet_safe, xml_safe_bytes
 from .settings import GRAPH_NAMES, OUTPUT_STEM, graph_iri
 from .vocab import DEFAULT_BASE, PG, PGV, PREFIXES, XSD
 
@@ -96,6 +98,30 @@ def describe(loaded: Loaded, iri: str) -> list[ox.Triple]:
 
 # -- checking a query before it runs -----------------------------------------------------------
 
+_FORMS = {"SelectQuery": "select", "AskQuery": "ask", "ConstructQuery": "construct", "DescribeQuery": "describe"}
+
+
+@dataclass(frozen=True)
+class Query:
+    """A query that passed the checks: `text` is what Oxigraph runs (codepoint escapes already
+    replaced, so both parsers read the same characters); `form` is select/ask/construct/describe;
+    `own_dataset` when it names its graphs with FROM."""
+
+    text: str
+    form: str
+    own_dataset: bool = False
+    bindings: tuple[tuple[str, str], ...] = ()  # (variable, term in N-Triples syntax), pre-bound (SEP-0007)
+
+    def bound(self, bindings: dict[str, str]) -> "Query":
+        return replace(self, bindings=tuple(sorted(bindings.items())))
+
+    @property
+    def graph_result(self) -> bool:
+        return self.form in ("construct", "describe")
+
+
+# Tokens, for what reads a query without running it (`advice.py`, DESCRIBE of records); the
+# safety checks decide on the parsed query (`check_query`).
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
@@ -108,31 +134,6 @@ _TOKEN = re.compile(r"""
   | (?P<word>[^\W\d][\w-]*)
   | (?P<other>.)
 """, re.VERBOSE | re.DOTALL)
-_FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
-_UPDATES = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
-
-
-@dataclass(frozen=True)
-class Query:
-    """A query that passed the checks. `form` is select/ask/construct/describe ("" when the
-    parser will reject it anyway); `own_dataset` when it names its graphs with FROM.
-    `needs_sandbox` when the word "service" appears other than as the (refused) keyword, in a
-    string, IRI or name: the check reads tokens, not the full grammar, so such a query only runs
-    where outbound connections are blocked at the system level (see `workers`)."""
-
-    text: str
-    form: str
-    own_dataset: bool = False
-    needs_sandbox: bool = False
-    bindings: tuple[tuple[str, str], ...] = ()  # (variable, term in N-Triples syntax), pre-bound (SEP-0007)
-
-    def bound(self, bindings: dict[str, str]) -> "Query":
-        return replace(self, bindings=tuple(sorted(bindings.items())))
-
-    @property
-    def graph_result(self) -> bool:
-        return self.form in ("construct", "describe")
-
 
 def _tokens(text: str) -> list[tuple[str, str]]:
     found = []
@@ -172,30 +173,72 @@ def declared_prefixes(tokens: list[tuple[str, str]]) -> dict[str, str]:
 
 
 def check_query(text: str, allowed_graphs: Iterable[str]) -> Query:
-    """Refuse what a read-only public endpoint must not run, before anything runs."""
-    source = _unescape(text)
-    tokens = _tokens(source)
-    words = [(i, v.upper()) for i, (kind, v) in enumerate(tokens) if kind == "word"]
-    updates = sorted({w for _, w in words if w in _UPDATES})
-    if updates:
-        raise QueryRefused(f"updates are not accepted ({', '.join(updates)}): this graph is read-only")
-    if any(w == "SERVICE" for _, w in words):
+    """Refuse what a read-only public endpoint must not run, deciding on the parsed query.
+
+    rdflib's SPARQL grammar parses the query (pure Python, so it can be slow or deep: the server
+    calls this in a worker, under the query's time and memory limits). Codepoint escapes are
+    replaced first (SPARQL 1.1 §19.2) and Oxigraph is then given that replaced text, so no escape
+    can read as a string to one parser and as SERVICE to the other; a query rdflib cannot parse
+    is refused, never passed on. SERVICE anywhere in the tree, any update (LOAD included), and
+    FROM / FROM NAMED naming a graph outside `allowed_graphs` are refused."""
+    from pyparsing import ParseException
+    from rdflib.plugins.sparql.algebra import translatePrologue
+    from rdflib.plugins.sparql.parser import expandUnicodeEscapes, parseQuery, parseUpdate
+
+    try:
+        source = expandUnicodeEscapes(text)
+    except ValueError as e:
+        raise QuerySyntaxError(f"syntax error: {e}") from None
+    try:
+        prologue, body = parseQuery(source)
+    except ParseException as e:
+        operations = _update_operations(parseUpdate, source)
+        if operations:
+            raise QueryRefused(f"updates are not accepted ({', '.join(operations)}): this graph is read-only") from None
+        near = e.line[e.col - 1:e.col + 39].strip() or "the end"
+        raise QuerySyntaxError(f"syntax error at line {e.lineno}, column {e.col}, near {near!r}",
+                               e.lineno, e.col) from None
+    except RecursionError:
+        raise QuerySyntaxError("syntax error: the query is nested too deeply") from None
+    if _contains(body, "ServiceGraphPattern"):
         raise QueryRefused("SERVICE is not allowed: queries run on this dataset only, never on other endpoints")
-    prefixes = declared_prefixes(tokens)
-    allowed = set(allowed_graphs)
-    own_dataset = False
-    for i, w in words:
-        if w != "FROM":
-            continue
-        own_dataset = True
-        j = i + 2 if i + 1 < len(tokens) and tokens[i + 1][1].upper() == "NAMED" else i + 1
-        kind, value = tokens[j] if j < len(tokens) else ("", "")
-        iri = value[1:-1] if kind == "iri" else _expand(value, prefixes) if kind == "pname" else None
-        if iri not in allowed:
-            raise QueryRefused(f"FROM {value or '(nothing)'}: only this dataset's graphs can be named: "
-                               + ", ".join(f"<{g}>" for g in sorted(allowed)))
-    form = next((w.lower() for _, w in words if w in _FORMS), "")
-    return Query(text, form, own_dataset, needs_sandbox=re.search("service", source, re.I) is not None)
+    clauses = body["datasetClause"] if "datasetClause" in body else []
+    if clauses:
+        allowed = set(allowed_graphs)
+        try:
+            resolve = translatePrologue(prologue, None, PREFIXES).absolutize
+            names = [("named" in c, str(resolve(c["named" if "named" in c else "default"]))) for c in clauses]
+        except Exception as e:  # an unknown prefix, a relative IRI with no BASE
+            raise QuerySyntaxError(f"syntax error in FROM: {e}") from None
+        for named, iri in names:
+            if iri not in allowed:
+                raise QueryRefused(f"FROM {'NAMED ' if named else ''}<{iri}>: only this dataset's graphs can be "
+                                   "named: " + ", ".join(f"<{g}>" for g in sorted(allowed)))
+    return Query(source, _FORMS[body.name], own_dataset=bool(clauses))
+
+
+def _update_operations(parse, text: str) -> list[str]:
+    """The operations of `text` read as SPARQL Update (INSERT, LOAD…), or [] when it is not one."""
+    try:
+        request = parse(text).request
+    except Exception:  # any failure of the other grammar: not an update either
+        return []
+    names = {"Modify": "DELETE/INSERT"}
+    return sorted({names.get(op.name) or re.match(r"[A-Z][a-z]*", op.name).group().upper() for op in request})
+
+
+def _contains(tree, name: str) -> bool:
+    """Whether a node called `name` is anywhere in rdflib's parse tree (iteratively: trees can be deep)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        if getattr(node, "name", None) == name:
+            return True
+        if isinstance(node, dict):
+            todo.extend(node.values())
+        elif isinstance(node, (list, tuple)) or type(node).__name__ == "ParseResults":
+            todo.extend(node)
+    return False
 
 
 def describe_targets(text: str) -> list[str] | None:
@@ -290,60 +333,73 @@ class Answer:
     triples: list[ox.Triple] = field(default_factory=list)
     short_base: str = ""  # when set, tables show this build's entities as KIND/ID (`--labels`)
 
-    def serialize(self, fmt: str) -> bytes:
-        """The answer in a SPARQL results format, an RDF format, or "table" for people."""
+    def serialize(self, fmt: str, max_bytes: int | None = None) -> bytes:
+        """The answer in a SPARQL results format, an RDF format, or "table" for people; TooLarge
+        when it would exceed `max_bytes`. CSV and TSV cells cannot start a spreadsheet formula
+        and XML carries no character XML forbids (see `formats`)."""
         if self.form in ("construct", "describe"):
             if fmt not in GRAPH_RESULT_FORMATS:
                 raise QueryError(f"a {self.form.upper()} answer is RDF: ask for one of "
                                    + ", ".join(GRAPH_RESULT_FORMATS))
-            return serialize(self.triples, fmt)
+            data = serialize(self.triples, fmt)
+            return _capped(xml_safe_bytes(data) if fmt == "rdfxml" else data, max_bytes)
         if fmt == "table":
-            return table(self).encode()
+            return _capped(table(self).encode(), max_bytes)
         if fmt not in RESULT_FORMATS:
             raise QueryError(f"a {self.form.upper() or 'SELECT'} answer is a table: ask for one of "
                                + ", ".join(("table",) + RESULT_FORMATS))
-        data = self._json()
+        data = self._json(spreadsheet_safe if fmt in ("csv", "tsv") else None)
         if fmt == "json":
-            return data
+            return _capped(data, max_bytes)
         # Oxigraph's writers do the escaping that XML, CSV and TSV each need.
         parsed = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
-        return parsed.serialize(format=_OX_RESULT_FORMATS[fmt])
+        data = parsed.serialize(format=_OX_RESULT_FORMATS[fmt])
+        return _capped(xml_safe_bytes(data) if fmt == "xml" else data, max_bytes)
 
-    def _json(self) -> bytes:
+    def _json(self, clean=None) -> bytes:
         if self.boolean is not None:
             doc = {"head": {}, "boolean": self.boolean}
         else:
             doc = {"head": {"vars": self.variables},
-                   "results": {"bindings": [{v: _json_term(t) for v, t in zip(self.variables, row)
+                   "results": {"bindings": [{v: _json_term(t, clean) for v, t in zip(self.variables, row, strict=True)
                                              if t is not None} for row in self.rows]}}
         return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
-def _json_term(term) -> dict:
-    """One RDF term in the SPARQL 1.1 JSON results format."""
+def _capped(data: bytes, max_bytes: int | None) -> bytes:
+    if max_bytes is not None and len(data) > max_bytes:
+        raise TooLarge(f"the answer is larger than {max_bytes:,} bytes: add a LIMIT or select less")
+    return data
+
+
+def _json_term(term, clean=None) -> dict:
+    """One RDF term in the SPARQL 1.1 JSON results format (`clean` rewrites literal values)."""
     if isinstance(term, ox.NamedNode):
         return {"type": "uri", "value": term.value}
     if isinstance(term, ox.BlankNode):
         return {"type": "bnode", "value": term.value}
     if isinstance(term, ox.Literal):
-        doc = {"type": "literal", "value": term.value}
+        doc = {"type": "literal", "value": clean(term.value) if clean else term.value}
         if term.language:
             doc["xml:lang"] = term.language
         elif term.datatype.value != XSD + "string":
             doc["datatype"] = term.datatype.value
         return doc
-    return {"type": "triple", "value": {"subject": _json_term(term.subject),
-                                        "predicate": _json_term(term.predicate),
-                                        "object": _json_term(term.object)}}
+    return {"type": "triple", "value": {"subject": _json_term(term.subject, clean),
+                                        "predicate": _json_term(term.predicate, clean),
+                                        "object": _json_term(term.object, clean)}}
 
 
 def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_rows: int | None = None,
-            default_graphs: list[str] | None = None, named_graphs: list[str] | None = None) -> Answer:
+            max_bytes: int | None = None, default_graphs: list[str] | None = None,
+            named_graphs: list[str] | None = None) -> Answer:
     """Run a checked query in this process. Callers that must bound time use `workers.QueryPool`.
 
     `default_graphs`/`named_graphs` are the SPARQL Protocol's default-graph-uri/named-graph-uri
     (checked against the dataset's graphs); without them a query's FROM clauses choose, and
-    without those the default graph is asserted (+ inferred)."""
+    without those the default graph is asserted (+ inferred). `max_rows` and `max_bytes` (the
+    characters of the values, counted as they stream out of Oxigraph) bound the answer: TooLarge
+    as soon as either is passed. Any error of the engine is a QueryError."""
     for iri in (default_graphs or []) + (named_graphs or []):
         if iri not in loaded.graph_iris:
             raise QueryRefused(f"graph <{iri}> is not part of this dataset: use one of "
@@ -360,7 +416,7 @@ def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_ro
     targets = describe_targets(query.text) if query.form == "describe" else None
     if targets and all(t.startswith(loaded.base + "id/") for t in targets):
         triples = sorted({t for iri in targets for t in describe(loaded, iri)}, key=str)
-        return Answer("describe", triples=_bounded(iter(triples), max_rows, "triples"))
+        return Answer("describe", triples=_bounded(iter(triples), max_rows, max_bytes, "triples"))
     try:
         try:
             result = loaded.store.query(text, **options)
@@ -368,17 +424,19 @@ def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_ro
             if "substitutions" not in options or "does not contains variable" not in str(e):
                 raise
             result = loaded.store.query(_values_in_where(text, options.pop("substitutions")), **options)
+        if isinstance(result, ox.QueryBoolean):
+            return Answer("ask", boolean=bool(result))
+        if isinstance(result, ox.QuerySolutions):
+            answer = Answer(query.form if query.form in ("select", "ask") else "select",
+                            variables=[v.value for v in result.variables])
+            width = len(answer.variables)
+            answer.rows = _bounded((tuple(s[i] for i in range(width)) for s in result), max_rows, max_bytes, "rows")
+            return answer
+        triples = _bounded(iter(result), max_rows, max_bytes, "triples")
     except SyntaxError as e:
         raise syntax_error(str(e), query.text) from None
-    if isinstance(result, ox.QueryBoolean):
-        return Answer("ask", boolean=bool(result))
-    if isinstance(result, ox.QuerySolutions):
-        answer = Answer(query.form if query.form in ("select", "ask") else "select",
-                        variables=[v.value for v in result.variables])
-        width = len(answer.variables)
-        answer.rows = _bounded((tuple(s[i] for i in range(width)) for s in result), max_rows, "rows")
-        return answer
-    triples = _bounded(iter(result), max_rows, "triples")
+    except (RuntimeError, ValueError, TypeError, OSError) as e:  # Oxigraph's evaluation errors
+        raise QueryError(f"the query could not be evaluated: {str(e)[:500]}") from None
     return Answer(query.form or "construct", triples=sorted(set(triples), key=str))
 
 
@@ -400,8 +458,7 @@ def run_once(dist: Path, text: str, fmt: str | None = None, *, asserted_only: bo
     `fmt` defaults to "table" for SELECT/ASK and "turtle" for CONSTRUCT/DESCRIBE; `bound` pre-binds
     variables (see `bindings`); `labels` adds a name column after each IRI column (`labels.py`).
     `warn(message)`, when given, hears about terms the dataset does not know and, for an empty
-    answer, which pattern matched nothing (`advice.py`). A query that mentions "service" outside
-    the refused keyword runs in a sandboxed worker instead."""
+    answer, which pattern matched nothing (`advice.py`)."""
     loaded = load(dist)
     query = check_query(text, loaded.graph_iris).bound(bound or {})
     fmt = fmt or ("turtle" if query.graph_result else "table")
@@ -410,11 +467,6 @@ def run_once(dist: Path, text: str, fmt: str | None = None, *, asserted_only: bo
 
         for message in advice.unknown_terms(loaded, query):
             warn(message)
-    if query.needs_sandbox:
-        from .workers import QueryPool
-
-        with QueryPool(dist, workers=1, timeout=None, max_rows=None) as pool:
-            return pool.run(query, fmt, asserted_only=asserted_only)
     answer = execute(loaded, query, asserted_only=asserted_only)
     if warn and not answer.rows and not answer.triples and not answer.boolean:
         from . import advice
@@ -428,11 +480,15 @@ def run_once(dist: Path, text: str, fmt: str | None = None, *, asserted_only: bo
     return answer.serialize(fmt)
 
 
-def _bounded(items, cap: int | None, what: str) -> list:
-    out = []
+def _bounded(items, cap: int | None, max_bytes: int | None, what: str) -> list:
+    out, size = [], 0
     for item in items:
         if cap is not None and len(out) >= cap:
             raise TooLarge(f"the answer has more than {cap} {what}: add a LIMIT (or narrow the query)")
+        if max_bytes is not None:
+            size += sum(len(str(term)) for term in item if term is not None)
+            if size > max_bytes:
+                raise TooLarge(f"the answer is larger than {max_bytes:,} bytes: add a LIMIT or select less")
         out.append(item)
     return out
 
