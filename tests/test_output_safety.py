@@ -99,7 +99,7 @@ def test_timeline_is_valid_xml_whatever_the_labels_hold(dist):
             store.remove(quad)
             store.add(ox.Quad(quad.subject, label, ox.Literal(quad.object.value + "\uffff\x01", language="en"),
                               quad.graph_name))
-    svg = figures.timeline_svg(store, loaded.base, lambda iri: "#")
+    svg = figures.Figures(store, loaded.base).timeline(lambda iri: "#")
     assert svg and "\ufffd" in svg
     ElementTree.fromstring(svg)
 

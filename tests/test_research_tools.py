@@ -59,10 +59,11 @@ def test_syntax_errors_are_short(dist):
     result = cli(dist, "query", "SELECT ?x WHERE {\n  ?x pg:pledgedTo ?y .\n  FILTER(?y = )\n}")
     assert result.exit_code == 2
     first = result.stderr.splitlines()[0]
-    assert first.startswith("error: syntax error at line ") and "expected a function or expression" in first
+    # the check parses with rdflib's grammar before Oxigraph sees the query: line, column, and the words there
+    assert first == "error: syntax error at line 3, column 3, near 'FILTER(?y = )'"
     assert "\\u{" not in result.stderr and len(result.stderr) < 400
     result = cli(dist, "query", "SELECT ?x WHERE { ?x pg:pledgedTo ?y . ")
-    assert "expected a variable, an IRI, a prefixed name" in result.stderr and "\\u{" not in result.stderr
+    assert "line 1, column 40, near 'the end'" in result.stderr and "\\u{" not in result.stderr
 
 
 # -- names, show, export, DESCRIBE ----------------------------------------------------------------

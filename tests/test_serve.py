@@ -405,3 +405,19 @@ def test_content_length_is_parsed_strictly(server, lengths):
                   "ASK {}".encode())
         reply = s.recv(4096)
     assert reply.startswith(b"HTTP/1.1 400"), reply[:100]
+
+
+def test_library_query_by_name_with_bindings(server):
+    """`/sparql?name=…&bind=var=value`: the same library queries and parameters as `query --bind`."""
+    target = "/sparql?" + urllib.parse.urlencode([("name", "under-at-date"), ("bind", "org=org/islamic-state"),
+                                                  ("bind", "date=2016-01-01")])
+    status, _, body, _ = request(server, "GET", target, headers={"Accept": "application/sparql-results+json"})
+    assert status == 200
+    units = {r["unit"].rsplit("/", 1)[1] for r in rows(body)}
+    assert units == {"is-caucasus-province", "vilayat-nokhchicho", "vilayat-dagestan", "vilayat-galgaicho",
+                     "vilayat-kbk"}
+    status, _, body, _ = request(server, "GET", "/sparql?name=under-at-date&bind=nope%3D1",
+                                 headers={"Accept": "application/sparql-results+json"})
+    assert status == 400 and b"no parameter ?nope" in body
+    status, _, _, _ = request(server, "GET", "/sparql?name=no-such-query")
+    assert status == 404

@@ -42,6 +42,7 @@ from .labels import answer_names, prefixed
 from .settings import GRAPH_NAMES, graph_iri
 from .show import did_you_mean
 from .store import GRAPH_RESULT_FORMATS, describe, examples, load
+from .store import bindings as bindings_for
 from .vocab import DCTERMS, PREFIXES, RDF
 from .workers import QueryPool
 
@@ -210,6 +211,12 @@ class App:
         queries = params.get("query", [])
         if len(queries) > 1:
             raise HttpError(400, "give exactly one query= parameter")
+        bindings = None
+        if params.get("name") and not queries:  # a library query by name, with bind=VAR=VALUE parameters
+            example = self._example(params["name"][0])
+            queries, bindings = [example.text], bindings_for(example, params.get("bind", []), self.base)
+        elif params.get("bind"):
+            raise HttpError(400, "bind= goes with name= (a library query); put values in the query itself")
         accept = headers.get("Accept")
         wanted = params.get("format", [""])[0]
         if not queries:
@@ -222,7 +229,7 @@ class App:
                             FORMATS[fmt].media_type, {"Vary": "Accept"})
         text = queries[0]
         options = {"default_graphs": params.get("default-graph-uri") or None,
-                   "named_graphs": params.get("named-graph-uri") or None}
+                   "named_graphs": params.get("named-graph-uri") or None, "bindings": bindings}
         if wanted == "html" or (not wanted and self._result_format(accept) == "html"):
             # a page: the worker answers in JSON or Turtle, bounded so the page stays under the cap
             form, answer = self.pool.run(text, {"table": "json", "graph": "turtle"}, client,
@@ -241,6 +248,12 @@ class App:
         form, answer = self.pool.run(text, {"table": table, "graph": graph}, client, **options)
         media_type = FORMATS[graph].media_type if form in ("construct", "describe") else RESULT_MEDIA_TYPES[table]
         return Response(200, answer, media_type, {"Vary": "Accept"})
+
+    def _example(self, name: str):
+        known = {e.name: e for e in self.examples}
+        if name not in known:
+            raise HttpError(404, f"no library query named {name!r}; the library: " + ", ".join(sorted(known)))
+        return known[name]
 
     def _body(self, headers, read_body) -> bytes:
         if headers.get("Transfer-Encoding"):

@@ -392,7 +392,7 @@ def _json_term(term, clean=None) -> dict:
 
 def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_rows: int | None = None,
             max_bytes: int | None = None, default_graphs: list[str] | None = None,
-            named_graphs: list[str] | None = None) -> Answer:
+            named_graphs: list[str] | None = None, bindings: dict[str, str] | None = None) -> Answer:
     """Run a checked query in this process. Callers that must bound time use `workers.QueryPool`.
 
     `default_graphs`/`named_graphs` are the SPARQL Protocol's default-graph-uri/named-graph-uri
@@ -410,6 +410,8 @@ def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_ro
         options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or []]
     elif not query.own_dataset:
         options["default_graph"] = loaded.default_graphs(asserted_only)
+    if bindings:
+        query = query.bound(bindings)
     text = query.text
     if query.bindings:
         options["substitutions"] = {ox.Variable(v): _term(t) for v, t in query.bindings}
