@@ -24,6 +24,7 @@ from .load import load, load_vocabulary
 from .reason import read_ontology, reason
 from .records import Dataset
 from .scope import Scope, focus_nodes
+from .search import INDEX_FILE, index_bytes
 from .settings import GRAPH_NAMES, OUTPUT_STEM, Settings, graph_iri
 from .validate import Report, data_store, extend_store, validate
 
@@ -134,6 +135,7 @@ def graph_files(built: Built, inferred: Built, ontology: list[ox.Triple], settin
     files["inferred.nt"] = clock.run("write inferred", serialize, inferred, "ntriples")
     files["inferred.ttl"] = clock.run("write inferred turtle", serialize, inferred, "turtle")
     files["ontology.ttl"] = clock.run("write ontology", serialize, ontology, "turtle")
+    files[INDEX_FILE] = clock.run("index names", index_bytes, both.triples, settings.base)
     graphs = {"asserted": built.triples, "inferred": inferred.triples, "ontology": ontology}
     files[OUTPUT_STEM + ".trig"] = clock.run("write trig", trig, [
         (graph_iri(settings.base, name), graphs[name]) for name in GRAPH_NAMES],
