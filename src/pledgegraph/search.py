@@ -305,6 +305,31 @@ class Index:
                 for owner, (score, preferred, i) in ranked[:limit]]
 
 
+    def complete(self, prefix: str, kinds: Iterable[str] = (), limit: int = 10) -> list[Hit]:
+        """Type-ahead: entities with a name starting with `prefix`, or a word starting with its
+        last word (scored as a search of the whole word), then the best `search` hits."""
+        from bisect import bisect_left
+
+        query = key(prefix)
+        if not query:
+            return []
+        last = skeleton(query).split()[-1] if skeleton(query) else query.split()[-1]
+        start = bisect_left(self.words, last)
+        completed = []
+        for word in self.words[start:start + 10]:
+            if not word.startswith(last):
+                break
+            completed.append(word)
+        wanted = set(kinds)
+        hits = {h.entity.iri: h for h in self.search(prefix, wanted, limit=limit)}
+        for word in completed:
+            for h in self.search(" ".join(query.split()[:-1] + [word]), wanted, limit=limit):
+                if h.entity.iri not in hits or h.score > hits[h.entity.iri].score:
+                    hits[h.entity.iri] = h
+        return sorted(hits.values(), key=lambda h: (-h.score, not h.preferred, _KIND_ORDER[h.entity.kind],
+                                                    h.entity.label, h.entity.iri))[:limit]
+
+
 def _words_score(query: list[str], name: list[str], ratio) -> float:
     """The query's words found among a name's words: mean best similarity, less for longer names."""
     cover = sum(max(ratio(q, n) for n in name) for q in query) / len(query)
@@ -317,9 +342,26 @@ _KIND_ORDER = {k: i for i, k in enumerate(
                                                    ("organization", "person", "place", "event", "source")], "source"])}
 
 
-def kind_names() -> list[str]:
-    """The record kinds an entity can have (for `--kind`)."""
-    return [k.name for k in schema.KINDS.values() if k.name != "dataset"]
+# A kind by its name or its IRI segment (`organization` or `org`), for `--kind` and `kind=`.
+KIND_NAMES = {**{k.name: k.name for k in schema.KINDS.values()},
+              **{k.segment: k.name for k in schema.KINDS.values()}}
+KIND_NAMES.pop("dataset")
+
+
+def kind_named(name: str) -> str:
+    """The record kind called `name` (a kind or its IRI segment); UnusableInput if there is none."""
+    try:
+        return KIND_NAMES[name]
+    except KeyError:
+        raise UnusableInput(f"no kind {name!r}: use one of " + ", ".join(sorted(KIND_NAMES))) from None
+
+
+def hits_table(hits: list[Hit]) -> str:
+    """Hits as aligned text columns: score, kind, label, the name that matched [language], IRI."""
+    rows = [("score", "kind", "label", "matched name", "iri")] + [
+        (f"{h.score:.1f}", h.entity.kind, h.entity.label, f"{h.name} [{h.lang or '-'}]", h.entity.iri) for h in hits]
+    widths = [max(len(r[c]) for r in rows) for c in range(4)]
+    return "".join("  ".join(cell.ljust(w) for cell, w in zip(r[:4], widths)) + "  " + r[4] + "\n" for r in rows)
 
 
 def hit_json(hit: Hit) -> dict:
