@@ -129,6 +129,21 @@ def index_document(triples: Iterable[ox.Triple], base: str) -> dict:
             "facts": {iri: f for iri in sorted(names) if (f := facts.of(iri))}}
 
 
+# The static release's search box: a form that reloads the index page with ?q=, and the script
+# (search.js) that answers it from the shipped index.
+RELEASE_SEARCH_BOX = ('<form id="search" action="" method="get" role="search"><label>Find an entity by any of its '
+                      'names: <input name="q" type="search" required></label> <button>Search</button></form>'
+                      '<ol id="search-results"></ol><script src="search.js" defer></script>')
+
+
+def release_files(dist: Path) -> dict[str, bytes]:
+    """What a release ships for searching: the build's name index and the script that reads it."""
+    path = Path(dist) / INDEX_FILE
+    if not path.is_file():
+        raise UnusableInput(f"{path} not found: run `pledgegraph build` again")
+    return {INDEX_FILE: path.read_bytes(), "search.js": (Path(__file__).parent / "search.js").read_bytes()}
+
+
 def index_bytes(triples: Iterable[ox.Triple], base: str) -> bytes:
     return (json.dumps(index_document(triples, base), ensure_ascii=False, sort_keys=True,
                        separators=(",", ":")) + "\n").encode()
