@@ -303,10 +303,10 @@ class Index:
         words = sk.split()
         for i in candidates:
             offer(i, _words_score(words, self.skeletons[i].split(), fuzz.ratio))
-        wanted = set(kinds)
+        wanted, lang = set(kinds), lang.lower()
         best: dict[int, tuple[float, bool, int]] = {}
         for i, score in scores.items():
-            if score < CUTOFF or (lang and self.langs[i] != lang):
+            if score < CUTOFF or (lang and not _in_language(self.langs[i], lang)):
                 continue
             owner = self.owner[i]
             if wanted and self.entities[owner].kind not in wanted:
@@ -343,6 +343,12 @@ class Index:
                     hits[h.entity.iri] = h
         return sorted(hits.values(), key=lambda h: (-h.score, not h.preferred, _KIND_ORDER[h.entity.kind],
                                                     h.entity.label, h.entity.iri))[:limit]
+
+
+def _in_language(tag: str, wanted: str) -> bool:
+    """BCP 47 basic filtering: `ru` takes `ru` and `ru-Latn`, case-insensitively."""
+    tag = tag.lower()
+    return tag == wanted or tag.startswith(wanted + "-")
 
 
 def _words_score(query: list[str], name: list[str], ratio) -> float:
