@@ -20,6 +20,7 @@ from .vocab import PG, expand
 
 VERSIONS = ["0.2"]
 DEFAULT_LIMIT, MAX_LIMIT = 10, 100
+MAX_BATCH = 100  # queries in one batch, ids in one extension (OpenRefine sends 10 at a time): bounded work per request
 DEFAULT_TYPES = ("organization", "person", "place")
 PROPERTY_WEIGHT = 0.2  # the share of a candidate's score that its property constraints decide
 
@@ -103,6 +104,8 @@ class Service:
         """{"q0": query, …} -> {"q0": {"result": [candidates]}, …}; a bad query raises ValueError."""
         if not isinstance(queries, dict):
             raise ValueError("queries must be a JSON object of query objects")
+        if len(queries) > MAX_BATCH:
+            raise ValueError(f"at most {MAX_BATCH} queries in one batch")
         return {qid: {"result": self.reconcile(q)} for qid, q in queries.items()}
 
     def reconcile(self, query: dict) -> list[dict]:
@@ -204,6 +207,8 @@ class Service:
         if not isinstance(ids, list) or not isinstance(properties, list) or not all(
                 isinstance(p, dict) and isinstance(p.get("id"), str) for p in properties):
             raise ValueError("a data extension query has `ids` and `properties` ([{\"id\": …}])")
+        if len(ids) > MAX_BATCH or len(properties) > len(PROPERTIES):
+            raise ValueError(f"at most {MAX_BATCH} ids and {len(PROPERTIES)} properties in one extension")
         meta = [{"id": p["id"], "name": PROPERTIES.get(p["id"], (p["id"],))[0]} for p in properties]
         rows = {}
         for identifier in map(str, ids):

@@ -36,6 +36,7 @@ INDEX_VERSION = 1
 NAME_PREDICATES = {SKOS + "prefLabel": True, SKOS + "altLabel": False, RDFS + "label": True,
                    DCTERMS + "title": True}  # predicate -> is a preferred name
 EXACT, SKELETON_EXACT, FUZZY_MAX, CUTOFF = 100.0, 96.0, 95.0, 60.0
+MAX_QUERY = 300  # characters of a query that count: no name is longer, and fuzzy matching costs by length
 
 
 # -- normalising names --------------------------------------------------------------------------
@@ -246,7 +247,9 @@ class Index:
         self.by_key: dict[str, list[int]] = {}
         self.by_skeleton: dict[str, list[int]] = {}
         self.by_word: dict[str, list[int]] = {}
+        self.by_entity: dict[str, list[int]] = {}
         for i, (k, sk) in enumerate(zip(self.keys, self.skeletons)):
+            self.by_entity.setdefault(self.entities[self.owner[i]].iri, []).append(i)
             self.by_key.setdefault(k, []).append(i)
             self.by_skeleton.setdefault(sk, []).append(i)
             for word in set(sk.split()):
@@ -270,14 +273,13 @@ class Index:
         return self._facts.get(iri, {})
 
     def names_of(self, iri: str) -> list[tuple[str, str, bool]]:
-        return [(self.names[i], self.langs[i], self.preferred[i]) for i in range(len(self.names))
-                if self.entities[self.owner[i]].iri == iri]
+        return [(self.names[i], self.langs[i], self.preferred[i]) for i in self.by_entity.get(iri, [])]
 
     def search(self, text: str, kinds: Iterable[str] = (), lang: str = "", limit: int = 10) -> list[Hit]:
         """Entities ranked by their best-matching name (see the module docstring for the scores)."""
         from rapidfuzz import fuzz, process
 
-        query = key(text)
+        query = key(text[:MAX_QUERY])
         if not query:
             return []
         sk = skeleton(query)
