@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     data = a.work / f"search-{a.size}" / "data"
     if not data.is_dir():
         subprocess.run([sys.executable, "-m", "bench.generate", str(data), "--orgs", str(SIZES[a.size])],
-                       check=True, cwd=ROOT)
+                       check=True, cwd=ROOT, stdout=sys.stderr)
     dist, figures = index_for(data, data.parent / "dist")
 
     from pledgegraph.search import INDEX_FILE, Index
