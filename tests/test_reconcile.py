@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 import urllib.parse
 from pathlib import Path
 
@@ -19,8 +18,8 @@ from referencing.jsonschema import DRAFT7
 from conftest import ROOT
 from pledgegraph.reconcile import MAX_BATCH, Service
 from pledgegraph.search import Index, key
-from pledgegraph.serve import make_server
 from test_search import attested_names, shared
+from test_serve import server  # noqa: F401  (the endpoint on loopback, as tests/test_serve.py starts it)
 
 SPEC = ROOT.parent / "shared" / "reconciliation-api" / "0.2"
 BASE = "https://w3id.org/pledgegraph/"
@@ -138,17 +137,6 @@ def test_data_extension_gives_kind_parents_at_a_date_leaders_dates_and_sources(s
 
 
 # -- over HTTP, as OpenRefine calls it --------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def server(dist):
-    srv = make_server(dist, ROOT / "queries", "127.0.0.1", 0, workers=1, timeout=5)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join(5)
-
 
 def call(server, method, path, form=None, accept="application/json"):
     conn = http.client.HTTPConnection(*server.server_address[:2], timeout=30)
