@@ -98,10 +98,6 @@ class Hit:
     preferred: bool  # the matched name is a preferred one
 
 
-def _literal_lang(term: ox.Literal) -> str:
-    return term.language or ""
-
-
 def index_document(triples: Iterable[ox.Triple], base: str) -> dict:
     """The name index of a graph (asserted + inferred) as a JSON-ready document, deterministic."""
     names: dict[str, set[tuple[str, str, bool]]] = {}
@@ -112,7 +108,7 @@ def index_document(triples: Iterable[ox.Triple], base: str) -> dict:
             continue
         p = t.predicate.value
         if p in NAME_PREDICATES and isinstance(t.object, ox.Literal) and iris.is_entity(s, base):
-            names.setdefault(s, set()).add((t.object.value, _literal_lang(t.object), NAME_PREDICATES[p]))
+            names.setdefault(s, set()).add((t.object.value, t.object.language or "", NAME_PREDICATES[p]))
         elif p in _FACT_PREDICATES:
             by_subject.setdefault(s, []).append((p, t.object))
     facts = _Facts(by_subject, base)
@@ -159,7 +155,7 @@ _P = {name: expand(curie) for name, curie in {
     "role": "org:role", "start": "pg:startEarliest", "end": "pg:endLatest", "founded": "pg:foundingDate",
     "dissolved": "pg:dissolutionDate", "death": "pg:reportedDeath", "date": "pg:date", "edtf": "pg:edtf",
     "derived": "prov:wasDerivedFrom", "org_kind": "pg:organizationKind", "place_kind": "pg:placeKind",
-    "event_kind": "pg:eventKind", "type": "rdf:type"}.items()}
+    "event_kind": "pg:eventKind"}.items()}
 _FACT_PREDICATES = frozenset(_P.values())
 _KIND_PREDICATES = (_P["org_kind"], _P["place_kind"], _P["event_kind"])
 
@@ -313,7 +309,7 @@ class Index:
             owner = self.owner[i]
             if wanted and self.entities[owner].kind not in wanted:
                 continue
-            mine = (round(score, 2), self.preferred[i], -i)
+            mine = (round(score, 2), self.preferred[i], -i)  # on a tie, the earlier name
             if owner not in best or mine > best[owner]:
                 best[owner] = mine
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], not kv[1][1], _KIND_ORDER[self.entities[kv[0]].kind],
