@@ -251,6 +251,7 @@ class Index:
             for word in set(sk.split()):
                 self.by_word.setdefault(word, []).append(i)
         self.words = sorted(self.by_word)
+        self.word_counts = [len(sk.split()) for sk in self.skeletons]
 
     @classmethod
     def load(cls, dist: Path) -> "Index":
@@ -293,14 +294,8 @@ class Index:
         for _, score, i in process.extract(sk, self.skeletons, scorer=fuzz.ratio, limit=50, score_cutoff=75):
             offer(i, score * FUZZY_MAX / 100)
         # names containing words like the query's words (a surname, a name within a longer title)
-        candidates: set[int] = set()
-        for word in sk.split():
-            for found, _, _ in process.extract(word, self.words, scorer=fuzz.ratio, limit=20,
-                                               score_cutoff=80 if len(word) > 3 else 100):
-                candidates.update(self.by_word[found])
-        words = sk.split()
-        for i in candidates:
-            offer(i, _words_score(words, self.skeletons[i].split(), fuzz.ratio))
+        for i, score in self._word_matches(sk.split(), process, fuzz.ratio):
+            offer(i, score)
         wanted, lang = set(kinds), lang.lower()
         best: dict[int, tuple[float, bool, int]] = {}
         for i, score in scores.items():
@@ -317,6 +312,34 @@ class Index:
         return [Hit(self.entities[owner], score, self.names[-i], self.langs[-i], preferred)
                 for owner, (score, preferred, i) in ranked[:limit]]
 
+
+    def _word_matches(self, words: list[str], process, ratio) -> Iterable[tuple[int, float]]:
+        """(name, score) for names whose words are like the query's words: the mean similarity of
+        each query word to its best match among the name's words, less for longer names (at most
+        FUZZY_MAX). Per query word, the similar words of the vocabulary are found at once and
+        their names gathered with dict operations, so common words cost little."""
+        from collections import Counter
+        from itertools import chain
+        from math import ceil
+
+        per_word: list[dict[int, float]] = []
+        for word in words:
+            found = process.extract(word, self.words, scorer=ratio, limit=20, score_cutoff=80 if len(word) > 3 else 100)
+            best: dict[int, float] = {}
+            for similar, score, _ in sorted(found, key=lambda f: f[1]):  # higher scores overwrite lower
+                best.update(dict.fromkeys(self.by_word[similar], score))
+            per_word.append(best)
+        n = len(words)
+        # a name matching k of n query words scores at most FUZZY_MAX * k / n: fewer than this cannot pass
+        needed = ceil(n * CUTOFF / FUZZY_MAX)
+        if needed <= 1:
+            candidates = set(chain.from_iterable(per_word))
+        else:
+            counts = Counter(chain.from_iterable(per_word))
+            candidates = {i for i, c in counts.items() if c >= needed}
+        for i in candidates:
+            cover = sum(best.get(i, 0.0) for best in per_word) / n
+            yield i, FUZZY_MAX * cover / 100 * (0.85 + 0.15 * n / max(n, self.word_counts[i]))
 
     def complete(self, prefix: str, kinds: Iterable[str] = (), limit: int = 10) -> list[Hit]:
         """Type-ahead: entities with a name starting with `prefix`, or a word starting with its
@@ -347,12 +370,6 @@ def _in_language(tag: str, wanted: str) -> bool:
     """BCP 47 basic filtering: `ru` takes `ru` and `ru-Latn`, case-insensitively."""
     tag = tag.lower()
     return tag == wanted or tag.startswith(wanted + "-")
-
-
-def _words_score(query: list[str], name: list[str], ratio) -> float:
-    """The query's words found among a name's words: mean best similarity, less for longer names."""
-    cover = sum(max(ratio(q, n) for n in name) for q in query) / len(query)
-    return FUZZY_MAX * cover / 100 * (0.85 + 0.15 * len(query) / max(len(query), len(name)))
 
 
 # Equal scores: things before the documents about them (a source's title is often an entity's name).
