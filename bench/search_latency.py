@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+from itertools import chain
 from pathlib import Path
 
 from bench.generate import SIZES
@@ -48,14 +49,13 @@ def index_for(data: Path, out: Path) -> tuple[Path, dict]:
     timings = {}
     start = time.perf_counter()
     built = build(load(s.data_dir, load_vocabulary(s.vocabulary_file)), s.base)
-    both = built.union(reason(built, s.ontology_files))
-    triples = both.triples
+    inferred = reason(built, s.ontology_files)
     timings["load, build, reason (s)"] = round(time.perf_counter() - start, 1)
     start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    (out / INDEX_FILE).write_bytes(index_bytes(triples, s.base))
+    (out / INDEX_FILE).write_bytes(index_bytes(chain(built.lines, inferred.lines), s.base))
     timings["write the index (s)"] = round(time.perf_counter() - start, 2)
-    timings["triples"] = len(triples)
+    timings["triples"] = len(built) + len(inferred)
     return out, timings
 
 

@@ -98,15 +98,18 @@ class Hit:
     preferred: bool  # the matched name is a preferred one
 
 
-def index_document(triples: Iterable[ox.Triple], base: str) -> dict:
-    """The name index of a graph (asserted + inferred) as a JSON-ready document, deterministic."""
+def index_document(lines: Iterable[str], base: str) -> dict:
+    """The name index of a graph (asserted + inferred) as a JSON-ready document, deterministic.
+
+    `lines` are the graph's N-Triples lines without their final " ." (as `build.Built.lines`): the
+    few with a name or fact predicate are picked by string comparison, and only those are parsed."""
+    wanted, ours = {f"<{p}>" for p in (*NAME_PREDICATES, *_FACT_PREDICATES)}, f"<{base}"
+    picked = "".join(line + " .\n" for line in lines if line.startswith(ours) and line.split(" ", 2)[1] in wanted)
     names: dict[str, set[tuple[str, str, bool]]] = {}
     by_subject: dict[str, list[tuple[str, ox.Term]]] = {}
-    for t in triples:
-        s = t.subject.value if isinstance(t.subject, ox.NamedNode) else None
-        if s is None or not s.startswith(base):
-            continue
-        p = t.predicate.value
+    for quad in ox.parse(picked.encode(), format=ox.RdfFormat.N_TRIPLES):
+        t = quad.triple
+        s, p = t.subject.value, t.predicate.value
         if p in NAME_PREDICATES and isinstance(t.object, ox.Literal) and iris.is_entity(s, base):
             names.setdefault(s, set()).add((t.object.value, t.object.language or "", NAME_PREDICATES[p]))
         elif p in _FACT_PREDICATES:
@@ -141,8 +144,8 @@ def release_files(dist: Path) -> dict[str, bytes]:
     return {INDEX_FILE: path.read_bytes(), "search.js": (Path(__file__).parent / "search.js").read_bytes()}
 
 
-def index_bytes(triples: Iterable[ox.Triple], base: str) -> bytes:
-    return (json.dumps(index_document(triples, base), ensure_ascii=False, sort_keys=True,
+def index_bytes(lines: Iterable[str], base: str) -> bytes:
+    return (json.dumps(index_document(lines, base), ensure_ascii=False, sort_keys=True,
                        separators=(",", ":")) + "\n").encode()
 
 
