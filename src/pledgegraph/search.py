@@ -22,13 +22,14 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
-
-import pyoxigraph as ox
+from typing import TYPE_CHECKING, Iterable
 
 from . import iris, schema
 from .errors import UnusableInput
 from .vocab import DCTERMS, RDFS, SKOS, expand
+
+if TYPE_CHECKING:
+    import pyoxigraph as ox
 
 INDEX_FILE = "search-index.json"
 INDEX_VERSION = 1
@@ -103,6 +104,8 @@ def index_document(lines: Iterable[str], base: str) -> dict:
 
     `lines` are the graph's N-Triples lines without their final " ." (as `build.Built.lines`): the
     few with a name or fact predicate are picked by string comparison, and only those are parsed."""
+    import pyoxigraph as ox  # not at module level: the CLI reads KIND_NAMES without loading RDF libraries
+
     wanted, ours = {f"<{p}>" for p in (*NAME_PREDICATES, *_FACT_PREDICATES)}, f"<{base}"
     picked = "".join(line + " .\n" for line in lines if line.startswith(ours) and line.split(" ", 2)[1] in wanted)
     names: dict[str, set[tuple[str, str, bool]]] = {}
