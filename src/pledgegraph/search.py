@@ -174,7 +174,10 @@ class _Facts:
         self.parents: dict[str, list[list]] = {}
         self.tenures: dict[str, list[list]] = {}  # organization -> [person, role, from, until]
         self.memberships: dict[str, list[list]] = {}  # person -> [organization, role, from, until]
+        links = {_P["subordinate"], _P["member"]}
         for s, pairs in by_subject.items():
+            if not any(p in links for p, _ in pairs):  # most subjects are cited nodes and dates
+                continue
             get = self._values(pairs)
             if get(_P["subordinate"]) and get(_P["superior"]) and "true" in get(_P["direct"]):
                 for child in get(_P["subordinate"]):
