@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: install run check test test-deps bench clean
 
 $(STAMP): pyproject.toml
+	ICU_ONLY=1 sh scripts/install-test-deps.sh
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[test]"

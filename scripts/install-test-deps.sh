@@ -22,6 +22,11 @@ need() {  # need PACKAGE...: install those not yet installed, with one apt-get u
         || echo "install-test-deps: apt-get could not install$missing; tests using them will skip" >&2
 }
 
+# --- ICU headers and pkg-config: PyICU (a runtime dependency: transliteration for `search`) has no
+# wheels on PyPI and builds against the system's ICU. `make install` runs this block alone (ICU_ONLY=1).
+need libicu-dev pkg-config
+[ -n "${ICU_ONLY:-}" ] && exit 0
+
 # --- virtuoso: the SPARQL store for `pledgegraph push` (tests/test_push_virtuoso.py) ---
 need virtuoso-opensource
 

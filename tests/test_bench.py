@@ -20,3 +20,13 @@ def test_benchmark_runs_and_writes_its_table(tmp_path):
     assert summary["build_wall"] > 0 and summary["floor"] > 0 and summary["naive"] > 0
     table = (out / "results.md").read_text()
     assert "pledgegraph build" in table and "floor: bulk load" in table and "naive: naive yaml" in table
+
+
+def test_search_latency_bench_runs_and_reports(tmp_path):
+    """The shape of `bench/search_latency.py` on tiny data (its figure is measured at 1m by hand)."""
+    run = subprocess.run([sys.executable, "-m", "bench.search_latency", "--size", "tiny", "--queries", "30",
+                          "--work", str(tmp_path)], cwd=ROOT, check=True, capture_output=True, text=True, timeout=300)
+    figures = json.loads(run.stdout)
+    assert figures["names"] > 30 and figures["queries"] == 30
+    assert 0 < figures["latency ms median"] <= figures["latency ms p95"] <= figures["latency ms max"]
+    assert figures["top hit is the entity (exact)"].count("/") == 1

@@ -542,6 +542,41 @@ def query(query_text, query_file, name, binds, list_queries, asserted, labels, f
         sys.exit(e.exit_code)
 
 
+def _search_kinds() -> list[str]:
+    from .search import KIND_NAMES
+
+    return sorted(KIND_NAMES)
+
+
+@main.command()
+@click.argument("text")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(_search_kinds()),
+              help="Only entities of this kind (org or organization, person, place, event, source…; repeatable).")
+@click.option("--lang", default="", help="Only names in this language tag (en, ru, ar-Latn…).")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="Hits to show.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_dist_option
+def search(text, kinds, lang, limit, fmt, dist):
+    """Find entities by any of their names, in any script, tolerating spelling variants and typos.
+
+    Prints the best hits with their score (100: exact name), the name that matched and its
+    language, the entity's kind, label and IRI. Exits 0 with hits, 1 with none, 2 when there is no build.
+    """
+    from . import search as names
+
+    settings = _settings(None, dist)
+    try:
+        hits = names.Index.load(settings.out_dir).search(text, [names.kind_named(k) for k in kinds], lang, limit)
+    except PledgegraphError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    if fmt == "json":
+        click.echo(json.dumps([names.hit_json(h) for h in hits], ensure_ascii=False, indent=2))
+    else:
+        click.echo(names.hits_table(hits), nl=False)
+    sys.exit(0 if hits else 1)
+
+
 def _stop_serving(signum, frame):
     raise KeyboardInterrupt
 

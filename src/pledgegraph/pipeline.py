@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from itertools import chain
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -26,6 +27,7 @@ from .reason import read_ontology, reason, reason_owlrl
 from .records import Dataset
 from .removals import refuse_lost_records
 from .scope import Scope, focus_nodes
+from .search import INDEX_FILE, index_bytes
 from .settings import GRAPH_NAMES, OUTPUT_STEM, Settings, graph_iri
 from .validate import Report, data_graph, extend, validate
 
@@ -146,6 +148,7 @@ def graph_files(built: Built, inferred: Built, ontology: list[ox.Triple], settin
     files["inferred.nt"] = clock.run("write inferred", serialize, inferred, "ntriples")
     files["inferred.ttl"] = clock.run("write inferred turtle", serialize, inferred, "turtle")
     files["ontology.ttl"] = clock.run("write ontology", serialize, ontology, "turtle")
+    files[INDEX_FILE] = clock.run("index names", index_bytes, chain(built.lines, inferred.lines), settings.base)
     graphs = {"asserted": built.triples, "inferred": inferred.triples, "ontology": ontology}
     files[OUTPUT_STEM + ".trig"] = clock.run("write trig", trig, [
         (graph_iri(settings.base, name), graphs[name]) for name in GRAPH_NAMES],

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 
-from . import catalog, changes, figures, iris, jsonld, pages, schema
+from . import catalog, changes, figures, iris, jsonld, pages, schema, search
 from .catalog import DatasetInfo
 from .errors import UnusableInput
 from .export import replace_dir, serialize, write_file
@@ -53,6 +53,7 @@ class _Input:
     graphs: dict[str, list[ox.Triple]]
     info: DatasetInfo
     ontology_html: bytes | None
+    search_files: dict[str, bytes] = field(default_factory=dict)  # the name index and its search box script
 
     @property
     def data(self) -> list[ox.Triple]:
@@ -83,7 +84,7 @@ def read_dist(dist: Path) -> _Input:
     graphs["shapes"] = _canonical(shape_triples)
     html = dist / "ontology.html"
     return _Input(base, graphs, _dataset_info(base, graphs["asserted"]),
-                  html.read_bytes() if html.is_file() else None)
+                  html.read_bytes() if html.is_file() else None, search.release_files(dist))
 
 
 def _canonical(triples: set[ox.Triple]) -> list[ox.Triple]:
@@ -266,6 +267,7 @@ def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list
     files["void.ttl"] = catalog.relative_turtle(void, "")
     files[".well-known/void"] = catalog.relative_turtle(void, "../")
     downloads["void.ttl"] = files["void.ttl"]
+    files.update(src.search_files)
     files["catalog.ttl"] = catalog.relative_turtle(catalog.dcat_triples(info, downloads, previous), "")
     files["index.html"] = _index(store, src, svgs, downloads, change_set).encode()
     files["sitemap.xml"] = _sitemap(entities, info)
@@ -330,7 +332,7 @@ def _index(store: ox.Store, src: _Input, svgs: dict[str, str], downloads: dict[s
              f'<a href="changes/index.html">Changes</a>: {since}. Metadata: <a href="void.ttl">VoID</a>, '
              f'<a href="catalog.ttl">DCAT catalog</a>, <a href="context.jsonld">JSON-LD context</a>'
              + (', <a href="ontology/index.html">ontology documentation</a>' if src.ontology_html else "")
-             + ".</p>")
+             + ".</p>" + search.RELEASE_SEARCH_BOX)
     extra = ("<h2>Downloads</h2><table><thead><tr><th>file</th><th>media type</th><th>bytes</th></tr></thead>"
              f"<tbody>{rows}</tbody></table>")
     return pages.render_index(store, src.base, _linker(src.base, ""), title=f"{info.title} {info.version}",

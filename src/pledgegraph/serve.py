@@ -33,12 +33,13 @@ from typing import Callable
 
 import pyoxigraph as ox
 
-from . import pages
+from . import lookup, pages
 from .errors import (Busy, NotAcceptable, PledgegraphError, QueryError, QueryRefused, QuerySyntaxError,
                      QueryTimeout, TooLarge)
 from .export import serialize
 from .formats import FORMATS, by_suffix
 from .labels import answer_names, prefixed
+from .search import Index
 from .settings import GRAPH_NAMES, graph_iri
 from .show import did_you_mean
 from .store import GRAPH_RESULT_FORMATS, describe, examples, load
@@ -155,6 +156,7 @@ class App:
         self.examples = examples(queries_dir) if Path(queries_dir).is_dir() else []
         self.graph_sizes = {name: sum(1 for _ in self.loaded.store.quads_for_pattern(
             None, None, None, ox.NamedNode(graph_iri(self.base, name)))) for name in GRAPH_NAMES}
+        self.names = Index.load(dist)
         self.pool = QueryPool(dist, workers=workers, timeout=timeout, max_rows=max_rows, max_bytes=max_answer)
 
     def close(self) -> None:
@@ -177,8 +179,15 @@ class App:
                                 {"Allow": "GET, HEAD, POST"})
             if path == "/sparql":
                 return self.sparql(method, query_string, headers, read_body, client)
+            if lookup.handles(path):  # name search and the Reconciliation API
+                host = headers.get("Host") or ""
+                status, body, media_type = lookup.respond(
+                    self.names, f"http://{host if _HOST.fullmatch(host) else 'localhost'}", method, path,
+                    query_string, self._body(headers, read_body) if method == "POST" else b"",
+                    headers.get("Accept") or "")
+                return Response(status, body, media_type)
             if method == "POST":
-                raise HttpError(405, "POST is only accepted at /sparql", {"Allow": "GET, HEAD"})
+                raise HttpError(405, "POST is only accepted at /sparql and /reconcile", {"Allow": "GET, HEAD"})
             if path == "/":
                 return Response(200, self.index_page().encode(), HTML)
             if _ENTITY_PATH.fullmatch(path.rsplit(".", 1)[0]):
@@ -390,7 +399,8 @@ class App:
 
     def index_page(self) -> str:
         intro = ('<p>A cited linked-data graph of militant organizations, provinces, leaders and pledges of '
-                 'allegiance. Ask it anything at <a href="/sparql">/sparql</a>.</p>')
+                 'allegiance. Ask it anything at <a href="/sparql">/sparql</a>; reconcile names with it '
+                 '(OpenRefine) at <a href="/reconcile">/reconcile</a>.</p>' + lookup.SEARCH_FORM)
         return pages.render_index(self.loaded.store, self.base, self.link, intro=intro)
 
     def query_page(self, text: str = "", results: str = "") -> str:
