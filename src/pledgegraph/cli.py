@@ -577,10 +577,6 @@ def search(text, kinds, lang, limit, fmt, dist):
     sys.exit(0 if hits else 1)
 
 
-def _stop_serving(signum, frame):
-    raise KeyboardInterrupt
-
-
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
@@ -614,7 +610,8 @@ def serve(host, port, workers, timeout, max_rows, max_answer_mb, dist):
     except OSError as e:
         click.echo(f"error: cannot listen on {host}:{port}: {e.strerror}", err=True)
         sys.exit(2)
-    signal.signal(signal.SIGTERM, _stop_serving)  # a service manager's stop: close workers cleanly
+    # a service manager's stop: finish in-flight requests for a second, then close the workers
+    signal.signal(signal.SIGTERM, lambda signum, frame: server.shutdown())
     bound_host, bound_port = server.server_address[:2]
     click.echo(f"serving {server.app.base} on http://{bound_host}:{bound_port}/ "
                f"(SPARQL at /sparql; Ctrl-C to stop)", err=True)

@@ -598,7 +598,10 @@ class Server:
         config.graceful_timeout = 1.0
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         self._started.set()
-        await serve(self.asgi, config, shutdown_trigger=self._stop.wait, mode="asgi")
+        try:
+            await serve(self.asgi, config, shutdown_trigger=self._stop.wait, mode="asgi")
+        finally:  # close the workers now: requests still waiting for one give up at once, so the
+            self.app.close()  # threads they hold end before the event loop waits for them
 
     def shutdown(self) -> None:
         if self._started.wait(10) and self._loop is not None:
