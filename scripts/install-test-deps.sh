@@ -27,3 +27,6 @@ need virtuoso-opensource
 
 # --- chromium: headless browser for the release's HTML pages (tests/test_publish_browser.py) ---
 need chromium
+
+# --- nginx (with njs) and Apache: the release's server configurations (tests/test_server_configs.py) ---
+need nginx libnginx-mod-http-js apache2

@@ -42,7 +42,7 @@ def test_release_has_the_promised_files_and_latest_pointer(release):
     for name in ("pledgegraph.nt.gz", "pledgegraph.ttl", "pledgegraph.jsonld", "pledgegraph.trig",
                  "pledgegraph.nq.gz", "context.jsonld", "ontology/pledgegraph.ttl", "ontology/pledgegraph.jsonld",
                  "ontology/pledgegraph.rdf", "shapes.ttl", "void.ttl", ".well-known/void", "catalog.ttl",
-                 "index.html", "sitemap.xml", "server/nginx.conf", "server/apache.htaccess", "changes/added.nt",
+                 "index.html", "sitemap.xml", "server/nginx.conf", "server/negotiate.js", "server/apache.conf", "server/negotiate.lua", "changes/added.nt",
                  "changes/removed.nt", "changes/index.html", "timeline.svg", "branches.svg",
                  "person/rustam-asildarov.html", "person/rustam-asildarov.ttl", "person/rustam-asildarov.jsonld",
                  "person/rustam-asildarov.nt"):

@@ -26,7 +26,8 @@ DCATAP = "http://data.europa.eu/r5r/"
 METADATA_PREFIXES = {**PREFIXES, "spdx": SPDX, "sd": SD, "dcatap": DCATAP}
 IANA = "https://www.iana.org/assignments/media-types/"
 MEDIA_TYPES = {".gz": "application/gzip", ".html": "text/html", ".svg": "image/svg+xml",
-               ".json": "application/json", ".txt": "text/plain"}
+               ".json": "application/json", ".txt": "text/plain",
+               ".xml": "application/xml"}
 # DCAT-AP wants EU authority IRIs for file types, languages and availability.
 EU = "http://publications.europa.eu/resource/authority/"
 FILE_TYPES = {"text/turtle": "RDF_TURTLE", "application/n-triples": "RDF_N_TRIPLES", "application/ld+json": "JSON_LD",

@@ -22,17 +22,15 @@ from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 
-from . import catalog, changes, figures, iris, jsonld, pages
+from . import catalog, changes, figures, iris, jsonld, pages, webservers
 from .catalog import DatasetInfo
 from .errors import UnusableInput
 from .export import replace_dir, serialize, write_file
-from .formats import FORMATS
 from .vocab import DCAT, DCTERMS, FOAF, OWL, PG
 
 STEM = "pledgegraph"
 GRAPHS = ("asserted", "inferred", "ontology", "shapes")
 DUMPS = (f"{STEM}.nt.gz", f"{STEM}.ttl", f"{STEM}.jsonld", f"{STEM}.trig", f"{STEM}.nq.gz")
-ENTITY_FORMATS = ("turtle", "jsonld", "ntriples")
 _VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$")
 
 
@@ -245,7 +243,7 @@ def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list
     files["catalog.ttl"] = catalog.relative_turtle(catalog.dcat_triples(info, downloads, previous), "")
     files["index.html"] = _index(store, src, svgs, downloads, change_set).encode()
     files["sitemap.xml"] = _sitemap(entities, info)
-    files.update(_server_configs(base))
+    files.update(webservers.configs(urlsplit(base).path, src.ontology_html is not None, _served_types(files)))
     return files
 
 
@@ -286,7 +284,7 @@ def _entity_files(store: ox.Store, base: str, data: list[ox.Triple], entities: l
         own_pictures = [svg for svg in (pictures.timeline(link, focus=iri), pictures.branches(link, focus=iri))
                         if svg]
         files[stem + ".html"] = pages.render_entity(
-            store, iri, base, link, figures=own_pictures, alternates=pages.alternates_for(slug, ENTITY_FORMATS),
+            store, iri, base, link, figures=own_pictures, alternates=pages.alternates_for(slug, webservers.ENTITY_FORMATS),
             home="../index.html").encode()
     return files
 
@@ -320,48 +318,7 @@ def _sitemap(entities: list[str], info: DatasetInfo) -> bytes:
             f"{urls}</urlset>\n").encode()
 
 
-def _server_configs(base: str) -> dict[str, bytes]:
-    """nginx and Apache examples: entity IRIs answer 303 to the page or RDF file the client accepts."""
-    root = urlsplit(base).path  # e.g. /pledgegraph/
-    negotiated = [(FORMATS[n].media_type, FORMATS[n].suffix[1:]) for n in ENTITY_FORMATS]
-    types = "".join(f"        {f.media_type} {f.suffix[1:]};\n" for f in FORMATS.values())
-    nginx_map = "".join(f"    ~*{re.escape(mt)}  {suffix};\n" for mt, suffix in negotiated)
-    nginx = f"""# nginx: serve a pledgegraph publish directory (OUTDIR) at {base}
-# Entity IRIs {base}id/<kind>/<id> redirect (303) to the newest release's page or RDF file,
-# chosen by the Accept header; every other path is a plain static file.
-map $http_accept $pledgegraph_suffix {{
-    default  html;
-{nginx_map}}}
-
-server {{
-    listen 80;
-    location {root} {{
-        alias /srv/pledgegraph/;          # the OUTDIR given to `pledgegraph publish`
-        types {{
-            text/html html;
-            image/svg+xml svg;
-            application/gzip gz;
-{types}        }}
-        add_header Vary Accept;
-    }}
-    location ~ ^{root}id/([a-z]+)/([a-z0-9-]+)$ {{
-        add_header Vary Accept;
-        return 303 {root}latest/$1/$2.$pledgegraph_suffix;
-    }}
-}}
-"""
-    apache_types = "".join(f"AddType {f.media_type} {f.suffix}\n" for f in FORMATS.values())
-    apache_rules = "".join(f"RewriteCond %{{HTTP_ACCEPT}} {re.escape(mt)}\n"
-                           f"RewriteRule ^id/([a-z]+)/([a-z0-9-]+)$ latest/$1/$2.{suffix} [R=303,L]\n"
-                           for mt, suffix in negotiated)
-    apache = f"""# Apache (.htaccess in the OUTDIR given to `pledgegraph publish`, served at {base})
-# needs mod_rewrite and mod_headers. Entity IRIs {base}id/<kind>/<id> redirect (303) to the
-# newest release's page or RDF file, chosen by the Accept header.
-{apache_types}AddType image/svg+xml .svg
-Options +FollowSymLinks
-RewriteEngine On
-RewriteBase {root}
-{apache_rules}RewriteRule ^id/([a-z]+)/([a-z0-9-]+)$ latest/$1/$2.html [R=303,L]
-Header append Vary Accept
-"""
-    return {"server/nginx.conf": nginx.encode(), "server/apache.htaccess": apache.encode()}
+def _served_types(files: dict[str, bytes]) -> dict[str, str]:
+    """Suffix -> media type for every kind of file in the release (`.gz` files are sent as gzip)."""
+    suffixes = {"txt"} | {name.rsplit("/", 1)[-1].rsplit(".", 1)[-1] for name in files if "." in name.rsplit("/", 1)[-1]}
+    return {s: "application/gzip" if s == "gz" else catalog.media_type("x." + s) for s in sorted(suffixes)}
