@@ -66,24 +66,67 @@ def test_dumps_are_the_build_graph_in_every_format(release, dist):
     assert isomorphic(Dataset().parse(release / "pledgegraph.trig").graph(URIRef(BASE + "graph/shapes")), shapes)
 
 
-def test_jsonld_expanded_by_pyld_with_our_local_context_is_the_turtle_graph(release):
-    context = json.loads((release / "context.jsonld").read_text())
+def _offline_loader(url, options=None):
+    raise AssertionError(f"a self-contained document made pyld load {url}")
+
+
+def test_jsonld_documents_are_self_contained_and_expand_to_the_turtle_graph(release):
+    """Stock pyld with a loader that refuses everything expands the dump and an entity's file."""
+    from pyld import jsonld as pyld
+
+    context = json.loads((release / "context.jsonld").read_text())  # still published for others
     assert context["@context"]["Pledge"] == "pg:Pledge" and context["@context"]["pledger"]["@type"] == "@id"
-    doc_url = "https://example.org/release/pledgegraph.jsonld"
-    loader_docs = {"https://example.org/release/context.jsonld": context}
     doc = json.loads((release / "pledgegraph.jsonld").read_text())
-    assert doc["@context"] == "context.jsonld"
-    expanded = triples(to_nquads(doc, loader_docs, base=doc_url).encode(), ox.RdfFormat.N_QUADS)
+    assert isinstance(doc["@context"], dict)
+    options = {"format": "application/n-quads", "documentLoader": _offline_loader}
+    expanded = triples(pyld.to_rdf(doc, options).encode(), ox.RdfFormat.N_QUADS)
     assert expanded == triples((release / "pledgegraph.ttl").read_bytes(), ox.RdfFormat.TURTLE)
     # readable keys, not IRIs
     person = next(n for n in doc["@graph"] if n["id"] == BASE + "id/person/rustam-asildarov")
     assert "Person" in person["type"] and "nameAttestation" in person  # with inferred types too
-    # an entity's own file, one level down, resolves the same context
-    entity = json.loads((release / "person/rustam-asildarov.jsonld").read_text())
-    loader_docs["https://example.org/context.jsonld"] = context
-    got = triples(to_nquads(entity, loader_docs, base="https://example.org/person/x.jsonld").encode(),
-                  ox.RdfFormat.N_QUADS)
-    assert got == triples((release / "person/rustam-asildarov.nt").read_bytes())
+    for name in ("person/rustam-asildarov", "place/nigeria"):
+        entity = json.loads((release / f"{name}.jsonld").read_text())
+        assert len(entity["@context"]) < len(context["@context"])  # only the terms it uses
+        got = triples(pyld.to_rdf(entity, options).encode(), ox.RdfFormat.N_QUADS)
+        assert got == triples((release / f"{name}.nt").read_bytes())
+    ontology = json.loads((release / "ontology/pledgegraph.jsonld").read_text())
+    assert isomorphic(Graph().parse(data=pyld.to_rdf(ontology, options), format="nt"),
+                      Graph().parse(release / "ontology/pledgegraph.ttl"))  # blank nodes: OWL lists
+
+
+# What an entity's RDF must hold, written independently of describe.py: its triples and those of
+# nodes below it (IRIs under its own), and every reified claim whose subject or object it is, with
+# the claim's own nodes.
+CLAIMS = """PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+SELECT DISTINCT ?c ?e WHERE { ?c a rdf:Statement . { ?c rdf:subject ?e } UNION { ?c rdf:object ?e } }"""
+
+
+def test_each_entity_file_is_its_complete_description_with_the_claims_about_it(release):
+    data = triples(gzip.decompress((release / "pledgegraph.nt.gz").read_bytes()))
+    by_subject: dict[str, set] = {}
+    for t in data:
+        by_subject.setdefault(t.subject.value, set()).add(t)
+    store = ox.Store()
+    store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in data)
+    claims_about: dict[str, set[str]] = {}
+    for row in store.query(CLAIMS):
+        claims_about.setdefault(row["e"].value, set()).add(row["c"].value)
+
+    def below(iri):
+        return {t for s, ts in by_subject.items() if s == iri or s.startswith(iri + "/") for t in ts}
+
+    files = sorted(p for p in release.glob("*/*.nt") if p.parent.name != "changes")
+    with_claims_of_others = 0
+    for nt in files:
+        entity = f"{BASE}id/{nt.parent.name}/{nt.stem}"
+        expected = below(entity).union(*(below(c) for c in claims_about.get(entity, ())))
+        got = triples(nt.read_bytes())
+        assert got == expected, entity
+        assert triples(nt.with_suffix(".ttl").read_bytes(), ox.RdfFormat.TURTLE) == expected
+        with_claims_of_others += any(not t.subject.value.startswith(entity) for t in got)
+    assert len(files) == 192 and with_claims_of_others >= 10
+    nigeria = triples((release / "place/nigeria.nt").read_bytes())
+    assert any(t.subject.value == BASE + "id/org/boko-haram/claim/regions-1" for t in nigeria)
 
 
 def test_jsonld_processing_never_fetches(release):

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 
-from . import catalog, changes, figures, iris, jsonld, pages, webservers
+from . import catalog, changes, describe, figures, iris, jsonld, pages, webservers
 from .catalog import DatasetInfo
 from .errors import UnusableInput
 from .export import replace_dir, serialize, write_file
@@ -210,13 +210,12 @@ def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list
     files: dict[str, bytes] = {
         f"{STEM}.nt.gz": _gzip(serialize(data, "ntriples")),
         f"{STEM}.ttl": serialize(data, "turtle"),
-        f"{STEM}.jsonld": jsonld.document(jsonld.compact(data, context), "context.jsonld"),
+        f"{STEM}.jsonld": jsonld.document(jsonld.compact(data, context), context),
         f"{STEM}.trig": serialize(quads, "trig"),
         f"{STEM}.nq.gz": _gzip(serialize(quads, "nquads")),
         "context.jsonld": jsonld.context_document(context),
         "ontology/pledgegraph.ttl": serialize(src.graphs["ontology"], "turtle"),
-        "ontology/pledgegraph.jsonld": jsonld.document(jsonld.compact(src.graphs["ontology"], context),
-                                                       "../context.jsonld"),
+        "ontology/pledgegraph.jsonld": jsonld.document(jsonld.compact(src.graphs["ontology"], context), context),
         "ontology/pledgegraph.rdf": serialize(src.graphs["ontology"], "rdfxml"),
         "shapes.ttl": serialize(src.graphs["shapes"], "turtle"),
         "changes/added.nt": serialize(change_set.added, "ntriples"),
@@ -261,26 +260,17 @@ def _linker(base: str, prefix: str, present: set[str] | None = None):
 
 def _entity_files(store: ox.Store, base: str, data: list[ox.Triple], entities: list[str],
                   context: dict, pictures: figures.Figures) -> dict[str, bytes]:
-    """`<segment>/<slug>.html|.ttl|.jsonld|.nt` for every entity: its triples and those below it."""
-    own: dict[str, list[ox.Triple]] = {}
-    for t in data:
-        owner = iris.entity_of(t.subject.value, base)
-        if owner:
-            own.setdefault(owner, []).append(t)
-    nodes_by_owner: dict[str, list[dict]] = {}
-    for node in jsonld.compact(data, context):
-        owner = iris.entity_of(node["id"], base)
-        if owner:
-            nodes_by_owner.setdefault(owner, []).append(node)
+    """`<segment>/<slug>.html|.ttl|.jsonld|.nt` for every entity: its description (`describe.py`)."""
+    described = describe.descriptions(data, base, entities)
     link = _linker(base, "../")
     files = {}
     for iri in entities:
         segment, slug = iris.segment_and_slug(iri, base)
         stem = f"{segment}/{slug}"
-        triples = own.get(iri, [])
+        triples = described[iri]
         files[stem + ".ttl"] = serialize(triples, "turtle")
         files[stem + ".nt"] = serialize(triples, "ntriples")
-        files[stem + ".jsonld"] = jsonld.document(nodes_by_owner.get(iri, []), "../context.jsonld")
+        files[stem + ".jsonld"] = jsonld.document(jsonld.compact(triples, context), context)
         own_pictures = [svg for svg in (pictures.timeline(link, focus=iri), pictures.branches(link, focus=iri))
                         if svg]
         files[stem + ".html"] = pages.render_entity(
