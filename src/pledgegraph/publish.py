@@ -13,6 +13,7 @@ list is sorted, gzip headers carry no time, dates come from the dataset record.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ import pyoxigraph as ox
 
 from . import catalog, changes, describe, figures, iris, jsonld, pages, webservers
 from .catalog import DatasetInfo
-from .errors import UnusableInput
+from .errors import ReleaseRefused, UnusableInput
 from .export import replace_dir, serialize, write_file
 from .vocab import DCAT, DCTERMS, FOAF, OWL, PG
 
@@ -43,6 +44,7 @@ class Published:
     entities: int
     files: int
     changes: dict = field(default_factory=dict)
+    unchanged: bool = False  # this version was already published with exactly this content
 
 
 @dataclass
@@ -167,11 +169,19 @@ def _point_latest(outdir: Path) -> str:
 
 # -- the release --------------------------------------------------------------------------------
 
-def publish(outdir: Path, dist: Path) -> Published:
-    """Write `outdir/<version>/` from the build output in `dist`, then point `latest` at the newest."""
+def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
+    """Write `outdir/<version>/` from the build output in `dist`, then point `latest` at the newest.
+
+    Versions only go forward: a version older than the newest published is refused, and so is a
+    published version with other content, unless `force` (the change set then says what was
+    replaced). The same version with the same content writes nothing."""
     src = read_dist(Path(dist))
     outdir = Path(outdir)
     version = src.info.version
+    published = releases(outdir)
+    if published and version not in published and version_key(version) < version_key(published[-1]):
+        raise ReleaseRefused(f"version {version} is older than the newest release in {outdir}, {published[-1]}: "
+                             "versions only go forward (set a newer `version:` in data/dataset.yaml)")
     previous = _previous(outdir, version)
     old = _read_dump(outdir / previous) if previous else []
     data = src.data
@@ -179,6 +189,17 @@ def publish(outdir: Path, dist: Path) -> Published:
     store = _store(src)
     entities = pages.entity_iris(store, src.base)
     files = _release_files(src, store, entities, data, change_set, previous)
+    if version in published:
+        if _same_files(outdir / version, files):
+            return Published(outdir / version, version, previous, len(data), len(entities), len(files),
+                             change_set.summary(), unchanged=True)
+        if not force:
+            raise ReleaseRefused(f"release {version} in {outdir} was published with other content: set a new "
+                                 "`version:` in data/dataset.yaml, or pass --force to replace it")
+        old_sum = hashlib.sha256((outdir / version / DUMPS[0]).read_bytes()).hexdigest()
+        change_set.warnings.append(f"This release replaces release {version} as first published (its "
+                                   f"{DUMPS[0]} had SHA-256 {old_sum}), by `publish --force`.")
+        files = _release_files(src, store, entities, data, change_set, previous)
     with replace_dir(outdir / version) as tmp:
         for rel, content in sorted(files.items()):
             path = tmp / rel
@@ -187,6 +208,11 @@ def publish(outdir: Path, dist: Path) -> Published:
     _point_latest(outdir)
     return Published(outdir / version, version, previous, len(data), len(entities), len(files),
                      change_set.summary())
+
+
+def _same_files(release: Path, files: dict[str, bytes]) -> bool:
+    found = {str(p.relative_to(release)) for p in release.rglob("*") if p.is_file()}
+    return found == set(files) and all((release / rel).read_bytes() == content for rel, content in files.items())
 
 
 def _store(src: _Input) -> ox.Store:
@@ -231,7 +257,8 @@ def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list
     files.update({name: svg.encode() for name, svg in svgs.items() if svg})
     files["changes/index.html"] = pages.page(
         f"Changes in {info.title} {info.version}",
-        changes.summary_html(change_set, info.version, _linker(base, "../", set(entities))),
+        changes.summary_html(change_set, info.version, _linker(base, "../", set(entities)),
+                             lambda iri: pages.label_of(store, iri, base)),
         home="../index.html").encode()
     downloads = {name: content for name, content in files.items() if "/" not in name or name.startswith(
         ("ontology/", "changes/"))}
