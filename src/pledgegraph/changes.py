@@ -83,3 +83,39 @@ def summary_html(changes: ChangeSet, version: str, link: Callable[[str], str | N
             rows.append(f'<li>{name} <span class="muted">{escape(iri)}</span>{detail}</li>')
         parts.append(f"<h2>{title} ({len(items)})</h2><ul>{''.join(rows)}</ul>")
     return "".join(parts)
+
+
+# -- the change feed: ActivityStreams 2.0, as the IIIF Change Discovery API uses it -------------------
+# Chosen over LDES (needs TREE and versioned member IRIs, and its clients are few), ResourceSync
+# (lists documents, not the entities they describe) and RDF Patch (triples, which added.nt and
+# removed.nt already give): a harvester reads `latest/feed.jsonld`, starts at its `last` page and
+# follows `prev` until it reaches entries it has, each entry an entity created, updated or deleted.
+ACTIVITY_STREAMS = "https://www.w3.org/ns/activitystreams"
+FEED = "feed.jsonld"
+FEED_PAGE = "changes/activities.jsonld"
+_ACTIVITY = (("entities_added", "Create"), ("entities_changed", "Update"), ("entities_removed", "Delete"))
+
+
+def feed_documents(changes: ChangeSet, version: str, date: str, label: Callable[[str], str],
+                   previous_feed: dict | None) -> dict[str, bytes]:
+    """This release's page of activities (one per entity added, changed or removed) and the
+    collection over every release so far; links are relative, pages oldest first."""
+    items = [{"type": kind, "object": {"id": iri, "type": "Object", "name": label(iri)}, "endTime": date}
+             for field_name, kind in _ACTIVITY for iri in getattr(changes, field_name)]
+    items.sort(key=lambda a: (a["object"]["id"], a["type"]))
+    page = {"@context": ACTIVITY_STREAMS, "id": "activities.jsonld", "type": "OrderedCollectionPage",
+            "partOf": f"../{FEED}", "totalItems": len(items), "orderedItems": items,
+            "summary": f"Entities created, updated and deleted in release {version}"}
+    if changes.previous:
+        page["prev"] = f"../../{changes.previous}/{FEED_PAGE}"
+    total = len(items) + (previous_feed or {}).get("totalItems", 0)
+    first = (previous_feed or {}).get("first", {}).get("id", f"../{version}/{FEED_PAGE}")
+    collection = {"@context": ACTIVITY_STREAMS, "id": FEED, "type": "OrderedCollection",
+                  "summary": f"Changes to the entities of every release up to {version}", "totalItems": total,
+                  "first": {"id": first, "type": "OrderedCollectionPage"},
+                  "last": {"id": f"../{version}/{FEED_PAGE}", "type": "OrderedCollectionPage"}}
+    return {FEED_PAGE: _json(page), FEED: _json(collection)}
+
+
+def _json(doc: dict) -> bytes:
+    return (json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -188,7 +189,8 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
     change_set = changes.diff(previous, old, data, src.base)
     store = _store(src)
     entities = pages.entity_iris(store, src.base)
-    files = _release_files(src, store, entities, data, change_set, previous)
+    previous_dir = outdir / previous if previous else None
+    files = _release_files(src, store, entities, data, change_set, previous_dir)
     if version in published:
         if _same_files(outdir / version, files):
             return Published(outdir / version, version, previous, len(data), len(entities), len(files),
@@ -199,7 +201,7 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
         old_sum = hashlib.sha256((outdir / version / DUMPS[0]).read_bytes()).hexdigest()
         change_set.warnings.append(f"This release replaces release {version} as first published (its "
                                    f"{DUMPS[0]} had SHA-256 {old_sum}), by `publish --force`.")
-        files = _release_files(src, store, entities, data, change_set, previous)
+        files = _release_files(src, store, entities, data, change_set, previous_dir)
     with replace_dir(outdir / version) as tmp:
         for rel, content in sorted(files.items()):
             path = tmp / rel
@@ -228,8 +230,10 @@ def _gzip(data: bytes) -> bytes:
 
 
 def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list[ox.Triple],
-                   change_set: changes.ChangeSet, previous: str | None) -> dict[str, bytes]:
+                   change_set: changes.ChangeSet, previous_dir: Path | None) -> dict[str, bytes]:
     info, base = src.info, src.base
+    previous = previous_dir.name if previous_dir else None
+    label = _labeller(store, base)
     context = jsonld.make_context(src.graphs["ontology"])
     quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(f"{base}graph/{name}"))
              for name in GRAPHS for t in src.graphs[name]]
@@ -258,17 +262,21 @@ def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list
     files["changes/index.html"] = pages.page(
         f"Changes in {info.title} {info.version}",
         changes.summary_html(change_set, info.version, _linker(base, "../", set(entities)),
-                             lambda iri: pages.label_of(store, iri, base)),
+                             label),
         home="../index.html").encode()
+    previous_feed = previous_dir / changes.FEED if previous_dir else None
+    files.update(changes.feed_documents(change_set, info.version, info.modified, label, json.loads(
+        previous_feed.read_text()) if previous_feed and previous_feed.is_file() else None))
     downloads = {name: content for name, content in files.items() if "/" not in name or name.startswith(
         ("ontology/", "changes/"))}
-    void = catalog.void_triples(info, data, src.graphs, entities, list(DUMPS), previous)
+    void = catalog.void_triples(info, data, src.graphs, entities, [d for d in DUMPS if not _is_quads(d)],
+                                [d for d in DUMPS if _is_quads(d)], previous, changes.FEED)
     files["void.ttl"] = catalog.relative_turtle(void, "")
     files[".well-known/void"] = catalog.relative_turtle(void, "../")
     downloads["void.ttl"] = files["void.ttl"]
     files["catalog.ttl"] = catalog.relative_turtle(catalog.dcat_triples(info, downloads, previous), "")
     files["index.html"] = _index(store, src, svgs, downloads, change_set).encode()
-    files["sitemap.xml"] = _sitemap(entities, info)
+    files["sitemap.xml"] = _sitemap(entities, info, _lastmods(entities, info, change_set, previous_dir))
     files.update(webservers.configs(urlsplit(base).path, src.ontology_html is not None, _served_types(files)))
     return files
 
@@ -327,10 +335,49 @@ def _index(store: ox.Store, src: _Input, svgs: dict[str, str], downloads: dict[s
                               intro=intro, figures=list(svgs.values()), extra=extra)
 
 
-def _sitemap(entities: list[str], info: DatasetInfo) -> bytes:
-    """Entity IRIs, which the server configurations resolve to pages (`lastmod`: the data's date)."""
-    lastmod = f"<lastmod>{escape(info.modified)}</lastmod>" if info.modified else ""
-    urls = "".join(f"<url><loc>{escape(iri)}</loc>{lastmod}</url>\n" for iri in entities)
+def _is_quads(dump: str) -> bool:
+    return dump.endswith((".trig", ".nq.gz"))
+
+
+def _labeller(store: ox.Store, base: str):
+    cache: dict[str, str] = {}
+
+    def label(iri: str) -> str:
+        if iri not in cache:
+            cache[iri] = pages.label_of(store, iri, base)
+        return cache[iri]
+
+    return label
+
+
+_SITEMAP_ENTRY = re.compile(r"<loc>([^<]*)</loc><lastmod>([^<]*)</lastmod>")
+
+
+def _page_url(iri: str, base: str) -> str:
+    """Where an entity's page is on the site the server configurations set up: `<base>latest/…`."""
+    segment, slug = iris.segment_and_slug(iri, base)
+    return f"{base}latest/{segment}/{slug}.html"
+
+
+def _lastmods(entities: list[str], info: DatasetInfo, change_set: changes.ChangeSet,
+              previous_dir: Path | None) -> dict[str, str]:
+    """Entity -> the date of the release that last added or changed it: this release's date for what
+    its change set touches, else the date the previous release's sitemap gives."""
+    earlier: dict[str, str] = {}
+    sitemap = previous_dir / "sitemap.xml" if previous_dir else None
+    if sitemap and sitemap.is_file():
+        earlier = dict(_SITEMAP_ENTRY.findall(sitemap.read_text()))
+    touched = set(change_set.entities_added) | set(change_set.entities_changed)
+    return {iri: info.modified if iri in touched else earlier.get(_page_url(iri, info.base), info.modified)
+            for iri in entities}
+
+
+def _sitemap(entities: list[str], info: DatasetInfo, lastmods: dict[str, str]) -> bytes:
+    """Entity pages at `<base>latest/…` (the site's own URLs, as the sitemap protocol wants), each with
+    the date the entity last changed."""
+    urls = "".join(f"<url><loc>{escape(_page_url(iri, info.base))}</loc>"
+                   + (f"<lastmod>{escape(lastmods[iri])}</lastmod>" if lastmods[iri] else "") + "</url>\n"
+                   for iri in entities)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
             f"{urls}</urlset>\n").encode()
 
