@@ -89,6 +89,7 @@ FILES = [
     ("latest/pledgegraph.nt.gz", "application/gzip"), ("latest/pledgegraph.nq.gz", "application/gzip"),
     ("latest/ontology/pledgegraph.rdf", RDFXML), ("latest/context.jsonld", JSONLD),
     ("latest/sitemap.xml", "application/xml"), ("latest/timeline.svg", "image/svg+xml"),
+    ("latest/feed.jsonld", JSONLD), ("latest/changes/activities.jsonld", JSONLD),
 ]
 
 
