@@ -3,6 +3,7 @@ loopback in front of a real published release, asked for every IRI kind and medi
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import shutil
@@ -119,17 +120,26 @@ def _shipped(site: Path, name: str, port: int) -> str:
     return text.replace(DIRECTORY, f"{site}/site/").replace(f"listen {PORT};", f"listen 127.0.0.1:{port};")
 
 
-def _wait(port: int, proc: subprocess.Popen, log: Path) -> None:
-    for _ in range(200):
-        if proc.poll() is not None:
-            stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            pytest.fail(f"server exited {proc.returncode}: {stderr} {log.read_text() if log.exists() else ''}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    pytest.fail("server did not start")
+@contextlib.contextmanager
+def _running(command: list[str], port: int, log: Path):
+    """A server in the foreground, until it listens on `port`; stopped (and waited for) afterwards."""
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(200):
+            if proc.poll() is not None:
+                stderr = proc.stderr.read().decode(errors="replace")
+                pytest.fail(f"server exited {proc.returncode}: {stderr} {log.read_text() if log.exists() else ''}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            pytest.fail("server did not start")
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -150,14 +160,8 @@ http {{
 {_shipped(site, "nginx.conf", port)}
 }}
 """)
-    proc = subprocess.Popen([NGINX, "-c", str(conf / "nginx.conf"), "-p", str(conf)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        _wait(port, proc, conf / "error.log")
+    with _running([NGINX, "-c", str(conf / "nginx.conf"), "-p", str(conf)], port, conf / "error.log"):
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +171,7 @@ def apache(site):
     port, conf = _free_port(), site / "apache"
     conf.mkdir()
     modules = "".join(f"LoadModule {m}_module {APACHE_MODULES}/mod_{m}.so\n"
-                      for m in ("mpm_event", "authz_core", "mime", "alias", "headers", "lua", "dir"))
+                      for m in ("mpm_event", "authz_core", "mime", "alias", "lua", "dir"))
     user = "User nobody\nGroup nogroup\n" if os.getuid() == 0 else ""
     (conf / "apache2.conf").write_text(f"""ServerRoot {conf}
 ServerName 127.0.0.1
@@ -178,14 +182,8 @@ DefaultRuntimeDir {conf}
 TypesConfig /etc/mime.types
 {user}{modules}DocumentRoot {conf}
 {_shipped(site, "apache.conf", port)}""")
-    proc = subprocess.Popen([APACHE, "-f", str(conf / "apache2.conf"), "-DFOREGROUND"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        _wait(port, proc, conf / "error.log")
+    with _running([APACHE, "-f", str(conf / "apache2.conf"), "-DFOREGROUND"], port, conf / "error.log"):
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _get(port: int, path: str, accept: str | None, method: str = "GET"):

@@ -93,7 +93,7 @@ server {{
 def _apache(root: str, types: dict[str, str]) -> str:
     type_lines = "".join(f"    AddType {mt} .{ext}\n" for ext, mt in sorted(types.items()))
     return f"""# Apache 2.4: serve a pledgegraph publish directory (the OUTDIR of `pledgegraph publish`) at {root}
-# Needs mod_alias, mod_mime, mod_headers and mod_lua (Debian: a2enmod lua headers). Include this
+# Needs mod_alias, mod_mime, mod_dir and mod_lua (Debian: a2enmod lua). Include this
 # file in a <VirtualHost> (or the server config); replace {DIRECTORY} (the publish directory).
 # IRIs of the data -> 303 to the newest release's page or RDF file (negotiate.lua)
 LuaMapHandler "^{root}((id|ontology|vocab|graph|dataset|catalog)([/.].*)?)$" {DIRECTORY}latest/server/negotiate.lua redirect
