@@ -72,6 +72,7 @@ MATRIX = [
     ("ontology.rdf", None, 303, "latest/ontology/pledgegraph.rdf"),
     ("vocab/medium", TTL, 303, "latest/ontology/pledgegraph.ttl"),
     ("vocab/medium/audio", RDFXML, 303, "latest/ontology/pledgegraph.rdf"),
+    ("vocab/medium/no-such-medium", TTL, 404, None),
     # named graphs, the dataset across versions, the catalogue, one release
     ("graph/asserted", TTL, 303, "latest/void.ttl"),
     ("graph/inferred", None, 303, "latest/index.html"),

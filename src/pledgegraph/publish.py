@@ -28,7 +28,7 @@ from . import catalog, changes, describe, figures, iris, jsonld, pages, webserve
 from .catalog import DatasetInfo
 from .errors import ReleaseRefused, UnusableInput
 from .export import replace_dir, serialize, write_file
-from .vocab import DCAT, DCTERMS, FOAF, OWL, PG
+from .vocab import DCAT, DCTERMS, FOAF, OWL, PG, PGV
 
 STEM = "pledgegraph"
 GRAPHS = ("asserted", "inferred", "ontology", "shapes")
@@ -277,7 +277,9 @@ def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list
     files["catalog.ttl"] = catalog.relative_turtle(catalog.dcat_triples(info, downloads, previous), "")
     files["index.html"] = _index(store, src, svgs, downloads, change_set).encode()
     files["sitemap.xml"] = _sitemap(entities, info, _lastmods(entities, info, change_set, previous_dir))
-    files.update(webservers.configs(urlsplit(base).path, src.ontology_html is not None, _served_types(files)))
+    vocab = sorted({t.subject.value[len(PGV):] for t in src.graphs["ontology"]
+                    if isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(PGV)})
+    files.update(webservers.configs(urlsplit(base).path, src.ontology_html is not None, _served_types(files), vocab))
     return files
 
 

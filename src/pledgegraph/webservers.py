@@ -44,14 +44,16 @@ def variants(ontology_html: bool) -> dict[str, list[list[str]]]:
     }
 
 
-def configs(root: str, ontology_html: bool, types: dict[str, str]) -> dict[str, bytes]:
-    """`server/…` files: nginx.conf + negotiate.js, apache.conf + negotiate.lua, served at path `root`."""
-    table = json.dumps(variants(ontology_html), sort_keys=True)
+def configs(root: str, ontology_html: bool, types: dict[str, str], vocab: list[str]) -> dict[str, bytes]:
+    """`server/…` files: nginx.conf + negotiate.js, apache.conf + negotiate.lua, served at path `root`;
+    `vocab` the paths below `vocab/` the ontology document describes (others are 404)."""
+    table = variants(ontology_html)
     return {"server/nginx.conf": _nginx(root, types).encode(),
-            "server/negotiate.js": _JS.replace("@VARIANTS@", table).encode(),
+            "server/negotiate.js": _JS.replace("@VARIANTS@", json.dumps(table, sort_keys=True))
+            .replace("@VOCAB@", json.dumps({path: 1 for path in sorted(vocab)})).encode(),
             "server/apache.conf": _apache(root, types).encode(),
-            "server/negotiate.lua": _LUA.replace("@VARIANTS@", _lua_table(variants(ontology_html)))
-            .replace("@ROOT@", json.dumps(root)).encode()}
+            "server/negotiate.lua": _LUA.replace("@VARIANTS@", _lua_table(table))
+            .replace("@VOCAB@", _lua_table({path: 1 for path in vocab})).replace("@ROOT@", json.dumps(root)).encode()}
 
 
 def _lua_table(value) -> str:
@@ -115,6 +117,7 @@ _JS = r"""// Content negotiation for pledgegraph IRIs (nginx njs): written by `p
 import fs from 'fs';
 
 var VARIANTS = @VARIANTS@;
+var VOCAB = @VOCAB@;  // the concept schemes and concepts the ontology document describes
 var SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 var VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]*$/;
 
@@ -125,15 +128,11 @@ function route(path) {
     var dot = last.indexOf('.');
     var name = dot < 0 ? last : last.slice(0, dot);
     var suffix = dot < 0 ? null : last.slice(dot + 1);
-    var i;
     if (parts[0] === 'id' && parts.length === 3 && /^[a-z]+$/.test(parts[1]) && SLUG.test(name)) {
         return {kind: 'entity', stem: parts[1] + '/' + name, suffix: suffix};
     }
     if (path === 'ontology' || path.indexOf('ontology.') === 0) return {kind: 'ontology', suffix: suffix};
-    if (parts[0] === 'vocab' && parts.length > 1) {
-        for (i = 1; i < parts.length; i++) if (!SLUG.test(parts[i])) return null;
-        return {kind: 'ontology', suffix: null};
-    }
+    if (parts[0] === 'vocab' && VOCAB[parts.slice(1).join('/')] === 1) return {kind: 'ontology', suffix: null};
     if (parts[0] === 'graph' && parts.length === 2 && SLUG.test(parts[1])) return {kind: 'void', suffix: null};
     if (path === 'dataset') return {kind: 'void', suffix: null};
     if (path === 'catalog') return {kind: 'catalog', suffix: null};
@@ -206,6 +205,7 @@ export default {redirect: redirect};
 
 _LUA = r"""-- Content negotiation for pledgegraph IRIs (Apache mod_lua): written by `pledgegraph publish`.
 local VARIANTS = @VARIANTS@
+local VOCAB = @VOCAB@  -- the concept schemes and concepts the ontology document describes
 
 local ROOT = @ROOT@
 -- the publish directory: where this script lies, less latest/server/
@@ -231,10 +231,7 @@ local function route(path)
     return "entity", {stem = parts[2] .. "/" .. name}, suffix
   end
   if path == "ontology" or path:sub(1, 9) == "ontology." then return "ontology", {}, suffix end
-  if parts[1] == "vocab" and #parts > 1 then
-    for i = 2, #parts do if not slug(parts[i]) then return nil end end
-    return "ontology", {}, nil
-  end
+  if parts[1] == "vocab" and VOCAB[path:sub(7)] then return "ontology", {}, nil end
   if parts[1] == "graph" and #parts == 2 and slug(parts[2]) then return "void", {}, nil end
   if path == "dataset" then return "void", {}, nil end
   if path == "catalog" then return "catalog", {}, nil end
