@@ -35,3 +35,5 @@ need chromium
 
 # --- a JDK: the OWL API / HermiT check runs as a single-file Java program (tests/test_owl_dl.py) ---
 java --list-modules 2>/dev/null | grep -q '^jdk.compiler@' || need default-jdk-headless
+# --- nginx (with njs) and Apache: the release's server configurations (tests/test_server_configs.py) ---
+need nginx libnginx-mod-http-js apache2

@@ -16,7 +16,7 @@ SEEDS = SHARED / "seeds"
 # builds and publishes, property-based and differential tests, servers); service / browser: need
 # Virtuoso or Chromium, which `make test` installs. Tests that read ../shared (the seed texts and the
 # public test suites) skip, saying so, where it is not beside the project.
-SLOW_MODULES = {"test_resilience.py", "test_publish.py", "test_fast_paths.py", "test_bench.py", "test_session.py",
+SLOW_MODULES = {"test_resilience.py", "test_web_servers.py", "test_publish.py", "test_fast_paths.py", "test_bench.py", "test_session.py",
                 "test_properties.py", "test_endpoint_attack.py", "test_serve.py", "test_incremental.py",
                 "test_shapes.py", "test_diff.py", "test_cli.py", "test_build.py", "test_dcat_ap.py"}
 SLOW_TESTS = ("test_reason.py::test_inferred_triples_equal_owlrl_closure",
@@ -26,14 +26,14 @@ SLOW_TESTS = ("test_reason.py::test_inferred_triples_equal_owlrl_closure",
               "test_shacl_engine.py::test_shipped_shapes_on_broken_data",
               "test_shacl_engine.py::test_shipped_data_and_shapes",
               "test_api.py::test_check_build_and_query")
-SERVICE_MODULES = {"test_push_virtuoso.py"}
+SERVICE_MODULES = {"test_push_virtuoso.py", "test_web_servers.py"}
 BROWSER_MODULES = {"test_publish_browser.py"}
 SHARED_MODULES = {"test_evidence.py", "test_competency.py"}
 
 
 def pytest_configure(config):
     for name, doc in (("slow", "takes more than a few seconds: not in `make check`"),
-                      ("service", "needs a machine service (Virtuoso): not in `make check`"),
+                      ("service", "needs a machine service (Virtuoso, nginx, Apache): not in `make check`"),
                       ("browser", "needs headless Chromium: not in `make check`")):
         config.addinivalue_line("markers", f"{name}: {doc}")
 

@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +43,7 @@ def test_release_has_the_promised_files_and_latest_pointer(release):
     for name in ("pledgegraph.nt.gz", "pledgegraph.ttl", "pledgegraph.jsonld", "pledgegraph.trig",
                  "pledgegraph.nq.gz", "context.jsonld", "ontology/pledgegraph.ttl", "ontology/pledgegraph.jsonld",
                  "ontology/pledgegraph.rdf", "shapes.ttl", "void.ttl", ".well-known/void", "catalog.ttl",
-                 "index.html", "sitemap.xml", "server/nginx.conf", "server/apache.htaccess", "changes/added.nt",
+                 "index.html", "sitemap.xml", "server/nginx.conf", "server/negotiate.js", "server/apache.conf", "server/negotiate.lua", "changes/added.nt",
                  "changes/removed.nt", "changes/index.html", "timeline.svg", "branches.svg",
                  "person/rustam-asildarov.html", "person/rustam-asildarov.ttl", "person/rustam-asildarov.jsonld",
                  "person/rustam-asildarov.nt"):
@@ -66,24 +67,68 @@ def test_dumps_are_the_build_graph_in_every_format(release, dist):
     assert isomorphic(Dataset().parse(release / "pledgegraph.trig").graph(URIRef(BASE + "graph/shapes")), shapes)
 
 
-def test_jsonld_expanded_by_pyld_with_our_local_context_is_the_turtle_graph(release):
-    context = json.loads((release / "context.jsonld").read_text())
+def _offline_loader(url, options=None):
+    raise AssertionError(f"a self-contained document made pyld load {url}")
+
+
+def test_jsonld_documents_are_self_contained_and_expand_to_the_turtle_graph(release):
+    """Stock pyld with a loader that refuses everything expands the dump and an entity's file."""
+    from pyld import jsonld as pyld
+
+    context = json.loads((release / "context.jsonld").read_text())  # still published for others
     assert context["@context"]["Pledge"] == "pg:Pledge" and context["@context"]["pledger"]["@type"] == "@id"
-    doc_url = "https://example.org/release/pledgegraph.jsonld"
-    loader_docs = {"https://example.org/release/context.jsonld": context}
     doc = json.loads((release / "pledgegraph.jsonld").read_text())
-    assert doc["@context"] == "context.jsonld"
-    expanded = triples(to_nquads(doc, loader_docs, base=doc_url).encode(), ox.RdfFormat.N_QUADS)
+    assert isinstance(doc["@context"], dict)
+    options = {"format": "application/n-quads", "documentLoader": _offline_loader}
+    expanded = triples(pyld.to_rdf(doc, options).encode(), ox.RdfFormat.N_QUADS)
     assert expanded == triples((release / "pledgegraph.ttl").read_bytes(), ox.RdfFormat.TURTLE)
     # readable keys, not IRIs
     person = next(n for n in doc["@graph"] if n["id"] == BASE + "id/person/rustam-asildarov")
     assert "Person" in person["type"] and "nameAttestation" in person  # with inferred types too
-    # an entity's own file, one level down, resolves the same context
-    entity = json.loads((release / "person/rustam-asildarov.jsonld").read_text())
-    loader_docs["https://example.org/context.jsonld"] = context
-    got = triples(to_nquads(entity, loader_docs, base="https://example.org/person/x.jsonld").encode(),
-                  ox.RdfFormat.N_QUADS)
-    assert got == triples((release / "person/rustam-asildarov.nt").read_bytes())
+    for name in ("person/rustam-asildarov", "place/nigeria"):
+        entity = json.loads((release / f"{name}.jsonld").read_text())
+        assert len(entity["@context"]) < len(context["@context"])  # only the terms it uses
+        got = triples(pyld.to_rdf(entity, options).encode(), ox.RdfFormat.N_QUADS)
+        assert got == triples((release / f"{name}.nt").read_bytes())
+    ontology = json.loads((release / "ontology/pledgegraph.jsonld").read_text())
+    assert isomorphic(Graph().parse(data=pyld.to_rdf(ontology, options), format="nt"),
+                      Graph().parse(release / "ontology/pledgegraph.ttl"))  # blank nodes: OWL lists
+
+
+# What an entity's RDF must hold, written independently of describe.py: its triples and those of
+# nodes below it (IRIs under its own), and every reified claim whose subject or object it is, with
+# the claim's own nodes.
+CLAIMS = """PREFIX pg: <https://w3id.org/pledgegraph/ontology#>
+SELECT DISTINCT ?c ?e WHERE { VALUES ?kind { pg:Claim pg:NameAttestation } ?c a ?kind .
+                              { ?c pg:claimSubject ?e } UNION { ?c pg:claimObject ?e } }"""
+
+
+def test_each_entity_file_is_its_complete_description_with_the_claims_about_it(release):
+    data = triples(gzip.decompress((release / "pledgegraph.nt.gz").read_bytes()))
+    by_subject: dict[str, set] = {}
+    for t in data:
+        by_subject.setdefault(t.subject.value, set()).add(t)
+    store = ox.Store()
+    store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in data)
+    claims_about: dict[str, set[str]] = {}
+    for row in store.query(CLAIMS):
+        claims_about.setdefault(row["e"].value, set()).add(row["c"].value)
+
+    def below(iri):
+        return {t for s, ts in by_subject.items() if s == iri or s.startswith(iri + "/") for t in ts}
+
+    files = sorted(p for p in release.glob("*/*.nt") if p.parent.name != "changes")
+    with_claims_of_others = 0
+    for nt in files:
+        entity = f"{BASE}id/{nt.parent.name}/{nt.stem}"
+        expected = below(entity).union(*(below(c) for c in claims_about.get(entity, ())))
+        got = triples(nt.read_bytes())
+        assert got == expected, entity
+        assert triples(nt.with_suffix(".ttl").read_bytes(), ox.RdfFormat.TURTLE) == expected
+        with_claims_of_others += any(not t.subject.value.startswith(entity) for t in got)
+    assert len(files) == 192 and with_claims_of_others >= 10
+    nigeria = triples((release / "place/nigeria.nt").read_bytes())
+    assert any(t.subject.value == BASE + "id/org/boko-haram/claim/regions-1" for t in nigeria)
 
 
 def test_jsonld_processing_never_fetches(release):
@@ -156,7 +201,7 @@ def test_every_entity_has_a_page_and_its_triples_in_three_formats(release, dist)
     assert union == {t for t in data if t.subject.value != BASE + "dataset"
                      and not t.subject.value.startswith(BASE + "vocab/")}
     sitemap = (release / "sitemap.xml").read_text()
-    assert sitemap.count("<loc>") == len(entities) and f"<loc>{BASE}id/person/rustam-asildarov</loc>" in sitemap
+    assert sitemap.count("<loc>") == len(entities) and f"<loc>{BASE}latest/person/rustam-asildarov.html</loc>" in sitemap
     assert "<svg" in (release / "person/rustam-asildarov.html").read_text()
 
 
@@ -189,6 +234,27 @@ def test_second_release_carries_a_change_set_that_turns_the_old_dump_into_the_ne
     assert len(summary["entities_changed"]) == 1 and summary["entities_changed"][0].startswith(BASE + "id/source/")
     page = (outdir / "0.2.0/changes/index.html").read_text()
     assert "Changes from release 0.1.0 to 0.2.0" in page and "../source/" in page
+    changed = summary["entities_changed"][0]
+    name = Graph().parse(outdir / "0.2.0/pledgegraph.ttl").value(URIRef(changed), URIRef(
+        "http://purl.org/dc/terms/title"))  # a source: named by its title
+    assert f">{name}</a>" in page and "added: editorial note; removed: editorial note" in page  # names, what changed
+    # the sitemap: the site's own URLs; lastmod is when each entity last changed
+    sitemap = dict(re.findall(r"<loc>([^<]*)</loc><lastmod>([^<]*)</lastmod>",
+                              (outdir / "0.2.0/sitemap.xml").read_text()))
+    slug = changed.removeprefix(BASE + "id/")
+    assert sitemap[f"{BASE}latest/{slug}.html"] == "2026-11-22"
+    assert sitemap[f"{BASE}latest/person/rustam-asildarov.html"] == "2026-11-21"
+    # the change feed: a harvester at latest/feed.jsonld walks from the last page back
+    feed = json.loads((outdir / "latest/feed.jsonld").read_text())
+    assert feed["type"] == "OrderedCollection" and feed["totalItems"] == 192 + 1
+    last = json.loads((outdir / "latest" / feed["last"]["id"]).read_text())
+    assert [(a["type"], a["object"]["id"], a["endTime"]) for a in last["orderedItems"]] == [
+        ("Update", changed, "2026-11-22")]
+    first = json.loads(((outdir / "latest/changes") / last["prev"]).read_text())
+    assert first == json.loads((outdir / "latest" / feed["first"]["id"]).read_text())
+    assert {a["type"] for a in first["orderedItems"]} == {"Create"} and len(first["orderedItems"]) == 192
+    assert (URIRef(BASE + "dataset/0.2.0"), URIRef("http://www.w3.org/2000/01/rdf-schema#seeAlso"), None) in \
+        Graph().parse(outdir / "0.2.0/void.ttl")
     void = Graph().parse(outdir / "0.2.0/void.ttl")
     assert (URIRef(BASE + "dataset/0.2.0"), URIRef(DCAT + "previousVersion"), URIRef(BASE + "dataset/0.1.0")) in void
 
@@ -215,3 +281,67 @@ def test_publish_without_a_build_says_what_to_do(tmp_path):
 
     result = CliRunner().invoke(main, ["publish", str(tmp_path / "site"), "--dist", str(tmp_path / "nothing")])
     assert result.exit_code == 2 and "run `pledgegraph build` first" in result.output
+
+
+def test_versions_only_go_forward_and_a_published_version_is_never_silently_replaced(dist, tmp_path, data_copy):
+    from click.testing import CliRunner
+
+    from pledgegraph.cli import main
+
+    outdir = tmp_path / "site"
+    publish(outdir, dist)
+    before = {p: p.read_bytes() for p in (outdir / "0.1.0").rglob("*") if p.is_file()}
+    assert publish(outdir, dist).unchanged  # same version, same content: nothing to do
+    # the same version with other content: refused (exit 3), untouched
+    dataset = data_copy / "dataset.yaml"
+    changed = edited_dist(tmp_path, data_copy)
+    dataset.write_text(dataset.read_text().replace("version: 0.2.0", "version: 0.1.0"))
+    same_version = tmp_path / "dist-same-version"
+    from conftest import settings_for
+    from pledgegraph.pipeline import build_all
+
+    build_all(settings_for(data_dir=data_copy, out_dir=same_version))
+    run = CliRunner().invoke(main, ["publish", str(outdir), "--dist", str(same_version)])
+    assert run.exit_code == 3 and "--force" in run.output
+    assert {p: p.read_bytes() for p in (outdir / "0.1.0").rglob("*") if p.is_file()} == before
+    # --force replaces it, and the change set says so
+    run = CliRunner().invoke(main, ["publish", str(outdir), "--dist", str(same_version), "--force"])
+    assert run.exit_code == 0 and "replaces release 0.1.0" in run.output
+    summary = json.loads((outdir / "0.1.0/changes/summary.json").read_text())
+    assert "replaces release 0.1.0" in summary["warnings"][0]
+    assert "Warning" in (outdir / "0.1.0/changes/index.html").read_text()
+    # a newer version, then an older one: refused
+    publish(outdir, changed)
+    dataset.write_text(dataset.read_text().replace("version: 0.1.0", "version: 0.0.9"))
+    older = tmp_path / "dist-older"
+    build_all(settings_for(data_dir=data_copy, out_dir=older))
+    run = CliRunner().invoke(main, ["publish", str(outdir), "--dist", str(older)])
+    assert run.exit_code == 3 and "only go forward" in run.output and not (outdir / "0.0.9").exists()
+
+
+def test_void_counts_what_its_uri_space_covers_and_describes_the_quad_dumps_apart(release):
+    void = Graph().parse(release / "void.ttl", publicID="https://example.org/r/void.ttl")
+    dataset = URIRef(BASE + "dataset/0.1.0")
+    data = triples(gzip.decompress((release / "pledgegraph.nt.gz").read_bytes()))
+    space = str(void.value(dataset, URIRef(VOID + "uriSpace")))
+    in_space = {term.value for t in data for term in (t.subject, t.object)
+                if isinstance(term, ox.NamedNode) and term.value.startswith(space)}
+    assert int(void.value(dataset, URIRef(VOID + "entities"))) == len(in_space) > 192
+    dumps = {str(o).rsplit("/", 1)[1] for o in void.objects(dataset, URIRef(VOID + "dataDump"))}
+    assert dumps == {"pledgegraph.nt.gz", "pledgegraph.ttl", "pledgegraph.jsonld"}
+    quads = URIRef(BASE + "dataset/0.1.0/quads")
+    quad_count = len(set(ox.parse(gzip.decompress((release / "pledgegraph.nq.gz").read_bytes()),
+                                  format=ox.RdfFormat.N_QUADS)))
+    assert int(void.value(quads, URIRef(VOID + "triples"))) == quad_count > len(data)
+    assert {str(o).rsplit("/", 1)[1] for o in void.objects(quads, URIRef(VOID + "dataDump"))} == {
+        "pledgegraph.trig", "pledgegraph.nq.gz"}
+
+
+def test_entity_pages_show_labels_not_property_names(release):
+    for page in ("org/islamic-state.html", "tenure/asildarov-is-caucasus-province-leader.html",
+                 "place/nigeria.html"):
+        html = (release / page).read_text()
+        terms = re.findall(r"<dt>([^<]*)</dt>", html)
+        assert terms and not [t for t in terms if re.search(r"[a-z][A-Z]|#|/", t)], page
+        for raw in ("qualifiedDerivation", "hasSelector", "oa#identifying", ">http://www.w3.org/"):
+            assert raw not in html, (page, raw)

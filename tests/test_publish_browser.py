@@ -90,9 +90,9 @@ def test_harvesting_the_served_release_via_void_gives_the_build_graph(site, dist
     void_url = urljoin(site, ".well-known/void")
     with urllib.request.urlopen(void_url, timeout=5) as r:
         void = list(ox.parse(r.read(), format=ox.RdfFormat.TURTLE, base_iri=void_url))
-    dataset = next(t.subject for t in void if t.predicate.value == VOID + "dataDump")
-    dumps = [t.object.value for t in void if t.subject == dataset and t.predicate.value == VOID + "dataDump"]
-    canonical = next(d for d in dumps if d.endswith(".nt.gz"))
+    # the dataset whose dump is N-Triples (the quad dumps are described as a dataset of their own)
+    dataset, canonical = next((t.subject, t.object.value) for t in void
+                              if t.predicate.value == VOID + "dataDump" and t.object.value.endswith(".nt.gz"))
     with urllib.request.urlopen(canonical, timeout=5) as r:
         harvested = {ox.Triple(q.subject, q.predicate, q.object)
                      for q in ox.parse(gzip.decompress(r.read()), format=ox.RdfFormat.N_TRIPLES)}

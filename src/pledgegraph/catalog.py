@@ -16,7 +16,7 @@ import pyoxigraph as ox
 
 from .export import serialize
 from .formats import by_suffix
-from .vocab import DCAT, DCTERMS, FOAF, OWL, PREFIXES, RDF, SKOS, XSD
+from .vocab import DCAT, DCTERMS, FOAF, OWL, PREFIXES, RDF, RDFS, SKOS, XSD
 
 HERE = "http://release.invalid/"
 VOID = PREFIXES["void"]
@@ -26,7 +26,8 @@ DCATAP = "http://data.europa.eu/r5r/"
 METADATA_PREFIXES = {**PREFIXES, "spdx": SPDX, "sd": SD, "dcatap": DCATAP}
 IANA = "https://www.iana.org/assignments/media-types/"
 MEDIA_TYPES = {".gz": "application/gzip", ".html": "text/html", ".svg": "image/svg+xml",
-               ".json": "application/json", ".txt": "text/plain"}
+               ".json": "application/json", ".txt": "text/plain",
+               ".xml": "application/xml"}
 # DCAT-AP wants EU authority IRIs for file types, languages and availability.
 EU = "http://publications.europa.eu/resource/authority/"
 FILE_TYPES = {"text/turtle": "RDF_TURTLE", "application/n-triples": "RDF_N_TRIPLES", "application/ld+json": "JSON_LD",
@@ -41,10 +42,12 @@ EU_LABELS = {DATA_THEMES: "Data theme", EU + "data-theme/JUST": "Justice, legal 
 # ADMS licence types, for the licences a dataset record may name.
 LICENCE_TYPES = {"https://creativecommons.org/licenses/by/4.0/": "http://purl.org/adms/licencetype/Attribution"}
 VCARD = "http://www.w3.org/2006/vcard/ns#"
+ACTIVITY_STREAMS = "https://www.w3.org/TR/activitystreams-core/"
 # What each kind of file is, for people browsing a portal (longest matching name first).
 FILE_DESCRIPTIONS = (
     ("changes/added", "Triples added since the previous release (apply after the removed ones)."),
     ("changes/removed", "Triples removed since the previous release (apply first)."),
+    ("changes/activities", "This release's page of the change feed (ActivityStreams 2.0)."),
     ("changes/summary", "Entities added, removed and changed since the previous release."),
     ("changes/index", "The change set since the previous release, for people."),
     ("ontology/index", "The ontology's documentation."),
@@ -54,6 +57,7 @@ FILE_DESCRIPTIONS = (
     ("pledgegraph.trig", "The dataset's named graphs (asserted, inferred, ontology, shapes) as TriG."),
     ("pledgegraph.", "The whole graph, asserted and inferred triples."),
     ("context", "The JSON-LD context for our terms."),
+    ("feed", "The change feed (ActivityStreams 2.0): an entry per entity created, updated or deleted, every release."),
     ("shapes", "The SHACL shapes the data is validated with."),
     ("void", "VoID description: counts, partitions, vocabularies, dumps."),
     ("timeline", "A picture: pledges, acceptances, posts held and claimed attacks over time."),
@@ -197,20 +201,31 @@ def _date_type(value: str) -> str:
 
 
 def void_triples(info: DatasetInfo, data: list[ox.Triple], graphs: dict[str, list[ox.Triple]],
-                 entities: list[str], dumps: list[str], previous: str | None) -> list[ox.Triple]:
-    """VoID for the release: counts, class and property partitions, vocabularies, dumps, subsets."""
+                 entities: list[str], dumps: list[str], quad_dumps: list[str], previous: str | None,
+                 feed: str | None = None) -> list[ox.Triple]:
+    """VoID for the release: counts, class and property partitions, vocabularies, dumps, subsets.
+
+    The data (asserted and inferred triples) is the release's dataset; the quad dumps hold more
+    (the ontology and shapes graphs too), so they are described as a dataset of their own whose
+    subsets are the named graphs. `void:entities` counts every IRI in `void:uriSpace` (records
+    and the nodes below them), as VoID defines it; the records are the class partitions."""
     g = _Triples()
     d = _describe_release(g, info, previous)
+    space = info.base + "id/"
     g.lit(d, VOID + "triples", len(data), "integer")
-    g.lit(d, VOID + "entities", len(entities), "integer")
+    g.lit(d, VOID + "entities", len({term.value for t in data for term in (t.subject, t.object)
+                                     if isinstance(term, ox.NamedNode) and term.value.startswith(space)}), "integer")
     g.lit(d, VOID + "distinctSubjects", len({t.subject for t in data}), "integer")
     g.lit(d, VOID + "distinctObjects", len({t.object for t in data}), "integer")
-    g.add(d, VOID + "uriSpace", ox.Literal(info.base + "id/"))
+    g.add(d, VOID + "uriSpace", ox.Literal(space))
     g.add(d, VOID + "feature", "http://www.w3.org/ns/formats/N-Triples")
     g.add(d, VOID + "feature", "http://www.w3.org/ns/formats/Turtle")
     g.add(d, VOID + "feature", "http://www.w3.org/ns/formats/JSON-LD")
     for dump in dumps:
         g.add(d, VOID + "dataDump", HERE + dump)
+    if feed:
+        g.add(d, RDFS + "seeAlso", HERE + feed)
+        g.add(HERE + feed, DCTERMS + "conformsTo", ACTIVITY_STREAMS)
     if entities:
         g.add(d, VOID + "exampleResource", entities[0])
     classes: dict[str, set] = {}
@@ -234,9 +249,22 @@ def void_triples(info: DatasetInfo, data: list[ox.Triple], graphs: dict[str, lis
     used = set(properties) | set(classes)
     for ns in sorted({ns for ns in PREFIXES.values() if any(iri.startswith(ns) for iri in used)}):
         g.add(d, VOID + "vocabulary", ns)
+    quads = f"{d}/quads"
+    g.add(quads, RDF + "type", VOID + "Dataset")
+    g.lit(quads, DCTERMS + "title", f"{info.title} {info.version}, named graphs", language="en")
+    g.lit(quads, DCTERMS + "description", "The release's asserted and inferred data with the ontology and the SHACL "
+          "shapes, each in a named graph.", language="en")
+    g.add(quads, DCTERMS + "hasPart", d)
+    g.add(quads, VOID + "feature", "http://www.w3.org/ns/formats/TriG")
+    g.add(quads, VOID + "feature", "http://www.w3.org/ns/formats/N-Quads")
+    g.lit(quads, VOID + "triples", sum(len(triples) for triples in graphs.values()), "integer")
+    for dump in quad_dumps:
+        g.add(quads, VOID + "dataDump", HERE + dump)
     for name, triples in graphs.items():
         subset = f"{d}/graph/{name}"
-        g.add(d, VOID + "subset", subset)
+        g.add(quads, VOID + "subset", subset)
+        if name in ("asserted", "inferred"):
+            g.add(d, VOID + "subset", subset)
         g.add(subset, RDF + "type", VOID + "Dataset")
         g.add(subset, SD + "name", f"{info.base}graph/{name}")
         g.lit(subset, VOID + "triples", len(triples), "integer")
@@ -281,6 +309,9 @@ def dcat_triples(info: DatasetInfo, files: dict[str, bytes], previous: str | Non
         if path.endswith(".gz"):
             g.add(dist, DCAT + "compressFormat", IANA + "application/gzip")
             g.add(IANA + "application/gzip", RDF + "type", DCTERMS + "MediaType")
+        if path.endswith(("feed.jsonld", "activities.jsonld")):
+            g.add(dist, DCTERMS + "conformsTo", ACTIVITY_STREAMS)
+            g.add(ACTIVITY_STREAMS, RDF + "type", DCTERMS + "Standard")
         g.add(dist, DCATAP + "availability", EU + "planned-availability/STABLE")
         _eu_term(g, EU + "planned-availability/STABLE", SKOS + "Concept")
         g.lit(dist, DCAT + "byteSize", len(files[path]), "nonNegativeInteger")

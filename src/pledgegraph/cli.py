@@ -433,22 +433,31 @@ def coverage(data):
 @main.command()
 @click.argument("outdir", type=click.Path(path_type=Path))
 @_dist_option
-def publish(outdir, dist):
+@click.option("--force", is_flag=True, help="Replace a published version that has other content "
+              "(the change set records the replacement).")
+def publish(outdir, dist, force):
     """Write a versioned static release to OUTDIR/<version>/ and point OUTDIR/latest at it.
 
     Reads what `pledgegraph build` wrote (it does not rebuild): dumps, JSON-LD context, ontology,
     shapes, VoID, DCAT, a page and RDF files per entity, pictures, a sitemap, server config
     examples and the change set against the previous release in OUTDIR. A failed publish leaves
-    earlier releases untouched. Exits 0 when published, 2 when the build output cannot be read.
+    earlier releases untouched. Versions only go forward: an older version, or a published one with
+    other content (without --force), is refused. Exits 0 when published (or already published with
+    this content), 2 when the build output cannot be read, 3 when refused.
     """
     from .publish import publish as publish_release
 
     start = time.perf_counter()
     try:
-        result = publish_release(outdir, dist or _settings(None).out_dir)
+        result = publish_release(outdir, dist or _settings(None).out_dir, force=force)
     except PledgegraphError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
+    if result.unchanged:
+        click.echo(f"release {result.version} in {result.release} already has this content: nothing written")
+        return
+    for warning in result.changes["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
     since = f"since {result.previous}: +{result.changes['triples_added']} -{result.changes['triples_removed']} " \
             f"triples" if result.previous else "first release"
     click.echo(f"published {result.version} to {result.release}: {result.triples} triples, {result.entities} "

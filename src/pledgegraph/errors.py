@@ -90,6 +90,12 @@ class UnusableInput(PledgegraphError):
         self.problems = sorted_unique(problems or [])
 
 
+class ReleaseRefused(PledgegraphError):
+    """`publish` would replace a published version with other content, or go back to an older one."""
+
+    exit_code = 3
+
+
 class DataInvalid(PledgegraphError):
     """The data was read but breaks the format, a reference or a shape."""
 

@@ -140,10 +140,22 @@ def _literal(lit: ox.Literal):
     return {"@value": lit.value, "type": _curie(lit.datatype.value)}
 
 
-def document(nodes: list[dict], context_ref: str) -> bytes:
-    """A JSON-LD document whose `@context` is a reference to our published context file."""
-    doc = {"@context": context_ref, "@graph": nodes}
+def document(nodes: list[dict], context: dict) -> bytes:
+    """A self-contained JSON-LD document: `@context` embedded, holding the terms the nodes use and
+    every prefix, so a processor with no network (stock pyld, jsonld.js offline) expands it."""
+    used = _used_terms(nodes)
+    embedded = {k: v for k, v in context.items() if k in used or k in PREFIXES or k in ("id", "type")}
+    doc = {"@context": embedded, "@graph": nodes}
     return (json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode()
+
+
+def _used_terms(value) -> set[str]:
+    """Keys and string values anywhere in compacted JSON (terms appear as either)."""
+    if isinstance(value, dict):
+        return set(value) | {t for v in value.values() for t in _used_terms(v)}
+    if isinstance(value, list):
+        return {t for v in value for t in _used_terms(v)}
+    return {value} if isinstance(value, str) else set()
 
 
 def context_document(context: dict) -> bytes:

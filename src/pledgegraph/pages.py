@@ -23,12 +23,12 @@ import pyoxigraph as ox
 from . import schema
 from .formats import FORMATS
 from .iris import SEGMENT_KIND, entity_of, is_entity, segment_and_slug
-from .vocab import DCTERMS, OA, ORG, OWL, PG, PGV, PROV, RDF, RDFS, SKOS, TIME
+from .vocab import DCTERMS, OA, ORG, OWL, PG, PGV, PREFIXES, PROV, RDF, RDFS, SKOS, TIME
 
 Link = Callable[[str], str]
 
 # Predicates shown in their own sections (names, sources), or that only repeat what those show.
-_HIDDEN = {RDF + "type", PG + "citation", PROV + "wasDerivedFrom", PG + "nameAttestation",
+_HIDDEN = {RDF + "type", PG + "citation", PROV + "wasDerivedFrom", PROV + "qualifiedDerivation", PG + "nameAttestation",
            SKOS + "prefLabel", SKOS + "altLabel", RDFS + "label", OWL + "sameAs", PG + "quoteText",
            # subordination over time has its own section; one-hop date bounds repeat the dates shown
            PG + "subordinateIn", PG + "superiorIn", PG + "intermediateIn",
@@ -41,6 +41,12 @@ _CITING = {PG + "source", PROV + "wasDerivedFrom", OA + "hasSource"}
 # Incoming links that are bookkeeping (reification, annotations), not relations.
 _REIFYING = {PG + "claimSubject", PG + "claimObject", OA + "hasBody", OWL + "sameAs"}
 _LABELS = (SKOS + "prefLabel", RDFS + "label", DCTERMS + "title")
+# Words for reused terms whose own name reads badly on a page (others: their name, split into words).
+_TERM_LABELS = {PROV + "entity": "source document", OA + "hasBody": "supports", OA + "hasTarget": "target",
+                OA + "hasSource": "in document", OA + "hasSelector": "selected by", OA + "motivatedBy": "purpose",
+                OA + "identifying": "identifying the fact", PROV + "wasAttributedTo": "attributed to",
+                PROV + "atLocation": "at", RDF + "subject": "about", RDF + "predicate": "property",
+                RDF + "object": "value"}
 
 CSS = """
 body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:60rem;padding:1rem 1.5rem;color:#222}
@@ -115,7 +121,12 @@ class _Graph:
                 return (english or literals)[0].value
         if is_entity(iri, self.base):
             return segment_and_slug(iri, self.base)[1]  # curator-chosen ids read well as they are
-        return re.split(r"[/#]", iri.rstrip("/#"))[-1].replace("-", " ")
+        if iri in _TERM_LABELS:
+            return _TERM_LABELS[iri]
+        name = re.split(r"[/#]", iri.rstrip("/#"))[-1].replace("-", " ")
+        if _in_vocabulary(iri):  # hasSubOrganization -> has sub organization
+            return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).lower()
+        return name
 
     def kind_label(self, iri: str) -> str:
         if is_entity(iri, self.base):
@@ -123,6 +134,11 @@ class _Graph:
             return self.label(PG + kind.cls.split(":", 1)[1])
         pg_types = [t for t in self.types(iri) if t.startswith(PG)]
         return self.label(pg_types[0]) if pg_types else ""
+
+
+def _in_vocabulary(iri: str) -> bool:
+    """A term of one of the vocabularies we use (as opposed to a web page or document IRI)."""
+    return any(iri.startswith(ns) and len(iri) > len(ns) for ns in PREFIXES.values())
 
 
 def _term_key(term) -> tuple:
@@ -314,7 +330,7 @@ def _value(g: _Graph, owner: str, o) -> str:
         return _entity_link(g, iri)
     if iri.startswith(owner + "/"):
         return _nested(g, iri)
-    if iri.startswith(PGV) or g.label(iri) != re.split(r"[/#]", iri.rstrip("/#"))[-1].replace("-", " "):
+    if _in_vocabulary(iri) or g.label(iri) != re.split(r"[/#]", iri.rstrip("/#"))[-1].replace("-", " "):
         return f'<span title="{escape(iri)}">{escape(g.label(iri))}</span>'
     return f'<a href="{escape(iri)}">{escape(iri)}</a>'
 

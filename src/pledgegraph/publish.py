@@ -13,6 +13,8 @@ list is sorted, gzip headers carry no time, dates come from the dataset record.
 from __future__ import annotations
 
 import gzip
+import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -22,17 +24,15 @@ from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 
-from . import catalog, changes, figures, iris, jsonld, pages, schema, search
+from . import catalog, changes, describe, figures, iris, jsonld, pages, schema, search, webservers
 from .catalog import DatasetInfo
-from .errors import UnusableInput
+from .errors import ReleaseRefused, UnusableInput
 from .export import replace_dir, serialize, write_file
-from .formats import FORMATS
-from .vocab import DCAT, DCTERMS, FOAF, OWL, PG
+from .vocab import DCAT, DCTERMS, FOAF, OWL, PG, PGV
 
 STEM = "pledgegraph"
 GRAPHS = ("asserted", "inferred", "ontology", "shapes")
 DUMPS = (f"{STEM}.nt.gz", f"{STEM}.ttl", f"{STEM}.jsonld", f"{STEM}.trig", f"{STEM}.nq.gz")
-ENTITY_FORMATS = ("turtle", "jsonld", "ntriples")
 _VERSION_RE = re.compile(schema.VERSION_PATTERN)
 
 
@@ -45,6 +45,7 @@ class Published:
     entities: int
     files: int
     changes: dict = field(default_factory=dict)
+    unchanged: bool = False  # this version was already published with exactly this content
 
 
 @dataclass
@@ -192,12 +193,20 @@ def _point_latest(outdir: Path) -> str:
 
 # -- the release --------------------------------------------------------------------------------
 
-def publish(outdir: Path, dist: Path) -> Published:
-    """Write `outdir/<version>/` from the build output in `dist`, then point `latest` at the newest."""
+def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
+    """Write `outdir/<version>/` from the build output in `dist`, then point `latest` at the newest.
+
+    Versions only go forward: a version older than the newest published is refused, and so is a
+    published version with other content, unless `force` (the change set then says what was
+    replaced). The same version with the same content writes nothing."""
     src = read_dist(Path(dist))
     outdir = Path(outdir)
     _check_outdir(outdir)
     version = src.info.version
+    published = releases(outdir)
+    if published and version not in published and version_key(version) < version_key(published[-1]):
+        raise ReleaseRefused(f"version {version} is older than the newest release in {outdir}, {published[-1]}: "
+                             "versions only go forward (set a newer `version:` in data/dataset.yaml)")
     previous = _previous(outdir, version)
     data = src.data
     cap = max(64 << 20, 16 * sum(len(str(t)) + 3 for t in data))  # a previous dump is never this much larger
@@ -205,7 +214,19 @@ def publish(outdir: Path, dist: Path) -> Published:
     change_set = changes.diff(previous, old, data, src.base)
     store = _store(src)
     entities = pages.entity_iris(store, src.base)
-    files = _release_files(src, store, entities, data, change_set, previous)
+    previous_dir = outdir / previous if previous else None
+    files = _release_files(src, store, entities, data, change_set, previous_dir)
+    if version in published:
+        if _same_files(outdir / version, files):
+            return Published(outdir / version, version, previous, len(data), len(entities), len(files),
+                             change_set.summary(), unchanged=True)
+        if not force:
+            raise ReleaseRefused(f"release {version} in {outdir} was published with other content: set a new "
+                                 "`version:` in data/dataset.yaml, or pass --force to replace it")
+        old_sum = hashlib.sha256((outdir / version / DUMPS[0]).read_bytes()).hexdigest()
+        change_set.warnings.append(f"This release replaces release {version} as first published (its "
+                                   f"{DUMPS[0]} had SHA-256 {old_sum}), by `publish --force`.")
+        files = _release_files(src, store, entities, data, change_set, previous_dir)
     with replace_dir(outdir / version) as tmp:
         for rel, content in sorted(files.items()):
             path = tmp / rel
@@ -214,6 +235,11 @@ def publish(outdir: Path, dist: Path) -> Published:
     _point_latest(outdir)
     return Published(outdir / version, version, previous, len(data), len(entities), len(files),
                      change_set.summary())
+
+
+def _same_files(release: Path, files: dict[str, bytes]) -> bool:
+    found = {str(p.relative_to(release)) for p in release.rglob("*") if p.is_file()}
+    return found == set(files) and all((release / rel).read_bytes() == content for rel, content in files.items())
 
 
 def _store(src: _Input) -> ox.Store:
@@ -229,21 +255,22 @@ def _gzip(data: bytes) -> bytes:
 
 
 def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list[ox.Triple],
-                   change_set: changes.ChangeSet, previous: str | None) -> dict[str, bytes]:
+                   change_set: changes.ChangeSet, previous_dir: Path | None) -> dict[str, bytes]:
     info, base = src.info, src.base
+    previous = previous_dir.name if previous_dir else None
+    label = _labeller(store, base)
     context = jsonld.make_context(src.graphs["ontology"])
     quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(f"{base}graph/{name}"))
              for name in GRAPHS for t in src.graphs[name]]
     files: dict[str, bytes] = {
         f"{STEM}.nt.gz": _gzip(serialize(data, "ntriples")),
         f"{STEM}.ttl": serialize(data, "turtle"),
-        f"{STEM}.jsonld": jsonld.document(jsonld.compact(data, context), "context.jsonld"),
+        f"{STEM}.jsonld": jsonld.document(jsonld.compact(data, context), context),
         f"{STEM}.trig": serialize(quads, "trig"),
         f"{STEM}.nq.gz": _gzip(serialize(quads, "nquads")),
         "context.jsonld": jsonld.context_document(context),
         "ontology/pledgegraph.ttl": serialize(src.graphs["ontology"], "turtle"),
-        "ontology/pledgegraph.jsonld": jsonld.document(jsonld.compact(src.graphs["ontology"], context),
-                                                       "../context.jsonld"),
+        "ontology/pledgegraph.jsonld": jsonld.document(jsonld.compact(src.graphs["ontology"], context), context),
         "ontology/pledgegraph.rdf": serialize(src.graphs["ontology"], "rdfxml"),
         "shapes.ttl": serialize(src.graphs["shapes"], "turtle"),
         "changes/added.nt": serialize(change_set.added, "ntriples"),
@@ -259,19 +286,26 @@ def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list
     files.update({name: svg.encode() for name, svg in svgs.items() if svg})
     files["changes/index.html"] = pages.page(
         f"Changes in {info.title} {info.version}",
-        changes.summary_html(change_set, info.version, _linker(base, "../", set(entities))),
+        changes.summary_html(change_set, info.version, _linker(base, "../", set(entities)),
+                             label),
         home="../index.html").encode()
+    previous_feed = previous_dir / changes.FEED if previous_dir else None
+    files.update(changes.feed_documents(change_set, info.version, info.modified, label, json.loads(
+        previous_feed.read_text()) if previous_feed and previous_feed.is_file() else None))
     downloads = {name: content for name, content in files.items() if "/" not in name or name.startswith(
         ("ontology/", "changes/"))}
-    void = catalog.void_triples(info, data, src.graphs, entities, list(DUMPS), previous)
+    void = catalog.void_triples(info, data, src.graphs, entities, [d for d in DUMPS if not _is_quads(d)],
+                                [d for d in DUMPS if _is_quads(d)], previous, changes.FEED)
     files["void.ttl"] = catalog.relative_turtle(void, "")
     files[".well-known/void"] = catalog.relative_turtle(void, "../")
     downloads["void.ttl"] = files["void.ttl"]
     files.update(src.search_files)
     files["catalog.ttl"] = catalog.relative_turtle(catalog.dcat_triples(info, downloads, previous), "")
     files["index.html"] = _index(store, src, svgs, downloads, change_set).encode()
-    files["sitemap.xml"] = _sitemap(entities, info)
-    files.update(_server_configs(base))
+    files["sitemap.xml"] = _sitemap(entities, info, _lastmods(entities, info, change_set, previous_dir))
+    vocab = sorted({t.subject.value[len(PGV):] for t in src.graphs["ontology"]
+                    if isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(PGV)})
+    files.update(webservers.configs(urlsplit(base).path, src.ontology_html is not None, _served_types(files), vocab))
     return files
 
 
@@ -289,31 +323,22 @@ def _linker(base: str, prefix: str, present: set[str] | None = None):
 
 def _entity_files(store: ox.Store, base: str, data: list[ox.Triple], entities: list[str],
                   context: dict, pictures: figures.Figures) -> dict[str, bytes]:
-    """`<segment>/<slug>.html|.ttl|.jsonld|.nt` for every entity: its triples and those below it."""
-    own: dict[str, list[ox.Triple]] = {}
-    for t in data:
-        owner = iris.entity_of(t.subject.value, base)
-        if owner:
-            own.setdefault(owner, []).append(t)
-    nodes_by_owner: dict[str, list[dict]] = {}
-    for node in jsonld.compact(data, context):
-        owner = iris.entity_of(node["id"], base)
-        if owner:
-            nodes_by_owner.setdefault(owner, []).append(node)
+    """`<segment>/<slug>.html|.ttl|.jsonld|.nt` for every entity: its description (`describe.py`)."""
+    described = describe.descriptions(data, base, entities)
     link = _linker(base, "../")
     graph = pages.page_graph(store, base, link)
     files = {}
     for iri in entities:
         segment, slug = iris.segment_and_slug(iri, base)
         stem = f"{segment}/{slug}"
-        triples = own.get(iri, [])
+        triples = described[iri]
         files[stem + ".ttl"] = serialize(triples, "turtle")
         files[stem + ".nt"] = serialize(triples, "ntriples")
-        files[stem + ".jsonld"] = jsonld.document(nodes_by_owner.get(iri, []), "../context.jsonld")
+        files[stem + ".jsonld"] = jsonld.document(jsonld.compact(triples, context), context)
         own_pictures = [svg for svg in (pictures.timeline(link, focus=iri), pictures.branches(link, focus=iri))
                         if svg]
         files[stem + ".html"] = pages.render_entity(
-            store, iri, base, link, figures=own_pictures, alternates=pages.alternates_for(slug, ENTITY_FORMATS),
+            store, iri, base, link, figures=own_pictures, alternates=pages.alternates_for(slug, webservers.ENTITY_FORMATS),
             home="../index.html", graph=graph).encode()
     return files
 
@@ -339,56 +364,54 @@ def _index(store: ox.Store, src: _Input, svgs: dict[str, str], downloads: dict[s
                               intro=intro, figures=list(svgs.values()), extra=extra)
 
 
-def _sitemap(entities: list[str], info: DatasetInfo) -> bytes:
-    """Entity IRIs, which the server configurations resolve to pages (`lastmod`: the data's date)."""
-    lastmod = f"<lastmod>{escape(info.modified)}</lastmod>" if info.modified else ""
-    urls = "".join(f"<url><loc>{escape(iri)}</loc>{lastmod}</url>\n" for iri in entities)
+def _is_quads(dump: str) -> bool:
+    return dump.endswith((".trig", ".nq.gz"))
+
+
+def _labeller(store: ox.Store, base: str):
+    cache: dict[str, str] = {}
+
+    def label(iri: str) -> str:
+        if iri not in cache:
+            cache[iri] = pages.label_of(store, iri, base)
+        return cache[iri]
+
+    return label
+
+
+_SITEMAP_ENTRY = re.compile(r"<loc>([^<]*)</loc><lastmod>([^<]*)</lastmod>")
+
+
+def _page_url(iri: str, base: str) -> str:
+    """Where an entity's page is on the site the server configurations set up: `<base>latest/…`."""
+    segment, slug = iris.segment_and_slug(iri, base)
+    return f"{base}latest/{segment}/{slug}.html"
+
+
+def _lastmods(entities: list[str], info: DatasetInfo, change_set: changes.ChangeSet,
+              previous_dir: Path | None) -> dict[str, str]:
+    """Entity -> the date of the release that last added or changed it: this release's date for what
+    its change set touches, else the date the previous release's sitemap gives."""
+    earlier: dict[str, str] = {}
+    sitemap = previous_dir / "sitemap.xml" if previous_dir else None
+    if sitemap and sitemap.is_file():
+        earlier = dict(_SITEMAP_ENTRY.findall(sitemap.read_text()))
+    touched = set(change_set.entities_added) | set(change_set.entities_changed)
+    return {iri: info.modified if iri in touched else earlier.get(_page_url(iri, info.base), info.modified)
+            for iri in entities}
+
+
+def _sitemap(entities: list[str], info: DatasetInfo, lastmods: dict[str, str]) -> bytes:
+    """Entity pages at `<base>latest/…` (the site's own URLs, as the sitemap protocol wants), each with
+    the date the entity last changed."""
+    urls = "".join(f"<url><loc>{escape(_page_url(iri, info.base))}</loc>"
+                   + (f"<lastmod>{escape(lastmods[iri])}</lastmod>" if lastmods[iri] else "") + "</url>\n"
+                   for iri in entities)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
             f"{urls}</urlset>\n").encode()
 
 
-def _server_configs(base: str) -> dict[str, bytes]:
-    """nginx and Apache examples: entity IRIs answer 303 to the page or RDF file the client accepts."""
-    root = urlsplit(base).path  # e.g. /pledgegraph/
-    negotiated = [(FORMATS[n].media_type, FORMATS[n].suffix[1:]) for n in ENTITY_FORMATS]
-    types = "".join(f"        {f.media_type} {f.suffix[1:]};\n" for f in FORMATS.values())
-    nginx_map = "".join(f"    ~*{re.escape(mt)}  {suffix};\n" for mt, suffix in negotiated)
-    nginx = f"""# nginx: serve a pledgegraph publish directory (OUTDIR) at {base}
-# Entity IRIs {base}id/<kind>/<id> redirect (303) to the newest release's page or RDF file,
-# chosen by the Accept header; every other path is a plain static file.
-map $http_accept $pledgegraph_suffix {{
-    default  html;
-{nginx_map}}}
-
-server {{
-    listen 80;
-    location {root} {{
-        alias /srv/pledgegraph/;          # the OUTDIR given to `pledgegraph publish`
-        types {{
-            text/html html;
-            image/svg+xml svg;
-            application/gzip gz;
-{types}        }}
-        add_header Vary Accept;
-    }}
-    location ~ ^{root}id/([a-z]+)/([a-z0-9-]+)$ {{
-        add_header Vary Accept;
-        return 303 {root}latest/$1/$2.$pledgegraph_suffix;
-    }}
-}}
-"""
-    apache_types = "".join(f"AddType {f.media_type} {f.suffix}\n" for f in FORMATS.values())
-    apache_rules = "".join(f"RewriteCond %{{HTTP_ACCEPT}} {re.escape(mt)}\n"
-                           f"RewriteRule ^id/([a-z]+)/([a-z0-9-]+)$ latest/$1/$2.{suffix} [R=303,L]\n"
-                           for mt, suffix in negotiated)
-    apache = f"""# Apache (.htaccess in the OUTDIR given to `pledgegraph publish`, served at {base})
-# needs mod_rewrite and mod_headers. Entity IRIs {base}id/<kind>/<id> redirect (303) to the
-# newest release's page or RDF file, chosen by the Accept header.
-{apache_types}AddType image/svg+xml .svg
-Options +FollowSymLinks
-RewriteEngine On
-RewriteBase {root}
-{apache_rules}RewriteRule ^id/([a-z]+)/([a-z0-9-]+)$ latest/$1/$2.html [R=303,L]
-Header append Vary Accept
-"""
-    return {"server/nginx.conf": nginx.encode(), "server/apache.htaccess": apache.encode()}
+def _served_types(files: dict[str, bytes]) -> dict[str, str]:
+    """Suffix -> media type for every kind of file in the release (`.gz` files are sent as gzip)."""
+    suffixes = {"txt"} | {name.rsplit("/", 1)[-1].rsplit(".", 1)[-1] for name in files if "." in name.rsplit("/", 1)[-1]}
+    return {s: "application/gzip" if s == "gz" else catalog.media_type("x." + s) for s in sorted(suffixes)}
