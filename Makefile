@@ -30,7 +30,7 @@ test-deps:
 test: install test-deps
 	$(BIN)/python -m pytest
 
-# The benchmark (long: ~30-40 min; not part of `make test`). Results: bench/results/, README "Performance".
+# The benchmark (long: ~30-40 min; not part of `make test`). Results: bench/results/, docs/performance.md.
 # LinkML is an optional extra: when it does not install, the bench runs without the comparison.
 bench: install
 	$(BIN)/python -m pip install -q -e ".[test,bench]" || echo "LinkML did not install: no LinkML comparison"

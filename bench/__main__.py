@@ -8,7 +8,7 @@ process (wall time, and peak memory as the process's ru_maxrss), the median of -
 - the naive baseline: pure-Python YAML, rdflib Graph.add, owlrl's closure, pySHACL, rdflib's
   serializers, each bounded by --naive-timeout (reported as "> N s").
 It writes bench/results/results.{json,md}, prints the ratios, and with --readme puts the table in
-README.md between the bench markers.
+docs/performance.md between the bench markers.
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--work", type=Path, default=ROOT / "bench" / ".data")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    p.add_argument("--readme", action="store_true", help="write the table into README.md")
+    p.add_argument("--readme", action="store_true", help="write the table into docs/performance.md")
     p.add_argument("--linkml", action=argparse.BooleanOptionalAction, default=None,
                    help="compare with LinkML's linkml-convert (default: when it is installed: pip install '.[bench]')")
     p.add_argument("--linkml-orgs", type=int, default=10_000, help="organizations for the LinkML comparison")
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"~{r['size']}: build {_s(s['build_wall'])}, {s['build_over_floor']}x the floor, "
               f"naive/ours {s['naive_over_build']}x, validate one record {_s(s['validate_one_record'])}")
     if a.readme:
-        readme = ROOT / "README.md"
+        readme = ROOT / "docs" / "performance.md"
         text = readme.read_text()
         if README_START in text:
             head, rest = text.split(README_START, 1)
