@@ -18,8 +18,14 @@ SEEDS = SHARED / "seeds"
 # public test suites) skip, saying so, where it is not beside the project.
 SLOW_MODULES = {"test_resilience.py", "test_web_servers.py", "test_publish.py", "test_fast_paths.py", "test_bench.py", "test_session.py",
                 "test_properties.py", "test_endpoint_attack.py", "test_serve.py", "test_incremental.py",
-                "test_shapes.py", "test_diff.py", "test_cli.py", "test_build.py", "test_dcat_ap.py"}
+                "test_shapes.py", "test_diff.py", "test_cli.py", "test_build.py", "test_dcat_ap.py",
+                "test_shacl_differential.py", "test_owl_dl.py", "test_random_scalars.py", "test_reconcile.py",
+                "test_push.py", "test_first_hour.py", "test_shacl_w3c.py", "test_bad_input.py",
+                "test_output_safety.py"}
 SLOW_TESTS = ("test_reason.py::test_inferred_triples_equal_owlrl_closure",
+              "test_research_tools.py::test_export_describe_and_record_subgraph_agree",
+              "test_query.py::test_every_library_query_has_a_title_and_runs",
+              "test_validate.py::test_the_reference_engine_and_reasoner_are_one_flag_away",
               "test_ontology.py::test_ontology_is_consistent_under_owl_rl",
               "test_reason.py::test_an_edit_gives_what_closing",
               "test_time_true.py::test_short_paths_agree",
@@ -28,7 +34,8 @@ SLOW_TESTS = ("test_reason.py::test_inferred_triples_equal_owlrl_closure",
               "test_api.py::test_check_build_and_query")
 SERVICE_MODULES = {"test_push_virtuoso.py", "test_web_servers.py"}
 BROWSER_MODULES = {"test_publish_browser.py"}
-SHARED_MODULES = {"test_evidence.py", "test_competency.py"}
+SHARED_MODULES = {"test_evidence.py", "test_competency.py", "test_audit.py", "test_curation.py",
+                  "test_first_hour.py", "test_search.py", "test_reconcile.py"}
 
 
 def pytest_configure(config):
