@@ -132,6 +132,8 @@ class QueryPool:
         raise error
 
     def close(self) -> None:
+        if self._closed:  # the server closes the pool as its loop ends, and again when it is closed
+            return
         self._closed = True
         with self._cond:
             workers = list(self._all)
