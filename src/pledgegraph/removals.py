@@ -9,10 +9,9 @@ lacks unless told (`--allow-removals`).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from . import schema
+from . import iris
 from .errors import WARNING, DataInvalid, Position, Problem, UnusableInput, relative
 from .records import Dataset
 from .scope import _records_in, git, repo_path, toplevel
@@ -20,7 +19,6 @@ from .scope import _records_in, git, repo_path, toplevel
 RULE = "removed-record"
 HINT = "a published id is deprecated, not deleted: restore the record with `deprecated: true` " \
        "(and `replaced_by:`), or confirm the removal"
-_SEGMENT_KIND = {k.segment: k.name for k in schema.KINDS.values()}
 
 
 def in_git_head(data_dir: Path) -> dict[str, str] | None:
@@ -45,9 +43,12 @@ def in_build(out_dir: Path, base: str) -> dict[str, str] | None:
     path = out_dir / "asserted.nt"
     if not path.is_file():
         return None
-    entity = re.compile(r"^<" + re.escape(base) + r"id/([a-z]+)/([a-z0-9-]+)> ", re.M)
-    text = path.read_text(encoding="utf-8", errors="replace")
-    return {m[2]: _SEGMENT_KIND[m[1]] for m in entity.finditer(text) if m[1] in _SEGMENT_KIND}
+    found = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        subject = line[1:line.find(">")] if line.startswith("<") else ""
+        if iris.is_entity(subject, base):
+            found[iris.segment_and_slug(subject, base)[1]] = iris.kind_of(subject, base).name
+    return found
 
 
 def since_head_or_build(dataset: Dataset, data_dir: Path, out_dir: Path, base: str) -> tuple[str, list[Problem]]:

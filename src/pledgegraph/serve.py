@@ -41,6 +41,7 @@ from .formats import FORMATS, by_suffix
 from .labels import answer_names, prefixed
 from .search import Index
 from .settings import GRAPH_NAMES, graph_iri
+from .iris import ENTITY_PATH
 from .show import did_you_mean
 from .store import GRAPH_RESULT_FORMATS, describe, examples, load
 from .store import bindings as bindings_for
@@ -70,7 +71,6 @@ _GRAPH_MEDIA_TYPES = {FORMATS[f].media_type: f for f in GRAPH_RESULT_FORMATS}
 _SD_FORMATS = {"json": "SPARQL_Results_JSON", "xml": "SPARQL_Results_XML", "csv": "SPARQL_Results_CSV",
                "tsv": "SPARQL_Results_TSV", "turtle": "Turtle", "ntriples": "N-Triples", "jsonld": "JSON-LD",
                "rdfxml": "RDF_XML"}
-_ENTITY_PATH = re.compile(r"/id/[a-z]+/[a-z0-9]+(?:-[a-z0-9]+)*(?:/[a-z0-9]+(?:-[a-z0-9]+)*)*")
 _HOST = re.compile(r"[A-Za-z0-9.\-]+(?::\d{1,5})?|\[[0-9A-Fa-f:.]+\](?::\d{1,5})?")
 _LINKABLE = re.compile(r"https?://", re.IGNORECASE)  # never a javascript:, data: or other scheme as a link
 _HTML_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
@@ -190,7 +190,7 @@ class App:
                 raise HttpError(405, "POST is only accepted at /sparql and /reconcile", {"Allow": "GET, HEAD"})
             if path == "/":
                 return Response(200, self.index_page().encode(), HTML)
-            if _ENTITY_PATH.fullmatch(path.rsplit(".", 1)[0]):
+            if ENTITY_PATH.fullmatch(path.rsplit(".", 1)[0]):
                 return self.entity(path, headers.get("Accept"))
             if path.partition(".")[0] == "/ontology":
                 return self.ontology(path, headers.get("Accept"))
