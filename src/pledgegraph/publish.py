@@ -84,7 +84,7 @@ def read_dist(dist: Path) -> _Input:
     graphs = {name: _canonical(by_graph.get(f"{base}graph/{name}", set())) for name in GRAPHS[:3]}
     graphs["shapes"] = _canonical(shape_triples)
     html = dist / "ontology.html"
-    return _Input(base, graphs, _dataset_info(base, graphs["asserted"]),
+    return _Input(base, graphs, dataset_info(base, graphs["asserted"]),
                   html.read_bytes() if html.is_file() else None, search.release_files(dist))
 
 
@@ -101,7 +101,8 @@ _BOUNDS = tuple(PG + p for p in ("dateEarliest", "dateLatest", "startEarliest", 
                                   "endLatest"))
 
 
-def _dataset_info(base: str, triples: list[ox.Triple]) -> DatasetInfo:
+def dataset_info(base: str, triples: list[ox.Triple]) -> DatasetInfo:
+    """What the dataset record says about the dataset (title, version, licence, dates…), as DCAT and VoID use it."""
     wanted = {DCTERMS + "title": "title", DCTERMS + "description": "description", OWL + "versionInfo": "version",
               DCTERMS + "license": "license", PG + "publisherName": "publisher", DCTERMS + "issued": "issued",
               DCTERMS + "modified": "modified", FOAF + "homepage": "homepage"}
