@@ -173,15 +173,19 @@ def negotiate(accept: str | None, offers: list[str]) -> str | None:
 def answer_formats(accept: str | None, named: list[str]) -> tuple[str | None, str | None]:
     """(table format, graph format) for a query's answer; "html" for the query page; None: nothing fits.
 
-    `Accept` first: a media type it names (q > 0) for a kind of answer decides that kind. `format=`
+    `Accept` first: a media type it names (q > 0, and liked better than HTML) for a kind of answer
+    decides that kind. `format=`
     (`named`: its values, and `output=`'s) decides the rest: clients such as SPARQLWrapper send both,
     and browsers send only wildcards and HTML, so a form's or a link's `format=json` still gives
     JSON. Without either, Accept is negotiated with the HTML page on offer (no Accept: JSON, Turtle)."""
     ranges = {part.split(";")[0].strip().lower() for part in (accept or "").split(",")
               if not re.search(r";\s*q\s*=\s*0(?:\.0*)?\s*(?:;|$)", part)}
-    table = negotiate(accept, list(_TABLE_TYPES)) if ranges & set(_TABLE_TYPES) else None
-    graph = negotiate(accept, list(_GRAPH_TYPES)) if ranges & set(_GRAPH_TYPES) else None
-    table, graph = _TABLE_TYPES.get(table or ""), _GRAPH_TYPES.get(graph or "")
+
+    def named_in_accept(types: dict[str, str]) -> str | None:  # HTML preferred (a browser's application/xml
+        chosen = negotiate(accept, list(types) + [HTML]) if ranges & set(types) else None  # ;q=0.9): not named
+        return types.get(chosen or "")
+
+    table, graph = named_in_accept(_TABLE_TYPES), named_in_accept(_GRAPH_TYPES)
     if named and (table is None or graph is None):
         known = [FORMAT_NAMES[n.strip().lower()] for n in named if n.strip().lower() in FORMAT_NAMES]
         if not known and (table, graph) == (None, None):
@@ -311,8 +315,8 @@ class App:
                 return self.entity(path, headers.get("Accept"))
             if path.partition(".")[0] == "/ontology":
                 return self.ontology(path, headers.get("Accept"))
-            if path.startswith("/vocab/") and self._in_ontology(self.base + path[1:]):
-                return self.see_ontology(headers.get("Accept"))  # a concept or scheme: the release does the same
+            if path.startswith(("/vocab/", "/ontology/")) and self._in_ontology(self.base + path[1:]):
+                return self.see_ontology(headers.get("Accept"))  # a concept, a scheme, an ontology version
             if path in self._void_subjects:  # the dataset, its release and its named graphs
                 return self.see_void(headers.get("Accept"))
             if path == "/.well-known/void":
@@ -459,8 +463,10 @@ class App:
     # -- the other IRIs of the data: vocabularies, the dataset, its graphs -----------------------
 
     def _in_ontology(self, iri: str) -> bool:
-        graph = ox.NamedNode(graph_iri(self.base, "ontology"))
-        return next(self.loaded.store.quads_for_pattern(ox.NamedNode(iri), None, None, graph), None) is not None
+        """Whether the ontology document says anything of `iri` (a term, its version IRIs)."""
+        graph, node = ox.NamedNode(graph_iri(self.base, "ontology")), ox.NamedNode(iri)
+        return any(next(self.loaded.store.quads_for_pattern(s, None, o, graph), None) is not None
+                   for s, o in ((node, None), (None, node)))
 
     @property
     def _void_subjects(self) -> set[str]:

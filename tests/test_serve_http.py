@@ -1,0 +1,296 @@
+"""`pledgegraph serve` as standard clients use it, on loopback: SPARQLWrapper and rdflib's SPARQLStore
+with their defaults, `format=` as clients spell it, the protocol's graph parameters and base IRI, the
+same entity RDF as the release for every entity, every IRI of the data dereferenceable, and HTTP
+caching (ETag, Last-Modified, 304, gzip, HEAD)."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import json
+import threading
+import urllib.parse
+
+import pyoxigraph as ox
+import pytest
+import rdflib
+from rdflib.compare import isomorphic
+from rdflib.plugins.stores.sparqlstore import SPARQLStore
+from SPARQLWrapper import SPARQLWrapper
+
+from conftest import ROOT
+from pledgegraph.iris import SEGMENT_KIND
+from pledgegraph.serve import make_server
+
+BASE = "https://w3id.org/pledgegraph/"
+PLEDGE = BASE + "id/pledge/caucasus-velayats-pledge-2015-06"
+ENTITY = "/id/org/islamic-state"
+SELECT = f"SELECT ?to WHERE {{ <{PLEDGE}> pg:pledgedTo ?to }}"
+ASK = f"ASK {{ <{PLEDGE}> a pg:Pledge }}"
+CONSTRUCT = f"CONSTRUCT {{ ?p a pg:Pledge }} WHERE {{ VALUES ?p {{ <{PLEDGE}> }} ?p a pg:Pledge }}"
+DESCRIBE = f"DESCRIBE <{BASE}{ENTITY[1:]}>"
+PLEDGE_TYPE = (rdflib.URIRef(PLEDGE), rdflib.RDF.type, rdflib.URIRef(BASE + "ontology#Pledge"))
+HTML, TTL, NT, JSONLD, RDFXML = ("text/html", "text/turtle", "application/n-triples", "application/ld+json",
+                                 "application/rdf+xml")
+SRJ, SRX, CSV, TSV = ("application/sparql-results+json", "application/sparql-results+xml", "text/csv",
+                      "text/tab-separated-values")
+
+
+@pytest.fixture(scope="module")
+def server(dist):
+    srv = make_server(dist, ROOT / "queries", "127.0.0.1", 0, workers=2, timeout=5, max_rows=1000)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def endpoint(server) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}/sparql"
+
+
+def fetch(server, path, method="GET", body=None, **headers):
+    conn = http.client.HTTPConnection(*server.server_address[:2], timeout=30)
+    try:
+        conn.request(method, path, body=body, headers={k.replace("_", "-"): v for k, v in headers.items()})
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+def sparql(server, query, **params):
+    return "/sparql?" + urllib.parse.urlencode({"query": query, **params}, doseq=True)
+
+
+# -- standard clients with their defaults ---------------------------------------------------------
+
+def test_sparqlwrapper_defaults_select_ask_construct_describe(endpoint, release):
+    """SPARQLWrapper as shipped: XML results for SELECT/ASK, RDF/XML (format=rdf+xml) for graphs."""
+    def run(query):
+        wrapper = SPARQLWrapper(endpoint)
+        wrapper.setQuery(query)
+        return wrapper.query().convert()
+
+    select = run(SELECT)  # a DOM of SPARQL results XML
+    assert [u.firstChild.data for u in select.getElementsByTagName("uri")] == [BASE + "id/org/islamic-state"]
+    assert run(ASK).getElementsByTagName("boolean")[0].firstChild.data == "true"
+    assert set(run(CONSTRUCT)) == {PLEDGE_TYPE}
+    described = run(DESCRIBE)
+    released = rdflib.Graph().parse(release / "org/islamic-state.nt", format="nt")
+    assert len(released) > 400 and isomorphic(described, released)
+
+
+def test_sparqlstore_defaults_select_ask_construct_describe(endpoint, release):
+    graph = rdflib.Graph(store=SPARQLStore(endpoint))
+    assert [str(row[0]) for row in graph.query(SELECT)] == [BASE + "id/org/islamic-state"]
+    assert graph.query(ASK).askAnswer is True
+    assert set(graph.query(CONSTRUCT).graph) == {PLEDGE_TYPE}
+    released = rdflib.Graph().parse(release / "org/islamic-state.nt", format="nt")
+    assert isomorphic(graph.query(DESCRIBE).graph, released)
+
+
+# -- format= and Accept ----------------------------------------------------------------------------
+
+TABLE_NAMES = {"json": SRJ, "xml": SRX, "csv": CSV, "tsv": TSV, SRJ: SRJ, SRX: SRX, "application/json": SRJ,
+               CSV: CSV, TSV: TSV}
+GRAPH_NAMES = {"turtle": TTL, "ttl": TTL, "n3": TTL, "text/n3": TTL, "ntriples": NT, "nt": NT, NT: NT,
+               "json-ld": JSONLD, "jsonld": JSONLD, JSONLD: JSONLD, "rdf+xml": RDFXML, "xml": RDFXML, "rdf": RDFXML,
+               RDFXML: RDFXML, "json": JSONLD}
+_RESULTS = {SRJ: ox.QueryResultsFormat.JSON, SRX: ox.QueryResultsFormat.XML, CSV: ox.QueryResultsFormat.CSV,
+            TSV: ox.QueryResultsFormat.TSV}
+
+
+@pytest.mark.parametrize("name", sorted(TABLE_NAMES))
+def test_format_names_for_tables(server, name):
+    status, headers, body = fetch(server, sparql(server, SELECT, format=name))
+    assert status == 200 and headers["content-type"].split(";")[0] == TABLE_NAMES[name]
+    if TABLE_NAMES[name] == CSV:  # lossy: Oxigraph reads no CSV results
+        assert body.decode().splitlines() == ["to", BASE + "id/org/islamic-state"]
+        return
+    answer = ox.parse_query_results(body, format=_RESULTS[TABLE_NAMES[name]])
+    assert [s["to"].value for s in answer] == [BASE + "id/org/islamic-state"]
+
+
+@pytest.mark.parametrize("name", sorted(GRAPH_NAMES))
+def test_format_names_for_graphs(server, name):
+    status, headers, body = fetch(server, sparql(server, CONSTRUCT, format=name))
+    media_type = headers["content-type"].split(";")[0]
+    assert status == 200 and media_type == GRAPH_NAMES[name]
+    graph = rdflib.Graph().parse(data=body, format={TTL: "turtle", NT: "nt", JSONLD: "json-ld", RDFXML: "xml"}
+                                 [media_type])
+    assert set(graph) == {PLEDGE_TYPE}
+
+
+def test_accept_first_then_format(server):
+    # a specific Accept wins over format=; SPARQLWrapper repeats format= with a media type
+    status, headers, _ = fetch(server, sparql(server, SELECT, format="xml"), Accept=SRJ)
+    assert status == 200 and headers["content-type"].startswith(SRJ)
+    status, headers, _ = fetch(server, sparql(server, CONSTRUCT, format=["rdf+xml", RDFXML]), Accept=TTL)
+    assert status == 200 and headers["content-type"].startswith(TTL)
+    # a browser's Accept (HTML and wildcards) names no answer format: format= decides
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    status, headers, _ = fetch(server, sparql(server, SELECT, format="json"), Accept=browser)
+    assert status == 200 and headers["content-type"].startswith(SRJ)
+    status, headers, body = fetch(server, sparql(server, SELECT), Accept=browser)
+    assert status == 200 and headers["content-type"].startswith(HTML) and "Accept" in headers["vary"]
+    status, _, body = fetch(server, sparql(server, SELECT, format="yaml"))
+    assert status == 406 and b"format=yaml" in body and body.count(b"\n") == 1
+
+
+# -- protocol details --------------------------------------------------------------------------------
+
+def test_graph_parameters_in_the_url_count_on_a_form_post(server):
+    """W3C protocol test `query-post-form` with `default-graph-uri` in the URL: the ontology graph
+    alone has classes; the default graph (asserted + inferred) has none."""
+    form = urllib.parse.urlencode({"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"})
+    answers = {}
+    for name in ("ontology", None):
+        target = "/sparql" + ("?" + urllib.parse.urlencode({"default-graph-uri": BASE + f"graph/{name}"})
+                              if name else "")
+        status, _, body = fetch(server, target, "POST", form, Content_Type="application/x-www-form-urlencoded",
+                                Accept=SRJ)
+        assert status == 200
+        answers[name] = int(json.loads(body)["results"]["bindings"][0]["n"]["value"])
+    sizes = server.app.graph_sizes
+    assert answers == {"ontology": sizes["ontology"], None: sizes["asserted"] + sizes["inferred"]}
+
+
+def test_relative_iris_resolve_against_the_base(server):
+    status, _, body = fetch(server, sparql(server, "CONSTRUCT { <s> <p> 1 } WHERE {}"), Accept=NT)
+    assert status == 200 and body.decode().strip() == (
+        f'<{BASE}s> <{BASE}p> "1"^^<http://www.w3.org/2001/XMLSchema#integer> .')
+    status, _, body = fetch(server, sparql(server, "ASK { <id/org/islamic-state> a ?type }"), Accept=SRJ)
+    assert json.loads(body)["boolean"] is True
+
+
+# -- entities: the same RDF as the release --------------------------------------------------------
+
+def test_every_entity_serves_the_rdf_the_release_has(server, release):
+    """For every entity the release has, `serve` answers the same graph in each RDF format (no blank
+    nodes in either, so the graphs are isomorphic exactly when their triples are equal)."""
+    released = sorted(p for p in release.glob("*/*.nt") if p.parent.name in SEGMENT_KIND)
+    assert len(released) == len(server.app.loaded.descriptions) >= 200
+    formats = ((NT, ".nt", ox.RdfFormat.N_TRIPLES), (TTL, ".ttl", ox.RdfFormat.TURTLE),
+               (JSONLD, ".jsonld", ox.RdfFormat.JSON_LD))
+    for path in released:
+        stem = path.relative_to(release).with_suffix("")
+        for accept, suffix, fmt in formats:
+            status, headers, body = fetch(server, f"/id/{stem}", Accept=accept)
+            assert status == 200 and headers["content-type"].startswith(accept), stem
+            served = {q.triple for q in ox.parse(body, format=fmt)}
+            expected = {q.triple for q in ox.parse(path=str(release / f"{stem}{suffix}"), format=fmt)}
+            assert not any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode)
+                           for t in served | expected)
+            assert served == expected, f"{stem}{suffix}: {len(served)} served, {len(expected)} released"
+
+
+def test_claims_about_an_entity_come_with_it(server):
+    """A place's description holds the claim another record makes about it (an organization based
+    in it, `pg:claimObject`), with the claim's own sources."""
+    place = BASE + "id/place/united-states"
+    claim = BASE + "id/org/us-department-of-state/claim/based_in-1"
+    status, _, body = fetch(server, "/id/place/united-states", Accept=NT)
+    triples = {q.triple for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)}
+    assert status == 200
+    assert ox.Triple(ox.NamedNode(claim), ox.NamedNode(BASE + "ontology#claimObject"), ox.NamedNode(place)) in triples
+    assert any(t.subject.value.startswith(claim + "/") for t in triples)  # its citation and quote
+
+
+# -- every IRI of the data that is not an entity dereferences ---------------------------------------
+
+def _non_entity_iris(dist) -> dict[str, int]:
+    """IRI (without fragment) under the base but outside `id/` -> references to it in the build's TriG."""
+    found: dict[str, int] = {}
+    for quad in ox.parse(path=str(dist / "pledgegraph.trig"), format=ox.RdfFormat.TRIG):
+        for term in (quad.subject, quad.predicate, quad.object, quad.graph_name):
+            if isinstance(term, ox.NamedNode) and term.value.startswith(BASE) and \
+                    not term.value.startswith(BASE + "id/") and term.value != BASE:
+                iri = term.value.split("#")[0]
+                found[iri] = found.get(iri, 0) + 1
+    return found
+
+
+def test_ontology_vocabulary_graph_and_dataset_iris_dereference(server, dist):
+    iris = _non_entity_iris(dist)
+    assert sum(iris.values()) > 5000 and {BASE + "ontology", BASE + "dataset", BASE + "graph/asserted"} <= set(iris)
+    described: dict[str, set[str]] = {}  # where a 303 leads -> the IRIs its RDF mentions
+    for iri in sorted(iris):
+        status, headers, body = fetch(server, "/" + iri[len(BASE):], Accept=TTL)
+        where = iri
+        if status == 303:
+            assert "Accept" in headers["vary"], iri
+            where = headers["location"]
+            if where not in described:
+                status, headers, body = fetch(server, where, Accept=TTL)
+        if where not in described:
+            assert status == 200 and headers["content-type"].startswith(TTL), iri
+            described[where] = {term.value.split("#")[0] for q in ox.parse(body, format=ox.RdfFormat.TURTLE)
+                                for term in (q.subject, q.object) if isinstance(term, ox.NamedNode)}
+        assert iri in described[where], f"{iri} is not described where it leads"
+    for path, accept in (("/vocab/medium", HTML), ("/graph/asserted", HTML)):
+        status, headers, _ = fetch(server, path, Accept=accept)
+        assert status == 303 and fetch(server, headers["location"])[0] == 200
+    assert fetch(server, "/vocab/medium/no-such-medium", Accept=TTL)[0] == 404
+    assert fetch(server, "/dataset/9.9.9", Accept=TTL)[0] == 404
+    assert fetch(server, "/dataset", Accept="image/png")[0] == 406
+
+
+def test_void_names_this_endpoint_and_counts_the_data(server):
+    status, headers, body = fetch(server, "/.well-known/void")
+    assert status == 200 and headers["content-type"].startswith(TTL)
+    triples = list(ox.parse(body, format=ox.RdfFormat.TURTLE))
+    void = "http://rdfs.org/ns/void#"
+    port = server.server_address[1]
+    assert any(t.predicate.value == void + "sparqlEndpoint" and t.object.value == f"http://127.0.0.1:{port}/sparql"
+               for t in triples)
+    counts = {t.subject.value: int(t.object.value) for t in triples if t.predicate.value == void + "triples"}
+    sizes = server.app.graph_sizes
+    assert counts[BASE + "dataset/0.1.0"] == sizes["asserted"] + sizes["inferred"]
+
+
+# -- HTTP caching ----------------------------------------------------------------------------------
+
+CACHED = [("/", None), (ENTITY, TTL), (ENTITY, HTML), (ENTITY + ".jsonld", None), ("/ontology", TTL),
+          ("/.well-known/void", None), ("/sparql", None), ("/sparql", TTL), (None, SRJ), (None, HTML)]
+
+
+@pytest.mark.parametrize("path, accept", CACHED, ids=[f"{p}|{a}" for p, a in CACHED])
+def test_etag_last_modified_304_gzip_and_head(server, path, accept):
+    path = path or sparql(server, SELECT)
+    h = {"Accept": accept} if accept else {}
+    status, headers, body = fetch(server, path, **h)
+    assert status == 200 and headers["etag"].startswith('"') and headers["last-modified"].endswith("GMT")
+    assert "content-encoding" not in headers
+    assert "Accept-Encoding" in headers["vary"]
+    if accept or path.startswith("/sparql"):
+        assert "Accept" in [v.strip() for v in headers["vary"].split(",")]
+    # conditional GET: the ETag (also weak, or in a list), else the date
+    for condition in ({"If-None-Match": headers["etag"]}, {"If-None-Match": f'"x", W/{headers["etag"]}'},
+                      {"If-Modified-Since": headers["last-modified"]}):
+        status, again, rest = fetch(server, path, **h, **condition)
+        assert status == 304 and rest == b"" and again["etag"] == headers["etag"], condition
+    assert fetch(server, path, **h, If_None_Match='"other"')[0] == 200
+    assert fetch(server, path, **h, If_None_Match='"other"', If_Modified_Since=headers["last-modified"])[0] == 200
+    assert fetch(server, path, **h, If_Modified_Since="Thu, 01 Jan 1998 00:00:00 GMT")[0] == 200
+    # gzip when accepted: the same bytes inside, an ETag of its own
+    status, zipped, packed = fetch(server, path, **h, Accept_Encoding="gzip, deflate")
+    if len(body) >= 1024:
+        assert zipped["content-encoding"] == "gzip" and gzip.decompress(packed) == body
+        assert zipped["etag"] != headers["etag"]
+        assert fetch(server, path, **h, Accept_Encoding="gzip", If_None_Match=zipped["etag"])[0] == 304
+    assert "content-encoding" not in fetch(server, path, **h, Accept_Encoding="gzip;q=0, identity")[1]
+    # HEAD: the headers of GET, no body
+    status, head, nothing = fetch(server, path, "HEAD", **h)
+    assert status == 200 and nothing == b"" and head["etag"] == headers["etag"]
+    assert head["content-length"] == str(len(body)) and head["content-type"] == headers["content-type"]
+
+
+def test_errors_and_posts_are_not_cached(server):
+    status, headers, _ = fetch(server, "/id/org/no-such-org")
+    assert status == 404 and "etag" not in headers
+    status, headers, _ = fetch(server, "/sparql", "POST", SELECT, Content_Type="application/sparql-query")
+    assert status == 200 and "etag" not in headers
