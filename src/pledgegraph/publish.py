@@ -306,7 +306,10 @@ def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list
     files["sitemap.xml"] = _sitemap(entities, info, _lastmods(entities, info, change_set, previous_dir))
     vocab = sorted({t.subject.value[len(PGV):] for t in src.graphs["ontology"]
                     if isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(PGV)})
-    files.update(webservers.configs(urlsplit(base).path, src.ontology_html is not None, _served_types(files), vocab))
+    versions = sorted({t.object.value[len(base + "ontology/"):] for t in src.graphs["ontology"]  # versionIRI, priorVersion
+                       if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(base + "ontology/")})
+    files.update(webservers.configs(urlsplit(base).path, src.ontology_html is not None, _served_types(files), vocab,
+                                    versions))
     return files
 
 
