@@ -252,6 +252,68 @@ def test_void_names_this_endpoint_and_counts_the_data(server):
     assert counts[BASE + "dataset/0.1.0"] == sizes["asserted"] + sizes["inferred"]
 
 
+# -- the negotiation matrix of tests/test_web_servers.py, on serve ---------------------------------
+
+# Each (path, Accept) of the release's matrix, as serve answers it: entities and the ontology in place
+# (200, the type the release's 303 leads to), the other IRIs with a 303 as the release; serve also
+# offers RDF/XML for entities (the release has no such file), and has no DCAT catalogue (release only).
+B = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+SERVE_MATRIX = [
+    (ENTITY, None, 200, HTML), (ENTITY, "*/*", 200, HTML), (ENTITY, B, 200, HTML),
+    (ENTITY, TTL, 200, TTL), (ENTITY, JSONLD, 200, JSONLD), (ENTITY, NT, 200, NT),
+    (ENTITY, "TEXT/Turtle; charset=utf-8", 200, TTL),
+    (ENTITY, "text/turtle;q=0.5, application/ld+json", 200, JSONLD),
+    (ENTITY, "application/n-triples;q=0.9,text/turtle;q=0.95", 200, TTL),
+    (ENTITY, "text/html;q=0.1, application/n-triples", 200, NT),
+    (ENTITY, "*/*;q=0.1, text/turtle", 200, TTL),
+    (ENTITY, "text/html;q=0, */*", 200, TTL),
+    (ENTITY, "application/*", 200, JSONLD),
+    (ENTITY, "text/*;q=0.5, application/ld+json;q=0.4", 200, HTML),
+    (ENTITY, "application/rdf+xml, text/turtle;q=0.8, application/n-triples;q=0.9", 200, RDFXML),
+    (ENTITY, RDFXML, 200, RDFXML),
+    (ENTITY, "application/sparql-results+json", 406, None),
+    (ENTITY, "text/turtle;q=0", 406, None),
+    (ENTITY + ".ttl", RDFXML, 200, TTL), (ENTITY + ".jsonld", None, 200, JSONLD), (ENTITY + ".nt", None, 200, NT),
+    (ENTITY + ".html", TTL, 200, HTML), (ENTITY + ".xls", None, 404, None),
+    ("/id/org/no-such-organization", TTL, 404, None), ("/id/org/../../etc/passwd", TTL, 404, None),
+    ("/id/nokind/islamic-state", TTL, 404, None),
+    ("/ontology", None, 200, HTML), ("/ontology", TTL, 200, TTL), ("/ontology", RDFXML, 200, RDFXML),
+    ("/ontology", JSONLD, 200, JSONLD), ("/ontology", NT, 200, NT), ("/ontology.rdf", None, 200, RDFXML),
+    ("/vocab/medium", TTL, 303, "/ontology.ttl"), ("/vocab/medium/audio", RDFXML, 303, "/ontology.rdf"),
+    ("/vocab/medium/no-such-medium", TTL, 404, None),
+    ("/ontology/0.1.0", TTL, 303, "/ontology.ttl"), ("/ontology/9.9.9", TTL, 404, None),
+    ("/graph/asserted", TTL, 303, "/.well-known/void"), ("/graph/inferred", None, 303, "/"),
+    ("/dataset", TTL, 303, "/.well-known/void"), ("/catalog", TTL, 404, None),
+    ("/dataset/0.1.0", TTL, 303, "/.well-known/void"), ("/dataset/9.9.9", TTL, 404, None),
+    ("/.well-known/void", None, 200, TTL),
+    # /sparql: the service description, the query page, and answers by Accept
+    ("/sparql", None, 200, TTL), ("/sparql", B, 200, HTML), ("/sparql", JSONLD, 200, JSONLD),
+    ("/sparql", SRJ, 406, None),
+    (SELECT, None, 200, SRJ), (SELECT, B, 200, HTML), (SELECT, SRX, 200, SRX), (SELECT, CSV, 200, CSV),
+    (SELECT, TSV, 200, TSV), (SELECT, "application/json", 200, SRJ), (SELECT, "text/csv;q=0.5, " + SRX, 200, SRX),
+    (SELECT, TTL, 406, None),
+    (CONSTRUCT, None, 200, TTL), (CONSTRUCT, B, 200, HTML), (CONSTRUCT, NT, 200, NT), (CONSTRUCT, JSONLD, 200, JSONLD),
+    (CONSTRUCT, RDFXML, 200, RDFXML), (CONSTRUCT, "text/n3", 200, TTL), (CONSTRUCT, CSV, 406, None),
+]
+
+
+@pytest.mark.parametrize("path, accept, status, expected", SERVE_MATRIX,
+                         ids=[f"{m[0][:40]}|{m[1]}" for m in SERVE_MATRIX])
+def test_negotiation_matrix(server, path, accept, status, expected):
+    target = sparql(server, path) if not path.startswith("/") else path
+    got, headers, body = fetch(server, target, **({"Accept": accept} if accept is not None else {}))
+    assert got == status, body[:300]
+    if status == 200:
+        assert headers["content-type"].split(";")[0] == expected
+        if not target.endswith((".ttl", ".jsonld", ".nt", ".html", ".rdf", "/void")):
+            assert "Accept" in [v.strip() for v in headers["vary"].split(",")]
+    elif status == 303:
+        assert headers["location"] == expected and "Accept" in headers["vary"]
+        assert fetch(server, expected, **({"Accept": accept} if accept is not None else {}))[0] == 200
+    else:
+        assert b"<html" not in body.lower() and body.count(b"\n") == 1
+
+
 # -- HTTP caching ----------------------------------------------------------------------------------
 
 CACHED = [("/", None), (ENTITY, TTL), (ENTITY, HTML), (ENTITY + ".jsonld", None), ("/ontology", TTL),

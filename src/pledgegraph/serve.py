@@ -52,6 +52,7 @@ from .show import did_you_mean
 from .store import GRAPH_RESULT_FORMATS, describe, examples, load
 from .store import bindings as bindings_for
 from .vocab import DCTERMS, PREFIXES, RDF
+from .webservers import ENTITY_FORMATS, ONTOLOGY_FORMATS
 from .workers import QueryPool
 
 MAX_BODY = 256 * 1024           # request body bytes (413 beyond, unread)
@@ -88,6 +89,9 @@ FORMAT_NAMES: dict[str, tuple[str | None, str | None]] = {
     "application/xml": ("xml", "rdfxml"),
     **{mt: (f, None) for f, mt in RESULT_MEDIA_TYPES.items()}, **{mt: (None, f) for mt, f in _GRAPH_TYPES.items()},
 }
+# In the release's order (`webservers`: the page first, ties to the earlier offer), then what serve adds.
+_ENTITY_OFFERS = [FORMATS[f].media_type for f in ENTITY_FORMATS + ("rdfxml",)]
+_ONTOLOGY_OFFERS = [FORMATS[f].media_type for f in ONTOLOGY_FORMATS + ("ntriples",)]
 _SD_FORMATS = {"json": "SPARQL_Results_JSON", "xml": "SPARQL_Results_XML", "csv": "SPARQL_Results_CSV",
                "tsv": "SPARQL_Results_TSV", "turtle": "Turtle", "ntriples": "N-Triples", "jsonld": "JSON-LD",
                "rdfxml": "RDF_XML"}
@@ -444,14 +448,14 @@ class App:
                 raise HttpError(404, f"no /ontology.{suffix}: use /ontology.html, "
                                      + ", ".join("/ontology" + FORMATS[f].suffix for f in GRAPH_RESULT_FORMATS))
         else:
-            offers = [HTML] + [FORMATS[f].media_type for f in GRAPH_RESULT_FORMATS]
+            offers = [HTML] + _ONTOLOGY_OFFERS
             chosen = negotiate(accept, offers)
             if chosen is None:
-                raise HttpError(406, "the ontology is available as " + ", ".join(offers))
+                raise HttpError(406, "the ontology is available as " + ", ".join(offers), {"Vary": "Accept"})
             fmt = "html" if chosen == HTML else _GRAPH_MEDIA_TYPES[chosen]
         headers = {} if dot else {"Vary": "Accept"}
         if fmt == "html":
-            page = self.loaded.path.parent / "ontology.html"
+            page = self._ontology_page
             if not page.is_file():
                 raise HttpError(404, "this build has no ontology.html: its RDF is at /ontology.ttl")
             return Response(200, page.read_bytes(), HTML, headers)
@@ -474,8 +478,7 @@ class App:
 
     def see_ontology(self, accept: str | None) -> Response:
         """303 to the ontology document in the format asked for (it holds the vocabularies)."""
-        offers = ([HTML] if self._ontology_page.is_file() else []) + [FORMATS[f].media_type for f in
-                                                                      GRAPH_RESULT_FORMATS]
+        offers = ([HTML] if self._ontology_page.is_file() else []) + _ONTOLOGY_OFFERS
         chosen = negotiate(accept, offers)
         if chosen is None:
             raise HttpError(406, "this IRI is described in the ontology, available as " + ", ".join(offers),
@@ -537,10 +540,10 @@ class App:
                 raise HttpError(404, f"no .{suffix} representation: use .html, "
                                      + ", ".join(FORMATS[f].suffix for f in GRAPH_RESULT_FORMATS))
         else:
-            offers = [FORMATS["turtle"].media_type, HTML] + [FORMATS[f].media_type for f in GRAPH_RESULT_FORMATS[1:]]
+            offers = [HTML] + _ENTITY_OFFERS
             chosen = negotiate(accept, offers)
             if chosen is None:
-                raise HttpError(406, f"<{iri}> is available as " + ", ".join(offers))
+                raise HttpError(406, f"<{iri}> is available as " + ", ".join(offers), {"Vary": "Accept"})
             fmt = "html" if chosen == HTML else _GRAPH_MEDIA_TYPES[chosen]
         headers = {"Vary": "Accept", "Link": f'<{iri}>; rel="canonical"'} if not dot else {}
         if fmt != "html":
