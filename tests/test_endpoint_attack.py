@@ -308,7 +308,7 @@ def test_slowloris_holds_no_slot_and_is_cut_off_at_the_header_deadline(endpoint)
     lasted = time.time() - opened
     for s in drips:
         s.close()
-    _figures("slowloris", status=sorted(set(statuses)), cheap_p50_ms=round(p50, 1), rss_mib=round(_rss_mib(proc.pid)),
+    _figures("slowloris", status=sorted(set(statuses), key=str), cheap_p50_ms=round(p50, 1), rss_mib=round(_rss_mib(proc.pid)),
              drips_cut_after_s=round(lasted, 1))
     assert set(statuses) == {200} and p50 < bound
     assert len(closed) == len(drips) and lasted < HEADER_SECONDS + 3
@@ -369,7 +369,7 @@ def test_an_answer_too_large_is_refused_and_server_memory_stays_bounded(endpoint
     finally:
         done.set()
         watcher.join()
-    _figures("answer-size bomb", status=sorted({r[0] for r in results}), peak_rss_mib=round(max(peak)),
+    _figures("answer-size bomb", status=sorted({r[0] for r in results}, key=str), peak_rss_mib=round(max(peak)),
              seconds=round(max(r[2] for r in results), 2))
     for status, body, seconds in results:
         assert status in (422, STOPPED), body[:200]
@@ -411,7 +411,7 @@ def test_the_query_check_runs_in_a_worker_under_the_time_limit(endpoint):
     p50, cheap, statuses = _cheap_p50_during(
         port, lambda source: ask(port, FILTERS, method="POST", source=source)[0],
         [f"127.0.5.{i}" for i in range(1, 5)], 4.5)
-    _figures("slow query check x4", status=sorted(set(statuses)), cheap_p50_ms=round(p50, 1),
+    _figures("slow query check x4", status=sorted(set(statuses), key=str), cheap_p50_ms=round(p50, 1),
              rss_mib=round(_rss_mib(proc.pid)))
     assert set(cheap) == {200} and p50 < bound
     assert set(statuses) <= {STOPPED, 503}
@@ -443,7 +443,7 @@ def test_heavy_queries_do_not_starve_cheap_ones(endpoint):
         return ask(port, HEAVY, source=source, timeout=30)[0]
 
     p50, cheap, statuses = _cheap_p50_during(port, heavy, [f"127.0.7.{i}" for i in range(1, 7)], 5.5)
-    _figures("6 heavy clients", status=sorted(set(statuses)), cheap_p50_ms=round(p50, 1),
+    _figures("6 heavy clients", status=sorted(set(statuses), key=str), cheap_p50_ms=round(p50, 1),
              rss_mib=round(_rss_mib(proc.pid)), tree_rss_mib=peak[0])
     assert set(cheap) == {200} and p50 < bound
     assert set(statuses) <= {200, STOPPED, 503} and STOPPED in statuses
