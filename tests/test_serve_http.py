@@ -8,7 +8,6 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
-import threading
 import urllib.parse
 
 import pyoxigraph as ox
@@ -18,9 +17,8 @@ from rdflib.compare import isomorphic
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import SPARQLWrapper
 
-from conftest import ROOT
 from pledgegraph.iris import SEGMENT_KIND
-from pledgegraph.serve import make_server
+from test_serve import server  # noqa: F401 (a fixture: this module gets a server of its own)
 
 BASE = "https://w3id.org/pledgegraph/"
 PLEDGE = BASE + "id/pledge/caucasus-velayats-pledge-2015-06"
@@ -37,23 +35,12 @@ SRJ, SRX, CSV, TSV = ("application/sparql-results+json", "application/sparql-res
 
 
 @pytest.fixture(scope="module")
-def server(dist):
-    srv = make_server(dist, ROOT / "queries", "127.0.0.1", 0, workers=2, timeout=5, max_rows=1000)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def endpoint(server) -> str:
+def endpoint(server) -> str:  # noqa: F811 (the imported fixture)
     return f"http://127.0.0.1:{server.server_address[1]}/sparql"
 
 
-def fetch(server, path, method="GET", body=None, **headers):
-    conn = http.client.HTTPConnection(*server.server_address[:2], timeout=30)
+def fetch(srv, path, method="GET", body=None, **headers):
+    conn = http.client.HTTPConnection(*srv.server_address[:2], timeout=30)
     try:
         conn.request(method, path, body=body, headers={k.replace("_", "-"): v for k, v in headers.items()})
         response = conn.getresponse()
@@ -62,7 +49,7 @@ def fetch(server, path, method="GET", body=None, **headers):
         conn.close()
 
 
-def sparql(server, query, **params):
+def sparql(query, **params):
     return "/sparql?" + urllib.parse.urlencode({"query": query, **params}, doseq=True)
 
 
@@ -105,8 +92,8 @@ _RESULTS = {SRJ: ox.QueryResultsFormat.JSON, SRX: ox.QueryResultsFormat.XML, CSV
 
 
 @pytest.mark.parametrize("name", sorted(TABLE_NAMES))
-def test_format_names_for_tables(server, name):
-    status, headers, body = fetch(server, sparql(server, SELECT, format=name))
+def test_format_names_for_tables(server, name):  # noqa: F811 (the imported fixture)
+    status, headers, body = fetch(server, sparql(SELECT, format=name))
     assert status == 200 and headers["content-type"].split(";")[0] == TABLE_NAMES[name]
     if TABLE_NAMES[name] == CSV:  # lossy: Oxigraph reads no CSV results
         assert body.decode().splitlines() == ["to", BASE + "id/org/islamic-state"]
@@ -116,8 +103,8 @@ def test_format_names_for_tables(server, name):
 
 
 @pytest.mark.parametrize("name", sorted(GRAPH_NAMES))
-def test_format_names_for_graphs(server, name):
-    status, headers, body = fetch(server, sparql(server, CONSTRUCT, format=name))
+def test_format_names_for_graphs(server, name):  # noqa: F811 (the imported fixture)
+    status, headers, body = fetch(server, sparql(CONSTRUCT, format=name))
     media_type = headers["content-type"].split(";")[0]
     assert status == 200 and media_type == GRAPH_NAMES[name]
     graph = rdflib.Graph().parse(data=body, format={TTL: "turtle", NT: "nt", JSONLD: "json-ld", RDFXML: "xml"}
@@ -125,25 +112,25 @@ def test_format_names_for_graphs(server, name):
     assert set(graph) == {PLEDGE_TYPE}
 
 
-def test_accept_first_then_format(server):
+def test_accept_first_then_format(server):  # noqa: F811 (the imported fixture)
     # a specific Accept wins over format=; SPARQLWrapper repeats format= with a media type
-    status, headers, _ = fetch(server, sparql(server, SELECT, format="xml"), Accept=SRJ)
+    status, headers, _ = fetch(server, sparql(SELECT, format="xml"), Accept=SRJ)
     assert status == 200 and headers["content-type"].startswith(SRJ)
-    status, headers, _ = fetch(server, sparql(server, CONSTRUCT, format=["rdf+xml", RDFXML]), Accept=TTL)
+    status, headers, _ = fetch(server, sparql(CONSTRUCT, format=["rdf+xml", RDFXML]), Accept=TTL)
     assert status == 200 and headers["content-type"].startswith(TTL)
     # a browser's Accept (HTML and wildcards) names no answer format: format= decides
     browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-    status, headers, _ = fetch(server, sparql(server, SELECT, format="json"), Accept=browser)
+    status, headers, _ = fetch(server, sparql(SELECT, format="json"), Accept=browser)
     assert status == 200 and headers["content-type"].startswith(SRJ)
-    status, headers, body = fetch(server, sparql(server, SELECT), Accept=browser)
+    status, headers, body = fetch(server, sparql(SELECT), Accept=browser)
     assert status == 200 and headers["content-type"].startswith(HTML) and "Accept" in headers["vary"]
-    status, _, body = fetch(server, sparql(server, SELECT, format="yaml"))
+    status, _, body = fetch(server, sparql(SELECT, format="yaml"))
     assert status == 406 and b"format=yaml" in body and body.count(b"\n") == 1
 
 
 # -- protocol details --------------------------------------------------------------------------------
 
-def test_graph_parameters_in_the_url_count_on_a_form_post(server):
+def test_graph_parameters_in_the_url_count_on_a_form_post(server):  # noqa: F811 (the imported fixture)
     """W3C protocol test `query-post-form` with `default-graph-uri` in the URL: the ontology graph
     alone has classes; the default graph (asserted + inferred) has none."""
     form = urllib.parse.urlencode({"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"})
@@ -159,17 +146,17 @@ def test_graph_parameters_in_the_url_count_on_a_form_post(server):
     assert answers == {"ontology": sizes["ontology"], None: sizes["asserted"] + sizes["inferred"]}
 
 
-def test_relative_iris_resolve_against_the_base(server):
-    status, _, body = fetch(server, sparql(server, "CONSTRUCT { <s> <p> 1 } WHERE {}"), Accept=NT)
+def test_relative_iris_resolve_against_the_base(server):  # noqa: F811 (the imported fixture)
+    status, _, body = fetch(server, sparql("CONSTRUCT { <s> <p> 1 } WHERE {}"), Accept=NT)
     assert status == 200 and body.decode().strip() == (
         f'<{BASE}s> <{BASE}p> "1"^^<http://www.w3.org/2001/XMLSchema#integer> .')
-    status, _, body = fetch(server, sparql(server, "ASK { <id/org/islamic-state> a ?type }"), Accept=SRJ)
+    status, _, body = fetch(server, sparql("ASK { <id/org/islamic-state> a ?type }"), Accept=SRJ)
     assert json.loads(body)["boolean"] is True
 
 
 # -- entities: the same RDF as the release --------------------------------------------------------
 
-def test_every_entity_serves_the_rdf_the_release_has(server, release):
+def test_every_entity_serves_the_rdf_the_release_has(server, release):  # noqa: F811 (the imported fixture)
     """For every entity the release has, `serve` answers the same graph in each RDF format (no blank
     nodes in either, so the graphs are isomorphic exactly when their triples are equal)."""
     released = sorted(p for p in release.glob("*/*.nt") if p.parent.name in SEGMENT_KIND)
@@ -188,7 +175,7 @@ def test_every_entity_serves_the_rdf_the_release_has(server, release):
             assert served == expected, f"{stem}{suffix}: {len(served)} served, {len(expected)} released"
 
 
-def test_claims_about_an_entity_come_with_it(server):
+def test_claims_about_an_entity_come_with_it(server):  # noqa: F811 (the imported fixture)
     """A place's description holds the claim another record makes about it (an organization based
     in it, `pg:claimObject`), with the claim's own sources."""
     place = BASE + "id/place/united-states"
@@ -214,7 +201,7 @@ def _non_entity_iris(dist) -> dict[str, int]:
     return found
 
 
-def test_ontology_vocabulary_graph_and_dataset_iris_dereference(server, dist):
+def test_ontology_vocabulary_graph_and_dataset_iris_dereference(server, dist):  # noqa: F811 (the imported fixture)
     iris = _non_entity_iris(dist)
     assert sum(iris.values()) > 5000 and {BASE + "ontology", BASE + "dataset", BASE + "graph/asserted"} <= set(iris)
     described: dict[str, set[str]] = {}  # where a 303 leads -> the IRIs its RDF mentions
@@ -239,7 +226,7 @@ def test_ontology_vocabulary_graph_and_dataset_iris_dereference(server, dist):
     assert fetch(server, "/dataset", Accept="image/png")[0] == 406
 
 
-def test_void_names_this_endpoint_and_counts_the_data(server):
+def test_void_names_this_endpoint_and_counts_the_data(server):  # noqa: F811 (the imported fixture)
     status, headers, body = fetch(server, "/.well-known/void")
     assert status == 200 and headers["content-type"].startswith(TTL)
     triples = list(ox.parse(body, format=ox.RdfFormat.TURTLE))
@@ -299,8 +286,8 @@ SERVE_MATRIX = [
 
 @pytest.mark.parametrize("path, accept, status, expected", SERVE_MATRIX,
                          ids=[f"{m[0][:40]}|{m[1]}" for m in SERVE_MATRIX])
-def test_negotiation_matrix(server, path, accept, status, expected):
-    target = sparql(server, path) if not path.startswith("/") else path
+def test_negotiation_matrix(server, path, accept, status, expected):  # noqa: F811 (the imported fixture)
+    target = sparql(path) if not path.startswith("/") else path
     got, headers, body = fetch(server, target, **({"Accept": accept} if accept is not None else {}))
     assert got == status, body[:300]
     if status == 200:
@@ -321,8 +308,8 @@ CACHED = [("/", None), (ENTITY, TTL), (ENTITY, HTML), (ENTITY + ".jsonld", None)
 
 
 @pytest.mark.parametrize("path, accept", CACHED, ids=[f"{p}|{a}" for p, a in CACHED])
-def test_etag_last_modified_304_gzip_and_head(server, path, accept):
-    path = path or sparql(server, SELECT)
+def test_etag_last_modified_304_gzip_and_head(server, path, accept):  # noqa: F811 (the imported fixture)
+    path = path or sparql(SELECT)
     h = {"Accept": accept} if accept else {}
     status, headers, body = fetch(server, path, **h)
     assert status == 200 and headers["etag"].startswith('"') and headers["last-modified"].endswith("GMT")
@@ -351,7 +338,7 @@ def test_etag_last_modified_304_gzip_and_head(server, path, accept):
     assert head["content-length"] == str(len(body)) and head["content-type"] == headers["content-type"]
 
 
-def test_errors_and_posts_are_not_cached(server):
+def test_errors_and_posts_are_not_cached(server):  # noqa: F811 (the imported fixture)
     status, headers, _ = fetch(server, "/id/org/no-such-org")
     assert status == 404 and "etag" not in headers
     status, headers, _ = fetch(server, "/sparql", "POST", SELECT, Content_Type="application/sparql-query")

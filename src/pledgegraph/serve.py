@@ -310,7 +310,7 @@ class App:
                     self.names, f"http://{host if _HOST.fullmatch(host) else 'localhost'}", method, path,
                     query_string, self._body(headers, read_body) if method == "POST" else b"",
                     headers.get("Accept") or "")
-                return Response(status, body, media_type)
+                return Response(status, body, media_type, {"Vary": "Accept"} if path == "/search" else {})
             if method == "POST":
                 raise HttpError(405, "POST is only accepted at /sparql and /reconcile", {"Allow": "GET, HEAD"})
             if path == "/":
@@ -573,7 +573,7 @@ class App:
         if not text:
             text = self.examples[0].text if self.examples else "SELECT ?s ?label WHERE {\n  ?s skos:prefLabel ?label\n} LIMIT 20"
         options = "".join(f'<option value="{f}">{f}</option>'
-                          for f in ("html", "json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld"))
+                          for f in ("html", "json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld", "rdfxml"))
         links = "".join(
             f'<li><a href="/sparql?{escape(urllib.parse.urlencode({"query": e.text, "format": "html"}))}">'
             f"{escape(e.name)}</a> {escape(e.title)}</li>" for e in self.examples)
