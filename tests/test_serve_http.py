@@ -17,7 +17,7 @@ from rdflib.compare import isomorphic
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import SPARQLWrapper
 
-from pledgegraph.iris import SEGMENT_KIND
+from pledgegraph.model.iris import SEGMENT_KIND
 from test_serve import server  # noqa: F401 (a fixture: this module gets a server of its own)
 
 BASE = "https://w3id.org/pledgegraph/"
