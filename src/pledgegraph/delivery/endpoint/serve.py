@@ -29,8 +29,8 @@ import urllib.parse
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cached_property
 from email.utils import formatdate, parsedate_to_datetime
+from functools import cached_property
 from html import escape
 from pathlib import Path
 from typing import Callable
@@ -179,10 +179,10 @@ def answer_formats(accept: str | None, named: list[str]) -> tuple[str | None, st
     """(table format, graph format) for a query's answer; "html" for the query page; None: nothing fits.
 
     `Accept` first: a media type it names (q > 0, and liked better than HTML) for a kind of answer
-    decides that kind. `format=`
-    (`named`: its values, and `output=`'s) decides the rest: clients such as SPARQLWrapper send both,
-    and browsers send only wildcards and HTML, so a form's or a link's `format=json` still gives
-    JSON. Without either, Accept is negotiated with the HTML page on offer (no Accept: JSON, Turtle)."""
+    decides that kind. `format=` (`named`: its values, and `output=`'s) decides the rest: clients
+    such as SPARQLWrapper send both, and browsers send only wildcards and HTML, so a form's or a
+    link's `format=json` still gives JSON. Without either, Accept is negotiated with the HTML page
+    on offer (no Accept: JSON, Turtle)."""
     ranges = {part.split(";")[0].strip().lower() for part in (accept or "").split(",")
               if not re.search(r";\s*q\s*=\s*0(?:\.0*)?\s*(?:;|$)", part)}
 

@@ -402,14 +402,14 @@ def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_ro
     `default_graphs`/`named_graphs` are the SPARQL Protocol's default-graph-uri/named-graph-uri
     (checked against the dataset's graphs); without them a query's FROM clauses choose, and
     without those the default graph is asserted (+ inferred). Relative IRIs in a query without a
-    BASE of its own resolve against the dataset's base IRI (`<id/org/islamic-state>`). `max_rows` and `max_bytes` (the
-    characters of the values, counted as they stream out of Oxigraph) bound the answer: TooLarge
-    as soon as either is passed. Any error of the engine is a QueryError."""
+    BASE of its own resolve against the dataset's base IRI (`<id/org/islamic-state>`). `max_rows`
+    and `max_bytes` (the characters of the values, counted as they stream out of Oxigraph) bound
+    the answer: TooLarge as soon as either is passed. Any error of the engine is a QueryError."""
     for iri in (default_graphs or []) + (named_graphs or []):
         if iri not in loaded.graph_iris:
             raise QueryRefused(f"graph <{iri}> is not part of this dataset: use one of "
                                + ", ".join(f"<{g}>" for g in sorted(loaded.graph_iris)))
-    options: dict = {"prefixes": PREFIXES, "base_iri": loaded.base}  # relative IRIs (`<s>`) resolve against the base
+    options: dict = {"prefixes": PREFIXES, "base_iri": loaded.base}
     if default_graphs or named_graphs:
         options["default_graph"] = [ox.NamedNode(g) for g in default_graphs or []] or ox.DefaultGraph()
         options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or []]

@@ -4,14 +4,14 @@ Both answer the IRIs the data uses with a 303 to the newest release's file the c
 `<base>id/<kind>/<id>` (its page, Turtle, JSON-LD, N-Triples), `<base>ontology`, its version IRIs
 `<base>ontology/<version>` and every `<base>vocab/…` concept and scheme (the ontology document,
 which holds the vocabularies), `<base>graph/<name>` and `<base>dataset` (the VoID description),
-`<base>catalog` (the DCAT catalogue) and `<base>dataset/<version>` (that release's catalogue). A suffix (`….ttl`) picks the
-file without negotiation; unknown entities and suffixes are 404; an `Accept` nothing offered
-matches is 406. Neither server can weigh `q`-values by configuration alone (nginx has no content
-negotiation; Apache's MultiViews picks the smallest file on ties and cannot answer 303), so the
-choice is a short script each, generated from one table of variants: the offered variant with the
-highest `q` (an exact type beats `type/*`, which beats `*/*`), ties going to the order offered
-(the page first, so browsers and `*/*` get HTML). tests/test_web_servers.py runs both, from
-Debian's packages, in front of a real release.
+`<base>catalog` (the DCAT catalogue) and `<base>dataset/<version>` (that release's catalogue). A
+suffix (`….ttl`) picks the file without negotiation; unknown entities and suffixes are 404; an
+`Accept` nothing offered matches is 406. Neither server can weigh `q`-values by configuration alone
+(nginx has no content negotiation; Apache's MultiViews picks the smallest file on ties and cannot
+answer 303), so the choice is a short script each, generated from one table of variants: the offered
+variant with the highest `q` (an exact type beats `type/*`, which beats `*/*`), ties going to the
+order offered (the page first, so browsers and `*/*` get HTML). tests/test_web_servers.py runs both,
+from Debian's packages, in front of a real release.
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def configs(root: str, ontology_html: bool, types: dict[str, str], vocab: list[s
             .replace("@VOCAB@", json.dumps({path: 1 for path in sorted(described)})).encode(),
             "server/apache.conf": _apache(root, types).encode(),
             "server/negotiate.lua": _LUA.replace("@VARIANTS@", _lua_table(table))
-            .replace("@VOCAB@", _lua_table({path: 1 for path in described})).replace("@ROOT@", json.dumps(root)).encode()}
+            .replace("@VOCAB@", _lua_table({path: 1 for path in described}))
+            .replace("@ROOT@", json.dumps(root)).encode()}
 
 
 def _lua_table(value) -> str:
