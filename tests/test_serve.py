@@ -17,7 +17,7 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import ROOT
-from pledgegraph.delivery.endpoint import store
+from pledgegraph.delivery.endpoint import oneshot, store
 from pledgegraph.delivery.endpoint.serve import make_server, negotiate
 
 BASE = "https://w3id.org/pledgegraph/"
@@ -191,7 +191,7 @@ def test_update_requests_refused(server):
 _SANDBOXED = """
 import ctypes, sys
 import pyoxigraph as ox
-from pledgegraph.delivery.endpoint.workers import forbid_network
+from pledgegraph.system import forbid_network
 assert forbid_network()
 libc = ctypes.CDLL(None, use_errno=True)
 assert libc.syscall(425, 8, ctypes.create_string_buffer(120)) == -1 and ctypes.get_errno() == 38  # io_uring: ENOSYS
@@ -330,7 +330,7 @@ def test_every_library_query_answers_the_same_via_cli_and_http(server, dist):
                                  query=example.text)
         assert status == 200, (example.name, body)
         graph = store.check_query(example.text, server.app.loaded.graph_iris).graph_result
-        assert body == store.run_once(dist, example.text, "turtle" if graph else "json"), example.name
+        assert body == oneshot.run_once(dist, example.text, "turtle" if graph else "json"), example.name
 
 
 def test_serve_command_starts_and_stops(dist, tmp_path):

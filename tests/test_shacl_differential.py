@@ -14,7 +14,7 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import settings_for
-from pledgegraph.stages.build import Built
+from pledgegraph.model.graph import Built
 from pledgegraph.stages.validate import Validator, data_graph, reference_results, shape_triples
 from test_shacl_engine import spec_over_pyshacl, unlabelled
 

@@ -13,7 +13,8 @@ import pytest
 
 from conftest import ROOT, settings_for
 from pledgegraph.stages import shacl
-from pledgegraph.stages.build import Built, build
+from pledgegraph.model.graph import Built
+from pledgegraph.stages.build import build
 from pledgegraph.stages.load import load, load_vocabulary
 from pledgegraph.stages.validate import data_graph, reference_results, shape_triples, validate
 

@@ -524,7 +524,7 @@ def query(query_text, query_file, name, binds, list_queries, asserted, labels, f
     empty answer the pattern that matched nothing, are reported on stderr. Exits 0 with an
     answer, 2 on a bad query (a syntax error shows its line and column) or when there is no build.
     """
-    from pledgegraph.delivery.endpoint import store
+    from pledgegraph.delivery.endpoint import oneshot, store
 
     settings = _settings(None, dist)
     try:
@@ -544,8 +544,8 @@ def query(query_text, query_file, name, binds, list_queries, asserted, labels, f
         else:
             text = sys.stdin.read() if query_text == "-" else query_text
         bound = store.bindings(chosen, binds, settings.base)
-        click.echo(store.run_once(settings.out_dir, text, fmt, asserted_only=asserted, bound=bound, labels=labels,
-                                  warn=lambda message: click.echo(f"warning: {message}", err=True)), nl=False)
+        click.echo(oneshot.run_once(settings.out_dir, text, fmt, asserted_only=asserted, bound=bound, labels=labels,
+                                    warn=lambda message: click.echo(f"warning: {message}", err=True)), nl=False)
     except PledgegraphError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
@@ -605,7 +605,8 @@ def serve(host, port, workers, timeout, max_rows, max_answer_mb, dist):
     limit and a row cap. Every entity IRI dereferences to HTML, Turtle, JSON-LD or N-Triples by
     Accept header or suffix (.html, .ttl, .jsonld, .nt).
     """
-    from pledgegraph.delivery.endpoint.serve import SERVER_MEMORY_MB, limit_memory, make_server
+    from pledgegraph.delivery.endpoint.serve import SERVER_MEMORY_MB, make_server
+    from pledgegraph.system import limit_memory
 
     settings = _settings(None, dist)
     limit_memory(SERVER_MEMORY_MB)

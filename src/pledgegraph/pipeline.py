@@ -15,8 +15,10 @@ from typing import Callable
 
 import pyoxigraph as ox
 
+from pledgegraph import system
 from pledgegraph.stages.audit import audit
-from pledgegraph.stages.build import Built, build
+from pledgegraph.model.graph import Built
+from pledgegraph.stages.build import build
 from pledgegraph.errors import DataInvalid, UnusableInput, sorted_unique
 from pledgegraph.stages.evidence import Evidence, check_quotes
 from pledgegraph.delivery.export import replace_dir, serialize, trig, used_prefixes
@@ -181,7 +183,7 @@ class _Forked:
             send.close()
 
     def _child(self, send) -> None:
-        _die_with_parent(self.parent)
+        system.die_with_parent(self.parent)
         try:
             send.send(("ok", self.work()))
         except BaseException as e:  # reported to the parent, which raises it
@@ -203,19 +205,6 @@ class _Forked:
         if status != "ok":
             raise RuntimeError(f"{self.what} failed: {value}")
         return value
-
-
-def _die_with_parent(parent: int) -> None:
-    """A forked helper must not outlive a killed build (it would block forever on its pipe)."""
-    import ctypes
-    import signal
-
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # the parent died before the line above took effect
-        os._exit(1)
 
 
 def _write_graph_files(directory: Path, built: Built, inferred: Built, ontology: list,

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from pledgegraph.model import schema
-from pledgegraph.stages.build import Built
-from pledgegraph.incremental.scope import git, repo_path, toplevel
+from pledgegraph.model.graph import Built
+from pledgegraph.incremental.gitrepo import git, repo_path, toplevel
 from pledgegraph.model.dates import DateSpec
 from pledgegraph.errors import Position, UnusableInput
 from pledgegraph.model.records import Claimed, Dataset, Item, Record

@@ -14,7 +14,8 @@ from pathlib import Path
 from pledgegraph.model import iris
 from pledgegraph.errors import WARNING, DataInvalid, Position, Problem, UnusableInput, relative
 from pledgegraph.model.records import Dataset
-from pledgegraph.incremental.scope import _records_in, git, repo_path, toplevel
+from pledgegraph.incremental.gitrepo import git, repo_path, toplevel
+from pledgegraph.incremental.scope import records_in
 
 RULE = "removed-record"
 HINT = "a published id is deprecated, not deleted: restore the record with `deprecated: true` " \
@@ -33,7 +34,7 @@ def in_git_head(data_dir: Path) -> dict[str, str] | None:
         return None
     out: dict[str, str] = {}
     for name in sorted(n for n in names if n.endswith((".yaml", ".yml"))):
-        for rid in _records_in(git(["show", f"HEAD:{name}"], top, binary=True)) or {}:
+        for rid in records_in(git(["show", f"HEAD:{name}"], top, binary=True)) or {}:
             out.setdefault(rid, relative(top / name, data_dir))
     return out
 

@@ -25,9 +25,9 @@ import pyoxigraph as ox
 
 from pledgegraph.model import schema
 from pledgegraph.stages.audit import audit, audit_records
-from pledgegraph.stages.build import Built, build_counted
+from pledgegraph.model.graph import Built, locate
+from pledgegraph.stages.build import build_counted
 from pledgegraph.errors import ERROR, DataInvalid, Position, Problem, ProblemList, UnusableInput, relative, sorted_unique
-from pledgegraph.stages.explain import locate
 from pledgegraph.gcpause import paused_gc
 from pledgegraph.stages.load import (check_references, data_files, index_ids, load, load_vocabulary, read_records, records_of_text,
                    references)

@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 
 from pledgegraph.model import schema
-from pledgegraph.model.vocab import PGV
+from pledgegraph.model.vocab import PGV, PREFIXES
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 SEGMENT_KIND = {k.segment: k for k in schema.KINDS.values()}
@@ -65,3 +65,18 @@ def subordination_iri(base: str, child: str, parent: str, key: str) -> str:
     """A dated link of organization `child` under `parent`, below the child's IRI; `key` names what
     establishes it (a branch or acceptance record id) or, for a chain, a digest of its hops."""
     return f"{record_iri(base, 'organization', child)}/under/{parent}/{key}"
+
+
+def term_text(iri_or_literal: str, base: str) -> str:
+    """An IRI as a curator writes it: a record id, a concept id or a prefixed name."""
+    text = iri_or_literal
+    if text.startswith(base + "id/"):
+        return text[len(base) + 3:].split("/", 1)[-1]
+    if text.startswith(PGV):
+        return text[len(PGV):].split("/", 1)[-1]
+    for prefix, ns in PREFIXES.items():
+        if text.startswith(ns) and len(text) > len(ns):
+            return f"{prefix}:{text[len(ns):]}"
+    if text.startswith(base) and "#" in text:  # our own terms, e.g. a shape: its local name
+        return text.rsplit("#", 1)[1]
+    return text

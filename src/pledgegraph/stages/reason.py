@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from pledgegraph.stages.build import Built
+from pledgegraph.model.graph import Built
 from pledgegraph.gcpause import paused_gc
 from pledgegraph.model.vocab import OWL, RDF, RDFS
 

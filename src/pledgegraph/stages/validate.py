@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from pledgegraph.stages import explain
-from pledgegraph.stages.build import Built
+from pledgegraph.model.graph import Built, locate
 from pledgegraph.errors import ERROR, WARNING, Position, Problem, sorted_unique
-from pledgegraph.stages.explain import locate
 from pledgegraph.stages.reason import read_ontology
 from pledgegraph.layout import SHACL_ENGINES
 from pledgegraph.stages.shacl import rewritten_in_ntriples

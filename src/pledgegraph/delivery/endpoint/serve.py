@@ -20,7 +20,6 @@ import http.server
 import json
 import os
 import re
-import resource
 import socket
 import threading
 import urllib.parse
@@ -612,13 +611,6 @@ class Server:
         self.socket.close()
         self.asgi.executor.shutdown(wait=False, cancel_futures=True)
         self.app.close()
-
-
-def limit_memory(megabytes: int) -> None:
-    """Cap this process's address space (the soft limit only: query workers set their own)."""
-    limit = megabytes * 1024 * 1024
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
 
 
 def make_server(dist: Path, queries_dir: Path, host: str = "127.0.0.1", port: int = 8080, *,

@@ -453,35 +453,6 @@ def _values_in_where(text: str, bound: dict) -> str:
     return text[:where.end()] + values + text[where.end():]
 
 
-def run_once(dist: Path, text: str, fmt: str | None = None, *, asserted_only: bool = False,
-             bound: dict[str, str] | None = None, labels: bool = False, warn=None) -> bytes:
-    """One query for the command line, answered in this process (no worker start-up to wait for).
-
-    `fmt` defaults to "table" for SELECT/ASK and "turtle" for CONSTRUCT/DESCRIBE; `bound` pre-binds
-    variables (see `bindings`); `labels` adds a name column after each IRI column (`labels.py`).
-    `warn(message)`, when given, hears about terms the dataset does not know and, for an empty
-    answer, which pattern matched nothing (`advice.py`)."""
-    loaded = load(dist)
-    query = check_query(text, loaded.graph_iris).bound(bound or {})
-    fmt = fmt or ("turtle" if query.graph_result else "table")
-    if warn:
-        from pledgegraph.delivery.endpoint import advice
-
-        for message in advice.unknown_terms(loaded, query):
-            warn(message)
-    answer = execute(loaded, query, asserted_only=asserted_only)
-    if warn and not answer.rows and not answer.triples and not answer.boolean:
-        from pledgegraph.delivery.endpoint import advice
-
-        for message in advice.why_empty(loaded, query, asserted_only=asserted_only):
-            warn(message)
-    if labels:
-        from pledgegraph.delivery.endpoint.labels import with_labels
-
-        answer = with_labels(answer, loaded)
-    return answer.serialize(fmt)
-
-
 def _bounded(items, cap: int | None, max_bytes: int | None, what: str) -> list:
     out, size = [], 0
     for item in items:
