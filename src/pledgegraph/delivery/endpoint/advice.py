@@ -17,6 +17,7 @@ import re
 import pyoxigraph as ox
 
 from pledgegraph.delivery.endpoint.store import Loaded, Query, _expand, _tokens, _unescape, declared_prefixes, prefix_declarations
+from pledgegraph.model.iris import entity_ref
 from pledgegraph.model.vocab import PG, PGV, PREFIXES, XSD
 
 _LOCAL_ESCAPE = re.compile(r"\\([_~.\-!$&'()*+,;=/?#@%])")  # a prefixed name's escaped characters
@@ -57,7 +58,7 @@ def unknown_terms(loaded: Loaded, query: Query) -> list[str]:
         near = _closest(iri, known)
         shown = _short(iri, prefixes) if kind == "iri" else value
         owner = next((what for ns, what in _OWN.items() if iri.startswith(ns)), None)
-        if owner is None and iri.startswith(loaded.base + "id/"):
+        if owner is None and entity_ref(iri, loaded.base) is not None:
             owner = "the graph (no such entity)"
         where = f"is not a term of {owner}" if owner else "appears nowhere in the dataset"
         hint = f"; did you mean `{_short(near, prefixes)}`?" if near else ""

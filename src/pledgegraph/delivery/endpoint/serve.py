@@ -41,7 +41,7 @@ from pledgegraph.model.formats import FORMATS, by_suffix
 from pledgegraph.delivery.endpoint.labels import answer_names, prefixed
 from pledgegraph.delivery.search import Index
 from pledgegraph.layout import GRAPH_NAMES, graph_iri
-from pledgegraph.model.iris import ENTITY_PATH
+from pledgegraph.model.iris import ENTITY_PATH, entity_ref
 from pledgegraph.delivery.endpoint.show import did_you_mean
 from pledgegraph.delivery.endpoint.store import GRAPH_RESULT_FORMATS, describe, examples, load
 from pledgegraph.delivery.endpoint.store import bindings as bindings_for
@@ -393,7 +393,7 @@ class App:
 
     def link(self, iri: str) -> str:
         """Entity IRIs under the base are served here; anything else is linked as it is."""
-        return "/" + iri[len(self.base):] if iri.startswith(self.base + "id/") else iri
+        return "/" + iri[len(self.base):] if entity_ref(iri, self.base) is not None else iri
 
     # -- HTML ---------------------------------------------------------------------------------
 

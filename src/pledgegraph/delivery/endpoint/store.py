@@ -28,6 +28,7 @@ import pyoxigraph as ox
 from pledgegraph.errors import QueryError, QueryRefused, QuerySyntaxError, TooLarge, UnusableInput
 from pledgegraph.delivery.export import serialize
 from pledgegraph.model.formats import spreadsheet_safe, xml_safe_bytes
+from pledgegraph.model.iris import entity_ref, ref_iri
 from pledgegraph.layout import GRAPH_NAMES, OUTPUT_STEM, graph_iri
 from pledgegraph.model.vocab import DEFAULT_BASE, PG, PGV, PREFIXES, XSD
 
@@ -416,7 +417,7 @@ def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_ro
     if query.bindings:
         options["substitutions"] = {ox.Variable(v): _term(t) for v, t in query.bindings}
     targets = describe_targets(query.text) if query.form == "describe" else None
-    if targets and all(t.startswith(loaded.base + "id/") for t in targets):
+    if targets and all(entity_ref(t, loaded.base) is not None for t in targets):
         triples = sorted({t for iri in targets for t in describe(loaded, iri)}, key=str)
         return Answer("describe", triples=_bounded(iter(triples), max_rows, max_bytes, "triples"))
     try:
@@ -487,8 +488,9 @@ def _cell(term, short_base: str = "") -> str:
     if term is None:
         return ""
     if isinstance(term, ox.NamedNode) and short_base:
-        if term.value.startswith(short_base + "id/"):
-            return term.value[len(short_base) + 3:]
+        ref = entity_ref(term.value, short_base)
+        if ref is not None:
+            return ref
         if term.value.startswith(PGV):
             return "pgv:" + term.value[len(PGV):]
     if isinstance(term, ox.NamedNode):
@@ -516,7 +518,7 @@ def parse_term(value: str, base: str = DEFAULT_BASE) -> str:
     if _DATE_ONLY.fullmatch(value):
         value = f'"{value}"^^<{XSD}date>'
     elif _RECORD_REF.fullmatch(value):
-        value = f"<{base}id/{value}>"
+        value = f"<{ref_iri(base, value)}>"
     if not value or any(c in value for c in "{}\n\r") or value.startswith("?") or value.startswith("$"):
         raise QueryError(f"'{value}' is not an RDF term: write <https://…>, \"2015-07-01\"^^xsd:date, "
                          "a bare date 2015-07-01, or a record as KIND/ID (org/islamic-state)")

@@ -16,6 +16,7 @@ import pyoxigraph as ox
 
 from pledgegraph.delivery.export import serialize
 from pledgegraph.model.formats import by_suffix
+from pledgegraph.model.iris import entity_space
 from pledgegraph.model.vocab import DCAT, DCTERMS, FOAF, OWL, PREFIXES, RDF, RDFS, SKOS, XSD
 
 HERE = "http://release.invalid/"
@@ -211,7 +212,7 @@ def void_triples(info: DatasetInfo, data: list[ox.Triple], graphs: dict[str, lis
     and the nodes below them), as VoID defines it; the records are the class partitions."""
     g = _Triples()
     d = _describe_release(g, info, previous)
-    space = info.base + "id/"
+    space = entity_space(info.base)
     g.lit(d, VOID + "triples", len(data), "integer")
     g.lit(d, VOID + "entities", len({term.value for t in data for term in (t.subject, t.object)
                                      if isinstance(term, ox.NamedNode) and term.value.startswith(space)}), "integer")
