@@ -31,7 +31,7 @@ SLOW_TESTS = ("test_reason.py::test_inferred_triples_equal_owlrl_closure",
               "test_time_true.py::test_short_paths_agree",
               "test_shacl_engine.py::test_shipped_shapes_on_broken_data",
               "test_shacl_engine.py::test_shipped_data_and_shapes",
-              "test_api.py::test_check_build_and_query")
+              "test_api.py::test_check_build_publish_and_query")
 SERVICE_MODULES = {"test_push_virtuoso.py", "test_web_servers.py"}
 BROWSER_MODULES = {"test_publish_browser.py"}
 SHARED_MODULES = {"test_evidence.py", "test_competency.py", "test_audit.py", "test_curation.py",
