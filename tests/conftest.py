@@ -16,12 +16,32 @@ SEEDS = SHARED / "seeds"
 # builds and publishes, property-based and differential tests, servers); service / browser: need
 # Virtuoso or Chromium, which `make test` installs. Tests that read ../shared (the seed texts and the
 # public test suites) skip, saying so, where it is not beside the project.
-SLOW_MODULES = {"test_resilience.py", "test_web_servers.py", "test_publish.py", "test_fast_paths.py", "test_bench.py", "test_session.py",
-                "test_properties.py", "test_endpoint_attack.py", "test_serve.py", "test_incremental.py",
-                "test_shapes.py", "test_diff.py", "test_cli.py", "test_build.py", "test_dcat_ap.py",
-                "test_shacl_differential.py", "test_owl_dl.py", "test_random_scalars.py", "test_reconcile.py",
-                "test_push.py", "test_first_hour.py", "test_shacl_w3c.py", "test_bad_input.py",
-                "test_output_safety.py"}
+SLOW_MODULES = {
+    "test_resilience.py",
+    "test_web_servers.py",
+    "test_publish.py",
+    "test_fast_paths.py",
+    "test_bench.py",
+    "test_session.py",
+    "test_properties.py",
+    "test_endpoint_attack.py",
+    "test_serve.py",
+    "test_incremental.py",
+    "test_shapes.py",
+    "test_diff.py",
+    "test_cli.py",
+    "test_build.py",
+    "test_dcat_ap.py",
+    "test_shacl_differential.py",
+    "test_owl_dl.py",
+    "test_random_scalars.py",
+    "test_reconcile.py",
+    "test_push.py",
+    "test_first_hour.py",
+    "test_shacl_w3c.py",
+    "test_bad_input.py",
+    "test_output_safety.py",
+}
 SLOW_TESTS = ("test_reason.py::test_inferred_triples_equal_owlrl_closure",
               "test_research_tools.py::test_export_describe_and_record_subgraph_agree",
               "test_query.py::test_every_library_query_has_a_title_and_runs",

@@ -11,10 +11,10 @@ from click.testing import CliRunner
 
 from bad_inputs import EXTRA_SHAPES
 from conftest import ROOT
-from pledgegraph.incremental import scope as changes
 from pledgegraph.cli import main
-from pledgegraph.pipeline import check
+from pledgegraph.incremental import scope as changes
 from pledgegraph.layout import Settings
+from pledgegraph.pipeline import check
 
 SRC = "wikipedia-is-caucasus-province"
 
@@ -28,17 +28,20 @@ def person(pid: str, *names: str) -> str:
 
 
 BASE = (
-    "persons:\n" + person("inc-person", name("Inc Person")) +
+    "persons:\n"
+    + person("inc-person", name("Inc Person"))
+    +
     # a violation already committed: a full run reports it, a re-check of other records does not
-    person("inc-old-trouble", name("One", True), name("Two", True)) +
-    "organizations:\n"
+    person("inc-old-trouble", name("One", True), name("Two", True))
+    + "organizations:\n"
     f"  - id: inc-org\n    kind: [militant-group]\n    names:\n{name('Inc Org')}    sources: [{SRC}]\n"
     f"  - id: inc-bystander\n    kind: [militant-group]\n    names:\n{name('Bystander')}    sources: [{SRC}]\n"
     "tenures:\n"
     f"  - id: inc-tenure\n    person: inc-person\n    organization: inc-org\n    role: leader\n"
     f"    sources: [{{source: {SRC}, quote: leader}}]\n"
     "pledges:\n"
-    f"  - id: inc-pledge\n    pledgers: [inc-bystander]\n    to: inc-org\n    sources: [{{source: {SRC}, quote: pledged}}]\n"
+    f"  - id: inc-pledge\n    pledgers: [inc-bystander]\n    to: inc-org\n    sources: "
+    f"[{{source: {SRC}, quote: pledged}}]\n"
 )
 
 
@@ -116,8 +119,11 @@ def test_untracked_files_are_changes(repo):
 
 
 def test_a_removed_record_that_others_refer_to_is_an_error(project, repo):
-    edit(repo, f"  - id: inc-bystander\n    kind: [militant-group]\n    names:\n{name('Bystander')}    sources: [{SRC}]\n",
-         "")
+    edit(
+        repo,
+        f"  - id: inc-bystander\n    kind: [militant-group]\n    names:\n{name('Bystander')}    sources: [{SRC}]\n",
+        "",
+    )
     result = CliRunner().invoke(main, ["validate", "--changed", "--data", str(repo / "data")])
     assert result.exit_code == 1
     assert "inc-pledge: unknown person/organization 'inc-bystander' in 'pledgers'" in result.output

@@ -11,9 +11,9 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from conftest import ROOT, settings_for
-from pledgegraph.stages import shacl
+from conftest import settings_for
 from pledgegraph.model.graph import Built
+from pledgegraph.stages import shacl
 from pledgegraph.stages.build import build
 from pledgegraph.stages.load import load, load_vocabulary
 from pledgegraph.stages.validate import data_graph, reference_results, shape_triples, validate
@@ -114,8 +114,10 @@ def test_shipped_shapes_on_broken_data_give_pyshacls_results(data_copy):
 
 def test_unsupported_shapes_fall_back_to_pyshacl(tmp_path, shipped):
     shapes = tmp_path / "or.ttl"
-    shapes.write_text("@prefix sh: <http://www.w3.org/ns/shacl#> .\n@prefix pg: <https://w3id.org/pledgegraph/ontology#> .\n"
-                      "pg:S a sh:NodeShape ; sh:targetClass pg:Person ; sh:not [ sh:class pg:Person ] .\n")
+    shapes.write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> .\n@prefix pg: <https://w3id.org/pledgegraph/ontology#> .\n"
+        "pg:S a sh:NodeShape ; sh:targetClass pg:Person ; sh:not [ sh:class pg:Person ] .\n"
+    )
     compiled = shacl.compile_shapes(shape_triples([shapes]), data_graph(shipped.built, []).store)
     assert not compiled.shapes and list(compiled.refused.values()) == ["sh:not (in <https://w3id.org/pledgegraph/ontology#S>)"]
     report = validate(shipped.built, [shapes], SETTINGS.ontology_files)
@@ -144,11 +146,17 @@ def test_sparql_constraints_are_compiled_only_where_a_join_binds_this(where, ref
     assert bool(compiled.refused) == refused, compiled.refused
 
 
-@pytest.mark.parametrize("where, reads", [
-    ("{ $this (<x:a>|^<x:b>)* ?value . FILTER NOT EXISTS { ?value <x:c>/<x:d> ?o } }", {"<x:a>", "<x:b>", "<x:c>", "<x:d>"}),
-    ("{ $this <x:a> ?value . FILTER NOT EXISTS { ?value ?p ?o } }", None),  # any predicate
-    ("{ $this !<x:a> ?value }", None),
-])
+@pytest.mark.parametrize(
+    "where, reads",
+    [
+        (
+            "{ $this (<x:a>|^<x:b>)* ?value . FILTER NOT EXISTS { ?value <x:c>/<x:d> ?o } }",
+            {"<x:a>", "<x:b>", "<x:c>", "<x:d>"},
+        ),
+        ("{ $this <x:a> ?value . FILTER NOT EXISTS { ?value ?p ?o } }", None),  # any predicate
+        ("{ $this !<x:a> ?value }", None),
+    ],
+)
 def test_a_sparql_constraint_reads_the_predicates_it_names(where, reads):
     """Which shapes must leave to pySHACL a graph holding literals the store rewrites."""
     shapes = (f"@prefix sh: <{shacl.SH}> .\n<x:S> sh:targetNode <x:n> ; sh:sparql [ sh:select "

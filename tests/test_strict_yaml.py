@@ -19,8 +19,10 @@ def person(extra_name_line: str = "", extra: str = "", name: str = "Test Person"
 
 
 def estimate(value: str) -> str:
-    return (f"estimates:\n  - id: test-estimate\n    quantity: fighters-abroad\n    population: militants\n"
-            f"    bound: approximately\n    value: {value}\n    sources:\n      - {{source: {SRC}, quote: militants}}\n")
+    return (
+        f"estimates:\n  - id: test-estimate\n    quantity: fighters-abroad\n    population: militants\n"
+        f"    bound: approximately\n    value: {value}\n    sources:\n      - {{source: {SRC}, quote: militants}}\n"
+    )
 
 
 def load_with(data_copy, text: str):

@@ -150,7 +150,8 @@ def main(debug):
               help="text for people, json for tools, turtle for the SHACL validation report.")
 @click.option("--strict", is_flag=True, help="Treat warnings as failures.")
 @click.option("--changed", is_flag=True,
-              help="Check only records changed since git HEAD (staged, unstaged or new files) and what depends on them.")
+              help="Check only records changed since git HEAD (staged, unstaged or new files) "
+                   "and what depends on them.")
 @click.option("--since", "rev", metavar="REV", help="Like --changed, against the git revision REV.")
 @click.option("--archive", type=click.Path(path_type=Path), default=None,
               help=ARCHIVE_HELP + " When given, every quote is also checked against its source's text.")
@@ -183,7 +184,8 @@ def validate(data, base, paths, fmt, strict, changed, rev, archive, watch, engin
         if fmt == "turtle" or archive:
             raise click.UsageError("--watch reports as text or json, without --archive")
         if reasoner == "owlrl":
-            raise click.UsageError("--watch keeps our reasoner's closure up to date: --reasoner owlrl runs without --watch")
+            raise click.UsageError("--watch keeps our reasoner's closure up to date: "
+                                   "--reasoner owlrl runs without --watch")
         _watch(settings, fmt)
         return
     try:
@@ -485,7 +487,8 @@ def push(endpoint, release, graph, graph_store, query, release_url, allow_basic_
     PLEDGEGRAPH_STORE_PASSWORD, or a netrc entry for the host. Exits 0 when loaded and checked,
     2 when the release cannot be read, 3 when the store refuses or the counts differ.
     """
-    from pledgegraph.delivery.push import Store, push as push_release
+    from pledgegraph.delivery.push import Store
+    from pledgegraph.delivery.push import push as push_release
 
     try:
         result = push_release(Store(endpoint, graph_store, query, allow_basic_over_http=allow_basic_over_http),

@@ -8,30 +8,31 @@ from __future__ import annotations
 import json
 import os
 import time
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Callable
 
 import pyoxigraph as ox
 
 from pledgegraph import system
-from pledgegraph.stages.audit import audit
-from pledgegraph.model.graph import Built
-from pledgegraph.stages.build import build
-from pledgegraph.errors import DataInvalid, UnusableInput, sorted_unique
-from pledgegraph.stages.evidence import Evidence, check_quotes
 from pledgegraph.delivery.export import replace_dir, serialize, trig, used_prefixes
-from pledgegraph.model.formats import FORMATS, GRAPH_FORMATS
+from pledgegraph.delivery.search import INDEX_FILE, index_bytes
+from pledgegraph.errors import DataInvalid, UnusableInput, sorted_unique
 from pledgegraph.gcpause import paused_gc
-from pledgegraph.stages.load import load, load_vocabulary
-from pledgegraph.stages.reason import read_ontology, reason, reason_owlrl
-from pledgegraph.model.records import Dataset
 from pledgegraph.incremental.removals import refuse_lost_records
 from pledgegraph.incremental.scope import Scope, focus_nodes
-from pledgegraph.delivery.search import INDEX_FILE, index_bytes
 from pledgegraph.layout import GRAPH_NAMES, OUTPUT_STEM, Settings, graph_iri
+from pledgegraph.model.formats import FORMATS, GRAPH_FORMATS
+from pledgegraph.model.graph import Built
+from pledgegraph.model.records import Dataset
+from pledgegraph.stages.audit import audit
+from pledgegraph.stages.build import build
+from pledgegraph.stages.evidence import Evidence, check_quotes
+from pledgegraph.stages.load import load, load_vocabulary
+from pledgegraph.stages.reason import read_ontology, reason, reason_owlrl
 from pledgegraph.stages.validate import Report, data_graph, extend, validate
+
 
 @dataclass
 class Result:

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from pledgegraph.model import schema
-from pledgegraph.model.graph import Built
-from pledgegraph.incremental.gitrepo import git, repo_path, toplevel
-from pledgegraph.model.dates import DateSpec
 from pledgegraph.errors import Position, UnusableInput
+from pledgegraph.incremental.gitrepo import git, repo_path, toplevel
+from pledgegraph.model import schema
+from pledgegraph.model.dates import DateSpec
+from pledgegraph.model.graph import Built
 from pledgegraph.model.records import Claimed, Dataset, Item, Record
 
 KIND_ORDER = {name: i for i, name in enumerate(schema.KINDS)}

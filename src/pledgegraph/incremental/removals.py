@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pledgegraph.model import iris
 from pledgegraph.errors import WARNING, DataInvalid, Position, Problem, UnusableInput, relative
-from pledgegraph.model.records import Dataset
 from pledgegraph.incremental.gitrepo import git, repo_path, toplevel
 from pledgegraph.incremental.scope import records_in
+from pledgegraph.model import iris
+from pledgegraph.model.records import Dataset
 
 RULE = "removed-record"
 HINT = "a published id is deprecated, not deleted: restore the record with `deprecated: true` " \

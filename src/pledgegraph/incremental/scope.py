@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from pledgegraph.model import schema
-from pledgegraph.model.graph import Built, locate
 from pledgegraph.errors import UnusableInput, relative
 from pledgegraph.incremental.gitrepo import changed_files, git, repo_path, toplevel
-from pledgegraph.stages.load import data_files, references
+from pledgegraph.model import schema
+from pledgegraph.model.graph import Built, locate
 from pledgegraph.model.records import Dataset
+from pledgegraph.stages.load import data_files, references
 from pledgegraph.stages.yamlread import MDict, MList, Plain, YamlError, decode, read
 
 

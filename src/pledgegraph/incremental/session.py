@@ -23,18 +23,35 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from pledgegraph.model import schema
-from pledgegraph.stages.audit import audit, audit_records
-from pledgegraph.model.graph import Built, locate
-from pledgegraph.stages.build import build_counted
-from pledgegraph.errors import ERROR, DataInvalid, Position, Problem, ProblemList, UnusableInput, relative, sorted_unique
+from pledgegraph.errors import (
+    ERROR,
+    DataInvalid,
+    Position,
+    Problem,
+    ProblemList,
+    UnusableInput,
+    relative,
+    sorted_unique,
+)
 from pledgegraph.gcpause import paused_gc
-from pledgegraph.stages.load import (check_references, data_files, index_ids, load, load_vocabulary, read_records, records_of_text,
-                   references)
-from pledgegraph.stages.reason import Closure, load_rules, read_ontology
-from pledgegraph.model.records import Claimed, Dataset, Item, Record
-from pledgegraph.layout import Settings
 from pledgegraph.incremental.scope import affected
+from pledgegraph.layout import Settings
+from pledgegraph.model import schema
+from pledgegraph.model.graph import Built, locate
+from pledgegraph.model.records import Claimed, Dataset, Item, Record
+from pledgegraph.stages.audit import audit, audit_records
+from pledgegraph.stages.build import build_counted
+from pledgegraph.stages.load import (
+    check_references,
+    data_files,
+    index_ids,
+    load,
+    load_vocabulary,
+    read_records,
+    records_of_text,
+    references,
+)
+from pledgegraph.stages.reason import Closure, load_rules, read_ontology
 from pledgegraph.stages.validate import DataGraph, Report, Validator, problems_of, shape_triples
 
 

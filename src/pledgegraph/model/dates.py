@@ -33,7 +33,9 @@ QUALIFIERS = ("on", "by", "after", "between", "early", "mid", "late", "approxima
 PARTS = ("early", "mid", "late")
 DATE_KEYS = {"on", "by", "after", "from", "to", "in", "part", "approximate", "as_stated", "edtf", "forecast"}
 # The shapes of those EDTF forms, for editors (the `edtf` package decides validity).
-EDTF_PATTERN = r"^(\d{4}(-\d{2}(-\d{2})?)?~|\[?(\.\.)?\d{4}(-\d{2}(-\d{2})?)?((/|\.\.)\d{4}(-\d{2}(-\d{2})?)?)?\]?|\.\./\d{4}(-\d{2}(-\d{2})?)?)$"
+EDTF_PATTERN = (r"^(\d{4}(-\d{2}(-\d{2})?)?~"
+                r"|\[?(\.\.)?\d{4}(-\d{2}(-\d{2})?)?((/|\.\.)\d{4}(-\d{2}(-\d{2})?)?)?\]?"
+                r"|\.\./\d{4}(-\d{2}(-\d{2})?)?)$")
 # The EDTF forms a curator may write, and the qualifier each becomes.
 EDTF_FORMS = ('"2015-06-23" (on), "2015-04~" (approximately), "[..2015-04]" or "../2015-04" (by), '
               '"2014-11/2014-12" or "[2014-11..2014-12]" (somewhere between)')

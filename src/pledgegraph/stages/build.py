@@ -20,12 +20,11 @@ from collections import Counter
 
 import pyoxigraph as ox
 
-from pledgegraph.model import schema
-from pledgegraph.model.dates import DAY, MONTH, DateSpec
-from pledgegraph.model.graph import Built
 from pledgegraph.errors import Position
 from pledgegraph.gcpause import paused_gc
-from pledgegraph.model import timeline
+from pledgegraph.model import schema, timeline
+from pledgegraph.model.dates import DAY, MONTH, DateSpec
+from pledgegraph.model.graph import Built
 from pledgegraph.model.iris import concept_iri, record_iri, subordination_iri
 from pledgegraph.model.records import Claimed, Dataset, Item, Record
 from pledgegraph.model.schema import Field

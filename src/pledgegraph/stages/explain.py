@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import re
 
+from pledgegraph.errors import ERROR, Problem
 from pledgegraph.model.graph import Built, locate
 from pledgegraph.model.iris import term_text
-from pledgegraph.errors import ERROR, Problem
 
 _IRI_RE = re.compile(r"<?(https?://[^\s<>\"]+)>?")
 

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from pledgegraph.model.graph import Built
 from pledgegraph.gcpause import paused_gc
+from pledgegraph.model.graph import Built
 from pledgegraph.model.vocab import OWL, RDF, RDFS
 
 _TYPE = f"<{RDF}type>"

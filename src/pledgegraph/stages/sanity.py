@@ -14,9 +14,9 @@ import datetime as dt
 import re
 from typing import Any, Iterator
 
+from pledgegraph.errors import Position, ProblemList
 from pledgegraph.model import schema
 from pledgegraph.model.dates import DateSpec
-from pledgegraph.errors import Position, ProblemList
 from pledgegraph.model.records import Claimed, Item, Record
 
 VERSION_RE = re.compile(schema.VERSION_PATTERN)

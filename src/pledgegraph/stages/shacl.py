@@ -409,7 +409,8 @@ class Compiler:
         for other in g.objects(node, SH + "equals"):
             # values missing from `other`, then values of `other` missing from the shape's values
             add("EqualsConstraintComponent", f"{{focus}} {values} FILTER NOT EXISTS {{ ?this {other} ?value }}")
-            missing = "FILTER(!sameTerm(?value, ?this))" if node_level else f"FILTER NOT EXISTS {{ ?this {path} ?value }}"
+            missing = ("FILTER(!sameTerm(?value, ?this))" if node_level
+                       else f"FILTER NOT EXISTS {{ ?this {path} ?value }}")
             add("EqualsConstraintComponent", f"{{focus}} ?this {other} ?value {missing}")
         for other in g.objects(node, SH + "disjoint"):
             add("DisjointConstraintComponent", f"{{focus}} {values} ?this {other} ?value")

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from pledgegraph.stages import explain
-from pledgegraph.model.graph import Built, locate
 from pledgegraph.errors import ERROR, WARNING, Position, Problem, sorted_unique
-from pledgegraph.stages.reason import read_ontology
 from pledgegraph.layout import SHACL_ENGINES
+from pledgegraph.model.graph import Built, locate
+from pledgegraph.stages import explain
+from pledgegraph.stages.reason import read_ontology
 from pledgegraph.stages.shacl import rewritten_in_ntriples
 
 SH = "http://www.w3.org/ns/shacl#"

@@ -13,8 +13,8 @@ from dataclasses import replace
 
 import pyoxigraph as ox
 
-from pledgegraph.layout import graph_iri
 from pledgegraph.delivery.endpoint.store import Answer, Loaded
+from pledgegraph.layout import graph_iri
 from pledgegraph.model.iris import entity_ref
 from pledgegraph.model.vocab import PREFIXES, RDFS
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from html import escape
 
+from pledgegraph.delivery.search import EXACT, Hit, Index, key, skeleton
 from pledgegraph.model import schema
 from pledgegraph.model.iris import entity_space
-from pledgegraph.delivery.search import EXACT, Hit, Index, key, skeleton
 from pledgegraph.model.vocab import PG, expand
 
 VERSIONS = ["0.2"]

@@ -12,8 +12,8 @@ import difflib
 import re
 from html.parser import HTMLParser
 
-from pledgegraph.errors import UnusableInput
 from pledgegraph.delivery.endpoint.store import Loaded, describe
+from pledgegraph.errors import UnusableInput
 from pledgegraph.model.iris import entity_ref, ref_iri
 
 _BLOCKS = {"p", "div", "h1", "h2", "h3", "section", "blockquote", "table", "tr", "figure", "nav", "ul", "ol", "dl",
@@ -34,8 +34,8 @@ def resolve(loaded: Loaded, ref: str) -> str:
 
 def did_you_mean(loaded: Loaded, iri: str) -> str:
     """' (did you mean org/x, org/y?)' from the entities of this build, by their id and names."""
-    from pledgegraph.delivery.release.pages import entity_iris
     from pledgegraph.delivery.endpoint.labels import names
+    from pledgegraph.delivery.release.pages import entity_iris
 
     entities = entity_iris(loaded.store, loaded.base)
     refs = {entity_ref(e, loaded.base): e for e in entities}
@@ -50,10 +50,9 @@ def did_you_mean(loaded: Loaded, iri: str) -> str:
 
 def text_page(loaded: Loaded, iri: str) -> str:
     """The entity's page as plain text."""
-    from pledgegraph.delivery.release.pages import render_entity
-
     import pyoxigraph as ox
 
+    from pledgegraph.delivery.release.pages import render_entity
     from pledgegraph.layout import graph_iri
 
     base = loaded.base

@@ -25,11 +25,11 @@ from typing import Iterable
 
 import pyoxigraph as ox
 
-from pledgegraph.errors import QueryError, QueryRefused, QuerySyntaxError, TooLarge, UnusableInput
 from pledgegraph.delivery.export import serialize
+from pledgegraph.errors import QueryError, QueryRefused, QuerySyntaxError, TooLarge, UnusableInput
+from pledgegraph.layout import GRAPH_NAMES, OUTPUT_STEM, graph_iri
 from pledgegraph.model.formats import spreadsheet_safe, xml_safe_bytes
 from pledgegraph.model.iris import entity_ref, ref_iri
-from pledgegraph.layout import GRAPH_NAMES, OUTPUT_STEM, graph_iri
 from pledgegraph.model.vocab import DEFAULT_BASE, PG, PGV, PREFIXES, XSD
 
 DATASET_FILE = OUTPUT_STEM + ".trig"
@@ -315,7 +315,8 @@ def short_expected(message: str) -> str:
             used |= items & tokens
     functions = sorted(i for i in items - used if re.fullmatch(r"[A-Za-z]\w+", i) and i not in ("true", "false"))
     if functions:
-        said.append("a function or expression (" + ", ".join(functions[:4]) + (", …" if len(functions) > 4 else "") + ")")
+        more = ", …" if len(functions) > 4 else ""
+        said.append("a function or expression (" + ", ".join(functions[:4]) + more + ")")
         used |= set(functions)
     said += [f"'{i}'" for i in sorted(items - used - {"[_]", "<<", "<<("})]
     return "expected " + ", ".join(said) if said else message

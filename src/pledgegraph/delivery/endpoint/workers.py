@@ -18,8 +18,8 @@ worker goes first to clients whose recent queries were all cheap, then to the cl
 fewest queries running (round robin between clients), so one client cannot queue ahead of everyone
 and a wave of unknown heavy queries does not queue ahead of known cheap clients.
 
-Workers are also sandboxed where the platform allows (Linux x86-64 / arm64, seccomp: `system.forbid_network`): they cannot
-open network sockets at all nor set up io_uring, so even a query that slipped past the check could
+Workers are also sandboxed where the platform allows (Linux x86-64 / arm64, seccomp: `system.forbid_network`):
+they cannot open network sockets at all nor set up io_uring, so even a query that slipped past the check could
 not make Oxigraph reach another host. They run under a memory limit, so a query that builds a huge
 intermediate result kills only its worker.
 """
@@ -325,7 +325,9 @@ class _Worker:
 def _worker_main(conn, dist: str, max_rows, memory_mb: int, low: bool) -> None:
     if low:
         os.nice(19)  # before loading: a low-priority worker starts without slowing cheap queries
-    from pledgegraph.delivery.endpoint import store  # in the child only: the parent need not import Oxigraph's query side
+    from pledgegraph.delivery.endpoint import (
+        store,  # in the child only: the parent need not import Oxigraph's query side
+    )
 
     system.limit_memory(memory_mb, for_good=True)
     sandboxed = system.forbid_network()

@@ -39,7 +39,8 @@ DATA_THEMES = EU + "data-theme"
 # Labels of the EU concepts we use, as their authority tables give them (a portal checks they are there).
 EU_LABELS = {DATA_THEMES: "Data theme", EU + "data-theme/JUST": "Justice, legal system and public safety",
              EU + "data-theme/GOVE": "Government and public sector", EU + "data-theme/SOCI": "Population and society",
-             EU + "planned-availability/STABLE": "stable", "http://purl.org/adms/licencetype/Attribution": "Attribution"}
+             EU + "planned-availability/STABLE": "stable",
+             "http://purl.org/adms/licencetype/Attribution": "Attribution"}
 # ADMS licence types, for the licences a dataset record may name.
 LICENCE_TYPES = {"https://creativecommons.org/licenses/by/4.0/": "http://purl.org/adms/licencetype/Attribution"}
 VCARD = "http://www.w3.org/2006/vcard/ns#"
