@@ -3,8 +3,11 @@ depends on them, with exactly the results a full run gives for those records."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -173,8 +176,16 @@ def test_pre_commit_hooks_run_real_commands(project, config):
 
     doc = yaml.safe_load((ROOT / config).read_text())
     hooks = doc if isinstance(doc, list) else [h for r in doc["repos"] for h in r["hooks"]]
-    assert {h["id"] for h in hooks} == {"pledgegraph-validate", "pledgegraph-schema"}
-    for hook in hooks:
+    ours = [h for h in hooks if h["id"].startswith("pledgegraph-")]
+    assert {h["id"] for h in ours} == {"pledgegraph-validate", "pledgegraph-schema"}
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for hook in ours:
         args = hook["entry"].split()[1:]
         assert hook["entry"].split()[0].endswith("pledgegraph") and hook["pass_filenames"] is False
         assert CliRunner().invoke(main, [*args, "--help"]).exit_code == 0, hook["entry"]
+        assert len([f for f in tracked if re.search(hook["files"], f)]) >= (3 if "schema" in hook["id"] else 10)
+    # the developers' hooks (lint, format, types) run the tools installed beside this Python
+    for hook in hooks:
+        if hook not in ours:
+            assert hook["language"] == "system" and hook["entry"].startswith(".venv/bin/"), hook
+            assert (Path(sys.executable).parent / hook["entry"].split()[0].rsplit("/", 1)[1]).is_file(), hook

@@ -66,9 +66,13 @@ def query(text: str | None, dist: str | Path = "dist", *, name: str | None = Non
     """Run a SPARQL query (or the library query `name`) over a build; a `store.Answer` (rows, or
     triples for CONSTRUCT/DESCRIBE). `bind` pre-binds variables: {"date": "2016-01-01"}."""
     from pledgegraph.delivery.endpoint import store
+    from pledgegraph.errors import UnusableInput
 
     example = store.example(Path(queries_dir), name) if name else None
     loaded = store.load(Path(dist))
-    checked = store.check_query(example.text if example else text, loaded.graph_iris)
+    source = example.text if example else text
+    if source is None:
+        raise UnusableInput("give a query text or the name of a library query")
+    checked = store.check_query(source, loaded.graph_iris)
     bound = store.bindings(example, [f"{k}={v}" for k, v in (bind or {}).items()])
     return store.execute(loaded, checked.bound(bound), asserted_only=asserted_only)

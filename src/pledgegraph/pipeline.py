@@ -268,7 +268,7 @@ def ontology_html(settings: Settings) -> bytes:
 
     # pylode 3.4.1 (the last release for Python 3.11) reads its version from a pyproject.toml that
     # its wheel does not ship, so `import pylode` fails; give it the version it would have read.
-    sys.modules.setdefault("pylode.version", types.SimpleNamespace(__version__="3.4.1"))
+    sys.modules.setdefault("pylode.version", types.SimpleNamespace(__version__="3.4.1"))  # type: ignore[arg-type]
     # Importing it also points the root logger at stderr at DEBUG level; undo that.
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level

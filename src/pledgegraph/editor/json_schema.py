@@ -98,7 +98,7 @@ def _field(f: Field, vocabulary: Vocabulary) -> dict:
                                                           "rank": {"enum": list(schema.RANKS)}},
                         "required": ["value"], "additionalProperties": False}
         either = {"anyOf": [one, with_sources]}
-        out = {"anyOf": [either, {"type": "array", "minItems": 1, "items": either}]}
+        out: dict = {"anyOf": [either, {"type": "array", "minItems": 1, "items": either}]}
     elif f.many and f.type != "citations":
         out = {"type": "array", "items": one}
     else:

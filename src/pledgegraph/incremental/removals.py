@@ -69,8 +69,8 @@ def since_head_or_build(dataset: Dataset, data_dir: Path, out_dir: Path, base: s
 
 def refuse_lost_records(dataset: Dataset, out_dir: Path, base: str) -> None:
     """Raise DataInvalid when the build in `out_dir` has records this data lacks."""
-    built = in_build(out_dir, base)
-    gone = sorted((built or {}).keys() - dataset.by_id.keys())
+    built = in_build(out_dir, base) or {}
+    gone = sorted(built.keys() - dataset.by_id.keys())
     if gone:
         where = Position(str(out_dir))
         raise DataInvalid([Problem(where, f"{built[rid]} '{rid}' is in the current build but not in the data",

@@ -80,7 +80,7 @@ def for_paths(paths: list[Path], data_dir: Path) -> Scope:
     return Scope(f"{len(files)} file(s)", files)
 
 
-def since(rev: str, data_dir: Path, watched: list[Path] = ()) -> Scope:
+def since(rev: str, data_dir: Path, watched: Iterable[Path] = ()) -> Scope:
     """Records touched in the working tree (staged or not, and untracked files) since `rev`.
 
     `watched` are the ontology and shape files: if any of them changed, the scope is everything.

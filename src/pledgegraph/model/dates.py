@@ -72,12 +72,15 @@ class DateSpec:
         Early/mid/late have no EDTF form: their period is given."""
         q, p = self.qualifier, self.point
         if q == "between":
+            assert self.earliest and self.latest  # a range has both ends
             return f"[{_edtf_point(self.earliest, self.precision)}..{_edtf_point(self.latest, self.precision)}]"
+        assert p is not None  # every other qualifier states one date
         if q == "approximate":
             return p.text + "~"
         if q == "by":
             return f"[..{p.text}]"
         if q == "after":
+            assert self.earliest
             return f"[{_edtf_point(self.earliest, p.precision)}..]"
         return p.text
 
@@ -91,7 +94,9 @@ class DateSpec:
         if self.as_stated:
             return self.as_stated
         if self.qualifier == "between":
+            assert self.earliest and self.latest
             return f"{self.earliest.isoformat()}/{self.latest.isoformat()}"
+        assert self.point is not None
         if self.qualifier == "on":
             return self.point.text
         return f"{self.qualifier} {self.point.text}"

@@ -60,7 +60,7 @@ class Built:
             if self.parts:
                 self._lines = self._merged(list(chain.from_iterable(part.lines for part in self.parts)))
             else:
-                self._lines = [str(t) for t in self._triples]
+                self._lines = [str(t) for t in self._triples or ()]
         return self._lines
 
     @property
@@ -76,7 +76,7 @@ class Built:
         """The graph as N-Triples, one sorted line per triple (the `ntriples` output)."""
         if self._ntriples is None:
             if self.parts:  # its writers have the terms: pyoxigraph writes them faster than str.join
-                self._ntriples = ox.serialize(self.triples, format=ox.RdfFormat.N_TRIPLES)
+                self._ntriples = ox.serialize(self.triples, format=ox.RdfFormat.N_TRIPLES) or b""
             else:
                 lines = self.lines
                 self._ntriples = (" .\n".join(lines) + " .\n").encode() if lines else b""
@@ -94,12 +94,12 @@ class Built:
     def __len__(self) -> int:
         if self._lines is not None:
             return len(self._lines)
-        return sum(map(len, self.parts)) if self.parts else len(self._triples)
+        return sum(map(len, self.parts)) if self.parts else len(self._triples or ())
 
 
 def locate(built: Built, focus: str, path: str = "") -> tuple[str, Position, str]:
     """(record id, position, field path) of a node: its own origin, or the nearest enclosing node's."""
-    node, below = focus, []
+    node, below = focus, list[str]()
     while node not in built.node_rules and node not in built.origins:
         if "/" not in node[len(built.base):]:
             return term_text(focus, built.base), Position("<graph>"), ""

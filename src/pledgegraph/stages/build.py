@@ -175,6 +175,7 @@ class _Emitter:
             self.origins[child] = (record.id, v.position)
             self.node_rules[child] = struct.name
             self.add(f"<{child}>", self.rdf_type, self.term(struct.cls))
+            assert p is not None  # a nested item hangs from its field's predicate
             self.add(f"<{iri}>", p, f"<{child}>")
             self.fields(child, v, struct.fields, record)
             return
@@ -306,7 +307,7 @@ class _Emitter:
                 self.quote(f, cit_iri, src, c.data)
         hedges = [c.data.get("hedge") for c in cites]
         if hedges and all(hedges):  # every source only reports, alleges or predicts it: mark the fact
-            for h in sorted(set(hedges)):
+            for h in sorted({h for h in hedges if h}):
                 add(f, _HEDGED_BY_SOURCES, f"<{concept_iri('hedge', h)}>")
 
     def quote(self, fact: str, cit: str, src: str, data: dict) -> None:

@@ -201,6 +201,7 @@ def _file_records(tree: Any, file: str, vocab: Vocabulary, problems: ProblemList
 
 def _record(kind: schema.Kind, node: MDict, file: str, vocab: Vocabulary, problems: ProblemList) -> Record | None:
     pos = Position(file, node.line, node.column)
+    rid: Any
     if kind.name in schema.SINGLETON_KINDS:
         rid = kind.name
     else:
