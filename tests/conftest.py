@@ -51,7 +51,13 @@ SLOW_TESTS = ("test_reason.py::test_inferred_triples_equal_owlrl_closure",
               "test_time_true.py::test_short_paths_agree",
               "test_shacl_engine.py::test_shipped_shapes_on_broken_data",
               "test_shacl_engine.py::test_shipped_data_and_shapes",
-              "test_api.py::test_check_build_publish_and_query")
+              "test_api.py::test_check_build_publish_and_query",
+              "test_curation.py::test_build_refuses_to_drop_records_of_the_current_build_unless_told",
+              "test_curation.py::test_five_thousand_dangling_references_are_reported_in_under_two_seconds",
+              "test_curation.py::test_suggestions_cost_does_not_grow_with_the_number_of_ids",
+              "test_search.py::test_the_release_ships_the_index_and_a_search_script",
+              "test_search.py::test_the_release_script_finds_names_in_any_script",
+              "test_audit.py::test_watch_re_audits_an_edited_record_as_a_full_run_would")
 SERVICE_MODULES = {"test_push_virtuoso.py", "test_web_servers.py"}
 BROWSER_MODULES = {"test_publish_browser.py"}
 SHARED_MODULES = {"test_evidence.py", "test_competency.py", "test_audit.py", "test_curation.py",

@@ -5,6 +5,7 @@ level and inside functions alike) has no cycle, `model/` stands on nothing but i
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 from conftest import ROOT
@@ -12,6 +13,11 @@ from conftest import ROOT
 SRC = ROOT / "src"
 MODEL_MAY_IMPORT = ("pledgegraph.model", "pledgegraph.errors", "pledgegraph.layout")
 IRI_OWNER = "pledgegraph.model.iris"
+
+
+@cache
+def parsed(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), str(path))
 
 
 def modules(src: Path) -> dict[str, tuple[Path, bool]]:
@@ -31,7 +37,7 @@ def import_graph(src: Path) -> dict[str, set[str]]:
     for name, (path, is_package) in known.items():
         package = name if is_package else name.rpartition(".")[0]
         targets = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        for node in ast.walk(parsed(path)):
             if isinstance(node, ast.Import):
                 targets |= {alias.name for alias in node.names if alias.name in known}
             elif isinstance(node, ast.ImportFrom):
@@ -99,7 +105,7 @@ def iri_spellings(src: Path) -> list[str]:
     for name, (path, _) in modules(src).items():
         if name == IRI_OWNER:
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        for node in ast.walk(parsed(path)):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("id/"):
                 found.append(f"{path.relative_to(src)}:{node.lineno}: {node.value!r}")
             elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
