@@ -26,9 +26,10 @@ lint: install
 types: install
 	$(BIN)/mypy
 
-# The fast tier, for every edit: no root, no services, no browser (tiers are decided in tests/conftest.py).
+# The fast tier, for every edit: no root, no services, no browser (tiers are decided in tests/conftest.py),
+# in two processes (pytest-xdist): one per core of the 2-core machine it is measured on.
 check: lint types
-	$(BIN)/python -m pytest -m "not slow and not service and not browser"
+	$(BIN)/python -m pytest -n 2 -m "not slow and not service and not browser"
 
 # System packages for the integration tests (Virtuoso, Chromium); installs only what is missing.
 test-deps:
