@@ -134,7 +134,7 @@ Alias {root} {DIRECTORY}
     # ETag is kept, and caches tell the encodings apart by Vary: Accept-Encoding
     DeflateAlterETag NoChange
 </IfModule>
-"""
+"""  # noqa: E501  (Apache directives are one a line)
 
 
 _JS = r"""// Content negotiation for pledgegraph IRIs (nginx njs): written by `pledgegraph publish`.
