@@ -309,8 +309,9 @@ def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list
     files["sitemap.xml"] = _sitemap(entities, info, _lastmods(entities, info, change_set, previous_dir))
     vocab = sorted({t.subject.value[len(PGV):] for t in src.graphs["ontology"]
                     if isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(PGV)})
-    versions = sorted({t.object.value[len(base + "ontology/"):] for t in src.graphs["ontology"]  # versionIRI,
-                       if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(base + "ontology/")})  # prior
+    ontology_space = base + "ontology/"  # the ontology's versionIRI and priorVersion live there
+    versions = sorted({t.object.value[len(ontology_space):] for t in src.graphs["ontology"]
+                       if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(ontology_space)})
     files.update(webservers.configs(urlsplit(base).path, src.ontology_html is not None, _served_types(files), vocab,
                                     versions))
     return files
