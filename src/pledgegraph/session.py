@@ -10,6 +10,8 @@ the SHACL store and the compiled shapes. An edit to a file then costs what the e
    refer to — the records a full run could report differently — as `validate --changed` does.
 A file that cannot be read, or whose ids or references are wrong, is reported and left out of the
 graph until it is fixed. A change to the ontology, the shapes or the vocabularies starts over.
+An edit may come from disk (`--watch`) or from an editor's unsaved buffer (`pledgegraph lsp`): `update`
+takes the text of the files it is given. `problems` is always the whole report, as `validate` makes it.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from . import schema
 from .audit import audit, audit_records
 from .build import Built, build_counted
 from .errors import ERROR, DataInvalid, Position, Problem, ProblemList, UnusableInput, relative, sorted_unique
+from .evidence import check_quotes
 from .explain import locate
 from .gcpause import paused_gc
 from .load import (check_references, data_files, index_ids, load, load_vocabulary, read_records, records_of_text,
                    references)
+from .pipeline import archives
 from .reason import Closure, load_rules, read_ontology
 from .records import Claimed, Dataset, Item, Record
 from .settings import Settings
@@ -77,7 +81,9 @@ class Session:
         vocabulary = load_vocabulary(settings.vocabulary_file)
         dataset = load(settings.data_dir, vocabulary)
         self.vocabulary = vocabulary
-        self.warnings = set(dataset.warnings) | set(audit(dataset))
+        self.archives = archives(settings, dataset)
+        self.warnings = set(dataset.warnings) | set(audit(dataset)) | set(check_quotes(dataset, self.archives).problems)
+        self.problems: list[Problem] = []  # the whole report as of the last good state (see check_all, update)
         self.records: dict[str, list[Record]] = {name: [] for name in dataset.files}
         for r in dataset.records:
             self.records[r.position.file].append(r)
@@ -118,7 +124,8 @@ class Session:
     def check_all(self) -> Report:
         """Every record, as `validate` reports them."""
         results, fallback = self.validator.check(self.data)
-        return Report(sorted_unique(problems_of(results, self.graph) + list(self.warnings)), results, fallback)
+        self.problems = sorted_unique(problems_of(results, self.graph) + list(self.warnings))
+        return Report(self.problems, results, fallback)
 
     def _written(self) -> bytes:
         """The graph the store holds, as written: for pySHACL."""
@@ -140,16 +147,18 @@ class Session:
         return sorted(n for n in names if _stamp(current.get(n)) != self.stamps.get(n))
 
     @paused_gc()
-    def update(self, names: list[str]) -> Update:
-        """Re-check after `names` (data files, as in messages) changed, were added or removed."""
+    def update(self, names: list[str], texts: dict[str, str] | None = None) -> Update:
+        """Re-check after `names` (data files, as in messages) changed, were added or removed; the
+        text of those in `texts` (an editor's buffers) is taken from there instead of the disk."""
         start = time.perf_counter()
+        texts = texts or {}
         current = {relative(p, self.settings.data_dir): p for p in data_files(self.settings.data_dir)}
         problems = ProblemList()
         edits, unreadable = {}, []
         for name in names:
             path = current.get(name)
             self.stamps[name] = _stamp(path)
-            edit = self._reread(name, path, problems)
+            edit = self._reread(name, path, problems, texts.get(name))
             if edit.problem is not None:
                 unreadable.append(edit.problem)
             edits[name] = edit
@@ -184,8 +193,13 @@ class Session:
             e.old.append(r)
             e.new.append(r)
 
-        removed, added, touched, referred = [], [], set(gone_ids), {}
+        removed, added, touched, referred, shifted = [], [], set(gone_ids), {}, {}
         for name, e in edits.items():
+            # records read again, unchanged but at other lines (a whole file re-read): their problems move
+            was, edited_ids = {r.id: r.position.line for r in e.old}, {r.id for r in e.edited}
+            shifted.update({r.id: r.position.line - was[r.id] for r in e.new
+                            if r.id in was and r.id not in edited_ids and r.position.line != was[r.id]})
+            shifted.update({r.id: e.delta for r in e.moved})
             gone, fresh, changed = self._swap(name, self._build(e.old, self.by_id), self._build(e.new, by_id))
             touched |= changed
             removed += gone
@@ -225,15 +239,22 @@ class Session:
             self.data.removed()
         self.data.load(_ntriples(added + gained))
 
-        scope = affected(touched, self.referrers, referred, by_id.keys())
-        self.warnings = {p for p in self.warnings if not (p.rule.startswith("audit.") and
+        # the edited records too: an edit that changes no triple (a comment, a line added) moves their problems
+        scope = affected(touched, self.referrers, referred, by_id.keys()) | {r.id for e in edits.values()
+                                                                             for r in e.edited}
+        self.warnings = {p for p in self.warnings if not (p.rule.startswith(("audit.", "evidence.")) and
                                                           (p.entity in scope or p.entity not in by_id))}
-        self.warnings |= set(audit_records([by_id[i] for i in sorted(scope)], by_id))
+        in_scope = [by_id[i] for i in sorted(scope)]
+        self.warnings |= set(audit_records(in_scope, by_id))
+        self.warnings |= set(check_quotes(Dataset(in_scope, by_id, self.vocabulary, []), self.archives).problems)
         focus = {node for rid in scope for node in self.nodes.get(rid, ())}
         results, fallback = self.validator.check(self.data, focus)
-        found = problems_of(results, self.graph) + [p for p in self.warnings if p.entity in scope]
-        return Update(Report(sorted_unique(found), results, fallback), names, scope, self.total,
-                      time.perf_counter() - start)
+        found = sorted_unique(problems_of(results, self.graph) + [p for p in self.warnings if p.entity in scope])
+        kept = [dataclasses.replace(p, position=_moved(p.position, shifted[p.entity])) if p.entity in shifted else p
+                for p in self.problems
+                if p.entity not in scope and (p.entity in by_id or not p.entity)]
+        self.problems = sorted_unique(kept + found)
+        return Update(Report(found, results, fallback), names, scope, self.total, time.perf_counter() - start)
 
     def _swap(self, name: str, old: tuple[Built, Counter[str]], new: tuple[Built, Counter[str]]
               ) -> tuple[list[str], list[str], set[str]]:
@@ -263,15 +284,17 @@ class Session:
                                           derived=True)
         return self._derive_part
 
-    def _reread(self, name: str, path: Path | None, problems: ProblemList) -> "_Edit":
-        """The file's records after an edit: only the records in the lines that changed are read
-        again, those below them moved by the lines added or removed; the whole file when the edit
-        touches its structure (a kind's key)."""
+    def _reread(self, name: str, path: Path | None, problems: ProblemList, text: str | None = None) -> "_Edit":
+        """The file's records after an edit (its `text`, or else what the disk holds): only the records
+        in the lines that changed are read again, those below them moved by the lines added or removed;
+        the whole file when the edit touches its structure (a kind's key)."""
         old_records = self.records.get(name, [])
         old_text = self.texts.get(name, "")
         if path is None:
             return _Edit(old_records, [], [], "", True)
-        text = path.read_text(encoding="utf-8", errors="replace")
+        buffer = text is not None
+        if not buffer:
+            text = path.read_text(encoding="utf-8", errors="replace")
         region = _changed_region(old_text, text, old_records) if old_records else None
         if region is not None:
             i, j, chunk, delta = region
@@ -287,7 +310,8 @@ class Session:
             moved = [_moved(r, delta) for r in old_records[j:]] if delta else []
             records, old = old_records[:i] + new + (moved or old_records[j:]), old_records[i:j]
         else:
-            records, problem = read_records(path, name, self.vocabulary, problems)
+            records, problem = records_of_text(text, name, self.vocabulary, problems, whole=True) if buffer \
+                else read_records(path, name, self.vocabulary, problems)
             old, new, moved, delta = old_records, records, [], 0
         if problem is not None:
             return _Edit(old, [], [], text, region is None, problem)
