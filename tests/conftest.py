@@ -21,7 +21,7 @@ SLOW_MODULES = {"test_resilience.py", "test_web_servers.py", "test_publish.py", 
                 "test_shapes.py", "test_diff.py", "test_cli.py", "test_build.py", "test_dcat_ap.py",
                 "test_shacl_differential.py", "test_owl_dl.py", "test_random_scalars.py", "test_reconcile.py",
                 "test_push.py", "test_first_hour.py", "test_shacl_w3c.py", "test_bad_input.py",
-                "test_output_safety.py"}
+                "test_output_safety.py", "test_lsp.py"}
 SLOW_TESTS = ("test_reason.py::test_inferred_triples_equal_owlrl_closure",
               "test_research_tools.py::test_export_describe_and_record_subgraph_agree",
               "test_query.py::test_every_library_query_has_a_title_and_runs",

@@ -84,6 +84,7 @@ class Session:
         self.archives = archives(settings, dataset)
         self.warnings = set(dataset.warnings) | set(audit(dataset)) | set(check_quotes(dataset, self.archives).problems)
         self.problems: list[Problem] = []  # the whole report as of the last good state (see check_all, update)
+        self.refused: list[Problem] = []  # what `validate` reports while an edit leaves the data unloadable
         self.records: dict[str, list[Record]] = {name: [] for name in dataset.files}
         for r in dataset.records:
             self.records[r.position.file].append(r)
@@ -151,7 +152,7 @@ class Session:
         """Re-check after `names` (data files, as in messages) changed, were added or removed; the
         text of those in `texts` (an editor's buffers) is taken from there instead of the disk."""
         start = time.perf_counter()
-        texts = texts or {}
+        texts, self.refused = texts or {}, []
         current = {relative(p, self.settings.data_dir): p for p in data_files(self.settings.data_dir)}
         problems = ProblemList()
         edits, unreadable = {}, []
@@ -164,6 +165,7 @@ class Session:
             edits[name] = edit
         if unreadable:  # as `load`: what could be read is not checked across files until all can be
             report = Report(sorted_unique(unreadable + [p for p in problems.items if p.severity == ERROR]), [])
+            self.refused = report.problems
             return Update(report, names, set(), self.total, time.perf_counter() - start)
         replaced = {r.id for e in edits.values() for r in e.old}
         kept = {i: r for i, r in self.by_id.items() if i not in replaced}
@@ -180,6 +182,11 @@ class Session:
         blocking = [p for p in problems.items if p.severity == ERROR]
         if blocking:  # the graph keeps the files' last good state until they are fixed
             report = Report(sorted_unique(blocking), [])
+            # `validate` then lists every problem the loader found: the re-read records' and the others' warnings
+            self.refused = sorted_unique(problems.items + [
+                p for p in self.warnings if not p.rule.startswith(("audit.", "evidence.")) and not (
+                    p.position.file in edits and (edits[p.position.file].whole_file or
+                                                  p.entity in {r.id for r in edits[p.position.file].old}))])
             return Update(report, names, set(), self.total, time.perf_counter() - start)
 
         # A record whose kind changed changes the IRIs the records referring to it make: build those again.
@@ -428,7 +435,8 @@ def _changed_region(old: str, new: str, records: list[Record]) -> tuple[int, int
     j = max(i + 1, bisect.bisect_right(starts, len(old_lines) - b))  # past the last changed line
     end = starts[j] - 1 + delta if j < len(records) else len(new_lines)  # in the new lines
     chunk = new_lines[starts[i] - 1:end]
-    while chunk and _at_margin(chunk[-1]):  # the next kind's key, when j is that kind's first record
+    # the next kind's key when j is that kind's first record, and any comment between it and that record
+    while chunk and (_at_margin(chunk[-1]) or not chunk[-1].strip() or chunk[-1].lstrip().startswith("#")):
         chunk.pop()
     return i, j, "\n".join(chunk), delta
 
