@@ -79,7 +79,8 @@ async def open_file(client, project: Path, name: str) -> str:
     u = uri(project, name)
     if u not in client.versions:
         client.versions[u], client.buffers[u] = 1, (project / "data" / name).read_text()
-        client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(u, "yaml", 1, client.buffers[u])))
+        client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+            lsp.TextDocumentItem(u, "yaml", 1, client.buffers[u])))
         await until(lambda: client.checked.get(u) == 1)
     return u
 
@@ -89,7 +90,8 @@ async def type_text(client, u: str, text: str, wait: bool = True) -> None:
     client.versions[u] += 1
     version, client.buffers[u] = client.versions[u], text
     client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-        lsp.VersionedTextDocumentIdentifier(version=version, uri=u), [lsp.TextDocumentContentChangeWholeDocument(text=text)]))
+        lsp.VersionedTextDocumentIdentifier(version=version, uri=u),
+        [lsp.TextDocumentContentChangeWholeDocument(text=text)]))
     if wait:
         await until(lambda: client.checked.get(u) == version)
 
@@ -122,8 +124,8 @@ def validate_report(project: Path, texts: dict[str, str], where: Path) -> dict[s
                           cwd=where, capture_output=True, text=True, env={**os.environ, "PLEDGEGRAPH_ARCHIVE_DIR": ""})
     out = {}
     for p in json.loads(done.stdout)["problems"]:
-        out.setdefault(p["file"], []).append((p["line"], p["column"], p["severity"], p["entity"], p["message"], p["rule"],
-                                              p["value"], p["hint"]))
+        out.setdefault(p["file"], []).append((p["line"], p["column"], p["severity"], p["entity"], p["message"],
+                                              p["rule"], p["value"], p["hint"]))
     return out
 
 
@@ -191,7 +193,6 @@ async def test_a_typed_mistake_is_reported_at_its_range_and_its_quick_fix_gives_
         errors = [d for d in client.diagnostics[u] if d.severity == lsp.DiagnosticSeverity.Error]
         assert len(errors) == 1, (new, errors)
         (d,) = errors
-        start = lines[line].index(old.strip().split(":")[0]) if "\t" not in new else 0
         if fixed_by.startswith(("Replace with", "Write")):  # at the value's range
             value = new.split(": ", 1)[1]
             assert d.range.start == lsp.Position(line, lines[line].index(old) + len(old) - len(old.split(": ")[1]))
@@ -263,7 +264,8 @@ async def test_hover_definition_references_and_outline(client, project):
                [r.range.start.character:r.range.end.character] == "islamic-state" for r in found)
 
     symbols = await client.text_document_document_symbol_async(lsp.DocumentSymbolParams(lsp.TextDocumentIdentifier(u)))
-    assert [s.name for s in symbols] == [line.split("id: ")[1] for line in text.split("\n") if line.startswith("  - id: ")]
+    ids = [line.split("id: ")[1] for line in text.split("\n") if line.startswith("  - id: ")]
+    assert [s.name for s in symbols] == ids
 
 
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="needs the seed texts beside the project")
@@ -278,5 +280,6 @@ async def test_hover_on_a_quote_says_where_the_source_says_it(client, project):
     await type_text(client, u, text.replace("six commanders in the Chechen", "seven commanders in the Chechen", 1))
     hover = await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(u), on_quote))
     assert hover.contents.value.startswith("Quote **not found** in `dailybeast-isis-comes-to-russia`:")
-    assert any(d.data["rule"] == "evidence.quote" and d.range.start.line == on_quote.line for d in client.diagnostics[u])
+    assert any(d.data["rule"] == "evidence.quote" and d.range.start.line == on_quote.line
+               for d in client.diagnostics[u])
     await type_text(client, u, text)

@@ -28,7 +28,7 @@ from .session import Session
 from .settings import Settings
 from .vocab import PGV
 
-DEBOUNCE = 0.1  # seconds of quiet after a keystroke before the buffers are re-checked
+DEBOUNCE = 0.05  # seconds of quiet after a keystroke before the buffers are re-checked (typing goes on meanwhile)
 MAX_COMPLETIONS = 200
 _SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning,
              "info": lsp.DiagnosticSeverity.Information}
@@ -45,7 +45,10 @@ class CuratorServer(LanguageServer):
         self.session: Session | None = None
         self.startup_problems: list[Problem] = []  # the data could not be loaded: what `validate` says
         self.ready = asyncio.Event()
-        self.published: dict[str, list[lsp.Diagnostic]] = {}
+        self.reported: dict[str, list[Problem]] = {}  # by file: the problems its diagnostics were last made of
+        self.made: dict[str, dict[tuple, lsp.Diagnostic]] = {}  # by file: its last diagnostics, by problem and
+        # the text they underline (most stay the same from one keystroke to the next)
+        self.names: tuple[frozenset, dict[str, str]] = (frozenset(), {})  # the session's files; uri -> file
         self.versions: dict[str, int | None] = {}  # of the buffers, when their diagnostics were last published
         self.pending: asyncio.TimerHandle | None = None
         self.closed: set[str] = set()  # buffers closed since the last re-check: the disk is the truth again
@@ -56,8 +59,10 @@ class CuratorServer(LanguageServer):
         """The data file an editor's URI names, as the session (and messages) name it."""
         if self.session is None or not uri.startswith("file:"):
             return None
-        path = Path(unquote(urlparse(uri).path)).resolve()
-        return next((n for n, p in self.session.files.items() if p.resolve() == path), None)
+        files = frozenset(self.session.files)
+        if files != self.names[0]:
+            self.names = (files, {self.uri_of(n): n for n in files})
+        return self.names[1].get(Path(unquote(urlparse(uri).path)).resolve().as_uri())
 
     def uri_of(self, name: str) -> str:
         path = self.session.files.get(name) if self.session else None
@@ -82,8 +87,19 @@ class CuratorServer(LanguageServer):
         return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
 
     def client_range(self, lines: list[str], line: int, start: int, end: int) -> lsp.Range:
-        codec = self.workspace.position_codec
-        return codec.range_to_client_units(lines, lsp.Range(lsp.Position(line, start), lsp.Position(line, end)))
+        text = lines[line] if line < len(lines) else ""
+        return lsp.Range(lsp.Position(line, self.units(text[:start])), lsp.Position(line, self.units(text[:end])))
+
+    def units(self, text: str) -> int:
+        """The length of `text` in the client's position encoding (UTF-16 unless it chose another)."""
+        if text.isascii():
+            return len(text)
+        encoding = self.workspace.position_encoding
+        if encoding == lsp.PositionEncodingKind.Utf32:
+            return len(text)
+        if encoding == lsp.PositionEncodingKind.Utf8:
+            return len(text.encode())
+        return len(text.encode("utf-16-le")) // 2
 
     # --- checking -------------------------------------------------------------------------------
 
@@ -132,7 +148,7 @@ class CuratorServer(LanguageServer):
         by_file: dict[str, list[Problem]] = {}
         for p in self.report():
             by_file.setdefault(p.position.file, []).append(p)
-        names = set(by_file) | set(self.published)
+        names = set(by_file) | set(self.reported)
         if self.session is not None:
             names |= set(self.session.files)
         versions = {name: doc.version for uri, doc in self.workspace.text_documents.items()
@@ -140,12 +156,19 @@ class CuratorServer(LanguageServer):
         last = [n for n, v in versions.items() if self.versions.get(n) != v]
         self.versions = versions
         for name in sorted(names - set(last)) + sorted(last):
+            problems = by_file.get(name, [])
+            if self.reported.get(name) == problems and name not in last:
+                continue  # the same problems at the same places: the same diagnostics
+            self.reported[name] = problems
             lines = self.text_of(name).split("\n")
-            diagnostics = [diagnostic(p, lines, self) for p in by_file.get(name, [])]
-            if self.published.get(name) != diagnostics or name in last:
-                self.published[name] = diagnostics
-                self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
-                    uri=self.uri_of(name), diagnostics=diagnostics, version=versions.get(name)))
+            before, made = self.made.get(name, {}), {}
+            for p in problems:
+                line, start, end = problem_range(p, lines)
+                key = (p, line, start, end, lines[line][:end] if line < len(lines) else "")
+                made[key] = before.get(key) or diagnostic(p, self.client_range(lines, line, start, end))
+            self.made[name] = made
+            self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
+                uri=self.uri_of(name), diagnostics=list(made.values()), version=versions.get(name)))
 
     def schedule(self) -> None:
         """Re-check after DEBOUNCE seconds without a keystroke."""
@@ -169,16 +192,19 @@ class CuratorServer(LanguageServer):
         return max((r for r in records if r.position.line - 1 <= line), key=lambda r: r.position.line, default=None)
 
 
-def diagnostic(p: Problem, lines: list[str], server: CuratorServer) -> lsp.Diagnostic:
-    """A problem as `validate` prints it (without its file, which the editor shows), at the range of
-    the value it names (`data` holds its fields, place included, as `validate --format json`)."""
+def problem_range(p: Problem, lines: list[str]) -> tuple[int, int, int]:
+    """(line, start, end), 0-based, of the value a problem names; the first line for a whole file."""
     if p.position.line:
-        line, start, end = value_range(lines, p.position.line - 1, p.position.column - 1, p.value)
-    else:
-        line, start, end = 0, 0, len(lines[0]) if lines else 0
+        return value_range(lines, p.position.line - 1, p.position.column - 1, p.value)
+    return 0, 0, len(lines[0]) if lines else 0
+
+
+def diagnostic(p: Problem, where: lsp.Range) -> lsp.Diagnostic:
+    """A problem as `validate` prints it (without its file, which the editor shows); `data` holds its
+    fields, place included, as `validate --format json` writes them."""
     message = p.format()[len(f"{p.position}: {p.severity}:"):].lstrip()
     data = p.as_dict()
-    return lsp.Diagnostic(range=server.client_range(lines, line, start, end), message=message,
+    return lsp.Diagnostic(range=where, message=message,
                           severity=_SEVERITY.get(p.severity, lsp.DiagnosticSeverity.Error), code=p.rule or None,
                           source="pledgegraph", data=data)
 

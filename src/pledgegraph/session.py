@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import heapq
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import schema
+from . import schema, timeline
 from .audit import audit, audit_records
 from .build import Built, build_counted
 from .errors import ERROR, DataInvalid, Position, Problem, ProblemList, UnusableInput, relative, sorted_unique
@@ -99,7 +100,8 @@ class Session:
         for name, records in self.records.items():
             part, self.counts[name] = self._build(records, self.by_id)
             self._trace(part, add=True)
-        part, self.counts[_DERIVED] = self._derive(self.by_id)
+        part, counts = self._derive(self.by_id)
+        self.counts[_DERIVED] = counts.copy()  # changed in place by `_swap`; the part keeps its own
         self._trace(part, add=True)
         self.texts = {name: path.read_text(encoding="utf-8", errors="replace") for name, path in self.files.items()}
         ontology = read_ontology(settings.ontology_files)
@@ -200,6 +202,7 @@ class Session:
             e.old.append(r)
             e.new.append(r)
 
+        derive = self._derivation_changed(edits)
         removed, added, touched, referred, shifted = [], [], set(gone_ids), {}, {}
         for name, e in edits.items():
             # records read again, unchanged but at other lines (a whole file re-read): their problems move
@@ -234,10 +237,11 @@ class Session:
         self.by_id = by_id
         self.warnings |= set(problems.items)
         # Subordination links and the direct layer are derived across records: made again from all.
-        gone, fresh, changed = self._swap(_DERIVED, self._derive_part, self._derive(by_id))
-        touched |= changed
-        removed += gone
-        added += fresh
+        if derive:
+            gone, fresh, changed = self._swap(_DERIVED, self._derive_part, self._derive(by_id))
+            touched |= changed
+            removed += gone
+            added += fresh
 
         lost, gained = self.closure.update(sorted(removed), sorted(added))
         for line in removed + lost:
@@ -260,22 +264,42 @@ class Session:
         kept = [dataclasses.replace(p, position=_moved(p.position, shifted[p.entity])) if p.entity in shifted else p
                 for p in self.problems
                 if p.entity not in scope and (p.entity in by_id or not p.entity)]
-        self.problems = sorted_unique(kept + found)
+        kept.sort(key=Problem.sort_key)  # already in order but where a whole file's records moved about
+        self.problems = list(heapq.merge(kept, found, key=Problem.sort_key))  # no problem is in both
         return Update(Report(found, results, fallback), names, scope, self.total, time.perf_counter() - start)
+
+    def _derivation_changed(self, edits: dict[str, _Edit]) -> bool:
+        """Whether the edits can change what is derived across records (see `timeline.may_change`), or
+        where its nodes are traced to (a record read again at another line)."""
+        old = {r.id: r for e in edits.values() for r in e.old}
+        new = {r.id: r for e in edits.values() for r in e.new}
+        for rid in old.keys() | new.keys():
+            before, after = old.get(rid), new.get(rid)
+            if before is after:
+                continue
+            if timeline.may_change(before, after) or (before and after and before.position != after.position):
+                return True
+            if any(r.kind == "branch" and r.data.get("ended_by") == rid
+                   for r in map(self.by_id.get, self.referrers.get(rid, ())) if r is not None):
+                return True
+        return False
 
     def _swap(self, name: str, old: tuple[Built, Counter[str]], new: tuple[Built, Counter[str]]
               ) -> tuple[list[str], list[str], set[str]]:
         """Replace the lines `old` by `new` in the part `name` (a file, or the derived part): the lines
         the graph loses and gains (a line another part still states stays), and the records touched."""
         (old_part, old_counts), (new_part, new_counts) = old, new
-        previous = self.counts.get(name, Counter())
-        counts = previous.copy()
-        counts.subtract(old_counts)
-        counts.update(new_counts)
-        self.counts[name] = counts = +counts  # drops the lines no record of the part states now
+        counts = self.counts.setdefault(name, Counter())  # changed in place: a file's part may be large
         others = [c for other, c in self.counts.items() if other != name]
+        fresh = [line for line in new_counts if line not in counts and not any(line in c for c in others)]
+        for line, n in old_counts.items():
+            left = counts.get(line, 0) - n
+            if left > 0:
+                counts[line] = left
+            else:  # no record of the part states it now
+                counts.pop(line, None)
+        counts.update(new_counts)
         gone = [line for line in old_counts if line not in counts and not any(line in c for c in others)]
-        fresh = [line for line in new_counts if line not in previous and not any(line in c for c in others)]
         touched = {locate(old_part, _subject(line))[0] for line in gone}
         touched |= {locate(new_part, _subject(line))[0] for line in fresh}
         self._trace(old_part, add=False)
