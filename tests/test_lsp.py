@@ -43,8 +43,9 @@ def project(tmp_path_factory) -> Path:
     return copy_project(tmp_path_factory.mktemp("lsp"))
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def client(project):
+async def start_server(project: Path, files: list[str] | None = None) -> LanguageClient:
+    """A client connected to `pledgegraph lsp` in `project`, once it has published the diagnostics of
+    `files` (default: every data file)."""
     client = LanguageClient(converter_factory=default_converter)
     client.checked = {}  # uri -> the version of the buffer its last diagnostics were made from
 
@@ -57,9 +58,15 @@ async def client(project):
                           env={**os.environ, "PLEDGEGRAPH_ARCHIVE_DIR": ""})
     await client.initialize_session(lsp.InitializeParams(
         capabilities=client_capabilities("visual-studio-code"), root_uri=project.as_uri()))
-    files = sorted(p.name for p in (project / "data").glob("*.yaml") if p.name != "checks.yaml")
+    files = files or sorted(p.name for p in (project / "data").glob("*.yaml") if p.name != "checks.yaml")
     await until(lambda: all(uri(project, f) in client.diagnostics for f in files))
     client.versions, client.buffers = {}, {}  # of the open buffers, by uri
+    return client
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def client(project):
+    client = await start_server(project)
     yield client
     await client.shutdown_session()
     await client.stop()
@@ -113,8 +120,9 @@ def shown(client, project: Path) -> dict[str, list[tuple]]:
     return out
 
 
-def validate_report(project: Path, texts: dict[str, str], where: Path) -> dict[str, list[tuple]]:
-    """`pledgegraph validate --format json` on a copy of the project holding `texts` (name -> text)."""
+def validate_report(texts: dict[str, str], where: Path) -> dict[str, list[tuple]]:
+    """`pledgegraph validate --format json` on a copy of the project (in `where`) whose data files
+    `texts` (name -> text) hold the given text."""
     if where.exists():
         shutil.rmtree(where)
     copy_project(where)
@@ -145,7 +153,7 @@ async def test_every_file_reports_what_validate_reports_through_edits(client, pr
             if buffer(client, uris[n]) != text:
                 await type_text(client, uris[n], text, wait=False)
         await until(lambda: all(client.checked.get(uris[n]) == client.versions[uris[n]] for n in texts))
-        expected = validate_report(project, texts, tmp_path / "saved")
+        expected = validate_report(texts, tmp_path / "saved")
         assert shown(client, project) == expected
         return expected
 
@@ -283,3 +291,18 @@ async def test_hover_on_a_quote_says_where_the_source_says_it(client, project):
     assert any(d.data["rule"] == "evidence.quote" and d.range.start.line == on_quote.line
                for d in client.diagnostics[u])
     await type_text(client, u, text)
+
+
+async def test_data_that_cannot_be_loaded_is_reported_as_validate_reports_it(tmp_path):
+    """At start-up, a file that is not YAML: `validate` stops at it, and so does the server (until saved)."""
+    project = copy_project(tmp_path / "broken")
+    path = project / "data" / "persons.yaml"
+    path.write_text(path.read_text().replace("  - id: ", "  - id: [", 1))
+    client = await start_server(project, ["persons.yaml"])
+    try:
+        expected = validate_report({"persons.yaml": path.read_text()}, tmp_path / "saved")
+        assert expected and shown(client, project) == expected
+        assert [p[5] for p in expected["data/persons.yaml"]] == ["yaml"]
+    finally:
+        await client.shutdown_session()
+        await client.stop()

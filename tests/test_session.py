@@ -237,3 +237,20 @@ def test_watch_reports_what_validate_reports_with_a_shape_the_engine_refuses(mon
     note = ("note: 1 shape(s) checked by pySHACL: <https://w3id.org/pledgegraph/shapes#NotAPersonShape>: sh:not "
             "(in <https://w3id.org/pledgegraph/shapes#NotAPersonShape>)")
     assert note in full.stderr.splitlines() and note in watched.stderr.splitlines()
+
+
+def test_derived_facts_are_made_again_only_when_an_edit_can_change_them(repo, monkeypatch):
+    """A person's names do not change what is derived across records (kept as it was); a reported
+    death does (the direct layer says who is reported dead): the store equals a fresh build's after both."""
+    s = settings(repo)
+    session = Session(s)
+    derived = []
+    monkeypatch.setattr(session, "_derive", lambda by_id, real=session._derive: derived.append(1) or real(by_id))
+    edit(repo, name("Inc Person"), name("Inc Person") + name("Another Name"))
+    recheck(session, s)
+    assert not derived
+    edit(repo, "  - id: inc-person\n", f"  - id: inc-person\n    deaths:\n      - {{date: 2015, sources: [{SRC}]}}\n")
+    recheck(session, s)
+    assert derived
+    assert any("inc-person" in line and "reportedDead" in line and "true" in line
+               for line in store_triples(session.store))

@@ -24,7 +24,7 @@ from .errors import DataInvalid, Problem, UnusableInput
 from .evidence import quote_in_source
 from .load import reference_positions
 from .records import Claimed, Item, Record
-from .session import Session
+from .session import Session, all_stamps
 from .settings import Settings
 from .vocab import PGV
 
@@ -44,6 +44,7 @@ class CuratorServer(LanguageServer):
         self.settings = settings
         self.session: Session | None = None
         self.startup_problems: list[Problem] = []  # the data could not be loaded: what `validate` says
+        self.tried: dict = {}  # the files on disk when the session last started: it starts again when they change
         self.ready = asyncio.Event()
         self.reported: dict[str, list[Problem]] = {}  # by file: the problems its diagnostics were last made of
         self.made: dict[str, dict[tuple, lsp.Diagnostic]] = {}  # by file: its last diagnostics, by problem and
@@ -65,8 +66,11 @@ class CuratorServer(LanguageServer):
         return self.names[1].get(Path(unquote(urlparse(uri).path)).resolve().as_uri())
 
     def uri_of(self, name: str) -> str:
+        """The URI of a file as messages name it (relative to the working directory, or else to the data's parent)."""
         path = self.session.files.get(name) if self.session else None
-        return (path or self.settings.data_dir.parent / name).resolve().as_uri()
+        if path is None:
+            path = Path(name) if Path(name).exists() else self.settings.data_dir.parent / name
+        return path.resolve().as_uri()
 
     def buffers(self) -> dict[str, str]:
         """The open buffers of data files: name -> unsaved text."""
@@ -105,6 +109,7 @@ class CuratorServer(LanguageServer):
 
     def start_session(self) -> None:
         """Check everything (on a worker thread at start-up); what the loader refuses is reported."""
+        self.tried = all_stamps(self.settings)
         try:
             session = Session(self.settings)
             session.check_all()
@@ -114,7 +119,8 @@ class CuratorServer(LanguageServer):
 
     def recheck(self) -> None:
         """Hand the buffers that differ from what the session checked (and files changed on disk) to the session."""
-        if self.session is None or self.session.inputs_changed():
+        if self.session is None and all_stamps(self.settings) != self.tried or \
+                self.session is not None and self.session.inputs_changed():
             self.start_session()
         session = self.session
         if session is not None:

@@ -398,7 +398,7 @@ def watch(settings: Settings, on_start, on_update, on_error, interval: float = 0
     session, tried, reports = None, None, 0
     while max_reports is None or reports < max_reports:
         if session is None or session.inputs_changed():
-            stamps = _all_stamps(settings)
+            stamps = all_stamps(settings)
             if stamps != tried:
                 tried = stamps
                 try:
@@ -417,7 +417,7 @@ def watch(settings: Settings, on_start, on_update, on_error, interval: float = 0
                     reports += 1
                     continue
             except UnusableInput as e:  # e.g. a link out of the data directory: start over once fixed
-                session, tried = None, _all_stamps(settings)
+                session, tried = None, all_stamps(settings)
                 on_error(e)
                 reports += 1
         time.sleep(interval)
@@ -428,7 +428,8 @@ def _inputs(settings: Settings) -> list[Path]:
     return [*settings.ontology_files, *settings.shape_files, settings.vocabulary_file]
 
 
-def _all_stamps(settings: Settings) -> dict:
+def all_stamps(settings: Settings) -> dict:
+    """The state on disk of everything a session reads: a start-up that failed is tried again when it changes."""
     try:
         data = data_files(settings.data_dir)
     except UnusableInput:
