@@ -223,6 +223,10 @@ async def test_a_typed_mistake_is_reported_at_its_range_and_its_quick_fix_gives_
     await type_text(client, u, original)
 
 
+async def hover_text(client, u: str, at: lsp.Position) -> str:
+    return (await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(u), at))).contents.value
+
+
 def position_of(text: str, needle: str, offset: int = 0) -> lsp.Position:
     lines = text.split("\n")
     line = next(i for i, row in enumerate(lines) if needle in row)
@@ -255,9 +259,9 @@ async def test_hover_definition_references_and_outline(client, project):
     u = await open_file(client, project, "pledges.yaml")
     text = buffer(client, u)
     on_id = position_of(text, "to: islamic-state", 6)
-    hover = await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(u), on_id))
-    assert hover.contents.value.startswith("**organization** `islamic-state`")
-    assert "Islamic State (en)" in hover.contents.value and "sources:" in hover.contents.value
+    hover = await hover_text(client, u, on_id)
+    assert hover.startswith("**organization** `islamic-state`")
+    assert "Islamic State (en)" in hover and "sources:" in hover
 
     where = await client.text_document_definition_async(lsp.DefinitionParams(lsp.TextDocumentIdentifier(u), on_id))
     organizations = (project / "data" / "organizations.yaml").read_text().split("\n")
@@ -281,13 +285,13 @@ async def test_hover_on_a_quote_says_where_the_source_says_it(client, project):
     u = await open_file(client, project, "pledges.yaml")
     text = buffer(client, u)
     on_quote = position_of(text, "quote: In November and December six commanders", 20)
-    hover = await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(u), on_quote))
-    assert hover.contents.value.startswith("Quote found in `dailybeast-isis-comes-to-russia`:")
-    assert "⟨In November and December six commanders" in hover.contents.value
+    hover = await hover_text(client, u, on_quote)
+    assert hover.startswith("Quote found in `dailybeast-isis-comes-to-russia`:")
+    assert "⟨In November and December six commanders" in hover
 
     await type_text(client, u, text.replace("six commanders in the Chechen", "seven commanders in the Chechen", 1))
-    hover = await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(u), on_quote))
-    assert hover.contents.value.startswith("Quote **not found** in `dailybeast-isis-comes-to-russia`:")
+    hover = await hover_text(client, u, on_quote)
+    assert hover.startswith("Quote **not found** in `dailybeast-isis-comes-to-russia`:")
     assert any(d.data["rule"] == "evidence.quote" and d.range.start.line == on_quote.line
                for d in client.diagnostics[u])
     await type_text(client, u, text)
