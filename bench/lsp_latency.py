@@ -62,7 +62,7 @@ async def measure(data: Path, keystrokes: int) -> dict:
         client.text_document_did_change(lsp.DidChangeTextDocumentParams(
             lsp.VersionedTextDocumentIdentifier(version=version, uri=uri),
             [lsp.TextDocumentContentChangePartial(range=lsp.Range(at, at), text="x")]))
-        await until(lambda: checked.get(uri) == version)
+        await until(lambda v=version: checked.get(uri) == v)
         seconds.append(time.perf_counter() - sent)
     await client.shutdown_async(None)
     client.exit(None)
