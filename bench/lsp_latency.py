@@ -9,13 +9,15 @@ process over stdio, through pygls' LSP client), and reports:
   compile shapes, check everything), and to the answer to `initialize`;
 - keystroke latency: one character typed into a name of the first organization (an incremental
   change, unsaved), until the diagnostics of that buffer version arrive: median and worst of N
-  keystrokes, each waited for (so the debounce is inside the figure).
+  keystrokes, each waited for (so the debounce is inside the figure); and the CPU time the server
+  process spent on each (from /proc: what the figure would be on an idle machine, less the debounce).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -26,6 +28,15 @@ from lsprotocol import types as lsp
 from pygls.lsp.client import LanguageClient
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def measure(data: Path, keystrokes: int) -> dict:
@@ -55,20 +66,23 @@ async def measure(data: Path, keystrokes: int) -> dict:
     lines = text.split("\n")
     row = next(i for i, line in enumerate(lines) if "- name: " in line)
     column = len(lines[row].rstrip()) - 1  # inside the quoted name, before its closing quote
-    seconds = []
+    seconds, cpu = [], []
+    pid = client._server.pid
     for version in range(2, keystrokes + 2):
         at = lsp.Position(row, column + version - 2)
+        used = cpu_seconds(pid)
         sent = time.perf_counter()
         client.text_document_did_change(lsp.DidChangeTextDocumentParams(
             lsp.VersionedTextDocumentIdentifier(version=version, uri=uri),
             [lsp.TextDocumentContentChangePartial(range=lsp.Range(at, at), text="x")]))
         await until(lambda v=version: checked.get(uri) == v)
         seconds.append(time.perf_counter() - sent)
+        cpu.append(cpu_seconds(pid) - used)
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
     return {"initialize": answered, "ready": ready, "median": statistics.median(seconds), "worst": max(seconds),
-            "keystrokes": keystrokes}
+            "cpu": statistics.median(cpu), "keystrokes": keystrokes, "load": os.getloadavg()[0]}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -88,7 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"start-up: initialize answered in {r['initialize'] * 1000:.0f} ms, diagnostics of the opened file "
           f"in {r['ready']:.2f} s")
     print(f"keystroke -> diagnostics: median {r['median'] * 1000:.0f} ms, worst {r['worst'] * 1000:.0f} ms "
-          f"({r['keystrokes']} keystrokes)")
+          f"({r['keystrokes']} keystrokes); server CPU per keystroke: median {r['cpu'] * 1000:.0f} ms; "
+          f"load average {r['load']:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

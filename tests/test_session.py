@@ -254,3 +254,19 @@ def test_derived_facts_are_made_again_only_when_an_edit_can_change_them(repo, mo
     assert derived
     assert any("inc-person" in line and "reportedDead" in line and "true" in line
                for line in store_triples(session.store))
+
+
+def test_an_impossible_fact_typed_is_refused_as_a_full_load_refuses_it(repo):
+    """The sanity rules run on the edited records: a group pledging to itself stops the re-check, and
+    the session then reports what `validate` does (every problem the loader found)."""
+    from pledgegraph.errors import DataInvalid
+
+    s = settings(repo)
+    session = Session(s)
+    session.check_all()
+    edit(repo, "pledgers: [inc-bystander]", "pledgers: [inc-org]")
+    update = session.update(session.changed_files())
+    with pytest.raises(DataInvalid) as refused:
+        check(s)
+    assert [p.message.split(" (")[0] for p in update.report.problems] == ["pledges allegiance to itself"]
+    assert session.refused == refused.value.problems

@@ -27,6 +27,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from pledgegraph.model import schema, timeline
+from pledgegraph.stages import sanity
 from pledgegraph.stages.audit import audit, audit_records
 from pledgegraph.stages.build import Built, build_counted
 from pledgegraph.errors import ERROR, DataInvalid, Position, Problem, ProblemList, UnusableInput, relative, sorted_unique
@@ -181,6 +182,11 @@ class Session:
         dependents = [by_id[i] for target in gone_ids | {r.id for r in edited}
                       for i in self.referrers.get(target, ()) if i in by_id]
         check_references(edited + dependents, by_id, problems)
+        # what `load` finds impossible, in the edited records (all of them when the dataset's date may move)
+        ruled = list(by_id.values()) if any(r.kind == "dataset" for r in edited) else edited
+        kinds = {r.kind for r in ruled} & sanity.CYCLE_KINDS
+        sanity.check(ruled, by_id, problems, sorted((r for r in by_id.values() if r.kind in kinds),
+                                                    key=lambda r: r.position))
         blocking = [p for p in problems.items if p.severity == ERROR]
         if blocking:  # the graph keeps the files' last good state until they are fixed
             report = Report(sorted_unique(blocking), [])
