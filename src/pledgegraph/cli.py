@@ -290,6 +290,18 @@ def _watch(settings, fmt: str) -> None:
 
 @main.command()
 @data_options
+def lsp(data, base):
+    """Serve the data's checks to an editor: a language server over stdio (set-up: docs/curators.md).
+
+    Diagnostics as `validate --watch` finds them in the unsaved buffers, completion of ids, fields and
+    concepts, hover, go to definition, find references, quick fixes and the outline of records."""
+    from pledgegraph.editor.lsp import serve
+
+    serve(_settings(data, base=base))
+
+
+@main.command()
+@data_options
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output directory (default: dist/, or $PLEDGEGRAPH_OUT_DIR). Replaced only on success.")
 @click.option("--allow-removals", is_flag=True,
