@@ -78,7 +78,7 @@ def load(dist: Path) -> Loaded:
 
 def describe(loaded: Loaded, iri: str) -> list[ox.Triple]:
     """What the graph says about `iri`: its own triples and those of the nodes nested below it
-    (`…/name/1`, `…/cite/<source>/quote`…), from every graph, sorted. Empty when it is unknown."""
+    (`…/name/<key>`, `…/cite/<source>/<digest>/quote`…), from every graph, sorted. Empty when it is unknown."""
     found: set[ox.Triple] = set()
     todo, seen = [iri], {iri}
     below = iri + "/"
