@@ -111,8 +111,7 @@ def load(data_dir: Path, vocabulary: Vocabulary) -> Dataset:
         errors = [p for p in problems.items if p.severity == ERROR]  # warnings wait for a readable run
         raise UnusableInput(f"{len(unreadable)} file(s) could not be read", unreadable + errors)
     by_id = index_ids(records, problems)
-    check_references(records, by_id, problems)
-    sanity.check(records, by_id, problems)
+    check_across(records, by_id, problems)
     if problems.has_errors:
         raise DataInvalid(problems.items)
     return Dataset(records, by_id, vocabulary, names, warnings=problems.items, checks=read_checks(data_dir))
@@ -543,6 +542,15 @@ def _refs(item: Item, specs, path: str) -> list[tuple[Field, str, Position, str]
 def references(record: Record) -> set[str]:
     """Ids of the records this one refers to (in any field, citation or nested item)."""
     return {target for _, target, _, _ in _refs(record, schema.KINDS[record.kind].fields, record.kind)}
+
+
+def check_across(records: list[Record], by_id: dict[str, Record], problems: ProblemList,
+                 everything: list[Record] | None = None) -> None:
+    """The checks that look across records, one path for `load` and `validate --watch`: the
+    references of `records`, then the sanity rules over `everything` (default: `records`; a cycle or
+    a date can break at a record the edit did not touch)."""
+    check_references(records, by_id, problems)
+    sanity.check(records if everything is None else everything, by_id, problems)
 
 
 def check_references(records: list[Record], by_id: dict[str, Record], problems: ProblemList) -> None:

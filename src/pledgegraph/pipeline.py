@@ -25,7 +25,7 @@ from .gcpause import paused_gc
 from .load import load, load_vocabulary
 from .reason import read_ontology, reason, reason_owlrl
 from .records import Dataset
-from .removals import refuse_lost_records
+from .removals import refuse_lost_records, since_head_or_build
 from .scope import Scope, focus_nodes
 from .search import INDEX_FILE, index_bytes
 from .settings import GRAPH_NAMES, OUTPUT_STEM, Settings, graph_iri
@@ -41,6 +41,7 @@ class Result:
     outputs: list[Path] = field(default_factory=list)
     inferred: Built | None = None  # OWL 2 RL consequences, not in `built`
     checked: set[str] | None = None  # ids of the records a scoped check validated (None: all)
+    compared: str = ""  # what `check` looked for removed records in (git HEAD, the last build), if anything
 
 
 class _Clock:
@@ -118,8 +119,11 @@ def check(settings: Settings, on_stage=None, scope: Scope | None = None) -> Resu
     checked = scope.records(dataset) if scope is not None else None
     focus = focus_nodes(built, checked) if checked is not None else None
     report = _validate(settings, clock, dataset, built, reasoned, evidence, focus, checked)
+    # records gone since git HEAD or the last build: whatever the scope, as `validate --watch` reports them
+    compared, removed = since_head_or_build(dataset, settings.data_dir, settings.out_dir, settings.base)
+    report = Report(sorted_unique(report.problems + removed), report.results, report.fallback)
     return Result(dataset, built, report, clock.timings, evidence=evidence, inferred=reasoned.inferred,
-                  checked=checked)
+                  checked=checked, compared=compared)
 
 
 def check_evidence(settings: Settings) -> tuple[Evidence, list]:

@@ -8,8 +8,11 @@ the SHACL store and the compiled shapes. An edit to a file then costs what the e
 3. the closure follows the edit (delete and rederive), and the store takes both deltas;
 4. the shapes run on the records whose triples changed, those that refer to them and those they
    refer to — the records a full run could report differently — as `validate --changed` does.
-A file that cannot be read, or whose ids or references are wrong, is reported and left out of the
-graph until it is fixed. A change to the ontology, the shapes or the vocabularies starts over.
+A file that cannot be read, or whose ids, references or sanity rules are wrong, is reported and left
+out of the graph until it is fixed. The checks beside the shapes are those of `validate`, by the same
+code: sanity rules (`load.check_across`), the curation audit, quotes against the archived texts (of
+the records read again), and records removed since git HEAD or the last build (compared with what
+was there at start). A change to the ontology, the shapes or the vocabularies starts over.
 """
 
 from __future__ import annotations
@@ -23,14 +26,16 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import schema
+from . import removals, schema
 from .audit import audit, audit_records
 from .build import Built, build_counted
 from .errors import ERROR, DataInvalid, Position, Problem, ProblemList, UnusableInput, relative, sorted_unique
+from .evidence import check_quotes
 from .explain import locate
 from .gcpause import paused_gc
-from .load import (check_references, data_files, index_ids, load, load_vocabulary, read_records, records_of_text,
+from .load import (check_across, data_files, index_ids, load, load_vocabulary, read_records, records_of_text,
                    references)
+from .pipeline import archives
 from .reason import Closure, load_rules, read_ontology
 from .records import Claimed, Dataset, Item, Record
 from .settings import Settings
@@ -60,7 +65,7 @@ class Update:
 
     report: Report
     files: list[str]
-    checked: set[str]  # ids of the records re-checked
+    checked: set[str]  # ids of the records re-checked, and of those the edit removed that git HEAD has
     total: int
     seconds: float
 
@@ -77,7 +82,9 @@ class Session:
         vocabulary = load_vocabulary(settings.vocabulary_file)
         dataset = load(settings.data_dir, vocabulary)
         self.vocabulary = vocabulary
-        self.warnings = set(dataset.warnings) | set(audit(dataset))
+        self.archives = archives(settings, dataset)
+        self.before = removals.head_or_build(settings.data_dir, settings.out_dir, settings.base)
+        self.warnings = set(dataset.warnings) | set(audit(dataset)) | set(check_quotes(dataset, self.archives).problems)
         self.records: dict[str, list[Record]] = {name: [] for name in dataset.files}
         for r in dataset.records:
             self.records[r.position.file].append(r)
@@ -118,7 +125,8 @@ class Session:
     def check_all(self) -> Report:
         """Every record, as `validate` reports them."""
         results, fallback = self.validator.check(self.data)
-        return Report(sorted_unique(problems_of(results, self.graph) + list(self.warnings)), results, fallback)
+        found = problems_of(results, self.graph) + list(self.warnings) + removals.removed(*self.before, self.by_id)
+        return Report(sorted_unique(found), results, fallback)
 
     def _written(self) -> bytes:
         """The graph the store holds, as written: for pySHACL."""
@@ -167,7 +175,7 @@ class Session:
         gone_ids = replaced - by_id.keys()
         dependents = [by_id[i] for target in gone_ids | {r.id for r in edited}
                       for i in self.referrers.get(target, ()) if i in by_id]
-        check_references(edited + dependents, by_id, problems)
+        check_across(edited + dependents, by_id, problems, sorted(by_id.values(), key=lambda r: r.position))
         blocking = [p for p in problems.items if p.severity == ERROR]
         if blocking:  # the graph keeps the files' last good state until they are fixed
             report = Report(sorted_unique(blocking), [])
@@ -212,6 +220,9 @@ class Session:
                     table.pop(name, None)
         self.by_id = by_id
         self.warnings |= set(problems.items)
+        reread = [r for e in edits.values() for r in e.new if r.id not in rebuilt]
+        everything = Dataset(sorted(by_id.values(), key=lambda r: r.position), by_id, self.vocabulary, [])
+        self.warnings |= set(check_quotes(everything, self.archives, reread).problems)
         # Subordination links and the direct layer are derived across records: made again from all.
         gone, fresh, changed = self._swap(_DERIVED, self._derive_part, self._derive(by_id))
         touched |= changed
@@ -232,7 +243,9 @@ class Session:
         focus = {node for rid in scope for node in self.nodes.get(rid, ())}
         results, fallback = self.validator.check(self.data, focus)
         found = problems_of(results, self.graph) + [p for p in self.warnings if p.entity in scope]
-        return Update(Report(sorted_unique(found), results, fallback), names, scope, self.total,
+        published = gone_ids & self.before[1].keys()  # removed records that git HEAD (or the last build) has
+        found += removals.removed(self.before[0], {i: self.before[1][i] for i in published}, by_id)
+        return Update(Report(sorted_unique(found), results, fallback), names, scope | published, self.total,
                       time.perf_counter() - start)
 
     def _swap(self, name: str, old: tuple[Built, Counter[str]], new: tuple[Built, Counter[str]]
