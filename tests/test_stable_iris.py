@@ -12,11 +12,11 @@ import sys
 import pytest
 
 from conftest import ROOT, copy_data
-from pledgegraph.build import build
+from pledgegraph.stages.build import build
 from pledgegraph.errors import DataInvalid
-from pledgegraph.iris import ENTITY_PATH
-from pledgegraph.load import load, load_vocabulary
-from pledgegraph.vocab import DEFAULT_BASE
+from pledgegraph.model.iris import ENTITY_PATH
+from pledgegraph.stages.load import load, load_vocabulary
+from pledgegraph.model.vocab import DEFAULT_BASE
 
 VOCAB = load_vocabulary(ROOT / "ontology" / "vocabularies.ttl")
 ORG = f"<{DEFAULT_BASE}id/org/islamic-state>"
