@@ -62,9 +62,9 @@ class Built:
         self._ntriples: bytes | None = None
         self.origins = origins  # node IRI -> (record id, position in YAML)
         self.base = base
-        # For messages: which part of the format each node comes from (a kind or struct name such as
-        # `pledge` or `citation`, or a field path such as `organization.founded` for date nodes), and
-        # where each field of a node was written, keyed (node IRI, field name).
+        # For messages: the YAML field path each node comes from, as the curator wrote it (`pledge`,
+        # `event.claimed_by`, `organization.names.sources`, `organization.founded` for a claimed
+        # value; see schema.at_path), and where each field of a node was written, keyed (node IRI, field name).
         self.node_rules = node_rules if node_rules is not None else {}
         self.field_positions = field_positions if field_positions is not None else {}
 
@@ -252,7 +252,7 @@ class _Emitter:
             struct = schema.STRUCTS[spec.target]
             child = struct_iri(iri, struct, v.data)
             self.origins[child] = (record.id, v.position)
-            self.node_rules[child] = struct.name
+            self.node_rules[child] = f"{self.node_rules[iri]}.{spec.name}"
             self.add(f"<{child}>", self.rdf_type, self.term(struct.cls))
             self.add(f"<{iri}>", p, f"<{child}>")
             self.fields(child, v, struct.fields, record)
@@ -349,7 +349,7 @@ class _Emitter:
                 self.add(s, _RDFS_LABEL, lit)
             a = name_iri(iri, n.data["lang"], n.data["name"])
             self.origins[a] = (record.id, n.position)
-            self.node_rules[a] = "name"
+            self.node_rules[a] = f"{self.node_rules[iri]}.names"
             self.field_positions.update({(a, k): p for k, p in n.field_positions.items()})
             self.reify(f"<{a}>", PG + "NameAttestation", s, pred, lit)
             self.add(s, _NAME_ATTESTATION, f"<{a}>")
@@ -359,6 +359,7 @@ class _Emitter:
 
     def citations(self, fact: str, cites: list[Item], record: Record) -> None:
         add = self.add
+        rule = f"{self.node_rules[fact]}.sources"
         f = f"<{fact}>"
         for c in cites:
             src_id = c.data["source"]
@@ -366,7 +367,7 @@ class _Emitter:
             cit = f"<{cit_iri}>"
             src = f"<{record_iri(self.base, 'source', src_id)}>"
             self.origins[cit_iri] = (record.id, c.position)
-            self.node_rules[cit_iri] = "citation"
+            self.node_rules[cit_iri] = rule
             self.field_positions.update({(cit_iri, k): p for k, p in c.field_positions.items()})
             add(f, _CITATION, cit)
             add(f, _DERIVED_FROM, src)

@@ -3,8 +3,9 @@
 A validation engine reports a focus node, a property path, a value and a message. This module
 turns those into a `Problem` that points at the line of the record, nested item or field that
 produced the node (using the origins the builder recorded), names the rule as the YAML field path
-(`pledge.to`, `citation.quote`) and shows values as the ids a curator wrote. It takes plain terms
-(strings, rdflib or pyoxigraph terms), so it does not care which engine produced the results.
+the curator wrote (`pledge.to`, `event.claimed_by.by`, `organization.names.sources.quote`) and
+shows values as the ids a curator wrote. It takes plain terms (strings, rdflib or pyoxigraph
+terms), so it does not care which engine produced the results.
 """
 
 from __future__ import annotations
@@ -48,19 +49,16 @@ def locate(built: Built, focus: str, path: str = "") -> tuple[str, Position, str
         node, segment = node.rsplit("/", 1)
         below.insert(0, segment)
     entity, position = built.origins.get(node, ("", Position("<graph>")))
-    owner = built.node_rules.get(node, "")
-    if "." in owner:  # a claim: the node stands for one value of one field
+    owner = built.node_rules.get(node, "")  # the YAML field path of the node
+    spec = schema.at_path(owner)
+    if isinstance(spec, schema.Field):  # a claim or a claimed date: the node stands for one value of one field
         return entity, position, owner
-    fields = _fields_of(owner)
-    name = below[0] if below and below[0] in fields else _field_for(fields, path)
+    fields = {f.name: f for f in spec.fields} if spec is not None else {}
+    step = below[0].replace("-", "_") if below else ""  # a date node's step is its field (`based-in`)
+    name = step if step in fields else _field_for(fields, path)
     if not name:
         return entity, position, ""
     return entity, built.field_positions.get((node, name), position), f"{owner}.{name}"
-
-
-def _fields_of(owner: str) -> dict[str, schema.Field]:
-    spec = schema.KINDS.get(owner) or schema.STRUCTS.get(owner)
-    return {f.name: f for f in spec.fields} if spec else {}
 
 
 def _field_for(fields: dict[str, schema.Field], predicate: str) -> str:

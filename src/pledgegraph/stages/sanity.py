@@ -110,8 +110,8 @@ def _repeats(item: Item, specs, path: str, r: Record, problems: ProblemList) -> 
 def _list_repeats(values: list, spec, here: str, r: Record, problems: ProblemList) -> None:
     seen: dict[str, Position] = {}
     citation = schema.STRUCTS["citation"]
-    for v in values:
-        if spec.type == "citations":
+    for v in values:  # an item the loader refused part of (a bad `lang`, source id) is already reported
+        if spec.type == "citations" and "source" in v.data:
             key, what = iris.citation_iri("", v.data), f"the citation of '{v.data['source']}'"
             _repeats(v, citation.fields, here, r, problems)
         elif isinstance(v, Claimed):
@@ -119,6 +119,8 @@ def _list_repeats(values: list, spec, here: str, r: Record, problems: ProblemLis
             _list_repeats(v.sources, _CITATIONS, here + ".sources", r, problems)
         elif isinstance(v, Item) and spec.base_type == "struct":
             struct = schema.STRUCTS[spec.target]
+            if struct.name == "name" and not {"lang", "name"} <= v.data.keys():
+                continue
             if struct.name == "name":
                 key, what = iris.name_iri("", v.data["lang"], v.data["name"]), f"the name '{v.data['name']}'"
             else:
