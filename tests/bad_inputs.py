@@ -310,7 +310,7 @@ CASES = [
     Case("date day/month/year", ORG.replace('"2015"', "02/05/2016"), 9,
          "(hint: write 2016-05-02 (day first) or 2016-02-05 (month first), as the source means it)"),
     Case("date month day, year", ORG.replace('"2015"', '"June 21, 2015"'), 9, "(hint: write 2015-06-21)"),
-    Case("date day month year", ORG.replace('"2015"', '"2 May 2016"'), 9, "(hint: write 2016-05-02)"),
+    Case("date in words, day first", ORG.replace('"2015"', '"2 May 2016"'), 9, "(hint: write 2016-05-02)"),
     Case("date day/month/year, day past 12", ORG.replace('"2015"', "13/05/2016"), 9, "(hint: write 2016-05-13)"),
     Case("date year/month/day", ORG.replace('"2015"', "2016/05/02"), 9,
          "(somewhere between) [organization.founded] (hint: write 2016-05-02)"),
