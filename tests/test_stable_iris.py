@@ -12,11 +12,11 @@ import sys
 import pytest
 
 from conftest import ROOT, copy_data
-from pledgegraph.stages.build import build
 from pledgegraph.errors import DataInvalid
 from pledgegraph.model.iris import ENTITY_PATH
-from pledgegraph.stages.load import load, load_vocabulary
 from pledgegraph.model.vocab import DEFAULT_BASE
+from pledgegraph.stages.build import build
+from pledgegraph.stages.load import load, load_vocabulary
 
 VOCAB = load_vocabulary(ROOT / "ontology" / "vocabularies.ttl")
 ORG = f"<{DEFAULT_BASE}id/org/islamic-state>"
@@ -43,17 +43,20 @@ FIRST_NAME_CITATIONS = """\
             quote: fighting alongside the Islamic State (IS) group in Syria and Iraq
       - name: IS
 """
-DESCRIPTIONS = ("""\
+DESCRIPTIONS = (
+    """\
       - value: a militant Islamist group
         sources:
           - source: wikipedia-is-caucasus-province
             quote: a branch of the militant Islamist group Islamic State (IS)
-""", """\
+""",
+    """\
       - value: a terrorist organization
         sources:
           - source: carnegie-expanding-its-reach
             quote: the terrorist organization known as the Islamic State in Iraq and Syria (ISIS)
-""")
+""",
+)
 REMOVED = """\
       - name: ISIL
         lang: en
@@ -63,19 +66,24 @@ REMOVED = """\
             quote: the Islamic State (ISIS/ISIL) inches closer to Russia’s North Caucasus region
 """
 # Two sides of a disagreement (nested items), the first with two citations of one source.
-SIDES = ("""\
+SIDES = (
+    """\
       - by: [sergei-melikov]
-        says: The insurgency""", """\
+        says: The insurgency""",
+    """\
       - by: [joanna-paraszczuk]
-        says: That the Caucasus Emirate""", """\
+        says: That the Caucasus Emirate""",
+    """\
     sources:
       - source: rferl-kremlin-envoy-1500
-        quote: While Melikov insisted""")
-SAME_SOURCE_CITATIONS = """\
-          - source: rferl-kremlin-envoy-1500
-            quote: According to Melikov, the "bandit underground" -- the term used by the Russian government and security services to refer to the Islamist insurgency -- is not currently active.
-            said_by: sergei-melikov
-"""
+        quote: While Melikov insisted""",
+)
+SAME_SOURCE_CITATIONS = (
+    "          - source: rferl-kremlin-envoy-1500\n"
+    '            quote: According to Melikov, the "bandit underground" -- the term used by the Russian government'
+    " and security services to refer to the Islamist insurgency -- is not currently active.\n"
+    "            said_by: sergei-melikov\n"
+)
 
 
 def _swap(text: str, first: str, second: str) -> str:
@@ -101,14 +109,18 @@ def _edit(data):
     middle, end = text.index(SIDES[1], start), text.index(SIDES[2], start)
     first, second = text[start:middle], text[middle:end]
     cited = first.index(SAME_SOURCE_CITATIONS)  # the side's first citation of a source cited twice
-    first = first[:cited] + first[cited + len(SAME_SOURCE_CITATIONS):] + SAME_SOURCE_CITATIONS
+    first = first[:cited] + first[cited + len(SAME_SOURCE_CITATIONS) :] + SAME_SOURCE_CITATIONS
     disagreements.write_text(text[:start] + second + first + text[end:], encoding="utf-8")
 
 
 def _nodes(ntriples: set[str]) -> set[str]:
     """Every nested node: an IRI below a record's."""
-    return {iri for line in ntriples for iri in _IRI.findall(line)
-            if iri.startswith(DEFAULT_BASE + "id/") and iri.count("/") > DEFAULT_BASE.count("/") + 2}
+    return {
+        iri
+        for line in ntriples
+        for iri in _IRI.findall(line)
+        if iri.startswith(DEFAULT_BASE + "id/") and iri.count("/") > DEFAULT_BASE.count("/") + 2
+    }
 
 
 @pytest.fixture(scope="module")
@@ -142,8 +154,13 @@ def test_inserting_reordering_and_removing_items_changes_no_other_iri(versions):
 
 def test_diff_rdf_reports_only_the_added_and_removed_items(versions):
     old, new = versions
-    out = subprocess.run([sys.executable, "-m", "pledgegraph", "diff", str(old), str(new), "--rdf"],
-                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "pledgegraph", "diff", str(old), str(new), "--rdf"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stderr
     changed = [line for line in out.stdout.splitlines() if line.startswith(("+ <", "- <"))]
     assert changed
@@ -157,14 +174,14 @@ def test_diff_rdf_reports_only_the_added_and_removed_items(versions):
 def test_every_nested_iri_is_a_path_the_servers_route(versions):
     nodes = _nodes(_triples(versions[0]))
     assert len(nodes) > 1000
-    bad = [n for n in nodes if not ENTITY_PATH.fullmatch("/" + n[len(DEFAULT_BASE):])]
+    bad = [n for n in nodes if not ENTITY_PATH.fullmatch("/" + n[len(DEFAULT_BASE) :])]
     assert not bad, bad[:5]
 
 
 def test_an_item_listed_twice_is_refused_at_its_line(data_copy):
     orgs = data_copy / "organizations.yaml"
     text = orgs.read_text(encoding="utf-8")
-    line = text[:text.index(REMOVED)].count("\n") + 1
+    line = text[: text.index(REMOVED)].count("\n") + 1
     orgs.write_text(text.replace(REMOVED, REMOVED + REMOVED, 1), encoding="utf-8")
     with pytest.raises(DataInvalid) as caught:
         load(data_copy, VOCAB)
@@ -182,11 +199,14 @@ def test_the_published_forms(versions):
     dataset = load(versions[0], VOCAB)
     nodes = _nodes(set(build(dataset).lines))
     pledge = dataset.by_id["caucasus-velayats-pledge-2015-06"]
-    citations = {f"pledge/{pledge.id}/cite/{c.data['source']}/"
-                 + _sha(*(c.data.get(k, "") for k in ("quote", "prefix", "suffix", "location")))
-                 for c in pledge.data["sources"]}
+    citations = {
+        f"pledge/{pledge.id}/cite/{c.data['source']}/"
+        + _sha(*(c.data.get(k, "") for k in ("quote", "prefix", "suffix", "location")))
+        for c in pledge.data["sources"]
+    }
     expected = citations | {
-        f"org/is-caucasus-province/name/en-islamic-state-caucasus-province-{_sha('en', 'Islamic State – Caucasus Province')}",
+        "org/is-caucasus-province/name/en-islamic-state-caucasus-province-"
+        + _sha("en", "Islamic State – Caucasus Province"),
         f"org/is-caucasus-province/name/ru-{_sha('ru', 'Вилаят Кавказ Исламского государства')}",  # no Latin letters
         "org/caucasus-emirate/claim/founded/2007",  # a claimed date: the claim and the date's own node
         "org/caucasus-emirate/founded/2007",
@@ -195,4 +215,5 @@ def test_the_published_forms(versions):
     }
     assert len(citations) >= 3
     assert {DEFAULT_BASE + "id/" + e for e in expected} <= nodes, sorted(
-        e for e in expected if DEFAULT_BASE + "id/" + e not in nodes)
+        e for e in expected if DEFAULT_BASE + "id/" + e not in nodes
+    )
