@@ -80,11 +80,15 @@ class Generator:
     def cite(self, indent: str, text: str) -> str:
         """A `sources:` block with one or two citations, each with the verbatim quote."""
         lines = [f"{indent}sources:"]
+        cited = set()
         for _ in range(1 if self.rng.random() < 0.75 else 2):
-            lines.append(f"{indent}  - source: {self.source_id()}")
-            lines.append(f"{indent}    quote: {_q(text[:280])}")
+            source = self.source_id()
+            citation = [f"{indent}  - source: {source}", f"{indent}    quote: {_q(text[:280])}"]
             if self.rng.random() < 0.1:
-                lines.append(f"{indent}    said_by: {self.person_id()}")
+                citation.append(f"{indent}    said_by: {self.person_id()}")
+            if source not in cited:  # a source drawn twice is cited once: a list holds each citation once
+                cited.add(source)
+                lines += citation
         return "\n".join(lines)
 
     def source_id(self) -> str:

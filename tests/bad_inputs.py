@@ -310,6 +310,10 @@ CASES = [
     Case("date day/month/year", ORG.replace('"2015"', "02/05/2016"), 9,
          "(hint: write 2016-05-02 (day first) or 2016-02-05 (month first), as the source means it)"),
     Case("date month day, year", ORG.replace('"2015"', '"June 21, 2015"'), 9, "(hint: write 2015-06-21)"),
+    Case("date in words, day first", ORG.replace('"2015"', '"2 May 2016"'), 9, "(hint: write 2016-05-02)"),
+    Case("date day/month/year, day past 12", ORG.replace('"2015"', "13/05/2016"), 9, "(hint: write 2016-05-13)"),
+    Case("date year/month/day", ORG.replace('"2015"', "2016/05/02"), 9,
+         "(somewhere between) [organization.founded] (hint: write 2016-05-02)"),
     Case("date with slashes, year first", ORG.replace('"2015"', "2015/06/21"), 9, "(hint: write 2015-06-21)"),
     Case("date without zero padding", ORG.replace('"2015"', "2015-6-1"), 9, "(hint: write 2015-06-01)"),
     Case("date as a folded block scalar", ORG.replace('founded: "2015"', "founded: >\n      2010"), 9,
@@ -391,6 +395,17 @@ CASES = [
     Case("a body designating itself", f"designations:\n  - id: test-designation\n    designated: fsb\n    by: fsb\n"
          f"    designation: terrorist-organization\n    sources:\n      - source: {DB}\n        quote: {QUOTE}\n", 4,
          "has a body designating itself ('fsb' is in both 'by' and 'designated') [designation.by]"),
+
+    # --- one item listed twice (it would be one node: IRIs come from content) --------------------------
+    Case("a name listed twice", ORG.replace("    founded:", f"      - {{name: Test Org, lang: en, sources: [{SRC}]}}\n"
+                                            "    founded:"), 9,
+         "repeats the name 'Test Org' (also at line 5): the two would be one node of the graph [organization.names]"),
+    Case("a citation listed twice", PLEDGE.replace(f"      - source: {DB}\n        quote: {QUOTE}\n",
+                                                   f"      - source: {DB}\n        quote: {QUOTE}\n" * 2), 9,
+         f"repeats the citation of '{DB}' (also at line 7)"),
+    Case("a claimed value listed twice", ORG.replace('founded: "2015"', f'founded:\n      - {{value: "2015", sources: [{SRC}]}}'
+                                                     f'\n      - {{value: "2015", sources: [{DB}]}}'), 11,
+         "repeats the value '2015' (also at line 10): the two would be one node of the graph [organization.founded]"),
 
     # --- estimates -----------------------------------------------------------------------------------
     Case("an estimate with both a value and a range", ESTIMATE + "    min: 1000\n    max: 1500\n", 6,

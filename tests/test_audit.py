@@ -112,8 +112,10 @@ def test_hedge_on_the_citation_silences_the_warning_and_is_published(data_copy):
     marked = _ask(
         _store(dataset), "?f ?h", f'?f pg:hedgedBySources ?h . FILTER(STRSTARTS(STR(?f), "{ID}event/audit-test-event"))'
     )
-    assert marked == [(f"{ID}event/audit-test-event", "https://w3id.org/pledgegraph/vocab/hedge/suspected"),
-                      (f"{ID}event/audit-test-event/casualties/1", "https://w3id.org/pledgegraph/vocab/hedge/alleged")]
+    assert [(f.replace(f"{ID}event/audit-test-event", "", 1).split("/")[:2], h) for f, h in marked] == [
+        ([""], "https://w3id.org/pledgegraph/vocab/hedge/suspected"),
+        (["", "casualties"], "https://w3id.org/pledgegraph/vocab/hedge/alleged"),
+    ]
     assert [h for (h,) in hedges] == ["https://w3id.org/pledgegraph/vocab/hedge/alleged",
                                             "https://w3id.org/pledgegraph/vocab/hedge/suspected"]
 

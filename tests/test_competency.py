@@ -311,14 +311,14 @@ def test_cq08_single_source_facts_and_disagreeing_sources(store):
     rows = ask(store, "cq08")
     single = {r["fact"]: r["sourceA"] for r in rows if r["finding"] == "single-source"}
     # only WP tells of Byutukayev's pledge; only RFE/RL of the designation; only Carnegie names
-    # Vatchagaev; only DB spells "Asilderov" (name attestation 2 of Asildarov)
+    # Vatchagaev; only DB spells "Asilderov" (a name attestation of Asildarov)
     assert single["pledge/byutukayev-pledge-2015-06"] == WP
     assert single["designation/kebekov-sdgt-2015-03-26"] == RFERL
     assert single["person/mairbek-vatchagaev"] == CARNEGIE
-    assert single["person/rustam-asildarov/name/2"] == DB
+    assert single["person/rustam-asildarov/name/en-rustam-asilderov-1318d62b"] == DB
     # three seeds tell of the 21 June pledge and three date the Emirate to 2007
     assert "pledge/caucasus-velayats-pledge-2015-06" not in single
-    assert "org/caucasus-emirate/claim/founded-1" not in single
+    assert "org/caucasus-emirate/claim/founded/2007" not in single
     differ = {frozenset((r["fact"], r["other"])) for r in rows if r["finding"] == "figures-differ"}
     e = "estimate/"
     assert differ == {frozenset(p) for p in [

@@ -38,7 +38,7 @@ def test_shacl_warning_on_a_nested_name_points_at_the_name(project, data_copy, t
     result = validate(data_copy, shapes_dir=with_extra_shapes(tmp_path))
     assert result.exit_code == 0, result.output
     assert "data/zz-case.yaml:5:9: warning: test-org: says not what kind of name this is: add `kind:` " \
-           "(real-name, kunya, transliteration...) [name.kind]" in result.output.splitlines()
+           "(real-name, kunya, transliteration...) [organization.names.kind]" in result.output.splitlines()
 
 
 def test_problems_are_sorted_deduplicated_and_counted(project, data_copy):
@@ -101,3 +101,19 @@ def test_values_are_shown_as_curators_write_them_whatever_the_engine(shipped, te
     from pledgegraph.stages.explain import problem
 
     assert problem(shipped.built, "https://w3id.org/pledgegraph/id/org/caucasus-emirate", value=term).value == text
+
+
+def test_rules_of_shape_results_are_the_yaml_paths_the_curator_wrote():
+    """Every node the builder makes names the YAML field path it comes from (`event.claimed_by`,
+    not the struct's name `responsibility`), so SHACL results on it carry that path as their rule."""
+    from pledgegraph.model import schema
+    from pledgegraph.model.graph import locate
+    from pledgegraph.stages.build import build
+    from pledgegraph.stages.load import load, load_vocabulary
+
+    built = build(load(ROOT / "data", load_vocabulary(ROOT / "ontology" / "vocabularies.ttl")))
+    rules = set(built.node_rules.values()) - {"subordination"}
+    assert {"event.claimed_by", "person.deaths.sources", "tenure.end", "organization.founded"} <= rules
+    assert [r for r in rules if schema.at_path(r) is None] == []
+    claim = next(n for n, rule in built.node_rules.items() if rule == "event.claimed_by")
+    assert locate(built, claim, "https://w3id.org/pledgegraph/ontology#claimant")[2] == "event.claimed_by.by"

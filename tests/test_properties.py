@@ -45,10 +45,14 @@ dates = st.one_of(
     ),
 )
 cite = st.one_of(st.just(SOURCE), st.just({"source": SOURCE, "quote": QUOTE}))
+# a list holds each item once (the loader refuses one listed twice: it would be one node)
 names = st.lists(
-    st.fixed_dictionaries({"name": text, "lang": langs, "sources": st.lists(cite, min_size=1, max_size=2)}),
+    st.fixed_dictionaries(
+        {"name": text, "lang": langs, "sources": st.lists(cite, min_size=1, max_size=2, unique_by=repr)}
+    ),
     min_size=1,
     max_size=4,
+    unique_by=lambda n: (n["name"], n["lang"]),
 )
 
 

@@ -156,7 +156,7 @@ def test_each_entity_file_is_its_complete_description_with_the_claims_about_it(r
     }
     assert len(files) == len(entities) and with_claims_of_others >= 10
     nigeria = triples((release / "place/nigeria.nt").read_bytes())
-    assert any(t.subject.value == BASE + "id/org/boko-haram/claim/regions-1" for t in nigeria)
+    assert any(t.subject.value == BASE + "id/org/boko-haram/claim/regions/nigeria" for t in nigeria)
 
 
 def test_jsonld_processing_never_fetches(release):

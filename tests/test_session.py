@@ -278,3 +278,34 @@ def test_an_impossible_fact_typed_is_refused_as_a_full_load_refuses_it(repo):
         check(s)
     assert [p.message.split(" (")[0] for p in update.report.problems] == ["pledges allegiance to itself"]
     assert session.refused == refused.value.problems
+
+
+def test_the_same_mistakes_give_the_same_report_through_validate_and_watch(repo):
+    """The checks beside the shapes (sanity rules, quotes, removed records) run on a re-check too."""
+    from conftest import SEEDS
+    from pledgegraph.errors import DataInvalid
+    from test_incremental import git
+
+    checks = repo / "data" / "checks.yaml"  # the archived texts, found from the copy too
+    checks.write_text(checks.read_text().replace("  - ../../shared/seeds", f"  - {SEEDS}"))
+    git(repo, "commit", "-qam", "archives")
+    s = settings(repo)
+    session = Session(s)
+
+    edit(repo, "    pledgers: [inc-bystander]\n    to: inc-org\n", "    pledgers: [inc-org]\n    to: inc-org\n")
+    update = session.update(session.changed_files())
+    with pytest.raises(DataInvalid) as full:
+        check(s)
+    errors = [p for p in full.value.problems if p.severity == "error"]
+    assert [p.rule for p in errors] == ["pledge.to"]  # a sanity rule: a group pledging to itself
+    assert update.report.problems == errors
+
+    edit(repo, "    pledgers: [inc-org]\n", "    pledgers: [inc-bystander]\n")
+    edit(repo, "quote: pledged}", "quote: words no archived text holds}")
+    edit(repo, person("inc-old-trouble", name("One", True), name("Two", True)), "")
+    update = session.update(session.changed_files())
+    full = check(s).report.problems
+    assert update.report.problems == [p for p in full if p.entity in update.checked]
+    found = {(p.entity, p.rule) for p in update.report.problems}
+    assert ("inc-old-trouble", "removed-record") in found
+    assert any(entity == "inc-pledge" and rule.startswith("evidence") for entity, rule in found), found

@@ -34,19 +34,19 @@ CASES = {
     "CorroboratedShape": (f"DELETE {{ {PLEDGE} prov:wasDerivedFrom ?s }} WHERE {{ {PLEDGE} prov:wasDerivedFrom ?s "
                           "FILTER (?s != <source/islamic-state-of-russia>) }",
                           {("pledge/caucasus-velayats-pledge-2015-06", "prov:wasDerivedFrom", "Warning")}),
-    "CitationShape": ("DELETE WHERE { <pledge/caucasus-velayats-pledge-2015-06/cite/islamic-state-of-russia> pg:source ?s }",
-                      {("pledge/caucasus-velayats-pledge-2015-06/cite/islamic-state-of-russia", "pg:source", "Violation")}),
+    "CitationShape": ("DELETE WHERE { <pledge/caucasus-velayats-pledge-2015-06/cite/islamic-state-of-russia/d6281e52> pg:source ?s }",
+                      {("pledge/caucasus-velayats-pledge-2015-06/cite/islamic-state-of-russia/d6281e52", "pg:source", "Violation")}),
     "QuoteSelectorShape": (
         "DELETE { ?sel oa:exact ?q } INSERT { ?sel oa:exact ?long } WHERE { "
-        "<pledge/caucasus-velayats-pledge-2015-06/cite/islamic-state-of-russia/quote/selector> oa:exact ?q "
-        "BIND (<pledge/caucasus-velayats-pledge-2015-06/cite/islamic-state-of-russia/quote/selector> AS ?sel) "
+        "<pledge/caucasus-velayats-pledge-2015-06/cite/islamic-state-of-russia/d6281e52/quote/selector> oa:exact ?q "
+        "BIND (<pledge/caucasus-velayats-pledge-2015-06/cite/islamic-state-of-russia/d6281e52/quote/selector> AS ?sel) "
         "BIND (CONCAT(?q, ?q, ?q, ?q) AS ?long) }",
-        {("pledge/caucasus-velayats-pledge-2015-06/cite/islamic-state-of-russia/quote/selector", "oa:exact", "Violation")}),
-    "ClaimShape": ("DELETE WHERE { <org/caucasus-emirate/claim/founded-1> pg:claimPredicate ?p }",
-                   {("org/caucasus-emirate/claim/founded-1", "pg:claimPredicate", "Violation")}),
+        {("pledge/caucasus-velayats-pledge-2015-06/cite/islamic-state-of-russia/d6281e52/quote/selector", "oa:exact", "Violation")}),
+    "ClaimShape": ("DELETE WHERE { <org/caucasus-emirate/claim/founded/2007> pg:claimPredicate ?p }",
+                   {("org/caucasus-emirate/claim/founded/2007", "pg:claimPredicate", "Violation")}),
     "NameAttestationShape": ('DELETE { ?n pg:claimObject ?o } INSERT { ?n pg:claimObject "Rustam Asildarov" } WHERE { '
-                             "<person/rustam-asildarov/name/1> pg:claimObject ?o BIND (<person/rustam-asildarov/name/1> AS ?n) }",
-                             {("person/rustam-asildarov/name/1", "pg:claimObject", "Violation")}),
+                             "<person/rustam-asildarov/name/en-rustam-asildarov-c1a93301> pg:claimObject ?o BIND (<person/rustam-asildarov/name/en-rustam-asildarov-c1a93301> AS ?n) }",
+                             {("person/rustam-asildarov/name/en-rustam-asildarov-c1a93301", "pg:claimObject", "Violation")}),
     "SubordinationShape": ("DELETE WHERE { <org/is-caucasus-province/under/islamic-state/branch-is-caucasus-province-branch-of-islamic-state> pg:depth ?d }",
                            {("org/is-caucasus-province/under/islamic-state/branch-is-caucasus-province-branch-of-islamic-state",
                              "pg:depth", "Violation")}),
@@ -69,8 +69,8 @@ CASES = {
     "TenureShape": (f"DELETE {{ {TENURE} org:role ?r }} INSERT {{ {TENURE} org:role <https://w3id.org/pledgegraph/vocab/medium/audio> }} "
                     f"WHERE {{ {TENURE} org:role ?r }}",
                     {("tenure/asildarov-is-caucasus-province-leader", "org:role", "Violation")}),
-    "TenureEndShape": ("DELETE WHERE { <tenure/asildarov-is-caucasus-province-leader/end/1> pg:endManner ?m }",
-                       {("tenure/asildarov-is-caucasus-province-leader/end/1", "pg:endManner", "Violation")}),
+    "TenureEndShape": ("DELETE WHERE { <tenure/asildarov-is-caucasus-province-leader/end/killed-d41bd443> pg:endManner ?m }",
+                       {("tenure/asildarov-is-caucasus-province-leader/end/killed-d41bd443", "pg:endManner", "Violation")}),
     "BranchShape": ("INSERT DATA { <branch/is-caucasus-province-branch-of-islamic-state> pg:parent <org/caucasus-emirate> }",
                     {("branch/is-caucasus-province-branch-of-islamic-state", "pg:parent", "Violation")}),
     "OrganizationRelationShape": ("DELETE WHERE { <relation/fixture-relation> pg:relationKind ?k }",
@@ -78,16 +78,16 @@ CASES = {
     "EventShape": ("DELETE WHERE { <event/fixture-event> rdfs:label ?l }",
                    {("event/fixture-event", "rdfs:label", "Violation")}),
     "CasualtyReportShape": ('DELETE { ?c pg:casualtyCount ?n } INSERT { ?c pg:casualtyCount -1 } WHERE { '
-                            "<event/fixture-event/casualties/1> pg:casualtyCount ?n BIND (<event/fixture-event/casualties/1> AS ?c) }",
-                            {("event/fixture-event/casualties/1", "pg:casualtyCount", "Violation")}),
-    "ResponsibilityClaimShape": ("DELETE WHERE { <event/fixture-event/claim/1> pg:claimant ?a }",
-                                 {("event/fixture-event/claim/1", "pg:claimant", "Violation")}),
-    "AttributionShape": ("DELETE WHERE { <event/fixture-event/attribution/1> pg:attributedTo ?a }",
-                         {("event/fixture-event/attribution/1", "pg:attributedTo", "Violation")}),
-    "DisputeShape": ('INSERT DATA { <event/fixture-event/dispute/1> pg:alternativeExplanation "an accident" }',
-                     {("event/fixture-event/dispute/1", "pg:alternativeExplanation", "Violation")}),
-    "DeathShape": ("INSERT DATA { <person/rustam-asildarov/death/1> pg:place <place/chechnya> }",
-                   {("person/rustam-asildarov/death/1", "pg:place", "Violation")}),
+                            "<event/fixture-event/casualties/killed-951f4edb> pg:casualtyCount ?n BIND (<event/fixture-event/casualties/killed-951f4edb> AS ?c) }",
+                            {("event/fixture-event/casualties/killed-951f4edb", "pg:casualtyCount", "Violation")}),
+    "ResponsibilityClaimShape": ("DELETE WHERE { <event/fixture-event/claim/islamic-state-bc573121> pg:claimant ?a }",
+                                 {("event/fixture-event/claim/islamic-state-bc573121", "pg:claimant", "Violation")}),
+    "AttributionShape": ("DELETE WHERE { <event/fixture-event/attribution/islamic-state-e019f790> pg:attributedTo ?a }",
+                         {("event/fixture-event/attribution/islamic-state-e019f790", "pg:attributedTo", "Violation")}),
+    "DisputeShape": ('INSERT DATA { <event/fixture-event/dispute/local-officials-f11e81f8> pg:alternativeExplanation "an accident" }',
+                     {("event/fixture-event/dispute/local-officials-f11e81f8", "pg:alternativeExplanation", "Violation")}),
+    "DeathShape": ("INSERT DATA { <person/rustam-asildarov/death/2016-12-04-7592f28e> pg:place <place/chechnya> }",
+                   {("person/rustam-asildarov/death/2016-12-04-7592f28e", "pg:place", "Violation")}),
     "EstimateShape": ("DELETE { ?e pg:minValue ?n } INSERT { ?e pg:minValue 30 } WHERE { "
                       "<estimate/fixture-estimate> pg:minValue ?n BIND (<estimate/fixture-estimate> AS ?e) }",
                       {("estimate/fixture-estimate", "pg:minValue", "Violation")}),
@@ -95,10 +95,10 @@ CASES = {
                          {("designation/fixture-designation", "pg:designatedBy", "Violation")}),
     "StatementShape": ("DELETE WHERE { <statement/fixture-statement> schema:description ?d }",
                        {("statement/fixture-statement", "schema:description", "Violation")}),
-    "DisagreementShape": ("DELETE WHERE { <disagreement/fixture-disagreement> pg:side <disagreement/fixture-disagreement/side/2> }",
+    "DisagreementShape": ("DELETE WHERE { <disagreement/fixture-disagreement> pg:side <disagreement/fixture-disagreement/side/others-3816ed24> }",
                           {("disagreement/fixture-disagreement", "pg:side", "Violation")}),
-    "PositionShape": ('INSERT DATA { <disagreement/fixture-disagreement/side/1> pg:heldBy <place/dagestan> }',
-                      {("disagreement/fixture-disagreement/side/1", "pg:heldBy", "Violation")}),
+    "PositionShape": ('INSERT DATA { <disagreement/fixture-disagreement/side/fixture-state-body-6c2c7fbc> pg:heldBy <place/dagestan> }',
+                      {("disagreement/fixture-disagreement/side/fixture-state-body-6c2c7fbc", "pg:heldBy", "Violation")}),
     "DateShape": ('INSERT DATA { <pledge/caucasus-velayats-pledge-2015-06/date> pg:earliest "2015-06-01"^^xsd:date ; '
                   'time:inXSDDate "2015-06"^^xsd:gYearMonth }',
                   {("pledge/caucasus-velayats-pledge-2015-06/date", "pg:earliest", "Violation"),
@@ -107,7 +107,7 @@ CASES = {
                       {("relation/fixture-relation/period", "time:hasEnd", "Violation")}),
     "PeriodOrderShape": ('INSERT DATA { <tenure/asildarov-is-caucasus-province-leader/until> pg:latest "2015-01-01"^^xsd:date }',
                          {("tenure/asildarov-is-caucasus-province-leader/period", "", "Violation")}),
-    "TenureEndOrderShape": ('INSERT DATA { <tenure/asildarov-is-caucasus-province-leader/end/1/date> '
+    "TenureEndOrderShape": ('INSERT DATA { <tenure/asildarov-is-caucasus-province-leader/end/killed-d41bd443/date> '
                             'pg:latest "2015-01-01"^^xsd:date }',
                             {("tenure/asildarov-is-caucasus-province-leader", "", "Violation")}),
     "PledgeAfterFoundingShape": ('INSERT DATA { <org/islamic-state> pg:foundingDate <org/islamic-state/f> . '
@@ -139,8 +139,8 @@ CASES = {
 # What each shape reports on the conforming example: warnings the first slice really earns.
 BASELINE = {
     "CorroboratedShape": {("branch/is-caucasus-province-branch-of-islamic-state", "prov:wasDerivedFrom", "Warning"),
-                          ("person/rustam-asildarov/death/1", "prov:wasDerivedFrom", "Warning"),
-                          ("tenure/asildarov-is-caucasus-province-leader/end/1", "prov:wasDerivedFrom", "Warning")},
+                          ("person/rustam-asildarov/death/2016-12-04-7592f28e", "prov:wasDerivedFrom", "Warning"),
+                          ("tenure/asildarov-is-caucasus-province-leader/end/killed-d41bd443", "prov:wasDerivedFrom", "Warning")},
     "OriginalScriptShape": {(f"person/{p}", "", "Warning") for p in (
         "rustam-asildarov", "abu-mohammad-al-adnani", "abu-bakr-al-baghdadi", "joanna-paraszczuk", "alexey-malashenko")},
 }

@@ -214,7 +214,7 @@ def validate(data, base, paths, fmt, strict, changed, rev, archive, watch, engin
     if fmt == "turtle":
         click.echo(report.results_turtle)
         sys.exit(0 if report.conforms else 1)
-    shown, notes, extra = _curated_view(result, settings, show_all, full=scope is None)
+    shown, notes, extra = _curated_view(result, show_all, full=scope is None)
     _render_problems(shown, fmt, label, checked, total, extra, notes)
     failed = not report.conforms or (strict and any(p.severity == "warning" for p in shown))
     sys.exit(1 if failed else 0)
@@ -230,16 +230,16 @@ def _split_acknowledged(problems: list[Problem], data_dir: Path) -> tuple[list[P
         return problems, []
 
 
-def _curated_view(result, settings, show_all: bool, full: bool) -> tuple[list[Problem], list[str], dict]:
-    """What `validate` shows: every problem, plus records that disappeared since git HEAD (or the last
-    build), minus the warnings acknowledged in data/checks.yaml (counted; `--all` shows them); and the
-    notes of its summary line."""
+def _curated_view(result, show_all: bool, full: bool) -> tuple[list[Problem], list[str], dict]:
+    """What `validate` shows: every problem (records that disappeared since git HEAD or the last build
+    among them), minus the warnings acknowledged in data/checks.yaml (counted; `--all` shows them); and
+    the notes of its summary line."""
     from pledgegraph.errors import sorted_unique
-    from pledgegraph.incremental.removals import since_head_or_build
+    from pledgegraph.incremental.removals import RULE
 
     checks = result.dataset.checks
-    compared, removed = since_head_or_build(result.dataset, settings.data_dir, settings.out_dir, settings.base)
-    problems = sorted_unique(result.report.problems + removed)
+    problems = result.report.problems
+    removed = [p for p in problems if p.rule == RULE]
     shown, known = (problems, []) if show_all else checks.split(problems)
     if full and not show_all:
         shown = sorted_unique(shown + checks.stale(problems, set(result.dataset.by_id)))
@@ -247,7 +247,7 @@ def _curated_view(result, settings, show_all: bool, full: bool) -> tuple[list[Pr
     if known:
         notes.append(f"{len(known)} acknowledged warning(s) not shown (--all shows them)")
     if removed:
-        notes.append(f"{len(removed)} record(s) removed since {compared}")
+        notes.append(f"{len(removed)} record(s) removed since {result.compared}")
     notes.append(result.evidence.summary_line())
     extra = {"acknowledged": len(known), "evidence": result.evidence.summary()}
     return shown, notes, extra

@@ -20,7 +20,7 @@ from pledgegraph.delivery.export import replace_dir, serialize, trig, used_prefi
 from pledgegraph.delivery.search import INDEX_FILE, index_bytes
 from pledgegraph.errors import DataInvalid, UnusableInput, sorted_unique
 from pledgegraph.gcpause import paused_gc
-from pledgegraph.incremental.removals import refuse_lost_records
+from pledgegraph.incremental.removals import refuse_lost_records, since_head_or_build
 from pledgegraph.incremental.scope import Scope, focus_nodes
 from pledgegraph.layout import GRAPH_NAMES, OUTPUT_STEM, Settings, graph_iri
 from pledgegraph.model.formats import FORMATS, GRAPH_FORMATS
@@ -44,6 +44,7 @@ class Result:
     outputs: list[Path] = field(default_factory=list)
     inferred: Built | None = None  # OWL 2 RL consequences, not in `built`
     checked: set[str] | None = None  # ids of the records a scoped check validated (None: all)
+    compared: str = ""  # what `check` looked for removed records in (git HEAD, the last build), if anything
 
 
 class _Clock:
@@ -121,8 +122,11 @@ def check(settings: Settings, on_stage=None, scope: Scope | None = None) -> Resu
     checked = scope.records(dataset) if scope is not None else None
     focus = focus_nodes(built, checked) if checked is not None else None
     report = _validate(settings, clock, dataset, built, reasoned, evidence, focus, checked)
+    # records gone since git HEAD or the last build: whatever the scope, as `validate --watch` reports them
+    compared, removed = since_head_or_build(dataset, settings.data_dir, settings.out_dir, settings.base)
+    report = Report(sorted_unique(report.problems + removed), report.results, report.fallback)
     return Result(dataset, built, report, clock.timings, evidence=evidence, inferred=reasoned.inferred,
-                  checked=checked)
+                  checked=checked, compared=compared)
 
 
 def check_evidence(settings: Settings) -> tuple[Evidence, list]:

@@ -54,17 +54,25 @@ def in_build(out_dir: Path, base: str) -> dict[str, str] | None:
 
 def since_head_or_build(dataset: Dataset, data_dir: Path, out_dir: Path, base: str) -> tuple[str, list[Problem]]:
     """(what was compared, a warning per record that disappeared) for `validate`."""
+    label, before = head_or_build(data_dir, out_dir, base)
+    return label, removed(label, before, dataset.by_id.keys())
+
+
+def head_or_build(data_dir: Path, out_dir: Path, base: str) -> tuple[str, dict[str, Position]]:
+    """(what to compare with, where each of its record ids was): git HEAD, else the last build, else nothing."""
     head = in_git_head(data_dir)
     if head is not None:
-        label, before = "git HEAD", {rid: Position(file) for rid, file in head.items()}
-    else:
-        built = in_build(out_dir, base)
-        if built is None:
-            return "", []
-        label, before = f"the last build ({out_dir})", {rid: Position(str(out_dir)) for rid in built}
-    gone = sorted(before.keys() - dataset.by_id.keys())
-    return label, [Problem(before[rid], f"record '{rid}' is in {label} but no longer in the data", severity=WARNING,
-                           entity=rid, rule=RULE, hint=HINT) for rid in gone]
+        return "git HEAD", {rid: Position(file) for rid, file in head.items()}
+    built = in_build(out_dir, base)
+    if built is None:
+        return "", {}
+    return f"the last build ({out_dir})", {rid: Position(str(out_dir)) for rid in built}
+
+
+def removed(label: str, before: dict[str, Position], ids) -> list[Problem]:
+    """A warning per record id of `before` that is not among `ids`."""
+    return [Problem(before[rid], f"record '{rid}' is in {label} but no longer in the data", severity=WARNING,
+                    entity=rid, rule=RULE, hint=HINT) for rid in sorted(before.keys() - set(ids))]
 
 
 def refuse_lost_records(dataset: Dataset, out_dir: Path, base: str) -> None:

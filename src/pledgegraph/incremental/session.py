@@ -8,8 +8,11 @@ the SHACL store and the compiled shapes. An edit to a file then costs what the e
 3. the closure follows the edit (delete and rederive), and the store takes both deltas;
 4. the shapes run on the records whose triples changed, those that refer to them and those they
    refer to — the records a full run could report differently — as `validate --changed` does.
-A file that cannot be read, or whose ids or references are wrong, is reported and left out of the
-graph until it is fixed. A change to the ontology, the shapes or the vocabularies starts over.
+A file that cannot be read, or whose ids, references or sanity rules are wrong, is reported and left
+out of the graph until it is fixed. The checks beside the shapes are those of `validate`, by the same
+code: sanity rules (`load.check_across`), the curation audit, quotes against the archived texts (of
+the records in scope), and records removed since git HEAD or the last build (compared with what
+was there at start). A change to the ontology, the shapes or the vocabularies starts over.
 An edit may come from disk (`--watch`) or from an editor's unsaved buffer (`pledgegraph lsp`): `update`
 takes the text of the files it is given. `problems` is always the whole report, as `validate` makes it.
 """
@@ -37,6 +40,7 @@ from pledgegraph.errors import (
     sorted_unique,
 )
 from pledgegraph.gcpause import paused_gc
+from pledgegraph.incremental import removals
 from pledgegraph.incremental.scope import affected
 from pledgegraph.layout import Settings
 from pledgegraph.model import schema, timeline
@@ -48,7 +52,7 @@ from pledgegraph.stages.audit import audit, audit_records
 from pledgegraph.stages.build import build_counted
 from pledgegraph.stages.evidence import check_quotes
 from pledgegraph.stages.load import (
-    check_references,
+    check_across,
     data_files,
     index_ids,
     load,
@@ -83,7 +87,7 @@ class Update:
 
     report: Report
     files: list[str]
-    checked: set[str]  # ids of the records re-checked
+    checked: set[str]  # ids of the records re-checked, and of those the edit removed that git HEAD has
     total: int
     seconds: float
 
@@ -101,6 +105,7 @@ class Session:
         dataset = load(settings.data_dir, vocabulary)
         self.vocabulary = vocabulary
         self.archives = archives(settings, dataset)
+        self.before = removals.head_or_build(settings.data_dir, settings.out_dir, settings.base)
         self.warnings = set(dataset.warnings) | set(audit(dataset)) | set(check_quotes(dataset, self.archives).problems)
         self.problems: list[Problem] = []  # the whole report as of the last good state (see check_all, update)
         self.refused: list[Problem] = []  # what `validate` reports while an edit leaves the data unloadable
@@ -145,7 +150,8 @@ class Session:
     def check_all(self) -> Report:
         """Every record, as `validate` reports them."""
         results, fallback = self.validator.check(self.data)
-        self.problems = sorted_unique(problems_of(results, self.graph) + list(self.warnings))
+        found = problems_of(results, self.graph) + list(self.warnings) + removals.removed(*self.before, self.by_id)
+        self.problems = sorted_unique(found)
         return Report(self.problems, results, fallback)
 
     def _written(self) -> bytes:
@@ -198,12 +204,12 @@ class Session:
         gone_ids = replaced - by_id.keys()
         dependents = [by_id[i] for target in gone_ids | {r.id for r in edited}
                       for i in self.referrers.get(target, ()) if i in by_id]
-        check_references(edited + dependents, by_id, problems)
-        # what `load` finds impossible, in the edited records (all of them when the dataset's date may move)
+        # what `load` finds impossible, in the edited records (all of them when the dataset's date may move),
+        # loops looked for among every record of the kinds that can make one
         ruled = list(by_id.values()) if any(r.kind == "dataset" for r in edited) else edited
         kinds = {r.kind for r in ruled} & sanity.CYCLE_KINDS
-        sanity.check(ruled, by_id, problems, sorted((r for r in by_id.values() if r.kind in kinds),
-                                                    key=lambda r: r.position))
+        check_across(edited + dependents, by_id, problems, ruled,
+                     sorted((r for r in by_id.values() if r.kind in kinds), key=lambda r: r.position))
         blocking = [p for p in problems.items if p.severity == ERROR]
         if blocking:  # the graph keeps the files' last good state until they are fixed
             report = Report(sorted_unique(blocking), [])
@@ -283,13 +289,18 @@ class Session:
         self.warnings |= set(check_quotes(Dataset(in_scope, by_id, self.vocabulary, []), self.archives).problems)
         focus = {node for rid in scope for node in self.nodes.get(rid, ())}
         results, fallback = self.validator.check(self.data, focus)
-        found = sorted_unique(problems_of(results, self.graph) + [p for p in self.warnings if p.entity in scope])
+        found = problems_of(results, self.graph) + [p for p in self.warnings if p.entity in scope]
+        published = gone_ids & self.before[1].keys()  # removed records that git HEAD (or the last build) has
+        found = sorted_unique(found + removals.removed(self.before[0], {i: self.before[1][i] for i in published},
+                                                       by_id))
         kept = [dataclasses.replace(p, position=_moved(p.position, shifted[p.entity])) if p.entity in shifted else p
                 for p in self.problems
-                if p.entity not in scope and (p.entity in by_id or not p.entity)]
+                if p.entity not in scope | published and (p.entity in by_id or not p.entity or
+                                                          p.rule == removals.RULE)]
         kept.sort(key=Problem.sort_key)  # already in order but where a whole file's records moved about
         self.problems = list(heapq.merge(kept, found, key=Problem.sort_key))  # no problem is in both
-        return Update(Report(found, results, fallback), names, scope, self.total, time.perf_counter() - start)
+        return Update(Report(found, results, fallback), names, scope | published, self.total,
+                      time.perf_counter() - start)
 
     def _derivation_changed(self, edits: dict[str, _Edit]) -> bool:
         """Whether the edits can change what is derived across records (see `timeline.may_change`), or

@@ -40,9 +40,9 @@ class Built:
         self._ntriples: bytes | None = None
         self.origins = origins  # node IRI -> (record id, position in YAML)
         self.base = base
-        # For messages: which part of the format each node comes from (a kind or struct name such as
-        # `pledge` or `citation`, or a field path such as `organization.founded` for date nodes), and
-        # where each field of a node was written, keyed (node IRI, field name).
+        # For messages: the YAML field path each node comes from, as the curator wrote it (`pledge`,
+        # `event.claimed_by`, `organization.names.sources`, `organization.founded` for a claimed
+        # value; see schema.at_path), and where each field of a node was written, keyed (node IRI, field name).
         self.node_rules = node_rules if node_rules is not None else {}
         self.field_positions = field_positions if field_positions is not None else {}
 
@@ -106,19 +106,16 @@ def locate(built: Built, focus: str, path: str = "") -> tuple[str, Position, str
         node, segment = node.rsplit("/", 1)
         below.insert(0, segment)
     entity, position = built.origins.get(node, ("", Position("<graph>")))
-    owner = built.node_rules.get(node, "")
-    if "." in owner:  # a claim: the node stands for one value of one field
+    owner = built.node_rules.get(node, "")  # the YAML field path of the node
+    spec = schema.at_path(owner)
+    if isinstance(spec, schema.Field):  # a claim or a claimed date: the node stands for one value of one field
         return entity, position, owner
-    fields = _fields_of(owner)
-    name = below[0] if below and below[0] in fields else _field_for(fields, path)
+    fields = {f.name: f for f in spec.fields} if spec is not None else {}
+    step = below[0].replace("-", "_") if below else ""  # a date node's step is its field (`based-in`)
+    name = step if step in fields else _field_for(fields, path)
     if not name:
         return entity, position, ""
     return entity, built.field_positions.get((node, name), position), f"{owner}.{name}"
-
-
-def _fields_of(owner: str) -> dict[str, schema.Field]:
-    spec = schema.KINDS.get(owner) or schema.STRUCTS.get(owner)
-    return {f.name: f for f in spec.fields} if spec else {}
 
 
 def _field_for(fields: dict[str, schema.Field], predicate: str) -> str:

@@ -416,6 +416,26 @@ KIND_BY_KEY: dict[str, Kind] = {k.key: k for k in KINDS.values()}
 SINGLETON_KINDS = frozenset({"dataset"})
 
 
+def at_path(path: str) -> Kind | Struct | Field | None:
+    """What a YAML field path names (`event.claimed_by`, `organization.names.sources`,
+    `organization.founded`): a kind, the struct of a nested item, or a field holding plain values;
+    None when it names nothing. Rule names in messages are these paths."""
+    steps = path.split(".")
+    spec: Kind | Struct | Field | None = KINDS.get(steps[0])
+    for step in steps[1:]:
+        if isinstance(spec, Field):  # a claimed value's own citations
+            spec = STRUCTS["citation"] if spec.claimed and step == "sources" else None
+        elif spec is not None:
+            spec = spec.field(step)
+            if spec is not None and spec.type == "citations":
+                spec = STRUCTS["citation"]
+            elif spec is not None and spec.base_type == "struct":
+                spec = STRUCTS[spec.target]
+        if spec is None:
+            return None
+    return spec
+
+
 def all_fields() -> list[tuple[str, Field]]:
     """(owner, field) for every kind and struct: used by docs and term checks."""
     out = [(k.name, f) for k in KINDS.values() for f in k.fields]

@@ -25,7 +25,18 @@ from pledgegraph.gcpause import paused_gc
 from pledgegraph.model import schema, timeline
 from pledgegraph.model.dates import DAY, MONTH, DateSpec
 from pledgegraph.model.graph import Built
-from pledgegraph.model.iris import concept_iri, record_iri, subordination_iri
+from pledgegraph.model.iris import (
+    citation_iri,
+    claim_iri,
+    concept_iri,
+    date_iri,
+    name_iri,
+    period_iri,
+    quote_iris,
+    record_iri,
+    struct_iri,
+    subordination_iri,
+)
 from pledgegraph.model.records import Claimed, Dataset, Item, Record
 from pledgegraph.model.schema import Field
 from pledgegraph.model.vocab import DEFAULT_BASE, OA, ORG, PG, PROV, RDF, RDFS, SKOS, TIME, XSD, expand
@@ -107,14 +118,14 @@ class _Emitter:
     def contradictions(self, iri: str, r: Record) -> None:
         """Each side of a disagreement `pg:contradicts` every other side (both ways, so the
         asserted graph alone answers "against whom")."""
-        sides = [f"<{iri}/side/{n}>" for n in range(1, len(r.data.get("sides", [])) + 1)]
+        position = schema.STRUCTS["position"]
+        sides = [f"<{struct_iri(iri, position, side.data)}>" for side in r.data.get("sides", [])]
         for a in sides:
             for b in sides:
                 if a != b:
                     self.add(a, _CONTRADICTS, b)
 
     def fields(self, iri: str, item: Item, specs: tuple[Field, ...], record: Record) -> None:
-        counters: dict[str, int] = {}
         data = item.data
         for spec in specs:
             value = data.get(spec.name)
@@ -130,11 +141,11 @@ class _Emitter:
             elif spec.claimed:
                 best = min(schema.RANKS.index(c.rank) for c in value)
                 for claim in value:
-                    self.claimed(iri, spec, claim, record, counters, schema.RANKS.index(claim.rank) == best
+                    self.claimed(iri, spec, claim, record, schema.RANKS.index(claim.rank) == best
                                  and claim.rank != "deprecated")
             else:
                 for v in value if spec.many else [value]:
-                    self.value(iri, spec, v, record, counters)
+                    self.value(iri, spec, v, record)
         if "from" in data or "until" in data:
             self.period(iri, item, record)
         self.bounds(iri, item, specs)
@@ -166,14 +177,13 @@ class _Emitter:
         if not span.end_dated:
             self.add(s, _END_UNDATED, _TRUE)
 
-    def value(self, iri: str, spec: Field, v, record: Record, counters: dict[str, int]) -> None:
+    def value(self, iri: str, spec: Field, v, record: Record) -> None:
         p = self.term(spec.predicate) if spec.predicate else None
         if spec.base_type == "struct":
             struct = schema.STRUCTS[spec.target]
-            counters[spec.name] = n = counters.get(spec.name, 0) + 1
-            child = f"{iri}/{struct.segment}/{n}"
+            child = struct_iri(iri, struct, v.data)
             self.origins[child] = (record.id, v.position)
-            self.node_rules[child] = struct.name
+            self.node_rules[child] = f"{self.node_rules[iri]}.{spec.name}"
             self.add(f"<{child}>", self.rdf_type, self.term(struct.cls))
             assert p is not None  # a nested item hangs from its field's predicate
             self.add(f"<{iri}>", p, f"<{child}>")
@@ -183,8 +193,9 @@ class _Emitter:
         if p is not None:
             self.add(f"<{iri}>", p, o)
 
-    def object(self, iri: str, spec: Field, v, record: Record, node_name: str = "") -> str:
-        """The RDF object for one value; a date becomes a node named `node_name` (default: the field)."""
+    def object(self, iri: str, spec: Field, v, record: Record, claimed: bool = False) -> str:
+        """The RDF object for one value; a date becomes a node named after the field (and, when
+        `claimed`, after the date too: a field's disagreeing dates are distinct nodes)."""
         t = spec.base_type
         if t == "ref":
             target = self.dataset.by_id[v]
@@ -198,7 +209,7 @@ class _Emitter:
         if t == "date":
             if record.kind == "dataset":  # DCAT/VoID readers expect plain xsd dates here
                 return self.typed(v.point.text, _XSD_FOR.get(v.point.precision, _XSD_YEAR)[0])
-            return self.date(f"{iri}/{node_name or spec.name}", v, record)
+            return self.date(date_iri(iri, spec.name, v if claimed else None), v, record)
         if t == "string":
             return nt_literal(v, language="en") if spec.name in ENGLISH_FIELDS else nt_literal(v)
         if t == "filename":
@@ -222,13 +233,10 @@ class _Emitter:
             self.add(f"<{concept}>", _RDFS_LABEL, lit)
         return concept
 
-    def claimed(self, iri: str, spec: Field, claim: Claimed, record: Record, counters: dict[str, int],
-                stated: bool) -> None:
+    def claimed(self, iri: str, spec: Field, claim: Claimed, record: Record, stated: bool) -> None:
         """One claimed value: its claim node (with rank and sources), and the plain triple when it is
         among the field's best-ranked values (`stated`)."""
-        # Disagreeing dates each get their own node (…/founded, …/founded-2), never one merged node.
-        counters["value:" + spec.name] = k = counters.get("value:" + spec.name, 0) + 1
-        o = self.object(iri, spec, claim.value, record, spec.name if k == 1 else f"{spec.name}-{k}")
+        o = self.object(iri, spec, claim.value, record, claimed=True)
         if spec.base_type == "date" and o.startswith("<"):
             self.origins[o[1:-1]] = (record.id, claim.position)
             self.node_rules[o[1:-1]] = f"{self.node_rules[iri]}.{spec.name}"
@@ -237,8 +245,7 @@ class _Emitter:
             self.add(f"<{iri}>", p, o)
         if not claim.sources and claim.rank == "normal":
             return  # supported by the record's own citations
-        counters["claim:" + spec.name] = n = counters.get("claim:" + spec.name, 0) + 1
-        c = f"{iri}/claim/{spec.name}-{n}"
+        c = claim_iri(iri, spec.name, claim.value)
         self.origins[c] = (record.id, claim.position)
         self.node_rules[c] = f"{self.node_rules[iri]}.{spec.name}"
         self.reify(f"<{c}>", PG + "Claim", f"<{iri}>", p, o)
@@ -265,16 +272,16 @@ class _Emitter:
                 pref_literals.add((n.data["name"], lang))
             chosen.append(is_pref)
         s = f"<{iri}>"
-        for i, (n, is_pref) in enumerate(zip(names, chosen), start=1):
+        for n, is_pref in zip(names, chosen):
             lit = nt_literal(n.data["name"], language=n.data["lang"])
             pred = _PREF_LABEL if is_pref else _ALT_LABEL
             if is_pref or (n.data["name"], n.data["lang"]) not in pref_literals:
                 self.add(s, pred, lit)
             if is_pref:
                 self.add(s, _RDFS_LABEL, lit)
-            a = f"{iri}/name/{i}"
+            a = name_iri(iri, n.data["lang"], n.data["name"])
             self.origins[a] = (record.id, n.position)
-            self.node_rules[a] = "name"
+            self.node_rules[a] = f"{self.node_rules[iri]}.names"
             self.field_positions.update({(a, k): p for k, p in n.field_positions.items()})
             self.reify(f"<{a}>", PG + "NameAttestation", s, pred, lit)
             self.add(s, _NAME_ATTESTATION, f"<{a}>")
@@ -283,17 +290,16 @@ class _Emitter:
             self.citations(a, n.data["sources"], record)
 
     def citations(self, fact: str, cites: list[Item], record: Record) -> None:
-        seen: dict[str, int] = {}
         add = self.add
+        rule = f"{self.node_rules[fact]}.sources"
         f = f"<{fact}>"
         for c in cites:
             src_id = c.data["source"]
-            seen[src_id] = k = seen.get(src_id, 0) + 1
-            cit_iri = f"{fact}/cite/{src_id}" + (f"-{k}" if k > 1 else "")
+            cit_iri = citation_iri(fact, c.data)
             cit = f"<{cit_iri}>"
             src = f"<{record_iri(self.base, 'source', src_id)}>"
             self.origins[cit_iri] = (record.id, c.position)
-            self.node_rules[cit_iri] = "citation"
+            self.node_rules[cit_iri] = rule
             self.field_positions.update({(cit_iri, k): p for k, p in c.field_positions.items()})
             add(f, _CITATION, cit)
             add(f, _DERIVED_FROM, src)
@@ -316,9 +322,7 @@ class _Emitter:
         Motivated by oa:identifying ("identify what is described in the Target"): the body is the
         fact the passage states; it does not describe the passage (oa:describing) or comment on it.
         """
-        ann = f"<{cit}/quote>"
-        target = f"<{cit}/quote/target>"
-        selector = f"<{cit}/quote/selector>"
+        ann, target, selector = (f"<{node}>" for node in quote_iris(cit))
         add, a = self.add, self.rdf_type
         add(f"<{cit}>", _QUOTE, ann)
         add(ann, a, _OA + "Annotation>")
@@ -335,7 +339,7 @@ class _Emitter:
                 add(selector, _OA + key + ">", nt_literal(text))
 
     def period(self, iri: str, item: Item, record: Record) -> None:
-        period = f"{iri}/period"
+        period = period_iri(iri)
         self.add(f"<{iri}>", f"<{PG}period>", f"<{period}>")
         also = PERIOD_ALSO.get(record.kind) if item is record else None
         if also:
@@ -343,7 +347,7 @@ class _Emitter:
         self.add(f"<{period}>", self.rdf_type, f"<{TIME}Interval>")
         for key, pred in (("from", "hasBeginning"), ("until", "hasEnd")):
             if key in item.data:
-                self.add(f"<{period}>", f"<{TIME}{pred}>", self.date(f"{iri}/{key}", item.data[key], record))
+                self.add(f"<{period}>", f"<{TIME}{pred}>", self.date(date_iri(iri, key), item.data[key], record))
 
     def date(self, iri: str, d: DateSpec, record: Record) -> str:
         node = f"<{iri}>"

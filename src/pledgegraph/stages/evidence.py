@@ -180,12 +180,13 @@ def _text_path(source: Record, archives: list[Path]) -> tuple[Path | None, list[
     return None, names
 
 
-def check_quotes(dataset: Dataset, archives: Path | list[Path]) -> Evidence:
-    """Look every quote up in its source's archived text; report each one that is not found exactly once."""
+def check_quotes(dataset: Dataset, archives: Path | list[Path], records: list[Record] | None = None) -> Evidence:
+    """Look every quote up in its source's archived text; report each one that is not found exactly once.
+    Only the quotes of `records` when given (`validate --watch` after an edit)."""
     archives = [archives] if isinstance(archives, Path) else list(archives)
     ev = Evidence([])
     by_source: dict[str, list[tuple[Record, Item]]] = {}
-    for r in dataset.records:
+    for r in dataset.records if records is None else records:
         for cites in facts(r, schema.KINDS[r.kind].fields):
             quoted = [c for c in cites if "quote" in c.data]
             ev.facts[r.kind] += 1

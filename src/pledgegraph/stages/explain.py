@@ -3,8 +3,9 @@
 A validation engine reports a focus node, a property path, a value and a message. This module
 turns those into a `Problem` that points at the line of the record, nested item or field that
 produced the node (using the origins the builder recorded), names the rule as the YAML field path
-(`pledge.to`, `citation.quote`) and shows values as the ids a curator wrote. It takes plain terms
-(strings, rdflib or pyoxigraph terms), so it does not care which engine produced the results.
+the curator wrote (`pledge.to`, `event.claimed_by.by`, `organization.names.sources.quote`) and
+shows values as the ids a curator wrote. It takes plain terms (strings, rdflib or pyoxigraph
+terms), so it does not care which engine produced the results.
 """
 
 from __future__ import annotations

@@ -112,8 +112,7 @@ def load(data_dir: Path, vocabulary: Vocabulary) -> Dataset:
         errors = [p for p in problems.items if p.severity == ERROR]  # warnings wait for a readable run
         raise UnusableInput(f"{len(unreadable)} file(s) could not be read", unreadable + errors)
     by_id = index_ids(records, problems)
-    check_references(records, by_id, problems)
-    sanity.check(records, by_id, problems)
+    check_across(records, by_id, problems)
     if problems.has_errors:
         raise DataInvalid(problems.items)
     return Dataset(records, by_id, vocabulary, names, warnings=problems.items, checks=read_checks(data_dir))
@@ -550,6 +549,15 @@ def references(record: Record) -> set[str]:
 def reference_positions(record: Record) -> list[tuple[str, Position]]:
     """Each reference of a record, as (target id, where it is written): for find-references in an editor."""
     return [(target, pos) for _, target, pos, _ in _refs(record, schema.KINDS[record.kind].fields, record.kind)]
+
+
+def check_across(records: list[Record], by_id: dict[str, Record], problems: ProblemList,
+                 ruled: list[Record] | None = None, linked: list[Record] | None = None) -> None:
+    """The checks that look across records, one path for `load` and `validate --watch`: the
+    references of `records`, then the sanity rules on `ruled` (default: `records`), loops looked for
+    among `linked` (a re-check gives every record of the kinds that can make one)."""
+    check_references(records, by_id, problems)
+    sanity.check(records if ruled is None else ruled, by_id, problems, linked)
 
 
 def check_references(records: list[Record], by_id: dict[str, Record], problems: ProblemList) -> None:

@@ -4,7 +4,8 @@ The loader has checked each value and each reference; these rules look at what t
 together: a group pledging to itself, a tenure that is its own predecessor, a branch cycle (reported
 at the branch record that closes it, in file order), a range that ends before it starts, a date
 after the dataset's own date (unless marked `forecast: true`), an estimate with both a value and a
-range, an acceptance dated before the pledge it accepts, a version `publish` would refuse.
+range, an acceptance dated before the pledge it accepts, a version `publish` would refuse, one item
+listed twice in a list (two names, citations, values or nested items that would get one IRI).
 Each problem is an error at the offending field, with a hint.
 """
 
@@ -15,7 +16,7 @@ import re
 from typing import Any, Iterator
 
 from pledgegraph.errors import Position, ProblemList
-from pledgegraph.model import schema
+from pledgegraph.model import iris, schema
 from pledgegraph.model.dates import DateSpec
 from pledgegraph.model.records import Claimed, Item, Record
 
@@ -39,6 +40,7 @@ _DIFFERENT = {
     ("branch", "parent", "branch"): "makes an organization a branch of itself",
     ("designation", "by", "designated"): "has a body designating itself",
 }
+_CITATIONS = schema.STRUCTS["name"].field("sources")  # a `sources:` list, as every struct has
 # links whose chains must not loop, reported at the record that closes the loop
 _ACYCLIC = {"branch": ("branch", "parent"), "event": (None, "part_of"), "place": (None, "within")}
 CYCLE_KINDS = frozenset(_ACYCLIC)  # kinds whose links must not loop: a loop is found among all their records
@@ -51,6 +53,7 @@ def check(records: list[Record], by_id: dict[str, Record], problems: ProblemList
     today = _dataset_date(by_id.get("dataset"))
     for r in records:
         _self_references(r, problems)
+        _repeats(r, schema.KINDS[r.kind].fields, r.kind, r, problems)
         _ranges(r, problems)
         if today is not None and r.kind != "dataset":
             _future(r, today, problems)
@@ -97,6 +100,47 @@ def _self_references(r: Record, problems: ProblemList) -> None:
             if end.data.get("successor") == r.data.get("person"):
                 _err(problems, r, end.where("successor"), "names the person as their own successor",
                      "tenure.end.successor", end.data["successor"], "name who took over, or remove `successor`")
+
+
+def _repeats(item: Item, specs, path: str, r: Record, problems: ProblemList) -> None:
+    """Items of one list that would get one IRI (`iris.py` mints them from their content): the same
+    name, citation, claimed value or nested item said twice, which the graph would silently merge."""
+    for spec in specs:
+        value = item.data.get(spec.name)
+        if isinstance(value, list):
+            _list_repeats(value, spec, f"{path}.{spec.name}", r, problems)
+
+
+def _list_repeats(values: list, spec, here: str, r: Record, problems: ProblemList) -> None:
+    seen: dict[str, Position] = {}
+    citation = schema.STRUCTS["citation"]
+    for v in values:  # an item the loader refused part of (a bad `lang`, source id) is already reported
+        if spec.type == "citations" and "source" in v.data:
+            key, what = iris.citation_iri("", v.data), f"the citation of '{v.data['source']}'"
+            _repeats(v, citation.fields, here, r, problems)
+        elif isinstance(v, Claimed):
+            key, what = iris.claim_iri("", spec.name, v.value), f"the value '{_shown(v.value)}'"
+            _list_repeats(v.sources, _CITATIONS, here + ".sources", r, problems)
+        elif isinstance(v, Item) and spec.base_type == "struct":
+            struct = schema.STRUCTS[spec.target]
+            if struct.name == "name" and not {"lang", "name"} <= v.data.keys():
+                continue
+            if struct.name == "name":
+                key, what = iris.name_iri("", v.data["lang"], v.data["name"]), f"the name '{v.data['name']}'"
+            else:
+                key, what = iris.struct_iri("", struct, v.data), "an item above"
+            _repeats(v, struct.fields, here, r, problems)
+        else:
+            continue
+        if key in seen:
+            _err(problems, r, v.position, f"repeats {what} (also at line {seen[key].line}): the two would be one "
+                 "node of the graph", here, hint="merge the two entries (their sources together), or remove one")
+        else:
+            seen[key] = v.position
+
+
+def _shown(value: Any) -> str:
+    return value.label if isinstance(value, DateSpec) else str(value)
 
 
 def _dates(item: Item, specs, path: str) -> Iterator[tuple[str, DateSpec, Position]]:

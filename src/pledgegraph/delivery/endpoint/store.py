@@ -90,8 +90,8 @@ def load(dist: Path) -> Loaded:
 
 def describe(loaded: Loaded, iri: str) -> list[ox.Triple]:
     """What the graph says about `iri`, sorted: for an entity, its description as the release has it
-    (`describe.py`: its nodes and the claims about it); for a node below a record (`…/name/1`,
-    `…/cite/<source>/quote`…), the part of its record's description on that node and below it.
+    (`describe.py`: its nodes and the claims about it); for a node below a record (`…/name/<key>`,
+    `…/cite/<source>/<digest>/quote`…), the part of its record's description on that node and below it.
     Empty when it is unknown."""
     owner = entity_of(iri, loaded.base)
     found = loaded.descriptions.get(owner, []) if owner else []
