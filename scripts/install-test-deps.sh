@@ -23,8 +23,9 @@ need() {  # need PACKAGE...: install those not yet installed, with one apt-get u
 }
 
 # --- ICU headers and pkg-config: PyICU (a runtime dependency: transliteration for `search`) has no
-# wheels on PyPI and builds against the system's ICU. `make install` runs this block alone (ICU_ONLY=1).
-need libicu-dev pkg-config
+# wheels on PyPI and builds against the system's ICU. Graphviz's `dot` draws the release's allegiance
+# diagram (the `graphviz` package on PyPI only writes its input). `make install` runs this block alone (ICU_ONLY=1).
+need libicu-dev pkg-config graphviz
 [ -n "${ICU_ONLY:-}" ] && exit 0
 
 # --- virtuoso: the SPARQL store for `pledgegraph push` (tests/test_push_virtuoso.py) ---
