@@ -148,8 +148,8 @@ def test_the_diagram_draws_every_branch_relation_and_pledge_with_undated_ones_da
              if a.find(SVG + "path") is not None}
     name = {r["id"]: label_of(store, f"{BASE}id/org/{r['id']}", BASE) for r in data("organizations")["organizations"]}
     for branch in data("branches")["branches"]:
-        arrow = [(t, p) for t, p in edges.items() if t.startswith(f"{name[branch['branch']]} → {name[branch['parent']]}: "
-                                                                  "branch, ")]
+        drawn = f"{name[branch['branch']]} → {name[branch['parent']]}: branch, "
+        arrow = [(t, p) for t, p in edges.items() if t.startswith(drawn)]
         assert len(arrow) == 1, branch["id"]
         title, path = arrow[0]
         assert ("start undated" in title) == (path.get("stroke-dasharray") is not None), title

@@ -348,7 +348,7 @@ def _timeline_svg(rows: list[Row], modified: dt.date | None, link: Callable[[str
                    fontsize=7)
         fig.suptitle(title, x=0.01, ha="left", fontsize=10)
         out = io.StringIO()
-        fig.savefig(out, format="svg", metadata={"Date": None, "Title": title})
+        fig.savefig(out, format="svg", metadata={"Date": None, "Creator": None, "Title": title})
     svg = out.getvalue()
     # the page embeds it: no XML declaration or doctype; links open in place, as every other link does
     return xml_safe(svg[svg.index("<svg"):].replace(' target="_blank"', ""))

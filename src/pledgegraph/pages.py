@@ -36,6 +36,8 @@ _HIDDEN = {RDF + "type", PG + "citation", PROV + "wasDerivedFrom", PROV + "quali
                               "validUntil", "dateEarliest", "dateLatest")),
            # a curator's possible identities have their own section, marked as such
            PG + "possiblySameAs", PG + "possibleIdentity"}
+# Classes every fact (or event) has beside the one that says what it is.
+_GENERIC_TYPES = {PG + "Fact", PG + "Occurrence"}
 # Incoming links that mean "this document is cited by": listed once per citing entity.
 _CITING = {PG + "source", PROV + "wasDerivedFrom", OA + "hasSource"}
 # Incoming links that are bookkeeping (reification, annotations), not relations.
@@ -133,7 +135,8 @@ class _Graph:
             kind = SEGMENT_KIND[segment_and_slug(iri, self.base)[0]]
             return self.label(PG + kind.cls.split(":", 1)[1])
         pg_types = [t for t in self.types(iri) if t.startswith(PG)]
-        return self.label(pg_types[0]) if pg_types else ""
+        specific = [t for t in pg_types if t not in _GENERIC_TYPES] or pg_types
+        return self.label(specific[0]) if specific else ""
 
 
 def _in_vocabulary(iri: str) -> bool:
@@ -330,6 +333,10 @@ def _value(g: _Graph, owner: str, o) -> str:
         return _entity_link(g, iri)
     if iri.startswith(owner + "/"):
         return _nested(g, iri)
+    record = entity_of(iri, g.base)
+    if record is not None:  # a node below another record (its citation, side, death…): named by both
+        name = f"{g.kind_label(iri) or 'part'} of {g.label(record)}"
+        return f'<a href="{escape(g.link(record))}">{escape(name)}</a>'
     if _in_vocabulary(iri) or g.label(iri) != re.split(r"[/#]", iri.rstrip("/#"))[-1].replace("-", " "):
         return f'<span title="{escape(iri)}">{escape(g.label(iri))}</span>'
     return f'<a href="{escape(iri)}">{escape(iri)}</a>'
