@@ -60,7 +60,7 @@ dt{font-weight:600}dd{margin:0}ul.cites{margin:.2rem 0 .6rem;padding-left:1.2rem
 blockquote{margin:.2rem 0;padding:.1rem .6rem;border-left:3px solid #c9d3e6;background:#f6f8fc}
 .struct{border:1px solid #e3e3e3;border-radius:4px;padding:.4rem .7rem;margin:.3rem 0}
 table{border-collapse:collapse}td,th{padding:.2rem .6rem;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
-figure{margin:1rem 0;overflow-x:auto}nav.alt a{margin-right:.6rem}
+figure{margin:1rem 0;overflow-x:auto}figure svg{max-width:100%;height:auto}nav.alt a{margin-right:.6rem}
 """
 
 
