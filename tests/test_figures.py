@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from conftest import settings_for
+from pledgegraph.delivery.release.figures import Figures
+from pledgegraph.delivery.release.pages import label_of
 from pledgegraph.errors import PledgegraphError
-from pledgegraph.figures import Figures
-from pledgegraph.pages import label_of
 
 BASE = "https://w3id.org/pledgegraph/"
 SVG = "{http://www.w3.org/2000/svg}"

@@ -107,7 +107,7 @@ def _has_colour(pixels, hex_colour: str) -> bool:
 def test_screenshots_show_the_pictures_and_pages_a_person_reads(site, release, tmp_path):
     """Chromium draws the index, an organization's page and both pictures: not blank, every kind's legend
     colour drawn in the picture, the labels in the rendered DOM, and no IRI of ours where a name exists."""
-    from pledgegraph.figures import COLOURS
+    from pledgegraph.delivery.release.figures import COLOURS
 
     shots = tmp_path / "shots"
     shots.mkdir()
