@@ -119,7 +119,8 @@ def test_precision_is_drawn_as_bands_and_undated_sides_are_marked(timeline):
     assert shown["Amir Khamzat → Islamic State"][1] == "2015-06"
     # undated: at the left edge, said so; a period with an undated start, said so
     assert shown["Boko Haram → Islamic State"][1] == "undated"
-    assert shown["Abu Bakr al-Baghdadi: leader of Islamic State"][1] == "start undated – ongoing"
+    assert shown["Abu Bakr al-Baghdadi: leader of Islamic State"][1] == "start undated – end undated"
+    assert shown["Abu Usman Gimrinsky: leader of Caucasus Emirate"][1] == "2015-04-30 – end undated"
     assert shown["Galgaicho branch of Caucasus Emirate"][1] == "start undated – 2015-06-21"
     # widths: the year band against a period known to the day (2015-06-23 – 2016-12-04: 530 days)
     period_row = shown["Rustam Asildarov: leader of Islamic State – Caucasus Province"][0]
@@ -137,7 +138,7 @@ def test_the_timeline_legend_shows_the_marks_colours(timeline):
     legend = next(g for g in timeline.iter(SVG + "g") if g.get("id") == "legend_1")
     texts = {t.text for t in legend.iter(SVG + "text")}
     assert {"post held", "attack, responsibility claimed", "attack, attributed (not claimed)",
-            "start undated", "undated", "date known only within these bounds"} <= texts
+            "start or end undated", "undated", "date known only within these bounds"} <= texts
     drawn = set().union(*(fills(g, opaque_only=True) for g in timeline.iter(SVG + "g")
                           if re.fullmatch(r"row\d+-\w+-\d+", g.get("id") or "")))
     assert drawn and drawn == fills(legend, opaque_only=True) - {"#888888"}
@@ -152,7 +153,7 @@ def test_the_diagram_draws_every_branch_relation_and_pledge_with_undated_ones_da
         arrow = [(t, p) for t, p in edges.items() if t.startswith(drawn)]
         assert len(arrow) == 1, branch["id"]
         title, path = arrow[0]
-        assert ("start undated" in title) == (path.get("stroke-dasharray") is not None), title
+        assert ("undated" in title) == (path.get("stroke-dasharray") is not None), title
     pledges = [t for t in edges if ": pledge, " in t]
     assert "Boko Haram → Islamic State: pledge, undated" in pledges
     assert sum(t.startswith("Rustam Asildarov → Islamic State: pledge, 2014-11-01..") for t in pledges) == 2

@@ -125,7 +125,7 @@ def test_screenshots_show_the_pictures_and_pages_a_person_reads(site, release, t
         assert _has_colour(diagram, COLOURS[kind]), kind
     dom = _dom(urljoin(site, "latest/org/islamic-state.html"), profile)
     for label in ("Boko Haram → Islamic State", "Abu Bakr al-Baghdadi: leader of Islamic State",
-                  "Islamic State – Caucasus Province → Islamic State: branch, 2015-06-23 – ongoing"):
+                  "Islamic State – Caucasus Province → Islamic State: branch, 2015-06-23 – end undated"):
         assert label in dom, label
     visible = re.sub(r"<(svg|code|style|script|head)\b.*?</\1>|<[^>]+>", " ", dom, flags=re.S)
     assert BASE not in visible

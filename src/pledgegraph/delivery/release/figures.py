@@ -4,7 +4,8 @@ The timeline has a line per fact: who pledged to whom, acceptances, leadership t
 relations and attacks (claimed or only attributed, told apart). A date known to the day is a mark;
 one known only within bounds (a month, a year) is a band over those bounds; the sides of a period
 are bands when imprecise; an undated item is a hollow mark at the axis's left edge, and an undated
-start is a hatched bar from that edge, both said in words beside the mark. The allegiance diagram
+start is hatched from that edge, an undated end hatched up to the dataset's date, all said in words
+beside the mark. The allegiance diagram
 has an arrow for every branch relation and pledge, from the organization that is under (or pledged)
 to the one above, labelled with its period or date, dashed when a side is undated.
 
@@ -54,7 +55,7 @@ class Row:
     iri: str
     kind: str
     end: dt.date | None = None
-    open_end: bool = False  # still running at the last date known (drawn up to the dataset's `modified`)
+    open_end: bool = False  # no source dates its end: it may still hold (drawn up to the dataset's `modified`)
     start_late: dt.date | None = None
     end_early: dt.date | None = None
     undated: bool = False  # an undated point, or a bar whose start is undated
@@ -66,7 +67,7 @@ class Row:
         begun = "start undated" if self.undated else _span(self.start, self.start_late)
         if self.end is None:
             return begun
-        return f"{begun} – " + ("ongoing" if self.open_end else _span(self.end_early or self.end, self.end))
+        return f"{begun} – " + ("end undated" if self.open_end else _span(self.end_early or self.end, self.end))
 
 
 @dataclass(frozen=True, order=True)
@@ -124,10 +125,8 @@ class Figures:
         # entity -> the rows and arrows that involve it, so an entity's picture costs its own rows only
         self._rows_by_entity: dict[str, list[Row]] = {}
         self._edges_by_entity: dict[str, list[Edge]] = {}
-        involved: dict[str, set[str]] = {}
         for row in self.rows:
-            involved[row.iri] = involved.get(row.iri) or _involved(store, row.iri, base)
-            for entity in involved[row.iri]:
+            for entity in _involved(store, row.iri, base):
                 self._rows_by_entity.setdefault(entity, []).append(row)
         for edge in self.edges:
             for entity in {edge.lower, edge.upper, edge.iri}:
@@ -167,7 +166,7 @@ class Figures:
             upper = s.get("to") or s.get("parent")
             if kind in ("pledge", "branch") and upper is not None:
                 text = ("branch" if kind == "branch" else "pledge") + ", " + row.dates()
-                edges.update(Edge(w, upper.value, kind, item, text, row.undated) for w in whos)
+                edges.update(Edge(w, upper.value, kind, item, text, row.undated or row.open_end) for w in whos)
         return sorted(rows), sorted(edges)
 
     def _row_label(self, s: dict, kind: str, whos: list[str]) -> str:
@@ -273,13 +272,13 @@ def _timeline_svg(rows: list[Row], modified: dt.date | None, link: Callable[[str
     last = max([r.start_late or r.start for r in rows] + [e for e in ends if e])
     first = min(r.start for r in rows)
     left, right = date2num(dt.date(first.year, 1, 1)), date2num(dt.date(last.year + 1, 1, 1))
-    left, right = left - (right - left) * 0.01, right + (right - left) * 0.16  # room for the dates beside marks
+    left, right = left - (right - left) * 0.01, right + (right - left) * 0.01
     with matplotlib.rc_context({"svg.hashsalt": "pledgegraph", "svg.fonttype": "none", "font.size": 8,
                                 "font.family": "DejaVu Sans"}):
         top, bottom, height = 0.75, 0.8, 0.24 * len(rows)  # inches: title and axis, legend, rows
         fig = Figure(figsize=(11, top + height + bottom))
         total = top + height + bottom
-        ax = fig.add_axes((0.38, bottom / total, 0.6, height / total))
+        ax = fig.add_axes((0.38, bottom / total, 0.47, height / total))  # right of it: the dates beside the marks
 
         def bar(a: dt.date, b: dt.date, y: int, colour: str, alpha: float = 1.0, least: float = 1.0, **style):
             """A rectangle over a..b on row y, at least `least` days wide so it stays visible."""
@@ -290,15 +289,23 @@ def _timeline_svg(rows: list[Row], modified: dt.date | None, link: Callable[[str
             colour = COLOURS[row.kind]
             shapes = []
             if row.end is not None and end is not None:
-                solid_from, solid_to = row.start_late or row.start, row.end_early or end
-                if row.undated:  # from the edge, hatched: the start is not known
-                    shapes.append(bar(row.start, solid_to, y, colour, BAND_ALPHA))
-                    shapes.append(bar(row.start, solid_to, y, "none", hatch="///", hatchcolor=colour))
+                # solid where the period surely held (latest start to earliest end); light bands where a
+                # side is known only within bounds; hatched where no source dates a side (from the axis's
+                # edge for the start; up to the dataset's `modified` date, with an arrow, for the end)
+                solid_from = row.start_late or row.start
+                solid_to = solid_from if row.open_end else (row.end_early or end)
+                if row.undated:
+                    shapes += [bar(row.start, end if row.open_end else solid_to, y, colour, BAND_ALPHA),
+                               bar(row.start, end if row.open_end else solid_to, y, "none", hatch="///",
+                                   hatchcolor=colour)]
                 else:
                     if solid_from > row.start:
                         shapes.append(bar(row.start, solid_from, y, colour, BAND_ALPHA))
                     shapes.append(bar(solid_from, solid_to, y, colour, least=5.0))
-                if end > solid_to:
+                    if row.open_end:
+                        shapes += [bar(solid_to, end, y, colour, BAND_ALPHA),
+                                   bar(solid_to, end, y, "none", hatch="///", hatchcolor=colour)]
+                if not row.open_end and end > solid_to:
                     shapes.append(bar(solid_to, end, y, colour, BAND_ALPHA))
                 if row.open_end:
                     shapes.append(Line2D([date2num(end)], [y], marker=">", color=colour, markersize=6))
@@ -338,9 +345,9 @@ def _timeline_svg(rows: list[Row], modified: dt.date | None, link: Callable[[str
                    for k in kinds]
         if any(r.start_late or r.end_early for r in rows):
             handles.append(Patch(facecolor=to_rgba("#888888", BAND_ALPHA), label="date known only within these bounds"))
-        if any(r.undated and r.end is not None for r in rows):
+        if any((r.undated and r.end is not None) or r.open_end for r in rows):
             handles.append(Patch(facecolor="none", edgecolor="none", hatchcolor="#888888", hatch="///",
-                                 label="start undated"))
+                                 label="start or end undated"))
         if any(r.undated and r.end is None for r in rows):
             handles.append(Line2D([], [], marker="o", markerfacecolor="white", markeredgecolor="#888888",
                                   linestyle="none", label="undated"))
