@@ -121,3 +121,24 @@ def test_pages_show_labels_not_iris_or_property_names(store):
     # labels from the ontology (rdfs:label), not local names
     text, _ = parsed(render_entity(store, BASE + "id/pledge/boko-haram-pledge", BASE, link))
     assert "pledged to" in text and "pledgedTo" not in text
+
+
+def test_the_changes_page_names_entities_and_says_which_facts_changed(shipped, store):
+    """A founding date moved by a day and a label added: the page names the organization and shows
+    `founding date › date as stated: old → new` and the added name, no IRI."""
+    from pledgegraph.delivery.release.changeset import diff, summary_html
+    from pledgegraph.delivery.release.pages import label_of
+
+    org = BASE + "id/org/is-caucasus-province"
+    date_label = ox.NamedNode("https://w3id.org/pledgegraph/ontology#dateLabel")
+    old = list(shipped.built.triples)
+    new = [ox.Triple(t.subject, t.predicate, ox.Literal("2015-06-24"))
+           if t.subject.value == org + "/founded" and t.predicate == date_label else t for t in old]
+    new.append(ox.Triple(ox.NamedNode(org), ox.NamedNode("http://www.w3.org/2004/02/skos/core#altLabel"),
+                         ox.Literal("ISCP", language="en")))
+    changes = diff("0.1.0", old, new, BASE)
+    assert changes.entities_changed == [org]
+    text, hrefs = parsed(summary_html(changes, "0.2.0", link, lambda iri: label_of(store, iri, BASE)))
+    assert "Islamic State – Caucasus Province" in text and link(org) in hrefs and BASE not in text
+    assert "founding date › date as stated: “2015-06-23” → “2015-06-24”" in text
+    assert "alternative label: added “ISCP”" in text

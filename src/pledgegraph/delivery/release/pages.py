@@ -48,7 +48,10 @@ _TERM_LABELS = {PROV + "entity": "source document", OA + "hasBody": "supports", 
                 OA + "hasSource": "in document", OA + "hasSelector": "selected by", OA + "motivatedBy": "purpose",
                 OA + "identifying": "identifying the fact", PROV + "wasAttributedTo": "attributed to",
                 PROV + "atLocation": "at", RDF + "subject": "about", RDF + "predicate": "property",
-                RDF + "object": "value"}
+                RDF + "object": "value",
+                # SKOS's own labels (names are hidden on entity pages, but the changes page lists them)
+                SKOS + "prefLabel": "preferred label", SKOS + "altLabel": "alternative label",
+                SKOS + "hiddenLabel": "hidden label", RDFS + "label": "label"}
 
 CSS = """
 body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:60rem;padding:1rem 1.5rem;color:#222}
