@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from pledgegraph import system
 from pledgegraph.model.formats import FORMATS
 from pledgegraph.model.vocab import PREFIXES
 
@@ -101,27 +102,6 @@ def _used_prefixes_nt(data: bytes, prefixes: dict[str, str]) -> dict[str, str]:
     return used
 
 
-_RENAME_EXCHANGE = 2
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two directories (Linux renameat2); False where the system cannot."""
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd = -100
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
-        return True
-    if ctypes.get_errno() in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: filesystem cannot exchange
-        return False
-    err = ctypes.get_errno()
-    raise OSError(err, os.strerror(err), str(b))
-
-
 @contextlib.contextmanager
 def replace_dir(target: Path):
     """Yield a fresh temporary directory; on success it replaces `target`, on error it is removed.
@@ -146,7 +126,7 @@ def replace_dir(target: Path):
             if not target.exists() and not target.is_symlink():
                 os.rename(tmp, target)
                 return
-            if not _exchange(tmp, target):  # not atomic, but never leaves a half-written target
+            if not system.exchange(tmp, target):  # not atomic, but never leaves a half-written target
                 old = target.parent / f".{target.name}.tmp-old"
                 os.rename(target, old)
                 os.rename(tmp, target)
