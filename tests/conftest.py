@@ -41,6 +41,7 @@ SLOW_MODULES = {
     "test_shacl_w3c.py",
     "test_bad_input.py",
     "test_output_safety.py",
+    "test_lsp.py",
 }
 SLOW_TESTS = ("test_reason.py::test_inferred_triples_equal_owlrl_closure",
               "test_research_tools.py::test_export_describe_and_record_subgraph_agree",

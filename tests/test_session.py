@@ -245,3 +245,36 @@ def test_watch_reports_what_validate_reports_with_a_shape_the_engine_refuses(mon
     note = ("note: 1 shape(s) checked by pySHACL: <https://w3id.org/pledgegraph/shapes#NotAPersonShape>: sh:not "
             "(in <https://w3id.org/pledgegraph/shapes#NotAPersonShape>)")
     assert note in full.stderr.splitlines() and note in watched.stderr.splitlines()
+
+
+def test_derived_facts_are_made_again_only_when_an_edit_can_change_them(repo, monkeypatch):
+    """A person's names do not change what is derived across records (kept as it was); a reported
+    death does (the direct layer says who is reported dead): the store equals a fresh build's after both."""
+    s = settings(repo)
+    session = Session(s)
+    derived = []
+    monkeypatch.setattr(session, "_derive", lambda by_id, real=session._derive: derived.append(1) or real(by_id))
+    edit(repo, name("Inc Person"), name("Inc Person") + name("Another Name"))
+    recheck(session, s)
+    assert not derived
+    edit(repo, "  - id: inc-person\n", f"  - id: inc-person\n    deaths:\n      - {{date: 2015, sources: [{SRC}]}}\n")
+    recheck(session, s)
+    assert derived
+    assert any("inc-person" in line and "reportedDead" in line and "true" in line
+               for line in store_triples(session.store))
+
+
+def test_an_impossible_fact_typed_is_refused_as_a_full_load_refuses_it(repo):
+    """The sanity rules run on the edited records: a group pledging to itself stops the re-check, and
+    the session then reports what `validate` does (every problem the loader found)."""
+    from pledgegraph.errors import DataInvalid
+
+    s = settings(repo)
+    session = Session(s)
+    session.check_all()
+    edit(repo, "pledgers: [inc-bystander]", "pledgers: [inc-org]")
+    update = session.update(session.changed_files())
+    with pytest.raises(DataInvalid) as refused:
+        check(s)
+    assert [p.message.split(" (")[0] for p in update.report.problems] == ["pledges allegiance to itself"]
+    assert session.refused == refused.value.problems

@@ -290,6 +290,18 @@ def _watch(settings, fmt: str) -> None:
 
 @main.command()
 @data_options
+def lsp(data, base):
+    """Serve the data's checks to an editor: a language server over stdio (set-up: docs/curators.md).
+
+    Diagnostics as `validate --watch` finds them in the unsaved buffers, completion of ids, fields and
+    concepts, hover, go to definition, find references, quick fixes and the outline of records."""
+    from pledgegraph.editor.lsp import serve
+
+    serve(_settings(data, base=base))
+
+
+@main.command()
+@data_options
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output directory (default: dist/, or $PLEDGEGRAPH_OUT_DIR). Replaced only on success.")
 @click.option("--allow-removals", is_flag=True,
@@ -595,11 +607,11 @@ def search(text, kinds, lang, limit, fmt, dist):
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="Query worker processes (each holds a copy of the graph).")
 @click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 3600),
-              help="Seconds a query may run before it is stopped (HTTP 408).")
+              help="Seconds a query may run before it is stopped (HTTP 503 saying so).")
 @click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1),
-              help="Rows (or triples) an answer may have (HTTP 413 beyond).")
+              help="Rows (or triples) an answer may have (HTTP 422 beyond).")
 @click.option("--max-answer-mb", default=16, show_default=True, type=click.IntRange(1, 1024),
-              help="MiB an answer may have (HTTP 413 beyond; an HTML page a tenth of it).")
+              help="MiB an answer may have (HTTP 422 beyond; an HTML page a tenth of it).")
 @_dist_option
 def serve(host, port, workers, timeout, max_rows, max_answer_mb, dist):
     """Serve the built graph over HTTP: SPARQL at /sparql, entity pages and RDF at /id/….

@@ -10,12 +10,15 @@ the SHACL store and the compiled shapes. An edit to a file then costs what the e
    refer to — the records a full run could report differently — as `validate --changed` does.
 A file that cannot be read, or whose ids or references are wrong, is reported and left out of the
 graph until it is fixed. A change to the ontology, the shapes or the vocabularies starts over.
+An edit may come from disk (`--watch`) or from an editor's unsaved buffer (`pledgegraph lsp`): `update`
+takes the text of the files it is given. `problems` is always the whole report, as `validate` makes it.
 """
 
 from __future__ import annotations
 
 import bisect
 import dataclasses
+import heapq
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -36,11 +39,14 @@ from pledgegraph.errors import (
 from pledgegraph.gcpause import paused_gc
 from pledgegraph.incremental.scope import affected
 from pledgegraph.layout import Settings
-from pledgegraph.model import schema
+from pledgegraph.model import schema, timeline
 from pledgegraph.model.graph import Built, locate
 from pledgegraph.model.records import Claimed, Dataset, Item, Record
+from pledgegraph.pipeline import archives
+from pledgegraph.stages import sanity
 from pledgegraph.stages.audit import audit, audit_records
 from pledgegraph.stages.build import build_counted
+from pledgegraph.stages.evidence import check_quotes
 from pledgegraph.stages.load import (
     check_references,
     data_files,
@@ -94,7 +100,10 @@ class Session:
         vocabulary = load_vocabulary(settings.vocabulary_file)
         dataset = load(settings.data_dir, vocabulary)
         self.vocabulary = vocabulary
-        self.warnings = set(dataset.warnings) | set(audit(dataset))
+        self.archives = archives(settings, dataset)
+        self.warnings = set(dataset.warnings) | set(audit(dataset)) | set(check_quotes(dataset, self.archives).problems)
+        self.problems: list[Problem] = []  # the whole report as of the last good state (see check_all, update)
+        self.refused: list[Problem] = []  # what `validate` reports while an edit leaves the data unloadable
         self.records: dict[str, list[Record]] = {name: [] for name in dataset.files}
         for r in dataset.records:
             self.records[r.position.file].append(r)
@@ -109,7 +118,8 @@ class Session:
         for name, records in self.records.items():
             part, self.counts[name] = self._build(records, self.by_id)
             self._trace(part, add=True)
-        part, self.counts[_DERIVED] = self._derive(self.by_id)
+        part, counts = self._derive(self.by_id)
+        self.counts[_DERIVED] = counts.copy()  # changed in place by `_swap`; the part keeps its own
         self._trace(part, add=True)
         self.texts = {name: path.read_text(encoding="utf-8", errors="replace") for name, path in self.files.items()}
         ontology = read_ontology(settings.ontology_files)
@@ -135,7 +145,8 @@ class Session:
     def check_all(self) -> Report:
         """Every record, as `validate` reports them."""
         results, fallback = self.validator.check(self.data)
-        return Report(sorted_unique(problems_of(results, self.graph) + list(self.warnings)), results, fallback)
+        self.problems = sorted_unique(problems_of(results, self.graph) + list(self.warnings))
+        return Report(self.problems, results, fallback)
 
     def _written(self) -> bytes:
         """The graph the store holds, as written: for pySHACL."""
@@ -157,21 +168,24 @@ class Session:
         return sorted(n for n in names if _stamp(current.get(n)) != self.stamps.get(n))
 
     @paused_gc()
-    def update(self, names: list[str]) -> Update:
-        """Re-check after `names` (data files, as in messages) changed, were added or removed."""
+    def update(self, names: list[str], texts: dict[str, str] | None = None) -> Update:
+        """Re-check after `names` (data files, as in messages) changed, were added or removed; the
+        text of those in `texts` (an editor's buffers) is taken from there instead of the disk."""
         start = time.perf_counter()
+        texts, self.refused = texts or {}, []
         current = {relative(p, self.settings.data_dir): p for p in data_files(self.settings.data_dir)}
         problems = ProblemList()
         edits, unreadable = {}, []
         for name in names:
             path = current.get(name)
             self.stamps[name] = _stamp(path)
-            edit = self._reread(name, path, problems)
+            edit = self._reread(name, path, problems, texts.get(name))
             if edit.problem is not None:
                 unreadable.append(edit.problem)
             edits[name] = edit
         if unreadable:  # as `load`: what could be read is not checked across files until all can be
             report = Report(sorted_unique(unreadable + [p for p in problems.items if p.severity == ERROR]), [])
+            self.refused = report.problems
             return Update(report, names, set(), self.total, time.perf_counter() - start)
         replaced = {r.id for e in edits.values() for r in e.old}
         kept = {i: r for i, r in self.by_id.items() if i not in replaced}
@@ -185,9 +199,19 @@ class Session:
         dependents = [by_id[i] for target in gone_ids | {r.id for r in edited}
                       for i in self.referrers.get(target, ()) if i in by_id]
         check_references(edited + dependents, by_id, problems)
+        # what `load` finds impossible, in the edited records (all of them when the dataset's date may move)
+        ruled = list(by_id.values()) if any(r.kind == "dataset" for r in edited) else edited
+        kinds = {r.kind for r in ruled} & sanity.CYCLE_KINDS
+        sanity.check(ruled, by_id, problems, sorted((r for r in by_id.values() if r.kind in kinds),
+                                                    key=lambda r: r.position))
         blocking = [p for p in problems.items if p.severity == ERROR]
         if blocking:  # the graph keeps the files' last good state until they are fixed
             report = Report(sorted_unique(blocking), [])
+            # `validate` then lists every problem the loader found: the re-read records' and the others' warnings
+            self.refused = sorted_unique(problems.items + [
+                p for p in self.warnings if not p.rule.startswith(("audit.", "evidence.")) and not (
+                    p.position.file in edits and (edits[p.position.file].whole_file or
+                                                  p.entity in {r.id for r in edits[p.position.file].old}))])
             return Update(report, names, set(), self.total, time.perf_counter() - start)
 
         # A record whose kind changed changes the IRIs the records referring to it make: build those again.
@@ -201,8 +225,14 @@ class Session:
             e.old.append(r)
             e.new.append(r)
 
-        removed, added, touched, referred = [], [], set(gone_ids), {}
+        derive = self._derivation_changed(edits)
+        removed, added, touched, referred, shifted = [], [], set(gone_ids), {}, {}
         for name, e in edits.items():
+            # records read again, unchanged but at other lines (a whole file re-read): their problems move
+            was, edited_ids = {r.id: r.position.line for r in e.old}, {r.id for r in e.edited}
+            shifted.update({r.id: r.position.line - was[r.id] for r in e.new
+                            if r.id in was and r.id not in edited_ids and r.position.line != was[r.id]})
+            shifted.update({r.id: e.delta for r in e.moved})
             gone, fresh, changed = self._swap(name, self._build(e.old, self.by_id), self._build(e.new, by_id))
             touched |= changed
             removed += gone
@@ -230,10 +260,11 @@ class Session:
         self.by_id = by_id
         self.warnings |= set(problems.items)
         # Subordination links and the direct layer are derived across records: made again from all.
-        gone, fresh, changed = self._swap(_DERIVED, self._derive_part, self._derive(by_id))
-        touched |= changed
-        removed += gone
-        added += fresh
+        if derive:
+            gone, fresh, changed = self._swap(_DERIVED, self._derive_part, self._derive(by_id))
+            touched |= changed
+            removed += gone
+            added += fresh
 
         lost, gained = self.closure.update(sorted(removed), sorted(added))
         for line in removed + lost:
@@ -242,29 +273,56 @@ class Session:
             self.data.removed()
         self.data.load(_ntriples(added + gained))
 
-        scope = affected(touched, self.referrers, referred, by_id.keys())
-        self.warnings = {p for p in self.warnings if not (p.rule.startswith("audit.") and
+        # the edited records too: an edit that changes no triple (a comment, a line added) moves their problems
+        scope = affected(touched, self.referrers, referred, by_id.keys()) | {r.id for e in edits.values()
+                                                                             for r in e.edited}
+        self.warnings = {p for p in self.warnings if not (p.rule.startswith(("audit.", "evidence.")) and
                                                           (p.entity in scope or p.entity not in by_id))}
-        self.warnings |= set(audit_records([by_id[i] for i in sorted(scope)], by_id))
+        in_scope = [by_id[i] for i in sorted(scope)]
+        self.warnings |= set(audit_records(in_scope, by_id))
+        self.warnings |= set(check_quotes(Dataset(in_scope, by_id, self.vocabulary, []), self.archives).problems)
         focus = {node for rid in scope for node in self.nodes.get(rid, ())}
         results, fallback = self.validator.check(self.data, focus)
-        found = problems_of(results, self.graph) + [p for p in self.warnings if p.entity in scope]
-        return Update(Report(sorted_unique(found), results, fallback), names, scope, self.total,
-                      time.perf_counter() - start)
+        found = sorted_unique(problems_of(results, self.graph) + [p for p in self.warnings if p.entity in scope])
+        kept = [dataclasses.replace(p, position=_moved(p.position, shifted[p.entity])) if p.entity in shifted else p
+                for p in self.problems
+                if p.entity not in scope and (p.entity in by_id or not p.entity)]
+        kept.sort(key=Problem.sort_key)  # already in order but where a whole file's records moved about
+        self.problems = list(heapq.merge(kept, found, key=Problem.sort_key))  # no problem is in both
+        return Update(Report(found, results, fallback), names, scope, self.total, time.perf_counter() - start)
+
+    def _derivation_changed(self, edits: dict[str, _Edit]) -> bool:
+        """Whether the edits can change what is derived across records (see `timeline.may_change`), or
+        where its nodes are traced to (a record read again at another line)."""
+        old = {r.id: r for e in edits.values() for r in e.old}
+        new = {r.id: r for e in edits.values() for r in e.new}
+        for rid in old.keys() | new.keys():
+            before, after = old.get(rid), new.get(rid)
+            if before is after:
+                continue
+            if timeline.may_change(before, after) or (before and after and before.position != after.position):
+                return True
+            if any(r.kind == "branch" and r.data.get("ended_by") == rid
+                   for r in map(self.by_id.get, self.referrers.get(rid, ())) if r is not None):
+                return True
+        return False
 
     def _swap(self, name: str, old: tuple[Built, Counter[str]], new: tuple[Built, Counter[str]]
               ) -> tuple[list[str], list[str], set[str]]:
         """Replace the lines `old` by `new` in the part `name` (a file, or the derived part): the lines
         the graph loses and gains (a line another part still states stays), and the records touched."""
         (old_part, old_counts), (new_part, new_counts) = old, new
-        previous = self.counts.get(name, Counter())
-        counts = previous.copy()
-        counts.subtract(old_counts)
-        counts.update(new_counts)
-        self.counts[name] = counts = +counts  # drops the lines no record of the part states now
+        counts = self.counts.setdefault(name, Counter())  # changed in place: a file's part may be large
         others = [c for other, c in self.counts.items() if other != name]
+        fresh = [line for line in new_counts if line not in counts and not any(line in c for c in others)]
+        for line, n in old_counts.items():
+            left = counts.get(line, 0) - n
+            if left > 0:
+                counts[line] = left
+            else:  # no record of the part states it now
+                counts.pop(line, None)
+        counts.update(new_counts)
         gone = [line for line in old_counts if line not in counts and not any(line in c for c in others)]
-        fresh = [line for line in new_counts if line not in previous and not any(line in c for c in others)]
         touched = {locate(old_part, _subject(line))[0] for line in gone}
         touched |= {locate(new_part, _subject(line))[0] for line in fresh}
         self._trace(old_part, add=False)
@@ -280,15 +338,17 @@ class Session:
                                           derived=True)
         return self._derive_part
 
-    def _reread(self, name: str, path: Path | None, problems: ProblemList) -> "_Edit":
-        """The file's records after an edit: only the records in the lines that changed are read
-        again, those below them moved by the lines added or removed; the whole file when the edit
-        touches its structure (a kind's key)."""
+    def _reread(self, name: str, path: Path | None, problems: ProblemList, text: str | None = None) -> "_Edit":
+        """The file's records after an edit (its `text`, or else what the disk holds): only the records
+        in the lines that changed are read again, those below them moved by the lines added or removed;
+        the whole file when the edit touches its structure (a kind's key)."""
         old_records = self.records.get(name, [])
         old_text = self.texts.get(name, "")
         if path is None:
             return _Edit(old_records, [], [], "", True)
-        text = path.read_text(encoding="utf-8", errors="replace")
+        buffer = text is not None
+        if not buffer:
+            text = path.read_text(encoding="utf-8", errors="replace")
         region = _changed_region(old_text, text, old_records) if old_records else None
         if region is not None:
             i, j, chunk, delta = region
@@ -304,7 +364,8 @@ class Session:
             moved = [_moved(r, delta) for r in old_records[j:]] if delta else []
             records, old = old_records[:i] + new + (moved or old_records[j:]), old_records[i:j]
         else:
-            records, problem = read_records(path, name, self.vocabulary, problems)
+            records, problem = records_of_text(text, name, self.vocabulary, problems, whole=True) if buffer \
+                else read_records(path, name, self.vocabulary, problems)
             old, new, moved, delta = old_records, records, [], 0
         if problem is not None:
             return _Edit(old, [], [], text, region is None, problem)
@@ -362,7 +423,7 @@ def watch(settings: Settings, on_start, on_update, on_error, interval: float = 0
     session, tried, reports = None, None, 0
     while max_reports is None or reports < max_reports:
         if session is None or session.inputs_changed():
-            stamps = _all_stamps(settings)
+            stamps = all_stamps(settings)
             if stamps != tried:
                 tried = stamps
                 try:
@@ -381,7 +442,7 @@ def watch(settings: Settings, on_start, on_update, on_error, interval: float = 0
                     reports += 1
                     continue
             except UnusableInput as e:  # e.g. a link out of the data directory: start over once fixed
-                session, tried = None, _all_stamps(settings)
+                session, tried = None, all_stamps(settings)
                 on_error(e)
                 reports += 1
         time.sleep(interval)
@@ -392,7 +453,8 @@ def _inputs(settings: Settings) -> list[Path]:
     return [*settings.ontology_files, *settings.shape_files, settings.vocabulary_file]
 
 
-def _all_stamps(settings: Settings) -> dict:
+def all_stamps(settings: Settings) -> dict:
+    """The state on disk of everything a session reads: a start-up that failed is tried again when it changes."""
     try:
         data = data_files(settings.data_dir)
     except UnusableInput:
@@ -423,7 +485,8 @@ def _changed_region(old: str, new: str, records: list[Record]) -> tuple[int, int
     j = max(i + 1, bisect.bisect_right(starts, len(old_lines) - b))  # past the last changed line
     end = starts[j] - 1 + delta if j < len(records) else len(new_lines)  # in the new lines
     chunk = new_lines[starts[i] - 1:end]
-    while chunk and _at_margin(chunk[-1]):  # the next kind's key, when j is that kind's first record
+    # the next kind's key when j is that kind's first record, and any comment between it and that record
+    while chunk and (_at_margin(chunk[-1]) or not chunk[-1].strip() or chunk[-1].lstrip().startswith("#")):
         chunk.pop()
     return i, j, "\n".join(chunk), delta
 

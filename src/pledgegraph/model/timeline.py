@@ -182,6 +182,22 @@ def release_date(dataset: Dataset) -> dt.date | None:
     return when.latest if when is not None else None
 
 
+# What the derivation reads of a record (direct_links, chains, release_date, reported_dead, current):
+# every record of these kinds, the kinds of the records they refer to, whether a person is reported
+# dead, and the sources of a branch's `ended_by` record (which `may_change` cannot see: ask the branch).
+_READ_KINDS = frozenset({"branch", "acceptance", "pledge", "tenure", "dataset"})
+
+
+def may_change(old: Record | None, new: Record | None) -> bool:
+    """Whether replacing record `old` by `new` (None: added, or removed) can change what is derived
+    across records: `validate --watch` derives again only then (it costs a pass over every record)."""
+    if any(r is not None and r.kind in _READ_KINDS for r in (old, new)):
+        return True
+    if old is None or new is None:
+        return (old or new).kind == "person"  # every person is said to be reported dead or not
+    return old.kind != new.kind or (old.kind == "person" and old.data.get("deaths") != new.data.get("deaths"))
+
+
 def reported_dead(dataset: Dataset) -> set[str]:
     """Persons some source reports dead or killed (a death record, or a tenure ended by killing)."""
     dead = {r.id for r in dataset.records if r.kind == "person" and r.data.get("deaths")}

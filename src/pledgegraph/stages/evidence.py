@@ -153,6 +153,14 @@ class _Text:
                 best = (ratio, self.text[window[0].start():window[-1].end()])
         return best
 
+    def sentence(self, at: int, length: int, most: int = 300) -> str:
+        """The sentence(s) holding text[at:at + length], the quote marked, at most `most` characters each side."""
+        ends = [self.text.rfind(mark, max(0, at - most), at) for mark in (". ", "! ", "? ", "\n")]
+        start = max(max(ends) + 2, at - most, 0) if max(ends) >= 0 else max(0, at - most)
+        stops = [i for mark in (". ", "! ", "? ") if (i := self.text.find(mark, at + length, at + length + most)) >= 0]
+        end = min(stops) + 1 if stops else min(len(self.text), at + length + most)
+        return f"{self.text[start:at]}⟨{self.text[at:at + length]}⟩{self.text[at + length:end]}"
+
     def around(self, at: int, length: int, width: int = 40) -> str:
         before = self.text[max(0, at - width):at]
         after = self.text[at + length:at + length + width]
@@ -208,6 +216,23 @@ def check_quotes(dataset: Dataset, archives: Path | list[Path]) -> Evidence:
                 ev.problems.append(problem)
     ev.problems = sorted_unique(ev.problems)
     return ev
+
+
+def quote_in_source(record: Record, cite: Item, source: Record, archives: list[Path]) -> tuple[bool | None, str]:
+    """Whether a citation's quote is in its source's archived text, as `check_quotes` decides: (True, the
+    sentence around it there), (False, the problem and its hint), or (None, why it cannot be checked)."""
+    problems: list[Problem] = []
+    text = _read(source, archives, problems)
+    if text is None:
+        return None, problems[0].message if problems else \
+            f"{source.id} has no archived text ({' or '.join(_text_path(source, archives)[1])}): not checked"
+    problem = _check(record, cite, text, lambda quote: [])
+    if problem is not None:
+        return False, f"{problem.message} ({problem.hint})"
+    quote = normalize(cite.data["quote"])
+    prefix, suffix = normalize(cite.data.get("prefix", "")), normalize(cite.data.get("suffix", ""))
+    at = next(at for at in text.occurrences(quote) if _fits(text.text, at, len(quote), prefix, suffix))
+    return True, text.sentence(at, len(quote))
 
 
 def _read(source: Record, archives: list[Path], problems: list[Problem]) -> _Text | None:

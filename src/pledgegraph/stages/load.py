@@ -547,6 +547,11 @@ def references(record: Record) -> set[str]:
     return {target for _, target, _, _ in _refs(record, schema.KINDS[record.kind].fields, record.kind)}
 
 
+def reference_positions(record: Record) -> list[tuple[str, Position]]:
+    """Each reference of a record, as (target id, where it is written): for find-references in an editor."""
+    return [(target, pos) for _, target, pos, _ in _refs(record, schema.KINDS[record.kind].fields, record.kind)]
+
+
 def check_references(records: list[Record], by_id: dict[str, Record], problems: ProblemList) -> None:
     """Each reference of these records names a record of a kind its field accepts."""
     suggesters: dict[tuple[str, ...], Suggester] = {}  # one index per set of accepted kinds

@@ -41,9 +41,13 @@ _DIFFERENT = {
 }
 # links whose chains must not loop, reported at the record that closes the loop
 _ACYCLIC = {"branch": ("branch", "parent"), "event": (None, "part_of"), "place": (None, "within")}
+CYCLE_KINDS = frozenset(_ACYCLIC)  # kinds whose links must not loop: a loop is found among all their records
 
 
-def check(records: list[Record], by_id: dict[str, Record], problems: ProblemList) -> None:
+def check(records: list[Record], by_id: dict[str, Record], problems: ProblemList,
+          linked: list[Record] | None = None) -> None:
+    """The rules on `records`; loops are looked for among `linked` (default: `records`), in file order,
+    which a re-check of a few records gives as every record of their kinds in CYCLE_KINDS."""
     today = _dataset_date(by_id.get("dataset"))
     for r in records:
         _self_references(r, problems)
@@ -59,7 +63,7 @@ def check(records: list[Record], by_id: dict[str, Record], problems: ProblemList
         elif r.kind == "dataset":
             _version(r, problems)
     for kind, (child, parent) in _ACYCLIC.items():
-        _cycles([r for r in records if r.kind == kind], child, parent, problems)
+        _cycles([r for r in (records if linked is None else linked) if r.kind == kind], child, parent, problems)
 
 
 def _err(problems: ProblemList, r: Record, at: Position, message: str, rule: str, value: Any = "",

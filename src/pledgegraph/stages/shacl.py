@@ -710,7 +710,13 @@ def validate_store(store: ox.Store, shapes: list[_Shape], focus: Iterable[str] |
         return []
     results: list[Result] = []
     for shape in shapes:
-        pattern = _focus_pattern(shape, focus_terms)
+        targeted = focus_terms
+        if focus_terms is not None:  # a few focus nodes (an edit): the shape runs only on those it targets
+            found = store.query(f"SELECT ?this WHERE {_focus_pattern(shape, focus_terms)}")
+            targeted = sorted({str(row["this"]) for row in found})
+            if not targeted:
+                continue
+        pattern = _focus_pattern(shape, targeted)
         for check in shape.checks:
             results.extend(_run(store, check, pattern))
     return sorted(results)
