@@ -32,6 +32,9 @@ if ! icu_found; then
     icu_found || echo "install-test-deps: ICU's headers are missing, so pip cannot build PyICU and the install" \
         "will stop there; install libicu-dev and pkg-config (as root), or point PKG_CONFIG_PATH at an ICU" >&2
 fi
+# Graphviz's `dot` draws the release's allegiance diagram (`publish`; the `graphviz` package on PyPI
+# only writes its input): a runtime need, so in this block too.
+need graphviz
 [ -n "${ICU_ONLY:-}" ] && exit 0
 
 # --- virtuoso: the SPARQL store for `pledgegraph push` (tests/test_push_virtuoso.py) ---

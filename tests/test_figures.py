@@ -1,17 +1,26 @@
-"""The pictures follow the time-true model: every dated link is drawn, imprecise dates as bands,
-undated sides marked, and pledges say who pledged."""
+"""The pictures a person reads: the timeline (matplotlib) has a line for every tenure, branch relation,
+pledge (who to whom), acceptance and attack (claimed or attributed, told apart), imprecise dates as bands
+and undated sides marked; the allegiance diagram (Graphviz) has an arrow for every branch relation and
+pledge between named entities; the legends' colours are the marks' colours. Expected counts come from
+the curators' YAML, not from the code under test."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import pyoxigraph as ox
 import pytest
+import yaml
 
+from conftest import settings_for
 from pledgegraph.delivery.release.figures import Figures
+from pledgegraph.delivery.release.pages import label_of
+from pledgegraph.errors import PledgegraphError
 
 BASE = "https://w3id.org/pledgegraph/"
 SVG = "{http://www.w3.org/2000/svg}"
+XLINK = "{http://www.w3.org/1999/xlink}"
 
 
 @pytest.fixture(scope="module")
@@ -21,24 +30,148 @@ def store(shipped):
     return s
 
 
-def titles(svg: str) -> list[str]:
-    return [t.text for a in ET.fromstring(svg).iter(SVG + "a") for t in a.iter(SVG + "title")]
+@pytest.fixture(scope="module")
+def figures(store):
+    return Figures(store, BASE)
 
 
-def test_the_branch_diagram_draws_every_direct_link_with_undated_starts_marked(store):
-    shown = titles(Figures(store, BASE).branches(lambda iri: iri))
-    # four vilayats under the Emirate (start undated, until 21 June 2015), four under the Islamic State by
-    # the accepted pledge, the Province, and the Ingushetia sector under the Province "by April 2024"
-    under_emirate = [t for t in shown if "start undated – 2015-06-21" in t]
-    assert len(under_emirate) == 4
-    assert sum("2015-06-23 – …" in t for t in shown) == 5
-    assert any(t.startswith("Vilayat Kavkaz (sector Ingushetia)") and "2024-04-30 – …" in t for t in shown)
+@pytest.fixture(scope="module")
+def timeline(figures):
+    return ET.fromstring(figures.timeline(lambda iri: iri))
 
 
-def test_the_timeline_names_pledgers_shows_month_dates_as_bands_and_marks_undated_items(store):
-    svg = Figures(store, BASE).timeline(lambda iri: iri)
-    shown = titles(svg)
-    assert any(t.startswith("Boko Haram pledge to Islamic State (undated)") and t.endswith("(undated)") for t in shown)
-    # "In June" (2015): a band over the month, not a day
-    assert any(t.startswith("Amir Khamzat pledge to Islamic State") and "2015-06-01..2015-06-30" in t for t in shown)
-    assert not any(t.startswith("Pledge to") for t in shown)
+@pytest.fixture(scope="module")
+def diagram(figures):
+    return ET.fromstring(figures.branches(lambda iri: iri))
+
+
+def data(name: str) -> dict:
+    return yaml.safe_load((settings_for().data_dir / f"{name}.yaml").read_text())
+
+
+def groups(svg: ET.Element, prefix: str) -> dict[str, ET.Element]:
+    return {g.get("id"): g for g in svg.iter(SVG + "g") if re.fullmatch(prefix + r"\d+", g.get("id") or "")}
+
+
+def rows(svg: ET.Element) -> list[tuple[str, str, str]]:
+    """(label, dates, link) of each line of the timeline, top to bottom."""
+    labels, dates = groups(svg, "label"), groups(svg, "dates")
+    out = []
+    for n in range(len(labels)):
+        a = labels[f"label{n}"].find(SVG + "a")
+        out.append((a.find(SVG + "text").text, "".join(dates[f"dates{n}"].itertext()).strip(), a.get(XLINK + "href")))
+    return out
+
+
+def fills(element: ET.Element, opaque_only: bool = False) -> set[str]:
+    found = set()
+    for e in element.iter():
+        style = e.get("style") or ""
+        m = re.search(r"fill: (#[0-9a-f]{6})", style)
+        if m and not (opaque_only and "fill-opacity" in style):
+            found.add(m.group(1))
+    return found
+
+
+def test_the_timeline_has_a_line_for_every_dated_kind_of_fact(timeline):
+    shown = rows(timeline)
+    linked = {link.split("/id/")[1].split("/")[0] for _, _, link in shown}
+    events = data("events")["events"]
+    counts = {"tenure": len(data("tenures")["tenures"]), "branch": len(data("branches")["branches"]),
+              "pledge": len(data("pledges")["pledges"]), "acceptance": len(data("pledges")["acceptances"]),
+              "event": sum("claimed_by" in e or "attributed_to" in e for e in events)}
+    assert linked == set(counts)
+    for segment, count in counts.items():
+        assert sum(f"/id/{segment}/" in link for _, _, link in shown) == count, segment
+
+
+def test_pledges_say_who_pledged_to_whom(timeline):
+    labels = [label for label, _, _ in rows(timeline)]
+    assert "Boko Haram → Islamic State" in labels and "Amir Khamzat → Islamic State" in labels
+    assert "Galgaicho and 3 more → Islamic State" in labels
+    # a pledge by a group the source does not name is said in the source's words
+    assert any(label.startswith("several North Caucasian") and label.endswith("→ Islamic State") for label in labels)
+    assert not any(label.startswith("Pledge") for label in labels)
+
+
+def test_claimed_and_attributed_attacks_are_told_apart(timeline):
+    shown = rows(timeline)
+    claimed = [n for n, (label, _, _) in enumerate(shown) if "(claimed by " in label]
+    attributed = [n for n, (label, _, _) in enumerate(shown) if "(attributed to " in label]
+    events = data("events")["events"]
+    assert len(claimed) == sum("claimed_by" in e for e in events)
+    assert len(attributed) == sum("attributed_to" in e and "claimed_by" not in e for e in events)
+    shapes = {g.get("id"): g for g in timeline.iter(SVG + "g") if (g.get("id") or "").startswith("row")}
+
+    def colour(n):
+        return {c for i, g in shapes.items() if i.startswith(f"row{n}-") for c in fills(g)}
+
+    assert set().union(*map(colour, claimed)).isdisjoint(set().union(*map(colour, attributed)))
+
+
+def test_precision_is_drawn_as_bands_and_undated_sides_are_marked(timeline):
+    shown = {label: (n, dates) for n, (label, dates, _) in enumerate(rows(timeline))}
+    # a year-only date is a band over the year, not a point on 1 January
+    year_row, year_dates = next((n, dates) for n, (_, dates, link) in enumerate(rows(timeline))
+                                if link.endswith("/event/magnitogorsk-building-collapse-2018"))
+    assert year_dates == "2018"
+    # a month: its bounds in words
+    assert shown["Amir Khamzat → Islamic State"][1] == "2015-06"
+    # undated: at the left edge, said so; a period with an undated start, said so
+    assert shown["Boko Haram → Islamic State"][1] == "undated"
+    assert shown["Abu Bakr al-Baghdadi: leader of Islamic State"][1] == "start undated – end undated"
+    assert shown["Abu Usman Gimrinsky: leader of Caucasus Emirate"][1] == "2015-04-30 – end undated"
+    assert shown["Galgaicho branch of Caucasus Emirate"][1] == "start undated – 2015-06-21"
+    # widths: the year band against a period known to the day (2015-06-23 – 2016-12-04: 530 days)
+    period_row = shown["Rustam Asildarov: leader of Islamic State – Caucasus Province"][0]
+
+    def width(n):
+        shape = next(g for g in timeline.iter(SVG + "g") if g.get("id") == f"row{n}-" + (
+            "claimed" if n == year_row else "tenure") + "-0")
+        xs = [float(x) for x in re.findall(r"[ML] ([\d.]+) ", shape.find(f".//{SVG}path").get("d"))]
+        return max(xs) - min(xs)
+
+    assert width(year_row) / width(period_row) == pytest.approx(365 / 530, rel=0.02)
+
+
+def test_the_timeline_legend_shows_the_marks_colours(timeline):
+    legend = next(g for g in timeline.iter(SVG + "g") if g.get("id") == "legend_1")
+    texts = {t.text for t in legend.iter(SVG + "text")}
+    assert {"post held", "attack, responsibility claimed", "attack, attributed (not claimed)",
+            "start or end undated", "undated", "date known only within these bounds"} <= texts
+    drawn = set().union(*(fills(g, opaque_only=True) for g in timeline.iter(SVG + "g")
+                          if re.fullmatch(r"row\d+-\w+-\d+", g.get("id") or "")))
+    assert drawn and drawn == fills(legend, opaque_only=True) - {"#888888"}
+
+
+def test_the_diagram_draws_every_branch_relation_and_pledge_with_undated_ones_dashed(store, diagram):
+    edges = {a.get(XLINK + "title"): a.find(SVG + "path") for a in diagram.iter(SVG + "a")
+             if a.find(SVG + "path") is not None}
+    name = {r["id"]: label_of(store, f"{BASE}id/org/{r['id']}", BASE) for r in data("organizations")["organizations"]}
+    for branch in data("branches")["branches"]:
+        drawn = f"{name[branch['branch']]} → {name[branch['parent']]}: branch, "
+        arrow = [(t, p) for t, p in edges.items() if t.startswith(drawn)]
+        assert len(arrow) == 1, branch["id"]
+        title, path = arrow[0]
+        assert ("undated" in title) == (path.get("stroke-dasharray") is not None), title
+    pledges = [t for t in edges if ": pledge, " in t]
+    assert "Boko Haram → Islamic State: pledge, undated" in pledges
+    assert sum(t.startswith("Rustam Asildarov → Islamic State: pledge, 2014-11-01..") for t in pledges) == 2
+    legend = {g.get("id"): g.find(SVG + "path").get("stroke") for g in diagram.iter(SVG + "g")
+              if (g.get("id") or "").startswith("legend_")}
+    assert legend == {"legend_pledge": edges["Boko Haram → Islamic State: pledge, undated"].get("stroke"),
+                      "legend_branch": edges[arrow[0][0]].get("stroke")}
+
+
+def test_an_entity_gets_its_own_pictures_when_it_relates_two_facts(figures):
+    islamic_state = BASE + "id/org/islamic-state"
+    own = [label for label, _, _ in rows(ET.fromstring(figures.timeline(lambda iri: iri, focus=islamic_state)))]
+    assert "Boko Haram → Islamic State" in own and "Abu Bakr al-Baghdadi: leader of Islamic State" in own
+    assert not any(label.startswith("Dokku Umarov") for label in own)
+    assert figures.timeline(lambda iri: iri, focus=BASE + "id/tenure/bortnikov-fsb-director") == ""
+
+
+def test_without_graphviz_the_diagram_fails_with_a_message_that_says_what_to_install(figures, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(PledgegraphError, match="graphviz"):
+        figures.branches(lambda iri: iri)

@@ -39,7 +39,7 @@ class _Text(HTMLParser):
         self.text, self.hrefs, self.skip = [], [], False
 
     def handle_starttag(self, tag, attrs):
-        self.skip = tag == "style"
+        self.skip = tag in ("style", "code")  # <code>: the page's own IRI, shown on purpose
         if tag == "a":
             self.hrefs.append(dict(attrs)["href"])
 
@@ -103,3 +103,42 @@ def test_text_from_the_data_is_escaped():
 def test_index_lists_every_entity_once(store):
     _, hrefs = parsed(render_index(store, BASE, lambda i: "/".join(segment_and_slug(i, BASE))))
     assert sorted(hrefs) == sorted("/".join(segment_and_slug(i, BASE)) for i in entity_iris(store, BASE))
+
+
+def test_pages_show_labels_not_iris_or_property_names(store):
+    """No IRI of ours and no raw property name (`qualifiedDerivation`, `hasSelector`, `oa#identifying`) in
+    what a reader sees: properties and classes by their labels, nodes of other records by kind and record."""
+    raw_name = re.compile(r"\b[a-z]+[A-Z][A-Za-z]*\b|\w#\w")
+    for iri in entity_iris(store, BASE):
+        html = render_entity(store, iri, BASE, link)
+        text, _ = parsed(html)
+        assert BASE not in text, (iri, text[text.index(BASE) - 80:text.index(BASE) + 80])
+        terms = re.findall(r"<dt>([^<]*)</dt>", html) + re.findall(r'<span class="kind">([^<]*)</span>', html)
+        assert not [t for t in terms if raw_name.search(t)], iri
+    # a node of another record: named by its kind and the record, linked to the record's page
+    text, hrefs = parsed(render_entity(store, BASE + "id/disagreement/caucasus-emirate-still-active-2015", BASE, link))
+    assert "contradicts position of Was the Caucasus Emirate still active" in text
+    # labels from the ontology (rdfs:label), not local names
+    text, _ = parsed(render_entity(store, BASE + "id/pledge/boko-haram-pledge", BASE, link))
+    assert "pledged to" in text and "pledgedTo" not in text
+
+
+def test_the_changes_page_names_entities_and_says_which_facts_changed(shipped, store):
+    """A founding date moved by a day and a label added: the page names the organization and shows
+    `founding date › date as stated: old → new` and the added name, no IRI."""
+    from pledgegraph.delivery.release.changeset import diff, summary_html
+    from pledgegraph.delivery.release.pages import label_of
+
+    org = BASE + "id/org/is-caucasus-province"
+    date_label = ox.NamedNode("https://w3id.org/pledgegraph/ontology#dateLabel")
+    old = list(shipped.built.triples)
+    new = [ox.Triple(t.subject, t.predicate, ox.Literal("2015-06-24"))
+           if t.subject.value == org + "/founded" and t.predicate == date_label else t for t in old]
+    new.append(ox.Triple(ox.NamedNode(org), ox.NamedNode("http://www.w3.org/2004/02/skos/core#altLabel"),
+                         ox.Literal("ISCP", language="en")))
+    changes = diff("0.1.0", old, new, BASE)
+    assert changes.entities_changed == [org]
+    text, hrefs = parsed(summary_html(changes, "0.2.0", link, lambda iri: label_of(store, iri, BASE)))
+    assert "Islamic State – Caucasus Province" in text and link(org) in hrefs and BASE not in text
+    assert "founding date › date as stated: “2015-06-23” → “2015-06-24”" in text
+    assert "alternative label: added “ISCP”" in text

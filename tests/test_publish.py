@@ -267,7 +267,8 @@ def test_second_release_carries_a_change_set_that_turns_the_old_dump_into_the_ne
     changed = summary["entities_changed"][0]
     name = Graph().parse(outdir / "0.2.0/pledgegraph.ttl").value(URIRef(changed), URIRef(
         "http://purl.org/dc/terms/title"))  # a source: named by its title
-    assert f">{name}</a>" in page and "added: editorial note; removed: editorial note" in page  # names, what changed
+    assert f">{name}</a>" in page and BASE + "id/" not in page  # names, not IRIs, and what changed:
+    assert "editorial note: “Undated; written after 23 June 2015, from its content.” → “Undated; re-checked.”" in page
     # the sitemap: the site's own URLs; lastmod is when each entity last changed
     sitemap = dict(re.findall(r"<loc>([^<]*)</loc><lastmod>([^<]*)</lastmod>",
                               (outdir / "0.2.0/sitemap.xml").read_text()))

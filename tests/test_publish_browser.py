@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import shutil
 import socket
 import subprocess
@@ -84,6 +85,51 @@ def test_pages_render_in_chromium_and_their_entity_links_resolve_inside_the_rele
                 checked.add(url)
     assert "Rustam Asildarov" in doms[pages[1]] and "Вилаят Кавказ" in doms[pages[2]]
     assert len(checked) > 30
+
+
+def _screenshot(url: str, png, profile, height: int = 1400):
+    run = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                          "--disable-component-update", "--no-first-run", "--hide-scrollbars",
+                          f"--user-data-dir={profile}", f"--window-size=1200,{height}", f"--screenshot={png}", url],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and png.is_file(), run.stderr[-2000:]
+    from matplotlib.image import imread
+
+    return (imread(png)[:, :, :3] * 255).round().astype(int)  # rows × columns × RGB
+
+
+def _has_colour(pixels, hex_colour: str) -> bool:
+    rgb = [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
+    return bool(((pixels == rgb).all(axis=2)).sum() >= 20)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: run scripts/install-test-deps.sh")
+def test_screenshots_show_the_pictures_and_pages_a_person_reads(site, release, tmp_path):
+    """Chromium draws the index, an organization's page and both pictures: not blank, every kind's legend
+    colour drawn in the picture, the labels in the rendered DOM, and no IRI of ours where a name exists."""
+    from pledgegraph.delivery.release.figures import COLOURS
+
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    profile = tmp_path / "profile"
+    timeline = _screenshot(urljoin(site, "latest/timeline.svg"), shots / "timeline.png", profile, 1300)
+    diagram = _screenshot(urljoin(site, "latest/branches.svg"), shots / "branches.png", profile, 1300)
+    index = _screenshot(urljoin(site, "latest/index.html"), shots / "index.png", profile)
+    page = _screenshot(urljoin(site, "latest/org/islamic-state.html"), shots / "islamic-state.png", profile, 7000)
+    for pixels in (timeline, diagram, index, page):
+        assert (pixels < 250).any(axis=2).mean() > 0.03  # ink on more than 3% of the screen: not blank
+    # the legend's colours are the marks' colours, as drawn: each kind's colour is on the screen
+    for kind in ("pledge", "acceptance", "tenure", "branch", "claimed", "attributed"):
+        assert _has_colour(timeline, COLOURS[kind]), kind
+    for kind in ("pledge", "branch"):
+        assert _has_colour(diagram, COLOURS[kind]), kind
+    dom = _dom(urljoin(site, "latest/org/islamic-state.html"), profile)
+    for label in ("Boko Haram → Islamic State", "Abu Bakr al-Baghdadi: leader of Islamic State",
+                  "Islamic State – Caucasus Province → Islamic State: branch, 2015-06-23 – end undated"):
+        assert label in dom, label
+    visible = re.sub(r"<(svg|code|style|script|head)\b.*?</\1>|<[^>]+>", " ", dom, flags=re.S)
+    assert BASE not in visible
+    assert "qualifiedDerivation" not in visible and "hasSelector" not in visible
 
 
 def test_harvesting_the_served_release_via_void_gives_the_build_graph(site, dist):

@@ -17,6 +17,17 @@ import pyoxigraph as ox
 from pledgegraph.model.iris import entity_of
 
 
+@dataclass(frozen=True)
+class FactChange:
+    """The values one property of one node lost and gained: changed when both, else added or removed.
+    `path` is the chain of properties from the entity down to the node (empty for the entity itself)."""
+
+    path: tuple[str, ...]
+    predicate: str
+    removed: tuple[ox.Term, ...]
+    added: tuple[ox.Term, ...]
+
+
 @dataclass
 class ChangeSet:
     previous: str | None
@@ -26,8 +37,8 @@ class ChangeSet:
     entities_removed: list[str] = field(default_factory=list)
     entities_changed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. this release replaced one of the same version
-    # entity -> properties of the triples added and removed on it or on nodes below it
-    properties: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
+    # entity -> what changed on it or on the nodes below it, fact by fact
+    facts: dict[str, list[FactChange]] = field(default_factory=dict)
 
     def summary(self) -> dict:
         return {"warnings": self.warnings, "previous_version": self.previous, "triples_added": len(self.added),
@@ -41,16 +52,26 @@ def diff(previous: str | None, old: list[ox.Triple], new: list[ox.Triple], base:
     removed = sorted(old_set - new_set, key=str)
     old_entities = {e for t in old_set if (e := entity_of(t.subject.value, base))}
     new_entities = {e for t in new_set if (e := entity_of(t.subject.value, base))}
-    touched: dict[str, tuple[set[str], set[str]]] = {}
-    for side, triples in ((0, added), (1, removed)):
+    # (subject, predicate) -> (removed objects, added objects)
+    touched: dict[tuple[str, str], tuple[list, list]] = {}
+    for side, triples in ((1, added), (0, removed)):
         for t in triples:
-            if e := entity_of(t.subject.value, base):
-                touched.setdefault(e, (set(), set()))[side].add(t.predicate.value)
-    return ChangeSet(previous, added, removed,
-                     properties={e: (sorted(a), sorted(r)) for e, (a, r) in sorted(touched.items())},
+            if entity_of(t.subject.value, base):
+                touched.setdefault((t.subject.value, t.predicate.value), ([], []))[side].append(t.object)
+    # a node below an entity -> (its parent, the property linking them), to say where a change is
+    parent_of = {t.object.value: (t.subject.value, t.predicate.value) for t in (*old, *new)
+                 if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(t.subject.value + "/")}
+    facts: dict[str, list[FactChange]] = {}
+    for (subject, predicate), (gone, came) in sorted(touched.items()):
+        entity, path, node = entity_of(subject, base), [], subject
+        while node != entity and node in parent_of:
+            node, link = parent_of[node]
+            path.insert(0, link)
+        facts.setdefault(entity, []).append(FactChange(tuple(path), predicate, tuple(gone), tuple(came)))
+    return ChangeSet(previous, added, removed, facts=facts,
                      entities_added=sorted(new_entities - old_entities),
                      entities_removed=sorted(old_entities - new_entities),
-                     entities_changed=sorted(set(touched) & old_entities & new_entities))
+                     entities_changed=sorted(set(facts) & old_entities & new_entities))
 
 
 def summary_json(changes: ChangeSet, version: str) -> bytes:
@@ -60,7 +81,7 @@ def summary_json(changes: ChangeSet, version: str) -> bytes:
 def summary_html(changes: ChangeSet, version: str, link: Callable[[str], str | None],
                  label: Callable[[str], str]) -> str:
     """A body fragment: what changed since the previous release, each entity by its name (linked when
-    still present) with the properties whose statements were added or removed."""
+    still present) with its facts that changed (old value → new), were added or were removed."""
     if changes.previous is None:
         head = f"<p>Release {escape(version)} is the first release: every triple is new.</p>"
     else:
@@ -76,13 +97,30 @@ def summary_html(changes: ChangeSet, version: str, link: Callable[[str], str | N
         for iri in sorted(items, key=lambda i: (label(i).casefold(), i)):
             href = link(iri)
             name = f'<a href="{escape(href)}">{escape(label(iri))}</a>' if href else escape(label(iri))
-            added, removed = changes.properties.get(iri, ([], []))
-            what = "; ".join(f"{verb}: {', '.join(escape(label(p)) for p in props)}"
-                             for verb, props in (("added", added), ("removed", removed)) if props)
-            detail = f' — {what}' if what and title == "Entities changed" else ""
-            rows.append(f'<li>{name} <span class="muted">{escape(iri)}</span>{detail}</li>')
+            detail = "".join(f"<li>{_fact_html(fact, label)}</li>" for fact in changes.facts.get(iri, ()))
+            rows.append(f"<li>{name}" + (f"<ul>{detail}</ul>" if detail and title == "Entities changed" else "")
+                        + "</li>")
         parts.append(f"<h2>{title} ({len(items)})</h2><ul>{''.join(rows)}</ul>")
     return "".join(parts)
+
+
+def _fact_html(fact: FactChange, label: Callable[[str], str]) -> str:
+    """`founded › date as stated: 2015-06-23 → 2015-06-24`, or `added`/`removed` with the values."""
+    where = escape(" › ".join(label(p) for p in (*fact.path, fact.predicate)))
+
+    def values(terms: tuple) -> str:
+        return ", ".join(_value_html(t, label) for t in sorted(terms, key=str))
+
+    if fact.removed and fact.added:
+        return f"{where}: {values(fact.removed)} → {values(fact.added)}"
+    return f"{where}: " + (f"added {values(fact.added)}" if fact.added else f"removed {values(fact.removed)}")
+
+
+def _value_html(term, label: Callable[[str], str]) -> str:
+    if isinstance(term, ox.Literal):
+        text = term.value if len(term.value) <= 120 else term.value[:119] + "…"
+        return f"“{escape(text)}”"
+    return escape(label(term.value)) if isinstance(term, ox.NamedNode) else escape(str(term))
 
 
 # -- the change feed: ActivityStreams 2.0, as the IIIF Change Discovery API uses it -------------------

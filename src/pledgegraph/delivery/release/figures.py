@@ -1,53 +1,85 @@
-"""Pictures of the graph as plain SVG: a timeline, and organizations with their branches over time.
+"""Pictures of the graph: a timeline drawn with matplotlib, and the allegiance diagram drawn with Graphviz.
 
-The timeline shows pledges and their acceptances (points), leadership tenures (bars) and claimed
-attacks (points); the diagram shows, for each parent organization, its branches as bars over the
-periods the sources give. Both read a pyoxigraph Store (every graph), link each row to its entity
-with the caller's `link`, and are deterministic: rows are sorted, coordinates are integers, and
-the open end of a bar stops at the dataset's `modified` date, never at the clock.
+The timeline has a line per fact: who pledged to whom, acceptances, leadership tenures, branch
+relations and attacks (claimed or only attributed, told apart). A date known to the day is a mark;
+one known only within bounds (a month, a year) is a band over those bounds; the sides of a period
+are bands when imprecise; an undated item is a hollow mark at the axis's left edge, and an undated
+start is hatched from that edge, an undated end hatched up to the dataset's date, all said in words
+beside the mark. The allegiance diagram
+has an arrow for every branch relation and pledge, from the organization that is under (or pledged)
+to the one above, labelled with its period or date, dashed when a side is undated.
 
-`focus` restricts a figure to rows that involve one entity, for that entity's own page.
+Both read a pyoxigraph Store (every graph) once: `Figures` reads the rows and which entities each
+row involves, then a whole-graph picture and each entity's own (`focus`) are cut from them. Output
+is deterministic: rows are sorted, matplotlib's ids are salted with a constant and its SVG carries
+no date, Graphviz gets its nodes and edges in sorted order, and the open end of a bar stops at the
+dataset's `modified` date, never at the clock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
-from html import escape
+import io
+from dataclasses import dataclass
 from typing import Callable
 
 import pyoxigraph as ox
 
 from pledgegraph.delivery.release.pages import label_of
+from pledgegraph.errors import PledgegraphError
 from pledgegraph.model.formats import xml_safe
 from pledgegraph.model.iris import entity_of
 from pledgegraph.model.vocab import sparql_prologue
 
-WIDTH, LEFT, ROW, TOP = 960, 300, 22, 34
-COLOURS = {"pledge": "#b35806", "acceptance": "#5e3c99", "tenure": "#1b7837", "attack": "#c51b7d",
-           "branch": "#2166ac", "accepted": "#d6604d"}
-LEGEND = {"pledge": "pledge", "acceptance": "acceptance", "tenure": "post held",
-          "attack": "claimed attack", "branch": "branch of the organization above",
-          "accepted": "under it by an accepted pledge"}
+# One colour per kind, for the marks, the bars, the diagram's arrows and both legends.
+COLOURS = {"pledge": "#b35806", "acceptance": "#5e3c99", "tenure": "#1b7837", "branch": "#2166ac",
+           "claimed": "#c51b7d", "attributed": "#4d4d4d"}
+LEGEND = {"pledge": "pledge (pledger → pledged to)", "acceptance": "acceptance of pledges",
+          "tenure": "post held", "branch": "branch relation (branch → parent)",
+          "claimed": "attack, responsibility claimed", "attributed": "attack, attributed (not claimed)"}
+MARKERS = {"pledge": "D", "acceptance": "s", "claimed": "^", "attributed": "v", "tenure": "o", "branch": "o"}
+BAND_ALPHA = 0.35  # the part of a bar or date known only within bounds
+MAX_LABEL = 64  # characters: what the label column holds at 8 px
+# An entity's own picture is drawn when it relates at least this many facts: a matplotlib figure costs
+# ~0.1 s (against ~1 ms for the hand-written SVG it replaced), and one fact's dates are on its page already.
+FOCUS_MINIMUM = 2
 
 
 @dataclass(frozen=True, order=True)
 class Row:
-    """One line of a figure. A point when `end` is None (drawn as a band when the date is known only
-    within `start`..`start_late`); a bar otherwise, with bands where its start or end is known only
-    within bounds. Undated sides are drawn from the axis's edge and said so, never placed on a
-    made-up day."""
+    """One line of the timeline: a point when `end` is None, a bar otherwise. `start`..`start_late` is
+    the span the start (or the point) is known within; `end_early`..`end` the same for the end."""
 
     start: dt.date
     label: str
     iri: str
     kind: str
-    end: dt.date | None = None  # a bar when set; `open_end` when it runs on past the last date known
-    open_end: bool = False
-    heading: bool = False
-    start_late: dt.date | None = None  # the latest the start (or the point) can be, when later than `start`
-    end_early: dt.date | None = None  # the earliest the end can be, when earlier than `end`
+    end: dt.date | None = None
+    open_end: bool = False  # no source dates its end: it may still hold (drawn up to the dataset's `modified`)
+    start_late: dt.date | None = None
+    end_early: dt.date | None = None
     undated: bool = False  # an undated point, or a bar whose start is undated
+
+    def dates(self) -> str:
+        """The row's dates in words, as drawn beside its mark."""
+        if self.undated and self.end is None:
+            return "undated"
+        begun = "start undated" if self.undated else _span(self.start, self.start_late)
+        if self.end is None:
+            return begun
+        return f"{begun} – " + ("end undated" if self.open_end else _span(self.end_early or self.end, self.end))
+
+
+@dataclass(frozen=True, order=True)
+class Edge:
+    """One arrow of the allegiance diagram: `lower` under (or pledged to) `upper`, from record `iri`."""
+
+    lower: str
+    upper: str
+    kind: str
+    iri: str
+    text: str
+    undated: bool
 
 
 _BOUNDS = """
@@ -55,30 +87,122 @@ _BOUNDS = """
   OPTIONAL { ?item pg:startEarliest ?se } OPTIONAL { ?item pg:startLatest ?sl }
   OPTIONAL { ?item pg:endEarliest ?ee } OPTIONAL { ?item pg:endLatest ?el }
   OPTIONAL { ?item pg:validFrom ?from } OPTIONAL { ?item pg:validUntil ?until }
+  OPTIONAL { ?item pg:startUndated ?su } OPTIONAL { ?item pg:endUndated ?eu }
 """
-_TIMELINE = sparql_prologue() + """
-SELECT ?item ?kind ?de ?dl ?se ?sl ?ee ?el ?from ?until ?lead ?role ?org ?to
-       (GROUP_CONCAT(DISTINCT STR(?who); separator=" ") AS ?whos) WHERE {
-  { ?item a pg:Pledge ; pg:pledger ?who . OPTIONAL { ?item pg:pledgedTo ?to } BIND("pledge" AS ?kind) }
-  UNION { ?item a pg:Acceptance . OPTIONAL { ?item pg:acceptedOnBehalfOf ?to } BIND("acceptance" AS ?kind) }
+_GROUPED = "?item ?kind ?de ?dl ?se ?sl ?ee ?el ?from ?until ?su ?eu ?lead ?role ?org ?to ?parent ?group"
+_ROWS = sparql_prologue() + """
+SELECT """ + _GROUPED + """
+       (GROUP_CONCAT(DISTINCT STR(?who); separator=" ") AS ?whos)
+       (GROUP_CONCAT(DISTINCT STR(?claimant); separator=" ") AS ?claimants)
+       (GROUP_CONCAT(DISTINCT STR(?culprit); separator=" ") AS ?culprits) WHERE {
+  { ?item a pg:Pledge . OPTIONAL { ?item pg:pledger ?who } OPTIONAL { ?item pg:pledgerGroup ?group }
+    OPTIONAL { ?item pg:pledgedTo ?to } BIND("pledge" AS ?kind) }
+  UNION { ?item a pg:Acceptance . OPTIONAL { ?item pg:acceptedOnBehalfOf ?to }
+          OPTIONAL { ?item pg:accepts/pg:pledger ?who } BIND("acceptance" AS ?kind) }
   UNION { ?item a pg:Tenure ; org:member ?lead ; org:role ?role ; org:organization ?org . BIND("tenure" AS ?kind) }
-  UNION { ?item a pg:Event ; pg:responsibilityClaim ?claim . BIND("attack" AS ?kind) }
+  UNION { ?item a pg:BranchRelation ; pg:branch ?who ; pg:parent ?parent . BIND("branch" AS ?kind) }
+  UNION { ?item a pg:Event ; pg:responsibilityClaim ?claim . OPTIONAL { ?claim pg:claimant ?claimant }
+          OPTIONAL { ?item pg:attribution/pg:attributedTo ?culprit } BIND("claimed" AS ?kind) }
+  UNION { ?item a pg:Event ; pg:attribution/pg:attributedTo ?culprit .
+          FILTER NOT EXISTS { ?item pg:responsibilityClaim ?any } BIND("attributed" AS ?kind) }
   """ + _BOUNDS + """
-} GROUP BY ?item ?kind ?de ?dl ?se ?sl ?ee ?el ?from ?until ?lead ?role ?org ?to"""
-
-_BRANCHES = sparql_prologue() + """
-SELECT DISTINCT ?item ?branch ?parent ?accepted ?se ?sl ?ee ?el ?from ?until WHERE {
-  ?item a pg:Subordination ; pg:direct true ; pg:subordinate ?branch ; pg:superior ?parent .
-  BIND (EXISTS { ?item pg:restsOn/a pg:Acceptance } AS ?accepted)
-  """ + _BOUNDS + """
-}"""
+} GROUP BY """ + _GROUPED
 
 _MODIFIED = sparql_prologue() + "SELECT ?d WHERE { ?ds a pg:Dataset ; dcterms:modified ?d }"
+_NAMES = ("item", "kind", "de", "dl", "se", "sl", "ee", "el", "from", "until", "su", "eu", "lead", "role", "org",
+          "to", "parent", "group", "whos", "claimants", "culprits")
 
 
-def _solutions(store: ox.Store, query: str, names: tuple[str, ...]) -> list[dict]:
-    result = store.query(query, use_default_graph_as_union=True)
-    return [{n: s[n] for n in names if s[n] is not None} for s in result]
+class Figures:
+    """The pictures of one store. Its rows (and which entities each row involves) are read once;
+    a whole-graph picture and each entity's own (`focus`) are then cut from them, so a release's
+    pictures cost one pass over the graph, not one per entity."""
+
+    def __init__(self, store: ox.Store, base: str):
+        self.store, self.base = store, base
+        self.modified = _modified(store)
+        self.rows, self.edges = self._read()
+        # entity -> the rows and arrows that involve it, so an entity's picture costs its own rows only
+        self._rows_by_entity: dict[str, list[Row]] = {}
+        self._edges_by_entity: dict[str, list[Edge]] = {}
+        for row in self.rows:
+            for entity in _involved(store, row.iri, base):
+                self._rows_by_entity.setdefault(entity, []).append(row)
+        for edge in self.edges:
+            for entity in {edge.lower, edge.upper, edge.iri}:
+                self._edges_by_entity.setdefault(entity, []).append(edge)
+
+    def timeline(self, link: Callable[[str], str], focus: str | None = None) -> str:
+        """Every fact with a time on one axis, as SVG; '' when there is none or, for one entity's own
+        picture, fewer than `FOCUS_MINIMUM` (its page states a single fact's dates in words)."""
+        rows = self.rows if focus is None else self._rows_by_entity.get(focus, [])
+        if len(rows) < (1 if focus is None else FOCUS_MINIMUM):
+            return ""
+        title = "Timeline of pledges, acceptances, posts held, branch relations and attacks"
+        return _timeline_svg(rows, self.modified, link, title)
+
+    def branches(self, link: Callable[[str], str], focus: str | None = None) -> str:
+        """The allegiance diagram: every branch relation and pledge as an arrow, as SVG; '' as for `timeline`."""
+        edges = self.edges if focus is None else self._edges_by_entity.get(focus, [])
+        if len(edges) < (1 if focus is None else FOCUS_MINIMUM):
+            return ""
+        names = {iri: self._label(iri) for e in edges for iri in (e.lower, e.upper)}
+        return _diagram_svg(edges, names, link, "Branch relations and pledges of allegiance")
+
+    def _label(self, iri: str) -> str:
+        return label_of(self.store, iri, self.base)
+
+    def _read(self) -> tuple[list[Row], list[Edge]]:
+        solutions = [{n: s[n] for n in _NAMES if s[n] is not None}
+                     for s in self.store.query(_ROWS, use_default_graph_as_union=True)]
+        edge = _edge(solutions)
+        rows: set[Row] = set()
+        edges: set[Edge] = set()
+        for s in solutions:
+            kind, item = s["kind"].value, s["item"].value
+            whos = sorted(s["whos"].value.split()) if s.get("whos") and s["whos"].value else []
+            row = _row(s, self._row_label(s, kind, whos), kind, edge)
+            rows.add(row)
+            upper = s.get("to") or s.get("parent")
+            if kind in ("pledge", "branch") and upper is not None:
+                text = ("branch" if kind == "branch" else "pledge") + ", " + row.dates()
+                edges.update(Edge(w, upper.value, kind, item, text, row.undated or row.open_end) for w in whos)
+        return sorted(rows), sorted(edges)
+
+    def _row_label(self, s: dict, kind: str, whos: list[str]) -> str:
+        name = self._label
+        if kind == "tenure":
+            return f"{name(s['lead'].value)}: {name(s['role'].value)} of {name(s['org'].value)}"
+        if kind == "branch":
+            return f"{_names([name(w) for w in whos])} branch of {name(s['parent'].value)}"
+        if kind == "pledge":  # by named entities, or by a group a source describes without naming
+            who = _names([name(w) for w in whos]) if whos else _short(s["group"].value, 30) if "group" in s else "?"
+            return f"{who} → " + (name(s["to"].value) if "to" in s else "(not named)")
+        if kind == "acceptance":
+            by = name(s["to"].value) if "to" in s else "(not named)"
+            return f"{by} accepts " + (f"pledge of {_names([name(w) for w in whos])}" if whos else "pledges")
+        claimants = [name(c) for c in sorted(s["claimants"].value.split())] if s.get("claimants") else []
+        culprits = [name(c) for c in sorted(s["culprits"].value.split())] if s.get("culprits") else []
+        how = (f"claimed by {_names(claimants)}" if claimants else "claimed") if kind == "claimed" \
+            else f"attributed to {_names(culprits)}"
+        return f"{_short(name(s['item'].value), max(MAX_LABEL - len(how) - 3, 20))} ({how})"  # who, kept whole
+
+
+def _names(names: list[str]) -> str:
+    names = sorted(names)
+    return ", ".join(names) if len(names) <= 2 else f"{names[0]} and {len(names) - 1} more"
+
+
+def _span(first: dt.date, last: dt.date | None) -> str:
+    """A date, or the bounds it is known within: a whole month or year in its short form."""
+    if last is None or last == first:
+        return first.isoformat()
+    if first.day == 1 and (last + dt.timedelta(days=1)).day == 1:
+        if first.month == 1 and last.month == 12 and first.year == last.year:
+            return str(first.year)
+        if (first.year, first.month) == (last.year, last.month):
+            return first.strftime("%Y-%m")
+    return f"{first.isoformat()}..{last.isoformat()}"
 
 
 def _date(term) -> dt.date | None:
@@ -88,100 +212,22 @@ def _date(term) -> dt.date | None:
         return None
 
 
-_NAMES = ("item", "kind", "de", "dl", "se", "sl", "ee", "el", "from", "until", "lead", "role", "org", "to",
-          "whos", "branch", "parent", "accepted")
-
-
 def _row(s: dict, label: str, kind: str, edge: dt.date) -> Row:
     """A row from the one-hop bounds of a fact: a bar for a period, a point (or band) for a date."""
     d = {k: _date(s.get(k)) for k in ("de", "dl", "se", "sl", "ee", "el", "from", "until")}
     item = s["item"].value
-    if d["de"] or d["dl"] or not (d["se"] or d["sl"] or d["ee"] or d["el"] or kind in ("tenure", "branch")):
-        if not (d["de"] or d["dl"]):
-            return Row(edge, label + " (undated)", item, kind, undated=True)
+    is_period = kind in ("tenure", "branch") or any(d[k] for k in ("se", "sl", "ee", "el"))
+    if not is_period:
         first = d["de"] or d["dl"]
+        if first is None:
+            return Row(edge, label, item, kind, undated=True)
         return Row(first, label, item, kind, start_late=d["dl"] if d["dl"] and d["dl"] > first else None)
-    start = d["from"] or edge
+    start = d["se"] or d["from"] or edge
     late = d["sl"] if d["sl"] and d["sl"] > start else None
-    end = d["until"]
+    end = d["el"] or d["until"]
     early = d["ee"] if d["ee"] and end and d["ee"] < end else None
     return Row(start, label, item, kind, end or start, open_end=end is None, start_late=late, end_early=early,
-               undated=d["from"] is None)
-
-
-class Figures:
-    """The pictures of one store. Their rows (and which entities each row involves) are read once;
-    a whole-graph picture and each entity's own (`focus`) are then cut from them, so a release's
-    pictures cost one pass over the graph, not one per entity."""
-
-    def __init__(self, store: ox.Store, base: str):
-        self.store, self.base = store, base
-        self.modified = _modified(store)
-        self.timeline_rows = self._timeline_rows()
-        self.branch_rows = self._branch_rows()
-        # entity -> the rows that involve it, so an entity's picture costs its own rows only
-        self._timeline_by_entity: dict[str, list[Row]] = {}
-        for row in self.timeline_rows:
-            for entity in _involved(store, row.iri, base):
-                self._timeline_by_entity.setdefault(entity, []).append(row)
-        self._branches_by_entity: dict[str, list[tuple[str, str, Row]]] = {}
-        for item in self.branch_rows:
-            parent, link_iri, row = item
-            for entity in {parent, link_iri, row.iri}:
-                self._branches_by_entity.setdefault(entity, []).append(item)
-
-    def timeline(self, link: Callable[[str], str], focus: str | None = None) -> str:
-        """Pledges (who to whom), acceptances, leadership tenures and claimed attacks on one time axis
-        ('' if none); undated items sit at the left edge, marked."""
-        rows = self.timeline_rows if focus is None else self._timeline_by_entity.get(focus, [])
-        return _svg(rows, self.modified, link, "Timeline of pledges, leadership tenures and claimed attacks")
-
-    def branches(self, link: Callable[[str], str], focus: str | None = None) -> str:
-        """Each organization with what was directly under it over time: branches, and units whose
-        pledge it accepted ('' if there are none). Undated starts run from the left edge, marked."""
-        by_parent: dict[str, list[Row]] = {}
-        for parent, _, row in self.branch_rows if focus is None else self._branches_by_entity.get(focus, []):
-            by_parent.setdefault(parent, []).append(row)
-        rows: list[Row] = []
-        for parent in sorted(by_parent, key=lambda p: (min(by_parent[p]).start, p)):
-            members = sorted(set(by_parent[parent]))
-            rows.append(Row(members[0].start, label_of(self.store, parent, self.base), parent, "branch",
-                            heading=True))
-            rows.extend(members)
-        return _svg(rows, self.modified, link, "Organizations and what was under them over time")
-
-    def _timeline_rows(self) -> list[Row]:
-        store, base = self.store, self.base
-        solutions = _solutions(store, _TIMELINE, _NAMES)
-        edge = _edge(solutions)
-        rows = []
-        for s in solutions:
-            kind = s["kind"].value
-            if kind == "tenure":
-                text = f"{label_of(store, s['lead'].value, base)}, {label_of(store, s['role'].value, base)} " \
-                       f"of {label_of(store, s['org'].value, base)}"
-            elif kind == "attack":
-                text = label_of(store, s["item"].value, base)
-            elif kind == "pledge":
-                whos = sorted(label_of(store, w, base) for w in s["whos"].value.split())
-                who = ", ".join(whos) if len(whos) <= 2 else f"{whos[0]} and {len(whos) - 1} more"
-                text = f"{who} pledge" + (f" to {label_of(store, s['to'].value, base)}" if "to" in s else "")
-            else:
-                text = "Acceptance" + (f" by {label_of(store, s['to'].value, base)}" if "to" in s else "")
-            rows.append(_row(s, text, kind, edge))
-        return sorted(set(rows))
-
-    def _branch_rows(self) -> list[tuple[str, str, Row]]:
-        """(parent, link, row of the organization under it) for every direct subordination link."""
-        store, base = self.store, self.base
-        solutions = _solutions(store, _BRANCHES, _NAMES)
-        edge = _edge(solutions)
-        out = []
-        for s in solutions:
-            kind = "accepted" if s["accepted"].value == "true" else "branch"
-            row = _row(s, label_of(store, s["branch"].value, base), kind, edge)
-            out.append((s["parent"].value, s["item"].value, replace(row, iri=s["branch"].value)))
-        return sorted(out)
+               undated=d["se"] is None and d["from"] is None)
 
 
 def _edge(solutions: list[dict]) -> dt.date:
@@ -191,7 +237,7 @@ def _edge(solutions: list[dict]) -> dt.date:
 
 
 def _modified(store: ox.Store) -> dt.date | None:
-    dates = [d for s in _solutions(store, _MODIFIED, ("d",)) if (d := _date(s["d"]))]
+    dates = [d for s in store.query(_MODIFIED, use_default_graph_as_union=True) if (d := _date(s["d"]))]
     return max(dates) if dates else None
 
 
@@ -211,69 +257,144 @@ def _involved(store: ox.Store, item: str, base: str) -> set[str]:
     return found
 
 
-def _svg(rows: list[Row], modified: dt.date | None, link: Callable[[str], str], title: str) -> str:
-    if not rows:
-        return ""
-    open_ended = modified is not None and any(r.open_end for r in rows)
-    dates = [r.start for r in rows] + [r.end for r in rows if r.end] + ([modified] if open_ended else [])
-    first = dt.date(min(dates).year, 1, 1)
-    last = dt.date(max(dates).year + 1, 1, 1)
-    span = (last - first).days
-    right = WIDTH - 20
+# -- the timeline, with matplotlib ------------------------------------------------------------------
 
-    def x(d: dt.date) -> int:
-        return LEFT + round((d - first).days * (right - LEFT) / span)
+def _timeline_svg(rows: list[Row], modified: dt.date | None, link: Callable[[str], str], title: str) -> str:
+    import matplotlib
+    from matplotlib.colors import to_rgba
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch, Rectangle
 
-    height = TOP + ROW * len(rows) + 40
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" '
-           f'height="{height}" role="img" aria-labelledby="t"><title id="t">{escape(title)}</title>',
-           '<style>text{font:12px sans-serif;fill:#222}.h{font-weight:bold}.axis{stroke:#bbb}</style>']
-    every = 1 if last.year - first.year <= 14 else 2  # year labels never overlap
-    for year in range(first.year, last.year + 1):
-        xx = x(dt.date(year, 1, 1))
-        out.append(f'<line class="axis" x1="{xx}" y1="{TOP - 6}" x2="{xx}" y2="{TOP + ROW * len(rows)}"/>'
-                   + (f'<text x="{xx}" y="{TOP - 10}" text-anchor="middle">{year}</text>' if year % every == 0 else ""))
-    for i, r in enumerate(rows):
-        y = TOP + ROW * i
-        colour = COLOURS[r.kind]
-        text = r.label if len(r.label) <= 42 else r.label[:41] + "…"
-        shape = ""
-        if not r.heading:
-            if r.end is not None:
-                end = modified if r.open_end and modified and modified > r.start else r.end
-                solid_from = r.start_late or r.start
-                solid_to = r.end_early or end
-                shape = "".join(
-                    f'<rect x="{x(a)}" y="{y + 5}" width="{max(x(b) - x(a), 2)}" height="12" fill="{colour}" '
-                    f'fill-opacity="0.3"/>' for a, b in ((r.start, solid_from), (solid_to, end)) if b > a)
-                shape += (f'<rect x="{x(solid_from)}" y="{y + 5}" width="{max(x(solid_to) - x(solid_from), 4)}" '
-                          f'height="12" rx="3" fill="{colour}"'
-                          + (' fill-opacity="0.55"' if r.open_end else "")
-                          + (' stroke="#222" stroke-dasharray="3 2"' if r.undated else "") + "/>")
-            elif r.undated:
-                shape = (f'<circle cx="{x(r.start)}" cy="{y + 11}" r="5" fill="none" stroke="{colour}" '
-                         'stroke-width="2"/>')
-            elif r.start_late:
-                shape = (f'<rect x="{x(r.start)}" y="{y + 4}" width="{max(x(r.start_late) - x(r.start), 6)}" '
-                         f'height="14" rx="4" fill="{colour}" fill-opacity="0.6"/>')
+    rows = sorted(rows, key=lambda r: (r.undated and r.end is None, r.start, r.label, r.iri))
+    ends = [(modified if r.open_end and modified and modified > r.start else r.end) for r in rows]
+    last = max([r.start_late or r.start for r in rows] + [e for e in ends if e])
+    first = min(r.start for r in rows)
+    left, right = date2num(dt.date(first.year, 1, 1)), date2num(dt.date(last.year + 1, 1, 1))
+    left, right = left - (right - left) * 0.01, right + (right - left) * 0.01
+    with matplotlib.rc_context({"svg.hashsalt": "pledgegraph", "svg.fonttype": "none", "font.size": 8,
+                                "font.family": "DejaVu Sans"}):
+        top, bottom, height = 0.75, 0.8, 0.24 * len(rows)  # inches: title and axis, legend, rows
+        fig = Figure(figsize=(11, top + height + bottom))
+        total = top + height + bottom
+        ax = fig.add_axes((0.38, bottom / total, 0.47, height / total))  # right of it: the dates beside the marks
+
+        def bar(a: dt.date, b: dt.date, y: int, colour: str, alpha: float = 1.0, least: float = 1.0, **style):
+            """A rectangle over a..b on row y, at least `least` days wide so it stays visible."""
+            return Rectangle((date2num(a), y - 0.3), max(date2num(b) - date2num(a), least), 0.6,
+                             facecolor=to_rgba(colour, alpha), edgecolor="none", **style)
+
+        for y, (row, end) in enumerate(zip(rows, ends, strict=True)):
+            colour = COLOURS[row.kind]
+            shapes = []
+            if row.end is not None and end is not None:
+                # solid where the period surely held (latest start to earliest end); light bands where a
+                # side is known only within bounds; hatched where no source dates a side (from the axis's
+                # edge for the start; up to the dataset's `modified` date, with an arrow, for the end)
+                solid_from = row.start_late or row.start
+                solid_to = solid_from if row.open_end else (row.end_early or end)
+                if row.undated:
+                    shapes += [bar(row.start, end if row.open_end else solid_to, y, colour, BAND_ALPHA),
+                               bar(row.start, end if row.open_end else solid_to, y, "none", hatch="///",
+                                   hatchcolor=colour)]
+                else:
+                    if solid_from > row.start:
+                        shapes.append(bar(row.start, solid_from, y, colour, BAND_ALPHA))
+                    shapes.append(bar(solid_from, solid_to, y, colour, least=5.0))
+                    if row.open_end:
+                        shapes += [bar(solid_to, end, y, colour, BAND_ALPHA),
+                                   bar(solid_to, end, y, "none", hatch="///", hatchcolor=colour)]
+                if not row.open_end and end > solid_to:
+                    shapes.append(bar(solid_to, end, y, colour, BAND_ALPHA))
+                if row.open_end:
+                    shapes.append(Line2D([date2num(end)], [y], marker=">", color=colour, markersize=6))
+            elif row.undated:
+                shapes.append(Line2D([date2num(row.start)], [y], marker=MARKERS[row.kind], markersize=7,
+                                     markerfacecolor="white", markeredgecolor=colour, markeredgewidth=1.5,
+                                     linestyle="none"))
+            elif row.start_late:  # known within bounds: a band over them
+                shapes.append(bar(row.start, row.start_late + dt.timedelta(days=1), y, colour, 0.6))
             else:
-                shape = f'<circle cx="{x(r.start)}" cy="{y + 11}" r="6" fill="{colour}"/>'
-        if r.undated and r.end is None:
-            span_text = "undated"
-        else:
-            begun = ("start undated" if r.undated else r.start.isoformat()
-                     + (f"..{r.start_late.isoformat()}" if r.start_late else ""))
-            span_text = begun + ("" if r.end is None else " – " + ("…" if r.open_end else r.end.isoformat()))
-        out.append(f'<a href="{escape(link(r.iri))}"><title>{escape(r.label)} ({span_text})</title>'
-                   f'<text x="{LEFT - 8 if not r.heading else 8}" y="{y + 15}"'
-                   + (' text-anchor="end"' if not r.heading else ' class="h"')
-                   + f">{escape(text)}</text>{shape}</a>")
-    kinds = sorted({r.kind for r in rows}, key=list(COLOURS).index)
-    y = TOP + ROW * len(rows) + 22
-    lx = LEFT
-    for kind in kinds:
-        out.append(f'<rect x="{lx}" y="{y - 10}" width="12" height="12" fill="{COLOURS[kind]}"/>'
-                   f'<text x="{lx + 18}" y="{y}">{escape(LEGEND[kind])}</text>')
-        lx += 40 + 7 * len(LEGEND[kind])
-    out.append("</svg>")
-    return xml_safe("".join(out))
+                shapes.append(Line2D([date2num(row.start)], [y], marker=MARKERS[row.kind], markersize=7,
+                                     color=colour, linestyle="none"))
+            for n, shape in enumerate(shapes):
+                shape.set_url(link(row.iri))
+                shape.set_gid(f"row{y}-{row.kind}-{n}")
+                ax.add_artist(shape)
+            text_at = max(date2num(end) if end else 0, date2num(row.start_late or row.start))
+            ax.annotate(row.dates(), (text_at, y), xytext=(6, 0), textcoords="offset points", va="center",
+                        fontsize=6.5, color="#444444", url=link(row.iri), gid=f"dates{y}")
+        ax.set_xlim(left, right)
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.set_yticks([])  # row labels are plain texts: a tick per row costs ~3 ms each
+        for y, row in enumerate(rows):
+            ax.annotate(_short(row.label), (0, y), xycoords=("axes fraction", "data"), xytext=(-6, 0),
+                        textcoords="offset points", ha="right", va="center", url=link(row.iri), gid=f"label{y}")
+        locator = AutoDateLocator(minticks=4, maxticks=12)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        ax.xaxis.tick_top()
+        ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+        ax.set_axisbelow(True)
+        for side in ("right", "bottom", "left"):
+            ax.spines[side].set_visible(False)
+        kinds = [k for k in COLOURS if any(r.kind == k for r in rows)]
+        handles = [Patch(facecolor=COLOURS[k], edgecolor=COLOURS[k], label=LEGEND[k]) if k in ("tenure", "branch")
+                   else Line2D([], [], marker=MARKERS[k], color=COLOURS[k], linestyle="none", label=LEGEND[k])
+                   for k in kinds]
+        if any(r.start_late or r.end_early for r in rows):
+            handles.append(Patch(facecolor=to_rgba("#888888", BAND_ALPHA), label="date known only within these bounds"))
+        if any((r.undated and r.end is not None) or r.open_end for r in rows):
+            handles.append(Patch(facecolor="none", edgecolor="none", hatchcolor="#888888", hatch="///",
+                                 label="start or end undated"))
+        if any(r.undated and r.end is None for r in rows):
+            handles.append(Line2D([], [], marker="o", markerfacecolor="white", markeredgecolor="#888888",
+                                  linestyle="none", label="undated"))
+        fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.01, 0.0), ncol=3, frameon=False,
+                   fontsize=7)
+        fig.suptitle(title, x=0.01, ha="left", fontsize=10)
+        out = io.StringIO()
+        fig.savefig(out, format="svg", metadata={"Date": None, "Creator": None, "Title": title})
+    svg = out.getvalue()
+    # the page embeds it: no XML declaration or doctype; links open in place, as every other link does
+    return xml_safe(svg[svg.index("<svg"):].replace(' target="_blank"', ""))
+
+
+def _short(label: str, most: int = MAX_LABEL) -> str:
+    return label if len(label) <= most else label[:most - 1] + "…"
+
+
+# -- the allegiance diagram, with Graphviz -----------------------------------------------------------
+
+def _diagram_svg(edges: list[Edge], names: dict[str, str], link: Callable[[str], str], title: str) -> str:
+    import graphviz
+
+    g = graphviz.Digraph("allegiance", graph_attr={"rankdir": "LR", "label": title, "labelloc": "t",
+                                                   "fontname": "DejaVu Sans", "fontsize": "12", "tooltip": title},
+                         node_attr={"shape": "box", "style": "rounded", "fontname": "DejaVu Sans", "fontsize": "10"},
+                         edge_attr={"fontname": "DejaVu Sans", "fontsize": "8", "penwidth": "1.6"})
+    ids = {iri: f"n{i}" for i, iri in enumerate(sorted(names))}  # Graphviz reads "a:b" as node a, port b
+    for iri, node in ids.items():
+        g.node(node, names[iri], href=link(iri), tooltip=names[iri])
+    for e in edges:
+        g.edge(ids[e.lower], ids[e.upper], label=e.text, color=COLOURS[e.kind], fontcolor=COLOURS[e.kind],
+               style="dashed" if e.undated else "solid", href=link(e.iri),
+               tooltip=f"{names[e.lower]} → {names[e.upper]}: {e.text}")
+    with g.subgraph(name="cluster_legend", graph_attr={"label": "legend", "fontsize": "9", "color": "#cccccc"}) as key:
+        kinds = [k for k in COLOURS if any(e.kind == k for e in edges)]
+        for k in kinds:
+            key.node(f"legend_{k}_from", "", shape="point", width="0.05")
+            key.node(f"legend_{k}_to", LEGEND[k], shape="plaintext", fontsize="8")
+            key.edge(f"legend_{k}_from", f"legend_{k}_to", color=COLOURS[k], id=f"legend_{k}")
+        if any(e.undated for e in edges):
+            key.node("legend_undated_from", "", shape="point", width="0.05")
+            key.node("legend_undated_to", "dashed: a side undated", shape="plaintext", fontsize="8")
+            key.edge("legend_undated_from", "legend_undated_to", color="#888888", style="dashed")
+    try:
+        svg = g.pipe(format="svg", encoding="utf-8")
+    except graphviz.ExecutableNotFound:
+        raise PledgegraphError("the allegiance diagram is drawn by Graphviz's `dot`, which is not installed: "
+                               "install Debian's `graphviz` package (`make install` does)") from None
+    return xml_safe(svg[svg.index("<svg"):])
+

@@ -36,6 +36,8 @@ _HIDDEN = {RDF + "type", PG + "citation", PROV + "wasDerivedFrom", PROV + "quali
                               "validUntil", "dateEarliest", "dateLatest")),
            # a curator's possible identities have their own section, marked as such
            PG + "possiblySameAs", PG + "possibleIdentity"}
+# Classes every fact (or event) has beside the one that says what it is.
+_GENERIC_TYPES = {PG + "Fact", PG + "Occurrence"}
 # Incoming links that mean "this document is cited by": listed once per citing entity.
 _CITING = {PG + "source", PROV + "wasDerivedFrom", OA + "hasSource"}
 # Incoming links that are bookkeeping (reification, annotations), not relations.
@@ -46,7 +48,10 @@ _TERM_LABELS = {PROV + "entity": "source document", OA + "hasBody": "supports", 
                 OA + "hasSource": "in document", OA + "hasSelector": "selected by", OA + "motivatedBy": "purpose",
                 OA + "identifying": "identifying the fact", PROV + "wasAttributedTo": "attributed to",
                 PROV + "atLocation": "at", RDF + "subject": "about", RDF + "predicate": "property",
-                RDF + "object": "value"}
+                RDF + "object": "value",
+                # SKOS's own labels (names are hidden on entity pages, but the changes page lists them)
+                SKOS + "prefLabel": "preferred label", SKOS + "altLabel": "alternative label",
+                SKOS + "hiddenLabel": "hidden label", RDFS + "label": "label"}
 
 CSS = """
 body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:60rem;padding:1rem 1.5rem;color:#222}
@@ -58,7 +63,7 @@ dt{font-weight:600}dd{margin:0}ul.cites{margin:.2rem 0 .6rem;padding-left:1.2rem
 blockquote{margin:.2rem 0;padding:.1rem .6rem;border-left:3px solid #c9d3e6;background:#f6f8fc}
 .struct{border:1px solid #e3e3e3;border-radius:4px;padding:.4rem .7rem;margin:.3rem 0}
 table{border-collapse:collapse}td,th{padding:.2rem .6rem;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
-figure{margin:1rem 0;overflow-x:auto}nav.alt a{margin-right:.6rem}
+figure{margin:1rem 0;overflow-x:auto}figure svg{max-width:100%;height:auto}nav.alt a{margin-right:.6rem}
 """  # noqa: E501  (one CSS rule a line)
 
 
@@ -133,7 +138,8 @@ class _Graph:
             kind = SEGMENT_KIND[segment_and_slug(iri, self.base)[0]]
             return self.label(PG + kind.cls.split(":", 1)[1])
         pg_types = [t for t in self.types(iri) if t.startswith(PG)]
-        return self.label(pg_types[0]) if pg_types else ""
+        specific = [t for t in pg_types if t not in _GENERIC_TYPES] or pg_types
+        return self.label(specific[0]) if specific else ""
 
 
 def _in_vocabulary(iri: str) -> bool:
@@ -333,6 +339,10 @@ def _value(g: _Graph, owner: str, o) -> str:
         return _entity_link(g, iri)
     if iri.startswith(owner + "/"):
         return _nested(g, iri)
+    record = entity_of(iri, g.base)
+    if record is not None:  # a node below another record (its citation, side, death…): named by both
+        name = f"{g.kind_label(iri) or 'part'} of {g.label(record)}"
+        return f'<a href="{escape(g.link(record))}">{escape(name)}</a>'
     if _in_vocabulary(iri) or g.label(iri) != re.split(r"[/#]", iri.rstrip("/#"))[-1].replace("-", " "):
         return f'<span title="{escape(iri)}">{escape(g.label(iri))}</span>'
     return f'<a href="{escape(iri)}">{escape(iri)}</a>'
