@@ -17,7 +17,8 @@ derived across records (`timeline.py`) and emitted here too.
 from __future__ import annotations
 
 from collections import Counter
-from itertools import chain
+from itertools import chain, islice
+from typing import Iterable, Iterator
 
 import pyoxigraph as ox
 
@@ -116,6 +117,14 @@ class Built:
         if self._lines is not None:
             return len(self._lines)
         return sum(map(len, self.parts)) if self.parts else len(self._triples)
+
+
+def ntriples_chunks(lines: Iterable[str], size: int = 100_000) -> Iterator[bytes]:
+    """N-Triples lines (without their final " .") as N-Triples bytes, `size` lines at a time: what
+    a store loads or a file receives without the whole graph's bytes in memory at once."""
+    lines = iter(lines)
+    while batch := list(islice(lines, size)):
+        yield (" .\n".join(batch) + " .\n").encode()
 
 
 # N-Triples string escapes, exactly as pyoxigraph writes them (so output bytes do not change).

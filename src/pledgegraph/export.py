@@ -8,15 +8,16 @@ place under a temporary name and swapped in only when complete.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import shutil
 import tempfile
-from itertools import islice
 from pathlib import Path
 from typing import Iterable
 
 import pyoxigraph as ox
 
+from .build import ntriples_chunks
 from .formats import FORMATS
 from .vocab import PREFIXES
 
@@ -48,10 +49,9 @@ def serialize(triples, format_name: str, prefixes: dict[str, str] | None = None,
 
 def write_lines(path: Path, lines: Iterable[str]) -> None:
     """N-Triples lines (without their final " .") written as a file, a batch at a time."""
-    lines = iter(lines)
     with open(path, "wb") as f:
-        while batch := list(islice(lines, 100_000)):
-            f.write((" .\n".join(batch) + " .\n").encode())
+        for chunk in ntriples_chunks(lines):
+            f.write(chunk)
 
 
 def write_serialized(path: Path, ntriples: Path, format_name: str, prefixes: dict[str, str]) -> None:
@@ -99,11 +99,14 @@ def write_trig(path: Path, graphs: list[tuple[str, Path | list]], prefixes: dict
 
 
 def used_prefixes(*graphs, prefixes: dict[str, str] = PREFIXES) -> dict[str, str]:
-    """The prefixes graphs (triples, quads or `build.Built`s) use, sorted by prefix."""
+    """The prefixes graphs (lists of triples or quads, or N-Triples files) use, sorted by prefix."""
     used: dict[str, str] = {}
     for graph in graphs:
-        used.update(_used_prefixes_nt(graph.ntriples(), prefixes) if hasattr(graph, "ntriples")
-                    else _used_prefixes(graph, prefixes))
+        if not isinstance(graph, Path):
+            used.update(_used_prefixes(graph, prefixes))
+        elif graph.stat().st_size:
+            with open(graph, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                used.update(_used_prefixes_nt(data, prefixes))
     return dict(sorted(used.items()))
 
 
@@ -120,7 +123,7 @@ def _used_prefixes(triples, prefixes: dict[str, str]) -> dict[str, str]:
             if any(iri.startswith(ns) for iri in namespaces)}
 
 
-def _used_prefixes_nt(data: bytes, prefixes: dict[str, str]) -> dict[str, str]:
+def _used_prefixes_nt(data: bytes | mmap.mmap, prefixes: dict[str, str]) -> dict[str, str]:
     """`_used_prefixes` for N-Triples bytes: a byte search per namespace instead of a look at every
     term (seconds at a million triples), each hit checked to be an IRI term, not text in a literal."""
     used = {}

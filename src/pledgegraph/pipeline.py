@@ -147,7 +147,7 @@ def write_graph_files(directory: Path, built: Built, inferred: Built, ontology: 
     clock.run("write asserted", write_lines, path["asserted.nt"], built.lines)
     clock.run("write inferred", write_lines, path["inferred.nt"], inferred.lines)
     clock.run("write ntriples", write_lines, path[OUTPUT_STEM + ".nt"], heapq.merge(built.lines, inferred.lines))
-    used = clock.run("find prefixes", used_prefixes, built, inferred)
+    used = clock.run("find prefixes", used_prefixes, path["asserted.nt"], path["inferred.nt"])
     written = list(path)
     for name in GRAPH_FORMATS:
         if name != "ntriples":
@@ -155,7 +155,7 @@ def write_graph_files(directory: Path, built: Built, inferred: Built, ontology: 
             clock.run(f"write {name}", write_serialized, directory / written[-1], path[OUTPUT_STEM + ".nt"],
                       name, used)
     clock.run("write inferred turtle", write_serialized, directory / "inferred.ttl", path["inferred.nt"], "turtle",
-              used_prefixes(inferred))
+              used_prefixes(path["inferred.nt"]))
     (directory / "ontology.ttl").write_bytes(clock.run("write ontology", serialize, ontology, "turtle"))
     (directory / INDEX_FILE).write_bytes(clock.run("index names", index_bytes, chain(built.lines, inferred.lines),
                                                    settings.base))
@@ -244,7 +244,6 @@ def build_all(settings: Settings, on_stage=None, allow_removals: bool = False) -
     inferred = reasoned.inferred
     ontology = ontology_triples(settings)
     with replace_dir(settings.out_dir) as tmp:
-        built.ntriples(), inferred.ntriples()  # made once, before the fork, so both processes share them
         writer = _Forked("writing the outputs", lambda: write_graph_files(tmp, built, inferred, ontology, settings),
                          parallel=len(built) >= PARALLEL_FROM)
         try:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from . import explain
-from .build import Built
+from .build import Built, ntriples_chunks
 from .errors import ERROR, WARNING, Position, Problem, sorted_unique
 from .explain import locate
 from .reason import read_ontology
@@ -110,7 +110,8 @@ def extend(graph: DataGraph, built: Built) -> DataGraph:
     """`graph` with `built`'s triples added (a union's part by part)."""
     before = graph.written
     for part in built.parts or (built,):
-        graph.load(part.ntriples())
+        for chunk in ntriples_chunks(part.lines):  # never the whole graph's bytes at once
+            graph.load(chunk)
     graph.written = lambda: before() + built.ntriples()
     return graph
 
