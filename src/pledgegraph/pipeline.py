@@ -8,6 +8,7 @@ from __future__ import annotations
 import heapq
 import json
 import os
+import tempfile
 import time
 from itertools import chain
 from dataclasses import dataclass, field
@@ -82,12 +83,12 @@ class _Reasoned:
     pyoxigraph parses and indexes without holding the GIL, so the load runs on the second core
     while this one infers. The thread is joined before anything forks."""
 
-    def __init__(self, settings: Settings, clock: "_Clock", built: Built):
+    def __init__(self, settings: Settings, clock: "_Clock", built: Built, spill: Path | None = None):
         from concurrent.futures import ThreadPoolExecutor
 
         reasoner = reason_owlrl if settings.reasoner == "owlrl" else reason
         with ThreadPoolExecutor(max_workers=1) as pool:
-            loading = pool.submit(data_graph, built, settings.ontology_files)
+            loading = pool.submit(data_graph, built, settings.ontology_files, spill)
             self.inferred = clock.run("reason", reasoner, built, settings.ontology_files)
             self.graph = clock.run("load store", loading.result)
 
@@ -231,13 +232,20 @@ def _die_with_parent(parent: int) -> None:
 def build_all(settings: Settings, on_stage=None, allow_removals: bool = False) -> Result:
     """The main job: check the data, then write every output to `settings.out_dir` atomically
     (refusing to drop records the current output has, unless `allow_removals`)."""
+    if not settings.low_memory:
+        return _build_all(settings, on_stage, allow_removals, None)
+    with tempfile.TemporaryDirectory(prefix="pledgegraph-store-") as spill:  # the SHACL store, on disk
+        return _build_all(settings, on_stage, allow_removals, Path(spill))
+
+
+def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path | None) -> Result:
     clock = _Clock(on_stage)
     documenter = _Forked("documenting the ontology", lambda: ontology_html(settings))
     try:
         dataset, built, evidence = _load_and_build(settings, clock)
         if not allow_removals:
             refuse_lost_records(dataset, settings.out_dir, settings.base)
-        reasoned = _Reasoned(settings, clock, built)
+        reasoned = _Reasoned(settings, clock, built, spill)
     except BaseException:
         documenter.cancel()
         raise
