@@ -216,6 +216,16 @@ class _Forked:
         return value
 
 
+def _return_freed_memory() -> None:
+    """Give the memory Python freed back to the system (glibc keeps freed heap pages otherwise)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def _die_with_parent(parent: int) -> None:
     """A forked helper must not outlive a killed build (it would block forever on its pipe)."""
     import ctypes
@@ -251,6 +261,7 @@ def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path |
         raise
     inferred = reasoned.inferred
     ontology = ontology_triples(settings)
+    _return_freed_memory()  # the reasoner's working sets, before the writer is forked with a copy of our pages
     with replace_dir(settings.out_dir) as tmp:
         writer = _Forked("writing the outputs", lambda: write_graph_files(tmp, built, inferred, ontology, settings),
                          parallel=len(built) >= PARALLEL_FROM)
