@@ -17,9 +17,9 @@ from rdflib import Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
 
 from conftest import ROOT, edited_dist
-from pledgegraph import publish as publish_module
-from pledgegraph.jsonld import to_nquads
-from pledgegraph.publish import publish
+from pledgegraph.delivery.release import publish as publish_module
+from pledgegraph.delivery.release.jsonld import to_nquads
+from pledgegraph.delivery.release.publish import publish
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 BASE = "https://w3id.org/pledgegraph/"
@@ -126,7 +126,7 @@ def test_each_entity_file_is_its_complete_description_with_the_claims_about_it(r
         assert got == expected, entity
         assert triples(nt.with_suffix(".ttl").read_bytes(), ox.RdfFormat.TURTLE) == expected
         with_claims_of_others += any(not t.subject.value.startswith(entity) for t in got)
-    from pledgegraph.iris import is_entity
+    from pledgegraph.model.iris import is_entity
 
     entities = {t.subject.value for t in data if t.predicate.value.endswith("#type") and is_entity(t.subject.value, BASE)}
     assert len(files) == len(entities) and with_claims_of_others >= 10
