@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run check test test-deps bench clean
+.PHONY: install run lint types check test test-deps bench clean
 
 $(STAMP): pyproject.toml
 	ICU_ONLY=1 sh scripts/install-test-deps.sh
@@ -18,16 +18,24 @@ install: $(STAMP)
 run: install
 	$(BIN)/pledgegraph build
 
-# The fast tier, for every edit: no root, no services, no browser (tiers are decided in tests/conftest.py).
-check: install
+# Lint and format (ruff, configured in pyproject.toml) and types (mypy, its `files` in pyproject.toml).
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+types: install
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -m "not slow and not service and not browser"
+
+# The fast tier, for every edit: no root, no services, no browser (tiers are decided in tests/conftest.py),
+# in two processes (pytest-xdist): one per core of the 2-core machine it is measured on.
+check: lint types
+	$(BIN)/python -m pytest -n 2 -m "not slow and not service and not browser"
 
 # System packages for the integration tests (Virtuoso, Chromium); installs only what is missing.
 test-deps:
 	sh scripts/install-test-deps.sh
 
-test: install test-deps
+test: install test-deps lint types
 	$(BIN)/python -m pytest
 
 # The benchmark (long: ~30-40 min; not part of `make test`). Results: bench/results/, docs/performance.md.

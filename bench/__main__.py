@@ -99,7 +99,7 @@ def summarize(r: dict, naive_timeout: float) -> dict:
     build = r["build"]["process_wall"] if r["build"] else None
     floor = r["floor"]["process_wall"] if r["floor"] else None  # like `build`: start-up included
     naive, bounded = 0.0, False
-    for step, m in r["naive"].items():
+    for m in r["naive"].values():
         if m is None:
             naive += naive_timeout
             bounded = True

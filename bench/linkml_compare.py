@@ -53,11 +53,12 @@ def write_linkml(path: Path, sources, organizations, pledges) -> None:
     lines = ["sources:"]
     lines += [f"  - id: {c(s['id'])}\n    title: \"{s['title']}\"" for s in sources]
     lines.append("organizations:")
-    lines += [f"  - id: {c(o['id'])}\n    name: \"{o['name']}\"\n    kind: [{o['kind']}]\n    sources: [{c(o['source'])}]"
-              for o in organizations]
+    lines += [f"  - id: {c(o['id'])}\n    name: \"{o['name']}\"\n    kind: [{o['kind']}]\n"
+              f"    sources: [{c(o['source'])}]" for o in organizations]
     lines.append("pledges:")
     lines += [f"  - id: {c(p['id'])}\n    pledgers: [{', '.join(map(c, p['pledgers']))}]\n    to: {c(p['to'])}\n"
-              f"    date: \"{p['date']}\"\n    sources: [{c(p['source'])}]\n    quote: \"{p['quote']}\"" for p in pledges]
+              f"    date: \"{p['date']}\"\n    sources: [{c(p['source'])}]\n    quote: \"{p['quote']}\""
+              for p in pledges]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -105,8 +105,8 @@ def main() -> None:
         for example in library:
             query = store.check_query(example.text, loaded.graph_iris)
             fmt = "turtle" if query.graph_result else "json"
-            local = median_ms(lambda: store.execute(loaded, query).serialize(fmt), args.repeat)
-            remote = median_ms(lambda: get(conn, example.text), args.repeat)
+            local = median_ms(lambda query=query, fmt=fmt: store.execute(loaded, query).serialize(fmt), args.repeat)
+            remote = median_ms(lambda text=example.text: get(conn, text), args.repeat)
             local_all.append(local)
             http_all.append(remote)
             print(f"{example.name:40} {local:14.2f} {remote:9.2f}")
@@ -130,7 +130,8 @@ def main() -> None:
         failures = sum(f for _, f in gathered)
         print(f"load: {len(latencies)} requests in {args.duration:g} s from {args.concurrency} clients "
               f"({args.workers} query workers, {os.cpu_count()} CPUs): {len(latencies) / args.duration:.0f} req/s, "
-              f"p50 {latencies[len(latencies) // 2] * 1000:.1f} ms, p99 {latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms, "
+              f"p50 {latencies[len(latencies) // 2] * 1000:.1f} ms, "
+              f"p99 {latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms, "
               f"{failures} failed")
     finally:
         server.terminate()

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install the system packages the integration tests need, only when they are missing (idempotent).
-# Run as root (CI does); `make test` calls it. Each block is independent.
+# Run as root (CI does); `make test` calls it. Each block is independent; without root, what is missing
+# is named and the tests that need it skip (ICU: see its block).
 set -eu
 
 need() {  # need PACKAGE...: install those not yet installed, with one apt-get update
@@ -24,7 +25,13 @@ need() {  # need PACKAGE...: install those not yet installed, with one apt-get u
 
 # --- ICU headers and pkg-config: PyICU (a runtime dependency: transliteration for `search`) has no
 # wheels on PyPI and builds against the system's ICU. `make install` runs this block alone (ICU_ONLY=1).
-need libicu-dev pkg-config
+# Where pkg-config already finds ICU (installed by any means), there is nothing to do and no root needed.
+icu_found() { command -v pkg-config >/dev/null && pkg-config --exists icu-i18n; }
+if ! icu_found; then
+    need libicu-dev pkg-config
+    icu_found || echo "install-test-deps: ICU's headers are missing, so pip cannot build PyICU and the install" \
+        "will stop there; install libicu-dev and pkg-config (as root), or point PKG_CONFIG_PATH at an ICU" >&2
+fi
 [ -n "${ICU_ONLY:-}" ] && exit 0
 
 # --- virtuoso: the SPARQL store for `pledgegraph push` (tests/test_push_virtuoso.py) ---

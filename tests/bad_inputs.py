@@ -244,7 +244,7 @@ CASES = [
          "a data file is a mapping of record kinds"),
     Case("empty data file (replacing persons.yaml)", "", 1, "the file holds no records (it is empty or only comments)",
          file="persons.yaml"),
-    Case("every line commented out", "".join("# " + l + "\n" for l in PERSON.splitlines()), 1,
+    Case("every line commented out", "".join("# " + line + "\n" for line in PERSON.splitlines()), 1,
          "the file holds no records (it is empty or only comments)"),
     Case("a file whose lists are empty", "persons: []\nplaces: []\n", 1,
          "the file holds no records (every list is empty)"),

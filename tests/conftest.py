@@ -16,12 +16,32 @@ SEEDS = SHARED / "seeds"
 # builds and publishes, property-based and differential tests, servers); service / browser: need
 # Virtuoso or Chromium, which `make test` installs. Tests that read ../shared (the seed texts and the
 # public test suites) skip, saying so, where it is not beside the project.
-SLOW_MODULES = {"test_resilience.py", "test_web_servers.py", "test_publish.py", "test_fast_paths.py", "test_bench.py", "test_session.py",
-                "test_properties.py", "test_endpoint_attack.py", "test_serve.py", "test_incremental.py",
-                "test_shapes.py", "test_diff.py", "test_cli.py", "test_build.py", "test_dcat_ap.py",
-                "test_shacl_differential.py", "test_owl_dl.py", "test_random_scalars.py", "test_reconcile.py",
-                "test_push.py", "test_first_hour.py", "test_shacl_w3c.py", "test_bad_input.py",
-                "test_output_safety.py"}
+SLOW_MODULES = {
+    "test_resilience.py",
+    "test_web_servers.py",
+    "test_publish.py",
+    "test_fast_paths.py",
+    "test_bench.py",
+    "test_session.py",
+    "test_properties.py",
+    "test_endpoint_attack.py",
+    "test_serve.py",
+    "test_incremental.py",
+    "test_shapes.py",
+    "test_diff.py",
+    "test_cli.py",
+    "test_build.py",
+    "test_dcat_ap.py",
+    "test_shacl_differential.py",
+    "test_owl_dl.py",
+    "test_random_scalars.py",
+    "test_reconcile.py",
+    "test_push.py",
+    "test_first_hour.py",
+    "test_shacl_w3c.py",
+    "test_bad_input.py",
+    "test_output_safety.py",
+}
 SLOW_TESTS = ("test_reason.py::test_inferred_triples_equal_owlrl_closure",
               "test_research_tools.py::test_export_describe_and_record_subgraph_agree",
               "test_query.py::test_every_library_query_has_a_title_and_runs",
@@ -31,7 +51,13 @@ SLOW_TESTS = ("test_reason.py::test_inferred_triples_equal_owlrl_closure",
               "test_time_true.py::test_short_paths_agree",
               "test_shacl_engine.py::test_shipped_shapes_on_broken_data",
               "test_shacl_engine.py::test_shipped_data_and_shapes",
-              "test_api.py::test_check_build_and_query")
+              "test_api.py::test_check_build_publish_and_query",
+              "test_curation.py::test_build_refuses_to_drop_records_of_the_current_build_unless_told",
+              "test_curation.py::test_five_thousand_dangling_references_are_reported_in_under_two_seconds",
+              "test_curation.py::test_suggestions_cost_does_not_grow_with_the_number_of_ids",
+              "test_search.py::test_the_release_ships_the_index_and_a_search_script",
+              "test_search.py::test_the_release_script_finds_names_in_any_script",
+              "test_audit.py::test_watch_re_audits_an_edited_record_as_a_full_run_would")
 SERVICE_MODULES = {"test_push_virtuoso.py", "test_web_servers.py"}
 BROWSER_MODULES = {"test_publish_browser.py"}
 SHARED_MODULES = {"test_evidence.py", "test_competency.py", "test_audit.py", "test_curation.py",

@@ -37,7 +37,7 @@ def run_case(case, workdir: Path) -> tuple[int, list[str]]:
     done = subprocess.run([sys.executable, "-m", "pledgegraph", "validate"], cwd=ROOT, env=env,
                           capture_output=True, text=True)
     at = f"data/{case.file}:{case.line}:" if case.line else f"data/{case.file}: "
-    return done.returncode, [l for l in done.stdout.splitlines() if l.startswith(at)]
+    return done.returncode, [line for line in done.stdout.splitlines() if line.startswith(at)]
 
 
 def main() -> None:
@@ -46,7 +46,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i, case in enumerate(CASES, 1):
             code, lines = run_case(case, Path(tmp))
-            shown = "<br>".join(f"`{l}`".replace("|", "\\|") for l in lines)
+            shown = "<br>".join(f"`{line}`".replace("|", "\\|") for line in lines)
             print(f"| {i} | {case.kind} | {code} | {shown} |")
 
 

@@ -12,11 +12,11 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import ROOT, SEEDS, settings_for
+from pledgegraph.delivery.release.pages import render_entity
+from pledgegraph.pipeline import check, ontology_triples
 from pledgegraph.stages.audit import audit, paragraph_coverage, paragraph_table, reasons_of
 from pledgegraph.stages.build import build
 from pledgegraph.stages.load import load, load_vocabulary
-from pledgegraph.delivery.release.pages import render_entity
-from pledgegraph.pipeline import check, ontology_triples
 
 PG = "https://w3id.org/pledgegraph/ontology#"
 ID = "https://w3id.org/pledgegraph/id/"
@@ -103,9 +103,15 @@ def test_hedging_quote_without_hedge_is_warned_at_its_line(data_copy):
 def test_hedge_on_the_citation_silences_the_warning_and_is_published(data_copy):
     dataset = _event(data_copy, hedge="hedge: alleged", quote=PLAIN + "\n        hedge: suspected")
     assert _mine(dataset) == []
-    hedges = _ask(_store(dataset), "?h", f"?c a pg:Citation ; pg:hedge ?h . FILTER(STRSTARTS(STR(?c), \"{ID}event/audit-test-event\"))")
+    hedges = _ask(
+        _store(dataset),
+        "?h",
+        f'?c a pg:Citation ; pg:hedge ?h . FILTER(STRSTARTS(STR(?c), "{ID}event/audit-test-event"))',
+    )
     # a fact all of whose citations hedge it carries the hedge itself (the casualty: "allegedly")
-    marked = _ask(_store(dataset), "?f ?h", f"?f pg:hedgedBySources ?h . FILTER(STRSTARTS(STR(?f), \"{ID}event/audit-test-event\"))")
+    marked = _ask(
+        _store(dataset), "?f ?h", f'?f pg:hedgedBySources ?h . FILTER(STRSTARTS(STR(?f), "{ID}event/audit-test-event"))'
+    )
     assert marked == [(f"{ID}event/audit-test-event", "https://w3id.org/pledgegraph/vocab/hedge/suspected"),
                       (f"{ID}event/audit-test-event/casualties/1", "https://w3id.org/pledgegraph/vocab/hedge/alleged")]
     assert [h for (h,) in hedges] == ["https://w3id.org/pledgegraph/vocab/hedge/alleged",
@@ -157,14 +163,19 @@ def test_the_worked_example_in_data_readme_loads_validates_and_publishes(data_co
     store.load(result.built.ntriples(), format=ox.RdfFormat.N_TRIPLES)
     attack, op = ID + "event/derbent-attack-example", ID + "event/derbent-detentions-example"
     assert _ask(store, "?p", f"<{attack}> pg:near ?p") == [(ID + "place/derbent",)]
-    assert _ask(store, "?p", f"<{attack}> pg:place ?p") == []    # near, not at
-    assert _ask(store, "?n ?who", f"<{attack}> pg:casualties ?c . ?c pg:casualtyCount ?n ; pg:figureReportedByLabel ?who") == [
-        ("2", "local officials")]
+    assert _ask(store, "?p", f"<{attack}> pg:place ?p") == []  # near, not at
+    assert _ask(
+        store, "?n ?who", f"<{attack}> pg:casualties ?c . ?c pg:casualtyCount ?n ; pg:figureReportedByLabel ?who"
+    ) == [("2", "local officials")]
     # the claim's date is its own, the attack's is the attack's
-    assert _ask(store, "?d ?c", f"<{attack}> pg:date/pg:dateLabel ?d ; pg:responsibilityClaim/pg:date/pg:dateLabel ?c") == [
-        ("on 3 May", "the next day")]
-    assert _ask(store, "?e ?s ?n", f"<{op}> pg:followsEvent ?e ; pg:casualties ?c . ?c pg:casualtyStatus ?s ; pg:casualtyCount ?n") == [
-        (attack, "https://w3id.org/pledgegraph/vocab/casualty-status/detained", "3")]
+    assert _ask(
+        store, "?d ?c", f"<{attack}> pg:date/pg:dateLabel ?d ; pg:responsibilityClaim/pg:date/pg:dateLabel ?c"
+    ) == [("on 3 May", "the next day")]
+    assert _ask(
+        store,
+        "?e ?s ?n",
+        f"<{op}> pg:followsEvent ?e ; pg:casualties ?c . ?c pg:casualtyStatus ?s ; pg:casualtyCount ?n",
+    ) == [(attack, "https://w3id.org/pledgegraph/vocab/casualty-status/detained", "3")]
 
 
 # -- pledges told without named pledgers -----------------------------------------------------------
@@ -205,7 +216,10 @@ def test_possible_identity_is_symmetric_noted_and_never_same_as(shipped):
                                 f"pg:candidate <{byutukayev}> ; skos:editorialNote ?n")
     assert "Curator's inference, stated by no source" in note[0]
     sources = _ask(store, "?s", f"<{khamzat}> pg:possibleIdentity/pg:citation/pg:source ?s")
-    assert sources == [(ID + "source/dailybeast-isis-comes-to-russia",), (ID + "source/wikipedia-is-caucasus-province",)]
+    assert sources == [
+        (ID + "source/dailybeast-isis-comes-to-russia",),
+        (ID + "source/wikipedia-is-caucasus-province",),
+    ]
 
 
 def test_possible_identity_is_shown_on_both_entity_pages(shipped):

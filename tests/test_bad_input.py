@@ -24,8 +24,8 @@ from click.testing import CliRunner
 
 from bad_inputs import CASES, EXTRA_SHAPES, MUST_PASS, SRC, Case
 from conftest import ROOT, copy_data
-from pledgegraph.stages.build import build
 from pledgegraph.cli import main
+from pledgegraph.stages.build import build
 from pledgegraph.stages.load import load, load_vocabulary
 from pledgegraph.stages.yamlread import MDict, MList, Plain, decode, read
 
@@ -212,4 +212,4 @@ def test_names_in_every_script_build_and_come_back_as_written(project, data_copy
     store.load(built.ntriples(), format=ox.RdfFormat.N_TRIPLES)
     found = {(t.object.value, t.object.language) for t in store
              if isinstance(t.object, ox.Literal) and t.object.language and "test-person" in t.subject.value}
-    assert {(n, lang.lower()) for lang, n in SCRIPTS.items()} <= {(v, (l or "").lower()) for v, l in found}
+    assert {(n, lang.lower()) for lang, n in SCRIPTS.items()} <= {(v, (tag or "").lower()) for v, tag in found}

@@ -7,14 +7,14 @@ import json
 import pyoxigraph as ox
 import pytest
 import rdflib
-from rdflib.compare import isomorphic, to_isomorphic, graph_diff
+from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
 from conftest import settings_for
-from pledgegraph.stages.build import build
 from pledgegraph.model.iris import record_iri
-from pledgegraph.pipeline import build_all
-from pledgegraph.stages.validate import origin_of, rdflib_graph
 from pledgegraph.model.vocab import PGV
+from pledgegraph.pipeline import build_all
+from pledgegraph.stages.build import build
+from pledgegraph.stages.validate import origin_of, rdflib_graph
 
 BASE = "https://w3id.org/pledgegraph/"
 PG = rdflib.Namespace("https://w3id.org/pledgegraph/ontology#")
@@ -53,16 +53,18 @@ def test_dates_keep_the_source_precision(shipped):
     year = g.value(founded, rdflib.URIRef("http://www.w3.org/2006/time#inXSDgYear"))
     assert str(year) == "2007" and year.datatype == rdflib.XSD.gYear
     assert str(g.value(founded, PG.earliest)) == "2007-01-01"
-    assert "2007-01-01" not in {str(o) for o in g.objects(founded, None) if getattr(o, "datatype", None) == rdflib.XSD.gYear}
+    assert "2007-01-01" not in {
+        str(o) for o in g.objects(founded, None) if getattr(o, "datatype", None) == rdflib.XSD.gYear
+    }
 
 
 def test_names_in_every_language_with_one_preferred_label_each(shipped):
     g = rdflib_graph(shipped.built.triples)
     province = rdflib.URIRef(BASE + "id/org/is-caucasus-province")
     pref = list(g.objects(province, rdflib.SKOS.prefLabel))
-    langs = [l.language for l in pref]
+    langs = [name.language for name in pref]
     assert sorted(langs) == sorted(set(langs))
-    assert {"en", "ar", "ar-latn", "ru", "ce", "ka", "az", "hy"} <= {l.lower() for l in langs}
+    assert {"en", "ar", "ar-latn", "ru", "ce", "ka", "az", "hy"} <= {tag.lower() for tag in langs}
 
 
 def test_every_fact_is_derived_from_a_source(shipped):

@@ -74,10 +74,18 @@ def test_cq01_pledges_to_the_islamic_state_2014_2015(store):
     # DB: "A statement posted [to Twitter] on June 21 ... in the Velayats of Nokhchiycho ..., Dagestan,
     # Galgaicho ... and KBK"; Boko Haram's pledge has no date and is left out of 2014-2015.
     expected = {
-        ("pledge/emirate-commanders-defection-2014-11-12", "person/rustam-asildarov"): ("2014-11-01", "2014-12-31", {DB}),
+        ("pledge/emirate-commanders-defection-2014-11-12", "person/rustam-asildarov"): (
+            "2014-11-01",
+            "2014-12-31",
+            {DB},
+        ),
         # Wikipedia's account only: RFE/RL's "pledges of allegiance made in recent months by several North
         # Caucasian militant groups" is its own record (one record per account), with no named pledger.
-        ("pledge/emirate-commanders-switch-to-baghdadi-2014-2015", "person/rustam-asildarov"): ("2014-11-01", "2015-02-28", {WP}),
+        ("pledge/emirate-commanders-switch-to-baghdadi-2014-2015", "person/rustam-asildarov"): (
+            "2014-11-01",
+            "2015-02-28",
+            {WP},
+        ),
         ("pledge/amir-khamzat-pledge-2015-06", "person/amir-khamzat"): ("2015-06-01", "2015-06-30", {DB}),
         ("pledge/byutukayev-pledge-2015-06", "person/aslan-byutukayev"): ("2015-06-01", "2015-06-30", {WP}),
     }
@@ -212,10 +220,13 @@ def test_cq06_attacks_claimed_by_the_islamic_state_and_the_disputed_claim(store)
     assert rows["event/magnitogorsk-building-collapse-2018"]["claimDate"] == "In early January 2019"
     # WP: "killing 5 and injuring 5"; "injured at least 7 police officers"; "killing 2 police officers
     # and wounding a third"
-    assert {"killed exactly 5", "injured exactly 5"} <= {c.strip() for c in
-                                                      rows["event/kizlyar-church-shooting-2018-02-18"]["casualties"].split("; ")}
+    assert {"killed exactly 5", "injured exactly 5"} <= {
+        c.strip() for c in rows["event/kizlyar-church-shooting-2018-02-18"]["casualties"].split("; ")
+    }
     assert "injured at-least 7 police officers" in rows["event/grozny-police-station-attack-2018-08-20"]["casualties"]
-    assert "killed exactly 2 police officers" in rows["event/karachayevsk-police-patrol-attack-2024-04-22"]["casualties"]
+    assert (
+        "killed exactly 2 police officers" in rows["event/karachayevsk-police-patrol-attack-2024-04-22"]["casualties"]
+    )
     # WP: "dismissed by some Russian investigators, who said that the cause ... was most likely a gas leak"
     disputed = {e for e, r in rows.items() if r["disputes"]}
     assert disputed == {"event/magnitogorsk-building-collapse-2018"}
@@ -229,33 +240,69 @@ def test_cq07_every_fighter_estimate_with_bound_author_and_source(store):
     rows = {r["estimate"]: r for r in ask(store, "cq07")}
     expected = {
         # DB: "Russian officials estimate some 2,200 Russians have gone to fight in Iraq and Syria"
-        "estimate/russian-officials-2200-russians-in-iraq-and-syria": ("2200", "estimate-bound/approximately", "Russian officials", DB),
+        "estimate/russian-officials-2200-russians-in-iraq-and-syria": (
+            "2200",
+            "estimate-bound/approximately",
+            "Russian officials",
+            DB,
+        ),
         # ISR: "Over 2,000 Russians traveled to Iraq and Syria to join ISIS in the past year"
         "estimate/over-2000-russians-joined-isis": ("2000", "estimate-bound/over", None, ISR),
         # RFE/RL: "Upward of 1,500 militants from the North Caucasus ... the Kremlin's presidential envoy"
-        "estimate/melikov-1500-north-caucasians-with-is": ("1500", "estimate-bound/over", "person/sergei-melikov", RFERL),
+        "estimate/melikov-1500-north-caucasians-with-is": (
+            "1500",
+            "estimate-bound/over",
+            "person/sergei-melikov",
+            RFERL,
+        ),
         # RFE/RL: Bortnikov, "as many as 1,700 Russian nationals could be fighting ... in Iraq"
-        "estimate/bortnikov-1700-russians-in-iraq": ("1700", "estimate-bound/up-to", "person/aleksandr-bortnikov", RFERL),
+        "estimate/bortnikov-1700-russians-in-iraq": (
+            "1700",
+            "estimate-bound/up-to",
+            "person/aleksandr-bortnikov",
+            RFERL,
+        ),
         # RFE/RL: officials "admit ... that hundreds of them are doing so"
-        "estimate/officials-hundreds-russians-in-syria": (None, "estimate-bound/unspecified", "Russian security and government officials", RFERL),
+        "estimate/officials-hundreds-russians-in-syria": (
+            None,
+            "estimate-bound/unspecified",
+            "Russian security and government officials",
+            RFERL,
+        ),
         # Carnegie: "many suggest there could be close to 2,000"
         "estimate/many-close-to-2000-caucasus-natives-with-isis": ("2000", "estimate-bound/close-to", "many", CARNEGIE),
         # Carnegie: Vatchagaev "puts the total number of Chechens fighting for ISIS at 1,500 ... only 150"
-        "estimate/vatchagaev-1500-chechens-with-isis": ("1500", "estimate-bound/exactly", "person/mairbek-vatchagaev", CARNEGIE),
-        "estimate/vatchagaev-150-directly-from-chechnya": ("150", "estimate-bound/exactly", "person/mairbek-vatchagaev", CARNEGIE),
+        "estimate/vatchagaev-1500-chechens-with-isis": (
+            "1500",
+            "estimate-bound/exactly",
+            "person/mairbek-vatchagaev",
+            CARNEGIE,
+        ),
+        "estimate/vatchagaev-150-directly-from-chechnya": (
+            "150",
+            "estimate-bound/exactly",
+            "person/mairbek-vatchagaev",
+            CARNEGIE,
+        ),
         # Carnegie: "Some reports also suggest that 200 fighters from Dagestan have joined ISIS."
         "estimate/some-reports-200-from-dagestan": ("200", "estimate-bound/exactly", "some reports", CARNEGIE),
         # Carnegie: "Members of the Caucasus Emirate ... have also started moving to the Middle East to
         # fight for ISIS" (no figure; the author's own account)
-        "estimate/caucasus-emirate-members-moving-to-middle-east": (None, "estimate-bound/unspecified",
-                                                                    "person/alexey-malashenko", CARNEGIE),
+        "estimate/caucasus-emirate-members-moving-to-middle-east": (
+            None,
+            "estimate-bound/unspecified",
+            "person/alexey-malashenko",
+            CARNEGIE,
+        ),
     }
     got = {e: (r["value"], r["bound"], r["estimatedBy"], r["sources"].split(" ")[0]) for e, r in rows.items()}
     assert got == expected
     assert rows["estimate/melikov-1500-north-caucasians-with-is"]["earliest"] == "2015-03-26"
     assert rows["estimate/bortnikov-1700-russians-in-iraq"]["date"] == "in February"
     assert _set(rows["estimate/melikov-1500-north-caucasians-with-is"]["locations"]) == {"place/syria", "place/iraq"}
-    assert f"{RFERL} (said by person/sergei-melikov)" in rows["estimate/melikov-1500-north-caucasians-with-is"]["sources"]
+    assert (
+        f"{RFERL} (said by person/sergei-melikov)" in rows["estimate/melikov-1500-north-caucasians-with-is"]["sources"]
+    )
 
 
 # -- 8. single-source facts and disagreements -------------------------------------------------------------

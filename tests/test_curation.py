@@ -36,7 +36,7 @@ def test_shipped_data_has_no_unacknowledged_warning_and_all_shows_every_one(proj
     errors, warnings, acknowledged = SUMMARY.search(plain.output).groups()
     assert (errors, warnings) == ("0", "0") and int(acknowledged) > 0
     every = run("validate", "--data", str(data_copy), "--all")
-    shown = [l for l in every.output.splitlines() if ": warning: " in l]
+    shown = [line for line in every.output.splitlines() if ": warning: " in line]
     assert len(shown) == int(acknowledged) and SUMMARY.search(every.output).group(2) == acknowledged
     assert run("validate", "--data", str(data_copy), "--strict").exit_code == 0
 
@@ -45,8 +45,8 @@ def test_a_new_warning_is_shown_among_acknowledged_ones(project, data_copy):
     (data_copy / "zz-case.yaml").write_text("statements:\n  - id: test-statement\n    kind: claim\n"
                                             "    summary: A test.\n    sources: [wikipedia-is-caucasus-province]\n")
     result = run("validate", "--data", str(data_copy))
-    warnings = [l for l in result.output.splitlines() if ": warning: " in l]
-    assert warnings and all(l.startswith("data/zz-case.yaml:") for l in warnings), result.output
+    warnings = [line for line in result.output.splitlines() if ": warning: " in line]
+    assert warnings and all(line.startswith("data/zz-case.yaml:") for line in warnings), result.output
     assert run("validate", "--data", str(data_copy), "--strict").exit_code == 1
 
 
@@ -145,7 +145,7 @@ def test_five_thousand_dangling_references_are_reported_in_under_two_seconds(pro
     took, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert result.exit_code == 1
     assert result.output.splitlines()[-1].startswith("5000 error(s)")
-    assert sum("(hint: did you mean '" in l for l in result.output.splitlines()) > 4000
+    assert sum("(hint: did you mean '" in line for line in result.output.splitlines()) > 4000
     assert cpu < 2 and took < 10, f"{cpu:.2f}s CPU, {took:.2f}s wall"  # wall: the machine may be shared
 
 

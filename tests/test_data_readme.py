@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from conftest import ROOT
-
 from pledgegraph.model import schema
 from pledgegraph.stages.evidence import coverage
 

@@ -34,16 +34,22 @@ organizations:
     founded: "2007"
     sources: [{SRC}]
 """
-NEW = OLD.replace(
-    f"  - id: diff-gone\n    names:\n      - {{name: Gone, lang: en, sources: [{SRC}]}}\n    sources: [{SRC}]\n", ""
-).replace(
-    "    founded: \"2007\"\n",
-    f"    founded:\n      - {{value: \"2007\", sources: [{SRC}]}}\n      - {{value: \"2008\", sources: [{OTHER}]}}\n"
-).replace(
-    f"  - id: diff-person\n    names:\n      - {{name: Diff Person, lang: en, sources: [{SRC}]}}\n    sources: [{SRC}]\n",
-    f"  - id: diff-person\n    names:\n      - {{name: Diff Person, lang: en, sources: [{SRC}]}}\n"
-    f"    origin: chechnya\n    sources: [{SRC}]\n"
-    f"  - id: diff-new\n    names:\n      - {{name: New, lang: en, sources: [{OTHER}]}}\n    sources: [{OTHER}]\n")
+NEW = (
+    OLD.replace(
+        f"  - id: diff-gone\n    names:\n      - {{name: Gone, lang: en, sources: [{SRC}]}}\n    sources: [{SRC}]\n", ""
+    )
+    .replace(
+        '    founded: "2007"\n',
+        f'    founded:\n      - {{value: "2007", sources: [{SRC}]}}\n      - {{value: "2008", sources: [{OTHER}]}}\n',
+    )
+    .replace(
+        f"  - id: diff-person\n    names:\n      - {{name: Diff Person, lang: en, sources: [{SRC}]}}\n    "
+        f"sources: [{SRC}]\n",
+        f"  - id: diff-person\n    names:\n      - {{name: Diff Person, lang: en, sources: [{SRC}]}}\n"
+        f"    origin: chechnya\n    sources: [{SRC}]\n"
+        f"  - id: diff-new\n    names:\n      - {{name: New, lang: en, sources: [{OTHER}]}}\n    sources: [{OTHER}]\n",
+    )
+)
 
 
 def data_dir(path, text):
@@ -90,8 +96,8 @@ def test_text_output_reads_like_a_review(project, versions):
 def test_rdf_diff_turns_the_old_graph_into_the_new(project, versions, tmp_path):
     old, new = versions
     out = run("diff", "--rdf", str(old), str(new)).output.splitlines()
-    removed = [l[2:] for l in out if l.startswith("- ")]
-    added = [l[2:] for l in out if l.startswith("+ ")]
+    removed = [line[2:] for line in out if line.startswith("- ")]
+    added = [line[2:] for line in out if line.startswith("+ ")]
     assert removed == sorted(removed) and added == sorted(added) and removed and added
     assert out[-1] == f"{len(removed)} triple(s) removed, {len(added)} added"
     graphs = {}
@@ -128,7 +134,10 @@ def test_git_revisions_and_the_working_tree(project, tmp_path):
     assert by_rev[:2] == ["--- HEAD~1:data", "+++ HEAD:data"] and by_rev[-1] == "1 added, 1 removed, 2 changed"
     (data / "zz-diff.yaml").write_text(OLD)
     uncommitted = run("diff", "--data", str(data), "HEAD").output.splitlines()
-    assert uncommitted[-1] == "1 added, 1 removed, 2 changed" and "+ person diff-gone  (data/zz-diff.yaml:6:5)" in uncommitted
+    assert (
+        uncommitted[-1] == "1 added, 1 removed, 2 changed"
+        and "+ person diff-gone  (data/zz-diff.yaml:6:5)" in uncommitted
+    )
 
 
 def test_unknown_revision_exits_2(project):

@@ -100,7 +100,7 @@ def _tree_rss_kib(pid: int) -> int:
     while todo:
         p = todo.pop()
         try:
-            total += int(next(l for l in open(f"/proc/{p}/status") if l.startswith("VmRSS:")).split()[1])
+            total += int(next(line for line in open(f"/proc/{p}/status") if line.startswith("VmRSS:")).split()[1])
             for child in open(f"/proc/{p}/task/{p}/children").read().split():
                 todo.append(int(child))
         except (OSError, StopIteration):

@@ -11,11 +11,11 @@ import rdflib
 from click.testing import CliRunner
 
 from conftest import ROOT, SEEDS
-from pledgegraph.model import schema
 from pledgegraph.cli import main
-from pledgegraph.errors import DataInvalid
-from pledgegraph.stages.evidence import check_quotes, normalize
 from pledgegraph.delivery.export import serialize
+from pledgegraph.errors import DataInvalid
+from pledgegraph.model import schema
+from pledgegraph.stages.evidence import check_quotes, normalize
 from pledgegraph.stages.load import load, load_vocabulary
 
 VOCAB = load_vocabulary(ROOT / "ontology" / "vocabularies.ttl")
@@ -53,7 +53,9 @@ def test_every_shipped_quote_is_in_its_seed_text(shipped):
 
 
 def test_tampered_quote_is_reported_with_the_closest_passage(data_copy):
-    dataset = write(data_copy, statement("The group claimed responsibility for its first attack, on a Russian army base"))
+    dataset = write(
+        data_copy, statement("The group claimed responsibility for its first attack, on a Russian army base")
+    )
     (problem,) = check_quotes(dataset, SEEDS).problems
     assert (problem.position.file.endswith("zz-test.yaml"), problem.position.line) == (True, 7)
     assert problem.message == f"{WIKI}: quote not found" and problem.entity == "test-statement"

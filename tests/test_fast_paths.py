@@ -9,14 +9,15 @@ import tempfile
 
 import pyoxigraph as ox
 import rdflib
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import settings_for
 from pledgegraph import pipeline
-from pledgegraph.stages.build import nt_literal
 from pledgegraph.delivery.export import serialize
-from pledgegraph.pipeline import build_all, ontology_triples
 from pledgegraph.layout import GRAPH_NAMES, graph_iri
+from pledgegraph.pipeline import build_all, ontology_triples
+from pledgegraph.stages.build import nt_literal
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 

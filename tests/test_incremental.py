@@ -3,18 +3,21 @@ depends on them, with exactly the results a full run gives for those records."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from bad_inputs import EXTRA_SHAPES
 from conftest import ROOT
-from pledgegraph.incremental import scope as changes
 from pledgegraph.cli import main
-from pledgegraph.pipeline import check
+from pledgegraph.incremental import scope as changes
 from pledgegraph.layout import Settings
+from pledgegraph.pipeline import check
 
 SRC = "wikipedia-is-caucasus-province"
 
@@ -28,17 +31,20 @@ def person(pid: str, *names: str) -> str:
 
 
 BASE = (
-    "persons:\n" + person("inc-person", name("Inc Person")) +
+    "persons:\n"
+    + person("inc-person", name("Inc Person"))
+    +
     # a violation already committed: a full run reports it, a re-check of other records does not
-    person("inc-old-trouble", name("One", True), name("Two", True)) +
-    "organizations:\n"
+    person("inc-old-trouble", name("One", True), name("Two", True))
+    + "organizations:\n"
     f"  - id: inc-org\n    kind: [militant-group]\n    names:\n{name('Inc Org')}    sources: [{SRC}]\n"
     f"  - id: inc-bystander\n    kind: [militant-group]\n    names:\n{name('Bystander')}    sources: [{SRC}]\n"
     "tenures:\n"
     f"  - id: inc-tenure\n    person: inc-person\n    organization: inc-org\n    role: leader\n"
     f"    sources: [{{source: {SRC}, quote: leader}}]\n"
     "pledges:\n"
-    f"  - id: inc-pledge\n    pledgers: [inc-bystander]\n    to: inc-org\n    sources: [{{source: {SRC}, quote: pledged}}]\n"
+    f"  - id: inc-pledge\n    pledgers: [inc-bystander]\n    to: inc-org\n    sources: "
+    f"[{{source: {SRC}, quote: pledged}}]\n"
 )
 
 
@@ -116,8 +122,11 @@ def test_untracked_files_are_changes(repo):
 
 
 def test_a_removed_record_that_others_refer_to_is_an_error(project, repo):
-    edit(repo, f"  - id: inc-bystander\n    kind: [militant-group]\n    names:\n{name('Bystander')}    sources: [{SRC}]\n",
-         "")
+    edit(
+        repo,
+        f"  - id: inc-bystander\n    kind: [militant-group]\n    names:\n{name('Bystander')}    sources: [{SRC}]\n",
+        "",
+    )
     result = CliRunner().invoke(main, ["validate", "--changed", "--data", str(repo / "data")])
     assert result.exit_code == 1
     assert "inc-pledge: unknown person/organization 'inc-bystander' in 'pledgers'" in result.output
@@ -167,8 +176,16 @@ def test_pre_commit_hooks_run_real_commands(project, config):
 
     doc = yaml.safe_load((ROOT / config).read_text())
     hooks = doc if isinstance(doc, list) else [h for r in doc["repos"] for h in r["hooks"]]
-    assert {h["id"] for h in hooks} == {"pledgegraph-validate", "pledgegraph-schema"}
-    for hook in hooks:
+    ours = [h for h in hooks if h["id"].startswith("pledgegraph-")]
+    assert {h["id"] for h in ours} == {"pledgegraph-validate", "pledgegraph-schema"}
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for hook in ours:
         args = hook["entry"].split()[1:]
         assert hook["entry"].split()[0].endswith("pledgegraph") and hook["pass_filenames"] is False
         assert CliRunner().invoke(main, [*args, "--help"]).exit_code == 0, hook["entry"]
+        assert len([f for f in tracked if re.search(hook["files"], f)]) >= (3 if "schema" in hook["id"] else 10)
+    # the developers' hooks (lint, format, types) run the tools installed beside this Python
+    for hook in hooks:
+        if hook not in ours:
+            assert hook["language"] == "system" and hook["entry"].startswith(".venv/bin/"), hook
+            assert (Path(sys.executable).parent / hook["entry"].split()[0].rsplit("/", 1)[1]).is_file(), hook

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import ROOT
-from pledgegraph.model import schema
-from pledgegraph.model.records import CHECKS_FILE
 from pledgegraph.cli import main
 from pledgegraph.editor.json_schema import FILE_NAME, data_schema, render
+from pledgegraph.model import schema
+from pledgegraph.model.records import CHECKS_FILE
 from pledgegraph.stages.load import load_vocabulary
 from pledgegraph.stages.yamlread import MDict, MList, Plain, decode, read
 

@@ -50,18 +50,32 @@ persons:
 """
 
 
-@pytest.mark.parametrize("text, line, fragment", [
-    (PERSON.replace("id: test-person", "id: rustam-asildarov"), 2, "duplicate id 'rustam-asildarov'"),
-    (PERSON.replace("lang: en", "lang: english"), 5, "not a BCP 47 language tag"),
-    (PERSON.replace("    sources: [wikipedia-is-caucasus-province]\n", ""), 2, "missing required field 'sources'"),
-    (PERSON.replace("    sources: [wikipedia", "    sources: [wikipedai"), 7, "unknown source 'wikipedai-is-caucasus-province'"),
-    (PERSON.replace("    names:", "    nmaes:"), 3, "unknown field 'nmaes'"),
-    (PERSON.replace("id: test-person", "id: Test Person"), 2, "is not a valid id"),
-    (PERSON + "    deaths:\n      - date: 2016-13-04\n        sources: [wikipedia-is-caucasus-province]\n", 9,
-     "not a real calendar date"),
-    (PERSON.replace("lang: en", "lang: en\n        preferred: yes"), 6, "is true or false, not 'yes'"),
-    (PERSON + "    origin: caucasus-emirate\n", 8, "'caucasus-emirate' is an organization, but 'origin' expects a place"),
-])
+@pytest.mark.parametrize(
+    "text, line, fragment",
+    [
+        (PERSON.replace("id: test-person", "id: rustam-asildarov"), 2, "duplicate id 'rustam-asildarov'"),
+        (PERSON.replace("lang: en", "lang: english"), 5, "not a BCP 47 language tag"),
+        (PERSON.replace("    sources: [wikipedia-is-caucasus-province]\n", ""), 2, "missing required field 'sources'"),
+        (
+            PERSON.replace("    sources: [wikipedia", "    sources: [wikipedai"),
+            7,
+            "unknown source 'wikipedai-is-caucasus-province'",
+        ),
+        (PERSON.replace("    names:", "    nmaes:"), 3, "unknown field 'nmaes'"),
+        (PERSON.replace("id: test-person", "id: Test Person"), 2, "is not a valid id"),
+        (
+            PERSON + "    deaths:\n      - date: 2016-13-04\n        sources: [wikipedia-is-caucasus-province]\n",
+            9,
+            "not a real calendar date",
+        ),
+        (PERSON.replace("lang: en", "lang: en\n        preferred: yes"), 6, "is true or false, not 'yes'"),
+        (
+            PERSON + "    origin: caucasus-emirate\n",
+            8,
+            "'caucasus-emirate' is an organization, but 'origin' expects a place",
+        ),
+    ],
+)
 def test_bad_record_is_reported_at_its_line(data_copy, text, line, fragment):
     _write(data_copy, "zz-test.yaml", text)
     problems = [p for p in _problems(data_copy) if p.position.file.endswith("zz-test.yaml")]

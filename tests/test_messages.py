@@ -46,7 +46,7 @@ def test_problems_are_sorted_deduplicated_and_counted(project, data_copy):
     (data_copy / "aa-b.yaml").write_text("persons:\n  - id: b\n    colour: red\n")
     result = validate(data_copy)
     lines = result.output.splitlines()
-    located = [LINE.match(l) for l in lines[:-1]]
+    located = [LINE.match(line) for line in lines[:-1]]
     assert all(located), lines
     keys = [(m["file"], int(m["line"]), int(m["column"])) for m in located]
     assert keys == sorted(keys) and len(set(lines)) == len(lines)
@@ -80,7 +80,7 @@ def test_disagreeing_claimed_dates_are_each_traced_to_their_own_line(project, da
         "      - {value: \"1807\", sources: [dailybeast-isis-comes-to-russia]}\n"
         "    sources: [wikipedia-is-caucasus-province]\n")
     result = validate(data_copy, shapes_dir=with_extra_shapes(tmp_path))
-    errors = [l for l in result.output.splitlines() if ": error:" in l]
+    errors = [line for line in result.output.splitlines() if ": error:" in line]
     assert errors == ["data/zz-case.yaml:7:9: error: test-org: is before 1900: check the year "
                       "(value: '1807-01-01') [organization.founded]"]
 

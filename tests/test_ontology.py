@@ -8,8 +8,8 @@ import rdflib
 
 from conftest import ROOT
 from pledgegraph.model import schema
-from pledgegraph.stages.validate import rdflib_graph
 from pledgegraph.model.vocab import PG, PGV, expand, sparql_prologue
+from pledgegraph.stages.validate import rdflib_graph
 
 BUILTIN = ("http://www.w3.org/1999/02/22-rdf-syntax-ns#", "http://www.w3.org/2000/01/rdf-schema#",
            "http://www.w3.org/2002/07/owl#", "http://www.w3.org/2001/XMLSchema#", "http://www.w3.org/ns/shacl#")
@@ -39,8 +39,15 @@ def test_p08_every_term_has_an_english_label_and_a_definition(onto):
 
 
 def test_every_concept_has_a_label_a_definition_and_a_scheme(onto):
-    assert select(onto, """SELECT ?c WHERE { ?c a skos:Concept .
-        FILTER NOT EXISTS { ?c skos:prefLabel ?l ; skos:definition ?d ; skos:inScheme ?s . ?s a skos:ConceptScheme } }""") == []
+    assert (
+        select(
+            onto,
+            """SELECT ?c WHERE { ?c a skos:Concept .
+        FILTER NOT EXISTS { ?c skos:prefLabel ?l ; skos:definition ?d ;
+          skos:inScheme ?s . ?s a skos:ConceptScheme } }""",
+        )
+        == []
+    )
 
 
 def test_p11_every_property_has_a_domain_and_a_range(onto):
@@ -121,10 +128,14 @@ def test_top_classes_and_every_kind_of_fact_are_disjoint(onto):
 
 
 def test_ontology_metadata(onto):
-    (row,) = select(onto, """SELECT ?v ?vi ?title ?desc ?lic ?creator ?prefix ?ns WHERE {
+    (row,) = select(
+        onto,
+        """SELECT ?v ?vi ?title ?desc ?lic ?creator ?prefix ?ns WHERE {
         <https://w3id.org/pledgegraph/ontology> a owl:Ontology ; owl:versionIRI ?v ; owl:versionInfo ?vi ;
-        dcterms:title ?title ; dcterms:description ?desc ; dcterms:license ?lic ; <http://purl.org/dc/elements/1.1/creator> ?creator ;
-        vann:preferredNamespacePrefix ?prefix ; vann:preferredNamespaceUri ?ns }""")
+        dcterms:title ?title ; dcterms:description ?desc ; dcterms:license ?lic ;
+        <http://purl.org/dc/elements/1.1/creator> ?creator ;
+        vann:preferredNamespacePrefix ?prefix ; vann:preferredNamespaceUri ?ns }""",
+    )
     assert row[0].endswith("/" + row[1]) and row[6] == "pg" and row[7] == PG
 
 

@@ -32,8 +32,11 @@ def _jdk() -> str | None:
 
 
 JAVA = _jdk()
-pytestmark = pytest.mark.skipif(JAVA is None, reason="needs a JDK (java with jdk.compiler; Debian: default-jdk-headless): "
-                                                     "run scripts/install-test-deps.sh as root")
+pytestmark = pytest.mark.skipif(
+    JAVA is None,
+    reason="needs a JDK (java with jdk.compiler; Debian: default-jdk-headless): "
+    "run scripts/install-test-deps.sh as root",
+)
 
 # Plain W3C ORG data from elsewhere: an organization that is a member of another. Consistent with our
 # ontology (it used to make the member a pg:Person, and so, typed pg:Organization, inconsistent).

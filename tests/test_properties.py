@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 import string
 import unicodedata
+from pathlib import Path
 
 import rdflib
 import yaml
@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from rdflib.compare import isomorphic
 
 from conftest import ROOT
-from pledgegraph.stages.build import build
 from pledgegraph.cli import main
 from pledgegraph.delivery.export import serialize
+from pledgegraph.stages.build import build
 from pledgegraph.stages.load import load, load_vocabulary
 from pledgegraph.stages.validate import rdflib_graph
 
@@ -31,18 +31,25 @@ text = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Co", "Cn", "Zl",
                                    # format characters or combining marks (e.g. a lone zero-width space)
                                    and any(unicodedata.category(c)[0] in "LNPS" for c in s))
 langs = st.sampled_from(["en", "ru", "ar", "ar-Latn", "ce", "ka", "az", "hy", "ru-Latn", "de-CH"])
-days = st.dates(min_value=__import__("datetime").date(1900, 1, 1), max_value=__import__("datetime").date(2026, 1, 1))  # no later than a dataset's date
+days = st.dates(
+    min_value=__import__("datetime").date(1900, 1, 1), max_value=__import__("datetime").date(2026, 1, 1)
+)  # no later than a dataset's date
 dates = st.one_of(
     days.map(lambda d: d.isoformat()),
     days.map(lambda d: d.isoformat()[:7]),
     days.map(lambda d: d.isoformat()[:4]),
     days.map(lambda d: {"by": d.isoformat()}),
     st.tuples(days, days).map(lambda p: {"from": min(p).isoformat(), "to": max(p).isoformat()}),
-    st.tuples(days, st.sampled_from(["early", "mid", "late"])).map(lambda p: {"in": p[0].isoformat()[:4], "part": p[1]}),
+    st.tuples(days, st.sampled_from(["early", "mid", "late"])).map(
+        lambda p: {"in": p[0].isoformat()[:4], "part": p[1]}
+    ),
 )
 cite = st.one_of(st.just(SOURCE), st.just({"source": SOURCE, "quote": QUOTE}))
-names = st.lists(st.fixed_dictionaries({"name": text, "lang": langs, "sources": st.lists(cite, min_size=1, max_size=2)}),
-                 min_size=1, max_size=4)
+names = st.lists(
+    st.fixed_dictionaries({"name": text, "lang": langs, "sources": st.lists(cite, min_size=1, max_size=2)}),
+    min_size=1,
+    max_size=4,
+)
 
 
 @st.composite
@@ -54,8 +61,16 @@ def records(draw):
     persons = [{"id": f"person-{i}", "names": draw(names),
                 "deaths": [{"date": draw(dates), "sources": [{"source": SOURCE, "quote": QUOTE}]}],
                 "sources": [SOURCE]} for i in draw(st.lists(ids, min_size=1, max_size=3, unique=True))]
-    pledges = [{"id": f"pledge-{n}", "pledgers": [persons[0]["id"]], "to": org_records[-1]["id"],
-                "date": draw(dates), "sources": [{"source": SOURCE, "quote": QUOTE}]} for n in range(draw(st.integers(0, 2)))]
+    pledges = [
+        {
+            "id": f"pledge-{n}",
+            "pledgers": [persons[0]["id"]],
+            "to": org_records[-1]["id"],
+            "date": draw(dates),
+            "sources": [{"source": SOURCE, "quote": QUOTE}],
+        }
+        for n in range(draw(st.integers(0, 2)))
+    ]
     return {"organizations": org_records, "persons": persons, "pledges": pledges}
 
 
@@ -66,7 +81,7 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
-def _data_dir(tmp_path_factory) -> "Path":
+def _data_dir(tmp_path_factory) -> Path:
     """A data directory holding only the one source the generated records cite."""
     data = tmp_path_factory.mktemp("data")
     (data / "sources.yaml").write_text(f"sources:\n  - id: {SOURCE}\n    title: Islamic State – Caucasus Province\n",
@@ -79,7 +94,9 @@ def _data_dir(tmp_path_factory) -> "Path":
 @given(doc=records())
 def test_any_valid_record_round_trips_through_every_format(tmp_path_factory, doc):
     data = _data_dir(tmp_path_factory)
-    (data / "generated.yaml").write_text(yaml.dump(doc, Dumper=_PlainDumper, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    (data / "generated.yaml").write_text(
+        yaml.dump(doc, Dumper=_PlainDumper, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
     built = build(load(data, VOCAB))
     expected = rdflib_graph(built.triples)
     for fmt, parser in (("turtle", "turtle"), ("ntriples", "nt"), ("jsonld", "json-ld")):

@@ -40,13 +40,36 @@ def build_data(dist: Path) -> set[ox.Triple]:
 
 def test_release_has_the_promised_files_and_latest_pointer(release):
     outdir = release.parent
-    for name in ("pledgegraph.nt.gz", "pledgegraph.ttl", "pledgegraph.jsonld", "pledgegraph.trig",
-                 "pledgegraph.nq.gz", "context.jsonld", "ontology/pledgegraph.ttl", "ontology/pledgegraph.jsonld",
-                 "ontology/pledgegraph.rdf", "shapes.ttl", "void.ttl", ".well-known/void", "catalog.ttl",
-                 "index.html", "sitemap.xml", "server/nginx.conf", "server/negotiate.js", "server/apache.conf", "server/negotiate.lua", "changes/added.nt",
-                 "changes/removed.nt", "changes/index.html", "timeline.svg", "branches.svg",
-                 "person/rustam-asildarov.html", "person/rustam-asildarov.ttl", "person/rustam-asildarov.jsonld",
-                 "person/rustam-asildarov.nt"):
+    for name in (
+        "pledgegraph.nt.gz",
+        "pledgegraph.ttl",
+        "pledgegraph.jsonld",
+        "pledgegraph.trig",
+        "pledgegraph.nq.gz",
+        "context.jsonld",
+        "ontology/pledgegraph.ttl",
+        "ontology/pledgegraph.jsonld",
+        "ontology/pledgegraph.rdf",
+        "shapes.ttl",
+        "void.ttl",
+        ".well-known/void",
+        "catalog.ttl",
+        "index.html",
+        "sitemap.xml",
+        "server/nginx.conf",
+        "server/negotiate.js",
+        "server/apache.conf",
+        "server/negotiate.lua",
+        "changes/added.nt",
+        "changes/removed.nt",
+        "changes/index.html",
+        "timeline.svg",
+        "branches.svg",
+        "person/rustam-asildarov.html",
+        "person/rustam-asildarov.ttl",
+        "person/rustam-asildarov.jsonld",
+        "person/rustam-asildarov.nt",
+    ):
         assert (release / name).is_file(), name
     assert os.readlink(outdir / "latest") == "0.1.0"
     assert (outdir / "latest.txt").read_text() == "0.1.0\n"
@@ -128,7 +151,9 @@ def test_each_entity_file_is_its_complete_description_with_the_claims_about_it(r
         with_claims_of_others += any(not t.subject.value.startswith(entity) for t in got)
     from pledgegraph.model.iris import is_entity
 
-    entities = {t.subject.value for t in data if t.predicate.value.endswith("#type") and is_entity(t.subject.value, BASE)}
+    entities = {
+        t.subject.value for t in data if t.predicate.value.endswith("#type") and is_entity(t.subject.value, BASE)
+    }
     assert len(files) == len(entities) and with_claims_of_others >= 10
     nigeria = triples((release / "place/nigeria.nt").read_bytes())
     assert any(t.subject.value == BASE + "id/org/boko-haram/claim/regions-1" for t in nigeria)
@@ -204,7 +229,9 @@ def test_every_entity_has_a_page_and_its_triples_in_three_formats(release, dist)
     assert union == {t for t in data if t.subject.value != BASE + "dataset"
                      and not t.subject.value.startswith(BASE + "vocab/")}
     sitemap = (release / "sitemap.xml").read_text()
-    assert sitemap.count("<loc>") == len(entities) and f"<loc>{BASE}latest/person/rustam-asildarov.html</loc>" in sitemap
+    assert (
+        sitemap.count("<loc>") == len(entities) and f"<loc>{BASE}latest/person/rustam-asildarov.html</loc>" in sitemap
+    )
     assert "<svg" in (release / "person/rustam-asildarov.html").read_text()
 
 

@@ -20,8 +20,8 @@ import pytest
 from click.testing import CliRunner
 
 from pledgegraph.cli import main
-from pledgegraph.errors import UnusableInput
 from pledgegraph.delivery.push import PushFailed, Store, push
+from pledgegraph.errors import UnusableInput
 
 USER, PASSWORD = "loader", "s3cret-Pa55"
 BASIC = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()

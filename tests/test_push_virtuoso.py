@@ -15,8 +15,8 @@ import time
 import pytest
 
 from conftest import ROOT, edited_dist
-from pledgegraph.delivery.release.publish import publish
 from pledgegraph.delivery.push import PushFailed, Store, push
+from pledgegraph.delivery.release.publish import publish
 
 BASE = "https://w3id.org/pledgegraph/"
 PREFIXES = "PREFIX pg: <https://w3id.org/pledgegraph/ontology#>\nPREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"

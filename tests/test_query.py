@@ -27,7 +27,11 @@ def query(dist, *args, stdin=None):
 
 
 def test_table_lists_pledgers(dist):
-    result = query(dist, "SELECT ?who WHERE { VALUES ?p { <https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?p a pg:Pledge ; pg:pledger ?who } ORDER BY ?who")
+    result = query(
+        dist,
+        "SELECT ?who WHERE { VALUES ?p { <https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } "
+        "?p a pg:Pledge ; pg:pledger ?who } ORDER BY ?who",
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "?who" and set(lines[1]) == {"-"}
@@ -37,7 +41,8 @@ def test_table_lists_pledgers(dist):
 
 @pytest.mark.parametrize("fmt", ["json", "xml", "tsv"])  # CSV is write-only (see below)
 def test_results_formats_parse_back(dist, fmt):
-    text = "SELECT ?pledge ?to WHERE { VALUES ?pledge { <https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?pledge pg:pledgedTo ?to }"
+    text = ("SELECT ?pledge ?to WHERE { VALUES ?pledge { "
+            "<https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?pledge pg:pledgedTo ?to }")
     result = query(dist, "--format", fmt, text)
     assert result.exit_code == 0, result.output
     parsed = ox.parse_query_results(result.stdout_bytes, format=getattr(ox.QueryResultsFormat, fmt.upper()))
@@ -46,7 +51,9 @@ def test_results_formats_parse_back(dist, fmt):
 
 
 def test_csv_has_plain_values(dist):
-    result = query(dist, "--format", "csv", f"SELECT ?label WHERE {{ <{BASE}id/org/caucasus-emirate> skos:prefLabel ?label }}")
+    result = query(
+        dist, "--format", "csv", f"SELECT ?label WHERE {{ <{BASE}id/org/caucasus-emirate> skos:prefLabel ?label }}"
+    )
     assert list(csv.reader(io.StringIO(result.output))) == [["label"], ["Caucasus Emirate"]]
 
 
@@ -56,9 +63,21 @@ def test_construct_and_describe_are_rdf(dist):
     triples = [q.triple for q in ox.parse(turtle.stdout_bytes, format=ox.RdfFormat.TURTLE)]
     assert ox.Triple(ox.NamedNode(PLEDGE), ox.NamedNode(BASE + "ontology#pledgedTo"),
                      ox.NamedNode(BASE + "id/org/islamic-state")) in triples
-    nt = query(dist, "--format", "ntriples", "CONSTRUCT { ?p a pg:Pledge } WHERE { VALUES ?p { <https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?p a pg:Pledge }")
+    nt = query(
+        dist,
+        "--format",
+        "ntriples",
+        "CONSTRUCT { ?p a pg:Pledge } WHERE { VALUES ?p { "
+        "<https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?p a pg:Pledge }",
+    )
     assert nt.output == f"<{PLEDGE}> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <{BASE}ontology#Pledge> .\n"
-    wrong = query(dist, "--format", "csv", "CONSTRUCT { ?p a pg:Pledge } WHERE { VALUES ?p { <https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?p a pg:Pledge }")
+    wrong = query(
+        dist,
+        "--format",
+        "csv",
+        "CONSTRUCT { ?p a pg:Pledge } WHERE { VALUES ?p { "
+        "<https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?p a pg:Pledge }",
+    )
     assert wrong.exit_code == 2 and "answer is RDF" in wrong.output
 
 
@@ -71,7 +90,9 @@ def test_query_from_file_and_stdin(dist, tmp_path):
 
 
 def test_own_prefix_overrides_predeclared(dist):
-    result = query(dist, "--format", "json", "PREFIX pg: <http://example.org/x#> SELECT ?t WHERE { BIND(pg:Pledge AS ?t) }")
+    result = query(
+        dist, "--format", "json", "PREFIX pg: <http://example.org/x#> SELECT ?t WHERE { BIND(pg:Pledge AS ?t) }"
+    )
     assert json.loads(result.stdout)["results"]["bindings"][0]["t"]["value"] == "http://example.org/x#Pledge"
 
 
@@ -132,7 +153,8 @@ def test_library_lists_titles_and_runs_by_name(dist, monkeypatch):
 
 
 def test_every_library_query_has_a_title_and_runs(dist):
-    from pledgegraph.delivery.endpoint.store import examples, run_once
+    from pledgegraph.delivery.endpoint.oneshot import run_once
+    from pledgegraph.delivery.endpoint.store import examples
 
     library = examples(ROOT / "queries")
     assert library

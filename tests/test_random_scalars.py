@@ -17,14 +17,15 @@ import re
 
 import pyoxigraph as ox
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bad_inputs import DB, QUOTE, SRC
 from conftest import ROOT, SEEDS
-from pledgegraph.stages.build import build
-from pledgegraph.errors import PledgegraphError
-from pledgegraph.stages.evidence import check_quotes
 from pledgegraph.delivery.export import serialize
+from pledgegraph.errors import PledgegraphError
+from pledgegraph.stages.build import build
+from pledgegraph.stages.evidence import check_quotes
 from pledgegraph.stages.load import load, load_vocabulary
 
 VOCAB = load_vocabulary(ROOT / "ontology" / "vocabularies.ttl")

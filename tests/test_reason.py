@@ -6,10 +6,10 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 import rdflib
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import settings_for
-from hypothesis import given, settings, strategies as st
-
 from pledgegraph.stages.reason import Closure, infer, load_rules, owlrl_entailed, read_ontology
 from pledgegraph.stages.validate import rdflib_graph
 

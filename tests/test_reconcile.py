@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.client
 import json
 import urllib.parse
-from pathlib import Path
 
 import pytest
 from jsonschema import Draft7Validator
@@ -128,7 +127,9 @@ def test_data_extension_gives_kind_parents_at_a_date_leaders_dates_and_sources(s
     province, person = answer["rows"]["org/vilayat-dagestan"], answer["rows"]["person/rustam-asildarov"]
     assert province["kind"] == [{"str": "province"}]
     assert [p["id"] for p in province["parent"]] == ["org/caucasus-emirate"]  # before the 2015 pledge
-    later = service.extend({"ids": ["org/vilayat-dagestan"], "properties": [{"id": "parent", "settings": {"at": "2016-01"}}]})
+    later = service.extend(
+        {"ids": ["org/vilayat-dagestan"], "properties": [{"id": "parent", "settings": {"at": "2016-01"}}]}
+    )
     assert [p["id"] for p in later["rows"]["org/vilayat-dagestan"]["parent"]] == ["org/islamic-state"]
     assert [p["id"] for p in province["leader"]] == ["person/rustam-asildarov"]
     assert person["died"] == [{"str": "2016-12-04"}]

@@ -51,7 +51,9 @@ def test_a_date_filter_that_drops_everything_is_told_apart(dist):
 
 
 def test_a_right_query_gets_no_advice(dist):
-    result = cli(dist, "query", "SELECT ?p WHERE { ?p a pg:Pledge ; pg:pledgedTo ?to . ?to skos:prefLabel|rdfs:label ?n }")
+    result = cli(
+        dist, "query", "SELECT ?p WHERE { ?p a pg:Pledge ; pg:pledgedTo ?to . ?to skos:prefLabel|rdfs:label ?n }"
+    )
     assert result.exit_code == 0 and result.stderr == ""
 
 
@@ -84,8 +86,14 @@ def test_every_record_and_concept_has_one_label_property_in_the_default_graph(di
         UNION { ?x a pg:SourceDocument } UNION { ?x a pg:Disagreement } UNION { ?r pg:organizationKind ?x }
         FILTER NOT EXISTS { ?x rdfs:label ?l } }""").stdout
     assert json.loads(unlabelled)["results"]["bindings"] == []
-    periods = cli(dist, "query", "--format", "json", "SELECT ?f WHERE { ?f org:memberDuring|time:hasTime ?p "
-                                                     "FILTER NOT EXISTS { ?f pg:period ?p } ?p a time:Interval }").stdout
+    periods = cli(
+        dist,
+        "query",
+        "--format",
+        "json",
+        "SELECT ?f WHERE { ?f org:memberDuring|time:hasTime ?p "
+        "FILTER NOT EXISTS { ?f pg:period ?p } ?p a time:Interval }",
+    ).stdout
     assert json.loads(periods)["results"]["bindings"] == []
 
 

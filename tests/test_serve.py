@@ -17,14 +17,15 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import ROOT
-from pledgegraph.delivery.endpoint import store
+from pledgegraph.delivery.endpoint import oneshot, store
 from pledgegraph.delivery.endpoint.serve import make_server, negotiate
 
 BASE = "https://w3id.org/pledgegraph/"
 PROVINCE = "/id/org/is-caucasus-province"
 TIMEOUT = 1.5
 MAX_ROWS = 1000
-SELECT = "SELECT ?pledge ?to WHERE { VALUES ?pledge { <https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?pledge pg:pledgedTo ?to }"
+SELECT = ("SELECT ?pledge ?to WHERE { VALUES ?pledge { "
+          "<https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?pledge pg:pledgedTo ?to }")
 EXPENSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 
 
@@ -100,7 +101,13 @@ def test_csv_and_ask(server):
     ("application/ld+json", ox.RdfFormat.JSON_LD), (None, ox.RdfFormat.TURTLE),
 ])
 def test_construct_by_accept(server, accept, rdf_format):
-    status, ctype, body, _ = get(server, "/sparql", accept, query="CONSTRUCT { ?p a pg:Pledge } WHERE { VALUES ?p { <https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?p a pg:Pledge }")
+    status, ctype, body, _ = get(
+        server,
+        "/sparql",
+        accept,
+        query="CONSTRUCT { ?p a pg:Pledge } WHERE { VALUES ?p { "
+        "<https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?p a pg:Pledge }",
+    )
     assert status == 200 and ctype.split(";")[0] == rdf_format.media_type
     triples = {q.triple for q in ox.parse(body, format=rdf_format)}
     assert triples == {ox.Triple(ox.NamedNode(BASE + "id/pledge/caucasus-velayats-pledge-2015-06"),
@@ -191,7 +198,7 @@ def test_update_requests_refused(server):
 _SANDBOXED = """
 import ctypes, sys
 import pyoxigraph as ox
-from pledgegraph.delivery.endpoint.workers import forbid_network
+from pledgegraph.system import forbid_network
 assert forbid_network()
 libc = ctypes.CDLL(None, use_errno=True)
 assert libc.syscall(425, 8, ctypes.create_string_buffer(120)) == -1 and ctypes.get_errno() == 38  # io_uring: ENOSYS
@@ -213,7 +220,9 @@ def test_sandbox_blocks_a_service_call_that_got_past_the_check(server, listener)
 
 
 def test_word_service_in_a_string_is_fine(server):
-    status, _, body, _ = get(server, "/sparql", None, query='SELECT ?x WHERE { BIND("Federal Security Service" AS ?x) }')
+    status, _, body, _ = get(
+        server, "/sparql", None, query='SELECT ?x WHERE { BIND("Federal Security Service" AS ?x) }'
+    )
     assert status == 200 and rows(body) == [{"x": "Federal Security Service"}]
 
 
@@ -330,11 +339,12 @@ def test_every_library_query_answers_the_same_via_cli_and_http(server, dist):
                                  query=example.text)
         assert status == 200, (example.name, body)
         graph = store.check_query(example.text, server.app.loaded.graph_iris).graph_result
-        assert body == store.run_once(dist, example.text, "turtle" if graph else "json"), example.name
+        assert body == oneshot.run_once(dist, example.text, "turtle" if graph else "json"), example.name
 
 
 def test_serve_command_starts_and_stops(dist, tmp_path):
     from click.testing import CliRunner
+
     from pledgegraph.cli import main
 
     missing = CliRunner().invoke(main, ["serve", "--dist", str(tmp_path / "none"), "--port", "0"])

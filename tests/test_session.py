@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 import pytest
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
-from pledgegraph.pipeline import check
 from pledgegraph.incremental.session import Session
+from pledgegraph.pipeline import check
 from test_incremental import BASE, SRC, edit, make_repo, name, person, repo, settings  # noqa: F401  (repo: a fixture)
 
 
@@ -80,8 +82,11 @@ def test_files_come_and_go_and_bad_edits_wait_until_fixed(repo):
 def test_removing_a_record_others_refer_to_is_an_error(repo):
     s = settings(repo)
     session = Session(s)
-    edit(repo, f"  - id: inc-bystander\n    kind: [militant-group]\n    names:\n{name('Bystander')}    sources: [{SRC}]\n",
-         "")
+    edit(
+        repo,
+        f"  - id: inc-bystander\n    kind: [militant-group]\n    names:\n{name('Bystander')}    sources: [{SRC}]\n",
+        "",
+    )
     update = session.update(session.changed_files())
     assert [p.message for p in update.report.problems] == [
         "unknown person/organization 'inc-bystander' in 'pledgers'"]
@@ -176,7 +181,9 @@ def test_a_record_changing_kind_rebuilds_what_refers_to_it_elsewhere(repo):
         f"    sources: [{{source: {SRC}, quote: pledged}}]\n")
     s = settings(repo)
     session = Session(s)
-    bystander = f"  - id: inc-bystander\n    kind: [militant-group]\n    names:\n{name('Bystander')}    sources: [{SRC}]\n"
+    bystander = (
+        f"  - id: inc-bystander\n    kind: [militant-group]\n    names:\n{name('Bystander')}    sources: [{SRC}]\n"
+    )
     edit(repo, bystander, "")
     edit(repo, "organizations:\n", person("inc-bystander", name("Bystander")) + "organizations:\n")
     recheck(session, s)  # the pledges now point at <…/person/inc-bystander>, in both files
@@ -190,7 +197,8 @@ def test_an_edit_to_a_branch_moves_the_derived_links_and_the_direct_layer(repo):
     session = Session(s)
     path = repo / "data" / "branches.yaml"
     text = path.read_text()
-    old = 'branch: is-caucasus-province-sector-ingushetia\n    parent: is-caucasus-province\n    from: {by: "2024-04", as_stated: In April 2024}'
+    old = ('branch: is-caucasus-province-sector-ingushetia\n    parent: is-caucasus-province\n'
+           '    from: {by: "2024-04", as_stated: In April 2024}')
     assert old in text
     path.write_text(text.replace(old, old.replace("is-caucasus-province\n    from", "islamic-state\n    from")))
     recheck(session, s)
@@ -215,8 +223,8 @@ def test_watch_reports_what_validate_reports_with_a_shape_the_engine_refuses(mon
     from click.testing import CliRunner
 
     from conftest import ROOT
-    from pledgegraph.incremental import session
     from pledgegraph.cli import main
+    from pledgegraph.incremental import session
 
     shapes = tmp_path / "shapes"
     shutil.copytree(ROOT / "shapes", shapes)

@@ -14,7 +14,7 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import settings_for
-from pledgegraph.stages.build import Built
+from pledgegraph.model.graph import Built
 from pledgegraph.stages.validate import Validator, data_graph, reference_results, shape_triples
 from test_shacl_engine import spec_over_pyshacl, unlabelled
 
@@ -127,9 +127,14 @@ def test_literals_the_store_rewrites_are_checked_as_written(shipped):
     ("7"^^xsd:integer), so the validation path leaves the shapes that read them to pySHACL, says so,
     and the results, which name the literals as written, are pySHACL's."""
     both = shipped.built.union(shipped.inferred)
-    lines = [re.sub(r'"(\d+)"\^\^<http://www.w3.org/2001/XMLSchema#integer>$',
-                    lambda m: f'"{m.group(1)}"^^<{XSD}int>' if int(m.group(1)) % 2 else f'"0{m.group(1)}"^^<{XSD}integer>',
-                    line) for line in both.lines]
+    lines = [
+        re.sub(
+            r'"(\d+)"\^\^<http://www.w3.org/2001/XMLSchema#integer>$',
+            lambda m: f'"{m.group(1)}"^^<{XSD}int>' if int(m.group(1)) % 2 else f'"0{m.group(1)}"^^<{XSD}integer>',
+            line,
+        )
+        for line in both.lines
+    ]
     broken = Built(None, both.origins, both.base, sorted(set(lines)))
     graph = data_graph(broken, SETTINGS.ontology_files)
     shapes = shape_triples(SETTINGS.shape_files)
@@ -142,5 +147,5 @@ def test_literals_the_store_rewrites_are_checked_as_written(shipped):
     assert fallback.startswith(f"{len(theirs)} shape(s) checked by pySHACL: ") and "the data holds " in fallback
     wrong_type = {r.value for r in results if r.component.endswith("#DatatypeConstraintComponent")}
     assert wrong_type and all(v.endswith(f'"^^<{XSD}int>') for v in wrong_type), wrong_type
-    assert any(f'"0' in line and line.endswith(f"^^<{XSD}integer>") for line in lines)
+    assert any('"0' in line and line.endswith(f"^^<{XSD}integer>") for line in lines)
     assert Counter(map(unlabelled, results)) == Counter(map(unlabelled, reference_results(graph.written(), shapes)))

@@ -15,9 +15,9 @@ import pytest
 import rdflib
 
 from conftest import ROOT, settings_for
+from pledgegraph.model.vocab import sparql_prologue
 from pledgegraph.pipeline import check
 from pledgegraph.stages.validate import rdflib_graph
-from pledgegraph.model.vocab import sparql_prologue
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 PGS = "https://w3id.org/pledgegraph/shapes#"

@@ -51,8 +51,10 @@ def effective(earliest, latest):
 
 
 _PERIOD = """
-  OPTIONAL { ?f (pg:period|org:memberDuring)/time:hasBeginning ?b . OPTIONAL { ?b pg:earliest ?be } OPTIONAL { ?b pg:latest ?bl } }
-  OPTIONAL { ?f (pg:period|org:memberDuring)/time:hasEnd ?e . OPTIONAL { ?e pg:earliest ?ee } OPTIONAL { ?e pg:latest ?el } }
+  OPTIONAL { ?f (pg:period|org:memberDuring)/time:hasBeginning ?b .
+             OPTIONAL { ?b pg:earliest ?be } OPTIONAL { ?b pg:latest ?bl } }
+  OPTIONAL { ?f (pg:period|org:memberDuring)/time:hasEnd ?e .
+             OPTIONAL { ?e pg:earliest ?ee } OPTIONAL { ?e pg:latest ?el } }
 """
 
 
@@ -71,12 +73,16 @@ class Oracle:
                 ?pl pg:pledgedTo ?p ; pg:pledger|pg:onBehalfOf ?c . ?c a pg:Organization . FILTER (?c != ?p) }"""):
             self.links.append((r["c"], r["p"], effective(day(r["ae"]), day(r["al"])), None))
         self.tenures = []  # (person, org, role, start, end)
-        for r in rows(graph, f"""SELECT ?f ?m ?o ?role ?be ?bl ?ee ?el
+        for r in rows(
+            graph,
+            f"""SELECT ?f ?m ?o ?role ?be ?bl ?ee ?el
                 (MIN(?xe) AS ?end_e) (MAX(?xl) AS ?end_l) (COUNT(?x) AS ?ends) (COUNT(?xl) AS ?ends_l)
                 (COUNT(?xe) AS ?ends_e) WHERE {{
                 ?f a pg:Tenure ; org:member ?m ; org:organization ?o ; org:role ?role . {_PERIOD}
-                OPTIONAL {{ ?f pg:tenureEnd/pg:date ?x . OPTIONAL {{ ?x pg:earliest ?xe }} OPTIONAL {{ ?x pg:latest ?xl }} }}
-            }} GROUP BY ?f ?m ?o ?role ?be ?bl ?ee ?el"""):
+                OPTIONAL {{ ?f pg:tenureEnd/pg:date ?x .
+                            OPTIONAL {{ ?x pg:earliest ?xe }} OPTIONAL {{ ?x pg:latest ?xl }} }}
+            }} GROUP BY ?f ?m ?o ?role ?be ?bl ?ee ?el""",
+        ):
             end_e, end_l = day(r["ee"]), day(r["el"])
             if r["ee"] is None and r["el"] is None and int(r["ends"]):  # no `until`: the ends' envelope
                 end_e = day(r["end_e"]) if r["ends_e"] == r["ends"] else None

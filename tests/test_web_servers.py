@@ -84,14 +84,24 @@ MATRIX = [
 
 # static files and the media type each is served as
 FILES = [
-    ("latest/org/islamic-state.ttl", TTL), ("latest/org/islamic-state.jsonld", JSONLD),
-    ("latest/org/islamic-state.nt", NT), ("latest/org/islamic-state.html", HTML),
-    (".well-known/void", TTL), ("latest/void.ttl", TTL), ("latest/catalog.ttl", TTL),
-    ("latest/pledgegraph.ttl", TTL), ("latest/pledgegraph.jsonld", JSONLD), ("latest/pledgegraph.trig", "application/trig"),
-    ("latest/pledgegraph.nt.gz", "application/gzip"), ("latest/pledgegraph.nq.gz", "application/gzip"),
-    ("latest/ontology/pledgegraph.rdf", RDFXML), ("latest/context.jsonld", JSONLD),
-    ("latest/sitemap.xml", "application/xml"), ("latest/timeline.svg", "image/svg+xml"),
-    ("latest/feed.jsonld", JSONLD), ("latest/changes/activities.jsonld", JSONLD),
+    ("latest/org/islamic-state.ttl", TTL),
+    ("latest/org/islamic-state.jsonld", JSONLD),
+    ("latest/org/islamic-state.nt", NT),
+    ("latest/org/islamic-state.html", HTML),
+    (".well-known/void", TTL),
+    ("latest/void.ttl", TTL),
+    ("latest/catalog.ttl", TTL),
+    ("latest/pledgegraph.ttl", TTL),
+    ("latest/pledgegraph.jsonld", JSONLD),
+    ("latest/pledgegraph.trig", "application/trig"),
+    ("latest/pledgegraph.nt.gz", "application/gzip"),
+    ("latest/pledgegraph.nq.gz", "application/gzip"),
+    ("latest/ontology/pledgegraph.rdf", RDFXML),
+    ("latest/context.jsonld", JSONLD),
+    ("latest/sitemap.xml", "application/xml"),
+    ("latest/timeline.svg", "image/svg+xml"),
+    ("latest/feed.jsonld", JSONLD),
+    ("latest/changes/activities.jsonld", JSONLD),
 ]
 
 

@@ -151,7 +151,8 @@ def main(debug):
               help="text for people, json for tools, turtle for the SHACL validation report.")
 @click.option("--strict", is_flag=True, help="Treat warnings as failures.")
 @click.option("--changed", is_flag=True,
-              help="Check only records changed since git HEAD (staged, unstaged or new files) and what depends on them.")
+              help="Check only records changed since git HEAD (staged, unstaged or new files) "
+                   "and what depends on them.")
 @click.option("--since", "rev", metavar="REV", help="Like --changed, against the git revision REV.")
 @click.option("--archive", type=click.Path(path_type=Path), default=None,
               help=ARCHIVE_HELP + " When given, every quote is also checked against its source's text.")
@@ -184,7 +185,8 @@ def validate(data, base, paths, fmt, strict, changed, rev, archive, watch, engin
         if fmt == "turtle" or archive:
             raise click.UsageError("--watch reports as text or json, without --archive")
         if reasoner == "owlrl":
-            raise click.UsageError("--watch keeps our reasoner's closure up to date: --reasoner owlrl runs without --watch")
+            raise click.UsageError("--watch keeps our reasoner's closure up to date: "
+                                   "--reasoner owlrl runs without --watch")
         _watch(settings, fmt)
         return
     try:
@@ -490,7 +492,8 @@ def push(endpoint, release, graph, graph_store, query, release_url, allow_basic_
     PLEDGEGRAPH_STORE_PASSWORD, or a netrc entry for the host. Exits 0 when loaded and checked,
     2 when the release cannot be read, 3 when the store refuses or the counts differ.
     """
-    from pledgegraph.delivery.push import Store, push as push_release
+    from pledgegraph.delivery.push import Store
+    from pledgegraph.delivery.push import push as push_release
 
     try:
         result = push_release(Store(endpoint, graph_store, query, allow_basic_over_http=allow_basic_over_http),
@@ -529,7 +532,7 @@ def query(query_text, query_file, name, binds, list_queries, asserted, labels, f
     empty answer the pattern that matched nothing, are reported on stderr. Exits 0 with an
     answer, 2 on a bad query (a syntax error shows its line and column) or when there is no build.
     """
-    from pledgegraph.delivery.endpoint import store
+    from pledgegraph.delivery.endpoint import oneshot, store
 
     settings = _settings(None, dist)
     try:
@@ -549,8 +552,8 @@ def query(query_text, query_file, name, binds, list_queries, asserted, labels, f
         else:
             text = sys.stdin.read() if query_text == "-" else query_text
         bound = store.bindings(chosen, binds, settings.base)
-        click.echo(store.run_once(settings.out_dir, text, fmt, asserted_only=asserted, bound=bound, labels=labels,
-                                  warn=lambda message: click.echo(f"warning: {message}", err=True)), nl=False)
+        click.echo(oneshot.run_once(settings.out_dir, text, fmt, asserted_only=asserted, bound=bound, labels=labels,
+                                    warn=lambda message: click.echo(f"warning: {message}", err=True)), nl=False)
     except PledgegraphError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
@@ -610,7 +613,8 @@ def serve(host, port, workers, timeout, max_rows, max_answer_mb, dist):
     limit and a row cap. Every entity IRI dereferences to HTML, Turtle, JSON-LD or N-Triples by
     Accept header or suffix (.html, .ttl, .jsonld, .nt).
     """
-    from pledgegraph.delivery.endpoint.serve import SERVER_MEMORY_MB, limit_memory, make_server
+    from pledgegraph.delivery.endpoint.serve import SERVER_MEMORY_MB, make_server
+    from pledgegraph.system import limit_memory
 
     settings = _settings(None, dist)
     limit_memory(SERVER_MEMORY_MB)

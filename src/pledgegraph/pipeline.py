@@ -10,28 +10,31 @@ import json
 import os
 import tempfile
 import time
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Callable
 
 import pyoxigraph as ox
 
-from pledgegraph.stages.audit import audit
-from pledgegraph.stages.build import Built, build
-from pledgegraph.errors import DataInvalid, UnusableInput, sorted_unique
-from pledgegraph.stages.evidence import Evidence, check_quotes
+from pledgegraph import system
 from pledgegraph.delivery.export import replace_dir, serialize, used_prefixes, write_lines, write_serialized, write_trig
-from pledgegraph.model.formats import FORMATS, GRAPH_FORMATS
+from pledgegraph.delivery.search import INDEX_FILE, index_bytes
+from pledgegraph.errors import DataInvalid, UnusableInput, sorted_unique
 from pledgegraph.gcpause import paused_gc
-from pledgegraph.stages.load import load, load_vocabulary
-from pledgegraph.stages.reason import read_ontology, reason, reason_owlrl
-from pledgegraph.model.records import Dataset
 from pledgegraph.incremental.removals import refuse_lost_records
 from pledgegraph.incremental.scope import Scope, focus_nodes
-from pledgegraph.delivery.search import INDEX_FILE, index_bytes
 from pledgegraph.layout import GRAPH_NAMES, OUTPUT_STEM, Settings, graph_iri
+from pledgegraph.model.formats import FORMATS, GRAPH_FORMATS
+from pledgegraph.model.graph import Built
+from pledgegraph.model.records import Dataset
+from pledgegraph.stages.audit import audit
+from pledgegraph.stages.build import build
+from pledgegraph.stages.evidence import Evidence, check_quotes
+from pledgegraph.stages.load import load, load_vocabulary
+from pledgegraph.stages.reason import read_ontology, reason, reason_owlrl
 from pledgegraph.stages.validate import Report, data_graph, extend, validate
+
 
 @dataclass
 class Result:
@@ -192,7 +195,7 @@ class _Forked:
             send.close()
 
     def _child(self, send) -> None:
-        _die_with_parent(self.parent)
+        system.die_with_parent(self.parent)
         try:
             send.send(("ok", self.work()))
         except BaseException as e:  # reported to the parent, which raises it
@@ -216,27 +219,6 @@ class _Forked:
         return value
 
 
-def _return_freed_memory() -> None:
-    """Give the memory Python freed back to the system (glibc keeps freed heap pages otherwise)."""
-    import ctypes
-
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
-
-
-def _die_with_parent(parent: int) -> None:
-    """A forked helper must not outlive a killed build (it would block forever on its pipe)."""
-    import ctypes
-    import signal
-
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # the parent died before the line above took effect
-        os._exit(1)
 
 
 def build_all(settings: Settings, on_stage=None, allow_removals: bool = False) -> Result:
@@ -261,7 +243,7 @@ def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path |
         raise
     inferred = reasoned.inferred
     ontology = ontology_triples(settings)
-    _return_freed_memory()  # the reasoner's working sets, before the writer is forked with a copy of our pages
+    system.return_freed_memory()  # the reasoner's working sets, before the writer is forked with a copy of our pages
     with replace_dir(settings.out_dir) as tmp:
         writer = _Forked("writing the outputs", lambda: write_graph_files(tmp, built, inferred, ontology, settings),
                          parallel=len(built) >= PARALLEL_FROM)
@@ -298,7 +280,7 @@ def ontology_html(settings: Settings) -> bytes:
 
     # pylode 3.4.1 (the last release for Python 3.11) reads its version from a pyproject.toml that
     # its wheel does not ship, so `import pylode` fails; give it the version it would have read.
-    sys.modules.setdefault("pylode.version", types.SimpleNamespace(__version__="3.4.1"))
+    sys.modules.setdefault("pylode.version", types.SimpleNamespace(__version__="3.4.1"))  # type: ignore[arg-type]
     # Importing it also points the root logger at stderr at DEBUG level; undo that.
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level

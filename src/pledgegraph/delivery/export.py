@@ -17,9 +17,10 @@ from typing import Iterable
 
 import pyoxigraph as ox
 
+from pledgegraph import system
 from pledgegraph.model.formats import FORMATS
+from pledgegraph.model.graph import ntriples_chunks
 from pledgegraph.model.vocab import PREFIXES
-from pledgegraph.stages.build import ntriples_chunks
 
 
 def serialize(triples, format_name: str, prefixes: dict[str, str] | None = None, *,
@@ -142,27 +143,6 @@ def _used_prefixes_nt(data: bytes | mmap.mmap, prefixes: dict[str, str]) -> dict
     return used
 
 
-_RENAME_EXCHANGE = 2
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two directories (Linux renameat2); False where the system cannot."""
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd = -100
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
-        return True
-    if ctypes.get_errno() in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: filesystem cannot exchange
-        return False
-    err = ctypes.get_errno()
-    raise OSError(err, os.strerror(err), str(b))
-
-
 @contextlib.contextmanager
 def replace_dir(target: Path):
     """Yield a fresh temporary directory; on success it replaces `target`, on error it is removed.
@@ -187,7 +167,7 @@ def replace_dir(target: Path):
             if not target.exists() and not target.is_symlink():
                 os.rename(tmp, target)
                 return
-            if not _exchange(tmp, target):  # not atomic, but never leaves a half-written target
+            if not system.exchange(tmp, target):  # not atomic, but never leaves a half-written target
                 old = target.parent / f".{target.name}.tmp-old"
                 os.rename(target, old)
                 os.rename(tmp, target)

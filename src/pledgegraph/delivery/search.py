@@ -24,9 +24,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from pledgegraph.model import iris
-from pledgegraph.model import schema
 from pledgegraph.errors import UnusableInput
+from pledgegraph.model import iris, schema
 from pledgegraph.model.vocab import DCTERMS, RDFS, SKOS, expand
 
 if TYPE_CHECKING:
@@ -176,7 +175,7 @@ class _Facts:
         self.tenures: dict[str, list[list]] = {}  # organization -> [person, role, from, until]
         self.memberships: dict[str, list[list]] = {}  # person -> [organization, role, from, until]
         links = {_P["subordinate"], _P["member"]}
-        for s, pairs in by_subject.items():
+        for pairs in by_subject.values():
             if not any(p in links for p, _ in pairs):  # most subjects are cited nodes and dates
                 continue
             get = self._values(pairs)

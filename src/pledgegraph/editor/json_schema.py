@@ -14,9 +14,9 @@ import json
 
 from pledgegraph.model import schema
 from pledgegraph.model.dates import DATE_PATTERN, EDTF_FORMS, EDTF_PATTERN, PARTS
-from pledgegraph.stages.load import FILENAME_RE, ID_MAX, LANG_RE
 from pledgegraph.model.records import Vocabulary
 from pledgegraph.model.schema import Field
+from pledgegraph.stages.load import FILENAME_RE, ID_MAX, LANG_RE
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 FILE_NAME = "pledgegraph.schema.json"
@@ -98,7 +98,7 @@ def _field(f: Field, vocabulary: Vocabulary) -> dict:
                                                           "rank": {"enum": list(schema.RANKS)}},
                         "required": ["value"], "additionalProperties": False}
         either = {"anyOf": [one, with_sources]}
-        out = {"anyOf": [either, {"type": "array", "minItems": 1, "items": either}]}
+        out: dict = {"anyOf": [either, {"type": "array", "minItems": 1, "items": either}]}
     elif f.many and f.type != "citations":
         out = {"type": "array", "items": one}
     else:

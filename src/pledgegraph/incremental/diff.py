@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from pledgegraph.model import schema
-from pledgegraph.stages.build import Built
-from pledgegraph.incremental.scope import git, repo_path, toplevel
-from pledgegraph.model.dates import DateSpec
 from pledgegraph.errors import Position, UnusableInput
+from pledgegraph.incremental.gitrepo import git, repo_path, toplevel
+from pledgegraph.model import schema
+from pledgegraph.model.dates import DateSpec
+from pledgegraph.model.graph import Built
 from pledgegraph.model.records import Claimed, Dataset, Item, Record
 
 KIND_ORDER = {name: i for i, name in enumerate(schema.KINDS)}
@@ -68,8 +68,11 @@ def compare(old: Dataset, new: Dataset) -> list[RecordChange]:
         if before is not None and after is not None and before.kind != after.kind:
             out.append(_whole("removed", before))
             out.append(_whole("added", after))
-        elif before is None or after is None:
-            out.append(_whole("added", after) if before is None else _whole("removed", before))
+        elif before is None:
+            assert after is not None  # the record is in one of the two
+            out.append(_whole("added", after))
+        elif after is None:
+            out.append(_whole("removed", before))
         else:
             changes = [FieldChange(f.name, _values(before, f), _values(after, f))
                        for f in schema.KINDS[after.kind].fields]
@@ -120,14 +123,16 @@ def _text(v: Any) -> str:
 
 def _date_text(d: DateSpec) -> str:
     stated = f", as_stated: {_text(d.as_stated)}" if d.as_stated else ""
+    if d.qualifier == "between":
+        assert d.earliest and d.latest
+        return "{" + f"from: {d.earliest.isoformat()}, to: {d.latest.isoformat()}" + stated + "}"
+    assert d.point is not None  # every other qualifier states one date
     if d.qualifier == "on":
         return d.point.text if not stated else "{on: " + d.point.text + stated + "}"
     if d.qualifier == "approximate":
         return "{on: " + d.point.text + ", approximate: true" + stated + "}"
     if d.qualifier in ("by", "after"):
         return "{" + f"{d.qualifier}: {d.point.text}" + stated + "}"
-    if d.qualifier == "between":
-        return "{" + f"from: {d.earliest.isoformat()}, to: {d.latest.isoformat()}" + stated + "}"
     return "{" + f"in: {d.point.text}, part: {d.qualifier}" + stated + "}"
 
 

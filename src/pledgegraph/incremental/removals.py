@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pledgegraph.model import iris
 from pledgegraph.errors import WARNING, DataInvalid, Position, Problem, UnusableInput, relative
+from pledgegraph.incremental.gitrepo import git, repo_path, toplevel
+from pledgegraph.incremental.scope import records_in
+from pledgegraph.model import iris
 from pledgegraph.model.records import Dataset
-from pledgegraph.incremental.scope import _records_in, git, repo_path, toplevel
 
 RULE = "removed-record"
 HINT = "a published id is deprecated, not deleted: restore the record with `deprecated: true` " \
@@ -33,7 +34,7 @@ def in_git_head(data_dir: Path) -> dict[str, str] | None:
         return None
     out: dict[str, str] = {}
     for name in sorted(n for n in names if n.endswith((".yaml", ".yml"))):
-        for rid in _records_in(git(["show", f"HEAD:{name}"], top, binary=True)) or {}:
+        for rid in records_in(git(["show", f"HEAD:{name}"], top, binary=True)) or {}:
             out.setdefault(rid, relative(top / name, data_dir))
     return out
 
@@ -68,8 +69,8 @@ def since_head_or_build(dataset: Dataset, data_dir: Path, out_dir: Path, base: s
 
 def refuse_lost_records(dataset: Dataset, out_dir: Path, base: str) -> None:
     """Raise DataInvalid when the build in `out_dir` has records this data lacks."""
-    built = in_build(out_dir, base)
-    gone = sorted((built or {}).keys() - dataset.by_id.keys())
+    built = in_build(out_dir, base) or {}
+    gone = sorted(built.keys() - dataset.by_id.keys())
     if gone:
         where = Position(str(out_dir))
         raise DataInvalid([Problem(where, f"{built[rid]} '{rid}' is in the current build but not in the data",

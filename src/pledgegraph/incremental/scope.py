@@ -13,17 +13,16 @@ A change to the ontology or the shapes affects everything, so it turns a scope i
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from pledgegraph.model import schema
-from pledgegraph.stages.build import Built
 from pledgegraph.errors import UnusableInput, relative
-from pledgegraph.stages.explain import locate
-from pledgegraph.stages.load import data_files, references
+from pledgegraph.incremental.gitrepo import changed_files, git, repo_path, toplevel
+from pledgegraph.model import schema
+from pledgegraph.model.graph import Built, locate
 from pledgegraph.model.records import Dataset
+from pledgegraph.stages.load import data_files, references
 from pledgegraph.stages.yamlread import MDict, MList, Plain, YamlError, decode, read
 
 
@@ -81,7 +80,7 @@ def for_paths(paths: list[Path], data_dir: Path) -> Scope:
     return Scope(f"{len(files)} file(s)", files)
 
 
-def since(rev: str, data_dir: Path, watched: list[Path] = ()) -> Scope:
+def since(rev: str, data_dir: Path, watched: Iterable[Path] = ()) -> Scope:
     """Records touched in the working tree (staged or not, and untracked files) since `rev`.
 
     `watched` are the ontology and shape files: if any of them changed, the scope is everything.
@@ -92,7 +91,7 @@ def since(rev: str, data_dir: Path, watched: list[Path] = ()) -> Scope:
     scope = Scope(f"changes since {rev}")
     # the ontology or shapes may live elsewhere, not versioned with this data
     watched_names = {repo_path(p, top): p for p in watched if p.resolve().is_relative_to(top.resolve())}
-    changed = _changed(rev, top, [rel, *watched_names])
+    changed = changed_files(rev, top, [rel, *watched_names])
     touched_rules = [watched_names[n] for n in changed if n in watched_names]
     if touched_rules:
         scope.full = True
@@ -102,8 +101,8 @@ def since(rev: str, data_dir: Path, watched: list[Path] = ()) -> Scope:
         path = top / name
         if path.suffix not in (".yaml", ".yml"):
             continue
-        old = _records_in(git(["show", f"{rev}:{name}"], top, binary=True, missing_ok=True))
-        new = _records_in(path.read_bytes() if path.is_file() else None)
+        old = records_in(git(["show", f"{rev}:{name}"], top, binary=True, missing_ok=True))
+        new = records_in(path.read_bytes() if path.is_file() else None)
         if old is None or new is None:  # unreadable: every record of the file counts as touched
             scope.files.add(relative(path, data_dir))
             continue
@@ -112,14 +111,7 @@ def since(rev: str, data_dir: Path, watched: list[Path] = ()) -> Scope:
     return scope
 
 
-def _changed(rev: str, top: Path, paths: list[str]) -> list[str]:
-    """Files differing from `rev` in the working tree, plus untracked ones (paths from the top)."""
-    diff = git(["diff", "--name-only", "--no-renames", "-z", rev, "--", *paths], top)
-    untracked = git(["ls-files", "--others", "--exclude-standard", "-z", "--", *paths], top)
-    return sorted({n for n in (diff + untracked).split("\0") if n})
-
-
-def _records_in(data: bytes | None) -> dict[str, Any] | None:
+def records_in(data: bytes | None) -> dict[str, Any] | None:
     """Record id -> its content (positions left out) in one file's bytes; {} when the file is absent."""
     if data is None:
         return {}
@@ -152,33 +144,3 @@ def _content(value: Any) -> Any:
     if isinstance(value, Plain):
         return ("plain", str(value))
     return value
-
-
-def toplevel(data_dir: Path) -> Path:
-    """The top of the git repository holding the data directory."""
-    if not data_dir.is_dir():
-        raise UnusableInput(f"data directory {data_dir} does not exist")
-    return Path(git(["rev-parse", "--show-toplevel"], data_dir.resolve(),
-                    f"{data_dir} is not in a git repository; name the files to check instead").strip())
-
-
-def repo_path(path: Path, top: Path) -> str:
-    """`path` relative to the repository top, as git names it."""
-    try:
-        return str(path.resolve().relative_to(top.resolve())) or "."
-    except ValueError:
-        raise UnusableInput(f"{path} is not inside the git repository at {top}") from None
-
-
-def git(args: list[str], cwd: Path, failure: str = "", binary: bool = False, missing_ok: bool = False):
-    """Run git; its failure is unusable input, with `failure` as the message when given."""
-    try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True)
-    except FileNotFoundError:
-        raise UnusableInput("git is not installed; name the files to check instead") from None
-    if done.returncode != 0:
-        if missing_ok:
-            return None
-        detail = failure or done.stderr.decode(errors="replace").strip() or f"git {args[0]} failed"
-        raise UnusableInput(detail)
-    return done.stdout if binary else done.stdout.decode()

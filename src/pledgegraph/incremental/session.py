@@ -23,18 +23,35 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from pledgegraph.model import schema
-from pledgegraph.stages.audit import audit, audit_records
-from pledgegraph.stages.build import Built, build_counted
-from pledgegraph.errors import ERROR, DataInvalid, Position, Problem, ProblemList, UnusableInput, relative, sorted_unique
-from pledgegraph.stages.explain import locate
+from pledgegraph.errors import (
+    ERROR,
+    DataInvalid,
+    Position,
+    Problem,
+    ProblemList,
+    UnusableInput,
+    relative,
+    sorted_unique,
+)
 from pledgegraph.gcpause import paused_gc
-from pledgegraph.stages.load import (check_references, data_files, index_ids, load, load_vocabulary, read_records, records_of_text,
-                   references)
-from pledgegraph.stages.reason import Closure, load_rules, read_ontology
-from pledgegraph.model.records import Claimed, Dataset, Item, Record
-from pledgegraph.layout import Settings
 from pledgegraph.incremental.scope import affected
+from pledgegraph.layout import Settings
+from pledgegraph.model import schema
+from pledgegraph.model.graph import Built, locate
+from pledgegraph.model.records import Claimed, Dataset, Item, Record
+from pledgegraph.stages.audit import audit, audit_records
+from pledgegraph.stages.build import build_counted
+from pledgegraph.stages.load import (
+    check_references,
+    data_files,
+    index_ids,
+    load,
+    load_vocabulary,
+    read_records,
+    records_of_text,
+    references,
+)
+from pledgegraph.stages.reason import Closure, load_rules, read_ontology
 from pledgegraph.stages.validate import DataGraph, Report, Validator, problems_of, shape_triples
 
 
@@ -98,7 +115,7 @@ class Session:
         ontology = read_ontology(settings.ontology_files)
         lines = sorted({line for counts in self.counts.values() for line in counts})
         self.closure = Closure(lines, load_rules(ontology), [str(t) for t in ontology])
-        self.ontology = ox.serialize(ontology, format=ox.RdfFormat.N_TRIPLES)
+        self.ontology = ox.serialize(ontology, format=ox.RdfFormat.N_TRIPLES) or b""
         self.data = DataGraph(ox.Store(), self._written)
         for document in (self.ontology, _ntriples(lines), _ntriples(self.closure.inferred())):
             self.data.load(document)
@@ -321,13 +338,15 @@ class Session:
             else:
                 self.field_keys.get(key[0], set()).discard(key)
         graph = self.graph
-        for maps, own in ((graph.origins, part.origins), (graph.node_rules, part.node_rules),
-                          (graph.field_positions, part.field_positions)):
+        tracing: tuple[tuple[dict, dict], ...] = (
+            (graph.origins, part.origins), (graph.node_rules, part.node_rules),
+            (graph.field_positions, part.field_positions))
+        for maps, own in tracing:
             if add:
                 maps.update(own)
             else:
-                for key in own:
-                    maps.pop(key, None)
+                for traced in own:
+                    maps.pop(traced, None)
 
     def _input_stamps(self) -> dict:
         return {str(p): _stamp(p) for p in _inputs(self.settings)}

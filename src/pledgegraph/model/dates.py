@@ -33,7 +33,9 @@ QUALIFIERS = ("on", "by", "after", "between", "early", "mid", "late", "approxima
 PARTS = ("early", "mid", "late")
 DATE_KEYS = {"on", "by", "after", "from", "to", "in", "part", "approximate", "as_stated", "edtf", "forecast"}
 # The shapes of those EDTF forms, for editors (the `edtf` package decides validity).
-EDTF_PATTERN = r"^(\d{4}(-\d{2}(-\d{2})?)?~|\[?(\.\.)?\d{4}(-\d{2}(-\d{2})?)?((/|\.\.)\d{4}(-\d{2}(-\d{2})?)?)?\]?|\.\./\d{4}(-\d{2}(-\d{2})?)?)$"
+EDTF_PATTERN = (r"^(\d{4}(-\d{2}(-\d{2})?)?~"
+                r"|\[?(\.\.)?\d{4}(-\d{2}(-\d{2})?)?((/|\.\.)\d{4}(-\d{2}(-\d{2})?)?)?\]?"
+                r"|\.\./\d{4}(-\d{2}(-\d{2})?)?)$")
 # The EDTF forms a curator may write, and the qualifier each becomes.
 EDTF_FORMS = ('"2015-06-23" (on), "2015-04~" (approximately), "[..2015-04]" or "../2015-04" (by), '
               '"2014-11/2014-12" or "[2014-11..2014-12]" (somewhere between)')
@@ -70,12 +72,15 @@ class DateSpec:
         Early/mid/late have no EDTF form: their period is given."""
         q, p = self.qualifier, self.point
         if q == "between":
+            assert self.earliest and self.latest  # a range has both ends
             return f"[{_edtf_point(self.earliest, self.precision)}..{_edtf_point(self.latest, self.precision)}]"
+        assert p is not None  # every other qualifier states one date
         if q == "approximate":
             return p.text + "~"
         if q == "by":
             return f"[..{p.text}]"
         if q == "after":
+            assert self.earliest
             return f"[{_edtf_point(self.earliest, p.precision)}..]"
         return p.text
 
@@ -89,7 +94,9 @@ class DateSpec:
         if self.as_stated:
             return self.as_stated
         if self.qualifier == "between":
+            assert self.earliest and self.latest
             return f"{self.earliest.isoformat()}/{self.latest.isoformat()}"
+        assert self.point is not None
         if self.qualifier == "on":
             return self.point.text
         return f"{self.qualifier} {self.point.text}"

@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 
 from pledgegraph.model import schema
-from pledgegraph.model.vocab import PGV
+from pledgegraph.model.vocab import PGV, PREFIXES
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 SEGMENT_KIND = {k.segment: k for k in schema.KINDS.values()}
@@ -20,11 +20,28 @@ SEGMENT_KIND = {k.segment: k for k in schema.KINDS.values()}
 ENTITY_PATH = re.compile(rf"/id/[a-z]+/{SLUG}(?:/{SLUG})*")
 
 
+def entity_space(base: str) -> str:
+    """The prefix every entity IRI of a build starts with (VoID's `uriSpace`, reconciliation's
+    identifier space)."""
+    return base + "id/"
+
+
+def entity_ref(iri: str, base: str) -> str | None:
+    """`KIND/ID` (or `KIND/ID/nested/part`) for an instance IRI of this build, else None."""
+    space = entity_space(base)
+    return iri[len(space):] if iri.startswith(space) else None
+
+
+def ref_iri(base: str, ref: str) -> str:
+    """The IRI a curator's `KIND/ID` reference (as `entity_ref` gives it) names."""
+    return entity_space(base) + ref
+
+
 def record_iri(base: str, kind: str, rid: str) -> str:
     """The IRI of a curated record of `kind` with id `rid`."""
     if kind == "dataset":
         return base + "dataset"
-    return f"{base}id/{schema.KINDS[kind].segment}/{rid}"
+    return ref_iri(base, f"{schema.KINDS[kind].segment}/{rid}")
 
 
 def concept_iri(scheme: str, cid: str) -> str:
@@ -34,7 +51,7 @@ def concept_iri(scheme: str, cid: str) -> str:
 @lru_cache(maxsize=16)
 def entity_pattern(base: str) -> re.Pattern:
     """Matches entity IRIs `<base>id/<segment>/<slug>` and anything below them (compiled once per base)."""
-    return re.compile(re.escape(base) + rf"id/([a-z]+)/({SLUG})")
+    return re.compile(re.escape(entity_space(base)) + rf"([a-z]+)/({SLUG})")
 
 
 def entity_of(iri: str, base: str) -> str | None:
@@ -65,3 +82,19 @@ def subordination_iri(base: str, child: str, parent: str, key: str) -> str:
     """A dated link of organization `child` under `parent`, below the child's IRI; `key` names what
     establishes it (a branch or acceptance record id) or, for a chain, a digest of its hops."""
     return f"{record_iri(base, 'organization', child)}/under/{parent}/{key}"
+
+
+def term_text(iri_or_literal: str, base: str) -> str:
+    """An IRI as a curator writes it: a record id, a concept id or a prefixed name."""
+    text = iri_or_literal
+    ref = entity_ref(text, base)
+    if ref is not None:
+        return ref.split("/", 1)[-1]
+    if text.startswith(PGV):
+        return text[len(PGV):].split("/", 1)[-1]
+    for prefix, ns in PREFIXES.items():
+        if text.startswith(ns) and len(text) > len(ns):
+            return f"{prefix}:{text[len(ns):]}"
+    if text.startswith(base) and "#" in text:  # our own terms, e.g. a shape: its local name
+        return text.rsplit("#", 1)[1]
+    return text

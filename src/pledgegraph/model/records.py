@@ -8,12 +8,10 @@ so any later stage can point a curator at the line that caused a problem.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from pathlib import Path
-
 from pledgegraph.errors import WARNING, Position, Problem
-
 
 # The curators' own settings for checking (`data/checks.yaml`, read by `stages/checks.py`).
 CHECKS_FILE = "checks.yaml"

@@ -26,14 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from pledgegraph.errors import WARNING, Problem
 from pledgegraph.model import schema
 from pledgegraph.model.dates import DAY, MONTH, YEAR, DateSpec, Point
-from pledgegraph.errors import WARNING, Problem
-from pledgegraph.stages.evidence import normalize
 from pledgegraph.model.records import Claimed, Dataset, Item, Record
+from pledgegraph.stages.evidence import normalize
 
 # Hedging words and the hedge concept (pgv:hedge/…) each calls for.
-HEDGES: tuple[tuple[str, re.Pattern], ...] = tuple((concept, re.compile(rf"\b(?:{words})\b", flags)) for concept, words, flags in (
+HEDGES: tuple[tuple[str, re.Pattern], ...] = tuple(
+    (concept, re.compile(rf"\b(?:{words})\b", flags)) for concept, words, flags in (
     ("alleged", r"allegedly|alleged", re.I),
     ("purported", r"purportedly|purported", re.I),
     ("reported", r"reportedly|reported|according to", re.I),

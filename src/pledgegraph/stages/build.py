@@ -17,16 +17,14 @@ derived across records (`timeline.py`) and emitted here too.
 from __future__ import annotations
 
 from collections import Counter
-from itertools import chain, islice
-from typing import Iterable, Iterator
 
 import pyoxigraph as ox
 
-from pledgegraph.model import schema
-from pledgegraph.model.dates import DAY, MONTH, DateSpec
 from pledgegraph.errors import Position
 from pledgegraph.gcpause import paused_gc
-from pledgegraph.model import timeline
+from pledgegraph.model import schema, timeline
+from pledgegraph.model.dates import DAY, MONTH, DateSpec
+from pledgegraph.model.graph import Built
 from pledgegraph.model.iris import concept_iri, record_iri, subordination_iri
 from pledgegraph.model.records import Claimed, Dataset, Item, Record
 from pledgegraph.model.schema import Field
@@ -39,92 +37,6 @@ PERIOD_ALSO = {"tenure": "http://www.w3.org/ns/org#memberDuring"}
 LABEL_FIELD = {"source": "title", "dataset": "title", "disagreement": "question"}
 _XSD_FOR = {DAY: ("date", "inXSDDate", "unitDay"), MONTH: ("gYearMonth", "inXSDgYearMonth", "unitMonth")}
 _XSD_YEAR = ("gYear", "inXSDgYear", "unitYear")
-
-
-class Built:
-    """The asserted graph as sorted, unique triples, and where each node came from.
-
-    The builder makes N-Triples lines (`lines`, sorted, without the final " ."): strings are
-    ~10x cheaper to make, deduplicate and sort than pyoxigraph terms, N-Triples output is their
-    concatenation, and stores bulk-load them. `triples` (pyoxigraph Triples in the same order) is
-    parsed from them the first time it is asked for. A union of graphs (`union`) is merged only
-    when its lines are asked for: a store can take the parts one by one."""
-
-    def __init__(self, triples: list[ox.Triple] | None, origins: dict[str, tuple[str, Position]], base: str,
-                 lines: list[str] | None = None, node_rules: dict[str, str] | None = None,
-                 field_positions: dict[tuple[str, str], Position] | None = None, parts: tuple = ()):
-        if triples is None and lines is None and not parts:
-            raise ValueError("Built needs triples, lines or parts")
-        self._triples = triples
-        self._lines = lines
-        self.parts: tuple[Built, ...] = parts
-        self._order: list[int] | None = None
-        self._ntriples: bytes | None = None
-        self.origins = origins  # node IRI -> (record id, position in YAML)
-        self.base = base
-        # For messages: which part of the format each node comes from (a kind or struct name such as
-        # `pledge` or `citation`, or a field path such as `organization.founded` for date nodes), and
-        # where each field of a node was written, keyed (node IRI, field name).
-        self.node_rules = node_rules if node_rules is not None else {}
-        self.field_positions = field_positions if field_positions is not None else {}
-
-    def with_lines(self, lines: list[str]) -> "Built":
-        """The same records' graph with other triples (e.g. asserted + inferred), same tracing maps."""
-        return Built(None, self.origins, self.base, lines, self.node_rules, self.field_positions)
-
-    def union(self, other: "Built") -> "Built":
-        """This graph and a disjoint one (e.g. asserted + inferred) as one, same tracing maps."""
-        return Built(None, self.origins, self.base, None, self.node_rules, self.field_positions, (self, other))
-
-    @property
-    def lines(self) -> list[str]:
-        if self._lines is None:
-            if self.parts:
-                self._lines = self._merged(list(chain.from_iterable(part.lines for part in self.parts)))
-            else:
-                self._lines = [str(t) for t in self._triples]
-        return self._lines
-
-    @property
-    def triples(self) -> list[ox.Triple]:
-        if self._triples is None:
-            if self.parts:
-                self._triples = self._merged(list(chain.from_iterable(part.triples for part in self.parts)))
-            else:
-                self._triples = [q.triple for q in ox.parse(self.ntriples(), format=ox.RdfFormat.N_TRIPLES)]
-        return self._triples
-
-    def ntriples(self) -> bytes:
-        """The graph as N-Triples, one sorted line per triple (the `ntriples` output)."""
-        if self._ntriples is None:
-            if self.parts:  # its writers have the terms: pyoxigraph writes them faster than str.join
-                self._ntriples = ox.serialize(self.triples, format=ox.RdfFormat.N_TRIPLES)
-            else:
-                lines = self.lines
-                self._ntriples = (" .\n".join(lines) + " .\n").encode() if lines else b""
-        return self._ntriples
-
-    def _merged(self, concatenated: list) -> list:
-        """The parts' items (lines or terms, concatenated part after part) in the
-        union's sorted order. The parts are sorted and disjoint, so sorting their lines is one merge
-        in C, done once; each part is parsed once, and the union shares its parts' terms."""
-        if self._order is None:
-            lines = list(chain.from_iterable(part.lines for part in self.parts))
-            self._order = sorted(range(len(lines)), key=lines.__getitem__)
-        return [concatenated[i] for i in self._order]
-
-    def __len__(self) -> int:
-        if self._lines is not None:
-            return len(self._lines)
-        return sum(map(len, self.parts)) if self.parts else len(self._triples)
-
-
-def ntriples_chunks(lines: Iterable[str], size: int = 100_000) -> Iterator[bytes]:
-    """N-Triples lines (without their final " .") as N-Triples bytes, `size` lines at a time: what
-    a store loads or a file receives without the whole graph's bytes in memory at once."""
-    lines = iter(lines)
-    while batch := list(islice(lines, size)):
-        yield (" .\n".join(batch) + " .\n").encode()
 
 
 # N-Triples string escapes, exactly as pyoxigraph writes them (so output bytes do not change).
@@ -263,6 +175,7 @@ class _Emitter:
             self.origins[child] = (record.id, v.position)
             self.node_rules[child] = struct.name
             self.add(f"<{child}>", self.rdf_type, self.term(struct.cls))
+            assert p is not None  # a nested item hangs from its field's predicate
             self.add(f"<{iri}>", p, f"<{child}>")
             self.fields(child, v, struct.fields, record)
             return
@@ -394,7 +307,7 @@ class _Emitter:
                 self.quote(f, cit_iri, src, c.data)
         hedges = [c.data.get("hedge") for c in cites]
         if hedges and all(hedges):  # every source only reports, alleges or predicts it: mark the fact
-            for h in sorted(set(hedges)):
+            for h in sorted({h for h in hedges if h}):
                 add(f, _HEDGED_BY_SOURCES, f"<{concept_iri('hedge', h)}>")
 
     def quote(self, fact: str, cit: str, src: str, data: dict) -> None:

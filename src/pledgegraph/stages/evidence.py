@@ -21,8 +21,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pledgegraph.model import schema
 from pledgegraph.errors import ERROR, Problem, sorted_unique
+from pledgegraph.model import schema
 from pledgegraph.model.records import Claimed, Dataset, Item, Record
 
 RULE = "evidence.quote"

@@ -12,17 +12,16 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from pledgegraph.stages import sanity
+from pledgegraph.errors import ERROR, DataInvalid, Position, Problem, ProblemList, UnusableInput, relative
+from pledgegraph.gcpause import paused_gc
 from pledgegraph.model import schema
 from pledgegraph.model.dates import DateError, iso_forms, parse_date
-from pledgegraph.errors import ERROR, DataInvalid, Position, Problem, ProblemList, UnusableInput, relative
-from pledgegraph.model.records import CHECKS_FILE
-from pledgegraph.stages.checks import read_checks
-from pledgegraph.gcpause import paused_gc
-from pledgegraph.model.records import Claimed, Dataset, Item, Record, Vocabulary
+from pledgegraph.model.records import CHECKS_FILE, Claimed, Dataset, Item, Record, Vocabulary
 from pledgegraph.model.schema import Field
-from pledgegraph.stages.suggest import Suggester
 from pledgegraph.model.vocab import PG, PGV, SKOS
+from pledgegraph.stages import sanity
+from pledgegraph.stages.checks import read_checks
+from pledgegraph.stages.suggest import Suggester
 from pledgegraph.stages.yamlread import MDict, MList, Plain, YamlError, decode, read
 
 ID_RE = re.compile(schema.ID_PATTERN)
@@ -202,6 +201,7 @@ def _file_records(tree: Any, file: str, vocab: Vocabulary, problems: ProblemList
 
 def _record(kind: schema.Kind, node: MDict, file: str, vocab: Vocabulary, problems: ProblemList) -> Record | None:
     pos = Position(file, node.line, node.column)
+    rid: Any
     if kind.name in schema.SINGLETON_KINDS:
         rid = kind.name
     else:

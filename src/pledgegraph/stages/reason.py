@@ -25,11 +25,12 @@ import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
-from pledgegraph.stages.build import Built
 from pledgegraph.gcpause import paused_gc
+from pledgegraph.model.graph import Built
 from pledgegraph.model.vocab import OWL, RDF, RDFS
 
 _TYPE = f"<{RDF}type>"
@@ -93,12 +94,12 @@ def load_rules(ontology: list[ox.Triple]) -> Rules:
 
     typed: dict[str, set] = defaultdict(set)
     for t in by_pred[RDF + "type"]:
-        typed[t.object.value].add(str(t.subject))
-    lists = {t.subject: t.object for t in by_pred[RDF + "first"]}
-    rests = {t.subject: t.object for t in by_pred[RDF + "rest"]}
+        typed[t.object.value].add(str(t.subject))  # type: ignore[union-attr]  # rdf:type's objects are IRIs
+    lists: dict[Any, Any] = {t.subject: t.object for t in by_pred[RDF + "first"]}
+    rests: dict[Any, Any] = {t.subject: t.object for t in by_pred[RDF + "rest"]}
     chains = []
     for t in by_pred[OWL + "propertyChainAxiom"]:
-        body, node = [], t.object
+        body, node = [], t.object  # type: list[str], Any
         while node in lists:
             body.append(str(lists[node]))
             node = rests.get(node)
@@ -260,7 +261,8 @@ class Closure:
                 before.setdefault((p, pair), 0)
             derived[p] |= pairs
 
-        lost, gained = [], []
+        lost: list[str] = []
+        gained: list[str] = []
         nodes = set(types_gone) | set(types_new)
         for (p, pair), was in before.items():
             now = status(p, pair)
@@ -272,9 +274,9 @@ class Closure:
             old = self.types.get(node, set()) - self.asserted_types.get(node, set())
             self.asserted_types[node] = (self.asserted_types.get(node, set()) - types_gone[node]) | types_new[node]
             self.types[node] = self._classes_of(node, uses)
-            now = self.types[node] - self.asserted_types[node]
-            lost += [f"{node} {_TYPE} {c}" for c in old - now]
-            gained += [f"{node} {_TYPE} {c}" for c in now - old]
+            inferred = self.types[node] - self.asserted_types[node]
+            lost += [f"{node} {_TYPE} {c}" for c in old - inferred]
+            gained += [f"{node} {_TYPE} {c}" for c in inferred - old]
         return (sorted(x for x in lost if x not in self.excluded),
                 sorted(x for x in gained if x not in self.excluded))
 

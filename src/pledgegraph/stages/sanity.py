@@ -14,9 +14,9 @@ import datetime as dt
 import re
 from typing import Any, Iterator
 
+from pledgegraph.errors import Position, ProblemList
 from pledgegraph.model import schema
 from pledgegraph.model.dates import DateSpec
-from pledgegraph.errors import Position, ProblemList
 from pledgegraph.model.records import Claimed, Item, Record
 
 VERSION_RE = re.compile(schema.VERSION_PATTERN)
@@ -252,16 +252,17 @@ def _components(nodes: set[str], edges: list[tuple[str, str]]) -> dict[str, int]
 
 def _path(up: dict[str, set[str]], start: str, goal: str) -> list[str] | None:
     """Nodes from start to goal following `up` (breadth first), or None."""
-    previous = {start: None}
+    previous: dict[str, str | None] = {start: None}
     frontier = [start]
     while frontier:
         nxt = []
         for node in frontier:
             if node == goal:
-                out = []
-                while node is not None:
-                    out.append(node)
-                    node = previous[node]
+                out: list[str] = []
+                step: str | None = node
+                while step is not None:
+                    out.append(step)
+                    step = previous[step]
                 return out[::-1]
             for n in sorted(up.get(node, ())):
                 if n not in previous:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, cast
 
 import pyoxigraph as ox
 
@@ -224,7 +224,7 @@ class Compiler:
     def subclasses(self, cls: str) -> list[str]:
         """cls and every class below it in the data graph (rdfs:subClassOf*), as SHACL instance checks need."""
         if cls not in self._subclasses:
-            rows = self.store.query(f"SELECT DISTINCT ?c WHERE {{ ?c <{RDFS}subClassOf>* <{cls}> }}")
+            rows = _select(self.store, f"SELECT DISTINCT ?c WHERE {{ ?c <{RDFS}subClassOf>* <{cls}> }}")
             found = {str(r["c"]) for r in rows} | {f"<{cls}>"}
             self._subclasses[cls] = sorted(found)
         return self._subclasses[cls]
@@ -344,8 +344,8 @@ class Compiler:
             if dt.value in _CASTABLE:
                 cond += f" || sameTerm(COALESCE({dt}(STR(?value)), \"ILL-TYPED\"), \"ILL-TYPED\")"
             elif dt.value in _LEXICAL:
-                if _LEXICAL[dt.value]:
-                    cond += f" || !REGEX(STR(?value), {_lit(ox.Literal(_LEXICAL[dt.value]))})"
+                if pattern := _LEXICAL[dt.value]:
+                    cond += f" || !REGEX(STR(?value), {_lit(ox.Literal(pattern))})"
             elif dt.value.startswith(XSD):
                 raise Unsupported(f"sh:datatype {dt}: its lexical space is not checked")
             add("DatatypeConstraintComponent", values_where(cond))
@@ -409,7 +409,8 @@ class Compiler:
         for other in g.objects(node, SH + "equals"):
             # values missing from `other`, then values of `other` missing from the shape's values
             add("EqualsConstraintComponent", f"{{focus}} {values} FILTER NOT EXISTS {{ ?this {other} ?value }}")
-            missing = "FILTER(!sameTerm(?value, ?this))" if node_level else f"FILTER NOT EXISTS {{ ?this {path} ?value }}"
+            missing = ("FILTER(!sameTerm(?value, ?this))" if node_level
+                       else f"FILTER NOT EXISTS {{ ?this {path} ?value }}")
             add("EqualsConstraintComponent", f"{{focus}} ?this {other} ?value {missing}")
         for other in g.objects(node, SH + "disjoint"):
             add("DisjointConstraintComponent", f"{{focus}} {values} ?this {other} ?value")
@@ -631,12 +632,17 @@ def _sparql_query(check: _Check, focus_pattern: str) -> str:
     return check.body[:m.end()] + " " + focus_pattern + " " + check.body[m.end():]
 
 
+def _select(store: ox.Store, query: str) -> ox.QuerySolutions:
+    """The rows of a SELECT query (typed as such: the engine asks nothing else)."""
+    return cast(ox.QuerySolutions, store.query(query))
+
+
 def _run(store: ox.Store, check: _Check, focus_pattern: str) -> list[Result]:
     if check.sparql:
         return _run_sparql(store, check, focus_pattern)
     query = f"SELECT DISTINCT {check.select} WHERE {{ {check.body.replace('{focus}', focus_pattern)} }}"
     out = []
-    for row in store.query(query):
+    for row in _select(store, query):
         this = str(row["this"])
         value = str(row["value"]) if check.with_value else ""
         out.append(Result(this, check.path, value, check.severity, check.shape, check.component,
@@ -645,7 +651,7 @@ def _run(store: ox.Store, check: _Check, focus_pattern: str) -> list[Result]:
 
 
 def _run_sparql(store: ox.Store, check: _Check, focus_pattern: str) -> list[Result]:
-    solutions = store.query(_sparql_query(check, focus_pattern))
+    solutions = _select(store, _sparql_query(check, focus_pattern))
     names = [v.value for v in solutions.variables]
     seen = set()
     failed = set()
@@ -685,7 +691,7 @@ def _fill(message: str, variables: dict) -> str:
     """Message templates: {?var} / {$var} become the variable's value (as pySHACL writes it)."""
     for name, value in variables.items():
         text = value.value if isinstance(value, (ox.NamedNode, ox.Literal, ox.BlankNode)) else str(value)
-        message = re.sub("{[?$]" + re.escape(name) + "}", lambda _m, t=text: t, message)
+        message = re.sub("{[?$]" + re.escape(name) + "}", text.replace("\\", "\\\\"), message)  # the text as is
     return message
 
 

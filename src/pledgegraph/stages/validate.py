@@ -15,15 +15,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from pledgegraph.stages import explain
-from pledgegraph.stages.build import Built, ntriples_chunks
 from pledgegraph.errors import ERROR, WARNING, Position, Problem, sorted_unique
-from pledgegraph.stages.explain import locate
-from pledgegraph.stages.reason import read_ontology
 from pledgegraph.layout import SHACL_ENGINES
+from pledgegraph.model.graph import Built, locate, ntriples_chunks
+from pledgegraph.stages import explain
+from pledgegraph.stages.reason import read_ontology
 from pledgegraph.stages.shacl import rewritten_in_ntriples
+
+if TYPE_CHECKING:
+    import pyoxigraph as ox
 
 SH = "http://www.w3.org/ns/shacl#"
 SEVERITY = {SH + "Violation": ERROR, SH + "Warning": WARNING, SH + "Info": "info"}
@@ -32,7 +34,7 @@ SEVERITY = {SH + "Violation": ERROR, SH + "Warning": WARNING, SH + "Info": "info
 @dataclass
 class Report:
     problems: list[Problem]
-    results: list = None  # shacl.Result, sorted
+    results: list | None = None  # shacl.Result, sorted
     fallback: str = ""  # which shapes pySHACL checked, and why ("" when the engine checked them all)
 
     @property
@@ -54,7 +56,7 @@ class Report:
         return report_turtle(self.results or [], self.conforms)
 
 
-def rdflib_graph(triples, files: list[Path] = ()):
+def rdflib_graph(triples, files: Iterable[Path] = ()):
     """An rdflib Graph of the given pyoxigraph triples plus Turtle files (for pySHACL/owlrl)."""
     import rdflib
 
@@ -78,7 +80,7 @@ class DataGraph:
     as written (N-Triples) for pySHACL. `rewritten`: its literals the store holds in another form,
     each with the predicates that hold it."""
 
-    store: object
+    store: ox.Store
     written: Callable[[], bytes]
     rewritten: dict[str, set[str]] = field(default_factory=dict)
     on_disk: bool = False
@@ -104,7 +106,7 @@ def data_graph(built: Built, ontology_files: list[Path], spill: Path | None = No
     does not hold the store (`build --low-memory`)."""
     import pyoxigraph as ox
 
-    ontology = ox.serialize(read_ontology(ontology_files), format=ox.RdfFormat.N_TRIPLES)
+    ontology = ox.serialize(read_ontology(ontology_files), format=ox.RdfFormat.N_TRIPLES) or b""
     graph = DataGraph(ox.Store() if spill is None else ox.Store(str(spill)), lambda: built.ntriples() + ontology,
                       on_disk=spill is not None)
     graph.load(ontology)
@@ -124,7 +126,7 @@ def extend(graph: DataGraph, built: Built) -> DataGraph:
 def shape_triples(shape_files: list[Path]) -> list:
     import pyoxigraph as ox
 
-    out = []
+    out: list = []
     for f in shape_files:
         out.extend(ox.parse(path=str(f), format=ox.RdfFormat.TURTLE))
     return out
@@ -194,7 +196,7 @@ def reference_results(written: bytes, shapes: list, focus=None) -> list:
 
     from pledgegraph.stages import shacl
 
-    kwargs = {"focus_nodes": [rdflib.URIRef(i) for i in sorted(focus)]} if focus is not None else {}
+    kwargs: dict[str, Any] = {"focus_nodes": [rdflib.URIRef(i) for i in sorted(focus)]} if focus is not None else {}
     if focus is not None and not kwargs["focus_nodes"]:
         return []
     normalize, rdflib.NORMALIZE_LITERALS = rdflib.NORMALIZE_LITERALS, False

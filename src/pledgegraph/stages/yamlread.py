@@ -12,6 +12,8 @@ values ourselves, so that:
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 
 try:  # libyaml is ~7x faster; PyYAML wheels ship it, but fall back rather than fail.
@@ -66,12 +68,19 @@ class MDict(dict):
     """A mapping that knows where it and each of its keys and values start."""
 
     __slots__ = ("line", "column", "key_pos", "value_pos")
+    line: int
+    column: int
+    key_pos: dict[str, tuple[int, int]]
+    value_pos: dict[str, tuple[int, int]]
 
 
 class MList(list):
     """A sequence that knows where it and each item start."""
 
     __slots__ = ("line", "column", "item_pos")
+    line: int
+    column: int
+    item_pos: list[tuple[int, int]]
 
 
 def _pos(event) -> tuple[int, int]:
@@ -97,11 +106,11 @@ def decode(data: bytes) -> str:
     return text
 
 
-def read(text: str):
+def read(text: str) -> Any:
     """Parse one YAML document into MDict/MList/str/Plain/None values."""
     stack: list = []
     keys: list = []
-    root = None
+    root: Any = None
     docs = 0
     try:
         for event in yaml.parse(text, Loader=_Loader):
@@ -127,12 +136,14 @@ def read(text: str):
                     continue
                 if len(stack) >= MAX_DEPTH:
                     raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", *_pos(event))
-                container = MDict() if kind is yaml.MappingStartEvent else MList()
-                container.line, container.column = _pos(event)
+                container: MDict | MList
                 if kind is yaml.MappingStartEvent:
+                    container = MDict()
                     container.key_pos, container.value_pos = {}, {}
                 else:
+                    container = MList()
                     container.item_pos = []
+                container.line, container.column = _pos(event)
                 _attach(stack, keys, container, event)
                 if not stack:
                     root = container

@@ -16,7 +16,16 @@ import re
 
 import pyoxigraph as ox
 
-from pledgegraph.delivery.endpoint.store import Loaded, Query, _expand, _tokens, _unescape, declared_prefixes, prefix_declarations
+from pledgegraph.delivery.endpoint.store import (
+    Loaded,
+    Query,
+    _expand,
+    _tokens,
+    _unescape,
+    declared_prefixes,
+    prefix_declarations,
+)
+from pledgegraph.model.iris import entity_ref
 from pledgegraph.model.vocab import PG, PGV, PREFIXES, XSD
 
 _LOCAL_ESCAPE = re.compile(r"\\([_~.\-!$&'()*+,;=/?#@%])")  # a prefixed name's escaped characters
@@ -57,7 +66,7 @@ def unknown_terms(loaded: Loaded, query: Query) -> list[str]:
         near = _closest(iri, known)
         shown = _short(iri, prefixes) if kind == "iri" else value
         owner = next((what for ns, what in _OWN.items() if iri.startswith(ns)), None)
-        if owner is None and iri.startswith(loaded.base + "id/"):
+        if owner is None and entity_ref(iri, loaded.base) is not None:
             owner = "the graph (no such entity)"
         where = f"is not a term of {owner}" if owner else "appears nowhere in the dataset"
         hint = f"; did you mean `{_short(near, prefixes)}`?" if near else ""
@@ -101,10 +110,10 @@ def _short(iri: str, prefixes: dict[str, str]) -> str:
 def required_patterns(text: str) -> list[tuple[object, tuple]]:
     """The triple patterns every answer row must match, in query order, each with the GRAPH it
     sits in (None for the default graph): OPTIONAL parts and MINUS are left out."""
+    from rdflib import Graph
+    from rdflib.namespace import NamespaceManager
     from rdflib.plugins.sparql.algebra import translateQuery
     from rdflib.plugins.sparql.parser import parseQuery
-    from rdflib.namespace import NamespaceManager
-    from rdflib import Graph
 
     logging.getLogger("rdflib.term").setLevel(logging.ERROR)  # its "not a valid URI" on pgv:role\/leader
     manager = NamespaceManager(Graph(bind_namespaces="none"))
@@ -185,7 +194,8 @@ def _why_empty(loaded: Loaded, query: Query, asserted_only: bool) -> list[str]:
                     f"{_line(query.text, patterns[k - 1][1])} matches nothing together with the patterns before it"]
     what = ", ".join(f"?{v}" for v in bound)
     return ["0 rows: every triple pattern matches, together too; "
-            + (f"a FILTER, VALUES or the bound value of {what}" if what else "a FILTER or VALUES") + " removes every row"
+            + (f"a FILTER, VALUES or the bound value of {what}" if what else "a FILTER or VALUES")
+            + " removes every row"
             + " (undated facts have no pg:validFrom/pg:dateEarliest: OPTIONAL the date and test !BOUND)"]
 
 

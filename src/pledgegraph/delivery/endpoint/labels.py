@@ -13,8 +13,9 @@ from dataclasses import replace
 
 import pyoxigraph as ox
 
-from pledgegraph.layout import graph_iri
 from pledgegraph.delivery.endpoint.store import Answer, Loaded
+from pledgegraph.layout import graph_iri
+from pledgegraph.model.iris import entity_ref
 from pledgegraph.model.vocab import PREFIXES, RDFS
 
 _BATCH = 500
@@ -36,12 +37,6 @@ def names(loaded: Loaded, iris: list[str]) -> dict[str, str]:
             if row[0].value not in best or key < best[row[0].value]:
                 best[row[0].value] = key
     return {iri: text for iri, (_, text) in best.items()}
-
-
-def entity_ref(iri: str, base: str) -> str | None:
-    """`KIND/ID` (or `KIND/ID/nested/part`) for an instance IRI of this build, else None."""
-    prefix = base + "id/"
-    return iri[len(prefix):] if iri.startswith(prefix) else None
 
 
 def with_labels(answer: Answer, loaded: Loaded) -> Answer:

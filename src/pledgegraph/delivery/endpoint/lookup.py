@@ -10,10 +10,10 @@ import json
 import urllib.parse
 from html import escape
 
-from pledgegraph.delivery.release import pages
-from pledgegraph.errors import UnusableInput
 from pledgegraph.delivery.endpoint.reconcile import DEFAULT_LIMIT, Service
+from pledgegraph.delivery.release import pages
 from pledgegraph.delivery.search import Index, hit_json, kind_named
+from pledgegraph.errors import UnusableInput
 
 JSON, HTML = "application/json", "text/html"
 PATHS = ("/search", "/reconcile")

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from html import escape
 
-from pledgegraph.model import schema
 from pledgegraph.delivery.search import EXACT, Hit, Index, key, skeleton
+from pledgegraph.model import schema
+from pledgegraph.model.iris import entity_space
 from pledgegraph.model.vocab import PG, expand
 
 VERSIONS = ["0.2"]
@@ -62,7 +63,7 @@ class Service:
 
     def __init__(self, index: Index, root: str):
         self.index, self.root = index, root.rstrip("/")
-        self.space = index.base + "id/"
+        self.space = entity_space(index.base)
 
     # -- identifiers --------------------------------------------------------------------------
 

@@ -20,7 +20,6 @@ import http.server
 import json
 import os
 import re
-import resource
 import socket
 import threading
 import urllib.parse
@@ -34,20 +33,28 @@ from typing import Callable
 import pyoxigraph as ox
 
 from pledgegraph.delivery.endpoint import lookup
-from pledgegraph.delivery.release import pages
-from pledgegraph.errors import (Busy, NotAcceptable, PledgegraphError, QueryError, QueryRefused, QuerySyntaxError,
-                     QueryTimeout, TooLarge)
-from pledgegraph.delivery.export import serialize
-from pledgegraph.model.formats import FORMATS, by_suffix
 from pledgegraph.delivery.endpoint.labels import answer_names, prefixed
-from pledgegraph.delivery.search import Index
-from pledgegraph.layout import GRAPH_NAMES, graph_iri
-from pledgegraph.model.iris import ENTITY_PATH
 from pledgegraph.delivery.endpoint.show import did_you_mean
 from pledgegraph.delivery.endpoint.store import GRAPH_RESULT_FORMATS, describe, examples, load
 from pledgegraph.delivery.endpoint.store import bindings as bindings_for
-from pledgegraph.model.vocab import DCTERMS, PREFIXES, RDF
 from pledgegraph.delivery.endpoint.workers import QueryPool
+from pledgegraph.delivery.export import serialize
+from pledgegraph.delivery.release import pages
+from pledgegraph.delivery.search import Index
+from pledgegraph.errors import (
+    Busy,
+    NotAcceptable,
+    PledgegraphError,
+    QueryError,
+    QueryRefused,
+    QuerySyntaxError,
+    QueryTimeout,
+    TooLarge,
+)
+from pledgegraph.layout import GRAPH_NAMES, graph_iri
+from pledgegraph.model.formats import FORMATS, by_suffix
+from pledgegraph.model.iris import ENTITY_PATH, entity_ref
+from pledgegraph.model.vocab import DCTERMS, PREFIXES, RDF
 
 MAX_BODY = 256 * 1024           # request body bytes (413 beyond, unread)
 MAX_HEADERS = 64 * 1024         # request line and headers bytes (as the standard library allowed)
@@ -394,7 +401,7 @@ class App:
 
     def link(self, iri: str) -> str:
         """Entity IRIs under the base are served here; anything else is linked as it is."""
-        return "/" + iri[len(self.base):] if iri.startswith(self.base + "id/") else iri
+        return "/" + iri[len(self.base):] if entity_ref(iri, self.base) is not None else iri
 
     # -- HTML ---------------------------------------------------------------------------------
 
@@ -407,7 +414,8 @@ class App:
     def query_page(self, text: str = "", results: str = "") -> str:
         """A form that works with no script and no network; results, when given, below it."""
         if not text:
-            text = self.examples[0].text if self.examples else "SELECT ?s ?label WHERE {\n  ?s skos:prefLabel ?label\n} LIMIT 20"
+            text = (self.examples[0].text if self.examples
+                    else "SELECT ?s ?label WHERE {\n  ?s skos:prefLabel ?label\n} LIMIT 20")
         options = "".join(f'<option value="{f}">{f}</option>'
                           for f in ("html", "json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld"))
         links = "".join(
@@ -612,13 +620,6 @@ class Server:
         self.socket.close()
         self.asgi.executor.shutdown(wait=False, cancel_futures=True)
         self.app.close()
-
-
-def limit_memory(megabytes: int) -> None:
-    """Cap this process's address space (the soft limit only: query workers set their own)."""
-    limit = megabytes * 1024 * 1024
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
 
 
 def make_server(dist: Path, queries_dir: Path, host: str = "127.0.0.1", port: int = 8080, *,

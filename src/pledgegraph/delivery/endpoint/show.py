@@ -12,8 +12,9 @@ import difflib
 import re
 from html.parser import HTMLParser
 
-from pledgegraph.errors import UnusableInput
 from pledgegraph.delivery.endpoint.store import Loaded, describe
+from pledgegraph.errors import UnusableInput
+from pledgegraph.model.iris import entity_ref, ref_iri
 
 _BLOCKS = {"p", "div", "h1", "h2", "h3", "section", "blockquote", "table", "tr", "figure", "nav", "ul", "ol", "dl",
            "dt"}
@@ -25,7 +26,7 @@ def resolve(loaded: Loaded, ref: str) -> str:
     entities when there is none."""
     iri = ref[1:-1] if ref.startswith("<") and ref.endswith(">") else ref
     if not re.match(r"https?://", iri):
-        iri = f"{loaded.base}id/{ref.strip('/')}"
+        iri = ref_iri(loaded.base, ref.strip("/"))
     if describe(loaded, iri):
         return iri
     raise UnusableInput(f"no entity {ref} in this build" + did_you_mean(loaded, iri))
@@ -33,8 +34,8 @@ def resolve(loaded: Loaded, ref: str) -> str:
 
 def did_you_mean(loaded: Loaded, iri: str) -> str:
     """' (did you mean org/x, org/y?)' from the entities of this build, by their id and names."""
+    from pledgegraph.delivery.endpoint.labels import names
     from pledgegraph.delivery.release.pages import entity_iris
-    from pledgegraph.delivery.endpoint.labels import entity_ref, names
 
     entities = entity_iris(loaded.store, loaded.base)
     refs = {entity_ref(e, loaded.base): e for e in entities}
@@ -49,10 +50,9 @@ def did_you_mean(loaded: Loaded, iri: str) -> str:
 
 def text_page(loaded: Loaded, iri: str) -> str:
     """The entity's page as plain text."""
-    from pledgegraph.delivery.release.pages import render_entity
-
     import pyoxigraph as ox
 
+    from pledgegraph.delivery.release.pages import render_entity
     from pledgegraph.layout import graph_iri
 
     base = loaded.base
@@ -110,9 +110,9 @@ class _Text(HTMLParser):
             self._flush()
             self.depth -= 1
         elif tag == "a" and self.href:
-            prefix = self.base + "id/"
-            if self.href.startswith(prefix):
-                self.current += f" [{self.href[len(prefix):]}]"
+            ref = entity_ref(self.href, self.base)
+            if ref is not None:
+                self.current += f" [{ref}]"
             self.href = None
         elif tag == "dt":
             self.current += ": "

@@ -25,10 +25,11 @@ from typing import Iterable
 
 import pyoxigraph as ox
 
-from pledgegraph.errors import QueryError, QueryRefused, QuerySyntaxError, TooLarge, UnusableInput
 from pledgegraph.delivery.export import serialize
-from pledgegraph.model.formats import spreadsheet_safe, xml_safe_bytes
+from pledgegraph.errors import QueryError, QueryRefused, QuerySyntaxError, TooLarge, UnusableInput
 from pledgegraph.layout import GRAPH_NAMES, OUTPUT_STEM, graph_iri
+from pledgegraph.model.formats import spreadsheet_safe, xml_safe_bytes
+from pledgegraph.model.iris import entity_ref, ref_iri
 from pledgegraph.model.vocab import DEFAULT_BASE, PG, PGV, PREFIXES, XSD
 
 DATASET_FILE = OUTPUT_STEM + ".trig"
@@ -314,7 +315,8 @@ def short_expected(message: str) -> str:
             used |= items & tokens
     functions = sorted(i for i in items - used if re.fullmatch(r"[A-Za-z]\w+", i) and i not in ("true", "false"))
     if functions:
-        said.append("a function or expression (" + ", ".join(functions[:4]) + (", …" if len(functions) > 4 else "") + ")")
+        more = ", …" if len(functions) > 4 else ""
+        said.append("a function or expression (" + ", ".join(functions[:4]) + more + ")")
         used |= set(functions)
     said += [f"'{i}'" for i in sorted(items - used - {"[_]", "<<", "<<("})]
     return "expected " + ", ".join(said) if said else message
@@ -416,7 +418,7 @@ def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_ro
     if query.bindings:
         options["substitutions"] = {ox.Variable(v): _term(t) for v, t in query.bindings}
     targets = describe_targets(query.text) if query.form == "describe" else None
-    if targets and all(t.startswith(loaded.base + "id/") for t in targets):
+    if targets and all(entity_ref(t, loaded.base) is not None for t in targets):
         triples = sorted({t for iri in targets for t in describe(loaded, iri)}, key=str)
         return Answer("describe", triples=_bounded(iter(triples), max_rows, max_bytes, "triples"))
     try:
@@ -453,35 +455,6 @@ def _values_in_where(text: str, bound: dict) -> str:
     return text[:where.end()] + values + text[where.end():]
 
 
-def run_once(dist: Path, text: str, fmt: str | None = None, *, asserted_only: bool = False,
-             bound: dict[str, str] | None = None, labels: bool = False, warn=None) -> bytes:
-    """One query for the command line, answered in this process (no worker start-up to wait for).
-
-    `fmt` defaults to "table" for SELECT/ASK and "turtle" for CONSTRUCT/DESCRIBE; `bound` pre-binds
-    variables (see `bindings`); `labels` adds a name column after each IRI column (`labels.py`).
-    `warn(message)`, when given, hears about terms the dataset does not know and, for an empty
-    answer, which pattern matched nothing (`advice.py`)."""
-    loaded = load(dist)
-    query = check_query(text, loaded.graph_iris).bound(bound or {})
-    fmt = fmt or ("turtle" if query.graph_result else "table")
-    if warn:
-        from pledgegraph.delivery.endpoint import advice
-
-        for message in advice.unknown_terms(loaded, query):
-            warn(message)
-    answer = execute(loaded, query, asserted_only=asserted_only)
-    if warn and not answer.rows and not answer.triples and not answer.boolean:
-        from pledgegraph.delivery.endpoint import advice
-
-        for message in advice.why_empty(loaded, query, asserted_only=asserted_only):
-            warn(message)
-    if labels:
-        from pledgegraph.delivery.endpoint.labels import with_labels
-
-        answer = with_labels(answer, loaded)
-    return answer.serialize(fmt)
-
-
 def _bounded(items, cap: int | None, max_bytes: int | None, what: str) -> list:
     out, size = [], 0
     for item in items:
@@ -516,8 +489,9 @@ def _cell(term, short_base: str = "") -> str:
     if term is None:
         return ""
     if isinstance(term, ox.NamedNode) and short_base:
-        if term.value.startswith(short_base + "id/"):
-            return term.value[len(short_base) + 3:]
+        ref = entity_ref(term.value, short_base)
+        if ref is not None:
+            return ref
         if term.value.startswith(PGV):
             return "pgv:" + term.value[len(PGV):]
     if isinstance(term, ox.NamedNode):
@@ -545,7 +519,7 @@ def parse_term(value: str, base: str = DEFAULT_BASE) -> str:
     if _DATE_ONLY.fullmatch(value):
         value = f'"{value}"^^<{XSD}date>'
     elif _RECORD_REF.fullmatch(value):
-        value = f"<{base}id/{value}>"
+        value = f"<{ref_iri(base, value)}>"
     if not value or any(c in value for c in "{}\n\r") or value.startswith("?") or value.startswith("$"):
         raise QueryError(f"'{value}' is not an RDF term: write <https://…>, \"2015-07-01\"^^xsd:date, "
                          "a bare date 2015-07-01, or a record as KIND/ID (org/islamic-state)")

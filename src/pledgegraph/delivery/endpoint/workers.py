@@ -18,28 +18,23 @@ worker goes first to clients whose recent queries were all cheap, then to the cl
 fewest queries running (round robin between clients), so one client cannot queue ahead of everyone
 and a wave of unknown heavy queries does not queue ahead of known cheap clients.
 
-Workers are also sandboxed where the platform allows (Linux x86-64 / arm64, seccomp): they cannot
-open network sockets at all nor set up io_uring, so even a query that slipped past the check could
+Workers are also sandboxed where the platform allows (Linux x86-64 / arm64, seccomp: `system.forbid_network`):
+they cannot open network sockets at all nor set up io_uring, so even a query that slipped past the check could
 not make Oxigraph reach another host. They run under a memory limit, so a query that builds a huge
 intermediate result kills only its worker.
 """
 
 from __future__ import annotations
 
-import ctypes
-import errno
 import itertools
 import multiprocessing
 import os
-import platform
-import resource
-import struct
 import threading
 import time
 from collections import Counter, OrderedDict
 from pathlib import Path
 
-from pledgegraph import errors
+from pledgegraph import errors, system
 from pledgegraph.errors import Busy, QueryError, QueryTimeout
 
 _STARTUP_SECONDS = 120
@@ -330,11 +325,12 @@ class _Worker:
 def _worker_main(conn, dist: str, max_rows, memory_mb: int, low: bool) -> None:
     if low:
         os.nice(19)  # before loading: a low-priority worker starts without slowing cheap queries
-    from . import store  # in the child only: the parent need not import Oxigraph's query side
+    from pledgegraph.delivery.endpoint import (
+        store,  # in the child only: the parent need not import Oxigraph's query side
+    )
 
-    limit = memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    sandboxed = forbid_network()
+    system.limit_memory(memory_mb, for_good=True)
+    sandboxed = system.forbid_network()
     try:
         loaded = store.load(Path(dist))
     except errors.PledgegraphError as e:
@@ -386,55 +382,3 @@ def _answer(store, loaded, checked: OrderedDict, text: str, formats: dict, optio
                                    "format for it")
     answer = store.execute(loaded, verdict, max_rows=max_rows, max_bytes=max_bytes, **options)
     return ("ok", verdict.form, answer.serialize(fmt, max_bytes))
-
-
-# -- the network sandbox -----------------------------------------------------------------------
-
-# (audit architecture, socket(2) syscall number) per machine; io_uring_setup is 425 on both
-_SECCOMP_ARCH = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}
-_IO_URING_SETUP, _IO_URING_REGISTER = 425, 427
-_X32_SYSCALL_BIT = 0x40000000
-_PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
-_AF_UNIX = 1
-
-
-def forbid_network() -> bool:
-    """Make socket(2) fail with EACCES for every family but AF_UNIX, and io_uring (which can open
-    and connect sockets without socket(2)) fail with ENOSYS, in this process, for good.
-
-    A seccomp filter: the kernel refuses the call, whatever library makes it. Returns False
-    where seccomp is unavailable (other OS or machine, or a container that forbids it)."""
-    arch = _SECCOMP_ARCH.get(platform.machine())
-    if arch is None or platform.system() != "Linux":
-        return False
-    audit_arch, socket_nr = arch
-
-    def op(code, jt, jf, k):
-        return struct.pack("HBBI", code, jt, jf, k)
-
-    load, jump_eq, jump_ge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
-    deny_socket, deny_uring, allow = 0x00050000 | errno.EACCES, 0x00050000 | errno.ENOSYS, 0x7FFF0000
-    program = b"".join([
-        op(load, 0, 0, 4),                         # 0: seccomp_data.arch
-        op(jump_eq, 0, 8, audit_arch),             # 1: another ABI (i386, ...): ENOSYS (10)
-        op(load, 0, 0, 0),                         # 2: seccomp_data.nr
-        op(jump_ge, 6, 0, _X32_SYSCALL_BIT),       # 3: an x32 call: ENOSYS (10)
-        op(jump_eq, 0, 3, socket_nr),              # 4: socket(2)? else to 8
-        op(load, 0, 0, 16),                        # 5: args[0]: the address family
-        op(jump_eq, 4, 0, _AF_UNIX),               # 6: AF_UNIX: allow (11)
-        op(ret, 0, 0, deny_socket),                # 7
-        op(jump_ge, 0, 2, _IO_URING_SETUP),        # 8: below io_uring_setup: allow (11)
-        op(jump_ge, 1, 0, _IO_URING_REGISTER + 1),  # 9: past io_uring_register: allow (11)
-        op(ret, 0, 0, deny_uring),                 # 10: io_uring_setup / enter / register, other ABIs
-        op(ret, 0, 0, allow),                      # 11
-    ])
-
-    class _Program(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-    buffer = ctypes.create_string_buffer(program)
-    prog = _Program(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-        return False
-    return libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) == 0

@@ -16,6 +16,7 @@ import pyoxigraph as ox
 
 from pledgegraph.delivery.export import serialize
 from pledgegraph.model.formats import by_suffix
+from pledgegraph.model.iris import entity_space
 from pledgegraph.model.vocab import DCAT, DCTERMS, FOAF, OWL, PREFIXES, RDF, RDFS, SKOS, XSD
 
 HERE = "http://release.invalid/"
@@ -38,7 +39,8 @@ DATA_THEMES = EU + "data-theme"
 # Labels of the EU concepts we use, as their authority tables give them (a portal checks they are there).
 EU_LABELS = {DATA_THEMES: "Data theme", EU + "data-theme/JUST": "Justice, legal system and public safety",
              EU + "data-theme/GOVE": "Government and public sector", EU + "data-theme/SOCI": "Population and society",
-             EU + "planned-availability/STABLE": "stable", "http://purl.org/adms/licencetype/Attribution": "Attribution"}
+             EU + "planned-availability/STABLE": "stable",
+             "http://purl.org/adms/licencetype/Attribution": "Attribution"}
 # ADMS licence types, for the licences a dataset record may name.
 LICENCE_TYPES = {"https://creativecommons.org/licenses/by/4.0/": "http://purl.org/adms/licencetype/Attribution"}
 VCARD = "http://www.w3.org/2006/vcard/ns#"
@@ -211,7 +213,7 @@ def void_triples(info: DatasetInfo, data: list[ox.Triple], graphs: dict[str, lis
     and the nodes below them), as VoID defines it; the records are the class partitions."""
     g = _Triples()
     d = _describe_release(g, info, previous)
-    space = info.base + "id/"
+    space = entity_space(info.base)
     g.lit(d, VOID + "triples", len(data), "integer")
     g.lit(d, VOID + "entities", len({term.value for t in data for term in (t.subject, t.object)
                                      if isinstance(term, ox.NamedNode) and term.value.startswith(space)}), "integer")

@@ -18,9 +18,9 @@ from typing import Callable
 
 import pyoxigraph as ox
 
+from pledgegraph.delivery.release.pages import label_of
 from pledgegraph.model.formats import xml_safe
 from pledgegraph.model.iris import entity_of
-from pledgegraph.delivery.release.pages import label_of
 from pledgegraph.model.vocab import sparql_prologue
 
 WIDTH, LEFT, ROW, TOP = 960, 300, 22, 34
@@ -251,7 +251,8 @@ def _svg(rows: list[Row], modified: dt.date | None, link: Callable[[str], str], 
                           + (' fill-opacity="0.55"' if r.open_end else "")
                           + (' stroke="#222" stroke-dasharray="3 2"' if r.undated else "") + "/>")
             elif r.undated:
-                shape = f'<circle cx="{x(r.start)}" cy="{y + 11}" r="5" fill="none" stroke="{colour}" stroke-width="2"/>'
+                shape = (f'<circle cx="{x(r.start)}" cy="{y + 11}" r="5" fill="none" stroke="{colour}" '
+                         'stroke-width="2"/>')
             elif r.start_late:
                 shape = (f'<rect x="{x(r.start)}" y="{y + 4}" width="{max(x(r.start_late) - x(r.start), 6)}" '
                          f'height="14" rx="4" fill="{colour}" fill-opacity="0.6"/>')

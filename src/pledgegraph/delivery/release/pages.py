@@ -59,7 +59,7 @@ blockquote{margin:.2rem 0;padding:.1rem .6rem;border-left:3px solid #c9d3e6;back
 .struct{border:1px solid #e3e3e3;border-radius:4px;padding:.4rem .7rem;margin:.3rem 0}
 table{border-collapse:collapse}td,th{padding:.2rem .6rem;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
 figure{margin:1rem 0;overflow-x:auto}nav.alt a{margin-right:.6rem}
-"""
+"""  # noqa: E501  (one CSS rule a line)
 
 
 # -- IRIs and lookups --------------------------------------------------------------------------
@@ -242,7 +242,8 @@ def _names_section(g: _Graph, iri: str) -> str:
             continue
         kind = g.value(att.value, PG + "nameKind")
         preferred = g.value(att.value, PG + "claimPredicate")
-        flag = " <span class=\"muted\">(preferred)</span>" if preferred and preferred.value == SKOS + "prefLabel" else ""
+        is_preferred = preferred and preferred.value == SKOS + "prefLabel"
+        flag = " <span class=\"muted\">(preferred)</span>" if is_preferred else ""
         rows.append(f"<tr><td>{escape(name.value)}{flag}</td><td class=\"lang\">{escape(name.language or '')}</td>"
                     f"<td>{escape(g.label(kind.value)) if kind else ''}</td>"
                     f"<td>{_citations(g, att.value)}</td></tr>")
@@ -269,10 +270,12 @@ def _subordination_section(g: _Graph, iri: str) -> str:
             rests = ", ".join(_entity_link(g, r.value) for r in sorted(g.objects(link, PG + "restsOn"), key=str))
             other_end = g.value(link, PG + other)
             rows.append((start.value if start is not None else "", f"<tr><td>{_entity_link(g, other_end.value)}</td>"
-                         f"<td>{period}</td><td>{via or 'directly'}</td><td>{rests or 'the links of the chain'}</td></tr>"))
+                         f"<td>{period}</td><td>{via or 'directly'}</td>"
+                         f"<td>{rests or 'the links of the chain'}</td></tr>"))
         if rows:
             parts.append(f"<h2>{heading}</h2><table><thead><tr><th>organization</th><th>period</th><th>via</th>"
-                         "<th>rests on</th></tr></thead><tbody>" + "".join(r for _, r in sorted(rows)) + "</tbody></table>")
+                         "<th>rests on</th></tr></thead><tbody>" + "".join(r for _, r in sorted(rows))
+                         + "</tbody></table>")
     return "".join(parts)
 
 
@@ -353,7 +356,8 @@ def _date(g: _Graph, iri: str) -> str:
 
 def _period(g: _Graph, iri: str) -> str:
     start, end = g.value(iri, TIME + "hasBeginning"), g.value(iri, TIME + "hasEnd")
-    text = (_date(g, start.value) if start is not None else "?") + " – " + (_date(g, end.value) if end is not None else "")
+    text = ((_date(g, start.value) if start is not None else "?") + " – "
+            + (_date(g, end.value) if end is not None else ""))
     return text.strip()
 
 

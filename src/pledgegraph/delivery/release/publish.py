@@ -24,19 +24,13 @@ from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 
-from pledgegraph.delivery.release import catalog
-from pledgegraph.delivery.release import changeset as changes
-from pledgegraph.delivery.release import describe
-from pledgegraph.delivery.release import figures
-from pledgegraph.model import iris
-from pledgegraph.delivery.release import jsonld
-from pledgegraph.delivery.release import pages
-from pledgegraph.model import schema
 from pledgegraph.delivery import search
-from pledgegraph.delivery.release import webservers
+from pledgegraph.delivery.export import replace_dir, serialize, write_file
+from pledgegraph.delivery.release import catalog, describe, figures, jsonld, pages, webservers
+from pledgegraph.delivery.release import changeset as changes
 from pledgegraph.delivery.release.catalog import DatasetInfo
 from pledgegraph.errors import ReleaseRefused, UnusableInput
-from pledgegraph.delivery.export import replace_dir, serialize, write_file
+from pledgegraph.model import iris, schema
 from pledgegraph.model.vocab import DCAT, DCTERMS, FOAF, OWL, PG, PGV
 
 STEM = "pledgegraph"
@@ -347,8 +341,9 @@ def _entity_files(store: ox.Store, base: str, data: list[ox.Triple], entities: l
         own_pictures = [svg for svg in (pictures.timeline(link, focus=iri), pictures.branches(link, focus=iri))
                         if svg]
         files[stem + ".html"] = pages.render_entity(
-            store, iri, base, link, figures=own_pictures, alternates=pages.alternates_for(slug, webservers.ENTITY_FORMATS),
-            home="../index.html", graph=graph).encode()
+            store, iri, base, link, figures=own_pictures,
+            alternates=pages.alternates_for(slug, webservers.ENTITY_FORMATS), home="../index.html",
+            graph=graph).encode()
     return files
 
 
@@ -422,5 +417,6 @@ def _sitemap(entities: list[str], info: DatasetInfo, lastmods: dict[str, str]) -
 
 def _served_types(files: dict[str, bytes]) -> dict[str, str]:
     """Suffix -> media type for every kind of file in the release (`.gz` files are sent as gzip)."""
-    suffixes = {"txt"} | {name.rsplit("/", 1)[-1].rsplit(".", 1)[-1] for name in files if "." in name.rsplit("/", 1)[-1]}
+    basenames = (name.rsplit("/", 1)[-1] for name in files)
+    suffixes = {"txt"} | {basename.rsplit(".", 1)[-1] for basename in basenames if "." in basename}
     return {s: "application/gzip" if s == "gz" else catalog.media_type("x." + s) for s in sorted(suffixes)}

@@ -109,7 +109,7 @@ Alias {root} {DIRECTORY}
 <Location {root}.well-known/void>
     ForceType text/turtle
 </Location>
-"""
+"""  # noqa: E501  (Apache directives are one a line)
 
 
 _JS = r"""// Content negotiation for pledgegraph IRIs (nginx njs): written by `pledgegraph publish`.
