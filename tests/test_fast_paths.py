@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 
 import pyoxigraph as ox
 import rdflib
@@ -67,6 +68,23 @@ def test_outputs_are_byte_identical_to_the_plain_path(tmp_path, monkeypatch):
         build_all(settings)
         for name, expected in slow_outputs(settings.out_dir, settings).items():
             assert (settings.out_dir / name).read_bytes() == expected, name
+
+
+def test_a_low_memory_build_writes_the_same_bytes_and_leaves_no_store(tmp_path, monkeypatch):
+    """`build --low-memory` keeps the SHACL store on disk, in a temporary directory removed after."""
+    from click.testing import CliRunner
+
+    from pledgegraph.cli import main
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    settings = settings_for(out_dir=tmp_path / "dist")
+    build_all(settings)
+    expected = {p.name: p.read_bytes() for p in settings.out_dir.iterdir()}
+    ran = CliRunner().invoke(main, ["build", "--low-memory", "--out", str(tmp_path / "lean"), "--data",
+                                    str(settings.data_dir)], catch_exceptions=False)
+    assert ran.exit_code == 0, ran.output
+    assert {p.name: p.read_bytes() for p in (tmp_path / "lean").iterdir()} == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dist", "lean"]
 
 
 def test_cli_start_up_imports_no_rdf_library():

@@ -123,6 +123,20 @@ def test_an_edit_gives_what_closing_the_edited_graph_from_scratch_gives(start, r
     assert (set(lost), set(gained)) == (old - set(expected), set(expected) - old)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.sets(_line, max_size=16))
+def test_a_one_off_closure_keeping_only_rule_facts_infers_what_an_editable_one_does(lines):
+    """`build` closes with editable=False: facts no property rule reads are not kept, only their
+    domains and ranges are applied as they pass; the inferred lines must be the same."""
+    onto = [q.triple for q in ox.parse(SMALL_ONTOLOGY, format=ox.RdfFormat.TURTLE)]
+    rules, exclude = load_rules(onto), [str(t) for t in onto]
+    assert "<http://example.org/lit>" not in rules.property_rule_terms()  # exercised: domain and range only
+    lean = Closure(sorted(lines), rules, exclude, editable=False)
+    assert lean.inferred() == Closure(sorted(lines), rules, exclude).inferred()
+    with pytest.raises(ValueError, match="editable=False"):
+        lean.update([], [])
+
+
 PLAIN_ORG = """
 @prefix org: <http://www.w3.org/ns/org#> .
 @prefix ex: <http://example.org/> .

@@ -6,6 +6,7 @@ Exit codes: 0 done / data valid, 1 data invalid, 2 usage error, unusable input o
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -306,7 +307,10 @@ def lsp(data, base):
               help="Output directory (default: dist/, or $PLEDGEGRAPH_OUT_DIR). Replaced only on success.")
 @click.option("--allow-removals", is_flag=True,
               help="Replace the output even though records in it are no longer in the data (their IRIs vanish).")
-def build(data, base, out, allow_removals):
+@click.option("--low-memory", is_flag=True,
+              help="Keep the SHACL store on disk (a temporary directory) instead of in memory: for graphs of "
+                   "several million triples; slower (see docs/performance.md).")
+def build(data, base, out, allow_removals, low_memory):
     """Load, build, validate and write every output to dist/.
 
     Writes Turtle, N-Triples and JSON-LD of the graph, the ontology and the shapes. Nothing is
@@ -318,7 +322,8 @@ def build(data, base, out, allow_removals):
     start = time.perf_counter()
     try:
         with _stage_progress() as on_stage:
-            result = build_all(_settings(data, out, base), on_stage=on_stage, allow_removals=allow_removals)
+            settings = dataclasses.replace(_settings(data, out, base), low_memory=low_memory)
+            result = build_all(settings, on_stage=on_stage, allow_removals=allow_removals)
     except DataInvalid as e:
         shown, known = _split_acknowledged(e.problems, _settings(data).data_dir)
         _render_problems(shown, "text", notes=[f"{len(known)} acknowledged warning(s) not shown"] if known else [])

@@ -5,8 +5,10 @@ Each stage is timed; callers may pass `on_stage` to show progress. Nothing here 
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from itertools import chain
@@ -16,7 +18,7 @@ from typing import Callable
 import pyoxigraph as ox
 
 from pledgegraph import system
-from pledgegraph.delivery.export import replace_dir, serialize, trig, used_prefixes
+from pledgegraph.delivery.export import replace_dir, serialize, used_prefixes, write_lines, write_serialized, write_trig
 from pledgegraph.delivery.search import INDEX_FILE, index_bytes
 from pledgegraph.errors import DataInvalid, UnusableInput, sorted_unique
 from pledgegraph.gcpause import paused_gc
@@ -85,12 +87,12 @@ class _Reasoned:
     pyoxigraph parses and indexes without holding the GIL, so the load runs on the second core
     while this one infers. The thread is joined before anything forks."""
 
-    def __init__(self, settings: Settings, clock: "_Clock", built: Built):
+    def __init__(self, settings: Settings, clock: "_Clock", built: Built, spill: Path | None = None):
         from concurrent.futures import ThreadPoolExecutor
 
         reasoner = reason_owlrl if settings.reasoner == "owlrl" else reason
         with ThreadPoolExecutor(max_workers=1) as pool:
-            loading = pool.submit(data_graph, built, settings.ontology_files)
+            loading = pool.submit(data_graph, built, settings.ontology_files, spill)
             self.inferred = clock.run("reason", reasoner, built, settings.ontology_files)
             self.graph = clock.run("load store", loading.result)
 
@@ -141,26 +143,35 @@ def ontology_triples(settings: Settings) -> list[ox.Triple]:
 
 
 @paused_gc()
-def graph_files(built: Built, inferred: Built, ontology: list[ox.Triple], settings: Settings,
-                on_stage=None) -> tuple[dict, dict]:
-    """Every output file made from the graphs, by file name, and how long each took."""
+def write_graph_files(directory: Path, built: Built, inferred: Built, ontology: list[ox.Triple], settings: Settings,
+                      on_stage=None) -> tuple[list[str], dict]:
+    """Write every output file made from the graphs into `directory`: their names, and how long each took.
+
+    Streamed, so memory does not grow with the graph: the N-Triples files are the sorted lines
+    (the union's a merge of its two sorted parts), and each other format is pyoxigraph parsing
+    one of those files as it writes, straight to disk. No list of terms, no output held in memory."""
     clock = _Clock(on_stage)
-    both = built.union(inferred)
-    clock.run("parse for writers", lambda: both.triples)  # once, shared by every writer below
-    used = clock.run("find prefixes", used_prefixes, both)  # a scan of the whole graph: done once
-    files = {}
+    path = {name: directory / name for name in ("asserted.nt", "inferred.nt", OUTPUT_STEM + ".nt")}
+    clock.run("write asserted", write_lines, path["asserted.nt"], built.lines)
+    clock.run("write inferred", write_lines, path["inferred.nt"], inferred.lines)
+    clock.run("write ntriples", write_lines, path[OUTPUT_STEM + ".nt"], heapq.merge(built.lines, inferred.lines))
+    used = clock.run("find prefixes", used_prefixes, path["asserted.nt"], path["inferred.nt"])
+    written = list(path)
     for name in GRAPH_FORMATS:
-        files[OUTPUT_STEM + FORMATS[name].suffix] = clock.run(f"write {name}", serialize, both, name, used)
-    files["asserted.nt"] = clock.run("write asserted", serialize, built, "ntriples")
-    files["inferred.nt"] = clock.run("write inferred", serialize, inferred, "ntriples")
-    files["inferred.ttl"] = clock.run("write inferred turtle", serialize, inferred, "turtle")
-    files["ontology.ttl"] = clock.run("write ontology", serialize, ontology, "turtle")
-    files[INDEX_FILE] = clock.run("index names", index_bytes, chain(built.lines, inferred.lines), settings.base)
-    graphs = {"asserted": built.triples, "inferred": inferred.triples, "ontology": ontology}
-    files[OUTPUT_STEM + ".trig"] = clock.run("write trig", trig, [
+        if name != "ntriples":
+            written.append(OUTPUT_STEM + FORMATS[name].suffix)
+            clock.run(f"write {name}", write_serialized, directory / written[-1], path[OUTPUT_STEM + ".nt"],
+                      name, used)
+    clock.run("write inferred turtle", write_serialized, directory / "inferred.ttl", path["inferred.nt"], "turtle",
+              used_prefixes(path["inferred.nt"]))
+    (directory / "ontology.ttl").write_bytes(clock.run("write ontology", serialize, ontology, "turtle"))
+    (directory / INDEX_FILE).write_bytes(clock.run("index names", index_bytes, chain(built.lines, inferred.lines),
+                                                   settings.base))
+    graphs = {"asserted": path["asserted.nt"], "inferred": path["inferred.nt"], "ontology": ontology}
+    clock.run("write trig", write_trig, directory / (OUTPUT_STEM + ".trig"), [
         (graph_iri(settings.base, name), graphs[name]) for name in GRAPH_NAMES],
         dict(sorted({**used, **used_prefixes(ontology)}.items())))
-    return files, clock.timings
+    return sorted([*written, "inferred.ttl", "ontology.ttl", INDEX_FILE, OUTPUT_STEM + ".trig"]), clock.timings
 
 
 PARALLEL_FROM = 50_000  # triples: below this, a process for the writers costs more than it saves
@@ -212,32 +223,33 @@ class _Forked:
         return value
 
 
-def _write_graph_files(directory: Path, built: Built, inferred: Built, ontology: list,
-                       settings: Settings) -> tuple[list[str], dict]:
-    files, timings = graph_files(built, inferred, ontology, settings)
-    for name, data in files.items():
-        (directory / name).write_bytes(data)
-    return sorted(files), timings
 
 
 def build_all(settings: Settings, on_stage=None, allow_removals: bool = False) -> Result:
     """The main job: check the data, then write every output to `settings.out_dir` atomically
     (refusing to drop records the current output has, unless `allow_removals`)."""
+    if not settings.low_memory:
+        return _build_all(settings, on_stage, allow_removals, None)
+    with tempfile.TemporaryDirectory(prefix="pledgegraph-store-") as spill:  # the SHACL store, on disk
+        return _build_all(settings, on_stage, allow_removals, Path(spill))
+
+
+def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path | None) -> Result:
     clock = _Clock(on_stage)
     documenter = _Forked("documenting the ontology", lambda: ontology_html(settings))
     try:
         dataset, built, evidence = _load_and_build(settings, clock)
         if not allow_removals:
             refuse_lost_records(dataset, settings.out_dir, settings.base)
-        reasoned = _Reasoned(settings, clock, built)
+        reasoned = _Reasoned(settings, clock, built, spill)
     except BaseException:
         documenter.cancel()
         raise
     inferred = reasoned.inferred
     ontology = ontology_triples(settings)
+    system.return_freed_memory()  # the reasoner's working sets, before the writer is forked with a copy of our pages
     with replace_dir(settings.out_dir) as tmp:
-        built.ntriples(), inferred.ntriples()  # made once, before the fork, so both processes share them
-        writer = _Forked("writing the outputs", lambda: _write_graph_files(tmp, built, inferred, ontology, settings),
+        writer = _Forked("writing the outputs", lambda: write_graph_files(tmp, built, inferred, ontology, settings),
                          parallel=len(built) >= PARALLEL_FROM)
         try:
             report = _validate(settings, clock, dataset, built, reasoned, evidence)

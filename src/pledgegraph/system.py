@@ -40,6 +40,14 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def return_freed_memory() -> None:
+    """Give the heap pages Python freed back to the system (glibc's malloc_trim; glibc keeps them
+    otherwise); nothing where the C library has no such call."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
+
+
 def exchange(a: Path, b: Path) -> bool:
     """Atomically swap two directories (renameat2 RENAME_EXCHANGE); False where the system or the
     filesystem cannot, OSError on any other failure."""

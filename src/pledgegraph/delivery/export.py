@@ -8,15 +8,18 @@ place under a temporary name and swapped in only when complete.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Iterable
 
 import pyoxigraph as ox
 
 from pledgegraph import system
 from pledgegraph.model.formats import FORMATS
+from pledgegraph.model.graph import ntriples_chunks
 from pledgegraph.model.vocab import PREFIXES
 
 
@@ -45,29 +48,67 @@ def serialize(triples, format_name: str, prefixes: dict[str, str] | None = None,
     return ox.serialize(triples, format=fmt.rdf_format, prefixes=used or None)
 
 
-def trig(graphs: list[tuple[str, list]], prefixes: dict[str, str]) -> bytes:
-    """TriG of named graphs (name IRI, sorted triples), exactly as pyoxigraph writes their quads.
+def write_lines(path: Path, lines: Iterable[str]) -> None:
+    """N-Triples lines (without their final " .") written as a file, a batch at a time."""
+    with open(path, "wb") as f:
+        for chunk in ntriples_chunks(lines):
+            f.write(chunk)
+
+
+def write_serialized(path: Path, ntriples: Path, format_name: str, prefixes: dict[str, str]) -> None:
+    """An N-Triples file in another format, as pyoxigraph parses and writes it: a stream, never
+    the whole graph in memory. `prefixes`: exactly those the data uses (see `used_prefixes`)."""
+    ox.serialize(ox.parse(path=str(ntriples), format=ox.RdfFormat.N_TRIPLES), output=str(path),
+                 format=FORMATS[format_name].rdf_format, prefixes=prefixes or None)
+
+
+def write_trig(path: Path, graphs: list[tuple[str, Path | list]], prefixes: dict[str, str]) -> None:
+    """TriG of named graphs (name IRI, an N-Triples file or sorted triples), exactly as pyoxigraph
+    writes their quads.
 
     TriG is Turtle inside `<name> { … }`, one tab deeper; putting it together from each graph's
-    Turtle saves making a Quad object per triple (seconds at a million triples).
-    tests/test_fast_paths.py checks the bytes against pyoxigraph's own TriG writer."""
-    header, bodies = b"", []
-    for name, triples in graphs:
-        turtle = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes or None)
-        body_at = 0
-        while turtle.startswith(b"@prefix ", body_at):
-            body_at = turtle.index(b"\n", body_at) + 1
-        header, body = turtle[:body_at], turtle[body_at:]
-        if body:
-            bodies.append(f"<{name}> {{\n".encode() + b"\t" + body[:-1].replace(b"\n", b"\n\t") + b"\n}\n")
-    return header + b"".join(bodies)
+    Turtle, streamed through files, saves making a Quad per triple (seconds and gigabytes at
+    millions of triples). tests/test_fast_paths.py checks the bytes against pyoxigraph's own TriG writer."""
+    turtle, bodies = path.with_name(path.name + ".graph"), path.with_name(path.name + ".bodies")
+    header = b""
+    try:
+        with open(bodies, "wb") as out:
+            for name, triples in graphs:
+                source = ox.parse(path=str(triples), format=ox.RdfFormat.N_TRIPLES) if isinstance(triples, Path) \
+                    else triples
+                ox.serialize(source, output=str(turtle), format=ox.RdfFormat.TURTLE, prefixes=prefixes or None)
+                header, size = b"", turtle.stat().st_size
+                with open(turtle, "rb") as f:
+                    while (line := f.readline()).startswith(b"@prefix "):
+                        header += line
+                    if len(header) == size:
+                        continue
+                    out.write(f"<{name}> {{\n".encode() + b"\t")
+                    body_left = size - len(header) - 1  # its last newline ends the block unindented
+                    f.seek(len(header))
+                    while body_left > 0:
+                        chunk = f.read(min(body_left, 1 << 24))
+                        body_left -= len(chunk)
+                        out.write(chunk.replace(b"\n", b"\n\t"))
+                    out.write(b"\n}\n")
+        with open(path, "wb") as out, open(bodies, "rb") as f:
+            out.write(header)
+            shutil.copyfileobj(f, out, 1 << 24)
+    finally:
+        turtle.unlink(missing_ok=True)
+        bodies.unlink(missing_ok=True)
 
 
-def used_prefixes(graph, prefixes: dict[str, str] = PREFIXES) -> dict[str, str]:
-    """The prefixes a graph (triples, quads or a `build.Built`) uses, sorted by prefix."""
-    if hasattr(graph, "ntriples"):
-        return _used_prefixes_nt(graph.ntriples(), prefixes)
-    return _used_prefixes(graph, prefixes)
+def used_prefixes(*graphs, prefixes: dict[str, str] = PREFIXES) -> dict[str, str]:
+    """The prefixes graphs (lists of triples or quads, or N-Triples files) use, sorted by prefix."""
+    used: dict[str, str] = {}
+    for graph in graphs:
+        if not isinstance(graph, Path):
+            used.update(_used_prefixes(graph, prefixes))
+        elif graph.stat().st_size:
+            with open(graph, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                used.update(_used_prefixes_nt(data, prefixes))
+    return dict(sorted(used.items()))
 
 
 def _used_prefixes(triples, prefixes: dict[str, str]) -> dict[str, str]:
@@ -83,7 +124,7 @@ def _used_prefixes(triples, prefixes: dict[str, str]) -> dict[str, str]:
             if any(iri.startswith(ns) for iri in namespaces)}
 
 
-def _used_prefixes_nt(data: bytes, prefixes: dict[str, str]) -> dict[str, str]:
+def _used_prefixes_nt(data: bytes | mmap.mmap, prefixes: dict[str, str]) -> dict[str, str]:
     """`_used_prefixes` for N-Triples bytes: a byte search per namespace instead of a look at every
     term (seconds at a million triples), each hit checked to be an IRI term, not text in a literal."""
     used = {}

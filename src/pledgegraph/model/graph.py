@@ -5,7 +5,8 @@ builder passes on (`Built`), and the way back from a node to its record, YAML li
 
 from __future__ import annotations
 
-from itertools import chain
+from itertools import chain, islice
+from typing import Iterable, Iterator
 
 import pyoxigraph as ox
 
@@ -95,6 +96,14 @@ class Built:
         if self._lines is not None:
             return len(self._lines)
         return sum(map(len, self.parts)) if self.parts else len(self._triples or ())
+
+
+def ntriples_chunks(lines: Iterable[str], size: int = 100_000) -> Iterator[bytes]:
+    """N-Triples lines (without their final " .") as N-Triples bytes, `size` lines at a time: what
+    a store loads or a file receives without the whole graph's bytes in memory at once."""
+    lines = iter(lines)
+    while batch := list(islice(lines, size)):
+        yield (" .\n".join(batch) + " .\n").encode()
 
 
 def locate(built: Built, focus: str, path: str = "") -> tuple[str, Position, str]:

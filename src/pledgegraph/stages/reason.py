@@ -21,6 +21,7 @@ tests/test_reason.py proves the result equals owlrl's full closure minus its jun
 
 from __future__ import annotations
 
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,15 @@ class Rules:
     symmetric: frozenset[Term] = frozenset()
     transitive: frozenset[Term] = frozenset()
     chains: tuple[tuple[Term, tuple[Term, ...]], ...] = ()
+
+    def property_rule_terms(self) -> frozenset[Term]:
+        """The properties a property rule reads or derives (the others matter only by domain and range)."""
+        terms = set(self.superproperties) | set(self.inverses) | self.symmetric | self.transitive
+        for supers in (*self.superproperties.values(), *self.inverses.values()):
+            terms |= supers
+        for head, body in self.chains:
+            terms |= {head, *body}
+        return frozenset(terms)
 
 
 def read_ontology(files: list[Path]) -> list[ox.Triple]:
@@ -128,7 +138,7 @@ def infer(lines: list[str], rules: Rules, exclude=()) -> list[str]:
 
     `exclude` holds lines published elsewhere (the ontology), so they are not repeated here.
     """
-    return Closure(lines, rules, exclude).inferred()
+    return Closure(lines, rules, exclude, editable=False).inferred()
 
 
 class Closure:
@@ -146,19 +156,30 @@ class Closure:
     """
 
     @paused_gc()
-    def __init__(self, lines, rules: Rules, exclude=()):
+    def __init__(self, lines, rules: Rules, exclude=(), editable: bool = True):
+        """`editable=False` (a one-off closure, as `build` makes): only the facts a property rule
+        reads or derives are kept; the others (most of the graph: quotes, dates, labels) only give
+        their nodes classes by domain and range, taken as they pass. Such a closure cannot `update`."""
         self.rules = rules
+        self.editable = editable
         self.excluded = set(exclude)
         self.facts: dict[Term, Pairs] = defaultdict(set)
         self.asserted_types: dict[Term, set[Term]] = defaultdict(set)
+        self.types: dict[Term, set[Term]] = defaultdict(set)
+        kept = None if editable else rules.property_rule_terms()
+        domains, ranges, intern = rules.domains, rules.ranges, sys.intern
         for line in lines:
             s, p, o = line.split(" ", 2)
             if p == _TYPE:
                 self.asserted_types[s].add(o)
+            elif kept is None or p in kept:
+                self.facts[p].add((intern(s), intern(o)))
             else:
-                self.facts[p].add((s, o))
+                if p in domains:
+                    self.types[s].update(domains[p])
+                if p in ranges and o[0] != '"':
+                    self.types[o].update(ranges[p])
         self.derived = _close_properties(self.facts, rules, {p: set(pairs) for p, pairs in self.facts.items()})
-        self.types: dict[Term, set[Term]] = defaultdict(set)
         for node, classes in self.asserted_types.items():
             self.types[node].update(classes)
         for p, pairs in self.facts.items():
@@ -185,6 +206,8 @@ class Closure:
     def update(self, removed: list[str], added: list[str]) -> tuple[list[str], list[str]]:
         """Apply an edit (asserted lines removed, asserted lines added; disjoint). Returns the
         inferred lines it withdraws and those it adds."""
+        if not self.editable:
+            raise ValueError("this closure was made with editable=False: it keeps too little to update")
         facts, derived, rules = self.facts, self.derived, self.rules
         uses = self.track_nodes()
         before: dict[tuple[Term, tuple[Term, Term]], int] = {}
