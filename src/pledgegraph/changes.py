@@ -39,18 +39,34 @@ def diff(previous: str | None, old: list[ox.Triple], new: list[ox.Triple], base:
     old_set, new_set = set(old), set(new)
     added = sorted(new_set - old_set, key=str)
     removed = sorted(old_set - new_set, key=str)
-    old_entities = {e for t in old_set if (e := entity_of(t.subject.value, base))}
-    new_entities = {e for t in new_set if (e := entity_of(t.subject.value, base))}
+    owner = _Owners(base)
+    old_entities = {e for t in old_set if (e := owner(t.subject.value))}
+    new_entities = {e for t in new_set if (e := owner(t.subject.value))}
     touched: dict[str, tuple[set[str], set[str]]] = {}
     for side, triples in ((0, added), (1, removed)):
         for t in triples:
-            if e := entity_of(t.subject.value, base):
+            if e := owner(t.subject.value):
                 touched.setdefault(e, (set(), set()))[side].add(t.predicate.value)
     return ChangeSet(previous, added, removed,
                      properties={e: (sorted(a), sorted(r)) for e, (a, r) in sorted(touched.items())},
                      entities_added=sorted(new_entities - old_entities),
                      entities_removed=sorted(old_entities - new_entities),
                      entities_changed=sorted(set(touched) & old_entities & new_entities))
+
+
+class _Owners(dict):
+    """node -> `entity_of(node)`, each node matched once (a node is the subject of many triples)."""
+
+    def __init__(self, base: str):
+        super().__init__()
+        self.base = base
+
+    def __call__(self, node: str) -> str | None:
+        return self[node]
+
+    def __missing__(self, node: str) -> str | None:
+        found = self[node] = entity_of(node, self.base)
+        return found
 
 
 def summary_json(changes: ChangeSet, version: str) -> bytes:

@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -63,7 +64,9 @@ def trig(graphs: list[tuple[str, list]], prefixes: dict[str, str]) -> bytes:
 
 
 def used_prefixes(graph, prefixes: dict[str, str] = PREFIXES) -> dict[str, str]:
-    """The prefixes a graph (triples, quads or a `build.Built`) uses, sorted by prefix."""
+    """The prefixes a graph (triples, quads, N-Triples bytes or a `build.Built`) uses, sorted by prefix."""
+    if isinstance(graph, bytes):
+        return _used_prefixes_nt(graph, prefixes)
     if hasattr(graph, "ntriples"):
         return _used_prefixes_nt(graph.ntriples(), prefixes)
     return _used_prefixes(graph, prefixes)
@@ -78,8 +81,15 @@ def _used_prefixes(triples, prefixes: dict[str, str]) -> dict[str, str]:
                 namespaces.add(term.value)
             elif isinstance(term, ox.Literal) and term.datatype:
                 namespaces.add(term.datatype.value)
-    return {p: ns for p, ns in sorted(prefixes.items())
-            if any(iri.startswith(ns) for iri in namespaces)}
+    spaces = tuple(prefixes.values())
+    found = set().union(*(_namespaces_of(iri, spaces) for iri in namespaces))
+    return {p: ns for p, ns in sorted(prefixes.items()) if ns in found}
+
+
+@lru_cache(maxsize=1 << 16)
+def _namespaces_of(iri: str, spaces: tuple[str, ...]) -> frozenset[str]:
+    """The namespaces an IRI is in (a page of a release asks this for the same IRIs thousands of times)."""
+    return frozenset(ns for ns in spaces if iri.startswith(ns))
 
 
 def _used_prefixes_nt(data: bytes, prefixes: dict[str, str]) -> dict[str, str]:
