@@ -68,8 +68,8 @@ def prepare(size: str, work: Path, seed: int) -> tuple[Path, Path]:
     nt = data.parent / "graph.nt"
     if not nt.exists():
         generate(data, SIZES[size], seed)
-        from pledgegraph.build import build
-        from pledgegraph.load import load, load_vocabulary
+        from pledgegraph.stages.build import build
+        from pledgegraph.stages.load import load, load_vocabulary
 
         dataset = load(data, load_vocabulary(ROOT / "ontology" / "vocabularies.ttl"))
         nt.write_bytes(build(dataset).ntriples())

@@ -87,8 +87,8 @@ class _Virtuoso:
 
 
 def push(virtuoso: _Virtuoso, release: Path, graph: str) -> dict:
-    from pledgegraph.push import Store
-    from pledgegraph.push import push as push_release
+    from pledgegraph.delivery.push import Store
+    from pledgegraph.delivery.push import push as push_release
 
     os.environ.setdefault("PLEDGEGRAPH_STORE_USER", "dba")
     os.environ.setdefault("PLEDGEGRAPH_STORE_PASSWORD", "dba")
@@ -105,8 +105,8 @@ def _library() -> list[tuple[str, str]]:
     """(name, the text Virtuoso gets: prefixes said, parameters bound at their defaults as VALUES)."""
     import pyoxigraph as ox
 
-    from pledgegraph import store
-    from pledgegraph.vocab import sparql_prologue
+    from pledgegraph.delivery.endpoint import store
+    from pledgegraph.model.vocab import sparql_prologue
 
     out = []
     for example in store.examples(ROOT / "queries"):

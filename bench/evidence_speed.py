@@ -9,7 +9,7 @@ import random
 import time
 from pathlib import Path
 
-from pledgegraph.evidence import _Text, normalize
+from pledgegraph.stages.evidence import _Text, normalize
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 

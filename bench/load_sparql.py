@@ -88,7 +88,7 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT / "src"))
-    from pledgegraph import store
+    from pledgegraph.delivery.endpoint import store
 
     loaded = store.load(args.dist)
     library = store.examples(args.queries)

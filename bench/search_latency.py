@@ -39,11 +39,11 @@ def typo(name: str, rng: random.Random) -> str:
 
 
 def index_for(data: Path, out: Path) -> tuple[Path, dict]:
-    from pledgegraph.build import build
-    from pledgegraph.load import load, load_vocabulary
-    from pledgegraph.reason import reason
-    from pledgegraph.search import INDEX_FILE, index_bytes
-    from pledgegraph.settings import Settings
+    from pledgegraph.stages.build import build
+    from pledgegraph.stages.load import load, load_vocabulary
+    from pledgegraph.stages.reason import reason
+    from pledgegraph.delivery.search import INDEX_FILE, index_bytes
+    from pledgegraph.layout import Settings
 
     s = Settings(data_dir=data, ontology_dir=ROOT / "ontology", shapes_dir=ROOT / "shapes", out_dir=out)
     timings = {}
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                        check=True, cwd=ROOT, stdout=sys.stderr)
     dist, figures = index_for(data, data.parent / "dist")
 
-    from pledgegraph.search import INDEX_FILE, Index
+    from pledgegraph.delivery.search import INDEX_FILE, Index
 
     start = time.perf_counter()
     index = Index.load(dist)

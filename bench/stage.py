@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _settings(data: Path, out: Path | None = None):
-    from pledgegraph.settings import Settings
+    from pledgegraph.layout import Settings
 
     return Settings(data_dir=data, ontology_dir=ROOT / "ontology", shapes_dir=ROOT / "shapes",
                     out_dir=out or data.parent / "dist")
@@ -39,11 +39,11 @@ def query_files() -> list[Path]:
 
 def ours(data: Path) -> dict:
     """Each stage of our pipeline, timed on its own."""
-    from pledgegraph.build import build
-    from pledgegraph.load import load, load_vocabulary
+    from pledgegraph.stages.build import build
+    from pledgegraph.stages.load import load, load_vocabulary
     from pledgegraph.pipeline import graph_files, ontology_html, ontology_triples
-    from pledgegraph.reason import reason
-    from pledgegraph.validate import data_graph, validate
+    from pledgegraph.stages.reason import reason
+    from pledgegraph.stages.validate import data_graph, validate
 
     s = _settings(data)
     t = _Timer()
@@ -62,7 +62,7 @@ def ours(data: Path) -> dict:
     _, writes = graph_files(built, inferred, ontology_triples(s), s)
     t.timings.update(writes)
     t("document ontology", ontology_html, s)
-    from pledgegraph.vocab import sparql_prologue
+    from pledgegraph.model.vocab import sparql_prologue
 
     for q in query_files():  # the query library's files rely on the shared prefixes, as `serve` does
         t(f"query {q.stem}", lambda: list(store.query(sparql_prologue() + q.read_text())))
@@ -78,7 +78,7 @@ def watch(data: Path) -> dict:
     import statistics
     import tempfile
 
-    from pledgegraph.session import Session
+    from pledgegraph.incremental.session import Session
 
     t = _Timer()
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,7 +157,7 @@ def naive(step: str, data: Path, nt_file: Path) -> dict:
         return {"timings": t.timings}
     import pyoxigraph as ox
 
-    from pledgegraph.validate import rdflib_graph
+    from pledgegraph.stages.validate import rdflib_graph
 
     triples = [tuple(_rdflib_term(x) for x in (tr.subject, tr.predicate, tr.object))
                for tr in ox.parse(path=str(nt_file), format=ox.RdfFormat.N_TRIPLES)]

@@ -88,7 +88,7 @@ def project(monkeypatch, tmp_path):
 
 
 def settings_for(data_dir: Path | None = None, out_dir: Path | None = None):
-    from pledgegraph.settings import Settings
+    from pledgegraph.layout import Settings
 
     return Settings(data_dir=data_dir or ROOT / "data", ontology_dir=ROOT / "ontology",
                     shapes_dir=ROOT / "shapes", out_dir=out_dir or ROOT / "dist")
@@ -129,7 +129,7 @@ def dist(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def release(dist, tmp_path_factory) -> Path:
     """A published release of the shipped data: OUTDIR/0.1.0 (OUTDIR also has `latest`)."""
-    from pledgegraph.publish import publish
+    from pledgegraph.delivery.release.publish import publish
 
     outdir = tmp_path_factory.mktemp("site")
     publish(outdir, dist)

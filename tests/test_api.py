@@ -20,7 +20,7 @@ def test_check_build_and_query(tmp_path, monkeypatch, data_copy):
     result = pledgegraph.check("data")
     assert not [p for p in result.report.problems if p.severity == "error"]
     from pledgegraph.pipeline import build_all
-    from pledgegraph.settings import Settings
+    from pledgegraph.layout import Settings
 
     build_all(Settings(out_dir=tmp_path / "dist"))
     answer = pledgegraph.query(None, tmp_path / "dist", name="under-at-date",

@@ -12,10 +12,10 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import ROOT, SEEDS, settings_for
-from pledgegraph.audit import audit, paragraph_coverage, paragraph_table, reasons_of
-from pledgegraph.build import build
-from pledgegraph.load import load, load_vocabulary
-from pledgegraph.pages import render_entity
+from pledgegraph.stages.audit import audit, paragraph_coverage, paragraph_table, reasons_of
+from pledgegraph.stages.build import build
+from pledgegraph.stages.load import load, load_vocabulary
+from pledgegraph.delivery.release.pages import render_entity
 from pledgegraph.pipeline import check, ontology_triples
 
 PG = "https://w3id.org/pledgegraph/ontology#"
@@ -240,7 +240,7 @@ def test_paragraph_coverage_counts_a_quote_on_each_paragraph_it_spans(data_copy)
 
 
 def test_watch_re_audits_an_edited_record_as_a_full_run_would(data_copy):
-    from pledgegraph.session import Session
+    from pledgegraph.incremental.session import Session
 
     s = settings_for(data_copy)
     session = Session(s)

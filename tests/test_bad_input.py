@@ -24,10 +24,10 @@ from click.testing import CliRunner
 
 from bad_inputs import CASES, EXTRA_SHAPES, MUST_PASS, SRC, Case
 from conftest import ROOT, copy_data
-from pledgegraph.build import build
+from pledgegraph.stages.build import build
 from pledgegraph.cli import main
-from pledgegraph.load import load, load_vocabulary
-from pledgegraph.yamlread import MDict, MList, Plain, decode, read
+from pledgegraph.stages.load import load, load_vocabulary
+from pledgegraph.stages.yamlread import MDict, MList, Plain, decode, read
 
 VOCAB = load_vocabulary(ROOT / "ontology" / "vocabularies.ttl")
 LOCATED = re.compile(r"^(?P<file>[^:\s]+)(?::(?P<line>\d+):(?P<column>\d+))?: (?:error|warning|info): ")

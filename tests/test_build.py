@@ -10,11 +10,11 @@ import rdflib
 from rdflib.compare import isomorphic, to_isomorphic, graph_diff
 
 from conftest import settings_for
-from pledgegraph.build import build
-from pledgegraph.iris import record_iri
+from pledgegraph.stages.build import build
+from pledgegraph.model.iris import record_iri
 from pledgegraph.pipeline import build_all
-from pledgegraph.validate import origin_of, rdflib_graph
-from pledgegraph.vocab import PGV
+from pledgegraph.stages.validate import origin_of, rdflib_graph
+from pledgegraph.model.vocab import PGV
 
 BASE = "https://w3id.org/pledgegraph/"
 PG = rdflib.Namespace("https://w3id.org/pledgegraph/ontology#")

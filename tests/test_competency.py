@@ -322,7 +322,7 @@ def test_cq10_organizations_under_the_islamic_state_at_a_date(store):
 
 
 def test_queries_parse_against_the_shared_prefixes():
-    from pledgegraph.vocab import PREFIXES
+    from pledgegraph.model.vocab import PREFIXES
 
     for path in sorted(QUERIES.glob("cq*.rq")):
         declared = dict(re.findall(r"^PREFIX (\w+): <([^>]+)>", path.read_text(encoding="utf-8"), re.M))

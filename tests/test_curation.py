@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from conftest import ROOT, copy_data
 from pledgegraph.cli import main
-from pledgegraph.suggest import Suggester
+from pledgegraph.stages.suggest import Suggester
 
 README = ROOT / "data" / "README.md"
 COVERAGE = re.compile(r"<!-- coverage:begin -->\n(.*?)<!-- coverage:end -->", re.S)

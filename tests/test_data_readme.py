@@ -6,8 +6,8 @@ import re
 
 from conftest import ROOT
 
-from pledgegraph import schema
-from pledgegraph.evidence import coverage
+from pledgegraph.model import schema
+from pledgegraph.stages.evidence import coverage
 
 README = ROOT / "data" / "README.md"
 TABLE = re.compile(r"<!-- coverage:begin -->\n(.*?)<!-- coverage:end -->", re.S)

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from pledgegraph.dates import DateError, parse_date
+from pledgegraph.model.dates import DateError, parse_date
 
 
 @pytest.mark.parametrize("value, qualifier, earliest, latest, label", [

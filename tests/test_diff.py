@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from conftest import ROOT
 from pledgegraph.cli import main
-from pledgegraph.diff import between
+from pledgegraph.incremental.diff import between
 
 SRC = "wikipedia-is-caucasus-province"
 OTHER = "dailybeast-isis-comes-to-russia"

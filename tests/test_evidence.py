@@ -11,12 +11,12 @@ import rdflib
 from click.testing import CliRunner
 
 from conftest import ROOT, SEEDS
-from pledgegraph import schema
+from pledgegraph.model import schema
 from pledgegraph.cli import main
 from pledgegraph.errors import DataInvalid
-from pledgegraph.evidence import check_quotes, normalize
-from pledgegraph.export import serialize
-from pledgegraph.load import load, load_vocabulary
+from pledgegraph.stages.evidence import check_quotes, normalize
+from pledgegraph.delivery.export import serialize
+from pledgegraph.stages.load import load, load_vocabulary
 
 VOCAB = load_vocabulary(ROOT / "ontology" / "vocabularies.ttl")
 OA = rdflib.Namespace("http://www.w3.org/ns/oa#")

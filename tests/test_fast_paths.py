@@ -12,10 +12,10 @@ from hypothesis import given, strategies as st
 
 from conftest import settings_for
 from pledgegraph import pipeline
-from pledgegraph.build import nt_literal
-from pledgegraph.export import serialize
+from pledgegraph.stages.build import nt_literal
+from pledgegraph.delivery.export import serialize
 from pledgegraph.pipeline import build_all, ontology_triples
-from pledgegraph.settings import GRAPH_NAMES, graph_iri
+from pledgegraph.layout import GRAPH_NAMES, graph_iri
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pyoxigraph as ox
 import pytest
 
-from pledgegraph.figures import Figures
+from pledgegraph.delivery.release.figures import Figures
 
 BASE = "https://w3id.org/pledgegraph/"
 SVG = "{http://www.w3.org/2000/svg}"

@@ -146,7 +146,7 @@ def pattern_count(text: str) -> int:
     """Triple patterns in a query, OPTIONAL ones included (a property path counts as one)."""
     from rdflib.plugins.sparql.algebra import translateQuery
     from rdflib.plugins.sparql.parser import parseQuery
-    from pledgegraph.vocab import PREFIXES
+    from pledgegraph.model.vocab import PREFIXES
 
     count = 0
 

@@ -11,10 +11,10 @@ from click.testing import CliRunner
 
 from bad_inputs import EXTRA_SHAPES
 from conftest import ROOT
-from pledgegraph import scope as changes
+from pledgegraph.incremental import scope as changes
 from pledgegraph.cli import main
 from pledgegraph.pipeline import check
-from pledgegraph.settings import Settings
+from pledgegraph.layout import Settings
 
 SRC = "wikipedia-is-caucasus-province"
 

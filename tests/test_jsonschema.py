@@ -10,12 +10,12 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import ROOT
-from pledgegraph import schema
-from pledgegraph.checks import CHECKS_FILE
+from pledgegraph.model import schema
+from pledgegraph.model.records import CHECKS_FILE
 from pledgegraph.cli import main
-from pledgegraph.json_schema import FILE_NAME, data_schema, render
-from pledgegraph.load import load_vocabulary
-from pledgegraph.yamlread import MDict, MList, Plain, decode, read
+from pledgegraph.editor.json_schema import FILE_NAME, data_schema, render
+from pledgegraph.stages.load import load_vocabulary
+from pledgegraph.stages.yamlread import MDict, MList, Plain, decode, read
 
 VOCAB = load_vocabulary(ROOT / "ontology" / "vocabularies.ttl")
 SHIPPED = ROOT / "data" / FILE_NAME

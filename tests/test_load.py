@@ -8,7 +8,7 @@ import pytest
 
 from conftest import ROOT, settings_for
 from pledgegraph.errors import DataInvalid, UnusableInput
-from pledgegraph.load import load, load_vocabulary
+from pledgegraph.stages.load import load, load_vocabulary
 
 VOCAB = load_vocabulary(ROOT / "ontology" / "vocabularies.ttl")
 

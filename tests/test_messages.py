@@ -98,6 +98,6 @@ def test_colour_only_on_a_terminal(project, data_copy):
     ("https://w3id.org/pledgegraph/ontology#Pledge", "pg:Pledge"),
 ])
 def test_values_are_shown_as_curators_write_them_whatever_the_engine(shipped, term, text):
-    from pledgegraph.explain import problem
+    from pledgegraph.stages.explain import problem
 
     assert problem(shipped.built, "https://w3id.org/pledgegraph/id/org/caucasus-emirate", value=term).value == text

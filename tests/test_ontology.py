@@ -7,9 +7,9 @@ import pytest
 import rdflib
 
 from conftest import ROOT
-from pledgegraph import schema
-from pledgegraph.validate import rdflib_graph
-from pledgegraph.vocab import PG, PGV, expand, sparql_prologue
+from pledgegraph.model import schema
+from pledgegraph.stages.validate import rdflib_graph
+from pledgegraph.model.vocab import PG, PGV, expand, sparql_prologue
 
 BUILTIN = ("http://www.w3.org/1999/02/22-rdf-syntax-ns#", "http://www.w3.org/2000/01/rdf-schema#",
            "http://www.w3.org/2002/07/owl#", "http://www.w3.org/2001/XMLSchema#", "http://www.w3.org/ns/shacl#")
@@ -88,7 +88,7 @@ def test_equivalent_class_is_not_misused(onto):
 
 
 def test_only_the_owl_constructs_the_reasoner_implements(onto):
-    """pledgegraph.reason applies subclass/subproperty/equivalence/inverse/symmetric/transitive/chains,
+    """pledgegraph.stages.reason applies subclass/subproperty/equivalence/inverse/symmetric/transitive/chains,
     domains and ranges; anything else OWL RL knows would be silently ignored at data level. The one
     exception, owl:AllDisjointClasses, entails nothing and is checked by pgs:DisjointClassesShape
     (which reads only that form: pairwise owl:disjointWith stays out)."""

@@ -12,11 +12,11 @@ import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
-from pledgegraph import figures
+from pledgegraph.delivery.release import figures
 from pledgegraph.cli import main
 from pledgegraph.errors import UnusableInput
-from pledgegraph.publish import publish, releases
-from pledgegraph.store import load
+from pledgegraph.delivery.release.publish import publish, releases
+from pledgegraph.delivery.endpoint.store import load
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import settings_for
-from pledgegraph.iris import segment_and_slug
-from pledgegraph.pages import entity_iris, render_entity, render_index
+from pledgegraph.model.iris import segment_and_slug
+from pledgegraph.delivery.release.pages import entity_iris, render_entity, render_index
 from pledgegraph.pipeline import ontology_triples
 
 BASE = "https://w3id.org/pledgegraph/"

@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from rdflib.compare import isomorphic
 
 from conftest import ROOT
-from pledgegraph.build import build
+from pledgegraph.stages.build import build
 from pledgegraph.cli import main
-from pledgegraph.export import serialize
-from pledgegraph.load import load, load_vocabulary
-from pledgegraph.validate import rdflib_graph
+from pledgegraph.delivery.export import serialize
+from pledgegraph.stages.load import load, load_vocabulary
+from pledgegraph.stages.validate import rdflib_graph
 
 VOCAB = load_vocabulary(ROOT / "ontology" / "vocabularies.ttl")
 SOURCE = "wikipedia-is-caucasus-province"

@@ -17,9 +17,9 @@ from rdflib import Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
 
 from conftest import ROOT, edited_dist
-from pledgegraph import publish as publish_module
-from pledgegraph.jsonld import to_nquads
-from pledgegraph.publish import publish
+from pledgegraph.delivery.release import publish as publish_module
+from pledgegraph.delivery.release.jsonld import to_nquads
+from pledgegraph.delivery.release.publish import publish
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 BASE = "https://w3id.org/pledgegraph/"
@@ -126,7 +126,7 @@ def test_each_entity_file_is_its_complete_description_with_the_claims_about_it(r
         assert got == expected, entity
         assert triples(nt.with_suffix(".ttl").read_bytes(), ox.RdfFormat.TURTLE) == expected
         with_claims_of_others += any(not t.subject.value.startswith(entity) for t in got)
-    from pledgegraph.iris import is_entity
+    from pledgegraph.model.iris import is_entity
 
     entities = {t.subject.value for t in data if t.predicate.value.endswith("#type") and is_entity(t.subject.value, BASE)}
     assert len(files) == len(entities) and with_claims_of_others >= 10
@@ -356,8 +356,9 @@ def test_the_fast_paths_write_the_same_bytes_as_the_plain_ones(release, dist, tm
     for JSON-LD, dumps written from N-Triples bytes) against the plain ones, on the shipped data: one
     process, a store lookup per question, json's own encoder, each dump serialized by pyoxigraph
     from its terms. Every file of the release must be the same, byte for byte."""
-    from pledgegraph import export, jsonld, pages
-    from pledgegraph.vocab import PREFIXES
+    from pledgegraph.delivery import export
+    from pledgegraph.delivery.release import jsonld, pages
+    from pledgegraph.model.vocab import PREFIXES
 
     entities = [p for p in release.rglob("*.nt") if p.parent != release and p.parent.name != "changes"]
     assert len(entities) >= publish_module.PARALLEL_FROM  # the release fixture was written by two processes

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from pledgegraph.cli import main
 from pledgegraph.errors import UnusableInput
-from pledgegraph.push import PushFailed, Store, push
+from pledgegraph.delivery.push import PushFailed, Store, push
 
 USER, PASSWORD = "loader", "s3cret-Pa55"
 BASIC = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()

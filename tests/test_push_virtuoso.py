@@ -15,8 +15,8 @@ import time
 import pytest
 
 from conftest import ROOT, edited_dist
-from pledgegraph.publish import publish
-from pledgegraph.push import PushFailed, Store, push
+from pledgegraph.delivery.release.publish import publish
+from pledgegraph.delivery.push import PushFailed, Store, push
 
 BASE = "https://w3id.org/pledgegraph/"
 PREFIXES = "PREFIX pg: <https://w3id.org/pledgegraph/ontology#>\nPREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
@@ -145,8 +145,8 @@ def test_every_library_query_gives_the_same_rows_on_virtuoso_as_on_serve(virtuos
 
     import pyoxigraph as ox
 
-    from pledgegraph import store as query_store
-    from pledgegraph.vocab import XSD, sparql_prologue
+    from pledgegraph.delivery.endpoint import store as query_store
+    from pledgegraph.model.vocab import XSD, sparql_prologue
 
     monkeypatch.setenv("PLEDGEGRAPH_STORE_USER", "dba")
     monkeypatch.setenv("PLEDGEGRAPH_STORE_PASSWORD", "dba")

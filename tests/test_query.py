@@ -132,7 +132,7 @@ def test_library_lists_titles_and_runs_by_name(dist, monkeypatch):
 
 
 def test_every_library_query_has_a_title_and_runs(dist):
-    from pledgegraph.store import examples, run_once
+    from pledgegraph.delivery.endpoint.store import examples, run_once
 
     library = examples(ROOT / "queries")
     assert library

@@ -21,11 +21,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bad_inputs import DB, QUOTE, SRC
 from conftest import ROOT, SEEDS
-from pledgegraph.build import build
+from pledgegraph.stages.build import build
 from pledgegraph.errors import PledgegraphError
-from pledgegraph.evidence import check_quotes
-from pledgegraph.export import serialize
-from pledgegraph.load import load, load_vocabulary
+from pledgegraph.stages.evidence import check_quotes
+from pledgegraph.delivery.export import serialize
+from pledgegraph.stages.load import load, load_vocabulary
 
 VOCAB = load_vocabulary(ROOT / "ontology" / "vocabularies.ttl")
 BASE = "https://w3id.org/pledgegraph/"

@@ -10,8 +10,8 @@ import rdflib
 from conftest import settings_for
 from hypothesis import given, settings, strategies as st
 
-from pledgegraph.reason import Closure, infer, load_rules, owlrl_entailed, read_ontology
-from pledgegraph.validate import rdflib_graph
+from pledgegraph.stages.reason import Closure, infer, load_rules, owlrl_entailed, read_ontology
+from pledgegraph.stages.validate import rdflib_graph
 
 OWL = rdflib.OWL
 def as_rdflib(triples) -> set:

@@ -16,8 +16,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from conftest import ROOT
-from pledgegraph.reconcile import MAX_BATCH, Service
-from pledgegraph.search import Index, key
+from pledgegraph.delivery.endpoint.reconcile import MAX_BATCH, Service
+from pledgegraph.delivery.search import Index, key
 from test_search import attested_names, shared
 from test_serve import server  # noqa: F401  (the endpoint on loopback, as tests/test_serve.py starts it)
 

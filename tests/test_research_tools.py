@@ -99,7 +99,7 @@ def test_show_prints_the_entity_page(dist):
 
 
 def test_export_describe_and_record_subgraph_agree_for_every_record(dist):
-    from pledgegraph import store
+    from pledgegraph.delivery.endpoint import store
 
     loaded = store.load(dist)
     records = [r.value for r in (row[0] for row in loaded.store.query(
@@ -140,7 +140,7 @@ def test_disagreements_query_lists_only_recorded_disagreements(dist):
 
 @pytest.fixture(scope="module")
 def app(dist):
-    from pledgegraph.serve import App
+    from pledgegraph.delivery.endpoint.serve import App
 
     app = App(dist, ROOT / "queries", workers=1, timeout=30)
     yield app

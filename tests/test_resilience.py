@@ -103,7 +103,7 @@ def test_killed_builds_leave_the_previous_output_or_the_complete_new_one(tmp_pat
 
 def test_killed_publishes_leave_earlier_releases_intact(tmp_path, dist):
     from pledgegraph.pipeline import build_all
-    from pledgegraph.publish import publish
+    from pledgegraph.delivery.release.publish import publish
 
     dist_v2 = tmp_path / "dist-v2"
     build_all(settings_for(data_dir=_second_version(tmp_path), out_dir=dist_v2))

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from pledgegraph import schema
-from pledgegraph.search import INDEX_FILE, Index, key, skeleton
+from pledgegraph.model import schema
+from pledgegraph.delivery.search import INDEX_FILE, Index, key, skeleton
 
 BASE = "https://w3id.org/pledgegraph/"
 VARIANTS = Path(__file__).parent / "search_variants.tsv"

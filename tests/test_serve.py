@@ -17,8 +17,8 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import ROOT
-from pledgegraph import store
-from pledgegraph.serve import make_server, negotiate
+from pledgegraph.delivery.endpoint import store
+from pledgegraph.delivery.endpoint.serve import make_server, negotiate
 
 BASE = "https://w3id.org/pledgegraph/"
 PROVINCE = "/id/org/is-caucasus-province"
@@ -191,7 +191,7 @@ def test_update_requests_refused(server):
 _SANDBOXED = """
 import ctypes, sys
 import pyoxigraph as ox
-from pledgegraph.workers import forbid_network
+from pledgegraph.delivery.endpoint.workers import forbid_network
 assert forbid_network()
 libc = ctypes.CDLL(None, use_errno=True)
 assert libc.syscall(425, 8, ctypes.create_string_buffer(120)) == -1 and ctypes.get_errno() == 38  # io_uring: ENOSYS

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from pledgegraph.pipeline import check
-from pledgegraph.session import Session
+from pledgegraph.incremental.session import Session
 from test_incremental import BASE, SRC, edit, make_repo, name, person, repo, settings  # noqa: F401  (repo: a fixture)
 
 
@@ -20,7 +20,7 @@ def store_triples(store) -> set[str]:
 
 def fresh_store_triples(s) -> set[str]:
     result = check(s)
-    from pledgegraph.validate import data_graph
+    from pledgegraph.stages.validate import data_graph
 
     return store_triples(data_graph(result.built.union(result.inferred), s.ontology_files).store)
 
@@ -118,8 +118,8 @@ def test_cli_watch_reports_at_start_then_each_saved_change(repo):
 
 def assert_state_is_a_fresh_loads(session: Session, s) -> None:
     """Records and the tracing maps (positions for messages) as a fresh load and build make them."""
-    from pledgegraph.build import build
-    from pledgegraph.load import load, load_vocabulary
+    from pledgegraph.stages.build import build
+    from pledgegraph.stages.load import load, load_vocabulary
 
     fresh = load(s.data_dir, load_vocabulary(s.vocabulary_file))
     assert [(r.id, r.position) for name in sorted(session.records) for r in session.records[name]] == \
@@ -215,7 +215,7 @@ def test_watch_reports_what_validate_reports_with_a_shape_the_engine_refuses(mon
     from click.testing import CliRunner
 
     from conftest import ROOT
-    from pledgegraph import session
+    from pledgegraph.incremental import session
     from pledgegraph.cli import main
 
     shapes = tmp_path / "shapes"

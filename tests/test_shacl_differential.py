@@ -14,8 +14,8 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import settings_for
-from pledgegraph.build import Built
-from pledgegraph.validate import Validator, data_graph, reference_results, shape_triples
+from pledgegraph.stages.build import Built
+from pledgegraph.stages.validate import Validator, data_graph, reference_results, shape_triples
 from test_shacl_engine import spec_over_pyshacl, unlabelled
 
 XSD = "http://www.w3.org/2001/XMLSchema#"

@@ -12,10 +12,10 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import ROOT, settings_for
-from pledgegraph import shacl
-from pledgegraph.build import Built, build
-from pledgegraph.load import load, load_vocabulary
-from pledgegraph.validate import data_graph, reference_results, shape_triples, validate
+from pledgegraph.stages import shacl
+from pledgegraph.stages.build import Built, build
+from pledgegraph.stages.load import load, load_vocabulary
+from pledgegraph.stages.validate import data_graph, reference_results, shape_triples, validate
 
 FIXTURES = Path(__file__).parent / "fixtures" / "shacl"
 SETTINGS = settings_for()

@@ -16,8 +16,8 @@ import rdflib
 
 from conftest import ROOT, settings_for
 from pledgegraph.pipeline import check
-from pledgegraph.validate import rdflib_graph
-from pledgegraph.vocab import sparql_prologue
+from pledgegraph.stages.validate import rdflib_graph
+from pledgegraph.model.vocab import sparql_prologue
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 PGS = "https://w3id.org/pledgegraph/shapes#"

@@ -6,8 +6,8 @@ import pytest
 
 from conftest import ROOT
 from pledgegraph.errors import DataInvalid, UnusableInput
-from pledgegraph.load import load, load_vocabulary
-from pledgegraph.yamlread import MAX_DEPTH, YamlError, decode, read
+from pledgegraph.stages.load import load, load_vocabulary
+from pledgegraph.stages.yamlread import MAX_DEPTH, YamlError, decode, read
 
 VOCAB = load_vocabulary(ROOT / "ontology" / "vocabularies.ttl")
 SRC = "wikipedia-is-caucasus-province"

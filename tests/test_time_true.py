@@ -17,8 +17,8 @@ import pytest
 from rdflib.plugins.sparql import algebra, parser
 
 from conftest import ROOT
-from pledgegraph import store as query_store
-from pledgegraph.vocab import PREFIXES, sparql_prologue
+from pledgegraph.delivery.endpoint import store as query_store
+from pledgegraph.model.vocab import PREFIXES, sparql_prologue
 
 BASE = "https://w3id.org/pledgegraph/"
 ORG = BASE + "id/org/"

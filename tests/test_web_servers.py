@@ -16,7 +16,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from pledgegraph.webservers import DIRECTORY, PORT
+from pledgegraph.delivery.release.webservers import DIRECTORY, PORT
 
 ROOT = "/pledgegraph/"
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from pledgegraph import shacl
-from pledgegraph.validate import DataGraph, Validator
+from pledgegraph.stages import shacl
+from pledgegraph.stages.validate import DataGraph, Validator
 
 SUITE = Path(__file__).parent / "fixtures" / "w3c-shacl" / "tests"
 MF = "http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#"

@@ -24,7 +24,7 @@ __all__ = ["check", "query", "__version__"]
 
 
 def _settings(data_dir=None, out_dir=None, **overrides):
-    from .settings import Settings
+    from pledgegraph.layout import Settings
 
     if data_dir is not None:
         overrides["data_dir"] = Path(data_dir)
@@ -36,7 +36,7 @@ def _settings(data_dir=None, out_dir=None, **overrides):
 def check(data_dir: str | Path | None = None, **settings):
     """Load, build, reason and validate the data; a `pipeline.Result` (with `.report`), or
     `errors.DataInvalid` listing every problem. Settings as `Settings` fields (ontology_dir…)."""
-    from . import pipeline
+    from pledgegraph import pipeline
 
     return pipeline.check(_settings(data_dir, **settings))
 
@@ -45,7 +45,7 @@ def query(text: str | None, dist: str | Path = "dist", *, name: str | None = Non
           bind: dict[str, str] | None = None, asserted_only: bool = False, queries_dir: str | Path = "queries"):
     """Run a SPARQL query (or the library query `name`) over a build; a `store.Answer` (rows, or
     triples for CONSTRUCT/DESCRIBE). `bind` pre-binds variables: {"date": "2016-01-01"}."""
-    from . import store
+    from pledgegraph.delivery.endpoint import store
 
     example = store.example(Path(queries_dir), name) if name else None
     loaded = store.load(Path(dist))

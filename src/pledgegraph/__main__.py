@@ -1,3 +1,3 @@
-from .cli import main
+from pledgegraph.cli import main
 
 main()

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .errors import DataInvalid, PledgegraphError, Problem, UnusableInput
-from .settings import REASONERS, SHACL_ENGINES
+from pledgegraph import __version__
+from pledgegraph.errors import DataInvalid, PledgegraphError, Problem, UnusableInput
+from pledgegraph.layout import REASONERS, SHACL_ENGINES
 
 
 def _settings(data, out=None, base=None, archive=None, engine=None, reasoner=None):
-    from .settings import Settings
+    from pledgegraph.layout import Settings
 
     return Settings.from_env(data_dir=data, out_dir=out, base=base, archive_dir=archive, shacl_engine=engine,
                              reasoner=reasoner)
@@ -173,8 +173,8 @@ def validate(data, base, paths, fmt, strict, changed, rev, archive, watch, engin
     Exits 0 when valid (warnings allowed unless --strict), 1 when invalid, 2 when the input
     cannot be read.
     """
-    from . import scope as scopes
-    from .pipeline import check
+    from pledgegraph.incremental import scope as scopes
+    from pledgegraph.pipeline import check
 
     if sum(map(bool, (paths, changed, rev, watch))) > 1:
         raise click.UsageError("give data files, --changed, --since REV or --watch, not more than one")
@@ -220,7 +220,7 @@ def validate(data, base, paths, fmt, strict, changed, rev, archive, watch, engin
 
 def _split_acknowledged(problems: list[Problem], data_dir: Path) -> tuple[list[Problem], list[Problem]]:
     """(problems to show, acknowledged warnings) when the data could not be loaded whole."""
-    from .checks import read_checks
+    from pledgegraph.stages.checks import read_checks
 
     try:
         return read_checks(data_dir).split(problems)
@@ -232,8 +232,8 @@ def _curated_view(result, settings, show_all: bool, full: bool) -> tuple[list[Pr
     """What `validate` shows: every problem, plus records that disappeared since git HEAD (or the last
     build), minus the warnings acknowledged in data/checks.yaml (counted; `--all` shows them); and the
     notes of its summary line."""
-    from .errors import sorted_unique
-    from .removals import since_head_or_build
+    from pledgegraph.errors import sorted_unique
+    from pledgegraph.incremental.removals import since_head_or_build
 
     checks = result.dataset.checks
     compared, removed = since_head_or_build(result.dataset, settings.data_dir, settings.out_dir, settings.base)
@@ -255,7 +255,7 @@ def _watch(settings, fmt: str) -> None:
     """`validate --watch`: a report at start, then one per change, until Ctrl-C."""
     import time as clock
 
-    from .session import watch
+    from pledgegraph.incremental.session import watch
 
     def shown(problems):  # the warnings acknowledged in data/checks.yaml are left out, as in `validate`
         return _split_acknowledged(problems, settings.data_dir)[0]
@@ -299,7 +299,7 @@ def build(data, base, out, allow_removals):
     written when the data is invalid, or when records of the previous dist/ are missing from the
     data (unless --allow-removals); a previous dist/ is kept intact.
     """
-    from .pipeline import build_all
+    from pledgegraph.pipeline import build_all
 
     start = time.perf_counter()
     try:
@@ -342,9 +342,9 @@ def schema_command(data, out, check):
     vocabulary concepts and flag mistakes while typing. Regenerate it after changing
     schema.py or the vocabularies.
     """
-    from .export import write_file
-    from .json_schema import FILE_NAME, data_schema, render
-    from .load import load_vocabulary
+    from pledgegraph.delivery.export import write_file
+    from pledgegraph.editor.json_schema import FILE_NAME, data_schema, render
+    from pledgegraph.stages.load import load_vocabulary
 
     settings = _settings(data)
     content = render(data_schema(load_vocabulary(settings.vocabulary_file)))
@@ -374,7 +374,7 @@ def diff_command(data, base, old, new, rdf, fmt):
     `pledgegraph diff HEAD` reviews uncommitted changes). Exits 0, or 1/2 if a side is invalid
     or unreadable.
     """
-    from .diff import between
+    from pledgegraph.incremental.diff import between
 
     settings = _settings(data, base=base)
     result = between(old, new, settings.data_dir, settings.vocabulary_file, settings.base, with_triples=rdf)
@@ -398,7 +398,7 @@ def evidence(archive, data, fmt):
     `file:line:column: error: record: source: quote not found` with the closest passage.
     Exits 0 when every quote is found, 1 when one is not, 2 when the input cannot be read.
     """
-    from .pipeline import check_evidence
+    from pledgegraph.pipeline import check_evidence
 
     settings = _settings(data, archive=archive)
     try:
@@ -423,8 +423,8 @@ def coverage(data):
     The same Markdown table as data/README.md's (a test keeps the two equal). Exits 0, or 1/2 when
     the data is invalid or unreadable.
     """
-    from .evidence import coverage as coverage_table
-    from .load import load, load_vocabulary
+    from pledgegraph.stages.evidence import coverage as coverage_table
+    from pledgegraph.stages.load import load, load_vocabulary
 
     settings = _settings(data)
     click.echo(coverage_table(load(settings.data_dir, load_vocabulary(settings.vocabulary_file))), nl=False)
@@ -445,7 +445,7 @@ def publish(outdir, dist, force):
     other content (without --force), is refused. Exits 0 when published (or already published with
     this content), 2 when the build output cannot be read, 3 when refused.
     """
-    from .publish import publish as publish_release
+    from pledgegraph.delivery.release.publish import publish as publish_release
 
     start = time.perf_counter()
     try:
@@ -485,7 +485,7 @@ def push(endpoint, release, graph, graph_store, query, release_url, allow_basic_
     PLEDGEGRAPH_STORE_PASSWORD, or a netrc entry for the host. Exits 0 when loaded and checked,
     2 when the release cannot be read, 3 when the store refuses or the counts differ.
     """
-    from .push import Store, push as push_release
+    from pledgegraph.delivery.push import Store, push as push_release
 
     try:
         result = push_release(Store(endpoint, graph_store, query, allow_basic_over_http=allow_basic_over_http),
@@ -524,7 +524,7 @@ def query(query_text, query_file, name, binds, list_queries, asserted, labels, f
     empty answer the pattern that matched nothing, are reported on stderr. Exits 0 with an
     answer, 2 on a bad query (a syntax error shows its line and column) or when there is no build.
     """
-    from . import store
+    from pledgegraph.delivery.endpoint import store
 
     settings = _settings(None, dist)
     try:
@@ -552,7 +552,7 @@ def query(query_text, query_file, name, binds, list_queries, asserted, labels, f
 
 
 def _search_kinds() -> list[str]:
-    from .search import KIND_NAMES
+    from pledgegraph.delivery.search import KIND_NAMES
 
     return sorted(KIND_NAMES)
 
@@ -571,7 +571,7 @@ def search(text, kinds, lang, limit, fmt, dist):
     Prints the best hits with their score (100: exact name), the name that matched and its
     language, the entity's kind, label and IRI. Exits 0 with hits, 1 with none, 2 when there is no build.
     """
-    from . import search as names
+    from pledgegraph.delivery import search as names
 
     settings = _settings(None, dist)
     try:
@@ -605,7 +605,7 @@ def serve(host, port, workers, timeout, max_rows, max_answer_mb, dist):
     limit and a row cap. Every entity IRI dereferences to HTML, Turtle, JSON-LD or N-Triples by
     Accept header or suffix (.html, .ttl, .jsonld, .nt).
     """
-    from .serve import SERVER_MEMORY_MB, limit_memory, make_server
+    from pledgegraph.delivery.endpoint.serve import SERVER_MEMORY_MB, limit_memory, make_server
 
     settings = _settings(None, dist)
     limit_memory(SERVER_MEMORY_MB)
@@ -642,7 +642,8 @@ def show(entity, dist):
     content as the entity's web page. Exits 2 when the build has no such entity (with the
     closest ids or names).
     """
-    from . import show as shown, store
+    from pledgegraph.delivery.endpoint import show as shown
+    from pledgegraph.delivery.endpoint import store
 
     settings = _settings(None, dist)
     try:
@@ -663,8 +664,9 @@ def export(entity, fmt, dist):
     citations, quotes, dates, periods), asserted and inferred: the triples of its served `.ttl`
     and of `DESCRIBE <iri>`. Exits 2 when the build has no such entity.
     """
-    from . import show as shown, store
-    from .export import serialize
+    from pledgegraph.delivery.endpoint import show as shown
+    from pledgegraph.delivery.endpoint import store
+    from pledgegraph.delivery.export import serialize
 
     settings = _settings(None, dist)
     try:

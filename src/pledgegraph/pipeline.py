@@ -15,21 +15,21 @@ from typing import Callable
 
 import pyoxigraph as ox
 
-from .audit import audit
-from .build import Built, build
-from .errors import DataInvalid, UnusableInput, sorted_unique
-from .evidence import Evidence, check_quotes
-from .export import replace_dir, serialize, trig, used_prefixes
-from .formats import FORMATS, GRAPH_FORMATS
-from .gcpause import paused_gc
-from .load import load, load_vocabulary
-from .reason import read_ontology, reason, reason_owlrl
-from .records import Dataset
-from .removals import refuse_lost_records
-from .scope import Scope, focus_nodes
-from .search import INDEX_FILE, index_bytes
-from .settings import GRAPH_NAMES, OUTPUT_STEM, Settings, graph_iri
-from .validate import Report, data_graph, extend, validate
+from pledgegraph.stages.audit import audit
+from pledgegraph.stages.build import Built, build
+from pledgegraph.errors import DataInvalid, UnusableInput, sorted_unique
+from pledgegraph.stages.evidence import Evidence, check_quotes
+from pledgegraph.delivery.export import replace_dir, serialize, trig, used_prefixes
+from pledgegraph.model.formats import FORMATS, GRAPH_FORMATS
+from pledgegraph.gcpause import paused_gc
+from pledgegraph.stages.load import load, load_vocabulary
+from pledgegraph.stages.reason import read_ontology, reason, reason_owlrl
+from pledgegraph.model.records import Dataset
+from pledgegraph.incremental.removals import refuse_lost_records
+from pledgegraph.incremental.scope import Scope, focus_nodes
+from pledgegraph.delivery.search import INDEX_FILE, index_bytes
+from pledgegraph.layout import GRAPH_NAMES, OUTPUT_STEM, Settings, graph_iri
+from pledgegraph.stages.validate import Report, data_graph, extend, validate
 
 @dataclass
 class Result:

@@ -1,0 +1,1 @@
+"""What leaves a build: files, a static release, a SPARQL endpoint, a push to a triplestore."""

@@ -1,0 +1,1 @@
+"""The SPARQL endpoint: the local store, the worker pool, the HTTP server, search and reconciliation."""

@@ -1,0 +1,632 @@
+"""The graph over HTTP: the SPARQL 1.1 Protocol at /sparql, and every entity IRI dereferenceable.
+
+`App` turns a request (method, path, headers, body) into a `Response`; `make_server` puts it
+behind Hypercorn (asyncio, h11), chosen because it survives hostile clients by construction: a
+connection costs no thread, the time to send complete headers is one deadline from connection
+open (not reset by each byte), header size is capped, and Content-Length is parsed strictly.
+Around it this module adds what a public endpoint also needs: a deadline for each request's body
+and for writing its answer, a body size cap, at most `MAX_PER_CLIENT` requests in flight per
+client address (429 beyond) and `MAX_ACTIVE` in all (503 beyond). Queries run in the killable
+worker processes of `workers.QueryPool`, which parse and check them (`store.check_query`), cap
+their time, rows and bytes, and share workers fairly between clients and between cheap and heavy
+queries; entity pages and descriptions are index lookups in this process, run on a small thread
+pool. `status_for` is the one place exceptions become HTTP statuses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import json
+import os
+import re
+import resource
+import socket
+import threading
+import urllib.parse
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Callable
+
+import pyoxigraph as ox
+
+from pledgegraph.delivery.endpoint import lookup
+from pledgegraph.delivery.release import pages
+from pledgegraph.errors import (Busy, NotAcceptable, PledgegraphError, QueryError, QueryRefused, QuerySyntaxError,
+                     QueryTimeout, TooLarge)
+from pledgegraph.delivery.export import serialize
+from pledgegraph.model.formats import FORMATS, by_suffix
+from pledgegraph.delivery.endpoint.labels import answer_names, prefixed
+from pledgegraph.delivery.search import Index
+from pledgegraph.layout import GRAPH_NAMES, graph_iri
+from pledgegraph.model.iris import ENTITY_PATH
+from pledgegraph.delivery.endpoint.show import did_you_mean
+from pledgegraph.delivery.endpoint.store import GRAPH_RESULT_FORMATS, describe, examples, load
+from pledgegraph.delivery.endpoint.store import bindings as bindings_for
+from pledgegraph.model.vocab import DCTERMS, PREFIXES, RDF
+from pledgegraph.delivery.endpoint.workers import QueryPool
+
+MAX_BODY = 256 * 1024           # request body bytes (413 beyond, unread)
+MAX_HEADERS = 64 * 1024         # request line and headers bytes (as the standard library allowed)
+MAX_ANSWER = 16 * 1024 * 1024   # answer bytes (413 beyond); an HTML page renders at most a tenth as JSON
+MAX_PER_CLIENT = 8              # requests in flight per client address (429 beyond)
+MAX_ACTIVE = 128                # requests in flight in all (503 beyond)
+BACKLOG = 1024                  # connections the kernel queues before we accept them
+HEADER_SECONDS = 10.0           # from connection open (or the last answer) to complete headers
+BODY_SECONDS = 10.0             # to receive a request body
+SEND_SECONDS = 30.0             # to write an answer out
+SERVER_MEMORY_MB = 2048         # address space of the server process (`pledgegraph serve`), as for each worker
+SD = "http://www.w3.org/ns/sparql-service-description#"
+FORMATS_NS = "http://www.w3.org/ns/formats/"
+VOID = PREFIXES["void"]
+
+HTML = "text/html"
+RESULT_MEDIA_TYPES = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
+                      "csv": "text/csv", "tsv": "text/tab-separated-values"}
+# Also accepted in Accept for table answers: plain JSON/XML, as many clients send them.
+_RESULT_ALIASES = {"application/json": "json", "application/xml": "xml"}
+_GRAPH_MEDIA_TYPES = {FORMATS[f].media_type: f for f in GRAPH_RESULT_FORMATS}
+_SD_FORMATS = {"json": "SPARQL_Results_JSON", "xml": "SPARQL_Results_XML", "csv": "SPARQL_Results_CSV",
+               "tsv": "SPARQL_Results_TSV", "turtle": "Turtle", "ntriples": "N-Triples", "jsonld": "JSON-LD",
+               "rdfxml": "RDF_XML"}
+_HOST = re.compile(r"[A-Za-z0-9.\-]+(?::\d{1,5})?|\[[0-9A-Fa-f:.]+\](?::\d{1,5})?")
+_LINKABLE = re.compile(r"https?://", re.IGNORECASE)  # never a javascript:, data: or other scheme as a link
+_HTML_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+                "base-uri 'none'; frame-ancestors 'none'")
+
+
+class HttpError(Exception):
+    """A request the server answers with a 4xx status of its own (not a query problem)."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.headers = status, headers or {}
+
+
+_STATUS = ((QuerySyntaxError, 400), (QueryRefused, 400), (QueryTimeout, 408), (TooLarge, 413),
+           (NotAcceptable, 406), (QueryError, 400), (Busy, 503))
+
+
+def status_for(error: Exception) -> int:
+    """The HTTP status for an exception: the one table every error response goes through."""
+    if isinstance(error, HttpError):
+        return error.status
+    return next((status for cls, status in _STATUS if isinstance(error, cls)), 500)
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    media_type: str = "text/plain"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def all_headers(self) -> dict[str, str]:
+        text = self.media_type.startswith("text/") or self.media_type.endswith(("json", "+xml"))
+        headers = {"Content-Type": self.media_type + ("; charset=utf-8" if text else ""),
+                   "Content-Length": str(len(self.body)), "X-Content-Type-Options": "nosniff",
+                   "Access-Control-Allow-Origin": "*"}
+        if self.media_type == HTML:
+            headers["Content-Security-Policy"] = _HTML_POLICY
+        headers.update(self.headers)
+        return headers
+
+
+def negotiate(accept: str | None, offers: list[str]) -> str | None:
+    """The offer the Accept header likes best (q-values, `type/*`, `*/*`); ties go to the earlier offer."""
+    if not accept or not accept.strip():
+        return offers[0] if offers else None
+    ranges = []
+    for part in accept.split(","):
+        media, *params = [p.strip() for p in part.split(";")]
+        q = 1.0
+        for p in params:
+            name, _, value = p.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = max(0.0, min(1.0, float(value)))
+                except ValueError:
+                    q = 0.0
+        ranges.append((media.lower(), q))
+
+    def quality(offer: str) -> float:
+        kind = offer.split("/")[0] + "/*"
+        best = None
+        for media, q in ranges:  # the most specific matching range decides
+            rank = 3 if media == offer else 2 if media == kind else 1 if media == "*/*" else 0
+            if rank and (best is None or rank > best[0]):
+                best = (rank, q)
+        return best[1] if best else 0.0
+
+    scored = [(quality(o), -i, o) for i, o in enumerate(offers)]
+    q, _, offer = max(scored)
+    return offer if q > 0 else None
+
+
+class App:
+    """Everything the server does, without the socket handling; see `make_server`."""
+
+    def __init__(self, dist: Path, queries_dir: Path, *, workers: int = 2, timeout: float = 10.0,
+                 max_rows: int = 10_000, max_body: int = MAX_BODY, max_answer: int = MAX_ANSWER):
+        self.loaded = load(dist)
+        self.base = self.loaded.base
+        self.max_body, self.max_answer = max_body, max_answer
+        self.examples = examples(queries_dir) if Path(queries_dir).is_dir() else []
+        self.graph_sizes = {name: sum(1 for _ in self.loaded.store.quads_for_pattern(
+            None, None, None, ox.NamedNode(graph_iri(self.base, name)))) for name in GRAPH_NAMES}
+        self.names = Index.load(dist)
+        self.pool = QueryPool(dist, workers=workers, timeout=timeout, max_rows=max_rows, max_bytes=max_answer)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    # -- dispatch -----------------------------------------------------------------------------
+
+    def handle(self, method: str, target: str, headers, read_body: Callable[[int], bytes],
+               client: str = "") -> Response:
+        try:
+            path, _, query_string = target.partition("?")
+            path = urllib.parse.unquote(path)
+            if method == "OPTIONS":  # a browser's CORS preflight before a cross-origin POST
+                return Response(204, headers={"Allow": "GET, HEAD, POST, OPTIONS",
+                                              "Access-Control-Allow-Methods": "GET, HEAD, POST",
+                                              "Access-Control-Allow-Headers": "Accept, Content-Type",
+                                              "Access-Control-Max-Age": "86400"})
+            if method not in ("GET", "HEAD", "POST"):
+                raise HttpError(405, f"{method} is not supported: this service is read-only",
+                                {"Allow": "GET, HEAD, POST"})
+            if path == "/sparql":
+                return self.sparql(method, query_string, headers, read_body, client)
+            if lookup.handles(path):  # name search and the Reconciliation API
+                host = headers.get("Host") or ""
+                status, body, media_type = lookup.respond(
+                    self.names, f"http://{host if _HOST.fullmatch(host) else 'localhost'}", method, path,
+                    query_string, self._body(headers, read_body) if method == "POST" else b"",
+                    headers.get("Accept") or "")
+                return Response(status, body, media_type)
+            if method == "POST":
+                raise HttpError(405, "POST is only accepted at /sparql and /reconcile", {"Allow": "GET, HEAD"})
+            if path == "/":
+                return Response(200, self.index_page().encode(), HTML)
+            if ENTITY_PATH.fullmatch(path.rsplit(".", 1)[0]):
+                return self.entity(path, headers.get("Accept"))
+            if path.partition(".")[0] == "/ontology":
+                return self.ontology(path, headers.get("Accept"))
+            raise HttpError(404, f"nothing at {path}: entities live at /id/<kind>/<id>, queries at /sparql")
+        except (PledgegraphError, HttpError) as e:
+            return Response(status_for(e), _error_text(status_for(e), e).encode(),
+                            headers=getattr(e, "headers", {}))
+
+    # -- SPARQL protocol ----------------------------------------------------------------------
+
+    def sparql(self, method: str, query_string: str, headers, read_body, client: str = "") -> Response:
+        params = urllib.parse.parse_qs(query_string, keep_blank_values=True)
+        if method == "POST":
+            content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            body = self._body(headers, read_body)
+            if content_type == "application/x-www-form-urlencoded":
+                params = urllib.parse.parse_qs(_text(body), keep_blank_values=True)
+            elif content_type == "application/sparql-query":
+                params["query"] = [_text(body)]
+            elif content_type == "application/sparql-update":
+                raise QueryRefused("updates are not accepted: this graph is read-only")
+            else:
+                raise HttpError(415, "send a query as application/sparql-query or as an "
+                                     "application/x-www-form-urlencoded form with query=…")
+        if "update" in params:
+            raise QueryRefused("updates are not accepted: this graph is read-only")
+        queries = params.get("query", [])
+        if len(queries) > 1:
+            raise HttpError(400, "give exactly one query= parameter")
+        bindings = None
+        if params.get("name") and not queries:  # a library query by name, with bind=VAR=VALUE parameters
+            example = self._example(params["name"][0])
+            queries, bindings = [example.text], bindings_for(example, params.get("bind", []), self.base)
+        elif params.get("bind"):
+            raise HttpError(400, "bind= goes with name= (a library query); put values in the query itself")
+        accept = headers.get("Accept")
+        wanted = params.get("format", [""])[0]
+        if not queries:
+            if method == "POST":
+                raise HttpError(400, "no query: send query=… (form) or the query as the body")
+            fmt = self._graph_format(accept, wanted, html=True)
+            if fmt == "html":
+                return Response(200, self.query_page().encode(), HTML)
+            return Response(200, self.service_description(headers.get("Host"), fmt),
+                            FORMATS[fmt].media_type, {"Vary": "Accept"})
+        text = queries[0]
+        options = {"default_graphs": params.get("default-graph-uri") or None,
+                   "named_graphs": params.get("named-graph-uri") or None, "bindings": bindings}
+        if wanted == "html" or (not wanted and self._result_format(accept) == "html"):
+            # a page: the worker answers in JSON or Turtle, bounded so the page stays under the cap
+            form, answer = self.pool.run(text, {"table": "json", "graph": "turtle"}, client,
+                                         max_bytes=self.max_answer // 10, **options)
+            if form in ("construct", "describe"):
+                results = f"<pre>{escape(answer.decode())}</pre>"
+            else:
+                table = json.loads(answer)
+                names = answer_names(self.loaded, table) if params.get("labels", [""])[0] else None
+                results = self._results_html(table, names)
+            return Response(200, self.query_page(text, results).encode(), HTML)
+        table, graph = self._result_format(accept, wanted), self._graph_format(accept, wanted, strict=False)
+        if table is None and graph is None:
+            raise HttpError(406, "answers are available as " + ", ".join(
+                list(RESULT_MEDIA_TYPES.values()) + list(_GRAPH_MEDIA_TYPES) + [HTML]))
+        form, answer = self.pool.run(text, {"table": table, "graph": graph}, client, **options)
+        media_type = FORMATS[graph].media_type if form in ("construct", "describe") else RESULT_MEDIA_TYPES[table]
+        return Response(200, answer, media_type, {"Vary": "Accept"})
+
+    def _example(self, name: str):
+        known = {e.name: e for e in self.examples}
+        if name not in known:
+            raise HttpError(404, f"no library query named {name!r}; the library: " + ", ".join(sorted(known)))
+        return known[name]
+
+    def _body(self, headers, read_body) -> bytes:
+        if headers.get("Transfer-Encoding"):
+            raise HttpError(411, "send the body with a Content-Length (chunked bodies are not accepted)")
+        try:
+            length = int(headers.get("Content-Length", ""))
+        except ValueError:
+            raise HttpError(411, "a POST needs a Content-Length") from None
+        if length < 0:
+            raise HttpError(400, "bad Content-Length")
+        if length > self.max_body:
+            raise TooLarge(f"the request body is {length} bytes; at most {self.max_body} are accepted")
+        return read_body(length)
+
+    def _result_format(self, accept: str | None, wanted: str = "") -> str | None:
+        """The format for a SELECT/ASK answer ("html" for a page), or None when none is acceptable."""
+        if wanted:
+            return wanted if wanted in RESULT_MEDIA_TYPES or wanted == "html" else None
+        offers = list(RESULT_MEDIA_TYPES.values()) + list(_RESULT_ALIASES) + [HTML]
+        chosen = negotiate(accept, offers)
+        if chosen is None:
+            return None
+        return "html" if chosen == HTML else _RESULT_ALIASES.get(chosen) or next(
+            f for f, mt in RESULT_MEDIA_TYPES.items() if mt == chosen)
+
+    def _graph_format(self, accept: str | None, wanted: str = "", html: bool = False,
+                      strict: bool = True) -> str | None:
+        """The format for RDF (and "html" when `html`); without a match, 406 or (not `strict`) None."""
+        if wanted:
+            if wanted in GRAPH_RESULT_FORMATS or (html and wanted == "html"):
+                return wanted
+            if not strict:
+                return None
+            raise HttpError(406, f"format={wanted} is not available here: use one of "
+                                 + ", ".join(GRAPH_RESULT_FORMATS))
+        offers = list(_GRAPH_MEDIA_TYPES) + ([HTML] if html else [])
+        chosen = negotiate(accept, offers)
+        if chosen is None:
+            if not strict:
+                return None
+            raise HttpError(406, "this is RDF, available as " + ", ".join(offers))
+        return "html" if chosen == HTML else _GRAPH_MEDIA_TYPES[chosen]
+
+    def service_description(self, host: str | None, fmt: str) -> bytes:
+        """SPARQL 1.1 Service Description of this endpoint and its dataset."""
+        root = f"http://{host if host and _HOST.fullmatch(host) else 'localhost'}/sparql"
+        n = ox.NamedNode
+        endpoint, dataset, default = n(root), n(root + "#dataset"), n(root + "#default-graph")
+        rdf_type = n(RDF + "type")
+        triples = [ox.Triple(endpoint, rdf_type, n(SD + "Service")),
+                   ox.Triple(endpoint, n(SD + "endpoint"), endpoint),
+                   ox.Triple(endpoint, n(SD + "supportedLanguage"), n(SD + "SPARQL11Query")),
+                   ox.Triple(endpoint, n(SD + "defaultDataset"), dataset),
+                   ox.Triple(dataset, rdf_type, n(SD + "Dataset")),
+                   ox.Triple(dataset, n(SD + "defaultGraph"), default),
+                   ox.Triple(default, rdf_type, n(SD + "Graph")),
+                   ox.Triple(default, n(DCTERMS + "description"),
+                             ox.Literal("The asserted and the inferred graphs together.", language="en"))]
+        triples += [ox.Triple(endpoint, n(SD + "resultFormat"), n(FORMATS_NS + f)) for f in _SD_FORMATS.values()]
+        for name in GRAPH_NAMES:
+            entry, graph = n(f"{root}#graph-{name}"), n(f"{root}#graph-{name}-content")
+            triples += [ox.Triple(dataset, n(SD + "namedGraph"), entry),
+                        ox.Triple(entry, rdf_type, n(SD + "NamedGraph")),
+                        ox.Triple(entry, n(SD + "name"), n(graph_iri(self.base, name))),
+                        ox.Triple(entry, n(SD + "graph"), graph),
+                        ox.Triple(graph, rdf_type, n(SD + "Graph")),
+                        ox.Triple(graph, n(VOID + "triples"), ox.Literal(str(self.graph_sizes[name]),
+                                                                          datatype=n(PREFIXES["xsd"] + "integer")))]
+        return serialize(sorted(triples, key=str), fmt, {**PREFIXES, "sd": SD, "formats": FORMATS_NS})
+
+    # -- the ontology ---------------------------------------------------------------------------
+
+    def ontology(self, path: str, accept: str | None) -> Response:
+        """/ontology: the ontology's documentation (the build's ontology.html) or its RDF (the
+        ontology graph: terms and vocabularies), by suffix or by Accept."""
+        _, dot, suffix = path.partition(".")
+        if dot:
+            fmt = "html" if suffix == "html" else getattr(by_suffix("." + suffix), "name", None)
+            if fmt not in GRAPH_RESULT_FORMATS + ("html",):
+                raise HttpError(404, f"no /ontology.{suffix}: use /ontology.html, "
+                                     + ", ".join("/ontology" + FORMATS[f].suffix for f in GRAPH_RESULT_FORMATS))
+        else:
+            offers = [HTML] + [FORMATS[f].media_type for f in GRAPH_RESULT_FORMATS]
+            chosen = negotiate(accept, offers)
+            if chosen is None:
+                raise HttpError(406, "the ontology is available as " + ", ".join(offers))
+            fmt = "html" if chosen == HTML else _GRAPH_MEDIA_TYPES[chosen]
+        headers = {} if dot else {"Vary": "Accept"}
+        if fmt == "html":
+            page = self.loaded.path.parent / "ontology.html"
+            if not page.is_file():
+                raise HttpError(404, "this build has no ontology.html: its RDF is at /ontology.ttl")
+            return Response(200, page.read_bytes(), HTML, headers)
+        graph = ox.NamedNode(graph_iri(self.base, "ontology"))
+        triples = sorted({ox.Triple(q.subject, q.predicate, q.object)
+                          for q in self.loaded.store.quads_for_pattern(None, None, None, graph)}, key=str)
+        return Response(200, serialize(triples, fmt), FORMATS[fmt].media_type, headers)
+
+    # -- entities -----------------------------------------------------------------------------
+
+    def entity(self, path: str, accept: str | None) -> Response:
+        stem, dot, suffix = path.partition(".")
+        iri = self.base + stem[1:]
+        triples = describe(self.loaded, iri)
+        if not triples:
+            raise HttpError(404, f"no entity <{iri}> in this graph" + did_you_mean(self.loaded, iri))
+        if dot:
+            fmt = "html" if suffix == "html" else getattr(by_suffix("." + suffix), "name", None)
+            if fmt not in GRAPH_RESULT_FORMATS + ("html",):
+                raise HttpError(404, f"no .{suffix} representation: use .html, "
+                                     + ", ".join(FORMATS[f].suffix for f in GRAPH_RESULT_FORMATS))
+        else:
+            offers = [FORMATS["turtle"].media_type, HTML] + [FORMATS[f].media_type for f in GRAPH_RESULT_FORMATS[1:]]
+            chosen = negotiate(accept, offers)
+            if chosen is None:
+                raise HttpError(406, f"<{iri}> is available as " + ", ".join(offers))
+            fmt = "html" if chosen == HTML else _GRAPH_MEDIA_TYPES[chosen]
+        headers = {"Vary": "Accept", "Link": f'<{iri}>; rel="canonical"'} if not dot else {}
+        if fmt != "html":
+            return Response(200, serialize(triples, fmt), FORMATS[fmt].media_type, headers)
+        owner = pages.entity_of(iri, self.base)
+        if owner != iri:  # a node inside a record: its page is the record's
+            target = self.link(owner) + (".html" if dot else "")
+            return Response(303, f"see {target}\n".encode(), headers={"Location": target})
+        html = pages.render_entity(self.loaded.store, iri, self.base, self.link,
+                                   alternates=pages.alternates_for(stem), home="/")
+        return Response(200, html.encode(), HTML, headers)
+
+    def link(self, iri: str) -> str:
+        """Entity IRIs under the base are served here; anything else is linked as it is."""
+        return "/" + iri[len(self.base):] if iri.startswith(self.base + "id/") else iri
+
+    # -- HTML ---------------------------------------------------------------------------------
+
+    def index_page(self) -> str:
+        intro = ('<p>A cited linked-data graph of militant organizations, provinces, leaders and pledges of '
+                 'allegiance. Ask it anything at <a href="/sparql">/sparql</a>; reconcile names with it '
+                 '(OpenRefine) at <a href="/reconcile">/reconcile</a>.</p>' + lookup.SEARCH_FORM)
+        return pages.render_index(self.loaded.store, self.base, self.link, intro=intro)
+
+    def query_page(self, text: str = "", results: str = "") -> str:
+        """A form that works with no script and no network; results, when given, below it."""
+        if not text:
+            text = self.examples[0].text if self.examples else "SELECT ?s ?label WHERE {\n  ?s skos:prefLabel ?label\n} LIMIT 20"
+        options = "".join(f'<option value="{f}">{f}</option>'
+                          for f in ("html", "json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld"))
+        links = "".join(
+            f'<li><a href="/sparql?{escape(urllib.parse.urlencode({"query": e.text, "format": "html"}))}">'
+            f"{escape(e.name)}</a> {escape(e.title)}</li>" for e in self.examples)
+        prefixes = " ".join(f"<code>{escape(p)}:</code>" for p in PREFIXES)
+        body = ("<h1>SPARQL</h1>"
+                '<form method="post" action="/sparql" accept-charset="utf-8">'
+                f'<textarea name="query" rows="14" style="width:100%;font-family:monospace">{escape(text)}</textarea>'
+                f'<p><label>Answer as <select name="format">{options}</select></label> '
+                '<label><input type="checkbox" name="labels" value="1"> names beside IRIs</label> '
+                '<button type="submit">Run</button></p></form>'
+                f'<p class="muted">Predeclared prefixes: {prefixes}. The default graph holds the asserted and '
+                "inferred facts; each query has a time limit and a row cap.</p>"
+                + (f"<h2>Answer</h2>{results}" if results else "")
+                + (f"<h2>Examples</h2><ul>{links}</ul>" if links else ""))
+        return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+                '<meta name="viewport" content="width=device-width,initial-scale=1">'
+                f"<title>pledgegraph SPARQL</title><style>{pages.CSS}</style></head>"
+                f'<body><header><a href="/">pledgegraph</a></header><main>{body}</main></body></html>\n')
+
+    def _results_html(self, answer: dict, names: dict[str, str] | None = None) -> str:
+        if "boolean" in answer:
+            return f"<p>{'true' if answer['boolean'] else 'false'}</p>"
+        variables = answer["head"]["vars"]
+        rows = answer["results"]["bindings"]
+        head = "".join(f"<th>?{escape(v)}</th>" for v in variables)
+        body = "".join("<tr>" + "".join(f"<td>{self._term_html(row.get(v), names)}</td>" for v in variables) + "</tr>"
+                       for row in rows)
+        return f"<p class=\"muted\">{len(rows)} row(s)</p><table><tr>{head}</tr>{body}</table>"
+
+    def _term_html(self, term: dict | None, names: dict[str, str] | None = None) -> str:
+        if not term:
+            return ""
+        value = term["value"]
+        if term["type"] == "uri" and _LINKABLE.match(value) and names is not None:  # `labels=1`: KIND/ID or
+            # prefixed name, and the name
+            name = f' <span class="muted">{escape(names[value])}</span>' if value in names else ""
+            return f'<a href="{escape(self.link(value))}">{escape(prefixed(value, self.base))}</a>{name}'
+        if term["type"] == "uri" and _LINKABLE.match(value):
+            return f'<a href="{escape(self.link(value))}">{escape(value)}</a>'
+        if term["type"] == "literal" and "xml:lang" in term:
+            return f'{escape(value)} <span class="lang">@{escape(term["xml:lang"])}</span>'
+        return escape(value if term["type"] != "triple" else json.dumps(value))
+
+
+def _text(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HttpError(400, "the request body is not UTF-8") from None
+
+
+def _error_text(status: int, error: Exception) -> str:
+    reason = http.server.BaseHTTPRequestHandler.responses.get(status, ("Error",))[0]
+    return f"{status} {reason}: {error}\n"
+
+
+# -- the socket side ---------------------------------------------------------------------------
+
+class _Headers(dict):
+    """Request headers by case-insensitive name; repeated headers joined with commas."""
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]):
+        super().__init__()
+        for name, value in raw:
+            key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+            self[key] = f"{self[key]}, {text}" if key in self else text
+
+    def get(self, name: str, default=None):
+        return super().get(name.lower(), default)
+
+
+class Asgi:
+    """`App` as an ASGI application, with the per-request deadlines and admission limits."""
+
+    def __init__(self, app: App, log: Callable[[str], None] | None = None):
+        self.app, self.log = app, log
+        self.per_client: Counter[str] = Counter()
+        self.active = 0
+        self.executor = ThreadPoolExecutor(MAX_ACTIVE, thread_name_prefix="pledgegraph-request")
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            return
+        client = (scope.get("client") or ("", 0))[0]
+        if self.per_client[client] >= MAX_PER_CLIENT:
+            response = Response(429, f"429 Too Many Requests: at most {MAX_PER_CLIENT} requests at once "
+                                     "from one address\n".encode(), headers={"Retry-After": "1"})
+        elif self.active >= MAX_ACTIVE:
+            response = Response(503, b"503 Service Unavailable: too many requests at once\n",
+                                headers={"Retry-After": "1"})
+        else:
+            self.per_client[client] += 1
+            self.active += 1
+            try:
+                response = await self._respond(scope, receive, client)
+            finally:
+                self.active -= 1
+                self.per_client[client] -= 1
+                if not self.per_client[client]:
+                    del self.per_client[client]
+        await self._send(scope, send, response)
+        if self.log:
+            self.log(f'{client} "{scope["method"]} {scope["path"]}" {response.status} {len(response.body)}')
+
+    async def _respond(self, scope, receive, client: str) -> Response:
+        headers = _Headers(scope["headers"])
+        method = scope["method"]
+        body = b""
+        if method == "POST" and not headers.get("Transfer-Encoding"):
+            length = int(headers.get("Content-Length") or 0)  # h11 has checked it is all digits
+            if length <= self.app.max_body:
+                try:
+                    body = await asyncio.wait_for(_read_body(receive, length), BODY_SECONDS)
+                except TimeoutError:
+                    return Response(408, f"408 Request Timeout: the body did not arrive within "
+                                         f"{BODY_SECONDS:g} s\n".encode(), headers={"Connection": "close"})
+        target = scope["raw_path"].decode("latin-1") + ("?" + scope["query_string"].decode("latin-1")
+                                                        if scope["query_string"] else "")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self.app.handle, method, target, headers,
+                                          lambda n: body[:n], client)
+
+    @staticmethod
+    async def _send(scope, send, response: Response) -> None:
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.all_headers().items()]
+        try:
+            async with asyncio.timeout(SEND_SECONDS):  # a client that does not read cannot hold the answer
+                await send({"type": "http.response.start", "status": response.status, "headers": headers})
+                if scope["method"] == "HEAD":
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+                view = memoryview(response.body)
+                for start in range(0, max(len(view), 1), 65536):
+                    await send({"type": "http.response.body", "body": bytes(view[start:start + 65536]),
+                                "more_body": start + 65536 < len(view)})
+        except TimeoutError:
+            pass  # Hypercorn closes the connection when the application returns mid-answer
+
+
+async def _read_body(receive, length: int) -> bytes:
+    chunks, size = [], 0
+    while size < length:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+class Server:
+    """Hypercorn serving `App` on a socket bound at construction (so `server_address` is known)."""
+
+    def __init__(self, address, app: App, log: Callable[[str], None] | None = None):
+        self.app, self.log = app, log
+        host, port = address
+        self.socket = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                           backlog=BACKLOG)
+        self.server_address = self.socket.getsockname()
+        self.asgi = Asgi(app, log)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._started = threading.Event()
+
+    def serve_forever(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        from hypercorn.asyncio import serve
+        from hypercorn.config import Config
+
+        config = Config()
+        config.bind = [f"fd://{os.dup(self.socket.fileno())}"]
+        config.backlog = BACKLOG
+        config.keep_alive_timeout = HEADER_SECONDS
+        config.h11_max_incomplete_size = MAX_HEADERS
+        config.include_server_header = False
+        config.accesslog = None
+        config.errorlog = None
+        config.graceful_timeout = 1.0
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        self._started.set()
+        try:
+            await serve(self.asgi, config, shutdown_trigger=self._stop.wait, mode="asgi")
+        finally:  # close the workers now: requests still waiting for one give up at once, so the
+            self.app.close()  # threads they hold end before the event loop waits for them
+
+    def shutdown(self) -> None:
+        if self._started.wait(10) and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+
+    def server_close(self) -> None:
+        self.socket.close()
+        self.asgi.executor.shutdown(wait=False, cancel_futures=True)
+        self.app.close()
+
+
+def limit_memory(megabytes: int) -> None:
+    """Cap this process's address space (the soft limit only: query workers set their own)."""
+    limit = megabytes * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+
+
+def make_server(dist: Path, queries_dir: Path, host: str = "127.0.0.1", port: int = 8080, *,
+                log: Callable[[str], None] | None = None, **limits) -> Server:
+    """A ready server (workers started, socket bound); call `serve_forever()`, then `server_close()`."""
+    app = App(dist, queries_dir, **limits)
+    try:
+        return Server((host, port), app, log)
+    except OSError:
+        app.close()
+        raise

@@ -1,0 +1,631 @@
+"""SPARQL over the built graph: load dist/ into Oxigraph, check a query is safe, run it, write answers.
+
+rdflib's engine is 20-150x slower than Oxigraph's, so queries run on an in-memory pyoxigraph Store
+loaded from `dist/pledgegraph.trig`. Oxigraph executes `SERVICE` by making HTTP requests and has no
+switch to stop it, so every query is checked on its parse tree before it runs (`check_query`, with
+rdflib's SPARQL grammar; pyoxigraph does not expose its own): updates, `SERVICE`, `LOAD`, and
+`FROM`/`FROM NAMED` naming anything but this dataset's graphs are refused. Oxigraph cannot cancel
+a query either: time limits live in `workers.QueryPool`, which checks and runs queries in
+processes it can kill.
+
+The default graph of a query is the asserted graph plus the inferred one (absent graphs are
+simply empty); `asserted_only` narrows it to the curated facts. The ontology stays reachable with
+`GRAPH <…/graph/ontology>`. Prefixes of `vocab.PREFIXES` are predeclared; a query's own PREFIX
+lines take precedence.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterable
+
+import pyoxigraph as ox
+
+from pledgegraph.errors import QueryError, QueryRefused, QuerySyntaxError, TooLarge, UnusableInput
+from pledgegraph.delivery.export import serialize
+from pledgegraph.model.formats import spreadsheet_safe, xml_safe_bytes
+from pledgegraph.layout import GRAPH_NAMES, OUTPUT_STEM, graph_iri
+from pledgegraph.model.vocab import DEFAULT_BASE, PG, PGV, PREFIXES, XSD
+
+DATASET_FILE = OUTPUT_STEM + ".trig"
+RESULT_FORMATS = ("json", "xml", "csv", "tsv")          # SELECT and ASK answers
+GRAPH_RESULT_FORMATS = ("turtle", "ntriples", "jsonld", "rdfxml")  # CONSTRUCT and DESCRIBE answers
+_OX_RESULT_FORMATS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
+                      "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
+
+
+# -- loading -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Loaded:
+    """A store holding one build's graphs, and the base IRI that build used."""
+
+    store: ox.Store
+    base: str
+    path: Path
+
+    @property
+    def graph_iris(self) -> frozenset[str]:
+        """The graphs a query may name in FROM / FROM NAMED (present or not)."""
+        return frozenset(graph_iri(self.base, name) for name in GRAPH_NAMES)
+
+    def default_graphs(self, asserted_only: bool = False) -> list[ox.NamedNode]:
+        names = ("asserted",) if asserted_only else ("asserted", "inferred")
+        return [ox.NamedNode(graph_iri(self.base, n)) for n in names]
+
+
+def load(dist: Path) -> Loaded:
+    """The build output in `dist` as a store; UnusableInput when there is none."""
+    path = Path(dist) / DATASET_FILE
+    if not path.is_file():
+        raise UnusableInput(f"no built graph at {path}: run `pledgegraph build` first")
+    store = ox.Store()
+    try:
+        store.bulk_load(path=str(path), format=ox.RdfFormat.TRIG)
+    except (SyntaxError, OSError) as e:
+        raise UnusableInput(f"{path} cannot be read ({e}): run `pledgegraph build` again") from e
+    suffix = graph_iri("", "asserted")
+    bases = [g.value[: -len(suffix)] for g in store.named_graphs()
+             if isinstance(g, ox.NamedNode) and g.value.endswith(suffix)]
+    if len(bases) != 1:
+        raise UnusableInput(f"{path} has no single asserted graph (<…{suffix}>): run `pledgegraph build` again")
+    return Loaded(store, bases[0], path)
+
+
+def describe(loaded: Loaded, iri: str) -> list[ox.Triple]:
+    """What the graph says about `iri`: its own triples and those of the nodes nested below it
+    (`…/name/1`, `…/cite/<source>/quote`…), from every graph, sorted. Empty when it is unknown."""
+    found: set[ox.Triple] = set()
+    todo, seen = [iri], {iri}
+    below = iri + "/"
+    reified = ox.NamedNode(PG + "claimSubject")  # a claim below the record points at it, not from it
+    while todo:
+        subject = ox.NamedNode(todo.pop())
+        own = [ox.Triple(q.subject, q.predicate, q.object) for q in loaded.store.quads_for_pattern(subject, None, None)]
+        found.update(own)
+        nested = [t.object for t in own]
+        nested += [q.subject for q in loaded.store.quads_for_pattern(None, reified, subject)]
+        for node in nested:
+            if isinstance(node, ox.NamedNode) and node.value.startswith(below) and node.value not in seen:
+                seen.add(node.value)
+                todo.append(node.value)
+    return sorted(found, key=str)
+
+
+# -- checking a query before it runs -----------------------------------------------------------
+
+_FORMS = {"SelectQuery": "select", "AskQuery": "ask", "ConstructQuery": "construct", "DescribeQuery": "describe"}
+
+
+@dataclass(frozen=True)
+class Query:
+    """A query that passed the checks: `text` is what Oxigraph runs (codepoint escapes already
+    replaced, so both parsers read the same characters); `form` is select/ask/construct/describe;
+    `own_dataset` when it names its graphs with FROM."""
+
+    text: str
+    form: str
+    own_dataset: bool = False
+    bindings: tuple[tuple[str, str], ...] = ()  # (variable, term in N-Triples syntax), pre-bound (SEP-0007)
+
+    def bound(self, bindings: dict[str, str]) -> "Query":
+        return replace(self, bindings=tuple(sorted(bindings.items())))
+
+    @property
+    def graph_result(self) -> bool:
+        return self.form in ("construct", "describe")
+
+
+# Tokens, for what reads a query without running it (`advice.py`, DESCRIBE of records); the
+# safety checks decide on the parsed query (`check_query`).
+_UNICODE_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_TOKEN = re.compile(r"""
+    (?P<space>\s+)
+  | (?P<comment>\#[^\n\r]*)
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+               |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
+  | (?P<var>[?$]\w+)
+  | (?P<pname>(?:[^\W\d_][\w.-]*)?:(?:[\w:.-]|%[0-9A-Fa-f]{2}|\\[_~.!$&'()*+,;=/?\#@%-])*)
+  | (?P<word>[^\W\d][\w-]*)
+  | (?P<other>.)
+""", re.VERBOSE | re.DOTALL)
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    found = []
+    for m in _TOKEN.finditer(text):
+        kind, value = m.lastgroup, m.group()
+        if kind == "pname" and value.endswith("."):  # a prefixed name cannot end with a dot
+            value = value.rstrip(".")
+            found.append((kind, value))
+            found.extend(("other", ".") for _ in range(len(m.group()) - len(value)))
+        elif kind not in ("space", "comment"):
+            found.append((kind, value))
+    return found
+
+
+def _unescape(text: str) -> str:
+    """Codepoint escapes are replaced before parsing (SPARQL 1.1 §19.2), as Oxigraph does: a
+    keyword spelt `\\u0053ERVICE` is still SERVICE."""
+    def replace(m):
+        code = int(m.group(1) or m.group(2), 16)
+        return chr(code) if code <= 0x10FFFF else m.group()
+    return _UNICODE_ESCAPE.sub(replace, text)
+
+
+def prefix_declarations(tokens: list[tuple[str, str]]) -> list[int]:
+    """The positions of `PREFIX name: <iri>` declarations in a query's tokens."""
+    return [i for i, (kind, value) in enumerate(tokens)
+            if kind == "word" and value.upper() == "PREFIX" and i + 2 < len(tokens)
+            and tokens[i + 1][0] == "pname" and tokens[i + 2][0] == "iri"]
+
+
+def declared_prefixes(tokens: list[tuple[str, str]]) -> dict[str, str]:
+    """The predeclared prefixes, overridden by the query's own PREFIX lines."""
+    prefixes = dict(PREFIXES)
+    for i in prefix_declarations(tokens):
+        prefixes[tokens[i + 1][1][:-1]] = tokens[i + 2][1][1:-1]
+    return prefixes
+
+
+def check_query(text: str, allowed_graphs: Iterable[str]) -> Query:
+    """Refuse what a read-only public endpoint must not run, deciding on the parsed query.
+
+    rdflib's SPARQL grammar parses the query (pure Python, so it can be slow or deep: the server
+    calls this in a worker, under the query's time and memory limits). Codepoint escapes are
+    replaced first (SPARQL 1.1 §19.2) and Oxigraph is then given that replaced text, so no escape
+    can read as a string to one parser and as SERVICE to the other; a query rdflib cannot parse
+    is refused, never passed on. SERVICE anywhere in the tree, any update (LOAD included), and
+    FROM / FROM NAMED naming a graph outside `allowed_graphs` are refused."""
+    from pyparsing import ParseException
+    from rdflib.plugins.sparql.algebra import translatePrologue
+    from rdflib.plugins.sparql.parser import expandUnicodeEscapes, parseQuery, parseUpdate
+
+    try:
+        source = expandUnicodeEscapes(text)
+    except ValueError as e:
+        raise QuerySyntaxError(f"syntax error: {e}") from None
+    try:
+        prologue, body = parseQuery(source)
+    except ParseException as e:
+        operations = _update_operations(parseUpdate, source)
+        if operations:
+            raise QueryRefused(f"updates are not accepted ({', '.join(operations)}): this graph is read-only") from None
+        near = e.line[e.col - 1:e.col + 39].strip() or "the end"
+        raise QuerySyntaxError(f"syntax error at line {e.lineno}, column {e.col}, near {near!r}",
+                               e.lineno, e.col) from None
+    except RecursionError:
+        raise QuerySyntaxError("syntax error: the query is nested too deeply") from None
+    if _contains(body, "ServiceGraphPattern"):
+        raise QueryRefused("SERVICE is not allowed: queries run on this dataset only, never on other endpoints")
+    clauses = body["datasetClause"] if "datasetClause" in body else []
+    if clauses:
+        allowed = set(allowed_graphs)
+        try:
+            resolve = translatePrologue(prologue, None, PREFIXES).absolutize
+            names = [("named" in c, str(resolve(c["named" if "named" in c else "default"]))) for c in clauses]
+        except Exception as e:  # an unknown prefix, a relative IRI with no BASE
+            raise QuerySyntaxError(f"syntax error in FROM: {e}") from None
+        for named, iri in names:
+            if iri not in allowed:
+                raise QueryRefused(f"FROM {'NAMED ' if named else ''}<{iri}>: only this dataset's graphs can be "
+                                   "named: " + ", ".join(f"<{g}>" for g in sorted(allowed)))
+    return Query(source, _FORMS[body.name], own_dataset=bool(clauses))
+
+
+def _update_operations(parse, text: str) -> list[str]:
+    """The operations of `text` read as SPARQL Update (INSERT, LOAD…), or [] when it is not one."""
+    try:
+        request = parse(text).request
+    except Exception:  # any failure of the other grammar: not an update either
+        return []
+    names = {"Modify": "DELETE/INSERT"}
+    return sorted({names.get(op.name) or re.match(r"[A-Z][a-z]*", op.name).group().upper() for op in request})
+
+
+def _contains(tree, name: str) -> bool:
+    """Whether a node called `name` is anywhere in rdflib's parse tree (iteratively: trees can be deep)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        if getattr(node, "name", None) == name:
+            return True
+        if isinstance(node, dict):
+            todo.extend(node.values())
+        elif isinstance(node, (list, tuple)) or type(node).__name__ == "ParseResults":
+            todo.extend(node)
+    return False
+
+
+def describe_targets(text: str) -> list[str] | None:
+    """The IRIs of `DESCRIBE <iri> pg:x …` with no WHERE clause, else None: those are answered with
+    the record's whole subgraph (`describe`), the same triples as its served `.ttl`, rather than
+    Oxigraph's DESCRIBE (the node's own triples only, without its dates, citations and quotes)."""
+    tokens = _tokens(_unescape(text))
+    prefixes = declared_prefixes(tokens)
+    start = None
+    for i, (kind, value) in enumerate(tokens):
+        if kind == "word" and value.upper() == "DESCRIBE":
+            start = i + 1
+            break
+    if start is None or start >= len(tokens):
+        return None
+    iris = []
+    for kind, value in tokens[start:]:
+        iri = value[1:-1] if kind == "iri" else _expand(value, prefixes) if kind == "pname" else None
+        if iri is None:
+            return None
+        iris.append(iri)
+    return iris
+
+
+def _expand(pname: str, prefixes: dict[str, str]) -> str | None:
+    prefix, _, local = pname.partition(":")
+    return prefixes[prefix] + local if prefix in prefixes and "\\" not in local and "%" not in local else None
+
+
+_ERROR_AT = re.compile(r"error at (\d+):(\d+): ?(.*)", re.DOTALL)
+
+
+def syntax_error(message: str, text: str = "") -> QuerySyntaxError:
+    """Oxigraph's "error at LINE:COLUMN: …" as a QuerySyntaxError that knows where, with the
+    parser's list of expected tokens (dozens, with Unicode ranges) said in a few words, and the
+    offending line with a caret under the column when the query text is given."""
+    m = _ERROR_AT.search(message)
+    if not m:
+        return QuerySyntaxError(f"syntax error: {short_expected(message)}")
+    line, column = int(m.group(1)), int(m.group(2))
+    lines = text.splitlines()
+    shown = ""
+    if 0 < line <= len(lines):
+        shown = f"\n  {lines[line - 1].expandtabs(1)}\n  {' ' * max(column - 1, 0)}^"
+    return QuerySyntaxError(f"syntax error at line {line}, column {column}: {short_expected(m.group(3))}{shown}",
+                            line, column)
+
+
+# What the tokens Oxigraph lists as expected stand for, in a reader's words (in this order).
+_EXPECTED_WORDS = (
+    ("a variable", {"?", "$"}), ("an IRI", {"<"}), ("a prefixed name", {":", "[a-z]"}),
+    ("a string", {"'", '"', "'''", '\\"\\"\\"', '\\"'}), ("a number", {"[0-9]", "+", "-"}),
+    ("true/false", {"true", "false"}), ("a blank node", {"_:", "["}),
+)
+_EXPECTED_ITEM = re.compile(r'"((?:[^"\\]|\\.)*)"|(\[[^\]]*\])|([A-Za-z_]\w*)')
+
+
+def short_expected(message: str) -> str:
+    """"expected one of …" in a few words: token classes instead of characters and ranges."""
+    m = re.match(r"(?s)expected one of (.*)", message.strip())
+    if not m:
+        return " ".join(re.sub(r"\[[^\]]*\\u\{[^\]]*\]", "a letter", message).split())
+    items = set()
+    for quoted, ranged, word in _EXPECTED_ITEM.findall(m.group(1)):
+        if ranged:
+            items.add("[0-9]" if "'0'" in ranged else "[a-z]" if ("'a'" in ranged or "\\u" in ranged) else ranged)
+        else:
+            items.add(quoted or word)
+    said, used = [], set()
+    for words, tokens in _EXPECTED_WORDS:
+        if items & tokens:
+            said.append(words)
+            used |= items & tokens
+    functions = sorted(i for i in items - used if re.fullmatch(r"[A-Za-z]\w+", i) and i not in ("true", "false"))
+    if functions:
+        said.append("a function or expression (" + ", ".join(functions[:4]) + (", …" if len(functions) > 4 else "") + ")")
+        used |= set(functions)
+    said += [f"'{i}'" for i in sorted(items - used - {"[_]", "<<", "<<("})]
+    return "expected " + ", ".join(said) if said else message
+
+
+# -- running a query ---------------------------------------------------------------------------
+
+@dataclass
+class Answer:
+    """What a query returned, already bounded by the row cap."""
+
+    form: str
+    variables: list[str] = field(default_factory=list)
+    rows: list[tuple] = field(default_factory=list)
+    boolean: bool | None = None
+    triples: list[ox.Triple] = field(default_factory=list)
+    short_base: str = ""  # when set, tables show this build's entities as KIND/ID (`--labels`)
+
+    def serialize(self, fmt: str, max_bytes: int | None = None) -> bytes:
+        """The answer in a SPARQL results format, an RDF format, or "table" for people; TooLarge
+        when it would exceed `max_bytes`. CSV and TSV cells cannot start a spreadsheet formula
+        and XML carries no character XML forbids (see `formats`)."""
+        if self.form in ("construct", "describe"):
+            if fmt not in GRAPH_RESULT_FORMATS:
+                raise QueryError(f"a {self.form.upper()} answer is RDF: ask for one of "
+                                   + ", ".join(GRAPH_RESULT_FORMATS))
+            data = serialize(self.triples, fmt)
+            return _capped(xml_safe_bytes(data) if fmt == "rdfxml" else data, max_bytes)
+        if fmt == "table":
+            return _capped(table(self).encode(), max_bytes)
+        if fmt not in RESULT_FORMATS:
+            raise QueryError(f"a {self.form.upper() or 'SELECT'} answer is a table: ask for one of "
+                               + ", ".join(("table",) + RESULT_FORMATS))
+        data = self._json(spreadsheet_safe if fmt in ("csv", "tsv") else None)
+        if fmt == "json":
+            return _capped(data, max_bytes)
+        # Oxigraph's writers do the escaping that XML, CSV and TSV each need.
+        parsed = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
+        data = parsed.serialize(format=_OX_RESULT_FORMATS[fmt])
+        return _capped(xml_safe_bytes(data) if fmt == "xml" else data, max_bytes)
+
+    def _json(self, clean=None) -> bytes:
+        if self.boolean is not None:
+            doc = {"head": {}, "boolean": self.boolean}
+        else:
+            doc = {"head": {"vars": self.variables},
+                   "results": {"bindings": [{v: _json_term(t, clean) for v, t in zip(self.variables, row, strict=True)
+                                             if t is not None} for row in self.rows]}}
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def _capped(data: bytes, max_bytes: int | None) -> bytes:
+    if max_bytes is not None and len(data) > max_bytes:
+        raise TooLarge(f"the answer is larger than {max_bytes:,} bytes: add a LIMIT or select less")
+    return data
+
+
+def _json_term(term, clean=None) -> dict:
+    """One RDF term in the SPARQL 1.1 JSON results format (`clean` rewrites literal values)."""
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        doc = {"type": "literal", "value": clean(term.value) if clean else term.value}
+        if term.language:
+            doc["xml:lang"] = term.language
+        elif term.datatype.value != XSD + "string":
+            doc["datatype"] = term.datatype.value
+        return doc
+    return {"type": "triple", "value": {"subject": _json_term(term.subject, clean),
+                                        "predicate": _json_term(term.predicate, clean),
+                                        "object": _json_term(term.object, clean)}}
+
+
+def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_rows: int | None = None,
+            max_bytes: int | None = None, default_graphs: list[str] | None = None,
+            named_graphs: list[str] | None = None, bindings: dict[str, str] | None = None) -> Answer:
+    """Run a checked query in this process. Callers that must bound time use `workers.QueryPool`.
+
+    `default_graphs`/`named_graphs` are the SPARQL Protocol's default-graph-uri/named-graph-uri
+    (checked against the dataset's graphs); without them a query's FROM clauses choose, and
+    without those the default graph is asserted (+ inferred). `max_rows` and `max_bytes` (the
+    characters of the values, counted as they stream out of Oxigraph) bound the answer: TooLarge
+    as soon as either is passed. Any error of the engine is a QueryError."""
+    for iri in (default_graphs or []) + (named_graphs or []):
+        if iri not in loaded.graph_iris:
+            raise QueryRefused(f"graph <{iri}> is not part of this dataset: use one of "
+                               + ", ".join(f"<{g}>" for g in sorted(loaded.graph_iris)))
+    options: dict = {"prefixes": PREFIXES}
+    if default_graphs or named_graphs:
+        options["default_graph"] = [ox.NamedNode(g) for g in default_graphs or []] or ox.DefaultGraph()
+        options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or []]
+    elif not query.own_dataset:
+        options["default_graph"] = loaded.default_graphs(asserted_only)
+    if bindings:
+        query = query.bound(bindings)
+    text = query.text
+    if query.bindings:
+        bound = {ox.Variable(v): _term(t) for v, t in query.bindings}
+        if re.search(r"\bCONSTRUCT\s+WHERE\b", text, re.I):  # the short form has no room for VALUES
+            options["substitutions"] = bound
+        else:
+            # A VALUES block opening WHERE, not Oxigraph's substitutions: with the values in the query,
+            # Oxigraph starts from the bound entity (parent-at-date at 100k: 2 s pre-bound, 1 ms so).
+            text = _values_in_where(text, bound)
+    targets = describe_targets(query.text) if query.form == "describe" else None
+    if targets and all(t.startswith(loaded.base + "id/") for t in targets):
+        triples = sorted({t for iri in targets for t in describe(loaded, iri)}, key=str)
+        return Answer("describe", triples=_bounded(iter(triples), max_rows, max_bytes, "triples"))
+    try:
+        try:
+            result = loaded.store.query(text, **options)
+        except RuntimeError as e:  # Oxigraph substitutes projected variables only (and not in CONSTRUCT)
+            if "substitutions" not in options or "does not contains variable" not in str(e):
+                raise
+            result = loaded.store.query(_values_in_where(text, options.pop("substitutions")), **options)
+        if isinstance(result, ox.QueryBoolean):
+            return Answer("ask", boolean=bool(result))
+        if isinstance(result, ox.QuerySolutions):
+            answer = Answer(query.form if query.form in ("select", "ask") else "select",
+                            variables=[v.value for v in result.variables])
+            width = len(answer.variables)
+            answer.rows = _bounded((tuple(s[i] for i in range(width)) for s in result), max_rows, max_bytes, "rows")
+            return answer
+        triples = _bounded(iter(result), max_rows, max_bytes, "triples")
+    except SyntaxError as e:
+        raise syntax_error(str(e), query.text) from None
+    except (RuntimeError, ValueError, TypeError, OSError) as e:  # Oxigraph's evaluation errors
+        raise QueryError(f"the query could not be evaluated: {str(e)[:500]}") from None
+    return Answer(query.form or "construct", triples=sorted(set(triples), key=str))
+
+
+def _values_in_where(text: str, bound: dict) -> str:
+    """The query with a VALUES block opening its WHERE clause: the same bindings, seen by every
+    pattern and FILTER of that group, for variables the query does not project."""
+    where = re.search(r"\bWHERE\s*\{", text, re.I) or re.search(r"\{", text)
+    if where is None:
+        raise QueryError("a bound variable needs a WHERE clause to bind it in")
+    values = ("VALUES (" + " ".join(str(v) for v in bound) + ") { ("
+              + " ".join(str(t) for t in bound.values()) + ") } ")
+    return text[:where.end()] + values + text[where.end():]
+
+
+def run_once(dist: Path, text: str, fmt: str | None = None, *, asserted_only: bool = False,
+             bound: dict[str, str] | None = None, labels: bool = False, warn=None) -> bytes:
+    """One query for the command line, answered in this process (no worker start-up to wait for).
+
+    `fmt` defaults to "table" for SELECT/ASK and "turtle" for CONSTRUCT/DESCRIBE; `bound` pre-binds
+    variables (see `bindings`); `labels` adds a name column after each IRI column (`labels.py`).
+    `warn(message)`, when given, hears about terms the dataset does not know and, for an empty
+    answer, which pattern matched nothing (`advice.py`)."""
+    loaded = load(dist)
+    query = check_query(text, loaded.graph_iris).bound(bound or {})
+    fmt = fmt or ("turtle" if query.graph_result else "table")
+    if warn:
+        from pledgegraph.delivery.endpoint import advice
+
+        for message in advice.unknown_terms(loaded, query):
+            warn(message)
+    answer = execute(loaded, query, asserted_only=asserted_only)
+    if warn and not answer.rows and not answer.triples and not answer.boolean:
+        from pledgegraph.delivery.endpoint import advice
+
+        for message in advice.why_empty(loaded, query, asserted_only=asserted_only):
+            warn(message)
+    if labels:
+        from pledgegraph.delivery.endpoint.labels import with_labels
+
+        answer = with_labels(answer, loaded)
+    return answer.serialize(fmt)
+
+
+def _bounded(items, cap: int | None, max_bytes: int | None, what: str) -> list:
+    out, size = [], 0
+    for item in items:
+        if cap is not None and len(out) >= cap:
+            raise TooLarge(f"the answer has more than {cap} {what}: add a LIMIT (or narrow the query)")
+        if max_bytes is not None:
+            size += sum(len(str(term)) for term in item if term is not None)
+            if size > max_bytes:
+                raise TooLarge(f"the answer is larger than {max_bytes:,} bytes: add a LIMIT or select less")
+        out.append(item)
+    return out
+
+
+def table(answer: Answer) -> str:
+    """An aligned text table of a SELECT answer (prefixed names where a known prefix fits)."""
+    if answer.boolean is not None:
+        return ("true" if answer.boolean else "false") + "\n"
+    header = [f"?{v}" for v in answer.variables]
+    cells = [[_cell(t, answer.short_base) for t in row] for row in answer.rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    lines.append(f"({len(cells)} row{'s' if len(cells) != 1 else ''})")
+    return "\n".join(lines) + "\n"
+
+
+_LOCAL = re.compile(r"[\w-]*\Z")
+
+
+def _cell(term, short_base: str = "") -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.NamedNode) and short_base:
+        if term.value.startswith(short_base + "id/"):
+            return term.value[len(short_base) + 3:]
+        if term.value.startswith(PGV):
+            return "pgv:" + term.value[len(PGV):]
+    if isinstance(term, ox.NamedNode):
+        for prefix, ns in PREFIXES.items():
+            if term.value.startswith(ns) and _LOCAL.match(term.value[len(ns):]):
+                return f"{prefix}:{term.value[len(ns):]}"
+        return term.value
+    if isinstance(term, ox.Literal):
+        text = " ".join(term.value.split())
+        return f"{text} @{term.language}" if term.language else text
+    return str(term)
+
+
+# -- parameters ----------------------------------------------------------------------------------
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_RECORD_REF = re.compile(r"[a-z]+/[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def parse_term(value: str, base: str = DEFAULT_BASE) -> str:
+    """A parameter value as an RDF term in N-Triples syntax. VALUE is SPARQL term syntax
+    (`<https://…>`, `"2015-07-01"^^xsd:date`, `pg:Pledge`, `42`), or for short a bare date
+    (`2015-07-01`) or a record as KIND/ID (`org/islamic-state`). Read by Oxigraph's own parser."""
+    value = value.strip()
+    if _DATE_ONLY.fullmatch(value):
+        value = f'"{value}"^^<{XSD}date>'
+    elif _RECORD_REF.fullmatch(value):
+        value = f"<{base}id/{value}>"
+    if not value or any(c in value for c in "{}\n\r") or value.startswith("?") or value.startswith("$"):
+        raise QueryError(f"'{value}' is not an RDF term: write <https://…>, \"2015-07-01\"^^xsd:date, "
+                         "a bare date 2015-07-01, or a record as KIND/ID (org/islamic-state)")
+    try:
+        rows = list(ox.Store().query(f"SELECT ?x WHERE {{ VALUES ?x {{ {value} }} }}", prefixes=PREFIXES))
+    except SyntaxError:
+        rows = []
+    if len(rows) != 1 or rows[0]["x"] is None:
+        raise QueryError(f"'{value}' is not an RDF term: write <https://…>, \"2015-07-01\"^^xsd:date, "
+                         "a bare date 2015-07-01, or a record as KIND/ID (org/islamic-state)")
+    return str(rows[0]["x"])
+
+
+def _term(text: str):
+    return next(iter(ox.parse(f"<urn:s> <urn:p> {text} .", format=ox.RdfFormat.N_TRIPLES))).object
+
+
+def bindings(example: "Example | None", binds: Iterable[str], base: str = DEFAULT_BASE) -> dict[str, str]:
+    """The variables to pre-bind: a library query's declared parameters at their defaults,
+    overridden by `binds` (`var=VALUE`, see `parse_term`). Binding a variable a library query does
+    not declare is an error that names the ones it does."""
+    declared = dict(example.parameters) if example else {}
+    out = {var: parse_term(default, base) for var, default in declared.items()}
+    for bind in binds:
+        var, sep, value = bind.partition("=")
+        var = var.strip().lstrip("?$")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
+            raise QueryError(f"--bind takes var=VALUE (e.g. date=2015-07-01), not '{bind}'")
+        if example and var not in declared:
+            raise QueryError(f"query '{example.name}' has no parameter ?{var}; its parameters: "
+                             + (", ".join(f"?{v}" for v in declared) or "none"))
+        out[var] = parse_term(value, base)
+    return out
+
+
+# -- the example query library -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Example:
+    name: str
+    title: str
+    description: str
+    path: Path
+    parameters: tuple[tuple[str, str], ...] = ()  # (variable, default value) from `# param: ?var DEFAULT`
+
+    @property
+    def text(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+
+def examples(directory: Path) -> list[Example]:
+    """Every `*.rq` in the query library; each starts `# title: …`, then `# ` description lines."""
+    found = []
+    for path in sorted(Path(directory).glob("*.rq")):
+        title, description, parameters = "", [], []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.startswith("#"):
+                break
+            text = line.lstrip("#").strip()
+            if text.lower().startswith("title:") and not title:
+                title = text[6:].strip()
+            elif text.lower().startswith("param:"):
+                var, _, rest = text[6:].strip().partition(" ")
+                parameters.append((var.lstrip("?$"), rest.split(" — ")[0].strip()))
+            elif text:
+                description.append(text)
+        found.append(Example(path.stem, title, " ".join(description), path, tuple(parameters)))
+    return found
+
+
+def example(directory: Path, name: str) -> Example:
+    known = {e.name: e for e in examples(directory)}
+    if name in known:
+        return known[name]
+    near = difflib.get_close_matches(name, known, n=3) or [n for n in known if n.startswith(name)]
+    hint = f" (did you mean {', '.join(near)}?)" if near else ""
+    raise UnusableInput(f"no query named '{name}' in {directory}/{hint}; `pledgegraph query --list` lists them")

@@ -1,0 +1,440 @@
+"""Queries that can be stopped: a pool of warm worker processes, checked, scheduled fairly, killed on timeout.
+
+pyoxigraph holds the GIL while it evaluates and has no way to cancel a query, so a thread cannot
+stop a runaway one. Each worker process loads the store once and then answers queries sent over
+a pipe: it parses and checks the query itself (`store.check_query`, which can be slow on hostile
+text), runs it, and serializes the answer within a size cap, all under the query's time limit;
+when the limit passes the worker is killed (SIGKILL) and a fresh one is started in the background.
+
+Fair scheduling, so cheap queries are not starved by heavy ones: `workers` *normal* workers
+and up to `heavy` *low-priority* ones (nice 19, so a cheap query gets the CPU first). A query
+still running after `cheap_seconds` is heavy: it must hold one of the `heavy` slots (none free:
+stopped with Busy, 503), and a normal worker running it drops to nice 19 and is replaced by a
+fresh normal one. The client and the query text are then *expected heavy* for a while: their
+next queries wait for a heavy slot before they start, on a low-priority worker, instead of
+taking a normal one (the cost estimate before admission). So `workers` normal workers are always
+free for, or busy with, queries that take under `cheap_seconds`. Among waiting requests the next
+worker goes first to clients whose recent queries were all cheap, then to the client with the
+fewest queries running (round robin between clients), so one client cannot queue ahead of everyone
+and a wave of unknown heavy queries does not queue ahead of known cheap clients.
+
+Workers are also sandboxed where the platform allows (Linux x86-64 / arm64, seccomp): they cannot
+open network sockets at all nor set up io_uring, so even a query that slipped past the check could
+not make Oxigraph reach another host. They run under a memory limit, so a query that builds a huge
+intermediate result kills only its worker.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import itertools
+import multiprocessing
+import os
+import platform
+import resource
+import struct
+import threading
+import time
+from collections import Counter, OrderedDict
+from pathlib import Path
+
+from pledgegraph import errors
+from pledgegraph.errors import Busy, QueryError, QueryTimeout
+
+_STARTUP_SECONDS = 120
+_CHECKED_CACHE = 256  # parsed-and-checked queries each worker remembers (rdflib's parser is slow)
+_SUSPECT_SECONDS = 60.0  # how long a client or text that ran a heavy query is expected to again
+_SUSPECTS = 4096
+
+
+class QueryPool:
+    """`workers` normal + `heavy` low-priority processes, each with its own copy of the store from `dist`.
+
+    `timeout` bounds each query (seconds); `max_rows` and `max_bytes` bound each answer;
+    `memory_mb` bounds each worker's address space. `run` raises QueryTimeout, TooLarge,
+    QuerySyntaxError, QueryRefused, NotAcceptable, QueryError, or Busy when no worker frees up
+    within `queue_wait` seconds (by default several query time limits, so a burst of queries
+    delays others instead of failing them) or every heavy slot is taken.
+    """
+
+    def __init__(self, dist: Path, *, workers: int = 2, heavy: int | None = None, timeout: float | None = 10.0,
+                 max_rows: int | None = 10_000, max_bytes: int | None = 16 * 1024 * 1024, memory_mb: int = 2048,
+                 queue_wait: float | None = None, cheap_seconds: float = 1.0):
+        self.dist, self.timeout, self.max_rows, self.memory_mb = Path(dist), timeout, max_rows, memory_mb
+        self.max_bytes = max_bytes
+        self.normal_count = max(1, workers)
+        self.heavy_slots = max(1, workers) if heavy is None else max(1, heavy)
+        self.cheap_seconds = cheap_seconds if timeout is None else min(cheap_seconds, timeout)
+        self.queue_wait = queue_wait if queue_wait is not None else max(30.0, 3 * (timeout or 10.0))
+        # Never fork the threaded server itself: workers fork from a fork server, a fresh process
+        # that has already imported Oxigraph and rdflib's SPARQL grammar (1 s of the 1.3 s a
+        # worker took to start), so a killed worker is replaced in a fraction of a second.
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(["pledgegraph.delivery.endpoint.store", "rdflib.plugins.sparql.parser",
+                                              "rdflib.plugins.sparql.algebra"])
+        self._closed = False
+        self.respawn_error: Exception | None = None
+        self._cond = threading.Condition()
+        self._idle: dict[bool, list[_Worker]] = {False: [], True: []}  # low priority? -> idle workers
+        self._waiting: dict[int, tuple[str, bool]] = {}  # ticket -> (client, expected heavy), in arrival order
+        self._running: Counter[str] = Counter()
+        self._heavy = 0  # queries holding a heavy slot
+        self._strangers = 0  # normal workers held by clients not known to be cheap
+        self._suspects: OrderedDict[str, float] = OrderedDict()  # client or query text -> when it last ran heavy
+        self._cheap_clients: OrderedDict[str, float] = OrderedDict()  # client -> when a cheap query of it ended
+        self._tickets = itertools.count()
+        self._all: set[_Worker] = set()
+        started = [self._start(low=False) for _ in range(self.normal_count)]
+        started += [self._start(low=True) for _ in range(self.heavy_slots)]
+        for worker in started:
+            self._await_ready(worker)
+        self.sandboxed = all(w.sandboxed for w in started)
+
+    def run(self, text: str, formats: dict[str, str | None], client: str = "", max_bytes: int | None = None,
+            **options) -> tuple[str, bytes]:
+        """(form, answer) for query `text`: the answer serialized in `formats["table"]` for SELECT
+        and ASK or `formats["graph"]` for CONSTRUCT and DESCRIBE (NotAcceptable when that is None).
+        `client` (e.g. an IP address) is the unit of fair scheduling."""
+        cap = self.max_bytes if max_bytes is None else max_bytes
+        expected_heavy = self._suspected(client, text)
+        worker, stranger = self._acquire(client, expected_heavy)
+        heavy = expected_heavy
+        try:
+            worker.conn.send((text, formats, options, cap))
+            if not heavy and not worker.conn.poll(self.cheap_seconds):
+                self._suspect(client, text)
+                self._make_heavy(worker, stranger)
+                heavy, stranger = True, False
+            waited = 0 if expected_heavy else self.cheap_seconds
+            if not worker.conn.poll(None if self.timeout is None else self.timeout - waited):
+                raise QueryTimeout(f"the query ran longer than {self.timeout:g} s and was stopped")
+            reply = worker.conn.recv()
+            if not heavy:
+                self._vouch(client)
+        except (EOFError, OSError):  # the worker died: out of memory, or killed from outside
+            self._retire(worker)
+            worker = None
+            raise QueryError("the query could not be completed (its worker ran out of memory or stopped)") from None
+        except BaseException:
+            self._retire(worker)
+            worker = None
+            raise
+        finally:
+            self._release(client, worker, heavy, stranger)
+        status, *payload = reply
+        if status == "ok":
+            return payload[0], payload[1]
+        name, message, where = payload
+        error = getattr(errors, name, QueryError)(message)
+        if where:
+            error.line, error.column = where
+        raise error
+
+    def close(self) -> None:
+        if self._closed:  # the server closes the pool as its loop ends, and again when it is closed
+            return
+        self._closed = True
+        with self._cond:
+            workers = list(self._all)
+            self._cond.notify_all()
+        for worker in workers:
+            worker.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- scheduling ---------------------------------------------------------------------------
+
+    def _suspected(self, client: str, text: str) -> bool:
+        """Whether this client or this text ran a heavy query within the last minute."""
+        now = time.monotonic()
+        with self._cond:
+            while self._suspects and next(iter(self._suspects.values())) < now - _SUSPECT_SECONDS:
+                self._suspects.popitem(last=False)
+            return client in self._suspects or "\0" + text in self._suspects
+
+    def _suspect(self, client: str, text: str) -> None:
+        with self._cond:
+            self._cheap_clients.pop(client, None)
+            for key in (client, "\0" + text):
+                self._suspects.pop(key, None)
+                self._suspects[key] = time.monotonic()
+            while len(self._suspects) > _SUSPECTS:
+                self._suspects.popitem(last=False)
+
+    def _vouch(self, client: str) -> None:
+        """Remember a client whose query finished within `cheap_seconds` (for `_SUSPECT_SECONDS`)."""
+        now = time.monotonic()
+        with self._cond:
+            if client in self._suspects:
+                return
+            self._cheap_clients.pop(client, None)
+            self._cheap_clients[client] = now
+            while self._cheap_clients and (len(self._cheap_clients) > _SUSPECTS or
+                                           next(iter(self._cheap_clients.values())) < now - _SUSPECT_SECONDS):
+                self._cheap_clients.popitem(last=False)
+
+    def _ready_for(self, heavy: bool, client: str) -> bool:
+        """Heavy queries run only on low-priority workers, so the normal ones stay free for cheap
+        queries; the others only on normal ones, so their time says what they cost. Clients not
+        known to be cheap hold at most all normal workers but one: that one is for known clients,
+        whom a wave of new clients' heavy queries (each costing a worker restart) cannot delay."""
+        if heavy:
+            return self._heavy < self.heavy_slots and bool(self._idle[True])
+        if client in self._cheap_clients:
+            return bool(self._idle[False])
+        return bool(self._idle[False]) and self._strangers < max(1, self.normal_count - 1)
+
+    def _acquire(self, client: str, heavy: bool) -> tuple[_Worker, bool]:
+        """An idle worker (and a heavy slot, for a query expected to be heavy), once this request
+        is the one to serve: among waiting requests that could start, the one whose client has
+        the fewest queries running, then the oldest. Also whether it counts as a stranger's."""
+        deadline = time.monotonic() + self.queue_wait
+        with self._cond:
+            ticket = next(self._tickets)
+            self._waiting[ticket] = (client, heavy)
+            try:
+                while True:
+                    if self._closed:
+                        raise Busy("the service is shutting down")
+                    ready = [t for t, (c, h) in self._waiting.items() if self._ready_for(h, c)]
+                    if ticket in ready and ticket == min(ready, key=self._turn):
+                        self._running[client] += 1
+                        if heavy:
+                            self._heavy += 1
+                            return self._idle[True].pop(), False
+                        stranger = client not in self._cheap_clients
+                        self._strangers += stranger
+                        return self._idle[False].pop(), stranger
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise Busy("every query worker is busy: try again shortly")
+                    self._cond.wait(left)
+            finally:
+                del self._waiting[ticket]
+                self._cond.notify_all()
+
+    def _turn(self, ticket: int) -> tuple:
+        """Serving order: clients whose recent queries were all cheap, then the one with the fewest
+        queries running, then the oldest request."""
+        client = self._waiting[ticket][0]
+        return (client not in self._cheap_clients, self._running[client], ticket)
+
+    def _make_heavy(self, worker: _Worker, stranger: bool) -> None:
+        """Give a query past `cheap_seconds` a heavy slot and the lowest priority, so it leaves the
+        normal workers (and a stranger's share of them); Busy when no slot is free."""
+        with self._cond:
+            if self._heavy >= self.heavy_slots:
+                raise Busy(f"{self.heavy_slots} long-running queries are already running: try again shortly "
+                           f"(queries that finish within {self.cheap_seconds:g} s are always served)")
+            self._heavy += 1
+            self._strangers -= stranger
+            self._cond.notify_all()
+            if not worker.low:
+                self._lower(worker)
+
+    def _lower(self, worker: _Worker) -> None:
+        """Drop a normal worker to nice 19 for good, and start a normal one in its place (lock held)."""
+        try:
+            os.setpriority(os.PRIO_PROCESS, worker.process.pid, 19)
+        except OSError:
+            pass  # it exited meanwhile: the pipe will say so
+        worker.low = True
+        self._respawn(low=False)
+
+    def _release(self, client: str, worker: _Worker | None, heavy: bool, stranger: bool) -> None:
+        with self._cond:
+            self._strangers -= stranger
+            self._running[client] -= 1
+            if not self._running[client]:
+                del self._running[client]
+            if heavy:
+                self._heavy -= 1
+            if worker is not None:
+                if worker.low and sum(w.low for w in self._all) > self.heavy_slots:
+                    self._all.discard(worker)  # one low-priority worker too many, after a demotion
+                    threading.Thread(target=worker.stop, daemon=True).start()
+                else:
+                    self._idle[worker.low].append(worker)
+            self._cond.notify_all()
+
+    # -- worker life ----------------------------------------------------------------------------
+
+    def _start(self, low: bool) -> _Worker:
+        worker = _Worker(self._context, self.dist, self.max_rows, self.memory_mb, low)
+        with self._cond:
+            self._all.add(worker)
+        return worker
+
+    def _await_ready(self, worker: _Worker) -> None:
+        if not worker.conn.poll(_STARTUP_SECONDS):
+            worker.stop()
+            raise errors.UnusableInput(f"a query worker did not start within {_STARTUP_SECONDS} s")
+        try:
+            status, *payload = worker.conn.recv()
+        except (EOFError, OSError):
+            worker.stop()
+            raise errors.UnusableInput("a query worker stopped while starting") from None
+        if status != "ready":
+            worker.stop()
+            raise errors.UnusableInput(payload[1])
+        worker.sandboxed = payload[0]
+        with self._cond:
+            self._idle[worker.low].append(worker)
+            self._cond.notify_all()
+
+    def _retire(self, worker: _Worker) -> None:
+        """Kill a worker and start its successor (of the same priority) in the background."""
+        worker.stop()
+        with self._cond:
+            self._all.discard(worker)
+            low_left = sum(w.low for w in self._all)
+        if not worker.low or low_left < self.heavy_slots:
+            self._respawn(low=worker.low)
+
+    def _respawn(self, low: bool) -> None:
+        def respawn():
+            delay = 0.5
+            while not self._closed:  # keep trying: a pool that shrinks for good ends up answering nothing
+                try:
+                    self._await_ready(self._start(low))
+                    return
+                except errors.PledgegraphError as e:
+                    self.respawn_error = e
+                    time.sleep(delay)
+                    delay = min(delay * 2, 10.0)
+
+        threading.Thread(target=respawn, name="pledgegraph-respawn", daemon=True).start()
+
+
+class _Worker:
+    def __init__(self, context, dist: Path, max_rows, memory_mb: int, low: bool):
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_worker_main, args=(child, str(dist), max_rows, memory_mb, low),
+                                       name="pledgegraph-query", daemon=True)
+        self.process.start()
+        child.close()
+        self.sandboxed = False
+        self.low = low
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+def _worker_main(conn, dist: str, max_rows, memory_mb: int, low: bool) -> None:
+    if low:
+        os.nice(19)  # before loading: a low-priority worker starts without slowing cheap queries
+    from . import store  # in the child only: the parent need not import Oxigraph's query side
+
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    sandboxed = forbid_network()
+    try:
+        loaded = store.load(Path(dist))
+    except errors.PledgegraphError as e:
+        conn.send(("failed", type(e).__name__, str(e)))
+        return
+    store.check_query("ASK {}", loaded.graph_iris)  # load the parser now, not in the first query's time
+    checked: OrderedDict[str, object] = OrderedDict()
+    conn.send(("ready", sandboxed))
+    while True:
+        try:
+            text, formats, options, max_bytes = conn.recv()
+        except EOFError:
+            return
+        try:
+            conn.send(_answer(store, loaded, checked, text, formats, options, max_rows, max_bytes, sandboxed))
+        except errors.PledgegraphError as e:
+            conn.send(("error", type(e).__name__, str(e), (getattr(e, "line", 0), getattr(e, "column", 0))))
+        except MemoryError:
+            conn.send(("error", "TooLarge", "the query needed more memory than a query may use", None))
+        except RecursionError:
+            conn.send(("error", "QuerySyntaxError", "the query is nested too deeply", None))
+        except Exception as e:  # whatever else the engine raises is the query's problem, not the worker's
+            conn.send(("error", "QueryError", f"the query could not be evaluated: {str(e)[:500]}", None))
+
+
+def _answer(store, loaded, checked: OrderedDict, text: str, formats: dict, options: dict, max_rows, max_bytes,
+            sandboxed: bool):
+    """Check (remembering the verdict for recent texts), run and serialize one query. Without the
+    sandbox (no second line) a checked text that still spells "service" anywhere is refused too."""
+    verdict = checked.pop(text, None)
+    if verdict is None:
+        try:
+            verdict = store.check_query(text, loaded.graph_iris)
+        except errors.QueryError as e:
+            verdict = e
+    checked[text] = verdict
+    if len(checked) > _CHECKED_CACHE:
+        checked.popitem(last=False)
+    if isinstance(verdict, Exception):
+        raise verdict
+    if not sandboxed and "service" in verdict.text.lower():
+        raise errors.QueryRefused('the word "service" may appear only where this platform can block network access '
+                                  'for queries; rephrase it (e.g. REGEX(?x, "servic[e]", "i"))')
+    kind = "graph" if verdict.graph_result else "table"
+    fmt = formats.get(kind)
+    if fmt is None:
+        raise errors.NotAcceptable(f"a {verdict.form.upper()} answer is "
+                                   + ("RDF" if kind == "graph" else "a table") + ": the Accept header allows no "
+                                   "format for it")
+    answer = store.execute(loaded, verdict, max_rows=max_rows, max_bytes=max_bytes, **options)
+    return ("ok", verdict.form, answer.serialize(fmt, max_bytes))
+
+
+# -- the network sandbox -----------------------------------------------------------------------
+
+# (audit architecture, socket(2) syscall number) per machine; io_uring_setup is 425 on both
+_SECCOMP_ARCH = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}
+_IO_URING_SETUP, _IO_URING_REGISTER = 425, 427
+_X32_SYSCALL_BIT = 0x40000000
+_PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
+_AF_UNIX = 1
+
+
+def forbid_network() -> bool:
+    """Make socket(2) fail with EACCES for every family but AF_UNIX, and io_uring (which can open
+    and connect sockets without socket(2)) fail with ENOSYS, in this process, for good.
+
+    A seccomp filter: the kernel refuses the call, whatever library makes it. Returns False
+    where seccomp is unavailable (other OS or machine, or a container that forbids it)."""
+    arch = _SECCOMP_ARCH.get(platform.machine())
+    if arch is None or platform.system() != "Linux":
+        return False
+    audit_arch, socket_nr = arch
+
+    def op(code, jt, jf, k):
+        return struct.pack("HBBI", code, jt, jf, k)
+
+    load, jump_eq, jump_ge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
+    deny_socket, deny_uring, allow = 0x00050000 | errno.EACCES, 0x00050000 | errno.ENOSYS, 0x7FFF0000
+    program = b"".join([
+        op(load, 0, 0, 4),                         # 0: seccomp_data.arch
+        op(jump_eq, 0, 8, audit_arch),             # 1: another ABI (i386, ...): ENOSYS (10)
+        op(load, 0, 0, 0),                         # 2: seccomp_data.nr
+        op(jump_ge, 6, 0, _X32_SYSCALL_BIT),       # 3: an x32 call: ENOSYS (10)
+        op(jump_eq, 0, 3, socket_nr),              # 4: socket(2)? else to 8
+        op(load, 0, 0, 16),                        # 5: args[0]: the address family
+        op(jump_eq, 4, 0, _AF_UNIX),               # 6: AF_UNIX: allow (11)
+        op(ret, 0, 0, deny_socket),                # 7
+        op(jump_ge, 0, 2, _IO_URING_SETUP),        # 8: below io_uring_setup: allow (11)
+        op(jump_ge, 1, 0, _IO_URING_REGISTER + 1),  # 9: past io_uring_register: allow (11)
+        op(ret, 0, 0, deny_uring),                 # 10: io_uring_setup / enter / register, other ABIs
+        op(ret, 0, 0, allow),                      # 11
+    ])
+
+    class _Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    buffer = ctypes.create_string_buffer(program)
+    prog = _Program(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        return False
+    return libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) == 0

@@ -1,0 +1,272 @@
+"""Load a published release into a SPARQL 1.1 store, replace it atomically, and check the count.
+
+The release's data goes into one named graph per release (`<base>graph/release/<version>` unless
+told otherwise), its VoID and DCAT into the metadata graph `<base>graph/metadata`. Each is first
+written to a staging graph (Graph Store HTTP Protocol PUT, or SPARQL Update INSERT DATA where no
+Graph Store endpoint is given); then a single SPARQL Update request MOVEs both staging graphs over
+the live ones, so readers see the old release or the new one, never half of each. Finally the
+store's triple counts are compared with VoID.
+
+Credentials come from PLEDGEGRAPH_STORE_USER / PLEDGEGRAPH_STORE_PASSWORD or from a netrc file
+($NETRC or ~/.netrc) entry for the endpoint's host, never from the command line. Only the
+standard library talks HTTP (digest and basic authentication). Basic authentication sends the
+password readable by anyone on the path, so over plain HTTP it is refused unless the caller
+allows it (`allow_basic_over_http`); no error message carries a header, a password or its
+Base64 form, even when the store's error page echoes the request.
+
+No byte of the dump reaches the store as it was read: the dump must match the SHA-256 the
+release's catalog gives for it, is parsed as N-Triples, and every triple is written out again by
+pyoxigraph, so a tampered line can only fail to parse, never become SPARQL.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import netrc
+import os
+import re
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from pledgegraph.delivery.release.catalog import DCAT, HERE, SD, SPDX, VOID
+from pledgegraph.errors import PledgegraphError, UnusableInput
+
+GRAPH_STORE_CHUNK = 1000  # N-Triples lines per Graph Store request (~200 KB)
+INSERT_CHUNK = 5000  # triples per INSERT DATA request when there is no Graph Store endpoint
+PARALLEL_REQUESTS = 4  # Graph Store appends in flight at once (the test suite's Virtuoso takes 5 connections)
+
+
+class PushFailed(PledgegraphError):
+    """The store refused a request, or holds a different number of triples than VoID says."""
+
+    exit_code = 3
+
+
+@dataclass
+class Pushed:
+    graph: str
+    metadata_graph: str
+    version: str
+    triples: int
+    metadata_triples: int
+    seconds: float
+
+
+@dataclass
+class Store:
+    """Where to send what: updates (and queries, unless `query` is set), and optional Graph Store."""
+
+    update: str
+    graph_store: str | None = None
+    query: str | None = None
+    timeout: float = 120
+    allow_basic_over_http: bool = False
+
+    def __post_init__(self):
+        self._opener, self._secrets = _opener([self.update, self.graph_store, self.query],
+                                              self.allow_basic_over_http)
+        self._per_thread = threading.local()  # the digest handler keeps per-conversation state: one opener a thread
+
+    def _thread_opener(self) -> urllib.request.OpenerDirector:
+        if threading.current_thread() is threading.main_thread():
+            return self._opener
+        if not hasattr(self._per_thread, "opener"):
+            self._per_thread.opener = _opener([self.update, self.graph_store, self.query],
+                                              self.allow_basic_over_http)[0]
+        return self._per_thread.opener
+
+    def _send(self, request: urllib.request.Request) -> bytes:
+        where = f"{request.get_method()} {_without_userinfo(request.full_url)}"
+        try:
+            with self._thread_opener().open(request, timeout=self.timeout) as response:
+                return response.read()
+        except urllib.error.HTTPError as e:
+            detail = _redacted(e.read(2000).decode("utf-8", "replace"), self._secrets)[:300].strip()
+            raise PushFailed(f"{where} -> HTTP {e.code}: {detail}") from None
+        except (urllib.error.URLError, OSError) as e:
+            reason = _redacted(str(getattr(e, "reason", e)), self._secrets)
+            raise PushFailed(f"cannot reach {where}: {reason}") from None
+
+    def run_update(self, update: str) -> None:
+        self._send(urllib.request.Request(self.update, data=urllib.parse.urlencode({"update": update}).encode(),
+                                          headers={"Content-Type": "application/x-www-form-urlencoded"}))
+
+    def select(self, query: str) -> list[dict]:
+        url = (self.query or self.update) + "?" + urllib.parse.urlencode({"query": query})
+        body = self._send(urllib.request.Request(url, headers={"Accept": "application/sparql-results+json"}))
+        return [{k: v["value"] for k, v in b.items()} for b in json.loads(body)["results"]["bindings"]]
+
+    def count(self, graph: str) -> int:
+        rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+        return int(rows[0]["n"]) if rows else 0
+
+    def replace_graph(self, graph: str, triples: list[ox.Triple]) -> None:
+        """Make `graph` hold exactly these triples (used for staging graphs), each written by pyoxigraph."""
+        lines = [f"{t} ." for t in triples]
+        if self.graph_store:
+            # PUT the first chunk, POST (append) the rest: digest auth answers the first attempt of
+            # each request with 401, and a store that closes the connection then cuts off any body
+            # larger than the socket buffers (a broken pipe); bounded chunks always fit.
+            # The appends go over PARALLEL_REQUESTS connections at once: the store parses and indexes
+            # one chunk while the next ones travel (a graph is a set: their order does not matter).
+            url = self.graph_store + "?" + urllib.parse.urlencode({"graph": graph, "graph-uri": graph})
+
+            def send(start: int, method: str) -> None:
+                body = ("\n".join(lines[start:start + GRAPH_STORE_CHUNK]) + "\n").encode()
+                self._send(urllib.request.Request(url, data=body, method=method,
+                                                  headers={"Content-Type": "text/turtle; charset=utf-8"}))
+
+            send(0, "PUT")
+            with ThreadPoolExecutor(PARALLEL_REQUESTS) as pool:
+                for done in [pool.submit(send, start, "POST")
+                             for start in range(GRAPH_STORE_CHUNK, len(lines), GRAPH_STORE_CHUNK)]:
+                    done.result()  # the first refusal is raised (the live graph is untouched: this is staging)
+            return
+        self.run_update(f"DROP SILENT GRAPH <{graph}>")
+        for start in range(0, len(lines), INSERT_CHUNK):
+            chunk = "\n".join(lines[start:start + INSERT_CHUNK])
+            self.run_update(f"INSERT DATA {{ GRAPH <{graph}> {{\n{chunk}\n}} }}")
+
+
+def _opener(urls: list[str | None], allow_basic_over_http: bool) -> tuple[urllib.request.OpenerDirector, list[str]]:
+    """An opener that answers digest and basic challenges, and the secrets no message may show."""
+    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    secrets = []
+    for url in filter(None, urls):
+        login = credentials(url)
+        if login:
+            parts = urllib.parse.urlsplit(url)
+            passwords.add_password(None, f"{parts.scheme}://{parts.netloc}/", *login)
+            user, password = login
+            secrets += [password, base64.b64encode(f"{user}:{password}".encode()).decode()] if password else []
+    return urllib.request.build_opener(urllib.request.HTTPDigestAuthHandler(passwords),
+                                       _BasicAuth(passwords, allow_basic_over_http)), secrets
+
+
+class _BasicAuth(urllib.request.HTTPBasicAuthHandler):
+    """Basic authentication, refused over plain HTTP unless explicitly allowed."""
+
+    def __init__(self, passwords, allow_over_http: bool):
+        super().__init__(passwords)
+        self.allow_over_http = allow_over_http
+
+    def http_error_401(self, req, fp, code, msg, headers):
+        has_login = self.passwd.find_user_password(None, req.full_url)[0] is not None
+        if req.type == "http" and has_login and not self.allow_over_http:
+            raise PushFailed(f"{urllib.parse.urlsplit(req.full_url).netloc} asks for Basic authentication over plain "
+                             "HTTP, which would send the password readable by anyone on the way: use an https:// "
+                             "endpoint (or pass --allow-basic-over-http for a store on a trusted network)")
+        return super().http_error_401(req, fp, code, msg, headers)
+
+
+_CREDENTIAL_LINE = re.compile(r"(?im)^.*\b(?:proxy-)?(?:authorization|authenticate|cookie)\b.*$")
+
+
+def _redacted(text: str, secrets: list[str]) -> str:
+    """`text` without any line naming a credential header and without the secrets themselves."""
+    text = _CREDENTIAL_LINE.sub("[a line about credentials was removed]", text)
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl() \
+        if parts.username or parts.password else url
+
+
+def credentials(url: str) -> tuple[str, str] | None:
+    """(user, password) from the environment, else from netrc for the URL's host, else None."""
+    user, password = os.environ.get("PLEDGEGRAPH_STORE_USER"), os.environ.get("PLEDGEGRAPH_STORE_PASSWORD")
+    if user and password is not None:
+        return user, password
+    path = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
+    if not path.is_file():
+        return None
+    try:
+        entry = netrc.netrc(str(path)).authenticators(urllib.parse.urlsplit(url).hostname or "")
+    except (netrc.NetrcParseError, OSError) as e:
+        raise UnusableInput(f"cannot read {path}: {e}") from e
+    return (entry[0], entry[2] or "") if entry else None
+
+
+def _release_metadata(release: Path) -> tuple[str, str, int]:
+    """(base IRI, version, data triple count) from the release's VoID."""
+    void_file = release / "void.ttl"
+    if not void_file.is_file():
+        raise UnusableInput(f"{release} is not a release (no void.ttl): run `pledgegraph publish` first")
+    void = list(ox.parse(path=str(void_file), format=ox.RdfFormat.TURTLE, base_iri=HERE))
+    versions = [(t.subject.value, t.object.value) for t in void if t.predicate.value == DCAT + "version"]
+    if not versions:
+        raise UnusableInput(f"{void_file} names no dcat:version")
+    dataset, version = versions[0]
+    counts = [t.object.value for t in void if t.subject.value == dataset and t.predicate.value == VOID + "triples"]
+    return dataset[: -len(f"dataset/{version}")], version, int(counts[0])
+
+
+def _release_data(release: Path) -> list[ox.Triple]:
+    """The release's dump, checked against the SHA-256 its catalog gives, parsed as N-Triples."""
+    dump = release / "pledgegraph.nt.gz"
+    try:
+        catalog = list(ox.parse(path=str(release / "catalog.ttl"), format=ox.RdfFormat.TURTLE, base_iri=HERE))
+        raw = dump.read_bytes()
+    except (SyntaxError, OSError) as e:
+        raise UnusableInput(f"cannot read the release in {release}: {e}") from e
+    distribution = {t.subject for t in catalog if t.predicate.value == DCAT + "downloadURL"
+                    and t.object.value == HERE + dump.name}
+    checksum = {t.object for t in catalog if t.subject in distribution and t.predicate.value == SPDX + "checksum"}
+    expected = {t.object.value for t in catalog
+                if t.subject in checksum and t.predicate.value == SPDX + "checksumValue"}
+    if len(expected) != 1:
+        raise UnusableInput(f"{release / 'catalog.ttl'} gives no single SHA-256 for {dump.name}: run `pledgegraph "
+                            "publish` again")
+    actual = hashlib.sha256(raw).hexdigest()
+    if actual != expected.pop():
+        raise UnusableInput(f"{dump} does not match the SHA-256 in catalog.ttl (it is {actual}): the release was "
+                            "changed after publishing; nothing was sent")
+    try:
+        return [q.triple for q in ox.parse(gzip.decompress(raw), format=ox.RdfFormat.N_TRIPLES)]
+    except (SyntaxError, OSError, EOFError) as e:
+        raise UnusableInput(f"{dump} is not valid gzipped N-Triples ({e}); nothing was sent") from e
+
+
+def push(store: Store, release: Path, graph: str | None = None, release_url: str | None = None) -> Pushed:
+    """Load `release` into `store`, swap it in atomically, and check the counts against VoID."""
+    release = Path(release).resolve()
+    base, version, expected = _release_metadata(release)
+    graph = graph or f"{base}graph/release/{version}"
+    try:
+        ox.NamedNode(graph)  # an IRI, so it cannot close the <…> it is written in
+    except ValueError as e:
+        raise UnusableInput(f"--graph {graph!r} is not an IRI: {e}") from None
+    metadata_graph = f"{base}graph/metadata"
+    release_url = release_url or f"{base}{version}/"  # where the server configs publish it
+    data = _release_data(release)
+    metadata = set()
+    for name in ("void.ttl", "catalog.ttl"):
+        metadata.update(ox.Triple(q.subject, q.predicate, q.object) for q in
+                        ox.parse(path=str(release / name), format=ox.RdfFormat.TURTLE, base_iri=release_url))
+    metadata.add(ox.Triple(ox.NamedNode(f"{base}dataset/{version}"), ox.NamedNode(SD + "name"), ox.NamedNode(graph)))
+    start = time.perf_counter()
+    staging = {graph: graph + "/staging", metadata_graph: metadata_graph + "/staging"}
+    store.replace_graph(staging[graph], data)
+    store.replace_graph(staging[metadata_graph], sorted(metadata, key=str))
+    store.run_update(";\n".join(f"MOVE SILENT GRAPH <{s}> TO GRAPH <{g}>" for g, s in staging.items()))
+    seconds = time.perf_counter() - start
+    got, got_meta = store.count(graph), store.count(metadata_graph)
+    if got != expected or got_meta != len(metadata):
+        raise PushFailed(f"store holds {got} triples in <{graph}> (VoID says {expected}) and {got_meta} in "
+                         f"<{metadata_graph}> (expected {len(metadata)})")
+    return Pushed(graph, metadata_graph, version, got, got_meta, round(seconds, 3))

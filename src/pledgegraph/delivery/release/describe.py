@@ -1,0 +1,50 @@
+"""What an entity's RDF holds, wherever it is served: its own triples, those of every node below it
+(names, citations, quotes, dates, claims), and the claims about it that other records make.
+
+A claim (`pg:Claim`, or a name's `pg:NameAttestation`) names one triple (`pg:claimSubject`,
+`pg:claimPredicate`, `pg:claimObject`) with its own sources; the claim hangs below the record that
+makes it, so a record's claim that another entity is its `pg:claimObject` (an organization operating
+in a place) would otherwise be missing from that entity's description, with its sources.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import pyoxigraph as ox
+
+from pledgegraph.model.iris import entity_of
+from pledgegraph.model.vocab import PG, RDF
+
+_ABOUT = (PG + "claimSubject", PG + "claimObject")
+_CLAIMS = (PG + "Claim", PG + "NameAttestation")
+
+
+def descriptions(triples: Iterable[ox.Triple], base: str, entities: Iterable[str]) -> dict[str, list[ox.Triple]]:
+    """Entity IRI -> its description, sorted (every entity in `entities` has one, maybe empty)."""
+    by_owner: dict[str, set[ox.Triple]] = {}
+    by_node: dict[str, list[ox.Triple]] = {}
+    statements: set[str] = set()
+    about: list[tuple[str, str]] = []  # (claim node, entity it is about)
+    owners: dict[str, str | None] = {}  # node -> its entity: triples come grouped by subject, so one match each
+    for t in triples:
+        node = t.subject.value
+        owner = owners[node] if node in owners else owners.setdefault(node, entity_of(node, base))
+        if owner is None:
+            continue
+        by_owner.setdefault(owner, set()).add(t)
+        by_node.setdefault(node, []).append(t)
+        if t.predicate.value == RDF + "type" and t.object.value in _CLAIMS:
+            statements.add(t.subject.value)
+        elif t.predicate.value in _ABOUT and isinstance(t.object, ox.NamedNode):
+            about.append((t.subject.value, t.object.value))
+    below: dict[str, list[str]] = {}
+    for node in by_node:
+        below.setdefault(owners[node], []).append(node)
+    out = {iri: set(by_owner.get(iri, ())) for iri in entities}
+    for claim, target in about:
+        if claim not in statements or target not in out or owners[claim] == target:
+            continue
+        out[target].update(t for node in below[owners[claim]]
+                           if node == claim or node.startswith(claim + "/") for t in by_node[node])
+    return {iri: sorted(found, key=str) for iri, found in out.items()}

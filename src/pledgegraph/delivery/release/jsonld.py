@@ -1,0 +1,225 @@
+"""Our JSON-LD context, and documents compacted with it: readable JSON keys for our terms.
+
+The context is generated from the ontology: one term per pg: class and property (object
+properties coerce their values to IRIs), the common terms of the vocabularies we reuse, and our
+prefixes. pyld (an independent processor) expands our documents to check them; it only ever sees
+documents we hand it: its document loader serves a fixed mapping of URLs to local documents and
+refuses everything else, so nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Iterable
+
+import orjson
+import pyoxigraph as ox
+
+from pledgegraph.errors import UnusableInput
+from pledgegraph.model.vocab import OWL, PG, PREFIXES, RDF, XSD, expand
+
+# Terms of reused vocabularies that get a short key, as (key, CURIE, values are always IRIs).
+REUSED_TERMS = (
+    ("label", "rdfs:label", False), ("prefLabel", "skos:prefLabel", False), ("altLabel", "skos:altLabel", False),
+    ("inScheme", "skos:inScheme", True), ("wasDerivedFrom", "prov:wasDerivedFrom", True),
+    ("hasBody", "oa:hasBody", True), ("hasTarget", "oa:hasTarget", True), ("hasSource", "oa:hasSource", True),
+    ("hasSelector", "oa:hasSelector", True), ("motivatedBy", "oa:motivatedBy", True), ("exact", "oa:exact", False),
+    ("prefix", "oa:prefix", False), ("suffix", "oa:suffix", False), ("title", "dcterms:title", False),
+    ("license", "dcterms:license", True), ("issued", "dcterms:issued", False),
+    ("modified", "dcterms:modified", False), ("creator", "dcterms:creator", True),
+    ("publisher", "dcterms:publisher", True), ("language", "dcterms:language", False),
+    ("references", "dcterms:references", True), ("isReplacedBy", "dcterms:isReplacedBy", True),
+    ("hasBeginning", "time:hasBeginning", True), ("hasEnd", "time:hasEnd", True),
+    ("inXSDDate", "time:inXSDDate", False), ("inXSDgYear", "time:inXSDgYear", False),
+    ("inXSDgYearMonth", "time:inXSDgYearMonth", False), ("unitType", "time:unitType", True),
+    ("member", "org:member", True), ("organization", "org:organization", True), ("role", "org:role", True),
+    ("memberDuring", "org:memberDuring", True), ("description", "schema:description", False),
+    ("url", "schema:url", True), ("versionInfo", "owl:versionInfo", False), ("deprecated", "owl:deprecated", False),
+)
+
+
+_KEYED = (OWL + "ObjectProperty", OWL + "DatatypeProperty", OWL + "AnnotationProperty", OWL + "Class")
+
+
+def make_context(ontology: Iterable[ox.Triple]) -> dict:
+    """The `@context` object: our prefixes, `id`/`type` aliases, a term per pg: class and property."""
+    kinds: dict[str, str] = {}
+    for t in ontology:
+        if t.predicate.value == RDF + "type" and isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(PG):
+            kinds.setdefault(t.subject.value, "")
+            if t.object.value in _KEYED:
+                kinds[t.subject.value] = t.object.value
+    terms: dict[str, object] = {"id": "@id", "type": "@type"}
+    terms.update(sorted(PREFIXES.items()))
+    for iri, kind in sorted(kinds.items()):
+        key = iri[len(PG):]
+        if not kind or key in terms:
+            continue
+        terms[key] = {"@id": "pg:" + key, "@type": "@id"} if kind == OWL + "ObjectProperty" else "pg:" + key
+    for key, curie, iri_valued in REUSED_TERMS:
+        if key not in terms:
+            terms[key] = {"@id": curie, "@type": "@id"} if iri_valued else curie
+    return terms
+
+
+def local_loader(documents: dict[str, dict]):
+    """A pyld document loader serving only `documents` (URL -> JSON); any other URL is an error."""
+
+    def load(url, options=None):
+        if url not in documents:
+            raise UnusableInput(f"JSON-LD processing tried to load {url}: only local documents are allowed")
+        return {"contextUrl": None, "documentUrl": url, "document": documents[url]}
+
+    return load
+
+
+def compact(triples: Iterable[ox.Triple], context: dict) -> list[dict]:
+    """Triples as node objects compacted with `context`, sorted by id with sorted values.
+
+    Written here rather than by pyld's compaction, which took 2.3 s for 1,800 triples: with a
+    flat context of terms and prefixes, compaction is a lookup per predicate. pyld stays the
+    independent check: the tests expand these documents with it and compare graphs.
+    """
+    terms = _terms_by_iri(context)
+    nodes: dict[str, dict[str, list]] = {}
+    for t in triples:
+        node = nodes.setdefault(_node_id(t.subject), {})
+        p = t.predicate.value
+        if p == _RDF_TYPE and isinstance(t.object, ox.NamedNode):
+            node.setdefault("type", []).append(terms.get(t.object.value, (None, False))[0]
+                                               or _curie(t.object.value))
+            continue
+        key, coerced = terms.get(p, (None, False))
+        o = t.object
+        if isinstance(o, ox.NamedNode):
+            key = key or _curie(p)
+            value = _curie(o.value) if coerced else {"id": _curie(o.value)}
+        elif isinstance(o, ox.BlankNode):  # the ontology's OWL lists (property chains)
+            key = key or _curie(p)
+            value = _node_id(o) if coerced else {"id": _node_id(o)}
+        else:
+            key = key if key and not coerced else _curie(p)
+            value = _literal(o)
+        node.setdefault(key, []).append(value)
+    out = []
+    for subject in sorted(nodes):
+        node = {"id": subject}
+        for key, values in nodes[subject].items():
+            if len(values) == 1:
+                node[key] = values[0]
+            else:
+                node[key] = sorted(values, key=_value_key)
+        out.append(node)
+    return out
+
+
+_RDF_TYPE = RDF + "type"
+
+
+def _value_key(value) -> str:
+    """How values sort: by their JSON text (a string's is json.dumps's, made by the same C function)."""
+    if isinstance(value, str):
+        return _json_string(value)
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+_json_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+# context -> its terms by IRI, for the context objects in use (one per release); keyed by identity
+# and holding the context itself, so an id is never reused while its entry lives.
+_TERMS_CACHE: dict[int, tuple[dict, dict[str, tuple[str, bool]]]] = {}
+
+
+def _terms_by_iri(context: dict) -> dict[str, tuple[str, bool]]:
+    """Property/class IRI -> (its term, whether the term coerces values to IRIs)."""
+    cached = _TERMS_CACHE.get(id(context))
+    if cached is not None and cached[0] is context:
+        return cached[1]
+    out = {}
+    for key, value in context.items():
+        curie = value["@id"] if isinstance(value, dict) else value
+        if key in PREFIXES or curie.startswith("@"):
+            continue
+        out[expand(curie)] = (key, isinstance(value, dict) and value.get("@type") == "@id")
+    if len(_TERMS_CACHE) > 8:
+        _TERMS_CACHE.clear()
+    _TERMS_CACHE[id(context)] = (context, out)
+    return out
+
+
+def _node_id(term) -> str:
+    return f"_:{term.value}" if isinstance(term, ox.BlankNode) else term.value
+
+
+@lru_cache(maxsize=1 << 17)
+def _curie(iri: str) -> str:
+    for prefix, ns in PREFIXES.items():
+        if iri.startswith(ns) and len(iri) > len(ns) and not iri[len(ns):].startswith("/"):
+            return f"{prefix}:{iri[len(ns):]}"
+    return iri
+
+
+def _literal(lit: ox.Literal):
+    if lit.language:
+        return {"@value": lit.value, "@language": lit.language}
+    if lit.datatype.value == XSD + "string":
+        return lit.value
+    return {"@value": lit.value, "type": _curie(lit.datatype.value)}
+
+
+def document(nodes: list[dict], context: dict) -> bytes:
+    """A self-contained JSON-LD document: `@context` embedded, holding the terms the nodes use and
+    every prefix, so a processor with no network (stock pyld, jsonld.js offline) expands it."""
+    used = _used_terms(nodes, context)
+    embedded = {k: v for k, v in context.items() if k in used or k in PREFIXES or k in ("id", "type")}
+    return _indented_json({"@context": embedded, "@graph": nodes})
+
+
+def _indented_json(doc: dict) -> bytes:
+    """`json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\\n"`, UTF-8, made by orjson
+    (json's indenting encoder is pure Python: most of a release's JSON-LD time). orjson indents by two
+    spaces; each line's indent is halved. A line starts with its indent, the only run of spaces
+    after a newline (a newline inside a string is escaped), so the runs are replaced deepest first,
+    each by a control byte JSON never leaves raw, then by the final indent."""
+    text = orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    depth = 0
+    while b"\n" + b"  " * (depth + 1) in text:
+        depth += 1
+    if depth >= 0x20:  # deeper than any document we write: control bytes would run out
+        return (json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode()
+    for level in range(depth, 0, -1):
+        text = text.replace(b"\n" + b"  " * level, b"\n" + bytes([level]))
+    for level in range(1, depth + 1):
+        text = text.replace(b"\n" + bytes([level]), b"\n" + b" " * level)
+    return text + b"\n"
+
+
+def _used_terms(nodes: list[dict], context: dict) -> set[str]:
+    """The context's keys found as a key or a string value anywhere in `compact`'s nodes (terms appear
+    as either): nodes hold strings, node references and value objects, alone or in lists."""
+    strings: set[str] = set()
+    for node in nodes:
+        for key, value in node.items():
+            strings.add(key)
+            for item in value if isinstance(value, list) else (value,):
+                if isinstance(item, dict):
+                    strings.update(item)
+                    strings.update(v for v in item.values() if isinstance(v, str))
+                elif isinstance(item, str):
+                    strings.add(item)
+    return strings & context.keys()
+
+
+def context_document(context: dict) -> bytes:
+    return (json.dumps({"@context": context}, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode()
+
+
+def to_nquads(doc: dict, documents: dict[str, dict], base: str = "") -> str:
+    """Expand a JSON-LD document with pyld (contexts served from `documents`) to N-Quads."""
+    from pyld import jsonld
+
+    return jsonld.to_rdf(doc, {"format": "application/n-quads", "documentLoader": local_loader(documents),
+                               "base": base})
+

@@ -1,0 +1,518 @@
+"""HTML pages for people: one entity, or an index of all of them, rendered from a pyoxigraph Store.
+
+The same renderer serves the static release and the HTTP server: callers pass `link`, which maps
+an entity IRI to the href to use from the page being rendered (relative file paths for a static
+site, server paths for `serve`). Every fact is shown with its sources, the verbatim quote and who
+in the source said it, so a reader can check it without leaving the page. Pages are
+self-contained (inline CSS, no scripts, no external assets) and deterministic: everything is sorted.
+
+The store may hold the data in its default graph or in named graphs (asserted, inferred,
+ontology): lookups read every graph. Labels for classes, properties and concepts come from the
+ontology when it is loaded, otherwise from the IRI's local name.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from html import escape
+from typing import Callable, Iterable, Sequence
+
+import pyoxigraph as ox
+
+from pledgegraph.model import schema
+from pledgegraph.model.formats import FORMATS
+from pledgegraph.model.iris import SEGMENT_KIND, entity_of, is_entity, segment_and_slug
+from pledgegraph.model.vocab import DCTERMS, OA, ORG, OWL, PG, PGV, PREFIXES, PROV, RDF, RDFS, SKOS, TIME
+
+Link = Callable[[str], str]
+
+# Predicates shown in their own sections (names, sources), or that only repeat what those show.
+_HIDDEN = {RDF + "type", PG + "citation", PROV + "wasDerivedFrom", PROV + "qualifiedDerivation", PG + "nameAttestation",
+           SKOS + "prefLabel", SKOS + "altLabel", RDFS + "label", OWL + "sameAs", PG + "quoteText",
+           # subordination over time has its own section; one-hop date bounds repeat the dates shown
+           PG + "subordinateIn", PG + "superiorIn", PG + "intermediateIn",
+           *(PG + p for p in ("startEarliest", "startLatest", "endEarliest", "endLatest", "validFrom",
+                              "validUntil", "dateEarliest", "dateLatest")),
+           # a curator's possible identities have their own section, marked as such
+           PG + "possiblySameAs", PG + "possibleIdentity"}
+# Incoming links that mean "this document is cited by": listed once per citing entity.
+_CITING = {PG + "source", PROV + "wasDerivedFrom", OA + "hasSource"}
+# Incoming links that are bookkeeping (reification, annotations), not relations.
+_REIFYING = {PG + "claimSubject", PG + "claimObject", OA + "hasBody", OWL + "sameAs"}
+_LABELS = (SKOS + "prefLabel", RDFS + "label", DCTERMS + "title")
+# Words for reused terms whose own name reads badly on a page (others: their name, split into words).
+_TERM_LABELS = {PROV + "entity": "source document", OA + "hasBody": "supports", OA + "hasTarget": "target",
+                OA + "hasSource": "in document", OA + "hasSelector": "selected by", OA + "motivatedBy": "purpose",
+                OA + "identifying": "identifying the fact", PROV + "wasAttributedTo": "attributed to",
+                PROV + "atLocation": "at", RDF + "subject": "about", RDF + "predicate": "property",
+                RDF + "object": "value"}
+
+CSS = """
+body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:60rem;padding:1rem 1.5rem;color:#222}
+a{color:#0645ad}header{border-bottom:1px solid #ccc;margin-bottom:1rem}
+h1{margin:.2rem 0 .5rem}h2{border-bottom:1px solid #eee;margin-top:2rem}
+.kind{color:#666;text-transform:uppercase;font-size:.8rem;letter-spacing:.05em}
+.lang,.muted{color:#777;font-size:.85em}dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}
+dt{font-weight:600}dd{margin:0}ul.cites{margin:.2rem 0 .6rem;padding-left:1.2rem;font-size:.9em}
+blockquote{margin:.2rem 0;padding:.1rem .6rem;border-left:3px solid #c9d3e6;background:#f6f8fc}
+.struct{border:1px solid #e3e3e3;border-radius:4px;padding:.4rem .7rem;margin:.3rem 0}
+table{border-collapse:collapse}td,th{padding:.2rem .6rem;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
+figure{margin:1rem 0;overflow-x:auto}nav.alt a{margin-right:.6rem}
+"""
+
+
+# -- IRIs and lookups --------------------------------------------------------------------------
+
+def entity_iris(store: ox.Store, base: str) -> list[str]:
+    """Every entity that has a type in the store, sorted."""
+    rdf_type = ox.NamedNode(RDF + "type")
+    found = {q.subject.value for q in store.quads_for_pattern(None, rdf_type, None)
+             if isinstance(q.subject, ox.NamedNode) and is_entity(q.subject.value, base)}
+    return sorted(found)
+
+
+def label_of(store: ox.Store, iri: str, base: str) -> str:
+    """The label pages show for an IRI (English preferred label, any label, title, or its id)."""
+    return _Graph(store, base, str).label(iri)
+
+
+class _Index:
+    """Every quad of a store read once into dictionaries: the links of a node by subject and by object.
+
+    A release renders every page, so its lookups (several per node on each page) are dictionary
+    reads instead of store scans that each make new terms; answers are sorted once, when first asked."""
+
+    def __init__(self, quads: Iterable):
+        self.out: dict[str, dict[str, set]] = {}
+        self.into: dict[str, set[tuple[str, str]]] = {}
+        for q in quads:
+            s, o = q.subject, q.object
+            if not isinstance(s, ox.NamedNode):
+                continue
+            p = q.predicate.value
+            self.out.setdefault(s.value, {}).setdefault(p, set()).add(o)
+            if isinstance(o, ox.NamedNode):
+                self.into.setdefault(o.value, set()).add((s.value, p))
+        self._objects: dict[tuple[str, str], list] = {}
+        self._outgoing: dict[str, list] = {}
+        self._incoming: dict[str, list] = {}
+
+    def objects(self, s: str, p: str) -> list:
+        found = self._objects.get((s, p))
+        if found is None:
+            found = self._objects[(s, p)] = sorted(self.out.get(s, {}).get(p, ()), key=_term_key)
+        return found
+
+    def outgoing(self, s: str) -> list[tuple[str, object]]:
+        found = self._outgoing.get(s)
+        if found is None:
+            found = self._outgoing[s] = sorted(((p, o) for p, objects in self.out.get(s, {}).items() for o in objects),
+                                               key=lambda po: (po[0], _term_key(po[1])))
+        return found
+
+    def incoming(self, o: str) -> list[tuple[str, str]]:
+        found = self._incoming.get(o)
+        if found is None:
+            found = self._incoming[o] = sorted(self.into.get(o, ()))
+        return found
+
+
+class _Graph:
+    """Read-only views over every graph of a store, deduplicated and sorted (from an `_Index` when given)."""
+
+    def __init__(self, store: ox.Store, base: str, link: Link, index: _Index | None = None):
+        self.store = store
+        self.base = base
+        self.link = link
+        self.index = index
+        self._label_cache: dict[str, str] = {}
+        self.summaries: dict[str, list[tuple[str, str]]] = {}  # record -> (object, summary bit), see _summary
+
+    def objects(self, s: str, p: str) -> list:
+        if self.index is not None:
+            return self.index.objects(s, p)
+        found = {q.object for q in self.store.quads_for_pattern(ox.NamedNode(s), ox.NamedNode(p), None)}
+        return sorted(found, key=_term_key)
+
+    def outgoing(self, s: str) -> list[tuple[str, object]]:
+        if self.index is not None:
+            return self.index.outgoing(s)
+        found = {(q.predicate.value, q.object) for q in self.store.quads_for_pattern(ox.NamedNode(s), None, None)}
+        return sorted(found, key=lambda po: (po[0], _term_key(po[1])))
+
+    def incoming(self, o: str) -> list[tuple[str, str]]:
+        if self.index is not None:
+            return self.index.incoming(o)
+        found = {(q.subject.value, q.predicate.value) for q in self.store.quads_for_pattern(None, None, ox.NamedNode(o))
+                 if isinstance(q.subject, ox.NamedNode)}
+        return sorted(found)
+
+    def value(self, s: str, p: str):
+        values = self.objects(s, p)
+        return values[0] if values else None
+
+    def types(self, s: str) -> list[str]:
+        return [t.value for t in self.objects(s, RDF + "type") if isinstance(t, ox.NamedNode)]
+
+    def label(self, iri: str) -> str:
+        """A human label: English preferred label, any label, title, or the IRI's local name."""
+        if iri not in self._label_cache:
+            self._label_cache[iri] = self._find_label(iri)
+        return self._label_cache[iri]
+
+    def _find_label(self, iri: str) -> str:
+        for p in _LABELS:
+            literals = [o for o in self.objects(iri, p) if isinstance(o, ox.Literal)]
+            if literals:
+                english = [o for o in literals if (o.language or "").startswith("en")]
+                return (english or literals)[0].value
+        if is_entity(iri, self.base):
+            return segment_and_slug(iri, self.base)[1]  # curator-chosen ids read well as they are
+        if iri in _TERM_LABELS:
+            return _TERM_LABELS[iri]
+        name = re.split(r"[/#]", iri.rstrip("/#"))[-1].replace("-", " ")
+        if _in_vocabulary(iri):  # hasSubOrganization -> has sub organization
+            return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).lower()
+        return name
+
+    def kind_label(self, iri: str) -> str:
+        if is_entity(iri, self.base):
+            kind = SEGMENT_KIND[segment_and_slug(iri, self.base)[0]]
+            return self.label(PG + kind.cls.split(":", 1)[1])
+        pg_types = [t for t in self.types(iri) if t.startswith(PG)]
+        return self.label(pg_types[0]) if pg_types else ""
+
+
+def _in_vocabulary(iri: str) -> bool:
+    """A term of one of the vocabularies we use (as opposed to a web page or document IRI)."""
+    return any(iri.startswith(ns) and len(iri) > len(ns) for ns in PREFIXES.values())
+
+
+def _term_key(term) -> tuple:
+    """Sort nested nodes numerically (`…/name/2` before `…/name/10`), everything else as text."""
+    return _text_key(str(term))
+
+
+@lru_cache(maxsize=1 << 16)
+def _text_key(text: str) -> tuple:
+    return tuple(int(part) if part.isdigit() else part for part in _DIGITS.split(text))
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+def page_graph(store: ox.Store, base: str, link: Link | None = None, contents: Iterable | None = None) -> _Graph:
+    """What rendering reads, with its caches (an index of the store, labels, summaries of related
+    records): pass one to `render_entity` for every page of a release, so the store is read once and
+    each record is summarised once, not per page. `contents`: the store's triples, when the caller
+    has them already (cheaper than reading them back)."""
+    return _Graph(store, base, link or (lambda i: i), _Index(store if contents is None else contents))
+
+
+def render_entity(store: ox.Store, iri: str, base: str, link: Link | None = None, *,
+                  figures: Sequence[str] = (), alternates: Sequence[tuple[str, str, str]] = (),
+                  home: str | None = None, graph: _Graph | None = None) -> str:
+    """One entity's page: names, facts with their sources and quotes, and every relation to it.
+
+    `link(entity_iri) -> href` decides where entity links point (default: the IRI itself).
+    `figures` are trusted SVG/HTML fragments (e.g. a timeline) inserted after the facts;
+    `alternates` are (label, media type, href) for other representations of the same entity;
+    `home` is the href of the index page.
+    """
+    g = graph or page_graph(store, base, link)
+    title = g.label(iri)
+    body = [f'<p class="kind">{escape(g.kind_label(iri))}</p>',
+            f'<h1>{escape(title)}</h1>',
+            f'<p class="muted"><code>{escape(iri)}</code></p>']
+    if alternates:
+        body.append('<nav class="alt">Also as: ' + " ".join(
+            f'<a href="{escape(href)}" type="{escape(mt)}">{escape(lbl)}</a>' for lbl, mt, href in alternates)
+            + "</nav>")
+    body.append(_names_section(g, iri))
+    facts = _facts(g, iri)
+    if facts:
+        body.append("<h2>Facts</h2>" + facts)
+    cites = _citations(g, iri)
+    if cites:
+        body.append("<h2>Sources</h2>" + cites)
+    body.append(_subordination_section(g, iri))
+    body.append(_possible_identity_section(g, iri))
+    body.extend(f"<figure>{f}</figure>" for f in figures)
+    body.append(_incoming_section(g, iri))
+    head = "".join(f'<link rel="alternate" type="{escape(mt)}" href="{escape(href)}">'
+                   for _, mt, href in alternates)
+    return page(title, "".join(b for b in body if b), head=head, home=home)
+
+
+def render_index(store: ox.Store, base: str, link: Link | None = None, *, title: str = "pledgegraph",
+                 intro: str = "", figures: Sequence[str] = (), extra: str = "") -> str:
+    """A table of contents: every entity grouped by kind, with its label.
+
+    `intro` and `extra` are trusted HTML placed before and after the lists; `figures` as in
+    `render_entity`.
+    """
+    g = _Graph(store, base, link or (lambda i: i))
+    groups: dict[str, list[str]] = {}
+    for iri in entity_iris(store, base):
+        groups.setdefault(segment_and_slug(iri, base)[0], []).append(iri)
+    parts = [f"<h1>{escape(title)}</h1>", intro]
+    parts.extend(f"<figure>{f}</figure>" for f in figures)
+    for kind in schema.KINDS.values():
+        members = groups.get(kind.segment)
+        if not members:
+            continue
+        items = sorted(members, key=lambda i: (g.label(i).casefold(), i))
+        parts.append(f'<h2 id="{escape(kind.segment)}">{escape(kind.key.capitalize())} ({len(items)})</h2><ul>'
+                     + "".join(f"<li>{_entity_link(g, i)}</li>" for i in items) + "</ul>")
+    parts.append(extra)
+    return page(title, "".join(parts))
+
+
+def page(title: str, body: str, head: str = "", home: str | None = None) -> str:
+    """A complete HTML document with our CSS around a trusted `body` fragment."""
+    nav = f'<header><a href="{escape(home)}">pledgegraph</a></header>' if home else ""
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+            f"<title>{escape(title)}</title><style>{CSS}</style>{head}</head>"
+            f"<body>{nav}<main>{body}</main></body></html>\n")
+
+
+def _entity_link(g: _Graph, iri: str) -> str:
+    return f'<a href="{escape(g.link(iri))}">{escape(g.label(iri))}</a>'
+
+
+def _names_section(g: _Graph, iri: str) -> str:
+    rows = []
+    for att in g.objects(iri, PG + "nameAttestation"):
+        name = g.value(att.value, PG + "claimObject")
+        if not isinstance(name, ox.Literal):
+            continue
+        kind = g.value(att.value, PG + "nameKind")
+        preferred = g.value(att.value, PG + "claimPredicate")
+        flag = " <span class=\"muted\">(preferred)</span>" if preferred and preferred.value == SKOS + "prefLabel" else ""
+        rows.append(f"<tr><td>{escape(name.value)}{flag}</td><td class=\"lang\">{escape(name.language or '')}</td>"
+                    f"<td>{escape(g.label(kind.value)) if kind else ''}</td>"
+                    f"<td>{_citations(g, att.value)}</td></tr>")
+    if not rows:
+        return ""
+    return ("<h2>Names</h2><table><thead><tr><th>name</th><th>language</th><th>kind</th><th>sources</th></tr>"
+            "</thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def _subordination_section(g: _Graph, iri: str) -> str:
+    """An organization's place over time: what it was under and what was under it, link by link,
+    with the period (an open side marked), the chain and what the link rests on."""
+    parts = []
+    for heading, own, other in (("Under, over time", "subordinate", "superior"),
+                                ("Under it, over time", "superior", "subordinate")):
+        links = sorted(link for link, p in g.incoming(iri) if p == PG + own)
+        rows = []
+        for link in links:
+            start, end = g.value(link, PG + "validFrom"), g.value(link, PG + "validUntil")
+            undated_start = g.value(link, PG + "startUndated") is not None
+            period = (("start undated" if undated_start else "?") if start is None else escape(start.value)) + \
+                " – " + ("" if end is None else escape(end.value))
+            via = " → ".join(_entity_link(g, v.value) for v in sorted(g.objects(link, PG + "via"), key=str))
+            rests = ", ".join(_entity_link(g, r.value) for r in sorted(g.objects(link, PG + "restsOn"), key=str))
+            other_end = g.value(link, PG + other)
+            rows.append((start.value if start is not None else "", f"<tr><td>{_entity_link(g, other_end.value)}</td>"
+                         f"<td>{period}</td><td>{via or 'directly'}</td><td>{rests or 'the links of the chain'}</td></tr>"))
+        if rows:
+            parts.append(f"<h2>{heading}</h2><table><thead><tr><th>organization</th><th>period</th><th>via</th>"
+                         "<th>rests on</th></tr></thead><tbody>" + "".join(r for _, r in sorted(rows)) + "</tbody></table>")
+    return "".join(parts)
+
+
+def _possible_identity_section(g: _Graph, iri: str) -> str:
+    """Records a curator thinks may be the same person, with the reasons and what they rest on: shown
+    on both records' pages, marked as the curator's inference (no source says so)."""
+    rows = []
+    for other in sorted(o.value for o in g.objects(iri, PG + "possiblySameAs")):
+        nodes = [n.value for n in g.objects(iri, PG + "possibleIdentity")
+                 if (c := g.value(n.value, PG + "candidate")) is not None and c.value == other]
+        nodes += [n.value for n in g.objects(other, PG + "possibleIdentity")
+                  if (c := g.value(n.value, PG + "candidate")) is not None and c.value == iri]
+        notes = "".join(f"<p>{escape(note.value)}</p>" for n in nodes for note in g.objects(n, SKOS + "editorialNote"))
+        grounds = "".join(_citations(g, n) for n in nodes)
+        rows.append(f"<li>{_entity_link(g, other)}{notes}{grounds}</li>")
+    if not rows:
+        return ""
+    return ("<h2>Possibly the same as</h2><p class=\"muted\">A curator's inference, not a source's claim: "
+            "no source says these are one person, and the records are kept apart.</p><ul>" + "".join(rows) + "</ul>")
+
+
+def _facts(g: _Graph, node: str) -> str:
+    """A node's own statements, each value followed by the sources of its claim, if it has any."""
+    claims = _claims_about(g, node)
+    rows = []
+    for p, o in g.outgoing(node):
+        if p in _HIDDEN:
+            continue
+        value = _value(g, node, o)
+        support = "".join(_citations(g, c) for c in claims.get((p, str(o)), ()))
+        rows.append(f"<dt>{escape(g.label(p))}</dt><dd>{value}{support}</dd>")
+    return '<dl class="facts">' + "".join(rows) + "</dl>" if rows else ""
+
+
+def _claims_about(g: _Graph, node: str) -> dict[tuple[str, str], list[str]]:
+    """(predicate, object) -> the pg:Claim nodes that reify that triple with their own sources."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for claim, p in g.incoming(node):
+        if p != PG + "claimSubject" or PG + "Claim" not in g.types(claim):
+            continue
+        pred, obj = g.value(claim, PG + "claimPredicate"), g.value(claim, PG + "claimObject")
+        if pred is not None and obj is not None:
+            out.setdefault((pred.value, str(obj)), []).append(claim)
+    return out
+
+
+def _value(g: _Graph, owner: str, o) -> str:
+    if isinstance(o, ox.Literal):
+        lang = f' <span class="lang">@{escape(o.language)}</span>' if o.language else ""
+        return escape(o.value) + lang
+    if not isinstance(o, ox.NamedNode):
+        return escape(str(o))
+    iri = o.value
+    if is_entity(iri, g.base):
+        return _entity_link(g, iri)
+    if iri.startswith(owner + "/"):
+        return _nested(g, iri)
+    if _in_vocabulary(iri) or g.label(iri) != re.split(r"[/#]", iri.rstrip("/#"))[-1].replace("-", " "):
+        return f'<span title="{escape(iri)}">{escape(g.label(iri))}</span>'
+    return f'<a href="{escape(iri)}">{escape(iri)}</a>'
+
+
+def _nested(g: _Graph, iri: str) -> str:
+    """A node below the entity: a date, a period, or a structure (death, tenure end…) with its sources."""
+    types = g.types(iri)
+    if PG + "DateSpecification" in types:
+        return _date(g, iri)
+    if TIME + "Interval" in types:
+        return _period(g, iri)
+    return (f'<div class="struct"><span class="kind">{escape(g.kind_label(iri))}</span>'
+            + _facts(g, iri) + _citations(g, iri) + "</div>")
+
+
+def _date(g: _Graph, iri: str) -> str:
+    label = g.value(iri, PG + "dateLabel")
+    return escape(label.value) if label is not None else ""
+
+
+def _period(g: _Graph, iri: str) -> str:
+    start, end = g.value(iri, TIME + "hasBeginning"), g.value(iri, TIME + "hasEnd")
+    text = (_date(g, start.value) if start is not None else "?") + " – " + (_date(g, end.value) if end is not None else "")
+    return text.strip()
+
+
+def _citations(g: _Graph, node: str) -> str:
+    """The sources a node rests on, each with who said it, where, and the verbatim quote."""
+    items = []
+    for cit in g.objects(node, PG + "citation"):
+        c = cit.value
+        parts = []
+        src = g.value(c, PG + "source")
+        if src is not None:
+            parts.append(_entity_link(g, src.value) if is_entity(src.value, g.base) else escape(src.value))
+        said = [_value(g, c, v) for v in g.objects(c, PG + "saidBy")]
+        said += [escape(v.value) for v in g.objects(c, PG + "saidByLabel")]
+        if said:
+            parts.append("said by " + ", ".join(said))
+        via = [_value(g, c, v) for v in g.objects(c, PG + "reportedVia")]
+        if via:
+            parts.append("reported via " + ", ".join(via))
+        hedges = [escape(g.label(v.value)) for v in g.objects(c, PG + "hedge")]
+        if hedges:
+            parts.append('<span class="hedge">the source: ' + ", ".join(hedges) + "</span>")
+        location = g.value(c, PG + "location")
+        if location is not None:
+            parts.append(f'<span class="muted">{escape(location.value)}</span>')
+        quotes = "".join(_quote(g, q.value) for q in g.objects(c, PG + "quote"))
+        items.append("<li>" + " · ".join(parts) + quotes + "</li>")
+    return '<ul class="cites">' + "".join(items) + "</ul>" if items else ""
+
+
+def _quote(g: _Graph, annotation: str) -> str:
+    out = []
+    for target in g.objects(annotation, OA + "hasTarget"):
+        for selector in g.objects(target.value, OA + "hasSelector"):
+            exact = g.value(selector.value, OA + "exact")
+            if exact is None:
+                continue
+            prefix, suffix = g.value(selector.value, OA + "prefix"), g.value(selector.value, OA + "suffix")
+            out.append("<blockquote>"
+                       + (f'<span class="muted">…{escape(prefix.value)}</span>' if prefix is not None else "")
+                       + f"“{escape(exact.value)}”"
+                       + (f'<span class="muted">{escape(suffix.value)}…</span>' if suffix is not None else "")
+                       + "</blockquote>")
+    return "".join(out)
+
+
+def _incoming_section(g: _Graph, iri: str) -> str:
+    """Records that point at this one (tenures, pledges, branches…), and what cites it if a source."""
+    related: dict[str, set[str]] = {}
+    citing: set[str] = set()
+    for s, p in g.incoming(iri):
+        owner = entity_of(s, g.base)
+        if owner is None or owner == iri or p in _REIFYING:
+            continue
+        if p in _CITING:
+            citing.add(owner)
+            continue
+        via = g.label(p) if s == owner else f"{g.label(p)} ({g.kind_label(s)})"
+        related.setdefault(owner, set()).add(via)
+    parts = []
+    if related:
+        rows = [f"<tr><td>{escape(g.kind_label(o))}</td><td>{_entity_link(g, o)}{_summary(g, o, iri)}</td>"
+                f"<td>{escape(', '.join(sorted(related[o])))}</td></tr>"
+                for o in sorted(related, key=lambda o: (g.kind_label(o), _sort_date(g, o), o))]
+        parts.append("<h2>Related</h2><table><thead><tr><th>kind</th><th>record</th><th>as</th></tr></thead><tbody>"
+                     + "".join(rows) + "</tbody></table>")
+    if citing:
+        parts.append("<h2>Cited for</h2><ul>" + "".join(
+            f"<li>{escape(g.kind_label(o))}: {_entity_link(g, o)}</li>"
+            for o in sorted(citing, key=lambda o: (g.kind_label(o), g.label(o).casefold(), o))) + "</ul>")
+    return "".join(parts)
+
+
+def _summary(g: _Graph, record: str, seen_from: str) -> str:
+    """One line about a related record: when, and the other entities and concepts it links (not the
+    page's own entity). Each record's line is worked out once per `_Graph`."""
+    parts = g.summaries.get(record)
+    if parts is None:
+        parts = g.summaries[record] = []
+        for p, o in g.outgoing(record):
+            if p in _HIDDEN or not isinstance(o, ox.NamedNode):
+                continue
+            if o.value.startswith(record + "/"):
+                types = g.types(o.value)
+                if PG + "DateSpecification" in types or TIME + "Interval" in types:
+                    parts.append((o.value, _nested(g, o.value)))
+            elif is_entity(o.value, g.base):
+                parts.append((o.value, f"{escape(g.label(p))}: {_entity_link(g, o.value)}"))
+            elif o.value.startswith(PGV):
+                parts.append((o.value, escape(g.label(o.value))))
+    bits = [bit for o, bit in parts if o != seen_from]
+    return f'<br><span class="muted">{" · ".join(bits)}</span>' if bits else ""
+
+
+def _sort_date(g: _Graph, record: str) -> str:
+    """The earliest date a record states (its date or the start of its period), for ordering."""
+    for p in (PG + "date", ORG + "memberDuring", PG + "period"):
+        node = g.value(record, p)
+        if node is None:
+            continue
+        start = g.value(node.value, TIME + "hasBeginning") or node
+        earliest = g.value(start.value, PG + "earliest")
+        if earliest is not None:
+            return earliest.value
+    return "9999"
+
+
+def alternates_for(href_stem: str, formats: Iterable[str] = ("turtle", "jsonld", "ntriples")
+                   ) -> list[tuple[str, str, str]]:
+    """(label, media type, href) for an entity's RDF representations at `href_stem + suffix`."""
+    names = {"turtle": "Turtle", "jsonld": "JSON-LD", "ntriples": "N-Triples", "rdfxml": "RDF/XML"}
+    return [(names.get(f, f), FORMATS[f].media_type, href_stem + FORMATS[f].suffix) for f in formats]

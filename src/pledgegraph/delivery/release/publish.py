@@ -1,0 +1,459 @@
+"""A versioned, self-contained release of the build output: a static site any web server can host.
+
+`publish(outdir, dist)` reads what `pledgegraph build` wrote (it never re-runs the pipeline) and
+writes `outdir/<version>/`: dumps, our JSON-LD context, the ontology and shapes, VoID and DCAT,
+a page and RDF files per entity, pictures, a sitemap, server configuration examples, and the
+change set against the previous release found in `outdir`. Then `outdir/latest` (a relative
+symlink, swapped atomically), `latest.txt`, `index.html` and `.well-known/void` point at the newest
+release. The release directory is written under a temporary name and renamed into place when
+complete, so a failed publish leaves earlier releases untouched. Same input, same bytes: every
+list is sorted, gzip headers carry no time, dates come from the dataset record.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from html import escape
+from itertools import chain
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pyoxigraph as ox
+
+from pledgegraph.delivery.release import catalog
+from pledgegraph.delivery.release import changeset as changes
+from pledgegraph.delivery.release import describe
+from pledgegraph.delivery.release import figures
+from pledgegraph.model import iris
+from pledgegraph.delivery.release import jsonld
+from pledgegraph.delivery.release import pages
+from pledgegraph import pipeline
+from pledgegraph.model import schema
+from pledgegraph.delivery import search
+from pledgegraph.delivery.release import webservers
+from pledgegraph.delivery.release.catalog import DatasetInfo
+from pledgegraph.errors import ReleaseRefused, UnusableInput
+from pledgegraph.delivery.export import replace_dir, serialize, trig, used_prefixes, write_file
+from pledgegraph.model.vocab import DCAT, DCTERMS, FOAF, OWL, PG, PGV
+
+STEM = "pledgegraph"
+GRAPHS = ("asserted", "inferred", "ontology", "shapes")
+DUMPS = (f"{STEM}.nt.gz", f"{STEM}.ttl", f"{STEM}.jsonld", f"{STEM}.trig", f"{STEM}.nq.gz")
+_VERSION_RE = re.compile(schema.VERSION_PATTERN)
+
+
+@dataclass
+class Published:
+    release: Path
+    version: str
+    previous: str | None
+    triples: int
+    entities: int
+    files: int
+    changes: dict = field(default_factory=dict)
+    unchanged: bool = False  # this version was already published with exactly this content
+
+
+@dataclass
+class _Input:
+    base: str
+    graphs: dict[str, list[ox.Triple]]
+    info: DatasetInfo
+    ontology_html: bytes | None
+    search_files: dict[str, bytes] = field(default_factory=dict)  # the name index and its search box script
+
+    @property
+    def data(self) -> list[ox.Triple]:
+        """The data graph harvesters get: asserted and inferred triples together."""
+        return sorted(set(self.graphs["asserted"]) | set(self.graphs["inferred"]), key=str)
+
+
+def read_dist(dist: Path) -> _Input:
+    """The build output: named graphs from the TriG, the shapes, the dataset record, the ontology docs."""
+    trig, shapes = dist / f"{STEM}.trig", dist / "shapes.ttl"
+    for path in (trig, shapes):
+        if not path.is_file():
+            raise UnusableInput(f"{path} not found: run `pledgegraph build` first (or pass --dist)")
+    try:
+        quads = ox.parse(path=str(trig), format=ox.RdfFormat.TRIG)
+        by_graph: dict[str, set[ox.Triple]] = {}
+        for q in quads:
+            name = q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else ""
+            by_graph.setdefault(name, set()).add(ox.Triple(q.subject, q.predicate, q.object))
+        shape_triples = set(ox.parse(path=str(shapes), format=ox.RdfFormat.TURTLE))
+    except (SyntaxError, ValueError, OSError) as e:
+        raise UnusableInput(f"cannot read the build output in {dist}: {e}") from e
+    asserted = [g for g in by_graph if g.endswith("graph/asserted")]
+    if len(asserted) != 1:
+        raise UnusableInput(f"{trig} has no <…graph/asserted> named graph")
+    base = asserted[0][: -len("graph/asserted")]
+    graphs = {name: _canonical(by_graph.get(f"{base}graph/{name}", set())) for name in GRAPHS[:3]}
+    graphs["shapes"] = _canonical(shape_triples)
+    html = dist / "ontology.html"
+    return _Input(base, graphs, _dataset_info(base, graphs["asserted"]),
+                  html.read_bytes() if html.is_file() else None, search.release_files(dist))
+
+
+def _canonical(triples: set[ox.Triple]) -> list[ox.Triple]:
+    """Sorted triples; blank nodes (shapes use them) relabelled by RDFC-1.0 so labels never vary."""
+    if any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples):
+        dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+        dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+        triples = {ox.Triple(q.subject, q.predicate, q.object) for q in dataset}
+    return sorted(triples, key=str)
+
+
+_BOUNDS = tuple(PG + p for p in ("dateEarliest", "dateLatest", "startEarliest", "startLatest", "endEarliest",
+                                  "endLatest"))
+
+
+def _dataset_info(base: str, triples: list[ox.Triple]) -> DatasetInfo:
+    wanted = {DCTERMS + "title": "title", DCTERMS + "description": "description", OWL + "versionInfo": "version",
+              DCTERMS + "license": "license", PG + "publisherName": "publisher", DCTERMS + "issued": "issued",
+              DCTERMS + "modified": "modified", FOAF + "homepage": "homepage"}
+    many = {DCAT + "keyword": "keywords", DCAT + "theme": "themes", DCTERMS + "spatial": "spatial",
+            DCTERMS + "language": "languages"}
+    values = {name: "" for name in wanted.values()}
+    lists: dict[str, list[str]] = {name: [] for name in many.values()}
+    days = []
+    for t in triples:
+        if t.subject.value == base + "dataset":
+            if t.predicate.value in wanted:
+                values[wanted[t.predicate.value]] = t.object.value
+            elif t.predicate.value in many:
+                lists[many[t.predicate.value]].append(t.object.value)
+        elif t.predicate.value in _BOUNDS:
+            days.append(t.object.value)
+    if not values["version"] or not _VERSION_RE.fullmatch(values["version"]):
+        raise UnusableInput(f"the dataset record has no usable version ({values['version']!r}): "
+                            "set `version:` in data/dataset.yaml")
+    return DatasetInfo(base=base, **values, **{k: tuple(sorted(v)) for k, v in lists.items()},
+                       temporal=(min(days), max(days)) if days else None)
+
+
+# -- previous releases and the latest pointer -------------------------------------------------
+
+def version_key(version: str) -> tuple:
+    """Orders 0.2.0 < 0.10.0: numbers compare as numbers."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.+_-]", version))
+
+
+def releases(outdir: Path) -> list[str]:
+    """Versions of the complete releases in `outdir`, oldest first."""
+    if not outdir.is_dir():
+        return []
+    found = [p.name for p in outdir.iterdir()
+             if _VERSION_RE.match(p.name) and p.is_dir() and not p.is_symlink()
+             and (p / "void.ttl").is_file() and (p / DUMPS[0]).is_file()]
+    return sorted(found, key=version_key)
+
+
+def _previous(outdir: Path, version: str) -> str | None:
+    older = [v for v in releases(outdir) if version_key(v) < version_key(version)]
+    return older[-1] if older else None
+
+
+def _read_dump(release: Path, cap: int) -> list[ox.Triple]:
+    """The previous release's data, read without following a link and unpacked to at most `cap` bytes."""
+    path = release / DUMPS[0]
+    try:
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as raw, gzip.GzipFile(fileobj=raw) as f:
+            data = f.read(cap + 1)
+        if len(data) > cap:
+            raise UnusableInput(f"{path} unpacks to more than {cap:,} bytes, far more than this release: it is not "
+                                "a dump publish wrote; move that release out of the output folder")
+        quads = ox.parse(data, format=ox.RdfFormat.N_TRIPLES)
+        return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+    except (OSError, EOFError, SyntaxError) as e:
+        raise UnusableInput(f"cannot read the previous release's dump {path} (publish follows no symbolic link it "
+                            f"did not create): {e}; move that release out of the output folder") from e
+
+
+def _check_outdir(outdir: Path) -> None:
+    """Refuse, before writing anything, where a path publish maintains is something it did not make:
+    `latest` must be a symbolic link (it is replaced, never followed) and `.well-known` a real folder."""
+    latest, well_known = outdir / "latest", outdir / ".well-known"
+    if latest.exists() and not latest.is_symlink():
+        raise UnusableInput(f"{latest} is not the symbolic link publish keeps there: move it away")
+    if well_known.is_symlink() or (well_known.exists() and not well_known.is_dir()):
+        raise UnusableInput(f"{well_known} is a symbolic link or a file: publish writes .well-known/void itself and "
+                            "follows no link it did not create; remove it")
+
+
+def _point_latest(outdir: Path) -> str:
+    """`latest` -> the newest release: symlink swapped with a rename, plus files for plain servers."""
+    newest = releases(outdir)[-1]
+    tmp = outdir / f".latest.tmp-{os.getpid()}"
+    if tmp.is_symlink():
+        tmp.unlink()
+    os.symlink(newest, tmp)
+    os.replace(tmp, outdir / "latest")
+    write_file(outdir / "latest.txt", (newest + "\n").encode())
+    write_file(outdir / "index.html", pages.page(
+        "pledgegraph releases", f'<p>The latest release is <a href="{escape(newest)}/">{escape(newest)}</a>.</p>',
+        head=f'<meta http-equiv="refresh" content="0; url={escape(newest)}/">').encode())
+    void = ox.parse(path=str(outdir / newest / "void.ttl"), format=ox.RdfFormat.TURTLE, base_iri=catalog.HERE)
+    write_file(outdir / ".well-known" / "void", catalog.relative_turtle(list(void), f"../{newest}/"))
+    return newest
+
+
+# -- the release --------------------------------------------------------------------------------
+
+def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
+    """Write `outdir/<version>/` from the build output in `dist`, then point `latest` at the newest.
+
+    Versions only go forward: a version older than the newest published is refused, and so is a
+    published version with other content, unless `force` (the change set then says what was
+    replaced). The same version with the same content writes nothing."""
+    src = read_dist(Path(dist))
+    outdir = Path(outdir)
+    _check_outdir(outdir)
+    version = src.info.version
+    published = releases(outdir)
+    if published and version not in published and version_key(version) < version_key(published[-1]):
+        raise ReleaseRefused(f"version {version} is older than the newest release in {outdir}, {published[-1]}: "
+                             "versions only go forward (set a newer `version:` in data/dataset.yaml)")
+    previous = _previous(outdir, version)
+    data = src.data
+    cap = max(64 << 20, 16 * sum(len(str(t)) + 3 for t in data))  # a previous dump is never this much larger
+    old = _read_dump(outdir / previous, cap) if previous else []
+    change_set = changes.diff(previous, old, data, src.base)
+    store = _store(src)
+    entities = pages.entity_iris(store, src.base)
+    previous_dir = outdir / previous if previous else None
+    files = _release_files(src, store, entities, data, change_set, previous_dir)
+    if version in published:
+        if _same_files(outdir / version, files):
+            return Published(outdir / version, version, previous, len(data), len(entities), len(files),
+                             change_set.summary(), unchanged=True)
+        if not force:
+            raise ReleaseRefused(f"release {version} in {outdir} was published with other content: set a new "
+                                 "`version:` in data/dataset.yaml, or pass --force to replace it")
+        old_sum = hashlib.sha256((outdir / version / DUMPS[0]).read_bytes()).hexdigest()
+        change_set.warnings.append(f"This release replaces release {version} as first published (its "
+                                   f"{DUMPS[0]} had SHA-256 {old_sum}), by `publish --force`.")
+        files = _release_files(src, store, entities, data, change_set, previous_dir)
+    with replace_dir(outdir / version) as tmp:
+        for rel, content in sorted(files.items()):
+            path = tmp / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+    _point_latest(outdir)
+    return Published(outdir / version, version, previous, len(data), len(entities), len(files),
+                     change_set.summary())
+
+
+def _same_files(release: Path, files: dict[str, bytes]) -> bool:
+    found = {str(p.relative_to(release)) for p in release.rglob("*") if p.is_file()}
+    return found == set(files) and all((release / rel).read_bytes() == content for rel, content in files.items())
+
+
+def _store(src: _Input) -> ox.Store:
+    store = ox.Store()
+    for name, triples in src.graphs.items():
+        g = ox.NamedNode(f"{src.base}graph/{name}")
+        store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, g) for t in triples)
+    return store
+
+
+def _gzip(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list[ox.Triple],
+                   change_set: changes.ChangeSet, previous_dir: Path | None) -> dict[str, bytes]:
+    info, base = src.info, src.base
+    previous = previous_dir.name if previous_dir else None
+    label = _labeller(store, base)
+    context = jsonld.make_context(src.graphs["ontology"])
+    pictures = figures.Figures(store, base)
+    entity_files = _EntityFiles(store, base, src.graphs, data, entities, context, pictures)  # both cores from here
+    # The dumps: pyoxigraph writes N-Triples (the same bytes as the terms' own text) and each graph's
+    # part of the N-Quads; Turtle and TriG get the prefixes their triples use, found in those bytes.
+    ntriples = serialize(data, "ntriples", prefixes_used=True)
+    used = used_prefixes(ntriples)
+    for name in ("ontology", "shapes"):
+        used.update(used_prefixes(src.graphs[name]))
+    named = [(f"{base}graph/{name}", src.graphs[name]) for name in GRAPHS]
+    files: dict[str, bytes] = {
+        f"{STEM}.nt.gz": _gzip(ntriples),
+        f"{STEM}.ttl": serialize(data, "turtle", used_prefixes(ntriples), prefixes_used=True),
+        f"{STEM}.jsonld": jsonld.document(jsonld.compact(data, context), context),
+        f"{STEM}.trig": trig(named, dict(sorted(used.items()))),
+        f"{STEM}.nq.gz": _gzip(b"".join(serialize(triples, "ntriples", prefixes_used=True).replace(
+            b" .\n", f" <{graph}> .\n".encode()) for graph, triples in named)),  # a line ends at its only " .\n"
+        "context.jsonld": jsonld.context_document(context),
+        "ontology/pledgegraph.ttl": serialize(src.graphs["ontology"], "turtle"),
+        "ontology/pledgegraph.jsonld": jsonld.document(jsonld.compact(src.graphs["ontology"], context), context),
+        "ontology/pledgegraph.rdf": serialize(src.graphs["ontology"], "rdfxml"),
+        "shapes.ttl": serialize(src.graphs["shapes"], "turtle"),
+        "changes/added.nt": serialize(change_set.added, "ntriples"),
+        "changes/removed.nt": serialize(change_set.removed, "ntriples"),
+        "changes/summary.json": changes.summary_json(change_set, info.version),
+    }
+    if src.ontology_html is not None:
+        files["ontology/index.html"] = src.ontology_html
+    files.update(entity_files.result())
+    root_link = _linker(base, "")
+    svgs = {"timeline.svg": pictures.timeline(root_link), "branches.svg": pictures.branches(root_link)}
+    files.update({name: svg.encode() for name, svg in svgs.items() if svg})
+    files["changes/index.html"] = pages.page(
+        f"Changes in {info.title} {info.version}",
+        changes.summary_html(change_set, info.version, _linker(base, "../", set(entities)),
+                             label),
+        home="../index.html").encode()
+    previous_feed = previous_dir / changes.FEED if previous_dir else None
+    files.update(changes.feed_documents(change_set, info.version, info.modified, label, json.loads(
+        previous_feed.read_text()) if previous_feed and previous_feed.is_file() else None))
+    downloads = {name: content for name, content in files.items() if "/" not in name or name.startswith(
+        ("ontology/", "changes/"))}
+    void = catalog.void_triples(info, data, src.graphs, entities, [d for d in DUMPS if not _is_quads(d)],
+                                [d for d in DUMPS if _is_quads(d)], previous, changes.FEED)
+    files["void.ttl"] = catalog.relative_turtle(void, "")
+    files[".well-known/void"] = catalog.relative_turtle(void, "../")
+    downloads["void.ttl"] = files["void.ttl"]
+    files.update(src.search_files)
+    files["catalog.ttl"] = catalog.relative_turtle(catalog.dcat_triples(info, downloads, previous), "")
+    files["index.html"] = _index(store, src, svgs, downloads, change_set).encode()
+    files["sitemap.xml"] = _sitemap(entities, info, _lastmods(entities, info, change_set, previous_dir))
+    vocab = sorted({t.subject.value[len(PGV):] for t in src.graphs["ontology"]
+                    if isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(PGV)})
+    files.update(webservers.configs(urlsplit(base).path, src.ontology_html is not None, _served_types(files), vocab))
+    return files
+
+
+def _linker(base: str, prefix: str, present: set[str] | None = None):
+    """Entity IRI -> href of its page, from a page `prefix` deep (None when not in the release)."""
+
+    def link(iri: str):
+        if present is not None and iri not in present:
+            return None
+        segment, slug = iris.segment_and_slug(iri, base)
+        return f"{prefix}{segment}/{slug}.html"
+
+    return link
+
+
+PARALLEL_FROM = 100  # entities: below this, a second process costs more than it saves
+CHILD_SHARE = 0.6  # of the entities, rendered by the forked process while this one also writes the dumps
+
+
+class _EntityFiles:
+    """`<segment>/<slug>.html|.ttl|.jsonld|.nt` for every entity: its description (`describe.py`).
+
+    Made once for the whole release (descriptions split from the data in one pass, the store read
+    once into the pages' index), then written by two processes: a forked child takes a share of the
+    entities while this process writes the dumps and the rest; `result()` joins them. The files
+    are the same whichever process writes them."""
+
+    def __init__(self, store: ox.Store, base: str, graphs: dict[str, list[ox.Triple]], data: list[ox.Triple],
+                 entities: list[str], context: dict, pictures: figures.Figures):
+        self.store, self.base, self.context, self.pictures = store, base, context, pictures
+        self.described = describe.descriptions(data, base, entities)
+        self.link = _linker(base, "../")
+        self.graph = pages.page_graph(store, base, self.link, chain.from_iterable(graphs.values()))
+        cut = round(len(entities) * (1 - CHILD_SHARE)) if len(entities) >= PARALLEL_FROM else len(entities)
+        self.own, theirs = entities[:cut], entities[cut:]
+        self.child = pipeline._Forked("writing entity files", lambda: self._files(theirs)) if theirs else None
+
+    def result(self) -> dict[str, bytes]:
+        files = self._files(self.own)
+        if self.child is not None:
+            files.update(self.child.result())
+        return files
+
+    def _files(self, entities: list[str]) -> dict[str, bytes]:
+        files = {}
+        for iri in entities:
+            segment, slug = iris.segment_and_slug(iri, self.base)
+            stem = f"{segment}/{slug}"
+            triples = self.described[iri]
+            files[stem + ".ttl"] = serialize(triples, "turtle")
+            files[stem + ".nt"] = serialize(triples, "ntriples")
+            files[stem + ".jsonld"] = jsonld.document(jsonld.compact(triples, self.context), self.context)
+            own_pictures = [svg for svg in (self.pictures.timeline(self.link, focus=iri),
+                                            self.pictures.branches(self.link, focus=iri)) if svg]
+            files[stem + ".html"] = pages.render_entity(
+                self.store, iri, self.base, self.link, figures=own_pictures,
+                alternates=pages.alternates_for(slug, webservers.ENTITY_FORMATS), home="../index.html",
+                graph=self.graph).encode()
+        return files
+
+
+def _index(store: ox.Store, src: _Input, svgs: dict[str, str], downloads: dict[str, bytes],
+           change_set: changes.ChangeSet) -> str:
+    info = src.info
+    rows = "".join(f'<tr><td><a href="{escape(name)}">{escape(name)}</a></td>'
+                   f"<td>{escape(catalog.media_type(name))}</td><td>{len(content):,}</td></tr>"
+                   for name, content in sorted(downloads.items()))
+    since = (f"{len(change_set.added)} triples added and {len(change_set.removed)} removed since "
+             f"{escape(change_set.previous)}" if change_set.previous else "first release")
+    intro = (f"<p>{escape(info.description)}</p>"
+             f"<p>Version <strong>{escape(info.version)}</strong>, modified {escape(info.modified)}, "
+             f'licence <a href="{escape(info.license)}">{escape(info.license)}</a>. '
+             f'<a href="changes/index.html">Changes</a>: {since}. Metadata: <a href="void.ttl">VoID</a>, '
+             f'<a href="catalog.ttl">DCAT catalog</a>, <a href="context.jsonld">JSON-LD context</a>'
+             + (', <a href="ontology/index.html">ontology documentation</a>' if src.ontology_html else "")
+             + ".</p>" + search.RELEASE_SEARCH_BOX)
+    extra = ("<h2>Downloads</h2><table><thead><tr><th>file</th><th>media type</th><th>bytes</th></tr></thead>"
+             f"<tbody>{rows}</tbody></table>")
+    return pages.render_index(store, src.base, _linker(src.base, ""), title=f"{info.title} {info.version}",
+                              intro=intro, figures=list(svgs.values()), extra=extra)
+
+
+def _is_quads(dump: str) -> bool:
+    return dump.endswith((".trig", ".nq.gz"))
+
+
+def _labeller(store: ox.Store, base: str):
+    cache: dict[str, str] = {}
+
+    def label(iri: str) -> str:
+        if iri not in cache:
+            cache[iri] = pages.label_of(store, iri, base)
+        return cache[iri]
+
+    return label
+
+
+_SITEMAP_ENTRY = re.compile(r"<loc>([^<]*)</loc><lastmod>([^<]*)</lastmod>")
+
+
+def _page_url(iri: str, base: str) -> str:
+    """Where an entity's page is on the site the server configurations set up: `<base>latest/…`."""
+    segment, slug = iris.segment_and_slug(iri, base)
+    return f"{base}latest/{segment}/{slug}.html"
+
+
+def _lastmods(entities: list[str], info: DatasetInfo, change_set: changes.ChangeSet,
+              previous_dir: Path | None) -> dict[str, str]:
+    """Entity -> the date of the release that last added or changed it: this release's date for what
+    its change set touches, else the date the previous release's sitemap gives."""
+    earlier: dict[str, str] = {}
+    sitemap = previous_dir / "sitemap.xml" if previous_dir else None
+    if sitemap and sitemap.is_file():
+        earlier = dict(_SITEMAP_ENTRY.findall(sitemap.read_text()))
+    touched = set(change_set.entities_added) | set(change_set.entities_changed)
+    return {iri: info.modified if iri in touched else earlier.get(_page_url(iri, info.base), info.modified)
+            for iri in entities}
+
+
+def _sitemap(entities: list[str], info: DatasetInfo, lastmods: dict[str, str]) -> bytes:
+    """Entity pages at `<base>latest/…` (the site's own URLs, as the sitemap protocol wants), each with
+    the date the entity last changed."""
+    urls = "".join(f"<url><loc>{escape(_page_url(iri, info.base))}</loc>"
+                   + (f"<lastmod>{escape(lastmods[iri])}</lastmod>" if lastmods[iri] else "") + "</url>\n"
+                   for iri in entities)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            f"{urls}</urlset>\n").encode()
+
+
+def _served_types(files: dict[str, bytes]) -> dict[str, str]:
+    """Suffix -> media type for every kind of file in the release (`.gz` files are sent as gzip)."""
+    suffixes = {"txt"} | {name.rsplit("/", 1)[-1].rsplit(".", 1)[-1] for name in files if "." in name.rsplit("/", 1)[-1]}
+    return {s: "application/gzip" if s == "gz" else catalog.media_type("x." + s) for s in sorted(suffixes)}

@@ -1,0 +1,1 @@
+"""Curators' editor support: the JSON Schema for YAML extensions."""
