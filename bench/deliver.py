@@ -35,6 +35,7 @@ REPEAT = 20
 CLIENTS = 4
 THROUGHPUT_SECONDS = 3.0
 BASE = "https://w3id.org/pledgegraph/"
+CHEAP, HEAVY = "cq02-acceptance-and-province", "cq08-single-source-and-disagreements"  # for requests/s
 
 
 def _free_port() -> int:
@@ -167,8 +168,10 @@ def serve(dist: Path, virtuoso: _Virtuoso | None, graph: str) -> dict:
         queries = {}
         for name, text in _library():
             url_ours = ours + "?" + urllib.parse.urlencode({"name": name})
-            url_theirs = (virtuoso.url + "/sparql?" + urllib.parse.urlencode({"query": text, "default-graph-uri": graph})
-                          if virtuoso else None)
+            url_theirs = None
+            if virtuoso:
+                url_theirs = virtuoso.url + "/sparql?" + urllib.parse.urlencode({"query": text,
+                                                                                 "default-graph-uri": graph})
             times_ours, times_theirs = [], []
             for _ in range(REPEAT):  # alternating, so both see the same machine load
                 times_ours.append(_timed_get(url_ours))
@@ -178,7 +181,8 @@ def serve(dist: Path, virtuoso: _Virtuoso | None, graph: str) -> dict:
                     except OSError:
                         url_theirs = None  # Virtuoso refused or failed this query: no figure for it
                         times_theirs = []
-            queries[name] = {"serve": _summary(times_ours), "virtuoso": _summary(times_theirs) if times_theirs else None}
+            queries[name] = {"serve": _summary(times_ours),
+                             "virtuoso": _summary(times_theirs) if times_theirs else None}
         both = [q for q in queries.values() if q["virtuoso"]]
         result = {
             "startup": round(startup, 3), "queries": queries,
@@ -188,8 +192,8 @@ def serve(dist: Path, virtuoso: _Virtuoso | None, graph: str) -> dict:
             "compared": len(both),
             "geomean_p50_ms_both": _geomean([q["serve"]["p50_ms"] for q in both]),
             "virtuoso_geomean_p50_ms": _geomean([q["virtuoso"]["p50_ms"] for q in both]),
-            "rps_cheap": _throughput(ours + "?" + urllib.parse.urlencode({"name": "cq02-acceptance-and-province"})),
-            "rps_heavy": _throughput(ours + "?" + urllib.parse.urlencode({"name": "cq08-single-source-and-disagreements"})),
+            "rps_cheap": _throughput(ours + "?" + urllib.parse.urlencode({"name": CHEAP})),
+            "rps_heavy": _throughput(ours + "?" + urllib.parse.urlencode({"name": HEAVY})),
         }
         return result
     finally:

@@ -12,7 +12,8 @@ from conftest import ROOT
 def test_benchmark_runs_and_writes_its_table(tmp_path):
     out = tmp_path / "results"
     subprocess.run([sys.executable, "-m", "bench", "--sizes", "tiny", "--runs", "1", "--naive-sizes", "tiny",
-                    "--naive-steps", "yaml,add", "--no-linkml", "--no-virtuoso", "--work", str(tmp_path / "data"), "--out", str(out)],
+                    "--naive-steps", "yaml,add", "--no-linkml", "--no-virtuoso", "--work", str(tmp_path / "data"),
+                    "--out", str(out)],
                    cwd=ROOT, check=True, capture_output=True, timeout=300)
     (result,) = json.loads((out / "results.json").read_text())
     assert result["ours"]["conforms"] and result["ours"]["triples"] > 1000

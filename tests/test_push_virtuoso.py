@@ -115,9 +115,9 @@ KNOWN_DIFFERENCES = {
     "cq07-fighter-estimates": _EMPTY_CONCAT,
     "under-at-date": _EMPTY_CONCAT,
     "disagreements": "Virtuoso drops the language tag of a label chosen by COALESCE",
-    "cq06-claimed-attacks": "Virtuoso answers the path (^pg:branch/pg:parent)* to a fixed end with the end alone",
+    "cq06-claimed-attacks": "Virtuoso answers the path (^pg:branch/pg:parent)* to a fixed end with that end alone",
     "cq09-who-says-so": "Virtuoso matches fewer of the VALUES triples (an integer and a language-tagged literal)",
-    "record-subgraph": "not yet understood: both count 519 triples, but Virtuoso's Turtle answer parses to other triples",
+    "record-subgraph": "not yet understood: both count 519 triples; Virtuoso's Turtle answer parses to others",
 }
 
 
@@ -128,7 +128,7 @@ def _row_terms(variables: list[str], rows, concat: dict[str, str]):
     out = collections.Counter()
     for row in rows:
         cells = []
-        for variable, term in zip(variables, row):
+        for variable, term in zip(variables, row, strict=True):
             if term is not None and term[0] == "literal" and variable in concat:
                 term = ("literal", concat[variable].join(sorted(term[1].split(concat[variable]))), *term[2:])
             cells.append(term)
@@ -137,7 +137,6 @@ def _row_terms(variables: list[str], rows, concat: dict[str, str]):
 
 
 def test_every_library_query_gives_the_same_rows_on_virtuoso_as_on_serve(virtuoso, release, dist, monkeypatch):
-    import collections
     import json
     import re
     import urllib.parse

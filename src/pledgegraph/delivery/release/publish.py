@@ -273,32 +273,11 @@ def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list
     context = jsonld.make_context(src.graphs["ontology"])
     pictures = figures.Figures(store, base)
     entity_files = _EntityFiles(store, base, src.graphs, data, entities, context, pictures)  # both cores from here
-    # The dumps: pyoxigraph writes N-Triples (the same bytes as the terms' own text) and each graph's
-    # part of the N-Quads; Turtle and TriG get the prefixes their triples use, found in those bytes.
-    ntriples = serialize(data, "ntriples", prefixes_used=True)
-    used = used_prefixes(ntriples)
-    for name in ("ontology", "shapes"):
-        used.update(used_prefixes(src.graphs[name]))
-    named = [(f"{base}graph/{name}", src.graphs[name]) for name in GRAPHS]
-    files: dict[str, bytes] = {
-        f"{STEM}.nt.gz": _gzip(ntriples),
-        f"{STEM}.ttl": serialize(data, "turtle", used_prefixes(ntriples), prefixes_used=True),
-        f"{STEM}.jsonld": jsonld.document(jsonld.compact(data, context), context),
-        f"{STEM}.trig": trig(named, dict(sorted(used.items()))),
-        f"{STEM}.nq.gz": _gzip(b"".join(serialize(triples, "ntriples", prefixes_used=True).replace(
-            b" .\n", f" <{graph}> .\n".encode()) for graph, triples in named)),  # a line ends at its only " .\n"
-        "context.jsonld": jsonld.context_document(context),
-        "ontology/pledgegraph.ttl": serialize(src.graphs["ontology"], "turtle"),
-        "ontology/pledgegraph.jsonld": jsonld.document(jsonld.compact(src.graphs["ontology"], context), context),
-        "ontology/pledgegraph.rdf": serialize(src.graphs["ontology"], "rdfxml"),
-        "shapes.ttl": serialize(src.graphs["shapes"], "turtle"),
-        "changes/added.nt": serialize(change_set.added, "ntriples"),
-        "changes/removed.nt": serialize(change_set.removed, "ntriples"),
-        "changes/summary.json": changes.summary_json(change_set, info.version),
-    }
-    if src.ontology_html is not None:
-        files["ontology/index.html"] = src.ontology_html
-    files.update(entity_files.result())
+    try:
+        files = _dumps(src, data, context, change_set)
+        files.update(entity_files.result())
+    finally:
+        entity_files.cancel()  # only does something when the dumps failed: the child is not left waiting
     root_link = _linker(base, "")
     svgs = {"timeline.svg": pictures.timeline(root_link), "branches.svg": pictures.branches(root_link)}
     files.update({name: svg.encode() for name, svg in svgs.items() if svg})
@@ -324,6 +303,37 @@ def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list
     vocab = sorted({t.subject.value[len(PGV):] for t in src.graphs["ontology"]
                     if isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(PGV)})
     files.update(webservers.configs(urlsplit(base).path, src.ontology_html is not None, _served_types(files), vocab))
+    return files
+
+
+def _dumps(src: _Input, data: list[ox.Triple], context: dict, change_set: changes.ChangeSet) -> dict[str, bytes]:
+    """The release's files that are not per entity: dumps, context, ontology, shapes, change set."""
+    base, info = src.base, src.info
+    # The dumps: pyoxigraph writes N-Triples (the same bytes as the terms' own text) and each graph's
+    # part of the N-Quads; Turtle and TriG get the prefixes their triples use, found in those bytes.
+    ntriples = serialize(data, "ntriples", prefixes_used=True)
+    used = used_prefixes(ntriples)
+    for name in ("ontology", "shapes"):
+        used.update(used_prefixes(src.graphs[name]))
+    named = [(f"{base}graph/{name}", src.graphs[name]) for name in GRAPHS]
+    files: dict[str, bytes] = {
+        f"{STEM}.nt.gz": _gzip(ntriples),
+        f"{STEM}.ttl": serialize(data, "turtle", used_prefixes(ntriples), prefixes_used=True),
+        f"{STEM}.jsonld": jsonld.document(jsonld.compact(data, context), context),
+        f"{STEM}.trig": trig(named, dict(sorted(used.items()))),
+        f"{STEM}.nq.gz": _gzip(b"".join(serialize(triples, "ntriples", prefixes_used=True).replace(
+            b" .\n", f" <{graph}> .\n".encode()) for graph, triples in named)),  # a line ends at its only " .\n"
+        "context.jsonld": jsonld.context_document(context),
+        "ontology/pledgegraph.ttl": serialize(src.graphs["ontology"], "turtle"),
+        "ontology/pledgegraph.jsonld": jsonld.document(jsonld.compact(src.graphs["ontology"], context), context),
+        "ontology/pledgegraph.rdf": serialize(src.graphs["ontology"], "rdfxml"),
+        "shapes.ttl": serialize(src.graphs["shapes"], "turtle"),
+        "changes/added.nt": serialize(change_set.added, "ntriples"),
+        "changes/removed.nt": serialize(change_set.removed, "ntriples"),
+        "changes/summary.json": changes.summary_json(change_set, info.version),
+    }
+    if src.ontology_html is not None:
+        files["ontology/index.html"] = src.ontology_html
     return files
 
 
@@ -360,6 +370,10 @@ class _EntityFiles:
         cut = round(len(entities) * (1 - CHILD_SHARE)) if len(entities) >= PARALLEL_FROM else len(entities)
         self.own, theirs = entities[:cut], entities[cut:]
         self.child = pipeline._Forked("writing entity files", lambda: self._files(theirs)) if theirs else None
+
+    def cancel(self) -> None:
+        if self.child is not None:
+            self.child.cancel()
 
     def result(self) -> dict[str, bytes]:
         files = self._files(self.own)
