@@ -20,6 +20,7 @@ import statistics
 import sys
 from pathlib import Path
 
+from . import deliver
 from .generate import SIZES, generate
 from .linkml_compare import compare, linkml_convert
 from .process import timed_process
@@ -82,6 +83,9 @@ def run_size(size: str, a) -> dict:
     out["ours"] = repeat(["ours", str(data)], a.runs, a.timeout)
     print(f"[{size}] pledgegraph build...", file=sys.stderr, flush=True)
     out["build"] = repeat(["build", str(data), str(data.parent / "dist")], a.runs, a.timeout)
+    if a.deliver:
+        print(f"[{size}] publish, push, serve...", file=sys.stderr, flush=True)
+        out["deliver"] = deliver.measure(data.parent / "dist", data.parent / "deliver", a.timeout, a.virtuoso)
     print(f"[{size}] validate --watch...", file=sys.stderr, flush=True)
     out["watch"] = repeat(["watch", str(data)], 1, a.timeout)
     print(f"[{size}] floor...", file=sys.stderr, flush=True)
@@ -145,6 +149,7 @@ def markdown(results: list[dict], a) -> str:
     row("**naive ÷ build**", [(("≥ " if r["summary"]["naive_is_lower_bound"] else "") +
                                f"**{r['summary']['naive_over_build']}×**") if r["summary"]["naive_over_build"]
                               else "–" for r in results])
+    deliver_rows(results, row)
     stage_names = []
     for r in results:
         for part in ("ours", "watch", "floor"):
@@ -174,6 +179,43 @@ def markdown(results: list[dict], a) -> str:
         row(label, cells)
     row("peak memory, stages process", [f"{r['ours']['peak_mb']:.0f} MB" if r["ours"] else "–" for r in results])
     return "\n".join(lines) + "\n"
+
+
+def deliver_rows(results: list[dict], row) -> None:
+    """publish, push and serve (bench/deliver.py), beside the build they follow."""
+    measured = [r.get("deliver") or {} for r in results]
+    if not any(measured):
+        return
+
+    def cell(d: dict, *path, fmt="{}"):
+        for key in path:
+            d = (d or {}).get(key)
+        return fmt.format(d) if d is not None else "–"
+
+    row("**`pledgegraph publish`** (every file of the release)", [cell(d, "publish", "wall", fmt="**{:.1f} s**")
+                                                                for d in measured])
+    row("publish: CPU (both processes) / peak memory", [
+        f"{d['publish']['cpu']:.1f} s / {d['publish']['peak_mb']:.0f} MB" if d.get("publish", {}).get("cpu") else "–"
+        for d in measured])
+    row("**publish ÷ build**", [f"**{d['publish']['wall'] / r['summary']['build_wall']:.2f}×**"
+                                if d.get("publish", {}).get("wall") and r["summary"]["build_wall"] else "–"
+                                for d, r in zip(measured, results)])
+    row("publish per entity", [f"{d['publish']['wall'] / d['publish']['entities'] * 1000:.1f} ms "
+                               f"({d['publish']['entities']:,} entities)" if d.get("publish", {}).get("wall") else "–"
+                               for d in measured])
+    row("**`push` into Virtuoso** (load + swap)", [cell(d, "push", "triples_per_s", fmt="**{:,} triples/s**")
+                                                   for d in measured])
+    row("serve: start-up", [cell(d, "serve", "startup", fmt="{:.1f} s") for d in measured])
+    row("serve: library queries over HTTP, p50 (geometric mean / slowest)", [
+        f"{d['serve']['geomean_p50_ms']} ms / {d['serve']['max_p50_ms']} ms" if d.get("serve") else "–" for d in measured])
+    row("serve: library queries, p99 (geometric mean)", [cell(d, "serve", "geomean_p99_ms", fmt="{} ms")
+                                                         for d in measured])
+    row("**Virtuoso, same release and queries, p50 (geometric mean)**", [
+        f"**{d['serve']['virtuoso_geomean_p50_ms']} ms** (serve: {d['serve']['geomean_p50_ms_both']} ms, "
+        f"{d['serve']['compared']} queries)" if d.get("serve", {}).get("virtuoso_geomean_p50_ms") else "–"
+        for d in measured])
+    row("serve: requests/s, 4 clients (cq02 / cq08)", [
+        f"{d['serve']['rps_cheap']} / {d['serve']['rps_heavy']}" if d.get("serve") else "–" for d in measured])
 
 
 def linkml_markdown(r: dict, timeout: float) -> str:
@@ -217,6 +259,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--readme", action="store_true", help="write the table into docs/performance.md")
     p.add_argument("--linkml", action=argparse.BooleanOptionalAction, default=None,
                    help="compare with LinkML's linkml-convert (default: when it is installed: pip install '.[bench]')")
+    p.add_argument("--deliver", action=argparse.BooleanOptionalAction, default=True,
+                   help="measure publish, push and serve after the build (bench/deliver.py)")
+    p.add_argument("--virtuoso", action=argparse.BooleanOptionalAction, default=True,
+                   help="push into Virtuoso and time its queries, when it is installed")
     p.add_argument("--linkml-orgs", type=int, default=10_000, help="organizations for the LinkML comparison")
     a = p.parse_args(argv)
     a.naive_sizes = set(a.naive_sizes.split(",")) if a.naive_sizes else set()

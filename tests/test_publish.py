@@ -377,3 +377,41 @@ def test_entity_pages_show_labels_not_property_names(release):
         assert terms and not [t for t in terms if re.search(r"[a-z][A-Z]|#|/", t)], page
         for raw in ("qualifiedDerivation", "hasSelector", "oa#identifying", ">http://www.w3.org/"):
             assert raw not in html, (page, raw)
+
+
+def test_the_fast_paths_write_the_same_bytes_as_the_plain_ones(release, dist, tmp_path, monkeypatch):
+    """publish's fast paths (entity files from two processes, the pages' index of the store, orjson
+    for JSON-LD, dumps written from N-Triples bytes) against the plain ones, on the shipped data: one
+    process, a store lookup per question, json's own encoder, each dump serialized by pyoxigraph
+    from its terms. Every file of the release must be the same, byte for byte."""
+    from pledgegraph.delivery import export
+    from pledgegraph.delivery.release import jsonld, pages
+    from pledgegraph.model.vocab import PREFIXES
+
+    entities = [p for p in release.rglob("*.nt") if p.parent != release and p.parent.name != "changes"]
+    assert len(entities) >= publish_module.PARALLEL_FROM  # the release fixture was written by two processes
+    monkeypatch.setattr(publish_module, "PARALLEL_FROM", 10**9)
+    monkeypatch.setattr(pages, "page_graph", lambda store, base, link=None, contents=None:
+                        pages._Graph(store, base, link or (lambda i: i)))
+    monkeypatch.setattr(jsonld, "_indented_json", lambda doc: (json.dumps(
+        doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode())
+    plain = publish(tmp_path / "site", dist).release
+    fast_files = sorted(str(p.relative_to(release)) for p in release.rglob("*") if p.is_file())
+    assert fast_files == sorted(str(p.relative_to(plain)) for p in plain.rglob("*") if p.is_file())
+    assert [f for f in fast_files if (release / f).read_bytes() != (plain / f).read_bytes()] == []
+
+    src = publish_module.read_dist(dist)
+    quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(f"{src.base}graph/{name}"))
+             for name in publish_module.GRAPHS for t in src.graphs[name]]
+    data = src.data
+    expected = {
+        "pledgegraph.nt.gz": "".join(f"{t} .\n" for t in data).encode(),
+        "pledgegraph.nq.gz": "".join(f"{q} .\n" for q in quads).encode(),
+        "pledgegraph.ttl": ox.serialize(data, format=ox.RdfFormat.TURTLE,
+                                        prefixes=export._used_prefixes(data, PREFIXES)),
+        "pledgegraph.trig": ox.serialize(quads, format=ox.RdfFormat.TRIG,
+                                         prefixes=export._used_prefixes(quads, PREFIXES)),
+    }
+    for name, content in expected.items():
+        written = (release / name).read_bytes()
+        assert (gzip.decompress(written) if name.endswith(".gz") else written) == content, name

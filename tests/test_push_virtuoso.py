@@ -101,3 +101,97 @@ def test_wrong_credentials_are_refused_and_leave_the_store_as_it_was(virtuoso, r
     with pytest.raises(PushFailed, match="HTTP 401"):
         push(_store(virtuoso, timeout=20), release, graph=graph)
     assert Store(virtuoso + "/sparql").count(graph) == 0
+
+
+# Library queries whose answers still differ on Virtuoso 7.2, each with the reason; every other query of
+# queries/ must give the same rows on both. (Fixed in the library: escaped local names such as
+# pgv:role\/leader, which Virtuoso cannot parse, are full IRIs; yes/no columns are "true"/"false"
+# strings, as Virtuoso returns booleans as 1/0.)
+_EMPTY_CONCAT = ("a GROUP_CONCAT over no values is unbound in Oxigraph and \"\" in Virtuoso; COALESCE or IF(COUNT(…)) "
+                 "around GROUP_CONCAT(DISTINCT …) makes Virtuoso's compiler fail (SQ156)")
+KNOWN_DIFFERENCES = {
+    "cq01-pledges-to-islamic-state": _EMPTY_CONCAT,
+    "cq03-leaders-and-tenure-ends": _EMPTY_CONCAT,
+    "cq07-fighter-estimates": _EMPTY_CONCAT,
+    "under-at-date": _EMPTY_CONCAT,
+    "disagreements": "Virtuoso drops the language tag of a label chosen by COALESCE",
+    "cq06-claimed-attacks": "Virtuoso answers the path (^pg:branch/pg:parent)* to a fixed end with that end alone",
+    "cq09-who-says-so": "Virtuoso matches fewer of the VALUES triples (an integer and a language-tagged literal)",
+    "record-subgraph": "not yet understood: both count 519 triples; Virtuoso's Turtle answer parses to others",
+}
+
+
+def _row_terms(variables: list[str], rows, concat: dict[str, str]):
+    """Rows as comparable tuples; GROUP_CONCAT columns as sorted parts (SPARQL leaves their order open)."""
+    import collections
+
+    out = collections.Counter()
+    for row in rows:
+        cells = []
+        for variable, term in zip(variables, row, strict=True):
+            if term is not None and term[0] == "literal" and variable in concat:
+                term = ("literal", concat[variable].join(sorted(term[1].split(concat[variable]))), *term[2:])
+            cells.append(term)
+        out[tuple(cells)] += 1
+    return out
+
+
+def test_every_library_query_gives_the_same_rows_on_virtuoso_as_on_serve(virtuoso, release, dist, monkeypatch):
+    import json
+    import re
+    import urllib.parse
+    import urllib.request
+
+    import pyoxigraph as ox
+
+    from pledgegraph.delivery.endpoint import store as query_store
+    from pledgegraph.model.vocab import XSD, sparql_prologue
+
+    monkeypatch.setenv("PLEDGEGRAPH_STORE_USER", "dba")
+    monkeypatch.setenv("PLEDGEGRAPH_STORE_PASSWORD", "dba")
+    graph = BASE + "graph/release/library"
+    push(_store(virtuoso), release, graph=graph)
+    loaded = query_store.load(dist)
+
+    def ours_term(t):
+        if t is None or isinstance(t, ox.BlankNode):
+            return None if t is None else ("bnode",)
+        if isinstance(t, ox.NamedNode):
+            return ("uri", t.value)
+        return ("literal", t.value, t.language or "", "" if t.language else t.datatype.value)
+
+    def their_term(b):
+        if b is None or b["type"] == "bnode":
+            return None if b is None else ("bnode",)
+        if b["type"] == "uri":
+            return ("uri", b["value"])
+        language = b.get("xml:lang", "")
+        return ("literal", b["value"], language, "" if language else b.get("datatype", XSD + "string"))
+
+    differ, checked = {}, 0
+    for example in query_store.examples(ROOT / "queries"):
+        bound = query_store.bindings(example, [])
+        answer = query_store.execute(loaded, query_store.check_query(example.text, loaded.graph_iris), bindings=bound)
+        text = sparql_prologue() + example.text  # serve predeclares the prefixes; Virtuoso needs them said
+        if bound:  # as serve pre-binds parameters: a VALUES block opening the WHERE clause
+            text = query_store._values_in_where(text, {ox.Variable(k): query_store._term(v) for k, v in bound.items()})
+        graph_result = answer.rows is None
+        url = virtuoso + "/sparql?" + urllib.parse.urlencode({"query": text, "default-graph-uri": graph})
+        accept = "text/turtle" if graph_result else "application/sparql-results+json"
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": accept}), timeout=60) as r:
+            body = r.read()
+        if graph_result:
+            same = set(answer.triples) == set(ox.parse(body, format=ox.RdfFormat.TURTLE))
+        else:
+            concat = {m.group(2): m.group(1) for m in re.finditer(
+                r'GROUP_CONCAT\(.*?separator\s*=\s*"([^"]*)"\s*\)\s*AS\s*\?(\w+)', example.text, re.S)}
+            bindings = json.loads(body)["results"]["bindings"]
+            ours = _row_terms(answer.variables, ([ours_term(t) for t in row] for row in answer.rows), concat)
+            theirs = _row_terms(answer.variables, ([their_term(b.get(v)) for v in answer.variables]
+                                                   for b in bindings), concat)
+            same = ours == theirs and sum(ours.values()) > 0
+        checked += 1
+        if not same:
+            differ[example.name] = True
+    assert checked >= 20
+    assert sorted(differ) == sorted(KNOWN_DIFFERENCES)

@@ -12,6 +12,7 @@ import mmap
 import os
 import shutil
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -99,11 +100,24 @@ def write_trig(path: Path, graphs: list[tuple[str, Path | list]], prefixes: dict
         bodies.unlink(missing_ok=True)
 
 
+def trig(graphs: list[tuple[str, list]], prefixes: dict[str, str]) -> bytes:
+    """`write_trig`'s bytes, for a release that keeps its files in memory."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "graphs.trig"
+        write_trig(path, graphs, prefixes)
+        return path.read_bytes()
+
+
 def used_prefixes(*graphs, prefixes: dict[str, str] = PREFIXES) -> dict[str, str]:
-    """The prefixes graphs (lists of triples or quads, or N-Triples files) use, sorted by prefix."""
+    """The prefixes graphs (lists of triples or quads, N-Triples files or bytes, or a `graph.Built`)
+    use, sorted by prefix."""
     used: dict[str, str] = {}
     for graph in graphs:
-        if not isinstance(graph, Path):
+        if isinstance(graph, bytes):
+            used.update(_used_prefixes_nt(graph, prefixes))
+        elif hasattr(graph, "ntriples"):
+            used.update(_used_prefixes_nt(graph.ntriples(), prefixes))
+        elif not isinstance(graph, Path):
             used.update(_used_prefixes(graph, prefixes))
         elif graph.stat().st_size:
             with open(graph, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
@@ -120,8 +134,15 @@ def _used_prefixes(triples, prefixes: dict[str, str]) -> dict[str, str]:
                 namespaces.add(term.value)
             elif isinstance(term, ox.Literal) and term.datatype:
                 namespaces.add(term.datatype.value)
-    return {p: ns for p, ns in sorted(prefixes.items())
-            if any(iri.startswith(ns) for iri in namespaces)}
+    spaces = tuple(prefixes.values())
+    found = set().union(*(_namespaces_of(iri, spaces) for iri in namespaces))
+    return {p: ns for p, ns in sorted(prefixes.items()) if ns in found}
+
+
+@lru_cache(maxsize=1 << 16)
+def _namespaces_of(iri: str, spaces: tuple[str, ...]) -> frozenset[str]:
+    """The namespaces an IRI is in (a page of a release asks this for the same IRIs thousands of times)."""
+    return frozenset(ns for ns in spaces if iri.startswith(ns))
 
 
 def _used_prefixes_nt(data: bytes | mmap.mmap, prefixes: dict[str, str]) -> dict[str, str]:

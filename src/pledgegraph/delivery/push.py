@@ -28,10 +28,12 @@ import json
 import netrc
 import os
 import re
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +44,7 @@ from pledgegraph.errors import PledgegraphError, UnusableInput
 
 GRAPH_STORE_CHUNK = 1000  # N-Triples lines per Graph Store request (~200 KB)
 INSERT_CHUNK = 5000  # triples per INSERT DATA request when there is no Graph Store endpoint
+PARALLEL_REQUESTS = 4  # Graph Store appends in flight at once (the test suite's Virtuoso takes 5 connections)
 
 
 class PushFailed(PledgegraphError):
@@ -73,11 +76,20 @@ class Store:
     def __post_init__(self):
         self._opener, self._secrets = _opener([self.update, self.graph_store, self.query],
                                               self.allow_basic_over_http)
+        self._per_thread = threading.local()  # the digest handler keeps per-conversation state: one opener a thread
+
+    def _thread_opener(self) -> urllib.request.OpenerDirector:
+        if threading.current_thread() is threading.main_thread():
+            return self._opener
+        if not hasattr(self._per_thread, "opener"):
+            self._per_thread.opener = _opener([self.update, self.graph_store, self.query],
+                                              self.allow_basic_over_http)[0]
+        return self._per_thread.opener
 
     def _send(self, request: urllib.request.Request) -> bytes:
         where = f"{request.get_method()} {_without_userinfo(request.full_url)}"
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
+            with self._thread_opener().open(request, timeout=self.timeout) as response:
                 return response.read()
         except urllib.error.HTTPError as e:
             detail = _redacted(e.read(2000).decode("utf-8", "replace"), self._secrets)[:300].strip()
@@ -106,11 +118,20 @@ class Store:
             # PUT the first chunk, POST (append) the rest: digest auth answers the first attempt of
             # each request with 401, and a store that closes the connection then cuts off any body
             # larger than the socket buffers (a broken pipe); bounded chunks always fit.
+            # The appends go over PARALLEL_REQUESTS connections at once: the store parses and indexes
+            # one chunk while the next ones travel (a graph is a set: their order does not matter).
             url = self.graph_store + "?" + urllib.parse.urlencode({"graph": graph, "graph-uri": graph})
-            for n, start in enumerate(range(0, max(len(lines), 1), GRAPH_STORE_CHUNK)):
+
+            def send(start: int, method: str) -> None:
                 body = ("\n".join(lines[start:start + GRAPH_STORE_CHUNK]) + "\n").encode()
-                self._send(urllib.request.Request(url, data=body, method="PUT" if n == 0 else "POST",
+                self._send(urllib.request.Request(url, data=body, method=method,
                                                   headers={"Content-Type": "text/turtle; charset=utf-8"}))
+
+            send(0, "PUT")
+            with ThreadPoolExecutor(PARALLEL_REQUESTS) as pool:
+                for done in [pool.submit(send, start, "POST")
+                             for start in range(GRAPH_STORE_CHUNK, len(lines), GRAPH_STORE_CHUNK)]:
+                    done.result()  # the first refusal is raised (the live graph is untouched: this is staging)
             return
         self.run_update(f"DROP SILENT GRAPH <{graph}>")
         for start in range(0, len(lines), INSERT_CHUNK):

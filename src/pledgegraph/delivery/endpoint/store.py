@@ -420,7 +420,13 @@ def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_ro
         query = query.bound(bindings)
     text = query.text
     if query.bindings:
-        options["substitutions"] = {ox.Variable(v): _term(t) for v, t in query.bindings}
+        bound = {ox.Variable(v): _term(t) for v, t in query.bindings}
+        if re.search(r"\bCONSTRUCT\s+WHERE\b", text, re.I):  # the short form has no room for VALUES
+            options["substitutions"] = bound
+        else:
+            # A VALUES block opening WHERE, not Oxigraph's substitutions: with the values in the query,
+            # Oxigraph starts from the bound entity (parent-at-date at 100k: 2 s pre-bound, 1 ms so).
+            text = _values_in_where(text, bound)
     targets = describe_targets(query.text) if query.form == "describe" else None
     if targets and all(entity_ref(t, loaded.base) is not None for t in targets):
         triples = sorted({t for iri in targets for t in describe(loaded, iri)}, key=str)

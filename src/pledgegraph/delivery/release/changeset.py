@@ -50,20 +50,21 @@ def diff(previous: str | None, old: list[ox.Triple], new: list[ox.Triple], base:
     old_set, new_set = set(old), set(new)
     added = sorted(new_set - old_set, key=str)
     removed = sorted(old_set - new_set, key=str)
-    old_entities = {e for t in old_set if (e := entity_of(t.subject.value, base))}
-    new_entities = {e for t in new_set if (e := entity_of(t.subject.value, base))}
+    owner = _Owners(base)
+    old_entities = {e for t in old_set if (e := owner(t.subject.value))}
+    new_entities = {e for t in new_set if (e := owner(t.subject.value))}
     # (subject, predicate) -> (removed objects, added objects)
     touched: dict[tuple[str, str], tuple[list, list]] = {}
     for side, triples in ((1, added), (0, removed)):
         for t in triples:
-            if entity_of(t.subject.value, base):
+            if owner(t.subject.value):
                 touched.setdefault((t.subject.value, t.predicate.value), ([], []))[side].append(t.object)
     # a node below an entity -> (its parent, the property linking them), to say where a change is
     parent_of = {t.object.value: (t.subject.value, t.predicate.value) for t in (*old, *new)
                  if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(t.subject.value + "/")}
     facts: dict[str, list[FactChange]] = {}
     for (subject, predicate), (gone, came) in sorted(touched.items()):
-        entity, path, node = entity_of(subject, base), [], subject
+        entity, path, node = owner(subject), [], subject
         while node != entity and node in parent_of:
             node, link = parent_of[node]
             path.insert(0, link)
@@ -72,6 +73,21 @@ def diff(previous: str | None, old: list[ox.Triple], new: list[ox.Triple], base:
                      entities_added=sorted(new_entities - old_entities),
                      entities_removed=sorted(old_entities - new_entities),
                      entities_changed=sorted(set(facts) & old_entities & new_entities))
+
+
+class _Owners(dict):
+    """node -> `entity_of(node)`, each node matched once (a node is the subject of many triples)."""
+
+    def __init__(self, base: str):
+        super().__init__()
+        self.base = base
+
+    def __call__(self, node: str) -> str | None:
+        return self[node]
+
+    def __missing__(self, node: str) -> str | None:
+        found = self[node] = entity_of(node, self.base)
+        return found
 
 
 def summary_json(changes: ChangeSet, version: str) -> bytes:

@@ -26,24 +26,25 @@ def descriptions(triples: Iterable[ox.Triple], base: str, entities: Iterable[str
     by_node: dict[str, list[ox.Triple]] = {}
     statements: set[str] = set()
     about: list[tuple[str, str]] = []  # (claim node, entity it is about)
+    owners: dict[str, str | None] = {}  # node -> its entity: triples come grouped by subject, so one match each
     for t in triples:
-        owner = entity_of(t.subject.value, base)
+        node = t.subject.value
+        owner = owners[node] if node in owners else owners.setdefault(node, entity_of(node, base))
         if owner is None:
             continue
         by_owner.setdefault(owner, set()).add(t)
-        by_node.setdefault(t.subject.value, []).append(t)
+        by_node.setdefault(node, []).append(t)
         if t.predicate.value == RDF + "type" and t.object.value in _CLAIMS:
             statements.add(t.subject.value)
         elif t.predicate.value in _ABOUT and isinstance(t.object, ox.NamedNode):
             about.append((t.subject.value, t.object.value))
     below: dict[str, list[str]] = {}
     for node in by_node:
-        owner = entity_of(node, base)
-        below.setdefault(owner, []).append(node)
+        below.setdefault(owners[node], []).append(node)
     out = {iri: set(by_owner.get(iri, ())) for iri in entities}
     for claim, target in about:
-        if claim not in statements or target not in out or entity_of(claim, base) == target:
+        if claim not in statements or target not in out or owners[claim] == target:
             continue
-        out[target].update(t for node in below[entity_of(claim, base)]
+        out[target].update(t for node in below[owners[claim]]
                            if node == claim or node.startswith(claim + "/") for t in by_node[node])
     return {iri: sorted(found, key=str) for iri, found in out.items()}

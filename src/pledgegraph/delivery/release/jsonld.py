@@ -10,8 +10,10 @@ refuses everything else, so nothing is fetched.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Iterable
 
+import orjson
 import pyoxigraph as ox
 
 from pledgegraph.errors import UnusableInput
@@ -84,7 +86,7 @@ def compact(triples: Iterable[ox.Triple], context: dict) -> list[dict]:
     for t in triples:
         node = nodes.setdefault(_node_id(t.subject), {})
         p = t.predicate.value
-        if p == RDF + "type" and isinstance(t.object, ox.NamedNode):
+        if p == _RDF_TYPE and isinstance(t.object, ox.NamedNode):
             node.setdefault("type", []).append(terms.get(t.object.value, (None, False))[0]
                                                or _curie(t.object.value))
             continue
@@ -104,20 +106,46 @@ def compact(triples: Iterable[ox.Triple], context: dict) -> list[dict]:
     for subject in sorted(nodes):
         node = {"id": subject}
         for key, values in nodes[subject].items():
-            values = sorted(values, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
-            node[key] = values[0] if len(values) == 1 else values
+            if len(values) == 1:
+                node[key] = values[0]
+            else:
+                node[key] = sorted(values, key=_value_key)
         out.append(node)
     return out
 
 
+_RDF_TYPE = RDF + "type"
+
+
+def _value_key(value) -> str:
+    """How values sort: by their JSON text (a string's is json.dumps's, made by the same C function)."""
+    if isinstance(value, str):
+        return _json_string(value)
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+_json_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+# context -> its terms by IRI, for the context objects in use (one per release); keyed by identity
+# and holding the context itself, so an id is never reused while its entry lives.
+_TERMS_CACHE: dict[int, tuple[dict, dict[str, tuple[str, bool]]]] = {}
+
+
 def _terms_by_iri(context: dict) -> dict[str, tuple[str, bool]]:
     """Property/class IRI -> (its term, whether the term coerces values to IRIs)."""
+    cached = _TERMS_CACHE.get(id(context))
+    if cached is not None and cached[0] is context:
+        return cached[1]
     out = {}
     for key, value in context.items():
         curie = value["@id"] if isinstance(value, dict) else value
         if key in PREFIXES or curie.startswith("@"):
             continue
         out[expand(curie)] = (key, isinstance(value, dict) and value.get("@type") == "@id")
+    if len(_TERMS_CACHE) > 8:
+        _TERMS_CACHE.clear()
+    _TERMS_CACHE[id(context)] = (context, out)
     return out
 
 
@@ -125,6 +153,7 @@ def _node_id(term) -> str:
     return f"_:{term.value}" if isinstance(term, ox.BlankNode) else term.value
 
 
+@lru_cache(maxsize=1 << 17)
 def _curie(iri: str) -> str:
     for prefix, ns in PREFIXES.items():
         if iri.startswith(ns) and len(iri) > len(ns) and not iri[len(ns):].startswith("/"):
@@ -143,19 +172,44 @@ def _literal(lit: ox.Literal):
 def document(nodes: list[dict], context: dict) -> bytes:
     """A self-contained JSON-LD document: `@context` embedded, holding the terms the nodes use and
     every prefix, so a processor with no network (stock pyld, jsonld.js offline) expands it."""
-    used = _used_terms(nodes)
+    used = _used_terms(nodes, context)
     embedded = {k: v for k, v in context.items() if k in used or k in PREFIXES or k in ("id", "type")}
-    doc = {"@context": embedded, "@graph": nodes}
-    return (json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode()
+    return _indented_json({"@context": embedded, "@graph": nodes})
 
 
-def _used_terms(value) -> set[str]:
-    """Keys and string values anywhere in compacted JSON (terms appear as either)."""
-    if isinstance(value, dict):
-        return set(value) | {t for v in value.values() for t in _used_terms(v)}
-    if isinstance(value, list):
-        return {t for v in value for t in _used_terms(v)}
-    return {value} if isinstance(value, str) else set()
+def _indented_json(doc: dict) -> bytes:
+    """`json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\\n"`, UTF-8, made by orjson
+    (json's indenting encoder is pure Python: most of a release's JSON-LD time). orjson indents by two
+    spaces; each line's indent is halved. A line starts with its indent, the only run of spaces
+    after a newline (a newline inside a string is escaped), so the runs are replaced deepest first,
+    each by a control byte JSON never leaves raw, then by the final indent."""
+    text = orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    depth = 0
+    while b"\n" + b"  " * (depth + 1) in text:
+        depth += 1
+    if depth >= 0x20:  # deeper than any document we write: control bytes would run out
+        return (json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode()
+    for level in range(depth, 0, -1):
+        text = text.replace(b"\n" + b"  " * level, b"\n" + bytes([level]))
+    for level in range(1, depth + 1):
+        text = text.replace(b"\n" + bytes([level]), b"\n" + b" " * level)
+    return text + b"\n"
+
+
+def _used_terms(nodes: list[dict], context: dict) -> set[str]:
+    """The context's keys found as a key or a string value anywhere in `compact`'s nodes (terms appear
+    as either): nodes hold strings, node references and value objects, alone or in lists."""
+    strings: set[str] = set()
+    for node in nodes:
+        for key, value in node.items():
+            strings.add(key)
+            for item in value if isinstance(value, list) else (value,):
+                if isinstance(item, dict):
+                    strings.update(item)
+                    strings.update(v for v in item.values() if isinstance(v, str))
+                elif isinstance(item, str):
+                    strings.add(item)
+    return strings & context.keys()
 
 
 def context_document(context: dict) -> bytes:

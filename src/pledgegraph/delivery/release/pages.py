@@ -82,25 +82,73 @@ def label_of(store: ox.Store, iri: str, base: str) -> str:
     return _Graph(store, base, str).label(iri)
 
 
-class _Graph:
-    """Read-only views over every graph of a store, deduplicated and sorted."""
+class _Index:
+    """Every quad of a store read once into dictionaries: the links of a node by subject and by object.
 
-    def __init__(self, store: ox.Store, base: str, link: Link):
+    A release renders every page, so its lookups (several per node on each page) are dictionary
+    reads instead of store scans that each make new terms; answers are sorted once, when first asked."""
+
+    def __init__(self, quads: Iterable):
+        self.out: dict[str, dict[str, set]] = {}
+        self.into: dict[str, set[tuple[str, str]]] = {}
+        for q in quads:
+            s, o = q.subject, q.object
+            if not isinstance(s, ox.NamedNode):
+                continue
+            p = q.predicate.value
+            self.out.setdefault(s.value, {}).setdefault(p, set()).add(o)
+            if isinstance(o, ox.NamedNode):
+                self.into.setdefault(o.value, set()).add((s.value, p))
+        self._objects: dict[tuple[str, str], list] = {}
+        self._outgoing: dict[str, list] = {}
+        self._incoming: dict[str, list] = {}
+
+    def objects(self, s: str, p: str) -> list:
+        found = self._objects.get((s, p))
+        if found is None:
+            found = self._objects[(s, p)] = sorted(self.out.get(s, {}).get(p, ()), key=_term_key)
+        return found
+
+    def outgoing(self, s: str) -> list[tuple[str, object]]:
+        found = self._outgoing.get(s)
+        if found is None:
+            found = self._outgoing[s] = sorted(((p, o) for p, objects in self.out.get(s, {}).items() for o in objects),
+                                               key=lambda po: (po[0], _term_key(po[1])))
+        return found
+
+    def incoming(self, o: str) -> list[tuple[str, str]]:
+        found = self._incoming.get(o)
+        if found is None:
+            found = self._incoming[o] = sorted(self.into.get(o, ()))
+        return found
+
+
+class _Graph:
+    """Read-only views over every graph of a store, deduplicated and sorted (from an `_Index` when given)."""
+
+    def __init__(self, store: ox.Store, base: str, link: Link, index: _Index | None = None):
         self.store = store
         self.base = base
         self.link = link
+        self.index = index
         self._label_cache: dict[str, str] = {}
         self.summaries: dict[str, list[tuple[str, str]]] = {}  # record -> (object, summary bit), see _summary
 
     def objects(self, s: str, p: str) -> list:
+        if self.index is not None:
+            return self.index.objects(s, p)
         found = {q.object for q in self.store.quads_for_pattern(ox.NamedNode(s), ox.NamedNode(p), None)}
         return sorted(found, key=_term_key)
 
     def outgoing(self, s: str) -> list[tuple[str, object]]:
+        if self.index is not None:
+            return self.index.outgoing(s)
         found = {(q.predicate.value, q.object) for q in self.store.quads_for_pattern(ox.NamedNode(s), None, None)}
         return sorted(found, key=lambda po: (po[0], _term_key(po[1])))
 
     def incoming(self, o: str) -> list[tuple[str, str]]:
+        if self.index is not None:
+            return self.index.incoming(o)
         found = {(q.subject.value, q.predicate.value) for q in self.store.quads_for_pattern(None, None, ox.NamedNode(o))
                  if isinstance(q.subject, ox.NamedNode)}
         return sorted(found)
@@ -162,10 +210,12 @@ _DIGITS = re.compile(r"(\d+)")
 
 # -- rendering ---------------------------------------------------------------------------------
 
-def page_graph(store: ox.Store, base: str, link: Link | None = None) -> _Graph:
-    """What rendering reads, with its caches (labels, summaries of related records): pass one to
-    `render_entity` for every page of a release, so each record is summarised once, not per page."""
-    return _Graph(store, base, link or (lambda i: i))
+def page_graph(store: ox.Store, base: str, link: Link | None = None, contents: Iterable | None = None) -> _Graph:
+    """What rendering reads, with its caches (an index of the store, labels, summaries of related
+    records): pass one to `render_entity` for every page of a release, so the store is read once and
+    each record is summarised once, not per page. `contents`: the store's triples, when the caller
+    has them already (cheaper than reading them back)."""
+    return _Graph(store, base, link or (lambda i: i), _Index(store if contents is None else contents))
 
 
 def render_entity(store: ox.Store, iri: str, base: str, link: Link | None = None, *,

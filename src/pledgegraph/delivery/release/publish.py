@@ -19,13 +19,15 @@ import os
 import re
 from dataclasses import dataclass, field
 from html import escape
+from itertools import chain
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 
+from pledgegraph import pipeline
 from pledgegraph.delivery import search
-from pledgegraph.delivery.export import replace_dir, serialize, write_file
+from pledgegraph.delivery.export import replace_dir, serialize, trig, used_prefixes, write_file
 from pledgegraph.delivery.release import catalog, describe, figures, jsonld, pages, webservers
 from pledgegraph.delivery.release import changeset as changes
 from pledgegraph.delivery.release.catalog import DatasetInfo
@@ -264,27 +266,13 @@ def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list
     previous = previous_dir.name if previous_dir else None
     label = _labeller(store, base)
     context = jsonld.make_context(src.graphs["ontology"])
-    quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(f"{base}graph/{name}"))
-             for name in GRAPHS for t in src.graphs[name]]
-    files: dict[str, bytes] = {
-        f"{STEM}.nt.gz": _gzip(serialize(data, "ntriples")),
-        f"{STEM}.ttl": serialize(data, "turtle"),
-        f"{STEM}.jsonld": jsonld.document(jsonld.compact(data, context), context),
-        f"{STEM}.trig": serialize(quads, "trig"),
-        f"{STEM}.nq.gz": _gzip(serialize(quads, "nquads")),
-        "context.jsonld": jsonld.context_document(context),
-        "ontology/pledgegraph.ttl": serialize(src.graphs["ontology"], "turtle"),
-        "ontology/pledgegraph.jsonld": jsonld.document(jsonld.compact(src.graphs["ontology"], context), context),
-        "ontology/pledgegraph.rdf": serialize(src.graphs["ontology"], "rdfxml"),
-        "shapes.ttl": serialize(src.graphs["shapes"], "turtle"),
-        "changes/added.nt": serialize(change_set.added, "ntriples"),
-        "changes/removed.nt": serialize(change_set.removed, "ntriples"),
-        "changes/summary.json": changes.summary_json(change_set, info.version),
-    }
-    if src.ontology_html is not None:
-        files["ontology/index.html"] = src.ontology_html
     pictures = figures.Figures(store, base)
-    files.update(_entity_files(store, base, data, entities, context, pictures))
+    entity_files = _EntityFiles(store, base, src.graphs, data, entities, context, pictures)  # both cores from here
+    try:
+        files = _dumps(src, data, context, change_set)
+        files.update(entity_files.result())
+    finally:
+        entity_files.cancel()  # only does something when the dumps failed: the child is not left waiting
     root_link = _linker(base, "")
     svgs = {"timeline.svg": pictures.timeline(root_link), "branches.svg": pictures.branches(root_link)}
     files.update({name: svg.encode() for name, svg in svgs.items() if svg})
@@ -317,6 +305,37 @@ def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list
     return files
 
 
+def _dumps(src: _Input, data: list[ox.Triple], context: dict, change_set: changes.ChangeSet) -> dict[str, bytes]:
+    """The release's files that are not per entity: dumps, context, ontology, shapes, change set."""
+    base, info = src.base, src.info
+    # The dumps: pyoxigraph writes N-Triples (the same bytes as the terms' own text) and each graph's
+    # part of the N-Quads; Turtle and TriG get the prefixes their triples use, found in those bytes.
+    ntriples = serialize(data, "ntriples", prefixes_used=True)
+    used = used_prefixes(ntriples)
+    for name in ("ontology", "shapes"):
+        used.update(used_prefixes(src.graphs[name]))
+    named = [(f"{base}graph/{name}", src.graphs[name]) for name in GRAPHS]
+    files: dict[str, bytes] = {
+        f"{STEM}.nt.gz": _gzip(ntriples),
+        f"{STEM}.ttl": serialize(data, "turtle", used_prefixes(ntriples), prefixes_used=True),
+        f"{STEM}.jsonld": jsonld.document(jsonld.compact(data, context), context),
+        f"{STEM}.trig": trig(named, dict(sorted(used.items()))),
+        f"{STEM}.nq.gz": _gzip(b"".join(serialize(triples, "ntriples", prefixes_used=True).replace(
+            b" .\n", f" <{graph}> .\n".encode()) for graph, triples in named)),  # a line ends at its only " .\n"
+        "context.jsonld": jsonld.context_document(context),
+        "ontology/pledgegraph.ttl": serialize(src.graphs["ontology"], "turtle"),
+        "ontology/pledgegraph.jsonld": jsonld.document(jsonld.compact(src.graphs["ontology"], context), context),
+        "ontology/pledgegraph.rdf": serialize(src.graphs["ontology"], "rdfxml"),
+        "shapes.ttl": serialize(src.graphs["shapes"], "turtle"),
+        "changes/added.nt": serialize(change_set.added, "ntriples"),
+        "changes/removed.nt": serialize(change_set.removed, "ntriples"),
+        "changes/summary.json": changes.summary_json(change_set, info.version),
+    }
+    if src.ontology_html is not None:
+        files["ontology/index.html"] = src.ontology_html
+    return files
+
+
 def _linker(base: str, prefix: str, present: set[str] | None = None):
     """Entity IRI -> href of its page, from a page `prefix` deep (None when not in the release)."""
 
@@ -329,27 +348,54 @@ def _linker(base: str, prefix: str, present: set[str] | None = None):
     return link
 
 
-def _entity_files(store: ox.Store, base: str, data: list[ox.Triple], entities: list[str],
-                  context: dict, pictures: figures.Figures) -> dict[str, bytes]:
-    """`<segment>/<slug>.html|.ttl|.jsonld|.nt` for every entity: its description (`describe.py`)."""
-    described = describe.descriptions(data, base, entities)
-    link = _linker(base, "../")
-    graph = pages.page_graph(store, base, link)
-    files = {}
-    for iri in entities:
-        segment, slug = iris.segment_and_slug(iri, base)
-        stem = f"{segment}/{slug}"
-        triples = described[iri]
-        files[stem + ".ttl"] = serialize(triples, "turtle")
-        files[stem + ".nt"] = serialize(triples, "ntriples")
-        files[stem + ".jsonld"] = jsonld.document(jsonld.compact(triples, context), context)
-        own_pictures = [svg for svg in (pictures.timeline(link, focus=iri), pictures.branches(link, focus=iri))
-                        if svg]
-        files[stem + ".html"] = pages.render_entity(
-            store, iri, base, link, figures=own_pictures,
-            alternates=pages.alternates_for(slug, webservers.ENTITY_FORMATS), home="../index.html",
-            graph=graph).encode()
-    return files
+PARALLEL_FROM = 100  # entities: below this, a second process costs more than it saves
+CHILD_SHARE = 0.6  # of the entities, rendered by the forked process while this one also writes the dumps
+
+
+class _EntityFiles:
+    """`<segment>/<slug>.html|.ttl|.jsonld|.nt` for every entity: its description (`describe.py`).
+
+    Made once for the whole release (descriptions split from the data in one pass, the store read
+    once into the pages' index), then written by two processes: a forked child takes a share of the
+    entities while this process writes the dumps and the rest; `result()` joins them. The files
+    are the same whichever process writes them."""
+
+    def __init__(self, store: ox.Store, base: str, graphs: dict[str, list[ox.Triple]], data: list[ox.Triple],
+                 entities: list[str], context: dict, pictures: figures.Figures):
+        self.store, self.base, self.context, self.pictures = store, base, context, pictures
+        self.described = describe.descriptions(data, base, entities)
+        self.link = _linker(base, "../")
+        self.graph = pages.page_graph(store, base, self.link, chain.from_iterable(graphs.values()))
+        cut = round(len(entities) * (1 - CHILD_SHARE)) if len(entities) >= PARALLEL_FROM else len(entities)
+        self.own, theirs = entities[:cut], entities[cut:]
+        self.child = pipeline._Forked("writing entity files", lambda: self._files(theirs)) if theirs else None
+
+    def cancel(self) -> None:
+        if self.child is not None:
+            self.child.cancel()
+
+    def result(self) -> dict[str, bytes]:
+        files = self._files(self.own)
+        if self.child is not None:
+            files.update(self.child.result())
+        return files
+
+    def _files(self, entities: list[str]) -> dict[str, bytes]:
+        files = {}
+        for iri in entities:
+            segment, slug = iris.segment_and_slug(iri, self.base)
+            stem = f"{segment}/{slug}"
+            triples = self.described[iri]
+            files[stem + ".ttl"] = serialize(triples, "turtle")
+            files[stem + ".nt"] = serialize(triples, "ntriples")
+            files[stem + ".jsonld"] = jsonld.document(jsonld.compact(triples, self.context), self.context)
+            own_pictures = [svg for svg in (self.pictures.timeline(self.link, focus=iri),
+                                            self.pictures.branches(self.link, focus=iri)) if svg]
+            files[stem + ".html"] = pages.render_entity(
+                self.store, iri, self.base, self.link, figures=own_pictures,
+                alternates=pages.alternates_for(slug, webservers.ENTITY_FORMATS), home="../index.html",
+                graph=self.graph).encode()
+        return files
 
 
 def _index(store: ox.Store, src: _Input, svgs: dict[str, str], downloads: dict[str, bytes],

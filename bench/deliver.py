@@ -1,0 +1,225 @@
+"""What comes after the build, measured on one bench size: `publish`, `push` into Virtuoso, `serve`.
+
+`python -m bench.deliver DIST WORK` (the runner calls `measure(dist, work, build_wall)`):
+- publish: `pledgegraph publish` of DIST as a fresh process (wall, CPU, peak memory, per entity);
+- push: when Virtuoso is installed, the test suite's throwaway Virtuoso (scripts/virtuoso.sh, loopback)
+  is started and the release pushed into it (`push` reports the load-and-swap seconds; triples/s);
+- serve: `pledgegraph serve` on a free loopback port: start-up (until /sparql answers), then every
+  library query by name over HTTP, alternating with the same query on Virtuoso on the same release
+  (parameters as VALUES, as serve binds them), p50 and p99 of REPEAT runs each, their geometric
+  means, and requests/s with 4 clients for a cheap and a heavy query.
+Every process it starts (serve, Virtuoso) is stopped before it returns.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from .process import timed_process
+
+ROOT = Path(__file__).resolve().parent.parent
+REPEAT = 20
+CLIENTS = 4
+THROUGHPUT_SECONDS = 3.0
+BASE = "https://w3id.org/pledgegraph/"
+CHEAP, HEAVY = "cq02-acceptance-and-province", "cq08-single-source-and-disagreements"  # for requests/s
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, accept: str = "application/sparql-results+json, text/turtle;q=0.9", timeout: float = 60) -> bytes:
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": accept}), timeout=timeout) as r:
+        return r.read()
+
+
+def _timed_get(url: str) -> float:
+    start = time.perf_counter()
+    _get(url)
+    return time.perf_counter() - start
+
+
+def publish(dist: Path, work: Path, timeout: float) -> dict:
+    out = work / "site"
+    shutil.rmtree(out, ignore_errors=True)
+    ran = timed_process([sys.executable, "-m", "pledgegraph", "publish", str(out), "--dist", str(dist)], timeout,
+                        cwd=ROOT)
+    if ran is None:
+        return {"timed_out": timeout}
+    if ran.code != 0:
+        raise RuntimeError(f"publish failed:\n{ran.err.decode()[-2000:]}")
+    entities = int(ran.out.decode().split(" triples, ")[1].split(" entities")[0].replace(",", ""))
+    return {"wall": ran.wall, "cpu": ran.cpu, "peak_mb": ran.peak_mb, "entities": entities,
+            "release": str(out / "latest")}
+
+
+class _Virtuoso:
+    """The test suite's throwaway Virtuoso on loopback ports (scripts/virtuoso.sh)."""
+
+    def __init__(self, work: Path, release: Path):
+        self.env = {**os.environ, "VIRTUOSO_DIR": str(work / "virtuoso"), "VIRTUOSO_SQL_PORT": str(_free_port()),
+                    "VIRTUOSO_HTTP_PORT": str(_free_port()), "VIRTUOSO_TIMEOUT": "120",
+                    "VIRTUOSO_DIRS_ALLOWED": str(release.resolve())}
+        self.url = f"http://127.0.0.1:{self.env['VIRTUOSO_HTTP_PORT']}"
+        self.script = str(ROOT / "scripts" / "virtuoso.sh")
+
+    def __enter__(self):
+        subprocess.run([self.script, "start"], env=self.env, check=True, capture_output=True, timeout=180)
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run([self.script, "stop"], env=self.env, capture_output=True, timeout=60)
+
+
+def push(virtuoso: _Virtuoso, release: Path, graph: str) -> dict:
+    from pledgegraph.delivery.push import Store
+    from pledgegraph.delivery.push import push as push_release
+
+    os.environ.setdefault("PLEDGEGRAPH_STORE_USER", "dba")
+    os.environ.setdefault("PLEDGEGRAPH_STORE_PASSWORD", "dba")
+    store = Store(virtuoso.url + "/sparql-auth", graph_store=virtuoso.url + "/sparql-graph-crud-auth",
+                  query=virtuoso.url + "/sparql", timeout=600)
+    start = time.perf_counter()
+    pushed = push_release(store, release, graph=graph)
+    wall = time.perf_counter() - start
+    return {"triples": pushed.triples, "load_and_swap": pushed.seconds, "wall": round(wall, 3),
+            "triples_per_s": round(pushed.triples / pushed.seconds)}
+
+
+def _library() -> list[tuple[str, str]]:
+    """(name, the text Virtuoso gets: prefixes said, parameters bound at their defaults as VALUES)."""
+    import pyoxigraph as ox
+
+    from pledgegraph.delivery.endpoint import store
+    from pledgegraph.model.vocab import sparql_prologue
+
+    out = []
+    for example in store.examples(ROOT / "queries"):
+        bound = store.bindings(example, [])
+        text = sparql_prologue() + example.text
+        if bound:
+            text = store._values_in_where(text, {ox.Variable(k): store._term(v) for k, v in bound.items()})
+        out.append((example.name, text))
+    return out
+
+
+def _summary(seconds: list[float]) -> dict:
+    ordered = sorted(seconds)
+    return {"p50_ms": round(statistics.median(ordered) * 1000, 2),
+            "p99_ms": round(ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)] * 1000, 2)}
+
+
+def _geomean(values: list[float]) -> float | None:
+    values = [v for v in values if v and v > 0]
+    return round(math.exp(sum(math.log(v) for v in values) / len(values)), 2) if values else None
+
+
+def _throughput(url: str) -> float:
+    done, stop = [0], time.perf_counter() + THROUGHPUT_SECONDS
+    lock = threading.Lock()
+
+    def client():
+        while time.perf_counter() < stop:
+            _get(url)
+            with lock:
+                done[0] += 1
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return round(done[0] / (time.perf_counter() - start), 1)
+
+
+def serve(dist: Path, virtuoso: _Virtuoso | None, graph: str) -> dict:
+    port = _free_port()
+    ours = f"http://127.0.0.1:{port}/sparql"
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "pledgegraph", "serve", "--dist", str(dist), "--port", str(port)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        while True:
+            try:
+                _get(ours + "?" + urllib.parse.urlencode({"query": "ASK {}"}), timeout=5)
+                break
+            except OSError:
+                if proc.poll() is not None or time.perf_counter() - start > 300:
+                    raise RuntimeError("pledgegraph serve did not start") from None
+                time.sleep(0.1)
+        startup = time.perf_counter() - start
+        queries = {}
+        for name, text in _library():
+            url_ours = ours + "?" + urllib.parse.urlencode({"name": name})
+            url_theirs = None
+            if virtuoso:
+                url_theirs = virtuoso.url + "/sparql?" + urllib.parse.urlencode({"query": text,
+                                                                                 "default-graph-uri": graph})
+            times_ours, times_theirs = [], []
+            for _ in range(REPEAT):  # alternating, so both see the same machine load
+                times_ours.append(_timed_get(url_ours))
+                if url_theirs:
+                    try:
+                        times_theirs.append(_timed_get(url_theirs))
+                    except OSError:
+                        url_theirs = None  # Virtuoso refused or failed this query: no figure for it
+                        times_theirs = []
+            queries[name] = {"serve": _summary(times_ours),
+                             "virtuoso": _summary(times_theirs) if times_theirs else None}
+        both = [q for q in queries.values() if q["virtuoso"]]
+        result = {
+            "startup": round(startup, 3), "queries": queries,
+            "geomean_p50_ms": _geomean([q["serve"]["p50_ms"] for q in queries.values()]),
+            "max_p50_ms": max(q["serve"]["p50_ms"] for q in queries.values()),
+            "geomean_p99_ms": _geomean([q["serve"]["p99_ms"] for q in queries.values()]),
+            "compared": len(both),
+            "geomean_p50_ms_both": _geomean([q["serve"]["p50_ms"] for q in both]),
+            "virtuoso_geomean_p50_ms": _geomean([q["virtuoso"]["p50_ms"] for q in both]),
+            "rps_cheap": _throughput(ours + "?" + urllib.parse.urlencode({"name": CHEAP})),
+            "rps_heavy": _throughput(ours + "?" + urllib.parse.urlencode({"name": HEAVY})),
+        }
+        return result
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def measure(dist: Path, work: Path, timeout: float, virtuoso: bool = True) -> dict:
+    work.mkdir(parents=True, exist_ok=True)
+    out: dict = {"publish": publish(dist, work, timeout)}
+    if "release" not in out["publish"]:
+        return out
+    release = Path(out["publish"]["release"]).resolve()
+    graph = BASE + "graph/release/bench"
+    if virtuoso and shutil.which("virtuoso-t"):
+        with _Virtuoso(work, release) as store:
+            out["push"] = push(store, release, graph)
+            out["serve"] = serve(dist, store, graph)
+    else:
+        out["serve"] = serve(dist, None, graph)
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(Path(sys.argv[1]), Path(sys.argv[2]), 3600), indent=1))
