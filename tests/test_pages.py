@@ -133,7 +133,7 @@ def test_the_changes_page_names_entities_and_says_which_facts_changed(shipped, s
     date_label = ox.NamedNode("https://w3id.org/pledgegraph/ontology#dateLabel")
     old = list(shipped.built.triples)
     new = [ox.Triple(t.subject, t.predicate, ox.Literal("2015-06-24"))
-           if t.subject.value == org + "/founded" and t.predicate == date_label else t for t in old]
+           if t.subject.value == org + "/founded/2015-06-23" and t.predicate == date_label else t for t in old]
     new.append(ox.Triple(ox.NamedNode(org), ox.NamedNode("http://www.w3.org/2004/02/skos/core#altLabel"),
                          ox.Literal("ISCP", language="en")))
     changes = diff("0.1.0", old, new, BASE)

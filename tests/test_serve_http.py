@@ -179,7 +179,7 @@ def test_claims_about_an_entity_come_with_it(server):  # noqa: F811 (the importe
     """A place's description holds the claim another record makes about it (an organization based
     in it, `pg:claimObject`), with the claim's own sources."""
     place = BASE + "id/place/united-states"
-    claim = BASE + "id/org/us-department-of-state/claim/based_in-1"
+    claim = BASE + "id/org/us-department-of-state/claim/based-in/united-states"
     status, _, body = fetch(server, "/id/place/united-states", Accept=NT)
     triples = {q.triple for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)}
     assert status == 200
