@@ -118,7 +118,8 @@ def test_export_describe_and_record_subgraph_agree_for_every_record(dist):
     for iri in records:
         exported = set(store.describe(loaded, iri))
         query = store.check_query(library.text, loaded.graph_iris).bound({"record": f"<{iri}>"})
-        assert set(store.execute(loaded, query).triples) == exported, iri
+        own = {t for t in exported if t.subject.value == iri or t.subject.value.startswith(iri + "/")}
+        assert set(store.execute(loaded, query).triples) == own, iri  # less the claims others make about it
         described = store.execute(loaded, store.check_query(f"DESCRIBE <{iri}>", loaded.graph_iris))
         assert set(described.triples) == exported, iri
     claims = {t.subject.value for t in store.describe(loaded, ID + "org/vilayat-dagestan")}

@@ -55,6 +55,10 @@ def get(server, path, accept=None, **params):
     return request(server, "GET", target, headers={"Accept": accept} if accept else {})
 
 
+def vary(response) -> set[str]:
+    return {v.strip() for v in (response.getheader("Vary") or "").split(",")}
+
+
 def rows(body: bytes) -> list[dict]:
     return [{k: v["value"] for k, v in b.items()} for b in json.loads(body)["results"]["bindings"]]
 
@@ -84,7 +88,7 @@ def test_get_post_form_and_post_direct_give_the_same_answer(server):
 ])
 def test_results_format_by_accept(server, accept, media_type, results_format):
     status, ctype, body, response = get(server, "/sparql", accept, query=SELECT)
-    assert status == 200 and ctype.split(";")[0] == media_type and response.getheader("Vary") == "Accept"
+    assert status == 200 and ctype.split(";")[0] == media_type and "Accept" in vary(response)
     parsed = list(ox.parse_query_results(body, format=results_format))
     assert [s["to"].value for s in parsed] == [BASE + "id/org/islamic-state"]
 
@@ -235,15 +239,15 @@ def test_time_limit_stops_the_query_and_the_server_goes_on(server):
     start = time.monotonic()
     status, _, body, _ = get(server, "/sparql", None, query=EXPENSIVE)
     elapsed = time.monotonic() - start
-    assert status == 408 and b"stopped" in body
+    assert status == 503 and b"stopped" in body and body.count(b"\n") == 1  # not 408: browsers resend those
     assert TIMEOUT <= elapsed < TIMEOUT + 1.0
     for _ in range(3):  # the other worker answers at once; the killed one is replaced meanwhile
         assert get(server, "/sparql", None, query=SELECT)[0] == 200
 
 
-def test_row_cap_and_body_cap_are_413(server):
+def test_row_cap_is_422_and_body_cap_413(server):
     status, _, body, _ = get(server, "/sparql", None, query="SELECT * WHERE { ?s ?p ?o }")
-    assert status == 413 and f"more than {MAX_ROWS} rows".encode() in body
+    assert status == 422 and f"more than {MAX_ROWS} rows".encode() in body
     assert get(server, "/sparql", None, query=f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {MAX_ROWS}")[0] == 200
     huge = b"#" * (server.app.max_body + 1)
     status, _, body, _ = request(server, "POST", "/sparql", huge, {"Content-Type": "application/sparql-query"})
@@ -282,7 +286,7 @@ def test_entity_rdf_by_accept_and_suffix(server, accept, suffix, rdf_format):
 
 def test_entity_html_and_negotiation(server):
     status, ctype, body, response = get(server, PROVINCE, "text/html,*/*;q=0.8")
-    assert status == 200 and ctype.startswith("text/html") and response.getheader("Vary") == "Accept"
+    assert status == 200 and ctype.startswith("text/html") and "Accept" in vary(response)
     assert get(server, PROVINCE + ".html")[2] == body
     page = body.decode()
     assert 'href="/id/org/islamic-state"' in page and 'href="/id/org/is-caucasus-province.ttl"' in page

@@ -4,6 +4,7 @@ loopback in front of a real published release, asked for every IRI kind and medi
 from __future__ import annotations
 
 import contextlib
+import gzip
 import http.client
 import os
 import shutil
@@ -73,6 +74,8 @@ MATRIX = [
     ("vocab/medium", TTL, 303, "latest/ontology/pledgegraph.ttl"),
     ("vocab/medium/audio", RDFXML, 303, "latest/ontology/pledgegraph.rdf"),
     ("vocab/medium/no-such-medium", TTL, 404, None),
+    ("ontology/0.1.0", TTL, 303, "latest/ontology/pledgegraph.ttl"),  # the ontology's prior version IRI
+    ("ontology/9.9.9", TTL, 404, None),
     # named graphs, the dataset across versions, the catalogue, one release
     ("graph/asserted", TTL, 303, "latest/void.ttl"),
     ("graph/inferred", None, 303, "latest/index.html"),
@@ -182,7 +185,7 @@ def apache(site):
     port, conf = _free_port(), site / "apache"
     conf.mkdir()
     modules = "".join(f"LoadModule {m}_module {APACHE_MODULES}/mod_{m}.so\n"
-                      for m in ("mpm_event", "authz_core", "mime", "alias", "lua", "dir"))
+                      for m in ("mpm_event", "authz_core", "mime", "alias", "lua", "dir", "filter", "deflate"))
     user = "User nobody\nGroup nogroup\n" if os.getuid() == 0 else ""
     (conf / "apache2.conf").write_text(f"""ServerRoot {conf}
 ServerName 127.0.0.1
@@ -197,10 +200,11 @@ TypesConfig /etc/mime.types
         yield port
 
 
-def _get(port: int, path: str, accept: str | None, method: str = "GET"):
+def _get(port: int, path: str, accept: str | None, method: str = "GET", **headers: str):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn.request(method, ROOT + path, headers={"Accept": accept} if accept is not None else {})
+        conn.request(method, ROOT + path, headers={**({"Accept": accept} if accept is not None else {}),
+                                                   **{k.replace("_", "-"): v for k, v in headers.items()}})
         resp = conn.getresponse()
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
     finally:
@@ -253,3 +257,24 @@ def test_static_files_have_their_media_types(server, path, media_type):
 def test_head_answers_like_get(server):
     status, headers, body = _get(server, ENTITY, TTL, method="HEAD")
     assert status == 303 and _location(headers) == "latest/org/islamic-state.ttl" and body == b""
+
+
+@pytest.mark.parametrize("path", ["latest/org/islamic-state.ttl", "latest/org/islamic-state.html", "latest/void.ttl",
+                                  ".well-known/void", "latest/pledgegraph.nt.gz"])
+def test_files_carry_validators_answer_304_and_gzip(server, path):
+    """HTTP caching of the release's files: ETag and Last-Modified, 304 for either condition, gzip
+    for RDF and pages when accepted (the same bytes inside), never for the .gz dumps."""
+    status, headers, body = _get(server, path, None)
+    assert status == 200 and headers["etag"] and headers["last-modified"].endswith("GMT")
+    assert _get(server, path, None, If_None_Match=headers["etag"])[0] == 304
+    assert _get(server, path, None, If_Modified_Since=headers["last-modified"])[0] == 304
+    assert _get(server, path, None, If_None_Match='"other"')[0] == 200
+    status, zipped, packed = _get(server, path, None, Accept_Encoding="gzip")
+    if path.endswith(".gz"):
+        assert "content-encoding" not in zipped and packed == body
+    else:
+        assert zipped["content-encoding"] == "gzip" and gzip.decompress(packed) == body
+        assert "accept-encoding" in zipped["vary"].lower()
+        assert _get(server, path, None, Accept_Encoding="gzip", If_None_Match=zipped["etag"])[0] == 304
+    status, head, nothing = _get(server, path, None, method="HEAD")
+    assert status == 200 and nothing == b"" and head["etag"] == headers["etag"]

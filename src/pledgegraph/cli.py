@@ -595,11 +595,11 @@ def search(text, kinds, lang, limit, fmt, dist):
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="Query worker processes (each holds a copy of the graph).")
 @click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 3600),
-              help="Seconds a query may run before it is stopped (HTTP 408).")
+              help="Seconds a query may run before it is stopped (HTTP 503 saying so).")
 @click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1),
-              help="Rows (or triples) an answer may have (HTTP 413 beyond).")
+              help="Rows (or triples) an answer may have (HTTP 422 beyond).")
 @click.option("--max-answer-mb", default=16, show_default=True, type=click.IntRange(1, 1024),
-              help="MiB an answer may have (HTTP 413 beyond; an HTML page a tenth of it).")
+              help="MiB an answer may have (HTTP 422 beyond; an HTML page a tenth of it).")
 @_dist_option
 def serve(host, port, workers, timeout, max_rows, max_answer_mb, dist):
     """Serve the built graph over HTTP: SPARQL at /sparql, entity pages and RDF at /id/….

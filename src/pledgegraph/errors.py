@@ -153,7 +153,7 @@ class QueryTimeout(QueryError):
 
 
 class TooLarge(QueryError):
-    """A request or a result beyond a size cap."""
+    """An answer beyond a cap (rows, bytes, or a worker's memory): refused, never cut short."""
 
 
 class NotAcceptable(QueryError):

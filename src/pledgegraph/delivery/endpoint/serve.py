@@ -16,6 +16,8 @@ pool. `status_for` is the one place exceptions become HTTP statuses.
 from __future__ import annotations
 
 import asyncio
+import gzip
+import hashlib
 import http.server
 import json
 import os
@@ -26,6 +28,8 @@ import urllib.parse
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from email.utils import formatdate, parsedate_to_datetime
+from functools import cached_property
 from html import escape
 from pathlib import Path
 from typing import Callable
@@ -39,7 +43,10 @@ from pledgegraph.delivery.endpoint.store import GRAPH_RESULT_FORMATS, describe, 
 from pledgegraph.delivery.endpoint.store import bindings as bindings_for
 from pledgegraph.delivery.endpoint.workers import QueryPool
 from pledgegraph.delivery.export import serialize
-from pledgegraph.delivery.release import pages
+from pledgegraph.delivery.release import catalog, pages
+from pledgegraph.delivery.release.catalog import DatasetInfo
+from pledgegraph.delivery.release.publish import dataset_info
+from pledgegraph.delivery.release.webservers import ENTITY_FORMATS, ONTOLOGY_FORMATS
 from pledgegraph.delivery.search import Index
 from pledgegraph.errors import (
     Busy,
@@ -58,7 +65,7 @@ from pledgegraph.model.vocab import DCTERMS, PREFIXES, RDF
 
 MAX_BODY = 256 * 1024           # request body bytes (413 beyond, unread)
 MAX_HEADERS = 64 * 1024         # request line and headers bytes (as the standard library allowed)
-MAX_ANSWER = 16 * 1024 * 1024   # answer bytes (413 beyond); an HTML page renders at most a tenth as JSON
+MAX_ANSWER = 16 * 1024 * 1024   # answer bytes (422 beyond); an HTML page renders at most a tenth as JSON
 MAX_PER_CLIENT = 8              # requests in flight per client address (429 beyond)
 MAX_ACTIVE = 128                # requests in flight in all (503 beyond)
 BACKLOG = 1024                  # connections the kernel queues before we accept them
@@ -73,9 +80,26 @@ VOID = PREFIXES["void"]
 HTML = "text/html"
 RESULT_MEDIA_TYPES = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
                       "csv": "text/csv", "tsv": "text/tab-separated-values"}
-# Also accepted in Accept for table answers: plain JSON/XML, as many clients send them.
-_RESULT_ALIASES = {"application/json": "json", "application/xml": "xml"}
+# Media types -> our format, by kind of answer: tables (SELECT, ASK) and graphs (CONSTRUCT, DESCRIBE).
+# Plain JSON/XML are accepted for tables as many clients send them; N3 is answered as Turtle (a subset).
+_TABLE_TYPES = {**{mt: f for f, mt in RESULT_MEDIA_TYPES.items()}, "application/json": "json", "application/xml": "xml"}
+_GRAPH_TYPES = {**{FORMATS[f].media_type: f for f in GRAPH_RESULT_FORMATS}, "text/n3": "turtle"}
 _GRAPH_MEDIA_TYPES = {FORMATS[f].media_type: f for f in GRAPH_RESULT_FORMATS}
+# What `format=` (or `output=`) may say, as SPARQLWrapper, Virtuoso, Fuseki and people spell it:
+# name or media type -> (table format, graph format); "xml" and "json" fit either kind of answer.
+FORMAT_NAMES: dict[str, tuple[str | None, str | None]] = {
+    "json": ("json", "jsonld"), "xml": ("xml", "rdfxml"), "csv": ("csv", None), "tsv": ("tsv", None),
+    "turtle": (None, "turtle"), "ttl": (None, "turtle"), "n3": (None, "turtle"),
+    "ntriples": (None, "ntriples"), "nt": (None, "ntriples"), "n-triples": (None, "ntriples"),
+    "jsonld": (None, "jsonld"), "json-ld": (None, "jsonld"),
+    "rdfxml": (None, "rdfxml"), "rdf+xml": (None, "rdfxml"), "rdf": (None, "rdfxml"),
+    "html": ("html", "html"), HTML: ("html", "html"), "application/json": ("json", "jsonld"),
+    "application/xml": ("xml", "rdfxml"),
+    **{mt: (f, None) for f, mt in RESULT_MEDIA_TYPES.items()}, **{mt: (None, f) for mt, f in _GRAPH_TYPES.items()},
+}
+# In the release's order (`webservers`: the page first, ties to the earlier offer), then what serve adds.
+_ENTITY_OFFERS = [FORMATS[f].media_type for f in ENTITY_FORMATS + ("rdfxml",)]
+_ONTOLOGY_OFFERS = [FORMATS[f].media_type for f in ONTOLOGY_FORMATS + ("ntriples",)]
 _SD_FORMATS = {"json": "SPARQL_Results_JSON", "xml": "SPARQL_Results_XML", "csv": "SPARQL_Results_CSV",
                "tsv": "SPARQL_Results_TSV", "turtle": "Turtle", "ntriples": "N-Triples", "jsonld": "JSON-LD",
                "rdfxml": "RDF_XML"}
@@ -93,7 +117,10 @@ class HttpError(Exception):
         self.status, self.headers = status, headers or {}
 
 
-_STATUS = ((QuerySyntaxError, 400), (QueryRefused, 400), (QueryTimeout, 408), (TooLarge, 413),
+# A query past its time limit is 503 with the reason, as Fuseki answers (408 invites browsers to send it
+# again); an answer past the row or byte cap is 422: the query is understood but will not be answered
+# in full (413 is about request bodies, which stay 413).
+_STATUS = ((QuerySyntaxError, 400), (QueryRefused, 400), (QueryTimeout, 503), (TooLarge, 422),
            (NotAcceptable, 406), (QueryError, 400), (Busy, 503))
 
 
@@ -112,6 +139,8 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
     def all_headers(self) -> dict[str, str]:
+        if self.status == 304:  # no content, so no Content-Type or Content-Length (RFC 9110 §15.4.5)
+            return {"Access-Control-Allow-Origin": "*", **self.headers}
         text = self.media_type.startswith("text/") or self.media_type.endswith(("json", "+xml"))
         headers = {"Content-Type": self.media_type + ("; charset=utf-8" if text else ""),
                    "Content-Length": str(len(self.body)), "X-Content-Type-Options": "nosniff",
@@ -153,6 +182,94 @@ def negotiate(accept: str | None, offers: list[str]) -> str | None:
     return offer if q > 0 else None
 
 
+def answer_formats(accept: str | None, named: list[str]) -> tuple[str | None, str | None]:
+    """(table format, graph format) for a query's answer; "html" for the query page; None: nothing fits.
+
+    `Accept` first: a media type it names (q > 0, and liked better than HTML) for a kind of answer
+    decides that kind. `format=` (`named`: its values, and `output=`'s) decides the rest: clients
+    such as SPARQLWrapper send both, and browsers send only wildcards and HTML, so a form's or a
+    link's `format=json` still gives JSON. Without either, Accept is negotiated with the HTML page
+    on offer (no Accept: JSON, Turtle)."""
+    ranges = {part.split(";")[0].strip().lower() for part in (accept or "").split(",")
+              if not re.search(r";\s*q\s*=\s*0(?:\.0*)?\s*(?:;|$)", part)}
+
+    def named_in_accept(types: dict[str, str]) -> str | None:  # HTML preferred (a browser's application/xml
+        chosen = negotiate(accept, list(types) + [HTML]) if ranges & set(types) else None  # ;q=0.9): not named
+        return types.get(chosen or "")
+
+    table, graph = named_in_accept(_TABLE_TYPES), named_in_accept(_GRAPH_TYPES)
+    if named and (table is None or graph is None):
+        known = [FORMAT_NAMES[n.strip().lower()] for n in named if n.strip().lower() in FORMAT_NAMES]
+        if not known and (table, graph) == (None, None):
+            raise HttpError(406, f"format={named[0]} is not known here: use one of " + ", ".join(
+                sorted(name for name in FORMAT_NAMES if "/" not in name)) + ", or a media type")
+        if known:
+            return table or known[0][0], graph or known[0][1]
+    if table is None:
+        chosen = negotiate(accept, list(_TABLE_TYPES) + [HTML])
+        table = "html" if chosen == HTML else _TABLE_TYPES.get(chosen or "")
+    if graph is None:
+        chosen = negotiate(accept, list(_GRAPH_MEDIA_TYPES) + [HTML])
+        graph = "html" if chosen == HTML else _GRAPH_TYPES.get(chosen or "")
+    return table, graph
+
+
+# Answers worth compressing (RDF, results, pages, scripts); at least this long.
+_COMPRESSIBLE = re.compile(r"text/.*|application/(.*[+/])?(json|xml|n-triples|n-quads|trig|javascript)")
+_GZIP_FROM = 1024
+_KEPT_ON_304 = ("ETag", "Last-Modified", "Vary", "Link", "Cache-Control")
+
+
+def cached(response: Response, headers, modified: int) -> Response:
+    """HTTP caching for a GET or HEAD: a strong ETag (the SHA-256 of the bytes, as the release's DCAT
+    checksums), Last-Modified (when the build was written: everything served comes from it), 304
+    for a matching If-None-Match (or, without one, If-Modified-Since not before it), and gzip when
+    Accept-Encoding allows it (its own ETag; Vary: Accept-Encoding on every compressible answer)."""
+    if response.status != 200:
+        return response
+    digest = hashlib.sha256(response.body).hexdigest()[:32]
+    out = dict(response.headers)
+    out["Last-Modified"] = formatdate(modified, usegmt=True)
+    body = response.body
+    if _COMPRESSIBLE.fullmatch(response.media_type):
+        out["Vary"] = ", ".join(v for v in (out.get("Vary"), "Accept-Encoding") if v)
+        if len(body) >= _GZIP_FROM and _accepts_gzip(headers.get("Accept-Encoding")):
+            body = gzip.compress(body, compresslevel=6, mtime=0)
+            out["Content-Encoding"] = "gzip"
+            digest += "-gzip"
+    out["ETag"] = f'"{digest}"'
+    if _not_modified(headers, out["ETag"], modified):
+        return Response(304, headers={k: v for k, v in out.items() if k in _KEPT_ON_304})
+    return Response(200, body, response.media_type, out)
+
+
+def _accepts_gzip(accept_encoding: str | None) -> bool:
+    codings = {}
+    for part in (accept_encoding or "").lower().split(","):
+        name, *params = [p.strip() for p in part.split(";")]
+        q = next((p.partition("=")[2] for p in params if p.startswith("q=")), "1")
+        try:
+            codings[name] = float(q)
+        except ValueError:
+            codings[name] = 0.0
+    return codings.get("gzip", codings.get("x-gzip", codings.get("*", 0.0))) > 0
+
+
+def _not_modified(headers, etag: str, modified: int) -> bool:
+    """RFC 9110 §13.2.2: If-None-Match decides when present (weak comparison), else If-Modified-Since."""
+    if_none_match = headers.get("If-None-Match")
+    if if_none_match is not None:
+        tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+        return "*" in tags or etag in tags
+    since = headers.get("If-Modified-Since")
+    if since:
+        try:
+            return modified <= parsedate_to_datetime(since).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return False  # an unreadable date is ignored, as the RFC says
+    return False
+
+
 class App:
     """Everything the server does, without the socket handling; see `make_server`."""
 
@@ -165,6 +282,8 @@ class App:
         self.graph_sizes = {name: sum(1 for _ in self.loaded.store.quads_for_pattern(
             None, None, None, ox.NamedNode(graph_iri(self.base, name)))) for name in GRAPH_NAMES}
         self.names = Index.load(dist)
+        self.modified = int(self.loaded.path.stat().st_mtime)  # when this build was written: Last-Modified
+        self.loaded.descriptions  # noqa: B018 (made now, not during the first entity's request)
         self.pool = QueryPool(dist, workers=workers, timeout=timeout, max_rows=max_rows, max_bytes=max_answer)
 
     def close(self) -> None:
@@ -174,6 +293,12 @@ class App:
 
     def handle(self, method: str, target: str, headers, read_body: Callable[[int], bytes],
                client: str = "") -> Response:
+        """The answer to one request, with the HTTP caching every GET and HEAD gets (`cached`)."""
+        response = self._dispatch(method, target, headers, read_body, client)
+        return cached(response, headers, self.modified) if method in ("GET", "HEAD") else response
+
+    def _dispatch(self, method: str, target: str, headers, read_body: Callable[[int], bytes],
+                  client: str = "") -> Response:
         try:
             path, _, query_string = target.partition("?")
             path = urllib.parse.unquote(path)
@@ -193,7 +318,7 @@ class App:
                     self.names, f"http://{host if _HOST.fullmatch(host) else 'localhost'}", method, path,
                     query_string, self._body(headers, read_body) if method == "POST" else b"",
                     headers.get("Accept") or "")
-                return Response(status, body, media_type)
+                return Response(status, body, media_type, {"Vary": "Accept"} if path == "/search" else {})
             if method == "POST":
                 raise HttpError(405, "POST is only accepted at /sparql and /reconcile", {"Allow": "GET, HEAD"})
             if path == "/":
@@ -202,6 +327,12 @@ class App:
                 return self.entity(path, headers.get("Accept"))
             if path.partition(".")[0] == "/ontology":
                 return self.ontology(path, headers.get("Accept"))
+            if path.startswith(("/vocab/", "/ontology/")) and self._in_ontology(self.base + path[1:]):
+                return self.see_ontology(headers.get("Accept"))  # a concept, a scheme, an ontology version
+            if path in self._void_subjects:  # the dataset, its release and its named graphs
+                return self.see_void(headers.get("Accept"))
+            if path == "/.well-known/void":
+                return self.void(headers.get("Accept"), headers.get("Host"))
             raise HttpError(404, f"nothing at {path}: entities live at /id/<kind>/<id>, queries at /sparql")
         except (PledgegraphError, HttpError) as e:
             return Response(status_for(e), _error_text(status_for(e), e).encode(),
@@ -214,8 +345,8 @@ class App:
         if method == "POST":
             content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
             body = self._body(headers, read_body)
-            if content_type == "application/x-www-form-urlencoded":
-                params = urllib.parse.parse_qs(_text(body), keep_blank_values=True)
+            if content_type == "application/x-www-form-urlencoded":  # the URL's parameters count too
+                params.update(urllib.parse.parse_qs(_text(body), keep_blank_values=True))  # (default-graph-uri…)
             elif content_type == "application/sparql-query":
                 params["query"] = [_text(body)]
             elif content_type == "application/sparql-update":
@@ -234,37 +365,38 @@ class App:
             queries, bindings = [example.text], bindings_for(example, params.get("bind", []), self.base)
         elif params.get("bind"):
             raise HttpError(400, "bind= goes with name= (a library query); put values in the query itself")
-        accept = headers.get("Accept")
-        wanted = params.get("format", [""])[0]
+        table, graph = answer_formats(headers.get("Accept"), params.get("format", []) + params.get("output", []))
+        vary = {"Vary": "Accept"}
         if not queries:
             if method == "POST":
                 raise HttpError(400, "no query: send query=… (form) or the query as the body")
-            fmt = self._graph_format(accept, wanted, html=True)
-            if fmt == "html":
-                return Response(200, self.query_page().encode(), HTML)
-            return Response(200, self.service_description(headers.get("Host"), fmt),
-                            FORMATS[fmt].media_type, {"Vary": "Accept"})
+            if graph == "html":
+                return Response(200, self.query_page().encode(), HTML, vary)
+            if graph is None:
+                raise HttpError(406, "this is RDF, available as " + ", ".join(list(_GRAPH_MEDIA_TYPES) + [HTML]))
+            return Response(200, self.service_description(headers.get("Host"), graph),
+                            FORMATS[graph].media_type, vary)
         text = queries[0]
         options = {"default_graphs": params.get("default-graph-uri") or None,
                    "named_graphs": params.get("named-graph-uri") or None, "bindings": bindings}
-        if wanted == "html" or (not wanted and self._result_format(accept) == "html"):
+        if table == "html" and graph == "html":
             # a page: the worker answers in JSON or Turtle, bounded so the page stays under the cap
             form, answer = self.pool.run(text, {"table": "json", "graph": "turtle"}, client,
                                          max_bytes=self.max_answer // 10, **options)
             if form in ("construct", "describe"):
                 results = f"<pre>{escape(answer.decode())}</pre>"
             else:
-                table = json.loads(answer)
-                names = answer_names(self.loaded, table) if params.get("labels", [""])[0] else None
-                results = self._results_html(table, names)
-            return Response(200, self.query_page(text, results).encode(), HTML)
-        table, graph = self._result_format(accept, wanted), self._graph_format(accept, wanted, strict=False)
+                table_doc = json.loads(answer)
+                names = answer_names(self.loaded, table_doc) if params.get("labels", [""])[0] else None
+                results = self._results_html(table_doc, names)
+            return Response(200, self.query_page(text, results).encode(), HTML, vary)
+        table, graph = (None if table == "html" else table), (None if graph == "html" else graph)
         if table is None and graph is None:
             raise HttpError(406, "answers are available as " + ", ".join(
                 list(RESULT_MEDIA_TYPES.values()) + list(_GRAPH_MEDIA_TYPES) + [HTML]))
         form, answer = self.pool.run(text, {"table": table, "graph": graph}, client, **options)
         media_type = FORMATS[graph].media_type if form in ("construct", "describe") else RESULT_MEDIA_TYPES[table]
-        return Response(200, answer, media_type, {"Vary": "Accept"})
+        return Response(200, answer, media_type, vary)
 
     def _example(self, name: str):
         known = {e.name: e for e in self.examples}
@@ -282,37 +414,8 @@ class App:
         if length < 0:
             raise HttpError(400, "bad Content-Length")
         if length > self.max_body:
-            raise TooLarge(f"the request body is {length} bytes; at most {self.max_body} are accepted")
+            raise HttpError(413, f"the request body is {length} bytes; at most {self.max_body} are accepted")
         return read_body(length)
-
-    def _result_format(self, accept: str | None, wanted: str = "") -> str | None:
-        """The format for a SELECT/ASK answer ("html" for a page), or None when none is acceptable."""
-        if wanted:
-            return wanted if wanted in RESULT_MEDIA_TYPES or wanted == "html" else None
-        offers = list(RESULT_MEDIA_TYPES.values()) + list(_RESULT_ALIASES) + [HTML]
-        chosen = negotiate(accept, offers)
-        if chosen is None:
-            return None
-        return "html" if chosen == HTML else _RESULT_ALIASES.get(chosen) or next(
-            f for f, mt in RESULT_MEDIA_TYPES.items() if mt == chosen)
-
-    def _graph_format(self, accept: str | None, wanted: str = "", html: bool = False,
-                      strict: bool = True) -> str | None:
-        """The format for RDF (and "html" when `html`); without a match, 406 or (not `strict`) None."""
-        if wanted:
-            if wanted in GRAPH_RESULT_FORMATS or (html and wanted == "html"):
-                return wanted
-            if not strict:
-                return None
-            raise HttpError(406, f"format={wanted} is not available here: use one of "
-                                 + ", ".join(GRAPH_RESULT_FORMATS))
-        offers = list(_GRAPH_MEDIA_TYPES) + ([HTML] if html else [])
-        chosen = negotiate(accept, offers)
-        if chosen is None:
-            if not strict:
-                return None
-            raise HttpError(406, "this is RDF, available as " + ", ".join(offers))
-        return "html" if chosen == HTML else _GRAPH_MEDIA_TYPES[chosen]
 
     def service_description(self, host: str | None, fmt: str) -> bytes:
         """SPARQL 1.1 Service Description of this endpoint and its dataset."""
@@ -353,14 +456,14 @@ class App:
                 raise HttpError(404, f"no /ontology.{suffix}: use /ontology.html, "
                                      + ", ".join("/ontology" + FORMATS[f].suffix for f in GRAPH_RESULT_FORMATS))
         else:
-            offers = [HTML] + [FORMATS[f].media_type for f in GRAPH_RESULT_FORMATS]
+            offers = [HTML] + _ONTOLOGY_OFFERS
             chosen = negotiate(accept, offers)
             if chosen is None:
-                raise HttpError(406, "the ontology is available as " + ", ".join(offers))
+                raise HttpError(406, "the ontology is available as " + ", ".join(offers), {"Vary": "Accept"})
             fmt = "html" if chosen == HTML else _GRAPH_MEDIA_TYPES[chosen]
         headers = {} if dot else {"Vary": "Accept"}
         if fmt == "html":
-            page = self.loaded.path.parent / "ontology.html"
+            page = self._ontology_page
             if not page.is_file():
                 raise HttpError(404, "this build has no ontology.html: its RDF is at /ontology.ttl")
             return Response(200, page.read_bytes(), HTML, headers)
@@ -368,6 +471,68 @@ class App:
         triples = sorted({ox.Triple(q.subject, q.predicate, q.object)
                           for q in self.loaded.store.quads_for_pattern(None, None, None, graph)}, key=str)
         return Response(200, serialize(triples, fmt), FORMATS[fmt].media_type, headers)
+
+    # -- the other IRIs of the data: vocabularies, the dataset, its graphs -----------------------
+
+    def _in_ontology(self, iri: str) -> bool:
+        """Whether the ontology document says anything of `iri` (a term, its version IRIs)."""
+        graph, node = ox.NamedNode(graph_iri(self.base, "ontology")), ox.NamedNode(iri)
+        return any(next(self.loaded.store.quads_for_pattern(s, None, o, graph), None) is not None
+                   for s, o in ((node, None), (None, node)))
+
+    @property
+    def _void_subjects(self) -> set[str]:
+        return {"/dataset", f"/dataset/{self.info.version}"} | {f"/graph/{name}" for name in GRAPH_NAMES}
+
+    def see_ontology(self, accept: str | None) -> Response:
+        """303 to the ontology document in the format asked for (it holds the vocabularies)."""
+        offers = ([HTML] if self._ontology_page.is_file() else []) + _ONTOLOGY_OFFERS
+        chosen = negotiate(accept, offers)
+        if chosen is None:
+            raise HttpError(406, "this IRI is described in the ontology, available as " + ", ".join(offers),
+                            {"Vary": "Accept"})
+        target = "/ontology" + (".html" if chosen == HTML else FORMATS[_GRAPH_MEDIA_TYPES[chosen]].suffix)
+        return Response(303, f"see {target}\n".encode(), headers={"Location": target, "Vary": "Accept"})
+
+    def see_void(self, accept: str | None) -> Response:
+        """303 to the VoID description (RDF) or to the index page (HTML), as the release does."""
+        offers = [HTML] + [FORMATS[f].media_type for f in GRAPH_RESULT_FORMATS]
+        chosen = negotiate(accept, offers)
+        if chosen is None:
+            raise HttpError(406, "this IRI is described by VoID, available as " + ", ".join(offers),
+                            {"Vary": "Accept"})
+        target = "/" if chosen == HTML else "/.well-known/void"
+        return Response(303, f"see {target}\n".encode(), headers={"Location": target, "Vary": "Accept"})
+
+    def void(self, accept: str | None, host: str | None) -> Response:
+        """VoID of the served dataset (`catalog.void_triples`, as the release's, without dumps), with
+        this endpoint as its `void:sparqlEndpoint`; Turtle unless Accept asks for other RDF."""
+        offers = [FORMATS[f].media_type for f in GRAPH_RESULT_FORMATS]
+        chosen = negotiate(accept, offers)
+        if chosen is None:
+            raise HttpError(406, "VoID is available as " + ", ".join(offers), {"Vary": "Accept"})
+        endpoint = f"http://{host if host and _HOST.fullmatch(host) else 'localhost'}/sparql"
+        triples = self._void + [ox.Triple(ox.NamedNode(self.info.release_iri()), ox.NamedNode(VOID + "sparqlEndpoint"),
+                                          ox.NamedNode(endpoint))]
+        fmt = _GRAPH_MEDIA_TYPES[chosen]
+        return Response(200, serialize(sorted(triples, key=str), fmt), FORMATS[fmt].media_type, {"Vary": "Accept"})
+
+    @cached_property
+    def _void(self) -> list[ox.Triple]:
+        graphs = {name: [ox.Triple(q.subject, q.predicate, q.object) for q in self.loaded.store.quads_for_pattern(
+            None, None, None, ox.NamedNode(graph_iri(self.base, name)))] for name in GRAPH_NAMES}
+        data = sorted(set(graphs["asserted"]) | set(graphs["inferred"]), key=str)
+        return catalog.void_triples(self.info, data, graphs, sorted(self.loaded.descriptions), [], [], None)
+
+    @cached_property
+    def info(self) -> DatasetInfo:
+        graph = ox.NamedNode(graph_iri(self.base, "asserted"))
+        return dataset_info(self.base, [ox.Triple(q.subject, q.predicate, q.object) for q in
+                                        self.loaded.store.quads_for_pattern(None, None, None, graph)])
+
+    @property
+    def _ontology_page(self) -> Path:
+        return self.loaded.path.parent / "ontology.html"
 
     # -- entities -----------------------------------------------------------------------------
 
@@ -383,10 +548,10 @@ class App:
                 raise HttpError(404, f"no .{suffix} representation: use .html, "
                                      + ", ".join(FORMATS[f].suffix for f in GRAPH_RESULT_FORMATS))
         else:
-            offers = [FORMATS["turtle"].media_type, HTML] + [FORMATS[f].media_type for f in GRAPH_RESULT_FORMATS[1:]]
+            offers = [HTML] + _ENTITY_OFFERS
             chosen = negotiate(accept, offers)
             if chosen is None:
-                raise HttpError(406, f"<{iri}> is available as " + ", ".join(offers))
+                raise HttpError(406, f"<{iri}> is available as " + ", ".join(offers), {"Vary": "Accept"})
             fmt = "html" if chosen == HTML else _GRAPH_MEDIA_TYPES[chosen]
         headers = {"Vary": "Accept", "Link": f'<{iri}>; rel="canonical"'} if not dot else {}
         if fmt != "html":
@@ -417,7 +582,7 @@ class App:
             text = (self.examples[0].text if self.examples
                     else "SELECT ?s ?label WHERE {\n  ?s skos:prefLabel ?label\n} LIMIT 20")
         options = "".join(f'<option value="{f}">{f}</option>'
-                          for f in ("html", "json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld"))
+                          for f in ("html", "json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld", "rdfxml"))
         links = "".join(
             f'<li><a href="/sparql?{escape(urllib.parse.urlencode({"query": e.text, "format": "html"}))}">'
             f"{escape(e.name)}</a> {escape(e.title)}</li>" for e in self.examples)

@@ -20,17 +20,20 @@ import difflib
 import json
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable
 
 import pyoxigraph as ox
 
 from pledgegraph.delivery.export import serialize
+from pledgegraph.delivery.release.describe import descriptions
+from pledgegraph.delivery.release.pages import entity_iris
 from pledgegraph.errors import QueryError, QueryRefused, QuerySyntaxError, TooLarge, UnusableInput
 from pledgegraph.layout import GRAPH_NAMES, OUTPUT_STEM, graph_iri
 from pledgegraph.model.formats import spreadsheet_safe, xml_safe_bytes
-from pledgegraph.model.iris import entity_ref, ref_iri
-from pledgegraph.model.vocab import DEFAULT_BASE, PG, PGV, PREFIXES, XSD
+from pledgegraph.model.iris import entity_of, entity_ref, ref_iri
+from pledgegraph.model.vocab import DEFAULT_BASE, PGV, PREFIXES, XSD
 
 DATASET_FILE = OUTPUT_STEM + ".trig"
 RESULT_FORMATS = ("json", "xml", "csv", "tsv")          # SELECT and ASK answers
@@ -53,6 +56,14 @@ class Loaded:
     def graph_iris(self) -> frozenset[str]:
         """The graphs a query may name in FROM / FROM NAMED (present or not)."""
         return frozenset(graph_iri(self.base, name) for name in GRAPH_NAMES)
+
+    @cached_property
+    def descriptions(self) -> dict[str, list[ox.Triple]]:
+        """Entity IRI -> its RDF as served and released (`describe.descriptions` over the data:
+        the asserted and inferred graphs), made on first use."""
+        data = {ox.Triple(q.subject, q.predicate, q.object) for g in self.default_graphs()
+                for q in self.store.quads_for_pattern(None, None, None, g)}
+        return descriptions(data, self.base, entity_iris(self.store, self.base))
 
     def default_graphs(self, asserted_only: bool = False) -> list[ox.NamedNode]:
         names = ("asserted",) if asserted_only else ("asserted", "inferred")
@@ -78,23 +89,15 @@ def load(dist: Path) -> Loaded:
 
 
 def describe(loaded: Loaded, iri: str) -> list[ox.Triple]:
-    """What the graph says about `iri`: its own triples and those of the nodes nested below it
-    (`…/name/1`, `…/cite/<source>/quote`…), from every graph, sorted. Empty when it is unknown."""
-    found: set[ox.Triple] = set()
-    todo, seen = [iri], {iri}
-    below = iri + "/"
-    reified = ox.NamedNode(PG + "claimSubject")  # a claim below the record points at it, not from it
-    while todo:
-        subject = ox.NamedNode(todo.pop())
-        own = [ox.Triple(q.subject, q.predicate, q.object) for q in loaded.store.quads_for_pattern(subject, None, None)]
-        found.update(own)
-        nested = [t.object for t in own]
-        nested += [q.subject for q in loaded.store.quads_for_pattern(None, reified, subject)]
-        for node in nested:
-            if isinstance(node, ox.NamedNode) and node.value.startswith(below) and node.value not in seen:
-                seen.add(node.value)
-                todo.append(node.value)
-    return sorted(found, key=str)
+    """What the graph says about `iri`, sorted: for an entity, its description as the release has it
+    (`describe.py`: its nodes and the claims about it); for a node below a record (`…/name/1`,
+    `…/cite/<source>/quote`…), the part of its record's description on that node and below it.
+    Empty when it is unknown."""
+    owner = entity_of(iri, loaded.base)
+    found = loaded.descriptions.get(owner, []) if owner else []
+    if owner == iri:
+        return found
+    return [t for t in found if t.subject.value == iri or t.subject.value.startswith(iri + "/")]
 
 
 # -- checking a query before it runs -----------------------------------------------------------
@@ -399,14 +402,15 @@ def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_ro
 
     `default_graphs`/`named_graphs` are the SPARQL Protocol's default-graph-uri/named-graph-uri
     (checked against the dataset's graphs); without them a query's FROM clauses choose, and
-    without those the default graph is asserted (+ inferred). `max_rows` and `max_bytes` (the
-    characters of the values, counted as they stream out of Oxigraph) bound the answer: TooLarge
-    as soon as either is passed. Any error of the engine is a QueryError."""
+    without those the default graph is asserted (+ inferred). Relative IRIs in a query without a
+    BASE of its own resolve against the dataset's base IRI (`<id/org/islamic-state>`). `max_rows`
+    and `max_bytes` (the characters of the values, counted as they stream out of Oxigraph) bound
+    the answer: TooLarge as soon as either is passed. Any error of the engine is a QueryError."""
     for iri in (default_graphs or []) + (named_graphs or []):
         if iri not in loaded.graph_iris:
             raise QueryRefused(f"graph <{iri}> is not part of this dataset: use one of "
                                + ", ".join(f"<{g}>" for g in sorted(loaded.graph_iris)))
-    options: dict = {"prefixes": PREFIXES}
+    options: dict = {"prefixes": PREFIXES, "base_iri": loaded.base}
     if default_graphs or named_graphs:
         options["default_graph"] = [ox.NamedNode(g) for g in default_graphs or []] or ox.DefaultGraph()
         options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or []]

@@ -87,7 +87,7 @@ def read_dist(dist: Path) -> _Input:
     graphs = {name: _canonical(by_graph.get(f"{base}graph/{name}", set())) for name in GRAPHS[:3]}
     graphs["shapes"] = _canonical(shape_triples)
     html = dist / "ontology.html"
-    return _Input(base, graphs, _dataset_info(base, graphs["asserted"]),
+    return _Input(base, graphs, dataset_info(base, graphs["asserted"]),
                   html.read_bytes() if html.is_file() else None, search.release_files(dist))
 
 
@@ -104,7 +104,8 @@ _BOUNDS = tuple(PG + p for p in ("dateEarliest", "dateLatest", "startEarliest", 
                                   "endLatest"))
 
 
-def _dataset_info(base: str, triples: list[ox.Triple]) -> DatasetInfo:
+def dataset_info(base: str, triples: list[ox.Triple]) -> DatasetInfo:
+    """What the dataset record says about the dataset (title, version, licence, dates…), as DCAT and VoID use it."""
     wanted = {DCTERMS + "title": "title", DCTERMS + "description": "description", OWL + "versionInfo": "version",
               DCTERMS + "license": "license", PG + "publisherName": "publisher", DCTERMS + "issued": "issued",
               DCTERMS + "modified": "modified", FOAF + "homepage": "homepage"}
@@ -308,7 +309,11 @@ def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list
     files["sitemap.xml"] = _sitemap(entities, info, _lastmods(entities, info, change_set, previous_dir))
     vocab = sorted({t.subject.value[len(PGV):] for t in src.graphs["ontology"]
                     if isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(PGV)})
-    files.update(webservers.configs(urlsplit(base).path, src.ontology_html is not None, _served_types(files), vocab))
+    ontology_space = base + "ontology/"  # the ontology's versionIRI and priorVersion live there
+    versions = sorted({t.object.value[len(ontology_space):] for t in src.graphs["ontology"]
+                       if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(ontology_space)})
+    files.update(webservers.configs(urlsplit(base).path, src.ontology_html is not None, _served_types(files), vocab,
+                                    versions))
     return files
 
 

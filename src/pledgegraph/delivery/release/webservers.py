@@ -1,17 +1,17 @@
 """Web server configurations for a publish directory: nginx (with its njs module) and Apache (with mod_lua).
 
 Both answer the IRIs the data uses with a 303 to the newest release's file the client asked for:
-`<base>id/<kind>/<id>` (its page, Turtle, JSON-LD, N-Triples), `<base>ontology` and every
-`<base>vocab/…` concept and scheme (the ontology document, which holds the vocabularies),
-`<base>graph/<name>` and `<base>dataset` (the VoID description), `<base>catalog` (the DCAT
-catalogue) and `<base>dataset/<version>` (that release's catalogue). A suffix (`….ttl`) picks the
-file without negotiation; unknown entities and suffixes are 404; an `Accept` nothing offered
-matches is 406. Neither server can weigh `q`-values by configuration alone (nginx has no content
-negotiation; Apache's MultiViews picks the smallest file on ties and cannot answer 303), so the
-choice is a short script each, generated from one table of variants: the offered variant with the
-highest `q` (an exact type beats `type/*`, which beats `*/*`), ties going to the order offered
-(the page first, so browsers and `*/*` get HTML). tests/test_web_servers.py runs both, from
-Debian's packages, in front of a real release.
+`<base>id/<kind>/<id>` (its page, Turtle, JSON-LD, N-Triples), `<base>ontology`, its version IRIs
+`<base>ontology/<version>` and every `<base>vocab/…` concept and scheme (the ontology document,
+which holds the vocabularies), `<base>graph/<name>` and `<base>dataset` (the VoID description),
+`<base>catalog` (the DCAT catalogue) and `<base>dataset/<version>` (that release's catalogue). A
+suffix (`….ttl`) picks the file without negotiation; unknown entities and suffixes are 404; an
+`Accept` nothing offered matches is 406. Neither server can weigh `q`-values by configuration alone
+(nginx has no content negotiation; Apache's MultiViews picks the smallest file on ties and cannot
+answer 303), so the choice is a short script each, generated from one table of variants: the offered
+variant with the highest `q` (an exact type beats `type/*`, which beats `*/*`), ties going to the
+order offered (the page first, so browsers and `*/*` get HTML). tests/test_web_servers.py runs both,
+from Debian's packages, in front of a real release.
 """
 
 from __future__ import annotations
@@ -44,16 +44,20 @@ def variants(ontology_html: bool) -> dict[str, list[list[str]]]:
     }
 
 
-def configs(root: str, ontology_html: bool, types: dict[str, str], vocab: list[str]) -> dict[str, bytes]:
+def configs(root: str, ontology_html: bool, types: dict[str, str], vocab: list[str],
+            versions: list[str]) -> dict[str, bytes]:
     """`server/…` files: nginx.conf + negotiate.js, apache.conf + negotiate.lua, served at path `root`;
-    `vocab` the paths below `vocab/` the ontology document describes (others are 404)."""
+    `vocab` the paths below `vocab/` the ontology document describes, `versions` those below
+    `ontology/` it names (its version IRIs); others are 404."""
     table = variants(ontology_html)
+    described = [f"vocab/{path}" for path in vocab] + [f"ontology/{version}" for version in versions]
     return {"server/nginx.conf": _nginx(root, types).encode(),
             "server/negotiate.js": _JS.replace("@VARIANTS@", json.dumps(table, sort_keys=True))
-            .replace("@VOCAB@", json.dumps({path: 1 for path in sorted(vocab)})).encode(),
+            .replace("@VOCAB@", json.dumps({path: 1 for path in sorted(described)})).encode(),
             "server/apache.conf": _apache(root, types).encode(),
             "server/negotiate.lua": _LUA.replace("@VARIANTS@", _lua_table(table))
-            .replace("@VOCAB@", _lua_table({path: 1 for path in vocab})).replace("@ROOT@", json.dumps(root)).encode()}
+            .replace("@VOCAB@", _lua_table({path: 1 for path in described}))
+            .replace("@ROOT@", json.dumps(root)).encode()}
 
 
 def _lua_table(value) -> str:
@@ -62,6 +66,13 @@ def _lua_table(value) -> str:
     if isinstance(value, list):
         return "{" + ", ".join(_lua_table(v) for v in value) + "}"
     return json.dumps(value)
+
+
+def _compressible(types: dict[str, str]) -> list[str]:
+    """The release's media types worth compressing on the fly (text and RDF; not the .gz dumps or images
+    other than SVG)."""
+    return sorted({mt for mt in types.values() if mt.startswith("text/") or mt.endswith(("json", "xml", "triples",
+                                                                                          "quads", "trig"))})
 
 
 def _nginx(root: str, types: dict[str, str]) -> str:
@@ -73,6 +84,11 @@ js_import pledgegraph from {DIRECTORY}latest/server/negotiate.js;
 
 server {{
     listen {PORT};
+    # files carry ETag and Last-Modified (nginx's defaults) and are compressed when the client accepts gzip
+    gzip on;
+    gzip_vary on;
+    gzip_min_length 1024;
+    gzip_types {" ".join(mt for mt in _compressible(types) if mt != "text/html")};
     # IRIs of the data -> 303 to the newest release's page or RDF file (negotiate.js)
     location ~ ^{root}(?<pledgegraph_iri>(id|ontology|vocab|graph|dataset|catalog)([/.].*)?)$ {{
         set $pledgegraph_dir {DIRECTORY};
@@ -95,7 +111,8 @@ server {{
 def _apache(root: str, types: dict[str, str]) -> str:
     type_lines = "".join(f"    AddType {mt} .{ext}\n" for ext, mt in sorted(types.items()))
     return f"""# Apache 2.4: serve a pledgegraph publish directory (the OUTDIR of `pledgegraph publish`) at {root}
-# Needs mod_alias, mod_mime, mod_dir and mod_lua (Debian: a2enmod lua). Include this
+# Needs mod_alias, mod_mime, mod_dir, mod_lua (Debian: a2enmod lua), and for gzip mod_deflate with
+# mod_filter (Debian's defaults). Files carry ETag and Last-Modified (Apache's defaults). Include this
 # file in a <VirtualHost> (or the server config); replace {DIRECTORY} (the publish directory).
 # IRIs of the data -> 303 to the newest release's page or RDF file (negotiate.lua)
 LuaMapHandler "^{root}((id|ontology|vocab|graph|dataset|catalog)([/.].*)?)$" {DIRECTORY}latest/server/negotiate.lua redirect
@@ -109,6 +126,14 @@ Alias {root} {DIRECTORY}
 <Location {root}.well-known/void>
     ForceType text/turtle
 </Location>
+<IfModule mod_deflate.c>
+    <Location {root}>
+        AddOutputFilterByType DEFLATE {" ".join(_compressible(types))}
+    </Location>
+    # Apache's "-gzip" ETag suffix never matches If-None-Match (no 304 for gzip clients): the file's
+    # ETag is kept, and caches tell the encodings apart by Vary: Accept-Encoding
+    DeflateAlterETag NoChange
+</IfModule>
 """  # noqa: E501  (Apache directives are one a line)
 
 
@@ -117,7 +142,7 @@ _JS = r"""// Content negotiation for pledgegraph IRIs (nginx njs): written by `p
 import fs from 'fs';
 
 var VARIANTS = @VARIANTS@;
-var VOCAB = @VOCAB@;  // the concept schemes and concepts the ontology document describes
+var VOCAB = @VOCAB@;  // vocab/… concept schemes and concepts, ontology/… versions: the ontology document
 var SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 var VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]*$/;
 
@@ -132,7 +157,7 @@ function route(path) {
         return {kind: 'entity', stem: parts[1] + '/' + name, suffix: suffix};
     }
     if (path === 'ontology' || path.indexOf('ontology.') === 0) return {kind: 'ontology', suffix: suffix};
-    if (parts[0] === 'vocab' && VOCAB[parts.slice(1).join('/')] === 1) return {kind: 'ontology', suffix: null};
+    if (VOCAB[path] === 1) return {kind: 'ontology', suffix: null};
     if (parts[0] === 'graph' && parts.length === 2 && SLUG.test(parts[1])) return {kind: 'void', suffix: null};
     if (path === 'dataset') return {kind: 'void', suffix: null};
     if (path === 'catalog') return {kind: 'catalog', suffix: null};
@@ -205,7 +230,7 @@ export default {redirect: redirect};
 
 _LUA = r"""-- Content negotiation for pledgegraph IRIs (Apache mod_lua): written by `pledgegraph publish`.
 local VARIANTS = @VARIANTS@
-local VOCAB = @VOCAB@  -- the concept schemes and concepts the ontology document describes
+local VOCAB = @VOCAB@  -- vocab/… concept schemes and concepts, ontology/… versions: the ontology document
 
 local ROOT = @ROOT@
 -- the publish directory: where this script lies, less latest/server/
@@ -231,7 +256,7 @@ local function route(path)
     return "entity", {stem = parts[2] .. "/" .. name}, suffix
   end
   if path == "ontology" or path:sub(1, 9) == "ontology." then return "ontology", {}, suffix end
-  if parts[1] == "vocab" and VOCAB[path:sub(7)] then return "ontology", {}, nil end
+  if VOCAB[path] then return "ontology", {}, nil end
   if parts[1] == "graph" and #parts == 2 and slug(parts[2]) then return "void", {}, nil end
   if path == "dataset" then return "void", {}, nil end
   if path == "catalog" then return "catalog", {}, nil end
