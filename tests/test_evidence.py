@@ -32,6 +32,7 @@ def writable_copy(folder, target) -> None:
     shutil.copytree(folder, target)
     target.chmod(0o755)
 
+
 def statement(quote: str, source: str = WIKI, extra: str = "") -> str:
     """A statement record citing `source` with `quote` (line 7 of the file is the quote)."""
     return textwrap.dedent(f"""\
