@@ -308,8 +308,8 @@ def test_slowloris_holds_no_slot_and_is_cut_off_at_the_header_deadline(endpoint)
     lasted = time.time() - opened
     for s in drips:
         s.close()
-    _figures("slowloris", status=sorted(set(statuses), key=str), cheap_p50_ms=round(p50, 1), rss_mib=round(_rss_mib(proc.pid)),
-             drips_cut_after_s=round(lasted, 1))
+    _figures("slowloris", status=sorted(set(statuses), key=str), cheap_p50_ms=round(p50, 1),
+             rss_mib=round(_rss_mib(proc.pid)), drips_cut_after_s=round(lasted, 1))
     assert set(statuses) == {200} and p50 < bound
     assert len(closed) == len(drips) and lasted < HEADER_SECONDS + 3
 

@@ -25,6 +25,14 @@ BASE = "https://w3id.org/pledgegraph/"
 WIKI = "wikipedia-is-caucasus-province"
 AGAIN = "The Islamic State group later claimed responsibility for the attack."  # three times in the article
 
+
+def writable_copy(folder, target) -> None:
+    """A copy the test may change: the seeds may be read-only, and copytree keeps that (without root,
+    nothing could then be added to or removed from the copy)."""
+    shutil.copytree(folder, target)
+    target.chmod(0o755)
+
+
 def statement(quote: str, source: str = WIKI, extra: str = "") -> str:
     """A statement record citing `source` with `quote` (line 7 of the file is the quote)."""
     return textwrap.dedent(f"""\
@@ -107,7 +115,7 @@ def test_prefix_and_suffix_must_sit_right_around_the_quote(data_copy, anchor, fo
 
 def test_quote_marks_dashes_ellipses_and_whitespace_are_normalised(data_copy, tmp_path):
     archive = tmp_path / "archive"
-    shutil.copytree(SEEDS, archive)
+    writable_copy(SEEDS, archive)
     (archive / "test-doc.txt").write_text("He said: “We stand\n  together—all of us…\u00a0to the end,” and left.\n")
     extra = textwrap.dedent("""\
         sources:
@@ -134,7 +142,7 @@ def test_quote_marks_dashes_ellipses_and_whitespace_are_normalised(data_copy, tm
 
 def test_source_without_an_archived_text_is_named_in_the_summary_line(data_copy, tmp_path):
     archive = tmp_path / "archive"
-    shutil.copytree(SEEDS, archive)
+    writable_copy(SEEDS, archive)
     (archive / "002_59ffc7d72bd00a25.txt").unlink()
     evidence = check_quotes(load(data_copy, VOCAB), archive)
     assert evidence.problems == []
