@@ -45,11 +45,13 @@ def measure(args: list[str], timeout: float) -> dict | None:
 
 def median_of(runs: list[dict]) -> dict:
     keys = runs[0]["timings"]
-    return {"timings": {k: round(statistics.median(r["timings"][k] for r in runs), 3) for k in keys},
-            "peak_mb": statistics.median(r["peak_mb"] for r in runs),
-            "process_wall": round(statistics.median(r["process_wall"] for r in runs), 3),
-            "cpu": round(statistics.median(r["cpu"] for r in runs), 3),
-            **{k: runs[0][k] for k in ("triples", "inferred", "conforms") if k in runs[0]}}
+    return {
+        "timings": {k: round(statistics.median(r["timings"][k] for r in runs), 3) for k in keys},
+        "peak_mb": statistics.median(r["peak_mb"] for r in runs),
+        "process_wall": round(statistics.median(r["process_wall"] for r in runs), 3),
+        "cpu": round(statistics.median(r["cpu"] for r in runs), 3),
+        **{k: runs[0][k] for k in ("triples", "inferred", "conforms") if k in runs[0]},
+    }
 
 
 def repeat(args: list[str], runs: int, timeout: float) -> dict | None:
@@ -111,10 +113,12 @@ def summarize(r: dict, naive_timeout: float) -> dict:
             naive += sum(m["timings"].values())
     return {
         "triples": r["ours"]["triples"] if r["ours"] else None,
-        "build_wall": build, "build_peak_mb": r["build"]["peak_mb"] if r["build"] else None,
+        "build_wall": build,
+        "build_peak_mb": r["build"]["peak_mb"] if r["build"] else None,
         "floor": round(floor, 3) if floor else None,
         "build_over_floor": round(build / floor, 2) if build and floor else None,
-        "naive": round(naive, 3) if r["naive"] else None, "naive_is_lower_bound": bounded,
+        "naive": round(naive, 3) if r["naive"] else None,
+        "naive_is_lower_bound": bounded,
         "naive_over_build": round(naive / build, 1) if build and r["naive"] else None,
         "validate_one_record": (r["watch"] or {}).get("timings", {}).get(WATCH_EDIT),
     }
@@ -128,10 +132,15 @@ def _s(x, bound=False) -> str:
 
 def markdown(results: list[dict], a) -> str:
     sizes = [r["size"] for r in results]
-    lines = [f"Median of {a.runs} runs (naive: {a.naive_runs}, each step stopped at {a.naive_timeout:.0f} s), "
-             f"wall time, each measurement a fresh process; machine: {os.cpu_count()} cores, shared.", "",
-             "Naive: sum of its steps' own times (setup excluded), a lower bound of a naive pipeline.", "",
-             "| | " + " | ".join(f"~{s}" for s in sizes) + " |", "|---|" + "---|" * len(sizes)]
+    lines = [
+        f"Median of {a.runs} runs (naive: {a.naive_runs}, each step stopped at {a.naive_timeout:.0f} s), "
+        f"wall time, each measurement a fresh process; machine: {os.cpu_count()} cores, shared.",
+        "",
+        "Naive: sum of its steps' own times (setup excluded), a lower bound of a naive pipeline.",
+        "",
+        "| | " + " | ".join(f"~{s}" for s in sizes) + " |",
+        "|---|" + "---|" * len(sizes),
+    ]
 
     def row(label, values):
         lines.append(f"| {label} | " + " | ".join(values) + " |")
@@ -139,16 +148,31 @@ def markdown(results: list[dict], a) -> str:
     row("triples asserted", [f"{r['summary']['triples']:,}" if r["summary"]["triples"] else "–" for r in results])
     row("triples inferred", [f"{r['ours']['inferred']:,}" if r["ours"] else "–" for r in results])
     row("**`pledgegraph build`** (all outputs)", [f"**{_s(r['summary']['build_wall'])}**" for r in results])
-    row("peak memory of `build`", [f"{r['summary']['build_peak_mb']:.0f} MB" if r["summary"]["build_peak_mb"]
-                                   else "–" for r in results])
+    row(
+        "peak memory of `build`",
+        [f"{r['summary']['build_peak_mb']:.0f} MB" if r["summary"]["build_peak_mb"] else "–" for r in results],
+    )
     row("floor process (libyaml + pyoxigraph load + serialize)", [_s(r["summary"]["floor"]) for r in results])
-    row("**build ÷ floor**", [f"**{r['summary']['build_over_floor']}×**" if r["summary"]["build_over_floor"]
-                              else "–" for r in results])
-    row("naive baseline (sum of steps)", [_s(r["summary"]["naive"], r["summary"]["naive_is_lower_bound"])
-                                          if r["summary"]["naive"] else "–" for r in results])
-    row("**naive ÷ build**", [(("≥ " if r["summary"]["naive_is_lower_bound"] else "") +
-                               f"**{r['summary']['naive_over_build']}×**") if r["summary"]["naive_over_build"]
-                              else "–" for r in results])
+    row(
+        "**build ÷ floor**",
+        [f"**{r['summary']['build_over_floor']}×**" if r["summary"]["build_over_floor"] else "–" for r in results],
+    )
+    row(
+        "naive baseline (sum of steps)",
+        [
+            _s(r["summary"]["naive"], r["summary"]["naive_is_lower_bound"]) if r["summary"]["naive"] else "–"
+            for r in results
+        ],
+    )
+    row(
+        "**naive ÷ build**",
+        [
+            (("≥ " if r["summary"]["naive_is_lower_bound"] else "") + f"**{r['summary']['naive_over_build']}×**")
+            if r["summary"]["naive_over_build"]
+            else "–"
+            for r in results
+        ],
+    )
     deliver_rows(results, row)
     stage_names = []
     for r in results:
@@ -164,8 +188,11 @@ def markdown(results: list[dict], a) -> str:
         cells = []
         for r in results:
             if part == "naive":
-                m = r["naive"].get(name) if name in NAIVE_STEPS else next(
-                    (m for m in r["naive"].values() if m and name in m["timings"]), None)
+                m = (
+                    r["naive"].get(name)
+                    if name in NAIVE_STEPS
+                    else next((m for m in r["naive"].values() if m and name in m["timings"]), None)
+                )
                 if name in NAIVE_STEPS:
                     cells.append(_s(a.naive_timeout, True) if name in r["naive"] and m is None else "–")
                 else:
@@ -192,30 +219,67 @@ def deliver_rows(results: list[dict], row) -> None:
             d = (d or {}).get(key)
         return fmt.format(d) if d is not None else "–"
 
-    row("**`pledgegraph publish`** (every file of the release)", [cell(d, "publish", "wall", fmt="**{:.1f} s**")
-                                                                for d in measured])
-    row("publish: CPU (both processes) / peak memory", [
-        f"{d['publish']['cpu']:.1f} s / {d['publish']['peak_mb']:.0f} MB" if d.get("publish", {}).get("cpu") else "–"
-        for d in measured])
-    row("**publish ÷ build**", [f"**{d['publish']['wall'] / r['summary']['build_wall']:.2f}×**"
-                                if d.get("publish", {}).get("wall") and r["summary"]["build_wall"] else "–"
-                                for d, r in zip(measured, results)])
-    row("publish per entity", [f"{d['publish']['wall'] / d['publish']['entities'] * 1000:.1f} ms "
-                               f"({d['publish']['entities']:,} entities)" if d.get("publish", {}).get("wall") else "–"
-                               for d in measured])
-    row("**`push` into Virtuoso** (load + swap)", [cell(d, "push", "triples_per_s", fmt="**{:,} triples/s**")
-                                                   for d in measured])
+    row(
+        "**`pledgegraph publish`** (every file of the release)",
+        [cell(d, "publish", "wall", fmt="**{:.1f} s**") for d in measured],
+    )
+    row(
+        "publish: CPU (both processes) / peak memory",
+        [
+            f"{d['publish']['cpu']:.1f} s / {d['publish']['peak_mb']:.0f} MB"
+            if d.get("publish", {}).get("cpu")
+            else "–"
+            for d in measured
+        ],
+    )
+    row(
+        "**publish ÷ build**",
+        [
+            f"**{d['publish']['wall'] / r['summary']['build_wall']:.2f}×**"
+            if d.get("publish", {}).get("wall") and r["summary"]["build_wall"]
+            else "–"
+            for d, r in zip(measured, results)
+        ],
+    )
+    row(
+        "publish per entity",
+        [
+            f"{d['publish']['wall'] / d['publish']['entities'] * 1000:.1f} ms ({d['publish']['entities']:,} entities)"
+            if d.get("publish", {}).get("wall")
+            else "–"
+            for d in measured
+        ],
+    )
+    row(
+        "**`push` into Virtuoso** (load + swap)",
+        [cell(d, "push", "triples_per_s", fmt="**{:,} triples/s**") for d in measured],
+    )
     row("serve: start-up", [cell(d, "serve", "startup", fmt="{:.1f} s") for d in measured])
-    row("serve: library queries over HTTP, p50 (geometric mean / slowest)", [
-        f"{d['serve']['geomean_p50_ms']} ms / {d['serve']['max_p50_ms']} ms" if d.get("serve") else "–" for d in measured])
-    row("serve: library queries, p99 (geometric mean)", [cell(d, "serve", "geomean_p99_ms", fmt="{} ms")
-                                                         for d in measured])
-    row("**Virtuoso, same release and queries, p50 (geometric mean)**", [
-        f"**{d['serve']['virtuoso_geomean_p50_ms']} ms** (serve: {d['serve']['geomean_p50_ms_both']} ms, "
-        f"{d['serve']['compared']} queries)" if d.get("serve", {}).get("virtuoso_geomean_p50_ms") else "–"
-        for d in measured])
-    row("serve: requests/s, 4 clients (cq02 / cq08)", [
-        f"{d['serve']['rps_cheap']} / {d['serve']['rps_heavy']}" if d.get("serve") else "–" for d in measured])
+    row(
+        "serve: library queries over HTTP, p50 (geometric mean / slowest)",
+        [
+            f"{d['serve']['geomean_p50_ms']} ms / {d['serve']['max_p50_ms']} ms" if d.get("serve") else "–"
+            for d in measured
+        ],
+    )
+    row(
+        "serve: library queries, p99 (geometric mean)",
+        [cell(d, "serve", "geomean_p99_ms", fmt="{} ms") for d in measured],
+    )
+    row(
+        "**Virtuoso, same release and queries, p50 (geometric mean)**",
+        [
+            f"**{d['serve']['virtuoso_geomean_p50_ms']} ms** (serve: {d['serve']['geomean_p50_ms_both']} ms, "
+            f"{d['serve']['compared']} queries)"
+            if d.get("serve", {}).get("virtuoso_geomean_p50_ms")
+            else "–"
+            for d in measured
+        ],
+    )
+    row(
+        "serve: requests/s, 4 clients (cq02 / cq08)",
+        [f"{d['serve']['rps_cheap']} / {d['serve']['rps_heavy']}" if d.get("serve") else "–" for d in measured],
+    )
 
 
 def linkml_markdown(r: dict, timeout: float) -> str:
@@ -223,21 +287,29 @@ def linkml_markdown(r: dict, timeout: float) -> str:
         m = r.get(name)
         return (f"> {timeout:.0f} s", "–") if m is None else (f"{m['wall']:.1f} s", f"{m['peak_mb']:,.0f} MB")
 
-    lines = [f"LinkML comparison (`python -m bench.linkml_compare`): {r['organizations']:,} organizations, "
-             f"{r['pledges']:,} pledges and {r['sources']:,} sources, the same records in both formats, each tool "
-             "a fresh process, one run:", "",
-             "| | wall | peak memory | triples written |", "|---|---|---|---|"]
+    lines = [
+        f"LinkML comparison (`python -m bench.linkml_compare`): {r['organizations']:,} organizations, "
+        f"{r['pledges']:,} pledges and {r['sources']:,} sources, the same records in both formats, each tool "
+        "a fresh process, one run:",
+        "",
+        "| | wall | peak memory | triples written |",
+        "|---|---|---|---|",
+    ]
     if r["linkml_installed"]:
         wall, memory = cells("linkml-convert")
         written = f"{r['linkml_triples']:,}" if "linkml_triples" in r else "–"
-        lines.append(f"| `linkml-convert` (YAML → Turtle, validating against `bench/linkml/pledges.yaml`) | "
-                     f"{wall} | {memory} | {written} |")
+        lines.append(
+            f"| `linkml-convert` (YAML → Turtle, validating against `bench/linkml/pledges.yaml`) | "
+            f"{wall} | {memory} | {written} |"
+        )
     else:
         lines.append("| `linkml-convert` | not installed (`pip install '.[bench]'`) | | |")
     wall, memory = cells("pledgegraph build")
     ours = r["pledgegraph_triples"]
-    lines.append(f"| `pledgegraph build` (check, reason, validate, every output) | {wall} | {memory} | "
-                 f"{ours['asserted']:,} asserted + {ours['inferred']:,} inferred |")
+    lines.append(
+        f"| `pledgegraph build` (check, reason, validate, every output) | {wall} | {memory} | "
+        f"{ours['asserted']:,} asserted + {ours['inferred']:,} inferred |"
+    )
     if r.get("linkml-convert") and r.get("pledgegraph build"):
         ratio = r["linkml-convert"]["wall"] / r["pledgegraph build"]["wall"]
         lines.append(f"| **linkml-convert ÷ pledgegraph build** | **{ratio:.1f}×** | | |")
@@ -257,12 +329,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", type=Path, default=ROOT / "bench" / ".data")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     p.add_argument("--readme", action="store_true", help="write the table into docs/performance.md")
-    p.add_argument("--linkml", action=argparse.BooleanOptionalAction, default=None,
-                   help="compare with LinkML's linkml-convert (default: when it is installed: pip install '.[bench]')")
-    p.add_argument("--deliver", action=argparse.BooleanOptionalAction, default=True,
-                   help="measure publish, push and serve after the build (bench/deliver.py)")
-    p.add_argument("--virtuoso", action=argparse.BooleanOptionalAction, default=True,
-                   help="push into Virtuoso and time its queries, when it is installed")
+    p.add_argument(
+        "--linkml",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="compare with LinkML's linkml-convert (default: when it is installed: pip install '.[bench]')",
+    )
+    p.add_argument(
+        "--deliver",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="measure publish, push and serve after the build (bench/deliver.py)",
+    )
+    p.add_argument(
+        "--virtuoso",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="push into Virtuoso and time its queries, when it is installed",
+    )
     p.add_argument("--linkml-orgs", type=int, default=10_000, help="organizations for the LinkML comparison")
     a = p.parse_args(argv)
     a.naive_sizes = set(a.naive_sizes.split(",")) if a.naive_sizes else set()
@@ -283,8 +367,10 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     for r in results:
         s = r["summary"]
-        print(f"~{r['size']}: build {_s(s['build_wall'])}, {s['build_over_floor']}x the floor, "
-              f"naive/ours {s['naive_over_build']}x, validate one record {_s(s['validate_one_record'])}")
+        print(
+            f"~{r['size']}: build {_s(s['build_wall'])}, {s['build_over_floor']}x the floor, "
+            f"naive/ours {s['naive_over_build']}x, validate one record {_s(s['validate_one_record'])}"
+        )
     if a.readme:
         readme = ROOT / "docs" / "performance.md"
         text = readme.read_text()

@@ -41,8 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     result = build_all(settings, on_stage=on_stage, allow_removals=True)
     rss, peak = _memory_mb()
     helpers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
-    print(f"{time.perf_counter() - start:8.1f} s  {'done':<20} rss {rss} MB, peak {peak} MB; "
-          f"helpers' peak {helpers} MB")
+    print(
+        f"{time.perf_counter() - start:8.1f} s  {'done':<20} rss {rss} MB, peak {peak} MB; helpers' peak {helpers} MB"
+    )
     print(json.dumps(result.timings))
 
 

@@ -58,24 +58,35 @@ def _timed_get(url: str) -> float:
 def publish(dist: Path, work: Path, timeout: float) -> dict:
     out = work / "site"
     shutil.rmtree(out, ignore_errors=True)
-    ran = timed_process([sys.executable, "-m", "pledgegraph", "publish", str(out), "--dist", str(dist)], timeout,
-                        cwd=ROOT)
+    ran = timed_process(
+        [sys.executable, "-m", "pledgegraph", "publish", str(out), "--dist", str(dist)], timeout, cwd=ROOT
+    )
     if ran is None:
         return {"timed_out": timeout}
     if ran.code != 0:
         raise RuntimeError(f"publish failed:\n{ran.err.decode()[-2000:]}")
     entities = int(ran.out.decode().split(" triples, ")[1].split(" entities")[0].replace(",", ""))
-    return {"wall": ran.wall, "cpu": ran.cpu, "peak_mb": ran.peak_mb, "entities": entities,
-            "release": str(out / "latest")}
+    return {
+        "wall": ran.wall,
+        "cpu": ran.cpu,
+        "peak_mb": ran.peak_mb,
+        "entities": entities,
+        "release": str(out / "latest"),
+    }
 
 
 class _Virtuoso:
     """The test suite's throwaway Virtuoso on loopback ports (scripts/virtuoso.sh)."""
 
     def __init__(self, work: Path, release: Path):
-        self.env = {**os.environ, "VIRTUOSO_DIR": str(work / "virtuoso"), "VIRTUOSO_SQL_PORT": str(_free_port()),
-                    "VIRTUOSO_HTTP_PORT": str(_free_port()), "VIRTUOSO_TIMEOUT": "120",
-                    "VIRTUOSO_DIRS_ALLOWED": str(release.resolve())}
+        self.env = {
+            **os.environ,
+            "VIRTUOSO_DIR": str(work / "virtuoso"),
+            "VIRTUOSO_SQL_PORT": str(_free_port()),
+            "VIRTUOSO_HTTP_PORT": str(_free_port()),
+            "VIRTUOSO_TIMEOUT": "120",
+            "VIRTUOSO_DIRS_ALLOWED": str(release.resolve()),
+        }
         self.url = f"http://127.0.0.1:{self.env['VIRTUOSO_HTTP_PORT']}"
         self.script = str(ROOT / "scripts" / "virtuoso.sh")
 
@@ -93,13 +104,21 @@ def push(virtuoso: _Virtuoso, release: Path, graph: str) -> dict:
 
     os.environ.setdefault("PLEDGEGRAPH_STORE_USER", "dba")
     os.environ.setdefault("PLEDGEGRAPH_STORE_PASSWORD", "dba")
-    store = Store(virtuoso.url + "/sparql-auth", graph_store=virtuoso.url + "/sparql-graph-crud-auth",
-                  query=virtuoso.url + "/sparql", timeout=600)
+    store = Store(
+        virtuoso.url + "/sparql-auth",
+        graph_store=virtuoso.url + "/sparql-graph-crud-auth",
+        query=virtuoso.url + "/sparql",
+        timeout=600,
+    )
     start = time.perf_counter()
     pushed = push_release(store, release, graph=graph)
     wall = time.perf_counter() - start
-    return {"triples": pushed.triples, "load_and_swap": pushed.seconds, "wall": round(wall, 3),
-            "triples_per_s": round(pushed.triples / pushed.seconds)}
+    return {
+        "triples": pushed.triples,
+        "load_and_swap": pushed.seconds,
+        "wall": round(wall, 3),
+        "triples_per_s": round(pushed.triples / pushed.seconds),
+    }
 
 
 def _library() -> list[tuple[str, str]]:
@@ -121,8 +140,10 @@ def _library() -> list[tuple[str, str]]:
 
 def _summary(seconds: list[float]) -> dict:
     ordered = sorted(seconds)
-    return {"p50_ms": round(statistics.median(ordered) * 1000, 2),
-            "p99_ms": round(ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)] * 1000, 2)}
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p99_ms": round(ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)] * 1000, 2),
+    }
 
 
 def _geomean(values: list[float]) -> float | None:
@@ -153,8 +174,13 @@ def serve(dist: Path, virtuoso: _Virtuoso | None, graph: str) -> dict:
     port = _free_port()
     ours = f"http://127.0.0.1:{port}/sparql"
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "pledgegraph", "serve", "--dist", str(dist), "--port", str(port)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pledgegraph", "serve", "--dist", str(dist), "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         while True:
             try:
@@ -170,8 +196,9 @@ def serve(dist: Path, virtuoso: _Virtuoso | None, graph: str) -> dict:
             url_ours = ours + "?" + urllib.parse.urlencode({"name": name})
             url_theirs = None
             if virtuoso:
-                url_theirs = virtuoso.url + "/sparql?" + urllib.parse.urlencode({"query": text,
-                                                                                 "default-graph-uri": graph})
+                url_theirs = (
+                    virtuoso.url + "/sparql?" + urllib.parse.urlencode({"query": text, "default-graph-uri": graph})
+                )
             times_ours, times_theirs = [], []
             for _ in range(REPEAT):  # alternating, so both see the same machine load
                 times_ours.append(_timed_get(url_ours))
@@ -181,11 +208,14 @@ def serve(dist: Path, virtuoso: _Virtuoso | None, graph: str) -> dict:
                     except OSError:
                         url_theirs = None  # Virtuoso refused or failed this query: no figure for it
                         times_theirs = []
-            queries[name] = {"serve": _summary(times_ours),
-                             "virtuoso": _summary(times_theirs) if times_theirs else None}
+            queries[name] = {
+                "serve": _summary(times_ours),
+                "virtuoso": _summary(times_theirs) if times_theirs else None,
+            }
         both = [q for q in queries.values() if q["virtuoso"]]
         result = {
-            "startup": round(startup, 3), "queries": queries,
+            "startup": round(startup, 3),
+            "queries": queries,
             "geomean_p50_ms": _geomean([q["serve"]["p50_ms"] for q in queries.values()]),
             "max_p50_ms": max(q["serve"]["p50_ms"] for q in queries.values()),
             "geomean_p99_ms": _geomean([q["serve"]["p99_ms"] for q in queries.values()]),

@@ -29,8 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CHEAP = "SELECT ?p WHERE { ?p a <https://w3id.org/pledgegraph/ontology#Pledge> } LIMIT 5"
 HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
-DOUBLING = ('SELECT ?v27 WHERE { BIND("&" AS ?v0) '
-            + " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(27)) + " }")
+DOUBLING = (
+    'SELECT ?v27 WHERE { BIND("&" AS ?v0) '
+    + " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(27))
+    + " }"
+)
 
 
 def ask(port, query, source="127.0.0.1", accept="application/sparql-results+json", body=None, timeout=60):
@@ -39,8 +42,9 @@ def ask(port, query, source="127.0.0.1", accept="application/sparql-results+json
         if body is None:
             conn.request("GET", "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": accept})
         else:
-            conn.request("POST", "/sparql", body=body, headers={"Content-Type": "application/sparql-query",
-                                                                "Accept": accept})
+            conn.request(
+                "POST", "/sparql", body=body, headers={"Content-Type": "application/sparql-query", "Accept": accept}
+            )
         response = conn.getresponse()
         return response.status, len(response.read())
     except OSError as e:
@@ -70,9 +74,13 @@ def measure(port, pid, seconds, attack) -> dict:
     for t in threads:
         t.join()
     peak.append(rss_mib(pid))
-    return {"attack_status": sorted({str(s) for s in statuses}), "cheap_status": sorted({str(s) for s in cheap}),
-            "cheap_p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
-            "cheap_requests": len(cheap), "peak_rss_mib": round(max(peak))}
+    return {
+        "attack_status": sorted({str(s) for s in statuses}),
+        "cheap_status": sorted({str(s) for s in cheap}),
+        "cheap_p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
+        "cheap_requests": len(cheap),
+        "peak_rss_mib": round(max(peak)),
+    }
 
 
 def clients(n, job, prefix):
@@ -80,10 +88,12 @@ def clients(n, job, prefix):
         def loop(source):
             while time.time() < stop:
                 statuses.append(job(source))
+
         threads = [threading.Thread(target=loop, args=(f"{prefix}.{i + 1}",), daemon=True) for i in range(n)]
         for t in threads:
             t.start()
         return threads
+
     return attack
 
 
@@ -91,8 +101,9 @@ def slowloris(port):
     def attack(stop, statuses):
         def drip(i):
             try:
-                s = socket.create_connection(("127.0.0.1", port), timeout=10,
-                                             source_address=(f"127.0.3.{i % 250 + 1}", 0))
+                s = socket.create_connection(
+                    ("127.0.0.1", port), timeout=10, source_address=(f"127.0.3.{i % 250 + 1}", 0)
+                )
             except OSError as e:
                 statuses.append(type(e).__name__)
                 return
@@ -111,10 +122,12 @@ def slowloris(port):
                 statuses.append(f"cut off after {round(time.time() - opened)} s")
             finally:
                 s.close()
+
         threads = [threading.Thread(target=drip, args=(i,), daemon=True) for i in range(70)]
         for t in threads:
             t.start()
         return threads
+
     return attack
 
 
@@ -134,15 +147,18 @@ def listener_attack(port):
             except OSError:
                 pass
 
-    queries = [f'SELECT * WHERE {{ BIND("\\u0022" AS ?a) SERVICE <http://127.0.0.1:{target}/> {{?s ?p ?o}} '
-               f'BIND("\\u0022" AS ?b) }}',
-               f'SELECT ("\\u0022" AS ?a) FROM <http://127.0.0.1:{target}/> WHERE {{ BIND("\\u0022" AS ?b) }}']
+    queries = [
+        f'SELECT * WHERE {{ BIND("\\u0022" AS ?a) SERVICE <http://127.0.0.1:{target}/> {{?s ?p ?o}} '
+        f'BIND("\\u0022" AS ?b) }}',
+        f'SELECT ("\\u0022" AS ?a) FROM <http://127.0.0.1:{target}/> WHERE {{ BIND("\\u0022" AS ?b) }}',
+    ]
 
     def attack(stop, statuses):
         threading.Thread(target=accept, daemon=True).start()
         for q in queries:
             statuses.append(ask(port, "", body=q.encode())[0])
         return []
+
     return attack, hits, sock
 
 
@@ -156,9 +172,25 @@ def main() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": str(args.src)}
-    server = subprocess.Popen([sys.executable, "-m", "pledgegraph", "serve", "--port", str(port), "--dist",
-                               str(args.dist), "--workers", "2", "--timeout", "10"], env=env,
-                              stderr=subprocess.DEVNULL, cwd=ROOT)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pledgegraph",
+            "serve",
+            "--port",
+            str(port),
+            "--dist",
+            str(args.dist),
+            "--workers",
+            "2",
+            "--timeout",
+            "10",
+        ],
+        env=env,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
     try:
         for _ in range(120):
             if ask(port, "ASK {}")[0] == 200:
@@ -167,20 +199,56 @@ def main() -> None:
         secs = args.seconds
         print("idle", json.dumps(measure(port, server.pid, 3, lambda stop, st: [])), flush=True)
         print("slowloris (70 x 1 byte / 5 s)", json.dumps(measure(port, server.pid, secs, slowloris(port))), flush=True)
-        print("answer-size bomb (text/html)", json.dumps(measure(port, server.pid, secs, clients(
-            1, lambda src: ask(port, DOUBLING, source=src, accept="text/html")[0], "127.0.2"))), flush=True)
+        print(
+            "answer-size bomb (text/html)",
+            json.dumps(
+                measure(
+                    port,
+                    server.pid,
+                    secs,
+                    clients(1, lambda src: ask(port, DOUBLING, source=src, accept="text/html")[0], "127.0.2"),
+                )
+            ),
+            flush=True,
+        )
         attack, hits, sock = listener_attack(port)
         figures = measure(port, server.pid, 3, attack)
         time.sleep(0.5)
         sock.close()
         print("\\u0022 SERVICE / FROM", json.dumps({**figures, "listener_connections": len(hits)}), flush=True)
-        print("4 x 32 KB 'a.' bodies", json.dumps(measure(port, server.pid, secs, clients(
-            4, lambda src: ask(port, "", source=src, body=b"a." * 16384)[0], "127.0.5"))), flush=True)
-        print("2 clients of <urn:fn>(1)", json.dumps(measure(port, server.pid, secs, clients(
-            2, lambda src: ask(port, "", source=src, body=b"SELECT (<urn:fn>(1) AS ?x) {}")[0], "127.0.6"))),
-              flush=True)
-        print("6 heavy clients", json.dumps(measure(port, server.pid, secs, clients(
-            6, lambda src: ask(port, HEAVY, source=src)[0], "127.0.7"))), flush=True)
+        print(
+            "4 x 32 KB 'a.' bodies",
+            json.dumps(
+                measure(
+                    port,
+                    server.pid,
+                    secs,
+                    clients(4, lambda src: ask(port, "", source=src, body=b"a." * 16384)[0], "127.0.5"),
+                )
+            ),
+            flush=True,
+        )
+        print(
+            "2 clients of <urn:fn>(1)",
+            json.dumps(
+                measure(
+                    port,
+                    server.pid,
+                    secs,
+                    clients(
+                        2, lambda src: ask(port, "", source=src, body=b"SELECT (<urn:fn>(1) AS ?x) {}")[0], "127.0.6"
+                    ),
+                )
+            ),
+            flush=True,
+        )
+        print(
+            "6 heavy clients",
+            json.dumps(
+                measure(port, server.pid, secs, clients(6, lambda src: ask(port, HEAVY, source=src)[0], "127.0.7"))
+            ),
+            flush=True,
+        )
     finally:
         server.terminate()
         server.wait(30)

@@ -21,7 +21,7 @@ def main(n: int = 5000) -> None:
     for _ in range(n):
         t = rng.choice(texts)
         start = rng.randrange(0, len(t.text) - 200)
-        q = t.text[start:start + rng.randrange(40, 300)]
+        q = t.text[start : start + rng.randrange(40, 300)]
         if rng.random() < 0.5:  # tamper with half of them: one word changed
             words = q.split(" ")
             words[len(words) // 2] = "tampered"
@@ -34,8 +34,10 @@ def main(n: int = 5000) -> None:
             missing += 1
             t.closest(q)
     elapsed = time.perf_counter() - start
-    print(f"{n} quotes ({missing} not found, each with its closest passage) in {elapsed:.2f}s "
-          f"({elapsed / n * 1000:.2f} ms/quote)")
+    print(
+        f"{n} quotes ({missing} not found, each with its closest passage) in {elapsed:.2f}s "
+        f"({elapsed / n * 1000:.2f} ms/quote)"
+    )
 
 
 if __name__ == "__main__":

@@ -26,15 +26,37 @@ SIZES = {"tiny": 10, "10k": 21, "100k": 210, "1m": 2100, "10m": 21000}
 
 # (latin, cyrillic, arabic) syllables: names are built from the same syllables in each script.
 _SYLLABLES = [
-    ("ab", "аб", "اب"), ("ul", "ул", "ول"), ("ra", "ра", "را"), ("ham", "хам", "هام"),
-    ("mar", "мар", "مار"), ("sa", "са", "سا"), ("id", "ид", "يد"), ("kha", "ха", "خا"),
-    ("lid", "лид", "ليد"), ("ru", "ру", "رو"), ("stam", "стам", "ستام"), ("ma", "ма", "ما"),
-    ("gom", "гом", "غوم"), ("ed", "ед", "يد"), ("al", "ал", "ال"), ("bek", "бек", "بيك"),
-    ("za", "за", "زا"), ("kar", "кар", "كار"), ("dag", "даг", "داغ"), ("nur", "нур", "نور"),
-    ("tan", "тан", "تان"), ("is", "ис", "اس"), ("lam", "лам", "لام"), ("shi", "ши", "شي"),
+    ("ab", "аб", "اب"),
+    ("ul", "ул", "ول"),
+    ("ra", "ра", "را"),
+    ("ham", "хам", "هام"),
+    ("mar", "мар", "مار"),
+    ("sa", "са", "سا"),
+    ("id", "ид", "يد"),
+    ("kha", "ха", "خا"),
+    ("lid", "лид", "ليد"),
+    ("ru", "ру", "رو"),
+    ("stam", "стам", "ستام"),
+    ("ma", "ма", "ما"),
+    ("gom", "гом", "غوم"),
+    ("ed", "ед", "يد"),
+    ("al", "ал", "ال"),
+    ("bek", "бек", "بيك"),
+    ("za", "за", "زا"),
+    ("kar", "кар", "كار"),
+    ("dag", "даг", "داغ"),
+    ("nur", "нур", "نور"),
+    ("tan", "тан", "تان"),
+    ("is", "ис", "اس"),
+    ("lam", "лам", "لام"),
+    ("shi", "ши", "شي"),
 ]
-_GROUP_WORDS = [("jamaat", "джамаат", "جماعة"), ("vilayat", "вилайят", "ولاية"),
-                ("brigade", "бригада", "كتيبة"), ("front", "фронт", "جبهة")]
+_GROUP_WORDS = [
+    ("jamaat", "джамаат", "جماعة"),
+    ("vilayat", "вилайят", "ولاية"),
+    ("brigade", "бригада", "كتيبة"),
+    ("front", "фронт", "جبهة"),
+]
 _PUBLISHER_COUNT = 8
 
 
@@ -164,11 +186,13 @@ class Generator:
     def source(self, i: int) -> None:
         r = self.rng
         lat = self.names.word()[0]
-        lines = [f"  - id: src-{i:06d}",
-                 f"    title: {_q(f'{lat} and the groups of the region, part {i}')}",
-                 f"    publisher: org-{i % _PUBLISHER_COUNT:06d}",
-                 f"    kind: {self.pick('news-article', 'blog-post', 'report', 'analysis', 'academic-paper')}",
-                 f"    language: {self.pick('en', 'en', 'ru', 'ar')}"]
+        lines = [
+            f"  - id: src-{i:06d}",
+            f"    title: {_q(f'{lat} and the groups of the region, part {i}')}",
+            f"    publisher: org-{i % _PUBLISHER_COUNT:06d}",
+            f"    kind: {self.pick('news-article', 'blog-post', 'report', 'analysis', 'academic-paper')}",
+            f"    language: {self.pick('en', 'en', 'ru', 'ar')}",
+        ]
         if r.random() < 0.6:
             lines.append(f"    date: {_date(r, 2005, 2024)}")
         if r.random() < 0.5:
@@ -177,8 +201,7 @@ class Generator:
 
     def place(self, i: int) -> None:
         label, names = self.names_block("    ", "", ("common-name", "common-name"))
-        lines = [f"  - id: place-{i:05d}", f"    kind: {self.pick('city', 'region', 'district', 'settlement')}",
-                 names]
+        lines = [f"  - id: place-{i:05d}", f"    kind: {self.pick('city', 'region', 'district', 'settlement')}", names]
         if i >= 20:
             lines.append(f"    within: place-{self.rng.randrange(20):05d}")
         lines.append(self.cite("    ", f"{label}, a place in the region"))
@@ -187,13 +210,19 @@ class Generator:
     def organization(self, i: int) -> None:
         r = self.rng
         word = r.choice(_GROUP_WORDS)[0].capitalize()
-        kind = "media-outlet" if i < _PUBLISHER_COUNT else self.pick("militant-group", "jamaat", "province",
-                                                                        "militant-group", "umbrella")
+        kind = (
+            "media-outlet"
+            if i < _PUBLISHER_COUNT
+            else self.pick("militant-group", "jamaat", "province", "militant-group", "umbrella")
+        )
         label, names = self.names_block("    ", word, ("official-name", "common-name"))
         lines = [f"  - id: org-{i:06d}", f"    kind: [{kind}]", names]
         if r.random() < 0.6:
-            lines += ["    founded:", f"      - value: {_date(r, 1990, 2004)}",
-                      self.cite("        ", f"{label} was founded then, according to the report")]
+            lines += [
+                "    founded:",
+                f"      - value: {_date(r, 1990, 2004)}",
+                self.cite("        ", f"{label} was founded then, according to the report"),
+            ]
         if r.random() < 0.7:
             lines.append(f"    regions: [{', '.join(sorted({self.place_id() for _ in range(r.randint(1, 3))}))}]")
         if r.random() < 0.4:
@@ -214,23 +243,33 @@ class Generator:
         if r.random() < 0.3:
             lines.append(f"    description: [{_q(f'{label} is described as a field commander.')}]")
         if r.random() < 0.15:
-            lines += ["    deaths:", f"      - date: {_date(r, 2024, 2025)}",  # after all they did
-                      f"        place: {self.place_id()}",
-                      f"        manner: {self.pick('killed', 'killed-in-security-operation', 'unknown')}",
-                      "        reported_by_label: security services",
-                      self.cite("        ", f"{label} was reported killed")]
+            lines += [
+                "    deaths:",
+                f"      - date: {_date(r, 2024, 2025)}",  # after all they did
+                f"        place: {self.place_id()}",
+                f"        manner: {self.pick('killed', 'killed-in-security-operation', 'unknown')}",
+                "        reported_by_label: security services",
+                self.cite("        ", f"{label} was reported killed"),
+            ]
         lines.append(self.cite("    ", f"{label} was named in the report"))
         self.add("persons", "\n".join(lines))
 
     def tenure(self, i: int) -> None:
         r = self.rng
-        lines = [f"  - id: tenure-{i:06d}", f"    person: person-{i:06d}", f"    organization: {self.org_id()}",
-                 f"    role: {self.pick('leader', 'commander', 'spokesman', 'qadi', 'governor')}",
-                 f"    from: {_date(r, 2000, 2015)}"]
+        lines = [
+            f"  - id: tenure-{i:06d}",
+            f"    person: person-{i:06d}",
+            f"    organization: {self.org_id()}",
+            f"    role: {self.pick('leader', 'commander', 'spokesman', 'qadi', 'governor')}",
+            f"    from: {_date(r, 2000, 2015)}",
+        ]
         if r.random() < 0.4:
             lines.append(f"    until: {_date(r, 2016, 2023)}")
-            lines += ["    end:", f"      - manner: {self.pick('killed', 'replaced', 'defected', 'unknown')}",
-                      self.cite("        ", "his tenure ended")]
+            lines += [
+                "    end:",
+                f"      - manner: {self.pick('killed', 'replaced', 'defected', 'unknown')}",
+                self.cite("        ", "his tenure ended"),
+            ]
         if r.random() < 0.2 and (predecessor := self.person_id()) != f"person-{i:06d}":  # never oneself
             lines.append(f"    predecessor: {predecessor}")
         lines.append(self.cite("    ", f"person {i} was appointed to lead the unit"))
@@ -240,8 +279,12 @@ class Generator:
         r = self.rng
         child = max(1, i * 3 % self.n_orgs)
         parent = r.randrange(child)  # a lower number: branch chains never loop
-        lines = [f"  - id: branch-{i:06d}", f"    branch: org-{child:06d}", f"    parent: org-{parent:06d}",
-                 f"    from: {_date(r, 2005, 2016)}"]
+        lines = [
+            f"  - id: branch-{i:06d}",
+            f"    branch: org-{child:06d}",
+            f"    parent: org-{parent:06d}",
+            f"    from: {_date(r, 2005, 2016)}",
+        ]
         if r.random() < 0.3:
             lines.append(f"    until: {_date(r, 2017, 2023)}")
         lines.append(self.cite("    ", "the unit operates as a branch of the larger group"))
@@ -269,9 +312,14 @@ class Generator:
 
     def acceptance(self, i: int) -> None:
         r = self.rng
-        lines = [f"  - id: acceptance-{i:06d}", f"    accepts: [pledge-{i * 4:06d}]",
-                 f"    accepted_by: {self.person_id()}", f"    on_behalf_of: {self.org_id()}",
-                 f"    date: {_date(r, 2022, 2023)}", "    medium: [audio]"]  # after any pledge
+        lines = [
+            f"  - id: acceptance-{i:06d}",
+            f"    accepts: [pledge-{i * 4:06d}]",
+            f"    accepted_by: {self.person_id()}",
+            f"    on_behalf_of: {self.org_id()}",
+            f"    date: {_date(r, 2022, 2023)}",
+            "    medium: [audio]",
+        ]  # after any pledge
         if r.random() < 0.3:
             lines.append(f"    establishes: [{self.org_id()}]")
         if r.random() < 0.3:
@@ -282,25 +330,44 @@ class Generator:
     def event(self, i: int) -> None:
         r = self.rng
         place = self.place_id()
-        lines = [f"  - id: event-{i:06d}", f"    kind: [{self.pick('attack', 'bombing', 'shooting', 'clash')}]",
-                 f"    label: {_q(f'Attack {i} near {place}')}", f"    date: {_date(r, 2010, 2023)}",
-                 f"    places: [{place}]"]
+        lines = [
+            f"  - id: event-{i:06d}",
+            f"    kind: [{self.pick('attack', 'bombing', 'shooting', 'clash')}]",
+            f"    label: {_q(f'Attack {i} near {place}')}",
+            f"    date: {_date(r, 2010, 2023)}",
+            f"    places: [{place}]",
+        ]
         if r.random() < 0.6:
             lines.append("    casualties:")
             for status in ("killed", "injured")[: r.randint(1, 2)]:
-                lines += [f"      - status: {status}", f"        count: {r.randint(1, 40)}",
-                          f"        bound: {self.pick('at-least', 'exactly', 'up-to')}",
-                          f"        group: {self.pick('police officers', 'civilians', 'attackers')}",
-                          self.cite("        ", f"{status} in the attack, officials said")]
+                lines += [
+                    f"      - status: {status}",
+                    f"        count: {r.randint(1, 40)}",
+                    f"        bound: {self.pick('at-least', 'exactly', 'up-to')}",
+                    f"        group: {self.pick('police officers', 'civilians', 'attackers')}",
+                    self.cite("        ", f"{status} in the attack, officials said"),
+                ]
         if r.random() < 0.4:
-            lines += ["    claimed_by:", f"      - by: {self.org_id()}", "        medium: online-statement",
-                      self.cite("        ", "the group claimed responsibility")]
+            lines += [
+                "    claimed_by:",
+                f"      - by: {self.org_id()}",
+                "        medium: online-statement",
+                self.cite("        ", "the group claimed responsibility"),
+            ]
         if r.random() < 0.3:
-            lines += ["    attributed_to:", f"      - to: {self.org_id()}", "        by_label: investigators",
-                      self.cite("        ", "investigators blamed the group")]
+            lines += [
+                "    attributed_to:",
+                f"      - to: {self.org_id()}",
+                "        by_label: investigators",
+                self.cite("        ", "investigators blamed the group"),
+            ]
         if r.random() < 0.05:
-            lines += ["    disputes:", "      - by_label: local residents", "        alternative: a gas explosion",
-                      self.cite("        ", "residents said it was a gas explosion")]
+            lines += [
+                "    disputes:",
+                "      - by_label: local residents",
+                "        alternative: a gas explosion",
+                self.cite("        ", "residents said it was a gas explosion"),
+            ]
         if r.random() < 0.3:
             lines.append(f"    participants: [{self.org_id()}]")
         lines.append(self.cite("    ", f"an attack took place near {place}"))
@@ -308,10 +375,16 @@ class Generator:
 
     def estimate(self, i: int) -> None:
         r = self.rng
-        lines = [f"  - id: estimate-{i:06d}", "    quantity: fighters-abroad",
-                 f"    population: {_q('militants from the region')}", f"    origin: {self.place_id()}",
-                 f"    value: {r.randint(10, 3000)}", f"    bound: {self.pick('over', 'up-to', 'approximately')}",
-                 f"    estimated_by: {self.person_id()}", f"    date: {_date(r, 2012, 2023)}"]
+        lines = [
+            f"  - id: estimate-{i:06d}",
+            "    quantity: fighters-abroad",
+            f"    population: {_q('militants from the region')}",
+            f"    origin: {self.place_id()}",
+            f"    value: {r.randint(10, 3000)}",
+            f"    bound: {self.pick('over', 'up-to', 'approximately')}",
+            f"    estimated_by: {self.person_id()}",
+            f"    date: {_date(r, 2012, 2023)}",
+        ]
         lines.append(self.cite("    ", "officials estimated the number of fighters"))
         self.add("estimates", "\n".join(lines))
 
@@ -319,9 +392,13 @@ class Generator:
         subject, other = self.org_id(), self.org_id()
         if other == subject:  # a relation is between two organizations
             other = f"org-{(int(subject[4:]) + 1) % self.n_orgs:06d}"
-        lines = [f"  - id: relation-{i:06d}", f"    subject: {subject}",
-                 f"    kind: {self.pick('affiliate-of', 'rival-of', 'supports')}", f"    object: {other}",
-                 f"    from: {_date(self.rng, 2005, 2020)}"]
+        lines = [
+            f"  - id: relation-{i:06d}",
+            f"    subject: {subject}",
+            f"    kind: {self.pick('affiliate-of', 'rival-of', 'supports')}",
+            f"    object: {other}",
+            f"    from: {_date(self.rng, 2005, 2020)}",
+        ]
         lines.append(self.cite("    ", "the two groups were reported to cooperate"))
         self.add("relations", "\n".join(lines))
 
@@ -329,16 +406,25 @@ class Generator:
         designated, by = self.org_id(), f"org-{self.rng.randrange(_PUBLISHER_COUNT):06d}"
         if designated == by:  # no body designates itself
             designated = f"org-{_PUBLISHER_COUNT:06d}"
-        lines = [f"  - id: designation-{i:06d}", f"    designated: {designated}", f"    by: {by}",
-                 "    designation: terrorist-organization", f"    date: {_date(self.rng, 2005, 2023)}"]
+        lines = [
+            f"  - id: designation-{i:06d}",
+            f"    designated: {designated}",
+            f"    by: {by}",
+            "    designation: terrorist-organization",
+            f"    date: {_date(self.rng, 2005, 2023)}",
+        ]
         lines.append(self.cite("    ", "the group was designated a terrorist organization"))
         self.add("designations", "\n".join(lines))
 
     def statement(self, i: int) -> None:
-        lines = [f"  - id: statement-{i:06d}", f"    by: [{self.person_id()}]",
-                 f"    kind: {self.pick('warning', 'denial', 'claim', 'condemnation')}",
-                 f"    date: {_date(self.rng, 2010, 2023)}", f"    about: [{self.org_id()}]",
-                 f"    summary: {_q('The official warned of further attacks.')}"]
+        lines = [
+            f"  - id: statement-{i:06d}",
+            f"    by: [{self.person_id()}]",
+            f"    kind: {self.pick('warning', 'denial', 'claim', 'condemnation')}",
+            f"    date: {_date(self.rng, 2010, 2023)}",
+            f"    about: [{self.org_id()}]",
+            f"    summary: {_q('The official warned of further attacks.')}",
+        ]
         lines.append(self.cite("    ", "the official warned of further attacks"))
         self.add("statements", "\n".join(lines))
 
@@ -351,12 +437,15 @@ class Generator:
         written = [out / "dataset.yaml"]
         written[0].write_text(
             "dataset:\n  title: pledgegraph benchmark data (synthetic)\n  version: 0.0.0-bench\n"
-            "  license: https://creativecommons.org/licenses/by/4.0/\n  modified: 2026-01-01\n", encoding="utf-8")
+            "  license: https://creativecommons.org/licenses/by/4.0/\n  modified: 2026-01-01\n",
+            encoding="utf-8",
+        )
         for key, records in self.files.items():
             for n, start in enumerate(range(0, len(records), FILE_RECORDS), start=1):
                 path = out / f"{key}-{n:03d}.yaml"
-                path.write_text(f"{key}:\n" + "\n\n".join(records[start:start + FILE_RECORDS]) + "\n",
-                                encoding="utf-8")
+                path.write_text(
+                    f"{key}:\n" + "\n\n".join(records[start : start + FILE_RECORDS]) + "\n", encoding="utf-8"
+                )
                 written.append(path)
         return written
 

@@ -35,14 +35,22 @@ def records(orgs: int, seed: int) -> tuple[list[dict], list[dict], list[dict]]:
     def source() -> str:
         return sources[rng.randrange(len(sources))]["id"]
 
-    organizations = [{"id": f"org-{i:06d}", "name": f"Group {i}", "kind": rng.choice(KINDS), "source": source()}
-                     for i in range(orgs)]
+    organizations = [
+        {"id": f"org-{i:06d}", "name": f"Group {i}", "kind": rng.choice(KINDS), "source": source()} for i in range(orgs)
+    ]
     pledges = []
     for i in range(orgs * 2):
         pledgers = sorted({f"org-{rng.randrange(orgs):06d}" for _ in range(rng.randint(1, 3))})
-        pledges.append({"id": f"pledge-{i:06d}", "pledgers": pledgers, "to": f"org-{rng.randrange(orgs):06d}",
-                        "date": f"{rng.randint(2010, 2021)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-                        "source": source(), "quote": f"{pledgers[0]} pledged allegiance"})
+        pledges.append(
+            {
+                "id": f"pledge-{i:06d}",
+                "pledgers": pledgers,
+                "to": f"org-{rng.randrange(orgs):06d}",
+                "date": f"{rng.randint(2010, 2021)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                "source": source(),
+                "quote": f"{pledgers[0]} pledged allegiance",
+            }
+        )
     return sources, organizations, pledges
 
 
@@ -51,14 +59,18 @@ def write_linkml(path: Path, sources, organizations, pledges) -> None:
         return "pgid:" + rid
 
     lines = ["sources:"]
-    lines += [f"  - id: {c(s['id'])}\n    title: \"{s['title']}\"" for s in sources]
+    lines += [f'  - id: {c(s["id"])}\n    title: "{s["title"]}"' for s in sources]
     lines.append("organizations:")
-    lines += [f"  - id: {c(o['id'])}\n    name: \"{o['name']}\"\n    kind: [{o['kind']}]\n"
-              f"    sources: [{c(o['source'])}]" for o in organizations]
+    lines += [
+        f'  - id: {c(o["id"])}\n    name: "{o["name"]}"\n    kind: [{o["kind"]}]\n    sources: [{c(o["source"])}]'
+        for o in organizations
+    ]
     lines.append("pledges:")
-    lines += [f"  - id: {c(p['id'])}\n    pledgers: [{', '.join(map(c, p['pledgers']))}]\n    to: {c(p['to'])}\n"
-              f"    date: \"{p['date']}\"\n    sources: [{c(p['source'])}]\n    quote: \"{p['quote']}\""
-              for p in pledges]
+    lines += [
+        f"  - id: {c(p['id'])}\n    pledgers: [{', '.join(map(c, p['pledgers']))}]\n    to: {c(p['to'])}\n"
+        f'    date: "{p["date"]}"\n    sources: [{c(p["source"])}]\n    quote: "{p["quote"]}"'
+        for p in pledges
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -66,18 +78,38 @@ def write_ours(data: Path, sources, organizations, pledges) -> None:
     data.mkdir(parents=True, exist_ok=True)
     (data / "dataset.yaml").write_text(
         "dataset:\n  title: pledgegraph LinkML comparison data (synthetic)\n  version: 0.0.0-bench\n"
-        "  license: https://creativecommons.org/licenses/by/4.0/\n  modified: 2026-01-01\n", encoding="utf-8")
-    (data / "sources.yaml").write_text("sources:\n" + "\n".join(
-        f"  - id: {s['id']}\n    title: \"{s['title']}\"\n    kind: report\n    language: en" for s in sources) + "\n",
-        encoding="utf-8")
-    (data / "organizations.yaml").write_text("organizations:\n" + "\n".join(
-        f"  - id: {o['id']}\n    kind: [{o['kind']}]\n    names:\n"
-        f"      - {{name: \"{o['name']}\", lang: en, sources: [{{source: {o['source']}, quote: \"{o['name']}\"}}]}}\n"
-        f"    sources: [{{source: {o['source']}, quote: \"{o['name']}\"}}]"
-        for o in organizations) + "\n", encoding="utf-8")
-    (data / "pledges.yaml").write_text("pledges:\n" + "\n".join(
-        f"  - id: {p['id']}\n    pledgers: [{', '.join(p['pledgers'])}]\n    to: {p['to']}\n    date: {p['date']}\n"
-        f"    sources: [{{source: {p['source']}, quote: \"{p['quote']}\"}}]" for p in pledges) + "\n", encoding="utf-8")
+        "  license: https://creativecommons.org/licenses/by/4.0/\n  modified: 2026-01-01\n",
+        encoding="utf-8",
+    )
+    (data / "sources.yaml").write_text(
+        "sources:\n"
+        + "\n".join(
+            f'  - id: {s["id"]}\n    title: "{s["title"]}"\n    kind: report\n    language: en' for s in sources
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    (data / "organizations.yaml").write_text(
+        "organizations:\n"
+        + "\n".join(
+            f"  - id: {o['id']}\n    kind: [{o['kind']}]\n    names:\n"
+            f'      - {{name: "{o["name"]}", lang: en, sources: [{{source: {o["source"]}, quote: "{o["name"]}"}}]}}\n'
+            f'    sources: [{{source: {o["source"]}, quote: "{o["name"]}"}}]'
+            for o in organizations
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    (data / "pledges.yaml").write_text(
+        "pledges:\n"
+        + "\n".join(
+            f"  - id: {p['id']}\n    pledgers: [{', '.join(p['pledgers'])}]\n    to: {p['to']}\n    date: {p['date']}\n"
+            f'    sources: [{{source: {p["source"]}, quote: "{p["quote"]}"}}]'
+            for p in pledges
+        )
+        + "\n",
+        encoding="utf-8",
+    )
 
 
 def linkml_convert() -> Path | None:
@@ -94,11 +126,31 @@ def compare(orgs: int, seed: int, timeout: float, work: Path) -> dict:
     write_ours(here / "data", *values)
     out = {"organizations": orgs, "pledges": orgs * 2, "sources": orgs // 2}
     tool = linkml_convert()
-    runs = {"pledgegraph build": [sys.executable, "-m", "pledgegraph", "build", "--data", str(here / "data"),
-                                  "--out", str(here / "dist")]}
+    runs = {
+        "pledgegraph build": [
+            sys.executable,
+            "-m",
+            "pledgegraph",
+            "build",
+            "--data",
+            str(here / "data"),
+            "--out",
+            str(here / "dist"),
+        ]
+    }
     if tool:
-        runs["linkml-convert"] = [str(tool), "-s", str(SCHEMA), "-C", "Container", "-t", "ttl",
-                                  "-o", str(here / "linkml-out.ttl"), str(here / "linkml-data.yaml")]
+        runs["linkml-convert"] = [
+            str(tool),
+            "-s",
+            str(SCHEMA),
+            "-C",
+            "Container",
+            "-t",
+            "ttl",
+            "-o",
+            str(here / "linkml-out.ttl"),
+            str(here / "linkml-data.yaml"),
+        ]
     for name, cmd in runs.items():
         ran = timed_process(cmd, timeout, cwd=ROOT)
         if ran is not None and ran.code != 0:

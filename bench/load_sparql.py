@@ -46,8 +46,11 @@ def wait_for(port: int, seconds: float = 60) -> None:
 
 
 def get(conn: http.client.HTTPConnection, query: str) -> tuple[int, bytes]:
-    conn.request("GET", "/sparql?" + urllib.parse.urlencode({"query": query}),
-                 headers={"Accept": "application/sparql-results+json, text/turtle;q=0.9"})
+    conn.request(
+        "GET",
+        "/sparql?" + urllib.parse.urlencode({"query": query}),
+        headers={"Accept": "application/sparql-results+json, text/turtle;q=0.9"},
+    )
     response = conn.getresponse()
     return response.status, response.read()
 
@@ -93,9 +96,20 @@ def main() -> None:
     loaded = store.load(args.dist)
     library = store.examples(args.queries)
     port = free_port()
-    server = subprocess.Popen([str(Path(sys.executable).parent / "pledgegraph"), "serve", "--port", str(port),
-                               "--workers", str(args.workers), "--dist", str(args.dist)],
-                              stderr=subprocess.DEVNULL, cwd=ROOT)
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "pledgegraph"),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--dist",
+            str(args.dist),
+        ],
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
     try:
         wait_for(port)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -112,15 +126,28 @@ def main() -> None:
             print(f"{example.name:40} {local:14.2f} {remote:9.2f}")
         print(f"{'median over the library':40} {statistics.median(local_all):14.2f} {statistics.median(http_all):9.2f}")
         start = time.perf_counter()
-        subprocess.run([str(Path(sys.executable).parent / "pledgegraph"), "query", "--dist", str(args.dist),
-                        "--format", "json", SIMPLE], check=True, capture_output=True, cwd=ROOT)
+        subprocess.run(
+            [
+                str(Path(sys.executable).parent / "pledgegraph"),
+                "query",
+                "--dist",
+                str(args.dist),
+                "--format",
+                "json",
+                SIMPLE,
+            ],
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
         print(f"one `pledgegraph query` command, start to exit: {(time.perf_counter() - start) * 1000:.0f} ms")
         conn.close()
 
         results = multiprocessing.Queue()
         deadline = time.monotonic() + args.duration
-        clients = [multiprocessing.Process(target=client, args=(port, deadline, results))
-                   for _ in range(args.concurrency)]
+        clients = [
+            multiprocessing.Process(target=client, args=(port, deadline, results)) for _ in range(args.concurrency)
+        ]
         for c in clients:
             c.start()
         gathered = [results.get() for _ in clients]
@@ -128,11 +155,13 @@ def main() -> None:
             c.join()
         latencies = sorted(t for lat, _ in gathered for t in lat)
         failures = sum(f for _, f in gathered)
-        print(f"load: {len(latencies)} requests in {args.duration:g} s from {args.concurrency} clients "
-              f"({args.workers} query workers, {os.cpu_count()} CPUs): {len(latencies) / args.duration:.0f} req/s, "
-              f"p50 {latencies[len(latencies) // 2] * 1000:.1f} ms, "
-              f"p99 {latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms, "
-              f"{failures} failed")
+        print(
+            f"load: {len(latencies)} requests in {args.duration:g} s from {args.concurrency} clients "
+            f"({args.workers} query workers, {os.cpu_count()} CPUs): {len(latencies) / args.duration:.0f} req/s, "
+            f"p50 {latencies[len(latencies) // 2] * 1000:.1f} ms, "
+            f"p99 {latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms, "
+            f"{failures} failed"
+        )
     finally:
         server.terminate()
         server.wait(10)

@@ -72,17 +72,27 @@ async def measure(data: Path, keystrokes: int) -> dict:
         at = lsp.Position(row, column + version - 2)
         used = cpu_seconds(pid)
         sent = time.perf_counter()
-        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-            lsp.VersionedTextDocumentIdentifier(version=version, uri=uri),
-            [lsp.TextDocumentContentChangePartial(range=lsp.Range(at, at), text="x")]))
+        client.text_document_did_change(
+            lsp.DidChangeTextDocumentParams(
+                lsp.VersionedTextDocumentIdentifier(version=version, uri=uri),
+                [lsp.TextDocumentContentChangePartial(range=lsp.Range(at, at), text="x")],
+            )
+        )
         await until(lambda v=version: checked.get(uri) == v)
         seconds.append(time.perf_counter() - sent)
         cpu.append(cpu_seconds(pid) - used)
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
-    return {"initialize": answered, "ready": ready, "median": statistics.median(seconds), "worst": max(seconds),
-            "cpu": statistics.median(cpu), "keystrokes": keystrokes, "load": os.getloadavg()[0]}
+    return {
+        "initialize": answered,
+        "ready": ready,
+        "median": statistics.median(seconds),
+        "worst": max(seconds),
+        "cpu": statistics.median(cpu),
+        "keystrokes": keystrokes,
+        "load": os.getloadavg()[0],
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -99,11 +109,15 @@ def main(argv: list[str] | None = None) -> None:
             data = Path(tmp) / "data"
             generate([str(data), "--orgs", str(a.orgs)])
         r = asyncio.run(measure(data, a.keystrokes))
-    print(f"start-up: initialize answered in {r['initialize'] * 1000:.0f} ms, diagnostics of the opened file "
-          f"in {r['ready']:.2f} s")
-    print(f"keystroke -> diagnostics: median {r['median'] * 1000:.0f} ms, worst {r['worst'] * 1000:.0f} ms "
-          f"({r['keystrokes']} keystrokes); server CPU per keystroke: median {r['cpu'] * 1000:.0f} ms; "
-          f"load average {r['load']:.1f} on {os.cpu_count()} cores")
+    print(
+        f"start-up: initialize answered in {r['initialize'] * 1000:.0f} ms, diagnostics of the opened file "
+        f"in {r['ready']:.2f} s"
+    )
+    print(
+        f"keystroke -> diagnostics: median {r['median'] * 1000:.0f} ms, worst {r['worst'] * 1000:.0f} ms "
+        f"({r['keystrokes']} keystrokes); server CPU per keystroke: median {r['cpu'] * 1000:.0f} ms; "
+        f"load average {r['load']:.1f} on {os.cpu_count()} cores"
+    )
 
 
 if __name__ == "__main__":

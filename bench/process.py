@@ -37,5 +37,11 @@ def timed_process(cmd: list[str], timeout: float, cwd=None) -> Ran | None:
     wall = round(time.perf_counter() - start, 3)
     out.seek(0)
     err.seek(0)
-    return Ran(wall, round(usage.ru_maxrss / 1024, 1), round(usage.ru_utime + usage.ru_stime, 3), out.read(),
-               err.read(), os.waitstatus_to_exitcode(status))
+    return Ran(
+        wall,
+        round(usage.ru_maxrss / 1024, 1),
+        round(usage.ru_utime + usage.ru_stime, 3),
+        out.read(),
+        err.read(),
+        os.waitstatus_to_exitcode(status),
+    )

@@ -32,9 +32,9 @@ def typo(name: str, rng: random.Random) -> str:
     i = rng.choice(letters)
     edit = rng.choice(["change", "drop", "double"])
     if edit == "change":
-        return name[:i] + rng.choice("aeiouklmnrst") + name[i + 1:]
+        return name[:i] + rng.choice("aeiouklmnrst") + name[i + 1 :]
     if edit == "drop":
-        return name[:i] + name[i + 1:]
+        return name[:i] + name[i + 1 :]
     return name[:i] + name[i] + name[i:]
 
 
@@ -68,8 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     data = a.work / f"search-{a.size}" / "data"
     if not data.is_dir():
-        subprocess.run([sys.executable, "-m", "bench.generate", str(data), "--orgs", str(SIZES[a.size])],
-                       check=True, cwd=ROOT, stdout=sys.stderr)
+        subprocess.run(
+            [sys.executable, "-m", "bench.generate", str(data), "--orgs", str(SIZES[a.size])],
+            check=True,
+            cwd=ROOT,
+            stdout=sys.stderr,
+        )
     dist, figures = index_for(data, data.parent / "dist")
 
     from pledgegraph.delivery.search import INDEX_FILE, Index
@@ -77,15 +81,21 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     index = Index.load(dist)
     figures["load the index (s)"] = round(time.perf_counter() - start, 2)
-    figures.update({"index bytes": (dist / INDEX_FILE).stat().st_size, "entities": len(index.entities),
-                    "names": len(index.names)})
+    figures.update(
+        {"index bytes": (dist / INDEX_FILE).stat().st_size, "entities": len(index.entities), "names": len(index.names)}
+    )
     rng = random.Random(a.seed)
     picks = rng.sample(range(len(index.names)), min(a.queries, len(index.names)))
     queries = []
     for n, i in enumerate(picks):
         name = index.names[i]
-        queries.append((typo(name, rng) if n % 3 == 1 else name, index.entities[index.owner[i]].iri,
-                        "typo" if n % 3 == 1 else "exact"))
+        queries.append(
+            (
+                typo(name, rng) if n % 3 == 1 else name,
+                index.entities[index.owner[i]].iri,
+                "typo" if n % 3 == 1 else "exact",
+            )
+        )
     index.search("warm up")
     latencies, top = [], {"exact": [0, 0], "typo": [0, 0]}
     for text, expected, sort in queries:
@@ -95,16 +105,18 @@ def main(argv: list[str] | None = None) -> int:
         top[sort][0] += bool(hits) and hits[0].entity.iri == expected
         top[sort][1] += 1
     latencies.sort()
-    figures.update({
-        "queries": len(queries),
-        "latency ms median": round(statistics.median(latencies), 2),
-        "latency ms p95": round(latencies[int(0.95 * (len(latencies) - 1))], 2),
-        "latency ms max": round(latencies[-1], 2),
-        # Synthetic names are built from 24 syllables, so many entities share a name: the top hit is
-        # often another entity with the same name. Reported, not a target.
-        "top hit is the entity (exact)": f"{top['exact'][0]}/{top['exact'][1]}",
-        "top hit is the entity (typo)": f"{top['typo'][0]}/{top['typo'][1]}",
-    })
+    figures.update(
+        {
+            "queries": len(queries),
+            "latency ms median": round(statistics.median(latencies), 2),
+            "latency ms p95": round(latencies[int(0.95 * (len(latencies) - 1))], 2),
+            "latency ms max": round(latencies[-1], 2),
+            # Synthetic names are built from 24 syllables, so many entities share a name: the top hit is
+            # often another entity with the same name. Reported, not a target.
+            "top hit is the entity (exact)": f"{top['exact'][0]}/{top['exact'][1]}",
+            "top hit is the entity (typo)": f"{top['typo'][0]}/{top['typo'][1]}",
+        }
+    )
     print(json.dumps(figures, indent=2, ensure_ascii=False))
     return 0
 

@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def _settings(data: Path, out: Path | None = None):
     from pledgegraph.layout import Settings
 
-    return Settings(data_dir=data, ontology_dir=ROOT / "ontology", shapes_dir=ROOT / "shapes",
-                    out_dir=out or data.parent / "dist")
+    return Settings(
+        data_dir=data, ontology_dir=ROOT / "ontology", shapes_dir=ROOT / "shapes", out_dir=out or data.parent / "dist"
+    )
 
 
 class _Timer:
@@ -58,8 +59,15 @@ def ours(data: Path) -> dict:
     record = next(r for r in dataset.records if r.kind == "organization")
     iri = f"{s.base}id/org/{record.id}"
     focus = {node for node in both.origins if node == iri or node.startswith(iri + "/")}
-    t("validate one record (focus, store loaded)", validate, both, s.shape_files, s.ontology_files,
-      focus=focus, graph=graph)
+    t(
+        "validate one record (focus, store loaded)",
+        validate,
+        both,
+        s.shape_files,
+        s.ontology_files,
+        focus=focus,
+        graph=graph,
+    )
     with tempfile.TemporaryDirectory() as out:
         _, writes = write_graph_files(Path(out), built, inferred, ontology_triples(s), s)
     t.timings.update(writes)
@@ -137,10 +145,18 @@ def floor(data: Path, nt_file: Path) -> dict:
     t("yaml (libyaml C loader)", read_yaml)
     store = ox.Store()
     t("bulk load", store.bulk_load, path=str(nt_file), format=ox.RdfFormat.N_TRIPLES)
-    for name, fmt in (("ntriples", ox.RdfFormat.N_TRIPLES), ("turtle", ox.RdfFormat.TURTLE),
-                      ("jsonld", ox.RdfFormat.JSON_LD), ("trig", ox.RdfFormat.TRIG)):
-        t(f"serialize {name}", store.dump, format=fmt, **({} if fmt.supports_datasets else
-                                                          {"from_graph": ox.DefaultGraph()}))
+    for name, fmt in (
+        ("ntriples", ox.RdfFormat.N_TRIPLES),
+        ("turtle", ox.RdfFormat.TURTLE),
+        ("jsonld", ox.RdfFormat.JSON_LD),
+        ("trig", ox.RdfFormat.TRIG),
+    ):
+        t(
+            f"serialize {name}",
+            store.dump,
+            format=fmt,
+            **({} if fmt.supports_datasets else {"from_graph": ox.DefaultGraph()}),
+        )
     return {"timings": t.timings}
 
 
@@ -154,15 +170,19 @@ def naive(step: str, data: Path, nt_file: Path) -> dict:
     if step == "yaml":
         import yaml
 
-        t("naive yaml (pure Python)", lambda: [yaml.load(p.read_bytes(), Loader=yaml.SafeLoader)
-                                               for p in sorted(data.glob("*.yaml"))])
+        t(
+            "naive yaml (pure Python)",
+            lambda: [yaml.load(p.read_bytes(), Loader=yaml.SafeLoader) for p in sorted(data.glob("*.yaml"))],
+        )
         return {"timings": t.timings}
     import pyoxigraph as ox
 
     from pledgegraph.stages.validate import rdflib_graph
 
-    triples = [tuple(_rdflib_term(x) for x in (tr.subject, tr.predicate, tr.object))
-               for tr in ox.parse(path=str(nt_file), format=ox.RdfFormat.N_TRIPLES)]
+    triples = [
+        tuple(_rdflib_term(x) for x in (tr.subject, tr.predicate, tr.object))
+        for tr in ox.parse(path=str(nt_file), format=ox.RdfFormat.N_TRIPLES)
+    ]
     if step == "add":
         g = rdflib.Graph()
         t("naive build (Graph.add)", lambda: [g.add(tr) for tr in triples])
@@ -180,8 +200,15 @@ def naive(step: str, data: Path, nt_file: Path) -> dict:
         for tr in triples:
             g.add(tr)
         shapes = rdflib_graph([], s.shape_files)
-        t("naive validate (pySHACL)", pyshacl.validate, g, shacl_graph=shapes, inference="none",
-          allow_warnings=True, advanced=True)
+        t(
+            "naive validate (pySHACL)",
+            pyshacl.validate,
+            g,
+            shacl_graph=shapes,
+            inference="none",
+            allow_warnings=True,
+            advanced=True,
+        )
     elif step == "serialize":
         g = rdflib.Graph()
         for tr in triples:
@@ -215,7 +242,7 @@ def main(argv: list[str]) -> None:
     elif kind == "floor":
         out = floor(data, Path(argv[2]))
     elif kind.startswith("naive-"):
-        out = naive(kind[len("naive-"):], data, Path(argv[2]))
+        out = naive(kind[len("naive-") :], data, Path(argv[2]))
     else:
         raise SystemExit(f"unknown measurement {kind}")
     print(json.dumps(out))

@@ -43,13 +43,18 @@ def main(runs: int = 7) -> None:
         pledges = repo / "data" / "pledges.yaml"
         text = pledges.read_text()
         pledges.write_text(text.replace("description: >-\n", "description: >-\n      Edited.\n", 1))
-        records = sum(line.lstrip().startswith("- id:") for p in (repo / "data").glob("*.yaml")
-                      for line in p.read_text().splitlines())
+        records = sum(
+            line.lstrip().startswith("- id:")
+            for p in (repo / "data").glob("*.yaml")
+            for line in p.read_text().splitlines()
+        )
         print(f"shipped data: {records} records; median of {runs} runs, each a fresh process")
-        rows = [("python -c pass (interpreter start-up)", [sys.executable, "-c", "pass"]),
-                ("pledgegraph --help", [*PLEDGEGRAPH, "--help"]),
-                ("pledgegraph validate (full)", [*PLEDGEGRAPH, "validate"]),
-                ("pledgegraph validate --changed (one record edited)", [*PLEDGEGRAPH, "validate", "--changed"])]
+        rows = [
+            ("python -c pass (interpreter start-up)", [sys.executable, "-c", "pass"]),
+            ("pledgegraph --help", [*PLEDGEGRAPH, "--help"]),
+            ("pledgegraph validate (full)", [*PLEDGEGRAPH, "validate"]),
+            ("pledgegraph validate --changed (one record edited)", [*PLEDGEGRAPH, "validate", "--changed"]),
+        ]
         for label, cmd in rows:
             seconds, last = timed(cmd, repo, runs)
             print(f"{seconds * 1000:8.0f} ms  {label}" + (f"   -> {last}" if "validate" in label else ""))

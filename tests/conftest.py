@@ -26,6 +26,7 @@ SLOW_MODULES = {
     "test_properties.py",
     "test_endpoint_attack.py",
     "test_serve.py",
+    "test_serve_http.py",
     "test_incremental.py",
     "test_shapes.py",
     "test_diff.py",
@@ -43,32 +44,45 @@ SLOW_MODULES = {
     "test_output_safety.py",
     "test_lsp.py",
 }
-SLOW_TESTS = ("test_reason.py::test_inferred_triples_equal_owlrl_closure",
-              "test_research_tools.py::test_export_describe_and_record_subgraph_agree",
-              "test_query.py::test_every_library_query_has_a_title_and_runs",
-              "test_validate.py::test_the_reference_engine_and_reasoner_are_one_flag_away",
-              "test_ontology.py::test_ontology_is_consistent_under_owl_rl",
-              "test_reason.py::test_an_edit_gives_what_closing",
-              "test_time_true.py::test_short_paths_agree",
-              "test_shacl_engine.py::test_shipped_shapes_on_broken_data",
-              "test_shacl_engine.py::test_shipped_data_and_shapes",
-              "test_api.py::test_check_build_publish_and_query",
-              "test_curation.py::test_build_refuses_to_drop_records_of_the_current_build_unless_told",
-              "test_curation.py::test_five_thousand_dangling_references_are_reported_in_under_two_seconds",
-              "test_curation.py::test_suggestions_cost_does_not_grow_with_the_number_of_ids",
-              "test_search.py::test_the_release_ships_the_index_and_a_search_script",
-              "test_search.py::test_the_release_script_finds_names_in_any_script",
-              "test_audit.py::test_watch_re_audits_an_edited_record_as_a_full_run_would")
+SLOW_TESTS = (
+    "test_pages.py::test_every_link_on_every_page_goes_to_an_entity_or_outside",
+    "test_pages.py::test_pages_show_labels_not_iris_or_property_names",
+    "test_reason.py::test_inferred_triples_equal_owlrl_closure",
+    "test_research_tools.py::test_export_describe_and_record_subgraph_agree",
+    "test_query.py::test_every_library_query_has_a_title_and_runs",
+    "test_validate.py::test_the_reference_engine_and_reasoner_are_one_flag_away",
+    "test_ontology.py::test_ontology_is_consistent_under_owl_rl",
+    "test_reason.py::test_an_edit_gives_what_closing",
+    "test_time_true.py::test_short_paths_agree",
+    "test_shacl_engine.py::test_shipped_shapes_on_broken_data",
+    "test_shacl_engine.py::test_shipped_data_and_shapes",
+    "test_api.py::test_check_build_publish_and_query",
+    "test_curation.py::test_build_refuses_to_drop_records_of_the_current_build_unless_told",
+    "test_curation.py::test_five_thousand_dangling_references_are_reported_in_under_two_seconds",
+    "test_curation.py::test_suggestions_cost_does_not_grow_with_the_number_of_ids",
+    "test_search.py::test_the_release_ships_the_index_and_a_search_script",
+    "test_search.py::test_the_release_script_finds_names_in_any_script",
+    "test_audit.py::test_watch_re_audits_an_edited_record_as_a_full_run_would",
+)
 SERVICE_MODULES = {"test_push_virtuoso.py", "test_web_servers.py"}
 BROWSER_MODULES = {"test_publish_browser.py"}
-SHARED_MODULES = {"test_evidence.py", "test_competency.py", "test_audit.py", "test_curation.py",
-                  "test_first_hour.py", "test_search.py", "test_reconcile.py"}
+SHARED_MODULES = {
+    "test_evidence.py",
+    "test_competency.py",
+    "test_audit.py",
+    "test_curation.py",
+    "test_first_hour.py",
+    "test_search.py",
+    "test_reconcile.py",
+}
 
 
 def pytest_configure(config):
-    for name, doc in (("slow", "takes more than a few seconds: not in `make check`"),
-                      ("service", "needs a machine service (Virtuoso, nginx, Apache): not in `make check`"),
-                      ("browser", "needs headless Chromium: not in `make check`")):
+    for name, doc in (
+        ("slow", "takes more than a few seconds: not in `make check`"),
+        ("service", "needs a machine service (Virtuoso, nginx, Apache): not in `make check`"),
+        ("browser", "needs headless Chromium: not in `make check`"),
+    ):
         config.addinivalue_line("markers", f"{name}: {doc}")
 
 
@@ -95,8 +109,9 @@ def copy_data(target: Path) -> Path:
     """A copy of the shipped data whose data/checks.yaml still finds the archived texts."""
     shutil.copytree(ROOT / "data", target)
     checks = target / "checks.yaml"
-    checks.write_text(checks.read_text(encoding="utf-8").replace("  - ../../shared/seeds", f"  - {SEEDS}"),
-                      encoding="utf-8")
+    checks.write_text(
+        checks.read_text(encoding="utf-8").replace("  - ../../shared/seeds", f"  - {SEEDS}"), encoding="utf-8"
+    )
     return target
 
 
@@ -117,8 +132,12 @@ def project(monkeypatch, tmp_path):
 def settings_for(data_dir: Path | None = None, out_dir: Path | None = None):
     from pledgegraph.layout import Settings
 
-    return Settings(data_dir=data_dir or ROOT / "data", ontology_dir=ROOT / "ontology",
-                    shapes_dir=ROOT / "shapes", out_dir=out_dir or ROOT / "dist")
+    return Settings(
+        data_dir=data_dir or ROOT / "data",
+        ontology_dir=ROOT / "ontology",
+        shapes_dir=ROOT / "shapes",
+        out_dir=out_dir or ROOT / "dist",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -168,8 +187,11 @@ def edited_dist(tmp_path: Path, data_copy: Path) -> Path:
     from pledgegraph.pipeline import build_all
 
     dataset = data_copy / "dataset.yaml"
-    dataset.write_text(dataset.read_text().replace("version: 0.1.0", "version: 0.2.0")
-                       .replace("modified: 2026-11-21", "modified: 2026-11-22"))
+    dataset.write_text(
+        dataset.read_text()
+        .replace("version: 0.1.0", "version: 0.2.0")
+        .replace("modified: 2026-11-21", "modified: 2026-11-22")
+    )
     sources = data_copy / "sources.yaml"
     old_note = "note: Undated; written after 23 June 2015, from its content."
     assert old_note in sources.read_text()

@@ -34,8 +34,9 @@ def run_case(case, workdir: Path) -> tuple[int, list[str]]:
         shutil.copytree(ROOT / "shapes", shapes)
         (shapes / "zz-extra.ttl").write_text(EXTRA_SHAPES)
         env["PLEDGEGRAPH_SHAPES_DIR"] = str(shapes)
-    done = subprocess.run([sys.executable, "-m", "pledgegraph", "validate"], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pledgegraph", "validate"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     at = f"data/{case.file}:{case.line}:" if case.line else f"data/{case.file}: "
     return done.returncode, [line for line in done.stdout.splitlines() if line.startswith(at)]
 

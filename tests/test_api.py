@@ -25,7 +25,10 @@ def test_version_is_the_packages():
 def test_import_is_cheap_and_the_api_is_the_four_calls():
     loaded = subprocess.run(
         [sys.executable, "-c", "import json, sys, pledgegraph; print(json.dumps(sorted(sys.modules)))"],
-        capture_output=True, text=True, check=True)
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     modules = json.loads(loaded.stdout)
     assert [m for m in modules if m.startswith("pledgegraph")] == ["pledgegraph"]
     assert not [m for m in modules if m.split(".")[0] in ("rdflib", "pyoxigraph", "pyshacl", "click", "yaml")]
@@ -47,11 +50,21 @@ def test_check_build_publish_and_query(tmp_path, data_copy):
     assert (done.release / "org" / "islamic-state.ttl").is_file()
     assert pledgegraph.publish(tmp_path / "site", dist).unchanged  # the same content: nothing rewritten
 
-    answer = pledgegraph.query(None, dist, name="under-at-date", queries_dir=ROOT / "queries",
-                               bind={"org": "org/islamic-state", "date": "2016-01-01"})
+    answer = pledgegraph.query(
+        None,
+        dist,
+        name="under-at-date",
+        queries_dir=ROOT / "queries",
+        bind={"org": "org/islamic-state", "date": "2016-01-01"},
+    )
     units = {row[answer.variables.index("unit")].value.rsplit("/", 1)[1] for row in answer.rows}
-    assert units == {"is-caucasus-province", "vilayat-nokhchicho", "vilayat-dagestan", "vilayat-galgaicho",
-                     "vilayat-kbk"}
+    assert units == {
+        "is-caucasus-province",
+        "vilayat-nokhchicho",
+        "vilayat-dagestan",
+        "vilayat-galgaicho",
+        "vilayat-kbk",
+    }
     assert pledgegraph.query("ASK { ?p a pg:Pledge }", dist).boolean is True
 
     (data_copy / "tenures.yaml").write_text("tenures:\n  - id: x\n", encoding="utf-8")

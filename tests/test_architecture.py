@@ -42,7 +42,7 @@ def import_graph(src: Path) -> dict[str, set[str]]:
                 targets |= {alias.name for alias in node.names if alias.name in known}
             elif isinstance(node, ast.ImportFrom):
                 if node.level:
-                    parts = package.split(".")[:len(package.split(".")) - node.level + 1]
+                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
                     base = ".".join(parts + ([node.module] if node.module else []))
                 else:
                     base = node.module or ""
@@ -108,10 +108,17 @@ def iri_spellings(src: Path) -> list[str]:
         for node in ast.walk(parsed(path)):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("id/"):
                 found.append(f"{path.relative_to(src)}:{node.lineno}: {node.value!r}")
-            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                  and isinstance(node.func.value, ast.Name) and node.func.value.id == "re" and node.args
-                  and any(isinstance(a, ast.Constant) and isinstance(a.value, str) and "id/" in a.value
-                          for a in ast.walk(node.args[0]))):
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "re"
+                and node.args
+                and any(
+                    isinstance(a, ast.Constant) and isinstance(a.value, str) and "id/" in a.value
+                    for a in ast.walk(node.args[0])
+                )
+            ):
                 found.append(f"{path.relative_to(src)}:{node.lineno}: re.{node.func.attr} of an id/ pattern")
     return found
 
@@ -139,25 +146,37 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
 def test_the_rules_catch_what_they_forbid(tmp_path):
     """Each rule on a small tree that breaks it: a lazy import closing a cycle, a relative one, the model
     importing a stage, a stage importing a delivery, an IRI minted and matched by hand."""
-    src = _tree(tmp_path, {
-        "__init__.py": "",
-        "model/__init__.py": "",
-        "model/iris.py": 'SPACE = "id/"\n',
-        "model/dates.py": "from pledgegraph.stages import load\n",
-        "stages/__init__.py": "",
-        "stages/load.py": "def f():\n    from pledgegraph.delivery import store\n",
-        "delivery/__init__.py": "",
-        "delivery/store.py": "from . import advice\n",
-        "delivery/advice.py": ('import re\nfrom pledgegraph.model.dates import x\n'
-                               'def g(base, ref):\n    from pledgegraph.delivery import store\n'
-                               '    return f"{base}id/{ref}", re.compile(r"/id/[a-z]+")\n'),
-    })
+    src = _tree(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "model/__init__.py": "",
+            "model/iris.py": 'SPACE = "id/"\n',
+            "model/dates.py": "from pledgegraph.stages import load\n",
+            "stages/__init__.py": "",
+            "stages/load.py": "def f():\n    from pledgegraph.delivery import store\n",
+            "delivery/__init__.py": "",
+            "delivery/store.py": "from . import advice\n",
+            "delivery/advice.py": (
+                "import re\nfrom pledgegraph.model.dates import x\n"
+                "def g(base, ref):\n    from pledgegraph.delivery import store\n"
+                '    return f"{base}id/{ref}", re.compile(r"/id/[a-z]+")\n'
+            ),
+        },
+    )
     graph = import_graph(src)
     assert graph["pledgegraph.delivery.store"] == {"pledgegraph.delivery.advice"}
-    assert cycles(graph) == [["pledgegraph.delivery.advice", "pledgegraph.delivery.store",
-                              "pledgegraph.model.dates", "pledgegraph.stages.load"]]
+    assert cycles(graph) == [
+        [
+            "pledgegraph.delivery.advice",
+            "pledgegraph.delivery.store",
+            "pledgegraph.model.dates",
+            "pledgegraph.stages.load",
+        ]
+    ]
     assert layer_breaches(graph) == [
         "pledgegraph.model.dates (the model) imports pledgegraph.stages.load",
-        "pledgegraph.stages.load (a stage) imports pledgegraph.delivery.store (a delivery)"]
+        "pledgegraph.stages.load (a stage) imports pledgegraph.delivery.store (a delivery)",
+    ]
     spelled = iri_spellings(src)
     assert len(spelled) == 2 and all(s.startswith("pledgegraph/delivery/advice.py:5") for s in spelled)

@@ -42,8 +42,10 @@ def _store(dataset) -> ox.Store:
 
 
 def _ask(store: ox.Store, select: str, where: str) -> list[tuple]:
-    rows = store.query(f"PREFIX pg: <{PG}> PREFIX id: <{ID}> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
-                       f"SELECT {select} WHERE {{ {where} }}")
+    rows = store.query(
+        f"PREFIX pg: <{PG}> PREFIX id: <{ID}> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+        f"SELECT {select} WHERE {{ {where} }}"
+    )
     names = select.replace("?", "").split()
     return sorted(tuple(row[n].value if row[n] is not None else None for n in names) for row in rows)
 
@@ -69,8 +71,9 @@ PLAIN = "suspected IS gunmen attacked a Russian police post in the village of Ma
 
 
 def _mine(dataset, rule="", entity="audit-test-event"):
-    return sorted((p for p in audit(dataset) if p.entity == entity and p.rule.startswith(rule)),
-                  key=lambda p: p.position)
+    return sorted(
+        (p for p in audit(dataset) if p.entity == entity and p.rule.startswith(rule)), key=lambda p: p.position
+    )
 
 
 def _event(data_copy, date="", hedge="", quote=PLAIN):
@@ -78,6 +81,7 @@ def _event(data_copy, date="", hedge="", quote=PLAIN):
 
 
 # -- the checks, on the shipped data -------------------------------------------------------------
+
 
 def test_shipped_data_has_only_the_explained_audit_warning(shipped):
     """data/README.md explains the one: the published id `…-2014-11-12` reads "-12" as a day."""
@@ -91,11 +95,12 @@ def test_shipped_data_has_only_the_explained_audit_warning(shipped):
 
 # -- hedges ---------------------------------------------------------------------------------------
 
+
 def test_hedging_quote_without_hedge_is_warned_at_its_line(data_copy):
     found = _mine(_event(data_copy))
     assert [(p.rule, p.value, p.position.file.rsplit("/", 1)[-1], p.position.line) for p in found] == [
-        ("audit.hedge", "alleged", "zz-test.yaml", 12),     # "allegedly", no hedge on the casualty
-        ("audit.hedge", "suspected", "zz-test.yaml", 16),   # "suspected IS gunmen", no hedge on the event
+        ("audit.hedge", "alleged", "zz-test.yaml", 12),  # "allegedly", no hedge on the casualty
+        ("audit.hedge", "suspected", "zz-test.yaml", 16),  # "suspected IS gunmen", no hedge on the event
     ]
     assert "hedge: alleged" in found[0].hint
 
@@ -116,8 +121,10 @@ def test_hedge_on_the_citation_silences_the_warning_and_is_published(data_copy):
         ([""], "https://w3id.org/pledgegraph/vocab/hedge/suspected"),
         (["", "casualties"], "https://w3id.org/pledgegraph/vocab/hedge/alleged"),
     ]
-    assert [h for (h,) in hedges] == ["https://w3id.org/pledgegraph/vocab/hedge/alleged",
-                                            "https://w3id.org/pledgegraph/vocab/hedge/suspected"]
+    assert [h for (h,) in hedges] == [
+        "https://w3id.org/pledgegraph/vocab/hedge/alleged",
+        "https://w3id.org/pledgegraph/vocab/hedge/suspected",
+    ]
 
 
 def test_a_named_speaker_is_a_voice_marker_too(data_copy):
@@ -127,31 +134,44 @@ def test_a_named_speaker_is_a_voice_marker_too(data_copy):
 
 # -- dates and ids ------------------------------------------------------------------------------------
 
+
 def test_a_date_in_none_of_the_quotes_is_warned(data_copy):
     found = _mine(_event(data_copy, date="date: 2024-04-22"), "audit.date")
     assert [(p.entity, p.value, p.position.line) for p in found] == [("audit-test-event", "2024-04-22", 5)]
 
 
-@pytest.mark.parametrize("date, quote", [
-    ("date: 2024-04-28", "On 28 April 2024, suspected IS gunmen attacked a Russian police post"),
-    ("date: {on: 2024-04, as_stated: In April 2024}", "In April 2024, Vilayat Kavkaz (sector Ingushetia) released"),
-    ('date: "2018"', "the 2018 Magnitogorsk building collapse"),
-])
+@pytest.mark.parametrize(
+    "date, quote",
+    [
+        ("date: 2024-04-28", "On 28 April 2024, suspected IS gunmen attacked a Russian police post"),
+        ("date: {on: 2024-04, as_stated: In April 2024}", "In April 2024, Vilayat Kavkaz (sector Ingushetia) released"),
+        ('date: "2018"', "the 2018 Magnitogorsk building collapse"),
+    ],
+)
 def test_a_date_the_quotes_give_passes(data_copy, date, quote):
     assert _mine(_event(data_copy, date=date, hedge="hedge: alleged", quote=quote + "\n        hedge: suspected")) == []
 
 
 def test_an_id_reading_as_a_day_no_date_has_is_warned(data_copy):
-    text = EVENT.format(date='date: {from: "2014-11", to: "2014-12", as_stated: In November and December}',
-                        hedge="hedge: alleged", quote="In November and December six commanders")
-    found = _mine(_with(data_copy, text.replace("audit-test-event", "audit-test-2014-11-12")), "audit.id-date",
-                  "audit-test-2014-11-12")
+    text = EVENT.format(
+        date='date: {from: "2014-11", to: "2014-12", as_stated: In November and December}',
+        hedge="hedge: alleged",
+        quote="In November and December six commanders",
+    )
+    found = _mine(
+        _with(data_copy, text.replace("audit-test-event", "audit-test-2014-11-12")),
+        "audit.id-date",
+        "audit-test-2014-11-12",
+    )
     assert [(p.entity, p.value) for p in found] == [("audit-test-2014-11-12", "2014-11-12")]
-    assert _mine(_with(data_copy, text.replace("audit-test-event", "audit-test-2014-11")), "audit",
-                 "audit-test-2014-11") == []
+    assert (
+        _mine(_with(data_copy, text.replace("audit-test-event", "audit-test-2014-11")), "audit", "audit-test-2014-11")
+        == []
+    )
 
 
 # -- the format's everyday items: the worked example of data/README.md ----------------------------------
+
 
 def test_the_worked_example_in_data_readme_loads_validates_and_publishes(data_copy):
     example = EXAMPLE.search(README.read_text(encoding="utf-8"))
@@ -159,8 +179,7 @@ def test_the_worked_example_in_data_readme_loads_validates_and_publishes(data_co
     (data_copy / "zz-example.yaml").write_text(example.group(1), encoding="utf-8")
     result = check(settings_for(data_copy))
     assert result.report.conforms
-    assert [p for p in result.report.problems if p.entity.startswith("derbent")
-            and p.rule.startswith("audit")] == []
+    assert [p for p in result.report.problems if p.entity.startswith("derbent") and p.rule.startswith("audit")] == []
     store = ox.Store()
     store.load(result.built.ntriples(), format=ox.RdfFormat.N_TRIPLES)
     attack, op = ID + "event/derbent-attack-example", ID + "event/derbent-detentions-example"
@@ -182,16 +201,22 @@ def test_the_worked_example_in_data_readme_loads_validates_and_publishes(data_co
 
 # -- pledges told without named pledgers -----------------------------------------------------------
 
+
 def test_pledger_group_and_counts_are_published(shipped):
     store = ox.Store()
     store.load(shipped.built.ntriples(), format=ox.RdfFormat.N_TRIPLES)
-    rows = _ask(store, "?p ?n ?b", "?p pg:pledgerGroup ?g . OPTIONAL { ?p pg:pledgerCount ?n } "
-                                   "OPTIONAL { ?p pg:pledgerCountBound ?b }")
+    rows = _ask(
+        store,
+        "?p ?n ?b",
+        "?p pg:pledgerGroup ?g . OPTIONAL { ?p pg:pledgerCount ?n } OPTIONAL { ?p pg:pledgerCountBound ?b }",
+    )
     by_pledge = {p.rsplit("/", 1)[1]: (n, b.rsplit("/", 1)[1] if b else None) for p, n, b in rows}
     # DB: "six commanders"; WP: "many commanders"; RFE/RL: "several North Caucasian militant groups"
-    assert by_pledge == {"emirate-commanders-defection-2014-11-12": ("6", "exactly"),
-                         "emirate-commanders-switch-to-baghdadi-2014-2015": (None, "unspecified"),
-                         "rferl-north-caucasian-groups-pledges": (None, "unspecified")}
+    assert by_pledge == {
+        "emirate-commanders-defection-2014-11-12": ("6", "exactly"),
+        "emirate-commanders-switch-to-baghdadi-2014-2015": (None, "unspecified"),
+        "rferl-north-caucasian-groups-pledges": (None, "unspecified"),
+    }
     assert _ask(store, "?x", f"<{ID}pledge/rferl-north-caucasian-groups-pledges> pg:pledger ?x") == []
 
 
@@ -199,14 +224,16 @@ def test_a_pledge_with_neither_pledger_nor_group_is_a_violation(data_copy):
     text = (data_copy / "pledges.yaml").read_text(encoding="utf-8")
     start = text.index("  - id: rferl-north-caucasian-groups-pledges")
     block_end = text.index("    pledger_bound: unspecified", start)
-    group = text[text.index("    pledger_group:", start):block_end]
+    group = text[text.index("    pledger_group:", start) : block_end]
     (data_copy / "pledges.yaml").write_text(text.replace(group, "", 1), encoding="utf-8")
     report = check(settings_for(data_copy)).report
     assert [(p.entity, p.severity) for p in report.problems if "pledger_group" in p.message] == [
-        ("rferl-north-caucasian-groups-pledges", "error")]
+        ("rferl-north-caucasian-groups-pledges", "error")
+    ]
 
 
 # -- possible identities ------------------------------------------------------------------------------
+
 
 def test_possible_identity_is_symmetric_noted_and_never_same_as(shipped):
     store = ox.Store()
@@ -214,8 +241,12 @@ def test_possible_identity_is_symmetric_noted_and_never_same_as(shipped):
     khamzat, byutukayev = ID + "person/amir-khamzat", ID + "person/aslan-byutukayev"
     assert _ask(store, "?a ?b", "?a pg:possiblySameAs ?b") == sorted([(khamzat, byutukayev), (byutukayev, khamzat)])
     assert _ask(store, "?a ?b", "?a <http://www.w3.org/2002/07/owl#sameAs> ?b") == []
-    (note,) = _ask(store, "?n", f"<{khamzat}> pg:possibleIdentity ?i . ?i a pg:PossibleIdentity ; "
-                                f"pg:candidate <{byutukayev}> ; skos:editorialNote ?n")
+    (note,) = _ask(
+        store,
+        "?n",
+        f"<{khamzat}> pg:possibleIdentity ?i . ?i a pg:PossibleIdentity ; "
+        f"pg:candidate <{byutukayev}> ; skos:editorialNote ?n",
+    )
     assert "Curator's inference, stated by no source" in note[0]
     sources = _ask(store, "?s", f"<{khamzat}> pg:possibleIdentity/pg:citation/pg:source ?s")
     assert sources == [
@@ -230,12 +261,13 @@ def test_possible_identity_is_shown_on_both_entity_pages(shipped):
         store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
     for me, other in (("amir-khamzat", "Aslan Byutukayev"), ("aslan-byutukayev", "Amir Khamzat")):
         html = render_entity(store, ID + "person/" + me, "https://w3id.org/pledgegraph/")
-        section = html[html.index("<h2>Possibly the same as</h2>"):]
+        section = html[html.index("<h2>Possibly the same as</h2>") :]
         assert "not a source's claim" in section and other in section
-        assert "commander of the Chechen Vilaiyat" in section   # the note and its grounds
+        assert "commander of the Chechen Vilaiyat" in section  # the note and its grounds
 
 
 # -- paragraph coverage --------------------------------------------------------------------------------
+
 
 def test_paragraph_table_in_data_readme_matches_the_data_and_gives_every_reason(shipped):
     match = PARAGRAPHS.search(README.read_text(encoding="utf-8"))

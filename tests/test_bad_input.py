@@ -76,8 +76,9 @@ def _located(output: str, case: Case) -> list[str]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input_is_reported_precisely_and_harms_nothing(project, tmp_path, template, pristine_dist, extra_shapes,
-                                                           case):
+def test_bad_input_is_reported_precisely_and_harms_nothing(
+    project, tmp_path, template, pristine_dist, extra_shapes, case
+):
     data = _case_tree(tmp_path, template, case)
     env = {"PLEDGEGRAPH_SHAPES_DIR": str(extra_shapes)} if case.extra_shapes else {}
     start, cpu = time.perf_counter(), time.process_time()
@@ -110,14 +111,21 @@ def test_hostile_input_stays_within_time_and_memory(tmp_path, template, case):
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pledgegraph", "validate", "--data", str(data)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=20, preexec_fn=cap)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pledgegraph", "validate", "--data", str(data)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        preexec_fn=cap,
+    )
     assert time.perf_counter() - start < 20
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
 
 
 # --- variations that must pass with the same triples ---------------------------------------------
+
 
 def _flow(value, reverse: bool = False) -> str:
     """A YAML value in flow style; unquoted scalars stay unquoted where flow style allows it."""
@@ -133,9 +141,17 @@ def _flow(value, reverse: bool = False) -> str:
 
 def _as_flow(text: str, reverse: bool) -> str:
     tree = read(text)
-    return "".join(f"{kind}: " + ("\n  " if isinstance(records, MList) else "") + (
-        "[\n" + ",\n".join("    " + _flow(r, reverse) for r in records) + "\n  ]" if isinstance(records, MList)
-        else _flow(records, reverse)) + "\n" for kind, records in tree.items())
+    return "".join(
+        f"{kind}: "
+        + ("\n  " if isinstance(records, MList) else "")
+        + (
+            "[\n" + ",\n".join("    " + _flow(r, reverse) for r in records) + "\n  ]"
+            if isinstance(records, MList)
+            else _flow(records, reverse)
+        )
+        + "\n"
+        for kind, records in tree.items()
+    )
 
 
 def _with_comments(text: str) -> str:
@@ -143,8 +159,11 @@ def _with_comments(text: str) -> str:
     that opens a block (never inside a block or multi-line scalar)."""
     import yaml
 
-    starts = {e.start_mark.line for e in yaml.parse(text, Loader=yaml.CSafeLoader)
-              if isinstance(e, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent))}
+    starts = {
+        e.start_mark.line
+        for e in yaml.parse(text, Loader=yaml.CSafeLoader)
+        if isinstance(e, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent))
+    }
     out = []
     for i, line in enumerate(text.split("\n")):
         indent = len(line) - len(line.lstrip(" "))
@@ -194,22 +213,47 @@ def test_harmless_variations_give_the_same_triples(project, tmp_path, template, 
 
 
 SCRIPTS = {  # a name in each of the world's major scripts, with its language
-    "en": "Test", "ru": "Тест", "ar": "اختبار", "ce": "Тест", "ka": "ტესტი", "hy": "Թեստ", "he": "בדיקה",
-    "el": "Δοκιμή", "hi": "परीक्षा", "ta": "சோதனை", "th": "ทดสอบ", "zh": "测试", "ja": "テスト", "ko": "시험",
-    "am": "ፈተና", "fa": "آزمون", "ur": "امتحان", "bn": "পরীক্ষা", "my": "စမ်းသပ်", "bo": "ཚོད་ལྟ",
-    "ar-Latn": "Ikhtibār", "vi": "Kiểm tra", "yi": "פּרוּוו", "mn": "Туршилт", "iu": "ᐆᒃᑐᕆᐊᖅ",
+    "en": "Test",
+    "ru": "Тест",
+    "ar": "اختبار",
+    "ce": "Тест",
+    "ka": "ტესტი",
+    "hy": "Թեստ",
+    "he": "בדיקה",
+    "el": "Δοκιμή",
+    "hi": "परीक्षा",
+    "ta": "சோதனை",
+    "th": "ทดสอบ",
+    "zh": "测试",
+    "ja": "テスト",
+    "ko": "시험",
+    "am": "ፈተና",
+    "fa": "آزمون",
+    "ur": "امتحان",
+    "bn": "পরীক্ষা",
+    "my": "စမ်းသပ်",
+    "bo": "ཚོད་ལྟ",
+    "ar-Latn": "Ikhtibār",
+    "vi": "Kiểm tra",
+    "yi": "פּרוּוו",
+    "mn": "Туршилт",
+    "iu": "ᐆᒃᑐᕆᐊᖅ",
 }
 
 
 def test_names_in_every_script_build_and_come_back_as_written(project, data_copy):
-    names = "".join(f"      - {{name: \"{n}\", lang: {lang}, sources: [{SRC}]}}\n" for lang, n in SCRIPTS.items())
-    (data_copy / "zz-case.yaml").write_text(f"persons:\n  - id: test-person\n    names:\n{names}    sources: [{SRC}]\n",
-                                            encoding="utf-8")
+    names = "".join(f'      - {{name: "{n}", lang: {lang}, sources: [{SRC}]}}\n' for lang, n in SCRIPTS.items())
+    (data_copy / "zz-case.yaml").write_text(
+        f"persons:\n  - id: test-person\n    names:\n{names}    sources: [{SRC}]\n", encoding="utf-8"
+    )
     result = CliRunner().invoke(main, ["validate", "--data", str(data_copy)])
     assert result.exit_code == 0, result.output
     built = build(load(data_copy, VOCAB), "https://w3id.org/pledgegraph/")
     store = ox.Store()
     store.load(built.ntriples(), format=ox.RdfFormat.N_TRIPLES)
-    found = {(t.object.value, t.object.language) for t in store
-             if isinstance(t.object, ox.Literal) and t.object.language and "test-person" in t.subject.value}
+    found = {
+        (t.object.value, t.object.language)
+        for t in store
+        if isinstance(t.object, ox.Literal) and t.object.language and "test-person" in t.subject.value
+    }
     assert {(n, lang.lower()) for lang, n in SCRIPTS.items()} <= {(v, (tag or "").lower()) for v, tag in found}

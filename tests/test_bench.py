@@ -11,10 +11,31 @@ from conftest import ROOT
 
 def test_benchmark_runs_and_writes_its_table(tmp_path):
     out = tmp_path / "results"
-    subprocess.run([sys.executable, "-m", "bench", "--sizes", "tiny", "--runs", "1", "--naive-sizes", "tiny",
-                    "--naive-steps", "yaml,add", "--no-linkml", "--no-virtuoso", "--work", str(tmp_path / "data"),
-                    "--out", str(out)],
-                   cwd=ROOT, check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--sizes",
+            "tiny",
+            "--runs",
+            "1",
+            "--naive-sizes",
+            "tiny",
+            "--naive-steps",
+            "yaml,add",
+            "--no-linkml",
+            "--no-virtuoso",
+            "--work",
+            str(tmp_path / "data"),
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (result,) = json.loads((out / "results.json").read_text())
     assert result["ours"]["conforms"] and result["ours"]["triples"] > 1000
     summary = result["summary"]
@@ -30,8 +51,14 @@ def test_benchmark_runs_and_writes_its_table(tmp_path):
 
 def test_search_latency_bench_runs_and_reports(tmp_path):
     """The shape of `bench/search_latency.py` on tiny data (its figure is measured at 1m by hand)."""
-    run = subprocess.run([sys.executable, "-m", "bench.search_latency", "--size", "tiny", "--queries", "30",
-                          "--work", str(tmp_path)], cwd=ROOT, check=True, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.search_latency", "--size", "tiny", "--queries", "30", "--work", str(tmp_path)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     figures = json.loads(run.stdout)
     assert figures["names"] > 30 and figures["queries"] == 30
     assert 0 < figures["latency ms median"] <= figures["latency ms p95"] <= figures["latency ms max"]

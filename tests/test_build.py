@@ -81,8 +81,9 @@ def dist(tmp_path_factory):
     return out, result
 
 
-@pytest.mark.parametrize("name, fmt", [("pledgegraph.ttl", "turtle"), ("pledgegraph.nt", "nt"),
-                                       ("pledgegraph.jsonld", "json-ld")])
+@pytest.mark.parametrize(
+    "name, fmt", [("pledgegraph.ttl", "turtle"), ("pledgegraph.nt", "nt"), ("pledgegraph.jsonld", "json-ld")]
+)
 def test_each_output_parses_back_to_the_built_graph(dist, name, fmt):
     """The main outputs hold the asserted and the inferred triples together."""
     out, result = dist

@@ -64,8 +64,13 @@ def test_build_is_byte_identical_across_hash_seeds(tmp_path):
     for seed in ("1", "4242"):
         out = tmp_path / f"dist-{seed}"
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        subprocess.run([sys.executable, "-m", "pledgegraph", "build", "--out", str(out)], cwd=ROOT, env=env,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "pledgegraph", "build", "--out", str(out)],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         outs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
     assert outs[0] == outs[1]
 
@@ -126,8 +131,12 @@ def test_turtle_format_is_the_shacl_report(project, data_copy):
 
 def test_a_closed_pipe_ends_quietly(tmp_path):
     """`pledgegraph build | head -1`: when the reader goes away, no 'internal error' is reported."""
-    proc = subprocess.Popen([sys.executable, "-m", "pledgegraph", "build", "--out", str(tmp_path / "dist")], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pledgegraph", "build", "--out", str(tmp_path / "dist")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     proc.stdout.close()
     _, err = proc.communicate(timeout=120)
     assert b"internal error" not in err and b"Traceback" not in err

@@ -50,6 +50,7 @@ def _set(text: str | None) -> set[str]:
 
 # -- the query files themselves -----------------------------------------------------------------------
 
+
 def test_one_query_per_competency_question_each_with_title_and_prefixes():
     questions = re.findall(r"^(\d+)\. ", QUESTIONS.read_text(encoding="utf-8"), re.M)
     files = sorted(QUERIES.glob("cq*.rq"))
@@ -63,6 +64,7 @@ def test_one_query_per_competency_question_each_with_title_and_prefixes():
 
 
 # -- 1. pledges to the Islamic State in 2014-2015 --------------------------------------------------------
+
 
 def test_cq01_pledges_to_the_islamic_state_2014_2015(store):
     rows = ask(store, "cq01")
@@ -107,6 +109,7 @@ def test_cq01_pledges_to_the_islamic_state_2014_2015(store):
 
 # -- 2. the acceptance and the province -----------------------------------------------------------------
 
+
 def test_cq02_adnani_accepted_on_23_june_2015_and_announced_the_province(store):
     # WP: "On 23 June 2015, IS's spokesman Abu Mohammad al-Adnani accepted these pledges and announced
     # the creation of a new Wilayah"; ISR: "He accepts your allegiance"; DB: "ISIS on June 23 to
@@ -119,17 +122,25 @@ def test_cq02_adnani_accepted_on_23_june_2015_and_announced_the_province(store):
     assert row["founded"] == "2015-06-23"  # WP: "IS announced the group's formation on 23 June 2015"
     # "accepted these pledges" follows a Background paragraph telling of the switches "Starting in
     # November 2014", the defections "By February 2015" and the "Further pledges ... in June 2015".
-    assert _set(row["pledges"]) == {"pledge/caucasus-velayats-pledge-2015-06", "pledge/byutukayev-pledge-2015-06",
-                                    "pledge/emirate-commanders-switch-to-baghdadi-2014-2015"}
+    assert _set(row["pledges"]) == {
+        "pledge/caucasus-velayats-pledge-2015-06",
+        "pledge/byutukayev-pledge-2015-06",
+        "pledge/emirate-commanders-switch-to-baghdadi-2014-2015",
+    }
     assert _set(row["sources"]) == {WP, DB, ISR}
 
 
 # -- 3. leaders and how their tenures ended --------------------------------------------------------------
 
+
 def test_cq03_leaders_of_the_emirate_and_the_province(store):
     rows = {r["leader"]: r for r in ask(store, "cq03")}
-    assert set(rows) == {"person/dokku-umarov", "person/aliaskhab-kebekov", "person/abu-usman-gimrinsky",
-                         "person/rustam-asildarov"}
+    assert set(rows) == {
+        "person/dokku-umarov",
+        "person/aliaskhab-kebekov",
+        "person/abu-usman-gimrinsky",
+        "person/rustam-asildarov",
+    }
     umarov = rows["person/dokku-umarov"]  # DB: "2007 creation ... under the leadership of ... Dokku Umarov"
     assert (umarov["org"], umarov["from"], umarov["until"]) == ("org/caucasus-emirate", "2007", "2013")
     assert umarov["endManner"] == "tenure-end/killed"  # DB: "Dokku Umarov, who was killed in 2013"
@@ -146,10 +157,14 @@ def test_cq03_leaders_of_the_emirate_and_the_province(store):
     assert asildarov["org"] == "org/is-caucasus-province"
     assert (asildarov["from"], asildarov["until"]) == ("2015-06-23", "2016-12-04")
     assert (asildarov["endManner"], asildarov["endDate"], asildarov["endSources"]) == (
-        "tenure-end/killed", "2016-12-04", WP)
+        "tenure-end/killed",
+        "2016-12-04",
+        WP,
+    )
 
 
 # -- 4. the vilayats' parent on a date -------------------------------------------------------------------
+
 
 def test_cq04_vilayats_were_emirate_branches_then_under_the_islamic_state(store):
     got = {(r["at"], r["vilayat"]): (r["parent"], r["how"]) for r in ask(store, "cq04")}
@@ -164,6 +179,7 @@ def test_cq04_vilayats_were_emirate_branches_then_under_the_islamic_state(store)
 
 # -- 5. names of the province and its first leader -----------------------------------------------------
 
+
 def test_cq05_names_in_six_languages_and_the_first_leaders_spellings(store):
     rows = ask(store, "cq05")
     province = {(r["name"], r["lang"].lower()) for r in rows if r["entity"] == "org/is-caucasus-province"}
@@ -171,20 +187,30 @@ def test_cq05_names_in_six_languages_and_the_first_leaders_spellings(store):
     assert {r["entity"] for r in rows} == {"org/is-caucasus-province", "person/rustam-asildarov"}
     # WP's note 1 gives Arabic, Russian, Chechen, Georgian, Azerbaijani and Armenian, with romanizations
     assert province == {
-        ("Islamic State – Caucasus Province", "en"), ("IS-CP", "en"), ("Vilayat Kavkaz", "en"),
+        ("Islamic State – Caucasus Province", "en"),
+        ("IS-CP", "en"),
+        ("Vilayat Kavkaz", "en"),
         ("Wilayat Qawqaz", "en"),
-        ("الدولة الإسلامية - ولاية القوقاز", "ar"), ("ad-Dawlah al-Islāmiyah – Wilayah al-Qawqaz", "ar-latn"),
-        ("Вилаят Кавказ Исламского государства", "ru"), ("Vilayat Kavkaz Islamskogo gosudarstva", "ru-latn"),
-        ("Исламан пачхьалкх – Кавказан провинци", "ce"), ("Islaman paçẋalq – Kavkazan provinci", "ce-latn"),
+        ("الدولة الإسلامية - ولاية القوقاز", "ar"),
+        ("ad-Dawlah al-Islāmiyah – Wilayah al-Qawqaz", "ar-latn"),
+        ("Вилаят Кавказ Исламского государства", "ru"),
+        ("Vilayat Kavkaz Islamskogo gosudarstva", "ru-latn"),
+        ("Исламан пачхьалкх – Кавказан провинци", "ce"),
+        ("Islaman paçẋalq – Kavkazan provinci", "ce-latn"),
         ("ისლამური სახელმწიფო - კავკასიის პროვინცია", "ka"),
         ("islamuri sakhelmts'ipo - k'avk'asiis p'rovintsia", "ka-latn"),
         ("İslam Dövləti - Qafqaz Vilayəti", "az"),
-        ("«Իսլամական պետություն» – Կովկասյան նահանգ", "hy"), ("«Islamakan petut’yun» – Kovkasyan nahang", "hy-latn"),
+        ("«Իսլամական պետություն» – Կովկասյան նահանգ", "hy"),
+        ("«Islamakan petut’yun» – Kovkasyan nahang", "hy-latn"),
     }
     # WP "Rustam Asildarov"; DB "Rustam Asilderov, also known as Abu Muhammad al-Kadarskii";
     # ISR and ISW (in WP) "Abu Mohammad al-Qadari"
-    assert leader == {("Rustam Asildarov", "en"), ("Rustam Asilderov", "en"),
-                      ("Abu Muhammad al-Kadarskii", "en"), ("Abu Mohammad al-Qadari", "en")}
+    assert leader == {
+        ("Rustam Asildarov", "en"),
+        ("Rustam Asilderov", "en"),
+        ("Abu Muhammad al-Kadarskii", "en"),
+        ("Abu Mohammad al-Qadari", "en"),
+    }
     sources = {r["name"]: _set(r["sources"]) for r in rows}
     assert sources["Abu Mohammad al-Qadari"] == {WP, ISR}
     assert sources["Wilayat Qawqaz"] == {ISR}
@@ -193,6 +219,7 @@ def test_cq05_names_in_six_languages_and_the_first_leaders_spellings(store):
 
 
 # -- 6. claimed attacks ---------------------------------------------------------------------------------
+
 
 def test_cq06_attacks_claimed_by_the_islamic_state_and_the_disputed_claim(store):
     rows = {r["event"]: r for r in ask(store, "cq06")}
@@ -231,10 +258,12 @@ def test_cq06_attacks_claimed_by_the_islamic_state_and_the_disputed_claim(store)
     disputed = {e for e, r in rows.items() if r["disputes"]}
     assert disputed == {"event/magnitogorsk-building-collapse-2018"}
     assert rows["event/magnitogorsk-building-collapse-2018"]["disputes"] == (
-        f"some Russian investigators: most likely a gas leak [{WP}]")
+        f"some Russian investigators: most likely a gas leak [{WP}]"
+    )
 
 
 # -- 7. estimates of fighters abroad ---------------------------------------------------------------------
+
 
 def test_cq07_every_fighter_estimate_with_bound_author_and_source(store):
     rows = {r["estimate"]: r for r in ask(store, "cq07")}
@@ -307,6 +336,7 @@ def test_cq07_every_fighter_estimate_with_bound_author_and_source(store):
 
 # -- 8. single-source facts and disagreements -------------------------------------------------------------
 
+
 def test_cq08_single_source_facts_and_disagreeing_sources(store):
     rows = ask(store, "cq08")
     single = {r["fact"]: r["sourceA"] for r in rows if r["finding"] == "single-source"}
@@ -321,24 +351,34 @@ def test_cq08_single_source_facts_and_disagreeing_sources(store):
     assert "org/caucasus-emirate/claim/founded/2007" not in single
     differ = {frozenset((r["fact"], r["other"])) for r in rows if r["finding"] == "figures-differ"}
     e = "estimate/"
-    assert differ == {frozenset(p) for p in [
-        # 2,200 (DB) vs over 2,000 (ISR) Russians in Iraq and Syria
-        (e + "russian-officials-2200-russians-in-iraq-and-syria", e + "over-2000-russians-joined-isis"),
-        # over 1,500 (Melikov) vs up to 1,700 (Bortnikov), both in RFE/RL, and each vs DB and ISR
-        (e + "melikov-1500-north-caucasians-with-is", e + "bortnikov-1700-russians-in-iraq"),
-        (e + "melikov-1500-north-caucasians-with-is", e + "russian-officials-2200-russians-in-iraq-and-syria"),
-        (e + "melikov-1500-north-caucasians-with-is", e + "over-2000-russians-joined-isis"),
-        (e + "bortnikov-1700-russians-in-iraq", e + "russian-officials-2200-russians-in-iraq-and-syria"),
-        (e + "bortnikov-1700-russians-in-iraq", e + "over-2000-russians-joined-isis"),
-        # Carnegie: "close to 2,000" (many) vs Vatchagaev's 1,500
-        (e + "many-close-to-2000-caucasus-natives-with-isis", e + "vatchagaev-1500-chechens-with-isis"),
-    ]}
+    assert differ == {
+        frozenset(p)
+        for p in [
+            # 2,200 (DB) vs over 2,000 (ISR) Russians in Iraq and Syria
+            (e + "russian-officials-2200-russians-in-iraq-and-syria", e + "over-2000-russians-joined-isis"),
+            # over 1,500 (Melikov) vs up to 1,700 (Bortnikov), both in RFE/RL, and each vs DB and ISR
+            (e + "melikov-1500-north-caucasians-with-is", e + "bortnikov-1700-russians-in-iraq"),
+            (e + "melikov-1500-north-caucasians-with-is", e + "russian-officials-2200-russians-in-iraq-and-syria"),
+            (e + "melikov-1500-north-caucasians-with-is", e + "over-2000-russians-joined-isis"),
+            (e + "bortnikov-1700-russians-in-iraq", e + "russian-officials-2200-russians-in-iraq-and-syria"),
+            (e + "bortnikov-1700-russians-in-iraq", e + "over-2000-russians-joined-isis"),
+            # Carnegie: "close to 2,000" (many) vs Vatchagaev's 1,500
+            (e + "many-close-to-2000-caucasus-natives-with-isis", e + "vatchagaev-1500-chechens-with-isis"),
+        ]
+    }
     disputed = [(r["fact"], r["other"], r["valueA"], r["valueB"]) for r in rows if r["finding"] == "claim-disputed"]
-    assert disputed == [("event/magnitogorsk-building-collapse-2018", "org/is-caucasus-province",
-                         "some Russian investigators", "most likely a gas leak")]
+    assert disputed == [
+        (
+            "event/magnitogorsk-building-collapse-2018",
+            "org/is-caucasus-province",
+            "some Russian investigators",
+            "most likely a gas leak",
+        )
+    ]
 
 
 # -- 9. who says so -------------------------------------------------------------------------------------
+
 
 def test_cq09_document_and_speaker_behind_a_statement(store):
     rows = ask(store, "cq09")
@@ -353,6 +393,7 @@ def test_cq09_document_and_speaker_behind_a_statement(store):
 
 
 # -- 10. organizations under the Islamic State at a date -------------------------------------------------
+
 
 def test_cq10_organizations_under_the_islamic_state_at_a_date(store):
     got = {(r["at"], r["org"]): (r["depth"], r["under"], r["how"]) for r in ask(store, "cq10")}

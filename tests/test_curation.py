@@ -24,11 +24,13 @@ def run(*args, **env):
 
 
 def git(repo, *args):
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args], cwd=repo, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args], cwd=repo, check=True, capture_output=True
+    )
 
 
 # --- acknowledged warnings ------------------------------------------------------------------------
+
 
 def test_shipped_data_has_no_unacknowledged_warning_and_all_shows_every_one(project, data_copy):
     plain = run("validate", "--data", str(data_copy))
@@ -42,8 +44,10 @@ def test_shipped_data_has_no_unacknowledged_warning_and_all_shows_every_one(proj
 
 
 def test_a_new_warning_is_shown_among_acknowledged_ones(project, data_copy):
-    (data_copy / "zz-case.yaml").write_text("statements:\n  - id: test-statement\n    kind: claim\n"
-                                            "    summary: A test.\n    sources: [wikipedia-is-caucasus-province]\n")
+    (data_copy / "zz-case.yaml").write_text(
+        "statements:\n  - id: test-statement\n    kind: claim\n"
+        "    summary: A test.\n    sources: [wikipedia-is-caucasus-province]\n"
+    )
     result = run("validate", "--data", str(data_copy))
     warnings = [line for line in result.output.splitlines() if ": warning: " in line]
     assert warnings and all(line.startswith("data/zz-case.yaml:") for line in warnings), result.output
@@ -52,13 +56,16 @@ def test_a_new_warning_is_shown_among_acknowledged_ones(project, data_copy):
 
 def test_an_acknowledgement_that_matches_nothing_is_pointed_out(project, data_copy):
     checks = data_copy / "checks.yaml"
-    checks.write_text(checks.read_text() + "  - rule: person.sources\n    entity: no-such-person\n"
-                      "    because: a test\n")
+    checks.write_text(
+        checks.read_text() + "  - rule: person.sources\n    entity: no-such-person\n    because: a test\n"
+    )
     result = run("validate", "--data", str(data_copy))
     assert result.exit_code == 0
     line = len(checks.read_text().splitlines()) - 2
-    assert f"data/checks.yaml:{line}:5: info: no-such-person: acknowledges a warning of 'no-such-person', which is " \
-           "not a record [acknowledged] (hint: remove it from checks.yaml)" in result.output.splitlines()
+    assert (
+        f"data/checks.yaml:{line}:5: info: no-such-person: acknowledges a warning of 'no-such-person', which is "
+        "not a record [acknowledged] (hint: remove it from checks.yaml)" in result.output.splitlines()
+    )
 
 
 def test_an_acknowledgement_without_a_reason_is_refused_at_its_line(project, data_copy):
@@ -72,12 +79,13 @@ def test_an_acknowledgement_without_a_reason_is_refused_at_its_line(project, dat
 
 # --- records that disappear -----------------------------------------------------------------------
 
+
 def _without_record(data_dir, file: str, rid: str) -> None:
     path = data_dir / file
     text = path.read_text(encoding="utf-8")
     start = text.index(f"  - id: {rid}\n")
     end = text.find("\n  - id: ", start + 1)
-    path.write_text(text[:start] + (text[end + 1:] if end != -1 else ""), encoding="utf-8")
+    path.write_text(text[:start] + (text[end + 1 :] if end != -1 else ""), encoding="utf-8")
 
 
 def test_build_refuses_to_drop_records_of_the_current_build_unless_told(project, data_copy, tmp_path):
@@ -107,22 +115,27 @@ def test_validate_names_records_removed_since_git_head(project, tmp_path):
         _without_record(repo / "data", file, victim)
     result = run("validate", "--data", str(repo / "data"))
     for victim in victims:
-        assert f"data/{file}: warning: {victim}: record '{victim}' is in git HEAD but no longer in the data " \
-               "[removed-record]" in result.output, result.output
+        assert (
+            f"data/{file}: warning: {victim}: record '{victim}' is in git HEAD but no longer in the data "
+            "[removed-record]" in result.output
+        ), result.output
     assert "; 2 record(s) removed since git HEAD;" in result.output.splitlines()[-1]
 
 
 # --- coverage -------------------------------------------------------------------------------------
 
+
 def test_coverage_command_prints_the_table_of_data_readme(project):
     result = run("coverage")
     assert result.exit_code == 0
     match = COVERAGE.search(README.read_text(encoding="utf-8"))
-    assert match and result.output == match.group(1), "data/README.md's coverage table is stale; replace it with:\n" \
-        + result.output
+    assert match and result.output == match.group(1), (
+        "data/README.md's coverage table is stale; replace it with:\n" + result.output
+    )
 
 
 # --- suggestions ----------------------------------------------------------------------------------
+
 
 def _typos(ids: list[str], n: int, rng: random.Random) -> list[str]:
     out = set()
@@ -130,7 +143,7 @@ def _typos(ids: list[str], n: int, rng: random.Random) -> list[str]:
         word = list(rng.choice(ids))
         i = rng.randrange(len(word))
         word[i] = rng.choice("abcdefghijklmnopqrstuvwxyz")
-        out.add("".join(word) + f"-x{rng.randrange(10 ** 6)}")
+        out.add("".join(word) + f"-x{rng.randrange(10**6)}")
     return sorted(out)
 
 
@@ -139,7 +152,8 @@ def test_five_thousand_dangling_references_are_reported_in_under_two_seconds(pro
     wrong = _typos([i for i in ids if "-" in i], 5000, random.Random(7))
     (data_copy / "zz-case.yaml").write_text(
         "statements:\n  - id: test-statement\n    kind: claim\n    summary: A test.\n"
-        "    about:\n" + "".join(f"      - {w}\n" for w in wrong) + "    sources: [wikipedia-is-caucasus-province]\n")
+        "    about:\n" + "".join(f"      - {w}\n" for w in wrong) + "    sources: [wikipedia-is-caucasus-province]\n"
+    )
     start, cpu = time.perf_counter(), time.process_time()
     result = run("validate", "--data", str(data_copy))
     took, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -153,9 +167,29 @@ def test_suggestions_cost_does_not_grow_with_the_number_of_ids():
     rng = random.Random(3)
 
     def vocabulary(n: int) -> list[str]:  # ids made of few common words: the hardest case for an index
-        return ["-".join(rng.choice(["islamic", "state", "vilayat", "caucasus", "emirate", "dagestan", "attack",
-                                     "pledge", "leader", "province", "grozny", "police", str(rng.randrange(9999))])
-                         for _ in range(4)) for _ in range(n)]
+        return [
+            "-".join(
+                rng.choice(
+                    [
+                        "islamic",
+                        "state",
+                        "vilayat",
+                        "caucasus",
+                        "emirate",
+                        "dagestan",
+                        "attack",
+                        "pledge",
+                        "leader",
+                        "province",
+                        "grozny",
+                        "police",
+                        str(rng.randrange(9999)),
+                    ]
+                )
+                for _ in range(4)
+            )
+            for _ in range(n)
+        ]
 
     seconds = {}
     for n in (2_000, 50_000):

@@ -23,11 +23,17 @@ pytestmark = pytest.mark.skipif(not SHAPES.is_dir(), reason=f"needs {SHAPES} bes
 
 
 def results(catalog: rdflib.Graph, shapes: str) -> set[tuple[str, str, str]]:
-    _, report, _ = pyshacl.validate(catalog, shacl_graph=rdflib.Graph().parse(SHAPES / shapes), inference="none",
-                                    allow_warnings=True)
-    return {(str(report.value(r, SH.resultSeverity)).rsplit("#", 1)[1], str(report.value(r, SH.focusNode)),
-             str(report.value(r, SH.resultPath)))
-            for r in report.subjects(rdflib.RDF.type, SH.ValidationResult)}
+    _, report, _ = pyshacl.validate(
+        catalog, shacl_graph=rdflib.Graph().parse(SHAPES / shapes), inference="none", allow_warnings=True
+    )
+    return {
+        (
+            str(report.value(r, SH.resultSeverity)).rsplit("#", 1)[1],
+            str(report.value(r, SH.focusNode)),
+            str(report.value(r, SH.resultPath)),
+        )
+        for r in report.subjects(rdflib.RDF.type, SH.ValidationResult)
+    }
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +48,9 @@ def test_no_violation_of_the_mandatory_shapes_or_the_class_ranges(catalog):
 
 def test_at_most_the_explained_recommended_warnings(catalog):
     found = {(focus, path) for severity, focus, path in results(catalog, "shapes_recommended.ttl")}
-    explained = {(focus, path) for focus, path in found
-                 for end, p in ACCEPTED_WARNINGS if focus.endswith(end) and path == p}
+    explained = {
+        (focus, path) for focus, path in found for end, p in ACCEPTED_WARNINGS if focus.endswith(end) and path == p
+    }
     assert found == explained and len(found) <= 5
 
 

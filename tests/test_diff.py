@@ -71,12 +71,18 @@ def test_records_added_removed_and_changed_per_field(project, versions):
     old, new = versions
     d = between(str(old), str(new), new, ROOT / "ontology" / "vocabularies.ttl", "https://w3id.org/pledgegraph/")
     assert [(r.status, r.kind, r.id) for r in d.records] == [
-        ("changed", "organization", "diff-org"), ("removed", "person", "diff-gone"),
-        ("added", "person", "diff-new"), ("changed", "person", "diff-person")]
+        ("changed", "organization", "diff-org"),
+        ("removed", "person", "diff-gone"),
+        ("added", "person", "diff-new"),
+        ("changed", "person", "diff-person"),
+    ]
     org = d.records[0]
     (founded,) = org.fields
     assert (founded.field, founded.old, founded.new) == (
-        "founded", ["2007"], [f"2007 [sources: {SRC}]", f"2008 [sources: {OTHER}]"])
+        "founded",
+        ["2007"],
+        [f"2007 [sources: {SRC}]", f"2008 [sources: {OTHER}]"],
+    )
     (origin,) = d.records[3].fields
     assert (origin.field, origin.old, origin.new) == ("origin", [], ["chechnya"])
     assert d.records[3].sources == [SRC] and d.counts == {"added": 1, "removed": 1, "changed": 2}
@@ -113,13 +119,21 @@ def test_json_output(project, versions):
     doc = json.loads(run("diff", "--format", "json", str(old), str(new)).output)
     assert doc["summary"] == {"added": 1, "removed": 1, "changed": 2}
     person = next(r for r in doc["records"] if r["id"] == "diff-person")
-    assert person == {"status": "changed", "kind": "person", "id": "diff-person", "file": "data/zz-diff.yaml",
-                      "line": 2, "sources": [SRC], "fields": [{"field": "origin", "old": [], "new": ["chechnya"]}]}
+    assert person == {
+        "status": "changed",
+        "kind": "person",
+        "id": "diff-person",
+        "file": "data/zz-diff.yaml",
+        "line": 2,
+        "sources": [SRC],
+        "fields": [{"field": "origin", "old": [], "new": ["chechnya"]}],
+    }
 
 
 def git(repo, *args):
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args], cwd=repo, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args], cwd=repo, check=True, capture_output=True
+    )
 
 
 def test_git_revisions_and_the_working_tree(project, tmp_path):

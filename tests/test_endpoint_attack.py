@@ -44,10 +44,29 @@ def _free_port() -> int:
 def endpoint(dist, tmp_path_factory):
     port = _free_port()
     log = open(tmp_path_factory.mktemp("serve") / "serve.log", "w+b")  # a pipe nobody reads would fill and block
-    proc = subprocess.Popen([sys.executable, "-m", "pledgegraph", "serve", "--port", str(port), "--dist", str(dist),
-                             "--timeout", str(TIMEOUT), "--max-rows", "2000", "--workers", "2",
-                             "--max-answer-mb", str(MAX_ANSWER_MB)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=log)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pledgegraph",
+            "serve",
+            "--port",
+            str(port),
+            "--dist",
+            str(dist),
+            "--timeout",
+            str(TIMEOUT),
+            "--max-rows",
+            "2000",
+            "--workers",
+            "2",
+            "--max-answer-mb",
+            str(MAX_ANSWER_MB),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -73,12 +92,22 @@ def ask(port, query, method="GET", timeout=30, body=None, headers=None, source="
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
     try:
         if method == "GET":
-            conn.request("GET", "/sparql?" + urllib.parse.urlencode({"query": query}),
-                         headers={"Accept": "application/sparql-results+json", **(headers or {})})
+            conn.request(
+                "GET",
+                "/sparql?" + urllib.parse.urlencode({"query": query}),
+                headers={"Accept": "application/sparql-results+json", **(headers or {})},
+            )
         else:
-            conn.request("POST", "/sparql", body=body if body is not None else query.encode(),
-                         headers={"Content-Type": "application/sparql-query",
-                                  "Accept": "application/sparql-results+json", **(headers or {})})
+            conn.request(
+                "POST",
+                "/sparql",
+                body=body if body is not None else query.encode(),
+                headers={
+                    "Content-Type": "application/sparql-query",
+                    "Accept": "application/sparql-results+json",
+                    **(headers or {}),
+                },
+            )
         r = conn.getresponse()
         data = r.read()
         return (STOPPED if r.status == 503 and b"was stopped" in data else r.status), data
@@ -124,8 +153,10 @@ HOSTILE = {
     "huge-result": ("SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }", (STOPPED, 422)),
     "cross-join": (HEAVY, STOPPED),
     "path-explosion": ("SELECT (COUNT(*) AS ?n) WHERE { ?a (!<urn:x>)* ?b . ?c (!<urn:y>|^!<urn:y>)* ?d }", STOPPED),
-    "regex-backtracking": ('SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f '
-                           'FILTER(REGEX(CONCAT(STR(?c), STR(?f)), "^(a+)+$")) }', STOPPED),
+    "regex-backtracking": (
+        'SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f FILTER(REGEX(CONCAT(STR(?c), STR(?f)), "^(a+)+$")) }',
+        STOPPED,
+    ),
     "syntax-garbage": ("SELECT ((((((((((((((((((((", 400),
 }
 
@@ -145,7 +176,7 @@ def test_enormous_body_is_refused_without_reading_it(endpoint):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.putrequest("POST", "/sparql")
     conn.putheader("Content-Type", "application/sparql-query")
-    conn.putheader("Content-Length", str(2 * 1024 ** 3))
+    conn.putheader("Content-Length", str(2 * 1024**3))
     conn.endheaders()
     start = time.perf_counter()
     status = conn.getresponse().status
@@ -191,8 +222,10 @@ def test_load_of_simple_and_heavy_queries_fails_no_well_formed_request(endpoint)
                 if kind == "simple":
                     latencies.append(time.perf_counter() - start)
 
-    threads = [threading.Thread(target=client, args=(k, f"127.0.{9 if k == 'simple' else 10}.{i}"))
-               for i, k in enumerate(["simple"] * 6 + ["heavy"] * 2, start=1)]
+    threads = [
+        threading.Thread(target=client, args=(k, f"127.0.{9 if k == 'simple' else 10}.{i}"))
+        for i, k in enumerate(["simple"] * 6 + ["heavy"] * 2, start=1)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -203,10 +236,16 @@ def test_load_of_simple_and_heavy_queries_fails_no_well_formed_request(endpoint)
     assert ask(port, SIMPLE)[0] == 200
     assert _tree_rss_kib(proc.pid) < 3 * 1024 * 1024
     latencies.sort()
-    figures = {"seconds": SOAK_SECONDS, "clients": 8, "simple_requests": len(statuses["simple"]),
-               "heavy_requests": len(statuses["heavy"]), "p50_ms": round(statistics.median(latencies) * 1000, 1),
-               "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1), "errors": len(errors),
-               "rss_mib": _tree_rss_kib(proc.pid) // 1024}
+    figures = {
+        "seconds": SOAK_SECONDS,
+        "clients": 8,
+        "simple_requests": len(statuses["simple"]),
+        "heavy_requests": len(statuses["heavy"]),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
+        "errors": len(errors),
+        "rss_mib": _tree_rss_kib(proc.pid) // 1024,
+    }
     print("load figures:", json.dumps(figures))
 
 
@@ -214,7 +253,7 @@ def test_load_of_simple_and_heavy_queries_fails_no_well_formed_request(endpoint)
 
 HEADER_SECONDS = 10.0  # serve.HEADER_SECONDS
 CHEAP_P50_MS = 50
-SERVER_RSS_MIB = 400   # the server process alone (workers have their own 2 GiB address-space cap)
+SERVER_RSS_MIB = 400  # the server process alone (workers have their own 2 GiB address-space cap)
 
 
 def _rss_mib(pid: int) -> float:
@@ -308,8 +347,13 @@ def test_slowloris_holds_no_slot_and_is_cut_off_at_the_header_deadline(endpoint)
     lasted = time.time() - opened
     for s in drips:
         s.close()
-    _figures("slowloris", status=sorted(set(statuses), key=str), cheap_p50_ms=round(p50, 1),
-             rss_mib=round(_rss_mib(proc.pid)), drips_cut_after_s=round(lasted, 1))
+    _figures(
+        "slowloris",
+        status=sorted(set(statuses), key=str),
+        cheap_p50_ms=round(p50, 1),
+        rss_mib=round(_rss_mib(proc.pid)),
+        drips_cut_after_s=round(lasted, 1),
+    )
     assert set(statuses) == {200} and p50 < bound
     assert len(closed) == len(drips) and lasted < HEADER_SECONDS + 3
 
@@ -321,8 +365,9 @@ def test_a_burst_of_connections_waits_in_a_real_backlog(endpoint):
     sockets = []
     try:
         for i in range(300):
-            sockets.append(socket.create_connection(("127.0.0.1", port), timeout=1,
-                                                    source_address=(f"127.0.4.{i % 250 + 1}", 0)))
+            sockets.append(
+                socket.create_connection(("127.0.0.1", port), timeout=1, source_address=(f"127.0.4.{i % 250 + 1}", 0))
+            )
     except OSError:
         pass
     finally:
@@ -335,8 +380,11 @@ def test_a_burst_of_connections_waits_in_a_real_backlog(endpoint):
 
 def doubling(times: int) -> str:
     """The query of issue 18: 1.2 KB, whose answer is a 2**times-character string."""
-    return (f'SELECT ?v{times} WHERE {{ BIND("&" AS ?v0) '
-            + " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(times)) + " }")
+    return (
+        f'SELECT ?v{times} WHERE {{ BIND("&" AS ?v0) '
+        + " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(times))
+        + " }"
+    )
 
 
 def growing(levels: int) -> str:
@@ -362,15 +410,26 @@ def test_an_answer_too_large_is_refused_and_server_memory_stays_bounded(endpoint
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        results = [ask_patiently(port, query, headers={"Accept": accept}, timeout=60, source=f"127.0.2.{i}")
-                   for i, (query, accept) in enumerate([
-                       (growing(7), "text/html"), (growing(7), "application/sparql-results+json"),
-                       (growing(7), "text/csv"), (doubling(27), "text/html")])]
+        results = [
+            ask_patiently(port, query, headers={"Accept": accept}, timeout=60, source=f"127.0.2.{i}")
+            for i, (query, accept) in enumerate(
+                [
+                    (growing(7), "text/html"),
+                    (growing(7), "application/sparql-results+json"),
+                    (growing(7), "text/csv"),
+                    (doubling(27), "text/html"),
+                ]
+            )
+        ]
     finally:
         done.set()
         watcher.join()
-    _figures("answer-size bomb", status=sorted({r[0] for r in results}, key=str), peak_rss_mib=round(max(peak)),
-             seconds=round(max(r[2] for r in results), 2))
+    _figures(
+        "answer-size bomb",
+        status=sorted({r[0] for r in results}, key=str),
+        peak_rss_mib=round(max(peak)),
+        seconds=round(max(r[2] for r in results), 2),
+    )
     for status, body, seconds in results:
         assert status in (422, STOPPED), body[:200]
         assert seconds < TIMEOUT + MARGIN
@@ -383,15 +442,19 @@ def test_escape_tricks_cannot_pass_service_or_from(endpoint, listener):  # noqa:
     """Break 3: `\\u0022` read as a quote by a text check let SERVICE and FROM through."""
     port, _ = endpoint
     target = listener.getsockname()[1]
-    service = (f'SELECT * WHERE {{ BIND("\\u0022" AS ?a) SERVICE <http://127.0.0.1:{target}/> {{?s ?p ?o}} '
-               f'BIND("\\u0022" AS ?b) }}')
+    service = (
+        f'SELECT * WHERE {{ BIND("\\u0022" AS ?a) SERVICE <http://127.0.0.1:{target}/> {{?s ?p ?o}} '
+        f'BIND("\\u0022" AS ?b) }}'
+    )
     status, body = ask(port, service, method="POST")
     # Oxigraph runs the very text that was checked: a string from the first quote to the next
     assert status == 200 and json.loads(body)["results"]["bindings"][0]["b"]["value"].startswith(" AS ?a) SERVICE")
-    for query in (f'SELECT ("\\u0022" AS ?a) FROM <http://127.0.0.1:{target}/> WHERE {{ BIND("\\u0022" AS ?b) }}',
-                  f'SELECT * FROM <http://127.0.0.1:{target}/> WHERE {{ BIND("\\u0022\\u0022" AS ?b) }}',
-                  f'SELECT * WHERE {{ BIND("\\u005Cu0022" AS ?a) SERVICE <http://127.0.0.1:{target}/> {{}} }}',
-                  f'SELECT * WHERE {{ \\u0053ERVICE <http://127.0.0.1:{target}/> {{}} }}'):
+    for query in (
+        f'SELECT ("\\u0022" AS ?a) FROM <http://127.0.0.1:{target}/> WHERE {{ BIND("\\u0022" AS ?b) }}',
+        f'SELECT * FROM <http://127.0.0.1:{target}/> WHERE {{ BIND("\\u0022\\u0022" AS ?b) }}',
+        f'SELECT * WHERE {{ BIND("\\u005Cu0022" AS ?a) SERVICE <http://127.0.0.1:{target}/> {{}} }}',
+        f"SELECT * WHERE {{ \\u0053ERVICE <http://127.0.0.1:{target}/> {{}} }}",
+    ):
         assert ask(port, query, method="POST")[0] == 400, query
     assert not connected(listener)
 
@@ -409,17 +472,30 @@ def test_the_query_check_runs_in_a_worker_under_the_time_limit(endpoint):
     status, _, seconds = ask_patiently(port, FILTERS, method="POST")
     assert status == STOPPED and seconds < TIMEOUT + MARGIN
     p50, cheap, statuses = _cheap_p50_during(
-        port, lambda source: ask(port, FILTERS, method="POST", source=source)[0],
-        [f"127.0.5.{i}" for i in range(1, 5)], 4.5)
-    _figures("slow query check x4", status=sorted(set(statuses), key=str), cheap_p50_ms=round(p50, 1),
-             rss_mib=round(_rss_mib(proc.pid)))
+        port,
+        lambda source: ask(port, FILTERS, method="POST", source=source)[0],
+        [f"127.0.5.{i}" for i in range(1, 5)],
+        4.5,
+    )
+    _figures(
+        "slow query check x4",
+        status=sorted(set(statuses), key=str),
+        cheap_p50_ms=round(p50, 1),
+        rss_mib=round(_rss_mib(proc.pid)),
+    )
     assert set(cheap) == {200} and p50 < bound
     assert set(statuses) <= {STOPPED, 503}
 
 
-@pytest.mark.parametrize("query", ["SELECT (<urn:fn>(1) AS ?x) {}", "SELECT * " + "{" * 10000 + "}" * 10000,
-                                   "SELECT * { ?s ?p ?o FILTER(<urn:f>(?o)) }",
-                                   "SELECT (1/0 AS ?x) (xsd:integer(\"x\") AS ?y) {}"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT (<urn:fn>(1) AS ?x) {}",
+        "SELECT * " + "{" * 10000 + "}" * 10000,
+        "SELECT * { ?s ?p ?o FILTER(<urn:f>(?o)) }",
+        'SELECT (1/0 AS ?x) (xsd:integer("x") AS ?y) {}',
+    ],
+)
 def test_engine_errors_are_400_and_the_worker_lives(endpoint, query):
     """Break 5: one-line queries raised uncaught errors that killed workers."""
     port, proc = endpoint
@@ -443,8 +519,13 @@ def test_heavy_queries_do_not_starve_cheap_ones(endpoint):
         return ask(port, HEAVY, source=source, timeout=30)[0]
 
     p50, cheap, statuses = _cheap_p50_during(port, heavy, [f"127.0.7.{i}" for i in range(1, 7)], 5.5)
-    _figures("6 heavy clients", status=sorted(set(statuses), key=str), cheap_p50_ms=round(p50, 1),
-             rss_mib=round(_rss_mib(proc.pid)), tree_rss_mib=peak[0])
+    _figures(
+        "6 heavy clients",
+        status=sorted(set(statuses), key=str),
+        cheap_p50_ms=round(p50, 1),
+        rss_mib=round(_rss_mib(proc.pid)),
+        tree_rss_mib=peak[0],
+    )
     assert set(cheap) == {200} and p50 < bound
     assert set(statuses) <= {200, STOPPED, 503} and STOPPED in statuses
 

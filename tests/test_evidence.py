@@ -35,7 +35,8 @@ def writable_copy(folder, target) -> None:
 
 def statement(quote: str, source: str = WIKI, extra: str = "") -> str:
     """A statement record citing `source` with `quote` (line 7 of the file is the quote)."""
-    return textwrap.dedent(f"""\
+    return (
+        textwrap.dedent(f"""\
         statements:
           - id: test-statement
             kind: claim
@@ -43,7 +44,9 @@ def statement(quote: str, source: str = WIKI, extra: str = "") -> str:
             sources:
               - source: {source}
                 quote: {json.dumps(quote, ensure_ascii=False)}
-        """) + extra
+        """)
+        + extra
+    )
 
 
 def write(data_dir, text: str, name: str = "zz-test.yaml"):
@@ -100,13 +103,16 @@ def test_ambiguous_quote_needs_a_prefix_or_suffix(data_copy):
     assert "reportedly found in his car." in problem.hint  # shows what precedes each occurrence
 
 
-@pytest.mark.parametrize("anchor, found", [
-    ("prefix: reportedly found in his car.", True),
-    ("suffix: \"[22] On 2 July 2019\"", True),
-    ("prefix: reportedly found in his car.\n        suffix: \"[22]\"", True),
-    ("prefix: a knife and a hand grenade.\n        suffix: \"[22]\"", False),  # each true of a different one
-    ("prefix: not in the text", False),
-])
+@pytest.mark.parametrize(
+    "anchor, found",
+    [
+        ("prefix: reportedly found in his car.", True),
+        ('suffix: "[22] On 2 July 2019"', True),
+        ('prefix: reportedly found in his car.\n        suffix: "[22]"', True),
+        ('prefix: a knife and a hand grenade.\n        suffix: "[22]"', False),  # each true of a different one
+        ("prefix: not in the text", False),
+    ],
+)
 def test_prefix_and_suffix_must_sit_right_around_the_quote(data_copy, anchor, found):
     dataset = write(data_copy, statement(AGAIN) + "        " + anchor + "\n")
     problems = check_quotes(dataset, SEEDS).problems
@@ -122,8 +128,13 @@ def test_quote_marks_dashes_ellipses_and_whitespace_are_normalised(data_copy, tm
           - id: test-doc
             title: A test document
         """)
-    text = statement("We congratulate the soldiers of Islamic State in the Caucasus... we congratulate them",
-                     source="islamic-state-of-russia") + extra + textwrap.dedent("""\
+    text = (
+        statement(
+            "We congratulate the soldiers of Islamic State in the Caucasus... we congratulate them",
+            source="islamic-state-of-russia",
+        )
+        + extra
+        + textwrap.dedent("""\
         persons:
           - id: test-person
             names:
@@ -134,6 +145,7 @@ def test_quote_marks_dashes_ellipses_and_whitespace_are_normalised(data_copy, tm
                     quote: "\\"We stand together - all of us ... to the end,\\" and left."
             sources: [test-doc]
         """)
+    )
     dataset = write(data_copy, text)
     evidence = check_quotes(dataset, archive)
     assert [p for p in evidence.problems if p.severity == "error"] == []
@@ -195,7 +207,7 @@ def test_pledge_without_quote_is_an_error_statement_without_quote_a_warning(data
     assert error.entity == "test-pledge" and error.rule == "pledge.sources.quote"
     assert "has no quote; pledges need one" in error.message and "quote:" in error.hint
 
-    dataset = write(data_copy, statement("x").replace("- source:", "- ").replace("        quote: \"x\"\n", ""))
+    dataset = write(data_copy, statement("x").replace("- source:", "- ").replace('        quote: "x"\n', ""))
     (warning,) = [p for p in dataset.warnings if p.entity == "test-statement"]
     assert warning.severity == "warning" and warning.position.line == 6
 
@@ -205,11 +217,12 @@ def test_published_quote_is_a_web_annotation_with_a_text_quote_selector(shipped)
     pledge = shipped.dataset.of_kind("pledge")[0]
     cite = next(c for c in pledge.data["sources"] if "quote" in c.data)
     fact = rdflib.URIRef(f"{BASE}id/pledge/{pledge.id}")
-    (annotation,) = [a for a in g.subjects(OA.hasBody, fact)
-                     if g.value(g.value(a, OA.hasTarget), OA.hasSource) == rdflib.URIRef(
-                         f"{BASE}id/source/{cite.data['source']}")
-                     and str(g.value(g.value(g.value(a, OA.hasTarget), OA.hasSelector), OA.exact))
-                     == cite.data["quote"]]
+    (annotation,) = [
+        a
+        for a in g.subjects(OA.hasBody, fact)
+        if g.value(g.value(a, OA.hasTarget), OA.hasSource) == rdflib.URIRef(f"{BASE}id/source/{cite.data['source']}")
+        and str(g.value(g.value(g.value(a, OA.hasTarget), OA.hasSelector), OA.exact)) == cite.data["quote"]
+    ]
     assert (None, PG.quote, annotation) in g and g.value(annotation, OA.motivatedBy) == OA.identifying
     selector = g.value(g.value(annotation, OA.hasTarget), OA.hasSelector)
     assert (selector, rdflib.RDF.type, OA.TextQuoteSelector) in g

@@ -22,11 +22,19 @@ from pledgegraph.stages.build import nt_literal
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
-@given(st.text(), st.sampled_from(["", "en", "ar-Latn", "RU"]),
-       st.sampled_from(["", XSD + "string", XSD + "gYear", "http://example.org/dt"]))
+@given(
+    st.text(),
+    st.sampled_from(["", "en", "ar-Latn", "RU"]),
+    st.sampled_from(["", XSD + "string", XSD + "gYear", "http://example.org/dt"]),
+)
 def test_literals_are_written_as_pyoxigraph_writes_them(text, language, datatype):
-    expected = ox.Literal(text, language=language) if language else \
-        ox.Literal(text, datatype=ox.NamedNode(datatype)) if datatype else ox.Literal(text)
+    expected = (
+        ox.Literal(text, language=language)
+        if language
+        else ox.Literal(text, datatype=ox.NamedNode(datatype))
+        if datatype
+        else ox.Literal(text)
+    )
     assert nt_literal(text, language, datatype if not language else "") == str(expected)
 
 
@@ -53,12 +61,20 @@ def slow_outputs(out, settings) -> dict[str, bytes]:
     assert sorted(asserted + inferred, key=str) == both
     ontology = ontology_triples(settings)
     graphs = {"asserted": asserted, "inferred": inferred, "ontology": ontology}
-    quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph_iri(settings.base, name)))
-             for name in GRAPH_NAMES for t in graphs[name]]
-    return {"pledgegraph.ttl": serialize(both, "turtle"), "pledgegraph.nt": serialize(both, "ntriples"),
-            "pledgegraph.jsonld": serialize(both, "jsonld"), "pledgegraph.trig": serialize(quads, "trig"),
-            "asserted.nt": serialize(asserted, "ntriples"), "inferred.ttl": serialize(inferred, "turtle"),
-            "ontology.ttl": serialize(ontology, "turtle")}
+    quads = [
+        ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph_iri(settings.base, name)))
+        for name in GRAPH_NAMES
+        for t in graphs[name]
+    ]
+    return {
+        "pledgegraph.ttl": serialize(both, "turtle"),
+        "pledgegraph.nt": serialize(both, "ntriples"),
+        "pledgegraph.jsonld": serialize(both, "jsonld"),
+        "pledgegraph.trig": serialize(quads, "trig"),
+        "asserted.nt": serialize(asserted, "ntriples"),
+        "inferred.ttl": serialize(inferred, "turtle"),
+        "ontology.ttl": serialize(ontology, "turtle"),
+    }
 
 
 def test_outputs_are_byte_identical_to_the_plain_path(tmp_path, monkeypatch):
@@ -80,15 +96,20 @@ def test_a_low_memory_build_writes_the_same_bytes_and_leaves_no_store(tmp_path, 
     settings = settings_for(out_dir=tmp_path / "dist")
     build_all(settings)
     expected = {p.name: p.read_bytes() for p in settings.out_dir.iterdir()}
-    ran = CliRunner().invoke(main, ["build", "--low-memory", "--out", str(tmp_path / "lean"), "--data",
-                                    str(settings.data_dir)], catch_exceptions=False)
+    ran = CliRunner().invoke(
+        main,
+        ["build", "--low-memory", "--out", str(tmp_path / "lean"), "--data", str(settings.data_dir)],
+        catch_exceptions=False,
+    )
     assert ran.exit_code == 0, ran.output
     assert {p.name: p.read_bytes() for p in (tmp_path / "lean").iterdir()} == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dist", "lean"]
 
 
 def test_cli_start_up_imports_no_rdf_library():
-    code = ("import sys, pledgegraph.cli; heavy = {'rdflib', 'pyshacl', 'owlrl', 'pyoxigraph', 'yaml'} & "
-            "{m.split('.')[0] for m in sys.modules}; print(sorted(heavy))")
+    code = (
+        "import sys, pledgegraph.cli; heavy = {'rdflib', 'pyshacl', 'owlrl', 'pyoxigraph', 'yaml'} & "
+        "{m.split('.')[0] for m in sys.modules}; print(sorted(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

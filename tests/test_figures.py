@@ -77,9 +77,13 @@ def test_the_timeline_has_a_line_for_every_dated_kind_of_fact(timeline):
     shown = rows(timeline)
     linked = {link.split("/id/")[1].split("/")[0] for _, _, link in shown}
     events = data("events")["events"]
-    counts = {"tenure": len(data("tenures")["tenures"]), "branch": len(data("branches")["branches"]),
-              "pledge": len(data("pledges")["pledges"]), "acceptance": len(data("pledges")["acceptances"]),
-              "event": sum("claimed_by" in e or "attributed_to" in e for e in events)}
+    counts = {
+        "tenure": len(data("tenures")["tenures"]),
+        "branch": len(data("branches")["branches"]),
+        "pledge": len(data("pledges")["pledges"]),
+        "acceptance": len(data("pledges")["acceptances"]),
+        "event": sum("claimed_by" in e or "attributed_to" in e for e in events),
+    }
     assert linked == set(counts)
     for segment, count in counts.items():
         assert sum(f"/id/{segment}/" in link for _, _, link in shown) == count, segment
@@ -112,8 +116,11 @@ def test_claimed_and_attributed_attacks_are_told_apart(timeline):
 def test_precision_is_drawn_as_bands_and_undated_sides_are_marked(timeline):
     shown = {label: (n, dates) for n, (label, dates, _) in enumerate(rows(timeline))}
     # a year-only date is a band over the year, not a point on 1 January
-    year_row, year_dates = next((n, dates) for n, (_, dates, link) in enumerate(rows(timeline))
-                                if link.endswith("/event/magnitogorsk-building-collapse-2018"))
+    year_row, year_dates = next(
+        (n, dates)
+        for n, (_, dates, link) in enumerate(rows(timeline))
+        if link.endswith("/event/magnitogorsk-building-collapse-2018")
+    )
     assert year_dates == "2018"
     # a month: its bounds in words
     assert shown["Amir Khamzat → Islamic State"][1] == "2015-06"
@@ -126,8 +133,11 @@ def test_precision_is_drawn_as_bands_and_undated_sides_are_marked(timeline):
     period_row = shown["Rustam Asildarov: leader of Islamic State – Caucasus Province"][0]
 
     def width(n):
-        shape = next(g for g in timeline.iter(SVG + "g") if g.get("id") == f"row{n}-" + (
-            "claimed" if n == year_row else "tenure") + "-0")
+        shape = next(
+            g
+            for g in timeline.iter(SVG + "g")
+            if g.get("id") == f"row{n}-" + ("claimed" if n == year_row else "tenure") + "-0"
+        )
         xs = [float(x) for x in re.findall(r"[ML] ([\d.]+) ", shape.find(f".//{SVG}path").get("d"))]
         return max(xs) - min(xs)
 
@@ -137,16 +147,30 @@ def test_precision_is_drawn_as_bands_and_undated_sides_are_marked(timeline):
 def test_the_timeline_legend_shows_the_marks_colours(timeline):
     legend = next(g for g in timeline.iter(SVG + "g") if g.get("id") == "legend_1")
     texts = {t.text for t in legend.iter(SVG + "text")}
-    assert {"post held", "attack, responsibility claimed", "attack, attributed (not claimed)",
-            "start or end undated", "undated", "date known only within these bounds"} <= texts
-    drawn = set().union(*(fills(g, opaque_only=True) for g in timeline.iter(SVG + "g")
-                          if re.fullmatch(r"row\d+-\w+-\d+", g.get("id") or "")))
+    assert {
+        "post held",
+        "attack, responsibility claimed",
+        "attack, attributed (not claimed)",
+        "start or end undated",
+        "undated",
+        "date known only within these bounds",
+    } <= texts
+    drawn = set().union(
+        *(
+            fills(g, opaque_only=True)
+            for g in timeline.iter(SVG + "g")
+            if re.fullmatch(r"row\d+-\w+-\d+", g.get("id") or "")
+        )
+    )
     assert drawn and drawn == fills(legend, opaque_only=True) - {"#888888"}
 
 
 def test_the_diagram_draws_every_branch_relation_and_pledge_with_undated_ones_dashed(store, diagram):
-    edges = {a.get(XLINK + "title"): a.find(SVG + "path") for a in diagram.iter(SVG + "a")
-             if a.find(SVG + "path") is not None}
+    edges = {
+        a.get(XLINK + "title"): a.find(SVG + "path")
+        for a in diagram.iter(SVG + "a")
+        if a.find(SVG + "path") is not None
+    }
     name = {r["id"]: label_of(store, f"{BASE}id/org/{r['id']}", BASE) for r in data("organizations")["organizations"]}
     for branch in data("branches")["branches"]:
         drawn = f"{name[branch['branch']]} → {name[branch['parent']]}: branch, "
@@ -157,10 +181,15 @@ def test_the_diagram_draws_every_branch_relation_and_pledge_with_undated_ones_da
     pledges = [t for t in edges if ": pledge, " in t]
     assert "Boko Haram → Islamic State: pledge, undated" in pledges
     assert sum(t.startswith("Rustam Asildarov → Islamic State: pledge, 2014-11-01..") for t in pledges) == 2
-    legend = {g.get("id"): g.find(SVG + "path").get("stroke") for g in diagram.iter(SVG + "g")
-              if (g.get("id") or "").startswith("legend_")}
-    assert legend == {"legend_pledge": edges["Boko Haram → Islamic State: pledge, undated"].get("stroke"),
-                      "legend_branch": edges[arrow[0][0]].get("stroke")}
+    legend = {
+        g.get("id"): g.find(SVG + "path").get("stroke")
+        for g in diagram.iter(SVG + "g")
+        if (g.get("id") or "").startswith("legend_")
+    }
+    assert legend == {
+        "legend_pledge": edges["Boko Haram → Islamic State: pledge, undated"].get("stroke"),
+        "legend_branch": edges[arrow[0][0]].get("stroke"),
+    }
 
 
 def test_an_entity_gets_its_own_pictures_when_it_relates_two_facts(figures):

@@ -57,29 +57,55 @@ def test_q1_pledges_to_the_islamic_state_and_their_acceptance(dist):
 def test_q2_who_led_vilayat_dagestan_on_a_date_and_per_whom(dist):
     rows = ask(dist, "q2-leader-on-a-date", "org=org/vilayat-dagestan", "date=2015-03-01")
     assert [(r["person"], r["source"], r["quote"]) for r in rows] == [
-        ("person/rustam-asildarov", "source/dailybeast-isis-comes-to-russia",
-         "Rustam Asilderov, leader of the Dagestan wing of the insurgency")]
+        (
+            "person/rustam-asildarov",
+            "source/dailybeast-isis-comes-to-russia",
+            "Rustam Asilderov, leader of the Dagestan wing of the insurgency",
+        )
+    ]
 
 
 def test_q3_under_the_islamic_state_on_a_date(dist):
     rows = ask(dist, "q3-under-on-a-date", "org=org/islamic-state", "date=2016-01-01")
-    assert {r["unit"] for r in rows} == {"org/vilayat-nokhchicho", "org/vilayat-dagestan", "org/vilayat-galgaicho",
-                                          "org/vilayat-kbk", "org/is-caucasus-province"}
-    before = run(dist, "query", "-f", str(QUERIES / "q3-under-on-a-date.rq"), "--bind", "org=org/islamic-state",
-                 "--bind", "date=2015-01-01")  # before the June 2015 pledges were accepted: nothing
+    assert {r["unit"] for r in rows} == {
+        "org/vilayat-nokhchicho",
+        "org/vilayat-dagestan",
+        "org/vilayat-galgaicho",
+        "org/vilayat-kbk",
+        "org/is-caucasus-province",
+    }
+    before = run(
+        dist,
+        "query",
+        "-f",
+        str(QUERIES / "q3-under-on-a-date.rq"),
+        "--bind",
+        "org=org/islamic-state",
+        "--bind",
+        "date=2015-01-01",
+    )  # before the June 2015 pledges were accepted: nothing
     assert "(0 rows)" in before.stdout and "removes every row" in before.stderr
 
 
 def test_q4_what_the_sources_disagree_about(dist):
     rows = ask(dist, "q4-disagreements")
-    got = {(r["disagreement"].removeprefix("disagreement/"), r.get("who") or r.get("whoLabel"),
-            r.get("otherWho") or r.get("otherLabel")) for r in rows}
+    got = {
+        (
+            r["disagreement"].removeprefix("disagreement/"),
+            r.get("who") or r.get("whoLabel"),
+            r.get("otherWho") or r.get("otherLabel"),
+        )
+        for r in rows
+    }
     sides = {
         "caucasus-emirate-still-active-2015": ["person/sergei-melikov", "person/joanna-paraszczuk"],
         "chechens-fighting-in-syria": ["person/ramzan-kadyrov", "Russian security and government officials"],
         "chechens-with-isis-figures": ["many", "person/mairbek-vatchagaev"],
-        "june-2015-statement-how-published": ["org/the-daily-beast", 'the article "Islamic State of Russia" '
-                                              "(publisher not stated)", "org/wikipedia"],
+        "june-2015-statement-how-published": [
+            "org/the-daily-beast",
+            'the article "Islamic State of Russia" (publisher not stated)',
+            "org/wikipedia",
+        ],
         "magnitogorsk-collapse-cause": ["org/is-caucasus-province", "some Russian investigators"],
     }
     assert got == {(d, a, b) for d, who in sides.items() for a in who for b in who if a != b}
@@ -104,24 +130,31 @@ def test_q6_attack_timeline_in_event_order_with_the_claim_date(dist):
             order.append(r["event"])
     assert [e.removeprefix("event/") for e in order] == [
         "magnitogorsk-building-collapse-2018",  # "2018": its first day
-        "kizlyar-church-shooting-2018-02-18", "grozny-police-station-attack-2018-08-20",
-        "sernovodskoye-police-attack-2019-01-25", "grozny-kadyrov-residence-attack-2019-06-23",
-        "bamut-checkpoint-attack-2019-07-02", "karachayevsk-police-patrol-attack-2024-04-22",
+        "kizlyar-church-shooting-2018-02-18",
+        "grozny-police-station-attack-2018-08-20",
+        "sernovodskoye-police-attack-2019-01-25",
+        "grozny-kadyrov-residence-attack-2019-06-23",
+        "bamut-checkpoint-attack-2019-07-02",
+        "karachayevsk-police-patrol-attack-2024-04-22",
         "mara-ayagy-police-post-attack-2024-04-28",
         # undated, last: the seeds date the base attack's claim ("on 2 September 2015"), not the attack
-        "attack-day-after-magnitogorsk-collapse", "dagestan-military-base-attack-2015-09-02"]
+        "attack-day-after-magnitogorsk-collapse",
+        "dagestan-military-base-attack-2015-09-02",
+    ]
     claimed = {r["event"]: r.get("claimedOn") for r in rows}
     assert claimed["event/magnitogorsk-building-collapse-2018"] == "In early January 2019"
     assert claimed["event/attack-day-after-magnitogorsk-collapse"] == "In early January 2019"
 
 
 def test_q7_a_csv_and_a_turtle_export(dist):
-    text = run(dist, "query", "-f", str(QUERIES / "q7-pledges-csv.rq"), "--bind", "to=org/islamic-state",
-               "--format", "csv").stdout
+    text = run(
+        dist, "query", "-f", str(QUERIES / "q7-pledges-csv.rq"), "--bind", "to=org/islamic-state", "--format", "csv"
+    ).stdout
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 9
     assert {(r["name"], r["date"]) for r in rows if r["pledge"].endswith("caucasus-velayats-pledge-2015-06")} == {
-        (n, "June 21") for n in ("Vilayat Nokhchicho", "Vilayat Dagestan", "Galgaicho", "KBK")}
+        (n, "June 21") for n in ("Vilayat Nokhchicho", "Vilayat Dagestan", "Galgaicho", "KBK")
+    }
     assert [r["date"] for r in rows if r["pledge"].endswith("boko-haram-pledge")] == [""]
 
     turtle = run(dist, "export", "org/is-caucasus-province").stdout

@@ -49,8 +49,12 @@ BASE = (
 
 
 def git(repo, *args):
-    subprocess.run(["git", "-c", "user.name=test", "-c", "user.email=test@example.org", *args], cwd=repo,
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=test", "-c", "user.email=test@example.org", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.fixture
@@ -107,8 +111,11 @@ def test_cli_changed_reports_counts_and_exit_code(project, repo):
     clean = runner.invoke(main, ["validate", "--changed", "--data", str(repo / "data")])
     assert clean.exit_code == 0 and clean.output.splitlines()[-1].startswith("0 error(s), 0 warning(s) in 0 of ")
     edit(repo, name("Inc Person"), name("Inc Person", True) + name("Other", True))
-    result = runner.invoke(main, ["validate", "--changed", "--data", str(repo / "data")],
-                           env={"PLEDGEGRAPH_SHAPES_DIR": str(repo / "shapes")})
+    result = runner.invoke(
+        main,
+        ["validate", "--changed", "--data", str(repo / "data")],
+        env={"PLEDGEGRAPH_SHAPES_DIR": str(repo / "shapes")},
+    )
     assert result.exit_code == 1
     assert "inc-person: has two preferred names" in result.output and "inc-old-trouble" not in result.output
     assert result.output.splitlines()[-1].startswith("1 error(s), ")
@@ -150,16 +157,22 @@ def test_changed_shapes_mean_a_full_run(repo):
 def test_named_files_check_all_their_records(project, repo):
     result = check(settings(repo), scope=changes.for_paths([repo / "data" / "zz-inc.yaml"], repo / "data"))
     assert {"inc-person", "inc-old-trouble", "inc-org", "inc-bystander", "inc-tenure", "inc-pledge"} <= result.checked
-    out = CliRunner().invoke(main, ["validate", "--data", str(repo / "data"), str(repo / "data" / "zz-inc.yaml")],
-                             env={"PLEDGEGRAPH_SHAPES_DIR": str(repo / "shapes")})
+    out = CliRunner().invoke(
+        main,
+        ["validate", "--data", str(repo / "data"), str(repo / "data" / "zz-inc.yaml")],
+        env={"PLEDGEGRAPH_SHAPES_DIR": str(repo / "shapes")},
+    )
     assert out.exit_code == 1 and "inc-old-trouble" in out.output
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--since", "no-such-rev"], "'no-such-rev' is not a git revision"),
-    (["README.md"], "is not a data file under"),
-    (["--changed", "--since", "HEAD"], "not more than one"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--since", "no-such-rev"], "'no-such-rev' is not a git revision"),
+        (["README.md"], "is not a data file under"),
+        (["--changed", "--since", "HEAD"], "not more than one"),
+    ],
+)
 def test_unusable_scopes_exit_2(project, repo, args, message):
     result = CliRunner().invoke(main, ["validate", "--data", str(repo / "data"), *args])
     assert result.exit_code == 2 and message in result.output

@@ -80,20 +80,25 @@ def test_every_kind_field_and_concept_is_in_the_schema():
 SRC = "wikipedia-is-caucasus-province"
 
 
-@pytest.mark.parametrize("text, where", [
-    ("persons:\n  - id: x\n    nmaes: []\n    sources: [s]\n", "nmaes"),                    # unknown field
-    ("organizations:\n  - id: x\n    kind: [militant]\n    names: []\n    sources: [s]\n", "militant"),  # concept
-    ("persons:\n  - id: Not An Id\n    names: []\n    sources: [s]\n", "Not An Id"),       # id
-    ("persons:\n  - id: x\n    names: []\n", "sources"),                                    # required
-    ("people: []\n", "people"),                                                             # kind
-    ("estimates:\n  - {id: x, quantity: fighters-abroad, population: p, bound: over, value: \"12\", sources: [s]}\n",
-     "12"),                                                                                 # quoted number
-    ("pledges:\n  - {id: x, pledgers: [a], to: b, date: {by: June}, sources: [s]}\n", "date"),  # date
-])
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        ("persons:\n  - id: x\n    nmaes: []\n    sources: [s]\n", "nmaes"),  # unknown field
+        ("organizations:\n  - id: x\n    kind: [militant]\n    names: []\n    sources: [s]\n", "militant"),  # concept
+        ("persons:\n  - id: Not An Id\n    names: []\n    sources: [s]\n", "Not An Id"),  # id
+        ("persons:\n  - id: x\n    names: []\n", "sources"),  # required
+        ("people: []\n", "people"),  # kind
+        (
+            "estimates:\n"
+            '  - {id: x, quantity: fighters-abroad, population: p, bound: over, value: "12", sources: [s]}\n',
+            "12",
+        ),  # quoted number
+        ("pledges:\n  - {id: x, pledgers: [a], to: b, date: {by: June}, sources: [s]}\n", "date"),  # date
+    ],
+)
 def test_schema_flags_the_usual_mistakes(validator, text, where):
     errors = list(validator.iter_errors(as_editor_sees_it(read(text))))
-    assert errors and any(where in f"{e.message} {list(e.absolute_path)}" for e in errors), \
-        [e.message for e in errors]
+    assert errors and any(where in f"{e.message} {list(e.absolute_path)}" for e in errors), [e.message for e in errors]
 
 
 def test_schema_command_writes_and_checks(tmp_path, project):

@@ -79,8 +79,7 @@ persons:
 def test_bad_record_is_reported_at_its_line(data_copy, text, line, fragment):
     _write(data_copy, "zz-test.yaml", text)
     problems = [p for p in _problems(data_copy) if p.position.file.endswith("zz-test.yaml")]
-    assert any(fragment in p.message and p.position.line == line for p in problems), \
-        [p.format() for p in problems]
+    assert any(fragment in p.message and p.position.line == line for p in problems), [p.format() for p in problems]
 
 
 def test_near_miss_reference_gets_a_hint(data_copy):
@@ -90,13 +89,16 @@ def test_near_miss_reference_gets_a_hint(data_copy):
     assert problem.entity == "test-person"
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("persons:\n  - &a {id: x}\n", "anchor '&a' is not allowed"),
-    ("persons: [\n", "YAML syntax"),
-    ("persons:\n  - id: a\n    id: b\n", "duplicate key 'id'"),
-    ("persons:\n  - <<: {id: a}\n", "merge key '<<' is not allowed"),
-    ("persons:\n  - !!str id: a\n", "tag 'tag:yaml.org,2002:str' is not allowed"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("persons:\n  - &a {id: x}\n", "anchor '&a' is not allowed"),
+        ("persons: [\n", "YAML syntax"),
+        ("persons:\n  - id: a\n    id: b\n", "duplicate key 'id'"),
+        ("persons:\n  - <<: {id: a}\n", "merge key '<<' is not allowed"),
+        ("persons:\n  - !!str id: a\n", "tag 'tag:yaml.org,2002:str' is not allowed"),
+    ],
+)
 def test_unsafe_or_broken_yaml_is_refused(data_copy, text, fragment):
     _write(data_copy, "zz-test.yaml", text)
     problems = _problems(data_copy, UnusableInput)
@@ -105,7 +107,8 @@ def test_unsafe_or_broken_yaml_is_refused(data_copy, text, fragment):
 
 def test_alias_bomb_is_refused_before_it_expands(data_copy):
     bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdefgh", "bcdefghi")
+    )
     _write(data_copy, "zz-test.yaml", bomb)
     (problem,) = _problems(data_copy, UnusableInput)
     assert problem.position.line == 1 and "anchor" in problem.message
@@ -128,8 +131,11 @@ def test_yaml_11_words_stay_text_where_the_format_wants_text(data_copy):
 def test_unquoted_dates_keep_their_precision(data_copy):
     dataset = load(data_copy, VOCAB)
     founded = dataset.by_id["caucasus-emirate"].data["founded"][0].value
-    assert (founded.point.precision, founded.earliest.isoformat(), founded.latest.isoformat()) == \
-        ("year", "2007-01-01", "2007-12-31")
+    assert (founded.point.precision, founded.earliest.isoformat(), founded.latest.isoformat()) == (
+        "year",
+        "2007-01-01",
+        "2007-12-31",
+    )
 
 
 def test_symlink_leaving_the_data_directory_is_refused(data_copy, tmp_path):

@@ -54,10 +54,19 @@ async def start_server(project: Path, files: list[str] | None = None) -> Languag
         ls.checked[params.uri] = params.version
 
     register_lsp_features(client, {**DEFAULT_CLIENT_FEATURES, lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: published})
-    await client.start_io(sys.executable, "-m", "pledgegraph", "lsp", "--data", "data", cwd=project,
-                          env={**os.environ, "PLEDGEGRAPH_ARCHIVE_DIR": ""})
-    await client.initialize_session(lsp.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"), root_uri=project.as_uri()))
+    await client.start_io(
+        sys.executable,
+        "-m",
+        "pledgegraph",
+        "lsp",
+        "--data",
+        "data",
+        cwd=project,
+        env={**os.environ, "PLEDGEGRAPH_ARCHIVE_DIR": ""},
+    )
+    await client.initialize_session(
+        lsp.InitializeParams(capabilities=client_capabilities("visual-studio-code"), root_uri=project.as_uri())
+    )
     files = files or sorted(p.name for p in (project / "data").glob("*.yaml") if p.name != "checks.yaml")
     await until(lambda: all(uri(project, f) in client.diagnostics for f in files))
     client.versions, client.buffers = {}, {}  # of the open buffers, by uri
@@ -86,8 +95,9 @@ async def open_file(client, project: Path, name: str) -> str:
     u = uri(project, name)
     if u not in client.versions:
         client.versions[u], client.buffers[u] = 1, (project / "data" / name).read_text()
-        client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-            lsp.TextDocumentItem(u, "yaml", 1, client.buffers[u])))
+        client.text_document_did_open(
+            lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(u, "yaml", 1, client.buffers[u]))
+        )
         await until(lambda: client.checked.get(u) == 1)
     return u
 
@@ -96,9 +106,12 @@ async def type_text(client, u: str, text: str, wait: bool = True) -> None:
     """Replace the buffer's text (unsaved) and wait until its diagnostics follow."""
     client.versions[u] += 1
     version, client.buffers[u] = client.versions[u], text
-    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-        lsp.VersionedTextDocumentIdentifier(version=version, uri=u),
-        [lsp.TextDocumentContentChangeWholeDocument(text=text)]))
+    client.text_document_did_change(
+        lsp.DidChangeTextDocumentParams(
+            lsp.VersionedTextDocumentIdentifier(version=version, uri=u),
+            [lsp.TextDocumentContentChangeWholeDocument(text=text)],
+        )
+    )
     if wait:
         await until(lambda: client.checked.get(u) == version)
 
@@ -115,8 +128,17 @@ def shown(client, project: Path) -> dict[str, list[tuple]]:
             data = dict(d.data)
             assert (d.range.start.line + 1, d.range.start.character + 1) >= (data["line"], data["column"])
             out.setdefault(data["file"], []).append(
-                (data["line"], data["column"], data["severity"], data["entity"], data["message"], data["rule"],
-                 data["value"], data["hint"]))
+                (
+                    data["line"],
+                    data["column"],
+                    data["severity"],
+                    data["entity"],
+                    data["message"],
+                    data["rule"],
+                    data["value"],
+                    data["hint"],
+                )
+            )
     return out
 
 
@@ -128,12 +150,18 @@ def validate_report(texts: dict[str, str], where: Path) -> dict[str, list[tuple]
     copy_project(where)
     for name, text in texts.items():
         (where / "data" / name).write_text(text)
-    done = subprocess.run([sys.executable, "-m", "pledgegraph", "validate", "--format", "json", "--data", "data"],
-                          cwd=where, capture_output=True, text=True, env={**os.environ, "PLEDGEGRAPH_ARCHIVE_DIR": ""})
+    done = subprocess.run(
+        [sys.executable, "-m", "pledgegraph", "validate", "--format", "json", "--data", "data"],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PLEDGEGRAPH_ARCHIVE_DIR": ""},
+    )
     out = {}
     for p in json.loads(done.stdout)["problems"]:
-        out.setdefault(p["file"], []).append((p["line"], p["column"], p["severity"], p["entity"], p["message"],
-                                              p["rule"], p["value"], p["hint"]))
+        out.setdefault(p["file"], []).append(
+            (p["line"], p["column"], p["severity"], p["entity"], p["message"], p["rule"], p["value"], p["hint"])
+        )
     return out
 
 
@@ -179,9 +207,10 @@ async def test_every_file_reports_what_validate_reports_through_edits(client, pr
     for n, text in originals.items():
         lines = text.split("\n")
         at = first_record_line(text)
-        removable = next((i for i in range(at, len(lines)) if lines[i].strip().startswith("#") or not lines[i].strip()),
-                         None)
-        shrunk[n] = "\n".join(lines[:removable] + lines[removable + 1:]) if removable is not None else text
+        removable = next(
+            (i for i in range(at, len(lines)) if lines[i].strip().startswith("#") or not lines[i].strip()), None
+        )
+        shrunk[n] = "\n".join(lines[:removable] + lines[removable + 1 :]) if removable is not None else text
     await compare(shrunk)
     await compare(originals)
 
@@ -190,11 +219,13 @@ async def test_a_typed_mistake_is_reported_at_its_range_and_its_quick_fix_gives_
     u = await open_file(client, project, "pledges.yaml")
     original = buffer(client, u)
     lines = original.split("\n")
-    for mistake, fixed_by in ((("to: islamic-state", "to: islamic-stat"), "Replace with 'islamic-state'"),
-                              (("pledger_count: 6", "pledger_count: 06"), "Write 6"),
-                              (("pledger_count: 6", 'pledger_count: "6"'), "Write 6 without quotes"),
-                              (("    to: islamic-state", "\tto: islamic-state"), "Replace the tab with spaces"),
-                              (("pledger_group: commanders in", "pledger_group: commanders: in"), "Quote the value")):
+    for mistake, fixed_by in (
+        (("to: islamic-state", "to: islamic-stat"), "Replace with 'islamic-state'"),
+        (("pledger_count: 6", "pledger_count: 06"), "Write 6"),
+        (("pledger_count: 6", 'pledger_count: "6"'), "Write 6 without quotes"),
+        (("    to: islamic-state", "\tto: islamic-state"), "Replace the tab with spaces"),
+        (("pledger_group: commanders in", "pledger_group: commanders: in"), "Quote the value"),
+    ):
         old, new = mistake
         line = next(i for i, text in enumerate(lines) if old in text)
         await type_text(client, u, original.replace(old, new, 1))
@@ -207,14 +238,15 @@ async def test_a_typed_mistake_is_reported_at_its_range_and_its_quick_fix_gives_
             assert d.range.end.character - d.range.start.character == len(value)
         else:
             assert d.range.start.line == line, d
-        actions = await client.text_document_code_action_async(lsp.CodeActionParams(
-            lsp.TextDocumentIdentifier(u), d.range, lsp.CodeActionContext([d])))
+        actions = await client.text_document_code_action_async(
+            lsp.CodeActionParams(lsp.TextDocumentIdentifier(u), d.range, lsp.CodeActionContext([d]))
+        )
         assert [a.title for a in actions] == [fixed_by]
         text = buffer(client, u)
         for e in actions[0].edit.changes[u]:  # one edit each
             lines_now = text.split("\n")
             row = lines_now[e.range.start.line]
-            lines_now[e.range.start.line] = row[:e.range.start.character] + e.new_text + row[e.range.end.character:]
+            lines_now[e.range.start.line] = row[: e.range.start.character] + e.new_text + row[e.range.end.character :]
             text = "\n".join(lines_now)
         await type_text(client, u, text)
         assert not [d for d in client.diagnostics[u] if d.severity == lsp.DiagnosticSeverity.Error], text
@@ -245,8 +277,11 @@ async def test_completion_offers_what_the_field_takes(client, project):
 
     organizations = await complete("to: islamic-state", "to: islamic")  # organizations only (not persons)
     assert "islamic-state" in organizations and "abu-bakr-al-baghdadi" not in organizations
-    assert set(organizations) <= {line.split("id: ")[1] for line in (project / "data" / "organizations.yaml")
-                                  .read_text().splitlines() if line.startswith("  - id: ")}
+    assert set(organizations) <= {
+        line.split("id: ")[1]
+        for line in (project / "data" / "organizations.yaml").read_text().splitlines()
+        if line.startswith("  - id: ")
+    }
     assert await complete("to_leader: abu-bakr-al-baghdadi", "to_leader: abu-bakr") == ["abu-bakr-al-baghdadi"]
     assert await complete("pledger_bound: exactly", "pledger_bound: ex") == ["exactly"]  # a concept
     sources = await complete("  - source: dailybeast-isis-comes-to-russia", "  - source: dailybeast")
@@ -268,12 +303,20 @@ async def test_hover_definition_references_and_outline(client, project):
     assert where.uri == uri(project, "organizations.yaml")
     assert organizations[where.range.start.line] == "  - id: islamic-state"
 
-    found = await client.text_document_references_async(lsp.ReferenceParams(
-        text_document=lsp.TextDocumentIdentifier(u), position=on_id, context=lsp.ReferenceContext(False)))
+    found = await client.text_document_references_async(
+        lsp.ReferenceParams(
+            text_document=lsp.TextDocumentIdentifier(u), position=on_id, context=lsp.ReferenceContext(False)
+        )
+    )
     files = {r.uri.rsplit("/", 1)[1] for r in found}
     assert {"pledges.yaml", "branches.yaml"} <= files
-    assert all(Path(r.uri.removeprefix("file://")).read_text().split("\n")[r.range.start.line]
-               [r.range.start.character:r.range.end.character] == "islamic-state" for r in found)
+    assert all(
+        Path(r.uri.removeprefix("file://"))
+        .read_text()
+        .split("\n")[r.range.start.line][r.range.start.character : r.range.end.character]
+        == "islamic-state"
+        for r in found
+    )
 
     symbols = await client.text_document_document_symbol_async(lsp.DocumentSymbolParams(lsp.TextDocumentIdentifier(u)))
     ids = [line.split("id: ")[1] for line in text.split("\n") if line.startswith("  - id: ")]
@@ -292,8 +335,9 @@ async def test_hover_on_a_quote_says_where_the_source_says_it(client, project):
     await type_text(client, u, text.replace("six commanders in the Chechen", "seven commanders in the Chechen", 1))
     hover = await hover_text(client, u, on_quote)
     assert hover.startswith("Quote **not found** in `dailybeast-isis-comes-to-russia`:")
-    assert any(d.data["rule"] == "evidence.quote" and d.range.start.line == on_quote.line
-               for d in client.diagnostics[u])
+    assert any(
+        d.data["rule"] == "evidence.quote" and d.range.start.line == on_quote.line for d in client.diagnostics[u]
+    )
     await type_text(client, u, text)
 
 

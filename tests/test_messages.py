@@ -22,8 +22,7 @@ LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<column>\d+): (?P<severity
 
 def validate(data_dir, *args, shapes_dir=None):
     env = {"PLEDGEGRAPH_SHAPES_DIR": str(shapes_dir)} if shapes_dir else None
-    return CliRunner().invoke(main, ["validate", "--data", str(data_dir), *args], env=env,
-                              catch_exceptions=False)
+    return CliRunner().invoke(main, ["validate", "--data", str(data_dir), *args], env=env, catch_exceptions=False)
 
 
 def with_extra_shapes(tmp_path):
@@ -37,8 +36,10 @@ def test_shacl_warning_on_a_nested_name_points_at_the_name(project, data_copy, t
     (data_copy / "zz-case.yaml").write_text(ORG)
     result = validate(data_copy, shapes_dir=with_extra_shapes(tmp_path))
     assert result.exit_code == 0, result.output
-    assert "data/zz-case.yaml:5:9: warning: test-org: says not what kind of name this is: add `kind:` " \
-           "(real-name, kunya, transliteration...) [organization.names.kind]" in result.output.splitlines()
+    assert (
+        "data/zz-case.yaml:5:9: warning: test-org: says not what kind of name this is: add `kind:` "
+        "(real-name, kunya, transliteration...) [organization.names.kind]" in result.output.splitlines()
+    )
 
 
 def test_problems_are_sorted_deduplicated_and_counted(project, data_copy):
@@ -56,8 +57,10 @@ def test_problems_are_sorted_deduplicated_and_counted(project, data_copy):
 
 def test_exact_repeats_are_reported_once():
     p = Problem(Position("data/x.yaml", 3, 5), "boom", entity="x")
-    assert sorted_unique([p, p, Problem(Position("data/x.yaml", 1, 1), "first")]) == \
-        [Problem(Position("data/x.yaml", 1, 1), "first"), p]
+    assert sorted_unique([p, p, Problem(Position("data/x.yaml", 1, 1), "first")]) == [
+        Problem(Position("data/x.yaml", 1, 1), "first"),
+        p,
+    ]
 
 
 def test_shacl_results_use_field_names_and_ids_never_iris(project, data_copy, tmp_path):
@@ -67,8 +70,13 @@ def test_shacl_results_use_field_names_and_ids_never_iris(project, data_copy, tm
     ours = [p for p in doc["problems"] if p["file"].endswith("zz-case.yaml")]
     assert ours and all("http" not in p["message"] + p["rule"] + p["value"] for p in ours)
     date = next(p for p in ours if p["severity"] == "error")
-    assert (date["line"], date["column"], date["rule"], date["value"], date["entity"]) == \
-        (9, 14, "organization.founded", "1815-01-01", "test-org")
+    assert (date["line"], date["column"], date["rule"], date["value"], date["entity"]) == (
+        9,
+        14,
+        "organization.founded",
+        "1815-01-01",
+        "test-org",
+    )
 
 
 def test_disagreeing_claimed_dates_are_each_traced_to_their_own_line(project, data_copy, tmp_path):
@@ -76,13 +84,16 @@ def test_disagreeing_claimed_dates_are_each_traced_to_their_own_line(project, da
         "organizations:\n  - id: test-org\n    kind: [militant-group]\n"
         "    names: [{name: T, lang: en, sources: [wikipedia-is-caucasus-province]}]\n"
         "    founded:\n"
-        "      - {value: \"2007\", sources: [wikipedia-is-caucasus-province]}\n"
-        "      - {value: \"1807\", sources: [dailybeast-isis-comes-to-russia]}\n"
-        "    sources: [wikipedia-is-caucasus-province]\n")
+        '      - {value: "2007", sources: [wikipedia-is-caucasus-province]}\n'
+        '      - {value: "1807", sources: [dailybeast-isis-comes-to-russia]}\n'
+        "    sources: [wikipedia-is-caucasus-province]\n"
+    )
     result = validate(data_copy, shapes_dir=with_extra_shapes(tmp_path))
     errors = [line for line in result.output.splitlines() if ": error:" in line]
-    assert errors == ["data/zz-case.yaml:7:9: error: test-org: is before 1900: check the year "
-                      "(value: '1807-01-01') [organization.founded]"]
+    assert errors == [
+        "data/zz-case.yaml:7:9: error: test-org: is before 1900: check the year "
+        "(value: '1807-01-01') [organization.founded]"
+    ]
 
 
 def test_colour_only_on_a_terminal(project, data_copy):
@@ -90,13 +101,16 @@ def test_colour_only_on_a_terminal(project, data_copy):
     assert "\x1b[" not in validate(data_copy).output
 
 
-@pytest.mark.parametrize("term, text", [
-    ("<https://w3id.org/pledgegraph/id/org/islamic-state>", "islamic-state"),
-    ('"1815-01-01"^^<http://www.w3.org/2001/XMLSchema#date>', "1815-01-01"),
-    ('"Say \\"no\\""@en', 'Say "no"'),
-    ("https://w3id.org/pledgegraph/vocab/org-kind/province", "province"),
-    ("https://w3id.org/pledgegraph/ontology#Pledge", "pg:Pledge"),
-])
+@pytest.mark.parametrize(
+    "term, text",
+    [
+        ("<https://w3id.org/pledgegraph/id/org/islamic-state>", "islamic-state"),
+        ('"1815-01-01"^^<http://www.w3.org/2001/XMLSchema#date>', "1815-01-01"),
+        ('"Say \\"no\\""@en', 'Say "no"'),
+        ("https://w3id.org/pledgegraph/vocab/org-kind/province", "province"),
+        ("https://w3id.org/pledgegraph/ontology#Pledge", "pg:Pledge"),
+    ],
+)
 def test_values_are_shown_as_curators_write_them_whatever_the_engine(shipped, term, text):
     from pledgegraph.stages.explain import problem
 

@@ -97,8 +97,11 @@ def test_timeline_is_valid_xml_whatever_the_labels_hold(dist):
     for quad in list(store.quads_for_pattern(None, label, None)):
         if quad.object.language == "en":
             store.remove(quad)
-            store.add(ox.Quad(quad.subject, label, ox.Literal(quad.object.value + "\uffff\x01", language="en"),
-                              quad.graph_name))
+            store.add(
+                ox.Quad(
+                    quad.subject, label, ox.Literal(quad.object.value + "\uffff\x01", language="en"), quad.graph_name
+                )
+            )
     svg = figures.Figures(store, loaded.base).timeline(lambda iri: "#")
     assert svg and "\ufffd" in svg
     ElementTree.fromstring(svg)

@@ -71,10 +71,10 @@ def run_checks(stages: list[list[Path]]) -> tuple[list[dict], str]:
     args = [str(f) for f in stages[0]]
     for stage in stages[1:]:
         args += ["--then", *map(str, stage)]
-    out = subprocess.run([JAVA, "-cp", str(hermit_jar()), str(CHECK), *args], capture_output=True, text=True,
-                         timeout=600)
-    results = [dict(re.findall(r"(\w+)=(\S+)", line)) for line in out.stdout.splitlines()
-               if line.startswith("result:")]
+    out = subprocess.run(
+        [JAVA, "-cp", str(hermit_jar()), str(CHECK), *args], capture_output=True, text=True, timeout=600
+    )
+    results = [dict(re.findall(r"(\w+)=(\S+)", line)) for line in out.stdout.splitlines() if line.startswith("result:")]
     assert len(results) == len(stages), out.stdout + out.stderr
     return results, out.stdout
 
@@ -87,12 +87,24 @@ def test_ontology_and_data_are_owl2_dl_and_consistent(shipped, tmp_path):
     for name, text in (("plain-org", PLAIN_ORG), ("wrong-kind", WRONG_KIND), ("not-dl", NOT_DL)):
         extra[name] = tmp_path / f"{name}.ttl"
         extra[name].write_text(text)
-    results, stdout = run_checks([settings_for().ontology_files, [asserted], [inferred], [extra["plain-org"]],
-                                  [extra["wrong-kind"]], [extra["not-dl"]]])
+    results, stdout = run_checks(
+        [
+            settings_for().ontology_files,
+            [asserted],
+            [inferred],
+            [extra["plain-org"]],
+            [extra["wrong-kind"]],
+            [extra["not-dl"]],
+        ]
+    )
     ontology, asserted_only, with_inferred, org, wrong_kind, not_dl = results
     for result in (ontology, asserted_only, with_inferred, org):
         assert (result["violations"], result["unparsed"], result["consistent"], result["invalid"]) == (
-            "0", "0", "true", "0"), stdout
+            "0",
+            "0",
+            "true",
+            "0",
+        ), stdout
     assert int(ontology["axioms"]) > 1000 and int(asserted_only["axioms"]) > int(ontology["axioms"]) + 5000
     assert int(asserted_only["dates"]) > 100  # the data's dates went through the substitution
     assert (wrong_kind["violations"], wrong_kind["consistent"]) == ("0", "false")

@@ -21,8 +21,7 @@ def store(shipped):
     """The data and the ontology (which gives labels to properties and concepts) in named graphs."""
     s = ox.Store()
     for name, triples in (("asserted", shipped.built.triples), ("ontology", ontology_triples(settings_for()))):
-        s.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(BASE + "graph/" + name))
-                      for t in triples)
+        s.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(BASE + "graph/" + name)) for t in triples)
     return s
 
 
@@ -91,10 +90,20 @@ def test_every_link_on_every_page_goes_to_an_entity_or_outside(store):
 def test_text_from_the_data_is_escaped():
     s = ox.Store()
     iri = BASE + "id/person/x"
-    s.add(ox.Quad(ox.NamedNode(iri), ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
-                  ox.NamedNode("https://w3id.org/pledgegraph/ontology#Person")))
-    s.add(ox.Quad(ox.NamedNode(iri), ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel"),
-                  ox.Literal('<script>alert("x")</script>', language="en")))
+    s.add(
+        ox.Quad(
+            ox.NamedNode(iri),
+            ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+            ox.NamedNode("https://w3id.org/pledgegraph/ontology#Person"),
+        )
+    )
+    s.add(
+        ox.Quad(
+            ox.NamedNode(iri),
+            ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel"),
+            ox.Literal('<script>alert("x")</script>', language="en"),
+        )
+    )
     page = render_entity(s, iri, BASE, link)
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "&lt;script&gt;" in render_index(s, BASE, link)
@@ -112,7 +121,7 @@ def test_pages_show_labels_not_iris_or_property_names(store):
     for iri in entity_iris(store, BASE):
         html = render_entity(store, iri, BASE, link)
         text, _ = parsed(html)
-        assert BASE not in text, (iri, text[text.index(BASE) - 80:text.index(BASE) + 80])
+        assert BASE not in text, (iri, text[text.index(BASE) - 80 : text.index(BASE) + 80])
         terms = re.findall(r"<dt>([^<]*)</dt>", html) + re.findall(r'<span class="kind">([^<]*)</span>', html)
         assert not [t for t in terms if raw_name.search(t)], iri
     # a node of another record: named by its kind and the record, linked to the record's page
@@ -132,10 +141,19 @@ def test_the_changes_page_names_entities_and_says_which_facts_changed(shipped, s
     org = BASE + "id/org/is-caucasus-province"
     date_label = ox.NamedNode("https://w3id.org/pledgegraph/ontology#dateLabel")
     old = list(shipped.built.triples)
-    new = [ox.Triple(t.subject, t.predicate, ox.Literal("2015-06-24"))
-           if t.subject.value == org + "/founded/2015-06-23" and t.predicate == date_label else t for t in old]
-    new.append(ox.Triple(ox.NamedNode(org), ox.NamedNode("http://www.w3.org/2004/02/skos/core#altLabel"),
-                         ox.Literal("ISCP", language="en")))
+    new = [
+        ox.Triple(t.subject, t.predicate, ox.Literal("2015-06-24"))
+        if t.subject.value == org + "/founded/2015-06-23" and t.predicate == date_label
+        else t
+        for t in old
+    ]
+    new.append(
+        ox.Triple(
+            ox.NamedNode(org),
+            ox.NamedNode("http://www.w3.org/2004/02/skos/core#altLabel"),
+            ox.Literal("ISCP", language="en"),
+        )
+    )
     changes = diff("0.1.0", old, new, BASE)
     assert changes.entities_changed == [org]
     text, hrefs = parsed(summary_html(changes, "0.2.0", link, lambda iri: label_of(store, iri, BASE)))

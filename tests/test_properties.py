@@ -25,11 +25,17 @@ SOURCE = "wikipedia-is-caucasus-province"
 QUOTE = "IS announced the group's formation on 23 June 2015"
 
 ids = st.from_regex(r"\A[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,6}){0,2}\Z")
-text = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Co", "Cn", "Zl", "Zp")), min_size=1,
-               max_size=40).filter(lambda s: s.strip() and s == s.strip()
-                                   # a name needs a visible character: the loader refuses one of only
-                                   # format characters or combining marks (e.g. a lone zero-width space)
-                                   and any(unicodedata.category(c)[0] in "LNPS" for c in s))
+text = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc", "Co", "Cn", "Zl", "Zp")), min_size=1, max_size=40
+).filter(
+    lambda s: (
+        s.strip()
+        and s == s.strip()
+        # a name needs a visible character: the loader refuses one of only
+        # format characters or combining marks (e.g. a lone zero-width space)
+        and any(unicodedata.category(c)[0] in "LNPS" for c in s)
+    )
+)
 langs = st.sampled_from(["en", "ru", "ar", "ar-Latn", "ce", "ka", "az", "hy", "ru-Latn", "de-CH"])
 days = st.dates(
     min_value=__import__("datetime").date(1900, 1, 1), max_value=__import__("datetime").date(2026, 1, 1)
@@ -59,12 +65,25 @@ names = st.lists(
 @st.composite
 def records(draw):
     orgs = draw(st.lists(ids, min_size=1, max_size=4, unique=True))
-    org_records = [{"id": f"org-{i}", "kind": [draw(st.sampled_from(sorted(VOCAB.concepts["org-kind"])))],
-                    "names": draw(names), "founded": [{"value": draw(dates), "sources": [SOURCE]}],
-                    "sources": [SOURCE]} for i in orgs]
-    persons = [{"id": f"person-{i}", "names": draw(names),
-                "deaths": [{"date": draw(dates), "sources": [{"source": SOURCE, "quote": QUOTE}]}],
-                "sources": [SOURCE]} for i in draw(st.lists(ids, min_size=1, max_size=3, unique=True))]
+    org_records = [
+        {
+            "id": f"org-{i}",
+            "kind": [draw(st.sampled_from(sorted(VOCAB.concepts["org-kind"])))],
+            "names": draw(names),
+            "founded": [{"value": draw(dates), "sources": [SOURCE]}],
+            "sources": [SOURCE],
+        }
+        for i in orgs
+    ]
+    persons = [
+        {
+            "id": f"person-{i}",
+            "names": draw(names),
+            "deaths": [{"date": draw(dates), "sources": [{"source": SOURCE, "quote": QUOTE}]}],
+            "sources": [SOURCE],
+        }
+        for i in draw(st.lists(ids, min_size=1, max_size=3, unique=True))
+    ]
     pledges = [
         {
             "id": f"pledge-{n}",
@@ -88,13 +107,15 @@ class _PlainDumper(yaml.SafeDumper):
 def _data_dir(tmp_path_factory) -> Path:
     """A data directory holding only the one source the generated records cite."""
     data = tmp_path_factory.mktemp("data")
-    (data / "sources.yaml").write_text(f"sources:\n  - id: {SOURCE}\n    title: Islamic State – Caucasus Province\n",
-                                       encoding="utf-8")
+    (data / "sources.yaml").write_text(
+        f"sources:\n  - id: {SOURCE}\n    title: Islamic State – Caucasus Province\n", encoding="utf-8"
+    )
     return data
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(doc=records())
 def test_any_valid_record_round_trips_through_every_format(tmp_path_factory, doc):
     data = _data_dir(tmp_path_factory)
@@ -109,8 +130,11 @@ def test_any_valid_record_round_trips_through_every_format(tmp_path_factory, doc
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(blob=st.one_of(st.binary(max_size=300),
-                      st.text(alphabet=string.printable + "äπ–«»\u200b", max_size=300).map(str.encode)))
+@given(
+    blob=st.one_of(
+        st.binary(max_size=300), st.text(alphabet=string.printable + "äπ–«»\u200b", max_size=300).map(str.encode)
+    )
+)
 def test_any_bytes_as_a_data_file_give_a_clean_result(tmp_path_factory, blob):
     data = tmp_path_factory.mktemp("fuzz")
     (data / "fuzz.yaml").write_bytes(blob)

@@ -34,8 +34,11 @@ def triples(data: bytes, fmt=ox.RdfFormat.N_TRIPLES, base_iri=None) -> set[ox.Tr
 
 def build_data(dist: Path) -> set[ox.Triple]:
     """What a harvester should get: the asserted and inferred graphs of the build's TriG."""
-    return {ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(path=str(dist / "pledgegraph.trig"))
-            if q.graph_name.value.endswith(("graph/asserted", "graph/inferred"))}
+    return {
+        ox.Triple(q.subject, q.predicate, q.object)
+        for q in ox.parse(path=str(dist / "pledgegraph.trig"))
+        if q.graph_name.value.endswith(("graph/asserted", "graph/inferred"))
+    }
 
 
 def test_release_has_the_promised_files_and_latest_pointer(release):
@@ -73,7 +76,7 @@ def test_release_has_the_promised_files_and_latest_pointer(release):
         assert (release / name).is_file(), name
     assert os.readlink(outdir / "latest") == "0.1.0"
     assert (outdir / "latest.txt").read_text() == "0.1.0\n"
-    assert 'url=0.1.0/' in (outdir / "index.html").read_text()
+    assert "url=0.1.0/" in (outdir / "index.html").read_text()
 
 
 def test_dumps_are_the_build_graph_in_every_format(release, dist):
@@ -114,8 +117,10 @@ def test_jsonld_documents_are_self_contained_and_expand_to_the_turtle_graph(rele
         got = triples(pyld.to_rdf(entity, options).encode(), ox.RdfFormat.N_QUADS)
         assert got == triples((release / f"{name}.nt").read_bytes())
     ontology = json.loads((release / "ontology/pledgegraph.jsonld").read_text())
-    assert isomorphic(Graph().parse(data=pyld.to_rdf(ontology, options), format="nt"),
-                      Graph().parse(release / "ontology/pledgegraph.ttl"))  # blank nodes: OWL lists
+    assert isomorphic(
+        Graph().parse(data=pyld.to_rdf(ontology, options), format="nt"),
+        Graph().parse(release / "ontology/pledgegraph.ttl"),
+    )  # blank nodes: OWL lists
 
 
 # What an entity's RDF must hold, written independently of describe.py: its triples and those of
@@ -179,13 +184,20 @@ def test_void_counts_partitions_and_dumps_describe_the_dump(release):
     assert int(void.value(dataset, URIRef(VOID + "triples"))) == len(data)
     dumps = {str(o) for o in void.objects(dataset, URIRef(VOID + "dataDump"))}
     assert "https://example.org/r/pledgegraph.nt.gz" in dumps
-    partitions = {str(void.value(p, URIRef(VOID + "property"))): int(void.value(p, URIRef(VOID + "triples")))
-                  for p in void.objects(dataset, URIRef(VOID + "propertyPartition"))}
+    partitions = {
+        str(void.value(p, URIRef(VOID + "property"))): int(void.value(p, URIRef(VOID + "triples")))
+        for p in void.objects(dataset, URIRef(VOID + "propertyPartition"))
+    }
     assert sum(partitions.values()) == len(data)
-    classes = {str(void.value(p, URIRef(VOID + "class"))): int(void.value(p, URIRef(VOID + "entities")))
-               for p in void.objects(dataset, URIRef(VOID + "classPartition"))}
-    pledges = {t.subject for t in data if t.predicate.value == RDF_TYPE
-               and t.object.value == "https://w3id.org/pledgegraph/ontology#Pledge"}
+    classes = {
+        str(void.value(p, URIRef(VOID + "class"))): int(void.value(p, URIRef(VOID + "entities")))
+        for p in void.objects(dataset, URIRef(VOID + "classPartition"))
+    }
+    pledges = {
+        t.subject
+        for t in data
+        if t.predicate.value == RDF_TYPE and t.object.value == "https://w3id.org/pledgegraph/ontology#Pledge"
+    }
     assert classes["https://w3id.org/pledgegraph/ontology#Pledge"] == len(pledges) > 1
     vocabularies = {str(o) for o in void.objects(dataset, URIRef(VOID + "vocabulary"))}
     assert {"http://www.w3.org/ns/oa#", "http://www.w3.org/ns/org#"} <= vocabularies
@@ -215,8 +227,13 @@ def test_dcat_gives_each_file_its_size_checksum_media_type_and_dates(release):
 def test_every_entity_has_a_page_and_its_triples_in_three_formats(release, dist):
     data = build_data(dist)
     entity_files = sorted(p for p in release.glob("*/*.nt") if p.parent.name != "changes")
-    entities = {t.subject.value for t in data if t.predicate.value == RDF_TYPE
-                and t.subject.value.startswith(BASE + "id/") and t.subject.value.count("/") == BASE.count("/") + 2}
+    entities = {
+        t.subject.value
+        for t in data
+        if t.predicate.value == RDF_TYPE
+        and t.subject.value.startswith(BASE + "id/")
+        and t.subject.value.count("/") == BASE.count("/") + 2
+    }
     assert len(entity_files) == len(entities) > 100
     union = set()
     for nt in entity_files:
@@ -226,8 +243,9 @@ def test_every_entity_has_a_page_and_its_triples_in_three_formats(release, dist)
         union |= own
     # every triple of the dump is in some entity's files, except the dataset record's own (on the index)
     # and the vocabulary concepts' labels (published with the ontology, ontology/pledgegraph.*)
-    assert union == {t for t in data if t.subject.value != BASE + "dataset"
-                     and not t.subject.value.startswith(BASE + "vocab/")}
+    assert union == {
+        t for t in data if t.subject.value != BASE + "dataset" and not t.subject.value.startswith(BASE + "vocab/")
+    }
     sitemap = (release / "sitemap.xml").read_text()
     assert (
         sitemap.count("<loc>") == len(entities) and f"<loc>{BASE}latest/person/rustam-asildarov.html</loc>" in sitemap
@@ -239,10 +257,20 @@ def test_same_input_gives_byte_identical_release_whatever_the_hash_seed(dist, tm
     trees = []
     for seed in ("1", "2"):
         out = tmp_path / seed
-        subprocess.run([sys.executable, "-m", "pledgegraph", "publish", str(out), "--dist", str(dist)],
-                       check=True, cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True)
-        trees.append({str(p.relative_to(out)): (os.readlink(p) if p.is_symlink() else p.read_bytes())
-                      for p in sorted(out.rglob("*")) if p.is_file() or p.is_symlink()})
+        subprocess.run(
+            [sys.executable, "-m", "pledgegraph", "publish", str(out), "--dist", str(dist)],
+            check=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+        )
+        trees.append(
+            {
+                str(p.relative_to(out)): (os.readlink(p) if p.is_symlink() else p.read_bytes())
+                for p in sorted(out.rglob("*"))
+                if p.is_file() or p.is_symlink()
+            }
+        )
     assert trees[0].keys() == trees[1].keys() and len(trees[0]) > 100
     assert trees[0] == trees[1]
 
@@ -265,13 +293,15 @@ def test_second_release_carries_a_change_set_that_turns_the_old_dump_into_the_ne
     page = (outdir / "0.2.0/changes/index.html").read_text()
     assert "Changes from release 0.1.0 to 0.2.0" in page and "../source/" in page
     changed = summary["entities_changed"][0]
-    name = Graph().parse(outdir / "0.2.0/pledgegraph.ttl").value(URIRef(changed), URIRef(
-        "http://purl.org/dc/terms/title"))  # a source: named by its title
+    name = (
+        Graph().parse(outdir / "0.2.0/pledgegraph.ttl").value(URIRef(changed), URIRef("http://purl.org/dc/terms/title"))
+    )  # a source: named by its title
     assert f">{name}</a>" in page and BASE + "id/" not in page  # names, not IRIs, and what changed:
     assert "editorial note: “Undated; written after 23 June 2015, from its content.” → “Undated; re-checked.”" in page
     # the sitemap: the site's own URLs; lastmod is when each entity last changed
-    sitemap = dict(re.findall(r"<loc>([^<]*)</loc><lastmod>([^<]*)</lastmod>",
-                              (outdir / "0.2.0/sitemap.xml").read_text()))
+    sitemap = dict(
+        re.findall(r"<loc>([^<]*)</loc><lastmod>([^<]*)</lastmod>", (outdir / "0.2.0/sitemap.xml").read_text())
+    )
     slug = changed.removeprefix(BASE + "id/")
     assert sitemap[f"{BASE}latest/{slug}.html"] == "2026-11-22"
     assert sitemap[f"{BASE}latest/person/rustam-asildarov.html"] == "2026-11-21"
@@ -281,12 +311,16 @@ def test_second_release_carries_a_change_set_that_turns_the_old_dump_into_the_ne
     assert feed["type"] == "OrderedCollection" and feed["totalItems"] == first_release + 1  # every entity, then 1
     last = json.loads((outdir / "latest" / feed["last"]["id"]).read_text())
     assert [(a["type"], a["object"]["id"], a["endTime"]) for a in last["orderedItems"]] == [
-        ("Update", changed, "2026-11-22")]
+        ("Update", changed, "2026-11-22")
+    ]
     first = json.loads(((outdir / "latest/changes") / last["prev"]).read_text())
     assert first == json.loads((outdir / "latest" / feed["first"]["id"]).read_text())
     assert {a["type"] for a in first["orderedItems"]} == {"Create"} and len(first["orderedItems"]) == first_release
-    assert (URIRef(BASE + "dataset/0.2.0"), URIRef("http://www.w3.org/2000/01/rdf-schema#seeAlso"), None) in \
-        Graph().parse(outdir / "0.2.0/void.ttl")
+    assert (
+        URIRef(BASE + "dataset/0.2.0"),
+        URIRef("http://www.w3.org/2000/01/rdf-schema#seeAlso"),
+        None,
+    ) in Graph().parse(outdir / "0.2.0/void.ttl")
     void = Graph().parse(outdir / "0.2.0/void.ttl")
     assert (URIRef(BASE + "dataset/0.2.0"), URIRef(DCAT + "previousVersion"), URIRef(BASE + "dataset/0.1.0")) in void
 
@@ -356,22 +390,28 @@ def test_void_counts_what_its_uri_space_covers_and_describes_the_quad_dumps_apar
     dataset = URIRef(BASE + "dataset/0.1.0")
     data = triples(gzip.decompress((release / "pledgegraph.nt.gz").read_bytes()))
     space = str(void.value(dataset, URIRef(VOID + "uriSpace")))
-    in_space = {term.value for t in data for term in (t.subject, t.object)
-                if isinstance(term, ox.NamedNode) and term.value.startswith(space)}
+    in_space = {
+        term.value
+        for t in data
+        for term in (t.subject, t.object)
+        if isinstance(term, ox.NamedNode) and term.value.startswith(space)
+    }
     assert int(void.value(dataset, URIRef(VOID + "entities"))) == len(in_space) > 192
     dumps = {str(o).rsplit("/", 1)[1] for o in void.objects(dataset, URIRef(VOID + "dataDump"))}
     assert dumps == {"pledgegraph.nt.gz", "pledgegraph.ttl", "pledgegraph.jsonld"}
     quads = URIRef(BASE + "dataset/0.1.0/quads")
-    quad_count = len(set(ox.parse(gzip.decompress((release / "pledgegraph.nq.gz").read_bytes()),
-                                  format=ox.RdfFormat.N_QUADS)))
+    quad_count = len(
+        set(ox.parse(gzip.decompress((release / "pledgegraph.nq.gz").read_bytes()), format=ox.RdfFormat.N_QUADS))
+    )
     assert int(void.value(quads, URIRef(VOID + "triples"))) == quad_count > len(data)
     assert {str(o).rsplit("/", 1)[1] for o in void.objects(quads, URIRef(VOID + "dataDump"))} == {
-        "pledgegraph.trig", "pledgegraph.nq.gz"}
+        "pledgegraph.trig",
+        "pledgegraph.nq.gz",
+    }
 
 
 def test_entity_pages_show_labels_not_property_names(release):
-    for page in ("org/islamic-state.html", "tenure/asildarov-is-caucasus-province-leader.html",
-                 "place/nigeria.html"):
+    for page in ("org/islamic-state.html", "tenure/asildarov-is-caucasus-province-leader.html", "place/nigeria.html"):
         html = (release / page).read_text()
         terms = re.findall(r"<dt>([^<]*)</dt>", html)
         assert terms and not [t for t in terms if re.search(r"[a-z][A-Z]|#|/", t)], page
@@ -391,26 +431,37 @@ def test_the_fast_paths_write_the_same_bytes_as_the_plain_ones(release, dist, tm
     entities = [p for p in release.rglob("*.nt") if p.parent != release and p.parent.name != "changes"]
     assert len(entities) >= publish_module.PARALLEL_FROM  # the release fixture was written by two processes
     monkeypatch.setattr(publish_module, "PARALLEL_FROM", 10**9)
-    monkeypatch.setattr(pages, "page_graph", lambda store, base, link=None, contents=None:
-                        pages._Graph(store, base, link or (lambda i: i)))
-    monkeypatch.setattr(jsonld, "_indented_json", lambda doc: (json.dumps(
-        doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode())
+    monkeypatch.setattr(
+        pages,
+        "page_graph",
+        lambda store, base, link=None, contents=None: pages._Graph(store, base, link or (lambda i: i)),
+    )
+    monkeypatch.setattr(
+        jsonld,
+        "_indented_json",
+        lambda doc: (json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode(),
+    )
     plain = publish(tmp_path / "site", dist).release
     fast_files = sorted(str(p.relative_to(release)) for p in release.rglob("*") if p.is_file())
     assert fast_files == sorted(str(p.relative_to(plain)) for p in plain.rglob("*") if p.is_file())
     assert [f for f in fast_files if (release / f).read_bytes() != (plain / f).read_bytes()] == []
 
     src = publish_module.read_dist(dist)
-    quads = [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(f"{src.base}graph/{name}"))
-             for name in publish_module.GRAPHS for t in src.graphs[name]]
+    quads = [
+        ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(f"{src.base}graph/{name}"))
+        for name in publish_module.GRAPHS
+        for t in src.graphs[name]
+    ]
     data = src.data
     expected = {
         "pledgegraph.nt.gz": "".join(f"{t} .\n" for t in data).encode(),
         "pledgegraph.nq.gz": "".join(f"{q} .\n" for q in quads).encode(),
-        "pledgegraph.ttl": ox.serialize(data, format=ox.RdfFormat.TURTLE,
-                                        prefixes=export._used_prefixes(data, PREFIXES)),
-        "pledgegraph.trig": ox.serialize(quads, format=ox.RdfFormat.TRIG,
-                                         prefixes=export._used_prefixes(quads, PREFIXES)),
+        "pledgegraph.ttl": ox.serialize(
+            data, format=ox.RdfFormat.TURTLE, prefixes=export._used_prefixes(data, PREFIXES)
+        ),
+        "pledgegraph.trig": ox.serialize(
+            quads, format=ox.RdfFormat.TRIG, prefixes=export._used_prefixes(quads, PREFIXES)
+        ),
     }
     for name, content in expected.items():
         written = (release / name).read_bytes()

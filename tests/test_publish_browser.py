@@ -27,9 +27,11 @@ def site(release):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-                               "--directory", str(release.parent)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(release.parent)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         for _ in range(100):
@@ -57,18 +59,37 @@ class _Links(HTMLParser):
 
 def _dom(url: str, profile) -> str:
     """The page as Chromium renders it (the DOM after parsing, SVG included)."""
-    run = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                          "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}",
-                          "--dump-dom", url], capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     return run.stdout
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: run scripts/install-test-deps.sh "
-                                             "(needs root and apt-get; `make test` does)")
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Chromium is not installed: run scripts/install-test-deps.sh (needs root and apt-get; `make test` does)",
+)
 def test_pages_render_in_chromium_and_their_entity_links_resolve_inside_the_release(site, tmp_path):
-    pages = [urljoin(site, "latest/index.html"), urljoin(site, "latest/person/rustam-asildarov.html"),
-             urljoin(site, "latest/org/is-caucasus-province.html")]
+    pages = [
+        urljoin(site, "latest/index.html"),
+        urljoin(site, "latest/person/rustam-asildarov.html"),
+        urljoin(site, "latest/org/is-caucasus-province.html"),
+    ]
     checked, doms = set(), {}
     for page in pages:
         dom = doms[page] = _dom(page, tmp_path / "profile")
@@ -88,10 +109,25 @@ def test_pages_render_in_chromium_and_their_entity_links_resolve_inside_the_rele
 
 
 def _screenshot(url: str, png, profile, height: int = 1400):
-    run = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                          "--disable-component-update", "--no-first-run", "--hide-scrollbars",
-                          f"--user-data-dir={profile}", f"--window-size=1200,{height}", f"--screenshot={png}", url],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            f"--window-size=1200,{height}",
+            f"--screenshot={png}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0 and png.is_file(), run.stderr[-2000:]
     from matplotlib.image import imread
 
@@ -99,7 +135,7 @@ def _screenshot(url: str, png, profile, height: int = 1400):
 
 
 def _has_colour(pixels, hex_colour: str) -> bool:
-    rgb = [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
+    rgb = [int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)]
     return bool(((pixels == rgb).all(axis=2)).sum() >= 20)
 
 
@@ -124,8 +160,11 @@ def test_screenshots_show_the_pictures_and_pages_a_person_reads(site, release, t
     for kind in ("pledge", "branch"):
         assert _has_colour(diagram, COLOURS[kind]), kind
     dom = _dom(urljoin(site, "latest/org/islamic-state.html"), profile)
-    for label in ("Boko Haram → Islamic State", "Abu Bakr al-Baghdadi: leader of Islamic State",
-                  "Islamic State – Caucasus Province → Islamic State: branch, 2015-06-23 – end undated"):
+    for label in (
+        "Boko Haram → Islamic State",
+        "Abu Bakr al-Baghdadi: leader of Islamic State",
+        "Islamic State – Caucasus Province → Islamic State: branch, 2015-06-23 – end undated",
+    ):
         assert label in dom, label
     visible = re.sub(r"<(svg|code|style|script|head)\b.*?</\1>|<[^>]+>", " ", dom, flags=re.S)
     assert BASE not in visible
@@ -137,13 +176,21 @@ def test_harvesting_the_served_release_via_void_gives_the_build_graph(site, dist
     with urllib.request.urlopen(void_url, timeout=5) as r:
         void = list(ox.parse(r.read(), format=ox.RdfFormat.TURTLE, base_iri=void_url))
     # the dataset whose dump is N-Triples (the quad dumps are described as a dataset of their own)
-    dataset, canonical = next((t.subject, t.object.value) for t in void
-                              if t.predicate.value == VOID + "dataDump" and t.object.value.endswith(".nt.gz"))
+    dataset, canonical = next(
+        (t.subject, t.object.value)
+        for t in void
+        if t.predicate.value == VOID + "dataDump" and t.object.value.endswith(".nt.gz")
+    )
     with urllib.request.urlopen(canonical, timeout=5) as r:
-        harvested = {ox.Triple(q.subject, q.predicate, q.object)
-                     for q in ox.parse(gzip.decompress(r.read()), format=ox.RdfFormat.N_TRIPLES)}
+        harvested = {
+            ox.Triple(q.subject, q.predicate, q.object)
+            for q in ox.parse(gzip.decompress(r.read()), format=ox.RdfFormat.N_TRIPLES)
+        }
     declared = next(int(t.object.value) for t in void if t.subject == dataset and t.predicate.value == VOID + "triples")
-    built = {ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(path=str(dist / "pledgegraph.trig"))
-             if q.graph_name.value.endswith(("graph/asserted", "graph/inferred"))}
+    built = {
+        ox.Triple(q.subject, q.predicate, q.object)
+        for q in ox.parse(path=str(dist / "pledgegraph.trig"))
+        if q.graph_name.value.endswith(("graph/asserted", "graph/inferred"))
+    }
     assert harvested == built  # no blank nodes in the data: equal sets are isomorphic graphs
     assert declared == len(harvested)

@@ -147,5 +147,7 @@ def test_no_byte_of_a_dump_becomes_sparql(fake_store, release, tmp_path):
     with pytest.raises(PushFailed, match="VoID says"):  # one triple more than the release's VoID counts
         push(Store(url + "/update", allow_basic_over_http=True), _tampered(release, tmp_path / "2", sly, True))
     assert CANARY in server.store
-    assert any(q.object.value.startswith('x" } } ; DROP ALL') for q in server.store.quads_for_pattern(
-        ox.NamedNode("urn:a"), None, None))
+    assert any(
+        q.object.value.startswith('x" } } ; DROP ALL')
+        for q in server.store.quads_for_pattern(ox.NamedNode("urn:a"), None, None)
+    )

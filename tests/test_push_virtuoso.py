@@ -21,9 +21,10 @@ from pledgegraph.delivery.release.publish import publish
 BASE = "https://w3id.org/pledgegraph/"
 PREFIXES = "PREFIX pg: <https://w3id.org/pledgegraph/ontology#>\nPREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
 
-pytestmark = pytest.mark.skipif(shutil.which("virtuoso-t") is None,
-                                reason="Virtuoso is not installed: run scripts/install-test-deps.sh (needs root "
-                                       "and apt-get; `make test` does)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("virtuoso-t") is None,
+    reason="Virtuoso is not installed: run scripts/install-test-deps.sh (needs root and apt-get; `make test` does)",
+)
 
 
 def _free_port() -> int:
@@ -35,9 +36,13 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def virtuoso(tmp_path_factory):
     """A fresh Virtuoso (dba/dba) on loopback ports; stopped and deleted afterwards."""
-    env = {**os.environ, "VIRTUOSO_DIR": str(tmp_path_factory.mktemp("virtuoso") / "db"),
-           "VIRTUOSO_SQL_PORT": str(_free_port()), "VIRTUOSO_HTTP_PORT": str(_free_port()),
-           "VIRTUOSO_TIMEOUT": "60"}
+    env = {
+        **os.environ,
+        "VIRTUOSO_DIR": str(tmp_path_factory.mktemp("virtuoso") / "db"),
+        "VIRTUOSO_SQL_PORT": str(_free_port()),
+        "VIRTUOSO_HTTP_PORT": str(_free_port()),
+        "VIRTUOSO_TIMEOUT": "60",
+    }
     script = str(ROOT / "scripts" / "virtuoso.sh")
     started = time.perf_counter()
     run = subprocess.run([script, "start"], env=env, capture_output=True, text=True, timeout=90)
@@ -53,8 +58,9 @@ def _store(url: str, **kw) -> Store:
     return Store(url + "/sparql-auth", graph_store=url + "/sparql-graph-crud-auth", query=url + "/sparql", **kw)
 
 
-def test_push_twice_replaces_the_release_and_answers_competency_questions(virtuoso, dist, tmp_path, data_copy,
-                                                                         monkeypatch):
+def test_push_twice_replaces_the_release_and_answers_competency_questions(
+    virtuoso, dist, tmp_path, data_copy, monkeypatch
+):
     outdir = tmp_path / "site"
     publish(outdir, dist)
     publish(outdir, edited_dist(tmp_path, data_copy))
@@ -76,21 +82,32 @@ def test_push_twice_replaces_the_release_and_answers_competency_questions(virtuo
     assert second.version == "0.2.0"
     anonymous = Store(virtuoso + "/sparql")  # the public, read-only endpoint
     assert anonymous.count(graph) == second.triples
-    notes = anonymous.select("SELECT ?note WHERE { GRAPH <%s> { ?s <http://www.w3.org/2004/02/skos/core#"
-                             "editorialNote> ?note } }" % graph)
+    notes = anonymous.select(
+        "SELECT ?note WHERE { GRAPH <%s> { ?s <http://www.w3.org/2004/02/skos/core#editorialNote> ?note } }" % graph
+    )
     assert "Undated; re-checked." in {r["note"] for r in notes}
     assert "Undated; written after 23 June 2015, from its content." not in {r["note"] for r in notes}  # replaced
     assert anonymous.count(graph + "/staging") == 0
     # competency questions, asked over /sparql
-    who = anonymous.select(PREFIXES + """SELECT DISTINCT ?name WHERE { GRAPH <%s> {
+    who = anonymous.select(
+        PREFIXES
+        + """SELECT DISTINCT ?name WHERE { GRAPH <%s> {
         ?pledge a pg:Pledge ; pg:date/pg:earliest ?d . FILTER(STR(?d) >= "2015-06-01" && STR(?d) < "2015-07-01")
-        ?acc pg:accepts ?pledge ; pg:acceptedBy ?person . ?person skos:prefLabel ?name } }""" % graph)
+        ?acc pg:accepts ?pledge ; pg:acceptedBy ?person . ?person skos:prefLabel ?name } }"""
+        % graph
+    )
     assert {r["name"] for r in who} == {"Abu Mohammad al-Adnani"}
-    when = anonymous.select(PREFIXES + """SELECT ?date WHERE { GRAPH <%s> {
-        ?acc pg:establishes <%sid/org/is-caucasus-province> ; pg:date/pg:dateLabel ?date } }""" % (graph, BASE))
+    when = anonymous.select(
+        PREFIXES
+        + """SELECT ?date WHERE { GRAPH <%s> {
+        ?acc pg:establishes <%sid/org/is-caucasus-province> ; pg:date/pg:dateLabel ?date } }"""
+        % (graph, BASE)
+    )
     assert [r["date"] for r in when] == ["2015-06-23"]
-    meta = anonymous.select("SELECT ?v WHERE { GRAPH <%sgraph/metadata> { <%sdataset/0.2.0> "
-                            "<http://www.w3.org/ns/dcat#version> ?v } }" % (BASE, BASE))
+    meta = anonymous.select(
+        "SELECT ?v WHERE { GRAPH <%sgraph/metadata> { <%sdataset/0.2.0> "
+        "<http://www.w3.org/ns/dcat#version> ?v } }" % (BASE, BASE)
+    )
     assert [r["v"] for r in meta] == ["0.2.0"]
 
 
@@ -107,8 +124,10 @@ def test_wrong_credentials_are_refused_and_leave_the_store_as_it_was(virtuoso, r
 # queries/ must give the same rows on both. (Fixed in the library: escaped local names such as
 # pgv:role\/leader, which Virtuoso cannot parse, are full IRIs; yes/no columns are "true"/"false"
 # strings, as Virtuoso returns booleans as 1/0.)
-_EMPTY_CONCAT = ("a GROUP_CONCAT over no values is unbound in Oxigraph and \"\" in Virtuoso; COALESCE or IF(COUNT(…)) "
-                 "around GROUP_CONCAT(DISTINCT …) makes Virtuoso's compiler fail (SQ156)")
+_EMPTY_CONCAT = (
+    'a GROUP_CONCAT over no values is unbound in Oxigraph and "" in Virtuoso; COALESCE or IF(COUNT(…)) '
+    "around GROUP_CONCAT(DISTINCT …) makes Virtuoso's compiler fail (SQ156)"
+)
 KNOWN_DIFFERENCES = {
     "cq01-pledges-to-islamic-state": _EMPTY_CONCAT,
     "cq03-leaders-and-tenure-ends": _EMPTY_CONCAT,
@@ -183,12 +202,17 @@ def test_every_library_query_gives_the_same_rows_on_virtuoso_as_on_serve(virtuos
         if graph_result:
             same = set(answer.triples) == set(ox.parse(body, format=ox.RdfFormat.TURTLE))
         else:
-            concat = {m.group(2): m.group(1) for m in re.finditer(
-                r'GROUP_CONCAT\(.*?separator\s*=\s*"([^"]*)"\s*\)\s*AS\s*\?(\w+)', example.text, re.S)}
+            concat = {
+                m.group(2): m.group(1)
+                for m in re.finditer(
+                    r'GROUP_CONCAT\(.*?separator\s*=\s*"([^"]*)"\s*\)\s*AS\s*\?(\w+)', example.text, re.S
+                )
+            }
             bindings = json.loads(body)["results"]["bindings"]
             ours = _row_terms(answer.variables, ([ours_term(t) for t in row] for row in answer.rows), concat)
-            theirs = _row_terms(answer.variables, ([their_term(b.get(v)) for v in answer.variables]
-                                                   for b in bindings), concat)
+            theirs = _row_terms(
+                answer.variables, ([their_term(b.get(v)) for v in answer.variables] for b in bindings), concat
+            )
             same = ours == theirs and sum(ours.values()) > 0
         checked += 1
         if not same:

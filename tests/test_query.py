@@ -41,8 +41,10 @@ def test_table_lists_pledgers(dist):
 
 @pytest.mark.parametrize("fmt", ["json", "xml", "tsv"])  # CSV is write-only (see below)
 def test_results_formats_parse_back(dist, fmt):
-    text = ("SELECT ?pledge ?to WHERE { VALUES ?pledge { "
-            "<https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?pledge pg:pledgedTo ?to }")
+    text = (
+        "SELECT ?pledge ?to WHERE { VALUES ?pledge { "
+        "<https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?pledge pg:pledgedTo ?to }"
+    )
     result = query(dist, "--format", fmt, text)
     assert result.exit_code == 0, result.output
     parsed = ox.parse_query_results(result.stdout_bytes, format=getattr(ox.QueryResultsFormat, fmt.upper()))
@@ -61,8 +63,12 @@ def test_construct_and_describe_are_rdf(dist):
     turtle = query(dist, f"DESCRIBE <{PLEDGE}>")
     assert turtle.exit_code == 0
     triples = [q.triple for q in ox.parse(turtle.stdout_bytes, format=ox.RdfFormat.TURTLE)]
-    assert ox.Triple(ox.NamedNode(PLEDGE), ox.NamedNode(BASE + "ontology#pledgedTo"),
-                     ox.NamedNode(BASE + "id/org/islamic-state")) in triples
+    assert (
+        ox.Triple(
+            ox.NamedNode(PLEDGE), ox.NamedNode(BASE + "ontology#pledgedTo"), ox.NamedNode(BASE + "id/org/islamic-state")
+        )
+        in triples
+    )
     nt = query(
         dist,
         "--format",
@@ -107,22 +113,27 @@ def test_missing_build_says_what_to_do(tmp_path):
     assert result.exit_code == 2 and "run `pledgegraph build` first" in result.output
 
 
-@pytest.mark.parametrize("text, message", [
-    ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }", "SERVICE is not allowed"),
-    ("SELECT * WHERE { \\u0053ERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }", "SERVICE is not allowed"),
-    ("INSERT DATA { <http://a> <http://b> <http://c> }", "updates are not accepted (INSERT)"),
-    ("LOAD <file:///etc/passwd>", "updates are not accepted (LOAD)"),
-    ("SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }", "FROM <file:///etc/passwd>"),
-    ("PREFIX ex: <http://example.org/> SELECT * FROM NAMED ex:g WHERE { ?s ?p ?o }",
-     "FROM NAMED <http://example.org/g>"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }", "SERVICE is not allowed"),
+        ("SELECT * WHERE { \\u0053ERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }", "SERVICE is not allowed"),
+        ("INSERT DATA { <http://a> <http://b> <http://c> }", "updates are not accepted (INSERT)"),
+        ("LOAD <file:///etc/passwd>", "updates are not accepted (LOAD)"),
+        ("SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }", "FROM <file:///etc/passwd>"),
+        (
+            "PREFIX ex: <http://example.org/> SELECT * FROM NAMED ex:g WHERE { ?s ?p ?o }",
+            "FROM NAMED <http://example.org/g>",
+        ),
+    ],
+)
 def test_refused_queries(dist, text, message):
     result = query(dist, text)
     assert result.exit_code == 2 and message in result.output
 
 
 def test_from_our_own_graphs_is_allowed(dist):
-    text = (f"SELECT (COUNT(*) AS ?n) FROM <{BASE}graph/ontology> WHERE {{ ?c a owl:Class }}")
+    text = f"SELECT (COUNT(*) AS ?n) FROM <{BASE}graph/ontology> WHERE {{ ?c a owl:Class }}"
     result = query(dist, "--format", "csv", text)
     assert result.exit_code == 0 and int(result.output.split()[-1]) > 10
 
@@ -133,7 +144,8 @@ def test_asserted_flag_leaves_out_inferred_triples(tmp_path):
     dist.mkdir()
     (dist / "pledgegraph.trig").write_text(
         f"<{BASE}graph/asserted> {{ <{BASE}id/org/a> a <{BASE}ontology#Organization> . }}\n"
-        f"<{BASE}graph/inferred> {{ <{BASE}id/org/a> a <http://www.w3.org/ns/org#Organization> . }}\n")
+        f"<{BASE}graph/inferred> {{ <{BASE}id/org/a> a <http://www.w3.org/ns/org#Organization> . }}\n"
+    )
     count = "SELECT (COUNT(*) AS ?n) WHERE { ?s a ?type }"
     assert query(dist, "--format", "csv", count).output.split() == ["n", "2"]
     assert query(dist, "--format", "csv", "--asserted", count).output.split() == ["n", "1"]

@@ -65,18 +65,72 @@ LINES = TEMPLATE.splitlines()
 # every line that holds one `key: scalar` (the fields hypothesis writes into)
 FIELDS = [i for i, line in enumerate(LINES) if re.fullmatch(r"\s*(- )?[a-z_]+: [^\[{].*", line)]
 
-EDGE_TEXT = ["", " ", "~", "null", "yes", "no", "on", "true", "0", "-0", "012", "1e999", "0x1F", ".inf", "-.nan",
-             "9" * 40, "1_000", "0001-01-01", "9999-12-31", "10000-01-01", "0000", "2015-02-29", "2016-02-29",
-             "1582-10-10", "12/31/2015", "31.12.2015", "June 2015", "2015-W01", "2015-06-21T12:00:00Z",
-             "\u200b", "\ufeff", "\u00ad", "\u202e", "a\u0301", "\U0001F600", "\x85", "\u2028", "\u2029",
-             "# not a comment", "a: b", "- a", "[a]", "{a: b}", "&a", "*a", "!x", "%TAG", "@", "`", "'", '"',
-             "ar-latn", "AR-LATN", "en\n", "https://example.org/a b", "javascript:alert(1)", "..", "../x"]
+EDGE_TEXT = [
+    "",
+    " ",
+    "~",
+    "null",
+    "yes",
+    "no",
+    "on",
+    "true",
+    "0",
+    "-0",
+    "012",
+    "1e999",
+    "0x1F",
+    ".inf",
+    "-.nan",
+    "9" * 40,
+    "1_000",
+    "0001-01-01",
+    "9999-12-31",
+    "10000-01-01",
+    "0000",
+    "2015-02-29",
+    "2016-02-29",
+    "1582-10-10",
+    "12/31/2015",
+    "31.12.2015",
+    "June 2015",
+    "2015-W01",
+    "2015-06-21T12:00:00Z",
+    "\u200b",
+    "\ufeff",
+    "\u00ad",
+    "\u202e",
+    "a\u0301",
+    "\U0001f600",
+    "\x85",
+    "\u2028",
+    "\u2029",
+    "# not a comment",
+    "a: b",
+    "- a",
+    "[a]",
+    "{a: b}",
+    "&a",
+    "*a",
+    "!x",
+    "%TAG",
+    "@",
+    "`",
+    "'",
+    '"',
+    "ar-latn",
+    "AR-LATN",
+    "en\n",
+    "https://example.org/a b",
+    "javascript:alert(1)",
+    "..",
+    "../x",
+]
 
 text = st.one_of(
     st.sampled_from(EDGE_TEXT),
     st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40),
     st.from_regex(r"[0-9]{1,4}(-[0-9]{1,2}(-[0-9]{1,2})?)?", fullmatch=True),
-    st.integers(min_value=-(10 ** 30), max_value=10 ** 30).map(str),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
 )
 whitespace = st.sampled_from(["", " ", "  ", "\t", "\n", "\n\n", " \n"])
@@ -107,17 +161,23 @@ def data_dir(tmp_path_factory):
     return data
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                    HealthCheck.too_slow])
-@given(field=st.sampled_from(FIELDS), value=text, tail=whitespace,
-       style=st.sampled_from(["plain", "single", "double", "literal", "literal-", "literal+", "folded", "folded-",
-                              "folded+"]))
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    field=st.sampled_from(FIELDS),
+    value=text,
+    tail=whitespace,
+    style=st.sampled_from(
+        ["plain", "single", "double", "literal", "literal-", "literal+", "folded", "folded-", "folded+"]
+    ),
+)
 def test_a_random_scalar_in_any_field_is_reported_at_its_line_or_round_trips(data_dir, field, value, tail, style):
     line = LINES[field]
     key, _ = line.split(": ", 1)
     indent = len(line) - len(line.lstrip(" -"))
     rendered = render(value + tail, style, indent)
-    lines = LINES[:field] + [f"{key}: {rendered}"] + LINES[field + 1:]
+    lines = LINES[:field] + [f"{key}: {rendered}"] + LINES[field + 1 :]
     (data_dir / "zz-case.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     first, last = field + 1, field + 2 + rendered.count("\n")  # 1-based lines the value spans, and the next
     try:

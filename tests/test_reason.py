@@ -14,6 +14,8 @@ from pledgegraph.stages.reason import Closure, infer, load_rules, owlrl_entailed
 from pledgegraph.stages.validate import rdflib_graph
 
 OWL = rdflib.OWL
+
+
 def as_rdflib(triples) -> set:
     return set(rdflib_graph(triples))
 
@@ -65,8 +67,10 @@ def test_every_rule_kind_agrees_with_owlrl_on_a_small_case():
     onto = [q.triple for q in onto]
     lines = infer([str(t) for t in data], load_rules(onto), exclude=[str(t) for t in onto])
     got = set(rdflib.Graph().parse(data="".join(f"{line} .\n" for line in lines), format="nt"))
-    expected = owlrl_entailed(rdflib.Graph().parse(data=SMALL_DATA, format="turtle"),
-                              rdflib.Graph().parse(data=SMALL_ONTOLOGY, format="turtle"))
+    expected = owlrl_entailed(
+        rdflib.Graph().parse(data=SMALL_DATA, format="turtle"),
+        rdflib.Graph().parse(data=SMALL_ONTOLOGY, format="turtle"),
+    )
     assert got == expected
     ex = rdflib.Namespace("http://example.org/")
     assert (ex.x, ex.chain, ex.v) in got and (ex.v, ex.s, ex.w) in got and (ex.y, ex.r, ex.w) in got
@@ -80,18 +84,27 @@ def _answers(shipped, query: str) -> set:
 
 def test_a_query_in_org_and_prov_terms_finds_our_data(shipped):
     base = "https://w3id.org/pledgegraph/id/"
-    members = _answers(shipped, """PREFIX org: <http://www.w3.org/ns/org#>
+    members = _answers(
+        shipped,
+        """PREFIX org: <http://www.w3.org/ns/org#>
         SELECT ?person ?org WHERE { ?person org:hasMembership ?m . ?m a org:Membership ; org:organization ?org .
-                                    ?person org:memberOf ?org . ?org org:hasMember ?person }""")
+                                    ?person org:memberOf ?org . ?org org:hasMember ?person }""",
+    )
     # the direct layer: memberships holding on the release date, of holders no source reports dead
     assert (f"<{base}person/aleksandr-bortnikov>", f"<{base}org/fsb>") in members
     assert not any(person == f"<{base}person/rustam-asildarov>" for person, _ in members)  # reported killed
-    subs = _answers(shipped, """PREFIX org: <http://www.w3.org/ns/org#>
+    subs = _answers(
+        shipped,
+        """PREFIX org: <http://www.w3.org/ns/org#>
         SELECT ?sub ?parent WHERE { ?sub org:subOrganizationOf ?parent ; org:transitiveSubOrganizationOf ?parent .
-                                    ?parent org:hasSubOrganization ?sub }""")
+                                    ?parent org:hasSubOrganization ?sub }""",
+    )
     assert (f"<{base}org/is-caucasus-province>", f"<{base}org/islamic-state>") in subs
-    attributed = _answers(shipped, """PREFIX prov: <http://www.w3.org/ns/prov#>
-        SELECT ?fact ?agent WHERE { ?fact a prov:Entity ; prov:wasAttributedTo ?agent . ?agent a prov:Agent }""")
+    attributed = _answers(
+        shipped,
+        """PREFIX prov: <http://www.w3.org/ns/prov#>
+        SELECT ?fact ?agent WHERE { ?fact a prov:Entity ; prov:wasAttributedTo ?agent . ?agent a prov:Agent }""",
+    )
     assert (f"<{base}pledge/caucasus-velayats-pledge-2015-06>", f"<{base}org/vilayat-dagestan>") in attributed
     assert (f"<{base}acceptance/is-acceptance-2015-06-23>", f"<{base}person/abu-mohammad-al-adnani>") in attributed
 
@@ -101,9 +114,14 @@ _PREDICATES = [f"<http://example.org/{p}>" for p in ("p", "q", "qi", "r", "r2", 
 _CLASSES = [f"<http://example.org/{c}>" for c in ("A", "B", "C", "D")]
 _TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 _line = st.one_of(
-    st.builds(lambda s, p, o: f"{s} {p} {o}", st.sampled_from(_NODES), st.sampled_from(_PREDICATES),
-              st.sampled_from(_NODES + ['"a literal"'])),
-    st.builds(lambda s, c: f"{s} {_TYPE} {c}", st.sampled_from(_NODES), st.sampled_from(_CLASSES)))
+    st.builds(
+        lambda s, p, o: f"{s} {p} {o}",
+        st.sampled_from(_NODES),
+        st.sampled_from(_PREDICATES),
+        st.sampled_from(_NODES + ['"a literal"']),
+    ),
+    st.builds(lambda s, c: f"{s} {_TYPE} {c}", st.sampled_from(_NODES), st.sampled_from(_CLASSES)),
+)
 
 
 @settings(max_examples=300, deadline=None)

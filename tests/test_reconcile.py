@@ -24,10 +24,20 @@ SPEC = ROOT.parent / "shared" / "reconciliation-api" / "0.2"
 BASE = "https://w3id.org/pledgegraph/"
 PG = "https://w3id.org/pledgegraph/ontology#"
 # example folder -> the schema its examples are written against
-EXAMPLE_SCHEMAS = {name: name + ".json" for name in (
-    "manifest", "reconciliation-query-batch", "reconciliation-result-batch", "data-extension-query",
-    "data-extension-response", "data-extension-property-proposal", "suggest-entities-response",
-    "suggest-properties-response", "suggest-types-response")}
+EXAMPLE_SCHEMAS = {
+    name: name + ".json"
+    for name in (
+        "manifest",
+        "reconciliation-query-batch",
+        "reconciliation-result-batch",
+        "data-extension-query",
+        "data-extension-response",
+        "data-extension-property-proposal",
+        "suggest-entities-response",
+        "suggest-properties-response",
+        "suggest-types-response",
+    )
+}
 
 pytestmark = pytest.mark.skipif(not SPEC.is_dir(), reason=f"the shared schemas are not at {SPEC}")
 
@@ -40,7 +50,8 @@ def validator(name: str) -> Draft7Validator:
     """A validator for one schema, its `$ref`s (type.json, the Swagger schema) resolved locally."""
     schemas = _schemas()
     registry = Registry().with_resources(
-        (s["$id"].rstrip("#"), Resource.from_contents(s, default_specification=DRAFT7)) for s in schemas.values())
+        (s["$id"].rstrip("#"), Resource.from_contents(s, default_specification=DRAFT7)) for s in schemas.values()
+    )
     return Draft7Validator(schemas[name], registry=registry)
 
 
@@ -61,6 +72,7 @@ def test_the_schemas_accept_their_valid_examples_and_refuse_the_invalid_ones(fol
 
 # -- the service, in process ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def service(dist) -> Service:
     return Service(Index.load(dist), "http://127.0.0.1:8080")
@@ -69,15 +81,20 @@ def service(dist) -> Service:
 def test_every_attested_name_reconciles_to_its_entity_first(service):
     names = attested_names()
     ambiguous = shared(names)
-    queries = {f"q{i}": {"query": name, **({"type": _type(kind)} if key(name) in ambiguous else {})}
-               for i, (name, kind, _) in enumerate(names)}
+    queries = {
+        f"q{i}": {"query": name, **({"type": _type(kind)} if key(name) in ambiguous else {})}
+        for i, (name, kind, _) in enumerate(names)
+    }
     answer = {}
     for start in range(0, len(queries), 10):  # in batches of 10, as OpenRefine sends them
-        batch = service.reconcile_batch(dict(list(queries.items())[start:start + 10]))
+        batch = service.reconcile_batch(dict(list(queries.items())[start : start + 10]))
         valid("reconciliation-result-batch.json", batch)
         answer.update(batch)
-    missed = [(name, answer[f"q{i}"]["result"][:1]) for i, (name, _, iri) in enumerate(names)
-              if not answer[f"q{i}"]["result"] or service.iri_of(answer[f"q{i}"]["result"][0]["id"]) != iri]
+    missed = [
+        (name, answer[f"q{i}"]["result"][:1])
+        for i, (name, _, iri) in enumerate(names)
+        if not answer[f"q{i}"]["result"] or service.iri_of(answer[f"q{i}"]["result"][0]["id"]) != iri
+    ]
     assert not missed
 
 
@@ -106,8 +123,9 @@ def test_match_is_an_exact_preferred_name_of_the_right_type(service):
 
 def test_property_constraints_raise_the_candidates_that_satisfy_them(service):
     plain = service.reconcile({"query": "Abu Muhammad"})
-    constrained = service.reconcile({"query": "Abu Muhammad", "type": PG + "Person",
-                                     "properties": [{"pid": "organization", "v": "Islamic State"}]})
+    constrained = service.reconcile(
+        {"query": "Abu Muhammad", "type": PG + "Person", "properties": [{"pid": "organization", "v": "Islamic State"}]}
+    )
     assert plain[0]["id"] != "person/abu-mohammad-al-adnani"
     assert constrained[0]["id"] == "person/abu-mohammad-al-adnani"
     assert {"id": "property:organization", "value": True} in constrained[0]["features"]
@@ -118,9 +136,17 @@ def test_property_constraints_raise_the_candidates_that_satisfy_them(service):
 
 
 def test_data_extension_gives_kind_parents_at_a_date_leaders_dates_and_sources(service):
-    query = {"ids": ["org/vilayat-dagestan", "person/rustam-asildarov"],
-             "properties": [{"id": "kind"}, {"id": "parent", "settings": {"at": "2014"}}, {"id": "leader"},
-                            {"id": "organization"}, {"id": "died"}, {"id": "sources"}]}
+    query = {
+        "ids": ["org/vilayat-dagestan", "person/rustam-asildarov"],
+        "properties": [
+            {"id": "kind"},
+            {"id": "parent", "settings": {"at": "2014"}},
+            {"id": "leader"},
+            {"id": "organization"},
+            {"id": "died"},
+            {"id": "sources"},
+        ],
+    }
     valid("data-extension-query.json", query)
     answer = service.extend(query)
     valid("data-extension-response.json", answer)
@@ -138,6 +164,7 @@ def test_data_extension_gives_kind_parents_at_a_date_leaders_dates_and_sources(s
 
 
 # -- over HTTP, as OpenRefine calls it --------------------------------------------------------------
+
 
 def call(server, method, path, form=None, accept="application/json"):
     conn = http.client.HTTPConnection(*server.server_address[:2], timeout=30)
@@ -164,21 +191,26 @@ def test_openrefine_session(server):
     assert manifest["identifierSpace"] == BASE + "id/" and manifest["schemaSpace"] == PG
     assert {t["id"] for t in manifest["defaultTypes"]} == {PG + "Organization", PG + "Person", PG + "Place"}
     # a batch of rows with a type, POSTed as a form
-    queries = {"q0": {"query": "Asildarov", "type": PG + "Person", "limit": 3},
-               "q1": {"query": "Нохчийчоь", "type": PG + "Organization"},
-               "q2": {"query": "Groznyy", "type": PG + "Place", "properties": [{"pid": "parent", "v": "Chechnya"}]}}
+    queries = {
+        "q0": {"query": "Asildarov", "type": PG + "Person", "limit": 3},
+        "q1": {"query": "Нохчийчоь", "type": PG + "Organization"},
+        "q2": {"query": "Groznyy", "type": PG + "Place", "properties": [{"pid": "parent", "v": "Chechnya"}]},
+    }
     valid("reconciliation-query-batch.json", queries)
     status, ctype, body = call(server, "POST", "/reconcile", {"queries": json.dumps(queries)})
     answer = json.loads(body)
     assert status == 200 and ctype.startswith("application/json")
     valid("reconciliation-result-batch.json", answer)
     assert [answer[q]["result"][0]["id"] for q in ("q0", "q1", "q2")] == [
-        "person/rustam-asildarov", "org/vilayat-nokhchicho", "place/grozny"]
+        "person/rustam-asildarov",
+        "org/vilayat-nokhchicho",
+        "place/grozny",
+    ]
     # the view link and the preview of the chosen candidate
     chosen = answer["q0"]["result"][0]["id"]
     view = manifest["view"]["url"].replace("{{id}}", chosen)
-    assert view == f"{host}/id/{chosen}" and call(server, "GET", view[len(host):], accept="text/html")[0] == 200
-    preview = manifest["preview"]["url"].replace("{{id}}", chosen)[len(host):]
+    assert view == f"{host}/id/{chosen}" and call(server, "GET", view[len(host) :], accept="text/html")[0] == 200
+    preview = manifest["preview"]["url"].replace("{{id}}", chosen)[len(host) :]
     status, ctype, page = call(server, "GET", preview, accept="text/html")
     assert status == 200 and ctype.startswith("text/html") and "Rustam Asildarov" in page.decode()
     assert call(server, "GET", "/reconcile/preview?id=person/nobody")[0] == 404
@@ -210,9 +242,13 @@ def test_single_queries_and_bad_requests(server):
     assert single["result"][0]["id"] == "person/aliaskhab-kebekov"
     as_json = get_json(server, "/reconcile", query=json.dumps({"query": "Dagestan", "type": PG + "Organization"}))
     assert as_json["result"][0]["id"] == "org/vilayat-dagestan"
-    for form in ({"queries": "{not json"}, {"queries": "[1, 2]"}, {"queries": json.dumps({"q0": {"limit": "x"}})},
-                 {"extend": json.dumps({"ids": "x"})},
-                 {"queries": json.dumps({f"q{i}": {"query": "x"} for i in range(MAX_BATCH + 1)})}):
+    for form in (
+        {"queries": "{not json"},
+        {"queries": "[1, 2]"},
+        {"queries": json.dumps({"q0": {"limit": "x"}})},
+        {"extend": json.dumps({"ids": "x"})},
+        {"queries": json.dumps({f"q{i}": {"query": "x"} for i in range(MAX_BATCH + 1)})},
+    ):
         status, ctype, _ = call(server, "POST", "/reconcile", form)
         assert status == 400 and ctype.startswith("text/plain"), form
     assert call(server, "GET", "/reconcile/nothing")[0] == 404

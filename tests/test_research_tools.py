@@ -22,31 +22,41 @@ def cli(dist, *args):
 
 # -- advice ---------------------------------------------------------------------------------------
 
+
 def test_a_misspelt_term_is_named_with_the_right_one(dist):
     result = cli(dist, "query", "SELECT ?p ?to WHERE {\n  ?p a pg:Pledge ;\n     pg:pledgedto ?to }")
     assert result.exit_code == 0 and "(0 rows)" in result.stdout
     assert result.stderr.splitlines() == [
         "warning: `pg:pledgedto` is not a term of the ontology; did you mean `pg:pledgedTo`?",
-        "warning: 0 rows: the pattern `?p pg:pledgedto ?to` (line 3) matches nothing in the graph"]
+        "warning: 0 rows: the pattern `?p pg:pledgedto ?to` (line 3) matches nothing in the graph",
+    ]
 
 
 def test_an_unknown_concept_and_entity_get_suggestions(dist):
-    result = cli(dist, "query", "SELECT ?t WHERE { ?t org:role pgv:role\\/leadr ; org:organization org:x ; "
-                                f"org:member <{ID}person/rustam-asildarof> }}")
+    result = cli(
+        dist,
+        "query",
+        "SELECT ?t WHERE { ?t org:role pgv:role\\/leadr ; org:organization org:x ; "
+        f"org:member <{ID}person/rustam-asildarof> }}",
+    )
     assert "`pgv:role\\/leadr` is not a term of the vocabularies; did you mean `pgv:role\\/leader`?" in result.stderr
-    assert f"`<{ID}person/rustam-asildarof>` is not a term of the graph (no such entity); did you mean " \
-           f"`<{ID}person/rustam-asildarov>`?" in result.stderr
+    assert (
+        f"`<{ID}person/rustam-asildarof>` is not a term of the graph (no such entity); did you mean "
+        f"`<{ID}person/rustam-asildarov>`?" in result.stderr
+    )
     assert "`org:x` appears nowhere in the dataset" in result.stderr
 
 
 def test_an_empty_join_names_the_pattern_that_breaks_it(dist):
     result = cli(dist, "query", "SELECT * WHERE { ?p pg:pledgedTo ?x . ?x pg:pledgedTo ?p }")
-    assert result.stderr == ("warning: 0 rows: every pattern matches alone, but `?x pg:pledgedTo ?p` (line 1) "
-                             "matches nothing together with the patterns before it\n")
+    assert result.stderr == (
+        "warning: 0 rows: every pattern matches alone, but `?x pg:pledgedTo ?p` (line 1) "
+        "matches nothing together with the patterns before it\n"
+    )
 
 
 def test_a_date_filter_that_drops_everything_is_told_apart(dist):
-    result = cli(dist, "query", "SELECT ?p WHERE { ?p pg:dateEarliest ?d FILTER (?d < \"1900-01-01\"^^xsd:date) }")
+    result = cli(dist, "query", 'SELECT ?p WHERE { ?p pg:dateEarliest ?d FILTER (?d < "1900-01-01"^^xsd:date) }')
     assert "every triple pattern matches, together too; a FILTER or VALUES removes every row" in result.stderr
 
 
@@ -70,9 +80,11 @@ def test_syntax_errors_are_short(dist):
 
 # -- names, show, export, DESCRIBE ----------------------------------------------------------------
 
+
 def test_labels_add_a_name_column_after_each_iri_column(dist):
-    result = cli(dist, "query", "--labels", "--format", "csv",
-                 "SELECT ?p ?to WHERE { ?p pg:pledgedTo ?to } ORDER BY ?p LIMIT 1")
+    result = cli(
+        dist, "query", "--labels", "--format", "csv", "SELECT ?p ?to WHERE { ?p pg:pledgedTo ?to } ORDER BY ?p LIMIT 1"
+    )
     header, row = result.stdout.splitlines()[:2]
     assert header == "p,to,toLabel"  # pledges have no name: no column of blanks
     assert row.endswith(f"{ID}org/islamic-state,Islamic State")
@@ -81,10 +93,16 @@ def test_labels_add_a_name_column_after_each_iri_column(dist):
 
 
 def test_every_record_and_concept_has_one_label_property_in_the_default_graph(dist):
-    unlabelled = cli(dist, "query", "--format", "json", """SELECT ?x WHERE {
+    unlabelled = cli(
+        dist,
+        "query",
+        "--format",
+        "json",
+        """SELECT ?x WHERE {
         { ?x a pg:Organization } UNION { ?x a pg:Person } UNION { ?x a pg:Place } UNION { ?x a pg:Event }
         UNION { ?x a pg:SourceDocument } UNION { ?x a pg:Disagreement } UNION { ?r pg:organizationKind ?x }
-        FILTER NOT EXISTS { ?x rdfs:label ?l } }""").stdout
+        FILTER NOT EXISTS { ?x rdfs:label ?l } }""",
+    ).stdout
     assert json.loads(unlabelled)["results"]["bindings"] == []
     periods = cli(
         dist,
@@ -110,9 +128,16 @@ def test_export_describe_and_record_subgraph_agree_for_every_record(dist):
     from pledgegraph.delivery.endpoint import store
 
     loaded = store.load(dist)
-    records = [r.value for r in (row[0] for row in loaded.store.query(
-        f"SELECT DISTINCT ?r WHERE {{ GRAPH ?g {{ ?r a ?c }} FILTER (STRSTARTS(STR(?r), \"{ID}\") && "
-        "REGEX(SUBSTR(STR(?r), STRLEN(\"" + ID + "\") + 1), \"^[a-z]+/[a-z0-9-]+$\")) }"))]
+    records = [
+        r.value
+        for r in (
+            row[0]
+            for row in loaded.store.query(
+                f'SELECT DISTINCT ?r WHERE {{ GRAPH ?g {{ ?r a ?c }} FILTER (STRSTARTS(STR(?r), "{ID}") && '
+                'REGEX(SUBSTR(STR(?r), STRLEN("' + ID + '") + 1), "^[a-z]+/[a-z0-9-]+$")) }'
+            )
+        )
+    ]
     assert len(records) > 190
     library = store.example(ROOT / "queries", "record-subgraph")
     for iri in records:
@@ -129,23 +154,27 @@ def test_export_describe_and_record_subgraph_agree_for_every_record(dist):
 def test_export_formats(dist):
     turtle = cli(dist, "export", "pledge/caucasus-velayats-pledge-2015-06").stdout
     nt = cli(dist, "export", "pledge/caucasus-velayats-pledge-2015-06", "--format", "ntriples").stdout
-    assert set(ox.parse(turtle.encode(), format=ox.RdfFormat.TURTLE)) == \
-        set(ox.parse(nt.encode(), format=ox.RdfFormat.N_TRIPLES))
+    assert set(ox.parse(turtle.encode(), format=ox.RdfFormat.TURTLE)) == set(
+        ox.parse(nt.encode(), format=ox.RdfFormat.N_TRIPLES)
+    )
     missing = cli(dist, "export", "org/islamic-stat")
     assert missing.exit_code == 2 and "did you mean org/islamic-state" in missing.stderr
 
 
 # -- disagreements --------------------------------------------------------------------------------
 
+
 def test_disagreements_query_lists_only_recorded_disagreements(dist):
     rows = json.loads(cli(dist, "query", "--name", "disagreements", "--format", "json").stdout)["results"]["bindings"]
     assert len({r["disagreement"]["value"] for r in rows}) == 5 and len(rows) == 11  # 2+2+2+3+2 sides
     melikov = [r for r in rows if r["who"]["value"] == "Sergei Melikov"]
     assert [(r["against"]["value"], r["statedIn"]["value"]) for r in melikov] == [
-        ("Joanna Paraszczuk", ID + "statement/melikov-insurgency-not-active")]
+        ("Joanna Paraszczuk", ID + "statement/melikov-insurgency-not-active")
+    ]
 
 
 # -- the endpoint ---------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def app(dist):
@@ -181,7 +210,7 @@ def test_sparql_html_with_labels(app):
     query = "SELECT ?to WHERE { ?p pg:pledgedTo ?to } LIMIT 1"
     target = "/sparql?" + urllib.parse.urlencode({"query": query, "format": "html", "labels": "1"})
     status, _, response = get(app, target)
-    assert status == 200 and b">org/islamic-state</a> <span class=\"muted\">Islamic State</span>" in response.body
+    assert status == 200 and b'>org/islamic-state</a> <span class="muted">Islamic State</span>' in response.body
 
 
 def test_a_query_that_finds_nothing_because_of_a_wrong_guess_is_explained(dist):

@@ -34,16 +34,24 @@ def _tree(path: Path) -> dict[str, bytes]:
 
 
 def _cli(*args: str, **popen) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "pledgegraph", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, **popen)
+    return subprocess.Popen(
+        [sys.executable, "-m", "pledgegraph", *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        **popen,
+    )
 
 
 def _second_version(tmp_path: Path) -> Path:
     data = tmp_path / "data-v2"
     shutil.copytree(ROOT / "data", data)
     dataset = data / "dataset.yaml"
-    dataset.write_text(dataset.read_text().replace("version: 0.1.0", "version: 0.2.0")
-                       .replace("modified: 2026-11-21", "modified: 2026-11-22"))
+    dataset.write_text(
+        dataset.read_text()
+        .replace("version: 0.1.0", "version: 0.2.0")
+        .replace("modified: 2026-11-21", "modified: 2026-11-22")
+    )
     return data
 
 
@@ -94,8 +102,12 @@ def test_killed_builds_leave_the_previous_output_or_the_complete_new_one(tmp_pat
 
     killed = _kill_at_random_points(["build", "--data", str(data_v2), "--out", str(target)], random.Random(7), check)
     assert killed >= KILLS // 2, "the build finished before most kills: nothing was tested"
-    final = subprocess.run([sys.executable, "-m", "pledgegraph", "build", "--data", str(data_v2), "--out", str(target)],
-                           cwd=ROOT, capture_output=True, timeout=300)
+    final = subprocess.run(
+        [sys.executable, "-m", "pledgegraph", "build", "--data", str(data_v2), "--out", str(target)],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=300,
+    )
     assert final.returncode == 0
     assert _tree(target) == new
     assert not list(tmp_path.glob(".dist.tmp-*"))
@@ -122,8 +134,13 @@ def test_killed_publishes_leave_earlier_releases_intact(tmp_path, dist):
             assert _tree(site / "0.2.0") == complete_second
 
     _kill_at_random_points(["publish", str(site), "--dist", str(dist_v2)], random.Random(11), check)
-    subprocess.run([sys.executable, "-m", "pledgegraph", "publish", str(site), "--dist", str(dist_v2)], cwd=ROOT,
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pledgegraph", "publish", str(site), "--dist", str(dist_v2)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     assert os.readlink(site / "latest") == "0.2.0"
     assert _tree(site / "0.2.0") == complete_second and _tree(site / "0.1.0") == first
 
@@ -155,16 +172,21 @@ main()
 
 def _audited(args: list[str], log: Path) -> tuple[subprocess.CompletedProcess, list]:
     env = {**os.environ, "AUDIT_LOG": str(log), "AUDIT_ARGS": json.dumps(args)}
-    proc = subprocess.run([sys.executable, "-c", AUDIT], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run([sys.executable, "-c", AUDIT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     return proc, json.loads(log.read_text()) if log.exists() else []
 
 
 def _allowed_reads(extra: list[Path]) -> tuple[str, ...]:
-    roots = [ROOT, Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(tempfile.gettempdir()),
-             *extra]
-    return tuple(str(r.resolve()) for r in roots) + ("/dev/", "/proc/", "/sys/", "/etc/localtime",
-                                                     "/etc/mime.types", "/usr/share/zoneinfo", "/usr/lib/locale")
+    roots = [ROOT, Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(tempfile.gettempdir()), *extra]
+    return tuple(str(r.resolve()) for r in roots) + (
+        "/dev/",
+        "/proc/",
+        "/sys/",
+        "/etc/localtime",
+        "/etc/mime.types",
+        "/usr/share/zoneinfo",
+        "/usr/lib/locale",
+    )
 
 
 @pytest.mark.parametrize("command", ["validate", "build", "evidence", "publish", "query"])
@@ -176,8 +198,14 @@ def test_no_network_and_no_surprise_file_access(tmp_path, dist, command):
         "build": ["build", "--out", str(out)],
         "evidence": ["evidence", "--archive", str(seeds)],
         "publish": ["publish", str(out), "--dist", str(dist)],
-        "query": ["query", "--dist", str(dist), "--format", "json",
-                  "SELECT ?s WHERE { ?s a <https://w3id.org/pledgegraph/ontology#Pledge> } LIMIT 2"],
+        "query": [
+            "query",
+            "--dist",
+            str(dist),
+            "--format",
+            "json",
+            "SELECT ?s WHERE { ?s a <https://w3id.org/pledgegraph/ontology#Pledge> } LIMIT 2",
+        ],
     }[command]
     proc, log = _audited(args, tmp_path / "audit.json")
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -46,8 +46,11 @@ def shared(names) -> set[str]:
 
 
 def variants() -> list[tuple[str, str, str]]:
-    rows = [line.rstrip("\n").split("\t") for line in VARIANTS.read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.startswith("#")]
+    rows = [
+        line.rstrip("\n").split("\t")
+        for line in VARIANTS.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     return [(query, kind, f"{BASE}id/{expected}") for query, kind, expected in rows]
 
 
@@ -92,7 +95,11 @@ def test_keys_fold_script_case_diacritics_and_punctuation():
 def test_hits_carry_the_matching_name_its_language_kind_and_description(index):
     hit = index.search("Вилаят Кавказ Исламского государства")[0]
     assert (hit.entity.iri, hit.name, hit.lang, hit.entity.kind) == (
-        BASE + "id/org/is-caucasus-province", "Вилаят Кавказ Исламского государства", "ru", "organization")
+        BASE + "id/org/is-caucasus-province",
+        "Вилаят Кавказ Исламского государства",
+        "ru",
+        "organization",
+    )
     kebekov = index.search("Kebekov")[0]
     assert kebekov.entity.label == "Aliaskhab Kebekov" and "theologian" in kebekov.entity.description
     assert index.search("Vilayat Kavkaz", lang="ru-Latn")[0].lang == "ru-latn"
@@ -102,8 +109,13 @@ def test_hits_carry_the_matching_name_its_language_kind_and_description(index):
 
 
 def run_cli(*args, dist):
-    return subprocess.run([sys.executable, "-m", "pledgegraph", "search", *args, "--dist", str(dist)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "pledgegraph", "search", *args, "--dist", str(dist)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
 
 
 def test_cli_search_table_json_kind_and_exit_codes(dist, tmp_path):
@@ -128,13 +140,24 @@ def test_the_release_ships_the_index_and_a_search_script(release, dist):
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed: the release's script is not run")
 def test_the_release_script_finds_names_in_any_script(release):
-    program = ("const {rank} = require(process.argv[1]);"
-               "const index = JSON.parse(require('fs').readFileSync(process.argv[2], 'utf8'));"
-               "console.log(JSON.stringify(['Kebekov', 'asilderov', 'ისლამური', 'Jean-Francois']"
-               ".map((q) => rank(index, q, 1)[0].page)));")
-    out = subprocess.run(["node", "-e", program, str(release / "search.js"), str(release / INDEX_FILE)],
-                         capture_output=True, text=True, timeout=30, check=True)
-    assert json.loads(out.stdout) == ["person/aliaskhab-kebekov.html", "person/rustam-asildarov.html",
-                                      "org/is-caucasus-province.html", "person/jean-francois-ratelle.html"]
+    program = (
+        "const {rank} = require(process.argv[1]);"
+        "const index = JSON.parse(require('fs').readFileSync(process.argv[2], 'utf8'));"
+        "console.log(JSON.stringify(['Kebekov', 'asilderov', 'ისლამური', 'Jean-Francois']"
+        ".map((q) => rank(index, q, 1)[0].page)));"
+    )
+    out = subprocess.run(
+        ["node", "-e", program, str(release / "search.js"), str(release / INDEX_FILE)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert json.loads(out.stdout) == [
+        "person/aliaskhab-kebekov.html",
+        "person/rustam-asildarov.html",
+        "org/is-caucasus-province.html",
+        "person/jean-francois-ratelle.html",
+    ]
     for page in json.loads(out.stdout):  # the links resolve inside the release
         assert (release / page).is_file()

@@ -24,8 +24,10 @@ BASE = "https://w3id.org/pledgegraph/"
 PROVINCE = "/id/org/is-caucasus-province"
 TIMEOUT = 1.5
 MAX_ROWS = 1000
-SELECT = ("SELECT ?pledge ?to WHERE { VALUES ?pledge { "
-          "<https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?pledge pg:pledgedTo ?to }")
+SELECT = (
+    "SELECT ?pledge ?to WHERE { VALUES ?pledge { "
+    "<https://w3id.org/pledgegraph/id/pledge/caucasus-velayats-pledge-2015-06> } ?pledge pg:pledgedTo ?to }"
+)
 EXPENSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 
 
@@ -65,27 +67,36 @@ def rows(body: bytes) -> list[dict]:
 
 # -- the SPARQL protocol -------------------------------------------------------------------------
 
+
 def test_get_post_form_and_post_direct_give_the_same_answer(server):
     expected = [{"pledge": BASE + "id/pledge/caucasus-velayats-pledge-2015-06", "to": BASE + "id/org/islamic-state"}]
     status, ctype, body, _ = get(server, "/sparql", "application/sparql-results+json", query=SELECT)
     assert status == 200 and ctype.startswith("application/sparql-results+json") and rows(body) == expected
     form = urllib.parse.urlencode({"query": SELECT})
-    status, _, body2, _ = request(server, "POST", "/sparql", form,
-                                  {"Content-Type": "application/x-www-form-urlencoded"})
+    status, _, body2, _ = request(
+        server, "POST", "/sparql", form, {"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert status == 200 and body2 == body
-    status, _, body3, _ = request(server, "POST", "/sparql", SELECT.encode(),
-                                  {"Content-Type": "application/sparql-query"})
+    status, _, body3, _ = request(
+        server, "POST", "/sparql", SELECT.encode(), {"Content-Type": "application/sparql-query"}
+    )
     assert status == 200 and body3 == body
 
 
-@pytest.mark.parametrize("accept, media_type, results_format", [
-    ("application/sparql-results+xml", "application/sparql-results+xml", ox.QueryResultsFormat.XML),
-    ("text/tab-separated-values", "text/tab-separated-values", ox.QueryResultsFormat.TSV),
-    ("application/json", "application/sparql-results+json", ox.QueryResultsFormat.JSON),
-    ("*/*", "application/sparql-results+json", ox.QueryResultsFormat.JSON),
-    ("text/csv;q=0.5, application/sparql-results+xml;q=0.9", "application/sparql-results+xml",
-     ox.QueryResultsFormat.XML),
-])
+@pytest.mark.parametrize(
+    "accept, media_type, results_format",
+    [
+        ("application/sparql-results+xml", "application/sparql-results+xml", ox.QueryResultsFormat.XML),
+        ("text/tab-separated-values", "text/tab-separated-values", ox.QueryResultsFormat.TSV),
+        ("application/json", "application/sparql-results+json", ox.QueryResultsFormat.JSON),
+        ("*/*", "application/sparql-results+json", ox.QueryResultsFormat.JSON),
+        (
+            "text/csv;q=0.5, application/sparql-results+xml;q=0.9",
+            "application/sparql-results+xml",
+            ox.QueryResultsFormat.XML,
+        ),
+    ],
+)
 def test_results_format_by_accept(server, accept, media_type, results_format):
     status, ctype, body, response = get(server, "/sparql", accept, query=SELECT)
     assert status == 200 and ctype.split(";")[0] == media_type and "Accept" in vary(response)
@@ -100,10 +111,15 @@ def test_csv_and_ask(server):
     assert json.loads(body) == {"head": {}, "boolean": True}
 
 
-@pytest.mark.parametrize("accept, rdf_format", [
-    ("text/turtle", ox.RdfFormat.TURTLE), ("application/n-triples", ox.RdfFormat.N_TRIPLES),
-    ("application/ld+json", ox.RdfFormat.JSON_LD), (None, ox.RdfFormat.TURTLE),
-])
+@pytest.mark.parametrize(
+    "accept, rdf_format",
+    [
+        ("text/turtle", ox.RdfFormat.TURTLE),
+        ("application/n-triples", ox.RdfFormat.N_TRIPLES),
+        ("application/ld+json", ox.RdfFormat.JSON_LD),
+        (None, ox.RdfFormat.TURTLE),
+    ],
+)
 def test_construct_by_accept(server, accept, rdf_format):
     status, ctype, body, _ = get(
         server,
@@ -114,9 +130,13 @@ def test_construct_by_accept(server, accept, rdf_format):
     )
     assert status == 200 and ctype.split(";")[0] == rdf_format.media_type
     triples = {q.triple for q in ox.parse(body, format=rdf_format)}
-    assert triples == {ox.Triple(ox.NamedNode(BASE + "id/pledge/caucasus-velayats-pledge-2015-06"),
-                                 ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
-                                 ox.NamedNode(BASE + "ontology#Pledge"))}
+    assert triples == {
+        ox.Triple(
+            ox.NamedNode(BASE + "id/pledge/caucasus-velayats-pledge-2015-06"),
+            ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+            ox.NamedNode(BASE + "ontology#Pledge"),
+        )
+    }
 
 
 def test_unsatisfiable_accept_is_406(server):
@@ -150,6 +170,7 @@ def test_query_page_works_offline(server):
 
 # -- refusals, limits -----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def listener():
     """A loopback socket that records whether anything connected to it."""
@@ -169,17 +190,23 @@ def connected(sock) -> bool:
         return False
 
 
-@pytest.mark.parametrize("text, message", [
-    ("SELECT * WHERE { SERVICE <http://127.0.0.1:{port}/sparql> { ?s ?p ?o } }", "SERVICE is not allowed"),
-    ("SELECT * WHERE { service silent <http://127.0.0.1:{port}/> { ?s ?p ?o } }", "SERVICE is not allowed"),
-    ("SELECT * WHERE { SERVICE <http://192.0.2.1:{port}/sparql> { ?s ?p ?o } }", "SERVICE is not allowed"),
-    ("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", "SERVICE is not allowed"),
-    ("SELECT * WHERE { \\u0053ERVICE <http://127.0.0.1:{port}/> { ?s ?p ?o } }", "SERVICE is not allowed"),
-    ("LOAD <http://127.0.0.1:{port}/data.ttl>", "updates are not accepted"),
-    ("INSERT DATA { <http://a> <http://b> <http://c> }", "updates are not accepted"),
-    ("SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }", "only this dataset's graphs"),
-    ("SELECT * FROM NAMED <http://127.0.0.1:{port}/g> WHERE { GRAPH ?g { ?s ?p ?o } }", "only this dataset's graphs"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("SELECT * WHERE { SERVICE <http://127.0.0.1:{port}/sparql> { ?s ?p ?o } }", "SERVICE is not allowed"),
+        ("SELECT * WHERE { service silent <http://127.0.0.1:{port}/> { ?s ?p ?o } }", "SERVICE is not allowed"),
+        ("SELECT * WHERE { SERVICE <http://192.0.2.1:{port}/sparql> { ?s ?p ?o } }", "SERVICE is not allowed"),
+        ("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", "SERVICE is not allowed"),
+        ("SELECT * WHERE { \\u0053ERVICE <http://127.0.0.1:{port}/> { ?s ?p ?o } }", "SERVICE is not allowed"),
+        ("LOAD <http://127.0.0.1:{port}/data.ttl>", "updates are not accepted"),
+        ("INSERT DATA { <http://a> <http://b> <http://c> }", "updates are not accepted"),
+        ("SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }", "only this dataset's graphs"),
+        (
+            "SELECT * FROM NAMED <http://127.0.0.1:{port}/g> WHERE { GRAPH ?g { ?s ?p ?o } }",
+            "only this dataset's graphs",
+        ),
+    ],
+)
 def test_refused_before_any_connection(server, listener, text, message):
     query = text.replace("{port}", str(listener.getsockname()[1]))
     start = time.monotonic()
@@ -190,8 +217,9 @@ def test_refused_before_any_connection(server, listener, text, message):
 
 
 def test_update_requests_refused(server):
-    status, _, body, _ = request(server, "POST", "/sparql", b"DELETE WHERE { ?s ?p ?o }",
-                                 {"Content-Type": "application/sparql-update"})
+    status, _, body, _ = request(
+        server, "POST", "/sparql", b"DELETE WHERE { ?s ?p ?o }", {"Content-Type": "application/sparql-update"}
+    )
     assert status == 400 and b"read-only" in body
     form = urllib.parse.urlencode({"update": "CLEAR ALL"})
     assert request(server, "POST", "/sparql", form, {"Content-Type": "application/x-www-form-urlencoded"})[0] == 400
@@ -255,8 +283,9 @@ def test_row_cap_is_422_and_body_cap_413(server):
 
 
 def test_graph_parameters_limited_to_the_dataset(server):
-    ontology_only = get(server, "/sparql", None, query="ASK { ?c a owl:Class }",
-                        **{"default-graph-uri": BASE + "graph/ontology"})
+    ontology_only = get(
+        server, "/sparql", None, query="ASK { ?c a owl:Class }", **{"default-graph-uri": BASE + "graph/ontology"}
+    )
     assert json.loads(ontology_only[2])["boolean"] is True
     assert json.loads(get(server, "/sparql", None, query="ASK { ?c a owl:Class }")[2])["boolean"] is False
     assert get(server, "/sparql", None, query="ASK {}", **{"default-graph-uri": "file:///etc/passwd"})[0] == 400
@@ -264,11 +293,15 @@ def test_graph_parameters_limited_to_the_dataset(server):
 
 # -- dereferencing ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("accept, suffix, rdf_format", [
-    ("text/turtle", ".ttl", ox.RdfFormat.TURTLE),
-    ("application/ld+json", ".jsonld", ox.RdfFormat.JSON_LD),
-    ("application/n-triples", ".nt", ox.RdfFormat.N_TRIPLES),
-])
+
+@pytest.mark.parametrize(
+    "accept, suffix, rdf_format",
+    [
+        ("text/turtle", ".ttl", ox.RdfFormat.TURTLE),
+        ("application/ld+json", ".jsonld", ox.RdfFormat.JSON_LD),
+        ("application/n-triples", ".nt", ox.RdfFormat.N_TRIPLES),
+    ],
+)
 def test_entity_rdf_by_accept_and_suffix(server, accept, suffix, rdf_format):
     iri = ox.NamedNode(BASE + PROVINCE[1:])
     by_accept = get(server, PROVINCE, accept)
@@ -276,8 +309,7 @@ def test_entity_rdf_by_accept_and_suffix(server, accept, suffix, rdf_format):
     for status, ctype, body, _ in (by_accept, by_suffix):
         assert status == 200 and ctype.split(";")[0] == rdf_format.media_type
         triples = {q.triple for q in ox.parse(body, format=rdf_format)}
-        labels = {t.object.language for t in triples
-                  if t.subject == iri and t.predicate.value.endswith("#prefLabel")}
+        labels = {t.object.language for t in triples if t.subject == iri and t.predicate.value.endswith("#prefLabel")}
         assert {"en", "ar", "ru", "ce"} <= labels
         # names and citations nested below the entity come with it
         assert any(t.subject.value.startswith(iri.value + "/name/") for t in triples)
@@ -322,10 +354,22 @@ def test_negotiate():
 def test_entity_page_in_headless_chromium(server, tmp_path):
     host, port = server.server_address[:2]
     result = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-         "--dump-dom", f"http://{host}:{port}{PROVINCE}"],
-        capture_output=True, text=True, timeout=60)
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            f"http://{host}:{port}{PROVINCE}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     dom = result.stdout
     assert "<h1>Islamic State – Caucasus Province</h1>" in dom, result.stderr[-2000:]
     for name in ("الدولة الإسلامية - ولاية القوقاز", "Вилаят Кавказ Исламского государства", "Wilayat Qawqaz"):
@@ -336,12 +380,14 @@ def test_entity_page_in_headless_chromium(server, tmp_path):
 
 # -- the same answers both ways --------------------------------------------------------------------
 
+
 def test_every_library_query_answers_the_same_via_cli_and_http(server, dist):
     library = store.examples(ROOT / "queries")
     assert library
     for example in library:
-        status, _, body, _ = get(server, "/sparql", "application/sparql-results+json, text/turtle;q=0.9",
-                                 query=example.text)
+        status, _, body, _ = get(
+            server, "/sparql", "application/sparql-results+json, text/turtle;q=0.9", query=example.text
+        )
         assert status == 200, (example.name, body)
         graph = store.check_query(example.text, server.app.loaded.graph_iris).graph_result
         assert body == oneshot.run_once(dist, example.text, "turtle" if graph else "json"), example.name
@@ -358,8 +404,9 @@ def test_serve_command_starts_and_stops(dist, tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     cli = shutil.which("pledgegraph") or str(ROOT / ".venv" / "bin" / "pledgegraph")
-    process = subprocess.Popen([cli, "serve", "--port", str(port), "--dist", str(dist)],
-                               stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    process = subprocess.Popen(
+        [cli, "serve", "--port", str(port), "--dist", str(dist)], stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
     try:
         assert "SPARQL at /sparql" in process.stderr.readline()
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -372,8 +419,10 @@ def test_serve_command_starts_and_stops(dist, tmp_path):
 
 # -- safe encodings and strict framing (issue 18, break 7) ------------------------------------------
 
-FORMULAS = ('SELECT ?a ?b ?c ?d ?e ?n WHERE { VALUES (?a ?b ?c ?d ?e ?n) '
-            '{ ("=HYPERLINK(\\"http://x.invalid/\\",\\"y\\")" "+cmd|calc" "@SUM(1)" "-2+3" "plain" -5) } }')
+FORMULAS = (
+    "SELECT ?a ?b ?c ?d ?e ?n WHERE { VALUES (?a ?b ?c ?d ?e ?n) "
+    '{ ("=HYPERLINK(\\"http://x.invalid/\\",\\"y\\")" "+cmd|calc" "@SUM(1)" "-2+3" "plain" -5) } }'
+)
 
 
 def test_csv_and_tsv_cells_cannot_start_a_formula(server):
@@ -384,7 +433,7 @@ def test_csv_and_tsv_cells_cannot_start_a_formula(server):
     status, _, body, _ = get(server, "/sparql", "text/csv", query=FORMULAS)
     assert status == 200
     row = list(csv.reader(io.StringIO(body.decode())))[1]
-    assert row == ["'=HYPERLINK(\"http://x.invalid/\",\"y\")", "'+cmd|calc", "'@SUM(1)", "'-2+3", "plain", "-5"]
+    assert row == ['\'=HYPERLINK("http://x.invalid/","y")', "'+cmd|calc", "'@SUM(1)", "'-2+3", "plain", "-5"]
     status, _, body, _ = get(server, "/sparql", "text/tab-separated-values", query=FORMULAS)
     assert status == 200
     row = body.decode().splitlines()[1].split("\t")  # TSV writes literals quoted: "'=HYPERLINK(…)"
@@ -399,40 +448,52 @@ def test_xml_answers_carry_no_character_xml_forbids(server):
     assert status == 200
     literal = ElementTree.fromstring(body).find(".//{http://www.w3.org/2005/sparql-results#}literal")
     assert literal.text == "a\ufffdb\ufffdc\ufffd"
-    status, _, body, _ = get(server, "/sparql", "application/rdf+xml",
-                             query='CONSTRUCT { <urn:s> <urn:p> ?x } WHERE { BIND("\\uFFFF" AS ?x) }')
+    status, _, body, _ = get(
+        server,
+        "/sparql",
+        "application/rdf+xml",
+        query='CONSTRUCT { <urn:s> <urn:p> ?x } WHERE { BIND("\\uFFFF" AS ?x) }',
+    )
     assert status == 200 and ElementTree.fromstring(body) is not None
 
 
 def test_javascript_iris_are_not_links_on_the_query_page(server):
-    query = 'SELECT ?x WHERE { VALUES ?x { <javascript:alert(1)> <JavaScript:alert(2)> <data:text/html,x> } }'
+    query = "SELECT ?x WHERE { VALUES ?x { <javascript:alert(1)> <JavaScript:alert(2)> <data:text/html,x> } }"
     status, _, body, _ = get(server, "/sparql", None, query=query, format="html")
     page = body.decode()
     assert status == 200 and "javascript:alert(1)" in page
-    assert "href=\"javascript" not in page.lower() and 'href="data:' not in page
+    assert 'href="javascript' not in page.lower() and 'href="data:' not in page
 
 
 @pytest.mark.parametrize("lengths", [["+6"], ["1_0"], ["6", "7"], ["0x6"], [" -6"]])
 def test_content_length_is_parsed_strictly(server, lengths):
     head = "".join(f"Content-Length: {n}\r\n" for n in lengths)
     with socket.create_connection(server.server_address[:2], timeout=10) as s:
-        s.sendall(f"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n{head}\r\n"
-                  "ASK {}".encode())
+        s.sendall(
+            f"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n{head}\r\nASK {{}}".encode()
+        )
         reply = s.recv(4096)
     assert reply.startswith(b"HTTP/1.1 400"), reply[:100]
 
 
 def test_library_query_by_name_with_bindings(server):
     """`/sparql?name=…&bind=var=value`: the same library queries and parameters as `query --bind`."""
-    target = "/sparql?" + urllib.parse.urlencode([("name", "under-at-date"), ("bind", "org=org/islamic-state"),
-                                                  ("bind", "date=2016-01-01")])
+    target = "/sparql?" + urllib.parse.urlencode(
+        [("name", "under-at-date"), ("bind", "org=org/islamic-state"), ("bind", "date=2016-01-01")]
+    )
     status, _, body, _ = request(server, "GET", target, headers={"Accept": "application/sparql-results+json"})
     assert status == 200
     units = {r["unit"].rsplit("/", 1)[1] for r in rows(body)}
-    assert units == {"is-caucasus-province", "vilayat-nokhchicho", "vilayat-dagestan", "vilayat-galgaicho",
-                     "vilayat-kbk"}
-    status, _, body, _ = request(server, "GET", "/sparql?name=under-at-date&bind=nope%3D1",
-                                 headers={"Accept": "application/sparql-results+json"})
+    assert units == {
+        "is-caucasus-province",
+        "vilayat-nokhchicho",
+        "vilayat-dagestan",
+        "vilayat-galgaicho",
+        "vilayat-kbk",
+    }
+    status, _, body, _ = request(
+        server, "GET", "/sparql?name=under-at-date&bind=nope%3D1", headers={"Accept": "application/sparql-results+json"}
+    )
     assert status == 400 and b"no parameter ?nope" in body
     status, _, _, _ = request(server, "GET", "/sparql?name=no-such-query")
     assert status == 404

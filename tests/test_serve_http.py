@@ -28,10 +28,19 @@ ASK = f"ASK {{ <{PLEDGE}> a pg:Pledge }}"
 CONSTRUCT = f"CONSTRUCT {{ ?p a pg:Pledge }} WHERE {{ VALUES ?p {{ <{PLEDGE}> }} ?p a pg:Pledge }}"
 DESCRIBE = f"DESCRIBE <{BASE}{ENTITY[1:]}>"
 PLEDGE_TYPE = (rdflib.URIRef(PLEDGE), rdflib.RDF.type, rdflib.URIRef(BASE + "ontology#Pledge"))
-HTML, TTL, NT, JSONLD, RDFXML = ("text/html", "text/turtle", "application/n-triples", "application/ld+json",
-                                 "application/rdf+xml")
-SRJ, SRX, CSV, TSV = ("application/sparql-results+json", "application/sparql-results+xml", "text/csv",
-                      "text/tab-separated-values")
+HTML, TTL, NT, JSONLD, RDFXML = (
+    "text/html",
+    "text/turtle",
+    "application/n-triples",
+    "application/ld+json",
+    "application/rdf+xml",
+)
+SRJ, SRX, CSV, TSV = (
+    "application/sparql-results+json",
+    "application/sparql-results+xml",
+    "text/csv",
+    "text/tab-separated-values",
+)
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +64,10 @@ def sparql(query, **params):
 
 # -- standard clients with their defaults ---------------------------------------------------------
 
+
 def test_sparqlwrapper_defaults_select_ask_construct_describe(endpoint, release):
     """SPARQLWrapper as shipped: XML results for SELECT/ASK, RDF/XML (format=rdf+xml) for graphs."""
+
     def run(query):
         wrapper = SPARQLWrapper(endpoint)
         wrapper.setQuery(query)
@@ -82,13 +93,40 @@ def test_sparqlstore_defaults_select_ask_construct_describe(endpoint, release):
 
 # -- format= and Accept ----------------------------------------------------------------------------
 
-TABLE_NAMES = {"json": SRJ, "xml": SRX, "csv": CSV, "tsv": TSV, SRJ: SRJ, SRX: SRX, "application/json": SRJ,
-               CSV: CSV, TSV: TSV}
-GRAPH_NAMES = {"turtle": TTL, "ttl": TTL, "n3": TTL, "text/n3": TTL, "ntriples": NT, "nt": NT, NT: NT,
-               "json-ld": JSONLD, "jsonld": JSONLD, JSONLD: JSONLD, "rdf+xml": RDFXML, "xml": RDFXML, "rdf": RDFXML,
-               RDFXML: RDFXML, "json": JSONLD}
-_RESULTS = {SRJ: ox.QueryResultsFormat.JSON, SRX: ox.QueryResultsFormat.XML, CSV: ox.QueryResultsFormat.CSV,
-            TSV: ox.QueryResultsFormat.TSV}
+TABLE_NAMES = {
+    "json": SRJ,
+    "xml": SRX,
+    "csv": CSV,
+    "tsv": TSV,
+    SRJ: SRJ,
+    SRX: SRX,
+    "application/json": SRJ,
+    CSV: CSV,
+    TSV: TSV,
+}
+GRAPH_NAMES = {
+    "turtle": TTL,
+    "ttl": TTL,
+    "n3": TTL,
+    "text/n3": TTL,
+    "ntriples": NT,
+    "nt": NT,
+    NT: NT,
+    "json-ld": JSONLD,
+    "jsonld": JSONLD,
+    JSONLD: JSONLD,
+    "rdf+xml": RDFXML,
+    "xml": RDFXML,
+    "rdf": RDFXML,
+    RDFXML: RDFXML,
+    "json": JSONLD,
+}
+_RESULTS = {
+    SRJ: ox.QueryResultsFormat.JSON,
+    SRX: ox.QueryResultsFormat.XML,
+    CSV: ox.QueryResultsFormat.CSV,
+    TSV: ox.QueryResultsFormat.TSV,
+}
 
 
 @pytest.mark.parametrize("name", sorted(TABLE_NAMES))
@@ -107,8 +145,9 @@ def test_format_names_for_graphs(server, name):  # noqa: F811 (the imported fixt
     status, headers, body = fetch(server, sparql(CONSTRUCT, format=name))
     media_type = headers["content-type"].split(";")[0]
     assert status == 200 and media_type == GRAPH_NAMES[name]
-    graph = rdflib.Graph().parse(data=body, format={TTL: "turtle", NT: "nt", JSONLD: "json-ld", RDFXML: "xml"}
-                                 [media_type])
+    graph = rdflib.Graph().parse(
+        data=body, format={TTL: "turtle", NT: "nt", JSONLD: "json-ld", RDFXML: "xml"}[media_type]
+    )
     assert set(graph) == {PLEDGE_TYPE}
 
 
@@ -130,16 +169,19 @@ def test_accept_first_then_format(server):  # noqa: F811 (the imported fixture)
 
 # -- protocol details --------------------------------------------------------------------------------
 
+
 def test_graph_parameters_in_the_url_count_on_a_form_post(server):  # noqa: F811 (the imported fixture)
     """W3C protocol test `query-post-form` with `default-graph-uri` in the URL: the ontology graph
     alone has classes; the default graph (asserted + inferred) has none."""
     form = urllib.parse.urlencode({"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"})
     answers = {}
     for name in ("ontology", None):
-        target = "/sparql" + ("?" + urllib.parse.urlencode({"default-graph-uri": BASE + f"graph/{name}"})
-                              if name else "")
-        status, _, body = fetch(server, target, "POST", form, Content_Type="application/x-www-form-urlencoded",
-                                Accept=SRJ)
+        target = "/sparql" + (
+            "?" + urllib.parse.urlencode({"default-graph-uri": BASE + f"graph/{name}"}) if name else ""
+        )
+        status, _, body = fetch(
+            server, target, "POST", form, Content_Type="application/x-www-form-urlencoded", Accept=SRJ
+        )
         assert status == 200
         answers[name] = int(json.loads(body)["results"]["bindings"][0]["n"]["value"])
     sizes = server.app.graph_sizes
@@ -149,20 +191,25 @@ def test_graph_parameters_in_the_url_count_on_a_form_post(server):  # noqa: F811
 def test_relative_iris_resolve_against_the_base(server):  # noqa: F811 (the imported fixture)
     status, _, body = fetch(server, sparql("CONSTRUCT { <s> <p> 1 } WHERE {}"), Accept=NT)
     assert status == 200 and body.decode().strip() == (
-        f'<{BASE}s> <{BASE}p> "1"^^<http://www.w3.org/2001/XMLSchema#integer> .')
+        f'<{BASE}s> <{BASE}p> "1"^^<http://www.w3.org/2001/XMLSchema#integer> .'
+    )
     status, _, body = fetch(server, sparql("ASK { <id/org/islamic-state> a ?type }"), Accept=SRJ)
     assert json.loads(body)["boolean"] is True
 
 
 # -- entities: the same RDF as the release --------------------------------------------------------
 
+
 def test_every_entity_serves_the_rdf_the_release_has(server, release):  # noqa: F811 (the imported fixture)
     """For every entity the release has, `serve` answers the same graph in each RDF format (no blank
     nodes in either, so the graphs are isomorphic exactly when their triples are equal)."""
     released = sorted(p for p in release.glob("*/*.nt") if p.parent.name in SEGMENT_KIND)
     assert len(released) == len(server.app.loaded.descriptions) >= 200
-    formats = ((NT, ".nt", ox.RdfFormat.N_TRIPLES), (TTL, ".ttl", ox.RdfFormat.TURTLE),
-               (JSONLD, ".jsonld", ox.RdfFormat.JSON_LD))
+    formats = (
+        (NT, ".nt", ox.RdfFormat.N_TRIPLES),
+        (TTL, ".ttl", ox.RdfFormat.TURTLE),
+        (JSONLD, ".jsonld", ox.RdfFormat.JSON_LD),
+    )
     for path in released:
         stem = path.relative_to(release).with_suffix("")
         for accept, suffix, fmt in formats:
@@ -170,8 +217,9 @@ def test_every_entity_serves_the_rdf_the_release_has(server, release):  # noqa: 
             assert status == 200 and headers["content-type"].startswith(accept), stem
             served = {q.triple for q in ox.parse(body, format=fmt)}
             expected = {q.triple for q in ox.parse(path=str(release / f"{stem}{suffix}"), format=fmt)}
-            assert not any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode)
-                           for t in served | expected)
+            assert not any(
+                isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in served | expected
+            )
             assert served == expected, f"{stem}{suffix}: {len(served)} served, {len(expected)} released"
 
 
@@ -189,13 +237,18 @@ def test_claims_about_an_entity_come_with_it(server):  # noqa: F811 (the importe
 
 # -- every IRI of the data that is not an entity dereferences ---------------------------------------
 
+
 def _non_entity_iris(dist) -> dict[str, int]:
     """IRI (without fragment) under the base but outside `id/` -> references to it in the build's TriG."""
     found: dict[str, int] = {}
     for quad in ox.parse(path=str(dist / "pledgegraph.trig"), format=ox.RdfFormat.TRIG):
         for term in (quad.subject, quad.predicate, quad.object, quad.graph_name):
-            if isinstance(term, ox.NamedNode) and term.value.startswith(BASE) and \
-                    not term.value.startswith(BASE + "id/") and term.value != BASE:
+            if (
+                isinstance(term, ox.NamedNode)
+                and term.value.startswith(BASE)
+                and not term.value.startswith(BASE + "id/")
+                and term.value != BASE
+            ):
                 iri = term.value.split("#")[0]
                 found[iri] = found.get(iri, 0) + 1
     return found
@@ -206,7 +259,7 @@ def test_ontology_vocabulary_graph_and_dataset_iris_dereference(server, dist):  
     assert sum(iris.values()) > 5000 and {BASE + "ontology", BASE + "dataset", BASE + "graph/asserted"} <= set(iris)
     described: dict[str, set[str]] = {}  # where a 303 leads -> the IRIs its RDF mentions
     for iri in sorted(iris):
-        status, headers, body = fetch(server, "/" + iri[len(BASE):], Accept=TTL)
+        status, headers, body = fetch(server, "/" + iri[len(BASE) :], Accept=TTL)
         where = iri
         if status == 303:
             assert "Accept" in headers["vary"], iri
@@ -215,8 +268,12 @@ def test_ontology_vocabulary_graph_and_dataset_iris_dereference(server, dist):  
                 status, headers, body = fetch(server, where, Accept=TTL)
         if where not in described:
             assert status == 200 and headers["content-type"].startswith(TTL), iri
-            described[where] = {term.value.split("#")[0] for q in ox.parse(body, format=ox.RdfFormat.TURTLE)
-                                for term in (q.subject, q.object) if isinstance(term, ox.NamedNode)}
+            described[where] = {
+                term.value.split("#")[0]
+                for q in ox.parse(body, format=ox.RdfFormat.TURTLE)
+                for term in (q.subject, q.object)
+                if isinstance(term, ox.NamedNode)
+            }
         assert iri in described[where], f"{iri} is not described where it leads"
     for path, accept in (("/vocab/medium", HTML), ("/graph/asserted", HTML)):
         status, headers, _ = fetch(server, path, Accept=accept)
@@ -232,8 +289,10 @@ def test_void_names_this_endpoint_and_counts_the_data(server):  # noqa: F811 (th
     triples = list(ox.parse(body, format=ox.RdfFormat.TURTLE))
     void = "http://rdfs.org/ns/void#"
     port = server.server_address[1]
-    assert any(t.predicate.value == void + "sparqlEndpoint" and t.object.value == f"http://127.0.0.1:{port}/sparql"
-               for t in triples)
+    assert any(
+        t.predicate.value == void + "sparqlEndpoint" and t.object.value == f"http://127.0.0.1:{port}/sparql"
+        for t in triples
+    )
     counts = {t.subject.value: int(t.object.value) for t in triples if t.predicate.value == void + "triples"}
     sizes = server.app.graph_sizes
     assert counts[BASE + "dataset/0.1.0"] == sizes["asserted"] + sizes["inferred"]
@@ -246,8 +305,12 @@ def test_void_names_this_endpoint_and_counts_the_data(server):  # noqa: F811 (th
 # offers RDF/XML for entities (the release has no such file), and has no DCAT catalogue (release only).
 B = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 SERVE_MATRIX = [
-    (ENTITY, None, 200, HTML), (ENTITY, "*/*", 200, HTML), (ENTITY, B, 200, HTML),
-    (ENTITY, TTL, 200, TTL), (ENTITY, JSONLD, 200, JSONLD), (ENTITY, NT, 200, NT),
+    (ENTITY, None, 200, HTML),
+    (ENTITY, "*/*", 200, HTML),
+    (ENTITY, B, 200, HTML),
+    (ENTITY, TTL, 200, TTL),
+    (ENTITY, JSONLD, 200, JSONLD),
+    (ENTITY, NT, 200, NT),
     (ENTITY, "TEXT/Turtle; charset=utf-8", 200, TTL),
     (ENTITY, "text/turtle;q=0.5, application/ld+json", 200, JSONLD),
     (ENTITY, "application/n-triples;q=0.9,text/turtle;q=0.95", 200, TTL),
@@ -260,32 +323,58 @@ SERVE_MATRIX = [
     (ENTITY, RDFXML, 200, RDFXML),
     (ENTITY, "application/sparql-results+json", 406, None),
     (ENTITY, "text/turtle;q=0", 406, None),
-    (ENTITY + ".ttl", RDFXML, 200, TTL), (ENTITY + ".jsonld", None, 200, JSONLD), (ENTITY + ".nt", None, 200, NT),
-    (ENTITY + ".html", TTL, 200, HTML), (ENTITY + ".xls", None, 404, None),
-    ("/id/org/no-such-organization", TTL, 404, None), ("/id/org/../../etc/passwd", TTL, 404, None),
+    (ENTITY + ".ttl", RDFXML, 200, TTL),
+    (ENTITY + ".jsonld", None, 200, JSONLD),
+    (ENTITY + ".nt", None, 200, NT),
+    (ENTITY + ".html", TTL, 200, HTML),
+    (ENTITY + ".xls", None, 404, None),
+    ("/id/org/no-such-organization", TTL, 404, None),
+    ("/id/org/../../etc/passwd", TTL, 404, None),
     ("/id/nokind/islamic-state", TTL, 404, None),
-    ("/ontology", None, 200, HTML), ("/ontology", TTL, 200, TTL), ("/ontology", RDFXML, 200, RDFXML),
-    ("/ontology", JSONLD, 200, JSONLD), ("/ontology", NT, 200, NT), ("/ontology.rdf", None, 200, RDFXML),
-    ("/vocab/medium", TTL, 303, "/ontology.ttl"), ("/vocab/medium/audio", RDFXML, 303, "/ontology.rdf"),
+    ("/ontology", None, 200, HTML),
+    ("/ontology", TTL, 200, TTL),
+    ("/ontology", RDFXML, 200, RDFXML),
+    ("/ontology", JSONLD, 200, JSONLD),
+    ("/ontology", NT, 200, NT),
+    ("/ontology.rdf", None, 200, RDFXML),
+    ("/vocab/medium", TTL, 303, "/ontology.ttl"),
+    ("/vocab/medium/audio", RDFXML, 303, "/ontology.rdf"),
     ("/vocab/medium/no-such-medium", TTL, 404, None),
-    ("/ontology/0.1.0", TTL, 303, "/ontology.ttl"), ("/ontology/9.9.9", TTL, 404, None),
-    ("/graph/asserted", TTL, 303, "/.well-known/void"), ("/graph/inferred", None, 303, "/"),
-    ("/dataset", TTL, 303, "/.well-known/void"), ("/catalog", TTL, 404, None),
-    ("/dataset/0.1.0", TTL, 303, "/.well-known/void"), ("/dataset/9.9.9", TTL, 404, None),
+    ("/ontology/0.1.0", TTL, 303, "/ontology.ttl"),
+    ("/ontology/9.9.9", TTL, 404, None),
+    ("/graph/asserted", TTL, 303, "/.well-known/void"),
+    ("/graph/inferred", None, 303, "/"),
+    ("/dataset", TTL, 303, "/.well-known/void"),
+    ("/catalog", TTL, 404, None),
+    ("/dataset/0.1.0", TTL, 303, "/.well-known/void"),
+    ("/dataset/9.9.9", TTL, 404, None),
     ("/.well-known/void", None, 200, TTL),
     # /sparql: the service description, the query page, and answers by Accept
-    ("/sparql", None, 200, TTL), ("/sparql", B, 200, HTML), ("/sparql", JSONLD, 200, JSONLD),
+    ("/sparql", None, 200, TTL),
+    ("/sparql", B, 200, HTML),
+    ("/sparql", JSONLD, 200, JSONLD),
     ("/sparql", SRJ, 406, None),
-    (SELECT, None, 200, SRJ), (SELECT, B, 200, HTML), (SELECT, SRX, 200, SRX), (SELECT, CSV, 200, CSV),
-    (SELECT, TSV, 200, TSV), (SELECT, "application/json", 200, SRJ), (SELECT, "text/csv;q=0.5, " + SRX, 200, SRX),
+    (SELECT, None, 200, SRJ),
+    (SELECT, B, 200, HTML),
+    (SELECT, SRX, 200, SRX),
+    (SELECT, CSV, 200, CSV),
+    (SELECT, TSV, 200, TSV),
+    (SELECT, "application/json", 200, SRJ),
+    (SELECT, "text/csv;q=0.5, " + SRX, 200, SRX),
     (SELECT, TTL, 406, None),
-    (CONSTRUCT, None, 200, TTL), (CONSTRUCT, B, 200, HTML), (CONSTRUCT, NT, 200, NT), (CONSTRUCT, JSONLD, 200, JSONLD),
-    (CONSTRUCT, RDFXML, 200, RDFXML), (CONSTRUCT, "text/n3", 200, TTL), (CONSTRUCT, CSV, 406, None),
+    (CONSTRUCT, None, 200, TTL),
+    (CONSTRUCT, B, 200, HTML),
+    (CONSTRUCT, NT, 200, NT),
+    (CONSTRUCT, JSONLD, 200, JSONLD),
+    (CONSTRUCT, RDFXML, 200, RDFXML),
+    (CONSTRUCT, "text/n3", 200, TTL),
+    (CONSTRUCT, CSV, 406, None),
 ]
 
 
-@pytest.mark.parametrize("path, accept, status, expected", SERVE_MATRIX,
-                         ids=[f"{m[0][:40]}|{m[1]}" for m in SERVE_MATRIX])
+@pytest.mark.parametrize(
+    "path, accept, status, expected", SERVE_MATRIX, ids=[f"{m[0][:40]}|{m[1]}" for m in SERVE_MATRIX]
+)
 def test_negotiation_matrix(server, path, accept, status, expected):  # noqa: F811 (the imported fixture)
     target = sparql(path) if not path.startswith("/") else path
     got, headers, body = fetch(server, target, **({"Accept": accept} if accept is not None else {}))
@@ -303,8 +392,18 @@ def test_negotiation_matrix(server, path, accept, status, expected):  # noqa: F8
 
 # -- HTTP caching ----------------------------------------------------------------------------------
 
-CACHED = [("/", None), (ENTITY, TTL), (ENTITY, HTML), (ENTITY + ".jsonld", None), ("/ontology", TTL),
-          ("/.well-known/void", None), ("/sparql", None), ("/sparql", TTL), (None, SRJ), (None, HTML)]
+CACHED = [
+    ("/", None),
+    (ENTITY, TTL),
+    (ENTITY, HTML),
+    (ENTITY + ".jsonld", None),
+    ("/ontology", TTL),
+    ("/.well-known/void", None),
+    ("/sparql", None),
+    ("/sparql", TTL),
+    (None, SRJ),
+    (None, HTML),
+]
 
 
 @pytest.mark.parametrize("path, accept", CACHED, ids=[f"{p}|{a}" for p, a in CACHED])
@@ -318,8 +417,11 @@ def test_etag_last_modified_304_gzip_and_head(server, path, accept):  # noqa: F8
     if accept or path.startswith("/sparql"):
         assert "Accept" in [v.strip() for v in headers["vary"].split(",")]
     # conditional GET: the ETag (also weak, or in a list), else the date
-    for condition in ({"If-None-Match": headers["etag"]}, {"If-None-Match": f'"x", W/{headers["etag"]}'},
-                      {"If-Modified-Since": headers["last-modified"]}):
+    for condition in (
+        {"If-None-Match": headers["etag"]},
+        {"If-None-Match": f'"x", W/{headers["etag"]}'},
+        {"If-Modified-Since": headers["last-modified"]},
+    ):
         status, again, rest = fetch(server, path, **h, **condition)
         assert status == 304 and rest == b"" and again["etag"] == headers["etag"], condition
     assert fetch(server, path, **h, If_None_Match='"other"')[0] == 200

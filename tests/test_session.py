@@ -40,15 +40,22 @@ def test_start_up_reports_what_a_full_run_reports(repo):
     assert Session(s).check_all().problems == check(s).report.problems
 
 
-@pytest.mark.parametrize("old, new, checked, errors", [
-    # a violation: two preferred names
-    (name("Inc Person"), name("Inc Person", True) + name("Other", True), {"inc-person", "inc-tenure", SRC}, 1),
-    # a fix: the committed violation goes away
-    (name("One", True) + name("Two", True), name("One", True) + name("Two"), {"inc-old-trouble", SRC}, 0),
-    # a change that matters to records referring to this one
-    ("inc-org\n    kind: [militant-group]", "inc-org\n    kind: [militant-group, umbrella]",
-     {"inc-org", "inc-tenure", "inc-pledge", SRC}, 0),
-])
+@pytest.mark.parametrize(
+    "old, new, checked, errors",
+    [
+        # a violation: two preferred names
+        (name("Inc Person"), name("Inc Person", True) + name("Other", True), {"inc-person", "inc-tenure", SRC}, 1),
+        # a fix: the committed violation goes away
+        (name("One", True) + name("Two", True), name("One", True) + name("Two"), {"inc-old-trouble", SRC}, 0),
+        # a change that matters to records referring to this one
+        (
+            "inc-org\n    kind: [militant-group]",
+            "inc-org\n    kind: [militant-group, umbrella]",
+            {"inc-org", "inc-tenure", "inc-pledge", SRC},
+            0,
+        ),
+    ],
+)
 def test_an_edit_is_re_checked_as_a_full_run_would(repo, old, new, checked, errors):
     s = settings(repo)
     session = Session(s)
@@ -68,9 +75,13 @@ def test_files_come_and_go_and_bad_edits_wait_until_fixed(repo):
     new_file.write_text("persons:\n  - id: inc-new\n    names: [oops\n")  # not YAML
     update = session.update(session.changed_files())
     assert [p.rule for p in update.report.problems] == ["yaml"] and not update.checked
-    new_file.write_text("persons:\n" + person("inc-new", name("New")) + person("inc-new2", name("Two")) +
-                        "pledges:\n  - id: inc-p2\n    pledgers: [nobody]\n    to: inc-org\n"
-                        f"    sources: [{{source: {SRC}, quote: pledged}}]\n")
+    new_file.write_text(
+        "persons:\n"
+        + person("inc-new", name("New"))
+        + person("inc-new2", name("Two"))
+        + "pledges:\n  - id: inc-p2\n    pledgers: [nobody]\n    to: inc-org\n"
+        f"    sources: [{{source: {SRC}, quote: pledged}}]\n"
+    )
     update = session.update(session.changed_files())
     assert [p.rule for p in update.report.problems] == ["pledge.pledgers"]  # unknown 'nobody'
 
@@ -88,8 +99,7 @@ def test_removing_a_record_others_refer_to_is_an_error(repo):
         "",
     )
     update = session.update(session.changed_files())
-    assert [p.message for p in update.report.problems] == [
-        "unknown person/organization 'inc-bystander' in 'pledgers'"]
+    assert [p.message for p in update.report.problems] == ["unknown person/organization 'inc-bystander' in 'pledgers'"]
 
 
 def test_cli_watch_reports_at_start_then_each_saved_change(repo):
@@ -100,8 +110,13 @@ def test_cli_watch_reports_at_start_then_each_saved_change(repo):
     import time
 
     env = {**os.environ, "PLEDGEGRAPH_SHAPES_DIR": str(repo / "shapes")}
-    proc = subprocess.Popen([sys.executable, "-m", "pledgegraph", "validate", "--watch", "--data", str(repo / "data")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pledgegraph", "validate", "--watch", "--data", str(repo / "data")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         lines = []
         while not any(" in " not in line and line.endswith("warning(s)") for line in lines):
@@ -127,24 +142,36 @@ def assert_state_is_a_fresh_loads(session: Session, s) -> None:
     from pledgegraph.stages.load import load, load_vocabulary
 
     fresh = load(s.data_dir, load_vocabulary(s.vocabulary_file))
-    assert [(r.id, r.position) for name in sorted(session.records) for r in session.records[name]] == \
-        [(r.id, r.position) for r in fresh.records]
+    assert [(r.id, r.position) for name in sorted(session.records) for r in session.records[name]] == [
+        (r.id, r.position) for r in fresh.records
+    ]
     built = build(fresh, s.base)
     assert session.graph.origins == built.origins
     assert session.graph.field_positions == built.field_positions
     assert session.graph.node_rules == built.node_rules
 
 
-@pytest.mark.parametrize("old, new", [
-    (name("Inc Person"), name("Inc Person") + name("Second name")),  # a line more, mid-file
-    (name("One", True) + name("Two", True), name("One", True)),  # a line less
-    ("role: leader", "role: commander"),  # in place
-    ("tenures:\n", "tenures:  # a comment on a kind's key\n"),  # the file's structure: read whole
-    ("organizations:\n", "organizations:\n" + person("inc-early", name("Early")).replace("  - id", "  - id", 1)
-     .replace("names:", "kind: [militant-group]\n    names:")),  # a record first in its kind
-    (BASE, BASE + "  - id: inc-pledge-2\n    pledgers: [inc-person]\n    to: inc-org\n"
-           f"    sources: [{{source: {SRC}, quote: pledged}}]\n"),  # appended at the end
-])
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        (name("Inc Person"), name("Inc Person") + name("Second name")),  # a line more, mid-file
+        (name("One", True) + name("Two", True), name("One", True)),  # a line less
+        ("role: leader", "role: commander"),  # in place
+        ("tenures:\n", "tenures:  # a comment on a kind's key\n"),  # the file's structure: read whole
+        (
+            "organizations:\n",
+            "organizations:\n"
+            + person("inc-early", name("Early"))
+            .replace("  - id", "  - id", 1)
+            .replace("names:", "kind: [militant-group]\n    names:"),
+        ),  # a record first in its kind
+        (
+            BASE,
+            BASE + "  - id: inc-pledge-2\n    pledgers: [inc-person]\n    to: inc-org\n"
+            f"    sources: [{{source: {SRC}, quote: pledged}}]\n",
+        ),  # appended at the end
+    ],
+)
 def test_edits_anywhere_in_a_file_keep_positions_right(repo, old, new):
     s = settings(repo)
     session = Session(s)
@@ -157,8 +184,13 @@ def test_edits_anywhere_in_a_file_keep_positions_right(repo, old, new):
 
 
 @hypothesis_settings(max_examples=15, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 60), st.sampled_from(["", "# a note", "    # an indented note"])),
-                min_size=1, max_size=4))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 60), st.sampled_from(["", "# a note", "    # an indented note"])),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_lines_added_and_removed_anywhere_move_the_positions_below(tmp_path_factory, insertions):
     repo = make_repo(tmp_path_factory.mktemp("fuzz"))
     s = settings(repo)
@@ -178,7 +210,8 @@ def test_lines_added_and_removed_anywhere_move_the_positions_below(tmp_path_fact
 def test_a_record_changing_kind_rebuilds_what_refers_to_it_elsewhere(repo):
     (repo / "data" / "zz-other.yaml").write_text(
         "pledges:\n  - id: inc-pledge-elsewhere\n    pledgers: [inc-bystander]\n    to: inc-org\n"
-        f"    sources: [{{source: {SRC}, quote: pledged}}]\n")
+        f"    sources: [{{source: {SRC}, quote: pledged}}]\n"
+    )
     s = settings(repo)
     session = Session(s)
     bystander = (
@@ -197,8 +230,10 @@ def test_an_edit_to_a_branch_moves_the_derived_links_and_the_direct_layer(repo):
     session = Session(s)
     path = repo / "data" / "branches.yaml"
     text = path.read_text()
-    old = ('branch: is-caucasus-province-sector-ingushetia\n    parent: is-caucasus-province\n'
-           '    from: {by: "2024-04", as_stated: In April 2024}')
+    old = (
+        "branch: is-caucasus-province-sector-ingushetia\n    parent: is-caucasus-province\n"
+        '    from: {by: "2024-04", as_stated: In April 2024}'
+    )
     assert old in text
     path.write_text(text.replace(old, old.replace("is-caucasus-province\n    from", "islamic-state\n    from")))
     recheck(session, s)
@@ -242,8 +277,10 @@ def test_watch_reports_what_validate_reports_with_a_shape_the_engine_refuses(mon
     assert full_lines == watched_lines and watched.exit_code == 0
     assert full_summary.startswith(watched_summary.split(";")[0])
     assert full.stdout.count(": is a person [NotAPersonShape]") == 19, full.stdout
-    note = ("note: 1 shape(s) checked by pySHACL: <https://w3id.org/pledgegraph/shapes#NotAPersonShape>: sh:not "
-            "(in <https://w3id.org/pledgegraph/shapes#NotAPersonShape>)")
+    note = (
+        "note: 1 shape(s) checked by pySHACL: <https://w3id.org/pledgegraph/shapes#NotAPersonShape>: sh:not "
+        "(in <https://w3id.org/pledgegraph/shapes#NotAPersonShape>)"
+    )
     assert note in full.stderr.splitlines() and note in watched.stderr.splitlines()
 
 
@@ -260,8 +297,9 @@ def test_derived_facts_are_made_again_only_when_an_edit_can_change_them(repo, mo
     edit(repo, "  - id: inc-person\n", f"  - id: inc-person\n    deaths:\n      - {{date: 2015, sources: [{SRC}]}}\n")
     recheck(session, s)
     assert derived
-    assert any("inc-person" in line and "reportedDead" in line and "true" in line
-               for line in store_triples(session.store))
+    assert any(
+        "inc-person" in line and "reportedDead" in line and "true" in line for line in store_triples(session.store)
+    )
 
 
 def test_an_impossible_fact_typed_is_refused_as_a_full_load_refuses_it(repo):

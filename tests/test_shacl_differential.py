@@ -29,8 +29,13 @@ def compared_in_pairs() -> set[str]:
     """Predicates a shipped shape compares with sh:lessThan(OrEquals) (N-Triples)."""
     triples = shape_triples(SETTINGS.shape_files)
     pairs = {t.subject for t in triples if t.predicate.value in (SH + "lessThan", SH + "lessThanOrEquals")}
-    return {str(t.object) for t in triples if t.subject in pairs and t.predicate.value in
-            (SH + "path", SH + "lessThan", SH + "lessThanOrEquals") and isinstance(t.object, ox.NamedNode)}
+    return {
+        str(t.object)
+        for t in triples
+        if t.subject in pairs
+        and t.predicate.value in (SH + "path", SH + "lessThan", SH + "lessThanOrEquals")
+        and isinstance(t.object, ox.NamedNode)
+    }
 
 
 def datatypes(lines: list[str], draw: random.Random) -> list[str]:
@@ -46,7 +51,7 @@ def datatypes(lines: list[str], draw: random.Random) -> list[str]:
             forms = [f'"{lexical}"', f'"{lexical}"@en']  # a plain string, a language string
             if line.split(" ", 2)[1] not in compared:
                 forms.append(f'"{lexical}x"^^<{datatype}>')  # ill-formed
-            line = line[:typed.start()] + draw.choice(forms)
+            line = line[: typed.start()] + draw.choice(forms)
         out.append(line)
     return out
 

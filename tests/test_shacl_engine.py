@@ -46,8 +46,9 @@ def spec_over_pyshacl(fast: Counter, reference: Counter) -> Counter:
     """Our results less the one kind pySHACL omits: a sh:lessThan(OrEquals) pair that cannot be
     compared (a date and a number), which the spec says is a result (SHACL 4.5.3, 4.5.4)."""
     extra = fast - reference
-    assert all(r.component.endswith(("#LessThanConstraintComponent", "#LessThanOrEqualsConstraintComponent"))
-               for r in extra), extra
+    assert all(
+        r.component.endswith(("#LessThanConstraintComponent", "#LessThanOrEqualsConstraintComponent")) for r in extra
+    ), extra
     return fast - extra
 
 
@@ -55,16 +56,32 @@ def test_every_constraint_kind_gives_pyshacls_results():
     fast, reference = both_engines(fixture_built(), [FIXTURES / "shapes.ttl"], [])
     assert spec_over_pyshacl(fast, reference) == reference
     assert {(r.focus, r.value) for r in fast - reference} == {
-        ("<http://example.org/a>", '"2010-01-01"^^<http://www.w3.org/2001/XMLSchema#date>')}
+        ("<http://example.org/a>", '"2010-01-01"^^<http://www.w3.org/2001/XMLSchema#date>')
+    }
     components = {r.component.rsplit("#", 1)[1] for r in fast}
     assert components >= {
-        "MinCountConstraintComponent", "MaxCountConstraintComponent", "DatatypeConstraintComponent",
-        "ClassConstraintComponent", "NodeKindConstraintComponent", "PatternConstraintComponent",
-        "InConstraintComponent", "HasValueConstraintComponent", "LanguageInConstraintComponent",
-        "UniqueLangConstraintComponent", "MinLengthConstraintComponent", "MaxLengthConstraintComponent",
-        "SPARQLConstraintComponent", "MinInclusiveConstraintComponent", "MaxInclusiveConstraintComponent",
-        "MinExclusiveConstraintComponent", "MaxExclusiveConstraintComponent", "LessThanConstraintComponent",
-        "LessThanOrEqualsConstraintComponent", "EqualsConstraintComponent", "DisjointConstraintComponent"}
+        "MinCountConstraintComponent",
+        "MaxCountConstraintComponent",
+        "DatatypeConstraintComponent",
+        "ClassConstraintComponent",
+        "NodeKindConstraintComponent",
+        "PatternConstraintComponent",
+        "InConstraintComponent",
+        "HasValueConstraintComponent",
+        "LanguageInConstraintComponent",
+        "UniqueLangConstraintComponent",
+        "MinLengthConstraintComponent",
+        "MaxLengthConstraintComponent",
+        "SPARQLConstraintComponent",
+        "MinInclusiveConstraintComponent",
+        "MaxInclusiveConstraintComponent",
+        "MinExclusiveConstraintComponent",
+        "MaxExclusiveConstraintComponent",
+        "LessThanConstraintComponent",
+        "LessThanOrEqualsConstraintComponent",
+        "EqualsConstraintComponent",
+        "DisjointConstraintComponent",
+    }
     assert {r.severity.rsplit("#", 1)[1] for r in fast} == {"Violation", "Warning", "Info"}
 
 
@@ -103,15 +120,20 @@ def test_shipped_shapes_on_broken_data_give_pyshacls_results(data_copy):
     dropped = (f"<{PG}citation>", f"<{PG}pledgedTo>", "<http://www.w3.org/ns/org#member>", f"<{PG}source>")
     lines = [line for i, line in enumerate(built.lines) if not (i % 3 == 0 and any(p in line for p in dropped))]
     pledge = next(line.split(" ")[0] for line in lines if f"<{PG}pledger>" in line)
-    lines += [f"{pledge} <{PG}pledgedTo> <{built.base}id/person/rustam-asildarov>",
-              f"{pledge} <{PG}pledgedTo> \"a literal\"",
-              f"{pledge} <{PG}date> <{built.base}id/org/islamic-state>"]
+    lines += [
+        f"{pledge} <{PG}pledgedTo> <{built.base}id/person/rustam-asildarov>",
+        f'{pledge} <{PG}pledgedTo> "a literal"',
+        f"{pledge} <{PG}date> <{built.base}id/org/islamic-state>",
+    ]
     broken = Built(None, built.origins, built.base, sorted(set(lines)))
     fast, reference = both_engines(broken, settings.shape_files, settings.ontology_files)
     assert fast == reference
     assert {r.component.rsplit("#", 1)[1] for r in fast} >= {
-        "MinCountConstraintComponent", "MaxCountConstraintComponent", "ClassConstraintComponent",
-        "UniqueLangConstraintComponent"}
+        "MinCountConstraintComponent",
+        "MaxCountConstraintComponent",
+        "ClassConstraintComponent",
+        "UniqueLangConstraintComponent",
+    }
 
 
 def test_unsupported_shapes_fall_back_to_pyshacl(tmp_path):
@@ -120,34 +142,44 @@ def test_unsupported_shapes_fall_back_to_pyshacl(tmp_path):
         "@prefix sh: <http://www.w3.org/ns/shacl#> .\n@prefix pg: <https://w3id.org/pledgegraph/ontology#> .\n"
         "pg:S a sh:NodeShape ; sh:targetClass pg:Person ; sh:not [ sh:class pg:Person ] .\n"
     )
-    people = [ox.Triple(ox.NamedNode(f"{PERSON}{n}"), ox.NamedNode(RDF_TYPE), ox.NamedNode(PG + "Person"))
-              for n in ("a", "b")]
+    people = [
+        ox.Triple(ox.NamedNode(f"{PERSON}{n}"), ox.NamedNode(RDF_TYPE), ox.NamedNode(PG + "Person")) for n in ("a", "b")
+    ]
     built = Built(people, {}, "http://example.org/")
     compiled = shacl.compile_shapes(shape_triples([shapes]), data_graph(built, []).store)
-    assert not compiled.shapes and list(compiled.refused.values()) == ["sh:not (in <https://w3id.org/pledgegraph/ontology#S>)"]
+    assert not compiled.shapes and list(compiled.refused.values()) == [
+        "sh:not (in <https://w3id.org/pledgegraph/ontology#S>)"
+    ]
     report = validate(built, [shapes], [])
     assert {p.entity for p in report.problems} == {"a", "b"}  # as a curator writes them
     assert all(p.rule.endswith("pg:S") or "S" in p.rule for p in report.problems)
-    assert report.fallback == ("1 shape(s) checked by pySHACL: <https://w3id.org/pledgegraph/ontology#S>: "
-                               "sh:not (in <https://w3id.org/pledgegraph/ontology#S>)")
+    assert report.fallback == (
+        "1 shape(s) checked by pySHACL: <https://w3id.org/pledgegraph/ontology#S>: "
+        "sh:not (in <https://w3id.org/pledgegraph/ontology#S>)"
+    )
 
 
-@pytest.mark.parametrize("where, refused", [
-    ("{ $this ex:p ?value . FILTER NOT EXISTS { $this ex:q ?value } }", False),
-    ("{ $this ex:p ?value . BIND ($this AS ?other) FILTER (?value<$this) }", False),
-    # $this where a join at the start of the WHERE group does not bind it as pre-binding would
-    ("{ ?value ex:p ?o . { FILTER (?o<$this&&?o>?value) } }", True),
-    ("{ { $this ex:p ?value } UNION { FILTER ($this = ex:a) BIND (ex:b AS ?value) } }", True),
-    ("{ $this ex:p ?value . OPTIONAL { ?value ex:q $this } }", True),
-    # what the spec forbids, and subqueries
-    ("{ $this ex:p ?value . MINUS { $this ex:q ?value } }", True),
-    ("{ $this ex:p ?value . VALUES ?value { 1 } }", True),
-    ("{ { SELECT $this ?value WHERE { $this ex:p ?value } } }", True),
-])
+@pytest.mark.parametrize(
+    "where, refused",
+    [
+        ("{ $this ex:p ?value . FILTER NOT EXISTS { $this ex:q ?value } }", False),
+        ("{ $this ex:p ?value . BIND ($this AS ?other) FILTER (?value<$this) }", False),
+        # $this where a join at the start of the WHERE group does not bind it as pre-binding would
+        ("{ ?value ex:p ?o . { FILTER (?o<$this&&?o>?value) } }", True),
+        ("{ { $this ex:p ?value } UNION { FILTER ($this = ex:a) BIND (ex:b AS ?value) } }", True),
+        ("{ $this ex:p ?value . OPTIONAL { ?value ex:q $this } }", True),
+        # what the spec forbids, and subqueries
+        ("{ $this ex:p ?value . MINUS { $this ex:q ?value } }", True),
+        ("{ $this ex:p ?value . VALUES ?value { 1 } }", True),
+        ("{ { SELECT $this ?value WHERE { $this ex:p ?value } } }", True),
+    ],
+)
 def test_sparql_constraints_are_compiled_only_where_a_join_binds_this(where, refused):
-    shapes = (f"@prefix sh: <{shacl.SH}> .\n@prefix ex: <http://example.org/> .\n"
-              f"ex:S sh:targetNode ex:a ; sh:sparql [ sh:prefixes ex: ; sh:select \"\"\"\n"
-              f"PREFIX ex: <http://example.org/>\nSELECT $this ?value WHERE {where}\"\"\" ] .\n")
+    shapes = (
+        f"@prefix sh: <{shacl.SH}> .\n@prefix ex: <http://example.org/> .\n"
+        f'ex:S sh:targetNode ex:a ; sh:sparql [ sh:prefixes ex: ; sh:select """\n'
+        f'PREFIX ex: <http://example.org/>\nSELECT $this ?value WHERE {where}""" ] .\n'
+    )
     compiled = shacl.compile_shapes(ox.parse(shapes.encode(), format=ox.RdfFormat.TURTLE), ox.Store())
     assert bool(compiled.refused) == refused, compiled.refused
 
@@ -165,7 +197,9 @@ def test_sparql_constraints_are_compiled_only_where_a_join_binds_this(where, ref
 )
 def test_a_sparql_constraint_reads_the_predicates_it_names(where, reads):
     """Which shapes must leave to pySHACL a graph holding literals the store rewrites."""
-    shapes = (f"@prefix sh: <{shacl.SH}> .\n<x:S> sh:targetNode <x:n> ; sh:sparql [ sh:select "
-              f"\"\"\"SELECT $this ?value WHERE {where}\"\"\" ] .\n")
+    shapes = (
+        f"@prefix sh: <{shacl.SH}> .\n<x:S> sh:targetNode <x:n> ; sh:sparql [ sh:select "
+        f'"""SELECT $this ?value WHERE {where}""" ] .\n'
+    )
     (shape,) = shacl.compile_shapes(ox.parse(shapes.encode(), format=ox.RdfFormat.TURTLE), ox.Store()).shapes
     assert shape.reads() == (None if reads is None else reads | {"<x:n>"})

@@ -14,8 +14,10 @@ SRC = "wikipedia-is-caucasus-province"
 
 
 def person(extra_name_line: str = "", extra: str = "", name: str = "Test Person") -> str:
-    return (f"persons:\n  - id: test-person\n    names:\n      - name: {name}\n        lang: en\n"
-            f"{extra_name_line}        sources: [{SRC}]\n    sources: [{SRC}]\n{extra}")
+    return (
+        f"persons:\n  - id: test-person\n    names:\n      - name: {name}\n        lang: en\n"
+        f"{extra_name_line}        sources: [{SRC}]\n    sources: [{SRC}]\n{extra}"
+    )
 
 
 def estimate(value: str) -> str:
@@ -31,8 +33,9 @@ def data_dir(tmp_path):
     own beside it, not the whole shipped data (what these tests check is how a value is read)."""
     data = tmp_path / "data"
     data.mkdir()
-    (data / "sources.yaml").write_text(f"sources:\n  - id: {SRC}\n    title: Islamic State – Caucasus Province\n",
-                                       encoding="utf-8")
+    (data / "sources.yaml").write_text(
+        f"sources:\n  - id: {SRC}\n    title: Islamic State – Caucasus Province\n", encoding="utf-8"
+    )
     return data
 
 
@@ -60,16 +63,31 @@ def test_true_and_false_are_booleans(data_dir, word):
     assert dataset.by_id["test-person"].data["names"][0].data["preferred"] is (word == "true")
 
 
-@pytest.mark.parametrize("word", ["no", "yes", "on", "off", "true", "null_", "1:20", "012", "1e3", "0x1F", ".inf",
-                                  "2015-06-23"])
+@pytest.mark.parametrize(
+    "word", ["no", "yes", "on", "off", "true", "null_", "1:20", "012", "1e3", "0x1F", ".inf", "2015-06-23"]
+)
 def test_plain_words_stay_text_in_text_fields(data_dir, word):
     dataset = load_with(data_dir, person(name=word))
     assert dataset.by_id["test-person"].data["names"][0].data["name"] == word
 
 
-@pytest.mark.parametrize("value, hint", [("012", "write 12"), ("1_000", ""), ("1e3", ""), ("1.2e3", ""),
-                                         ("0x10", ""), ("0o12", ""), ("+5", ""), ("-5", ""), ("12.0", ""),
-                                         (".inf", ""), ("1,000", ""), ("twelve", "")])
+@pytest.mark.parametrize(
+    "value, hint",
+    [
+        ("012", "write 12"),
+        ("1_000", ""),
+        ("1e3", ""),
+        ("1.2e3", ""),
+        ("0x10", ""),
+        ("0o12", ""),
+        ("+5", ""),
+        ("-5", ""),
+        ("12.0", ""),
+        (".inf", ""),
+        ("1,000", ""),
+        ("twelve", ""),
+    ],
+)
 def test_numbers_yaml_would_retype_are_refused_in_int_fields(data_dir, value, hint):
     (problem,) = problems_with(data_dir, estimate(value))
     assert problem.message == f"'{value}' is not a whole number" and problem.rule == "estimate.value"
@@ -87,13 +105,16 @@ def test_plain_whole_numbers_are_read(data_dir, value, number):
     assert load_with(data_dir, estimate(value)).by_id["test-estimate"].data["value"] == number
 
 
-@pytest.mark.parametrize("written, precision, earliest, latest", [
-    ("2015", "year", "2015-01-01", "2015-12-31"),
-    ("2015-06", "month", "2015-06-01", "2015-06-30"),
-    ("2015-06-23", "day", "2015-06-23", "2015-06-23"),
-    ('"2015-06-23"', "day", "2015-06-23", "2015-06-23"),
-    ("{on: 2015-06, as_stated: 2015-06-23}", "month", "2015-06-01", "2015-06-30"),
-])
+@pytest.mark.parametrize(
+    "written, precision, earliest, latest",
+    [
+        ("2015", "year", "2015-01-01", "2015-12-31"),
+        ("2015-06", "month", "2015-06-01", "2015-06-30"),
+        ("2015-06-23", "day", "2015-06-23", "2015-06-23"),
+        ('"2015-06-23"', "day", "2015-06-23", "2015-06-23"),
+        ("{on: 2015-06, as_stated: 2015-06-23}", "month", "2015-06-01", "2015-06-30"),
+    ],
+)
 def test_unquoted_dates_are_read_as_text_at_their_precision(data_dir, written, precision, earliest, latest):
     text = person(extra=f"    deaths:\n      - date: {written}\n        sources: [{SRC}]\n")
     date = load_with(data_dir, text).by_id["test-person"].data["deaths"][0].data["date"]
@@ -107,8 +128,9 @@ def test_as_stated_that_looks_like_a_date_stays_the_words(data_dir):
 
 
 def test_a_version_like_1_10_is_not_the_number_1_1(data_copy):
-    (data_copy / "dataset.yaml").write_text((data_copy / "dataset.yaml").read_text().replace(
-        "version: 0.1.0", "version: 1.10"))
+    (data_copy / "dataset.yaml").write_text(
+        (data_copy / "dataset.yaml").read_text().replace("version: 0.1.0", "version: 1.10")
+    )
     assert load(data_copy, VOCAB).info.data["version"] == "1.10"
 
 
@@ -133,12 +155,15 @@ def test_nesting_up_to_the_limit_is_read_and_beyond_it_refused():
         read("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))
 
 
-@pytest.mark.parametrize("data, fragment, line, column", [
-    (b"\xef\xbb\xbfa: b\n", "byte-order mark", 1, 1),
-    ("a: b\n".encode("utf-16"), "UTF-16", 1, 1),
-    (b"a: b\nc: caf\xe9\n", "byte 0xe9 is not UTF-8", 2, 7),
-    (b"a: b\nc: d\x00\n", "NUL character", 2, 1),
-])
+@pytest.mark.parametrize(
+    "data, fragment, line, column",
+    [
+        (b"\xef\xbb\xbfa: b\n", "byte-order mark", 1, 1),
+        ("a: b\n".encode("utf-16"), "UTF-16", 1, 1),
+        (b"a: b\nc: caf\xe9\n", "byte 0xe9 is not UTF-8", 2, 7),
+        (b"a: b\nc: d\x00\n", "NUL character", 2, 1),
+    ],
+)
 def test_encoding_problems_are_named_with_their_line(data, fragment, line, column):
     with pytest.raises(YamlError, match=fragment) as info:
         decode(data)
@@ -152,8 +177,11 @@ def test_huge_scalar_is_refused_before_it_is_used(data_dir):
 
 def test_tab_indentation_is_named(data_dir):
     (problem,) = problems_with(data_dir, "persons:\n\t- id: x\n", UnusableInput)
-    assert (problem.message, problem.position.line, problem.hint) == \
-        ("a tab character: YAML indentation must use spaces", 2, "replace the tab with spaces")
+    assert (problem.message, problem.position.line, problem.hint) == (
+        "a tab character: YAML indentation must use spaces",
+        2,
+        "replace the tab with spaces",
+    )
 
 
 def test_tabs_inside_quoted_text_are_kept(data_dir):

@@ -63,14 +63,21 @@ class Oracle:
 
     def __init__(self, graph):
         self.links = []  # (child, parent, start, end)
-        for r in rows(graph, f"""SELECT ?f ?c ?p ?be ?bl ?ee ?el WHERE {{
-                ?f a pg:BranchRelation ; pg:branch ?c ; pg:parent ?p . {_PERIOD} }}"""):
-            self.links.append((r["c"], r["p"], effective(day(r["be"]), day(r["bl"])),
-                               effective(day(r["el"]), day(r["ee"]))))
-        for r in rows(graph, """SELECT DISTINCT ?c ?p ?ae ?al WHERE {
+        for r in rows(
+            graph,
+            f"""SELECT ?f ?c ?p ?be ?bl ?ee ?el WHERE {{
+                ?f a pg:BranchRelation ; pg:branch ?c ; pg:parent ?p . {_PERIOD} }}""",
+        ):
+            self.links.append(
+                (r["c"], r["p"], effective(day(r["be"]), day(r["bl"])), effective(day(r["el"]), day(r["ee"])))
+            )
+        for r in rows(
+            graph,
+            """SELECT DISTINCT ?c ?p ?ae ?al WHERE {
                 ?a a pg:Acceptance ; pg:accepts ?pl . OPTIONAL { ?a pg:date ?d . OPTIONAL { ?d pg:earliest ?ae }
                 OPTIONAL { ?d pg:latest ?al } }
-                ?pl pg:pledgedTo ?p ; pg:pledger|pg:onBehalfOf ?c . ?c a pg:Organization . FILTER (?c != ?p) }"""):
+                ?pl pg:pledgedTo ?p ; pg:pledger|pg:onBehalfOf ?c . ?c a pg:Organization . FILTER (?c != ?p) }""",
+        ):
             self.links.append((r["c"], r["p"], effective(day(r["ae"]), day(r["al"])), None))
         self.tenures = []  # (person, org, role, start, end)
         for r in rows(
@@ -87,8 +94,15 @@ class Oracle:
             if r["ee"] is None and r["el"] is None and int(r["ends"]):  # no `until`: the ends' envelope
                 end_e = day(r["end_e"]) if r["ends_e"] == r["ends"] else None
                 end_l = day(r["end_l"]) if r["ends_l"] == r["ends"] else None
-            self.tenures.append((r["m"], r["o"], r["role"].rsplit("/", 1)[1],
-                                 effective(day(r["be"]), day(r["bl"])), effective(end_l, end_e)))
+            self.tenures.append(
+                (
+                    r["m"],
+                    r["o"],
+                    r["role"].rsplit("/", 1)[1],
+                    effective(day(r["be"]), day(r["bl"])),
+                    effective(end_l, end_e),
+                )
+            )
 
     def parents(self, child: str, on: dt.date) -> set[str]:
         return {p for c, p, s, e in self.links if c == child and holds(s, e, on)}
@@ -105,11 +119,11 @@ class Oracle:
         return {m for m, o, role, s, e in self.tenures if o == org and role in HEAD_ROLES and holds(s, e, on)}
 
     def change_days(self) -> list[dt.date]:
-        days = {d for _, _, s, e in self.links for d in (s, e) if d} | \
-               {d for *_, s, e in self.tenures for d in (s, e) if d}
+        days = {d for _, _, s, e in self.links for d in (s, e) if d} | {
+            d for *_, s, e in self.tenures for d in (s, e) if d
+        }
         around = {d + dt.timedelta(days=k) for d in days for k in (-1, 0, 1)}
-        return sorted(around | {day(d) for d in ("2014-06-01", "2015-01-01", "2015-07-01", "2016-01-01",
-                                                 "2024-06-01")})
+        return sorted(around | {day(d) for d in ("2014-06-01", "2015-01-01", "2015-07-01", "2016-01-01", "2024-06-01")})
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +134,9 @@ def oracle(graph):
 def library(graph, name: str, **params: str) -> list[dict]:
     example = query_store.example(ROOT / "queries", name)
     bound = query_store.bindings(example, [f"{k}={v}" for k, v in params.items()])
-    result = graph.query(example.text, prefixes=PREFIXES,
-                         substitutions={ox.Variable(v): query_store._term(t) for v, t in bound.items()})
+    result = graph.query(
+        example.text, prefixes=PREFIXES, substitutions={ox.Variable(v): query_store._term(t) for v, t in bound.items()}
+    )
     names = [v.value for v in result.variables]
     return [{n: (None if r[n] is None else r[n].value) for n in names} for r in result]
 
@@ -174,8 +189,13 @@ UNDER_IS = {
     "2016-01-01": VILAYATS | {"is-caucasus-province"},
     "2024-06-01": VILAYATS | {"is-caucasus-province", "is-caucasus-province-sector-ingushetia"},
 }
-UNDER_EMIRATE = {"2014-06-01": VILAYATS, "2015-01-01": VILAYATS, "2015-07-01": set(), "2016-01-01": set(),
-                 "2024-06-01": set()}
+UNDER_EMIRATE = {
+    "2014-06-01": VILAYATS,
+    "2015-01-01": VILAYATS,
+    "2015-07-01": set(),
+    "2016-01-01": set(),
+    "2024-06-01": set(),
+}
 
 
 @pytest.mark.parametrize("date", sorted(UNDER_IS))
@@ -188,8 +208,11 @@ def test_under_at_date_on_the_closing_dates(graph, date):
 
 
 def test_the_sector_is_under_the_islamic_state_through_the_province(graph):
-    (row,) = [r for r in library(graph, "under-at-date", org="org/islamic-state", date="2024-06-01")
-              if r["unit"].endswith("sector-ingushetia")]
+    (row,) = [
+        r
+        for r in library(graph, "under-at-date", org="org/islamic-state", date="2024-06-01")
+        if r["unit"].endswith("sector-ingushetia")
+    ]
     assert row["depth"] == "2" and row["via"] == ORG + "is-caucasus-province"
 
 
@@ -198,8 +221,11 @@ def test_an_undated_tenure_is_listed_with_its_open_side_shown(graph):
     found = library(graph, "leader-at-date", org="org/caucasus-emirate", date="2015-03-01")
     kebekov = [r for r in found if r["person"].endswith("aliaskhab-kebekov")]
     assert kebekov and kebekov[0]["from"] is None and kebekov[0]["until"] == "2015-04-30"
-    marked = rows(graph, """SELECT ?t WHERE { ?t org:member <https://w3id.org/pledgegraph/id/person/aliaskhab-kebekov> ;
-                            pg:startUndated true }""")
+    marked = rows(
+        graph,
+        """SELECT ?t WHERE { ?t org:member <https://w3id.org/pledgegraph/id/person/aliaskhab-kebekov> ;
+                            pg:startUndated true }""",
+    )
     assert marked
 
 

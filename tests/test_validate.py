@@ -19,7 +19,8 @@ def test_shape_violation_is_traced_to_the_record(data_copy):
         "    names:\n"
         "      - {name: One, lang: en, preferred: true, sources: [wikipedia-is-caucasus-province]}\n"
         "      - {name: Two, lang: en, preferred: true, sources: [wikipedia-is-caucasus-province]}\n"
-        "    sources: [wikipedia-is-caucasus-province]\n")
+        "    sources: [wikipedia-is-caucasus-province]\n"
+    )
     report = check(settings_for(data_copy)).report
     assert not report.conforms
     (problem,) = [p for p in report.problems if p.entity == "two-preferred" and p.severity == "error"]
@@ -42,9 +43,12 @@ def test_the_reference_engine_and_reasoner_are_one_flag_away(project, tmp_path):
         "persons:\n  - id: two-preferred\n    names:\n"
         "      - {name: One, lang: en, preferred: true, sources: [{source: s1, quote: One}]}\n"
         "      - {name: Two, lang: en, preferred: true, sources: [{source: s1, quote: Two}]}\n"
-        "    sources: [{source: s1, quote: One}]\n")
-    runs = {flags: CliRunner().invoke(main, ["validate", "--data", str(data), *flags])
-            for flags in ((), ("--engine", "pyshacl"), ("--reasoner", "owlrl"), ("--engine", "compiled"))}
+        "    sources: [{source: s1, quote: One}]\n"
+    )
+    runs = {
+        flags: CliRunner().invoke(main, ["validate", "--data", str(data), *flags])
+        for flags in ((), ("--engine", "pyshacl"), ("--reasoner", "owlrl"), ("--engine", "compiled"))
+    }
     ours = runs[()]
     assert ours.exit_code == 1 and "error: two-preferred: has two preferred names" in ours.stdout
     assert "pySHACL" not in ours.stderr

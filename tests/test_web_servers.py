@@ -27,8 +27,13 @@ APACHE_MODULES = Path("/usr/lib/apache2/modules")
 INSTALL = "run scripts/install-test-deps.sh (needs root and apt-get; `make test` does)"
 
 ENTITY = "id/org/islamic-state"
-HTML, TTL, JSONLD, NT, RDFXML = "text/html", "text/turtle", "application/ld+json", "application/n-triples", \
-    "application/rdf+xml"
+HTML, TTL, JSONLD, NT, RDFXML = (
+    "text/html",
+    "text/turtle",
+    "application/ld+json",
+    "application/n-triples",
+    "application/rdf+xml",
+)
 
 # (path, Accept or None, status, where a 303 points below the root, or None)
 MATRIX = [
@@ -49,8 +54,7 @@ MATRIX = [
     (ENTITY, "application/*", 303, "latest/org/islamic-state.jsonld"),
     (ENTITY, "text/*;q=0.5, application/ld+json;q=0.4", 303, "latest/org/islamic-state.html"),
     # SPARQLWrapper / rdflib style lists
-    (ENTITY, "application/rdf+xml, text/turtle;q=0.8, application/n-triples;q=0.9", 303,
-     "latest/org/islamic-state.nt"),
+    (ENTITY, "application/rdf+xml, text/turtle;q=0.8, application/n-triples;q=0.9", 303, "latest/org/islamic-state.nt"),
     # nothing offered matches: 406, never HTML for an RDF/XML request
     (ENTITY, RDFXML, 406, None),
     (ENTITY, "application/sparql-results+json", 406, None),
@@ -184,8 +188,10 @@ def apache(site):
         pytest.skip(f"Apache with mod_lua is not installed: {INSTALL}")
     port, conf = _free_port(), site / "apache"
     conf.mkdir()
-    modules = "".join(f"LoadModule {m}_module {APACHE_MODULES}/mod_{m}.so\n"
-                      for m in ("mpm_event", "authz_core", "mime", "alias", "lua", "dir", "filter", "deflate"))
+    modules = "".join(
+        f"LoadModule {m}_module {APACHE_MODULES}/mod_{m}.so\n"
+        for m in ("mpm_event", "authz_core", "mime", "alias", "lua", "dir", "filter", "deflate")
+    )
     user = "User nobody\nGroup nogroup\n" if os.getuid() == 0 else ""
     (conf / "apache2.conf").write_text(f"""ServerRoot {conf}
 ServerName 127.0.0.1
@@ -203,8 +209,14 @@ TypesConfig /etc/mime.types
 def _get(port: int, path: str, accept: str | None, method: str = "GET", **headers: str):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn.request(method, ROOT + path, headers={**({"Accept": accept} if accept is not None else {}),
-                                                   **{k.replace("_", "-"): v for k, v in headers.items()}})
+        conn.request(
+            method,
+            ROOT + path,
+            headers={
+                **({"Accept": accept} if accept is not None else {}),
+                **{k.replace("_", "-"): v for k, v in headers.items()},
+            },
+        )
         resp = conn.getresponse()
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
     finally:
@@ -214,7 +226,7 @@ def _get(port: int, path: str, accept: str | None, method: str = "GET", **header
 def _location(headers: dict) -> str:
     """The Location below the site root, whether the server wrote it absolute or not."""
     location = headers["location"]
-    return location[location.index(ROOT) + len(ROOT):]
+    return location[location.index(ROOT) + len(ROOT) :]
 
 
 @pytest.fixture(params=["nginx", "apache"])
@@ -235,9 +247,14 @@ def test_negotiation_matrix(server, path, accept, status, target):
 
 def test_redirect_targets_exist_and_parse(server):
     """Follow each 303 for RDF: the file is there, with the media type asked for, and parses."""
-    for path, accept, fmt in ((ENTITY, TTL, ox.RdfFormat.TURTLE), (ENTITY, NT, ox.RdfFormat.N_TRIPLES),
-                              (ENTITY, JSONLD, ox.RdfFormat.JSON_LD), ("ontology", RDFXML, ox.RdfFormat.RDF_XML),
-                              ("vocab/medium", TTL, ox.RdfFormat.TURTLE), ("graph/asserted", TTL, ox.RdfFormat.TURTLE)):
+    for path, accept, fmt in (
+        (ENTITY, TTL, ox.RdfFormat.TURTLE),
+        (ENTITY, NT, ox.RdfFormat.N_TRIPLES),
+        (ENTITY, JSONLD, ox.RdfFormat.JSON_LD),
+        ("ontology", RDFXML, ox.RdfFormat.RDF_XML),
+        ("vocab/medium", TTL, ox.RdfFormat.TURTLE),
+        ("graph/asserted", TTL, ox.RdfFormat.TURTLE),
+    ):
         status, headers, _ = _get(server, path, accept)
         assert status == 303
         status, headers, body = _get(server, _location(headers), None)
@@ -259,8 +276,16 @@ def test_head_answers_like_get(server):
     assert status == 303 and _location(headers) == "latest/org/islamic-state.ttl" and body == b""
 
 
-@pytest.mark.parametrize("path", ["latest/org/islamic-state.ttl", "latest/org/islamic-state.html", "latest/void.ttl",
-                                  ".well-known/void", "latest/pledgegraph.nt.gz"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "latest/org/islamic-state.ttl",
+        "latest/org/islamic-state.html",
+        "latest/void.ttl",
+        ".well-known/void",
+        "latest/pledgegraph.nt.gz",
+    ],
+)
 def test_files_carry_validators_answer_304_and_gzip(server, path):
     """HTTP caching of the release's files: ETag and Last-Modified, 304 for either condition, gzip
     for RDF and pages when accepted (the same bytes inside), never for the .gz dumps."""

@@ -31,7 +31,7 @@ OUTCOMES = ("passed", "wrong answer", "refused", "crashed", "false conforms")
 
 @dataclass(frozen=True)
 class Case:
-    name: str        # path of the test file in the suite, without .ttl
+    name: str  # path of the test file in the suite, without .ttl
     data: Path
     shapes: Path
     conforms: bool | None  # None: the validator must fail (sht:Failure), e.g. on a query the spec forbids
@@ -44,6 +44,7 @@ def _parse(path: Path) -> list:
 
 def _key(focus: str, path: str, component: str, value: str, severity: str) -> tuple:
     """A result as compared: blank node labels dropped, language tags lower-cased."""
+
     def norm(text: str) -> str:
         text = re.sub(r"_:[A-Za-z0-9_\-.]+", "_:b", text)
         return re.sub(r'"@([A-Za-z0-9-]+)$', lambda m: '"@' + m.group(1).lower(), text)
@@ -73,9 +74,15 @@ def _case(g: shacl.ShapesGraph, entry, file: Path) -> Case:
     results = set()
     for r in g.objects(report, SH + "result"):
         path, value = g.one(r, SH + "resultPath"), g.one(r, SH + "value")
-        results.add(_key(str(g.one(r, SH + "focusNode")), shacl.path_sparql(g, path) if path is not None else "",
-                         g.one(r, SH + "sourceConstraintComponent").value, str(value) if value is not None else "",
-                         g.one(r, SH + "resultSeverity").value))
+        results.add(
+            _key(
+                str(g.one(r, SH + "focusNode")),
+                shacl.path_sparql(g, path) if path is not None else "",
+                g.one(r, SH + "sourceConstraintComponent").value,
+                str(value) if value is not None else "",
+                g.one(r, SH + "resultSeverity").value,
+            )
+        )
     if report == ox.NamedNode(SHT + "Failure"):
         return Case(name, data, shapes, None, frozenset())
     conforms = g.one(report, SH + "conforms").value == "true"

@@ -43,8 +43,9 @@ def check(data_dir: str | Path | None = None, **settings):
     return pipeline.check(_settings(data_dir, **settings))
 
 
-def build(data_dir: str | Path | None = None, out_dir: str | Path | None = None, *, allow_removals: bool = False,
-          **settings):
+def build(
+    data_dir: str | Path | None = None, out_dir: str | Path | None = None, *, allow_removals: bool = False, **settings
+):
     """`check`, then write every output (graphs in each format, search index, ontology page) to
     `out_dir` atomically; a `pipeline.Result` with `.outputs`. Refuses (`errors.DataInvalid`) to
     drop records the current output has, unless `allow_removals`."""
@@ -61,8 +62,15 @@ def publish(outdir: str | Path, dist: str | Path = "dist", *, force: bool = Fals
     return publish_release(Path(outdir), Path(dist), force=force)
 
 
-def query(text: str | None, dist: str | Path = "dist", *, name: str | None = None,
-          bind: dict[str, str] | None = None, asserted_only: bool = False, queries_dir: str | Path = "queries"):
+def query(
+    text: str | None,
+    dist: str | Path = "dist",
+    *,
+    name: str | None = None,
+    bind: dict[str, str] | None = None,
+    asserted_only: bool = False,
+    queries_dir: str | Path = "queries",
+):
     """Run a SPARQL query (or the library query `name`) over a build; a `store.Answer` (rows, or
     triples for CONSTRUCT/DESCRIBE). `bind` pre-binds variables: {"date": "2016-01-01"}."""
     from pledgegraph.delivery.endpoint import store

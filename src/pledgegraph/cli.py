@@ -25,8 +25,9 @@ from pledgegraph.layout import REASONERS, SHACL_ENGINES
 def _settings(data, out=None, base=None, archive=None, engine=None, reasoner=None):
     from pledgegraph.layout import Settings
 
-    return Settings.from_env(data_dir=data, out_dir=out, base=base, archive_dir=archive, shacl_engine=engine,
-                             reasoner=reasoner)
+    return Settings.from_env(
+        data_dir=data, out_dir=out, base=base, archive_dir=archive, shacl_engine=engine, reasoner=reasoner
+    )
 
 
 def _say_fallback(report) -> None:
@@ -35,46 +36,83 @@ def _say_fallback(report) -> None:
         click.echo(f"note: {report.fallback}", err=True)
 
 
-ARCHIVE_HELP = ("Directory of the sources' archived plain texts (each source's `archived_as` file, or "
-                "<source-id>.txt); default $PLEDGEGRAPH_ARCHIVE_DIR.")
+ARCHIVE_HELP = (
+    "Directory of the sources' archived plain texts (each source's `archived_as` file, or "
+    "<source-id>.txt); default $PLEDGEGRAPH_ARCHIVE_DIR."
+)
 
 
 def data_options(fn):
     """Options every data-reading command shares, spelled the same everywhere."""
-    fn = click.option("--base", metavar="IRI", help="Base IRI for instances (default "
-                      "https://w3id.org/pledgegraph/, or $PLEDGEGRAPH_BASE).")(fn)
-    fn = click.option("--data", "data", type=click.Path(path_type=Path), default=None,
-                      help="Data directory (default: data/, or $PLEDGEGRAPH_DATA_DIR).")(fn)
+    fn = click.option(
+        "--base",
+        metavar="IRI",
+        help="Base IRI for instances (default https://w3id.org/pledgegraph/, or $PLEDGEGRAPH_BASE).",
+    )(fn)
+    fn = click.option(
+        "--data",
+        "data",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Data directory (default: data/, or $PLEDGEGRAPH_DATA_DIR).",
+    )(fn)
     return fn
 
 
 def _dist_option(fn):
     """The --dist option of every command that reads a build output."""
-    return click.option("--dist", type=click.Path(path_type=Path), default=None,
-                        help="The build output to read (default: dist/, or $PLEDGEGRAPH_OUT_DIR).")(fn)
+    return click.option(
+        "--dist",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="The build output to read (default: dist/, or $PLEDGEGRAPH_OUT_DIR).",
+    )(fn)
 
 
 JSON_REPORT_VERSION = 1
 
 
-def _render_problems(problems: list[Problem], fmt: str, scope: str = "all", checked: int | None = None,
-                     total: int | None = None, extra: dict | None = None, notes: list[str] = ()) -> None:
+def _render_problems(
+    problems: list[Problem],
+    fmt: str,
+    scope: str = "all",
+    checked: int | None = None,
+    total: int | None = None,
+    extra: dict | None = None,
+    notes: list[str] = (),
+) -> None:
     """Problems for people (text) or tools (json: the schema is in README, "For curators").
     `notes` end the text summary line (acknowledged warnings, quotes checked)."""
     counts = _counts(problems)
     if fmt == "json":
-        click.echo(json.dumps({"version": JSON_REPORT_VERSION, "valid": counts["error"] == 0, "scope": scope,
-                               "records_checked": checked, "records_total": total,
-                               "problems": [p.as_dict() for p in problems], "summary": counts, **(extra or {})},
-                              indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "version": JSON_REPORT_VERSION,
+                    "valid": counts["error"] == 0,
+                    "scope": scope,
+                    "records_checked": checked,
+                    "records_total": total,
+                    "problems": [p.as_dict() for p in problems],
+                    "summary": counts,
+                    **(extra or {}),
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return
     colour = sys.stdout.isatty()
     for p in problems:
         line = p.format()
         if colour:
             head, _, rest = line.partition(f" {p.severity}:")
-            line = (click.style(head, bold=True) + " " +
-                    click.style(p.severity + ":", fg="red" if p.severity == "error" else "yellow", bold=True) + rest)
+            line = (
+                click.style(head, bold=True)
+                + " "
+                + click.style(p.severity + ":", fg="red" if p.severity == "error" else "yellow", bold=True)
+                + rest
+            )
         click.echo(line)
     summary = f"{counts['error']} error(s), {counts['warning']} warning(s)"
     if checked is not None and total is not None and scope != "all":
@@ -97,8 +135,14 @@ def _stage_progress():
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     tasks = []
-    with Progress(SpinnerColumn(), TextColumn("{task.description:<12}"), BarColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True)) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description:<12}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    ) as progress:
+
         def on_stage(name: str) -> None:
             if tasks:
                 progress.update(tasks[-1], total=1, completed=1)
@@ -132,8 +176,11 @@ class _Main(click.Group):
             debug = ctx.params.get("debug") or os.environ.get("PLEDGEGRAPH_DEBUG") == "1"
             if debug:
                 click.echo(traceback.format_exc(), err=True, nl=False)
-            click.echo(f"internal error: {type(e).__name__}: {e}" +
-                       ("" if debug else " (run `pledgegraph --debug ...` to see the traceback)"), err=True)
+            click.echo(
+                f"internal error: {type(e).__name__}: {e}"
+                + ("" if debug else " (run `pledgegraph --debug ...` to see the traceback)"),
+                err=True,
+            )
             ctx.exit(2)
 
 
@@ -147,25 +194,54 @@ def main(debug):
 @main.command()
 @data_options
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text", show_default=True,
-              help="text for people, json for tools, turtle for the SHACL validation report.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "turtle"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools, turtle for the SHACL validation report.",
+)
 @click.option("--strict", is_flag=True, help="Treat warnings as failures.")
-@click.option("--changed", is_flag=True,
-              help="Check only records changed since git HEAD (staged, unstaged or new files) "
-                   "and what depends on them.")
+@click.option(
+    "--changed",
+    is_flag=True,
+    help="Check only records changed since git HEAD (staged, unstaged or new files) and what depends on them.",
+)
 @click.option("--since", "rev", metavar="REV", help="Like --changed, against the git revision REV.")
-@click.option("--archive", type=click.Path(path_type=Path), default=None,
-              help=ARCHIVE_HELP + " When given, every quote is also checked against its source's text.")
-@click.option("--watch", is_flag=True,
-              help="Check everything once, then keep the graph in memory and re-check each data file as it is "
-                   "saved (the records it changes and those depending on them, in well under a second). Ctrl-C stops.")
-@click.option("--engine", type=click.Choice(SHACL_ENGINES), default=SHACL_ENGINES[0], show_default=True,
-              help="SHACL engine: ours (compiled to SPARQL; pySHACL checks the shapes it refuses, and says so), "
-                   "or pySHACL, the reference, for every shape.")
-@click.option("--reasoner", type=click.Choice(REASONERS), default=REASONERS[0], show_default=True,
-              help="OWL 2 RL inference: ours, or owlrl, the reference (slow; not with --watch).")
-@click.option("--all", "show_all", is_flag=True,
-              help="Show the warnings acknowledged in data/checks.yaml too (by default they are only counted).")
+@click.option(
+    "--archive",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=ARCHIVE_HELP + " When given, every quote is also checked against its source's text.",
+)
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Check everything once, then keep the graph in memory and re-check each data file as it is "
+    "saved (the records it changes and those depending on them, in well under a second). Ctrl-C stops.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(SHACL_ENGINES),
+    default=SHACL_ENGINES[0],
+    show_default=True,
+    help="SHACL engine: ours (compiled to SPARQL; pySHACL checks the shapes it refuses, and says so), "
+    "or pySHACL, the reference, for every shape.",
+)
+@click.option(
+    "--reasoner",
+    type=click.Choice(REASONERS),
+    default=REASONERS[0],
+    show_default=True,
+    help="OWL 2 RL inference: ours, or owlrl, the reference (slow; not with --watch).",
+)
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="Show the warnings acknowledged in data/checks.yaml too (by default they are only counted).",
+)
 def validate(data, base, paths, fmt, strict, changed, rev, archive, watch, engine, reasoner, show_all):
     """Check the data: YAML format, references and SHACL shapes.
 
@@ -185,8 +261,9 @@ def validate(data, base, paths, fmt, strict, changed, rev, archive, watch, engin
         if fmt == "turtle" or archive:
             raise click.UsageError("--watch reports as text or json, without --archive")
         if reasoner == "owlrl":
-            raise click.UsageError("--watch keeps our reasoner's closure up to date: "
-                                   "--reasoner owlrl runs without --watch")
+            raise click.UsageError(
+                "--watch keeps our reasoner's closure up to date: --reasoner owlrl runs without --watch"
+            )
         _watch(settings, fmt)
         return
     try:
@@ -194,16 +271,19 @@ def validate(data, base, paths, fmt, strict, changed, rev, archive, watch, engin
         if paths:
             scope = scopes.for_paths(list(paths), settings.data_dir)
         elif changed or rev:
-            scope = scopes.since(rev or "HEAD", settings.data_dir,
-                                 settings.ontology_files + settings.shape_files)
+            scope = scopes.since(rev or "HEAD", settings.data_dir, settings.ontology_files + settings.shape_files)
         with _stage_progress() as on_stage:
             result = check(settings, on_stage=on_stage, scope=scope)
     except (DataInvalid, UnusableInput) as e:
         # Format and reference errors stop before SHACL runs, so there is no SHACL report to print.
         if e.problems:
             shown, known = (e.problems, []) if show_all else _split_acknowledged(e.problems, settings.data_dir)
-            _render_problems(shown, "json" if fmt == "json" else "text", extra={"acknowledged": len(known)},
-                             notes=[f"{len(known)} acknowledged warning(s) not shown"] if known else [])
+            _render_problems(
+                shown,
+                "json" if fmt == "json" else "text",
+                extra={"acknowledged": len(known)},
+                notes=[f"{len(known)} acknowledged warning(s) not shown"] if known else [],
+            )
         else:
             click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
@@ -270,10 +350,17 @@ def _watch(settings, fmt: str) -> None:
 
     def on_update(update):
         if fmt == "text":
-            click.echo(f"[{clock.strftime('%H:%M:%S')}] {', '.join(update.files)} changed: re-checked in "
-                       f"{update.seconds:.2f}s")
-        _render_problems(shown(update.report.problems), fmt, "changed: " + ", ".join(update.files), len(update.checked),
-                         update.total, {"seconds": round(update.seconds, 3)} if fmt == "json" else None)
+            click.echo(
+                f"[{clock.strftime('%H:%M:%S')}] {', '.join(update.files)} changed: re-checked in {update.seconds:.2f}s"
+            )
+        _render_problems(
+            shown(update.report.problems),
+            fmt,
+            "changed: " + ", ".join(update.files),
+            len(update.checked),
+            update.total,
+            {"seconds": round(update.seconds, 3)} if fmt == "json" else None,
+        )
         _say_fallback(update.report)
 
     def on_error(e):  # the start-up check failed; it is tried again when a file changes
@@ -303,13 +390,23 @@ def lsp(data, base):
 
 @main.command()
 @data_options
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Output directory (default: dist/, or $PLEDGEGRAPH_OUT_DIR). Replaced only on success.")
-@click.option("--allow-removals", is_flag=True,
-              help="Replace the output even though records in it are no longer in the data (their IRIs vanish).")
-@click.option("--low-memory", is_flag=True,
-              help="Keep the SHACL store on disk (a temporary directory) instead of in memory: for graphs of "
-                   "several million triples; slower (see docs/performance.md).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output directory (default: dist/, or $PLEDGEGRAPH_OUT_DIR). Replaced only on success.",
+)
+@click.option(
+    "--allow-removals",
+    is_flag=True,
+    help="Replace the output even though records in it are no longer in the data (their IRIs vanish).",
+)
+@click.option(
+    "--low-memory",
+    is_flag=True,
+    help="Keep the SHACL store on disk (a temporary directory) instead of in memory: for graphs of "
+    "several million triples; slower (see docs/performance.md).",
+)
 def build(data, base, out, allow_removals, low_memory):
     """Load, build, validate and write every output to dist/.
 
@@ -341,18 +438,29 @@ def build(data, base, out, allow_removals, low_memory):
     _say_fallback(result.report)
     shown, known = result.dataset.checks.split(result.report.problems)
     warnings = sum(p.severity == "warning" for p in shown)
-    click.echo(f"{len(result.dataset.records)} records from {len(result.dataset.files)} files -> "
-               f"{len(result.built)} asserted + {len(result.inferred)} inferred triples, {warnings} warning(s) "
-               f"(+{len(known)} acknowledged), in {elapsed:.2f}s; {result.evidence.summary_line()}")
+    click.echo(
+        f"{len(result.dataset.records)} records from {len(result.dataset.files)} files -> "
+        f"{len(result.built)} asserted + {len(result.inferred)} inferred triples, {warnings} warning(s) "
+        f"(+{len(known)} acknowledged), in {elapsed:.2f}s; {result.evidence.summary_line()}"
+    )
     for path in result.outputs:
         click.echo(f"  wrote {path}")
 
 
 @main.command("schema")
-@click.option("--data", "data", type=click.Path(path_type=Path), default=None,
-              help="Data directory (default: data/, or $PLEDGEGRAPH_DATA_DIR).")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Where to write it (default: DATA/pledgegraph.schema.json; - for standard output).")
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Data directory (default: data/, or $PLEDGEGRAPH_DATA_DIR).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write it (default: DATA/pledgegraph.schema.json; - for standard output).",
+)
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the file is not what would be written.")
 def schema_command(data, out, check):
     """Write the JSON Schema of the data files, generated from the format definition.
@@ -405,10 +513,21 @@ def diff_command(data, base, old, new, rdf, fmt):
 
 @main.command()
 @click.option("--archive", type=click.Path(path_type=Path), default=None, help=ARCHIVE_HELP)
-@click.option("--data", "data", type=click.Path(path_type=Path), default=None,
-              help="Data directory (default: data/, or $PLEDGEGRAPH_DATA_DIR).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text for people, json for tools.")
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Data directory (default: data/, or $PLEDGEGRAPH_DATA_DIR).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools.",
+)
 def evidence(archive, data, fmt):
     """Check every quote against the archived text of the source it is cited to.
 
@@ -434,8 +553,13 @@ def evidence(archive, data, fmt):
 
 
 @main.command()
-@click.option("--data", "data", type=click.Path(path_type=Path), default=None,
-              help="Data directory (default: data/, or $PLEDGEGRAPH_DATA_DIR).")
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Data directory (default: data/, or $PLEDGEGRAPH_DATA_DIR).",
+)
 def coverage(data):
     """Print, per seed (a source with an archived text), how many records of each kind cite it.
 
@@ -452,8 +576,11 @@ def coverage(data):
 @main.command()
 @click.argument("outdir", type=click.Path(path_type=Path))
 @_dist_option
-@click.option("--force", is_flag=True, help="Replace a published version that has other content "
-              "(the change set records the replacement).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a published version that has other content (the change set records the replacement).",
+)
 def publish(outdir, dist, force):
     """Write a versioned static release to OUTDIR/<version>/ and point OUTDIR/latest at it.
 
@@ -477,25 +604,44 @@ def publish(outdir, dist, force):
         return
     for warning in result.changes["warnings"]:
         click.echo(f"warning: {warning}", err=True)
-    since = f"since {result.previous}: +{result.changes['triples_added']} -{result.changes['triples_removed']} " \
-            f"triples" if result.previous else "first release"
-    click.echo(f"published {result.version} to {result.release}: {result.triples} triples, {result.entities} "
-               f"entities, {result.files} files ({since}) in {time.perf_counter() - start:.2f}s")
+    since = (
+        f"since {result.previous}: +{result.changes['triples_added']} -{result.changes['triples_removed']} triples"
+        if result.previous
+        else "first release"
+    )
+    click.echo(
+        f"published {result.version} to {result.release}: {result.triples} triples, {result.entities} "
+        f"entities, {result.files} files ({since}) in {time.perf_counter() - start:.2f}s"
+    )
 
 
 @main.command()
 @click.argument("endpoint")
-@click.option("--release", type=click.Path(path_type=Path), default=Path("release/latest"), show_default=True,
-              help="The release directory to load (written by `pledgegraph publish`).")
+@click.option(
+    "--release",
+    type=click.Path(path_type=Path),
+    default=Path("release/latest"),
+    show_default=True,
+    help="The release directory to load (written by `pledgegraph publish`).",
+)
 @click.option("--graph", metavar="IRI", help="Named graph for the data (default <base>graph/release/<version>).")
-@click.option("--graph-store", metavar="URL",
-              help="Graph Store HTTP Protocol endpoint for loading (default: SPARQL Update INSERT DATA).")
+@click.option(
+    "--graph-store",
+    metavar="URL",
+    help="Graph Store HTTP Protocol endpoint for loading (default: SPARQL Update INSERT DATA).",
+)
 @click.option("--query", metavar="URL", help="SPARQL query endpoint for the checks (default: ENDPOINT).")
-@click.option("--release-url", metavar="URL", help="Where the release is hosted, for the links in its "
-              "metadata (default <base><version>/).")
-@click.option("--allow-basic-over-http", is_flag=True,
-              help="Answer a store's Basic authentication challenge over plain http:// (sends the password "
-                   "readable on the way; refused by default).")
+@click.option(
+    "--release-url",
+    metavar="URL",
+    help="Where the release is hosted, for the links in its metadata (default <base><version>/).",
+)
+@click.option(
+    "--allow-basic-over-http",
+    is_flag=True,
+    help="Answer a store's Basic authentication challenge over plain http:// (sends the password "
+    "readable on the way; refused by default).",
+)
 def push(endpoint, release, graph, graph_store, query, release_url, allow_basic_over_http):
     """Load a release into a SPARQL 1.1 store at ENDPOINT (its update endpoint), atomically.
 
@@ -508,32 +654,52 @@ def push(endpoint, release, graph, graph_store, query, release_url, allow_basic_
     from pledgegraph.delivery.push import push as push_release
 
     try:
-        result = push_release(Store(endpoint, graph_store, query, allow_basic_over_http=allow_basic_over_http),
-                              release, graph, release_url)
+        result = push_release(
+            Store(endpoint, graph_store, query, allow_basic_over_http=allow_basic_over_http),
+            release,
+            graph,
+            release_url,
+        )
     except PledgegraphError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
-    click.echo(f"pushed {result.version}: {result.triples} triples into <{result.graph}>, "
-               f"{result.metadata_triples} into <{result.metadata_graph}>; counts match VoID; "
-               f"load + swap {result.seconds:.2f}s")
+    click.echo(
+        f"pushed {result.version}: {result.triples} triples into <{result.graph}>, "
+        f"{result.metadata_triples} into <{result.metadata_graph}>; counts match VoID; "
+        f"load + swap {result.seconds:.2f}s"
+    )
 
 
 @main.command()
 @click.argument("query_text", metavar="[QUERY | -]", required=False)
-@click.option("-f", "--file", "query_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="Read the query from a file.")
+@click.option(
+    "-f", "--file", "query_file", type=click.Path(path_type=Path, dir_okay=False), help="Read the query from a file."
+)
 @click.option("--name", help="Run a query of the library by name (see --list).")
-@click.option("--bind", "binds", multiple=True, metavar="VAR=VALUE",
-              help="Pre-bind a variable (repeatable): VALUE in SPARQL term syntax (<https://…>, "
-                   "\"2015-07-01\"^^xsd:date), a bare date, or a record as KIND/ID (org/islamic-state). "
-                   "Library queries declare their parameters and defaults (see --list).")
+@click.option(
+    "--bind",
+    "binds",
+    multiple=True,
+    metavar="VAR=VALUE",
+    help="Pre-bind a variable (repeatable): VALUE in SPARQL term syntax (<https://…>, "
+    '"2015-07-01"^^xsd:date), a bare date, or a record as KIND/ID (org/islamic-state). '
+    "Library queries declare their parameters and defaults (see --list).",
+)
 @click.option("--list", "list_queries", is_flag=True, help="List the query library with titles.")
 @click.option("--asserted", is_flag=True, help="Query the curated facts only (no inferred triples).")
-@click.option("--labels", is_flag=True, help="Add a ?<var>Label column (the name) after each column of IRIs; "
-                                             "tables show entities as KIND/ID.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json", "xml", "turtle", "ntriples"]),
-              default=None, help="table (SELECT/ASK default), csv, tsv, json, xml (SPARQL results formats); "
-                                 "turtle (CONSTRUCT/DESCRIBE default) or ntriples.")
+@click.option(
+    "--labels",
+    is_flag=True,
+    help="Add a ?<var>Label column (the name) after each column of IRIs; tables show entities as KIND/ID.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "tsv", "json", "xml", "turtle", "ntriples"]),
+    default=None,
+    help="table (SELECT/ASK default), csv, tsv, json, xml (SPARQL results formats); "
+    "turtle (CONSTRUCT/DESCRIBE default) or ntriples.",
+)
 @_dist_option
 def query(query_text, query_file, name, binds, list_queries, asserted, labels, fmt, dist):
     """Run a SPARQL query over the built graph (asserted + inferred facts by default).
@@ -564,8 +730,18 @@ def query(query_text, query_file, name, binds, list_queries, asserted, labels, f
         else:
             text = sys.stdin.read() if query_text == "-" else query_text
         bound = store.bindings(chosen, binds, settings.base)
-        click.echo(oneshot.run_once(settings.out_dir, text, fmt, asserted_only=asserted, bound=bound, labels=labels,
-                                    warn=lambda message: click.echo(f"warning: {message}", err=True)), nl=False)
+        click.echo(
+            oneshot.run_once(
+                settings.out_dir,
+                text,
+                fmt,
+                asserted_only=asserted,
+                bound=bound,
+                labels=labels,
+                warn=lambda message: click.echo(f"warning: {message}", err=True),
+            ),
+            nl=False,
+        )
     except PledgegraphError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
@@ -579,8 +755,13 @@ def _search_kinds() -> list[str]:
 
 @main.command()
 @click.argument("text")
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(_search_kinds()),
-              help="Only entities of this kind (org or organization, person, place, event, source…; repeatable).")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(_search_kinds()),
+    help="Only entities of this kind (org or organization, person, place, event, source…; repeatable).",
+)
 @click.option("--lang", default="", help="Only names in this language tag (en, ru, ar-Latn…).")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="Hits to show.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
@@ -609,14 +790,34 @@ def search(text, kinds, lang, limit, fmt, dist):
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
-              help="Query worker processes (each holds a copy of the graph).")
-@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 3600),
-              help="Seconds a query may run before it is stopped (HTTP 503 saying so).")
-@click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(1),
-              help="Rows (or triples) an answer may have (HTTP 422 beyond).")
-@click.option("--max-answer-mb", default=16, show_default=True, type=click.IntRange(1, 1024),
-              help="MiB an answer may have (HTTP 422 beyond; an HTML page a tenth of it).")
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Query worker processes (each holds a copy of the graph).",
+)
+@click.option(
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds a query may run before it is stopped (HTTP 503 saying so).",
+)
+@click.option(
+    "--max-rows",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Rows (or triples) an answer may have (HTTP 422 beyond).",
+)
+@click.option(
+    "--max-answer-mb",
+    default=16,
+    show_default=True,
+    type=click.IntRange(1, 1024),
+    help="MiB an answer may have (HTTP 422 beyond; an HTML page a tenth of it).",
+)
 @_dist_option
 def serve(host, port, workers, timeout, max_rows, max_answer_mb, dist):
     """Serve the built graph over HTTP: SPARQL at /sparql, entity pages and RDF at /id/….
@@ -631,9 +832,17 @@ def serve(host, port, workers, timeout, max_rows, max_answer_mb, dist):
     settings = _settings(None, dist)
     limit_memory(SERVER_MEMORY_MB)
     try:
-        server = make_server(settings.out_dir, settings.queries_dir, host, port, workers=workers, timeout=timeout,
-                             max_rows=max_rows, max_answer=max_answer_mb << 20,
-                             log=lambda line: click.echo(line, err=True))
+        server = make_server(
+            settings.out_dir,
+            settings.queries_dir,
+            host,
+            port,
+            workers=workers,
+            timeout=timeout,
+            max_rows=max_rows,
+            max_answer=max_answer_mb << 20,
+            log=lambda line: click.echo(line, err=True),
+        )
     except PledgegraphError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
@@ -643,8 +852,9 @@ def serve(host, port, workers, timeout, max_rows, max_answer_mb, dist):
     # a service manager's stop: finish in-flight requests for a second, then close the workers
     signal.signal(signal.SIGTERM, lambda signum, frame: server.shutdown())
     bound_host, bound_port = server.server_address[:2]
-    click.echo(f"serving {server.app.base} on http://{bound_host}:{bound_port}/ "
-               f"(SPARQL at /sparql; Ctrl-C to stop)", err=True)
+    click.echo(
+        f"serving {server.app.base} on http://{bound_host}:{bound_port}/ (SPARQL at /sparql; Ctrl-C to stop)", err=True
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -677,8 +887,13 @@ def show(entity, dist):
 
 @main.command()
 @click.argument("entity", metavar="KIND/ID")
-@click.option("--format", "fmt", type=click.Choice(["turtle", "ntriples", "jsonld", "rdfxml"]), default="turtle",
-              show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["turtle", "ntriples", "jsonld", "rdfxml"]),
+    default="turtle",
+    show_default=True,
+)
 @_dist_option
 def export(entity, fmt, dist):
     """Print a record's whole subgraph: its triples and those of every node below it (names,

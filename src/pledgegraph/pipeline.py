@@ -97,16 +97,32 @@ class _Reasoned:
             self.graph = clock.run("load store", loading.result)
 
 
-def _validate(settings: Settings, clock: "_Clock", dataset: Dataset, built: Built, reasoned: _Reasoned,
-              evidence, focus: set[str] | None = None, checked: set[str] | None = None) -> Report:
+def _validate(
+    settings: Settings,
+    clock: "_Clock",
+    dataset: Dataset,
+    built: Built,
+    reasoned: _Reasoned,
+    evidence,
+    focus: set[str] | None = None,
+    checked: set[str] | None = None,
+) -> Report:
     """SHACL over asserted + inferred (+ the ontology), with the loader's warnings and the quote checks.
 
     A scoped check (`checked` record ids, `focus` node IRIs) reports on those records only, as a
     full run would report on them."""
     # SHACL sees what a user of the published graph sees: asserted + inferred (+ the ontology).
     graph = clock.run("load inferred", extend, reasoned.graph, reasoned.inferred)
-    report = clock.run("validate", validate, built.union(reasoned.inferred), settings.shape_files,
-                       settings.ontology_files, focus, settings.shacl_engine, graph)
+    report = clock.run(
+        "validate",
+        validate,
+        built.union(reasoned.inferred),
+        settings.shape_files,
+        settings.ontology_files,
+        focus,
+        settings.shacl_engine,
+        graph,
+    )
     extra = dataset.warnings + audit(dataset) + (evidence.problems if evidence else [])
     if checked is not None:
         extra = [p for p in extra if p.entity in checked]
@@ -127,8 +143,16 @@ def check(settings: Settings, on_stage=None, scope: Scope | None = None) -> Resu
     # records gone since git HEAD or the last build: whatever the scope, as `validate --watch` reports them
     compared, removed = since_head_or_build(dataset, settings.data_dir, settings.out_dir, settings.base)
     report = Report(sorted_unique(report.problems + removed), report.results, report.fallback)
-    return Result(dataset, built, report, clock.timings, evidence=evidence, inferred=reasoned.inferred,
-                  checked=checked, compared=compared)
+    return Result(
+        dataset,
+        built,
+        report,
+        clock.timings,
+        evidence=evidence,
+        inferred=reasoned.inferred,
+        checked=checked,
+        compared=compared,
+    )
 
 
 def check_evidence(settings: Settings) -> tuple[Evidence, list]:
@@ -143,8 +167,9 @@ def ontology_triples(settings: Settings) -> list[ox.Triple]:
 
 
 @paused_gc()
-def write_graph_files(directory: Path, built: Built, inferred: Built, ontology: list[ox.Triple], settings: Settings,
-                      on_stage=None) -> tuple[list[str], dict]:
+def write_graph_files(
+    directory: Path, built: Built, inferred: Built, ontology: list[ox.Triple], settings: Settings, on_stage=None
+) -> tuple[list[str], dict]:
     """Write every output file made from the graphs into `directory`: their names, and how long each took.
 
     Streamed, so memory does not grow with the graph: the N-Triples files are the sorted lines
@@ -160,17 +185,27 @@ def write_graph_files(directory: Path, built: Built, inferred: Built, ontology: 
     for name in GRAPH_FORMATS:
         if name != "ntriples":
             written.append(OUTPUT_STEM + FORMATS[name].suffix)
-            clock.run(f"write {name}", write_serialized, directory / written[-1], path[OUTPUT_STEM + ".nt"],
-                      name, used)
-    clock.run("write inferred turtle", write_serialized, directory / "inferred.ttl", path["inferred.nt"], "turtle",
-              used_prefixes(path["inferred.nt"]))
+            clock.run(f"write {name}", write_serialized, directory / written[-1], path[OUTPUT_STEM + ".nt"], name, used)
+    clock.run(
+        "write inferred turtle",
+        write_serialized,
+        directory / "inferred.ttl",
+        path["inferred.nt"],
+        "turtle",
+        used_prefixes(path["inferred.nt"]),
+    )
     (directory / "ontology.ttl").write_bytes(clock.run("write ontology", serialize, ontology, "turtle"))
-    (directory / INDEX_FILE).write_bytes(clock.run("index names", index_bytes, chain(built.lines, inferred.lines),
-                                                   settings.base))
+    (directory / INDEX_FILE).write_bytes(
+        clock.run("index names", index_bytes, chain(built.lines, inferred.lines), settings.base)
+    )
     graphs = {"asserted": path["asserted.nt"], "inferred": path["inferred.nt"], "ontology": ontology}
-    clock.run("write trig", write_trig, directory / (OUTPUT_STEM + ".trig"), [
-        (graph_iri(settings.base, name), graphs[name]) for name in GRAPH_NAMES],
-        dict(sorted({**used, **used_prefixes(ontology)}.items())))
+    clock.run(
+        "write trig",
+        write_trig,
+        directory / (OUTPUT_STEM + ".trig"),
+        [(graph_iri(settings.base, name), graphs[name]) for name in GRAPH_NAMES],
+        dict(sorted({**used, **used_prefixes(ontology)}.items())),
+    )
     return sorted([*written, "inferred.ttl", "ontology.ttl", INDEX_FILE, OUTPUT_STEM + ".trig"]), clock.timings
 
 
@@ -223,8 +258,6 @@ class _Forked:
         return value
 
 
-
-
 def build_all(settings: Settings, on_stage=None, allow_removals: bool = False) -> Result:
     """The main job: check the data, then write every output to `settings.out_dir` atomically
     (refusing to drop records the current output has, unless `allow_removals`)."""
@@ -249,8 +282,11 @@ def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path |
     ontology = ontology_triples(settings)
     system.return_freed_memory()  # the reasoner's working sets, before the writer is forked with a copy of our pages
     with replace_dir(settings.out_dir) as tmp:
-        writer = _Forked("writing the outputs", lambda: write_graph_files(tmp, built, inferred, ontology, settings),
-                         parallel=len(built) >= PARALLEL_FROM)
+        writer = _Forked(
+            "writing the outputs",
+            lambda: write_graph_files(tmp, built, inferred, ontology, settings),
+            parallel=len(built) >= PARALLEL_FROM,
+        )
         try:
             report = _validate(settings, clock, dataset, built, reasoned, evidence)
             if not report.conforms:
@@ -261,8 +297,10 @@ def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path |
             raise
         names, write_timings = clock.run("write", writer.result)
         result = Result(dataset, built, report, clock.timings, evidence=evidence, inferred=inferred)
-        files = {"shapes.ttl": b"".join(p.read_bytes() for p in settings.shape_files),
-                 "ontology.html": clock.run("document ontology", documenter.result)}
+        files = {
+            "shapes.ttl": b"".join(p.read_bytes() for p in settings.shape_files),
+            "ontology.html": clock.run("document ontology", documenter.result),
+        }
         summary = {
             "triples": {"asserted": len(built), "inferred": len(inferred), "ontology": len(ontology)},
             "records": _record_counts(dataset),

@@ -97,20 +97,22 @@ def forbid_network() -> bool:
 
     load, jump_eq, jump_ge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
     deny_socket, deny_uring, allow = 0x00050000 | errno.EACCES, 0x00050000 | errno.ENOSYS, 0x7FFF0000
-    program = b"".join([
-        op(load, 0, 0, 4),                         # 0: seccomp_data.arch
-        op(jump_eq, 0, 8, audit_arch),             # 1: another ABI (i386, ...): ENOSYS (10)
-        op(load, 0, 0, 0),                         # 2: seccomp_data.nr
-        op(jump_ge, 6, 0, _X32_SYSCALL_BIT),       # 3: an x32 call: ENOSYS (10)
-        op(jump_eq, 0, 3, socket_nr),              # 4: socket(2)? else to 8
-        op(load, 0, 0, 16),                        # 5: args[0]: the address family
-        op(jump_eq, 4, 0, _AF_UNIX),               # 6: AF_UNIX: allow (11)
-        op(ret, 0, 0, deny_socket),                # 7
-        op(jump_ge, 0, 2, _IO_URING_SETUP),        # 8: below io_uring_setup: allow (11)
-        op(jump_ge, 1, 0, _IO_URING_REGISTER + 1),  # 9: past io_uring_register: allow (11)
-        op(ret, 0, 0, deny_uring),                 # 10: io_uring_setup / enter / register, other ABIs
-        op(ret, 0, 0, allow),                      # 11
-    ])
+    program = b"".join(
+        [
+            op(load, 0, 0, 4),  # 0: seccomp_data.arch
+            op(jump_eq, 0, 8, audit_arch),  # 1: another ABI (i386, ...): ENOSYS (10)
+            op(load, 0, 0, 0),  # 2: seccomp_data.nr
+            op(jump_ge, 6, 0, _X32_SYSCALL_BIT),  # 3: an x32 call: ENOSYS (10)
+            op(jump_eq, 0, 3, socket_nr),  # 4: socket(2)? else to 8
+            op(load, 0, 0, 16),  # 5: args[0]: the address family
+            op(jump_eq, 4, 0, _AF_UNIX),  # 6: AF_UNIX: allow (11)
+            op(ret, 0, 0, deny_socket),  # 7
+            op(jump_ge, 0, 2, _IO_URING_SETUP),  # 8: below io_uring_setup: allow (11)
+            op(jump_ge, 1, 0, _IO_URING_REGISTER + 1),  # 9: past io_uring_register: allow (11)
+            op(ret, 0, 0, deny_uring),  # 10: io_uring_setup / enter / register, other ABIs
+            op(ret, 0, 0, allow),  # 11
+        ]
+    )
 
     class _Program(ctypes.Structure):
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]

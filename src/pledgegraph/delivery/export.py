@@ -24,8 +24,9 @@ from pledgegraph.model.graph import ntriples_chunks
 from pledgegraph.model.vocab import PREFIXES
 
 
-def serialize(triples, format_name: str, prefixes: dict[str, str] | None = None, *,
-              prefixes_used: bool = False) -> bytes:
+def serialize(
+    triples, format_name: str, prefixes: dict[str, str] | None = None, *, prefixes_used: bool = False
+) -> bytes:
     """Triples (or quads, for quad formats) in a named format, as bytes.
 
     `triples` may be a `build.Built`: its N-Triples lines are then used directly. `prefixes_used`:
@@ -37,15 +38,21 @@ def serialize(triples, format_name: str, prefixes: dict[str, str] | None = None,
     if hasattr(triples, "ntriples"):
         if format_name == "ntriples":
             return triples.ntriples()
-        used = _used_prefixes_nt(triples.ntriples(), prefixes) if fmt.rdf_format in (
-            ox.RdfFormat.TURTLE, ox.RdfFormat.JSON_LD) else {}
+        used = (
+            _used_prefixes_nt(triples.ntriples(), prefixes)
+            if fmt.rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.JSON_LD)
+            else {}
+        )
         return ox.serialize(triples.triples, format=fmt.rdf_format, prefixes=used or None)
     if format_name == "ntriples":
         return "".join(f"{t} .\n" for t in triples).encode()
     if format_name == "nquads":
         return "".join(f"{q} .\n" for q in triples).encode()
-    used = _used_prefixes(triples, prefixes) if fmt.rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG,
-                                                                    ox.RdfFormat.JSON_LD) else {}
+    used = (
+        _used_prefixes(triples, prefixes)
+        if fmt.rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.JSON_LD)
+        else {}
+    )
     return ox.serialize(triples, format=fmt.rdf_format, prefixes=used or None)
 
 
@@ -59,8 +66,12 @@ def write_lines(path: Path, lines: Iterable[str]) -> None:
 def write_serialized(path: Path, ntriples: Path, format_name: str, prefixes: dict[str, str]) -> None:
     """An N-Triples file in another format, as pyoxigraph parses and writes it: a stream, never
     the whole graph in memory. `prefixes`: exactly those the data uses (see `used_prefixes`)."""
-    ox.serialize(ox.parse(path=str(ntriples), format=ox.RdfFormat.N_TRIPLES), output=str(path),
-                 format=FORMATS[format_name].rdf_format, prefixes=prefixes or None)
+    ox.serialize(
+        ox.parse(path=str(ntriples), format=ox.RdfFormat.N_TRIPLES),
+        output=str(path),
+        format=FORMATS[format_name].rdf_format,
+        prefixes=prefixes or None,
+    )
 
 
 def write_trig(path: Path, graphs: list[tuple[str, Path | list]], prefixes: dict[str, str]) -> None:
@@ -75,8 +86,9 @@ def write_trig(path: Path, graphs: list[tuple[str, Path | list]], prefixes: dict
     try:
         with open(bodies, "wb") as out:
             for name, triples in graphs:
-                source = ox.parse(path=str(triples), format=ox.RdfFormat.N_TRIPLES) if isinstance(triples, Path) \
-                    else triples
+                source = (
+                    ox.parse(path=str(triples), format=ox.RdfFormat.N_TRIPLES) if isinstance(triples, Path) else triples
+                )
                 ox.serialize(source, output=str(turtle), format=ox.RdfFormat.TURTLE, prefixes=prefixes or None)
                 header, size = b"", turtle.stat().st_size
                 with open(turtle, "rb") as f:
@@ -155,7 +167,7 @@ def _used_prefixes_nt(data: bytes | mmap.mmap, prefixes: dict[str, str]) -> dict
         while at != -1:
             start = data.rfind(b"\n", 0, at) + 1
             end = data.find(b"\n", at)
-            subject, predicate, obj = data[start:end if end != -1 else len(data)].decode()[:-2].split(" ", 2)
+            subject, predicate, obj = data[start : end if end != -1 else len(data)].decode()[:-2].split(" ", 2)
             iris = [subject, predicate, obj if obj.startswith("<") else obj.rsplit('"^^', 1)[-1]]
             if any(iri.startswith("<" + ns) for iri in iris):
                 used[p] = ns

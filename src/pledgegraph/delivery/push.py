@@ -74,16 +74,16 @@ class Store:
     allow_basic_over_http: bool = False
 
     def __post_init__(self):
-        self._opener, self._secrets = _opener([self.update, self.graph_store, self.query],
-                                              self.allow_basic_over_http)
+        self._opener, self._secrets = _opener([self.update, self.graph_store, self.query], self.allow_basic_over_http)
         self._per_thread = threading.local()  # the digest handler keeps per-conversation state: one opener a thread
 
     def _thread_opener(self) -> urllib.request.OpenerDirector:
         if threading.current_thread() is threading.main_thread():
             return self._opener
         if not hasattr(self._per_thread, "opener"):
-            self._per_thread.opener = _opener([self.update, self.graph_store, self.query],
-                                              self.allow_basic_over_http)[0]
+            self._per_thread.opener = _opener([self.update, self.graph_store, self.query], self.allow_basic_over_http)[
+                0
+            ]
         return self._per_thread.opener
 
     def _send(self, request: urllib.request.Request) -> bytes:
@@ -99,8 +99,13 @@ class Store:
             raise PushFailed(f"cannot reach {where}: {reason}") from None
 
     def run_update(self, update: str) -> None:
-        self._send(urllib.request.Request(self.update, data=urllib.parse.urlencode({"update": update}).encode(),
-                                          headers={"Content-Type": "application/x-www-form-urlencoded"}))
+        self._send(
+            urllib.request.Request(
+                self.update,
+                data=urllib.parse.urlencode({"update": update}).encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+        )
 
     def select(self, query: str) -> list[dict]:
         url = (self.query or self.update) + "?" + urllib.parse.urlencode({"query": query})
@@ -123,19 +128,24 @@ class Store:
             url = self.graph_store + "?" + urllib.parse.urlencode({"graph": graph, "graph-uri": graph})
 
             def send(start: int, method: str) -> None:
-                body = ("\n".join(lines[start:start + GRAPH_STORE_CHUNK]) + "\n").encode()
-                self._send(urllib.request.Request(url, data=body, method=method,
-                                                  headers={"Content-Type": "text/turtle; charset=utf-8"}))
+                body = ("\n".join(lines[start : start + GRAPH_STORE_CHUNK]) + "\n").encode()
+                self._send(
+                    urllib.request.Request(
+                        url, data=body, method=method, headers={"Content-Type": "text/turtle; charset=utf-8"}
+                    )
+                )
 
             send(0, "PUT")
             with ThreadPoolExecutor(PARALLEL_REQUESTS) as pool:
-                for done in [pool.submit(send, start, "POST")
-                             for start in range(GRAPH_STORE_CHUNK, len(lines), GRAPH_STORE_CHUNK)]:
+                for done in [
+                    pool.submit(send, start, "POST")
+                    for start in range(GRAPH_STORE_CHUNK, len(lines), GRAPH_STORE_CHUNK)
+                ]:
                     done.result()  # the first refusal is raised (the live graph is untouched: this is staging)
             return
         self.run_update(f"DROP SILENT GRAPH <{graph}>")
         for start in range(0, len(lines), INSERT_CHUNK):
-            chunk = "\n".join(lines[start:start + INSERT_CHUNK])
+            chunk = "\n".join(lines[start : start + INSERT_CHUNK])
             self.run_update(f"INSERT DATA {{ GRAPH <{graph}> {{\n{chunk}\n}} }}")
 
 
@@ -150,8 +160,9 @@ def _opener(urls: list[str | None], allow_basic_over_http: bool) -> tuple[urllib
             passwords.add_password(None, f"{parts.scheme}://{parts.netloc}/", *login)
             user, password = login
             secrets += [password, base64.b64encode(f"{user}:{password}".encode()).decode()] if password else []
-    return urllib.request.build_opener(urllib.request.HTTPDigestAuthHandler(passwords),
-                                       _BasicAuth(passwords, allow_basic_over_http)), secrets
+    return urllib.request.build_opener(
+        urllib.request.HTTPDigestAuthHandler(passwords), _BasicAuth(passwords, allow_basic_over_http)
+    ), secrets
 
 
 class _BasicAuth(urllib.request.HTTPBasicAuthHandler):
@@ -164,9 +175,11 @@ class _BasicAuth(urllib.request.HTTPBasicAuthHandler):
     def http_error_401(self, req, fp, code, msg, headers):
         has_login = self.passwd.find_user_password(None, req.full_url)[0] is not None
         if req.type == "http" and has_login and not self.allow_over_http:
-            raise PushFailed(f"{urllib.parse.urlsplit(req.full_url).netloc} asks for Basic authentication over plain "
-                             "HTTP, which would send the password readable by anyone on the way: use an https:// "
-                             "endpoint (or pass --allow-basic-over-http for a store on a trusted network)")
+            raise PushFailed(
+                f"{urllib.parse.urlsplit(req.full_url).netloc} asks for Basic authentication over plain "
+                "HTTP, which would send the password readable by anyone on the way: use an https:// "
+                "endpoint (or pass --allow-basic-over-http for a store on a trusted network)"
+            )
         return super().http_error_401(req, fp, code, msg, headers)
 
 
@@ -183,8 +196,11 @@ def _redacted(text: str, secrets: list[str]) -> str:
 
 def _without_userinfo(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
-    return parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl() \
-        if parts.username or parts.password else url
+    return (
+        parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl()
+        if parts.username or parts.password
+        else url
+    )
 
 
 def credentials(url: str) -> tuple[str, str] | None:
@@ -224,18 +240,23 @@ def _release_data(release: Path) -> list[ox.Triple]:
         raw = dump.read_bytes()
     except (SyntaxError, OSError) as e:
         raise UnusableInput(f"cannot read the release in {release}: {e}") from e
-    distribution = {t.subject for t in catalog if t.predicate.value == DCAT + "downloadURL"
-                    and t.object.value == HERE + dump.name}
+    distribution = {
+        t.subject for t in catalog if t.predicate.value == DCAT + "downloadURL" and t.object.value == HERE + dump.name
+    }
     checksum = {t.object for t in catalog if t.subject in distribution and t.predicate.value == SPDX + "checksum"}
-    expected = {t.object.value for t in catalog
-                if t.subject in checksum and t.predicate.value == SPDX + "checksumValue"}
+    expected = {
+        t.object.value for t in catalog if t.subject in checksum and t.predicate.value == SPDX + "checksumValue"
+    }
     if len(expected) != 1:
-        raise UnusableInput(f"{release / 'catalog.ttl'} gives no single SHA-256 for {dump.name}: run `pledgegraph "
-                            "publish` again")
+        raise UnusableInput(
+            f"{release / 'catalog.ttl'} gives no single SHA-256 for {dump.name}: run `pledgegraph publish` again"
+        )
     actual = hashlib.sha256(raw).hexdigest()
     if actual != expected.pop():
-        raise UnusableInput(f"{dump} does not match the SHA-256 in catalog.ttl (it is {actual}): the release was "
-                            "changed after publishing; nothing was sent")
+        raise UnusableInput(
+            f"{dump} does not match the SHA-256 in catalog.ttl (it is {actual}): the release was "
+            "changed after publishing; nothing was sent"
+        )
     try:
         return [q.triple for q in ox.parse(gzip.decompress(raw), format=ox.RdfFormat.N_TRIPLES)]
     except (SyntaxError, OSError, EOFError) as e:
@@ -256,8 +277,10 @@ def push(store: Store, release: Path, graph: str | None = None, release_url: str
     data = _release_data(release)
     metadata = set()
     for name in ("void.ttl", "catalog.ttl"):
-        metadata.update(ox.Triple(q.subject, q.predicate, q.object) for q in
-                        ox.parse(path=str(release / name), format=ox.RdfFormat.TURTLE, base_iri=release_url))
+        metadata.update(
+            ox.Triple(q.subject, q.predicate, q.object)
+            for q in ox.parse(path=str(release / name), format=ox.RdfFormat.TURTLE, base_iri=release_url)
+        )
     metadata.add(ox.Triple(ox.NamedNode(f"{base}dataset/{version}"), ox.NamedNode(SD + "name"), ox.NamedNode(graph)))
     start = time.perf_counter()
     staging = {graph: graph + "/staging", metadata_graph: metadata_graph + "/staging"}
@@ -267,6 +290,8 @@ def push(store: Store, release: Path, graph: str | None = None, release_url: str
     seconds = time.perf_counter() - start
     got, got_meta = store.count(graph), store.count(metadata_graph)
     if got != expected or got_meta != len(metadata):
-        raise PushFailed(f"store holds {got} triples in <{graph}> (VoID says {expected}) and {got_meta} in "
-                         f"<{metadata_graph}> (expected {len(metadata)})")
+        raise PushFailed(
+            f"store holds {got} triples in <{graph}> (VoID says {expected}) and {got_meta} in "
+            f"<{metadata_graph}> (expected {len(metadata)})"
+        )
     return Pushed(graph, metadata_graph, version, got, got_meta, round(seconds, 3))

@@ -34,13 +34,18 @@ if TYPE_CHECKING:
 INDEX_FILE = "search-index.json"
 INDEX_VERSION = 1
 
-NAME_PREDICATES = {SKOS + "prefLabel": True, SKOS + "altLabel": False, RDFS + "label": True,
-                   DCTERMS + "title": True}  # predicate -> is a preferred name
+NAME_PREDICATES = {
+    SKOS + "prefLabel": True,
+    SKOS + "altLabel": False,
+    RDFS + "label": True,
+    DCTERMS + "title": True,
+}  # predicate -> is a preferred name
 EXACT, SKELETON_EXACT, FUZZY_MAX, CUTOFF = 100.0, 96.0, 95.0, 60.0
 MAX_QUERY = 300  # characters of a query that count: no name is longer, and fuzzy matching costs by length
 
 
 # -- normalising names --------------------------------------------------------------------------
+
 
 @lru_cache(maxsize=1)
 def _transliterator():
@@ -61,8 +66,23 @@ def key(text: str) -> str:
 
 
 # Spellings that transliteration schemes of Arabic, Russian and Caucasian names disagree on.
-_FOLDS = [("tch", "c"), ("kh", "h"), ("gh", "g"), ("ch", "c"), ("sh", "s"), ("zh", "z"), ("dh", "d"),
-          ("ts", "c"), ("ph", "f"), ("ou", "u"), ("q", "k"), ("w", "v"), ("x", "ks"), ("j", "i"), ("y", "i")]
+_FOLDS = [
+    ("tch", "c"),
+    ("kh", "h"),
+    ("gh", "g"),
+    ("ch", "c"),
+    ("sh", "s"),
+    ("zh", "z"),
+    ("dh", "d"),
+    ("ts", "c"),
+    ("ph", "f"),
+    ("ou", "u"),
+    ("q", "k"),
+    ("w", "v"),
+    ("x", "ks"),
+    ("j", "i"),
+    ("y", "i"),
+]
 _ARTICLES = frozenset({"al", "el", "ad", "an", "ar", "as", "ash", "at", "az", "ul", "the"})
 _DOUBLED = re.compile(r"(.)\1+")
 
@@ -81,6 +101,7 @@ def skeleton(normalized: str) -> str:
 
 
 # -- the index --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Entity:
@@ -128,15 +149,22 @@ def index_document(lines: Iterable[str], base: str) -> dict:
             if (name, lang) not in seen:
                 seen.add((name, lang))
                 rows.append([number, name, lang, int(preferred), key(name)])
-    return {"version": INDEX_VERSION, "base": base, "entities": entities, "names": rows,
-            "facts": {iri: f for iri in sorted(names) if (f := facts.of(iri))}}
+    return {
+        "version": INDEX_VERSION,
+        "base": base,
+        "entities": entities,
+        "names": rows,
+        "facts": {iri: f for iri in sorted(names) if (f := facts.of(iri))},
+    }
 
 
 # The static release's search box: a form that reloads the index page with ?q=, and the script
 # (search.js) that answers it from the shipped index.
-RELEASE_SEARCH_BOX = ('<form id="search" action="" method="get" role="search"><label>Find an entity by any of its '
-                      'names: <input name="q" type="search" required></label> <button>Search</button></form>'
-                      '<ol id="search-results"></ol><script src="search.js" defer></script>')
+RELEASE_SEARCH_BOX = (
+    '<form id="search" action="" method="get" role="search"><label>Find an entity by any of its '
+    'names: <input name="q" type="search" required></label> <button>Search</button></form>'
+    '<ol id="search-results"></ol><script src="search.js" defer></script>'
+)
 
 
 def release_files(dist: Path) -> dict[str, bytes]:
@@ -148,20 +176,39 @@ def release_files(dist: Path) -> dict[str, bytes]:
 
 
 def index_bytes(lines: Iterable[str], base: str) -> bytes:
-    return (json.dumps(index_document(lines, base), ensure_ascii=False, sort_keys=True,
-                       separators=(",", ":")) + "\n").encode()
+    return (
+        json.dumps(index_document(lines, base), ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+    ).encode()
 
 
 # -- facts for reconciliation ----------------------------------------------------------------
 
-_P = {name: expand(curie) for name, curie in {
-    "description": "schema:description", "within": "pg:within", "subordinate": "pg:subordinate",
-    "superior": "pg:superior", "direct": "pg:direct", "valid_from": "pg:validFrom",
-    "valid_until": "pg:validUntil", "member": "org:member", "organization": "org:organization",
-    "role": "org:role", "start": "pg:startEarliest", "end": "pg:endLatest", "founded": "pg:foundingDate",
-    "dissolved": "pg:dissolutionDate", "death": "pg:reportedDeath", "date": "pg:date", "edtf": "pg:edtf",
-    "derived": "prov:wasDerivedFrom", "org_kind": "pg:organizationKind", "place_kind": "pg:placeKind",
-    "event_kind": "pg:eventKind"}.items()}
+_P = {
+    name: expand(curie)
+    for name, curie in {
+        "description": "schema:description",
+        "within": "pg:within",
+        "subordinate": "pg:subordinate",
+        "superior": "pg:superior",
+        "direct": "pg:direct",
+        "valid_from": "pg:validFrom",
+        "valid_until": "pg:validUntil",
+        "member": "org:member",
+        "organization": "org:organization",
+        "role": "org:role",
+        "start": "pg:startEarliest",
+        "end": "pg:endLatest",
+        "founded": "pg:foundingDate",
+        "dissolved": "pg:dissolutionDate",
+        "death": "pg:reportedDeath",
+        "date": "pg:date",
+        "edtf": "pg:edtf",
+        "derived": "prov:wasDerivedFrom",
+        "org_kind": "pg:organizationKind",
+        "place_kind": "pg:placeKind",
+        "event_kind": "pg:eventKind",
+    }.items()
+}
 _FACT_PREDICATES = frozenset(_P.values())
 _KIND_PREDICATES = (_P["org_kind"], _P["place_kind"], _P["event_kind"])
 
@@ -183,7 +230,8 @@ class _Facts:
                 for child in get(_P["subordinate"]):
                     self.parents.setdefault(child, []).extend(
                         [parent, _first(get(_P["valid_from"])), _first(get(_P["valid_until"]))]
-                        for parent in get(_P["superior"]))
+                        for parent in get(_P["superior"])
+                    )
             if get(_P["member"]) and get(_P["organization"]):
                 role = _last_segment(_first(get(_P["role"])))
                 span = [_first(get(_P["start"])), _first(get(_P["end"]))]
@@ -196,6 +244,7 @@ class _Facts:
     def _values(pairs):
         def get(p: str) -> list[str]:
             return sorted(o.value for q, o in pairs if q == p)
+
         return get
 
     def _get(self, iri: str, p: str) -> list[str]:
@@ -231,6 +280,7 @@ def _last_segment(iri: str) -> str:
 
 
 # -- searching --------------------------------------------------------------------------------
+
 
 class Index:
     """A loaded name index: `search(text)` ranks entities, `entity(iri)` and `facts(iri)` look up."""
@@ -316,11 +366,20 @@ class Index:
             mine = (round(score, 2), self.preferred[i], -i)  # on a tie, the earlier name
             if owner not in best or mine > best[owner]:
                 best[owner] = mine
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], not kv[1][1], _KIND_ORDER[self.entities[kv[0]].kind],
-                                                       self.entities[kv[0]].label, self.entities[kv[0]].iri))
-        return [Hit(self.entities[owner], score, self.names[-i], self.langs[-i], preferred)
-                for owner, (score, preferred, i) in ranked[:limit]]
-
+        ranked = sorted(
+            best.items(),
+            key=lambda kv: (
+                -kv[1][0],
+                not kv[1][1],
+                _KIND_ORDER[self.entities[kv[0]].kind],
+                self.entities[kv[0]].label,
+                self.entities[kv[0]].iri,
+            ),
+        )
+        return [
+            Hit(self.entities[owner], score, self.names[-i], self.langs[-i], preferred)
+            for owner, (score, preferred, i) in ranked[:limit]
+        ]
 
     def _word_matches(self, words: list[str], process, ratio) -> Iterable[tuple[int, float]]:
         """(name, score) for names whose words are like the query's words: the mean similarity of
@@ -361,7 +420,7 @@ class Index:
         last = skeleton(query).split()[-1] if skeleton(query) else query.split()[-1]
         start = bisect_left(self.words, last)
         completed = []
-        for word in self.words[start:start + 10]:
+        for word in self.words[start : start + 10]:
             if not word.startswith(last):
                 break
             completed.append(word)
@@ -371,8 +430,10 @@ class Index:
             for h in self.search(" ".join(query.split()[:-1] + [word]), wanted, limit=limit):
                 if h.entity.iri not in hits or h.score > hits[h.entity.iri].score:
                     hits[h.entity.iri] = h
-        return sorted(hits.values(), key=lambda h: (-h.score, not h.preferred, _KIND_ORDER[h.entity.kind],
-                                                    h.entity.label, h.entity.iri))[:limit]
+        return sorted(
+            hits.values(),
+            key=lambda h: (-h.score, not h.preferred, _KIND_ORDER[h.entity.kind], h.entity.label, h.entity.iri),
+        )[:limit]
 
 
 def _in_language(tag: str, wanted: str) -> bool:
@@ -382,14 +443,23 @@ def _in_language(tag: str, wanted: str) -> bool:
 
 
 # Equal scores: things before the documents about them (a source's title is often an entity's name).
-_KIND_ORDER = {k: i for i, k in enumerate(
-    ["organization", "person", "place", "event", *[k for k in schema.KINDS if k not in
-                                                   ("organization", "person", "place", "event", "source")], "source"])}
+_KIND_ORDER = {
+    k: i
+    for i, k in enumerate(
+        [
+            "organization",
+            "person",
+            "place",
+            "event",
+            *[k for k in schema.KINDS if k not in ("organization", "person", "place", "event", "source")],
+            "source",
+        ]
+    )
+}
 
 
 # A kind by its name or its IRI segment (`organization` or `org`), for `--kind` and `kind=`.
-KIND_NAMES = {**{k.name: k.name for k in schema.KINDS.values()},
-              **{k.segment: k.name for k in schema.KINDS.values()}}
+KIND_NAMES = {**{k.name: k.name for k in schema.KINDS.values()}, **{k.segment: k.name for k in schema.KINDS.values()}}
 KIND_NAMES.pop("dataset")
 
 
@@ -404,12 +474,20 @@ def kind_named(name: str) -> str:
 def hits_table(hits: list[Hit]) -> str:
     """Hits as aligned text columns: score, kind, label, the name that matched [language], IRI."""
     rows = [("score", "kind", "label", "matched name", "iri")] + [
-        (f"{h.score:.1f}", h.entity.kind, h.entity.label, f"{h.name} [{h.lang or '-'}]", h.entity.iri) for h in hits]
+        (f"{h.score:.1f}", h.entity.kind, h.entity.label, f"{h.name} [{h.lang or '-'}]", h.entity.iri) for h in hits
+    ]
     widths = [max(len(r[c]) for r in rows) for c in range(4)]
     return "".join("  ".join(cell.ljust(w) for cell, w in zip(r[:4], widths)) + "  " + r[4] + "\n" for r in rows)
 
 
 def hit_json(hit: Hit) -> dict:
     e = hit.entity
-    return {"iri": e.iri, "kind": e.kind, "label": e.label, "description": e.description, "score": hit.score,
-            "name": hit.name, "lang": hit.lang}
+    return {
+        "iri": e.iri,
+        "kind": e.kind,
+        "label": e.label,
+        "description": e.description,
+        "score": hit.score,
+        "name": hit.name,
+        "lang": hit.lang,
+    }

@@ -29,40 +29,62 @@ def _ref(name: str) -> dict:
 def data_schema(vocabulary: Vocabulary) -> dict:
     """The schema of one data file: a mapping of record kinds to lists of records."""
     defs: dict = {
-        "id": {"type": "string", "pattern": schema.ID_PATTERN, "maxLength": ID_MAX,
-               "description": "An id: lowercase ASCII letters, digits and single hyphens."},
-        "text": {"type": ["string", "number", "boolean"],
-                 "description": "Text (a plain scalar is read as text in a text field)."},
-        "date-point": {"anyOf": [{"type": "string", "pattern": DATE_PATTERN},
-                                 {"type": "integer", "minimum": 1000, "maximum": 9999}],
-                       "description": "YYYY, YYYY-MM or YYYY-MM-DD, at the precision the source gives."},
-        "edtf": {"type": "string", "pattern": EDTF_PATTERN,
-                 "description": "EDTF (ISO 8601-2): " + EDTF_FORMS},
-        "date": {"anyOf": [_ref("date-point"), _ref("edtf"), {
-            "type": "object",
-            "properties": {
-                **{k: _ref("date-point") for k in ("on", "by", "after", "from", "to", "in")},
-                "part": {"enum": list(PARTS)},
-                "approximate": {"type": "boolean"},
-                "forecast": {"type": "boolean"},
-                "as_stated": {**_ref("text")},
-                "edtf": _ref("edtf"),
-            },
-            "additionalProperties": False,
-            "anyOf": [{"required": ["on"]}, {"required": ["by"]}, {"required": ["after"]},
-                      {"required": ["from", "to"]}, {"required": ["in", "part"]}, {"required": ["edtf"]}],
-        }], "description": "A date: \"2015-06-23\", or {by: ...}, {after: ...}, {from: ..., to: ...}, "
-                           "{in: ..., part: early|mid|late}, {on: ..., approximate: true}, or EDTF; "
-                           "any may add as_stated, and forecast: true for a date still to come."},
-        "citations": {"anyOf": [_ref("id"), {"type": "array", "minItems": 1,
-                                             "items": {"anyOf": [_ref("id"), _ref("citation")]}}],
-                      "description": "Source ids, or citations {source: id, quote: \"...\"}."},
+        "id": {
+            "type": "string",
+            "pattern": schema.ID_PATTERN,
+            "maxLength": ID_MAX,
+            "description": "An id: lowercase ASCII letters, digits and single hyphens.",
+        },
+        "text": {
+            "type": ["string", "number", "boolean"],
+            "description": "Text (a plain scalar is read as text in a text field).",
+        },
+        "date-point": {
+            "anyOf": [
+                {"type": "string", "pattern": DATE_PATTERN},
+                {"type": "integer", "minimum": 1000, "maximum": 9999},
+            ],
+            "description": "YYYY, YYYY-MM or YYYY-MM-DD, at the precision the source gives.",
+        },
+        "edtf": {"type": "string", "pattern": EDTF_PATTERN, "description": "EDTF (ISO 8601-2): " + EDTF_FORMS},
+        "date": {
+            "anyOf": [
+                _ref("date-point"),
+                _ref("edtf"),
+                {
+                    "type": "object",
+                    "properties": {
+                        **{k: _ref("date-point") for k in ("on", "by", "after", "from", "to", "in")},
+                        "part": {"enum": list(PARTS)},
+                        "approximate": {"type": "boolean"},
+                        "forecast": {"type": "boolean"},
+                        "as_stated": {**_ref("text")},
+                        "edtf": _ref("edtf"),
+                    },
+                    "additionalProperties": False,
+                    "anyOf": [
+                        {"required": ["on"]},
+                        {"required": ["by"]},
+                        {"required": ["after"]},
+                        {"required": ["from", "to"]},
+                        {"required": ["in", "part"]},
+                        {"required": ["edtf"]},
+                    ],
+                },
+            ],
+            "description": 'A date: "2015-06-23", or {by: ...}, {after: ...}, {from: ..., to: ...}, '
+            "{in: ..., part: early|mid|late}, {on: ..., approximate: true}, or EDTF; "
+            "any may add as_stated, and forecast: true for a date still to come.",
+        },
+        "citations": {
+            "anyOf": [_ref("id"), {"type": "array", "minItems": 1, "items": {"anyOf": [_ref("id"), _ref("citation")]}}],
+            "description": 'Source ids, or citations {source: id, quote: "..."}.',
+        },
     }
     for struct in schema.STRUCTS.values():
         defs[struct.name] = _object(struct.doc, struct.fields, vocabulary)
     for kind in schema.KINDS.values():
-        defs[kind.name] = _object(kind.doc, kind.fields, vocabulary,
-                                  with_id=kind.name not in schema.SINGLETON_KINDS)
+        defs[kind.name] = _object(kind.doc, kind.fields, vocabulary, with_id=kind.name not in schema.SINGLETON_KINDS)
     properties = {}
     for kind in schema.KINDS.values():
         if kind.name in schema.SINGLETON_KINDS:
@@ -94,9 +116,12 @@ def _object(doc: str, fields: tuple[Field, ...], vocabulary: Vocabulary, with_id
 def _field(f: Field, vocabulary: Vocabulary) -> dict:
     one = _value(f, vocabulary)
     if f.claimed:
-        with_sources = {"type": "object", "properties": {"value": one, "sources": _ref("citations"),
-                                                          "rank": {"enum": list(schema.RANKS)}},
-                        "required": ["value"], "additionalProperties": False}
+        with_sources = {
+            "type": "object",
+            "properties": {"value": one, "sources": _ref("citations"), "rank": {"enum": list(schema.RANKS)}},
+            "required": ["value"],
+            "additionalProperties": False,
+        }
         either = {"anyOf": [one, with_sources]}
         out: dict = {"anyOf": [either, {"type": "array", "minItems": 1, "items": either}]}
     elif f.many and f.type != "citations":

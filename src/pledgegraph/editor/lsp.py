@@ -31,8 +31,11 @@ from pledgegraph.stages.load import reference_positions
 
 DEBOUNCE = 0.05  # seconds of quiet after a keystroke before the buffers are re-checked (typing goes on meanwhile)
 MAX_COMPLETIONS = 200
-_SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning,
-             "info": lsp.DiagnosticSeverity.Information}
+_SEVERITY = {
+    "error": lsp.DiagnosticSeverity.Error,
+    "warning": lsp.DiagnosticSeverity.Warning,
+    "info": lsp.DiagnosticSeverity.Information,
+}
 _ID_CHARS = re.compile(r"[a-z0-9-]+")
 _KEY_LINE = re.compile(r"^(\s*)((?:-\s+)*)([A-Za-z_][\w-]*):(?:\s|$)")
 
@@ -120,16 +123,22 @@ class CuratorServer(LanguageServer):
 
     def recheck(self) -> None:
         """Hand the buffers that differ from what the session checked (and files changed on disk) to the session."""
-        if self.session is None and all_stamps(self.settings) != self.tried or \
-                self.session is not None and self.session.inputs_changed():
+        if (
+            self.session is None
+            and all_stamps(self.settings) != self.tried
+            or self.session is not None
+            and self.session.inputs_changed()
+        ):
             self.start_session()
         session = self.session
         if session is not None:
             texts = self.buffers()
-            names = sorted({n for n, t in texts.items() if session.texts.get(n) != t} |
-                           {n for n in session.changed_files() if n not in texts} |
-                           {p.position.file for p in session.refused if p.position.file in session.files} |
-                           (self.closed - set(texts)))
+            names = sorted(
+                {n for n, t in texts.items() if session.texts.get(n) != t}
+                | {n for n in session.changed_files() if n not in texts}
+                | {p.position.file for p in session.refused if p.position.file in session.files}
+                | (self.closed - set(texts))
+            )
             self.closed.clear()
             if names:
                 try:
@@ -158,8 +167,11 @@ class CuratorServer(LanguageServer):
         names = set(by_file) | set(self.reported)
         if self.session is not None:
             names |= set(self.session.files)
-        versions = {name: doc.version for uri, doc in self.workspace.text_documents.items()
-                    if (name := self.name_of(uri)) is not None}
+        versions = {
+            name: doc.version
+            for uri, doc in self.workspace.text_documents.items()
+            if (name := self.name_of(uri)) is not None
+        }
         last = [n for n, v in versions.items() if self.versions.get(n) != v]
         self.versions = versions
         for name in sorted(names - set(last)) + sorted(last):
@@ -174,8 +186,11 @@ class CuratorServer(LanguageServer):
                 key = (p, line, start, end, lines[line][:end] if line < len(lines) else "")
                 made[key] = before.get(key) or diagnostic(p, self.client_range(lines, line, start, end))
             self.made[name] = made
-            self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
-                uri=self.uri_of(name), diagnostics=list(made.values()), version=versions.get(name)))
+            self.text_document_publish_diagnostics(
+                lsp.PublishDiagnosticsParams(
+                    uri=self.uri_of(name), diagnostics=list(made.values()), version=versions.get(name)
+                )
+            )
 
     def schedule(self) -> None:
         """Re-check after DEBOUNCE seconds without a keystroke."""
@@ -209,11 +224,16 @@ def problem_range(p: Problem, lines: list[str]) -> tuple[int, int, int]:
 def diagnostic(p: Problem, where: lsp.Range) -> lsp.Diagnostic:
     """A problem as `validate` prints it (without its file, which the editor shows); `data` holds its
     fields, place included, as `validate --format json` writes them."""
-    message = p.format()[len(f"{p.position}: {p.severity}:"):].lstrip()
+    message = p.format()[len(f"{p.position}: {p.severity}:") :].lstrip()
     data = p.as_dict()
-    return lsp.Diagnostic(range=where, message=message,
-                          severity=_SEVERITY.get(p.severity, lsp.DiagnosticSeverity.Error), code=p.rule or None,
-                          source="pledgegraph", data=data)
+    return lsp.Diagnostic(
+        range=where,
+        message=message,
+        severity=_SEVERITY.get(p.severity, lsp.DiagnosticSeverity.Error),
+        code=p.rule or None,
+        source="pledgegraph",
+        data=data,
+    )
 
 
 def value_range(lines: list[str], line: int, start: int, value: str = "") -> tuple[int, int, int]:
@@ -222,14 +242,18 @@ def value_range(lines: list[str], line: int, start: int, value: str = "") -> tup
     text = lines[line] if 0 <= line < len(lines) else ""
     start = min(max(start, 0), len(text))
     end = token_end(text, start)
-    if value and text[start:start + 1] in ("[", "-"):
+    if value and text[start : start + 1] in ("[", "-"):
         indent = len(text) - len(text.lstrip())
         for row in range(line, len(lines)):
-            if row > line and not lines[row].lstrip().startswith("- ") or \
-                    row > line and len(lines[row]) - len(lines[row].lstrip()) != indent:
+            if (
+                row > line
+                and not lines[row].lstrip().startswith("- ")
+                or row > line
+                and len(lines[row]) - len(lines[row].lstrip()) != indent
+            ):
                 break
             span = (start, end) if row == line else (0, len(lines[row]))
-            m = re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", lines[row][span[0]:span[1]])
+            m = re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", lines[row][span[0] : span[1]])
             if m:
                 return row, span[0] + m.start(), span[0] + m.end()
             if text[start] == "[":
@@ -250,7 +274,7 @@ def token_end(text: str, start: int) -> int:
                 i += 2
                 continue
             if text[i] == first:
-                if first == "'" and text[i + 1:i + 2] == "'":
+                if first == "'" and text[i + 1 : i + 2] == "'":
                     i += 2
                     continue
                 return i + 1
@@ -280,7 +304,7 @@ def token_end(text: str, start: int) -> int:
             break
         if c == "#" and i > start and text[i - 1] in " \t":
             break
-        if c == ":" and text[i + 1:i + 2] in ("", " ", "\t"):
+        if c == ":" and text[i + 1 : i + 2] in ("", " ", "\t"):
             break
         i += 1
     return len(text[:i].rstrip()) if i > start else i
@@ -296,6 +320,7 @@ def word_at(text: str, character: int) -> tuple[str, int, int]:
 
 # --- where the cursor is, in the format's terms ---------------------------------------------------
 
+
 def owner_at(lines: list[str], line: int, column: int) -> tuple[list[str], str]:
     """The keys enclosing a place (from the kind's key down) and the key whose value is there
     ('' when a key is being written)."""
@@ -305,6 +330,7 @@ def owner_at(lines: list[str], line: int, column: int) -> tuple[list[str], str]:
         at, value_of = len(m.group(1)) + len(m.group(2)), m.group(3)
     elif re.fullmatch(r"\s*(?:-\s+)*[\w-]*", before):
         m2 = re.match(r"^(\s*)((?:-\s+)*)", before)
+        assert m2 is not None  # every line starts so
         at, value_of = len(m2.group(1)) + len(m2.group(2)), ""
         if m2.group(2):  # an item of a block list: a value of the list's key (or a key of its mapping)
             at, value_of = len(m2.group(1)), None
@@ -347,8 +373,11 @@ def fields_of(chain: list[str]) -> tuple[schema.Field, ...]:
         elif spec.base_type == "struct":
             fields = schema.STRUCTS[spec.target].fields
         elif spec.claimed:
-            fields = (schema.Field("value", spec.type, spec.doc), schema.Field("sources", "citations", ""),
-                      schema.Field("rank", "string", "preferred, normal or deprecated."))
+            fields = (
+                schema.Field("value", spec.type, spec.doc),
+                schema.Field("sources", "citations", ""),
+                schema.Field("rank", "string", "preferred, normal or deprecated."),
+            )
     return fields
 
 
@@ -425,6 +454,7 @@ def describe_record(record: Record) -> str:
 
 def citation_at(record: Record, line: int) -> Item | None:
     """The citation whose quote is written on 1-based `line` (or on a line of its multi-line value)."""
+
     def walk(value):
         if isinstance(value, Item):
             if value.kind == "citation" and "quote" in value.field_positions:
@@ -444,6 +474,7 @@ def citation_at(record: Record, line: int) -> Item | None:
 
 # --- fixes: the loader's hints that say exactly what to write ---------------------------------------
 
+
 def fix_of(d: lsp.Diagnostic, lines: list[str]) -> tuple[str, lsp.Range, str] | None:
     """(title, range, new text) of the one obvious fix a diagnostic's hint gives, if it gives one."""
     data = d.data if isinstance(d.data, dict) else {}
@@ -460,8 +491,11 @@ def fix_of(d: lsp.Diagnostic, lines: list[str]) -> tuple[str, lsp.Range, str] | 
         return f"Write {m.group(2)} without quotes", d.range, m.group(2)
     if hint == "replace the tab with spaces":
         indent = len(text) - len(text.lstrip(" \t"))
-        return ("Replace the tab with spaces", lsp.Range(lsp.Position(line, 0), lsp.Position(line, indent)),
-                " " * _indent_for(lines, line))
+        return (
+            "Replace the tab with spaces",
+            lsp.Range(lsp.Position(line, 0), lsp.Position(line, indent)),
+            " " * _indent_for(lines, line),
+        )
     if hint.startswith("quote a value that contains ': '"):
         m = re.match(r"^(\s*(?:-\s+)*[\w-]+:\s+)(.*?)\s*$", text)
         if m and m.group(2) and m.group(2)[0] not in "\"'[{|>":
@@ -476,15 +510,17 @@ def _indent_for(lines: list[str], line: int) -> int:
     after a `- ` item's first key, or a level deeper than a line opening a mapping)."""
     for i in range(line - 1, -1, -1):
         above = lines[i]
-        if not above.strip() or above.lstrip().startswith("#") or "\t" in above[:len(above) - len(above.lstrip())]:
+        if not above.strip() or above.lstrip().startswith("#") or "\t" in above[: len(above) - len(above.lstrip())]:
             continue
         m = re.match(r"^(\s*)((?:-\s+)*)", above)
+        assert m is not None  # every line starts so
         indent = len(m.group(1)) + len(m.group(2))
         return indent + 2 if above.rstrip().endswith(":") and not m.group(2) else indent
     return 0
 
 
 # --- the server -----------------------------------------------------------------------------------
+
 
 def make_server(settings: Settings) -> CuratorServer:
     server = CuratorServer(settings)
@@ -516,34 +552,49 @@ def make_server(settings: Settings) -> CuratorServer:
         lines = doc.source.split("\n")
         where = doc.position_codec.position_from_client_units(lines, params.position)
         chain, key = owner_at(lines, where.line, where.character)
-        typed = re.search(r"[\w-]*$", lines[where.line][:where.character]).group()
+        typed = re.findall(r"[\w-]*$", lines[where.line][: where.character])[0]
         spec = field_at(chain, key) if key else None
         if spec is not None and spec.base_type == "struct":  # `- ` in a list of mappings: their keys
             chain, key = chain + [key], ""
         if not key:  # a field name
-            items = [lsp.CompletionItem(label=f.name, kind=lsp.CompletionItemKind.Field, detail=f.type,
-                                        documentation=f.doc, insert_text=f.name + ": ")
-                     for f in fields_of(chain) if f.name.startswith(typed)]
+            items = [
+                lsp.CompletionItem(
+                    label=f.name,
+                    kind=lsp.CompletionItemKind.Field,
+                    detail=f.type,
+                    documentation=f.doc,
+                    insert_text=f.name + ": ",
+                )
+                for f in fields_of(chain)
+                if f.name.startswith(typed)
+            ]
             return lsp.CompletionList(is_incomplete=False, items=items)
         if spec is None:
             return None
         if spec.type == "citations":
             spec = schema.STRUCTS["citation"].field("source")
+            assert spec is not None
         if spec.base_type == "concept":
             concepts = sorted(ls.session.vocabulary.concepts.get(spec.target, ()))
             labels = ls.session.vocabulary.labels
-            items = [lsp.CompletionItem(label=c, kind=lsp.CompletionItemKind.EnumMember,
-                                        detail=", ".join(f"{t}@{lang}" for t, lang in
-                                                         labels.get(f"{PGV}{spec.target}/{c}", [])[:2]))
-                     for c in concepts if typed in c]
+            items = [
+                lsp.CompletionItem(
+                    label=c,
+                    kind=lsp.CompletionItemKind.EnumMember,
+                    detail=", ".join(f"{t}@{lang}" for t, lang in labels.get(f"{PGV}{spec.target}/{c}", [])[:2]),
+                )
+                for c in concepts
+                if typed in c
+            ]
             return lsp.CompletionList(is_incomplete=False, items=items)
         if spec.base_type != "ref":
             return None
         kinds = spec.ref_kinds
-        found = [r for rid, r in sorted(ls.session.by_id.items())
-                 if typed in rid and ("*" in kinds or r.kind in kinds)]
-        items = [lsp.CompletionItem(label=r.id, kind=lsp.CompletionItemKind.Reference,
-                                    detail=f"{r.kind}: {label(r)}") for r in found[:MAX_COMPLETIONS]]
+        found = [r for rid, r in sorted(ls.session.by_id.items()) if typed in rid and ("*" in kinds or r.kind in kinds)]
+        items = [
+            lsp.CompletionItem(label=r.id, kind=lsp.CompletionItemKind.Reference, detail=f"{r.kind}: {label(r)}")
+            for r in found[:MAX_COMPLETIONS]
+        ]
         return lsp.CompletionList(is_incomplete=len(found) > MAX_COMPLETIONS, items=items)
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
@@ -558,21 +609,30 @@ def make_server(settings: Settings) -> CuratorServer:
         here = ls.record_at(name, where.line) if name else None
         cite = citation_at(here, where.line + 1) if here is not None else None
         quote_key = text.find("quote:")
-        on_quote = 0 <= quote_key < where.character or quote_key < 0 and not _KEY_LINE.match(text) \
+        on_quote = (
+            0 <= quote_key < where.character
+            or quote_key < 0
+            and not _KEY_LINE.match(text)
             and not text.lstrip().startswith(("-", "#"))
-        if cite is not None and on_quote:
+        )
+        if cite is not None and here is not None and on_quote:
             source = ls.record(cite.data["source"])
             if source is not None:
                 found, note = quote_in_source(here, cite, source, ls.session.archives)
-                head = {True: f"Quote found in `{source.id}`:", False: f"Quote **not found** in `{source.id}`:",
-                        None: "Quote not checked:"}[found]
+                head = {
+                    True: f"Quote found in `{source.id}`:",
+                    False: f"Quote **not found** in `{source.id}`:",
+                    None: "Quote not checked:",
+                }[found]
                 return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=f"{head}\n\n{note}"))
         word, start, end = word_at(text, where.character)
         record = ls.record(word)
         if record is None:
             return None
-        return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=describe_record(record)),
-                         range=ls.client_range(lines, where.line, start, end))
+        return lsp.Hover(
+            contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=describe_record(record)),
+            range=ls.client_range(lines, where.line, start, end),
+        )
 
     def location(ls: CuratorServer, position, value: str = "") -> lsp.Location:
         lines = ls.text_of(position.file).split("\n")
@@ -594,15 +654,21 @@ def make_server(settings: Settings) -> CuratorServer:
     def references(ls: CuratorServer, params: lsp.ReferenceParams) -> list[lsp.Location] | None:
         rid = id_at(ls, params)
         target = ls.record(rid)
-        if target is None:
+        if target is None or ls.session is None:
             return None
-        found = [pos for referrer in sorted(ls.session.referrers.get(rid, ())) if (r := ls.record(referrer))
-                 for t, pos in reference_positions(r) if t == rid]
+        found = [
+            pos
+            for referrer in sorted(ls.session.referrers.get(rid, ()))
+            if (r := ls.record(referrer))
+            for t, pos in reference_positions(r)
+            if t == rid
+        ]
         places = [location(ls, pos, rid) for pos in sorted(set(found))]
         return ([location(ls, target.position)] if params.context.include_declaration else []) + places
 
-    @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
-                    lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
+    @server.feature(
+        lsp.TEXT_DOCUMENT_CODE_ACTION, lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix])
+    )
     def code_action(ls: CuratorServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
         doc = ls.workspace.get_text_document(params.text_document.uri)
         lines = doc.source.split("\n")
@@ -612,14 +678,17 @@ def make_server(settings: Settings) -> CuratorServer:
             if fix is not None:
                 title, where, new_text = fix
                 edit = lsp.WorkspaceEdit(changes={params.text_document.uri: [lsp.TextEdit(where, new_text)]})
-                actions.append(lsp.CodeAction(title=title, kind=lsp.CodeActionKind.QuickFix, diagnostics=[d],
-                                              edit=edit, is_preferred=True))
+                actions.append(
+                    lsp.CodeAction(
+                        title=title, kind=lsp.CodeActionKind.QuickFix, diagnostics=[d], edit=edit, is_preferred=True
+                    )
+                )
         return actions
 
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     def symbols(ls: CuratorServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
         name = ls.name_of(params.text_document.uri)
-        if name is None:
+        if name is None or ls.session is None:
             return []
         lines = ls.text_of(name).split("\n")
         records = sorted(ls.session.records.get(name, []), key=lambda r: r.position)
@@ -631,8 +700,15 @@ def make_server(settings: Settings) -> CuratorServer:
                 last -= 1
             whole = ls.client_range(lines, first, 0, 0)
             whole.end = ls.client_range(lines, last, len(lines[last]), len(lines[last])).end
-            out.append(lsp.DocumentSymbol(name=r.id, detail=f"{r.kind}: {label(r)}", kind=lsp.SymbolKind.Object,
-                                          range=whole, selection_range=location(ls, r.position).range))
+            out.append(
+                lsp.DocumentSymbol(
+                    name=r.id,
+                    detail=f"{r.kind}: {label(r)}",
+                    kind=lsp.SymbolKind.Object,
+                    range=whole,
+                    selection_range=location(ls, r.position).range,
+                )
+            )
         return out
 
     return server

@@ -54,16 +54,23 @@ class RecordChange:
     fields: list[FieldChange] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"status": self.status, "kind": self.kind, "id": self.id, "file": self.position.file,
-                "line": self.position.line, "sources": self.sources,
-                "fields": [f.as_dict() for f in self.fields]}
+        return {
+            "status": self.status,
+            "kind": self.kind,
+            "id": self.id,
+            "file": self.position.file,
+            "line": self.position.line,
+            "sources": self.sources,
+            "fields": [f.as_dict() for f in self.fields],
+        }
 
 
 def compare(old: Dataset, new: Dataset) -> list[RecordChange]:
     """Record-level differences, in format order of kinds, then by id."""
     out = []
-    for rid in sorted(old.by_id.keys() | new.by_id.keys(),
-                      key=lambda i: (KIND_ORDER[(new.by_id.get(i) or old.by_id[i]).kind], i)):
+    for rid in sorted(
+        old.by_id.keys() | new.by_id.keys(), key=lambda i: (KIND_ORDER[(new.by_id.get(i) or old.by_id[i]).kind], i)
+    ):
         before, after = old.by_id.get(rid), new.by_id.get(rid)
         if before is not None and after is not None and before.kind != after.kind:
             out.append(_whole("removed", before))
@@ -74,8 +81,9 @@ def compare(old: Dataset, new: Dataset) -> list[RecordChange]:
         elif after is None:
             out.append(_whole("removed", before))
         else:
-            changes = [FieldChange(f.name, _values(before, f), _values(after, f))
-                       for f in schema.KINDS[after.kind].fields]
+            changes = [
+                FieldChange(f.name, _values(before, f), _values(after, f)) for f in schema.KINDS[after.kind].fields
+            ]
             changes = [c for c in changes if c.old != c.new]
             if changes:
                 out.append(RecordChange("changed", after.kind, rid, after.position, _sources(after), changes))
@@ -84,8 +92,7 @@ def compare(old: Dataset, new: Dataset) -> list[RecordChange]:
 
 def _whole(status: str, r: Record) -> RecordChange:
     values = [(f.name, _values(r, f)) for f in schema.KINDS[r.kind].fields]
-    changes = [FieldChange(name, [], v) if status == "added" else FieldChange(name, v, [])
-               for name, v in values if v]
+    changes = [FieldChange(name, [], v) if status == "added" else FieldChange(name, v, []) for name, v in values if v]
     return RecordChange(status, r.kind, r.id, r.position, _sources(r), changes)
 
 
@@ -118,7 +125,7 @@ def _text(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     text = str(v)
-    return f'"{text}"' if any(c in text for c in ",:[]{}#\"") or text != text.strip() else text
+    return f'"{text}"' if any(c in text for c in ',:[]{}#"') or text != text.strip() else text
 
 
 def _date_text(d: DateSpec) -> str:
@@ -152,18 +159,24 @@ def data_at(spec: str, data_dir: Path) -> Iterator[tuple[str, Path]]:
         yield str(path), path
         return
     top = toplevel(data_dir)
-    git(["rev-parse", "--verify", "--quiet", spec + "^{commit}"], top,
-        f"'{spec}' is neither a data directory nor a git revision")
+    git(
+        ["rev-parse", "--verify", "--quiet", spec + "^{commit}"],
+        top,
+        f"'{spec}' is neither a data directory nor a git revision",
+    )
     rel = repo_path(data_dir, top)
-    names = [n for n in git(["ls-tree", "-r", "-z", "--name-only", spec, "--", rel], top).split("\0")
-             if n.endswith((".yaml", ".yml"))]
+    names = [
+        n
+        for n in git(["ls-tree", "-r", "-z", "--name-only", spec, "--", rel], top).split("\0")
+        if n.endswith((".yaml", ".yml"))
+    ]
     if not names:
         raise UnusableInput(f"revision {spec} has no data files in {rel}/")
     with tempfile.TemporaryDirectory(prefix="pledgegraph-diff-") as tmp:
         root = Path(tmp) / data_dir.resolve().name
         prefix = "" if rel == "." else rel.rstrip("/") + "/"
         for name in names:
-            target = root / name[len(prefix):]
+            target = root / name[len(prefix) :]
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(git(["show", f"{spec}:{name}"], top, binary=True))
         yield f"{spec}:{rel}", root
@@ -182,9 +195,13 @@ class Diff:
         return {s: sum(r.status == s for r in self.records) for s in ("added", "removed", "changed")}
 
     def as_dict(self) -> dict:
-        return {"old": self.old, "new": self.new, "summary": self.counts,
-                "records": [r.as_dict() for r in self.records],
-                "triples": {"removed": self.removed_triples, "added": self.added_triples}}
+        return {
+            "old": self.old,
+            "new": self.new,
+            "summary": self.counts,
+            "records": [r.as_dict() for r in self.records],
+            "triples": {"removed": self.removed_triples, "added": self.added_triples},
+        }
 
     def text(self) -> str:
         """The review a curator reads: one block per record, `old → new` per field."""
@@ -201,8 +218,9 @@ class Diff:
                     lines.append(f"    {f.field}:")
                     lines += [f"      - {v}" for v in values]
                 elif len(f.old) <= 1 and len(f.new) <= 1:
-                    lines.append(f"    {f.field}: {f.old[0] if f.old else '(none)'} → "
-                                 f"{f.new[0] if f.new else '(none)'}")
+                    lines.append(
+                        f"    {f.field}: {f.old[0] if f.old else '(none)'} → {f.new[0] if f.new else '(none)'}"
+                    )
                 else:
                     lines.append(f"    {f.field}:")
                     lines += [f"      - {v}" for v in f.removed] + [f"      + {v}" for v in f.added]
@@ -219,15 +237,18 @@ class Diff:
         return "\n".join(lines)
 
 
-def between(old_spec: str, new_spec: str | None, data_dir: Path, vocabulary_file: Path, base: str,
-            with_triples: bool = False) -> Diff:
+def between(
+    old_spec: str, new_spec: str | None, data_dir: Path, vocabulary_file: Path, base: str, with_triples: bool = False
+) -> Diff:
     """Compare two versions of the data (directories or git revisions; new defaults to `data_dir`)."""
     from pledgegraph.stages.build import build
     from pledgegraph.stages.load import load, load_vocabulary
 
     vocabulary = load_vocabulary(vocabulary_file)
-    with data_at(old_spec, data_dir) as (old_label, old_dir), \
-            data_at(new_spec or str(data_dir), data_dir) as (new_label, new_dir):
+    with (
+        data_at(old_spec, data_dir) as (old_label, old_dir),
+        data_at(new_spec or str(data_dir), data_dir) as (new_label, new_dir),
+    ):
         old, new = load(old_dir, vocabulary), load(new_dir, vocabulary)
     result = Diff(old_label, new_label, compare(old, new))
     if with_triples:

@@ -13,8 +13,13 @@ def toplevel(data_dir: Path) -> Path:
     """The top of the git repository holding the data directory."""
     if not data_dir.is_dir():
         raise UnusableInput(f"data directory {data_dir} does not exist")
-    return Path(git(["rev-parse", "--show-toplevel"], data_dir.resolve(),
-                    f"{data_dir} is not in a git repository; name the files to check instead").strip())
+    return Path(
+        git(
+            ["rev-parse", "--show-toplevel"],
+            data_dir.resolve(),
+            f"{data_dir} is not in a git repository; name the files to check instead",
+        ).strip()
+    )
 
 
 def repo_path(path: Path, top: Path) -> str:

@@ -18,8 +18,10 @@ from pledgegraph.model import iris
 from pledgegraph.model.records import Dataset
 
 RULE = "removed-record"
-HINT = "a published id is deprecated, not deleted: restore the record with `deprecated: true` " \
-       "(and `replaced_by:`), or confirm the removal"
+HINT = (
+    "a published id is deprecated, not deleted: restore the record with `deprecated: true` "
+    "(and `replaced_by:`), or confirm the removal"
+)
 
 
 def in_git_head(data_dir: Path) -> dict[str, str] | None:
@@ -46,7 +48,7 @@ def in_build(out_dir: Path, base: str) -> dict[str, str] | None:
         return None
     found = {}
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        subject = line[1:line.find(">")] if line.startswith("<") else ""
+        subject = line[1 : line.find(">")] if line.startswith("<") else ""
         if iris.is_entity(subject, base):
             found[iris.segment_and_slug(subject, base)[1]] = iris.kind_of(subject, base).name
     return found
@@ -71,8 +73,17 @@ def head_or_build(data_dir: Path, out_dir: Path, base: str) -> tuple[str, dict[s
 
 def removed(label: str, before: dict[str, Position], ids) -> list[Problem]:
     """A warning per record id of `before` that is not among `ids`."""
-    return [Problem(before[rid], f"record '{rid}' is in {label} but no longer in the data", severity=WARNING,
-                    entity=rid, rule=RULE, hint=HINT) for rid in sorted(before.keys() - set(ids))]
+    return [
+        Problem(
+            before[rid],
+            f"record '{rid}' is in {label} but no longer in the data",
+            severity=WARNING,
+            entity=rid,
+            rule=RULE,
+            hint=HINT,
+        )
+        for rid in sorted(before.keys() - set(ids))
+    ]
 
 
 def refuse_lost_records(dataset: Dataset, out_dir: Path, base: str) -> None:
@@ -81,6 +92,15 @@ def refuse_lost_records(dataset: Dataset, out_dir: Path, base: str) -> None:
     gone = sorted(built.keys() - dataset.by_id.keys())
     if gone:
         where = Position(str(out_dir))
-        raise DataInvalid([Problem(where, f"{built[rid]} '{rid}' is in the current build but not in the data",
-                                   entity=rid, rule=RULE, hint=HINT + " with `build --allow-removals`")
-                           for rid in gone])
+        raise DataInvalid(
+            [
+                Problem(
+                    where,
+                    f"{built[rid]} '{rid}' is in the current build but not in the data",
+                    entity=rid,
+                    rule=RULE,
+                    hint=HINT + " with `build --allow-removals`",
+                )
+                for rid in gone
+            ]
+        )

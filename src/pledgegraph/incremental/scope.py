@@ -31,10 +31,10 @@ class Scope:
     """Which records to re-check; `records(dataset)` resolves it once the data is loaded."""
 
     label: str
-    files: set[str] = field(default_factory=set)    # data files (named as in problems): all their records
+    files: set[str] = field(default_factory=set)  # data files (named as in problems): all their records
     touched: set[str] = field(default_factory=set)  # ids added or edited
     removed: set[str] = field(default_factory=set)  # ids no longer defined where they were
-    full: bool = False                               # the ontology or shapes changed
+    full: bool = False  # the ontology or shapes changed
 
     def records(self, dataset: Dataset) -> set[str] | None:
         """Ids to validate (None: all of them)."""
@@ -49,8 +49,9 @@ class Scope:
         return affected(touched, referrers, refs, dataset.by_id.keys())
 
 
-def affected(touched: set[str], referrers: Mapping[str, set[str]], references: Mapping[str, set[str]],
-             known: Iterable[str]) -> set[str]:
+def affected(
+    touched: set[str], referrers: Mapping[str, set[str]], references: Mapping[str, set[str]], known: Iterable[str]
+) -> set[str]:
     """The records a re-check covers: those touched (added, edited or removed), those that refer to
     them, and those they refer to (for shapes that look across records) — of the `known` ones.
 
@@ -64,7 +65,7 @@ def affected(touched: set[str], referrers: Mapping[str, set[str]], references: M
 
 def focus_nodes(built: Built, record_ids: set[str]) -> set[str]:
     """Every node of the graph that one of these records produced."""
-    subjects = {line[1:line.index(">")] for line in built.lines}  # N-Triples lines: no term parsing
+    subjects = {line[1 : line.index(">")] for line in built.lines}  # N-Triples lines: no term parsing
     return {iri for iri in subjects if locate(built, iri)[0] in record_ids}
 
 

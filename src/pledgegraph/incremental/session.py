@@ -113,8 +113,9 @@ class Session:
         for r in dataset.records:
             self.records[r.position.file].append(r)
         self.by_id = dataset.by_id
-        self.files = {name: path for path, name in ((p, relative(p, settings.data_dir))
-                                                    for p in data_files(settings.data_dir))}
+        self.files = {
+            name: path for path, name in ((p, relative(p, settings.data_dir)) for p in data_files(settings.data_dir))
+        }
         self.stamps = {name: _stamp(path) for name, path in self.files.items()}
         self.graph = Built(None, {}, settings.base, [])  # the tracing maps of every file, for messages
         self.nodes: dict[str, set[str]] = {}  # record id -> its nodes (the focus nodes of its shapes)
@@ -202,22 +203,41 @@ class Session:
         by_id.update({r.id: r for r in clashing})  # the first definition keeps its id
         edited = [r for e in edits.values() for r in e.edited]
         gone_ids = replaced - by_id.keys()
-        dependents = [by_id[i] for target in gone_ids | {r.id for r in edited}
-                      for i in self.referrers.get(target, ()) if i in by_id]
+        dependents = [
+            by_id[i]
+            for target in gone_ids | {r.id for r in edited}
+            for i in self.referrers.get(target, ())
+            if i in by_id
+        ]
         # what `load` finds impossible, in the edited records (all of them when the dataset's date may move),
         # loops looked for among every record of the kinds that can make one
         ruled = list(by_id.values()) if any(r.kind == "dataset" for r in edited) else edited
         kinds = {r.kind for r in ruled} & sanity.CYCLE_KINDS
-        check_across(edited + dependents, by_id, problems, ruled,
-                     sorted((r for r in by_id.values() if r.kind in kinds), key=lambda r: r.position))
+        check_across(
+            edited + dependents,
+            by_id,
+            problems,
+            ruled,
+            sorted((r for r in by_id.values() if r.kind in kinds), key=lambda r: r.position),
+        )
         blocking = [p for p in problems.items if p.severity == ERROR]
         if blocking:  # the graph keeps the files' last good state until they are fixed
             report = Report(sorted_unique(blocking), [])
             # `validate` then lists every problem the loader found: the re-read records' and the others' warnings
-            self.refused = sorted_unique(problems.items + [
-                p for p in self.warnings if not p.rule.startswith(("audit.", "evidence.")) and not (
-                    p.position.file in edits and (edits[p.position.file].whole_file or
-                                                  p.entity in {r.id for r in edits[p.position.file].old}))])
+            self.refused = sorted_unique(
+                problems.items
+                + [
+                    p
+                    for p in self.warnings
+                    if not p.rule.startswith(("audit.", "evidence."))
+                    and not (
+                        p.position.file in edits
+                        and (
+                            edits[p.position.file].whole_file or p.entity in {r.id for r in edits[p.position.file].old}
+                        )
+                    )
+                ]
+            )
             return Update(report, names, set(), self.total, time.perf_counter() - start)
 
         # A record whose kind changed changes the IRIs the records referring to it make: build those again.
@@ -236,8 +256,13 @@ class Session:
         for name, e in edits.items():
             # records read again, unchanged but at other lines (a whole file re-read): their problems move
             was, edited_ids = {r.id: r.position.line for r in e.old}, {r.id for r in e.edited}
-            shifted.update({r.id: r.position.line - was[r.id] for r in e.new
-                            if r.id in was and r.id not in edited_ids and r.position.line != was[r.id]})
+            shifted.update(
+                {
+                    r.id: r.position.line - was[r.id]
+                    for r in e.new
+                    if r.id in was and r.id not in edited_ids and r.position.line != was[r.id]
+                }
+            )
             shifted.update({r.id: e.delta for r in e.moved})
             gone, fresh, changed = self._swap(name, self._build(e.old, self.by_id), self._build(e.new, by_id))
             touched |= changed
@@ -256,8 +281,9 @@ class Session:
                     for target in referred[r.id]:
                         self.referrers.setdefault(target, set()).add(r.id)
             read_again = {r.id for r in e.old} - rebuilt  # their loader warnings are new ones
-            self.warnings = {p for p in self.warnings if p.position.file != name or
-                             not (e.whole_file or p.entity in read_again)}
+            self.warnings = {
+                p for p in self.warnings if p.position.file != name or not (e.whole_file or p.entity in read_again)
+            }
             if name in current:
                 self.records[name], self.files[name], self.texts[name] = e.records, current[name], e.text
             else:
@@ -280,10 +306,14 @@ class Session:
         self.data.load(_ntriples(added + gained))
 
         # the edited records too: an edit that changes no triple (a comment, a line added) moves their problems
-        scope = affected(touched, self.referrers, referred, by_id.keys()) | {r.id for e in edits.values()
-                                                                             for r in e.edited}
-        self.warnings = {p for p in self.warnings if not (p.rule.startswith(("audit.", "evidence.")) and
-                                                          (p.entity in scope or p.entity not in by_id))}
+        scope = affected(touched, self.referrers, referred, by_id.keys()) | {
+            r.id for e in edits.values() for r in e.edited
+        }
+        self.warnings = {
+            p
+            for p in self.warnings
+            if not (p.rule.startswith(("audit.", "evidence.")) and (p.entity in scope or p.entity not in by_id))
+        }
         in_scope = [by_id[i] for i in sorted(scope)]
         self.warnings |= set(audit_records(in_scope, by_id))
         self.warnings |= set(check_quotes(Dataset(in_scope, by_id, self.vocabulary, []), self.archives).problems)
@@ -291,16 +321,19 @@ class Session:
         results, fallback = self.validator.check(self.data, focus)
         found = problems_of(results, self.graph) + [p for p in self.warnings if p.entity in scope]
         published = gone_ids & self.before[1].keys()  # removed records that git HEAD (or the last build) has
-        found = sorted_unique(found + removals.removed(self.before[0], {i: self.before[1][i] for i in published},
-                                                       by_id))
-        kept = [dataclasses.replace(p, position=_moved(p.position, shifted[p.entity])) if p.entity in shifted else p
-                for p in self.problems
-                if p.entity not in scope | published and (p.entity in by_id or not p.entity or
-                                                          p.rule == removals.RULE)]
-        kept.sort(key=Problem.sort_key)  # already in order but where a whole file's records moved about
-        self.problems = list(heapq.merge(kept, found, key=Problem.sort_key))  # no problem is in both
-        return Update(Report(found, results, fallback), names, scope | published, self.total,
-                      time.perf_counter() - start)
+        found = sorted_unique(
+            found + removals.removed(self.before[0], {i: self.before[1][i] for i in published}, by_id)
+        )
+        unchanged = [
+            dataclasses.replace(p, position=_moved(p.position, shifted[p.entity])) if p.entity in shifted else p
+            for p in self.problems
+            if p.entity not in scope | published and (p.entity in by_id or not p.entity or p.rule == removals.RULE)
+        ]
+        unchanged.sort(key=Problem.sort_key)  # already in order but where a whole file's records moved about
+        self.problems = list(heapq.merge(unchanged, found, key=Problem.sort_key))  # no problem is in both
+        return Update(
+            Report(found, results, fallback), names, scope | published, self.total, time.perf_counter() - start
+        )
 
     def _derivation_changed(self, edits: dict[str, _Edit]) -> bool:
         """Whether the edits can change what is derived across records (see `timeline.may_change`), or
@@ -313,13 +346,17 @@ class Session:
                 continue
             if timeline.may_change(before, after) or (before and after and before.position != after.position):
                 return True
-            if any(r.kind == "branch" and r.data.get("ended_by") == rid
-                   for r in map(self.by_id.get, self.referrers.get(rid, ())) if r is not None):
+            if any(
+                r.kind == "branch" and r.data.get("ended_by") == rid
+                for r in map(self.by_id.get, self.referrers.get(rid, ()))
+                if r is not None
+            ):
                 return True
         return False
 
-    def _swap(self, name: str, old: tuple[Built, Counter[str]], new: tuple[Built, Counter[str]]
-              ) -> tuple[list[str], list[str], set[str]]:
+    def _swap(
+        self, name: str, old: tuple[Built, Counter[str]], new: tuple[Built, Counter[str]]
+    ) -> tuple[list[str], list[str], set[str]]:
         """Replace the lines `old` by `new` in the part `name` (a file, or the derived part): the lines
         the graph loses and gains (a line another part still states stays), and the records touched."""
         (old_part, old_counts), (new_part, new_counts) = old, new
@@ -345,8 +382,9 @@ class Session:
 
     def _derive(self, by_id: dict) -> tuple[Built, Counter[str]]:
         records = sorted(by_id.values(), key=lambda r: r.position)
-        self._derive_part = build_counted(Dataset(records, by_id, self.vocabulary, []), self.settings.base,
-                                          derived=True)
+        self._derive_part = build_counted(
+            Dataset(records, by_id, self.vocabulary, []), self.settings.base, derived=True
+        )
         return self._derive_part
 
     def _reread(self, name: str, path: Path | None, problems: ProblemList, text: str | None = None) -> "_Edit":
@@ -360,6 +398,7 @@ class Session:
         buffer = text is not None
         if not buffer:
             text = path.read_text(encoding="utf-8", errors="replace")
+        assert text is not None
         region = _changed_region(old_text, text, old_records) if old_records else None
         if region is not None:
             i, j, chunk, delta = region
@@ -375,8 +414,11 @@ class Session:
             moved = [_moved(r, delta) for r in old_records[j:]] if delta else []
             records, old = old_records[:i] + new + (moved or old_records[j:]), old_records[i:j]
         else:
-            records, problem = records_of_text(text, name, self.vocabulary, problems, whole=True) if buffer \
+            records, problem = (
+                records_of_text(text, name, self.vocabulary, problems, whole=True)
+                if buffer
                 else read_records(path, name, self.vocabulary, problems)
+            )
             old, new, moved, delta = old_records, records, [], 0
         if problem is not None:
             return _Edit(old, [], [], text, region is None, problem)
@@ -394,9 +436,12 @@ class Session:
                     graph.origins[node] = (r.id, _moved(graph.origins[node][1], delta))
                 for key in self.field_keys.get(node, ()):
                     graph.field_positions[key] = _moved(graph.field_positions[key], delta)
-        self.warnings = {dataclasses.replace(p, position=_moved(p.position, delta))
-                         if p.position.file == name and p.entity in ids else p for p in self.warnings}
-
+        self.warnings = {
+            dataclasses.replace(p, position=_moved(p.position, delta))
+            if p.position.file == name and p.entity in ids
+            else p
+            for p in self.warnings
+        }
 
     def _trace(self, part: Built, add: bool) -> None:
         for node, (rid, _) in part.origins.items():
@@ -411,8 +456,10 @@ class Session:
                 self.field_keys.get(key[0], set()).discard(key)
         graph = self.graph
         tracing: tuple[tuple[dict, dict], ...] = (
-            (graph.origins, part.origins), (graph.node_rules, part.node_rules),
-            (graph.field_positions, part.field_positions))
+            (graph.origins, part.origins),
+            (graph.node_rules, part.node_rules),
+            (graph.field_positions, part.field_positions),
+        )
         for maps, own in tracing:
             if add:
                 maps.update(own)
@@ -424,8 +471,9 @@ class Session:
         return {str(p): _stamp(p) for p in _inputs(self.settings)}
 
 
-def watch(settings: Settings, on_start, on_update, on_error, interval: float = 0.3,
-          max_reports: int | None = None) -> None:
+def watch(
+    settings: Settings, on_start, on_update, on_error, interval: float = 0.3, max_reports: int | None = None
+) -> None:
     """Check everything, then re-check each change, until interrupted (or after `max_reports`).
 
     A start-up check that fails (unreadable files, wrong ids or references) is reported through
@@ -486,7 +534,7 @@ def _changed_region(old: str, new: str, records: list[Record]) -> tuple[int, int
     b = 0
     while b < shortest - a and old_lines[-1 - b] == new_lines[-1 - b]:
         b += 1
-    if any(_at_margin(line) for line in new_lines[a:len(new_lines) - b] + old_lines[a:len(old_lines) - b]):
+    if any(_at_margin(line) for line in new_lines[a : len(new_lines) - b] + old_lines[a : len(old_lines) - b]):
         return None
     starts = [r.position.line for r in records]
     i = bisect.bisect_right(starts, a + 1) - 1  # the record holding the first changed line (a + 1)
@@ -495,7 +543,7 @@ def _changed_region(old: str, new: str, records: list[Record]) -> tuple[int, int
     delta = len(new_lines) - len(old_lines)
     j = max(i + 1, bisect.bisect_right(starts, len(old_lines) - b))  # past the last changed line
     end = starts[j] - 1 + delta if j < len(records) else len(new_lines)  # in the new lines
-    chunk = new_lines[starts[i] - 1:end]
+    chunk = new_lines[starts[i] - 1 : end]
     # the next kind's key when j is that kind's first record, and any comment between it and that record
     while chunk and (_at_margin(chunk[-1]) or not chunk[-1].strip() or chunk[-1].lstrip().startswith("#")):
         chunk.pop()
@@ -507,8 +555,12 @@ def _moved(value, delta: int):
     if isinstance(value, Position):
         return Position(value.file, value.line + delta, value.column) if value.line else value
     if isinstance(value, Item):  # a Record too
-        return dataclasses.replace(value, data=_moved(value.data, delta), position=_moved(value.position, delta),
-                                   field_positions=_moved(value.field_positions, delta))
+        return dataclasses.replace(
+            value,
+            data=_moved(value.data, delta),
+            position=_moved(value.position, delta),
+            field_positions=_moved(value.field_positions, delta),
+        )
     if isinstance(value, Claimed):
         return Claimed(_moved(value.value, delta), _moved(value.sources, delta), _moved(value.position, delta))
     if isinstance(value, list):
@@ -527,11 +579,11 @@ def _spans(text: str, records: list[Record]) -> dict[str, str]:
     lines = text.split("\n")
     starts = sorted((r.position.line, r.id) for r in records)
     ends = [line for line, _ in starts[1:]] + [len(lines) + 1]
-    return {rid: "\n".join(lines[line - 1:end - 1]) for (line, rid), end in zip(starts, ends)}
+    return {rid: "\n".join(lines[line - 1 : end - 1]) for (line, rid), end in zip(starts, ends)}
 
 
 def _subject(line: str) -> str:
-    return line[1:line.index(">")]
+    return line[1 : line.index(">")]
 
 
 def _ntriples(lines) -> bytes:
@@ -550,4 +602,3 @@ def _stamp(path: Path | None):
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_size)
-

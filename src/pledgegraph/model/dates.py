@@ -33,12 +33,16 @@ QUALIFIERS = ("on", "by", "after", "between", "early", "mid", "late", "approxima
 PARTS = ("early", "mid", "late")
 DATE_KEYS = {"on", "by", "after", "from", "to", "in", "part", "approximate", "as_stated", "edtf", "forecast"}
 # The shapes of those EDTF forms, for editors (the `edtf` package decides validity).
-EDTF_PATTERN = (r"^(\d{4}(-\d{2}(-\d{2})?)?~"
-                r"|\[?(\.\.)?\d{4}(-\d{2}(-\d{2})?)?((/|\.\.)\d{4}(-\d{2}(-\d{2})?)?)?\]?"
-                r"|\.\./\d{4}(-\d{2}(-\d{2})?)?)$")
+EDTF_PATTERN = (
+    r"^(\d{4}(-\d{2}(-\d{2})?)?~"
+    r"|\[?(\.\.)?\d{4}(-\d{2}(-\d{2})?)?((/|\.\.)\d{4}(-\d{2}(-\d{2})?)?)?\]?"
+    r"|\.\./\d{4}(-\d{2}(-\d{2})?)?)$"
+)
 # The EDTF forms a curator may write, and the qualifier each becomes.
-EDTF_FORMS = ('"2015-06-23" (on), "2015-04~" (approximately), "[..2015-04]" or "../2015-04" (by), '
-              '"2014-11/2014-12" or "[2014-11..2014-12]" (somewhere between)')
+EDTF_FORMS = (
+    '"2015-06-23" (on), "2015-04~" (approximately), "[..2015-04]" or "../2015-04" (by), '
+    '"2014-11/2014-12" or "[2014-11..2014-12]" (somewhere between)'
+)
 
 
 class DateError(ValueError):
@@ -106,8 +110,7 @@ def parse_point(text: str) -> Point:
     m = _DATE_RE.fullmatch(text)
     if not m:
         shown = f"'{text}'" if text.isprintable() else repr(text)
-        raise DateError(f"{shown} is not a date: write YYYY, YYYY-MM or YYYY-MM-DD, at the precision "
-                        "the source gives")
+        raise DateError(f"{shown} is not a date: write YYYY, YYYY-MM or YYYY-MM-DD, at the precision the source gives")
     year, month, day = int(m[1]), m[2], m[3]
     try:
         if day:
@@ -117,8 +120,7 @@ def parse_point(text: str) -> Point:
             mo = int(month)
             if not 1 <= mo <= 12:
                 raise ValueError("month must be in 1..12")
-            return Point(text, MONTH, dt.date(year, mo, 1),
-                         dt.date(year, mo, calendar.monthrange(year, mo)[1]))
+            return Point(text, MONTH, dt.date(year, mo, 1), dt.date(year, mo, calendar.monthrange(year, mo)[1]))
         return Point(text, YEAR, dt.date(year, 1, 1), dt.date(year, 12, 31))
     except ValueError as e:
         raise DateError(f"'{text}' is not a real calendar date ({e})") from None
@@ -136,8 +138,10 @@ def parse_edtf(text: str, as_stated: str = "") -> DateSpec:
     try:
         parsed = edtf_parse(text)
     except EDTFParseException:
-        raise DateError(f"'{text}' is not a date: write YYYY, YYYY-MM or YYYY-MM-DD at the precision the "
-                        f"source gives, or EDTF: {EDTF_FORMS}") from None
+        raise DateError(
+            f"'{text}' is not a date: write YYYY, YYYY-MM or YYYY-MM-DD at the precision the "
+            f"source gives, or EDTF: {EDTF_FORMS}"
+        ) from None
     kind = type(parsed).__name__
     if kind == "Date":
         p = parse_point(text)
@@ -155,10 +159,13 @@ def parse_edtf(text: str, as_stated: str = "") -> DateSpec:
             first, last = parse_point(start), parse_point(end)
             if last.last < first.first:
                 raise DateError(f"the range ends ({end}) before it starts ({start})")
-            return DateSpec("between", None, first.first, last.last, as_stated,
-                            _finest(first.precision, last.precision))
-    raise DateError(f"'{text}' is valid EDTF, but not a form curated dates use here: {EDTF_FORMS}; "
-                    "for 'after', write {after: \"2015-06-23\"}")
+            return DateSpec(
+                "between", None, first.first, last.last, as_stated, _finest(first.precision, last.precision)
+            )
+    raise DateError(
+        f"'{text}' is valid EDTF, but not a form curated dates use here: {EDTF_FORMS}; "
+        "for 'after', write {after: \"2015-06-23\"}"
+    )
 
 
 def _finest(a: str, b: str) -> str:
@@ -183,11 +190,13 @@ def _parse_date(value: object) -> DateSpec:
         p = parse_point(value)  # says what is wrong, with the ISO form as a hint
         return DateSpec("on", p, p.first, p.last)
     if not isinstance(value, dict):
-        raise DateError("a date is a string like \"2015-06-23\" or a mapping such as {by: \"2015-04\"}")
+        raise DateError('a date is a string like "2015-06-23" or a mapping such as {by: "2015-04"}')
     unknown = set(value) - DATE_KEYS
     if unknown:
-        raise DateError(f"unknown date key(s) {', '.join(sorted(unknown))}; use one of "
-                        "on, by, after, from/to, in/part, approximate, as_stated")
+        raise DateError(
+            f"unknown date key(s) {', '.join(sorted(unknown))}; use one of "
+            "on, by, after, from/to, in/part, approximate, as_stated"
+        )
     as_stated = value.get("as_stated", "")
     if not isinstance(as_stated, str):
         raise DateError("as_stated must be text")
@@ -196,7 +205,7 @@ def _parse_date(value: object) -> DateSpec:
         raise DateError("a date mapping takes exactly one of on, by, after, from (with to), in (with part), edtf")
     if forms == ["edtf"]:
         if not isinstance(value["edtf"], str) or set(value) - {"edtf", "as_stated", "forecast"}:
-            raise DateError("edtf takes a quoted EDTF string and nothing but as_stated: {edtf: \"2014-11/2014-12\"}")
+            raise DateError('edtf takes a quoted EDTF string and nothing but as_stated: {edtf: "2014-11/2014-12"}')
         return parse_edtf(value["edtf"], as_stated)
     form = forms[0]
     for key in ("on", "by", "after", "from", "to", "in"):
@@ -206,11 +215,11 @@ def _parse_date(value: object) -> DateSpec:
     if approximate not in (True, False):
         raise DateError("approximate must be true or false")
     if approximate and form != "on":
-        raise DateError("approximate goes with on: {on: \"2014\", approximate: true}")
+        raise DateError('approximate goes with on: {on: "2014", approximate: true}')
     if ("to" in value) != (form == "from"):
-        raise DateError("from and to go together: {from: \"2014-11\", to: \"2014-12\"}")
+        raise DateError('from and to go together: {from: "2014-11", to: "2014-12"}')
     if ("part" in value) != (form == "in"):
-        raise DateError("in and part go together: {in: \"2014\", part: late}")
+        raise DateError('in and part go together: {in: "2014", part: late}')
 
     if form == "on":
         p = parse_point(value["on"])
@@ -235,13 +244,33 @@ def _parse_date(value: object) -> DateSpec:
     return DateSpec(part, p, p.first, p.last, as_stated)
 
 
-_MONTHS = {name: i for i, names in enumerate(
-    [(), ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
-     ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
-     ("october", "oct"), ("november", "nov"), ("december", "dec")]) for name in names}
+_MONTHS = {
+    name: i
+    for i, names in enumerate(
+        [
+            (),
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ]
+    )
+    for name in names
+}
 _NUMERIC = re.compile(r"([0-9]{1,4})[/.\-]([0-9]{1,2})[/.\-]([0-9]{1,4})", re.ASCII)
-_WORDS = re.compile(r"(?:([0-9]{1,2})(?:st|nd|rd|th)?\s+)?([A-Za-z]+)\.?"      # [21] June
-                    r"(?:\s+([0-9]{1,2})(?:st|nd|rd|th)?,?)?\s+([0-9]{4})", re.ASCII)  # [21,] 2015
+_WORDS = re.compile(
+    r"(?:([0-9]{1,2})(?:st|nd|rd|th)?\s+)?([A-Za-z]+)\.?"  # [21] June
+    r"(?:\s+([0-9]{1,2})(?:st|nd|rd|th)?,?)?\s+([0-9]{4})",
+    re.ASCII,
+)  # [21,] 2015
 
 
 def iso_forms(text: str) -> list[str]:
@@ -263,9 +292,9 @@ def iso_forms(text: str) -> list[str]:
 
     if m := _NUMERIC.fullmatch(text):
         a, b, c = m.groups()
-        if len(a) == 4:                      # 2016/05/02
+        if len(a) == 4:  # 2016/05/02
             add(int(a), int(b), int(c))
-        elif len(c) == 4:                    # 02/05/2016: day first (most of the world), then month first
+        elif len(c) == 4:  # 02/05/2016: day first (most of the world), then month first
             add(int(c), int(b), int(a))
             add(int(c), int(a), int(b))
     elif m := _WORDS.fullmatch(text):
@@ -274,7 +303,7 @@ def iso_forms(text: str) -> list[str]:
         day = day_before or day_after
         if month_no and not (day_before and day_after):
             add(int(year), month_no, int(day) if day else None)
-    elif re.fullmatch(r"[0-9]{4}-[0-9]{1,2}(-[0-9]{1,2})?", text):   # 2015-6-1
+    elif re.fullmatch(r"[0-9]{4}-[0-9]{1,2}(-[0-9]{1,2})?", text):  # 2015-6-1
         parts = [int(x) for x in text.split("-")]
         add(*parts)
     return out

@@ -17,14 +17,17 @@ class Format:
     quads: bool = False
 
 
-FORMATS: dict[str, Format] = {f.name: f for f in (
-    Format("turtle", ".ttl", "text/turtle", ox.RdfFormat.TURTLE),
-    Format("ntriples", ".nt", "application/n-triples", ox.RdfFormat.N_TRIPLES),
-    Format("jsonld", ".jsonld", "application/ld+json", ox.RdfFormat.JSON_LD),
-    Format("rdfxml", ".rdf", "application/rdf+xml", ox.RdfFormat.RDF_XML),
-    Format("trig", ".trig", "application/trig", ox.RdfFormat.TRIG, quads=True),
-    Format("nquads", ".nq", "application/n-quads", ox.RdfFormat.N_QUADS, quads=True),
-)}
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("turtle", ".ttl", "text/turtle", ox.RdfFormat.TURTLE),
+        Format("ntriples", ".nt", "application/n-triples", ox.RdfFormat.N_TRIPLES),
+        Format("jsonld", ".jsonld", "application/ld+json", ox.RdfFormat.JSON_LD),
+        Format("rdfxml", ".rdf", "application/rdf+xml", ox.RdfFormat.RDF_XML),
+        Format("trig", ".trig", "application/trig", ox.RdfFormat.TRIG, quads=True),
+        Format("nquads", ".nq", "application/n-quads", ox.RdfFormat.N_QUADS, quads=True),
+    )
+}
 
 GRAPH_FORMATS = ("turtle", "ntriples", "jsonld")
 

@@ -16,8 +16,13 @@ from pledgegraph.model.iris import term_text
 from pledgegraph.model.vocab import PG, PROV, SKOS, expand
 
 # Predicates that are not a field's own predicate but stand for one.
-_FIELD_ALIASES = {SKOS + "prefLabel": "names", SKOS + "altLabel": "names", PROV + "wasDerivedFrom": "sources",
-                  PG + "quote": "quote", PG + "claimObject": "name"}  # a name attestation's value: `name`
+_FIELD_ALIASES = {
+    SKOS + "prefLabel": "names",
+    SKOS + "altLabel": "names",
+    PROV + "wasDerivedFrom": "sources",
+    PG + "quote": "quote",
+    PG + "claimObject": "name",
+}  # a name attestation's value: `name`
 
 
 class Built:
@@ -29,9 +34,16 @@ class Built:
     parsed from them the first time it is asked for. A union of graphs (`union`) is merged only
     when its lines are asked for: a store can take the parts one by one."""
 
-    def __init__(self, triples: list[ox.Triple] | None, origins: dict[str, tuple[str, Position]], base: str,
-                 lines: list[str] | None = None, node_rules: dict[str, str] | None = None,
-                 field_positions: dict[tuple[str, str], Position] | None = None, parts: tuple = ()):
+    def __init__(
+        self,
+        triples: list[ox.Triple] | None,
+        origins: dict[str, tuple[str, Position]],
+        base: str,
+        lines: list[str] | None = None,
+        node_rules: dict[str, str] | None = None,
+        field_positions: dict[tuple[str, str], Position] | None = None,
+        parts: tuple = (),
+    ):
         if triples is None and lines is None and not parts:
             raise ValueError("Built needs triples, lines or parts")
         self._triples = triples
@@ -110,7 +122,7 @@ def locate(built: Built, focus: str, path: str = "") -> tuple[str, Position, str
     """(record id, position, field path) of a node: its own origin, or the nearest enclosing node's."""
     node, below = focus, list[str]()
     while node not in built.node_rules and node not in built.origins:
-        if "/" not in node[len(built.base):]:
+        if "/" not in node[len(built.base) :]:
             return term_text(focus, built.base), Position("<graph>"), ""
         node, segment = node.rsplit("/", 1)
         below.insert(0, segment)

@@ -41,7 +41,7 @@ def entity_space(base: str) -> str:
 def entity_ref(iri: str, base: str) -> str | None:
     """`KIND/ID` (or `KIND/ID/nested/part`) for an instance IRI of this build, else None."""
     space = entity_space(base)
-    return iri[len(space):] if iri.startswith(space) else None
+    return iri[len(space) :] if iri.startswith(space) else None
 
 
 def ref_iri(base: str, ref: str) -> str:
@@ -115,7 +115,7 @@ def words(text: str, limit: int = _WORDS_MAX) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     out = _NOT_SLUG.sub("-", ascii_text).strip("-")
     if len(out) > limit:
-        out = out[:limit + 1].rsplit("-", 1)[0] if "-" in out[:limit + 1] else out[:limit]
+        out = out[: limit + 1].rsplit("-", 1)[0] if "-" in out[: limit + 1] else out[:limit]
     return out.strip("-")
 
 
@@ -215,10 +215,10 @@ def term_text(iri_or_literal: str, base: str) -> str:
     if ref is not None:
         return ref.split("/", 1)[-1]
     if text.startswith(PGV):
-        return text[len(PGV):].split("/", 1)[-1]
+        return text[len(PGV) :].split("/", 1)[-1]
     for prefix, ns in PREFIXES.items():
         if text.startswith(ns) and len(text) > len(ns):
-            return f"{prefix}:{text[len(ns):]}"
+            return f"{prefix}:{text[len(ns) :]}"
     if text.startswith(base) and "#" in text:  # our own terms, e.g. a shape: its local name
         return text.rsplit("#", 1)[1]
     return text

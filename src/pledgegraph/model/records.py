@@ -26,8 +26,12 @@ class Acknowledged:
     value: str = ""
 
     def covers(self, p: Problem) -> bool:
-        return (p.severity == WARNING and p.rule == self.rule and p.entity in self.entities
-                and (not self.value or p.value == self.value))
+        return (
+            p.severity == WARNING
+            and p.rule == self.rule
+            and p.entity in self.entities
+            and (not self.value or p.value == self.value)
+        )
 
 
 @dataclass
@@ -55,8 +59,16 @@ class Checks:
                     why = f"acknowledges a '{a.rule}' warning of '{entity}' that no longer occurs"
                 else:
                     continue
-                out.append(Problem(a.position, why, severity="info", entity=entity, rule="acknowledged",
-                                   hint=f"remove it from {CHECKS_FILE}"))
+                out.append(
+                    Problem(
+                        a.position,
+                        why,
+                        severity="info",
+                        entity=entity,
+                        rule="acknowledged",
+                        hint=f"remove it from {CHECKS_FILE}",
+                    )
+                )
         return out
 
 

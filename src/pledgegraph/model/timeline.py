@@ -54,16 +54,29 @@ class Span:
 
     @classmethod
     def of(cls, start: DateSpec | None, end: DateSpec | None) -> "Span":
-        return cls.bounded(start.earliest if start else None, start.latest if start else None,
-                           end.earliest if end else None, end.latest if end else None,
-                           start is not None, end is not None)
+        return cls.bounded(
+            start.earliest if start else None,
+            start.latest if start else None,
+            end.earliest if end else None,
+            end.latest if end else None,
+            start is not None,
+            end is not None,
+        )
 
     @classmethod
     def bounded(cls, start_earliest, start_latest, end_earliest, end_latest, start_dated, end_dated) -> "Span":
         """A span from its bounds: it holds from its earliest start (or its latest, when only "by X"
         is known) until its latest end (or its earliest, when only "after X" is known)."""
-        return cls(start_earliest, start_latest, end_earliest, end_latest, start_dated, end_dated,
-                   start_earliest or start_latest, end_latest or end_earliest)
+        return cls(
+            start_earliest,
+            start_latest,
+            end_earliest,
+            end_latest,
+            start_dated,
+            end_dated,
+            start_earliest or start_latest,
+            end_latest or end_earliest,
+        )
 
     def holds_on(self, day: dt.date) -> bool:
         start, end = self.valid_from, self.valid_until
@@ -74,9 +87,16 @@ class Span:
         start, end = _max(self.valid_from, other.valid_from), _min(self.valid_until, other.valid_until)
         if start is not None and end is not None and end < start:
             return None
-        return Span(_max(self.start_earliest, other.start_earliest), _max(self.start_latest, other.start_latest),
-                    _min(self.end_earliest, other.end_earliest), _min(self.end_latest, other.end_latest),
-                    self.start_dated or other.start_dated, self.end_dated or other.end_dated, start, end)
+        return Span(
+            _max(self.start_earliest, other.start_earliest),
+            _max(self.start_latest, other.start_latest),
+            _min(self.end_earliest, other.end_earliest),
+            _min(self.end_latest, other.end_latest),
+            self.start_dated or other.start_dated,
+            self.end_dated or other.end_dated,
+            start,
+            end,
+        )
 
 
 def span_of(item: Item) -> Span:
@@ -88,10 +108,14 @@ def span_of(item: Item) -> Span:
         ends = [e.data["date"] for e in data["end"] if "date" in e.data]
         if ends:
             start = data.get("from")
-            return Span.bounded(start.earliest if start else None, start.latest if start else None,
-                                _min(*(e.earliest for e in ends)) if all(e.earliest for e in ends) else None,
-                                _max(*(e.latest for e in ends)) if all(e.latest for e in ends) else None,
-                                start is not None, True)
+            return Span.bounded(
+                start.earliest if start else None,
+                start.latest if start else None,
+                _min(*(e.earliest for e in ends)) if all(e.earliest for e in ends) else None,
+                _max(*(e.latest for e in ends)) if all(e.latest for e in ends) else None,
+                start is not None,
+                True,
+            )
     return Span.of(data.get("from"), end)
 
 
@@ -125,22 +149,43 @@ def direct_links(dataset: Dataset) -> list[Link]:
     for r in dataset.records:
         if r.kind == "branch" and not r.data.get("deprecated"):
             ended = (r.data["ended_by"],) if "ended_by" in r.data else ()
-            links.append(Link(r.data["branch"], r.data["parent"], span_of(r), f"branch-{r.id}", (r.id,), ended,
-                              _sources(r, *(by_id[i] for i in ended if i in by_id))))
+            links.append(
+                Link(
+                    r.data["branch"],
+                    r.data["parent"],
+                    span_of(r),
+                    f"branch-{r.id}",
+                    (r.id,),
+                    ended,
+                    _sources(r, *(by_id[i] for i in ended if i in by_id)),
+                )
+            )
         elif r.kind == "acceptance" and not r.data.get("deprecated"):
             start = Span.of(r.data.get("date"), None)
             grouped: dict[tuple[str, str], list[Record]] = {}
             for pid in r.data["accepts"]:
                 pledge = by_id[pid]
-                units = {a for a in pledge.data.get("pledgers", []) + pledge.data.get("on_behalf_of", [])
-                         if by_id[a].kind == "organization"}
+                units = {
+                    a
+                    for a in pledge.data.get("pledgers", []) + pledge.data.get("on_behalf_of", [])
+                    if by_id[a].kind == "organization"
+                }
                 for unit in units:
                     grouped.setdefault((unit, pledge.data["to"]), []).append(pledge)
             for (unit, parent), pledges in sorted(grouped.items()):
                 if unit == parent:
                     continue
-                links.append(Link(unit, parent, start, f"acceptance-{r.id}",
-                                  (*sorted(p.id for p in pledges), r.id), (), _sources(r, *pledges)))
+                links.append(
+                    Link(
+                        unit,
+                        parent,
+                        start,
+                        f"acceptance-{r.id}",
+                        (*sorted(p.id for p in pledges), r.id),
+                        (),
+                        _sources(r, *pledges),
+                    )
+                )
     return sorted(links, key=lambda link: (link.child, link.parent, link.key))
 
 
@@ -165,8 +210,16 @@ def chains(direct: list[Link]) -> list[Link]:
                     continue
                 path = (*hops, step)
                 digest = hashlib.sha1("|".join(h.key + ">" + h.parent for h in path).encode()).hexdigest()[:10]
-                chained = Link(hops[0].child, step.parent, span, f"via-{digest}", (), (),
-                               tuple(sorted({s for h in path for s in h.sources})), path)
+                chained = Link(
+                    hops[0].child,
+                    step.parent,
+                    span,
+                    f"via-{digest}",
+                    (),
+                    (),
+                    tuple(sorted({s for h in path for s in h.sources})),
+                    path,
+                )
                 out.append(chained)
                 grown.append((chained, path))
         frontier = grown
@@ -194,15 +247,20 @@ def may_change(old: Record | None, new: Record | None) -> bool:
     if any(r is not None and r.kind in _READ_KINDS for r in (old, new)):
         return True
     if old is None or new is None:
-        return (old or new).kind == "person"  # every person is said to be reported dead or not
+        return any(r is not None and r.kind == "person" for r in (old, new))  # said to be reported dead or not
     return old.kind != new.kind or (old.kind == "person" and old.data.get("deaths") != new.data.get("deaths"))
 
 
 def reported_dead(dataset: Dataset) -> set[str]:
     """Persons some source reports dead or killed (a death record, or a tenure ended by killing)."""
     dead = {r.id for r in dataset.records if r.kind == "person" and r.data.get("deaths")}
-    dead |= {r.data["person"] for r in dataset.records if r.kind == "tenure"
-             for e in r.data.get("end", []) if e.data.get("manner") == "killed"}
+    dead |= {
+        r.data["person"]
+        for r in dataset.records
+        if r.kind == "tenure"
+        for e in r.data.get("end", [])
+        if e.data.get("manner") == "killed"
+    }
     return dead
 
 
@@ -223,11 +281,21 @@ def current(dataset: Dataset, links: list[Link], day: dt.date) -> Current:
     holding = [link for link in links if link.span.holds_on(day)]
     heads, members = set(), set()
     for r in dataset.records:
-        if r.kind == "tenure" and not r.data.get("deprecated") and r.data["person"] not in dead \
-                and span_of(r).holds_on(day):
+        if (
+            r.kind == "tenure"
+            and not r.data.get("deprecated")
+            and r.data["person"] not in dead
+            and span_of(r).holds_on(day)
+        ):
             pair = (r.data["person"], r.data["organization"])
             members.add(pair)
             if r.data["role"] in HEAD_ROLES:
                 heads.add(pair)
-    return Current(day, {(link.child, link.parent) for link in holding if link.direct},
-                   {(link.child, link.parent) for link in holding}, heads, members, dead)
+    return Current(
+        day,
+        {(link.child, link.parent) for link in holding if link.direct},
+        {(link.child, link.parent) for link in holding},
+        heads,
+        members,
+        dead,
+    )

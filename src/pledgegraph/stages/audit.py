@@ -34,16 +34,18 @@ from pledgegraph.stages.evidence import normalize
 
 # Hedging words and the hedge concept (pgv:hedge/…) each calls for.
 HEDGES: tuple[tuple[str, re.Pattern], ...] = tuple(
-    (concept, re.compile(rf"\b(?:{words})\b", flags)) for concept, words, flags in (
-    ("alleged", r"allegedly|alleged", re.I),
-    ("purported", r"purportedly|purported", re.I),
-    ("reported", r"reportedly|reported|according to", re.I),
-    ("claimed", r"claimed|claims|claiming", re.I),
-    ("suspected", r"suspected", re.I),
-    ("apparent", r"apparently|appears? to", re.I),
-    # case-sensitive: "May" is also a month
-    ("predicted", r"[Ww]ill|may|[Mm]ight|[Cc]ould|[Ll]ikely|[Uu]nlikely", 0),
-))
+    (concept, re.compile(rf"\b(?:{words})\b", flags))
+    for concept, words, flags in (
+        ("alleged", r"allegedly|alleged", re.I),
+        ("purported", r"purportedly|purported", re.I),
+        ("reported", r"reportedly|reported|according to", re.I),
+        ("claimed", r"claimed|claims|claiming", re.I),
+        ("suspected", r"suspected", re.I),
+        ("apparent", r"apparently|appears? to", re.I),
+        # case-sensitive: "May" is also a month
+        ("predicted", r"[Ww]ill|may|[Mm]ight|[Cc]ould|[Ll]ikely|[Uu]nlikely", 0),
+    )
+)
 # Facts that are someone's word by nature: their own fields say whose.
 _ATTRIBUTED_KINDS = {"statement", "estimate", "designation", "disagreement"}  # a disagreement's sides are
 # each held by someone (`by:`), who says so in their own voice
@@ -75,11 +77,12 @@ def audit_records(records, by_id: dict[str, Record]) -> list[Problem]:
 
 # --- the walk --------------------------------------------------------------------------------
 
+
 @dataclass
 class _Fact:
     """One cited fact: the item it is (a record, nested item or claimed value) and its citations."""
 
-    owner: str                 # kind or struct name
+    owner: str  # kind or struct name
     item: Item | Claimed
     citations: list[Item]
 
@@ -111,6 +114,7 @@ def _quotes(record: Record) -> list[str]:
 
 # --- hedges ----------------------------------------------------------------------------------
 
+
 def hedges_in(quote: str) -> list[str]:
     """The hedge concepts a quote's words call for, in HEDGES order."""
     return [concept for concept, pattern in HEDGES if pattern.search(quote)]
@@ -131,16 +135,24 @@ def _hedges(record: Record) -> list[Problem]:
                 continue
             found = hedges_in(data["quote"])
             if found:
-                out.append(Problem(
-                    cite.where("quote"), f"the quote hedges ({', '.join(found)}) but the citation carries no "
-                    "hedge or speaker: the graph would state it in its own voice",
-                    WARNING, record.id, "audit.hedge", found[0],
-                    hint=f"add `hedge: {found[0]}` (or `said_by:` the speaker), or quote only the words that "
-                         "state the fact"))
+                out.append(
+                    Problem(
+                        cite.where("quote"),
+                        f"the quote hedges ({', '.join(found)}) but the citation carries no "
+                        "hedge or speaker: the graph would state it in its own voice",
+                        WARNING,
+                        record.id,
+                        "audit.hedge",
+                        found[0],
+                        hint=f"add `hedge: {found[0]}` (or `said_by:` the speaker), or quote only the words that "
+                        "state the fact",
+                    )
+                )
     return out
 
 
 # --- dates -----------------------------------------------------------------------------------
+
 
 def _date_fields(item: Item, owner_specs) -> Iterator[tuple[Item, str, DateSpec]]:
     """(item, field, date) for every date of an item and its nested items and claimed values."""
@@ -149,7 +161,7 @@ def _date_fields(item: Item, owner_specs) -> Iterator[tuple[Item, str, DateSpec]
         if value is None:
             continue
         if spec.base_type == "date":
-            for v in (value if isinstance(value, list) else [value]):
+            for v in value if isinstance(value, list) else [value]:
                 if isinstance(v, Claimed):
                     yield item, spec.name, v.value
                 elif isinstance(v, DateSpec):
@@ -185,8 +197,12 @@ def mentioned(d: DateSpec, quotes: list[str]) -> bool:
                 return False
         else:
             months = "|".join(re.escape(m.lower()) for m in _month_names(day))
-            if not re.search(rf"\b(?:{day.day}(?:st|nd|rd|th)? (?:{months})|(?:{months}) {day.day}(?:st|nd|rd|th)?)\b",
-                             text) and day.isoformat() not in text:
+            if (
+                not re.search(
+                    rf"\b(?:{day.day}(?:st|nd|rd|th)? (?:{months})|(?:{months}) {day.day}(?:st|nd|rd|th)?)\b", text
+                )
+                and day.isoformat() not in text
+            ):
                 return False
     return True
 
@@ -199,9 +215,17 @@ def _dates(record: Record, by_id: dict[str, Record]) -> list[Problem]:
     out = []
     for item, name, d in _date_fields(record, schema.KINDS[record.kind].fields):
         if not mentioned(d, quotes):
-            out.append(Problem(item.where(name), f"the date {d.label!r} is in none of the record's quotes",
-                               WARNING, record.id, "audit.date", d.label,
-                               hint="cite the words that give the date (or correct the date to what the quotes say)"))
+            out.append(
+                Problem(
+                    item.where(name),
+                    f"the date {d.label!r} is in none of the record's quotes",
+                    WARNING,
+                    record.id,
+                    "audit.date",
+                    d.label,
+                    hint="cite the words that give the date (or correct the date to what the quotes say)",
+                )
+            )
     return out
 
 
@@ -215,13 +239,22 @@ def _id_dates(record: Record) -> list[Problem]:
             return []
         precision, wanted = MONTH, dt.date(int(m[1]), int(m[2]), 1)
     dates = [d for _, _, d in _date_fields(record, schema.KINDS[record.kind].fields)]
-    if wanted is not None and (any(_has(d, wanted, precision) for d in dates)
-                               or _quoted(wanted, precision, _quotes(record))):
+    if wanted is not None and (
+        any(_has(d, wanted, precision) for d in dates) or _quoted(wanted, precision, _quotes(record))
+    ):
         return []
-    return [Problem(record.where("id"), f"the id reads as {m[0]}, which no date of the record has",
-                    WARNING, record.id, "audit.id-date", m[0],
-                    hint="ids never change: retire it (`deprecated: true`, `replaced_by:`) for one named after "
-                         "the date as the source gives it")]
+    return [
+        Problem(
+            record.where("id"),
+            f"the id reads as {m[0]}, which no date of the record has",
+            WARNING,
+            record.id,
+            "audit.id-date",
+            m[0],
+            hint="ids never change: retire it (`deprecated: true`, `replaced_by:`) for one named after "
+            "the date as the source gives it",
+        )
+    ]
 
 
 def _quoted(wanted: dt.date, precision: str, quotes: list[str]) -> bool:
@@ -251,12 +284,13 @@ def _has(d: DateSpec, wanted: dt.date, precision: str) -> bool:
 
 # --- paragraph coverage ------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Paragraph:
-    source: str        # the sources: id
-    line: int          # 1-based line of the archived text
-    opening: str       # its first words
-    quotes: int        # quotes of the data that rest on it (wholly or in part)
+    source: str  # the sources: id
+    line: int  # 1-based line of the archived text
+    opening: str  # its first words
+    quotes: int  # quotes of the data that rest on it (wholly or in part)
 
 
 def paragraph_coverage(dataset: Dataset, archive: Path) -> list[Paragraph]:
@@ -299,11 +333,11 @@ def paragraph_table(paragraphs: list[Paragraph], reasons: dict[tuple[str, int], 
     of left-out paragraphs with the curator's reason (`reasons`, keyed by (source, first line)); a run
     ends where the next left-out paragraph has its own reason. A left-out row with no reason is
     printed with an empty reason (the test refuses it). Then the totals per seed."""
-    rows: list[list] = []   # [source, first, last, opening, quotes, reason]
+    rows: list[list] = []  # [source, first, last, opening, quotes, reason]
     for p in paragraphs:
         last = rows[-1] if rows else None
         own = reasons.get((p.source, p.line))
-        if (p.quotes == 0 and last is not None and last[0] == p.source and last[4] == 0 and own is None):
+        if p.quotes == 0 and last is not None and last[0] == p.source and last[4] == 0 and own is None:
             last[2] = p.line
             continue
         rows.append([p.source, p.line, p.line, p.opening, p.quotes, "" if p.quotes else (own or "")])

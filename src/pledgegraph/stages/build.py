@@ -51,8 +51,16 @@ _XSD_YEAR = ("gYear", "inXSDgYear", "unitYear")
 
 
 # N-Triples string escapes, exactly as pyoxigraph writes them (so output bytes do not change).
-_ESCAPES = {**{c: f"\\u{c:04X}" for c in [*range(0x20), 0x7F, 0xFFFE, 0xFFFF]},
-            0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r", 0x22: '\\"', 0x5C: "\\\\"}
+_ESCAPES = {
+    **{c: f"\\u{c:04X}" for c in [*range(0x20), 0x7F, 0xFFFE, 0xFFFF]},
+    0x08: "\\b",
+    0x09: "\\t",
+    0x0A: "\\n",
+    0x0C: "\\f",
+    0x0D: "\\r",
+    0x22: '\\"',
+    0x5C: "\\\\",
+}
 
 
 def nt_literal(value: str, language: str = "", datatype: str = "") -> str:
@@ -141,8 +149,9 @@ class _Emitter:
             elif spec.claimed:
                 best = min(schema.RANKS.index(c.rank) for c in value)
                 for claim in value:
-                    self.claimed(iri, spec, claim, record, schema.RANKS.index(claim.rank) == best
-                                 and claim.rank != "deprecated")
+                    self.claimed(
+                        iri, spec, claim, record, schema.RANKS.index(claim.rank) == best and claim.rank != "deprecated"
+                    )
             else:
                 for v in value if spec.many else [value]:
                     self.value(iri, spec, v, record)
@@ -167,9 +176,14 @@ class _Emitter:
                     self.add(s, _DATE_LATEST, self.typed(when.latest.isoformat(), "date"))
 
     def span(self, s: str, span: "timeline.Span") -> None:
-        for pred, day in ((_START_EARLIEST, span.start_earliest), (_START_LATEST, span.start_latest),
-                          (_END_EARLIEST, span.end_earliest), (_END_LATEST, span.end_latest),
-                          (_VALID_FROM, span.valid_from), (_VALID_UNTIL, span.valid_until)):
+        for pred, day in (
+            (_START_EARLIEST, span.start_earliest),
+            (_START_LATEST, span.start_latest),
+            (_END_EARLIEST, span.end_earliest),
+            (_END_LATEST, span.end_latest),
+            (_VALID_FROM, span.valid_from),
+            (_VALID_UNTIL, span.valid_until),
+        ):
             if day is not None:
                 self.add(s, pred, self.typed(day.isoformat(), "date"))
         if not span.start_dated:
@@ -429,7 +443,8 @@ _QUOTE_TEXT, _EDTF, _RANK = f"<{PG}quoteText>", f"<{PG}edtf>", f"<{PG}rank>"
 _TRUE, _FALSE = nt_literal("true", datatype=XSD + "boolean"), nt_literal("false", datatype=XSD + "boolean")
 _UNDATED, _DATE_EARLIEST, _DATE_LATEST = f"<{PG}undated>", f"<{PG}dateEarliest>", f"<{PG}dateLatest>"
 _START_EARLIEST, _START_LATEST, _END_EARLIEST, _END_LATEST = (
-    f"<{PG}{p}>" for p in ("startEarliest", "startLatest", "endEarliest", "endLatest"))
+    f"<{PG}{p}>" for p in ("startEarliest", "startLatest", "endEarliest", "endLatest")
+)
 _VALID_FROM, _VALID_UNTIL = f"<{PG}validFrom>", f"<{PG}validUntil>"
 _START_UNDATED, _END_UNDATED = f"<{PG}startUndated>", f"<{PG}endUndated>"
 _SUBORDINATION, _SUBORDINATE, _SUPERIOR = f"<{PG}Subordination>", f"<{PG}subordinate>", f"<{PG}superior>"

@@ -32,8 +32,9 @@ def read_checks(data_dir: Path) -> Checks:
     try:
         tree = read(decode(path.read_bytes()))
     except YamlError as e:
-        raise UnusableInput(f"cannot read {name}", [Problem(Position(name, e.line, e.column), str(e), rule="yaml",
-                                                            hint=e.hint)]) from None
+        raise UnusableInput(
+            f"cannot read {name}", [Problem(Position(name, e.line, e.column), str(e), rule="yaml", hint=e.hint)]
+        ) from None
     except OSError as e:
         raise UnusableInput(f"cannot read {name}: {e.strerror}") from None
     problems: list[Problem] = []
@@ -70,14 +71,23 @@ def read_checks(data_dir: Path) -> Checks:
         if unknown:
             bad(at, f"unknown key(s) {', '.join(sorted(unknown))}", f"keys: {', '.join(sorted(_ACK_KEYS))}")
         elif missing:
-            bad(at, f"an acknowledgement needs '{missing[0]}'",
-                "say which rule it silences and why the warning is kept" if missing[0] == "because" else "")
+            bad(
+                at,
+                f"an acknowledgement needs '{missing[0]}'",
+                "say which rule it silences and why the warning is kept" if missing[0] == "because" else "",
+            )
         elif not isinstance(entities, list) or not entities or not all(isinstance(e, str) for e in entities):
             bad(at, "an acknowledgement names its record(s): `entity: id` or `entities: [id, …]`")
         else:
-            checks.acknowledged.append(Acknowledged(str(item["rule"]), frozenset(map(str, entities)),
-                                                    str(item["because"]), Position(name, *at),
-                                                    str(item.get("value", ""))))
+            checks.acknowledged.append(
+                Acknowledged(
+                    str(item["rule"]),
+                    frozenset(map(str, entities)),
+                    str(item["because"]),
+                    Position(name, *at),
+                    str(item.get("value", "")),
+                )
+            )
     if problems:
         raise UnusableInput(f"{name} is not valid", problems)
     return checks

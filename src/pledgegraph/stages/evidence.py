@@ -26,20 +26,22 @@ from pledgegraph.model import schema
 from pledgegraph.model.records import Claimed, Dataset, Item, Record
 
 RULE = "evidence.quote"
-_MARKS = str.maketrans({
-    **dict.fromkeys("“”„‟«»〝〞〟＂❝❞", '"'),
-    **dict.fromkeys("‘’‚‛‹›❛❜`´", "'"),
-    **dict.fromkeys("‐‑‒–—―−⁃﹘﹣－", "-"),
-    **dict.fromkeys("\u00ad\u200b\u200c\u200d\u2060\ufeff", None),
-})
+_MARKS = str.maketrans(
+    {
+        **dict.fromkeys("“”„‟«»〝〞〟＂❝❞", '"'),
+        **dict.fromkeys("‘’‚‛‹›❛❜`´", "'"),
+        **dict.fromkeys("‐‑‒–—―−⁃﹘﹣－", "-"),
+        **dict.fromkeys("\u00ad\u200b\u200c\u200d\u2060\ufeff", None),
+    }
+)
 _SPACE = re.compile(r"\s+")
 _DOTS = re.compile(r"\.\s?\.\s?\.")
 _GLUE = re.compile(r" ?(\.\.\.|-) ?")  # no space around dashes and ellipses: "Caucasus — in" = "Caucasus—in"
 _WORD = re.compile(r"\w+")
-_ANCHORS = 8        # rarest quote words that vote for where the quote would start
-_PER_ANCHOR = 50    # occurrences of each anchor word counted
-_WINDOWS = 8        # best-voted places compared with difflib
-_SHOWN = 3          # occurrences shown for an ambiguous quote
+_ANCHORS = 8  # rarest quote words that vote for where the quote would start
+_PER_ANCHOR = 50  # occurrences of each anchor word counted
+_WINDOWS = 8  # best-voted places compared with difflib
+_SHOWN = 3  # occurrences shown for an ambiguous quote
 
 
 def normalize(text: str) -> str:
@@ -55,11 +57,11 @@ class Evidence:
     """What the check found: its problems, and how many facts carry quotes, per record kind."""
 
     problems: list[Problem]
-    facts: Counter = field(default_factory=Counter)             # kind -> facts (cited items)
-    facts_quoted: Counter = field(default_factory=Counter)      # kind -> facts with at least one quote
-    quotes: Counter = field(default_factory=Counter)            # kind -> quotes
-    checked: int = 0      # quotes compared with an archived text
-    texts: int = 0        # archived texts read
+    facts: Counter = field(default_factory=Counter)  # kind -> facts (cited items)
+    facts_quoted: Counter = field(default_factory=Counter)  # kind -> facts with at least one quote
+    quotes: Counter = field(default_factory=Counter)  # kind -> quotes
+    checked: int = 0  # quotes compared with an archived text
+    texts: int = 0  # archived texts read
     unchecked: Counter = field(default_factory=Counter)  # source id -> quotes without an archived text
 
     @property
@@ -69,10 +71,16 @@ class Evidence:
     def summary(self) -> dict:
         kinds = sorted(self.facts)
         return {
-            "quotes": sum(self.quotes.values()), "checked": self.checked, "found": self.checked - self.failed,
-            "failed": self.failed, "archived_texts": self.texts, "unchecked": dict(sorted(self.unchecked.items())),
-            "per_kind": {k: {"facts": self.facts[k], "facts_with_quotes": self.facts_quoted[k],
-                             "quotes": self.quotes[k]} for k in kinds},
+            "quotes": sum(self.quotes.values()),
+            "checked": self.checked,
+            "found": self.checked - self.failed,
+            "failed": self.failed,
+            "archived_texts": self.texts,
+            "unchecked": dict(sorted(self.unchecked.items())),
+            "per_kind": {
+                k: {"facts": self.facts[k], "facts_with_quotes": self.facts_quoted[k], "quotes": self.quotes[k]}
+                for k in kinds
+            },
         }
 
     def summary_line(self) -> str:
@@ -81,17 +89,21 @@ class Evidence:
         line = f"{self.checked} of {total} quotes checked against {self.texts} archived texts"
         if self.unchecked:
             missing = sorted(self.unchecked.items(), key=lambda kv: (-kv[1], kv[0]))
-            shown = ", ".join(f"{s} ({n})" for s, n in missing[:5]) + (f" and {len(missing) - 5} more"
-                                                                          if len(missing) > 5 else "")
+            shown = ", ".join(f"{s} ({n})" for s, n in missing[:5]) + (
+                f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            )
             line += f"; {sum(self.unchecked.values())} quotes not checked: no archived text for {shown}"
         return line
 
     def summary_text(self) -> str:
         s = self.summary()
-        kinds = ", ".join(f"{k} {v['facts_with_quotes']}/{v['facts']} ({v['quotes']})"
-                          for k, v in s["per_kind"].items())
-        return (f"{s['checked']} of {s['quotes']} quotes checked against {s['archived_texts']} archived texts: "
-                f"{s['found']} found, {s['failed']} failed\nfacts with quotes/facts (quotes), per kind: {kinds}")
+        kinds = ", ".join(
+            f"{k} {v['facts_with_quotes']}/{v['facts']} ({v['quotes']})" for k, v in s["per_kind"].items()
+        )
+        return (
+            f"{s['checked']} of {s['quotes']} quotes checked against {s['archived_texts']} archived texts: "
+            f"{s['found']} found, {s['failed']} failed\nfacts with quotes/facts (quotes), per kind: {kinds}"
+        )
 
 
 def facts(item: Item, specs: tuple[schema.Field, ...]):
@@ -147,10 +159,10 @@ class _Text:
         matcher = difflib.SequenceMatcher(autojunk=False)
         matcher.set_seq2(words)
         for start, _ in sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))[:_WINDOWS]:
-            window = self._words[start:start + len(words)]
+            window = self._words[start : start + len(words)]
             matcher.set_seq1([m.group().lower() for m in window])
             if matcher.quick_ratio() > best[0] and (ratio := matcher.ratio()) > best[0]:
-                best = (ratio, self.text[window[0].start():window[-1].end()])
+                best = (ratio, self.text[window[0].start() : window[-1].end()])
         return best
 
     def sentence(self, at: int, length: int, most: int = 300) -> str:
@@ -159,11 +171,11 @@ class _Text:
         start = max(max(ends) + 2, at - most, 0) if max(ends) >= 0 else max(0, at - most)
         stops = [i for mark in (". ", "! ", "? ") if (i := self.text.find(mark, at + length, at + length + most)) >= 0]
         end = min(stops) + 1 if stops else min(len(self.text), at + length + most)
-        return f"{self.text[start:at]}⟨{self.text[at:at + length]}⟩{self.text[at + length:end]}"
+        return f"{self.text[start:at]}⟨{self.text[at : at + length]}⟩{self.text[at + length : end]}"
 
     def around(self, at: int, length: int, width: int = 40) -> str:
-        before = self.text[max(0, at - width):at]
-        after = self.text[at + length:at + length + width]
+        before = self.text[max(0, at - width) : at]
+        after = self.text[at + length : at + length + width]
         return f"…{before}⟨quote⟩{after}…"
 
 
@@ -225,8 +237,12 @@ def quote_in_source(record: Record, cite: Item, source: Record, archives: list[P
     problems: list[Problem] = []
     text = _read(source, archives, problems)
     if text is None:
-        return None, problems[0].message if problems else \
-            f"{source.id} has no archived text ({' or '.join(_text_path(source, archives)[1])}): not checked"
+        return (
+            None,
+            problems[0].message
+            if problems
+            else f"{source.id} has no archived text ({' or '.join(_text_path(source, archives)[1])}): not checked",
+        )
     problem = _check(record, cite, text, lambda quote: [])
     if problem is not None:
         return False, f"{problem.message} ({problem.hint})"
@@ -243,9 +259,15 @@ def _read(source: Record, archives: list[Path], problems: list[Problem]) -> _Tex
     try:
         return _Text(path.read_bytes().decode("utf-8"))
     except (OSError, UnicodeDecodeError) as e:
-        problems.append(Problem(source.where("archived_as"), f"cannot read its archived text {path}: "
-                                f"{getattr(e, 'strerror', None) or e}", entity=source.id, rule="evidence.archive",
-                                hint="save the document's plain text as UTF-8"))
+        problems.append(
+            Problem(
+                source.where("archived_as"),
+                f"cannot read its archived text {path}: {getattr(e, 'strerror', None) or e}",
+                entity=source.id,
+                rule="evidence.archive",
+                hint="save the document's plain text as UTF-8",
+            )
+        )
         return None
 
 
@@ -262,8 +284,11 @@ def coverage(dataset: Dataset) -> str:
     header = "| seed | " + " | ".join(columns) + " | all |\n"
     rule = "|---|" + "---:|" * (len(columns) + 1) + "\n"
     rows = "".join(
-        f"| `{s.id}` | " + " | ".join(str(counts[s.id, k]) for k in columns)
-        + f" | {sum(counts[s.id, k] for k in columns)} |\n" for s in seeds)
+        f"| `{s.id}` | "
+        + " | ".join(str(counts[s.id, k]) for k in columns)
+        + f" | {sum(counts[s.id, k] for k in columns)} |\n"
+        for s in seeds
+    )
     return header + rule + rows
 
 
@@ -286,13 +311,22 @@ def _check(record: Record, cite: Item, text: _Text, sources_with) -> Problem | N
     found = text.occurrences(quote)
 
     def problem(message: str, hint: str) -> Problem:
-        return Problem(cite.where("quote"), f"{source}: {message}", entity=record.id, rule=RULE,
-                       value=cite.data["quote"][:200], hint=hint)
+        return Problem(
+            cite.where("quote"),
+            f"{source}: {message}",
+            entity=record.id,
+            rule=RULE,
+            value=cite.data["quote"][:200],
+            hint=hint,
+        )
 
     if not found:
         ratio, passage = text.closest(quote)
-        hint = f"closest passage ({ratio:.0%} alike): \"{passage}\"" if passage else \
-            "no word of the quote occurs in this source"
+        hint = (
+            f'closest passage ({ratio:.0%} alike): "{passage}"'
+            if passage
+            else "no word of the quote occurs in this source"
+        )
         elsewhere = sources_with(quote)
         if elsewhere:
             hint = f"the quote is in {', '.join(elsewhere)}: cited to the wrong source? {hint}"
@@ -302,14 +336,16 @@ def _check(record: Record, cite: Item, text: _Text, sources_with) -> Problem | N
         return None
     shown = "; ".join(text.around(at, len(quote)) for at in (anchored or found)[:_SHOWN])
     if not anchored:
-        return problem(f"quote found {len(found)} time(s) but never with this prefix/suffix",
-                       f"in the source: {shown}")
-    return problem(f"quote occurs {len(anchored)} times; add prefix/suffix",
-                   f"prefix: the words just before it, suffix: just after; it occurs as {shown}")
+        return problem(f"quote found {len(found)} time(s) but never with this prefix/suffix", f"in the source: {shown}")
+    return problem(
+        f"quote occurs {len(anchored)} times; add prefix/suffix",
+        f"prefix: the words just before it, suffix: just after; it occurs as {shown}",
+    )
 
 
 def _fits(text: str, at: int, length: int, prefix: str, suffix: str) -> bool:
     """Prefix immediately before and suffix immediately after the quote (one space between allowed)."""
-    before, after = text[:at], text[at + length:]
-    return ((not prefix or before.endswith(prefix) or before.endswith(prefix + " ")) and
-            (not suffix or after.startswith(suffix) or after.startswith(" " + suffix)))
+    before, after = text[:at], text[at + length :]
+    return (not prefix or before.endswith(prefix) or before.endswith(prefix + " ")) and (
+        not suffix or after.startswith(suffix) or after.startswith(" " + suffix)
+    )

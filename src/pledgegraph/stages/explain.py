@@ -20,8 +20,9 @@ from pledgegraph.model.iris import term_text
 _IRI_RE = re.compile(r"<?(https?://[^\s<>\"]+)>?")
 
 
-def problem(built: Built, focus, path=None, value=None, message: str = "", severity: str = ERROR,
-            shape=None) -> Problem:
+def problem(
+    built: Built, focus, path=None, value=None, message: str = "", severity: str = ERROR, shape=None
+) -> Problem:
     """One validation result as a located, readable Problem."""
     focus_iri = _text(focus)
     path_iri = _text(path) if path is not None else ""
@@ -29,11 +30,19 @@ def problem(built: Built, focus, path=None, value=None, message: str = "", sever
     if value is not None and _text(value) == focus_iri:  # a node-level result: the value is the record
         value = None
     if not rule:
-        rule = term_text(path_iri, built.base) if path_iri else (term_text(_text(shape), built.base)
-                                                                if shape is not None else "")
-    return Problem(position, readable(message or "does not conform", built.base), severity=severity,
-                   entity=entity, rule=rule,
-                   value=term_text(_text(value), built.base) if value is not None else "")
+        rule = (
+            term_text(path_iri, built.base)
+            if path_iri
+            else (term_text(_text(shape), built.base) if shape is not None else "")
+        )
+    return Problem(
+        position,
+        readable(message or "does not conform", built.base),
+        severity=severity,
+        entity=entity,
+        rule=rule,
+        value=term_text(_text(value), built.base) if value is not None else "",
+    )
 
 
 def readable(message: str, base: str) -> str:
@@ -48,5 +57,5 @@ def _text(term) -> str:
     if text.startswith("<") and text.endswith(">"):
         return text[1:-1]
     if text.startswith('"') and text.rfind('"') > 0:
-        return json.loads(text[:text.rfind('"') + 1])
+        return json.loads(text[: text.rfind('"') + 1])
     return text

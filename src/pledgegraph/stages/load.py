@@ -28,8 +28,10 @@ ID_RE = re.compile(schema.ID_PATTERN)
 ID_MAX = 80
 # Every pattern is applied with fullmatch: `$` alone would let a trailing line break through.
 # BCP 47 tags are case-insensitive (`ar-latn` is `ar-Latn`).
-LANG_RE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-(?:[a-zA-Z]{2}|[0-9]{3}))?"
-                     r"(-(?:[0-9A-Za-z]{5,8}|[0-9][0-9A-Za-z]{3}))*$")
+LANG_RE = re.compile(
+    r"^[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-(?:[a-zA-Z]{2}|[0-9]{3}))?"
+    r"(-(?:[0-9A-Za-z]{5,8}|[0-9][0-9A-Za-z]{3}))*$"
+)
 INT_RE = re.compile(r"^(0|[1-9][0-9]{0,15})$")
 URL_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
 FILENAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,200}$")
@@ -54,11 +56,11 @@ def load_vocabulary(path: Path) -> Vocabulary:
         raise UnusableInput(f"cannot read vocabularies {path}: {e}") from None
     for t in triples:
         if t.predicate == in_scheme and t.subject.value.startswith(PGV):
-            scheme = t.object.value[len(PGV):]
-            concept = t.subject.value[len(PGV):]
+            scheme = t.object.value[len(PGV) :]
+            concept = t.subject.value[len(PGV) :]
             prefix = scheme + "/"
             if concept.startswith(prefix):
-                concepts.setdefault(scheme, set()).add(concept[len(prefix):])
+                concepts.setdefault(scheme, set()).add(concept[len(prefix) :])
         elif t.predicate == implies:
             implied[t.subject.value] = t.object.value
         elif t.predicate == pref_label and t.subject.value.startswith(PGV):
@@ -80,12 +82,21 @@ def data_files(data_dir: Path) -> list[Path]:
         real = path.resolve()
         where = Position(f"{relative(path.parent, data_dir)}/{path.name}")  # the link's name, not its target's
         if not real.is_relative_to(root):
-            problems.append(Problem(where, f"links outside the data directory (to {real}); copy the file in instead",
-                                    rule="data-files"))
+            problems.append(
+                Problem(
+                    where, f"links outside the data directory (to {real}); copy the file in instead", rule="data-files"
+                )
+            )
         elif not path.is_file():
             what = "a folder" if path.is_dir() else "not a regular file"
-            problems.append(Problem(where, f"is {what}, not a data file: its records are missing", rule="data-files",
-                                    hint="restore the file, or move what is there out of the data directory"))
+            problems.append(
+                Problem(
+                    where,
+                    f"is {what}, not a data file: its records are missing",
+                    rule="data-files",
+                    hint="restore the file, or move what is there out of the data directory",
+                )
+            )
         else:
             files.append(path)
     if problems:
@@ -118,14 +129,16 @@ def load(data_dir: Path, vocabulary: Vocabulary) -> Dataset:
     return Dataset(records, by_id, vocabulary, names, warnings=problems.items, checks=read_checks(data_dir))
 
 
-def read_records(path: Path, name: str, vocabulary: Vocabulary,
-                 problems: ProblemList) -> tuple[list[Record], Problem | None]:
+def read_records(
+    path: Path, name: str, vocabulary: Vocabulary, problems: ProblemList
+) -> tuple[list[Record], Problem | None]:
     """One data file's records, checked on their own (ids and references are checked across files
     by `index_ids` and `check_references`); or the problem that made the file unreadable."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            return [], Problem(Position(name, 1, 1), f"file is larger than {MAX_FILE_BYTES >> 20} MiB; split it",
-                               rule="yaml")
+            return [], Problem(
+                Position(name, 1, 1), f"file is larger than {MAX_FILE_BYTES >> 20} MiB; split it", rule="yaml"
+            )
         text = decode(path.read_bytes())
     except YamlError as e:
         return [], Problem(Position(name, e.line, e.column), str(e), rule="yaml", hint=e.hint)
@@ -134,8 +147,9 @@ def read_records(path: Path, name: str, vocabulary: Vocabulary,
     return records_of_text(text, name, vocabulary, problems, whole=True)
 
 
-def records_of_text(text: str, name: str, vocabulary: Vocabulary, problems: ProblemList,
-                    whole: bool = False) -> tuple[list[Record], Problem | None]:
+def records_of_text(
+    text: str, name: str, vocabulary: Vocabulary, problems: ProblemList, whole: bool = False
+) -> tuple[list[Record], Problem | None]:
     """`read_records` of a file's text (or of a part of it, padded so lines keep their numbers;
     only a `whole` file must hold records)."""
     try:
@@ -147,17 +161,24 @@ def records_of_text(text: str, name: str, vocabulary: Vocabulary, problems: Prob
 
 # --- one file ---------------------------------------------------------------------------------
 
+
 def _file_records(tree: Any, file: str, vocab: Vocabulary, problems: ProblemList, whole: bool) -> list[Record]:
     if tree is None and not whole:
         return []
     if tree is None:
-        problems.add(Position(file, 1, 1), "the file holds no records (it is empty or only comments)",
-                     rule="file-structure", hint="restore its records, or delete the file if they moved elsewhere")
+        problems.add(
+            Position(file, 1, 1),
+            "the file holds no records (it is empty or only comments)",
+            rule="file-structure",
+            hint="restore its records, or delete the file if they moved elsewhere",
+        )
         return []
     if not isinstance(tree, MDict):
-        problems.add(Position(file, tree.line, tree.column) if isinstance(tree, MList) else Position(file, 1, 1),
-                     "a data file is a mapping of record kinds (e.g. `pledges:`) to lists of records",
-                     rule="file-structure")
+        problems.add(
+            Position(file, tree.line, tree.column) if isinstance(tree, MList) else Position(file, 1, 1),
+            "a data file is a mapping of record kinds (e.g. `pledges:`) to lists of records",
+            rule="file-structure",
+        )
         return []
     out = []
     items = 0
@@ -165,8 +186,13 @@ def _file_records(tree: Any, file: str, vocab: Vocabulary, problems: ProblemList
         kpos = Position(file, *tree.key_pos[key])
         kind = schema.KIND_BY_KEY.get(key)
         if kind is None:
-            problems.add(kpos, f"unknown record kind '{key}'", rule="file-structure", value=key,
-                         hint=_suggest(key, schema.KIND_BY_KEY) or f"record kinds: {', '.join(schema.KIND_BY_KEY)}")
+            problems.add(
+                kpos,
+                f"unknown record kind '{key}'",
+                rule="file-structure",
+                value=key,
+                hint=_suggest(key, schema.KIND_BY_KEY) or f"record kinds: {', '.join(schema.KIND_BY_KEY)}",
+            )
             items += 1
             continue
         if kind.name in schema.SINGLETON_KINDS:
@@ -179,22 +205,28 @@ def _file_records(tree: Any, file: str, vocab: Vocabulary, problems: ProblemList
                 out.append(rec)
             continue
         if not isinstance(value, MList):
-            problems.add(kpos, f"'{key}' must be a list of records (each item starting with '- id:')",
-                         rule="file-structure")
+            problems.add(
+                kpos, f"'{key}' must be a list of records (each item starting with '- id:')", rule="file-structure"
+            )
             items += 1
             continue
         items += len(value)
         for i, item in enumerate(value):
             if not isinstance(item, MDict):
-                problems.add(Position(file, *value.item_pos[i]), f"each item of '{key}' must be a mapping",
-                             rule="file-structure")
+                problems.add(
+                    Position(file, *value.item_pos[i]), f"each item of '{key}' must be a mapping", rule="file-structure"
+                )
                 continue
             rec = _record(kind, item, file, vocab, problems)
             if rec:
                 out.append(rec)
     if not items and whole:
-        problems.add(Position(file, tree.line, tree.column), "the file holds no records (every list is empty)",
-                     rule="file-structure", hint="restore its records, or delete the file if they moved elsewhere")
+        problems.add(
+            Position(file, tree.line, tree.column),
+            "the file holds no records (every list is empty)",
+            rule="file-structure",
+            hint="restore its records, or delete the file if they moved elsewhere",
+        )
     return out
 
 
@@ -206,8 +238,12 @@ def _record(kind: schema.Kind, node: MDict, file: str, vocab: Vocabulary, proble
     else:
         rid = node.get("id")
         if rid is None:
-            problems.add(pos, f"{kind.name} record has no id", rule=f"{kind.name}.id",
-                         hint="add `id: some-slug` (lowercase letters, digits and hyphens)")
+            problems.add(
+                pos,
+                f"{kind.name} record has no id",
+                rule=f"{kind.name}.id",
+                hint="add `id: some-slug` (lowercase letters, digits and hyphens)",
+            )
             return None
         if not _check_id(rid, Position(file, *node.value_pos["id"]), "", kind.name + ".id", problems):
             return None
@@ -226,8 +262,7 @@ def _check_id(value: Any, pos: Position, entity: str, rule: str, problems: Probl
             slug = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:ID_MAX]
             if slug and ID_RE.fullmatch(slug):
                 hint += f", e.g. '{slug}'"
-        problems.add(pos, f"{_shown(value)} is not a valid id", entity=entity, rule=rule, value=str(value),
-                     hint=hint)
+        problems.add(pos, f"{_shown(value)} is not a valid id", entity=entity, rule=rule, value=str(value), hint=hint)
         return False
     return True
 
@@ -247,15 +282,28 @@ def _a(noun: str) -> str:
 class _Ctx:
     """Field conversion for one record, reporting problems against its file and id."""
 
-    def __init__(self, file: str, entity: str, vocab: Vocabulary, problems: ProblemList,
-                 quotes_required_in: str = ""):
+    def __init__(self, file: str, entity: str, vocab: Vocabulary, problems: ProblemList, quotes_required_in: str = ""):
         self.file, self.entity, self.vocab, self.problems = file, entity, vocab, problems
         self.quotes_required_in = quotes_required_in  # the kind's YAML key when quotes are required
 
-    def err(self, line_col: tuple[int, int], message: str, rule: str, value: Any = "", hint: str = "",
-            severity: str = "error") -> None:
-        self.problems.add(Position(self.file, *line_col), message, entity=self.entity, rule=rule,
-                          value="" if value is None else str(value)[:200], hint=hint, severity=severity)
+    def err(
+        self,
+        line_col: tuple[int, int],
+        message: str,
+        rule: str,
+        value: Any = "",
+        hint: str = "",
+        severity: str = "error",
+    ) -> None:
+        self.problems.add(
+            Position(self.file, *line_col),
+            message,
+            entity=self.entity,
+            rule=rule,
+            value="" if value is None else str(value)[:200],
+            hint=hint,
+            severity=severity,
+        )
 
     def fields(self, specs: tuple[Field, ...], node: MDict, owner: str, skip=()) -> tuple[dict, dict]:
         data: dict[str, Any] = {}
@@ -267,8 +315,13 @@ class _Ctx:
             at = node.value_pos.get(key, node.key_pos[key])
             spec = known.get(key)
             if spec is None:
-                self.err(node.key_pos[key], f"unknown field '{key}' in {owner}", rule=owner, value=key,
-                         hint=_suggest(key, known) or f"{owner} fields: {', '.join(known)}")
+                self.err(
+                    node.key_pos[key],
+                    f"unknown field '{key}' in {owner}",
+                    rule=owner,
+                    value=key,
+                    hint=_suggest(key, known) or f"{owner} fields: {', '.join(known)}",
+                )
                 continue
             fpos[key] = Position(self.file, *at)
             rule = f"{owner}.{key}"
@@ -281,8 +334,12 @@ class _Ctx:
         for spec in specs:
             if spec.required and spec.name not in node and spec.name not in skip:
                 hint = "add at least one source id" if spec.type == "citations" else ""
-                self.err((node.line, node.column), f"missing required field '{spec.name}' in {owner}",
-                         rule=f"{owner}.{spec.name}", hint=hint)
+                self.err(
+                    (node.line, node.column),
+                    f"missing required field '{spec.name}' in {owner}",
+                    rule=f"{owner}.{spec.name}",
+                    hint=hint,
+                )
         return data, fpos
 
     def field(self, spec: Field, value: Any, at: tuple[int, int], rule: str) -> Any:
@@ -293,8 +350,13 @@ class _Ctx:
         if spec.many:
             items = value if isinstance(value, MList) else None
             if items is None:
-                self.err(at, f"'{spec.name}' takes a list", rule=rule, value=value,
-                         hint=f"write `{spec.name}: [{value}]`" if isinstance(value, str) else "")
+                self.err(
+                    at,
+                    f"'{spec.name}' takes a list",
+                    rule=rule,
+                    value=value,
+                    hint=f"write `{spec.name}: [{value}]`" if isinstance(value, str) else "",
+                )
                 return None
             out = []
             for i, v in enumerate(items):
@@ -311,15 +373,23 @@ class _Ctx:
             if isinstance(v, MDict) and "value" in v:
                 extra = set(v) - {"value", "sources", "rank"}
                 if extra:
-                    self.err(vpos, f"a claimed value takes only 'value', 'sources' and 'rank', not "
-                             f"{', '.join(sorted(extra))}", rule=rule)
+                    self.err(
+                        vpos,
+                        f"a claimed value takes only 'value', 'sources' and 'rank', not {', '.join(sorted(extra))}",
+                        rule=rule,
+                    )
                 inner = self.value(spec, v["value"], v.value_pos["value"], rule)
-                cites = self.citations(v["sources"], v.value_pos["sources"], rule + ".sources") \
-                    if "sources" in v else []
+                cites = (
+                    self.citations(v["sources"], v.value_pos["sources"], rule + ".sources") if "sources" in v else []
+                )
                 rank = v.get("rank", "normal")
                 if rank not in schema.RANKS:
-                    self.err(v.value_pos["rank"], f"rank '{rank}' is not one of {', '.join(schema.RANKS)}", rule=rule,
-                             hint="preferred: the best-supported value; deprecated: kept but known wrong")
+                    self.err(
+                        v.value_pos["rank"],
+                        f"rank '{rank}' is not one of {', '.join(schema.RANKS)}",
+                        rule=rule,
+                        hint="preferred: the best-supported value; deprecated: kept but known wrong",
+                    )
                     rank = "normal"
                 if inner is not None:
                     out.append(Claimed(inner, cites or [], Position(self.file, *vpos), rank))
@@ -338,16 +408,26 @@ class _Ctx:
             self.err(at, "sources must be a list of source ids or citations", rule=rule)
             return None
         if not value:
-            self.err(at, "sources is empty: every fact needs at least one source", rule=rule,
-                     hint="add the id of the source document that states it")
+            self.err(
+                at,
+                "sources is empty: every fact needs at least one source",
+                rule=rule,
+                hint="add the id of the source document that states it",
+            )
             return None
         out = []
         struct = schema.STRUCTS["citation"]
         for v, vpos in zip(value, positions):
             if isinstance(v, str):
                 if _check_id(v, Position(self.file, *vpos), self.entity, rule + ".source", self.problems):
-                    out.append(Item("citation", {"source": str(v)}, Position(self.file, *vpos),
-                                    {"source": Position(self.file, *vpos)}))
+                    out.append(
+                        Item(
+                            "citation",
+                            {"source": str(v)},
+                            Position(self.file, *vpos),
+                            {"source": Position(self.file, *vpos)},
+                        )
+                    )
                     self.quote_missing(str(v), vpos, rule)
             elif isinstance(v, MDict):
                 data, fpos = self.fields(struct.fields, v, rule)
@@ -357,22 +437,38 @@ class _Ctx:
                         self.quote_missing(data["source"], vpos, rule, bare=False)
                     for key in ("prefix", "suffix"):
                         if key in data and "quote" not in v:
-                            self.err(v.key_pos[key], f"'{key}' without 'quote': it only anchors a quote",
-                                     rule=f"{rule}.{key}", hint="add the quote, or remove the line")
+                            self.err(
+                                v.key_pos[key],
+                                f"'{key}' without 'quote': it only anchors a quote",
+                                rule=f"{rule}.{key}",
+                                hint="add the quote, or remove the line",
+                            )
             else:
                 self.err(vpos, "a citation is a source id or a mapping with `source:`", rule=rule)
         return out or None
 
     def quote_missing(self, source: str, at: tuple[int, int], rule: str, bare: bool = True) -> None:
         """Required (an error) in the kinds that demand quotes, recommended (a warning) elsewhere."""
-        how = (f'write {{source: {source}, quote: "…"}}' if bare else 'add quote: "…"') + \
-            " with the words in the source that state it"
+        how = (
+            f'write {{source: {source}, quote: "…"}}' if bare else 'add quote: "…"'
+        ) + " with the words in the source that state it"
         if self.quotes_required_in:
-            self.err(at, f"citation of '{source}' has no quote; {self.quotes_required_in} need one",
-                     rule=f"{rule}.quote", value=source, hint=how)
+            self.err(
+                at,
+                f"citation of '{source}' has no quote; {self.quotes_required_in} need one",
+                rule=f"{rule}.quote",
+                value=source,
+                hint=how,
+            )
         else:
-            self.err(at, f"citation of '{source}' has no quote", rule=f"{rule}.quote", value=source,
-                     hint=how, severity="warning")
+            self.err(
+                at,
+                f"citation of '{source}' has no quote",
+                rule=f"{rule}.quote",
+                value=source,
+                hint=how,
+                severity="warning",
+            )
 
     def value(self, spec: Field, v: Any, at: tuple[int, int], rule: str) -> Any:
         t = spec.base_type
@@ -393,24 +489,41 @@ class _Ctx:
                 self.err(at, str(e), rule=rule, value=v, hint=_date_hint(v))
                 return None
         if not isinstance(v, str):
-            self.err(at, f"'{spec.name}' takes a single {t} value, not a " +
-                     ("list" if isinstance(v, MList) else "mapping"), rule=rule)
+            self.err(
+                at,
+                f"'{spec.name}' takes a single {t} value, not a " + ("list" if isinstance(v, MList) else "mapping"),
+                rule=rule,
+            )
             return None
         if t == "string":
             if CONTROL_RE.search(v):
                 self.err(at, "text contains control characters", rule=rule, value=repr(v))
                 return None
             if spec.max_length and len(v) > spec.max_length:
-                self.err(at, f"'{spec.name}' is {len(v)} characters; at most {spec.max_length}", rule=rule,
-                         value=v[:60] + "...", hint="quote only the words that state the fact")
+                self.err(
+                    at,
+                    f"'{spec.name}' is {len(v)} characters; at most {spec.max_length}",
+                    rule=rule,
+                    value=v[:60] + "...",
+                    hint="quote only the words that state the fact",
+                )
                 return None
             if not _visible(v):
-                self.err(at, f"'{spec.name}' is blank" + (" (only invisible characters)" if v.strip() else ""),
-                         rule=rule, value=v)
+                self.err(
+                    at,
+                    f"'{spec.name}' is blank" + (" (only invisible characters)" if v.strip() else ""),
+                    rule=rule,
+                    value=v,
+                )
                 return None
             if spec.name not in PROSE and ("\n" in v or "\r" in v):
-                self.err(at, f"'{spec.name}' holds a line break", rule=rule, value=v,
-                         hint="write it on one line; a block scalar (`|` or `>`) adds a line break at the end")
+                self.err(
+                    at,
+                    f"'{spec.name}' holds a line break",
+                    rule=rule,
+                    value=v,
+                    hint="write it on one line; a block scalar (`|` or `>`) adds a line break at the end",
+                )
                 return None
             return str(v)
         if t == "ref":
@@ -418,14 +531,24 @@ class _Ctx:
         if t == "concept":
             ids = self.vocab.concepts.get(spec.target, set())
             if v not in ids:
-                self.err(at, f"{_shown(v)} is not a concept of the {spec.target} vocabulary", rule=rule, value=v,
-                         hint=_suggest(v, ids) or f"one of: {', '.join(sorted(ids))}")
+                self.err(
+                    at,
+                    f"{_shown(v)} is not a concept of the {spec.target} vocabulary",
+                    rule=rule,
+                    value=v,
+                    hint=_suggest(v, ids) or f"one of: {', '.join(sorted(ids))}",
+                )
                 return None
             return str(v)
         if t == "int":
             if not isinstance(v, Plain):
-                self.err(at, f"'{spec.name}' is a number: write it without quotes", rule=rule, value=v,
-                         hint=f"{spec.name}: {v.strip()}" if INT_RE.fullmatch(v.strip()) else "")
+                self.err(
+                    at,
+                    f"'{spec.name}' is a number: write it without quotes",
+                    rule=rule,
+                    value=v,
+                    hint=f"{spec.name}: {v.strip()}" if INT_RE.fullmatch(v.strip()) else "",
+                )
                 return None
             if not INT_RE.fullmatch(v):
                 hint = f"write {v.lstrip('0') or '0'}" if v.isdigit() else "a whole number without separators"
@@ -435,19 +558,34 @@ class _Ctx:
         if t == "bool":
             if isinstance(v, Plain) and v in ("true", "false"):
                 return v == "true"
-            self.err(at, f"'{spec.name}' is true or false, not {_shown(v)}", rule=rule, value=v,
-                     hint="YAML 1.1 words like yes/no/on/off are not read as booleans here")
+            self.err(
+                at,
+                f"'{spec.name}' is true or false, not {_shown(v)}",
+                rule=rule,
+                value=v,
+                hint="YAML 1.1 words like yes/no/on/off are not read as booleans here",
+            )
             return None
         if t == "lang":
             if not LANG_RE.fullmatch(v):
-                self.err(at, f"{_shown(v)} is not a BCP 47 language tag", rule=rule, value=v,
-                         hint="e.g. en, ru, ar, ar-Latn, ru-Latn, ce (lowercase language, Title-case script)")
+                self.err(
+                    at,
+                    f"{_shown(v)} is not a BCP 47 language tag",
+                    rule=rule,
+                    value=v,
+                    hint="e.g. en, ru, ar, ar-Latn, ru-Latn, ce (lowercase language, Title-case script)",
+                )
                 return None
             return _canonical_lang(v)
         if t == "filename":
             if not FILENAME_RE.fullmatch(v) or ".." in v:
-                self.err(at, f"{_shown(v)} is not a plain file name", rule=rule, value=v,
-                         hint="give only the file's name; it is looked up inside the archive directory")
+                self.err(
+                    at,
+                    f"{_shown(v)} is not a plain file name",
+                    rule=rule,
+                    value=v,
+                    hint="give only the file's name; it is looked up inside the archive directory",
+                )
                 return None
             return str(v)
         if t == "url":
@@ -487,9 +625,14 @@ def _date_hint(v: Any) -> str:
 def _plain_dict(v: Any) -> Any:
     """Date mappings hold plain values; turn `approximate: true` into a bool for dates.py."""
     if isinstance(v, MDict):
-        return {k: (val == "true" if k in ("approximate", "forecast") and isinstance(val, Plain)
-                    and val in ("true", "false")
-                    else (str(val) if isinstance(val, str) else val)) for k, val in v.items()}
+        return {
+            k: (
+                val == "true"
+                if k in ("approximate", "forecast") and isinstance(val, Plain) and val in ("true", "false")
+                else (str(val) if isinstance(val, str) else val)
+            )
+            for k, val in v.items()
+        }
     return str(v) if isinstance(v, str) else v
 
 
@@ -499,15 +642,21 @@ def _suggest(word: str, choices) -> str:
 
 # --- across files -----------------------------------------------------------------------------
 
+
 def index_ids(records: list[Record], problems: ProblemList) -> dict[str, Record]:
     """Records by id; a second record with an id already taken is a problem."""
     by_id: dict[str, Record] = {}
     for r in records:
         first = by_id.get(r.id)
         if first is not None:
-            problems.add(r.position, f"duplicate id '{r.id}' (first defined at {first.position})",
-                         entity=r.id, rule="unique-id", value=r.id,
-                         hint="ids are unique across all kinds; choose another or merge the records")
+            problems.add(
+                r.position,
+                f"duplicate id '{r.id}' (first defined at {first.position})",
+                entity=r.id,
+                rule="unique-id",
+                value=r.id,
+                hint="ids are unique across all kinds; choose another or merge the records",
+            )
             continue
         by_id[r.id] = r
     return by_id
@@ -551,8 +700,13 @@ def reference_positions(record: Record) -> list[tuple[str, Position]]:
     return [(target, pos) for _, target, pos, _ in _refs(record, schema.KINDS[record.kind].fields, record.kind)]
 
 
-def check_across(records: list[Record], by_id: dict[str, Record], problems: ProblemList,
-                 ruled: list[Record] | None = None, linked: list[Record] | None = None) -> None:
+def check_across(
+    records: list[Record],
+    by_id: dict[str, Record],
+    problems: ProblemList,
+    ruled: list[Record] | None = None,
+    linked: list[Record] | None = None,
+) -> None:
     """The checks that look across records, one path for `load` and `validate --watch`: the
     references of `records`, then the sanity rules on `ruled` (default: `records`), loops looked for
     among `linked` (a re-check gives every record of the kinds that can make one)."""
@@ -574,9 +728,19 @@ def check_references(records: list[Record], by_id: dict[str, Record], problems: 
             kinds = spec.ref_kinds
             found = by_id.get(target)
             if found is None:
-                problems.add(pos, f"unknown {'/'.join(kinds) if '*' not in kinds else 'record'} '{target}' "
-                             f"in '{spec.name}'", entity=r.id, rule=path, value=target,
-                             hint=suggest(kinds, target) or f"define a {kinds[0]} with id '{target}'")
+                problems.add(
+                    pos,
+                    f"unknown {'/'.join(kinds) if '*' not in kinds else 'record'} '{target}' in '{spec.name}'",
+                    entity=r.id,
+                    rule=path,
+                    value=target,
+                    hint=suggest(kinds, target) or f"define a {kinds[0]} with id '{target}'",
+                )
             elif "*" not in kinds and found.kind not in kinds:
-                problems.add(pos, f"'{target}' is {_a(found.kind)}, but '{spec.name}' expects "
-                             f"{' or '.join(_a(k) for k in kinds)}", entity=r.id, rule=path, value=target)
+                problems.add(
+                    pos,
+                    f"'{target}' is {_a(found.kind)}, but '{spec.name}' expects {' or '.join(_a(k) for k in kinds)}",
+                    entity=r.id,
+                    rule=path,
+                    value=target,
+                )

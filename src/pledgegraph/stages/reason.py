@@ -247,8 +247,7 @@ class Closure:
             derived[p] -= withdrawn[p]
         # ... rederive what still follows in one step from what is left, ...
         indexes: dict = {}
-        back = {p: {x for x in pairs if self._derivable(p, x, indexes)}
-                for p, pairs in _merge(withdrawn, gone).items()}
+        back = {p: {x for x in pairs if self._derivable(p, x, indexes)} for p, pairs in _merge(withdrawn, gone).items()}
         # ... then insert that and the added facts, and close semi-naively.
         for p, pairs in new.items():
             derived[p] -= pairs
@@ -277,8 +276,7 @@ class Closure:
             inferred = self.types[node] - self.asserted_types[node]
             lost += [f"{node} {_TYPE} {c}" for c in old - inferred]
             gained += [f"{node} {_TYPE} {c}" for c in inferred - old]
-        return (sorted(x for x in lost if x not in self.excluded),
-                sorted(x for x in gained if x not in self.excluded))
+        return (sorted(x for x in lost if x not in self.excluded), sorted(x for x in gained if x not in self.excluded))
 
     def track_nodes(self) -> tuple[dict, dict]:
         """How many pairs of each property with a domain (range) each node is the subject (object) of:
@@ -396,7 +394,7 @@ def _consequences(delta: dict[Term, Pairs], facts: dict[Term, Pairs], rules: Rul
                 if q != p:
                     continue
                 paths = pairs
-                for r in body[i + 1:]:
+                for r in body[i + 1 :]:
                     forward = _index(facts, r, indexes)
                     paths = {(a, c) for a, b in paths for c in forward.get(b, ())}
                 for r in reversed(body[:i]):
@@ -433,8 +431,9 @@ def reason_owlrl(built: Built, ontology_files: list[Path]) -> Built:
     import rdflib
 
     data = rdflib.Graph().parse(data=built.ntriples(), format="nt")
-    ontology = rdflib.Graph().parse(data=ox.serialize(read_ontology(ontology_files), format=ox.RdfFormat.N_TRIPLES),
-                                    format="nt")
+    ontology = rdflib.Graph().parse(
+        data=ox.serialize(read_ontology(ontology_files), format=ox.RdfFormat.N_TRIPLES), format="nt"
+    )
     kept = rdflib.Graph()
     for t in owlrl_entailed(data, ontology):
         kept.add(t)
@@ -467,10 +466,14 @@ def owlrl_entailed(data, ontology) -> set:
     full, schema_only = closed(data), closed(rdflib.Graph())
     if list(full.subjects(rdflib.RDF.type, rdflib.URIRef(_OWLRL_ERRORS + "ErrorMessage"))):
         raise ValueError("owlrl finds the data inconsistent with the ontology")
-    return {(s, p, o) for s, p, o in set(full) - set(schema_only) - set(data)
-            if not isinstance(s, rdflib.Literal) and not str(s).startswith(str(rdflib.XSD))
-            and not (p == rdflib.OWL.sameAs and s == o)
-            and not (p == rdflib.RDF.type and o == rdflib.OWL.Thing)}
+    return {
+        (s, p, o)
+        for s, p, o in set(full) - set(schema_only) - set(data)
+        if not isinstance(s, rdflib.Literal)
+        and not str(s).startswith(str(rdflib.XSD))
+        and not (p == rdflib.OWL.sameAs and s == o)
+        and not (p == rdflib.RDF.type and o == rdflib.OWL.Thing)
+    }
 
 
 _OWLRL_ERRORS = "http://www.daml.org/2002/03/agents/agent-ont#"

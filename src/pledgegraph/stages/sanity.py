@@ -46,8 +46,9 @@ _ACYCLIC = {"branch": ("branch", "parent"), "event": (None, "part_of"), "place":
 CYCLE_KINDS = frozenset(_ACYCLIC)  # kinds whose links must not loop: a loop is found among all their records
 
 
-def check(records: list[Record], by_id: dict[str, Record], problems: ProblemList,
-          linked: list[Record] | None = None) -> None:
+def check(
+    records: list[Record], by_id: dict[str, Record], problems: ProblemList, linked: list[Record] | None = None
+) -> None:
     """The rules on `records`; loops are looked for among `linked` (default: `records`), in file order,
     which a re-check of a few records gives as every record of their kinds in CYCLE_KINDS."""
     today = _dataset_date(by_id.get("dataset"))
@@ -69,8 +70,9 @@ def check(records: list[Record], by_id: dict[str, Record], problems: ProblemList
         _cycles([r for r in (records if linked is None else linked) if r.kind == kind], child, parent, problems)
 
 
-def _err(problems: ProblemList, r: Record, at: Position, message: str, rule: str, value: Any = "",
-         hint: str = "") -> None:
+def _err(
+    problems: ProblemList, r: Record, at: Position, message: str, rule: str, value: Any = "", hint: str = ""
+) -> None:
     problems.add(at, message, entity=r.id, rule=rule, value=str(value), hint=hint)
 
 
@@ -85,21 +87,42 @@ def _values(r: Item, name: str) -> list:
 
 def _self_references(r: Record, problems: ProblemList) -> None:
     if r.data.get("replaced_by") == r.id:
-        _err(problems, r, r.where("replaced_by"), "is replaced by itself", f"{r.kind}.replaced_by", r.id,
-             "name the record that replaces this one, or remove `replaced_by`")
+        _err(
+            problems,
+            r,
+            r.where("replaced_by"),
+            "is replaced by itself",
+            f"{r.kind}.replaced_by",
+            r.id,
+            "name the record that replaces this one, or remove `replaced_by`",
+        )
     for (kind, name), what in _NOT_SELF.items():
         if kind == r.kind and r.id in _values(r, name):
             _err(problems, r, r.where(name), what, f"{kind}.{name}", r.id, f"remove '{r.id}' from `{name}`")
     for (kind, name, other), what in _DIFFERENT.items():
         if kind == r.kind and set(_values(r, name)) & set(_values(r, other)):
             same = sorted(set(_values(r, name)) & set(_values(r, other)))[0]
-            _err(problems, r, r.where(name), f"{what} ('{same}' is in both '{name}' and '{other}')",
-                 f"{kind}.{name}", same, f"check `{name}` and `{other}`: they name the same record")
+            _err(
+                problems,
+                r,
+                r.where(name),
+                f"{what} ('{same}' is in both '{name}' and '{other}')",
+                f"{kind}.{name}",
+                same,
+                f"check `{name}` and `{other}`: they name the same record",
+            )
     if r.kind == "tenure":
         for end in r.data.get("end") or []:
             if end.data.get("successor") == r.data.get("person"):
-                _err(problems, r, end.where("successor"), "names the person as their own successor",
-                     "tenure.end.successor", end.data["successor"], "name who took over, or remove `successor`")
+                _err(
+                    problems,
+                    r,
+                    end.where("successor"),
+                    "names the person as their own successor",
+                    "tenure.end.successor",
+                    end.data["successor"],
+                    "name who took over, or remove `successor`",
+                )
 
 
 def _repeats(item: Item, specs, path: str, r: Record, problems: ProblemList) -> None:
@@ -133,8 +156,14 @@ def _list_repeats(values: list, spec, here: str, r: Record, problems: ProblemLis
         else:
             continue
         if key in seen:
-            _err(problems, r, v.position, f"repeats {what} (also at line {seen[key].line}): the two would be one "
-                 "node of the graph", here, hint="merge the two entries (their sources together), or remove one")
+            _err(
+                problems,
+                r,
+                v.position,
+                f"repeats {what} (also at line {seen[key].line}): the two would be one node of the graph",
+                here,
+                hint="merge the two entries (their sources together), or remove one",
+            )
         else:
             seen[key] = v.position
 
@@ -162,33 +191,77 @@ def _dates(item: Item, specs, path: str) -> Iterator[tuple[str, DateSpec, Positi
 def _future(r: Record, today: dt.date, problems: ProblemList) -> None:
     for path, d, at in _dates(r, schema.KINDS[r.kind].fields, r.kind):
         if d.earliest is not None and d.earliest > today and not d.forecast:
-            _err(problems, r, at, f"is dated {d.label}, after the dataset's own date ({today.isoformat()})", path,
-                 d.label, "check the year; a date the source gives as still to come is written "
-                 "{on: …, forecast: true}")
+            _err(
+                problems,
+                r,
+                at,
+                f"is dated {d.label}, after the dataset's own date ({today.isoformat()})",
+                path,
+                d.label,
+                "check the year; a date the source gives as still to come is written {on: …, forecast: true}",
+            )
 
 
 def _ranges(r: Record, problems: ProblemList) -> None:
     start, end = r.data.get("from"), r.data.get("until")
-    if isinstance(start, DateSpec) and isinstance(end, DateSpec) and start.earliest and end.latest \
-            and end.latest < start.earliest:
-        _err(problems, r, r.where("until"), f"ends ({end.label}) before it starts ({start.label})",
-             f"{r.kind}.until", end.label, "swap `from` and `until`, or check the years")
+    if (
+        isinstance(start, DateSpec)
+        and isinstance(end, DateSpec)
+        and start.earliest
+        and end.latest
+        and end.latest < start.earliest
+    ):
+        _err(
+            problems,
+            r,
+            r.where("until"),
+            f"ends ({end.label}) before it starts ({start.label})",
+            f"{r.kind}.until",
+            end.label,
+            "swap `from` and `until`, or check the years",
+        )
     for ending in r.data.get("end") or [] if r.kind == "tenure" else []:
         when = ending.data.get("date")
-        if isinstance(start, DateSpec) and isinstance(when, DateSpec) and start.earliest and when.latest \
-                and when.latest < start.earliest:
-            _err(problems, r, ending.where("date"), f"ends ({when.label}) before the tenure starts ({start.label})",
-                 "tenure.end.date", when.label, "check the year of `from` and of this `end`")
+        if (
+            isinstance(start, DateSpec)
+            and isinstance(when, DateSpec)
+            and start.earliest
+            and when.latest
+            and when.latest < start.earliest
+        ):
+            _err(
+                problems,
+                r,
+                ending.where("date"),
+                f"ends ({when.label}) before the tenure starts ({start.label})",
+                "tenure.end.date",
+                when.label,
+                "check the year of `from` and of this `end`",
+            )
 
 
 def _estimate(r: Record, problems: ProblemList) -> None:
     if "value" in r.data and ("min" in r.data or "max" in r.data):
-        _err(problems, r, r.where("value"), "gives both a single value and a range", "estimate.value",
-             r.data["value"], "keep `value` for one figure, or `min`/`max` for a range, not both")
+        _err(
+            problems,
+            r,
+            r.where("value"),
+            "gives both a single value and a range",
+            "estimate.value",
+            r.data["value"],
+            "keep `value` for one figure, or `min`/`max` for a range, not both",
+        )
     low, high = r.data.get("min"), r.data.get("max")
     if low is not None and high is not None and low > high:
-        _err(problems, r, r.where("max"), f"the range's max ({high}) is below its min ({low})", "estimate.max",
-             high, "swap `min` and `max`")
+        _err(
+            problems,
+            r,
+            r.where("max"),
+            f"the range's max ({high}) is below its min ({low})",
+            "estimate.max",
+            high,
+            "swap `min` and `max`",
+        )
 
 
 def _acceptance(r: Record, by_id: dict[str, Record], problems: ProblemList) -> None:
@@ -198,24 +271,44 @@ def _acceptance(r: Record, by_id: dict[str, Record], problems: ProblemList) -> N
     for pid in r.data.get("accepts") or []:
         pledged = by_id[pid].data.get("date") if pid in by_id else None  # an unknown id is reported elsewhere
         if isinstance(pledged, DateSpec) and pledged.earliest and when.latest < pledged.earliest:
-            _err(problems, r, r.where("date"), f"is dated {when.label}, before the pledge it accepts "
-                 f"('{pid}', {pledged.label})", "acceptance.date", when.label,
-                 "an acceptance cannot come before its pledge: check both dates")
+            _err(
+                problems,
+                r,
+                r.where("date"),
+                f"is dated {when.label}, before the pledge it accepts ('{pid}', {pledged.label})",
+                "acceptance.date",
+                when.label,
+                "an acceptance cannot come before its pledge: check both dates",
+            )
 
 
 def _lifetime(r: Record, problems: ProblemList) -> None:
     founded = [d for d in _values(r, "founded") if d.earliest]
     dissolved = [d for d in _values(r, "dissolved") if d.latest]
     if founded and dissolved and max(d.latest for d in dissolved) < min(d.earliest for d in founded):
-        _err(problems, r, r.where("dissolved"), "is dissolved before it was founded, by every account",
-             "organization.dissolved", dissolved[0].label, "check the years of `founded` and `dissolved`")
+        _err(
+            problems,
+            r,
+            r.where("dissolved"),
+            "is dissolved before it was founded, by every account",
+            "organization.dissolved",
+            dissolved[0].label,
+            "check the years of `founded` and `dissolved`",
+        )
 
 
 def _version(r: Record, problems: ProblemList) -> None:
     version = r.data.get("version")
     if isinstance(version, str) and not VERSION_RE.fullmatch(version):
-        _err(problems, r, r.where("version"), f"{version!r} cannot name a release", "dataset.version", version,
-             "letters, digits and . + _ - only, starting with a letter or digit, e.g. 0.2.0")
+        _err(
+            problems,
+            r,
+            r.where("version"),
+            f"{version!r} cannot name a release",
+            "dataset.version",
+            version,
+            "letters, digits and . + _ - only, starting with a letter or digit, e.g. 0.2.0",
+        )
 
 
 def _dataset_date(info: Record | None) -> dt.date | None:
@@ -237,8 +330,7 @@ def _cycles(records: list[Record], child: str | None, parent: str, problems: Pro
     for r in records:
         source = r.data.get(child) if child else r.id
         links += [(r, source, target) for target in _values(r, parent) if source is not None and target != source]
-    component = _components({s for _, s, _ in links} | {t for _, _, t in links},
-                            [(s, t) for _, s, t in links])
+    component = _components({s for _, s, _ in links} | {t for _, _, t in links}, [(s, t) for _, s, t in links])
     up: dict[str, set[str]] = {}
     for r, source, target in links:
         if component[source] != component[target]:
@@ -246,9 +338,16 @@ def _cycles(records: list[Record], child: str | None, parent: str, problems: Pro
         path = _path(up, target, source)
         if path is not None:
             loop = " → ".join([source, *path])
-            _err(problems, r, r.where(parent), f"closes a cycle: {loop}", f"{r.kind}.{parent}", target,
-                 f"a {r.kind} chain cannot lead back to where it starts; check `{parent}` here or in the "
-                 "records of the loop")
+            _err(
+                problems,
+                r,
+                r.where(parent),
+                f"closes a cycle: {loop}",
+                f"{r.kind}.{parent}",
+                target,
+                f"a {r.kind} chain cannot lead back to where it starts; check `{parent}` here or in the "
+                "records of the loop",
+            )
             continue
         up.setdefault(source, set()).add(target)
 

@@ -48,32 +48,91 @@ VIOLATION = SH + "Violation"
 # The sh: terms we compile; any other sh: term in a shape refuses it.
 _RANGES = {"minInclusive": ">=", "maxInclusive": "<=", "minExclusive": ">", "maxExclusive": "<"}
 _PAIRS = {"lessThan": "<", "lessThanOrEquals": "<="}
-_CONSTRAINTS = {"datatype", "class", "nodeKind", "pattern", "flags", "in", "hasValue", "languageIn", "minLength",
-                "maxLength", "sparql", "equals", "disjoint", *_RANGES}
+_CONSTRAINTS = {
+    "datatype",
+    "class",
+    "nodeKind",
+    "pattern",
+    "flags",
+    "in",
+    "hasValue",
+    "languageIn",
+    "minLength",
+    "maxLength",
+    "sparql",
+    "equals",
+    "disjoint",
+    *_RANGES,
+}
 _PROPERTY_CONSTRAINTS = {"minCount", "maxCount", "uniqueLang", *_PAIRS}  # not allowed in node shapes
 _TARGETS = {"targetClass", "targetNode", "targetSubjectsOf", "targetObjectsOf", "target"}
-_SHAPE_KEYS = {"path", "severity", "message", "deactivated", "name", "description", "order", "group", "defaultValue",
-               *_TARGETS}
+_SHAPE_KEYS = {
+    "path",
+    "severity",
+    "message",
+    "deactivated",
+    "name",
+    "description",
+    "order",
+    "group",
+    "defaultValue",
+    *_TARGETS,
+}
 _NODE_KINDS = {
-    "IRI": "isIRI(?value)", "BlankNode": "isBlank(?value)", "Literal": "isLiteral(?value)",
+    "IRI": "isIRI(?value)",
+    "BlankNode": "isBlank(?value)",
+    "Literal": "isLiteral(?value)",
     "BlankNodeOrIRI": "(isBlank(?value) || isIRI(?value))",
     "BlankNodeOrLiteral": "(isBlank(?value) || isLiteral(?value))",
     "IRIOrLiteral": "(isIRI(?value) || isLiteral(?value))",
 }
 # Datatypes whose lexical form oxigraph can check by casting (an ill-formed literal is a violation).
-_CASTABLE = {XSD + t for t in ("boolean", "integer", "decimal", "float", "double", "date", "dateTime", "time",
-                               "duration", "dayTimeDuration", "yearMonthDuration")}
+_CASTABLE = {
+    XSD + t
+    for t in (
+        "boolean",
+        "integer",
+        "decimal",
+        "float",
+        "double",
+        "date",
+        "dateTime",
+        "time",
+        "duration",
+        "dayTimeDuration",
+        "yearMonthDuration",
+    )
+}
 # Other XSD datatypes: their lexical space as a regex (None: every string). A well-formed literal of an
 # integer-derived type is always rewritten by the store (to xsd:integer), so the data holding one is
 # left to pySHACL; an ill-formed one is held as written, and the regex finds it.
 _INTEGER = "^[+-]?[0-9]+$"
 _ZONE = "(Z|[+-][0-9][0-9]:[0-9][0-9])?$"
-_LEXICAL = {XSD + "string": None, XSD + "anyURI": None, XSD + "gYear": "^-?[0-9]{4,}" + _ZONE,
-            XSD + "language": "^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$", XSD + "hexBinary": "^([0-9a-fA-F]{2})*$",
-            XSD + "gYearMonth": "^-?[0-9]{4,}-(0[1-9]|1[0-2])" + _ZONE,
-            **{XSD + t: _INTEGER for t in ("long", "int", "short", "byte", "nonNegativeInteger", "positiveInteger",
-                                           "nonPositiveInteger", "negativeInteger", "unsignedLong", "unsignedInt",
-                                           "unsignedShort", "unsignedByte")}}
+_LEXICAL = {
+    XSD + "string": None,
+    XSD + "anyURI": None,
+    XSD + "gYear": "^-?[0-9]{4,}" + _ZONE,
+    XSD + "language": "^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$",
+    XSD + "hexBinary": "^([0-9a-fA-F]{2})*$",
+    XSD + "gYearMonth": "^-?[0-9]{4,}-(0[1-9]|1[0-2])" + _ZONE,
+    **{
+        XSD + t: _INTEGER
+        for t in (
+            "long",
+            "int",
+            "short",
+            "byte",
+            "nonNegativeInteger",
+            "positiveInteger",
+            "nonPositiveInteger",
+            "negativeInteger",
+            "unsignedLong",
+            "unsignedInt",
+            "unsignedShort",
+            "unsignedByte",
+        )
+    },
+}
 
 
 class Unsupported(ValueError):
@@ -88,8 +147,8 @@ class Result:
     path: str
     value: str
     severity: str
-    shape: str          # the source shape: its IRI, or a description of a blank-node shape
-    component: str      # the constraint component IRI
+    shape: str  # the source shape: its IRI, or a description of a blank-node shape
+    component: str  # the constraint component IRI
     messages: tuple[str, ...] = ()
 
     @property
@@ -98,6 +157,7 @@ class Result:
 
 
 # --- the shapes graph -----------------------------------------------------------------------------
+
 
 class ShapesGraph:
     """Shapes as an index subject -> predicate IRI -> objects (pyoxigraph terms)."""
@@ -137,8 +197,13 @@ def path_sparql(g: ShapesGraph, node) -> str:
         return str(node)
     if g.one(node, RDF + "first") is not None:
         return "(" + "/".join(path_sparql(g, n) for n in g.items(node)) + ")"
-    for key, fmt in (("inversePath", "^{}"), ("alternativePath", None), ("zeroOrMorePath", "{}*"),
-                     ("oneOrMorePath", "{}+"), ("zeroOrOnePath", "{}?")):
+    for key, fmt in (
+        ("inversePath", "^{}"),
+        ("alternativePath", None),
+        ("zeroOrMorePath", "{}*"),
+        ("oneOrMorePath", "{}+"),
+        ("zeroOrOnePath", "{}?"),
+    ):
         inner = g.one(node, SH + key)
         if inner is not None:
             if fmt is None:
@@ -154,13 +219,17 @@ def shape_key(g: ShapesGraph, node) -> str:
     parents = g.parents(node)
     parent = shape_key(g, parents[0]) if parents else ""
     path = g.one(node, SH + "path")
-    params = sorted(f"{p.rsplit('#', 1)[-1]}={o}" for p, objs in g.index.get(node, {}).items()
-                    for o in objs if p.startswith(SH) and p not in (SH + "path", SH + "message")
-                    and not isinstance(o, ox.BlankNode))
+    params = sorted(
+        f"{p.rsplit('#', 1)[-1]}={o}"
+        for p, objs in g.index.get(node, {}).items()
+        for o in objs
+        if p.startswith(SH) and p not in (SH + "path", SH + "message") and not isinstance(o, ox.BlankNode)
+    )
     return f"{parent}[{path_sparql(g, path) if path is not None else ''} {' '.join(params)}]"
 
 
 # --- compilation ----------------------------------------------------------------------------------
+
 
 @dataclass
 class _Check:
@@ -171,10 +240,10 @@ class _Check:
     severity: str
     path: str
     messages: tuple[str, ...]
-    body: str                      # SPARQL group pattern using {focus} for the focus-node pattern
+    body: str  # SPARQL group pattern using {focus} for the focus-node pattern
     select: str = "?this ?value"
-    with_value: bool = True        # report ?value as sh:value
-    sparql: bool = False           # a SHACL-SPARQL constraint (message templates, ?path, ?failure)
+    with_value: bool = True  # report ?value as sh:value
+    sparql: bool = False  # a SHACL-SPARQL constraint (message templates, ?path, ?failure)
     node_shape: bool = False
 
 
@@ -182,7 +251,7 @@ class _Check:
 class _Shape:
     node: object
     key: str
-    targets: list[str]             # SPARQL patterns binding ?this
+    targets: list[str]  # SPARQL patterns binding ?this
     severity: str
     messages: tuple[str, ...]
     checks: list[_Check] = field(default_factory=list)
@@ -214,11 +283,16 @@ class Compiler:
         self.store = store
         self._subclasses: dict[str, list[str]] = {}
         # Predicates that are parameters of constraint components declared in the shapes graph.
-        self.custom_parameters = {path.value for comp, preds in shapes.index.items()
-                                  for param in preds.get(SH + "parameter", ())
-                                  for path in shapes.objects(param, SH + "path") if isinstance(path, ox.NamedNode)}
-        literals = {o for preds in shapes.index.values() for objs in preds.values() for o in objs
-                    if isinstance(o, ox.Literal)}
+        self.custom_parameters = {
+            path.value
+            for comp, preds in shapes.index.items()
+            for param in preds.get(SH + "parameter", ())
+            for path in shapes.objects(param, SH + "path")
+            if isinstance(path, ox.NamedNode)
+        }
+        literals = {
+            o for preds in shapes.index.values() for objs in preds.values() for o in objs if isinstance(o, ox.Literal)
+        }
         self.rewritten = set(rewritten_literals(literals))
 
     def subclasses(self, cls: str) -> list[str]:
@@ -264,7 +338,8 @@ class Compiler:
     def has_target(self, node) -> bool:
         types = {t.value for t in self.g.objects(node, RDF + "type")}
         return any(self.g.objects(node, SH + t) for t in _TARGETS) or bool(
-            types & {RDFS + "Class", OWL_CLASS} and types & {SH + "NodeShape", SH + "PropertyShape"})
+            types & {RDFS + "Class", OWL_CLASS} and types & {SH + "NodeShape", SH + "PropertyShape"}
+        )
 
     def targets(self, node) -> list[str]:
         """SPARQL patterns binding ?this to the shape's focus nodes."""
@@ -298,8 +373,8 @@ class Compiler:
         """Refuse a shape using a term this compiler does not know (never skip it)."""
         allowed = _CONSTRAINTS | _SHAPE_KEYS | ({"property"} if node_level else _PROPERTY_CONSTRAINTS)
         for p in self.g.index.get(node, {}):
-            if p.startswith(SH) and p[len(SH):] not in allowed:
-                raise Unsupported(f"sh:{p[len(SH):]} (in {shape_key(self.g, node)})")
+            if p.startswith(SH) and p[len(SH) :] not in allowed:
+                raise Unsupported(f"sh:{p[len(SH) :]} (in {shape_key(self.g, node)})")
             if p in self.custom_parameters:
                 raise Unsupported(f"<{p}>, a parameter of a custom constraint component (in {shape_key(self.g, node)})")
 
@@ -318,8 +393,9 @@ class Compiler:
         messages = owner.messages if node_shape is not None else self.messages(node)
 
         def add(component: str, body: str, **kw) -> None:
-            owner.checks.append(_Check(key, SH + component, severity, path, messages, body,
-                                       node_shape=node_level, **kw))
+            owner.checks.append(
+                _Check(key, SH + component, severity, path, messages, body, node_shape=node_level, **kw)
+            )
 
         def values_where(condition: str) -> str:
             return f"{{focus}} {values} FILTER({condition})"
@@ -327,22 +403,34 @@ class Compiler:
         for n in g.objects(node, SH + "minCount"):
             n = _integer(n)
             if n == 1:
-                add("MinCountConstraintComponent", f"{{focus}} FILTER NOT EXISTS {{ {values} }}",
-                    select="?this", with_value=False)
+                add(
+                    "MinCountConstraintComponent",
+                    f"{{focus}} FILTER NOT EXISTS {{ {values} }}",
+                    select="?this",
+                    with_value=False,
+                )
             elif n > 1:
-                add("MinCountConstraintComponent",
+                add(
+                    "MinCountConstraintComponent",
                     f"{{ SELECT ?this (COUNT(DISTINCT ?value) AS ?_n) WHERE {{ {{focus}} OPTIONAL {{ {values} }} }} "
-                    f"GROUP BY ?this }} FILTER(?_n < {n})", select="?this", with_value=False)
+                    f"GROUP BY ?this }} FILTER(?_n < {n})",
+                    select="?this",
+                    with_value=False,
+                )
         for n in g.objects(node, SH + "maxCount"):
-            add("MaxCountConstraintComponent",
+            add(
+                "MaxCountConstraintComponent",
                 f"{{ SELECT ?this (COUNT(DISTINCT ?value) AS ?_n) WHERE {{ {{focus}} {values} }} GROUP BY ?this }} "
-                f"FILTER(?_n > {_integer(n)})", select="?this", with_value=False)
+                f"FILTER(?_n > {_integer(n)})",
+                select="?this",
+                with_value=False,
+            )
         for dt in g.objects(node, SH + "datatype"):
             if not isinstance(dt, ox.NamedNode) or dt.value in (RDFS + "Literal", RDFS + "Datatype"):
                 raise Unsupported(f"sh:datatype {dt}")
             cond = f"!isLiteral(?value) || datatype(?value) != {dt}"
             if dt.value in _CASTABLE:
-                cond += f" || sameTerm(COALESCE({dt}(STR(?value)), \"ILL-TYPED\"), \"ILL-TYPED\")"
+                cond += f' || sameTerm(COALESCE({dt}(STR(?value)), "ILL-TYPED"), "ILL-TYPED")'
             elif dt.value in _LEXICAL:
                 if pattern := _LEXICAL[dt.value]:
                     cond += f" || !REGEX(STR(?value), {_lit(ox.Literal(pattern))})"
@@ -352,10 +440,12 @@ class Compiler:
         for cls in g.objects(node, SH + "class"):
             if not isinstance(cls, ox.NamedNode):
                 raise Unsupported(f"sh:class {cls}")
-            add("ClassConstraintComponent",
-                f"{{focus}} {values} FILTER NOT EXISTS {self.instance_of('?value', cls.value)}")
+            add(
+                "ClassConstraintComponent",
+                f"{{focus}} {values} FILTER NOT EXISTS {self.instance_of('?value', cls.value)}",
+            )
         for kind in g.objects(node, SH + "nodeKind"):
-            test = _NODE_KINDS.get(kind.value[len(SH):]) if kind.value.startswith(SH) else None
+            test = _NODE_KINDS.get(kind.value[len(SH) :]) if kind.value.startswith(SH) else None
             if test is None:
                 raise Unsupported(f"sh:nodeKind {kind}")
             add("NodeKindConstraintComponent", values_where(f"!{test}"))
@@ -371,26 +461,40 @@ class Compiler:
             add("InConstraintComponent", values_where(f"!({allowed})"))
         for hv in g.objects(node, SH + "hasValue"):
             if node_level:
-                add("HasValueConstraintComponent", f"{{focus}} FILTER(!sameTerm(?this, {const(hv)}))",
-                    select="?this", with_value=False)
+                add(
+                    "HasValueConstraintComponent",
+                    f"{{focus}} FILTER(!sameTerm(?this, {const(hv)}))",
+                    select="?this",
+                    with_value=False,
+                )
             else:
-                add("HasValueConstraintComponent", f"{{focus}} FILTER NOT EXISTS {{ ?this {path} {const(hv)} . }}",
-                    select="?this", with_value=False)
+                add(
+                    "HasValueConstraintComponent",
+                    f"{{focus}} FILTER NOT EXISTS {{ ?this {path} {const(hv)} . }}",
+                    select="?this",
+                    with_value=False,
+                )
         for lst in g.objects(node, SH + "languageIn"):
             langs = sorted({m.value.lower() for m in g.items(lst)})
             if "*" in langs:
-                cond = "!isLiteral(?value) || lang(?value) = \"\""
+                cond = '!isLiteral(?value) || lang(?value) = ""'
             else:
                 listed = ", ".join(_lit(ox.Literal(x)) for x in langs)
-                cond = (f"!isLiteral(?value) || lang(?value) = \"\" || !(LCASE(lang(?value)) IN ({listed}) || "
-                        f"LCASE(STRBEFORE(CONCAT(lang(?value), \"-\"), \"-\")) IN ({listed}))")
+                cond = (
+                    f'!isLiteral(?value) || lang(?value) = "" || !(LCASE(lang(?value)) IN ({listed}) || '
+                    f'LCASE(STRBEFORE(CONCAT(lang(?value), "-"), "-")) IN ({listed}))'
+                )
             add("LanguageInConstraintComponent", values_where(cond))
         for unique in g.objects(node, SH + "uniqueLang"):
             if _bool(unique):
-                add("UniqueLangConstraintComponent",
+                add(
+                    "UniqueLangConstraintComponent",
                     f"{{ SELECT ?this ?_lang (COUNT(DISTINCT ?value) AS ?_n) WHERE {{ {{focus}} {values} "
-                    f"FILTER(isLiteral(?value) && lang(?value) != \"\") BIND(LCASE(lang(?value)) AS ?_lang) }} "
-                    f"GROUP BY ?this ?_lang }} FILTER(?_n > 1)", select="?this ?_lang", with_value=False)
+                    f'FILTER(isLiteral(?value) && lang(?value) != "") BIND(LCASE(lang(?value)) AS ?_lang) }} '
+                    f"GROUP BY ?this ?_lang }} FILTER(?_n > 1)",
+                    select="?this ?_lang",
+                    with_value=False,
+                )
         for n in g.objects(node, SH + "minLength"):
             add("MinLengthConstraintComponent", values_where(f"isBlank(?value) || STRLEN(STR(?value)) < {_integer(n)}"))
         for n in g.objects(node, SH + "maxLength"):
@@ -398,19 +502,24 @@ class Compiler:
         for name, op in _RANGES.items():
             for bound in g.objects(node, SH + name):
                 # Not comparable (an IRI, another type) is a violation too.
-                add(name[0].upper() + name[1:] + "ConstraintComponent",
-                    values_where(f"!COALESCE(?value {op} {const(bound)}, false)"))
+                add(
+                    name[0].upper() + name[1:] + "ConstraintComponent",
+                    values_where(f"!COALESCE(?value {op} {const(bound)}, false)"),
+                )
         for name, op in _PAIRS.items():
             for other in g.objects(node, SH + name):
-                add(name[0].upper() + name[1:] + "ConstraintComponent",
+                add(
+                    name[0].upper() + name[1:] + "ConstraintComponent",
                     # incomparable values (a date and a number) are a violation too
                     f"{{focus}} {values} ?this {other} ?_other FILTER(!COALESCE(?value {op} ?_other, false))",
-                    select="?this ?value ?_other")
+                    select="?this ?value ?_other",
+                )
         for other in g.objects(node, SH + "equals"):
             # values missing from `other`, then values of `other` missing from the shape's values
             add("EqualsConstraintComponent", f"{{focus}} {values} FILTER NOT EXISTS {{ ?this {other} ?value }}")
-            missing = ("FILTER(!sameTerm(?value, ?this))" if node_level
-                       else f"FILTER NOT EXISTS {{ ?this {path} ?value }}")
+            missing = (
+                "FILTER(!sameTerm(?value, ?this))" if node_level else f"FILTER NOT EXISTS {{ ?this {path} ?value }}"
+            )
             add("EqualsConstraintComponent", f"{{focus}} ?this {other} ?value {missing}")
         for other in g.objects(node, SH + "disjoint"):
             add("DisjointConstraintComponent", f"{{focus}} {values} ?this {other} ?value")
@@ -425,8 +534,8 @@ class Compiler:
         if len(selects) != 1:
             raise Unsupported("sh:sparql needs exactly one sh:select")
         for p in g.index.get(constraint, {}):
-            if p.startswith(SH) and p[len(SH):] not in ("select", "message", "prefixes", "deactivated"):
-                raise Unsupported(f"sh:{p[len(SH):]} in a SPARQL constraint")
+            if p.startswith(SH) and p[len(SH) :] not in ("select", "message", "prefixes", "deactivated"):
+                raise Unsupported(f"sh:{p[len(SH) :]} in a SPARQL constraint")
         text = selects[0].value
         _prebinding_is_a_join(text)
         if path:
@@ -434,14 +543,25 @@ class Compiler:
         if re.search(r"\$(currentShape|shapesGraph)\b", text):
             raise Unsupported("$currentShape / $shapesGraph in SPARQL constraints")
         prologue = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in self.prefixes(constraint))
-        messages = shape_messages + tuple(m.value for m in g.objects(constraint, SH + "message")
-                                          if isinstance(m, ox.Literal) and m.value not in shape_messages)
+        messages = shape_messages + tuple(
+            m.value
+            for m in g.objects(constraint, SH + "message")
+            if isinstance(m, ox.Literal) and m.value not in shape_messages
+        )
         try:  # a query the store cannot parse is refused, not run
             ox.Store().query(prologue + text)
         except SyntaxError as e:
             raise Unsupported(f"a SPARQL constraint the store cannot parse: {e}") from None
-        return _Check(key, SH + "SPARQLConstraintComponent", severity, path, messages, prologue + text,
-                      sparql=True, node_shape=node_level)
+        return _Check(
+            key,
+            SH + "SPARQLConstraintComponent",
+            severity,
+            path,
+            messages,
+            prologue + text,
+            sparql=True,
+            node_shape=node_level,
+        )
 
     def prefixes(self, constraint) -> list[tuple[str, str]]:
         """The prefix declarations of the constraint's sh:prefixes, and of what those owl:imports."""
@@ -473,8 +593,10 @@ def _integer(term) -> int:
 
 # Strings, IRIs and comments, blanked before a query's structure is read (an IRI with ? or $ is
 # left as it is: `?x<$this&&?y>?z` must not read as one).
-_STRINGS_AND_COMMENTS = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|'
-                                   r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s?$]*>|#[^\n]*')
+_STRINGS_AND_COMMENTS = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|'
+    r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s?$]*>|#[^\n]*'
+)
 _FORBIDDEN = re.compile(r"\b(MINUS|VALUES|SERVICE|SELECT|GRAPH|FROM)\b", re.IGNORECASE)
 
 
@@ -490,7 +612,7 @@ def _prebinding_is_a_join(text: str) -> None:
     where = _WHERE_OPEN.search(code)
     if where is None:
         raise Unsupported("SPARQL constraint without WHERE {")
-    head, body = code[:where.start()], code[where.end():]
+    head, body = code[: where.start()], code[where.end() :]
     if _FORBIDDEN.search(body) or len(re.findall(r"\bSELECT\b", head, re.IGNORECASE)) != 1:
         raise Unsupported("MINUS, VALUES, SERVICE, GRAPH, FROM or a subquery in a SPARQL constraint")
     if re.search(r"\bAS\s+[?$]this\b", code, re.IGNORECASE):
@@ -559,8 +681,12 @@ def without_targets(shape_triples: list, shapes: Iterable[_Shape]) -> list:
     compiled = {shape.node for shape in shapes}
     targeting = {SH + t for t in _TARGETS}
     classes = {ox.NamedNode(RDFS + "Class"), ox.NamedNode(OWL_CLASS)}
-    return [t for t in shape_triples if t.subject not in compiled or not (
-        t.predicate.value in targeting or (t.predicate.value == RDF + "type" and t.object in classes))]
+    return [
+        t
+        for t in shape_triples
+        if t.subject not in compiled
+        or not (t.predicate.value in targeting or (t.predicate.value == RDF + "type" and t.object in classes))
+    ]
 
 
 def rewritten_literals(literals: Iterable) -> list[str]:
@@ -609,6 +735,7 @@ def rewritten_in_ntriples(ntriples: bytes) -> dict[str, set[str]]:
 
 # --- running --------------------------------------------------------------------------------------
 
+
 def _focus_pattern(shape: _Shape, focus: list[str] | None) -> str:
     """The pattern binding ?this to the shape's focus nodes. With `focus`, its VALUES goes inside
     each target's group: joined outside, the store would first list every target of the shape."""
@@ -629,7 +756,7 @@ def _sparql_query(check: _Check, focus_pattern: str) -> str:
     m = _WHERE_OPEN.search(check.body)
     if m is None:
         raise Unsupported("SPARQL constraint without WHERE {")
-    return check.body[:m.end()] + " " + focus_pattern + " " + check.body[m.end():]
+    return check.body[: m.end()] + " " + focus_pattern + " " + check.body[m.end() :]
 
 
 def _select(store: ox.Store, query: str) -> ox.QuerySolutions:
@@ -645,8 +772,9 @@ def _run(store: ox.Store, check: _Check, focus_pattern: str) -> list[Result]:
     for row in _select(store, query):
         this = str(row["this"])
         value = str(row["value"]) if check.with_value else ""
-        out.append(Result(this, check.path, value, check.severity, check.shape, check.component,
-                          tuple(sorted(check.messages))))
+        out.append(
+            Result(this, check.path, value, check.severity, check.shape, check.component, tuple(sorted(check.messages)))
+        )
     return out
 
 
@@ -664,8 +792,17 @@ def _run_sparql(store: ox.Store, check: _Check, focus_pattern: str) -> list[Resu
         if "failure" in bound:
             if this not in failed:
                 failed.add(this)
-                out.append(Result(str(this), check.path, str(this) if check.node_shape else "", check.severity,
-                                  check.shape, check.component, tuple(sorted(check.messages))))
+                out.append(
+                    Result(
+                        str(this),
+                        check.path,
+                        str(this) if check.node_shape else "",
+                        check.severity,
+                        check.shape,
+                        check.component,
+                        tuple(sorted(check.messages)),
+                    )
+                )
             continue
         key = (this, tuple(sorted((k, str(v)) for k, v in bound.items())))
         if key in seen:
@@ -681,9 +818,17 @@ def _run_sparql(store: ox.Store, check: _Check, focus_pattern: str) -> list[Resu
         if value is not None:
             variables["value"] = value
         messages = tuple(sorted({_fill(m, variables) for m in check.messages}))
-        out.append(Result(str(this), str(path) if path is not None else check.path,
-                          str(value) if value is not None else "", check.severity, check.shape,
-                          check.component, messages))
+        out.append(
+            Result(
+                str(this),
+                str(path) if path is not None else check.path,
+                str(value) if value is not None else "",
+                check.severity,
+                check.shape,
+                check.component,
+                messages,
+            )
+        )
     return out
 
 
@@ -713,6 +858,7 @@ def validate_store(store: ox.Store, shapes: list[_Shape], focus: Iterable[str] |
         targeted = focus_terms
         if focus_terms is not None:  # a few focus nodes (an edit): the shape runs only on those it targets
             found = store.query(f"SELECT ?this WHERE {_focus_pattern(shape, focus_terms)}")
+            assert isinstance(found, ox.QuerySolutions)
             targeted = sorted({str(row["this"]) for row in found})
             if not targeted:
                 continue
@@ -723,6 +869,7 @@ def validate_store(store: ox.Store, shapes: list[_Shape], focus: Iterable[str] |
 
 
 # --- reports ----------------------------------------------------------------------------------
+
 
 def term_text(nt: str) -> str:
     """An N-Triples term as text: an IRI without brackets, a literal's lexical form; paths unchanged."""
@@ -736,14 +883,26 @@ def term_text(nt: str) -> str:
 
 def report_turtle(results: list[Result], conforms: bool) -> str:
     """A sh:ValidationReport in Turtle (results as blank nodes, in sorted order)."""
-    lines = [f"@prefix sh: <{SH}> .", f"@prefix rdfs: <{RDFS}> .", "", "[] a sh:ValidationReport ;",
-             f"    sh:conforms {'true' if conforms else 'false'}"]
+    lines = [
+        f"@prefix sh: <{SH}> .",
+        f"@prefix rdfs: <{RDFS}> .",
+        "",
+        "[] a sh:ValidationReport ;",
+        f"    sh:conforms {'true' if conforms else 'false'}",
+    ]
     for r in results:
-        parts = ["a sh:ValidationResult", f"sh:focusNode {r.focus}", f"sh:resultSeverity <{r.severity}>",
-                 f"sh:sourceConstraintComponent <{r.component}>"]
+        parts = [
+            "a sh:ValidationResult",
+            f"sh:focusNode {r.focus}",
+            f"sh:resultSeverity <{r.severity}>",
+            f"sh:sourceConstraintComponent <{r.component}>",
+        ]
         if r.path:
-            parts.append(f"sh:resultPath {r.path}" if r.path.startswith("<") and " " not in r.path
-                         else f"sh:resultPath {_lit(ox.Literal(r.path))}")
+            parts.append(
+                f"sh:resultPath {r.path}"
+                if r.path.startswith("<") and " " not in r.path
+                else f"sh:resultPath {_lit(ox.Literal(r.path))}"
+            )
         if r.value:
             parts.append(f"sh:value {r.value}")
         if r.shape.startswith("<"):
@@ -752,7 +911,7 @@ def report_turtle(results: list[Result], conforms: bool) -> str:
             node_shape, bracket, _ = r.shape.partition("[")
             parts.append(f"sh:sourceShape {node_shape}")
             if bracket:
-                parts.append(f"rdfs:comment {_lit(ox.Literal('property shape ' + r.shape[len(node_shape):]))}")
+                parts.append(f"rdfs:comment {_lit(ox.Literal('property shape ' + r.shape[len(node_shape) :]))}")
         parts += [f"sh:resultMessage {_lit(ox.Literal(m))}" for m in r.messages]
         lines[-1] += " ;"
         lines.append("    sh:result [ " + " ;\n        ".join(parts) + " ]")
@@ -761,6 +920,7 @@ def report_turtle(results: list[Result], conforms: bool) -> str:
 
 def results_from_report(report, shapes_graph) -> list[Result]:
     """pySHACL's report graph (rdflib) as Results, naming shapes and paths the way this engine does."""
+
     def ox_triples(graph):
         return ox.parse(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
 
@@ -771,9 +931,15 @@ def results_from_report(report, shapes_graph) -> list[Result]:
     for node in (t.object for t in report_triples if t.predicate.value == SH + "result"):
         path = g.one(node, SH + "resultPath")
         value = g.one(node, SH + "value")
-        out.append(Result(str(g.one(node, SH + "focusNode")), path_sparql(g, path) if path is not None else "",
-                          str(value) if value is not None else "", g.one(node, SH + "resultSeverity").value,
-                          shape_key(g, g.one(node, SH + "sourceShape")),
-                          g.one(node, SH + "sourceConstraintComponent").value,
-                          tuple(sorted(m.value for m in g.objects(node, SH + "resultMessage")))))
+        out.append(
+            Result(
+                str(g.one(node, SH + "focusNode")),
+                path_sparql(g, path) if path is not None else "",
+                str(value) if value is not None else "",
+                g.one(node, SH + "resultSeverity").value,
+                shape_key(g, g.one(node, SH + "sourceShape")),
+                g.one(node, SH + "sourceConstraintComponent").value,
+                tuple(sorted(m.value for m in g.objects(node, SH + "resultMessage"))),
+            )
+        )
     return sorted(out)

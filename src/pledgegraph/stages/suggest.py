@@ -1,4 +1,4 @@
-""""Did you mean …?": the closest known word to a mistyped one, through an index, not a scan.
+""" "Did you mean …?": the closest known word to a mistyped one, through an index, not a scan.
 
 Comparing an unknown id with every id costs (unknown references × ids): 2,000 dangling references
 in a dataset of 10,000 ids took most of a minute with difflib. Here the known words are indexed by
@@ -14,15 +14,15 @@ from collections import Counter
 
 from rapidfuzz import fuzz, process
 
-CUTOFF = 60         # similarity (0-100) a suggestion must reach, as difflib.get_close_matches' 0.6
-_RAREST = 8         # trigrams of the query that vote
-_POSTINGS = 64      # words counted per trigram (a trigram in more words says little)
-_COMPARED = 16      # best-voted words scored
+CUTOFF = 60  # similarity (0-100) a suggestion must reach, as difflib.get_close_matches' 0.6
+_RAREST = 8  # trigrams of the query that vote
+_POSTINGS = 64  # words counted per trigram (a trigram in more words says little)
+_COMPARED = 16  # best-voted words scored
 
 
 def _grams(word: str) -> set[str]:
     padded = f"^{word}$"
-    return {padded[i:i + 3] for i in range(len(padded) - 2)}
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
 class Suggester:

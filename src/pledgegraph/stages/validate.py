@@ -107,8 +107,11 @@ def data_graph(built: Built, ontology_files: list[Path], spill: Path | None = No
     import pyoxigraph as ox
 
     ontology = ox.serialize(read_ontology(ontology_files), format=ox.RdfFormat.N_TRIPLES) or b""
-    graph = DataGraph(ox.Store() if spill is None else ox.Store(str(spill)), lambda: built.ntriples() + ontology,
-                      on_disk=spill is not None)
+    graph = DataGraph(
+        ox.Store() if spill is None else ox.Store(str(spill)),
+        lambda: built.ntriples() + ontology,
+        on_disk=spill is not None,
+    )
     graph.load(ontology)
     return extend(graph, built)
 
@@ -155,8 +158,10 @@ class Validator:
             reads = shape.reads()
             seen = sorted(lit for lit, preds in graph.rewritten.items() if reads is None or preds & reads)
             if seen:
-                theirs[shape.node] = (f"the data holds {len(seen)} literal(s) it reads that the store does not "
-                                      f"keep as written (e.g. {seen[0]})")
+                theirs[shape.node] = (
+                    f"the data holds {len(seen)} literal(s) it reads that the store does not "
+                    f"keep as written (e.g. {seen[0]})"
+                )
             else:
                 ours.append(shape)
         return ours, theirs
@@ -177,8 +182,14 @@ class Validator:
         return sorted(results), f"{len(theirs)} shape(s) checked by pySHACL: {reasons}"
 
 
-def validate(built: Built, shape_files: list[Path], ontology_files: list[Path],
-             focus: Iterable[str] | None = None, engine: str = "compiled", graph: DataGraph | None = None) -> Report:
+def validate(
+    built: Built,
+    shape_files: list[Path],
+    ontology_files: list[Path],
+    focus: Iterable[str] | None = None,
+    engine: str = "compiled",
+    graph: DataGraph | None = None,
+) -> Report:
     """Run the SHACL shapes over the asserted graph plus the ontology.
 
     `focus`: only these focus node IRIs are checked (None: every target). `graph`: a DataGraph already
@@ -207,12 +218,26 @@ def reference_results(written: bytes, shapes: list, focus=None) -> list:
         shapes_graph.parse(data="".join(f"{t} .\n" for t in shapes), format="nt")
     finally:
         rdflib.NORMALIZE_LITERALS = normalize
-    _, report, _ = pyshacl.validate(data, shacl_graph=shapes_graph, inference="none", abort_on_first=False,
-                                    allow_warnings=True, advanced=True, meta_shacl=False, **kwargs)
+    _, report, _ = pyshacl.validate(
+        data,
+        shacl_graph=shapes_graph,
+        inference="none",
+        abort_on_first=False,
+        allow_warnings=True,
+        advanced=True,
+        meta_shacl=False,
+        **kwargs,
+    )
     return shacl.results_from_report(report, shapes_graph)
 
 
 def problems_of(results: list, built: Built) -> list[Problem]:
     """Engine results as located, readable problems (see explain.py)."""
-    return sorted_unique([explain.problem(built, r.focus, r.path or None, r.value or None, r.message,
-                                          SEVERITY.get(r.severity, ERROR), r.shape) for r in results])
+    return sorted_unique(
+        [
+            explain.problem(
+                built, r.focus, r.path or None, r.value or None, r.message, SEVERITY.get(r.severity, ERROR), r.shape
+            )
+            for r in results
+        ]
+    )

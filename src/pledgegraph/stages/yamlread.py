@@ -47,9 +47,8 @@ def _syntax_error(e: yaml.MarkedYAMLError, text: str) -> YamlError:
     if e.context_mark and e.context and "quoted scalar" in e.context:
         mark = e.context_mark  # an unclosed quote is found at the end of the file: point at where it opens
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-    if mark and text[mark.index:mark.index + 1] == "\t":
-        return YamlError("a tab character: YAML indentation must use spaces", line, col,
-                         "replace the tab with spaces")
+    if mark and text[mark.index : mark.index + 1] == "\t":
+        return YamlError("a tab character: YAML indentation must use spaces", line, col, "replace the tab with spaces")
     message = f"YAML syntax: {e.problem or e.context}"
     if e.problem and e.context:
         start = e.context_mark.line + 1 if e.context_mark else line
@@ -117,15 +116,17 @@ def read(text: str) -> Any:
             kind = type(event)
             if kind is yaml.ScalarEvent or kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
                 if event.anchor is not None:
-                    raise YamlError(f"anchor '&{event.anchor}' is not allowed: write the value out in full",
-                                    *_pos(event))
+                    raise YamlError(
+                        f"anchor '&{event.anchor}' is not allowed: write the value out in full", *_pos(event)
+                    )
                 if event.tag is not None and not (kind is yaml.ScalarEvent and event.tag == "!"):
-                    raise YamlError(f"tag '{event.tag}' is not allowed: this format has no YAML tags",
-                                    *_pos(event))
+                    raise YamlError(f"tag '{event.tag}' is not allowed: this format has no YAML tags", *_pos(event))
                 if kind is yaml.ScalarEvent:
                     if len(event.value) > MAX_SCALAR:
-                        raise YamlError(f"value of {len(event.value)} characters is longer than the "
-                                        f"{MAX_SCALAR} allowed", *_pos(event))
+                        raise YamlError(
+                            f"value of {len(event.value)} characters is longer than the {MAX_SCALAR} allowed",
+                            *_pos(event),
+                        )
                     if event.style is None or event.style == "":
                         value = None if event.value in NULLS else Plain(event.value)
                     else:
@@ -153,8 +154,7 @@ def read(text: str) -> Any:
                 stack.pop()
                 keys.pop()
             elif kind is yaml.AliasEvent:
-                raise YamlError(f"alias '*{event.anchor}' is not allowed: write the value out in full",
-                                *_pos(event))
+                raise YamlError(f"alias '*{event.anchor}' is not allowed: write the value out in full", *_pos(event))
             elif kind is yaml.DocumentStartEvent:
                 docs += 1
                 if docs > 1:
@@ -164,8 +164,11 @@ def read(text: str) -> Any:
     except yaml.reader.ReaderError as e:  # a character YAML does not allow, anywhere in the file
         at = e.position if isinstance(e.position, int) else 0
         line = text.count("\n", 0, at) + 1
-        raise YamlError(f"character U+{e.character:04X} is not allowed in YAML (a control character); "
-                        "remove it", line, at - (text.rfind("\n", 0, at) + 1) + 1) from None
+        raise YamlError(
+            f"character U+{e.character:04X} is not allowed in YAML (a control character); remove it",
+            line,
+            at - (text.rfind("\n", 0, at) + 1) + 1,
+        ) from None
     except yaml.YAMLError as e:
         raise YamlError(f"YAML syntax: {e}", 1, 1) from None
     return root
@@ -186,14 +189,16 @@ def _attach(stack: list, keys: list, value, event) -> None:
     key = keys[-1]
     if key is _NO_KEY:
         if not isinstance(value, str):
-            raise YamlError("mapping keys must be plain words, not " +
-                            ("empty" if value is None else "mappings or lists"), line, col)
+            raise YamlError(
+                "mapping keys must be plain words, not " + ("empty" if value is None else "mappings or lists"),
+                line,
+                col,
+            )
         if value == "<<":
             raise YamlError("merge key '<<' is not allowed: write the fields out in full", line, col)
         if value in parent:
             first = parent.key_pos[value][0]
-            raise YamlError(f"duplicate key '{value}' (first at line {first}): each key may appear once",
-                            line, col)
+            raise YamlError(f"duplicate key '{value}' (first at line {first}): each key may appear once", line, col)
         keys[-1] = str(value)
         parent.key_pos[str(value)] = (line, col)
         return

@@ -36,9 +36,11 @@ _OWN = {PG: "the ontology", PGV: "the vocabularies"}
 def known_iris(loaded: Loaded) -> frozenset[str]:
     """Every IRI the dataset mentions, in any graph and position."""
     found: set[str] = set()
-    for q in ("SELECT DISTINCT ?t WHERE { GRAPH ?g { ?t ?p ?o } }",
-              "SELECT DISTINCT ?t WHERE { GRAPH ?g { ?s ?t ?o } }",
-              "SELECT DISTINCT ?t WHERE { GRAPH ?g { ?s ?p ?t } FILTER isIRI(?t) }"):
+    for q in (
+        "SELECT DISTINCT ?t WHERE { GRAPH ?g { ?t ?p ?o } }",
+        "SELECT DISTINCT ?t WHERE { GRAPH ?g { ?s ?t ?o } }",
+        "SELECT DISTINCT ?t WHERE { GRAPH ?g { ?s ?p ?t } FILTER isIRI(?t) }",
+    ):
         found.update(row[0].value for row in loaded.store.query(q) if isinstance(row[0], ox.NamedNode))
     return frozenset(found)
 
@@ -48,8 +50,11 @@ def unknown_terms(loaded: Loaded, query: Query) -> list[str]:
     tokens = _tokens(_unescape(query.text))
     prefixes = declared_prefixes(tokens)
     skip = {i + n for i in prefix_declarations(tokens) for n in (1, 2)}
-    skip |= {i + 1 for i, (kind, value) in enumerate(tokens)
-             if kind == "word" and value.upper() in ("FROM", "BASE", "GRAPH", "NAMED")}
+    skip |= {
+        i + 1
+        for i, (kind, value) in enumerate(tokens)
+        if kind == "word" and value.upper() in ("FROM", "BASE", "GRAPH", "NAMED")
+    }
     known = None
     warnings, seen = [], set()
     for i, (kind, value) in enumerate(tokens):
@@ -77,15 +82,17 @@ def unknown_terms(loaded: Loaded, query: Query) -> list[str]:
 def _mentioned(store: ox.Store, iri: str) -> bool:
     """Whether any graph has `iri` as subject, predicate or object: three index lookups."""
     node = ox.NamedNode(iri)
-    return any(next(iter(store.quads_for_pattern(*pattern)), None) is not None
-               for pattern in ((node, None, None), (None, node, None), (None, None, node)))
+    return any(
+        next(iter(store.quads_for_pattern(*pattern)), None) is not None
+        for pattern in ((node, None, None), (None, node, None), (None, None, node))
+    )
 
 
 def _closest(iri: str, known: frozenset[str]) -> str | None:
     """The known IRI in the same namespace nearest to `iri`: same letters ignoring case first."""
     ns = re.match(r".*[#/]", iri).group()
-    local = iri[len(ns):]
-    same_ns = {k[len(ns):]: k for k in known if k.startswith(ns) and "/" not in k[len(ns):].strip("/")}
+    local = iri[len(ns) :]
+    same_ns = {k[len(ns) :]: k for k in known if k.startswith(ns) and "/" not in k[len(ns) :].strip("/")}
     for name, full in same_ns.items():
         if name.lower() == local.lower():
             return full
@@ -99,13 +106,14 @@ def _closest(iri: str, known: frozenset[str]) -> str | None:
 def _short(iri: str, prefixes: dict[str, str]) -> str:
     """A prefixed name as a query would spell it (`pgv:role\\/leader`), or <iri>."""
     for prefix, ns in sorted(prefixes.items(), key=lambda kv: -len(kv[1])):
-        local = iri[len(ns):]
+        local = iri[len(ns) :]
         if iri.startswith(ns) and re.fullmatch(r"[\w-]+(/[\w-]+)*", local):
             return f"{prefix}:{local.replace('/', chr(92) + '/')}"
     return f"<{iri}>"
 
 
 # -- an empty answer ---------------------------------------------------------------------------
+
 
 def required_patterns(text: str) -> list[tuple[object, tuple]]:
     """The triple patterns every answer row must match, in query order, each with the GRAPH it
@@ -186,21 +194,28 @@ def _why_empty(loaded: Loaded, query: Query, asserted_only: bool) -> list[str]:
     asked = [text_of(g, t, m, True) for g, t, m in patterns]
     lonely = [i for i, part in enumerate(asked) if not matches([part])]
     if lonely:
-        return [f"0 rows: the pattern `{shown[i]}`{_line(query.text, patterns[i][1])} matches nothing"
-                + (" in the graph" if not bound else " with the bound values") for i in lonely[:3]]
+        return [
+            f"0 rows: the pattern `{shown[i]}`{_line(query.text, patterns[i][1])} matches nothing"
+            + (" in the graph" if not bound else " with the bound values")
+            for i in lonely[:3]
+        ]
     for k in range(2, len(asked) + 1):
         if not matches(asked[:k]):
-            return [f"0 rows: every pattern matches alone, but `{shown[k - 1]}`"
-                    f"{_line(query.text, patterns[k - 1][1])} matches nothing together with the patterns before it"]
+            return [
+                f"0 rows: every pattern matches alone, but `{shown[k - 1]}`"
+                f"{_line(query.text, patterns[k - 1][1])} matches nothing together with the patterns before it"
+            ]
     what = ", ".join(f"?{v}" for v in bound)
-    return ["0 rows: every triple pattern matches, together too; "
-            + (f"a FILTER, VALUES or the bound value of {what}" if what else "a FILTER or VALUES")
-            + " removes every row"
-            + " (undated facts have no pg:validFrom/pg:dateEarliest: OPTIONAL the date and test !BOUND)"]
+    return [
+        "0 rows: every triple pattern matches, together too; "
+        + (f"a FILTER, VALUES or the bound value of {what}" if what else "a FILTER or VALUES")
+        + " removes every row"
+        + " (undated facts have no pg:validFrom/pg:dateEarliest: OPTIONAL the date and test !BOUND)"
+    ]
 
 
 def _line(text: str, triple) -> str:
-    """ ' (line N)' for the first line naming the pattern's predicate, when one does."""
+    """' (line N)' for the first line naming the pattern's predicate, when one does."""
     predicate = triple[1]
     if type(predicate).__name__ != "URIRef":
         return ""

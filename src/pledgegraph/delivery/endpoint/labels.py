@@ -27,9 +27,10 @@ def names(loaded: Loaded, iris: list[str]) -> dict[str, str]:
     best: dict[str, tuple[int, str]] = {}
     wanted = sorted(set(iris))
     for start in range(0, len(wanted), _BATCH):
-        values = " ".join(f"<{i}>" for i in wanted[start:start + _BATCH])
-        rows = loaded.store.query(f"SELECT ?x ?l WHERE {{ VALUES ?x {{ {values} }} ?x <{RDFS}label> ?l }}",
-                                  default_graph=graphs)
+        values = " ".join(f"<{i}>" for i in wanted[start : start + _BATCH])
+        rows = loaded.store.query(
+            f"SELECT ?x ?l WHERE {{ VALUES ?x {{ {values} }} ?x <{RDFS}label> ?l }}", default_graph=graphs
+        )
         for row in rows:
             label = row[1]
             rank = 0 if label.language == "en" else 1 if not label.language else 2
@@ -44,12 +45,15 @@ def with_labels(answer: Answer, loaded: Loaded) -> Answer:
     shown as KIND/ID in tables."""
     if answer.form not in ("select",) or not answer.rows:
         return replace(answer, short_base=loaded.base)
-    iri_columns = [i for i in range(len(answer.variables))
-                   if any(isinstance(row[i], ox.NamedNode) for row in answer.rows)]
-    found = names(loaded, [row[i].value for row in answer.rows for i in iri_columns
-                           if isinstance(row[i], ox.NamedNode)])
-    iri_columns = [i for i in iri_columns if any(isinstance(row[i], ox.NamedNode) and row[i].value in found
-                                                 for row in answer.rows)]  # no column of blanks
+    iri_columns = [
+        i for i in range(len(answer.variables)) if any(isinstance(row[i], ox.NamedNode) for row in answer.rows)
+    ]
+    found = names(
+        loaded, [row[i].value for row in answer.rows for i in iri_columns if isinstance(row[i], ox.NamedNode)]
+    )
+    iri_columns = [
+        i for i in iri_columns if any(isinstance(row[i], ox.NamedNode) and row[i].value in found for row in answer.rows)
+    ]  # no column of blanks
     variables, rows = [], [[] for _ in answer.rows]
     for i, var in enumerate(answer.variables):
         variables.append(var)
@@ -70,7 +74,7 @@ def prefixed(iri: str, base: str) -> str:
     if ref:
         return ref
     for prefix, ns in PREFIXES.items():
-        local = iri[len(ns):]
+        local = iri[len(ns) :]
         if iri.startswith(ns) and local and all(c.isalnum() or c in "-_" for c in local):
             return f"{prefix}:{local}"
     return f"<{iri}>"
@@ -78,6 +82,10 @@ def prefixed(iri: str, base: str) -> str:
 
 def answer_names(loaded: Loaded, answer: dict) -> dict[str, str]:
     """The names of the IRIs in a SPARQL JSON results document (for the HTML answer of /sparql)."""
-    iris = [term["value"] for row in answer.get("results", {}).get("bindings", [])
-            for term in row.values() if term.get("type") == "uri"]
+    iris = [
+        term["value"]
+        for row in answer.get("results", {}).get("bindings", [])
+        for term in row.values()
+        if term.get("type") == "uri"
+    ]
     return names(loaded, iris)

@@ -17,16 +17,19 @@ from pledgegraph.errors import UnusableInput
 
 JSON, HTML = "application/json", "text/html"
 PATHS = ("/search", "/reconcile")
-SEARCH_FORM = ('<form action="/search" method="get" role="search"><label>Find an entity by any of its names: '
-               '<input name="q" type="search" required></label> <button>Search</button></form>')
+SEARCH_FORM = (
+    '<form action="/search" method="get" role="search"><label>Find an entity by any of its names: '
+    '<input name="q" type="search" required></label> <button>Search</button></form>'
+)
 
 
 def handles(path: str) -> bool:
     return path in PATHS or path.startswith("/reconcile/")
 
 
-def respond(index: Index, root: str, method: str, path: str, query_string: str, body: bytes = b"",
-            accept: str = "") -> tuple[int, bytes, str]:
+def respond(
+    index: Index, root: str, method: str, path: str, query_string: str, body: bytes = b"", accept: str = ""
+) -> tuple[int, bytes, str]:
     """The answer to a GET (or, for /reconcile, a form POST) at one of `PATHS`."""
     try:  # the request line arrives decoded as Latin-1; a client may have sent raw UTF-8 in it
         query_string = query_string.encode("latin-1").decode("utf-8")
@@ -51,17 +54,20 @@ def _search(index: Index, params: dict, accept: str) -> tuple[int, bytes, str]:
     text = params.get("q", "")
     kinds = [kind_named(k) for k in params.get("kind", "").split(",") if k]
     hits = index.search(text, kinds, params.get("lang", ""), _limit(params)) if text.strip() else []
-    wants_json = params.get("format") == "json" or (params.get("format") != "html" and JSON in accept
-                                                     and HTML not in accept)
+    wants_json = params.get("format") == "json" or (
+        params.get("format") != "html" and JSON in accept and HTML not in accept
+    )
     if wants_json:
         return _json({"query": text, "hits": [hit_json(h) for h in hits]})
     rows = "".join(
-        f'<li><a href="/{escape(h.entity.iri[len(index.base):])}">{escape(h.entity.label)}</a> '
+        f'<li><a href="/{escape(h.entity.iri[len(index.base) :])}">{escape(h.entity.label)}</a> '
         f"({escape(h.entity.kind)}, score {h.score:.0f})"
         + (f": matched <q>{escape(h.name)}</q> [{escape(h.lang)}]" if h.name != h.entity.label else "")
-        + (f"<br><small>{escape(h.entity.description)}</small>" if h.entity.description else "") + "</li>"
-        for h in hits)
-    form = SEARCH_FORM.replace('required>', f'required value="{escape(text)}">')
+        + (f"<br><small>{escape(h.entity.description)}</small>" if h.entity.description else "")
+        + "</li>"
+        for h in hits
+    )
+    form = SEARCH_FORM.replace("required>", f'required value="{escape(text)}">')
     found = f"<ol>{rows}</ol>" if hits else ("<p>No entity has a name like that.</p>" if text else "")
     return 200, pages.page(f"Search: {text}" if text else "Search", form + found, home="/").encode(), HTML
 

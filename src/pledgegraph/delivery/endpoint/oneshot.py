@@ -10,8 +10,16 @@ from pledgegraph.delivery.endpoint import advice, store
 from pledgegraph.delivery.endpoint.labels import with_labels
 
 
-def run_once(dist: Path, text: str, fmt: str | None = None, *, asserted_only: bool = False,
-             bound: dict[str, str] | None = None, labels: bool = False, warn=None) -> bytes:
+def run_once(
+    dist: Path,
+    text: str,
+    fmt: str | None = None,
+    *,
+    asserted_only: bool = False,
+    bound: dict[str, str] | None = None,
+    labels: bool = False,
+    warn=None,
+) -> bytes:
     """One query for the command line, answered in this process (no worker start-up to wait for).
 
     `fmt` defaults to "table" for SELECT/ASK and "turtle" for CONSTRUCT/DESCRIBE; `bound` pre-binds

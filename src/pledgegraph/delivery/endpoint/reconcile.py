@@ -27,24 +27,38 @@ PROPERTY_WEIGHT = 0.2  # the share of a candidate's score that its property cons
 
 # Properties offered for constraints and data extension: id -> (name, description, kinds it applies to).
 PROPERTIES = {
-    "kind": ("Kind", "What sort of organization, place or event (a concept of our vocabularies).",
-             ("organization", "place", "event")),
-    "parent": ("Parent", "The organization it is directly under (with dates), or the place it lies in.",
-               ("organization", "place")),
+    "kind": (
+        "Kind",
+        "What sort of organization, place or event (a concept of our vocabularies).",
+        ("organization", "place", "event"),
+    ),
+    "parent": (
+        "Parent",
+        "The organization it is directly under (with dates), or the place it lies in.",
+        ("organization", "place"),
+    ),
     "leader": ("Leader", "Who held a post at its head (with role and dates).", ("organization",)),
     "organization": ("Organization", "Organizations a person held a post in (with role and dates).", ("person",)),
     "founded": ("Founded", "When it was founded (EDTF).", ("organization",)),
     "dissolved": ("Dissolved", "When it ended (EDTF).", ("organization",)),
     "died": ("Reported death", "When a death was reported (EDTF).", ("person",)),
     "date": ("Date", "When it happened (EDTF).", ("event",)),
-    "description": ("Description", "A short neutral description, as a source gives it.",
-                    ("organization", "person", "event")),
+    "description": (
+        "Description",
+        "A short neutral description, as a source gives it.",
+        ("organization", "person", "event"),
+    ),
     "sources": ("Sources", "The documents its record cites.", tuple(k for k in schema.KINDS if k != "dataset")),
 }
 _RELATED = frozenset({"parent", "leader", "organization", "sources"})  # values are entities
 _DATED = frozenset({"parent", "leader", "organization"})  # values have [from, until]
-AT_SETTING = {"name": "at", "label": "At date", "type": "text", "default": "",
-              "help_text": "Only parents, leaders and organizations valid on this date (YYYY, YYYY-MM or YYYY-MM-DD)."}
+AT_SETTING = {
+    "name": "at",
+    "label": "At date",
+    "type": "text",
+    "default": "",
+    "help_text": "Only parents, leaders and organizations valid on this date (YYYY, YYYY-MM or YYYY-MM-DD).",
+}
 
 
 def type_iri(kind: str) -> str:
@@ -68,7 +82,7 @@ class Service:
     # -- identifiers --------------------------------------------------------------------------
 
     def entity_id(self, iri: str) -> str:
-        return iri[len(self.space):] if iri.startswith(self.space) else iri
+        return iri[len(self.space) :] if iri.startswith(self.space) else iri
 
     def iri_of(self, identifier: str) -> str:
         return identifier if identifier.startswith(self.space) else self.space + identifier
@@ -94,8 +108,11 @@ class Service:
             "view": {"url": self.root + "/id/{{id}}"},
             "defaultTypes": [type_of(k) for k in DEFAULT_TYPES],
             "preview": {"url": self.root + "/reconcile/preview?id={{id}}", "width": 420, "height": 180},
-            "suggest": {"entity": service("/reconcile/suggest/entity"), "type": service("/reconcile/suggest/type"),
-                        "property": service("/reconcile/suggest/property")},
+            "suggest": {
+                "entity": service("/reconcile/suggest/entity"),
+                "type": service("/reconcile/suggest/type"),
+                "property": service("/reconcile/suggest/property"),
+            },
             "extend": {"propose_properties": service("/reconcile/properties"), "property_settings": [AT_SETTING]},
         }
 
@@ -117,10 +134,16 @@ class Service:
         types = [types] if isinstance(types, str) else types
         limit = query.get("limit", DEFAULT_LIMIT)
         constraints = query.get("properties", [])
-        if not isinstance(text, str) or not isinstance(types, list) or not isinstance(constraints, list) \
-                or not isinstance(limit, int) or isinstance(limit, bool):
-            raise ValueError("a query has a string `query`, a `type` (string or list), an integer `limit` "
-                             "and a list of `properties`")
+        if (
+            not isinstance(text, str)
+            or not isinstance(types, list)
+            or not isinstance(constraints, list)
+            or not isinstance(limit, int)
+            or isinstance(limit, bool)
+        ):
+            raise ValueError(
+                "a query has a string `query`, a `type` (string or list), an integer `limit` and a list of `properties`"
+            )
         limit = max(1, min(limit, MAX_LIMIT))
         kinds = [k for k in (self.kind_of_type(str(t)) for t in types) if k]
         if types and not kinds:
@@ -138,11 +161,19 @@ class Service:
         candidates = []
         for score, hit, checks in scored[:limit]:
             features = [{"id": "name", "value": hit.score}] + [
-                {"id": f"property:{pid}", "value": ok} for (pid, _), ok in zip(pairs, checks)]
-            candidates.append({"id": self.entity_id(hit.entity.iri), "name": hit.entity.label, "score": score,
-                               "match": len(exact) == 1 and exact[0][1] is hit,
-                               "type": [type_of(hit.entity.kind)],
-                               "description": _describe(hit), "features": features})
+                {"id": f"property:{pid}", "value": ok} for (pid, _), ok in zip(pairs, checks)
+            ]
+            candidates.append(
+                {
+                    "id": self.entity_id(hit.entity.iri),
+                    "name": hit.entity.label,
+                    "score": score,
+                    "match": len(exact) == 1 and exact[0][1] is hit,
+                    "type": [type_of(hit.entity.kind)],
+                    "description": _describe(hit),
+                    "features": features,
+                }
+            )
         return candidates
 
     def _satisfies(self, iri: str, pid, wanted) -> bool:
@@ -155,8 +186,10 @@ class Service:
         wanted = str(wanted)
         if pid in _RELATED:
             return any(self._names_entity(v[0] if isinstance(v, list) else v, wanted) for v in values)
-        return any(key(wanted) == key(v) for v in values) or (pid == "description" and key(wanted) in key(
-            self.index.entity(iri).description if self.index.entity(iri) else ""))
+        return any(key(wanted) == key(v) for v in values) or (
+            pid == "description"
+            and key(wanted) in key(self.index.entity(iri).description if self.index.entity(iri) else "")
+        )
 
     def _names_entity(self, iri: str, wanted: str) -> bool:
         if wanted in (iri, self.entity_id(iri)):
@@ -172,42 +205,68 @@ class Service:
         if entity is None:
             return None
         names = sorted({f"{n} [{lang}]" if lang else n for n, lang, _ in self.index.names_of(entity.iri)})
-        return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                f"<title>{escape(entity.label)}</title></head><body style=\"font:14px sans-serif;margin:4px\">"
-                f"<p><a href=\"{escape(self.root)}/id/{escape(self.entity_id(entity.iri))}\" target=\"_blank\">"
-                f"<strong>{escape(entity.label)}</strong></a> ({escape(entity.kind)})</p>"
-                + (f"<p>{escape(entity.description)}</p>" if entity.description else "")
-                + f"<p>Also known as: {escape('; '.join(names))}</p></body></html>\n")
+        return (
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<title>{escape(entity.label)}</title></head><body style="font:14px sans-serif;margin:4px">'
+            f'<p><a href="{escape(self.root)}/id/{escape(self.entity_id(entity.iri))}" target="_blank">'
+            f"<strong>{escape(entity.label)}</strong></a> ({escape(entity.kind)})</p>"
+            + (f"<p>{escape(entity.description)}</p>" if entity.description else "")
+            + f"<p>Also known as: {escape('; '.join(names))}</p></body></html>\n"
+        )
 
     def suggest_entities(self, prefix: str, types=(), limit: int = DEFAULT_LIMIT) -> dict:
         kinds = [k for k in (self.kind_of_type(str(t)) for t in types) if k]
         hits = self.index.complete(prefix, kinds, limit=max(1, min(limit, MAX_LIMIT)))
-        return {"result": [{"id": self.entity_id(h.entity.iri), "name": h.entity.label,
-                            "description": _describe(h), "notable": [type_of(h.entity.kind)]} for h in hits]}
+        return {
+            "result": [
+                {
+                    "id": self.entity_id(h.entity.iri),
+                    "name": h.entity.label,
+                    "description": _describe(h),
+                    "notable": [type_of(h.entity.kind)],
+                }
+                for h in hits
+            ]
+        }
 
     def suggest_types(self, prefix: str) -> dict:
         wanted = prefix.strip().casefold()
-        return {"result": [{**type_of(k), "description": schema.KINDS[k].doc} for k in schema.KINDS
-                           if k != "dataset" and wanted in k]}
+        return {
+            "result": [
+                {**type_of(k), "description": schema.KINDS[k].doc}
+                for k in schema.KINDS
+                if k != "dataset" and wanted in k
+            ]
+        }
 
     def suggest_properties(self, prefix: str) -> dict:
         wanted = prefix.strip().casefold()
-        return {"result": [{"id": pid, "name": name, "description": doc}
-                           for pid, (name, doc, _) in PROPERTIES.items()
-                           if wanted in pid or wanted in name.casefold()]}
+        return {
+            "result": [
+                {"id": pid, "name": name, "description": doc}
+                for pid, (name, doc, _) in PROPERTIES.items()
+                if wanted in pid or wanted in name.casefold()
+            ]
+        }
 
     def propose_properties(self, type_id: str = "", limit: int = DEFAULT_LIMIT) -> dict:
         kind = self.kind_of_type(type_id) if type_id else None
-        properties = [{"id": pid, "name": name, "description": doc} for pid, (name, doc, kinds) in PROPERTIES.items()
-                      if kind is None or kind in kinds][:max(1, limit)]
+        properties = [
+            {"id": pid, "name": name, "description": doc}
+            for pid, (name, doc, kinds) in PROPERTIES.items()
+            if kind is None or kind in kinds
+        ][: max(1, limit)]
         return {"properties": properties, **({"type": type_id} if type_id else {}), "limit": max(1, limit)}
 
     def extend(self, query: dict) -> dict:
         """Data extension: the values of the asked properties for each id (entities as {id, name})."""
         ids, properties = query.get("ids"), query.get("properties")
-        if not isinstance(ids, list) or not isinstance(properties, list) or not all(
-                isinstance(p, dict) and isinstance(p.get("id"), str) for p in properties):
-            raise ValueError("a data extension query has `ids` and `properties` ([{\"id\": …}])")
+        if (
+            not isinstance(ids, list)
+            or not isinstance(properties, list)
+            or not all(isinstance(p, dict) and isinstance(p.get("id"), str) for p in properties)
+        ):
+            raise ValueError('a data extension query has `ids` and `properties` ([{"id": …}])')
         if len(ids) > MAX_BATCH or len(properties) > len(PROPERTIES):
             raise ValueError(f"at most {MAX_BATCH} ids and {len(PROPERTIES)} properties in one extension")
         meta = [{"id": p["id"], "name": PROPERTIES.get(p["id"], (p["id"],))[0]} for p in properties]
@@ -244,7 +303,7 @@ class Service:
 
 def _during(at: str, start: str, end: str) -> bool:
     """Whether the date `at` (a prefix of an ISO date) can fall within [start, end] (open where empty)."""
-    return (not start or start[:len(at)] <= at) and (not end or at <= end[:len(at)])
+    return (not start or start[: len(at)] <= at) and (not end or at <= end[: len(at)])
 
 
 def _span(start: str, end: str) -> str:

@@ -63,23 +63,27 @@ from pledgegraph.model.formats import FORMATS, by_suffix
 from pledgegraph.model.iris import ENTITY_PATH, entity_ref
 from pledgegraph.model.vocab import DCTERMS, PREFIXES, RDF
 
-MAX_BODY = 256 * 1024           # request body bytes (413 beyond, unread)
-MAX_HEADERS = 64 * 1024         # request line and headers bytes (as the standard library allowed)
-MAX_ANSWER = 16 * 1024 * 1024   # answer bytes (422 beyond); an HTML page renders at most a tenth as JSON
-MAX_PER_CLIENT = 8              # requests in flight per client address (429 beyond)
-MAX_ACTIVE = 128                # requests in flight in all (503 beyond)
-BACKLOG = 1024                  # connections the kernel queues before we accept them
-HEADER_SECONDS = 10.0           # from connection open (or the last answer) to complete headers
-BODY_SECONDS = 10.0             # to receive a request body
-SEND_SECONDS = 30.0             # to write an answer out
-SERVER_MEMORY_MB = 2048         # address space of the server process (`pledgegraph serve`), as for each worker
+MAX_BODY = 256 * 1024  # request body bytes (413 beyond, unread)
+MAX_HEADERS = 64 * 1024  # request line and headers bytes (as the standard library allowed)
+MAX_ANSWER = 16 * 1024 * 1024  # answer bytes (422 beyond); an HTML page renders at most a tenth as JSON
+MAX_PER_CLIENT = 8  # requests in flight per client address (429 beyond)
+MAX_ACTIVE = 128  # requests in flight in all (503 beyond)
+BACKLOG = 1024  # connections the kernel queues before we accept them
+HEADER_SECONDS = 10.0  # from connection open (or the last answer) to complete headers
+BODY_SECONDS = 10.0  # to receive a request body
+SEND_SECONDS = 30.0  # to write an answer out
+SERVER_MEMORY_MB = 2048  # address space of the server process (`pledgegraph serve`), as for each worker
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS_NS = "http://www.w3.org/ns/formats/"
 VOID = PREFIXES["void"]
 
 HTML = "text/html"
-RESULT_MEDIA_TYPES = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
-                      "csv": "text/csv", "tsv": "text/tab-separated-values"}
+RESULT_MEDIA_TYPES = {
+    "json": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+}
 # Media types -> our format, by kind of answer: tables (SELECT, ASK) and graphs (CONSTRUCT, DESCRIBE).
 # Plain JSON/XML are accepted for tables as many clients send them; N3 is answered as Turtle (a subset).
 _TABLE_TYPES = {**{mt: f for f, mt in RESULT_MEDIA_TYPES.items()}, "application/json": "json", "application/xml": "xml"}
@@ -88,25 +92,47 @@ _GRAPH_MEDIA_TYPES = {FORMATS[f].media_type: f for f in GRAPH_RESULT_FORMATS}
 # What `format=` (or `output=`) may say, as SPARQLWrapper, Virtuoso, Fuseki and people spell it:
 # name or media type -> (table format, graph format); "xml" and "json" fit either kind of answer.
 FORMAT_NAMES: dict[str, tuple[str | None, str | None]] = {
-    "json": ("json", "jsonld"), "xml": ("xml", "rdfxml"), "csv": ("csv", None), "tsv": ("tsv", None),
-    "turtle": (None, "turtle"), "ttl": (None, "turtle"), "n3": (None, "turtle"),
-    "ntriples": (None, "ntriples"), "nt": (None, "ntriples"), "n-triples": (None, "ntriples"),
-    "jsonld": (None, "jsonld"), "json-ld": (None, "jsonld"),
-    "rdfxml": (None, "rdfxml"), "rdf+xml": (None, "rdfxml"), "rdf": (None, "rdfxml"),
-    "html": ("html", "html"), HTML: ("html", "html"), "application/json": ("json", "jsonld"),
+    "json": ("json", "jsonld"),
+    "xml": ("xml", "rdfxml"),
+    "csv": ("csv", None),
+    "tsv": ("tsv", None),
+    "turtle": (None, "turtle"),
+    "ttl": (None, "turtle"),
+    "n3": (None, "turtle"),
+    "ntriples": (None, "ntriples"),
+    "nt": (None, "ntriples"),
+    "n-triples": (None, "ntriples"),
+    "jsonld": (None, "jsonld"),
+    "json-ld": (None, "jsonld"),
+    "rdfxml": (None, "rdfxml"),
+    "rdf+xml": (None, "rdfxml"),
+    "rdf": (None, "rdfxml"),
+    "html": ("html", "html"),
+    HTML: ("html", "html"),
+    "application/json": ("json", "jsonld"),
     "application/xml": ("xml", "rdfxml"),
-    **{mt: (f, None) for f, mt in RESULT_MEDIA_TYPES.items()}, **{mt: (None, f) for mt, f in _GRAPH_TYPES.items()},
+    **{mt: (f, None) for f, mt in RESULT_MEDIA_TYPES.items()},
+    **{mt: (None, f) for mt, f in _GRAPH_TYPES.items()},
 }
 # In the release's order (`webservers`: the page first, ties to the earlier offer), then what serve adds.
 _ENTITY_OFFERS = [FORMATS[f].media_type for f in ENTITY_FORMATS + ("rdfxml",)]
 _ONTOLOGY_OFFERS = [FORMATS[f].media_type for f in ONTOLOGY_FORMATS + ("ntriples",)]
-_SD_FORMATS = {"json": "SPARQL_Results_JSON", "xml": "SPARQL_Results_XML", "csv": "SPARQL_Results_CSV",
-               "tsv": "SPARQL_Results_TSV", "turtle": "Turtle", "ntriples": "N-Triples", "jsonld": "JSON-LD",
-               "rdfxml": "RDF_XML"}
+_SD_FORMATS = {
+    "json": "SPARQL_Results_JSON",
+    "xml": "SPARQL_Results_XML",
+    "csv": "SPARQL_Results_CSV",
+    "tsv": "SPARQL_Results_TSV",
+    "turtle": "Turtle",
+    "ntriples": "N-Triples",
+    "jsonld": "JSON-LD",
+    "rdfxml": "RDF_XML",
+}
 _HOST = re.compile(r"[A-Za-z0-9.\-]+(?::\d{1,5})?|\[[0-9A-Fa-f:.]+\](?::\d{1,5})?")
 _LINKABLE = re.compile(r"https?://", re.IGNORECASE)  # never a javascript:, data: or other scheme as a link
-_HTML_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
-                "base-uri 'none'; frame-ancestors 'none'")
+_HTML_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 class HttpError(Exception):
@@ -120,8 +146,15 @@ class HttpError(Exception):
 # A query past its time limit is 503 with the reason, as Fuseki answers (408 invites browsers to send it
 # again); an answer past the row or byte cap is 422: the query is understood but will not be answered
 # in full (413 is about request bodies, which stay 413).
-_STATUS = ((QuerySyntaxError, 400), (QueryRefused, 400), (QueryTimeout, 503), (TooLarge, 422),
-           (NotAcceptable, 406), (QueryError, 400), (Busy, 503))
+_STATUS = (
+    (QuerySyntaxError, 400),
+    (QueryRefused, 400),
+    (QueryTimeout, 503),
+    (TooLarge, 422),
+    (NotAcceptable, 406),
+    (QueryError, 400),
+    (Busy, 503),
+)
 
 
 def status_for(error: Exception) -> int:
@@ -142,9 +175,12 @@ class Response:
         if self.status == 304:  # no content, so no Content-Type or Content-Length (RFC 9110 §15.4.5)
             return {"Access-Control-Allow-Origin": "*", **self.headers}
         text = self.media_type.startswith("text/") or self.media_type.endswith(("json", "+xml"))
-        headers = {"Content-Type": self.media_type + ("; charset=utf-8" if text else ""),
-                   "Content-Length": str(len(self.body)), "X-Content-Type-Options": "nosniff",
-                   "Access-Control-Allow-Origin": "*"}
+        headers = {
+            "Content-Type": self.media_type + ("; charset=utf-8" if text else ""),
+            "Content-Length": str(len(self.body)),
+            "X-Content-Type-Options": "nosniff",
+            "Access-Control-Allow-Origin": "*",
+        }
         if self.media_type == HTML:
             headers["Content-Security-Policy"] = _HTML_POLICY
         headers.update(self.headers)
@@ -190,8 +226,11 @@ def answer_formats(accept: str | None, named: list[str]) -> tuple[str | None, st
     such as SPARQLWrapper send both, and browsers send only wildcards and HTML, so a form's or a
     link's `format=json` still gives JSON. Without either, Accept is negotiated with the HTML page
     on offer (no Accept: JSON, Turtle)."""
-    ranges = {part.split(";")[0].strip().lower() for part in (accept or "").split(",")
-              if not re.search(r";\s*q\s*=\s*0(?:\.0*)?\s*(?:;|$)", part)}
+    ranges = {
+        part.split(";")[0].strip().lower()
+        for part in (accept or "").split(",")
+        if not re.search(r";\s*q\s*=\s*0(?:\.0*)?\s*(?:;|$)", part)
+    }
 
     def named_in_accept(types: dict[str, str]) -> str | None:  # HTML preferred (a browser's application/xml
         chosen = negotiate(accept, list(types) + [HTML]) if ranges & set(types) else None  # ;q=0.9): not named
@@ -201,8 +240,12 @@ def answer_formats(accept: str | None, named: list[str]) -> tuple[str | None, st
     if named and (table is None or graph is None):
         known = [FORMAT_NAMES[n.strip().lower()] for n in named if n.strip().lower() in FORMAT_NAMES]
         if not known and (table, graph) == (None, None):
-            raise HttpError(406, f"format={named[0]} is not known here: use one of " + ", ".join(
-                sorted(name for name in FORMAT_NAMES if "/" not in name)) + ", or a media type")
+            raise HttpError(
+                406,
+                f"format={named[0]} is not known here: use one of "
+                + ", ".join(sorted(name for name in FORMAT_NAMES if "/" not in name))
+                + ", or a media type",
+            )
         if known:
             return table or known[0][0], graph or known[0][1]
     if table is None:
@@ -273,14 +316,28 @@ def _not_modified(headers, etag: str, modified: int) -> bool:
 class App:
     """Everything the server does, without the socket handling; see `make_server`."""
 
-    def __init__(self, dist: Path, queries_dir: Path, *, workers: int = 2, timeout: float = 10.0,
-                 max_rows: int = 10_000, max_body: int = MAX_BODY, max_answer: int = MAX_ANSWER):
+    def __init__(
+        self,
+        dist: Path,
+        queries_dir: Path,
+        *,
+        workers: int = 2,
+        timeout: float = 10.0,
+        max_rows: int = 10_000,
+        max_body: int = MAX_BODY,
+        max_answer: int = MAX_ANSWER,
+    ):
         self.loaded = load(dist)
         self.base = self.loaded.base
         self.max_body, self.max_answer = max_body, max_answer
         self.examples = examples(queries_dir) if Path(queries_dir).is_dir() else []
-        self.graph_sizes = {name: sum(1 for _ in self.loaded.store.quads_for_pattern(
-            None, None, None, ox.NamedNode(graph_iri(self.base, name)))) for name in GRAPH_NAMES}
+        self.graph_sizes = {
+            name: sum(
+                1
+                for _ in self.loaded.store.quads_for_pattern(None, None, None, ox.NamedNode(graph_iri(self.base, name)))
+            )
+            for name in GRAPH_NAMES
+        }
         self.names = Index.load(dist)
         self.modified = int(self.loaded.path.stat().st_mtime)  # when this build was written: Last-Modified
         self.loaded.descriptions  # noqa: B018 (made now, not during the first entity's request)
@@ -291,33 +348,46 @@ class App:
 
     # -- dispatch -----------------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, headers, read_body: Callable[[int], bytes],
-               client: str = "") -> Response:
+    def handle(
+        self, method: str, target: str, headers, read_body: Callable[[int], bytes], client: str = ""
+    ) -> Response:
         """The answer to one request, with the HTTP caching every GET and HEAD gets (`cached`)."""
         response = self._dispatch(method, target, headers, read_body, client)
         return cached(response, headers, self.modified) if method in ("GET", "HEAD") else response
 
-    def _dispatch(self, method: str, target: str, headers, read_body: Callable[[int], bytes],
-                  client: str = "") -> Response:
+    def _dispatch(
+        self, method: str, target: str, headers, read_body: Callable[[int], bytes], client: str = ""
+    ) -> Response:
         try:
             path, _, query_string = target.partition("?")
             path = urllib.parse.unquote(path)
             if method == "OPTIONS":  # a browser's CORS preflight before a cross-origin POST
-                return Response(204, headers={"Allow": "GET, HEAD, POST, OPTIONS",
-                                              "Access-Control-Allow-Methods": "GET, HEAD, POST",
-                                              "Access-Control-Allow-Headers": "Accept, Content-Type",
-                                              "Access-Control-Max-Age": "86400"})
+                return Response(
+                    204,
+                    headers={
+                        "Allow": "GET, HEAD, POST, OPTIONS",
+                        "Access-Control-Allow-Methods": "GET, HEAD, POST",
+                        "Access-Control-Allow-Headers": "Accept, Content-Type",
+                        "Access-Control-Max-Age": "86400",
+                    },
+                )
             if method not in ("GET", "HEAD", "POST"):
-                raise HttpError(405, f"{method} is not supported: this service is read-only",
-                                {"Allow": "GET, HEAD, POST"})
+                raise HttpError(
+                    405, f"{method} is not supported: this service is read-only", {"Allow": "GET, HEAD, POST"}
+                )
             if path == "/sparql":
                 return self.sparql(method, query_string, headers, read_body, client)
             if lookup.handles(path):  # name search and the Reconciliation API
                 host = headers.get("Host") or ""
                 status, body, media_type = lookup.respond(
-                    self.names, f"http://{host if _HOST.fullmatch(host) else 'localhost'}", method, path,
-                    query_string, self._body(headers, read_body) if method == "POST" else b"",
-                    headers.get("Accept") or "")
+                    self.names,
+                    f"http://{host if _HOST.fullmatch(host) else 'localhost'}",
+                    method,
+                    path,
+                    query_string,
+                    self._body(headers, read_body) if method == "POST" else b"",
+                    headers.get("Accept") or "",
+                )
                 return Response(status, body, media_type, {"Vary": "Accept"} if path == "/search" else {})
             if method == "POST":
                 raise HttpError(405, "POST is only accepted at /sparql and /reconcile", {"Allow": "GET, HEAD"})
@@ -335,8 +405,7 @@ class App:
                 return self.void(headers.get("Accept"), headers.get("Host"))
             raise HttpError(404, f"nothing at {path}: entities live at /id/<kind>/<id>, queries at /sparql")
         except (PledgegraphError, HttpError) as e:
-            return Response(status_for(e), _error_text(status_for(e), e).encode(),
-                            headers=getattr(e, "headers", {}))
+            return Response(status_for(e), _error_text(status_for(e), e).encode(), headers=getattr(e, "headers", {}))
 
     # -- SPARQL protocol ----------------------------------------------------------------------
 
@@ -352,8 +421,11 @@ class App:
             elif content_type == "application/sparql-update":
                 raise QueryRefused("updates are not accepted: this graph is read-only")
             else:
-                raise HttpError(415, "send a query as application/sparql-query or as an "
-                                     "application/x-www-form-urlencoded form with query=…")
+                raise HttpError(
+                    415,
+                    "send a query as application/sparql-query or as an "
+                    "application/x-www-form-urlencoded form with query=…",
+                )
         if "update" in params:
             raise QueryRefused("updates are not accepted: this graph is read-only")
         queries = params.get("query", [])
@@ -374,15 +446,18 @@ class App:
                 return Response(200, self.query_page().encode(), HTML, vary)
             if graph is None:
                 raise HttpError(406, "this is RDF, available as " + ", ".join(list(_GRAPH_MEDIA_TYPES) + [HTML]))
-            return Response(200, self.service_description(headers.get("Host"), graph),
-                            FORMATS[graph].media_type, vary)
+            return Response(200, self.service_description(headers.get("Host"), graph), FORMATS[graph].media_type, vary)
         text = queries[0]
-        options = {"default_graphs": params.get("default-graph-uri") or None,
-                   "named_graphs": params.get("named-graph-uri") or None, "bindings": bindings}
+        options = {
+            "default_graphs": params.get("default-graph-uri") or None,
+            "named_graphs": params.get("named-graph-uri") or None,
+            "bindings": bindings,
+        }
         if table == "html" and graph == "html":
             # a page: the worker answers in JSON or Turtle, bounded so the page stays under the cap
-            form, answer = self.pool.run(text, {"table": "json", "graph": "turtle"}, client,
-                                         max_bytes=self.max_answer // 10, **options)
+            form, answer = self.pool.run(
+                text, {"table": "json", "graph": "turtle"}, client, max_bytes=self.max_answer // 10, **options
+            )
             if form in ("construct", "describe"):
                 results = f"<pre>{escape(answer.decode())}</pre>"
             else:
@@ -392,8 +467,11 @@ class App:
             return Response(200, self.query_page(text, results).encode(), HTML, vary)
         table, graph = (None if table == "html" else table), (None if graph == "html" else graph)
         if table is None and graph is None:
-            raise HttpError(406, "answers are available as " + ", ".join(
-                list(RESULT_MEDIA_TYPES.values()) + list(_GRAPH_MEDIA_TYPES) + [HTML]))
+            raise HttpError(
+                406,
+                "answers are available as "
+                + ", ".join(list(RESULT_MEDIA_TYPES.values()) + list(_GRAPH_MEDIA_TYPES) + [HTML]),
+            )
         form, answer = self.pool.run(text, {"table": table, "graph": graph}, client, **options)
         media_type = FORMATS[graph].media_type if form in ("construct", "describe") else RESULT_MEDIA_TYPES[table]
         return Response(200, answer, media_type, vary)
@@ -423,25 +501,35 @@ class App:
         n = ox.NamedNode
         endpoint, dataset, default = n(root), n(root + "#dataset"), n(root + "#default-graph")
         rdf_type = n(RDF + "type")
-        triples = [ox.Triple(endpoint, rdf_type, n(SD + "Service")),
-                   ox.Triple(endpoint, n(SD + "endpoint"), endpoint),
-                   ox.Triple(endpoint, n(SD + "supportedLanguage"), n(SD + "SPARQL11Query")),
-                   ox.Triple(endpoint, n(SD + "defaultDataset"), dataset),
-                   ox.Triple(dataset, rdf_type, n(SD + "Dataset")),
-                   ox.Triple(dataset, n(SD + "defaultGraph"), default),
-                   ox.Triple(default, rdf_type, n(SD + "Graph")),
-                   ox.Triple(default, n(DCTERMS + "description"),
-                             ox.Literal("The asserted and the inferred graphs together.", language="en"))]
+        triples = [
+            ox.Triple(endpoint, rdf_type, n(SD + "Service")),
+            ox.Triple(endpoint, n(SD + "endpoint"), endpoint),
+            ox.Triple(endpoint, n(SD + "supportedLanguage"), n(SD + "SPARQL11Query")),
+            ox.Triple(endpoint, n(SD + "defaultDataset"), dataset),
+            ox.Triple(dataset, rdf_type, n(SD + "Dataset")),
+            ox.Triple(dataset, n(SD + "defaultGraph"), default),
+            ox.Triple(default, rdf_type, n(SD + "Graph")),
+            ox.Triple(
+                default,
+                n(DCTERMS + "description"),
+                ox.Literal("The asserted and the inferred graphs together.", language="en"),
+            ),
+        ]
         triples += [ox.Triple(endpoint, n(SD + "resultFormat"), n(FORMATS_NS + f)) for f in _SD_FORMATS.values()]
         for name in GRAPH_NAMES:
             entry, graph = n(f"{root}#graph-{name}"), n(f"{root}#graph-{name}-content")
-            triples += [ox.Triple(dataset, n(SD + "namedGraph"), entry),
-                        ox.Triple(entry, rdf_type, n(SD + "NamedGraph")),
-                        ox.Triple(entry, n(SD + "name"), n(graph_iri(self.base, name))),
-                        ox.Triple(entry, n(SD + "graph"), graph),
-                        ox.Triple(graph, rdf_type, n(SD + "Graph")),
-                        ox.Triple(graph, n(VOID + "triples"), ox.Literal(str(self.graph_sizes[name]),
-                                                                          datatype=n(PREFIXES["xsd"] + "integer")))]
+            triples += [
+                ox.Triple(dataset, n(SD + "namedGraph"), entry),
+                ox.Triple(entry, rdf_type, n(SD + "NamedGraph")),
+                ox.Triple(entry, n(SD + "name"), n(graph_iri(self.base, name))),
+                ox.Triple(entry, n(SD + "graph"), graph),
+                ox.Triple(graph, rdf_type, n(SD + "Graph")),
+                ox.Triple(
+                    graph,
+                    n(VOID + "triples"),
+                    ox.Literal(str(self.graph_sizes[name]), datatype=n(PREFIXES["xsd"] + "integer")),
+                ),
+            ]
         return serialize(sorted(triples, key=str), fmt, {**PREFIXES, "sd": SD, "formats": FORMATS_NS})
 
     # -- the ontology ---------------------------------------------------------------------------
@@ -453,8 +541,11 @@ class App:
         if dot:
             fmt = "html" if suffix == "html" else getattr(by_suffix("." + suffix), "name", None)
             if fmt not in GRAPH_RESULT_FORMATS + ("html",):
-                raise HttpError(404, f"no /ontology.{suffix}: use /ontology.html, "
-                                     + ", ".join("/ontology" + FORMATS[f].suffix for f in GRAPH_RESULT_FORMATS))
+                raise HttpError(
+                    404,
+                    f"no /ontology.{suffix}: use /ontology.html, "
+                    + ", ".join("/ontology" + FORMATS[f].suffix for f in GRAPH_RESULT_FORMATS),
+                )
         else:
             offers = [HTML] + _ONTOLOGY_OFFERS
             chosen = negotiate(accept, offers)
@@ -468,8 +559,13 @@ class App:
                 raise HttpError(404, "this build has no ontology.html: its RDF is at /ontology.ttl")
             return Response(200, page.read_bytes(), HTML, headers)
         graph = ox.NamedNode(graph_iri(self.base, "ontology"))
-        triples = sorted({ox.Triple(q.subject, q.predicate, q.object)
-                          for q in self.loaded.store.quads_for_pattern(None, None, None, graph)}, key=str)
+        triples = sorted(
+            {
+                ox.Triple(q.subject, q.predicate, q.object)
+                for q in self.loaded.store.quads_for_pattern(None, None, None, graph)
+            },
+            key=str,
+        )
         return Response(200, serialize(triples, fmt), FORMATS[fmt].media_type, headers)
 
     # -- the other IRIs of the data: vocabularies, the dataset, its graphs -----------------------
@@ -477,8 +573,10 @@ class App:
     def _in_ontology(self, iri: str) -> bool:
         """Whether the ontology document says anything of `iri` (a term, its version IRIs)."""
         graph, node = ox.NamedNode(graph_iri(self.base, "ontology")), ox.NamedNode(iri)
-        return any(next(self.loaded.store.quads_for_pattern(s, None, o, graph), None) is not None
-                   for s, o in ((node, None), (None, node)))
+        return any(
+            next(self.loaded.store.quads_for_pattern(s, None, o, graph), None) is not None
+            for s, o in ((node, None), (None, node))
+        )
 
     @property
     def _void_subjects(self) -> set[str]:
@@ -489,8 +587,9 @@ class App:
         offers = ([HTML] if self._ontology_page.is_file() else []) + _ONTOLOGY_OFFERS
         chosen = negotiate(accept, offers)
         if chosen is None:
-            raise HttpError(406, "this IRI is described in the ontology, available as " + ", ".join(offers),
-                            {"Vary": "Accept"})
+            raise HttpError(
+                406, "this IRI is described in the ontology, available as " + ", ".join(offers), {"Vary": "Accept"}
+            )
         target = "/ontology" + (".html" if chosen == HTML else FORMATS[_GRAPH_MEDIA_TYPES[chosen]].suffix)
         return Response(303, f"see {target}\n".encode(), headers={"Location": target, "Vary": "Accept"})
 
@@ -499,8 +598,7 @@ class App:
         offers = [HTML] + [FORMATS[f].media_type for f in GRAPH_RESULT_FORMATS]
         chosen = negotiate(accept, offers)
         if chosen is None:
-            raise HttpError(406, "this IRI is described by VoID, available as " + ", ".join(offers),
-                            {"Vary": "Accept"})
+            raise HttpError(406, "this IRI is described by VoID, available as " + ", ".join(offers), {"Vary": "Accept"})
         target = "/" if chosen == HTML else "/.well-known/void"
         return Response(303, f"see {target}\n".encode(), headers={"Location": target, "Vary": "Accept"})
 
@@ -512,23 +610,36 @@ class App:
         if chosen is None:
             raise HttpError(406, "VoID is available as " + ", ".join(offers), {"Vary": "Accept"})
         endpoint = f"http://{host if host and _HOST.fullmatch(host) else 'localhost'}/sparql"
-        triples = self._void + [ox.Triple(ox.NamedNode(self.info.release_iri()), ox.NamedNode(VOID + "sparqlEndpoint"),
-                                          ox.NamedNode(endpoint))]
+        triples = self._void + [
+            ox.Triple(
+                ox.NamedNode(self.info.release_iri()), ox.NamedNode(VOID + "sparqlEndpoint"), ox.NamedNode(endpoint)
+            )
+        ]
         fmt = _GRAPH_MEDIA_TYPES[chosen]
         return Response(200, serialize(sorted(triples, key=str), fmt), FORMATS[fmt].media_type, {"Vary": "Accept"})
 
     @cached_property
     def _void(self) -> list[ox.Triple]:
-        graphs = {name: [ox.Triple(q.subject, q.predicate, q.object) for q in self.loaded.store.quads_for_pattern(
-            None, None, None, ox.NamedNode(graph_iri(self.base, name)))] for name in GRAPH_NAMES}
+        graphs = {
+            name: [
+                ox.Triple(q.subject, q.predicate, q.object)
+                for q in self.loaded.store.quads_for_pattern(None, None, None, ox.NamedNode(graph_iri(self.base, name)))
+            ]
+            for name in GRAPH_NAMES
+        }
         data = sorted(set(graphs["asserted"]) | set(graphs["inferred"]), key=str)
         return catalog.void_triples(self.info, data, graphs, sorted(self.loaded.descriptions), [], [], None)
 
     @cached_property
     def info(self) -> DatasetInfo:
         graph = ox.NamedNode(graph_iri(self.base, "asserted"))
-        return dataset_info(self.base, [ox.Triple(q.subject, q.predicate, q.object) for q in
-                                        self.loaded.store.quads_for_pattern(None, None, None, graph)])
+        return dataset_info(
+            self.base,
+            [
+                ox.Triple(q.subject, q.predicate, q.object)
+                for q in self.loaded.store.quads_for_pattern(None, None, None, graph)
+            ],
+        )
 
     @property
     def _ontology_page(self) -> Path:
@@ -545,8 +656,11 @@ class App:
         if dot:
             fmt = "html" if suffix == "html" else getattr(by_suffix("." + suffix), "name", None)
             if fmt not in GRAPH_RESULT_FORMATS + ("html",):
-                raise HttpError(404, f"no .{suffix} representation: use .html, "
-                                     + ", ".join(FORMATS[f].suffix for f in GRAPH_RESULT_FORMATS))
+                raise HttpError(
+                    404,
+                    f"no .{suffix} representation: use .html, "
+                    + ", ".join(FORMATS[f].suffix for f in GRAPH_RESULT_FORMATS),
+                )
         else:
             offers = [HTML] + _ENTITY_OFFERS
             chosen = negotiate(accept, offers)
@@ -560,47 +674,61 @@ class App:
         if owner != iri:  # a node inside a record: its page is the record's
             target = self.link(owner) + (".html" if dot else "")
             return Response(303, f"see {target}\n".encode(), headers={"Location": target})
-        html = pages.render_entity(self.loaded.store, iri, self.base, self.link,
-                                   alternates=pages.alternates_for(stem), home="/")
+        html = pages.render_entity(
+            self.loaded.store, iri, self.base, self.link, alternates=pages.alternates_for(stem), home="/"
+        )
         return Response(200, html.encode(), HTML, headers)
 
     def link(self, iri: str) -> str:
         """Entity IRIs under the base are served here; anything else is linked as it is."""
-        return "/" + iri[len(self.base):] if entity_ref(iri, self.base) is not None else iri
+        return "/" + iri[len(self.base) :] if entity_ref(iri, self.base) is not None else iri
 
     # -- HTML ---------------------------------------------------------------------------------
 
     def index_page(self) -> str:
-        intro = ('<p>A cited linked-data graph of militant organizations, provinces, leaders and pledges of '
-                 'allegiance. Ask it anything at <a href="/sparql">/sparql</a>; reconcile names with it '
-                 '(OpenRefine) at <a href="/reconcile">/reconcile</a>.</p>' + lookup.SEARCH_FORM)
+        intro = (
+            "<p>A cited linked-data graph of militant organizations, provinces, leaders and pledges of "
+            'allegiance. Ask it anything at <a href="/sparql">/sparql</a>; reconcile names with it '
+            '(OpenRefine) at <a href="/reconcile">/reconcile</a>.</p>' + lookup.SEARCH_FORM
+        )
         return pages.render_index(self.loaded.store, self.base, self.link, intro=intro)
 
     def query_page(self, text: str = "", results: str = "") -> str:
         """A form that works with no script and no network; results, when given, below it."""
         if not text:
-            text = (self.examples[0].text if self.examples
-                    else "SELECT ?s ?label WHERE {\n  ?s skos:prefLabel ?label\n} LIMIT 20")
-        options = "".join(f'<option value="{f}">{f}</option>'
-                          for f in ("html", "json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld", "rdfxml"))
+            text = (
+                self.examples[0].text
+                if self.examples
+                else "SELECT ?s ?label WHERE {\n  ?s skos:prefLabel ?label\n} LIMIT 20"
+            )
+        options = "".join(
+            f'<option value="{f}">{f}</option>'
+            for f in ("html", "json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld", "rdfxml")
+        )
         links = "".join(
             f'<li><a href="/sparql?{escape(urllib.parse.urlencode({"query": e.text, "format": "html"}))}">'
-            f"{escape(e.name)}</a> {escape(e.title)}</li>" for e in self.examples)
+            f"{escape(e.name)}</a> {escape(e.title)}</li>"
+            for e in self.examples
+        )
         prefixes = " ".join(f"<code>{escape(p)}:</code>" for p in PREFIXES)
-        body = ("<h1>SPARQL</h1>"
-                '<form method="post" action="/sparql" accept-charset="utf-8">'
-                f'<textarea name="query" rows="14" style="width:100%;font-family:monospace">{escape(text)}</textarea>'
-                f'<p><label>Answer as <select name="format">{options}</select></label> '
-                '<label><input type="checkbox" name="labels" value="1"> names beside IRIs</label> '
-                '<button type="submit">Run</button></p></form>'
-                f'<p class="muted">Predeclared prefixes: {prefixes}. The default graph holds the asserted and '
-                "inferred facts; each query has a time limit and a row cap.</p>"
-                + (f"<h2>Answer</h2>{results}" if results else "")
-                + (f"<h2>Examples</h2><ul>{links}</ul>" if links else ""))
-        return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-                '<meta name="viewport" content="width=device-width,initial-scale=1">'
-                f"<title>pledgegraph SPARQL</title><style>{pages.CSS}</style></head>"
-                f'<body><header><a href="/">pledgegraph</a></header><main>{body}</main></body></html>\n')
+        body = (
+            "<h1>SPARQL</h1>"
+            '<form method="post" action="/sparql" accept-charset="utf-8">'
+            f'<textarea name="query" rows="14" style="width:100%;font-family:monospace">{escape(text)}</textarea>'
+            f'<p><label>Answer as <select name="format">{options}</select></label> '
+            '<label><input type="checkbox" name="labels" value="1"> names beside IRIs</label> '
+            '<button type="submit">Run</button></p></form>'
+            f'<p class="muted">Predeclared prefixes: {prefixes}. The default graph holds the asserted and '
+            "inferred facts; each query has a time limit and a row cap.</p>"
+            + (f"<h2>Answer</h2>{results}" if results else "")
+            + (f"<h2>Examples</h2><ul>{links}</ul>" if links else "")
+        )
+        return (
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width,initial-scale=1">'
+            f"<title>pledgegraph SPARQL</title><style>{pages.CSS}</style></head>"
+            f'<body><header><a href="/">pledgegraph</a></header><main>{body}</main></body></html>\n'
+        )
 
     def _results_html(self, answer: dict, names: dict[str, str] | None = None) -> str:
         if "boolean" in answer:
@@ -608,9 +736,11 @@ class App:
         variables = answer["head"]["vars"]
         rows = answer["results"]["bindings"]
         head = "".join(f"<th>?{escape(v)}</th>" for v in variables)
-        body = "".join("<tr>" + "".join(f"<td>{self._term_html(row.get(v), names)}</td>" for v in variables) + "</tr>"
-                       for row in rows)
-        return f"<p class=\"muted\">{len(rows)} row(s)</p><table><tr>{head}</tr>{body}</table>"
+        body = "".join(
+            "<tr>" + "".join(f"<td>{self._term_html(row.get(v), names)}</td>" for v in variables) + "</tr>"
+            for row in rows
+        )
+        return f'<p class="muted">{len(rows)} row(s)</p><table><tr>{head}</tr>{body}</table>'
 
     def _term_html(self, term: dict | None, names: dict[str, str] | None = None) -> str:
         if not term:
@@ -640,6 +770,7 @@ def _error_text(status: int, error: Exception) -> str:
 
 
 # -- the socket side ---------------------------------------------------------------------------
+
 
 class _Headers(dict):
     """Request headers by case-insensitive name; repeated headers joined with commas."""
@@ -673,11 +804,15 @@ class Asgi:
             return
         client = (scope.get("client") or ("", 0))[0]
         if self.per_client[client] >= MAX_PER_CLIENT:
-            response = Response(429, f"429 Too Many Requests: at most {MAX_PER_CLIENT} requests at once "
-                                     "from one address\n".encode(), headers={"Retry-After": "1"})
+            response = Response(
+                429,
+                f"429 Too Many Requests: at most {MAX_PER_CLIENT} requests at once from one address\n".encode(),
+                headers={"Retry-After": "1"},
+            )
         elif self.active >= MAX_ACTIVE:
-            response = Response(503, b"503 Service Unavailable: too many requests at once\n",
-                                headers={"Retry-After": "1"})
+            response = Response(
+                503, b"503 Service Unavailable: too many requests at once\n", headers={"Retry-After": "1"}
+            )
         else:
             self.per_client[client] += 1
             self.active += 1
@@ -702,13 +837,18 @@ class Asgi:
                 try:
                     body = await asyncio.wait_for(_read_body(receive, length), BODY_SECONDS)
                 except TimeoutError:
-                    return Response(408, f"408 Request Timeout: the body did not arrive within "
-                                         f"{BODY_SECONDS:g} s\n".encode(), headers={"Connection": "close"})
-        target = scope["raw_path"].decode("latin-1") + ("?" + scope["query_string"].decode("latin-1")
-                                                        if scope["query_string"] else "")
+                    return Response(
+                        408,
+                        f"408 Request Timeout: the body did not arrive within {BODY_SECONDS:g} s\n".encode(),
+                        headers={"Connection": "close"},
+                    )
+        target = scope["raw_path"].decode("latin-1") + (
+            "?" + scope["query_string"].decode("latin-1") if scope["query_string"] else ""
+        )
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, self.app.handle, method, target, headers,
-                                          lambda n: body[:n], client)
+        return await loop.run_in_executor(
+            self.executor, self.app.handle, method, target, headers, lambda n: body[:n], client
+        )
 
     @staticmethod
     async def _send(scope, send, response: Response) -> None:
@@ -721,8 +861,13 @@ class Asgi:
                     return
                 view = memoryview(response.body)
                 for start in range(0, max(len(view), 1), 65536):
-                    await send({"type": "http.response.body", "body": bytes(view[start:start + 65536]),
-                                "more_body": start + 65536 < len(view)})
+                    await send(
+                        {
+                            "type": "http.response.body",
+                            "body": bytes(view[start : start + 65536]),
+                            "more_body": start + 65536 < len(view),
+                        }
+                    )
         except TimeoutError:
             pass  # Hypercorn closes the connection when the application returns mid-answer
 
@@ -746,8 +891,9 @@ class Server:
     def __init__(self, address, app: App, log: Callable[[str], None] | None = None):
         self.app, self.log = app, log
         host, port = address
-        self.socket = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
-                                           backlog=BACKLOG)
+        self.socket = socket.create_server(
+            (host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET, backlog=BACKLOG
+        )
         self.server_address = self.socket.getsockname()
         self.asgi = Asgi(app, log)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -787,8 +933,15 @@ class Server:
         self.app.close()
 
 
-def make_server(dist: Path, queries_dir: Path, host: str = "127.0.0.1", port: int = 8080, *,
-                log: Callable[[str], None] | None = None, **limits) -> Server:
+def make_server(
+    dist: Path,
+    queries_dir: Path,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    log: Callable[[str], None] | None = None,
+    **limits,
+) -> Server:
     """A ready server (workers started, socket bound); call `serve_forever()`, then `server_close()`."""
     app = App(dist, queries_dir, **limits)
     try:

@@ -16,8 +16,23 @@ from pledgegraph.delivery.endpoint.store import Loaded, describe
 from pledgegraph.errors import UnusableInput
 from pledgegraph.model.iris import entity_ref, ref_iri
 
-_BLOCKS = {"p", "div", "h1", "h2", "h3", "section", "blockquote", "table", "tr", "figure", "nav", "ul", "ol", "dl",
-           "dt"}
+_BLOCKS = {
+    "p",
+    "div",
+    "h1",
+    "h2",
+    "h3",
+    "section",
+    "blockquote",
+    "table",
+    "tr",
+    "figure",
+    "nav",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+}
 _SKIP = {"style", "script", "head", "title", "svg", "nav", "figure"}
 
 
@@ -59,8 +74,10 @@ def text_page(loaded: Loaded, iri: str) -> str:
     curated = ox.Store()  # the asserted facts and the ontology's labels: no inferred inverses and
     for name in ("asserted", "ontology"):  # superproperties repeating what the page already says
         graph = ox.NamedNode(graph_iri(base, name))
-        curated.extend(ox.Quad(q.subject, q.predicate, q.object, graph)
-                       for q in loaded.store.quads_for_pattern(None, None, None, graph))
+        curated.extend(
+            ox.Quad(q.subject, q.predicate, q.object, graph)
+            for q in loaded.store.quads_for_pattern(None, None, None, graph)
+        )
     html = render_entity(curated, iri, base, link=lambda target: target)
     parser = _Text(base)
     parser.feed(html)

@@ -36,13 +36,18 @@ from pledgegraph.model.iris import entity_of, entity_ref, ref_iri
 from pledgegraph.model.vocab import DEFAULT_BASE, PGV, PREFIXES, XSD
 
 DATASET_FILE = OUTPUT_STEM + ".trig"
-RESULT_FORMATS = ("json", "xml", "csv", "tsv")          # SELECT and ASK answers
+RESULT_FORMATS = ("json", "xml", "csv", "tsv")  # SELECT and ASK answers
 GRAPH_RESULT_FORMATS = ("turtle", "ntriples", "jsonld", "rdfxml")  # CONSTRUCT and DESCRIBE answers
-_OX_RESULT_FORMATS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
-                      "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
+_OX_RESULT_FORMATS = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
 
 
 # -- loading -----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Loaded:
@@ -61,8 +66,11 @@ class Loaded:
     def descriptions(self) -> dict[str, list[ox.Triple]]:
         """Entity IRI -> its RDF as served and released (`describe.descriptions` over the data:
         the asserted and inferred graphs), made on first use."""
-        data = {ox.Triple(q.subject, q.predicate, q.object) for g in self.default_graphs()
-                for q in self.store.quads_for_pattern(None, None, None, g)}
+        data = {
+            ox.Triple(q.subject, q.predicate, q.object)
+            for g in self.default_graphs()
+            for q in self.store.quads_for_pattern(None, None, None, g)
+        }
         return descriptions(data, self.base, entity_iris(self.store, self.base))
 
     def default_graphs(self, asserted_only: bool = False) -> list[ox.NamedNode]:
@@ -81,8 +89,11 @@ def load(dist: Path) -> Loaded:
     except (SyntaxError, OSError) as e:
         raise UnusableInput(f"{path} cannot be read ({e}): run `pledgegraph build` again") from e
     suffix = graph_iri("", "asserted")
-    bases = [g.value[: -len(suffix)] for g in store.named_graphs()
-             if isinstance(g, ox.NamedNode) and g.value.endswith(suffix)]
+    bases = [
+        g.value[: -len(suffix)]
+        for g in store.named_graphs()
+        if isinstance(g, ox.NamedNode) and g.value.endswith(suffix)
+    ]
     if len(bases) != 1:
         raise UnusableInput(f"{path} has no single asserted graph (<…{suffix}>): run `pledgegraph build` again")
     return Loaded(store, bases[0], path)
@@ -127,7 +138,8 @@ class Query:
 # Tokens, for what reads a query without running it (`advice.py`, DESCRIBE of records); the
 # safety checks decide on the parsed query (`check_query`).
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<space>\s+)
   | (?P<comment>\#[^\n\r]*)
   | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
@@ -137,7 +149,10 @@ _TOKEN = re.compile(r"""
   | (?P<pname>(?:[^\W\d_][\w.-]*)?:(?:[\w:.-]|%[0-9A-Fa-f]{2}|\\[_~.!$&'()*+,;=/?\#@%-])*)
   | (?P<word>[^\W\d][\w-]*)
   | (?P<other>.)
-""", re.VERBOSE | re.DOTALL)
+""",
+    re.VERBOSE | re.DOTALL,
+)
+
 
 def _tokens(text: str) -> list[tuple[str, str]]:
     found = []
@@ -155,17 +170,25 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 def _unescape(text: str) -> str:
     """Codepoint escapes are replaced before parsing (SPARQL 1.1 §19.2), as Oxigraph does: a
     keyword spelt `\\u0053ERVICE` is still SERVICE."""
+
     def replace(m):
         code = int(m.group(1) or m.group(2), 16)
         return chr(code) if code <= 0x10FFFF else m.group()
+
     return _UNICODE_ESCAPE.sub(replace, text)
 
 
 def prefix_declarations(tokens: list[tuple[str, str]]) -> list[int]:
     """The positions of `PREFIX name: <iri>` declarations in a query's tokens."""
-    return [i for i, (kind, value) in enumerate(tokens)
-            if kind == "word" and value.upper() == "PREFIX" and i + 2 < len(tokens)
-            and tokens[i + 1][0] == "pname" and tokens[i + 2][0] == "iri"]
+    return [
+        i
+        for i, (kind, value) in enumerate(tokens)
+        if kind == "word"
+        and value.upper() == "PREFIX"
+        and i + 2 < len(tokens)
+        and tokens[i + 1][0] == "pname"
+        and tokens[i + 2][0] == "iri"
+    ]
 
 
 def declared_prefixes(tokens: list[tuple[str, str]]) -> dict[str, str]:
@@ -199,9 +222,10 @@ def check_query(text: str, allowed_graphs: Iterable[str]) -> Query:
         operations = _update_operations(parseUpdate, source)
         if operations:
             raise QueryRefused(f"updates are not accepted ({', '.join(operations)}): this graph is read-only") from None
-        near = e.line[e.col - 1:e.col + 39].strip() or "the end"
-        raise QuerySyntaxError(f"syntax error at line {e.lineno}, column {e.col}, near {near!r}",
-                               e.lineno, e.col) from None
+        near = e.line[e.col - 1 : e.col + 39].strip() or "the end"
+        raise QuerySyntaxError(
+            f"syntax error at line {e.lineno}, column {e.col}, near {near!r}", e.lineno, e.col
+        ) from None
     except RecursionError:
         raise QuerySyntaxError("syntax error: the query is nested too deeply") from None
     if _contains(body, "ServiceGraphPattern"):
@@ -216,8 +240,10 @@ def check_query(text: str, allowed_graphs: Iterable[str]) -> Query:
             raise QuerySyntaxError(f"syntax error in FROM: {e}") from None
         for named, iri in names:
             if iri not in allowed:
-                raise QueryRefused(f"FROM {'NAMED ' if named else ''}<{iri}>: only this dataset's graphs can be "
-                                   "named: " + ", ".join(f"<{g}>" for g in sorted(allowed)))
+                raise QueryRefused(
+                    f"FROM {'NAMED ' if named else ''}<{iri}>: only this dataset's graphs can be "
+                    "named: " + ", ".join(f"<{g}>" for g in sorted(allowed))
+                )
     return Query(source, _FORMS[body.name], own_dataset=bool(clauses))
 
 
@@ -287,21 +313,26 @@ def syntax_error(message: str, text: str = "") -> QuerySyntaxError:
     shown = ""
     if 0 < line <= len(lines):
         shown = f"\n  {lines[line - 1].expandtabs(1)}\n  {' ' * max(column - 1, 0)}^"
-    return QuerySyntaxError(f"syntax error at line {line}, column {column}: {short_expected(m.group(3))}{shown}",
-                            line, column)
+    return QuerySyntaxError(
+        f"syntax error at line {line}, column {column}: {short_expected(m.group(3))}{shown}", line, column
+    )
 
 
 # What the tokens Oxigraph lists as expected stand for, in a reader's words (in this order).
 _EXPECTED_WORDS = (
-    ("a variable", {"?", "$"}), ("an IRI", {"<"}), ("a prefixed name", {":", "[a-z]"}),
-    ("a string", {"'", '"', "'''", '\\"\\"\\"', '\\"'}), ("a number", {"[0-9]", "+", "-"}),
-    ("true/false", {"true", "false"}), ("a blank node", {"_:", "["}),
+    ("a variable", {"?", "$"}),
+    ("an IRI", {"<"}),
+    ("a prefixed name", {":", "[a-z]"}),
+    ("a string", {"'", '"', "'''", '\\"\\"\\"', '\\"'}),
+    ("a number", {"[0-9]", "+", "-"}),
+    ("true/false", {"true", "false"}),
+    ("a blank node", {"_:", "["}),
 )
 _EXPECTED_ITEM = re.compile(r'"((?:[^"\\]|\\.)*)"|(\[[^\]]*\])|([A-Za-z_]\w*)')
 
 
 def short_expected(message: str) -> str:
-    """"expected one of …" in a few words: token classes instead of characters and ranges."""
+    """ "expected one of …" in a few words: token classes instead of characters and ranges."""
     m = re.match(r"(?s)expected one of (.*)", message.strip())
     if not m:
         return " ".join(re.sub(r"\[[^\]]*\\u\{[^\]]*\]", "a letter", message).split())
@@ -327,6 +358,7 @@ def short_expected(message: str) -> str:
 
 # -- running a query ---------------------------------------------------------------------------
 
+
 @dataclass
 class Answer:
     """What a query returned, already bounded by the row cap."""
@@ -344,15 +376,18 @@ class Answer:
         and XML carries no character XML forbids (see `formats`)."""
         if self.form in ("construct", "describe"):
             if fmt not in GRAPH_RESULT_FORMATS:
-                raise QueryError(f"a {self.form.upper()} answer is RDF: ask for one of "
-                                   + ", ".join(GRAPH_RESULT_FORMATS))
+                raise QueryError(
+                    f"a {self.form.upper()} answer is RDF: ask for one of " + ", ".join(GRAPH_RESULT_FORMATS)
+                )
             data = serialize(self.triples, fmt)
             return _capped(xml_safe_bytes(data) if fmt == "rdfxml" else data, max_bytes)
         if fmt == "table":
             return _capped(table(self).encode(), max_bytes)
         if fmt not in RESULT_FORMATS:
-            raise QueryError(f"a {self.form.upper() or 'SELECT'} answer is a table: ask for one of "
-                               + ", ".join(("table",) + RESULT_FORMATS))
+            raise QueryError(
+                f"a {self.form.upper() or 'SELECT'} answer is a table: ask for one of "
+                + ", ".join(("table",) + RESULT_FORMATS)
+            )
         data = self._json(spreadsheet_safe if fmt in ("csv", "tsv") else None)
         if fmt == "json":
             return _capped(data, max_bytes)
@@ -365,9 +400,15 @@ class Answer:
         if self.boolean is not None:
             doc = {"head": {}, "boolean": self.boolean}
         else:
-            doc = {"head": {"vars": self.variables},
-                   "results": {"bindings": [{v: _json_term(t, clean) for v, t in zip(self.variables, row, strict=True)
-                                             if t is not None} for row in self.rows]}}
+            doc = {
+                "head": {"vars": self.variables},
+                "results": {
+                    "bindings": [
+                        {v: _json_term(t, clean) for v, t in zip(self.variables, row, strict=True) if t is not None}
+                        for row in self.rows
+                    ]
+                },
+            }
         return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
@@ -390,14 +431,27 @@ def _json_term(term, clean=None) -> dict:
         elif term.datatype.value != XSD + "string":
             doc["datatype"] = term.datatype.value
         return doc
-    return {"type": "triple", "value": {"subject": _json_term(term.subject, clean),
-                                        "predicate": _json_term(term.predicate, clean),
-                                        "object": _json_term(term.object, clean)}}
+    return {
+        "type": "triple",
+        "value": {
+            "subject": _json_term(term.subject, clean),
+            "predicate": _json_term(term.predicate, clean),
+            "object": _json_term(term.object, clean),
+        },
+    }
 
 
-def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_rows: int | None = None,
-            max_bytes: int | None = None, default_graphs: list[str] | None = None,
-            named_graphs: list[str] | None = None, bindings: dict[str, str] | None = None) -> Answer:
+def execute(
+    loaded: Loaded,
+    query: Query,
+    *,
+    asserted_only: bool = False,
+    max_rows: int | None = None,
+    max_bytes: int | None = None,
+    default_graphs: list[str] | None = None,
+    named_graphs: list[str] | None = None,
+    bindings: dict[str, str] | None = None,
+) -> Answer:
     """Run a checked query in this process. Callers that must bound time use `workers.QueryPool`.
 
     `default_graphs`/`named_graphs` are the SPARQL Protocol's default-graph-uri/named-graph-uri
@@ -408,8 +462,10 @@ def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_ro
     the answer: TooLarge as soon as either is passed. Any error of the engine is a QueryError."""
     for iri in (default_graphs or []) + (named_graphs or []):
         if iri not in loaded.graph_iris:
-            raise QueryRefused(f"graph <{iri}> is not part of this dataset: use one of "
-                               + ", ".join(f"<{g}>" for g in sorted(loaded.graph_iris)))
+            raise QueryRefused(
+                f"graph <{iri}> is not part of this dataset: use one of "
+                + ", ".join(f"<{g}>" for g in sorted(loaded.graph_iris))
+            )
     options: dict = {"prefixes": PREFIXES, "base_iri": loaded.base}
     if default_graphs or named_graphs:
         options["default_graph"] = [ox.NamedNode(g) for g in default_graphs or []] or ox.DefaultGraph()
@@ -441,8 +497,10 @@ def execute(loaded: Loaded, query: Query, *, asserted_only: bool = False, max_ro
         if isinstance(result, ox.QueryBoolean):
             return Answer("ask", boolean=bool(result))
         if isinstance(result, ox.QuerySolutions):
-            answer = Answer(query.form if query.form in ("select", "ask") else "select",
-                            variables=[v.value for v in result.variables])
+            answer = Answer(
+                query.form if query.form in ("select", "ask") else "select",
+                variables=[v.value for v in result.variables],
+            )
             width = len(answer.variables)
             answer.rows = _bounded((tuple(s[i] for i in range(width)) for s in result), max_rows, max_bytes, "rows")
             return answer
@@ -460,9 +518,8 @@ def _values_in_where(text: str, bound: dict) -> str:
     where = re.search(r"\bWHERE\s*\{", text, re.I) or re.search(r"\{", text)
     if where is None:
         raise QueryError("a bound variable needs a WHERE clause to bind it in")
-    values = ("VALUES (" + " ".join(str(v) for v in bound) + ") { ("
-              + " ".join(str(t) for t in bound.values()) + ") } ")
-    return text[:where.end()] + values + text[where.end():]
+    values = "VALUES (" + " ".join(str(v) for v in bound) + ") { (" + " ".join(str(t) for t in bound.values()) + ") } "
+    return text[: where.end()] + values + text[where.end() :]
 
 
 def _bounded(items, cap: int | None, max_bytes: int | None, what: str) -> list:
@@ -485,8 +542,7 @@ def table(answer: Answer) -> str:
     header = [f"?{v}" for v in answer.variables]
     cells = [[_cell(t, answer.short_base) for t in row] for row in answer.rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(), "  ".join("-" * w for w in widths)]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
     lines.append(f"({len(cells)} row{'s' if len(cells) != 1 else ''})")
     return "\n".join(lines) + "\n"
@@ -503,11 +559,11 @@ def _cell(term, short_base: str = "") -> str:
         if ref is not None:
             return ref
         if term.value.startswith(PGV):
-            return "pgv:" + term.value[len(PGV):]
+            return "pgv:" + term.value[len(PGV) :]
     if isinstance(term, ox.NamedNode):
         for prefix, ns in PREFIXES.items():
-            if term.value.startswith(ns) and _LOCAL.match(term.value[len(ns):]):
-                return f"{prefix}:{term.value[len(ns):]}"
+            if term.value.startswith(ns) and _LOCAL.match(term.value[len(ns) :]):
+                return f"{prefix}:{term.value[len(ns) :]}"
         return term.value
     if isinstance(term, ox.Literal):
         text = " ".join(term.value.split())
@@ -531,15 +587,19 @@ def parse_term(value: str, base: str = DEFAULT_BASE) -> str:
     elif _RECORD_REF.fullmatch(value):
         value = f"<{ref_iri(base, value)}>"
     if not value or any(c in value for c in "{}\n\r") or value.startswith("?") or value.startswith("$"):
-        raise QueryError(f"'{value}' is not an RDF term: write <https://…>, \"2015-07-01\"^^xsd:date, "
-                         "a bare date 2015-07-01, or a record as KIND/ID (org/islamic-state)")
+        raise QueryError(
+            f"'{value}' is not an RDF term: write <https://…>, \"2015-07-01\"^^xsd:date, "
+            "a bare date 2015-07-01, or a record as KIND/ID (org/islamic-state)"
+        )
     try:
         rows = list(ox.Store().query(f"SELECT ?x WHERE {{ VALUES ?x {{ {value} }} }}", prefixes=PREFIXES))
     except SyntaxError:
         rows = []
     if len(rows) != 1 or rows[0]["x"] is None:
-        raise QueryError(f"'{value}' is not an RDF term: write <https://…>, \"2015-07-01\"^^xsd:date, "
-                         "a bare date 2015-07-01, or a record as KIND/ID (org/islamic-state)")
+        raise QueryError(
+            f"'{value}' is not an RDF term: write <https://…>, \"2015-07-01\"^^xsd:date, "
+            "a bare date 2015-07-01, or a record as KIND/ID (org/islamic-state)"
+        )
     return str(rows[0]["x"])
 
 
@@ -559,13 +619,16 @@ def bindings(example: "Example | None", binds: Iterable[str], base: str = DEFAUL
         if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
             raise QueryError(f"--bind takes var=VALUE (e.g. date=2015-07-01), not '{bind}'")
         if example and var not in declared:
-            raise QueryError(f"query '{example.name}' has no parameter ?{var}; its parameters: "
-                             + (", ".join(f"?{v}" for v in declared) or "none"))
+            raise QueryError(
+                f"query '{example.name}' has no parameter ?{var}; its parameters: "
+                + (", ".join(f"?{v}" for v in declared) or "none")
+            )
         out[var] = parse_term(value, base)
     return out
 
 
 # -- the example query library -----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Example:

@@ -53,9 +53,19 @@ class QueryPool:
     delays others instead of failing them) or every heavy slot is taken.
     """
 
-    def __init__(self, dist: Path, *, workers: int = 2, heavy: int | None = None, timeout: float | None = 10.0,
-                 max_rows: int | None = 10_000, max_bytes: int | None = 16 * 1024 * 1024, memory_mb: int = 2048,
-                 queue_wait: float | None = None, cheap_seconds: float = 1.0):
+    def __init__(
+        self,
+        dist: Path,
+        *,
+        workers: int = 2,
+        heavy: int | None = None,
+        timeout: float | None = 10.0,
+        max_rows: int | None = 10_000,
+        max_bytes: int | None = 16 * 1024 * 1024,
+        memory_mb: int = 2048,
+        queue_wait: float | None = None,
+        cheap_seconds: float = 1.0,
+    ):
         self.dist, self.timeout, self.max_rows, self.memory_mb = Path(dist), timeout, max_rows, memory_mb
         self.max_bytes = max_bytes
         self.normal_count = max(1, workers)
@@ -66,8 +76,9 @@ class QueryPool:
         # that has already imported Oxigraph and rdflib's SPARQL grammar (1 s of the 1.3 s a
         # worker took to start), so a killed worker is replaced in a fraction of a second.
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["pledgegraph.delivery.endpoint.store", "rdflib.plugins.sparql.parser",
-                                              "rdflib.plugins.sparql.algebra"])
+        self._context.set_forkserver_preload(
+            ["pledgegraph.delivery.endpoint.store", "rdflib.plugins.sparql.parser", "rdflib.plugins.sparql.algebra"]
+        )
         self._closed = False
         self.respawn_error: Exception | None = None
         self._cond = threading.Condition()
@@ -86,8 +97,9 @@ class QueryPool:
             self._await_ready(worker)
         self.sandboxed = all(w.sandboxed for w in started)
 
-    def run(self, text: str, formats: dict[str, str | None], client: str = "", max_bytes: int | None = None,
-            **options) -> tuple[str, bytes]:
+    def run(
+        self, text: str, formats: dict[str, str | None], client: str = "", max_bytes: int | None = None, **options
+    ) -> tuple[str, bytes]:
         """(form, answer) for query `text`: the answer serialized in `formats["table"]` for SELECT
         and ASK or `formats["graph"]` for CONSTRUCT and DESCRIBE (NotAcceptable when that is None).
         `client` (e.g. an IP address) is the unit of fair scheduling."""
@@ -169,8 +181,10 @@ class QueryPool:
                 return
             self._cheap_clients.pop(client, None)
             self._cheap_clients[client] = now
-            while self._cheap_clients and (len(self._cheap_clients) > _SUSPECTS or
-                                           next(iter(self._cheap_clients.values())) < now - _SUSPECT_SECONDS):
+            while self._cheap_clients and (
+                len(self._cheap_clients) > _SUSPECTS
+                or next(iter(self._cheap_clients.values())) < now - _SUSPECT_SECONDS
+            ):
                 self._cheap_clients.popitem(last=False)
 
     def _ready_for(self, heavy: bool, client: str) -> bool:
@@ -224,8 +238,10 @@ class QueryPool:
         normal workers (and a stranger's share of them); Busy when no slot is free."""
         with self._cond:
             if self._heavy >= self.heavy_slots:
-                raise Busy(f"{self.heavy_slots} long-running queries are already running: try again shortly "
-                           f"(queries that finish within {self.cheap_seconds:g} s are always served)")
+                raise Busy(
+                    f"{self.heavy_slots} long-running queries are already running: try again shortly "
+                    f"(queries that finish within {self.cheap_seconds:g} s are always served)"
+                )
             self._heavy += 1
             self._strangers -= stranger
             self._cond.notify_all()
@@ -309,8 +325,12 @@ class QueryPool:
 class _Worker:
     def __init__(self, context, dist: Path, max_rows, memory_mb: int, low: bool):
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(child, str(dist), max_rows, memory_mb, low),
-                                       name="pledgegraph-query", daemon=True)
+        self.process = context.Process(
+            target=_worker_main,
+            args=(child, str(dist), max_rows, memory_mb, low),
+            name="pledgegraph-query",
+            daemon=True,
+        )
         self.process.start()
         child.close()
         self.sandboxed = False
@@ -356,8 +376,9 @@ def _worker_main(conn, dist: str, max_rows, memory_mb: int, low: bool) -> None:
             conn.send(("error", "QueryError", f"the query could not be evaluated: {str(e)[:500]}", None))
 
 
-def _answer(store, loaded, checked: OrderedDict, text: str, formats: dict, options: dict, max_rows, max_bytes,
-            sandboxed: bool):
+def _answer(
+    store, loaded, checked: OrderedDict, text: str, formats: dict, options: dict, max_rows, max_bytes, sandboxed: bool
+):
     """Check (remembering the verdict for recent texts), run and serialize one query. Without the
     sandbox (no second line) a checked text that still spells "service" anywhere is refused too."""
     verdict = checked.pop(text, None)
@@ -372,13 +393,18 @@ def _answer(store, loaded, checked: OrderedDict, text: str, formats: dict, optio
     if isinstance(verdict, Exception):
         raise verdict
     if not sandboxed and "service" in verdict.text.lower():
-        raise errors.QueryRefused('the word "service" may appear only where this platform can block network access '
-                                  'for queries; rephrase it (e.g. REGEX(?x, "servic[e]", "i"))')
+        raise errors.QueryRefused(
+            'the word "service" may appear only where this platform can block network access '
+            'for queries; rephrase it (e.g. REGEX(?x, "servic[e]", "i"))'
+        )
     kind = "graph" if verdict.graph_result else "table"
     fmt = formats.get(kind)
     if fmt is None:
-        raise errors.NotAcceptable(f"a {verdict.form.upper()} answer is "
-                                   + ("RDF" if kind == "graph" else "a table") + ": the Accept header allows no "
-                                   "format for it")
+        raise errors.NotAcceptable(
+            f"a {verdict.form.upper()} answer is "
+            + ("RDF" if kind == "graph" else "a table")
+            + ": the Accept header allows no "
+            "format for it"
+        )
     answer = store.execute(loaded, verdict, max_rows=max_rows, max_bytes=max_bytes, **options)
     return ("ok", verdict.form, answer.serialize(fmt, max_bytes))

@@ -26,21 +26,39 @@ SD = "http://www.w3.org/ns/sparql-service-description#"
 DCATAP = "http://data.europa.eu/r5r/"
 METADATA_PREFIXES = {**PREFIXES, "spdx": SPDX, "sd": SD, "dcatap": DCATAP}
 IANA = "https://www.iana.org/assignments/media-types/"
-MEDIA_TYPES = {".gz": "application/gzip", ".html": "text/html", ".svg": "image/svg+xml",
-               ".json": "application/json", ".txt": "text/plain",
-               ".xml": "application/xml"}
+MEDIA_TYPES = {
+    ".gz": "application/gzip",
+    ".html": "text/html",
+    ".svg": "image/svg+xml",
+    ".json": "application/json",
+    ".txt": "text/plain",
+    ".xml": "application/xml",
+}
 # DCAT-AP wants EU authority IRIs for file types, languages and availability.
 EU = "http://publications.europa.eu/resource/authority/"
-FILE_TYPES = {"text/turtle": "RDF_TURTLE", "application/n-triples": "RDF_N_TRIPLES", "application/ld+json": "JSON_LD",
-              "application/trig": "RDF_TRIG", "application/n-quads": "RDF_N_QUADS", "application/rdf+xml": "RDF_XML",
-              "text/html": "HTML", "image/svg+xml": "SVG", "application/json": "JSON", "text/plain": "TXT"}
+FILE_TYPES = {
+    "text/turtle": "RDF_TURTLE",
+    "application/n-triples": "RDF_N_TRIPLES",
+    "application/ld+json": "JSON_LD",
+    "application/trig": "RDF_TRIG",
+    "application/n-quads": "RDF_N_QUADS",
+    "application/rdf+xml": "RDF_XML",
+    "text/html": "HTML",
+    "image/svg+xml": "SVG",
+    "application/json": "JSON",
+    "text/plain": "TXT",
+}
 EU_LANGUAGES = {"en": "ENG", "ru": "RUS", "ar": "ARA", "fr": "FRA", "de": "DEU"}
 DATA_THEMES = EU + "data-theme"
 # Labels of the EU concepts we use, as their authority tables give them (a portal checks they are there).
-EU_LABELS = {DATA_THEMES: "Data theme", EU + "data-theme/JUST": "Justice, legal system and public safety",
-             EU + "data-theme/GOVE": "Government and public sector", EU + "data-theme/SOCI": "Population and society",
-             EU + "planned-availability/STABLE": "stable",
-             "http://purl.org/adms/licencetype/Attribution": "Attribution"}
+EU_LABELS = {
+    DATA_THEMES: "Data theme",
+    EU + "data-theme/JUST": "Justice, legal system and public safety",
+    EU + "data-theme/GOVE": "Government and public sector",
+    EU + "data-theme/SOCI": "Population and society",
+    EU + "planned-availability/STABLE": "stable",
+    "http://purl.org/adms/licencetype/Attribution": "Attribution",
+}
 # ADMS licence types, for the licences a dataset record may name.
 LICENCE_TYPES = {"https://creativecommons.org/licenses/by/4.0/": "http://purl.org/adms/licencetype/Attribution"}
 VCARD = "http://www.w3.org/2006/vcard/ns#"
@@ -160,8 +178,12 @@ def _eu_term(g: _Triples, iri: str, cls: str) -> None:
     its label where we know it."""
     g.add(iri, RDF + "type", cls)
     if iri in EU_LABELS:
-        g.lit(iri, (DCTERMS + "title") if cls == SKOS + "ConceptScheme" else (SKOS + "prefLabel"), EU_LABELS[iri],
-              language="en")
+        g.lit(
+            iri,
+            (DCTERMS + "title") if cls == SKOS + "ConceptScheme" else (SKOS + "prefLabel"),
+            EU_LABELS[iri],
+            language="en",
+        )
 
 
 def _licence(g: _Triples, subject: str, info: DatasetInfo) -> None:
@@ -202,9 +224,16 @@ def _date_type(value: str) -> str:
     return {4: "gYear", 7: "gYearMonth"}.get(len(value), "date")
 
 
-def void_triples(info: DatasetInfo, data: list[ox.Triple], graphs: dict[str, list[ox.Triple]],
-                 entities: list[str], dumps: list[str], quad_dumps: list[str], previous: str | None,
-                 feed: str | None = None) -> list[ox.Triple]:
+def void_triples(
+    info: DatasetInfo,
+    data: list[ox.Triple],
+    graphs: dict[str, list[ox.Triple]],
+    entities: list[str],
+    dumps: list[str],
+    quad_dumps: list[str],
+    previous: str | None,
+    feed: str | None = None,
+) -> list[ox.Triple]:
     """VoID for the release: counts, class and property partitions, vocabularies, dumps, subsets.
 
     The data (asserted and inferred triples) is the release's dataset; the quad dumps hold more
@@ -215,8 +244,19 @@ def void_triples(info: DatasetInfo, data: list[ox.Triple], graphs: dict[str, lis
     d = _describe_release(g, info, previous)
     space = entity_space(info.base)
     g.lit(d, VOID + "triples", len(data), "integer")
-    g.lit(d, VOID + "entities", len({term.value for t in data for term in (t.subject, t.object)
-                                     if isinstance(term, ox.NamedNode) and term.value.startswith(space)}), "integer")
+    g.lit(
+        d,
+        VOID + "entities",
+        len(
+            {
+                term.value
+                for t in data
+                for term in (t.subject, t.object)
+                if isinstance(term, ox.NamedNode) and term.value.startswith(space)
+            }
+        ),
+        "integer",
+    )
     g.lit(d, VOID + "distinctSubjects", len({t.subject for t in data}), "integer")
     g.lit(d, VOID + "distinctObjects", len({t.object for t in data}), "integer")
     g.add(d, VOID + "uriSpace", ox.Literal(space))
@@ -254,8 +294,12 @@ def void_triples(info: DatasetInfo, data: list[ox.Triple], graphs: dict[str, lis
     quads = f"{d}/quads"
     g.add(quads, RDF + "type", VOID + "Dataset")
     g.lit(quads, DCTERMS + "title", f"{info.title} {info.version}, named graphs", language="en")
-    g.lit(quads, DCTERMS + "description", "The release's asserted and inferred data with the ontology and the SHACL "
-          "shapes, each in a named graph.", language="en")
+    g.lit(
+        quads,
+        DCTERMS + "description",
+        "The release's asserted and inferred data with the ontology and the SHACL shapes, each in a named graph.",
+        language="en",
+    )
     g.add(quads, DCTERMS + "hasPart", d)
     g.add(quads, VOID + "feature", "http://www.w3.org/ns/formats/TriG")
     g.add(quads, VOID + "feature", "http://www.w3.org/ns/formats/N-Quads")
@@ -280,8 +324,12 @@ def dcat_triples(info: DatasetInfo, files: dict[str, bytes], previous: str | Non
     catalog = info.base + "catalog"
     g.add(catalog, RDF + "type", DCAT + "Catalog")
     g.lit(catalog, DCTERMS + "title", info.title, language="en")
-    g.lit(catalog, DCTERMS + "description",
-          f"The releases of {info.title}" + (f": {info.description}" if info.description else "."), language="en")
+    g.lit(
+        catalog,
+        DCTERMS + "description",
+        f"The releases of {info.title}" + (f": {info.description}" if info.description else "."),
+        language="en",
+    )
     g.add(catalog, DCAT + "dataset", d)
     _licence(g, catalog, info)
     _publisher(g, catalog, info)

@@ -41,9 +41,15 @@ class ChangeSet:
     facts: dict[str, list[FactChange]] = field(default_factory=dict)
 
     def summary(self) -> dict:
-        return {"warnings": self.warnings, "previous_version": self.previous, "triples_added": len(self.added),
-                "triples_removed": len(self.removed), "entities_added": self.entities_added,
-                "entities_removed": self.entities_removed, "entities_changed": self.entities_changed}
+        return {
+            "warnings": self.warnings,
+            "previous_version": self.previous,
+            "triples_added": len(self.added),
+            "triples_removed": len(self.removed),
+            "entities_added": self.entities_added,
+            "entities_removed": self.entities_removed,
+            "entities_changed": self.entities_changed,
+        }
 
 
 def diff(previous: str | None, old: list[ox.Triple], new: list[ox.Triple], base: str) -> ChangeSet:
@@ -60,8 +66,11 @@ def diff(previous: str | None, old: list[ox.Triple], new: list[ox.Triple], base:
             if owner(t.subject.value):
                 touched.setdefault((t.subject.value, t.predicate.value), ([], []))[side].append(t.object)
     # a node below an entity -> (its parent, the property linking them), to say where a change is
-    parent_of = {t.object.value: (t.subject.value, t.predicate.value) for t in (*old, *new)
-                 if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(t.subject.value + "/")}
+    parent_of = {
+        t.object.value: (t.subject.value, t.predicate.value)
+        for t in (*old, *new)
+        if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(t.subject.value + "/")
+    }
     facts: dict[str, list[FactChange]] = {}
     for (subject, predicate), (gone, came) in sorted(touched.items()):
         entity, path, node = owner(subject), [], subject
@@ -69,10 +78,15 @@ def diff(previous: str | None, old: list[ox.Triple], new: list[ox.Triple], base:
             node, link = parent_of[node]
             path.insert(0, link)
         facts.setdefault(entity, []).append(FactChange(tuple(path), predicate, tuple(gone), tuple(came)))
-    return ChangeSet(previous, added, removed, facts=facts,
-                     entities_added=sorted(new_entities - old_entities),
-                     entities_removed=sorted(old_entities - new_entities),
-                     entities_changed=sorted(set(facts) & old_entities & new_entities))
+    return ChangeSet(
+        previous,
+        added,
+        removed,
+        facts=facts,
+        entities_added=sorted(new_entities - old_entities),
+        entities_removed=sorted(old_entities - new_entities),
+        entities_changed=sorted(set(facts) & old_entities & new_entities),
+    )
 
 
 class _Owners(dict):
@@ -94,19 +108,25 @@ def summary_json(changes: ChangeSet, version: str) -> bytes:
     return (json.dumps({"version": version, **changes.summary()}, indent=2, sort_keys=True) + "\n").encode()
 
 
-def summary_html(changes: ChangeSet, version: str, link: Callable[[str], str | None],
-                 label: Callable[[str], str]) -> str:
+def summary_html(
+    changes: ChangeSet, version: str, link: Callable[[str], str | None], label: Callable[[str], str]
+) -> str:
     """A body fragment: what changed since the previous release, each entity by its name (linked when
     still present) with its facts that changed (old value → new), were added or were removed."""
     if changes.previous is None:
         head = f"<p>Release {escape(version)} is the first release: every triple is new.</p>"
     else:
-        head = (f"<p>Changes from release {escape(changes.previous)} to {escape(version)}: "
-                f"{len(changes.added)} triples added, {len(changes.removed)} removed "
-                '(<a href="added.nt">added.nt</a>, <a href="removed.nt">removed.nt</a>).</p>')
+        head = (
+            f"<p>Changes from release {escape(changes.previous)} to {escape(version)}: "
+            f"{len(changes.added)} triples added, {len(changes.removed)} removed "
+            '(<a href="added.nt">added.nt</a>, <a href="removed.nt">removed.nt</a>).</p>'
+        )
     parts = [head] + [f'<p class="warning"><strong>Warning:</strong> {escape(w)}</p>' for w in changes.warnings]
-    for title, items in (("Entities added", changes.entities_added), ("Entities changed", changes.entities_changed),
-                         ("Entities removed", changes.entities_removed)):
+    for title, items in (
+        ("Entities added", changes.entities_added),
+        ("Entities changed", changes.entities_changed),
+        ("Entities removed", changes.entities_removed),
+    ):
         if not items or (changes.previous is None and title == "Entities added"):
             continue
         rows = []
@@ -114,8 +134,9 @@ def summary_html(changes: ChangeSet, version: str, link: Callable[[str], str | N
             href = link(iri)
             name = f'<a href="{escape(href)}">{escape(label(iri))}</a>' if href else escape(label(iri))
             detail = "".join(f"<li>{_fact_html(fact, label)}</li>" for fact in changes.facts.get(iri, ()))
-            rows.append(f"<li>{name}" + (f"<ul>{detail}</ul>" if detail and title == "Entities changed" else "")
-                        + "</li>")
+            rows.append(
+                f"<li>{name}" + (f"<ul>{detail}</ul>" if detail and title == "Entities changed" else "") + "</li>"
+            )
         parts.append(f"<h2>{title} ({len(items)})</h2><ul>{''.join(rows)}</ul>")
     return "".join(parts)
 
@@ -150,24 +171,39 @@ FEED_PAGE = "changes/activities.jsonld"
 _ACTIVITY = (("entities_added", "Create"), ("entities_changed", "Update"), ("entities_removed", "Delete"))
 
 
-def feed_documents(changes: ChangeSet, version: str, date: str, label: Callable[[str], str],
-                   previous_feed: dict | None) -> dict[str, bytes]:
+def feed_documents(
+    changes: ChangeSet, version: str, date: str, label: Callable[[str], str], previous_feed: dict | None
+) -> dict[str, bytes]:
     """This release's page of activities (one per entity added, changed or removed) and the
     collection over every release so far; links are relative, pages oldest first."""
-    items = [{"type": kind, "object": {"id": iri, "type": "Object", "name": label(iri)}, "endTime": date}
-             for field_name, kind in _ACTIVITY for iri in getattr(changes, field_name)]
+    items = [
+        {"type": kind, "object": {"id": iri, "type": "Object", "name": label(iri)}, "endTime": date}
+        for field_name, kind in _ACTIVITY
+        for iri in getattr(changes, field_name)
+    ]
     items.sort(key=lambda a: (a["object"]["id"], a["type"]))
-    page = {"@context": ACTIVITY_STREAMS, "id": "activities.jsonld", "type": "OrderedCollectionPage",
-            "partOf": f"../{FEED}", "totalItems": len(items), "orderedItems": items,
-            "summary": f"Entities created, updated and deleted in release {version}"}
+    page = {
+        "@context": ACTIVITY_STREAMS,
+        "id": "activities.jsonld",
+        "type": "OrderedCollectionPage",
+        "partOf": f"../{FEED}",
+        "totalItems": len(items),
+        "orderedItems": items,
+        "summary": f"Entities created, updated and deleted in release {version}",
+    }
     if changes.previous:
         page["prev"] = f"../../{changes.previous}/{FEED_PAGE}"
     total = len(items) + (previous_feed or {}).get("totalItems", 0)
     first = (previous_feed or {}).get("first", {}).get("id", f"../{version}/{FEED_PAGE}")
-    collection = {"@context": ACTIVITY_STREAMS, "id": FEED, "type": "OrderedCollection",
-                  "summary": f"Changes to the entities of every release up to {version}", "totalItems": total,
-                  "first": {"id": first, "type": "OrderedCollectionPage"},
-                  "last": {"id": f"../{version}/{FEED_PAGE}", "type": "OrderedCollectionPage"}}
+    collection = {
+        "@context": ACTIVITY_STREAMS,
+        "id": FEED,
+        "type": "OrderedCollection",
+        "summary": f"Changes to the entities of every release up to {version}",
+        "totalItems": total,
+        "first": {"id": first, "type": "OrderedCollectionPage"},
+        "last": {"id": f"../{version}/{FEED_PAGE}", "type": "OrderedCollectionPage"},
+    }
     return {FEED_PAGE: _json(page), FEED: _json(collection)}
 
 

@@ -45,6 +45,7 @@ def descriptions(triples: Iterable[ox.Triple], base: str, entities: Iterable[str
     for claim, target in about:
         if claim not in statements or target not in out or owners[claim] == target:
             continue
-        out[target].update(t for node in below[owners[claim]]
-                           if node == claim or node.startswith(claim + "/") for t in by_node[node])
+        out[target].update(
+            t for node in below[owners[claim]] if node == claim or node.startswith(claim + "/") for t in by_node[node]
+        )
     return {iri: sorted(found, key=str) for iri, found in out.items()}

@@ -32,11 +32,22 @@ from pledgegraph.model.iris import entity_of
 from pledgegraph.model.vocab import sparql_prologue
 
 # One colour per kind, for the marks, the bars, the diagram's arrows and both legends.
-COLOURS = {"pledge": "#b35806", "acceptance": "#5e3c99", "tenure": "#1b7837", "branch": "#2166ac",
-           "claimed": "#c51b7d", "attributed": "#4d4d4d"}
-LEGEND = {"pledge": "pledge (pledger → pledged to)", "acceptance": "acceptance of pledges",
-          "tenure": "post held", "branch": "branch relation (branch → parent)",
-          "claimed": "attack, responsibility claimed", "attributed": "attack, attributed (not claimed)"}
+COLOURS = {
+    "pledge": "#b35806",
+    "acceptance": "#5e3c99",
+    "tenure": "#1b7837",
+    "branch": "#2166ac",
+    "claimed": "#c51b7d",
+    "attributed": "#4d4d4d",
+}
+LEGEND = {
+    "pledge": "pledge (pledger → pledged to)",
+    "acceptance": "acceptance of pledges",
+    "tenure": "post held",
+    "branch": "branch relation (branch → parent)",
+    "claimed": "attack, responsibility claimed",
+    "attributed": "attack, attributed (not claimed)",
+}
 MARKERS = {"pledge": "D", "acceptance": "s", "claimed": "^", "attributed": "v", "tenure": "o", "branch": "o"}
 BAND_ALPHA = 0.35  # the part of a bar or date known only within bounds
 MAX_LABEL = 64  # characters: what the label column holds at 8 px
@@ -90,8 +101,12 @@ _BOUNDS = """
   OPTIONAL { ?item pg:startUndated ?su } OPTIONAL { ?item pg:endUndated ?eu }
 """
 _GROUPED = "?item ?kind ?de ?dl ?se ?sl ?ee ?el ?from ?until ?su ?eu ?lead ?role ?org ?to ?parent ?group"
-_ROWS = sparql_prologue() + """
-SELECT """ + _GROUPED + """
+_ROWS = (
+    sparql_prologue()
+    + """
+SELECT """
+    + _GROUPED
+    + """
        (GROUP_CONCAT(DISTINCT STR(?who); separator=" ") AS ?whos)
        (GROUP_CONCAT(DISTINCT STR(?claimant); separator=" ") AS ?claimants)
        (GROUP_CONCAT(DISTINCT STR(?culprit); separator=" ") AS ?culprits) WHERE {
@@ -105,12 +120,37 @@ SELECT """ + _GROUPED + """
           OPTIONAL { ?item pg:attribution/pg:attributedTo ?culprit } BIND("claimed" AS ?kind) }
   UNION { ?item a pg:Event ; pg:attribution/pg:attributedTo ?culprit .
           FILTER NOT EXISTS { ?item pg:responsibilityClaim ?any } BIND("attributed" AS ?kind) }
-  """ + _BOUNDS + """
-} GROUP BY """ + _GROUPED
+  """
+    + _BOUNDS
+    + """
+} GROUP BY """
+    + _GROUPED
+)
 
 _MODIFIED = sparql_prologue() + "SELECT ?d WHERE { ?ds a pg:Dataset ; dcterms:modified ?d }"
-_NAMES = ("item", "kind", "de", "dl", "se", "sl", "ee", "el", "from", "until", "su", "eu", "lead", "role", "org",
-          "to", "parent", "group", "whos", "claimants", "culprits")
+_NAMES = (
+    "item",
+    "kind",
+    "de",
+    "dl",
+    "se",
+    "sl",
+    "ee",
+    "el",
+    "from",
+    "until",
+    "su",
+    "eu",
+    "lead",
+    "role",
+    "org",
+    "to",
+    "parent",
+    "group",
+    "whos",
+    "claimants",
+    "culprits",
+)
 
 
 class Figures:
@@ -153,8 +193,10 @@ class Figures:
         return label_of(self.store, iri, self.base)
 
     def _read(self) -> tuple[list[Row], list[Edge]]:
-        solutions = [{n: s[n] for n in _NAMES if s[n] is not None}
-                     for s in self.store.query(_ROWS, use_default_graph_as_union=True)]
+        solutions = [
+            {n: s[n] for n in _NAMES if s[n] is not None}
+            for s in self.store.query(_ROWS, use_default_graph_as_union=True)
+        ]
         edge = _edge(solutions)
         rows: set[Row] = set()
         edges: set[Edge] = set()
@@ -183,8 +225,11 @@ class Figures:
             return f"{by} accepts " + (f"pledge of {_names([name(w) for w in whos])}" if whos else "pledges")
         claimants = [name(c) for c in sorted(s["claimants"].value.split())] if s.get("claimants") else []
         culprits = [name(c) for c in sorted(s["culprits"].value.split())] if s.get("culprits") else []
-        how = (f"claimed by {_names(claimants)}" if claimants else "claimed") if kind == "claimed" \
+        how = (
+            (f"claimed by {_names(claimants)}" if claimants else "claimed")
+            if kind == "claimed"
             else f"attributed to {_names(culprits)}"
+        )
         return f"{_short(name(s['item'].value), max(MAX_LABEL - len(how) - 3, 20))} ({how})"  # who, kept whole
 
 
@@ -226,8 +271,17 @@ def _row(s: dict, label: str, kind: str, edge: dt.date) -> Row:
     late = d["sl"] if d["sl"] and d["sl"] > start else None
     end = d["el"] or d["until"]
     early = d["ee"] if d["ee"] and end and d["ee"] < end else None
-    return Row(start, label, item, kind, end or start, open_end=end is None, start_late=late, end_early=early,
-               undated=d["se"] is None and d["from"] is None)
+    return Row(
+        start,
+        label,
+        item,
+        kind,
+        end or start,
+        open_end=end is None,
+        start_late=late,
+        end_early=early,
+        undated=d["se"] is None and d["from"] is None,
+    )
 
 
 def _edge(solutions: list[dict]) -> dt.date:
@@ -259,6 +313,7 @@ def _involved(store: ox.Store, item: str, base: str) -> set[str]:
 
 # -- the timeline, with matplotlib ------------------------------------------------------------------
 
+
 def _timeline_svg(rows: list[Row], modified: dt.date | None, link: Callable[[str], str], title: str) -> str:
     import matplotlib
     from matplotlib.colors import to_rgba
@@ -273,8 +328,9 @@ def _timeline_svg(rows: list[Row], modified: dt.date | None, link: Callable[[str
     first = min(r.start for r in rows)
     left, right = date2num(dt.date(first.year, 1, 1)), date2num(dt.date(last.year + 1, 1, 1))
     left, right = left - (right - left) * 0.01, right + (right - left) * 0.01
-    with matplotlib.rc_context({"svg.hashsalt": "pledgegraph", "svg.fonttype": "none", "font.size": 8,
-                                "font.family": "DejaVu Sans"}):
+    with matplotlib.rc_context(
+        {"svg.hashsalt": "pledgegraph", "svg.fonttype": "none", "font.size": 8, "font.family": "DejaVu Sans"}
+    ):
         top, bottom, height = 0.75, 0.8, 0.24 * len(rows)  # inches: title and axis, legend, rows
         fig = Figure(figsize=(11, top + height + bottom))
         total = top + height + bottom
@@ -282,8 +338,14 @@ def _timeline_svg(rows: list[Row], modified: dt.date | None, link: Callable[[str
 
         def bar(a: dt.date, b: dt.date, y: int, colour: str, alpha: float = 1.0, least: float = 1.0, **style):
             """A rectangle over a..b on row y, at least `least` days wide so it stays visible."""
-            return Rectangle((date2num(a), y - 0.3), max(date2num(b) - date2num(a), least), 0.6,
-                             facecolor=to_rgba(colour, alpha), edgecolor="none", **style)
+            return Rectangle(
+                (date2num(a), y - 0.3),
+                max(date2num(b) - date2num(a), least),
+                0.6,
+                facecolor=to_rgba(colour, alpha),
+                edgecolor="none",
+                **style,
+            )
 
         for y, (row, end) in enumerate(zip(rows, ends, strict=True)):
             colour = COLOURS[row.kind]
@@ -295,42 +357,80 @@ def _timeline_svg(rows: list[Row], modified: dt.date | None, link: Callable[[str
                 solid_from = row.start_late or row.start
                 solid_to = solid_from if row.open_end else (row.end_early or end)
                 if row.undated:
-                    shapes += [bar(row.start, end if row.open_end else solid_to, y, colour, BAND_ALPHA),
-                               bar(row.start, end if row.open_end else solid_to, y, "none", hatch="///",
-                                   hatchcolor=colour)]
+                    shapes += [
+                        bar(row.start, end if row.open_end else solid_to, y, colour, BAND_ALPHA),
+                        bar(row.start, end if row.open_end else solid_to, y, "none", hatch="///", hatchcolor=colour),
+                    ]
                 else:
                     if solid_from > row.start:
                         shapes.append(bar(row.start, solid_from, y, colour, BAND_ALPHA))
                     shapes.append(bar(solid_from, solid_to, y, colour, least=5.0))
                     if row.open_end:
-                        shapes += [bar(solid_to, end, y, colour, BAND_ALPHA),
-                                   bar(solid_to, end, y, "none", hatch="///", hatchcolor=colour)]
+                        shapes += [
+                            bar(solid_to, end, y, colour, BAND_ALPHA),
+                            bar(solid_to, end, y, "none", hatch="///", hatchcolor=colour),
+                        ]
                 if not row.open_end and end > solid_to:
                     shapes.append(bar(solid_to, end, y, colour, BAND_ALPHA))
                 if row.open_end:
                     shapes.append(Line2D([date2num(end)], [y], marker=">", color=colour, markersize=6))
             elif row.undated:
-                shapes.append(Line2D([date2num(row.start)], [y], marker=MARKERS[row.kind], markersize=7,
-                                     markerfacecolor="white", markeredgecolor=colour, markeredgewidth=1.5,
-                                     linestyle="none"))
+                shapes.append(
+                    Line2D(
+                        [date2num(row.start)],
+                        [y],
+                        marker=MARKERS[row.kind],
+                        markersize=7,
+                        markerfacecolor="white",
+                        markeredgecolor=colour,
+                        markeredgewidth=1.5,
+                        linestyle="none",
+                    )
+                )
             elif row.start_late:  # known within bounds: a band over them
                 shapes.append(bar(row.start, row.start_late + dt.timedelta(days=1), y, colour, 0.6))
             else:
-                shapes.append(Line2D([date2num(row.start)], [y], marker=MARKERS[row.kind], markersize=7,
-                                     color=colour, linestyle="none"))
+                shapes.append(
+                    Line2D(
+                        [date2num(row.start)],
+                        [y],
+                        marker=MARKERS[row.kind],
+                        markersize=7,
+                        color=colour,
+                        linestyle="none",
+                    )
+                )
             for n, shape in enumerate(shapes):
                 shape.set_url(link(row.iri))
                 shape.set_gid(f"row{y}-{row.kind}-{n}")
                 ax.add_artist(shape)
             text_at = max(date2num(end) if end else 0, date2num(row.start_late or row.start))
-            ax.annotate(row.dates(), (text_at, y), xytext=(6, 0), textcoords="offset points", va="center",
-                        fontsize=6.5, color="#444444", url=link(row.iri), gid=f"dates{y}")
+            ax.annotate(
+                row.dates(),
+                (text_at, y),
+                xytext=(6, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=6.5,
+                color="#444444",
+                url=link(row.iri),
+                gid=f"dates{y}",
+            )
         ax.set_xlim(left, right)
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.set_yticks([])  # row labels are plain texts: a tick per row costs ~3 ms each
         for y, row in enumerate(rows):
-            ax.annotate(_short(row.label), (0, y), xycoords=("axes fraction", "data"), xytext=(-6, 0),
-                        textcoords="offset points", ha="right", va="center", url=link(row.iri), gid=f"label{y}")
+            ax.annotate(
+                _short(row.label),
+                (0, y),
+                xycoords=("axes fraction", "data"),
+                xytext=(-6, 0),
+                textcoords="offset points",
+                ha="right",
+                va="center",
+                url=link(row.iri),
+                gid=f"label{y}",
+            )
         locator = AutoDateLocator(minticks=4, maxticks=12)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
@@ -340,47 +440,78 @@ def _timeline_svg(rows: list[Row], modified: dt.date | None, link: Callable[[str
         for side in ("right", "bottom", "left"):
             ax.spines[side].set_visible(False)
         kinds = [k for k in COLOURS if any(r.kind == k for r in rows)]
-        handles = [Patch(facecolor=COLOURS[k], edgecolor=COLOURS[k], label=LEGEND[k]) if k in ("tenure", "branch")
-                   else Line2D([], [], marker=MARKERS[k], color=COLOURS[k], linestyle="none", label=LEGEND[k])
-                   for k in kinds]
+        handles = [
+            Patch(facecolor=COLOURS[k], edgecolor=COLOURS[k], label=LEGEND[k])
+            if k in ("tenure", "branch")
+            else Line2D([], [], marker=MARKERS[k], color=COLOURS[k], linestyle="none", label=LEGEND[k])
+            for k in kinds
+        ]
         if any(r.start_late or r.end_early for r in rows):
             handles.append(Patch(facecolor=to_rgba("#888888", BAND_ALPHA), label="date known only within these bounds"))
         if any((r.undated and r.end is not None) or r.open_end for r in rows):
-            handles.append(Patch(facecolor="none", edgecolor="none", hatchcolor="#888888", hatch="///",
-                                 label="start or end undated"))
+            handles.append(
+                Patch(
+                    facecolor="none", edgecolor="none", hatchcolor="#888888", hatch="///", label="start or end undated"
+                )
+            )
         if any(r.undated and r.end is None for r in rows):
-            handles.append(Line2D([], [], marker="o", markerfacecolor="white", markeredgecolor="#888888",
-                                  linestyle="none", label="undated"))
-        fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.01, 0.0), ncol=3, frameon=False,
-                   fontsize=7)
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    marker="o",
+                    markerfacecolor="white",
+                    markeredgecolor="#888888",
+                    linestyle="none",
+                    label="undated",
+                )
+            )
+        fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.01, 0.0), ncol=3, frameon=False, fontsize=7)
         fig.suptitle(title, x=0.01, ha="left", fontsize=10)
         out = io.StringIO()
         fig.savefig(out, format="svg", metadata={"Date": None, "Creator": None, "Title": title})
     svg = out.getvalue()
     # the page embeds it: no XML declaration or doctype; links open in place, as every other link does
-    return xml_safe(svg[svg.index("<svg"):].replace(' target="_blank"', ""))
+    return xml_safe(svg[svg.index("<svg") :].replace(' target="_blank"', ""))
 
 
 def _short(label: str, most: int = MAX_LABEL) -> str:
-    return label if len(label) <= most else label[:most - 1] + "…"
+    return label if len(label) <= most else label[: most - 1] + "…"
 
 
 # -- the allegiance diagram, with Graphviz -----------------------------------------------------------
 
+
 def _diagram_svg(edges: list[Edge], names: dict[str, str], link: Callable[[str], str], title: str) -> str:
     import graphviz
 
-    g = graphviz.Digraph("allegiance", graph_attr={"rankdir": "LR", "label": title, "labelloc": "t",
-                                                   "fontname": "DejaVu Sans", "fontsize": "12", "tooltip": title},
-                         node_attr={"shape": "box", "style": "rounded", "fontname": "DejaVu Sans", "fontsize": "10"},
-                         edge_attr={"fontname": "DejaVu Sans", "fontsize": "8", "penwidth": "1.6"})
+    g = graphviz.Digraph(
+        "allegiance",
+        graph_attr={
+            "rankdir": "LR",
+            "label": title,
+            "labelloc": "t",
+            "fontname": "DejaVu Sans",
+            "fontsize": "12",
+            "tooltip": title,
+        },
+        node_attr={"shape": "box", "style": "rounded", "fontname": "DejaVu Sans", "fontsize": "10"},
+        edge_attr={"fontname": "DejaVu Sans", "fontsize": "8", "penwidth": "1.6"},
+    )
     ids = {iri: f"n{i}" for i, iri in enumerate(sorted(names))}  # Graphviz reads "a:b" as node a, port b
     for iri, node in ids.items():
         g.node(node, names[iri], href=link(iri), tooltip=names[iri])
     for e in edges:
-        g.edge(ids[e.lower], ids[e.upper], label=e.text, color=COLOURS[e.kind], fontcolor=COLOURS[e.kind],
-               style="dashed" if e.undated else "solid", href=link(e.iri),
-               tooltip=f"{names[e.lower]} → {names[e.upper]}: {e.text}")
+        g.edge(
+            ids[e.lower],
+            ids[e.upper],
+            label=e.text,
+            color=COLOURS[e.kind],
+            fontcolor=COLOURS[e.kind],
+            style="dashed" if e.undated else "solid",
+            href=link(e.iri),
+            tooltip=f"{names[e.lower]} → {names[e.upper]}: {e.text}",
+        )
     with g.subgraph(name="cluster_legend", graph_attr={"label": "legend", "fontsize": "9", "color": "#cccccc"}) as key:
         kinds = [k for k in COLOURS if any(e.kind == k for e in edges)]
         for k in kinds:
@@ -394,7 +525,8 @@ def _diagram_svg(edges: list[Edge], names: dict[str, str], link: Callable[[str],
     try:
         svg = g.pipe(format="svg", encoding="utf-8")
     except graphviz.ExecutableNotFound:
-        raise PledgegraphError("the allegiance diagram is drawn by Graphviz's `dot`, which is not installed: "
-                               "install Debian's `graphviz` package (`make install` does)") from None
-    return xml_safe(svg[svg.index("<svg"):])
-
+        raise PledgegraphError(
+            "the allegiance diagram is drawn by Graphviz's `dot`, which is not installed: "
+            "install Debian's `graphviz` package (`make install` does)"
+        ) from None
+    return xml_safe(svg[svg.index("<svg") :])

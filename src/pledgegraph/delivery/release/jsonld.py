@@ -21,21 +21,42 @@ from pledgegraph.model.vocab import OWL, PG, PREFIXES, RDF, XSD, expand
 
 # Terms of reused vocabularies that get a short key, as (key, CURIE, values are always IRIs).
 REUSED_TERMS = (
-    ("label", "rdfs:label", False), ("prefLabel", "skos:prefLabel", False), ("altLabel", "skos:altLabel", False),
-    ("inScheme", "skos:inScheme", True), ("wasDerivedFrom", "prov:wasDerivedFrom", True),
-    ("hasBody", "oa:hasBody", True), ("hasTarget", "oa:hasTarget", True), ("hasSource", "oa:hasSource", True),
-    ("hasSelector", "oa:hasSelector", True), ("motivatedBy", "oa:motivatedBy", True), ("exact", "oa:exact", False),
-    ("prefix", "oa:prefix", False), ("suffix", "oa:suffix", False), ("title", "dcterms:title", False),
-    ("license", "dcterms:license", True), ("issued", "dcterms:issued", False),
-    ("modified", "dcterms:modified", False), ("creator", "dcterms:creator", True),
-    ("publisher", "dcterms:publisher", True), ("language", "dcterms:language", False),
-    ("references", "dcterms:references", True), ("isReplacedBy", "dcterms:isReplacedBy", True),
-    ("hasBeginning", "time:hasBeginning", True), ("hasEnd", "time:hasEnd", True),
-    ("inXSDDate", "time:inXSDDate", False), ("inXSDgYear", "time:inXSDgYear", False),
-    ("inXSDgYearMonth", "time:inXSDgYearMonth", False), ("unitType", "time:unitType", True),
-    ("member", "org:member", True), ("organization", "org:organization", True), ("role", "org:role", True),
-    ("memberDuring", "org:memberDuring", True), ("description", "schema:description", False),
-    ("url", "schema:url", True), ("versionInfo", "owl:versionInfo", False), ("deprecated", "owl:deprecated", False),
+    ("label", "rdfs:label", False),
+    ("prefLabel", "skos:prefLabel", False),
+    ("altLabel", "skos:altLabel", False),
+    ("inScheme", "skos:inScheme", True),
+    ("wasDerivedFrom", "prov:wasDerivedFrom", True),
+    ("hasBody", "oa:hasBody", True),
+    ("hasTarget", "oa:hasTarget", True),
+    ("hasSource", "oa:hasSource", True),
+    ("hasSelector", "oa:hasSelector", True),
+    ("motivatedBy", "oa:motivatedBy", True),
+    ("exact", "oa:exact", False),
+    ("prefix", "oa:prefix", False),
+    ("suffix", "oa:suffix", False),
+    ("title", "dcterms:title", False),
+    ("license", "dcterms:license", True),
+    ("issued", "dcterms:issued", False),
+    ("modified", "dcterms:modified", False),
+    ("creator", "dcterms:creator", True),
+    ("publisher", "dcterms:publisher", True),
+    ("language", "dcterms:language", False),
+    ("references", "dcterms:references", True),
+    ("isReplacedBy", "dcterms:isReplacedBy", True),
+    ("hasBeginning", "time:hasBeginning", True),
+    ("hasEnd", "time:hasEnd", True),
+    ("inXSDDate", "time:inXSDDate", False),
+    ("inXSDgYear", "time:inXSDgYear", False),
+    ("inXSDgYearMonth", "time:inXSDgYearMonth", False),
+    ("unitType", "time:unitType", True),
+    ("member", "org:member", True),
+    ("organization", "org:organization", True),
+    ("role", "org:role", True),
+    ("memberDuring", "org:memberDuring", True),
+    ("description", "schema:description", False),
+    ("url", "schema:url", True),
+    ("versionInfo", "owl:versionInfo", False),
+    ("deprecated", "owl:deprecated", False),
 )
 
 
@@ -53,7 +74,7 @@ def make_context(ontology: Iterable[ox.Triple]) -> dict:
     terms: dict[str, object] = {"id": "@id", "type": "@type"}
     terms.update(sorted(PREFIXES.items()))
     for iri, kind in sorted(kinds.items()):
-        key = iri[len(PG):]
+        key = iri[len(PG) :]
         if not kind or key in terms:
             continue
         terms[key] = {"@id": "pg:" + key, "@type": "@id"} if kind == OWL + "ObjectProperty" else "pg:" + key
@@ -87,8 +108,7 @@ def compact(triples: Iterable[ox.Triple], context: dict) -> list[dict]:
         node = nodes.setdefault(_node_id(t.subject), {})
         p = t.predicate.value
         if p == _RDF_TYPE and isinstance(t.object, ox.NamedNode):
-            node.setdefault("type", []).append(terms.get(t.object.value, (None, False))[0]
-                                               or _curie(t.object.value))
+            node.setdefault("type", []).append(terms.get(t.object.value, (None, False))[0] or _curie(t.object.value))
             continue
         key, coerced = terms.get(p, (None, False))
         o = t.object
@@ -156,8 +176,8 @@ def _node_id(term) -> str:
 @lru_cache(maxsize=1 << 17)
 def _curie(iri: str) -> str:
     for prefix, ns in PREFIXES.items():
-        if iri.startswith(ns) and len(iri) > len(ns) and not iri[len(ns):].startswith("/"):
-            return f"{prefix}:{iri[len(ns):]}"
+        if iri.startswith(ns) and len(iri) > len(ns) and not iri[len(ns) :].startswith("/"):
+            return f"{prefix}:{iri[len(ns) :]}"
     return iri
 
 
@@ -220,6 +240,6 @@ def to_nquads(doc: dict, documents: dict[str, dict], base: str = "") -> str:
     """Expand a JSON-LD document with pyld (contexts served from `documents`) to N-Quads."""
     from pyld import jsonld
 
-    return jsonld.to_rdf(doc, {"format": "application/n-quads", "documentLoader": local_loader(documents),
-                               "base": base})
-
+    return jsonld.to_rdf(
+        doc, {"format": "application/n-quads", "documentLoader": local_loader(documents), "base": base}
+    )

@@ -28,14 +28,38 @@ from pledgegraph.model.vocab import DCTERMS, OA, ORG, OWL, PG, PGV, PREFIXES, PR
 Link = Callable[[str], str]
 
 # Predicates shown in their own sections (names, sources), or that only repeat what those show.
-_HIDDEN = {RDF + "type", PG + "citation", PROV + "wasDerivedFrom", PROV + "qualifiedDerivation", PG + "nameAttestation",
-           SKOS + "prefLabel", SKOS + "altLabel", RDFS + "label", OWL + "sameAs", PG + "quoteText",
-           # subordination over time has its own section; one-hop date bounds repeat the dates shown
-           PG + "subordinateIn", PG + "superiorIn", PG + "intermediateIn",
-           *(PG + p for p in ("startEarliest", "startLatest", "endEarliest", "endLatest", "validFrom",
-                              "validUntil", "dateEarliest", "dateLatest")),
-           # a curator's possible identities have their own section, marked as such
-           PG + "possiblySameAs", PG + "possibleIdentity"}
+_HIDDEN = {
+    RDF + "type",
+    PG + "citation",
+    PROV + "wasDerivedFrom",
+    PROV + "qualifiedDerivation",
+    PG + "nameAttestation",
+    SKOS + "prefLabel",
+    SKOS + "altLabel",
+    RDFS + "label",
+    OWL + "sameAs",
+    PG + "quoteText",
+    # subordination over time has its own section; one-hop date bounds repeat the dates shown
+    PG + "subordinateIn",
+    PG + "superiorIn",
+    PG + "intermediateIn",
+    *(
+        PG + p
+        for p in (
+            "startEarliest",
+            "startLatest",
+            "endEarliest",
+            "endLatest",
+            "validFrom",
+            "validUntil",
+            "dateEarliest",
+            "dateLatest",
+        )
+    ),
+    # a curator's possible identities have their own section, marked as such
+    PG + "possiblySameAs",
+    PG + "possibleIdentity",
+}
 # Classes every fact (or event) has beside the one that says what it is.
 _GENERIC_TYPES = {PG + "Fact", PG + "Occurrence"}
 # Incoming links that mean "this document is cited by": listed once per citing entity.
@@ -44,14 +68,25 @@ _CITING = {PG + "source", PROV + "wasDerivedFrom", OA + "hasSource"}
 _REIFYING = {PG + "claimSubject", PG + "claimObject", OA + "hasBody", OWL + "sameAs"}
 _LABELS = (SKOS + "prefLabel", RDFS + "label", DCTERMS + "title")
 # Words for reused terms whose own name reads badly on a page (others: their name, split into words).
-_TERM_LABELS = {PROV + "entity": "source document", OA + "hasBody": "supports", OA + "hasTarget": "target",
-                OA + "hasSource": "in document", OA + "hasSelector": "selected by", OA + "motivatedBy": "purpose",
-                OA + "identifying": "identifying the fact", PROV + "wasAttributedTo": "attributed to",
-                PROV + "atLocation": "at", RDF + "subject": "about", RDF + "predicate": "property",
-                RDF + "object": "value",
-                # SKOS's own labels (names are hidden on entity pages, but the changes page lists them)
-                SKOS + "prefLabel": "preferred label", SKOS + "altLabel": "alternative label",
-                SKOS + "hiddenLabel": "hidden label", RDFS + "label": "label"}
+_TERM_LABELS = {
+    PROV + "entity": "source document",
+    OA + "hasBody": "supports",
+    OA + "hasTarget": "target",
+    OA + "hasSource": "in document",
+    OA + "hasSelector": "selected by",
+    OA + "motivatedBy": "purpose",
+    OA + "identifying": "identifying the fact",
+    PROV + "wasAttributedTo": "attributed to",
+    PROV + "atLocation": "at",
+    RDF + "subject": "about",
+    RDF + "predicate": "property",
+    RDF + "object": "value",
+    # SKOS's own labels (names are hidden on entity pages, but the changes page lists them)
+    SKOS + "prefLabel": "preferred label",
+    SKOS + "altLabel": "alternative label",
+    SKOS + "hiddenLabel": "hidden label",
+    RDFS + "label": "label",
+}
 
 CSS = """
 body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:60rem;padding:1rem 1.5rem;color:#222}
@@ -69,11 +104,15 @@ figure{margin:1rem 0;overflow-x:auto}figure svg{max-width:100%;height:auto}nav.a
 
 # -- IRIs and lookups --------------------------------------------------------------------------
 
+
 def entity_iris(store: ox.Store, base: str) -> list[str]:
     """Every entity that has a type in the store, sorted."""
     rdf_type = ox.NamedNode(RDF + "type")
-    found = {q.subject.value for q in store.quads_for_pattern(None, rdf_type, None)
-             if isinstance(q.subject, ox.NamedNode) and is_entity(q.subject.value, base)}
+    found = {
+        q.subject.value
+        for q in store.quads_for_pattern(None, rdf_type, None)
+        if isinstance(q.subject, ox.NamedNode) and is_entity(q.subject.value, base)
+    }
     return sorted(found)
 
 
@@ -112,8 +151,10 @@ class _Index:
     def outgoing(self, s: str) -> list[tuple[str, object]]:
         found = self._outgoing.get(s)
         if found is None:
-            found = self._outgoing[s] = sorted(((p, o) for p, objects in self.out.get(s, {}).items() for o in objects),
-                                               key=lambda po: (po[0], _term_key(po[1])))
+            found = self._outgoing[s] = sorted(
+                ((p, o) for p, objects in self.out.get(s, {}).items() for o in objects),
+                key=lambda po: (po[0], _term_key(po[1])),
+            )
         return found
 
     def incoming(self, o: str) -> list[tuple[str, str]]:
@@ -149,8 +190,11 @@ class _Graph:
     def incoming(self, o: str) -> list[tuple[str, str]]:
         if self.index is not None:
             return self.index.incoming(o)
-        found = {(q.subject.value, q.predicate.value) for q in self.store.quads_for_pattern(None, None, ox.NamedNode(o))
-                 if isinstance(q.subject, ox.NamedNode)}
+        found = {
+            (q.subject.value, q.predicate.value)
+            for q in self.store.quads_for_pattern(None, None, ox.NamedNode(o))
+            if isinstance(q.subject, ox.NamedNode)
+        }
         return sorted(found)
 
     def value(self, s: str, p: str):
@@ -210,6 +254,7 @@ _DIGITS = re.compile(r"(\d+)")
 
 # -- rendering ---------------------------------------------------------------------------------
 
+
 def page_graph(store: ox.Store, base: str, link: Link | None = None, contents: Iterable | None = None) -> _Graph:
     """What rendering reads, with its caches (an index of the store, labels, summaries of related
     records): pass one to `render_entity` for every page of a release, so the store is read once and
@@ -218,9 +263,17 @@ def page_graph(store: ox.Store, base: str, link: Link | None = None, contents: I
     return _Graph(store, base, link or (lambda i: i), _Index(store if contents is None else contents))
 
 
-def render_entity(store: ox.Store, iri: str, base: str, link: Link | None = None, *,
-                  figures: Sequence[str] = (), alternates: Sequence[tuple[str, str, str]] = (),
-                  home: str | None = None, graph: _Graph | None = None) -> str:
+def render_entity(
+    store: ox.Store,
+    iri: str,
+    base: str,
+    link: Link | None = None,
+    *,
+    figures: Sequence[str] = (),
+    alternates: Sequence[tuple[str, str, str]] = (),
+    home: str | None = None,
+    graph: _Graph | None = None,
+) -> str:
     """One entity's page: names, facts with their sources and quotes, and every relation to it.
 
     `link(entity_iri) -> href` decides where entity links point (default: the IRI itself).
@@ -230,13 +283,19 @@ def render_entity(store: ox.Store, iri: str, base: str, link: Link | None = None
     """
     g = graph or page_graph(store, base, link)
     title = g.label(iri)
-    body = [f'<p class="kind">{escape(g.kind_label(iri))}</p>',
-            f'<h1>{escape(title)}</h1>',
-            f'<p class="muted"><code>{escape(iri)}</code></p>']
+    body = [
+        f'<p class="kind">{escape(g.kind_label(iri))}</p>',
+        f"<h1>{escape(title)}</h1>",
+        f'<p class="muted"><code>{escape(iri)}</code></p>',
+    ]
     if alternates:
-        body.append('<nav class="alt">Also as: ' + " ".join(
-            f'<a href="{escape(href)}" type="{escape(mt)}">{escape(lbl)}</a>' for lbl, mt, href in alternates)
-            + "</nav>")
+        body.append(
+            '<nav class="alt">Also as: '
+            + " ".join(
+                f'<a href="{escape(href)}" type="{escape(mt)}">{escape(lbl)}</a>' for lbl, mt, href in alternates
+            )
+            + "</nav>"
+        )
     body.append(_names_section(g, iri))
     facts = _facts(g, iri)
     if facts:
@@ -248,13 +307,20 @@ def render_entity(store: ox.Store, iri: str, base: str, link: Link | None = None
     body.append(_possible_identity_section(g, iri))
     body.extend(f"<figure>{f}</figure>" for f in figures)
     body.append(_incoming_section(g, iri))
-    head = "".join(f'<link rel="alternate" type="{escape(mt)}" href="{escape(href)}">'
-                   for _, mt, href in alternates)
+    head = "".join(f'<link rel="alternate" type="{escape(mt)}" href="{escape(href)}">' for _, mt, href in alternates)
     return page(title, "".join(b for b in body if b), head=head, home=home)
 
 
-def render_index(store: ox.Store, base: str, link: Link | None = None, *, title: str = "pledgegraph",
-                 intro: str = "", figures: Sequence[str] = (), extra: str = "") -> str:
+def render_index(
+    store: ox.Store,
+    base: str,
+    link: Link | None = None,
+    *,
+    title: str = "pledgegraph",
+    intro: str = "",
+    figures: Sequence[str] = (),
+    extra: str = "",
+) -> str:
     """A table of contents: every entity grouped by kind, with its label.
 
     `intro` and `extra` are trusted HTML placed before and after the lists; `figures` as in
@@ -271,8 +337,11 @@ def render_index(store: ox.Store, base: str, link: Link | None = None, *, title:
         if not members:
             continue
         items = sorted(members, key=lambda i: (g.label(i).casefold(), i))
-        parts.append(f'<h2 id="{escape(kind.segment)}">{escape(kind.key.capitalize())} ({len(items)})</h2><ul>'
-                     + "".join(f"<li>{_entity_link(g, i)}</li>" for i in items) + "</ul>")
+        parts.append(
+            f'<h2 id="{escape(kind.segment)}">{escape(kind.key.capitalize())} ({len(items)})</h2><ul>'
+            + "".join(f"<li>{_entity_link(g, i)}</li>" for i in items)
+            + "</ul>"
+        )
     parts.append(extra)
     return page(title, "".join(parts))
 
@@ -280,10 +349,12 @@ def render_index(store: ox.Store, base: str, link: Link | None = None, *, title:
 def page(title: str, body: str, head: str = "", home: str | None = None) -> str:
     """A complete HTML document with our CSS around a trusted `body` fragment."""
     nav = f'<header><a href="{escape(home)}">pledgegraph</a></header>' if home else ""
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-            f"<title>{escape(title)}</title><style>{CSS}</style>{head}</head>"
-            f"<body>{nav}<main>{body}</main></body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{CSS}</style>{head}</head>"
+        f"<body>{nav}<main>{body}</main></body></html>\n"
+    )
 
 
 def _entity_link(g: _Graph, iri: str) -> str:
@@ -299,39 +370,54 @@ def _names_section(g: _Graph, iri: str) -> str:
         kind = g.value(att.value, PG + "nameKind")
         preferred = g.value(att.value, PG + "claimPredicate")
         is_preferred = preferred and preferred.value == SKOS + "prefLabel"
-        flag = " <span class=\"muted\">(preferred)</span>" if is_preferred else ""
-        rows.append(f"<tr><td>{escape(name.value)}{flag}</td><td class=\"lang\">{escape(name.language or '')}</td>"
-                    f"<td>{escape(g.label(kind.value)) if kind else ''}</td>"
-                    f"<td>{_citations(g, att.value)}</td></tr>")
+        flag = ' <span class="muted">(preferred)</span>' if is_preferred else ""
+        rows.append(
+            f'<tr><td>{escape(name.value)}{flag}</td><td class="lang">{escape(name.language or "")}</td>'
+            f"<td>{escape(g.label(kind.value)) if kind else ''}</td>"
+            f"<td>{_citations(g, att.value)}</td></tr>"
+        )
     if not rows:
         return ""
-    return ("<h2>Names</h2><table><thead><tr><th>name</th><th>language</th><th>kind</th><th>sources</th></tr>"
-            "</thead><tbody>" + "".join(rows) + "</tbody></table>")
+    return (
+        "<h2>Names</h2><table><thead><tr><th>name</th><th>language</th><th>kind</th><th>sources</th></tr>"
+        "</thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
 
 
 def _subordination_section(g: _Graph, iri: str) -> str:
     """An organization's place over time: what it was under and what was under it, link by link,
     with the period (an open side marked), the chain and what the link rests on."""
     parts = []
-    for heading, own, other in (("Under, over time", "subordinate", "superior"),
-                                ("Under it, over time", "superior", "subordinate")):
+    for heading, own, other in (
+        ("Under, over time", "subordinate", "superior"),
+        ("Under it, over time", "superior", "subordinate"),
+    ):
         links = sorted(link for link, p in g.incoming(iri) if p == PG + own)
         rows = []
         for link in links:
             start, end = g.value(link, PG + "validFrom"), g.value(link, PG + "validUntil")
             undated_start = g.value(link, PG + "startUndated") is not None
-            period = (("start undated" if undated_start else "?") if start is None else escape(start.value)) + \
-                " – " + ("" if end is None else escape(end.value))
+            period = (
+                (("start undated" if undated_start else "?") if start is None else escape(start.value))
+                + " – "
+                + ("" if end is None else escape(end.value))
+            )
             via = " → ".join(_entity_link(g, v.value) for v in sorted(g.objects(link, PG + "via"), key=str))
             rests = ", ".join(_entity_link(g, r.value) for r in sorted(g.objects(link, PG + "restsOn"), key=str))
             other_end = g.value(link, PG + other)
-            rows.append((start.value if start is not None else "", f"<tr><td>{_entity_link(g, other_end.value)}</td>"
-                         f"<td>{period}</td><td>{via or 'directly'}</td>"
-                         f"<td>{rests or 'the links of the chain'}</td></tr>"))
+            rows.append(
+                (
+                    start.value if start is not None else "",
+                    f"<tr><td>{_entity_link(g, other_end.value)}</td>"
+                    f"<td>{period}</td><td>{via or 'directly'}</td>"
+                    f"<td>{rests or 'the links of the chain'}</td></tr>",
+                )
+            )
         if rows:
-            parts.append(f"<h2>{heading}</h2><table><thead><tr><th>organization</th><th>period</th><th>via</th>"
-                         "<th>rests on</th></tr></thead><tbody>" + "".join(r for _, r in sorted(rows))
-                         + "</tbody></table>")
+            parts.append(
+                f"<h2>{heading}</h2><table><thead><tr><th>organization</th><th>period</th><th>via</th>"
+                "<th>rests on</th></tr></thead><tbody>" + "".join(r for _, r in sorted(rows)) + "</tbody></table>"
+            )
     return "".join(parts)
 
 
@@ -340,17 +426,25 @@ def _possible_identity_section(g: _Graph, iri: str) -> str:
     on both records' pages, marked as the curator's inference (no source says so)."""
     rows = []
     for other in sorted(o.value for o in g.objects(iri, PG + "possiblySameAs")):
-        nodes = [n.value for n in g.objects(iri, PG + "possibleIdentity")
-                 if (c := g.value(n.value, PG + "candidate")) is not None and c.value == other]
-        nodes += [n.value for n in g.objects(other, PG + "possibleIdentity")
-                  if (c := g.value(n.value, PG + "candidate")) is not None and c.value == iri]
+        nodes = [
+            n.value
+            for n in g.objects(iri, PG + "possibleIdentity")
+            if (c := g.value(n.value, PG + "candidate")) is not None and c.value == other
+        ]
+        nodes += [
+            n.value
+            for n in g.objects(other, PG + "possibleIdentity")
+            if (c := g.value(n.value, PG + "candidate")) is not None and c.value == iri
+        ]
         notes = "".join(f"<p>{escape(note.value)}</p>" for n in nodes for note in g.objects(n, SKOS + "editorialNote"))
         grounds = "".join(_citations(g, n) for n in nodes)
         rows.append(f"<li>{_entity_link(g, other)}{notes}{grounds}</li>")
     if not rows:
         return ""
-    return ("<h2>Possibly the same as</h2><p class=\"muted\">A curator's inference, not a source's claim: "
-            "no source says these are one person, and the records are kept apart.</p><ul>" + "".join(rows) + "</ul>")
+    return (
+        "<h2>Possibly the same as</h2><p class=\"muted\">A curator's inference, not a source's claim: "
+        "no source says these are one person, and the records are kept apart.</p><ul>" + "".join(rows) + "</ul>"
+    )
 
 
 def _facts(g: _Graph, node: str) -> str:
@@ -405,8 +499,12 @@ def _nested(g: _Graph, iri: str) -> str:
         return _date(g, iri)
     if TIME + "Interval" in types:
         return _period(g, iri)
-    return (f'<div class="struct"><span class="kind">{escape(g.kind_label(iri))}</span>'
-            + _facts(g, iri) + _citations(g, iri) + "</div>")
+    return (
+        f'<div class="struct"><span class="kind">{escape(g.kind_label(iri))}</span>'
+        + _facts(g, iri)
+        + _citations(g, iri)
+        + "</div>"
+    )
 
 
 def _date(g: _Graph, iri: str) -> str:
@@ -416,8 +514,9 @@ def _date(g: _Graph, iri: str) -> str:
 
 def _period(g: _Graph, iri: str) -> str:
     start, end = g.value(iri, TIME + "hasBeginning"), g.value(iri, TIME + "hasEnd")
-    text = ((_date(g, start.value) if start is not None else "?") + " – "
-            + (_date(g, end.value) if end is not None else ""))
+    text = (
+        (_date(g, start.value) if start is not None else "?") + " – " + (_date(g, end.value) if end is not None else "")
+    )
     return text.strip()
 
 
@@ -456,11 +555,13 @@ def _quote(g: _Graph, annotation: str) -> str:
             if exact is None:
                 continue
             prefix, suffix = g.value(selector.value, OA + "prefix"), g.value(selector.value, OA + "suffix")
-            out.append("<blockquote>"
-                       + (f'<span class="muted">…{escape(prefix.value)}</span>' if prefix is not None else "")
-                       + f"“{escape(exact.value)}”"
-                       + (f'<span class="muted">{escape(suffix.value)}…</span>' if suffix is not None else "")
-                       + "</blockquote>")
+            out.append(
+                "<blockquote>"
+                + (f'<span class="muted">…{escape(prefix.value)}</span>' if prefix is not None else "")
+                + f"“{escape(exact.value)}”"
+                + (f'<span class="muted">{escape(suffix.value)}…</span>' if suffix is not None else "")
+                + "</blockquote>"
+            )
     return "".join(out)
 
 
@@ -479,15 +580,25 @@ def _incoming_section(g: _Graph, iri: str) -> str:
         related.setdefault(owner, set()).add(via)
     parts = []
     if related:
-        rows = [f"<tr><td>{escape(g.kind_label(o))}</td><td>{_entity_link(g, o)}{_summary(g, o, iri)}</td>"
-                f"<td>{escape(', '.join(sorted(related[o])))}</td></tr>"
-                for o in sorted(related, key=lambda o: (g.kind_label(o), _sort_date(g, o), o))]
-        parts.append("<h2>Related</h2><table><thead><tr><th>kind</th><th>record</th><th>as</th></tr></thead><tbody>"
-                     + "".join(rows) + "</tbody></table>")
+        rows = [
+            f"<tr><td>{escape(g.kind_label(o))}</td><td>{_entity_link(g, o)}{_summary(g, o, iri)}</td>"
+            f"<td>{escape(', '.join(sorted(related[o])))}</td></tr>"
+            for o in sorted(related, key=lambda o: (g.kind_label(o), _sort_date(g, o), o))
+        ]
+        parts.append(
+            "<h2>Related</h2><table><thead><tr><th>kind</th><th>record</th><th>as</th></tr></thead><tbody>"
+            + "".join(rows)
+            + "</tbody></table>"
+        )
     if citing:
-        parts.append("<h2>Cited for</h2><ul>" + "".join(
-            f"<li>{escape(g.kind_label(o))}: {_entity_link(g, o)}</li>"
-            for o in sorted(citing, key=lambda o: (g.kind_label(o), g.label(o).casefold(), o))) + "</ul>")
+        parts.append(
+            "<h2>Cited for</h2><ul>"
+            + "".join(
+                f"<li>{escape(g.kind_label(o))}: {_entity_link(g, o)}</li>"
+                for o in sorted(citing, key=lambda o: (g.kind_label(o), g.label(o).casefold(), o))
+            )
+            + "</ul>"
+        )
     return "".join(parts)
 
 
@@ -525,8 +636,9 @@ def _sort_date(g: _Graph, record: str) -> str:
     return "9999"
 
 
-def alternates_for(href_stem: str, formats: Iterable[str] = ("turtle", "jsonld", "ntriples")
-                   ) -> list[tuple[str, str, str]]:
+def alternates_for(
+    href_stem: str, formats: Iterable[str] = ("turtle", "jsonld", "ntriples")
+) -> list[tuple[str, str, str]]:
     """(label, media type, href) for an entity's RDF representations at `href_stem + suffix`."""
     names = {"turtle": "Turtle", "jsonld": "JSON-LD", "ntriples": "N-Triples", "rdfxml": "RDF/XML"}
     return [(names.get(f, f), FORMATS[f].media_type, href_stem + FORMATS[f].suffix) for f in formats]

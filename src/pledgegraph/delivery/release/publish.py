@@ -89,8 +89,13 @@ def read_dist(dist: Path) -> _Input:
     graphs = {name: _canonical(by_graph.get(f"{base}graph/{name}", set())) for name in GRAPHS[:3]}
     graphs["shapes"] = _canonical(shape_triples)
     html = dist / "ontology.html"
-    return _Input(base, graphs, dataset_info(base, graphs["asserted"]),
-                  html.read_bytes() if html.is_file() else None, search.release_files(dist))
+    return _Input(
+        base,
+        graphs,
+        dataset_info(base, graphs["asserted"]),
+        html.read_bytes() if html.is_file() else None,
+        search.release_files(dist),
+    )
 
 
 def _canonical(triples: set[ox.Triple]) -> list[ox.Triple]:
@@ -102,17 +107,29 @@ def _canonical(triples: set[ox.Triple]) -> list[ox.Triple]:
     return sorted(triples, key=str)
 
 
-_BOUNDS = tuple(PG + p for p in ("dateEarliest", "dateLatest", "startEarliest", "startLatest", "endEarliest",
-                                  "endLatest"))
+_BOUNDS = tuple(
+    PG + p for p in ("dateEarliest", "dateLatest", "startEarliest", "startLatest", "endEarliest", "endLatest")
+)
 
 
 def dataset_info(base: str, triples: list[ox.Triple]) -> DatasetInfo:
     """What the dataset record says about the dataset (title, version, licence, dates…), as DCAT and VoID use it."""
-    wanted = {DCTERMS + "title": "title", DCTERMS + "description": "description", OWL + "versionInfo": "version",
-              DCTERMS + "license": "license", PG + "publisherName": "publisher", DCTERMS + "issued": "issued",
-              DCTERMS + "modified": "modified", FOAF + "homepage": "homepage"}
-    many = {DCAT + "keyword": "keywords", DCAT + "theme": "themes", DCTERMS + "spatial": "spatial",
-            DCTERMS + "language": "languages"}
+    wanted = {
+        DCTERMS + "title": "title",
+        DCTERMS + "description": "description",
+        OWL + "versionInfo": "version",
+        DCTERMS + "license": "license",
+        PG + "publisherName": "publisher",
+        DCTERMS + "issued": "issued",
+        DCTERMS + "modified": "modified",
+        FOAF + "homepage": "homepage",
+    }
+    many = {
+        DCAT + "keyword": "keywords",
+        DCAT + "theme": "themes",
+        DCTERMS + "spatial": "spatial",
+        DCTERMS + "language": "languages",
+    }
     values = {name: "" for name in wanted.values()}
     lists: dict[str, list[str]] = {name: [] for name in many.values()}
     days = []
@@ -125,13 +142,19 @@ def dataset_info(base: str, triples: list[ox.Triple]) -> DatasetInfo:
         elif t.predicate.value in _BOUNDS:
             days.append(t.object.value)
     if not values["version"] or not _VERSION_RE.fullmatch(values["version"]):
-        raise UnusableInput(f"the dataset record has no usable version ({values['version']!r}): "
-                            "set `version:` in data/dataset.yaml")
-    return DatasetInfo(base=base, **values, **{k: tuple(sorted(v)) for k, v in lists.items()},
-                       temporal=(min(days), max(days)) if days else None)
+        raise UnusableInput(
+            f"the dataset record has no usable version ({values['version']!r}): set `version:` in data/dataset.yaml"
+        )
+    return DatasetInfo(
+        base=base,
+        **values,
+        **{k: tuple(sorted(v)) for k, v in lists.items()},
+        temporal=(min(days), max(days)) if days else None,
+    )
 
 
 # -- previous releases and the latest pointer -------------------------------------------------
+
 
 def version_key(version: str) -> tuple:
     """Orders 0.2.0 < 0.10.0: numbers compare as numbers."""
@@ -142,9 +165,15 @@ def releases(outdir: Path) -> list[str]:
     """Versions of the complete releases in `outdir`, oldest first."""
     if not outdir.is_dir():
         return []
-    found = [p.name for p in outdir.iterdir()
-             if _VERSION_RE.match(p.name) and p.is_dir() and not p.is_symlink()
-             and (p / "void.ttl").is_file() and (p / DUMPS[0]).is_file()]
+    found = [
+        p.name
+        for p in outdir.iterdir()
+        if _VERSION_RE.match(p.name)
+        and p.is_dir()
+        and not p.is_symlink()
+        and (p / "void.ttl").is_file()
+        and (p / DUMPS[0]).is_file()
+    ]
     return sorted(found, key=version_key)
 
 
@@ -160,13 +189,17 @@ def _read_dump(release: Path, cap: int) -> list[ox.Triple]:
         with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as raw, gzip.GzipFile(fileobj=raw) as f:
             data = f.read(cap + 1)
         if len(data) > cap:
-            raise UnusableInput(f"{path} unpacks to more than {cap:,} bytes, far more than this release: it is not "
-                                "a dump publish wrote; move that release out of the output folder")
+            raise UnusableInput(
+                f"{path} unpacks to more than {cap:,} bytes, far more than this release: it is not "
+                "a dump publish wrote; move that release out of the output folder"
+            )
         quads = ox.parse(data, format=ox.RdfFormat.N_TRIPLES)
         return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
     except (OSError, EOFError, SyntaxError) as e:
-        raise UnusableInput(f"cannot read the previous release's dump {path} (publish follows no symbolic link it "
-                            f"did not create): {e}; move that release out of the output folder") from e
+        raise UnusableInput(
+            f"cannot read the previous release's dump {path} (publish follows no symbolic link it "
+            f"did not create): {e}; move that release out of the output folder"
+        ) from e
 
 
 def _check_outdir(outdir: Path) -> None:
@@ -176,8 +209,10 @@ def _check_outdir(outdir: Path) -> None:
     if latest.exists() and not latest.is_symlink():
         raise UnusableInput(f"{latest} is not the symbolic link publish keeps there: move it away")
     if well_known.is_symlink() or (well_known.exists() and not well_known.is_dir()):
-        raise UnusableInput(f"{well_known} is a symbolic link or a file: publish writes .well-known/void itself and "
-                            "follows no link it did not create; remove it")
+        raise UnusableInput(
+            f"{well_known} is a symbolic link or a file: publish writes .well-known/void itself and "
+            "follows no link it did not create; remove it"
+        )
 
 
 def _point_latest(outdir: Path) -> str:
@@ -189,15 +224,21 @@ def _point_latest(outdir: Path) -> str:
     os.symlink(newest, tmp)
     os.replace(tmp, outdir / "latest")
     write_file(outdir / "latest.txt", (newest + "\n").encode())
-    write_file(outdir / "index.html", pages.page(
-        "pledgegraph releases", f'<p>The latest release is <a href="{escape(newest)}/">{escape(newest)}</a>.</p>',
-        head=f'<meta http-equiv="refresh" content="0; url={escape(newest)}/">').encode())
+    write_file(
+        outdir / "index.html",
+        pages.page(
+            "pledgegraph releases",
+            f'<p>The latest release is <a href="{escape(newest)}/">{escape(newest)}</a>.</p>',
+            head=f'<meta http-equiv="refresh" content="0; url={escape(newest)}/">',
+        ).encode(),
+    )
     void = ox.parse(path=str(outdir / newest / "void.ttl"), format=ox.RdfFormat.TURTLE, base_iri=catalog.HERE)
     write_file(outdir / ".well-known" / "void", catalog.relative_turtle(list(void), f"../{newest}/"))
     return newest
 
 
 # -- the release --------------------------------------------------------------------------------
+
 
 def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
     """Write `outdir/<version>/` from the build output in `dist`, then point `latest` at the newest.
@@ -211,8 +252,10 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
     version = src.info.version
     published = releases(outdir)
     if published and version not in published and version_key(version) < version_key(published[-1]):
-        raise ReleaseRefused(f"version {version} is older than the newest release in {outdir}, {published[-1]}: "
-                             "versions only go forward (set a newer `version:` in data/dataset.yaml)")
+        raise ReleaseRefused(
+            f"version {version} is older than the newest release in {outdir}, {published[-1]}: "
+            "versions only go forward (set a newer `version:` in data/dataset.yaml)"
+        )
     previous = _previous(outdir, version)
     data = src.data
     cap = max(64 << 20, 16 * sum(len(str(t)) + 3 for t in data))  # a previous dump is never this much larger
@@ -224,14 +267,26 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
     files = _release_files(src, store, entities, data, change_set, previous_dir)
     if version in published:
         if _same_files(outdir / version, files):
-            return Published(outdir / version, version, previous, len(data), len(entities), len(files),
-                             change_set.summary(), unchanged=True)
+            return Published(
+                outdir / version,
+                version,
+                previous,
+                len(data),
+                len(entities),
+                len(files),
+                change_set.summary(),
+                unchanged=True,
+            )
         if not force:
-            raise ReleaseRefused(f"release {version} in {outdir} was published with other content: set a new "
-                                 "`version:` in data/dataset.yaml, or pass --force to replace it")
+            raise ReleaseRefused(
+                f"release {version} in {outdir} was published with other content: set a new "
+                "`version:` in data/dataset.yaml, or pass --force to replace it"
+            )
         old_sum = hashlib.sha256((outdir / version / DUMPS[0]).read_bytes()).hexdigest()
-        change_set.warnings.append(f"This release replaces release {version} as first published (its "
-                                   f"{DUMPS[0]} had SHA-256 {old_sum}), by `publish --force`.")
+        change_set.warnings.append(
+            f"This release replaces release {version} as first published (its "
+            f"{DUMPS[0]} had SHA-256 {old_sum}), by `publish --force`."
+        )
         files = _release_files(src, store, entities, data, change_set, previous_dir)
     with replace_dir(outdir / version) as tmp:
         for rel, content in sorted(files.items()):
@@ -239,8 +294,7 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
     _point_latest(outdir)
-    return Published(outdir / version, version, previous, len(data), len(entities), len(files),
-                     change_set.summary())
+    return Published(outdir / version, version, previous, len(data), len(entities), len(files), change_set.summary())
 
 
 def _same_files(release: Path, files: dict[str, bytes]) -> bool:
@@ -260,8 +314,14 @@ def _gzip(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=9, mtime=0)
 
 
-def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list[ox.Triple],
-                   change_set: changes.ChangeSet, previous_dir: Path | None) -> dict[str, bytes]:
+def _release_files(
+    src: _Input,
+    store: ox.Store,
+    entities: list[str],
+    data: list[ox.Triple],
+    change_set: changes.ChangeSet,
+    previous_dir: Path | None,
+) -> dict[str, bytes]:
     info, base = src.info, src.base
     previous = previous_dir.name if previous_dir else None
     label = _labeller(store, base)
@@ -278,16 +338,34 @@ def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list
     files.update({name: svg.encode() for name, svg in svgs.items() if svg})
     files["changes/index.html"] = pages.page(
         f"Changes in {info.title} {info.version}",
-        changes.summary_html(change_set, info.version, _linker(base, "../", set(entities)),
-                             label),
-        home="../index.html").encode()
+        changes.summary_html(change_set, info.version, _linker(base, "../", set(entities)), label),
+        home="../index.html",
+    ).encode()
     previous_feed = previous_dir / changes.FEED if previous_dir else None
-    files.update(changes.feed_documents(change_set, info.version, info.modified, label, json.loads(
-        previous_feed.read_text()) if previous_feed and previous_feed.is_file() else None))
-    downloads = {name: content for name, content in files.items() if "/" not in name or name.startswith(
-        ("ontology/", "changes/"))}
-    void = catalog.void_triples(info, data, src.graphs, entities, [d for d in DUMPS if not _is_quads(d)],
-                                [d for d in DUMPS if _is_quads(d)], previous, changes.FEED)
+    files.update(
+        changes.feed_documents(
+            change_set,
+            info.version,
+            info.modified,
+            label,
+            json.loads(previous_feed.read_text()) if previous_feed and previous_feed.is_file() else None,
+        )
+    )
+    downloads = {
+        name: content
+        for name, content in files.items()
+        if "/" not in name or name.startswith(("ontology/", "changes/"))
+    }
+    void = catalog.void_triples(
+        info,
+        data,
+        src.graphs,
+        entities,
+        [d for d in DUMPS if not _is_quads(d)],
+        [d for d in DUMPS if _is_quads(d)],
+        previous,
+        changes.FEED,
+    )
     files["void.ttl"] = catalog.relative_turtle(void, "")
     files[".well-known/void"] = catalog.relative_turtle(void, "../")
     downloads["void.ttl"] = files["void.ttl"]
@@ -295,13 +373,24 @@ def _release_files(src: _Input, store: ox.Store, entities: list[str], data: list
     files["catalog.ttl"] = catalog.relative_turtle(catalog.dcat_triples(info, downloads, previous), "")
     files["index.html"] = _index(store, src, svgs, downloads, change_set).encode()
     files["sitemap.xml"] = _sitemap(entities, info, _lastmods(entities, info, change_set, previous_dir))
-    vocab = sorted({t.subject.value[len(PGV):] for t in src.graphs["ontology"]
-                    if isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(PGV)})
+    vocab = sorted(
+        {
+            t.subject.value[len(PGV) :]
+            for t in src.graphs["ontology"]
+            if isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(PGV)
+        }
+    )
     ontology_space = base + "ontology/"  # the ontology's versionIRI and priorVersion live there
-    versions = sorted({t.object.value[len(ontology_space):] for t in src.graphs["ontology"]
-                       if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(ontology_space)})
-    files.update(webservers.configs(urlsplit(base).path, src.ontology_html is not None, _served_types(files), vocab,
-                                    versions))
+    versions = sorted(
+        {
+            t.object.value[len(ontology_space) :]
+            for t in src.graphs["ontology"]
+            if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(ontology_space)
+        }
+    )
+    files.update(
+        webservers.configs(urlsplit(base).path, src.ontology_html is not None, _served_types(files), vocab, versions)
+    )
     return files
 
 
@@ -320,8 +409,12 @@ def _dumps(src: _Input, data: list[ox.Triple], context: dict, change_set: change
         f"{STEM}.ttl": serialize(data, "turtle", used_prefixes(ntriples), prefixes_used=True),
         f"{STEM}.jsonld": jsonld.document(jsonld.compact(data, context), context),
         f"{STEM}.trig": trig(named, dict(sorted(used.items()))),
-        f"{STEM}.nq.gz": _gzip(b"".join(serialize(triples, "ntriples", prefixes_used=True).replace(
-            b" .\n", f" <{graph}> .\n".encode()) for graph, triples in named)),  # a line ends at its only " .\n"
+        f"{STEM}.nq.gz": _gzip(
+            b"".join(
+                serialize(triples, "ntriples", prefixes_used=True).replace(b" .\n", f" <{graph}> .\n".encode())
+                for graph, triples in named
+            )
+        ),  # a line ends at its only " .\n"
         "context.jsonld": jsonld.context_document(context),
         "ontology/pledgegraph.ttl": serialize(src.graphs["ontology"], "turtle"),
         "ontology/pledgegraph.jsonld": jsonld.document(jsonld.compact(src.graphs["ontology"], context), context),
@@ -360,8 +453,16 @@ class _EntityFiles:
     entities while this process writes the dumps and the rest; `result()` joins them. The files
     are the same whichever process writes them."""
 
-    def __init__(self, store: ox.Store, base: str, graphs: dict[str, list[ox.Triple]], data: list[ox.Triple],
-                 entities: list[str], context: dict, pictures: figures.Figures):
+    def __init__(
+        self,
+        store: ox.Store,
+        base: str,
+        graphs: dict[str, list[ox.Triple]],
+        data: list[ox.Triple],
+        entities: list[str],
+        context: dict,
+        pictures: figures.Figures,
+    ):
         self.store, self.base, self.context, self.pictures = store, base, context, pictures
         self.described = describe.descriptions(data, base, entities)
         self.link = _linker(base, "../")
@@ -389,34 +490,62 @@ class _EntityFiles:
             files[stem + ".ttl"] = serialize(triples, "turtle")
             files[stem + ".nt"] = serialize(triples, "ntriples")
             files[stem + ".jsonld"] = jsonld.document(jsonld.compact(triples, self.context), self.context)
-            own_pictures = [svg for svg in (self.pictures.timeline(self.link, focus=iri),
-                                            self.pictures.branches(self.link, focus=iri)) if svg]
+            own_pictures = [
+                svg
+                for svg in (self.pictures.timeline(self.link, focus=iri), self.pictures.branches(self.link, focus=iri))
+                if svg
+            ]
             files[stem + ".html"] = pages.render_entity(
-                self.store, iri, self.base, self.link, figures=own_pictures,
-                alternates=pages.alternates_for(slug, webservers.ENTITY_FORMATS), home="../index.html",
-                graph=self.graph).encode()
+                self.store,
+                iri,
+                self.base,
+                self.link,
+                figures=own_pictures,
+                alternates=pages.alternates_for(slug, webservers.ENTITY_FORMATS),
+                home="../index.html",
+                graph=self.graph,
+            ).encode()
         return files
 
 
-def _index(store: ox.Store, src: _Input, svgs: dict[str, str], downloads: dict[str, bytes],
-           change_set: changes.ChangeSet) -> str:
+def _index(
+    store: ox.Store, src: _Input, svgs: dict[str, str], downloads: dict[str, bytes], change_set: changes.ChangeSet
+) -> str:
     info = src.info
-    rows = "".join(f'<tr><td><a href="{escape(name)}">{escape(name)}</a></td>'
-                   f"<td>{escape(catalog.media_type(name))}</td><td>{len(content):,}</td></tr>"
-                   for name, content in sorted(downloads.items()))
-    since = (f"{len(change_set.added)} triples added and {len(change_set.removed)} removed since "
-             f"{escape(change_set.previous)}" if change_set.previous else "first release")
-    intro = (f"<p>{escape(info.description)}</p>"
-             f"<p>Version <strong>{escape(info.version)}</strong>, modified {escape(info.modified)}, "
-             f'licence <a href="{escape(info.license)}">{escape(info.license)}</a>. '
-             f'<a href="changes/index.html">Changes</a>: {since}. Metadata: <a href="void.ttl">VoID</a>, '
-             f'<a href="catalog.ttl">DCAT catalog</a>, <a href="context.jsonld">JSON-LD context</a>'
-             + (', <a href="ontology/index.html">ontology documentation</a>' if src.ontology_html else "")
-             + ".</p>" + search.RELEASE_SEARCH_BOX)
-    extra = ("<h2>Downloads</h2><table><thead><tr><th>file</th><th>media type</th><th>bytes</th></tr></thead>"
-             f"<tbody>{rows}</tbody></table>")
-    return pages.render_index(store, src.base, _linker(src.base, ""), title=f"{info.title} {info.version}",
-                              intro=intro, figures=list(svgs.values()), extra=extra)
+    rows = "".join(
+        f'<tr><td><a href="{escape(name)}">{escape(name)}</a></td>'
+        f"<td>{escape(catalog.media_type(name))}</td><td>{len(content):,}</td></tr>"
+        for name, content in sorted(downloads.items())
+    )
+    since = (
+        f"{len(change_set.added)} triples added and {len(change_set.removed)} removed since "
+        f"{escape(change_set.previous)}"
+        if change_set.previous
+        else "first release"
+    )
+    intro = (
+        f"<p>{escape(info.description)}</p>"
+        f"<p>Version <strong>{escape(info.version)}</strong>, modified {escape(info.modified)}, "
+        f'licence <a href="{escape(info.license)}">{escape(info.license)}</a>. '
+        f'<a href="changes/index.html">Changes</a>: {since}. Metadata: <a href="void.ttl">VoID</a>, '
+        f'<a href="catalog.ttl">DCAT catalog</a>, <a href="context.jsonld">JSON-LD context</a>'
+        + (', <a href="ontology/index.html">ontology documentation</a>' if src.ontology_html else "")
+        + ".</p>"
+        + search.RELEASE_SEARCH_BOX
+    )
+    extra = (
+        "<h2>Downloads</h2><table><thead><tr><th>file</th><th>media type</th><th>bytes</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+    return pages.render_index(
+        store,
+        src.base,
+        _linker(src.base, ""),
+        title=f"{info.title} {info.version}",
+        intro=intro,
+        figures=list(svgs.values()),
+        extra=extra,
+    )
 
 
 def _is_quads(dump: str) -> bool:
@@ -443,8 +572,9 @@ def _page_url(iri: str, base: str) -> str:
     return f"{base}latest/{segment}/{slug}.html"
 
 
-def _lastmods(entities: list[str], info: DatasetInfo, change_set: changes.ChangeSet,
-              previous_dir: Path | None) -> dict[str, str]:
+def _lastmods(
+    entities: list[str], info: DatasetInfo, change_set: changes.ChangeSet, previous_dir: Path | None
+) -> dict[str, str]:
     """Entity -> the date of the release that last added or changed it: this release's date for what
     its change set touches, else the date the previous release's sitemap gives."""
     earlier: dict[str, str] = {}
@@ -452,18 +582,25 @@ def _lastmods(entities: list[str], info: DatasetInfo, change_set: changes.Change
     if sitemap and sitemap.is_file():
         earlier = dict(_SITEMAP_ENTRY.findall(sitemap.read_text()))
     touched = set(change_set.entities_added) | set(change_set.entities_changed)
-    return {iri: info.modified if iri in touched else earlier.get(_page_url(iri, info.base), info.modified)
-            for iri in entities}
+    return {
+        iri: info.modified if iri in touched else earlier.get(_page_url(iri, info.base), info.modified)
+        for iri in entities
+    }
 
 
 def _sitemap(entities: list[str], info: DatasetInfo, lastmods: dict[str, str]) -> bytes:
     """Entity pages at `<base>latest/…` (the site's own URLs, as the sitemap protocol wants), each with
     the date the entity last changed."""
-    urls = "".join(f"<url><loc>{escape(_page_url(iri, info.base))}</loc>"
-                   + (f"<lastmod>{escape(lastmods[iri])}</lastmod>" if lastmods[iri] else "") + "</url>\n"
-                   for iri in entities)
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-            f"{urls}</urlset>\n").encode()
+    urls = "".join(
+        f"<url><loc>{escape(_page_url(iri, info.base))}</loc>"
+        + (f"<lastmod>{escape(lastmods[iri])}</lastmod>" if lastmods[iri] else "")
+        + "</url>\n"
+        for iri in entities
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        f"{urls}</urlset>\n"
+    ).encode()
 
 
 def _served_types(files: dict[str, bytes]) -> dict[str, str]:

@@ -36,28 +36,35 @@ def variants(ontology_html: bool) -> dict[str, list[list[str]]]:
         "entity": [html + ["latest/{stem}.html"]]
         + [[FORMATS[f].suffix[1:], FORMATS[f].media_type, "latest/{stem}" + FORMATS[f].suffix] for f in ENTITY_FORMATS],
         "ontology": ([html + ["latest/ontology/index.html"]] if ontology_html else [])
-        + [[FORMATS[f].suffix[1:], FORMATS[f].media_type, "latest/ontology/pledgegraph" + FORMATS[f].suffix]
-           for f in ONTOLOGY_FORMATS],
+        + [
+            [FORMATS[f].suffix[1:], FORMATS[f].media_type, "latest/ontology/pledgegraph" + FORMATS[f].suffix]
+            for f in ONTOLOGY_FORMATS
+        ],
         "void": [html + ["latest/index.html"], turtle + ["latest/void.ttl"]],
         "catalog": [html + ["latest/index.html"], turtle + ["latest/catalog.ttl"]],
         "release": [html + ["{version}/index.html"], turtle + ["{version}/catalog.ttl"]],
     }
 
 
-def configs(root: str, ontology_html: bool, types: dict[str, str], vocab: list[str],
-            versions: list[str]) -> dict[str, bytes]:
+def configs(
+    root: str, ontology_html: bool, types: dict[str, str], vocab: list[str], versions: list[str]
+) -> dict[str, bytes]:
     """`server/…` files: nginx.conf + negotiate.js, apache.conf + negotiate.lua, served at path `root`;
     `vocab` the paths below `vocab/` the ontology document describes, `versions` those below
     `ontology/` it names (its version IRIs); others are 404."""
     table = variants(ontology_html)
     described = [f"vocab/{path}" for path in vocab] + [f"ontology/{version}" for version in versions]
-    return {"server/nginx.conf": _nginx(root, types).encode(),
-            "server/negotiate.js": _JS.replace("@VARIANTS@", json.dumps(table, sort_keys=True))
-            .replace("@VOCAB@", json.dumps({path: 1 for path in sorted(described)})).encode(),
-            "server/apache.conf": _apache(root, types).encode(),
-            "server/negotiate.lua": _LUA.replace("@VARIANTS@", _lua_table(table))
-            .replace("@VOCAB@", _lua_table({path: 1 for path in described}))
-            .replace("@ROOT@", json.dumps(root)).encode()}
+    return {
+        "server/nginx.conf": _nginx(root, types).encode(),
+        "server/negotiate.js": _JS.replace("@VARIANTS@", json.dumps(table, sort_keys=True))
+        .replace("@VOCAB@", json.dumps({path: 1 for path in sorted(described)}))
+        .encode(),
+        "server/apache.conf": _apache(root, types).encode(),
+        "server/negotiate.lua": _LUA.replace("@VARIANTS@", _lua_table(table))
+        .replace("@VOCAB@", _lua_table({path: 1 for path in described}))
+        .replace("@ROOT@", json.dumps(root))
+        .encode(),
+    }
 
 
 def _lua_table(value) -> str:
@@ -71,8 +78,13 @@ def _lua_table(value) -> str:
 def _compressible(types: dict[str, str]) -> list[str]:
     """The release's media types worth compressing on the fly (text and RDF; not the .gz dumps or images
     other than SVG)."""
-    return sorted({mt for mt in types.values() if mt.startswith("text/") or mt.endswith(("json", "xml", "triples",
-                                                                                          "quads", "trig"))})
+    return sorted(
+        {
+            mt
+            for mt in types.values()
+            if mt.startswith("text/") or mt.endswith(("json", "xml", "triples", "quads", "trig"))
+        }
+    )
 
 
 def _nginx(root: str, types: dict[str, str]) -> str:
