@@ -393,11 +393,13 @@ def test_every_library_query_answers_the_same_via_cli_and_http(server, dist):
         assert body == oneshot.run_once(dist, example.text, "turtle" if graph else "json"), example.name
 
 
-def test_serve_command_starts_and_stops(dist, tmp_path):
+def test_serve_command_starts_and_stops(dist, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
     from pledgegraph.cli import main
 
+    # in process, `serve` would cap this test process's address space for every later test
+    monkeypatch.setattr("pledgegraph.system.limit_memory", lambda *args, **kwargs: None)
     missing = CliRunner().invoke(main, ["serve", "--dist", str(tmp_path / "none"), "--port", "0"])
     assert missing.exit_code == 2 and "run `pledgegraph build` first" in missing.output
     with socket.socket() as s:
