@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,27 @@ def edited_dist(tmp_path: Path, data_copy: Path) -> Path:
     out = tmp_path / "dist2"
     build_all(settings_for(data_dir=data_copy, out_dir=out))
     return out
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def headless_chromium(profile: Path, *args: str) -> subprocess.CompletedProcess:
+    """Debian's Chromium, headless, in its own profile, with nothing fetched in the background."""
+    assert CHROMIUM is not None
+    return subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

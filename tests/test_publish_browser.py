@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,9 +15,10 @@ from urllib.parse import urljoin, urlsplit
 import pyoxigraph as ox
 import pytest
 
+from conftest import CHROMIUM, headless_chromium
+
 BASE = "https://w3id.org/pledgegraph/"
 VOID = "http://rdfs.org/ns/void#"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
@@ -59,23 +59,7 @@ class _Links(HTMLParser):
 
 def _dom(url: str, profile) -> str:
     """The page as Chromium renders it (the DOM after parsing, SVG included)."""
-    run = subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            f"--user-data-dir={profile}",
-            "--dump-dom",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = headless_chromium(profile, "--dump-dom", url)
     assert run.returncode == 0, run.stderr[-2000:]
     return run.stdout
 
@@ -109,25 +93,7 @@ def test_pages_render_in_chromium_and_their_entity_links_resolve_inside_the_rele
 
 
 def _screenshot(url: str, png, profile, height: int = 1400):
-    run = subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--hide-scrollbars",
-            f"--user-data-dir={profile}",
-            f"--window-size=1200,{height}",
-            f"--screenshot={png}",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = headless_chromium(profile, "--hide-scrollbars", f"--window-size=1200,{height}", f"--screenshot={png}", url)
     assert run.returncode == 0 and png.is_file(), run.stderr[-2000:]
     from matplotlib.image import imread
 

@@ -16,7 +16,7 @@ import urllib.parse
 import pyoxigraph as ox
 import pytest
 
-from conftest import ROOT
+from conftest import CHROMIUM, ROOT, headless_chromium
 from pledgegraph.delivery.endpoint import oneshot, store
 from pledgegraph.delivery.endpoint.serve import make_server, negotiate
 
@@ -350,26 +350,10 @@ def test_negotiate():
     assert negotiate("application/json", offers) is None
 
 
-@pytest.mark.skipif(not shutil.which("chromium"), reason="chromium not installed: run scripts/install-test-deps.sh")
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: run scripts/install-test-deps.sh")
 def test_entity_page_in_headless_chromium(server, tmp_path):
     host, port = server.server_address[:2]
-    result = subprocess.run(
-        [
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--dump-dom",
-            f"http://{host}:{port}{PROVINCE}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = headless_chromium(tmp_path / "profile", "--dump-dom", f"http://{host}:{port}{PROVINCE}")
     dom = result.stdout
     assert "<h1>Islamic State – Caucasus Province</h1>" in dom, result.stderr[-2000:]
     for name in ("الدولة الإسلامية - ولاية القوقاز", "Вилаят Кавказ Исламского государства", "Wilayat Qawqaz"):

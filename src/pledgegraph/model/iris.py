@@ -27,6 +27,7 @@ from pledgegraph.model.dates import DateSpec
 from pledgegraph.model.vocab import PGV, PREFIXES
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+_REF = re.compile(rf"[a-z]+/{SLUG}")
 SEGMENT_KIND = {k.segment: k for k in schema.KINDS.values()}
 # The path of an entity or of a node below it, as served (`/id/<segment>/<slug>[/<more>…]`).
 ENTITY_PATH = re.compile(rf"/id/[a-z]+/{SLUG}(?:/{SLUG})*")
@@ -42,6 +43,11 @@ def entity_ref(iri: str, base: str) -> str | None:
     """`KIND/ID` (or `KIND/ID/nested/part`) for an instance IRI of this build, else None."""
     space = entity_space(base)
     return iri[len(space) :] if iri.startswith(space) else None
+
+
+def is_ref(text: str) -> bool:
+    """Whether `text` is written as a record reference `KIND/ID` (the short form queries accept)."""
+    return _REF.fullmatch(text) is not None
 
 
 def ref_iri(base: str, ref: str) -> str:

@@ -32,7 +32,7 @@ from pledgegraph.delivery.release.pages import entity_iris
 from pledgegraph.errors import QueryError, QueryRefused, QuerySyntaxError, TooLarge, UnusableInput
 from pledgegraph.layout import GRAPH_NAMES, OUTPUT_STEM, graph_iri
 from pledgegraph.model.formats import spreadsheet_safe, xml_safe_bytes
-from pledgegraph.model.iris import entity_of, entity_ref, ref_iri
+from pledgegraph.model.iris import entity_of, entity_ref, is_ref, ref_iri
 from pledgegraph.model.vocab import DEFAULT_BASE, PGV, PREFIXES, XSD
 
 DATASET_FILE = OUTPUT_STEM + ".trig"
@@ -574,7 +574,6 @@ def _cell(term, short_base: str = "") -> str:
 # -- parameters ----------------------------------------------------------------------------------
 
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_RECORD_REF = re.compile(r"[a-z]+/[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def parse_term(value: str, base: str = DEFAULT_BASE) -> str:
@@ -584,7 +583,7 @@ def parse_term(value: str, base: str = DEFAULT_BASE) -> str:
     value = value.strip()
     if _DATE_ONLY.fullmatch(value):
         value = f'"{value}"^^<{XSD}date>'
-    elif _RECORD_REF.fullmatch(value):
+    elif is_ref(value):
         value = f"<{ref_iri(base, value)}>"
     if not value or any(c in value for c in "{}\n\r") or value.startswith("?") or value.startswith("$"):
         raise QueryError(
