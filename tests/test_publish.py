@@ -466,3 +466,28 @@ def test_the_fast_paths_write_the_same_bytes_as_the_plain_ones(release, dist, tm
     for name, content in expected.items():
         written = (release / name).read_bytes()
         assert (gzip.decompress(written) if name.endswith(".gz") else written) == content, name
+
+
+DIGESTS = ROOT / "tests/fixtures/release-0.1.0.sha256"
+
+
+def tree_digests(outdir: Path) -> dict[str, str]:
+    """Every file under `outdir` -> its SHA-256 (a symbolic link -> `link:` and its target)."""
+    return {
+        str(p.relative_to(outdir)): f"link:{os.readlink(p)}"
+        if p.is_symlink()
+        else hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(outdir.rglob("*"))
+        if p.is_file() or p.is_symlink()
+    }
+
+
+def test_the_release_of_the_shipped_data_is_byte_for_byte_the_reviewed_one(release):
+    """The whole published tree (release, `latest`, `.well-known`, index) against the digests of the
+    release written by the code before the speed work of issue 22 (commit 2cf1876, reviewed: the
+    files were read and rendered). A change to publish's output must be deliberate: after reviewing the
+    new bytes, write `tree_digests` of the new tree to the fixture as `digest  path` lines."""
+    expected = dict(reversed(line.split("  ", 1)) for line in DIGESTS.read_text().splitlines())
+    found = tree_digests(release.parent)
+    assert sorted(found.keys() - expected.keys()) == [] and sorted(expected.keys() - found.keys()) == []
+    assert [name for name in sorted(found) if found[name] != expected[name]] == []
