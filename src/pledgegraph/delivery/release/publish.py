@@ -442,6 +442,7 @@ def _linker(base: str, prefix: str, present: set[str] | None = None):
 
 
 PARALLEL_FROM = 100  # entities: below this, a second process costs more than it saves
+DIAGRAM_BATCH = 512  # entities whose diagrams one `dot` process draws
 CHILD_SHARE = 0.6  # of the entities, rendered by the forked process while this one also writes the dumps
 
 
@@ -482,30 +483,32 @@ class _EntityFiles:
         return files
 
     def _files(self, entities: list[str]) -> dict[str, bytes]:
-        files = {}
-        for iri in entities:
-            segment, slug = iris.segment_and_slug(iri, self.base)
-            stem = f"{segment}/{slug}"
-            triples = self.described[iri]
-            files[stem + ".ttl"] = serialize(triples, "turtle")
-            files[stem + ".nt"] = serialize(triples, "ntriples")
-            files[stem + ".jsonld"] = jsonld.document(jsonld.compact(triples, self.context), self.context)
-            own_pictures = [
-                svg
-                for svg in (self.pictures.timeline(self.link, focus=iri), self.pictures.branches(self.link, focus=iri))
-                if svg
-            ]
-            files[stem + ".html"] = pages.render_entity(
-                self.store,
-                iri,
-                self.base,
-                self.link,
-                figures=own_pictures,
-                alternates=pages.alternates_for(slug, webservers.ENTITY_FORMATS),
-                home="../index.html",
-                graph=self.graph,
-            ).encode()
+        files: dict[str, bytes] = {}
+        for start in range(0, len(entities), DIAGRAM_BATCH):
+            batch = entities[start : start + DIAGRAM_BATCH]
+            diagrams = self.pictures.diagrams(self.link, list(batch))
+            for iri in batch:
+                self._write(iri, diagrams[iri], files)
         return files
+
+    def _write(self, iri: str, diagram: str, files: dict[str, bytes]) -> None:
+        segment, slug = iris.segment_and_slug(iri, self.base)
+        stem = f"{segment}/{slug}"
+        triples = self.described[iri]
+        files[stem + ".ttl"] = serialize(triples, "turtle")
+        files[stem + ".nt"] = serialize(triples, "ntriples")
+        files[stem + ".jsonld"] = jsonld.document(jsonld.compact(triples, self.context), self.context)
+        own_pictures = [svg for svg in (self.pictures.timeline(self.link, focus=iri), diagram) if svg]
+        files[stem + ".html"] = pages.render_entity(
+            self.store,
+            iri,
+            self.base,
+            self.link,
+            figures=own_pictures,
+            alternates=pages.alternates_for(slug, webservers.ENTITY_FORMATS),
+            home="../index.html",
+            graph=self.graph,
+        ).encode()
 
 
 def _index(
