@@ -53,17 +53,19 @@ class ChangeSet:
 
 
 def diff(previous: str | None, old: list[ox.Triple], new: list[ox.Triple], base: str) -> ChangeSet:
+    """What changed from `old` to `new`; `new` comes sorted by `str` without repeats (publish's data)."""
     old_set, new_set = set(old), set(new)
-    added = sorted(new_set - old_set, key=str)
-    removed = sorted(old_set - new_set, key=str)
+    added = [t for t in new if t not in old_set]
+    removed = sorted((t for t in old if t not in new_set), key=str)
     owner = _Owners(base)
     old_entities = {e for t in old_set if (e := owner(t.subject.value))}
     new_entities = {e for t in new_set if (e := owner(t.subject.value))}
+    kept = old_entities & new_entities  # only these have facts that changed (the page lists the others)
     # (subject, predicate) -> (removed objects, added objects)
     touched: dict[tuple[str, str], tuple[list, list]] = {}
     for side, triples in ((1, added), (0, removed)):
         for t in triples:
-            if owner(t.subject.value):
+            if owner(t.subject.value) in kept:
                 touched.setdefault((t.subject.value, t.predicate.value), ([], []))[side].append(t.object)
     # a node below an entity -> (its parent, the property linking them), to say where a change is
     parent_of = {
@@ -85,7 +87,7 @@ def diff(previous: str | None, old: list[ox.Triple], new: list[ox.Triple], base:
         facts=facts,
         entities_added=sorted(new_entities - old_entities),
         entities_removed=sorted(old_entities - new_entities),
-        entities_changed=sorted(set(facts) & old_entities & new_entities),
+        entities_changed=sorted(facts),
     )
 
 

@@ -468,8 +468,7 @@ class _EntityFiles:
         self.described = describe.descriptions(data, base, entities)
         self.link = _linker(base, "../")
         self.graph = pages.page_graph(store, base, self.link, chain.from_iterable(graphs.values()))
-        cut = round(len(entities) * (1 - CHILD_SHARE)) if len(entities) >= PARALLEL_FROM else len(entities)
-        self.own, theirs = entities[:cut], entities[cut:]
+        self.own, theirs = _split(entities, [1 + pictures.drawing_cost(iri) for iri in entities])
         self.child = pipeline._Forked("writing entity files", lambda: self._files(theirs)) if theirs else None
 
     def cancel(self) -> None:
@@ -509,6 +508,18 @@ class _EntityFiles:
             home="../index.html",
             graph=self.graph,
         ).encode()
+
+
+def _split(entities: list[str], costs: list[int]) -> tuple[list[str], list[str]]:
+    """This process's entities and the forked child's: the child takes `CHILD_SHARE` of the estimated
+    cost (pictures are most of it, and some kinds of entity have many more than others)."""
+    if len(entities) < PARALLEL_FROM:
+        return entities, []
+    own_cost, done, cut = sum(costs) * (1 - CHILD_SHARE), 0, 0
+    while cut < len(entities) and done + costs[cut] <= own_cost:
+        done += costs[cut]
+        cut += 1
+    return entities[:cut], entities[cut:]
 
 
 def _index(
