@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -193,14 +194,25 @@ class Figures:
             self._drawn[link, key] = _timeline_svg(rows, self.modified, link, title)
         return self._drawn[link, key]
 
-    def drawing_cost(self, focus: str) -> int:
-        """About how many times the cost of an entity's other files its own pictures cost to draw (a
-        matplotlib timeline ~60 ms; the other files ~5 ms; a diagram ~1 ms in its batch)."""
-        return 12 if len(self._rows_by_entity.get(focus, ())) >= FOCUS_MINIMUM else 0
+    def drawing_cost(self, focus: str | None) -> int:
+        """About how many times the cost of an entity's other files (~5 ms) its own timeline costs to draw
+        (a matplotlib figure ~40 ms, ~5 ms a row), or the whole graph's (`focus` None); diagrams are ~1 ms."""
+        if focus is None:
+            return len(self.rows)
+        rows = len(self._rows_by_entity.get(focus, ()))
+        return 8 + rows if rows >= FOCUS_MINIMUM else 0
 
     def branches(self, link: Callable[[str], str], focus: str | None = None) -> str:
         """The allegiance diagram: every branch relation and pledge as an arrow, as SVG; '' as for `timeline`."""
         return self.diagrams(link, [focus])[focus]
+
+    def branches_later(self, link: Callable[[str], str]) -> Callable[[], str]:
+        """`branches(link)` drawn by `dot` while this process goes on (the whole graph's takes seconds):
+        call what this returns for the SVG."""
+        pool = ThreadPoolExecutor(1)
+        drawn = pool.submit(self.branches, link)
+        pool.shutdown(wait=False)
+        return drawn.result
 
     def diagrams(self, link: Callable[[str], str], focuses: list[str | None]) -> dict[str | None, str]:
         """`branches` for each of `focuses` (None: the whole graph's), drawn by one `dot` process: starting

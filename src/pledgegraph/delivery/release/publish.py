@@ -327,14 +327,19 @@ def _release_files(
     label = _labeller(store, base)
     context = jsonld.make_context(src.graphs["ontology"])
     pictures = figures.Figures(store, base)
-    entity_files = _EntityFiles(store, base, src.graphs, data, entities, context, pictures)  # both cores from here
+    root_link = _linker(base, "")
+    # both cores from here: a forked child writes a share of the entity files while this process writes
+    # the dumps, draws the whole graph's timeline and writes the rest (`dot` draws the whole diagram meanwhile)
+    beside = pictures.drawing_cost(None) + len(data) // DUMPED_PER_UNIT
+    entity_files = _EntityFiles(store, base, src.graphs, data, entities, context, pictures, beside)
+    whole_diagram = pictures.branches_later(root_link)
     try:
         files = _dumps(src, data, context, change_set)
+        svgs = {"timeline.svg": pictures.timeline(root_link)}
         files.update(entity_files.result())
     finally:
-        entity_files.cancel()  # only does something when the dumps failed: the child is not left waiting
-    root_link = _linker(base, "")
-    svgs = {"timeline.svg": pictures.timeline(root_link), "branches.svg": pictures.branches(root_link)}
+        entity_files.cancel()  # only does something when this process failed: the child is not left waiting
+    svgs["branches.svg"] = whole_diagram()
     files.update({name: svg.encode() for name, svg in svgs.items() if svg})
     files["changes/index.html"] = pages.page(
         f"Changes in {info.title} {info.version}",
@@ -443,7 +448,7 @@ def _linker(base: str, prefix: str, present: set[str] | None = None):
 
 PARALLEL_FROM = 100  # entities: below this, a second process costs more than it saves
 DIAGRAM_BATCH = 512  # entities whose diagrams one `dot` process draws
-CHILD_SHARE = 0.6  # of the entities, rendered by the forked process while this one also writes the dumps
+DUMPED_PER_UNIT = 100  # triples the dumps write in the time an entity's files take (~5 ms), about
 
 
 class _EntityFiles:
@@ -463,12 +468,13 @@ class _EntityFiles:
         entities: list[str],
         context: dict,
         pictures: figures.Figures,
+        beside: int,
     ):
         self.store, self.base, self.context, self.pictures = store, base, context, pictures
         self.described = describe.descriptions(data, base, entities)
         self.link = _linker(base, "../")
         self.graph = pages.page_graph(store, base, self.link, chain.from_iterable(graphs.values()))
-        self.own, theirs = _split(entities, [1 + pictures.drawing_cost(iri) for iri in entities])
+        self.own, theirs = _split(entities, [1 + pictures.drawing_cost(iri) for iri in entities], beside)
         self.child = pipeline._Forked("writing entity files", lambda: self._files(theirs)) if theirs else None
 
     def cancel(self) -> None:
@@ -510,12 +516,12 @@ class _EntityFiles:
         ).encode()
 
 
-def _split(entities: list[str], costs: list[int]) -> tuple[list[str], list[str]]:
-    """This process's entities and the forked child's: the child takes `CHILD_SHARE` of the estimated
-    cost (pictures are most of it, and some kinds of entity have many more than others)."""
+def _split(entities: list[str], costs: list[int], beside: int) -> tuple[list[str], list[str]]:
+    """This process's entities and the forked child's, so both finish together: each gets half the
+    estimated cost, this process's half including `beside` (what it does besides entity files)."""
     if len(entities) < PARALLEL_FROM:
         return entities, []
-    own_cost, done, cut = sum(costs) * (1 - CHILD_SHARE), 0, 0
+    own_cost, done, cut = (sum(costs) + beside) / 2 - beside, 0, 0
     while cut < len(entities) and done + costs[cut] <= own_cost:
         done += costs[cut]
         cut += 1
