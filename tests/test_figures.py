@@ -204,3 +204,27 @@ def test_without_graphviz_the_diagram_fails_with_a_message_that_says_what_to_ins
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(PledgegraphError, match="graphviz"):
         figures.branches(lambda iri: iri)
+
+
+def test_diagrams_drawn_in_one_dot_run_are_those_graphviz_draws_one_by_one(figures):
+    """`diagrams` hands every entity's graph to one `dot` process; each SVG must be the one graphviz's own
+    `pipe` draws for that graph alone (the path before the batch, the reference)."""
+    from pledgegraph.delivery.release import figures as module
+    from pledgegraph.model.formats import xml_safe
+
+    def link(iri: str) -> str:
+        return iri
+
+    focuses = sorted({e for edge in figures.edges for e in (edge.lower, edge.upper, edge.iri)}) + [None]
+    batch = figures.diagrams(link, focuses)
+    drawn = [focus for focus in focuses if batch[focus]]
+    assert len(drawn) >= 5 and None in drawn  # several graphs after the first in dot's input
+    for focus in focuses:
+        edges = figures.edges if focus is None else figures._edges_by_entity.get(focus, [])
+        if not batch[focus]:
+            assert focus is not None and len(edges) < module.FOCUS_MINIMUM
+            continue
+        names = {iri: figures._label(iri) for e in edges for iri in (e.lower, e.upper)}
+        title = "Branch relations and pledges of allegiance"
+        alone = module._diagram(edges, names, link, title).pipe(format="svg", encoding="utf-8")
+        assert batch[focus] == xml_safe(alone[alone.index("<svg") :]), focus
