@@ -22,7 +22,7 @@ import datetime as dt
 import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import pyoxigraph as ox
 
@@ -214,7 +214,7 @@ class Figures:
         pool.shutdown(wait=False)
         return drawn.result
 
-    def diagrams(self, link: Callable[[str], str], focuses: list[str | None]) -> dict[str | None, str]:
+    def diagrams(self, link: Callable[[str], str], focuses: Sequence[str | None]) -> dict[str | None, str]:
         """`branches` for each of `focuses` (None: the whole graph's), drawn by one `dot` process: starting
         `dot` costs ~40 ms (fonts), drawing a small diagram ~1 ms."""
         graphs = {}

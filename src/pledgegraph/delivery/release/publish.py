@@ -491,7 +491,7 @@ class _EntityFiles:
         files: dict[str, bytes] = {}
         for start in range(0, len(entities), DIAGRAM_BATCH):
             batch = entities[start : start + DIAGRAM_BATCH]
-            diagrams = self.pictures.diagrams(self.link, list(batch))
+            diagrams = self.pictures.diagrams(self.link, batch)
             for iri in batch:
                 self._write(iri, diagrams[iri], files)
         return files
