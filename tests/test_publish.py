@@ -491,3 +491,34 @@ def test_the_release_of_the_shipped_data_is_byte_for_byte_the_reviewed_one(relea
     found = tree_digests(release.parent)
     assert sorted(found.keys() - expected.keys()) == [] and sorted(expected.keys() - found.keys()) == []
     assert [name for name in sorted(found) if found[name] != expected[name]] == []
+
+
+@pytest.mark.parametrize("where", ["this process", "the forked child"])
+def test_an_entity_file_that_fails_in_either_process_leaves_the_previous_release_untouched(
+    where, dist, tmp_path, monkeypatch
+):
+    """Entity files are written by this process and a forked child (and `dot` runs in the background):
+    a failure in either stops publish with nothing of the new release left and no process running."""
+    import multiprocessing
+
+    from pledgegraph.delivery.release import pages
+
+    outdir = tmp_path / "site"
+    publish(outdir, dist)
+    before = {p: p.read_bytes() for p in outdir.rglob("*") if p.is_file()}
+    entities = sorted(p.relative_to(outdir / "0.1.0") for p in (outdir / "0.1.0").glob("*/*.nt"))
+    entities = [p for p in entities if p.parent.name != "changes"]
+    broken = entities[0 if where == "this process" else -1]  # the child takes the last entities
+    render = pages.render_entity
+
+    def failing(store, iri, *args, **kwargs):
+        if iri.endswith(f"/{broken.parent}/{broken.stem}"):
+            raise OSError("disk full")
+        return render(store, iri, *args, **kwargs)
+
+    monkeypatch.setattr(pages, "render_entity", failing)
+    with pytest.raises((OSError, RuntimeError), match="disk full"):
+        publish(outdir, dist, force=True)  # the same version, replaced: its files are all written again
+    assert {p: p.read_bytes() for p in outdir.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in outdir.iterdir()) == [".well-known", "0.1.0", "index.html", "latest", "latest.txt"]
+    assert multiprocessing.active_children() == []
