@@ -103,6 +103,15 @@ def test_allowed_basic_push_loads_the_release(fake_store, release):
     assert pushed.triples > 1000 and CANARY in server.store
 
 
+def test_a_bulk_load_the_store_cannot_read_is_refused_before_any_update(fake_store, release):
+    server, url = fake_store  # not Virtuoso: it cannot read files written here
+    with pytest.raises(PushFailed, match="--load bulk: the store does not read files written here"):
+        push(Store(url + "/update", allow_basic_over_http=True), release, load="bulk")
+    assert server.updates == []
+    pushed = push(Store(url + "/update", allow_basic_over_http=True), release)  # auto: over HTTP
+    assert pushed.load == "http" and pushed.triples > 1000
+
+
 def test_no_credential_in_any_output_when_the_store_echoes_the_request(fake_store, release):
     server, url = fake_store
     with pytest.raises(PushFailed) as failed:

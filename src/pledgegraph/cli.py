@@ -19,7 +19,7 @@ import click
 
 from pledgegraph import __version__
 from pledgegraph.errors import DataInvalid, PledgegraphError, Problem, UnusableInput
-from pledgegraph.layout import REASONERS, SHACL_ENGINES
+from pledgegraph.layout import PUSH_LOADS, REASONERS, SHACL_ENGINES
 
 
 def _settings(data, out=None, base=None, archive=None, engine=None, reasoner=None):
@@ -642,7 +642,16 @@ def publish(outdir, dist, force):
     help="Answer a store's Basic authentication challenge over plain http:// (sends the password "
     "readable on the way; refused by default).",
 )
-def push(endpoint, release, graph, graph_store, query, release_url, allow_basic_over_http):
+@click.option(
+    "--load",
+    type=click.Choice(PUSH_LOADS),
+    default=PUSH_LOADS[0],
+    show_default=True,
+    help="How the data reaches the store: bulk (Virtuoso reads files written into a folder of its "
+    "DirsAllowed: same machine or shared disk), http (any SPARQL 1.1 store), auto (bulk when the store "
+    "can read a probe file written here).",
+)
+def push(endpoint, release, graph, graph_store, query, release_url, allow_basic_over_http, load):
     """Load a release into a SPARQL 1.1 store at ENDPOINT (its update endpoint), atomically.
 
     Stages the data and its VoID/DCAT metadata, MOVEs both over the live graphs in one update,
@@ -659,6 +668,7 @@ def push(endpoint, release, graph, graph_store, query, release_url, allow_basic_
             release,
             graph,
             release_url,
+            load,
         )
     except PledgegraphError as e:
         click.echo(f"error: {e}", err=True)
@@ -666,7 +676,7 @@ def push(endpoint, release, graph, graph_store, query, release_url, allow_basic_
     click.echo(
         f"pushed {result.version}: {result.triples} triples into <{result.graph}>, "
         f"{result.metadata_triples} into <{result.metadata_graph}>; counts match VoID; "
-        f"load + swap {result.seconds:.2f}s"
+        f"load ({result.load}) + swap {result.seconds:.2f}s"
     )
 
 
