@@ -48,7 +48,10 @@ class _Store(http.server.BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         if query:
             text = urllib.parse.parse_qs(query)["query"][0]
-            answer = server.store.query(text).serialize(format=ox.QueryResultsFormat.JSON)
+            try:  # push asks whether the store is a Virtuoso (its bif: functions): a SPARQL store refuses
+                answer = server.store.query(text).serialize(format=ox.QueryResultsFormat.JSON)
+            except SyntaxError as e:
+                return self._reply(400, str(e).encode())
             return self._reply(200, answer, {"Content-Type": "application/sparql-results+json"})
         update = urllib.parse.parse_qs(body.decode())["update"][0]
         server.updates.append(update)
