@@ -13,9 +13,9 @@ The data reaches its staging graph one of two ways (`load`):
   disk): the triples are written as N-Triples files into a folder of its `DirsAllowed`, and its own
   Turtle loader (`DB.DBA.TTLP_MT`, unlogged as its bulk loader runs it) reads them, two at once;
   the swap is then one transaction without a log (`COPY`), the staging graph is dropped, and a
-  checkpoint makes the whole load durable (an unlogged load is lost in a crash until then). About
-  4× faster than HTTP (docs/performance.md). `auto` takes it when the store proves it can read a
-  probe file written here, HTTP otherwise.
+  checkpoint makes the whole load durable (an unlogged load is lost in a crash until then). 1.8–2.7×
+  the speed of HTTP on this machine (docs/performance.md). `auto` takes it when the store proves it
+  can read a probe file written here, HTTP otherwise.
 
 Credentials come from PLEDGEGRAPH_STORE_USER / PLEDGEGRAPH_STORE_PASSWORD or from a netrc file
 ($NETRC or ~/.netrc) entry for the endpoint's host, never from the command line. Only the
