@@ -652,9 +652,9 @@ def publish(outdir, dist, force):
     "can read a probe file written here).",
 )
 def push(endpoint, release, graph, graph_store, query, release_url, allow_basic_over_http, load):
-    """Load a release into a SPARQL 1.1 store at ENDPOINT (its update endpoint), atomically.
+    """Load a release into a SPARQL 1.1 store at ENDPOINT (its update endpoint), in one swap.
 
-    Stages the data and its VoID/DCAT metadata, MOVEs both over the live graphs in one update,
+    Stages the data and its VoID/DCAT metadata, moves both over the live graphs in one update,
     then checks the store's triple counts against VoID. Credentials: PLEDGEGRAPH_STORE_USER and
     PLEDGEGRAPH_STORE_PASSWORD, or a netrc entry for the host. Exits 0 when loaded and checked,
     2 when the release cannot be read, 3 when the store refuses or the counts differ.

@@ -3,8 +3,9 @@
 The release's data goes into one named graph per release (`<base>graph/release/<version>` unless
 told otherwise), its VoID and DCAT into the metadata graph `<base>graph/metadata`. Each is first
 written to a staging graph, then a single SPARQL Update request moves both staging graphs over the
-live ones, so readers see the old release or the new one, never half of each. Finally the store's
-triple counts are compared with VoID.
+live ones in one transaction, so a failure leaves the previous release. (Whether readers can see the
+transaction half done is the store's isolation: Virtuoso 7.2's readers can, see docs/publishing.md.)
+Finally the store's triple counts are compared with VoID.
 
 The data reaches its staging graph one of two ways (`load`):
 - over HTTP, to any SPARQL 1.1 store: Graph Store HTTP Protocol PUT and POSTs in chunks, or SPARQL
@@ -402,8 +403,8 @@ def push(
     if folder:
         store.bulk_swap(staging)
     else:
-        # Virtuoso commits each row of an HTTP update unless told otherwise: readers saw the live graph
-        # empty, then filling, during a plain MOVE (tests/test_push_virtuoso.py). Logged and one transaction:
+        # Virtuoso commits each row of an HTTP update unless told otherwise (readers saw the live graph
+        # empty, then filling, during a plain MOVE): logged, and one transaction a failure rolls back.
         one_transaction = "DEFINE sql:log-enable 1\n" if allowed is not None else ""
         store.run_update(
             one_transaction + ";\n".join(f"MOVE SILENT GRAPH <{s}> TO GRAPH <{g}>" for g, s in staging.items())
