@@ -151,12 +151,16 @@ def test_a_push_under_concurrent_readers_replaces_the_release(virtuoso, release,
     bigger = _bigger(release, tmp_path, 30_000)
     reader = Store(virtuoso + "/sparql")  # anonymous, as the public reads
     seen: list[int] = []
+    refused: list[str] = []
     pushing = threading.Event()
     pushing.set()
 
     def read():
         while pushing.is_set():
-            seen.append(reader.count(graph))
+            try:
+                seen.append(reader.count(graph))
+            except PushFailed as e:  # Virtuoso may time a reader out while the swap holds its locks
+                refused.append(str(e)[:120])
 
     thread = threading.Thread(target=read)
     thread.start()
@@ -168,7 +172,7 @@ def test_a_push_under_concurrent_readers_replaces_the_release(virtuoso, release,
     # What readers saw is printed, not asserted: Virtuoso 7.2's read-committed readers see the swap
     # transaction's uncommitted rows (seen: 41,728 of 46,728 new; 16,720 of 16,728 old), so no swap
     # is atomic to them (docs/publishing.md). The window is the swap; the load goes to staging.
-    print(f"{load}: {new.triples} triples in {new.seconds}s; {len(seen)} reads saw {sorted(set(seen))}")
+    print(f"{load}: {new.triples} triples in {new.seconds}s; {len(seen)} reads saw {sorted(set(seen))}; {refused}")
     assert new.load == load and new.triples == old.triples + 30_000 and len(seen) >= 3
     assert reader.count(graph) == new.triples and reader.count(graph + "/staging") == 0
 
