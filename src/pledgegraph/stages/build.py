@@ -22,9 +22,9 @@ import pyoxigraph as ox
 
 from pledgegraph.errors import Position
 from pledgegraph.gcpause import paused_gc
-from pledgegraph.model import schema, timeline
+from pledgegraph.model import graph, schema, timeline
 from pledgegraph.model.dates import DAY, MONTH, DateSpec
-from pledgegraph.model.graph import Built
+from pledgegraph.model.graph import Built, LineSorter
 from pledgegraph.model.iris import (
     citation_iri,
     claim_iri,
@@ -461,12 +461,16 @@ _CITATION_FIELDS = [f for f in schema.STRUCTS["citation"].fields if f.predicate 
 @paused_gc()
 def build(dataset: Dataset, base: str = DEFAULT_BASE) -> Built:
     """Turn checked records into the asserted graph, with the links and the direct layer derived
-    from them at build time (`timeline.py`)."""
+    from them at build time (`timeline.py`). Past `graph.SPILL_LINES` lines held at once, the lines
+    go to disk in sorted runs and the graph's lines are one sorted file (`graph.LineFile`)."""
     e = _Emitter(dataset, base)
+    sorter, spill_at = LineSorter(), graph.SPILL_LINES
     for r in dataset.records:
         e.record(r)
+        if len(e.out) >= spill_at:
+            sorter.spill(e.out)
     e.derived()
-    return _graph(e)
+    return Built(None, e.origins, e.base, sorter.finish(e.out), e.node_rules, e.field_positions)
 
 
 class _CountingEmitter(_Emitter):
