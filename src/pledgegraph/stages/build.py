@@ -487,15 +487,23 @@ def build(dataset: Dataset, base: str = DEFAULT_BASE) -> Built:
     return Built(None, e.origins, e.base, sorter.finish(e.out), e.node_rules, e.field_positions)
 
 
+class _CountedLines(set):
+    """The emitted lines, and how many times each was emitted (the hot paths add to `out` directly)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: Counter[str] = Counter()
+
+    def add(self, line: str) -> None:
+        super().add(line)
+        self.counts[line] += 1
+
+
 class _CountingEmitter(_Emitter):
     def __init__(self, dataset: Dataset, base: str):
         super().__init__(dataset, base)
-        self.counts: Counter[str] = Counter()
-
-    def add(self, s: str, p: str, o: str) -> None:
-        line = f"{s} {p} {o}"
-        self.out.add(line)
-        self.counts[line] += 1
+        self.out = _CountedLines()
+        self.counts = self.out.counts
 
 
 @paused_gc()
