@@ -16,15 +16,16 @@ derived across records (`timeline.py`) and emitted here too.
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 
 import pyoxigraph as ox
 
 from pledgegraph.errors import Position
 from pledgegraph.gcpause import paused_gc
-from pledgegraph.model import schema, timeline
+from pledgegraph.model import graph, schema, timeline
 from pledgegraph.model.dates import DAY, MONTH, DateSpec
-from pledgegraph.model.graph import Built
+from pledgegraph.model.graph import Built, LineSorter
 from pledgegraph.model.iris import (
     citation_iri,
     claim_iri,
@@ -98,6 +99,11 @@ class _Emitter:
 
     def add(self, s: str, p: str, o: str) -> None:
         self.out.add(f"{s} {p} {o}")
+
+    def rule(self, parent: str, name: str) -> str:
+        """The YAML field path of a node below `parent` in its field `name`: one string per path
+        (a few dozen in all), not one per node."""
+        return sys.intern(f"{self.node_rules[parent]}.{name}")
 
     @staticmethod
     def typed(value: str, xsd: str) -> str:
@@ -197,7 +203,7 @@ class _Emitter:
             struct = schema.STRUCTS[spec.target]
             child = struct_iri(iri, struct, v.data)
             self.origins[child] = (record.id, v.position)
-            self.node_rules[child] = f"{self.node_rules[iri]}.{spec.name}"
+            self.node_rules[child] = self.rule(iri, spec.name)
             self.add(f"<{child}>", self.rdf_type, self.term(struct.cls))
             assert p is not None  # a nested item hangs from its field's predicate
             self.add(f"<{iri}>", p, f"<{child}>")
@@ -253,7 +259,7 @@ class _Emitter:
         o = self.object(iri, spec, claim.value, record, claimed=True)
         if spec.base_type == "date" and o.startswith("<"):
             self.origins[o[1:-1]] = (record.id, claim.position)
-            self.node_rules[o[1:-1]] = f"{self.node_rules[iri]}.{spec.name}"
+            self.node_rules[o[1:-1]] = self.rule(iri, spec.name)
         p = self.term(spec.predicate)
         if stated:
             self.add(f"<{iri}>", p, o)
@@ -261,7 +267,7 @@ class _Emitter:
             return  # supported by the record's own citations
         c = claim_iri(iri, spec.name, claim.value)
         self.origins[c] = (record.id, claim.position)
-        self.node_rules[c] = f"{self.node_rules[iri]}.{spec.name}"
+        self.node_rules[c] = self.rule(iri, spec.name)
         self.reify(f"<{c}>", PG + "Claim", f"<{iri}>", p, o)
         self.add(f"<{c}>", _RANK, f"<{self.concept(concept_iri('rank', claim.rank))}>")
         self.citations(c, claim.sources or record.data.get("sources", []), record)
@@ -295,7 +301,7 @@ class _Emitter:
                 self.add(s, _RDFS_LABEL, lit)
             a = name_iri(iri, n.data["lang"], n.data["name"])
             self.origins[a] = (record.id, n.position)
-            self.node_rules[a] = f"{self.node_rules[iri]}.names"
+            self.node_rules[a] = self.rule(iri, "names")
             self.field_positions.update({(a, k): p for k, p in n.field_positions.items()})
             self.reify(f"<{a}>", PG + "NameAttestation", s, pred, lit)
             self.add(s, _NAME_ATTESTATION, f"<{a}>")
@@ -304,8 +310,8 @@ class _Emitter:
             self.citations(a, n.data["sources"], record)
 
     def citations(self, fact: str, cites: list[Item], record: Record) -> None:
-        add = self.add
-        rule = f"{self.node_rules[fact]}.sources"
+        add, out = self.add, self.out.add
+        rule = self.rule(fact, "sources")
         f = f"<{fact}>"
         for c in cites:
             src_id = c.data["source"]
@@ -315,15 +321,15 @@ class _Emitter:
             self.origins[cit_iri] = (record.id, c.position)
             self.node_rules[cit_iri] = rule
             self.field_positions.update({(cit_iri, k): p for k, p in c.field_positions.items()})
-            add(f, _CITATION, cit)
-            add(f, _DERIVED_FROM, src)
-            add(cit, self.rdf_type, _CITATION_CLASS)
-            add(cit, _SOURCE, src)
+            out(f"{f} {_CITATION} {cit}")
+            out(f"{f} {_DERIVED_FROM} {src}")
+            out(f"{cit} {_TYPE} {_CITATION_CLASS}")
+            out(f"{cit} {_SOURCE} {src}")
             for spec in _CITATION_FIELDS:
                 if spec.name in c.data:
                     add(cit, self.term(spec.predicate), self.object(cit_iri, spec, c.data[spec.name], record))
             if "quote" in c.data:
-                add(cit, _QUOTE_TEXT, nt_literal(c.data["quote"]))
+                out(f"{cit} {_QUOTE_TEXT} {nt_literal(c.data['quote'])}")
                 self.quote(f, cit_iri, src, c.data)
         hedges = [c.data.get("hedge") for c in cites]
         if hedges and all(hedges):  # every source only reports, alleges or predicts it: mark the fact
@@ -337,20 +343,20 @@ class _Emitter:
         fact the passage states; it does not describe the passage (oa:describing) or comment on it.
         """
         ann, target, selector = (f"<{node}>" for node in quote_iris(cit))
-        add, a = self.add, self.rdf_type
-        add(f"<{cit}>", _QUOTE, ann)
-        add(ann, a, _OA + "Annotation>")
-        add(ann, _OA + "motivatedBy>", _OA + "identifying>")
-        add(ann, _OA + "hasBody>", fact)
-        add(ann, _OA + "hasTarget>", target)
-        add(target, a, _OA + "SpecificResource>")
-        add(target, _OA + "hasSource>", src)
-        add(target, _OA + "hasSelector>", selector)
-        add(selector, a, _OA + "TextQuoteSelector>")
-        for key in ("exact", "prefix", "suffix"):
-            text = data.get("quote" if key == "exact" else key)
+        out = self.out.add  # one line per call, without a method call per triple (the commonest node)
+        out(f"<{cit}> {_QUOTE} {ann}")
+        out(f"{ann} {_TYPE} {_OA_ANNOTATION}")
+        out(f"{ann} {_OA_MOTIVATED_BY} {_OA_IDENTIFYING}")
+        out(f"{ann} {_OA_HAS_BODY} {fact}")
+        out(f"{ann} {_OA_HAS_TARGET} {target}")
+        out(f"{target} {_TYPE} {_OA_SPECIFIC_RESOURCE}")
+        out(f"{target} {_OA_HAS_SOURCE} {src}")
+        out(f"{target} {_OA_HAS_SELECTOR} {selector}")
+        out(f"{selector} {_TYPE} {_OA_TEXT_QUOTE_SELECTOR}")
+        for key, predicate in _OA_SELECTOR_TEXTS:
+            text = data.get(key)
             if text:
-                add(selector, _OA + key + ">", nt_literal(text))
+                out(f"{selector} {predicate} {nt_literal(text)}")
 
     def period(self, iri: str, item: Item, record: Record) -> None:
         period = period_iri(iri)
@@ -438,7 +444,15 @@ _CONTRADICTS = f"<{PG}contradicts>"
 _NAME_ATTESTATION, _NAME_KIND = f"<{PG}nameAttestation>", f"<{PG}nameKind>"
 _CITATION, _CITATION_CLASS, _SOURCE, _QUOTE = f"<{PG}citation>", f"<{PG}Citation>", f"<{PG}source>", f"<{PG}quote>"
 _DERIVED_FROM = f"<{PROV}wasDerivedFrom>"
-_OA = f"<{OA}"
+_TYPE = f"<{RDF}type>"
+_OA_ANNOTATION, _OA_SPECIFIC_RESOURCE, _OA_TEXT_QUOTE_SELECTOR, _OA_IDENTIFYING = (
+    f"<{OA}{n}>" for n in ("Annotation", "SpecificResource", "TextQuoteSelector", "identifying")
+)
+_OA_MOTIVATED_BY, _OA_HAS_BODY, _OA_HAS_TARGET, _OA_HAS_SOURCE, _OA_HAS_SELECTOR = (
+    f"<{OA}{n}>" for n in ("motivatedBy", "hasBody", "hasTarget", "hasSource", "hasSelector")
+)
+# a quote's words in the data -> the selector's property for them
+_OA_SELECTOR_TEXTS = (("quote", f"<{OA}exact>"), ("prefix", f"<{OA}prefix>"), ("suffix", f"<{OA}suffix>"))
 _QUOTE_TEXT, _EDTF, _RANK = f"<{PG}quoteText>", f"<{PG}edtf>", f"<{PG}rank>"
 _TRUE, _FALSE = nt_literal("true", datatype=XSD + "boolean"), nt_literal("false", datatype=XSD + "boolean")
 _UNDATED, _DATE_EARLIEST, _DATE_LATEST = f"<{PG}undated>", f"<{PG}dateEarliest>", f"<{PG}dateLatest>"
@@ -461,23 +475,35 @@ _CITATION_FIELDS = [f for f in schema.STRUCTS["citation"].fields if f.predicate 
 @paused_gc()
 def build(dataset: Dataset, base: str = DEFAULT_BASE) -> Built:
     """Turn checked records into the asserted graph, with the links and the direct layer derived
-    from them at build time (`timeline.py`)."""
+    from them at build time (`timeline.py`). Past `graph.SPILL_LINES` lines held at once, the lines
+    go to disk in sorted runs and the graph's lines are one sorted file (`graph.LineFile`)."""
     e = _Emitter(dataset, base)
+    sorter, spill_at = LineSorter(), graph.SPILL_LINES
     for r in dataset.records:
         e.record(r)
+        if len(e.out) >= spill_at:
+            sorter.spill(e.out)
     e.derived()
-    return _graph(e)
+    return Built(None, e.origins, e.base, sorter.finish(e.out), e.node_rules, e.field_positions)
+
+
+class _CountedLines(set):
+    """The emitted lines, and how many times each was emitted (the hot paths add to `out` directly)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: Counter[str] = Counter()
+
+    def add(self, line: str) -> None:
+        super().add(line)
+        self.counts[line] += 1
 
 
 class _CountingEmitter(_Emitter):
     def __init__(self, dataset: Dataset, base: str):
         super().__init__(dataset, base)
-        self.counts: Counter[str] = Counter()
-
-    def add(self, s: str, p: str, o: str) -> None:
-        line = f"{s} {p} {o}"
-        self.out.add(line)
-        self.counts[line] += 1
+        self.out = _CountedLines()
+        self.counts = self.out.counts
 
 
 @paused_gc()
