@@ -290,8 +290,9 @@ class Session:
                     for target in referred[r.id]:
                         self.referrers.setdefault(target, set()).add(r.id)
             read_again = {r.id for r in e.old} - rebuilt  # their loader warnings are new ones
-            self.warnings = {
-                p for p in self.warnings if p.position.file != name or not (e.whole_file or p.entity in read_again)
+            # (changed in place, here and below: a new set would hash each of the dataset's warnings again)
+            self.warnings -= {
+                p for p in self.warnings if p.position.file == name and (e.whole_file or p.entity in read_again)
             }
             if name in current:
                 self.records[name], self.files[name], self.texts[name] = e.records, current[name], e.text
@@ -324,10 +325,10 @@ class Session:
             i for x in ended for i in self.referrers.get(x, ()) if i in by_id and by_id[i].data.get("ended_by") == x
         }
         scope &= by_id.keys()
-        self.warnings = {
+        self.warnings -= {
             p
             for p in self.warnings
-            if not (p.rule.startswith(("audit.", "evidence.")) and (p.entity in scope or p.entity not in by_id))
+            if p.rule.startswith(("audit.", "evidence.")) and (p.entity in scope or p.entity not in by_id)
         }
         in_scope = [by_id[i] for i in sorted(scope)]
         self.warnings |= set(audit_records(in_scope, by_id))
@@ -488,12 +489,9 @@ class Session:
                     graph.origins[node] = (r.id, _moved(graph.origins[node][1], delta))
                 for key in self.field_keys.get(node, ()):
                     graph.field_positions[key] = _moved(graph.field_positions[key], delta)
-        self.warnings = {
-            dataclasses.replace(p, position=_moved(p.position, delta))
-            if p.position.file == name and p.entity in ids
-            else p
-            for p in self.warnings
-        }
+        moved = [p for p in self.warnings if p.position.file == name and p.entity in ids]
+        self.warnings.difference_update(moved)
+        self.warnings.update(dataclasses.replace(p, position=_moved(p.position, delta)) for p in moved)
 
     def _trace(self, part: Built, add: bool) -> None:
         for node, (rid, _) in part.origins.items():
