@@ -489,9 +489,9 @@ class Session:
                     graph.origins[node] = (r.id, _moved(graph.origins[node][1], delta))
                 for key in self.field_keys.get(node, ()):
                     graph.field_positions[key] = _moved(graph.field_positions[key], delta)
-        moved = [p for p in self.warnings if p.position.file == name and p.entity in ids]
-        self.warnings.difference_update(moved)
-        self.warnings.update(dataclasses.replace(p, position=_moved(p.position, delta)) for p in moved)
+        below = [p for p in self.warnings if p.position.file == name and p.entity in ids]
+        self.warnings.difference_update(below)
+        self.warnings.update(dataclasses.replace(p, position=_moved(p.position, delta)) for p in below)
 
     def _trace(self, part: Built, add: bool) -> None:
         for node, (rid, _) in part.origins.items():
