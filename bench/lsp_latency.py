@@ -40,7 +40,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 # Which organization's name the keystrokes go into: the generator's first organization is one of the few
-# central groups every pledge goes to (~160 records refer to it, so each edit re-checks them all);
+# central groups every pledge goes to (~160 records refer to it; a name typed there is read by none of
+# their shapes, so they are not re-checked, but what the server does per referring record shows here);
 # the middle and the last are typical records (a dozen or two referring records).
 RECORDS = ("first", "middle", "last")
 

@@ -27,10 +27,18 @@ def fresh_store_triples(s) -> set[str]:
     return store_triples(data_graph(result.built.union(result.inferred), s.ontology_files).store)
 
 
+def started(s) -> Session:
+    """A session that has checked everything, as `validate --watch` and the language server start."""
+    session = Session(s)
+    session.check_all()
+    return session
+
+
 def recheck(session: Session, s):
     update = session.update(session.changed_files())
     full = check(s).report.problems
     assert update.report.problems == [p for p in full if p.entity in update.checked]
+    assert session.problems == full  # and what it did not re-check is still right
     assert store_triples(session.store) == fresh_store_triples(s)
     return update
 
@@ -43,11 +51,11 @@ def test_start_up_reports_what_a_full_run_reports(repo):
 @pytest.mark.parametrize(
     "old, new, checked, errors",
     [
-        # a violation: two preferred names
-        (name("Inc Person"), name("Inc Person", True) + name("Other", True), {"inc-person", "inc-tenure", SRC}, 1),
+        # a violation: two preferred names (no shape of the tenure referring to the person reads names)
+        (name("Inc Person"), name("Inc Person", True) + name("Other", True), {"inc-person"}, 1),
         # a fix: the committed violation goes away
-        (name("One", True) + name("Two", True), name("One", True) + name("Two"), {"inc-old-trouble", SRC}, 0),
-        # a change that matters to records referring to this one
+        (name("One", True) + name("Two", True), name("One", True) + name("Two"), {"inc-old-trouble"}, 0),
+        # a change that matters to records referring to this one (their shapes read its types)
         (
             "inc-org\n    kind: [militant-group]",
             "inc-org\n    kind: [militant-group, umbrella]",
@@ -58,7 +66,7 @@ def test_start_up_reports_what_a_full_run_reports(repo):
 )
 def test_an_edit_is_re_checked_as_a_full_run_would(repo, old, new, checked, errors):
     s = settings(repo)
-    session = Session(s)
+    session = started(s)
     edit(repo, old, new)
     update = recheck(session, s)
     assert update.checked == checked
@@ -67,10 +75,10 @@ def test_an_edit_is_re_checked_as_a_full_run_would(repo, old, new, checked, erro
 
 def test_files_come_and_go_and_bad_edits_wait_until_fixed(repo):
     s = settings(repo)
-    session = Session(s)
+    session = started(s)
     new_file = repo / "data" / "zz-new.yaml"
     new_file.write_text("persons:\n" + person("inc-new", name("New")))
-    assert recheck(session, s).checked == {"inc-new", SRC}
+    assert recheck(session, s).checked == {"inc-new"}  # no shape of the source it cites reads the citations
 
     new_file.write_text("persons:\n  - id: inc-new\n    names: [oops\n")  # not YAML
     update = session.update(session.changed_files())
@@ -87,7 +95,7 @@ def test_files_come_and_go_and_bad_edits_wait_until_fixed(repo):
 
     new_file.unlink()
     update = recheck(session, s)
-    assert update.checked == {SRC}
+    assert update.checked == set()  # nothing referred to it
 
 
 def test_removing_a_record_others_refer_to_is_an_error(repo):
@@ -125,7 +133,7 @@ def test_cli_watch_reports_at_start_then_each_saved_change(repo):
         time.sleep(0.1)
         edit(repo, name("Inc Person"), name("Inc Person", True) + name("Other", True))
         update = [proc.stdout.readline().rstrip("\n")]
-        while "in 3 of " not in update[-1]:
+        while "in 1 of " not in update[-1]:  # the person (no shape of the tenure referring to it reads names)
             update.append(proc.stdout.readline().rstrip("\n"))
         assert "zz-inc.yaml changed: re-checked in" in update[0]
         assert any("inc-person: has two preferred names" in line for line in update)
@@ -174,7 +182,7 @@ def assert_state_is_a_fresh_loads(session: Session, s) -> None:
 )
 def test_edits_anywhere_in_a_file_keep_positions_right(repo, old, new):
     s = settings(repo)
-    session = Session(s)
+    session = started(s)
     edit(repo, old, new)
     recheck(session, s)
     assert_state_is_a_fresh_loads(session, s)
@@ -213,7 +221,7 @@ def test_a_record_changing_kind_rebuilds_what_refers_to_it_elsewhere(repo):
         f"    sources: [{{source: {SRC}, quote: pledged}}]\n"
     )
     s = settings(repo)
-    session = Session(s)
+    session = started(s)
     bystander = (
         f"  - id: inc-bystander\n    kind: [militant-group]\n    names:\n{name('Bystander')}    sources: [{SRC}]\n"
     )
@@ -227,7 +235,7 @@ def test_an_edit_to_a_branch_moves_the_derived_links_and_the_direct_layer(repo):
     """Subordination links, their chains and the direct layer are derived across records: an edit
     to one branch record changes them as a full build of the edited data would."""
     s = settings(repo)
-    session = Session(s)
+    session = started(s)
     path = repo / "data" / "branches.yaml"
     text = path.read_text()
     old = (
@@ -288,7 +296,7 @@ def test_derived_facts_are_made_again_only_when_an_edit_can_change_them(repo, mo
     """A person's names do not change what is derived across records (kept as it was); a reported
     death does (the direct layer says who is reported dead): the store equals a fresh build's after both."""
     s = settings(repo)
-    session = Session(s)
+    session = started(s)
     derived = []
     monkeypatch.setattr(session, "_derive", lambda by_id, real=session._derive: derived.append(1) or real(by_id))
     edit(repo, name("Inc Person"), name("Inc Person") + name("Another Name"))
@@ -328,7 +336,7 @@ def test_the_same_mistakes_give_the_same_report_through_validate_and_watch(repo)
     checks.write_text(checks.read_text().replace("  - ../../shared/seeds", f"  - {SEEDS}"))
     git(repo, "commit", "-qam", "archives")
     s = settings(repo)
-    session = Session(s)
+    session = started(s)
 
     edit(repo, "    pledgers: [inc-bystander]\n    to: inc-org\n", "    pledgers: [inc-org]\n    to: inc-org\n")
     update = session.update(session.changed_files())
@@ -344,6 +352,46 @@ def test_the_same_mistakes_give_the_same_report_through_validate_and_watch(repo)
     update = session.update(session.changed_files())
     full = check(s).report.problems
     assert update.report.problems == [p for p in full if p.entity in update.checked]
+    assert session.problems == full  # and what it did not re-check is still right
     found = {(p.entity, p.rule) for p in update.report.problems}
     assert ("inc-old-trouble", "removed-record") in found
     assert any(entity == "inc-pledge" and rule.startswith("evidence") for entity, rule in found), found
+
+
+def test_records_referring_to_an_edited_one_are_re_checked_when_their_shapes_read_what_changed(repo):
+    """A name changed, added or removed is read by no shape of the records referring to the organization:
+    only it is re-checked. Its founding date is read by the pledges made to it (a pledge is not dated
+    before the organization's founding): they are re-checked with it. Each time, the whole report is
+    what a full `validate` of the edited data reports."""
+    s = settings(repo)
+    edit(repo, "    to: inc-org\n", '    to: inc-org\n    date: {on: "2014-03"}\n')
+    session = started(s)
+    edit(repo, name("Inc Org"), name("Inc Org Renamed"))
+    assert recheck(session, s).checked == {"inc-org"}
+    edit(repo, name("Inc Org Renamed"), name("Inc Org Renamed") + name("Another name"))
+    assert recheck(session, s).checked == {"inc-org"}
+
+    founded = f'    founded: [{{value: "2015-06", sources: [{SRC}]}}]\n'
+    org = "  - id: inc-org\n    kind: [militant-group]\n"
+    edit(repo, org, org + founded)
+    update = recheck(session, s)
+    assert {"inc-org", "inc-pledge", "inc-tenure"} <= update.checked
+    assert ("inc-pledge", "PledgeAfterFoundingShape") in {(p.entity, p.rule) for p in update.report.problems}
+    edit(repo, founded, founded.replace("2015-06", "2013-06"))  # in place: the pledge is right again
+    update = recheck(session, s)
+    assert "inc-pledge" in update.checked
+    assert ("inc-pledge", "PledgeAfterFoundingShape") not in {(p.entity, p.rule) for p in update.report.problems}
+
+
+def test_a_quote_edited_in_the_record_that_ended_a_branch_re_checks_the_branch(repo):
+    """A branch's end is dated from the quotes of the record that ended it (`audit.date`)."""
+    s = settings(repo)
+    session = started(s)
+    pledges = repo / "data" / "pledges.yaml"
+    pledges.write_text(pledges.read_text().replace("A statement posted [to Twitter] on June 21 read:", "read:"))
+    update = recheck(session, s)
+    assert "vilayat-nokhchicho-branch-of-caucasus-emirate" in update.checked
+    assert any(
+        p.rule == "audit.date" and p.entity == "vilayat-nokhchicho-branch-of-caucasus-emirate"
+        for p in update.report.problems
+    )

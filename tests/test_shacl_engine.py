@@ -203,3 +203,31 @@ def test_a_sparql_constraint_reads_the_predicates_it_names(where, reads):
     )
     (shape,) = shacl.compile_shapes(ox.parse(shapes.encode(), format=ox.RdfFormat.TURTLE), ox.Store()).shapes
     assert shape.reads() == (None if reads is None else reads | {"<x:n>"})
+
+
+_TYPE = f"<{shacl.RDF}type>"
+
+
+@pytest.mark.parametrize(
+    "shape, across",
+    [
+        # a path's first step is the focus node's own triple; the steps after it are read away from it
+        ("sh:property [ sh:path ( <x:a> <x:b> ) ; sh:minCount 1 ]", {shacl.Across(False, "<x:b>")}),
+        ("sh:property [ sh:path [ sh:inversePath <x:a> ] ; sh:minCount 1 ]", {shacl.Across(True, "<x:a>")}),
+        # a value's class: its types, of that class (or one below it)
+        ("sh:property [ sh:path <x:a> ; sh:class <x:C> ]", {shacl.Across(False, _TYPE, "<x:C>")}),
+        ("sh:class <x:C>", set()),  # the focus node's own types
+        # SPARQL: the steps after a forward first one from $this; any other pattern, read either way
+        (
+            'sh:sparql [ sh:select """SELECT $this WHERE { $this <x:a>/<x:b> ?v . ?v a <x:K> }""" ]',
+            {shacl.Across(d, p, o) for d in (False, True) for p, o in (("<x:b>", None), (_TYPE, "<x:K>"))},
+        ),
+        ('sh:sparql [ sh:select """SELECT $this WHERE { $this <x:a> ?v . ?v ?p ?w }""" ]', None),  # anything
+    ],
+)
+def test_what_a_shape_reads_away_from_its_focus_node(shape, across):
+    """What a re-check asks to know whether an edit can change the results of records it did not touch."""
+    shapes = f"@prefix sh: <{shacl.SH}> .\n<x:S> sh:targetClass <x:T> ; {shape} .\n"
+    compiled = shacl.compile_shapes(ox.parse(shapes.encode(), format=ox.RdfFormat.TURTLE), ox.Store())
+    assert not compiled.refused
+    assert compiled.reads_across() == (None if across is None else frozenset(across))

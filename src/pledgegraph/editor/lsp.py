@@ -527,9 +527,12 @@ def make_server(settings: Settings) -> CuratorServer:
 
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: CuratorServer, params: lsp.InitializedParams) -> None:
-        await asyncio.get_running_loop().run_in_executor(None, ls.start_session)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, ls.start_session)
         ls.ready.set()
         ls.recheck()  # buffers opened while the data was being checked
+        if ls.session is not None:  # what the first re-check needs and is slow to make, made before a keystroke
+            await loop.run_in_executor(None, ls.session.validator.reads_across)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)

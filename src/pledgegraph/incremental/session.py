@@ -6,8 +6,10 @@ the SHACL store and the compiled shapes. An edit to a file then costs what the e
 1. that file is read again, and ids and references re-checked across the dataset;
 2. its records are built again; the triples that differ from the file's previous ones are the edit;
 3. the closure follows the edit (delete and rederive), and the store takes both deltas;
-4. the shapes run on the records whose triples changed, those that refer to them and those they
-   refer to — the records a full run could report differently — as `validate --changed` does.
+4. the shapes run on the records whose triples changed; on those that refer to them and those they
+   refer to too (as `validate --changed` does) only when a shape of theirs may read a triple that
+   changed (`_read_across`): a name typed into an organization many records refer to re-checks it
+   alone, its founding date (which their pledges are checked against) re-checks them as well.
 A file that cannot be read, or whose ids, references or sanity rules are wrong, is reported and left
 out of the graph until it is fixed. The checks beside the shapes are those of `validate`, by the same
 code: sanity rules (`load.check_across`), the curation audit, quotes against the archived texts (of
@@ -25,6 +27,7 @@ import heapq
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -203,12 +206,10 @@ class Session:
         by_id.update({r.id: r for r in clashing})  # the first definition keeps its id
         edited = [r for e in edits.values() for r in e.edited]
         gone_ids = replaced - by_id.keys()
-        dependents = [
-            by_id[i]
-            for target in gone_ids | {r.id for r in edited}
-            for i in self.referrers.get(target, ())
-            if i in by_id
-        ]
+        # the references to a record are right or wrong by its id and kind: those of records that came, went
+        # or changed kind are checked again
+        retargeted = gone_ids | {r.id for r in edited if r.id not in self.by_id or self.by_id[r.id].kind != r.kind}
+        dependents = [by_id[i] for target in retargeted for i in self.referrers.get(target, ()) if i in by_id]
         # what `load` finds impossible, in the edited records (all of them when the dataset's date may move),
         # loops looked for among every record of the kinds that can make one
         ruled = list(by_id.values()) if any(r.kind == "dataset" for r in edited) else edited
@@ -252,6 +253,14 @@ class Session:
             e.new.append(r)
 
         derive = self._derivation_changed(edits)
+        # a quote is looked up in the text its source's `archived_as` names: records citing a source whose
+        # text moved are checked again
+        sources_moved = any(
+            r.kind == "source"
+            and (r.id not in by_id or r.data.get("archived_as") != by_id[r.id].data.get("archived_as"))
+            for e in edits.values()
+            for r in e.old
+        )
         removed, added, touched, referred, shifted = [], [], set(gone_ids), {}, {}
         for name, e in edits.items():
             # records read again, unchanged but at other lines (a whole file re-read): their problems move
@@ -281,8 +290,9 @@ class Session:
                     for target in referred[r.id]:
                         self.referrers.setdefault(target, set()).add(r.id)
             read_again = {r.id for r in e.old} - rebuilt  # their loader warnings are new ones
-            self.warnings = {
-                p for p in self.warnings if p.position.file != name or not (e.whole_file or p.entity in read_again)
+            # (changed in place, here and below: a new set would hash each of the dataset's warnings again)
+            self.warnings -= {
+                p for p in self.warnings if p.position.file == name and (e.whole_file or p.entity in read_again)
             }
             if name in current:
                 self.records[name], self.files[name], self.texts[name] = e.records, current[name], e.text
@@ -305,14 +315,20 @@ class Session:
             self.data.removed()
         self.data.load(_ntriples(added + gained))
 
+        touched |= {locate(self.graph, _subject(line))[0] for line in lost + gained}
         # the edited records too: an edit that changes no triple (a comment, a line added) moves their problems
-        scope = affected(touched, self.referrers, referred, by_id.keys()) | {
-            r.id for e in edits.values() for r in e.edited
+        scope = touched | {r.id for e in edits.values() for r in e.edited}
+        if sources_moved or self._read_across(removed + lost, set(added + gained)):
+            scope |= affected(touched, self.referrers, referred, by_id.keys())
+        ended = {r.id for e in edits.values() for r in e.edited} | gone_ids  # a branch's audit reads their quotes
+        scope |= {
+            i for x in ended for i in self.referrers.get(x, ()) if i in by_id and by_id[i].data.get("ended_by") == x
         }
-        self.warnings = {
+        scope &= by_id.keys()
+        self.warnings -= {
             p
             for p in self.warnings
-            if not (p.rule.startswith(("audit.", "evidence.")) and (p.entity in scope or p.entity not in by_id))
+            if p.rule.startswith(("audit.", "evidence.")) and (p.entity in scope or p.entity not in by_id)
         }
         in_scope = [by_id[i] for i in sorted(scope)]
         self.warnings |= set(audit_records(in_scope, by_id))
@@ -334,6 +350,43 @@ class Session:
         return Update(
             Report(found, results, fallback), names, scope | published, self.total, time.perf_counter() - start
         )
+
+    def _read_across(self, stale: list[str], fresh: set[str]) -> bool:
+        """Whether a shape may read one of the triples an edit removed (`stale`) or added (`fresh`) from
+        a node of another record than the subject's: then the records referring to the touched ones, and
+        those they refer to, are checked again (`affected`), else only the touched ones.
+
+        A shape reads another record's triples through the reference that leads there, a triple that
+        did not change; so the first changed triple it can meet is one whose subject (read forward) or
+        object (read backwards) is a node of the graph both before and after the edit. A node that
+        comes or goes with the edit (a name, a citation: nested nodes are named by their content) is
+        reached only through such a triple. Which triples the shapes read away from their focus node is
+        `reads_across` (shacl.py); any triple when that is not known."""
+        across = self.validator.reads_across()
+        if across is None:
+            return True
+        wanted: dict[str, list] = {}
+        for a in across:
+            wanted.setdefault(a.predicate, []).append(a)
+        for line in [*stale, *fresh]:
+            subject, predicate, obj = line.split(" ", 2)
+            for a in wanted.get(predicate, ()):
+                if (a.obj is None or a.obj == obj) and self._persists(obj if a.inverse else subject, fresh):
+                    return True
+        return False
+
+    def _persists(self, term: str, fresh: set[str]) -> bool:
+        """Whether the store holds a triple naming this node that the edit did not add (so the node was
+        there before it and is still). A literal counts as persisting; so does a triple written otherwise
+        than the edit's lines (the answer errs towards checking more)."""
+        if not term.startswith("<"):
+            return True
+        node = ox.NamedNode(term[1:-1])
+        store = self.data.store
+        for quad in chain(store.quads_for_pattern(node, None, None), store.quads_for_pattern(None, None, node)):
+            if f"{quad.subject} {quad.predicate} {quad.object}" not in fresh:
+                return True
+        return False
 
     def _derivation_changed(self, edits: dict[str, _Edit]) -> bool:
         """Whether the edits can change what is derived across records (see `timeline.may_change`), or
@@ -436,12 +489,9 @@ class Session:
                     graph.origins[node] = (r.id, _moved(graph.origins[node][1], delta))
                 for key in self.field_keys.get(node, ()):
                     graph.field_positions[key] = _moved(graph.field_positions[key], delta)
-        self.warnings = {
-            dataclasses.replace(p, position=_moved(p.position, delta))
-            if p.position.file == name and p.entity in ids
-            else p
-            for p in self.warnings
-        }
+        below = [p for p in self.warnings if p.position.file == name and p.entity in ids]
+        self.warnings.difference_update(below)
+        self.warnings.update(dataclasses.replace(p, position=_moved(p.position, delta)) for p in below)
 
     def _trace(self, part: Built, add: bool) -> None:
         for node, (rid, _) in part.origins.items():

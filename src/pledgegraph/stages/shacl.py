@@ -26,11 +26,15 @@ among them is refused, and the caller has pySHACL check the shapes that read dat
 (`_Shape.reads`).
 
 `focus` restricts validation to the given focus nodes (e.g. the nodes of one changed record): the
-same queries then start from a VALUES list, so their cost no longer grows with the graph.
+same queries then start from a VALUES list, so their cost no longer grows with the graph; shapes with
+the same targets share one targeting query. `reads_across` says which triples the shapes read away
+from their focus node (`Across`), so that a re-check can tell whether an edit can change the results
+of records other than those whose own triples changed.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, cast
@@ -212,6 +216,41 @@ def path_sparql(g: ShapesGraph, node) -> str:
     raise Unsupported(f"unknown path form at {node}")
 
 
+@dataclass(frozen=True)
+class Across:
+    """A kind of triple a check reads away from its focus node (N-Triples terms): `predicate` triples
+    reached at their subject (`inverse` False: the focus or a node before it is the subject's side)
+    or at their object (`inverse` True); `obj`: only those with this object (a class of rdf:type),
+    None for any. A triple whose subject is the focus node itself, reached forward, is not across."""
+
+    inverse: bool
+    predicate: str
+    obj: str | None = None
+
+
+def path_across(g: ShapesGraph, node, at_focus: bool = True) -> set[Across]:
+    """What a SHACL path read from the focus node (`at_focus`) or from a node beyond it reads across."""
+    if isinstance(node, ox.NamedNode):
+        return set() if at_focus else {Across(False, str(node))}
+    if g.one(node, RDF + "first") is not None:
+        steps = g.items(node)
+        return set().union(*(path_across(g, n, at_focus and i == 0) for i, n in enumerate(steps)))
+    inner = g.one(node, SH + "inversePath")
+    if isinstance(inner, ox.NamedNode):
+        return {Across(True, str(inner))}
+    if inner is not None:  # the inverse of a complex path: every predicate in it, either way
+        return {Across(d, a.predicate) for a in path_across(g, inner, False) for d in (False, True)}
+    alternatives = g.one(node, SH + "alternativePath")
+    if alternatives is not None:
+        return set().union(*(path_across(g, n, at_focus) for n in g.items(alternatives)))
+    for key in ("zeroOrMorePath", "oneOrMorePath"):  # the steps after the first start beyond the focus
+        if (inner := g.one(node, SH + key)) is not None:
+            return path_across(g, inner, False)
+    if (inner := g.one(node, SH + "zeroOrOnePath")) is not None:
+        return path_across(g, inner, at_focus)
+    raise Unsupported(f"unknown path form at {node}")
+
+
 def shape_key(g: ShapesGraph, node) -> str:
     """A name for a shape that does not depend on blank node labels: IRI, or parent + path + constraints."""
     if not isinstance(node, ox.BlankNode):
@@ -245,6 +284,7 @@ class _Check:
     with_value: bool = True  # report ?value as sh:value
     sparql: bool = False  # a SHACL-SPARQL constraint (message templates, ?path, ?failure)
     node_shape: bool = False
+    across: frozenset[Across] | None = frozenset()  # what it reads away from the focus (SPARQL: see reads_across)
 
 
 @dataclass
@@ -255,6 +295,8 @@ class _Shape:
     severity: str
     messages: tuple[str, ...]
     checks: list[_Check] = field(default_factory=list)
+    across: frozenset[Across] = frozenset()  # what its targets read away from the focus node
+    classes: frozenset[str] | None = None  # when it targets the instances of classes only: those classes
 
     def reads(self) -> set[str] | None:
         """The IRIs (N-Triples) its queries name, among them every predicate they follow; None when
@@ -322,6 +364,9 @@ class Compiler:
                 continue
             try:
                 shape = _Shape(node, shape_key(g, node), self.targets(node), self.severity(node), self.messages(node))
+                shape.across = frozenset(Across(True, str(p)) for p in g.objects(node, SH + "targetObjectsOf"))
+                if not any(g.objects(node, SH + t) for t in ("targetNode", "targetSubjectsOf", "targetObjectsOf")):
+                    shape.classes = frozenset(c for cls in self.target_classes(node) for c in self.subclasses(cls))
                 if g.one(node, SH + "path") is not None:
                     self.constraints(shape, node, shape)
                 else:
@@ -346,13 +391,7 @@ class Compiler:
         g = self.g
         if g.objects(node, SH + "target"):
             raise Unsupported(f"sh:target (in {shape_key(g, node)})")
-        out = []
-        classes = [c.value for c in g.objects(node, SH + "targetClass")]
-        types = {t.value for t in g.objects(node, RDF + "type")}
-        if types & {RDFS + "Class", OWL_CLASS} and types & {SH + "NodeShape", SH + "PropertyShape"}:
-            classes.append(node.value)
-        for cls in sorted(set(classes)):
-            out.append(self.instance_of("?this", cls))
+        out = [self.instance_of("?this", cls) for cls in self.target_classes(node)]
         nodes = g.objects(node, SH + "targetNode")
         if nodes:
             out.append("{ VALUES ?this { " + " ".join(self.const(n) for n in nodes) + " } }")
@@ -361,6 +400,14 @@ class Compiler:
         for p in g.objects(node, SH + "targetObjectsOf"):
             out.append(f"{{ [] {p} ?this }}")
         return out
+
+    def target_classes(self, node) -> list[str]:
+        """The classes whose instances the shape targets (sh:targetClass, or itself as an implicit class target)."""
+        classes = {c.value for c in self.g.objects(node, SH + "targetClass")}
+        types = {t.value for t in self.g.objects(node, RDF + "type")}
+        if types & {RDFS + "Class", OWL_CLASS} and types & {SH + "NodeShape", SH + "PropertyShape"}:
+            classes.add(node.value)
+        return sorted(classes)
 
     def severity(self, node) -> str:
         sev = self.g.one(node, SH + "severity")
@@ -384,15 +431,17 @@ class Compiler:
         self.vocabulary(node, node_level)
         const = self.const
         if node_level:
-            path, values = "", "BIND(?this AS ?value)"
+            path, values, across = "", "BIND(?this AS ?value)", frozenset[Across]()
         else:
             path = path_sparql(g, g.one(node, SH + "path"))
             values = f"?this {path} ?value ."
+            across = frozenset(path_across(g, g.one(node, SH + "path")))
         key = owner.key if node_shape is not None else shape_key(g, node)
         severity = owner.severity if node_shape is not None else self.severity(node)
         messages = owner.messages if node_shape is not None else self.messages(node)
 
         def add(component: str, body: str, **kw) -> None:
+            kw.setdefault("across", across)
             owner.checks.append(
                 _Check(key, SH + component, severity, path, messages, body, node_shape=node_level, **kw)
             )
@@ -443,6 +492,9 @@ class Compiler:
             add(
                 "ClassConstraintComponent",
                 f"{{focus}} {values} FILTER NOT EXISTS {self.instance_of('?value', cls.value)}",
+                # the value's types: across, unless the value is the focus node
+                across=across
+                | {Across(False, f"<{RDF}type>", c) for c in self.subclasses(cls.value) if not node_level},
             )
         for kind in g.objects(node, SH + "nodeKind"):
             test = _NODE_KINDS.get(kind.value[len(SH) :]) if kind.value.startswith(SH) else None
@@ -561,6 +613,7 @@ class Compiler:
             prologue + text,
             sparql=True,
             node_shape=node_level,
+            across=None,  # read from the query when first asked (reads_across): rdflib is slow to parse
         )
 
     def prefixes(self, constraint) -> list[tuple[str, str]]:
@@ -668,12 +721,85 @@ def _sparql_reads(query: str) -> set[str] | None:
     return out
 
 
+@functools.lru_cache(maxsize=None)  # the same shapes, compiled again (a session starting over)
+def _sparql_across(query: str) -> frozenset[Across] | None:
+    """What a SPARQL constraint reads away from $this, from rdflib's algebra of it: in a triple
+    pattern whose subject is $this, the steps after a forward first one; in any other pattern every
+    step, either way (which side it is reached from depends on the join). None when it has a variable
+    or negated predicate, or rdflib cannot read it: it may read anything."""
+    from rdflib import RDF as RDF_NS
+    from rdflib import URIRef, Variable
+    from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, SequencePath
+    from rdflib.plugins.sparql import prepareQuery
+
+    def steps(path, at_focus: bool) -> set[Across] | None:
+        if isinstance(path, URIRef):
+            return set() if at_focus else {Across(d, f"<{path}>") for d in (False, True)}
+        if isinstance(path, InvPath) and isinstance(path.arg, URIRef) and at_focus:
+            return {Across(True, f"<{path.arg}>")}
+        if isinstance(path, (InvPath, MulPath)):
+            inner = path.arg if isinstance(path, InvPath) else path.path
+            found = steps(inner, False)
+            return None if found is None else {Across(d, a.predicate) for a in found for d in (False, True)}
+        if isinstance(path, (SequencePath, AlternativePath)):
+            out: set[Across] = set()
+            for i, arg in enumerate(path.args):
+                found = steps(arg, at_focus and (i == 0 or isinstance(path, AlternativePath)))
+                if found is None:
+                    return None
+                out |= found
+            return out
+        return None  # a variable or negated predicate
+
+    try:
+        algebra = prepareQuery(query).algebra
+    except Exception:  # noqa: BLE001 — what rdflib cannot read may read anything
+        return None
+    out: set[Across] = set()
+    todo: list = [algebra]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            for triple in node["triples"] if "triples" in node else ():
+                if len(triple) != 3 or isinstance(triple[1], NegatedPath):
+                    return None
+                subject, predicate, obj = triple
+                found = steps(predicate, subject == Variable("this"))
+                if found is None:
+                    return None
+                if predicate == RDF_NS.type and isinstance(obj, URIRef):  # an instance of one class
+                    found = {Across(a.inverse, a.predicate, f"<{obj}>") for a in found}
+                out |= found
+            todo += node.values()
+        elif isinstance(node, (list, tuple, set)):
+            todo += node
+    return frozenset(out)
+
+
 @dataclass
 class Compiled:
     """Compiled shapes, and the shapes refused (shape node -> why), which pySHACL must check."""
 
     shapes: list[_Shape]
     refused: dict
+    _across: frozenset[Across] | None = field(default=None, init=False, repr=False)
+
+    def reads_across(self) -> frozenset[Across] | None:
+        """Every kind of triple the shapes read away from their focus nodes (None: any triple; so it is
+        when a shape is refused, as what pySHACL reads is not known). Made once, when first asked."""
+        if self.refused:
+            return None
+        if self._across is None:
+            out: set[Across] = set()
+            for shape in self.shapes:
+                out |= shape.across
+                for check in shape.checks:
+                    across = _sparql_across(check.body) if check.across is None else check.across
+                    if across is None:
+                        return None
+                    out |= across
+            self._across = frozenset(out)
+        return self._across
 
 
 def without_targets(shape_triples: list, shapes: Iterable[_Shape]) -> list:
@@ -854,15 +980,28 @@ def validate_store(store: ox.Store, shapes: list[_Shape], focus: Iterable[str] |
     if focus_terms == []:
         return []
     results: list[Result] = []
+    types: dict[str, set[str]] = {}  # of the focus nodes, asked once for every shape that targets classes
+    if focus_terms is not None and any(shape.classes is not None for shape in shapes):
+        for row in _select(
+            store, f"SELECT ?this ?type WHERE {{ VALUES ?this {{ {' '.join(focus_terms)} }} ?this a ?type }}"
+        ):
+            types.setdefault(str(row["this"]), set()).add(str(row["type"]))
+    targeted_by: dict[tuple[str, ...], list[str]] = {}  # the other shapes' targets, by their patterns
     for shape in shapes:
-        targeted = focus_terms
-        if focus_terms is not None:  # a few focus nodes (an edit): the shape runs only on those it targets
-            found = store.query(f"SELECT ?this WHERE {_focus_pattern(shape, focus_terms)}")
-            assert isinstance(found, ox.QuerySolutions)
-            targeted = sorted({str(row["this"]) for row in found})
+        if focus_terms is None:
+            pattern = _focus_pattern(shape, None)
+        else:  # a few focus nodes (an edit): the shape runs only on those it targets
+            if shape.classes is not None:
+                targeted = [n for n in focus_terms if not types.get(n, set()).isdisjoint(shape.classes)]
+            else:
+                key = tuple(shape.targets)
+                if key not in targeted_by:
+                    found = _select(store, f"SELECT ?this WHERE {_focus_pattern(shape, focus_terms)}")
+                    targeted_by[key] = sorted({str(row["this"]) for row in found})
+                targeted = targeted_by[key]
             if not targeted:
                 continue
-        pattern = _focus_pattern(shape, targeted)
+            pattern = f"{{ VALUES ?this {{ {' '.join(targeted)} }} }}"  # targets all: no need to ask again
         for check in shape.checks:
             results.extend(_run(store, check, pattern))
     return sorted(results)

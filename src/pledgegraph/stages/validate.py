@@ -149,6 +149,11 @@ class Validator:
         self.engine = engine
         self.compiled = shacl.compile_shapes(shapes, store) if engine == "compiled" else shacl.Compiled([], {})
 
+    def reads_across(self):
+        """What the shapes read away from their focus nodes (`shacl.Compiled.reads_across`); None (any
+        triple) with pySHACL, whose reads are not known."""
+        return None if self.engine == "pyshacl" else self.compiled.reads_across()
+
     def plan(self, graph: DataGraph) -> tuple[list, dict]:
         """The compiled shapes our engine runs on `graph`, and the shapes left to pySHACL (node -> why):
         those refused, and those that read a literal the store does not hold as written."""
