@@ -13,6 +13,7 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -79,7 +80,7 @@ def _render_problems(
     checked: int | None = None,
     total: int | None = None,
     extra: dict | None = None,
-    notes: list[str] = (),
+    notes: Sequence[str] = (),
 ) -> None:
     """Problems for people (text) or tools (json: the schema is in README, "For curators").
     `notes` end the text summary line (acknowledged warnings, quotes checked)."""
