@@ -258,7 +258,15 @@ def deliver_rows(results: list[dict], row) -> None:
         "`push --load http` into Virtuoso (as to a remote store)",
         [cell(d, "push", "http", "triples_per_s", fmt="{:,} triples/s") for d in measured],
     )
-    row("serve: start-up", [cell(d, "serve", "startup", fmt="{:.1f} s") for d in measured])
+    row(
+        "serve: start-up (/sparql answers / entity pages answer)",
+        [
+            f"{d['serve']['startup']:.1f} s / {d['serve'].get('startup_entities', float('nan')):.1f} s"
+            if d.get("serve")
+            else "–"
+            for d in measured
+        ],
+    )
     row(
         "serve: library queries over HTTP, p50 (geometric mean / slowest)",
         [

@@ -483,3 +483,22 @@ def test_library_query_by_name_with_bindings(server):
     assert status == 400 and b"no parameter ?nope" in body
     status, _, _, _ = request(server, "GET", "/sparql?name=no-such-query")
     assert status == 404
+
+
+def test_query_workers_never_answer_from_an_earlier_build_of_the_same_directory(dist, tmp_path):
+    """The fork server keeps the store it preloaded for the first pool (`zygote`); a pool started after
+    the build changed must answer from the new build, and a pool on another build from that one."""
+    from pledgegraph.delivery.endpoint.workers import QueryPool
+
+    copy = tmp_path / "dist"
+    shutil.copytree(dist, copy)
+    ask = "ASK { <urn:pledgegraph:test> <urn:pledgegraph:p> 'rebuilt' }"
+    formats = {"table": "json", "graph": None}
+    with QueryPool(copy, workers=1, heavy=1) as pool:
+        assert json.loads(pool.run(ask, formats)[1])["boolean"] is False
+    with (copy / store.DATASET_FILE).open("a") as trig:  # a later build: one more triple
+        trig.write(f"\n<{BASE}graph/asserted> {{ <urn:pledgegraph:test> <urn:pledgegraph:p> 'rebuilt' }}\n")
+    with QueryPool(copy, workers=1, heavy=1) as pool:
+        assert json.loads(pool.run(ask, formats)[1])["boolean"] is True
+    with QueryPool(dist, workers=1, heavy=1) as pool:
+        assert json.loads(pool.run(ask, formats)[1])["boolean"] is False

@@ -327,21 +327,38 @@ class App:
         max_body: int = MAX_BODY,
         max_answer: int = MAX_ANSWER,
     ):
-        self.loaded = load(dist)
-        self.base = self.loaded.base
-        self.max_body, self.max_answer = max_body, max_answer
-        self.examples = examples(queries_dir) if Path(queries_dir).is_dir() else []
-        self.graph_sizes = {
-            name: sum(
-                1
-                for _ in self.loaded.store.quads_for_pattern(None, None, None, ox.NamedNode(graph_iri(self.base, name)))
+        # The query workers start (their fork server loading the store) while this process loads its own
+        # copy, on the other core; the entity descriptions are made after, in a thread, so /sparql answers
+        # without waiting for them (at 100k they take 5 s); entity pages and VoID wait for them (`_described`).
+        with ThreadPoolExecutor(1, thread_name_prefix="pledgegraph-start") as starter:
+            starting = starter.submit(
+                QueryPool, dist, workers=workers, timeout=timeout, max_rows=max_rows, max_bytes=max_answer
             )
-            for name in GRAPH_NAMES
-        }
-        self.names = Index.load(dist)
-        self.modified = int(self.loaded.path.stat().st_mtime)  # when this build was written: Last-Modified
-        self.loaded.descriptions  # noqa: B018 (made now, not during the first entity's request)
-        self.pool = QueryPool(dist, workers=workers, timeout=timeout, max_rows=max_rows, max_bytes=max_answer)
+            try:
+                self.loaded = load(dist)
+                self.base = self.loaded.base
+                self.max_body, self.max_answer = max_body, max_answer
+                self.examples = examples(queries_dir) if Path(queries_dir).is_dir() else []
+                self.graph_sizes = {name: self._graph_size(name) for name in GRAPH_NAMES}
+                self.names = Index.load(dist)
+                self.modified = int(self.loaded.path.stat().st_mtime)  # when this build was written: Last-Modified
+            except BaseException:
+                starting.add_done_callback(lambda started: started.exception() or started.result().close())
+                raise
+            self.pool = starting.result()
+        self._describing = threading.Thread(
+            target=lambda: self.loaded.descriptions, name="pledgegraph-describe", daemon=True
+        )
+        self._describing.start()
+
+    def _graph_size(self, name: str) -> int:
+        count = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph_iri(self.base, name)}> {{ ?s ?p ?o }} }}"
+        return int(next(iter(self.loaded.store.query(count)))["n"].value)
+
+    def _described(self) -> dict:
+        """Every entity's description, once the start-up thread has made them."""
+        self._describing.join()
+        return self.loaded.descriptions
 
     def close(self) -> None:
         self.pool.close()
@@ -628,7 +645,7 @@ class App:
             for name in GRAPH_NAMES
         }
         data = sorted(set(graphs["asserted"]) | set(graphs["inferred"]), key=str)
-        return catalog.void_triples(self.info, data, graphs, sorted(self.loaded.descriptions), [], [], None)
+        return catalog.void_triples(self.info, data, graphs, sorted(self._described()), [], [], None)
 
     @cached_property
     def info(self) -> DatasetInfo:
@@ -650,6 +667,7 @@ class App:
     def entity(self, path: str, accept: str | None) -> Response:
         stem, dot, suffix = path.partition(".")
         iri = self.base + stem[1:]
+        self._described()
         triples = describe(self.loaded, iri)
         if not triples:
             raise HttpError(404, f"no entity <{iri}> in this graph" + did_you_mean(self.loaded, iri))

@@ -35,6 +35,7 @@ from collections import Counter, OrderedDict
 from pathlib import Path
 
 from pledgegraph import errors, system
+from pledgegraph.delivery.endpoint import zygote
 from pledgegraph.errors import Busy, QueryError, QueryTimeout
 
 _STARTUP_SECONDS = 120
@@ -74,11 +75,19 @@ class QueryPool:
         self.queue_wait = queue_wait if queue_wait is not None else max(30.0, 3 * (timeout or 10.0))
         # Never fork the threaded server itself: workers fork from a fork server, a fresh process
         # that has already imported Oxigraph and rdflib's SPARQL grammar (1 s of the 1.3 s a
-        # worker took to start), so a killed worker is replaced in a fraction of a second.
+        # worker took to start) and loaded the store (`zygote`: once, not once per worker), so a
+        # killed worker is replaced in a fraction of a second. The server process has one fork
+        # server: when it was started for another build, each worker loads its own store.
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(
-            ["pledgegraph.delivery.endpoint.store", "rdflib.plugins.sparql.parser", "rdflib.plugins.sparql.algebra"]
+            [
+                "pledgegraph.delivery.endpoint.store",
+                "rdflib.plugins.sparql.parser",
+                "rdflib.plugins.sparql.algebra",
+                "pledgegraph.delivery.endpoint.zygote",
+            ]
         )
+        zygote.start_fork_server(self.dist)
         self._closed = False
         self.respawn_error: Exception | None = None
         self._cond = threading.Condition()
@@ -352,7 +361,7 @@ def _worker_main(conn, dist: str, max_rows, memory_mb: int, low: bool) -> None:
     system.limit_memory(memory_mb, for_good=True)
     sandboxed = system.forbid_network()
     try:
-        loaded = store.load(Path(dist))
+        loaded = zygote.loaded_for(Path(dist))
     except errors.PledgegraphError as e:
         conn.send(("failed", type(e).__name__, str(e)))
         return
