@@ -7,8 +7,10 @@ Generates the bench's synthetic data (`python -m bench.generate`, 210 organizati
 process over stdio, through pygls' LSP client), and reports:
 - start-up: from launching the process to the diagnostics of the opened file (load, build, reason,
   compile shapes, check everything), and to the answer to `initialize`;
-- keystroke latency: one character typed into a name of the first organization (an incremental
-  change, unsaved), until the diagnostics of that buffer version arrive: median and worst of N
+- keystroke latency: one character typed into a name of an organization (`--field name`), or the
+  last digit of its founding month changed 08 <-> 09 (`--field founded`: an edit every record that
+  refers to it must be re-checked for, as a pledge may not predate it), an incremental
+  change, unsaved, until the diagnostics of that buffer version arrive: median and worst of N
   keystrokes, each waited for (so the debounce is inside the figure); and the CPU time the server
   process spent on each (from /proc: what the figure would be on an idle machine, less the debounce).
 """
@@ -46,7 +48,7 @@ def cpu_seconds(pid: int) -> float:
 RECORDS = ("first", "middle", "last")
 
 
-async def measure(data: Path, keystrokes: int, record: str = "first") -> dict:
+async def measure(data: Path, keystrokes: int, record: str = "first", field: str = "name") -> dict:
     client = LanguageClient("bench", "1")
     checked: dict[str, int | None] = {}
 
@@ -73,18 +75,22 @@ async def measure(data: Path, keystrokes: int, record: str = "first") -> dict:
     lines = text.split("\n")
     rows = [i for i, line in enumerate(lines) if "- name: " in line]
     row = {"first": rows[0], "middle": rows[len(rows) // 2], "last": rows[-1]}[record]
-    column = len(lines[row].rstrip()) - 1  # inside the quoted name, before its closing quote
+    if field == "founded":  # the founding month below that name: "1990-09" -> "1990-08" -> "1990-09" …
+        row = next(i + 1 for i in range(row, len(lines)) if lines[i].strip() == "founded:")
+    column = len(lines[row].rstrip()) - 1  # inside the quoted value, before its closing quote
     seconds, cpu = [], []
     pid = client._server.pid
     for version in range(2, keystrokes + 2):
-        at = lsp.Position(row, column + version - 2)
+        if field == "name":  # a character typed at the end of the name
+            at = lsp.Position(row, column + version - 2)
+            change = lsp.TextDocumentContentChangePartial(range=lsp.Range(at, at), text="x")
+        else:  # the month's last digit replaced
+            span = lsp.Range(lsp.Position(row, column - 1), lsp.Position(row, column))
+            change = lsp.TextDocumentContentChangePartial(range=span, text="8" if version % 2 == 0 else "9")
         used = cpu_seconds(pid)
         sent = time.perf_counter()
         client.text_document_did_change(
-            lsp.DidChangeTextDocumentParams(
-                lsp.VersionedTextDocumentIdentifier(version=version, uri=uri),
-                [lsp.TextDocumentContentChangePartial(range=lsp.Range(at, at), text="x")],
-            )
+            lsp.DidChangeTextDocumentParams(lsp.VersionedTextDocumentIdentifier(version=version, uri=uri), [change])
         )
         await until(lambda v=version: checked.get(uri) == v)
         seconds.append(time.perf_counter() - sent)
@@ -100,6 +106,7 @@ async def measure(data: Path, keystrokes: int, record: str = "first") -> dict:
         "cpu": statistics.median(cpu),
         "keystrokes": keystrokes,
         "record": record,
+        "field": field,
         "load": os.getloadavg()[0],
     }
 
@@ -109,7 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("data", nargs="?", type=Path, help="a data directory (default: generate the bench's data)")
     p.add_argument("--orgs", type=int, default=210, help="size of the generated data, in organization units")
     p.add_argument("--keystrokes", type=int, default=20)
-    p.add_argument("--record", choices=RECORDS, action="append", help="whose name is typed into (default: each)")
+    p.add_argument("--record", choices=RECORDS, action="append", help="whose record is edited (default: each)")
+    p.add_argument("--field", choices=("name", "founded"), default="name", help="what is edited (see above)")
     a = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         data = a.data
@@ -119,13 +127,14 @@ def main(argv: list[str] | None = None) -> None:
             data = Path(tmp) / "data"
             generate([str(data), "--orgs", str(a.orgs)])
         for record in a.record or RECORDS:
-            r = asyncio.run(measure(data, a.keystrokes, record))
+            r = asyncio.run(measure(data, a.keystrokes, record, a.field))
             print(
                 f"start-up: initialize answered in {r['initialize'] * 1000:.0f} ms, diagnostics of the opened file "
                 f"in {r['ready']:.2f} s"
             )
             print(
-                f"keystroke -> diagnostics in the {record} organization's name: median {r['median'] * 1000:.0f} ms, "
+                f"keystroke -> diagnostics in the {record} organization's {a.field}: "
+                f"median {r['median'] * 1000:.0f} ms, "
                 f"worst {r['worst'] * 1000:.0f} ms ({r['keystrokes']} keystrokes); server CPU per keystroke: "
                 f"median {r['cpu'] * 1000:.0f} ms; load average {r['load']:.1f} on {os.cpu_count()} cores"
             )
