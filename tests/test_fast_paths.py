@@ -106,6 +106,35 @@ def test_a_low_memory_build_writes_the_same_bytes_and_leaves_no_store(tmp_path, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dist", "lean"]
 
 
+def test_a_build_whose_lines_go_to_disk_writes_the_same_bytes_and_removes_them(tmp_path, monkeypatch):
+    """Past graph.SPILL_LINES, the builder sorts its lines in runs on disk and merges them into one
+    file that the later stages read: the same outputs, and no file left behind."""
+    import gc
+
+    from pledgegraph.model import graph
+    from pledgegraph.stages.build import build
+    from pledgegraph.stages.load import load, load_vocabulary
+
+    settings = settings_for(out_dir=tmp_path / "dist")
+    build_all(settings)
+    expected = {p.name: p.read_bytes() for p in settings.out_dir.iterdir()}
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(graph, "SPILL_LINES", 300)  # the shipped data: about 25 runs, sharing lines
+    built = build(load(settings.data_dir, load_vocabulary(settings.vocabulary_file)), settings.base)
+    assert built.line_file is not None and len(built) == expected["asserted.nt"].count(b"\n")
+    assert built.line_file.path.read_bytes() == expected["asserted.nt"]
+    assert [p.name for p in built.line_file.path.parent.iterdir()] == ["lines.nt"]  # the runs are gone
+    del built
+    gc.collect()
+    for parallel_from in (10**9, 0):  # written in this process, then by the forked writer
+        monkeypatch.setattr(pipeline, "PARALLEL_FROM", parallel_from)
+        out = tmp_path / f"spilled-{parallel_from}"
+        build_all(settings_for(out_dir=out))
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == expected
+    gc.collect()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dist", "spilled-0", "spilled-1000000000"]
+
+
 def test_cli_start_up_imports_no_rdf_library():
     code = (
         "import sys, pledgegraph.cli; heavy = {'rdflib', 'pyshacl', 'owlrl', 'pyoxigraph', 'yaml'} & "

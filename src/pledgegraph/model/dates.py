@@ -49,7 +49,7 @@ class DateError(ValueError):
     """A date the format cannot read; the message says what form is expected."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Point:
     """A calendar date at year, month or day precision."""
 
@@ -59,7 +59,7 @@ class Point:
     last: dt.date
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DateSpec:
     qualifier: str
     point: Point | None

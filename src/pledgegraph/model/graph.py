@@ -5,8 +5,14 @@ builder passes on (`Built`), and the way back from a node to its record, YAML li
 
 from __future__ import annotations
 
+import heapq
+import os
+import shutil
+import tempfile
+import weakref
 from itertools import chain, islice
-from typing import Iterable, Iterator
+from pathlib import Path
+from typing import Iterable, Iterator, Union
 
 import pyoxigraph as ox
 
@@ -25,12 +31,99 @@ _FIELD_ALIASES = {
 }  # a name attestation's value: `name`
 
 
+class LineFile:
+    """A graph's sorted N-Triples lines kept on disk instead of in memory (what `build` makes when
+    the graph has more than `SPILL_LINES` lines; see `LineSorter`).
+
+    The file's format, for every stage that reads it (the reasoner, the SHACL store, the writers):
+    - UTF-8, one triple per line, written `<s> <p> <o> .` and a line feed, exactly as pyoxigraph
+      writes N-Triples (no blank nodes, comments or other whitespace: the builder names every node);
+    - sorted by code point (the same order as by UTF-8 bytes, and as Python sorts the lines) and
+      without duplicates.
+    So the file *is* the `asserted.nt` output byte for byte (copy it), a store bulk-loads it by
+    `path`, and it merges with other sorted lines (`heapq.merge`). Iterating gives the lines without
+    their final " .", as `Built.lines` does when they are in memory; each iteration reads the file
+    again. The file is removed when this object is garbage collected, by the process that made it
+    (a forked child that inherits it leaves it alone)."""
+
+    def __init__(self, path: Path, count: int):
+        self.path, self.count = path, count
+        self._remove = weakref.finalize(self, _remove_dir, path.parent, os.getpid())
+
+    def __iter__(self) -> Iterator[str]:
+        with open(self.path, encoding="utf-8", newline="\n") as f:
+            for line in f:
+                yield line[:-3]
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def _remove_dir(directory: Path, maker: int) -> None:
+    if os.getpid() == maker:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+Lines = Union[list[str], LineFile]
+
+# Lines held in memory while building before a sorted run of them goes to disk (~230 bytes each
+# as a Python string in a set): 2M keeps the builder under ~0.5 GB whatever the size of the graph,
+# and leaves graphs up to the bench's ~1m size (1.3M lines) entirely in memory, as before.
+SPILL_LINES = 2_000_000
+
+
+class LineSorter:
+    """An external sort of emitted lines: `spill` a set of them as a sorted run on disk when it grows
+    large, `finish` merges the runs into one `LineFile` (or, when nothing was spilled, returns the
+    lines sorted in memory as before). Runs are sorted, unique files in `LineFile`'s format; the
+    merge drops the lines that several runs share."""
+
+    def __init__(self) -> None:
+        self.runs: list[Path] = []
+        self.directory: Path | None = None
+
+    def spill(self, lines: set[str]) -> None:
+        if self.directory is None:
+            self.directory = Path(tempfile.mkdtemp(prefix="pledgegraph-lines-"))
+        run = self.directory / f"run-{len(self.runs):04d}.nt"
+        with open(run, "wb") as f:
+            for chunk in ntriples_chunks(sorted(lines)):
+                f.write(chunk)
+        self.runs.append(run)
+        lines.clear()
+
+    def finish(self, lines: set[str]) -> Lines:
+        if not self.runs:
+            return sorted(lines)
+        if lines:
+            self.spill(lines)
+        assert self.directory is not None
+        merged, count, previous = self.directory / "lines.nt", 0, b""
+        files = [open(run, "rb") for run in self.runs]
+        try:
+            with open(merged, "wb") as out:
+                write = out.write
+                for line in heapq.merge(*files):
+                    if line != previous:
+                        write(line)
+                        count += 1
+                        previous = line
+        finally:
+            for f in files:
+                f.close()
+        for run in self.runs:
+            run.unlink()
+        return LineFile(merged, count)
+
+
 class Built:
     """The asserted graph as sorted, unique triples, and where each node came from.
 
     The builder makes N-Triples lines (`lines`, sorted, without the final " ."): strings are
     ~10x cheaper to make, deduplicate and sort than pyoxigraph terms, N-Triples output is their
-    concatenation, and stores bulk-load them. `triples` (pyoxigraph Triples in the same order) is
+    concatenation, and stores bulk-load them. Large graphs keep them on disk (`LineFile`, its
+    format described there; `line_file` is it, or None when the lines are in memory): read them
+    by iterating, never by index. `triples` (pyoxigraph Triples in the same order) is
     parsed from them the first time it is asked for. A union of graphs (`union`) is merged only
     when its lines are asked for: a store can take the parts one by one."""
 
@@ -39,7 +132,7 @@ class Built:
         triples: list[ox.Triple] | None,
         origins: dict[str, tuple[str, Position]],
         base: str,
-        lines: list[str] | None = None,
+        lines: Lines | None = None,
         node_rules: dict[str, str] | None = None,
         field_positions: dict[tuple[str, str], Position] | None = None,
         parts: tuple = (),
@@ -59,7 +152,12 @@ class Built:
         self.node_rules = node_rules if node_rules is not None else {}
         self.field_positions = field_positions if field_positions is not None else {}
 
-    def with_lines(self, lines: list[str]) -> "Built":
+    @property
+    def line_file(self) -> LineFile | None:
+        """The file holding the lines, when they are on disk (see `LineFile` for its format)."""
+        return self._lines if isinstance(self._lines, LineFile) else None
+
+    def with_lines(self, lines: Lines) -> "Built":
         """The same records' graph with other triples (e.g. asserted + inferred), same tracing maps."""
         return Built(None, self.origins, self.base, lines, self.node_rules, self.field_positions)
 
@@ -68,7 +166,7 @@ class Built:
         return Built(None, self.origins, self.base, None, self.node_rules, self.field_positions, (self, other))
 
     @property
-    def lines(self) -> list[str]:
+    def lines(self) -> Lines:
         if self._lines is None:
             if self.parts:
                 self._lines = self._merged(list(chain.from_iterable(part.lines for part in self.parts)))
@@ -90,6 +188,8 @@ class Built:
         if self._ntriples is None:
             if self.parts:  # its writers have the terms: pyoxigraph writes them faster than str.join
                 self._ntriples = ox.serialize(self.triples, format=ox.RdfFormat.N_TRIPLES) or b""
+            elif self.line_file is not None:
+                self._ntriples = self.line_file.path.read_bytes()
             else:
                 lines = self.lines
                 self._ntriples = (" .\n".join(lines) + " .\n").encode() if lines else b""

@@ -72,7 +72,7 @@ class Checks:
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     """A record or a nested structure (citation, name, death...)."""
 
@@ -85,12 +85,12 @@ class Item:
         return self.field_positions.get(name, self.position)
 
 
-@dataclass
+@dataclass(slots=True)
 class Record(Item):
     id: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Claimed:
     """One value of a `claimed` field, with the citations that support it (empty: the record's)."""
 

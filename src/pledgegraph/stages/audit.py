@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,8 +178,18 @@ def _points(d: DateSpec) -> list[tuple[dt.date, str]]:
     return [(day, d.range_precision) for day in (d.earliest, d.latest) if day is not None]
 
 
-def _month_names(day: dt.date) -> tuple[str, ...]:
-    return (calendar.month_name[day.month], calendar.month_abbr[day.month] + ".")
+@functools.cache
+def _month_words(month: int) -> tuple[str, str]:
+    """A month's name and abbreviation, lowercased ("june", "jun."): made once each, since the
+    calendar module formats a date for every name it is asked for."""
+    return (calendar.month_name[month].lower(), calendar.month_abbr[month].lower() + ".")
+
+
+@functools.cache
+def _day_pattern(day: int, month: int) -> re.Pattern[str]:
+    """A day beside its month's name, either way round ("23 june", "june 23rd"), compiled once."""
+    months = "|".join(re.escape(m) for m in _month_words(month))
+    return re.compile(rf"\b(?:{day}(?:st|nd|rd|th)? (?:{months})|(?:{months}) {day}(?:st|nd|rd|th)?)\b")
 
 
 def mentioned(d: DateSpec, quotes: list[str]) -> bool:
@@ -193,17 +204,10 @@ def mentioned(d: DateSpec, quotes: list[str]) -> bool:
             if str(day.year) not in text:
                 return False
         elif precision == MONTH:
-            if not any(m.lower() in text for m in _month_names(day)):
+            if not any(m in text for m in _month_words(day.month)):
                 return False
-        else:
-            months = "|".join(re.escape(m.lower()) for m in _month_names(day))
-            if (
-                not re.search(
-                    rf"\b(?:{day.day}(?:st|nd|rd|th)? (?:{months})|(?:{months}) {day.day}(?:st|nd|rd|th)?)\b", text
-                )
-                and day.isoformat() not in text
-            ):
-                return False
+        elif not _day_pattern(day.day, day.month).search(text) and day.isoformat() not in text:
+            return False
     return True
 
 

@@ -16,15 +16,16 @@ derived across records (`timeline.py`) and emitted here too.
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 
 import pyoxigraph as ox
 
 from pledgegraph.errors import Position
 from pledgegraph.gcpause import paused_gc
-from pledgegraph.model import schema, timeline
+from pledgegraph.model import graph, schema, timeline
 from pledgegraph.model.dates import DAY, MONTH, DateSpec
-from pledgegraph.model.graph import Built
+from pledgegraph.model.graph import Built, LineSorter
 from pledgegraph.model.iris import (
     citation_iri,
     claim_iri,
@@ -98,6 +99,11 @@ class _Emitter:
 
     def add(self, s: str, p: str, o: str) -> None:
         self.out.add(f"{s} {p} {o}")
+
+    def rule(self, parent: str, name: str) -> str:
+        """The YAML field path of a node below `parent` in its field `name`: one string per path
+        (a few dozen in all), not one per node."""
+        return sys.intern(f"{self.node_rules[parent]}.{name}")
 
     @staticmethod
     def typed(value: str, xsd: str) -> str:
@@ -197,7 +203,7 @@ class _Emitter:
             struct = schema.STRUCTS[spec.target]
             child = struct_iri(iri, struct, v.data)
             self.origins[child] = (record.id, v.position)
-            self.node_rules[child] = f"{self.node_rules[iri]}.{spec.name}"
+            self.node_rules[child] = self.rule(iri, spec.name)
             self.add(f"<{child}>", self.rdf_type, self.term(struct.cls))
             assert p is not None  # a nested item hangs from its field's predicate
             self.add(f"<{iri}>", p, f"<{child}>")
@@ -253,7 +259,7 @@ class _Emitter:
         o = self.object(iri, spec, claim.value, record, claimed=True)
         if spec.base_type == "date" and o.startswith("<"):
             self.origins[o[1:-1]] = (record.id, claim.position)
-            self.node_rules[o[1:-1]] = f"{self.node_rules[iri]}.{spec.name}"
+            self.node_rules[o[1:-1]] = self.rule(iri, spec.name)
         p = self.term(spec.predicate)
         if stated:
             self.add(f"<{iri}>", p, o)
@@ -261,7 +267,7 @@ class _Emitter:
             return  # supported by the record's own citations
         c = claim_iri(iri, spec.name, claim.value)
         self.origins[c] = (record.id, claim.position)
-        self.node_rules[c] = f"{self.node_rules[iri]}.{spec.name}"
+        self.node_rules[c] = self.rule(iri, spec.name)
         self.reify(f"<{c}>", PG + "Claim", f"<{iri}>", p, o)
         self.add(f"<{c}>", _RANK, f"<{self.concept(concept_iri('rank', claim.rank))}>")
         self.citations(c, claim.sources or record.data.get("sources", []), record)
@@ -295,7 +301,7 @@ class _Emitter:
                 self.add(s, _RDFS_LABEL, lit)
             a = name_iri(iri, n.data["lang"], n.data["name"])
             self.origins[a] = (record.id, n.position)
-            self.node_rules[a] = f"{self.node_rules[iri]}.names"
+            self.node_rules[a] = self.rule(iri, "names")
             self.field_positions.update({(a, k): p for k, p in n.field_positions.items()})
             self.reify(f"<{a}>", PG + "NameAttestation", s, pred, lit)
             self.add(s, _NAME_ATTESTATION, f"<{a}>")
@@ -305,7 +311,7 @@ class _Emitter:
 
     def citations(self, fact: str, cites: list[Item], record: Record) -> None:
         add = self.add
-        rule = f"{self.node_rules[fact]}.sources"
+        rule = self.rule(fact, "sources")
         f = f"<{fact}>"
         for c in cites:
             src_id = c.data["source"]
@@ -461,12 +467,16 @@ _CITATION_FIELDS = [f for f in schema.STRUCTS["citation"].fields if f.predicate 
 @paused_gc()
 def build(dataset: Dataset, base: str = DEFAULT_BASE) -> Built:
     """Turn checked records into the asserted graph, with the links and the direct layer derived
-    from them at build time (`timeline.py`)."""
+    from them at build time (`timeline.py`). Past `graph.SPILL_LINES` lines held at once, the lines
+    go to disk in sorted runs and the graph's lines are one sorted file (`graph.LineFile`)."""
     e = _Emitter(dataset, base)
+    sorter, spill_at = LineSorter(), graph.SPILL_LINES
     for r in dataset.records:
         e.record(r)
+        if len(e.out) >= spill_at:
+            sorter.spill(e.out)
     e.derived()
-    return _graph(e)
+    return Built(None, e.origins, e.base, sorter.finish(e.out), e.node_rules, e.field_positions)
 
 
 class _CountingEmitter(_Emitter):

@@ -25,7 +25,7 @@ import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import pyoxigraph as ox
 
@@ -132,7 +132,7 @@ def _closure(graph: dict) -> dict[Term, frozenset[Term]]:
 
 
 @paused_gc()
-def infer(lines: list[str], rules: Rules, exclude=()) -> list[str]:
+def infer(lines: Iterable[str], rules: Rules, exclude=()) -> list[str]:
     """The N-Triples lines (without " .") OWL 2 RL entails from `lines` under `rules`, minus those
     given, sorted.
 
