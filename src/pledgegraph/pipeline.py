@@ -261,20 +261,24 @@ class _Forked:
 def build_all(settings: Settings, on_stage=None, allow_removals: bool = False) -> Result:
     """The main job: check the data, then write every output to `settings.out_dir` atomically
     (refusing to drop records the current output has, unless `allow_removals`)."""
-    if not settings.low_memory:
-        return _build_all(settings, on_stage, allow_removals, None)
-    with tempfile.TemporaryDirectory(prefix="pledgegraph-store-") as spill:  # the SHACL store, on disk
+    with tempfile.TemporaryDirectory(prefix="pledgegraph-store-") as spill:  # the SHACL store, if on disk
         return _build_all(settings, on_stage, allow_removals, Path(spill))
 
 
-def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path | None) -> Result:
+# Asserted triples from which the SHACL store goes on disk even without --low-memory: an in-memory
+# store takes ~360 bytes a triple (473 MB for the ~1m size's 1.33M), so about 5 GB at ten million.
+ON_DISK_FROM = 3_000_000
+
+
+def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path) -> Result:
     clock = _Clock(on_stage)
     documenter = _Forked("documenting the ontology", lambda: ontology_html(settings))
     try:
         dataset, built, evidence = _load_and_build(settings, clock)
         if not allow_removals:
             refuse_lost_records(dataset, settings.out_dir, settings.base)
-        reasoned = _Reasoned(settings, clock, built, spill)
+        on_disk = settings.low_memory or len(built) >= ON_DISK_FROM
+        reasoned = _Reasoned(settings, clock, built, spill if on_disk else None)
     except BaseException:
         documenter.cancel()
         raise

@@ -20,7 +20,7 @@ import pyoxigraph as ox
 
 from pledgegraph import system
 from pledgegraph.model.formats import FORMATS
-from pledgegraph.model.graph import ntriples_chunks
+from pledgegraph.model.graph import LineFile, ntriples_chunks
 from pledgegraph.model.vocab import PREFIXES
 
 
@@ -57,7 +57,11 @@ def serialize(
 
 
 def write_lines(path: Path, lines: Iterable[str]) -> None:
-    """N-Triples lines (without their final " .") written as a file, a batch at a time."""
+    """N-Triples lines (without their final " .") written as a file, a batch at a time (a
+    `LineFile` is that file already: copied)."""
+    if isinstance(lines, LineFile):
+        shutil.copyfile(lines.path, path)
+        return
     with open(path, "wb") as f:
         for chunk in ntriples_chunks(lines):
             f.write(chunk)

@@ -30,7 +30,7 @@ from typing import Any, Iterable
 import pyoxigraph as ox
 
 from pledgegraph.gcpause import paused_gc
-from pledgegraph.model.graph import Built
+from pledgegraph.model.graph import Built, LineFile
 from pledgegraph.model.vocab import OWL, RDF, RDFS
 
 _TYPE = f"<{RDF}type>"
@@ -463,7 +463,10 @@ def reason(built: Built, ontology_files: list[Path]) -> Built:
     """The pipeline stage: what the ontology lets us infer from the asserted graph, as a graph of
     its own (same tracing maps, so problems on inferred triples still point at the YAML)."""
     ontology = read_ontology(ontology_files)
-    return built.with_lines(infer(built.lines, load_rules(ontology), exclude=[str(t) for t in ontology]))
+    lines = infer(built.lines, load_rules(ontology), exclude=[str(t) for t in ontology])
+    # A graph too large to hold (its asserted lines on disk) gets its inferred lines on disk too:
+    # the process then holds neither while it validates and writes.
+    return built.with_lines(LineFile.written(lines) if built.line_file is not None else lines)
 
 
 def reason_owlrl(built: Built, ontology_files: list[Path]) -> Built:

@@ -31,6 +31,7 @@ same queries then start from a VALUES list, so their cost no longer grows with t
 
 from __future__ import annotations
 
+import mmap
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, cast
@@ -714,7 +715,7 @@ def rewritten_literals(literals: Iterable) -> list[str]:
 _XSD_STRING = f"^^<{XSD}string>".encode()
 
 
-def rewritten_in_ntriples(ntriples: bytes) -> dict[str, set[str]]:
+def rewritten_in_ntriples(ntriples: bytes | mmap.mmap) -> dict[str, set[str]]:
     """The typed literals of an N-Triples document (one triple a line) that a store would not hold
     as written, each with the predicates (N-Triples) of the triples holding it. Only lines with a
     typed literal are looked at: finding them is a C-speed search."""
