@@ -5,7 +5,6 @@ Each stage is timed; callers may pass `on_stage` to show progress. Nothing here 
 
 from __future__ import annotations
 
-import heapq
 import json
 import os
 import tempfile
@@ -18,7 +17,15 @@ from typing import Callable
 import pyoxigraph as ox
 
 from pledgegraph import system
-from pledgegraph.delivery.export import replace_dir, serialize, used_prefixes, write_lines, write_serialized, write_trig
+from pledgegraph.delivery.export import (
+    replace_dir,
+    serialize,
+    used_prefixes,
+    write_lines,
+    write_merged,
+    write_serialized,
+    write_trig,
+)
 from pledgegraph.delivery.search import INDEX_FILE, index_bytes
 from pledgegraph.errors import DataInvalid, UnusableInput, sorted_unique
 from pledgegraph.gcpause import paused_gc
@@ -179,7 +186,7 @@ def write_graph_files(
     path = {name: directory / name for name in ("asserted.nt", "inferred.nt", OUTPUT_STEM + ".nt")}
     clock.run("write asserted", write_lines, path["asserted.nt"], built.lines)
     clock.run("write inferred", write_lines, path["inferred.nt"], inferred.lines)
-    clock.run("write ntriples", write_lines, path[OUTPUT_STEM + ".nt"], heapq.merge(built.lines, inferred.lines))
+    clock.run("write ntriples", write_merged, path[OUTPUT_STEM + ".nt"], path["asserted.nt"], path["inferred.nt"])
     used = clock.run("find prefixes", used_prefixes, path["asserted.nt"], path["inferred.nt"])
     written = list(path)
     for name in GRAPH_FORMATS:

@@ -8,6 +8,7 @@ place under a temporary name and swapped in only when complete.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import mmap
 import os
 import shutil
@@ -65,6 +66,14 @@ def write_lines(path: Path, lines: Iterable[str]) -> None:
     with open(path, "wb") as f:
         for chunk in ntriples_chunks(lines):
             f.write(chunk)
+
+
+def write_merged(path: Path, *sorted_files: Path) -> None:
+    """Sorted, disjoint N-Triples files merged line by line into one sorted file. Their bytes are
+    compared as they are: UTF-8 keeps code point order, and the " ." ending every line sorts before
+    whatever could extend a line (see `graph.LineFile`), so the order is that of the lines as strings."""
+    with contextlib.ExitStack() as files, open(path, "wb") as out:
+        out.writelines(heapq.merge(*(files.enter_context(open(f, "rb")) for f in sorted_files)))
 
 
 def write_serialized(path: Path, ntriples: Path, format_name: str, prefixes: dict[str, str]) -> None:
