@@ -3,7 +3,11 @@
 #   scripts/virtuoso.sh start|stop
 # Settings (environment): VIRTUOSO_DIR (database, ini, pid and log; default /tmp/pledgegraph-virtuoso),
 # VIRTUOSO_SQL_PORT (default 11111), VIRTUOSO_HTTP_PORT (default 18890), VIRTUOSO_DIRS_ALLOWED (extra
-# folders ld_dir may read, comma-separated), VIRTUOSO_TIMEOUT (seconds to wait, default 60).
+# folders its loaders may read, comma-separated; `pledgegraph push` bulk-loads through one it can
+# write), VIRTUOSO_BUFFERS (8 KB pages of cache, default 10000: 80 MB; the bench gives more at 1M),
+# VIRTUOSO_QUERY_SECONDS (MaxQueryExecutionTime, default 60: an HTTP request's transaction is killed
+# 10 s after it, so a `push` swap of millions of triples needs more), VIRTUOSO_TIMEOUT (seconds to wait
+# for start-up, default 60).
 # A fresh database each start: user dba, password dba. Both ports listen on 127.0.0.1 only.
 set -eu
 
@@ -11,6 +15,8 @@ DIR=${VIRTUOSO_DIR:-/tmp/pledgegraph-virtuoso}
 SQL_PORT=${VIRTUOSO_SQL_PORT:-11111}
 HTTP_PORT=${VIRTUOSO_HTTP_PORT:-18890}
 TIMEOUT=${VIRTUOSO_TIMEOUT:-60}
+BUFFERS=${VIRTUOSO_BUFFERS:-10000}
+QUERY_SECONDS=${VIRTUOSO_QUERY_SECONDS:-60}
 BIN=$(command -v virtuoso-t || true)
 VSP=/var/lib/virtuoso-opensource-7/vsp
 
@@ -55,8 +61,8 @@ DisableUnixSocket    = 1
 MaxClientConnections = 5
 CheckpointInterval   = 0
 DirsAllowed          = ., $DIR${VIRTUOSO_DIRS_ALLOWED:+, $VIRTUOSO_DIRS_ALLOWED}
-NumberOfBuffers      = 10000
-MaxDirtyBuffers      = 6000
+NumberOfBuffers      = $BUFFERS
+MaxDirtyBuffers      = $((BUFFERS * 3 / 5))
 ThreadsPerQuery      = 2
 AsyncQueueMaxThreads = 4
 MaxQueryMem          = 256M
@@ -71,7 +77,7 @@ Charset              = UTF-8
 
 [SPARQL]
 ResultSetMaxRows        = 100000
-MaxQueryExecutionTime   = 60
+MaxQueryExecutionTime   = $QUERY_SECONDS
 DefaultQuery            = SELECT * WHERE { ?s ?p ?o } LIMIT 1
 INI
     (cd "$DIR" && exec "$BIN" +foreground +configfile "$DIR/virtuoso.ini" >"$DIR/stdout.log" 2>&1) &

@@ -48,7 +48,10 @@ class _Store(http.server.BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         if query:
             text = urllib.parse.parse_qs(query)["query"][0]
-            answer = server.store.query(text).serialize(format=ox.QueryResultsFormat.JSON)
+            try:  # push asks whether the store is a Virtuoso (its bif: functions): a SPARQL store refuses
+                answer = server.store.query(text).serialize(format=ox.QueryResultsFormat.JSON)
+            except SyntaxError as e:
+                return self._reply(400, str(e).encode())
             return self._reply(200, answer, {"Content-Type": "application/sparql-results+json"})
         update = urllib.parse.parse_qs(body.decode())["update"][0]
         server.updates.append(update)
@@ -101,6 +104,15 @@ def test_allowed_basic_push_loads_the_release(fake_store, release):
     server, url = fake_store
     pushed = push(Store(url + "/update", allow_basic_over_http=True), release)
     assert pushed.triples > 1000 and CANARY in server.store
+
+
+def test_a_bulk_load_the_store_cannot_read_is_refused_before_any_update(fake_store, release):
+    server, url = fake_store  # not Virtuoso: it cannot read files written here
+    with pytest.raises(PushFailed, match="--load bulk: the store does not read files written here"):
+        push(Store(url + "/update", allow_basic_over_http=True), release, load="bulk")
+    assert server.updates == []
+    pushed = push(Store(url + "/update", allow_basic_over_http=True), release)  # auto: over HTTP
+    assert pushed.load == "http" and pushed.triples > 1000
 
 
 def test_no_credential_in_any_output_when_the_store_echoes_the_request(fake_store, release):

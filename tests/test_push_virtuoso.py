@@ -6,11 +6,15 @@ runs that script, and CI runs as root with apt).
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -71,15 +75,15 @@ def test_push_twice_replaces_the_release_and_answers_competency_questions(
     netrc.chmod(0o600)
     monkeypatch.delenv("PLEDGEGRAPH_STORE_USER", raising=False)
     monkeypatch.setenv("NETRC", str(netrc))
-    first = push(_store(virtuoso), outdir / "0.1.0", graph=graph)
-    assert first.version == "0.1.0" and first.triples > 1000
+    first = push(_store(virtuoso), outdir / "0.1.0", graph=graph)  # auto: the store reads its own folder
+    assert first.version == "0.1.0" and first.triples > 1000 and first.load == "bulk"
     # second push: credentials from the environment; replaces the first in the same graph
     monkeypatch.setenv("NETRC", str(tmp_path / "none"))
     monkeypatch.setenv("PLEDGEGRAPH_STORE_USER", "dba")
     monkeypatch.setenv("PLEDGEGRAPH_STORE_PASSWORD", "dba")
-    second = push(_store(virtuoso), outdir / "latest", graph=graph)
+    second = push(_store(virtuoso), outdir / "latest", graph=graph, load="http")  # over the bulk-loaded one
     print(f"push: {second.triples} data + {second.metadata_triples} metadata triples, load + swap {second.seconds}s")
-    assert second.version == "0.2.0"
+    assert second.version == "0.2.0" and second.load == "http"
     anonymous = Store(virtuoso + "/sparql")  # the public, read-only endpoint
     assert anonymous.count(graph) == second.triples
     notes = anonymous.select(
@@ -118,6 +122,84 @@ def test_wrong_credentials_are_refused_and_leave_the_store_as_it_was(virtuoso, r
     with pytest.raises(PushFailed, match="HTTP 401"):
         push(_store(virtuoso, timeout=20), release, graph=graph)
     assert Store(virtuoso + "/sparql").count(graph) == 0
+
+
+def _bigger(release: Path, tmp_path: Path, extra: int) -> Path:
+    """A copy of `release` with `extra` more data triples, its VoID count and catalog checksum updated."""
+    copy = tmp_path / f"bigger-{extra}"
+    shutil.copytree(release, copy)
+    dump = copy / "pledgegraph.nt.gz"
+    old = dump.read_bytes()
+    lines = "".join(f'<urn:pledgegraph-test:s{i}> <urn:pledgegraph-test:p> "extra {i}" .\n' for i in range(extra))
+    new = gzip.compress(gzip.decompress(old) + lines.encode(), mtime=0)
+    dump.write_bytes(new)
+    catalog = copy / "catalog.ttl"
+    catalog.write_text(catalog.read_text().replace(hashlib.sha256(old).hexdigest(), hashlib.sha256(new).hexdigest()))
+    void = copy / "void.ttl"
+    count = len(gzip.decompress(old).splitlines())
+    assert void.read_text().count(f"void:triples {count} ") == 1  # the dataset's own count, not a subset's
+    void.write_text(void.read_text().replace(f"void:triples {count} ", f"void:triples {count + extra} "))
+    return copy
+
+
+@pytest.mark.parametrize("load", ["bulk", "http"])
+def test_a_push_under_concurrent_readers_replaces_the_release(virtuoso, release, tmp_path, monkeypatch, load):
+    monkeypatch.setenv("PLEDGEGRAPH_STORE_USER", "dba")
+    monkeypatch.setenv("PLEDGEGRAPH_STORE_PASSWORD", "dba")
+    graph = BASE + "graph/release/readers-" + load
+    old = push(_store(virtuoso), release, graph=graph, load=load)
+    bigger = _bigger(release, tmp_path, 30_000)
+    reader = Store(virtuoso + "/sparql")  # anonymous, as the public reads
+    seen: list[int] = []
+    refused: list[str] = []
+    pushing = threading.Event()
+    pushing.set()
+
+    def read():
+        while pushing.is_set():
+            try:
+                seen.append(reader.count(graph))
+            except PushFailed as e:  # Virtuoso may time a reader out while the swap holds its locks
+                refused.append(str(e)[:120])
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        new = push(_store(virtuoso), bigger, graph=graph, load=load)
+    finally:
+        pushing.clear()
+        thread.join()
+    # What readers saw is printed, not asserted: Virtuoso 7.2's read-committed readers see the swap
+    # transaction's uncommitted rows (seen: 41,728 of 46,728 new; 16,720 of 16,728 old), so no swap
+    # is atomic to them (docs/publishing.md). The window is the swap; the load goes to staging.
+    print(f"{load}: {new.triples} triples in {new.seconds}s; {len(seen)} reads saw {sorted(set(seen))}; {refused}")
+    assert new.load == load and new.triples == old.triples + 30_000 and len(seen) >= 3
+    assert reader.count(graph) == new.triples and reader.count(graph + "/staging") == 0
+
+
+def test_a_bulk_load_that_fails_leaves_the_previous_release(virtuoso, release, tmp_path, monkeypatch):
+    import pledgegraph.delivery.push as push_module
+
+    monkeypatch.setenv("PLEDGEGRAPH_STORE_USER", "dba")
+    monkeypatch.setenv("PLEDGEGRAPH_STORE_PASSWORD", "dba")
+    graph = BASE + "graph/release/failing"
+    old = push(_store(virtuoso), release, graph=graph, load="bulk")
+    serialize = push_module.ox.serialize
+
+    def damaged(triples, path, **kw):  # the store finds a line it cannot parse in the last file it reads
+        serialize(triples, path, **kw)
+        if len(triples) < push_module.BULK_FILE_TRIPLES:
+            with open(path, "ab") as f:
+                f.write(b"<urn:a> <urn:b> .\n")
+
+    monkeypatch.setattr(push_module, "BULK_FILE_TRIPLES", 10_000)  # several files, loaded two at once
+    monkeypatch.setattr(push_module.ox, "serialize", damaged)
+    with pytest.raises(PushFailed, match="HTTP 500"):
+        push(_store(virtuoso), _bigger(release, tmp_path, 25_000), graph=graph, load="bulk")
+    assert Store(virtuoso + "/sparql").count(graph) == old.triples
+    store = _store(virtuoso)
+    folder = store.bulk_folder(store.virtuoso_folders() or [])  # the Virtuoso's own folder, in its DirsAllowed
+    assert folder and not list(folder.glob(".pledgegraph-*"))  # the files written for it are gone
 
 
 # Library queries whose answers still differ on Virtuoso 7.2, each with the reason; every other query of

@@ -13,13 +13,14 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
 from pledgegraph import __version__
 from pledgegraph.errors import DataInvalid, PledgegraphError, Problem, UnusableInput
-from pledgegraph.layout import REASONERS, SHACL_ENGINES
+from pledgegraph.layout import PUSH_LOADS, REASONERS, SHACL_ENGINES
 
 
 def _settings(data, out=None, base=None, archive=None, engine=None, reasoner=None):
@@ -79,7 +80,7 @@ def _render_problems(
     checked: int | None = None,
     total: int | None = None,
     extra: dict | None = None,
-    notes: list[str] = (),
+    notes: Sequence[str] = (),
 ) -> None:
     """Problems for people (text) or tools (json: the schema is in README, "For curators").
     `notes` end the text summary line (acknowledged warnings, quotes checked)."""
@@ -642,10 +643,19 @@ def publish(outdir, dist, force):
     help="Answer a store's Basic authentication challenge over plain http:// (sends the password "
     "readable on the way; refused by default).",
 )
-def push(endpoint, release, graph, graph_store, query, release_url, allow_basic_over_http):
-    """Load a release into a SPARQL 1.1 store at ENDPOINT (its update endpoint), atomically.
+@click.option(
+    "--load",
+    type=click.Choice(PUSH_LOADS),
+    default=PUSH_LOADS[0],
+    show_default=True,
+    help="How the data reaches the store: bulk (Virtuoso reads files written into a folder of its "
+    "DirsAllowed: same machine or shared disk), http (any SPARQL 1.1 store), auto (bulk when the store "
+    "can read a probe file written here).",
+)
+def push(endpoint, release, graph, graph_store, query, release_url, allow_basic_over_http, load):
+    """Load a release into a SPARQL 1.1 store at ENDPOINT (its update endpoint), in one swap.
 
-    Stages the data and its VoID/DCAT metadata, MOVEs both over the live graphs in one update,
+    Stages the data and its VoID/DCAT metadata, moves both over the live graphs in one update,
     then checks the store's triple counts against VoID. Credentials: PLEDGEGRAPH_STORE_USER and
     PLEDGEGRAPH_STORE_PASSWORD, or a netrc entry for the host. Exits 0 when loaded and checked,
     2 when the release cannot be read, 3 when the store refuses or the counts differ.
@@ -659,6 +669,7 @@ def push(endpoint, release, graph, graph_store, query, release_url, allow_basic_
             release,
             graph,
             release_url,
+            load,
         )
     except PledgegraphError as e:
         click.echo(f"error: {e}", err=True)
@@ -666,7 +677,7 @@ def push(endpoint, release, graph, graph_store, query, release_url, allow_basic_
     click.echo(
         f"pushed {result.version}: {result.triples} triples into <{result.graph}>, "
         f"{result.metadata_triples} into <{result.metadata_graph}>; counts match VoID; "
-        f"load + swap {result.seconds:.2f}s"
+        f"load ({result.load}) + swap {result.seconds:.2f}s"
     )
 
 

@@ -23,6 +23,8 @@ def graph_iri(base: str, name: str) -> str:
 # The SHACL engines and OWL RL reasoners: ours first (the default), then the reference.
 SHACL_ENGINES = ("compiled", "pyshacl")
 REASONERS = ("compiled", "owlrl")
+# How `push` gets the data into the store: bulk when the store can read files written here, or HTTP.
+PUSH_LOADS = ("auto", "bulk", "http")
 
 _BASE_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`#?]+/$")
 

@@ -95,6 +95,8 @@ class LineSorter:
     def spill(self, lines: set[str]) -> None:
         if self.directory is None:
             self.directory = Path(tempfile.mkdtemp(prefix="pledgegraph-lines-"))
+            # removed with this sorter if the build stops before `finish` hands it to a LineFile
+            self._unfinished = weakref.finalize(self, _remove_dir, self.directory, os.getpid())
         run = self.directory / f"run-{len(self.runs):04d}.nt"
         with open(run, "wb") as f:
             for chunk in ntriples_chunks(sorted(lines)):
@@ -123,6 +125,7 @@ class LineSorter:
                 f.close()
         for run in self.runs:
             run.unlink()
+        self._unfinished.detach()
         return LineFile(merged, count)
 
 

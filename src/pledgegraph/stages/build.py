@@ -310,7 +310,7 @@ class _Emitter:
             self.citations(a, n.data["sources"], record)
 
     def citations(self, fact: str, cites: list[Item], record: Record) -> None:
-        add = self.add
+        add, out = self.add, self.out.add
         rule = self.rule(fact, "sources")
         f = f"<{fact}>"
         for c in cites:
@@ -321,15 +321,15 @@ class _Emitter:
             self.origins[cit_iri] = (record.id, c.position)
             self.node_rules[cit_iri] = rule
             self.field_positions.update({(cit_iri, k): p for k, p in c.field_positions.items()})
-            add(f, _CITATION, cit)
-            add(f, _DERIVED_FROM, src)
-            add(cit, self.rdf_type, _CITATION_CLASS)
-            add(cit, _SOURCE, src)
+            out(f"{f} {_CITATION} {cit}")
+            out(f"{f} {_DERIVED_FROM} {src}")
+            out(f"{cit} {_TYPE} {_CITATION_CLASS}")
+            out(f"{cit} {_SOURCE} {src}")
             for spec in _CITATION_FIELDS:
                 if spec.name in c.data:
                     add(cit, self.term(spec.predicate), self.object(cit_iri, spec, c.data[spec.name], record))
             if "quote" in c.data:
-                add(cit, _QUOTE_TEXT, nt_literal(c.data["quote"]))
+                out(f"{cit} {_QUOTE_TEXT} {nt_literal(c.data['quote'])}")
                 self.quote(f, cit_iri, src, c.data)
         hedges = [c.data.get("hedge") for c in cites]
         if hedges and all(hedges):  # every source only reports, alleges or predicts it: mark the fact
@@ -343,20 +343,20 @@ class _Emitter:
         fact the passage states; it does not describe the passage (oa:describing) or comment on it.
         """
         ann, target, selector = (f"<{node}>" for node in quote_iris(cit))
-        add, a = self.add, self.rdf_type
-        add(f"<{cit}>", _QUOTE, ann)
-        add(ann, a, _OA + "Annotation>")
-        add(ann, _OA + "motivatedBy>", _OA + "identifying>")
-        add(ann, _OA + "hasBody>", fact)
-        add(ann, _OA + "hasTarget>", target)
-        add(target, a, _OA + "SpecificResource>")
-        add(target, _OA + "hasSource>", src)
-        add(target, _OA + "hasSelector>", selector)
-        add(selector, a, _OA + "TextQuoteSelector>")
-        for key in ("exact", "prefix", "suffix"):
-            text = data.get("quote" if key == "exact" else key)
+        out = self.out.add  # one line per call, without a method call per triple (the commonest node)
+        out(f"<{cit}> {_QUOTE} {ann}")
+        out(f"{ann} {_TYPE} {_OA_ANNOTATION}")
+        out(f"{ann} {_OA_MOTIVATED_BY} {_OA_IDENTIFYING}")
+        out(f"{ann} {_OA_HAS_BODY} {fact}")
+        out(f"{ann} {_OA_HAS_TARGET} {target}")
+        out(f"{target} {_TYPE} {_OA_SPECIFIC_RESOURCE}")
+        out(f"{target} {_OA_HAS_SOURCE} {src}")
+        out(f"{target} {_OA_HAS_SELECTOR} {selector}")
+        out(f"{selector} {_TYPE} {_OA_TEXT_QUOTE_SELECTOR}")
+        for key, predicate in _OA_SELECTOR_TEXTS:
+            text = data.get(key)
             if text:
-                add(selector, _OA + key + ">", nt_literal(text))
+                out(f"{selector} {predicate} {nt_literal(text)}")
 
     def period(self, iri: str, item: Item, record: Record) -> None:
         period = period_iri(iri)
@@ -444,7 +444,15 @@ _CONTRADICTS = f"<{PG}contradicts>"
 _NAME_ATTESTATION, _NAME_KIND = f"<{PG}nameAttestation>", f"<{PG}nameKind>"
 _CITATION, _CITATION_CLASS, _SOURCE, _QUOTE = f"<{PG}citation>", f"<{PG}Citation>", f"<{PG}source>", f"<{PG}quote>"
 _DERIVED_FROM = f"<{PROV}wasDerivedFrom>"
-_OA = f"<{OA}"
+_TYPE = f"<{RDF}type>"
+_OA_ANNOTATION, _OA_SPECIFIC_RESOURCE, _OA_TEXT_QUOTE_SELECTOR, _OA_IDENTIFYING = (
+    f"<{OA}{n}>" for n in ("Annotation", "SpecificResource", "TextQuoteSelector", "identifying")
+)
+_OA_MOTIVATED_BY, _OA_HAS_BODY, _OA_HAS_TARGET, _OA_HAS_SOURCE, _OA_HAS_SELECTOR = (
+    f"<{OA}{n}>" for n in ("motivatedBy", "hasBody", "hasTarget", "hasSource", "hasSelector")
+)
+# a quote's words in the data -> the selector's property for them
+_OA_SELECTOR_TEXTS = (("quote", f"<{OA}exact>"), ("prefix", f"<{OA}prefix>"), ("suffix", f"<{OA}suffix>"))
 _QUOTE_TEXT, _EDTF, _RANK = f"<{PG}quoteText>", f"<{PG}edtf>", f"<{PG}rank>"
 _TRUE, _FALSE = nt_literal("true", datatype=XSD + "boolean"), nt_literal("false", datatype=XSD + "boolean")
 _UNDATED, _DATE_EARLIEST, _DATE_LATEST = f"<{PG}undated>", f"<{PG}dateEarliest>", f"<{PG}dateLatest>"
@@ -479,15 +487,23 @@ def build(dataset: Dataset, base: str = DEFAULT_BASE) -> Built:
     return Built(None, e.origins, e.base, sorter.finish(e.out), e.node_rules, e.field_positions)
 
 
+class _CountedLines(set):
+    """The emitted lines, and how many times each was emitted (the hot paths add to `out` directly)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: Counter[str] = Counter()
+
+    def add(self, line: str) -> None:
+        super().add(line)
+        self.counts[line] += 1
+
+
 class _CountingEmitter(_Emitter):
     def __init__(self, dataset: Dataset, base: str):
         super().__init__(dataset, base)
-        self.counts: Counter[str] = Counter()
-
-    def add(self, s: str, p: str, o: str) -> None:
-        line = f"{s} {p} {o}"
-        self.out.add(line)
-        self.counts[line] += 1
+        self.out = _CountedLines()
+        self.counts = self.out.counts
 
 
 @paused_gc()
