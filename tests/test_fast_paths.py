@@ -78,8 +78,11 @@ def slow_outputs(out, settings) -> dict[str, bytes]:
 
 
 def test_outputs_are_byte_identical_to_the_plain_path(tmp_path, monkeypatch):
-    for parallel_from in (10**9, 0):  # written in this process, then by the forked writer
+    # written in this process with the SHACL store in memory, then by the forked writer with the store
+    # on disk (what a graph past pipeline.ON_DISK_FROM gets); the inferred lines go to disk too
+    for parallel_from in (10**9, 0):
         monkeypatch.setattr(pipeline, "PARALLEL_FROM", parallel_from)
+        monkeypatch.setattr(pipeline, "ON_DISK_FROM", parallel_from)
         settings = settings_for(out_dir=tmp_path / f"dist-{parallel_from}")
         build_all(settings)
         for name, expected in slow_outputs(settings.out_dir, settings).items():
@@ -126,10 +129,15 @@ def test_a_build_whose_lines_go_to_disk_writes_the_same_bytes_and_removes_them(t
     assert [p.name for p in built.line_file.path.parent.iterdir()] == ["lines.nt"]  # the runs are gone
     del built
     gc.collect()
-    for parallel_from in (10**9, 0):  # written in this process, then by the forked writer
+    # written in this process with the SHACL store in memory, then by the forked writer with the store
+    # on disk (what a graph past pipeline.ON_DISK_FROM gets); the inferred lines go to disk too
+    for parallel_from in (10**9, 0):
         monkeypatch.setattr(pipeline, "PARALLEL_FROM", parallel_from)
+        monkeypatch.setattr(pipeline, "ON_DISK_FROM", parallel_from)
         out = tmp_path / f"spilled-{parallel_from}"
-        build_all(settings_for(out_dir=out))
+        result = build_all(settings_for(out_dir=out))
+        assert result.inferred is not None and result.inferred.line_file is not None
+        del result
         assert {p.name: p.read_bytes() for p in out.iterdir()} == expected
     gc.collect()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dist", "spilled-0", "spilled-1000000000"]

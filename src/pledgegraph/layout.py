@@ -40,7 +40,7 @@ class Settings:
     archive_dir: Path | None = None  # archived source texts: when set, quotes are checked here (not checks.yaml's)
     shacl_engine: str = SHACL_ENGINES[0]
     reasoner: str = REASONERS[0]
-    low_memory: bool = False  # `build --low-memory`: the SHACL store on disk, in a temporary directory
+    low_memory: bool = False  # `build --low-memory`: the SHACL store on disk (pipeline.ON_DISK_FROM: always, past it)
 
     def __post_init__(self):
         if not _BASE_RE.fullmatch(self.base):

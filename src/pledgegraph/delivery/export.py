@@ -8,6 +8,7 @@ place under a temporary name and swapped in only when complete.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import mmap
 import os
 import shutil
@@ -20,7 +21,7 @@ import pyoxigraph as ox
 
 from pledgegraph import system
 from pledgegraph.model.formats import FORMATS
-from pledgegraph.model.graph import ntriples_chunks
+from pledgegraph.model.graph import LineFile, ntriples_chunks
 from pledgegraph.model.vocab import PREFIXES
 
 
@@ -57,10 +58,22 @@ def serialize(
 
 
 def write_lines(path: Path, lines: Iterable[str]) -> None:
-    """N-Triples lines (without their final " .") written as a file, a batch at a time."""
+    """N-Triples lines (without their final " .") written as a file, a batch at a time (a
+    `LineFile` is that file already: copied)."""
+    if isinstance(lines, LineFile):
+        shutil.copyfile(lines.path, path)
+        return
     with open(path, "wb") as f:
         for chunk in ntriples_chunks(lines):
             f.write(chunk)
+
+
+def write_merged(path: Path, *sorted_files: Path) -> None:
+    """Sorted, disjoint N-Triples files merged line by line into one sorted file. Their bytes are
+    compared as they are: UTF-8 keeps code point order, and the " ." ending every line sorts before
+    whatever could extend a line (see `graph.LineFile`), so the order is that of the lines as strings."""
+    with contextlib.ExitStack() as files, open(path, "wb") as out:
+        out.writelines(heapq.merge(*(files.enter_context(open(f, "rb")) for f in sorted_files)))
 
 
 def write_serialized(path: Path, ntriples: Path, format_name: str, prefixes: dict[str, str]) -> None:

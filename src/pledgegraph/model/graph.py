@@ -50,6 +50,16 @@ class LineFile:
         self.path, self.count = path, count
         self._remove = weakref.finalize(self, _remove_dir, path.parent, os.getpid())
 
+    @classmethod
+    def written(cls, lines: list[str]) -> "LineFile":
+        """Sorted, unique lines (without their final " .") written to a fresh file of this format:
+        how a large graph made in memory (the inferred one) leaves it."""
+        path = Path(tempfile.mkdtemp(prefix="pledgegraph-lines-")) / "lines.nt"
+        with open(path, "wb") as f:
+            for chunk in ntriples_chunks(lines):
+                f.write(chunk)
+        return cls(path, len(lines))
+
     def __iter__(self) -> Iterator[str]:
         with open(self.path, encoding="utf-8", newline="\n") as f:
             for line in f:

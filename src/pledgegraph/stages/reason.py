@@ -30,7 +30,7 @@ from typing import Any, Iterable
 import pyoxigraph as ox
 
 from pledgegraph.gcpause import paused_gc
-from pledgegraph.model.graph import Built
+from pledgegraph.model.graph import Built, LineFile
 from pledgegraph.model.vocab import OWL, RDF, RDFS
 
 _TYPE = f"<{RDF}type>"
@@ -164,34 +164,43 @@ class Closure:
         self.editable = editable
         self.excluded = set(exclude)
         self.facts: dict[Term, Pairs] = defaultdict(set)
-        self.asserted_types: dict[Term, set[Term]] = defaultdict(set)
-        self.types: dict[Term, set[Term]] = defaultdict(set)
+        # node -> classes. A graph has millions of nodes but a few dozen distinct sets of classes:
+        # each node holds one shared frozenset (`_ClassSets`), not a set of its own (a third of the
+        # reasoner's memory before), and its IRI is interned once for all the maps.
+        self.asserted_types: dict[Term, frozenset[Term]] = {}
+        self.types: dict[Term, frozenset[Term]] = {}
+        classes = _ClassSets()
         kept = None if editable else rules.property_rule_terms()
         domains, ranges, intern = rules.domains, rules.ranges, sys.intern
+        asserted, types, facts, widen = self.asserted_types, self.types, self.facts, classes.widen
         for line in lines:
             s, p, o = line.split(" ", 2)
             if p == _TYPE:
-                self.asserted_types[s].add(o)
+                s = intern(s)
+                asserted[s] = widen(asserted.get(s), frozenset((o,)))
             elif kept is None or p in kept:
-                self.facts[p].add((intern(s), intern(o)))
+                facts[p].add((intern(s), intern(o)))
             else:
                 if p in domains:
-                    self.types[s].update(domains[p])
+                    s = intern(s)
+                    types[s] = widen(types.get(s), domains[p])
                 if p in ranges and o[0] != '"':
-                    self.types[o].update(ranges[p])
-        self.derived = _close_properties(self.facts, rules, {p: set(pairs) for p, pairs in self.facts.items()})
-        for node, classes in self.asserted_types.items():
-            self.types[node].update(classes)
-        for p, pairs in self.facts.items():
-            for cls in rules.domains.get(p, ()):
+                    o = intern(o)
+                    types[o] = widen(types.get(o), ranges[p])
+        self.derived = _close_properties(facts, rules, {p: set(pairs) for p, pairs in facts.items()})
+        for node, given in asserted.items():
+            types[node] = widen(types.get(node), given)
+        for p, pairs in facts.items():
+            if p in domains:
                 for s, _ in pairs:
-                    self.types[s].add(cls)
-            for cls in rules.ranges.get(p, ()):
+                    types[s] = widen(types.get(s), domains[p])
+            if p in ranges:
                 for _, o in pairs:
                     if o[0] != '"':
-                        self.types[o].add(cls)
-        for classes in self.types.values():
-            classes.update(*(rules.superclasses.get(c, ()) for c in list(classes)))
+                        types[o] = widen(types.get(o), ranges[p])
+        closed = classes.closer(rules.superclasses)
+        for node, given in types.items():
+            types[node] = closed(given)
         self._uses: tuple[dict, dict] | None = None  # made by the first update
 
     def inferred(self) -> list[str]:
@@ -270,9 +279,11 @@ class Closure:
             if (was > 0) != (now > 0):
                 nodes |= _count_use(uses, p, pair, rules, 1 if now else -1)
         for node in nodes:
-            old = self.types.get(node, set()) - self.asserted_types.get(node, set())
-            self.asserted_types[node] = (self.asserted_types.get(node, set()) - types_gone[node]) | types_new[node]
-            self.types[node] = self._classes_of(node, uses)
+            old = self.types.get(node, frozenset()) - self.asserted_types.get(node, frozenset())
+            self.asserted_types[node] = frozenset(
+                (self.asserted_types.get(node, frozenset()) - types_gone[node]) | types_new[node]
+            )
+            self.types[node] = frozenset(self._classes_of(node, uses))
             inferred = self.types[node] - self.asserted_types[node]
             lost += [f"{node} {_TYPE} {c}" for c in old - inferred]
             gained += [f"{node} {_TYPE} {c}" for c in inferred - old]
@@ -324,6 +335,36 @@ class Closure:
                 if o in ends:
                     return True
         return False
+
+
+class _ClassSets:
+    """Shared frozensets of classes: `widen(a, b)` is a ∪ b, the same object each time for the same
+    sets (a node's classes are widened once per line naming it; the answers repeat), so millions of
+    nodes share a few dozen sets."""
+
+    def __init__(self) -> None:
+        self.unions: dict[tuple[frozenset[Term] | None, frozenset[Term]], frozenset[Term]] = {}
+        self.shared: dict[frozenset[Term], frozenset[Term]] = {}
+
+    def widen(self, a: frozenset[Term] | None, b: frozenset[Term]) -> frozenset[Term]:
+        key = (a, b)
+        found = self.unions.get(key)
+        if found is None:
+            union = b if a is None else a | b
+            found = self.unions[key] = self.shared.setdefault(union, union)
+        return found
+
+    def closer(self, superclasses: dict[Term, frozenset[Term]]):
+        """A set's closure under subclass, computed once per distinct set."""
+        done: dict[frozenset[Term], frozenset[Term]] = {}
+
+        def closed(given: frozenset[Term]) -> frozenset[Term]:
+            found = done.get(given)
+            if found is None:
+                found = done[given] = given.union(*(superclasses.get(c, ()) for c in given))
+            return found
+
+        return closed
 
 
 def _split(lines) -> dict[Term, Pairs]:
@@ -422,7 +463,10 @@ def reason(built: Built, ontology_files: list[Path]) -> Built:
     """The pipeline stage: what the ontology lets us infer from the asserted graph, as a graph of
     its own (same tracing maps, so problems on inferred triples still point at the YAML)."""
     ontology = read_ontology(ontology_files)
-    return built.with_lines(infer(built.lines, load_rules(ontology), exclude=[str(t) for t in ontology]))
+    lines = infer(built.lines, load_rules(ontology), exclude=[str(t) for t in ontology])
+    # A graph too large to hold (its asserted lines on disk) gets its inferred lines on disk too:
+    # the process then holds neither while it validates and writes.
+    return built.with_lines(LineFile.written(lines) if built.line_file is not None else lines)
 
 
 def reason_owlrl(built: Built, ontology_files: list[Path]) -> Built:

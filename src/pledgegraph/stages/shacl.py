@@ -35,6 +35,7 @@ of records other than those whose own triples changed.
 from __future__ import annotations
 
 import functools
+import mmap
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, cast
@@ -840,7 +841,7 @@ def rewritten_literals(literals: Iterable) -> list[str]:
 _XSD_STRING = f"^^<{XSD}string>".encode()
 
 
-def rewritten_in_ntriples(ntriples: bytes) -> dict[str, set[str]]:
+def rewritten_in_ntriples(ntriples: bytes | mmap.mmap) -> dict[str, set[str]]:
     """The typed literals of an N-Triples document (one triple a line) that a store would not hold
     as written, each with the predicates (N-Triples) of the triples holding it. Only lines with a
     typed literal are looked at: finding them is a C-speed search."""

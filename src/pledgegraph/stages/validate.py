@@ -95,6 +95,18 @@ class DataGraph:
         for literal, predicates in rewritten_in_ntriples(ntriples).items():
             self.rewritten.setdefault(literal, set()).update(predicates)
 
+    def load_file(self, path: Path) -> None:
+        """`load` of an N-Triples file: the store reads it itself, never as bytes in this process."""
+        import mmap
+
+        import pyoxigraph as ox
+
+        (self.store.bulk_load if self.on_disk else self.store.load)(path=str(path), format=ox.RdfFormat.N_TRIPLES)
+        if path.stat().st_size:
+            with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as ntriples:
+                for literal, predicates in rewritten_in_ntriples(ntriples).items():
+                    self.rewritten.setdefault(literal, set()).update(predicates)
+
     def removed(self) -> None:
         """Triples were removed from the store: find again the literals it rewrites (if it had any)."""
         if self.rewritten:
@@ -121,6 +133,9 @@ def extend(graph: DataGraph, built: Built) -> DataGraph:
     """`graph` with `built`'s triples added (a union's part by part)."""
     before = graph.written
     for part in built.parts or (built,):
+        if part.line_file is not None:
+            graph.load_file(part.line_file.path)
+            continue
         for chunk in ntriples_chunks(part.lines):  # never the whole graph's bytes at once
             graph.load(chunk)
     graph.written = lambda: before() + built.ntriples()
