@@ -35,8 +35,10 @@ check: lint types
 test-deps:
 	sh scripts/install-test-deps.sh
 
+# The whole suite, in two processes; a test module stays in one (--dist loadfile: its fixtures, such as
+# a module's Virtuoso or server, start once).
 test: install test-deps lint types
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The benchmark (long: ~30-40 min; not part of `make test`). Results: bench/results/, docs/performance.md.
 # LinkML is an optional extra: when it does not install, the bench runs without the comparison.

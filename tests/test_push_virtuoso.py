@@ -149,7 +149,7 @@ def test_a_push_under_concurrent_readers_replaces_the_release(virtuoso, release,
     monkeypatch.setenv("PLEDGEGRAPH_STORE_PASSWORD", "dba")
     graph = BASE + "graph/release/readers-" + load
     old = push(_store(virtuoso), release, graph=graph, load=load)
-    bigger = _bigger(release, tmp_path, 30_000)
+    bigger = _bigger(release, tmp_path, 5_000)
     reader = Store(virtuoso + "/sparql")  # anonymous, as the public reads
     seen: list[int] = []
     refused: list[str] = []
@@ -160,6 +160,7 @@ def test_a_push_under_concurrent_readers_replaces_the_release(virtuoso, release,
         while pushing.is_set():
             try:
                 seen.append(reader.count(graph))
+                time.sleep(0.05)  # a reader a few times a second; back to back they slowed the push 5x
             except PushFailed as e:  # Virtuoso may time a reader out while the swap holds its locks
                 refused.append(str(e)[:120])
 
@@ -174,7 +175,7 @@ def test_a_push_under_concurrent_readers_replaces_the_release(virtuoso, release,
     # transaction's uncommitted rows (seen: 41,728 of 46,728 new; 16,720 of 16,728 old), so no swap
     # is atomic to them (docs/publishing.md). The window is the swap; the load goes to staging.
     print(f"{load}: {new.triples} triples in {new.seconds}s; {len(seen)} reads saw {sorted(set(seen))}; {refused}")
-    assert new.load == load and new.triples == old.triples + 30_000 and len(seen) >= 3
+    assert new.load == load and new.triples == old.triples + 5_000 and len(seen) >= 3
     assert reader.count(graph) == new.triples and reader.count(graph + "/staging") == 0
 
 
