@@ -384,6 +384,10 @@ def _timeline_svg(rows: list[Row], modified: dt.date | None, link: Callable[[str
                 **style,
             )
 
+        def event(row: Row, y: int, **style) -> Line2D:
+            """A one-day row: its kind's marker at its date."""
+            return Line2D([date2num(row.start)], [y], marker=MARKERS[row.kind], markersize=7, linestyle="none", **style)
+
         for y, (row, end) in enumerate(zip(rows, ends, strict=True)):
             colour = COLOURS[row.kind]
             shapes = []
@@ -411,32 +415,12 @@ def _timeline_svg(rows: list[Row], modified: dt.date | None, link: Callable[[str
                     shapes.append(bar(solid_to, end, y, colour, BAND_ALPHA))
                 if row.open_end:
                     shapes.append(Line2D([date2num(end)], [y], marker=">", color=colour, markersize=6))
-            elif row.undated:
-                shapes.append(
-                    Line2D(
-                        [date2num(row.start)],
-                        [y],
-                        marker=MARKERS[row.kind],
-                        markersize=7,
-                        markerfacecolor="white",
-                        markeredgecolor=colour,
-                        markeredgewidth=1.5,
-                        linestyle="none",
-                    )
-                )
+            elif row.undated:  # hollow: no source dates it
+                shapes.append(event(row, y, markerfacecolor="white", markeredgecolor=colour, markeredgewidth=1.5))
             elif row.start_late:  # known within bounds: a band over them
                 shapes.append(bar(row.start, row.start_late + dt.timedelta(days=1), y, colour, 0.6))
             else:
-                shapes.append(
-                    Line2D(
-                        [date2num(row.start)],
-                        [y],
-                        marker=MARKERS[row.kind],
-                        markersize=7,
-                        color=colour,
-                        linestyle="none",
-                    )
-                )
+                shapes.append(event(row, y, color=colour))
             for n, shape in enumerate(shapes):
                 shape.set_url(link(row.iri))
                 shape.set_gid(f"row{y}-{row.kind}-{n}")
