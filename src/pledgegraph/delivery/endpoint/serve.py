@@ -332,7 +332,13 @@ class App:
         # without waiting for them (at 100k they take 5 s); entity pages and VoID wait for them (`_described`).
         with ThreadPoolExecutor(1, thread_name_prefix="pledgegraph-start") as starter:
             starting = starter.submit(
-                QueryPool, dist, workers=workers, timeout=timeout, max_rows=max_rows, max_bytes=max_answer
+                QueryPool,
+                dist,
+                workers=workers,
+                timeout=timeout,
+                max_rows=max_rows,
+                max_bytes=max_answer,
+                queries_dir=queries_dir,
             )
             try:
                 self.loaded = load(dist)

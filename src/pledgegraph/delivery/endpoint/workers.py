@@ -66,6 +66,7 @@ class QueryPool:
         memory_mb: int = 2048,
         queue_wait: float | None = None,
         cheap_seconds: float = 1.0,
+        queries_dir: Path | None = None,
     ):
         self.dist, self.timeout, self.max_rows, self.memory_mb = Path(dist), timeout, max_rows, memory_mb
         self.max_bytes = max_bytes
@@ -87,7 +88,7 @@ class QueryPool:
                 "pledgegraph.delivery.endpoint.zygote",
             ]
         )
-        zygote.start_fork_server(self.dist)
+        zygote.start_fork_server(self.dist, queries_dir)
         self._closed = False
         self.respawn_error: Exception | None = None
         self._cond = threading.Condition()
@@ -361,12 +362,12 @@ def _worker_main(conn, dist: str, max_rows, memory_mb: int, low: bool) -> None:
     system.limit_memory(memory_mb, for_good=True)
     sandboxed = system.forbid_network()
     try:
-        loaded = zygote.loaded_for(Path(dist))
+        loaded, library = zygote.loaded_for(Path(dist))
     except errors.PledgegraphError as e:
         conn.send(("failed", type(e).__name__, str(e)))
         return
     store.check_query("ASK {}", loaded.graph_iris)  # load the parser now, not in the first query's time
-    checked: OrderedDict[str, object] = OrderedDict()
+    checked: OrderedDict[str, object] = OrderedDict(library)  # the library's texts, checked by the fork server
     conn.send(("ready", sandboxed))
     while True:
         try:
