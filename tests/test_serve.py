@@ -502,3 +502,20 @@ def test_query_workers_never_answer_from_an_earlier_build_of_the_same_directory(
         assert json.loads(pool.run(ask, formats)[1])["boolean"] is True
     with QueryPool(dist, workers=1, heavy=1) as pool:
         assert json.loads(pool.run(ask, formats)[1])["boolean"] is False
+
+
+def test_a_worker_memory_cap_is_room_for_queries_beyond_the_store_it_holds(dist):
+    """`memory_mb` is what a query may take on top of the loaded store, so the cap grows with the data (an
+    absolute 64 MB would leave a worker holding the store no room at all): a query answers, one needing far
+    more than that fails alone in its worker, and the pool answers again after it."""
+    from pledgegraph.delivery.endpoint.workers import QueryPool
+    from pledgegraph.errors import QueryError
+
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    formats = {"table": "json", "graph": None}
+    with QueryPool(dist, workers=1, heavy=1, memory_mb=64, timeout=60) as pool:
+        triples = int(json.loads(pool.run(count, formats)[1])["results"]["bindings"][0]["n"]["value"])
+        assert triples > 10_000
+        with pytest.raises(QueryError):  # a string of every object, once per triple: gigabytes
+            pool.run("SELECT (GROUP_CONCAT(STR(?o)) AS ?all) WHERE { ?s ?p ?o . ?a ?b ?c }", formats)
+        assert int(json.loads(pool.run(count, formats)[1])["results"]["bindings"][0]["n"]["value"]) == triples

@@ -72,7 +72,10 @@ BACKLOG = 1024  # connections the kernel queues before we accept them
 HEADER_SECONDS = 10.0  # from connection open (or the last answer) to complete headers
 BODY_SECONDS = 10.0  # to receive a request body
 SEND_SECONDS = 30.0  # to write an answer out
-SERVER_MEMORY_MB = 2048  # address space of the server process (`pledgegraph serve`), as for each worker
+SERVER_MEMORY_MB = 2048  # address space of the server process beyond its data (`server_memory_mb`)
+# The server's own copy of the store and its entity descriptions (Python objects) take about 24 bytes of address
+# space per byte of the build's TriG (100k: 14 MB of TriG, ~300 MB; 1M: 135 MB, see docs/performance.md).
+SERVER_MB_PER_TRIG_MB = 24
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS_NS = "http://www.w3.org/ns/formats/"
 VOID = PREFIXES["void"]
@@ -133,6 +136,18 @@ _HTML_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
+
+
+def server_memory_mb(dist: Path) -> int:
+    """The address-space cap of the `pledgegraph serve` process for the build in `dist`: SERVER_MEMORY_MB for
+    requests, plus what the data takes in it (sized from the build's TriG, before anything is loaded)."""
+    from pledgegraph.delivery.endpoint.store import DATASET_FILE
+
+    try:
+        trig_mb = (Path(dist) / DATASET_FILE).stat().st_size / (1024 * 1024)
+    except OSError:
+        trig_mb = 0  # no build: serve fails on that with its own message
+    return SERVER_MEMORY_MB + round(SERVER_MB_PER_TRIG_MB * trig_mb)
 
 
 class HttpError(Exception):
