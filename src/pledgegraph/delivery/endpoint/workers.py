@@ -48,7 +48,8 @@ class QueryPool:
     """`workers` normal + `heavy` low-priority processes, each with its own copy of the store from `dist`.
 
     `timeout` bounds each query (seconds); `max_rows` and `max_bytes` bound each answer;
-    `memory_mb` bounds each worker's address space beyond the store it holds (so the cap grows with the data). `run` raises QueryTimeout, TooLarge,
+    `memory_mb` bounds each worker's address space beyond the store it holds (so the cap grows with
+    the data). `run` raises QueryTimeout, TooLarge,
     QuerySyntaxError, QueryRefused, NotAcceptable, QueryError, or Busy when no worker frees up
     within `queue_wait` seconds (by default several query time limits, so a burst of queries
     delays others instead of failing them) or every heavy slot is taken.
