@@ -291,9 +291,8 @@ def deliver_rows(results: list[dict], row) -> None:
     row(
         "serve: `ASK {}` over HTTP, p50 (Virtuoso's): the cost of a request itself",
         [
-            f"{d['serve']['ask']['serve']['p50_ms']} ms ({(d['serve']['ask']['virtuoso'] or {}).get('p50_ms', '–')} ms)"
-            if d.get("serve", {}).get("ask")
-            else "–"
+            f"{cell(d, 'serve', 'ask', 'serve', 'p50_ms', fmt='{} ms')} "
+            f"({cell(d, 'serve', 'ask', 'virtuoso', 'p50_ms', fmt='{} ms')})"
             for d in measured
         ],
     )
