@@ -73,8 +73,8 @@ HEADER_SECONDS = 10.0  # from connection open (or the last answer) to complete h
 BODY_SECONDS = 10.0  # to receive a request body
 SEND_SECONDS = 30.0  # to write an answer out
 SERVER_MEMORY_MB = 2048  # address space of the server process beyond its data (`server_memory_mb`)
-# The server's own copy of the store and its entity descriptions (Python objects) take about 24 bytes of address
-# space per byte of the build's TriG (100k: 14 MB of TriG, ~300 MB; 1M: 135 MB, see docs/performance.md).
+# The server's own copy of the store and its entity descriptions (Python objects) take 13-22 bytes of address
+# space per byte of the build's TriG (100k: 13 MiB of TriG, ~300 MiB; 1M: 128 MiB, 1.73 GiB; docs/performance.md).
 SERVER_MB_PER_TRIG_MB = 24
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS_NS = "http://www.w3.org/ns/formats/"
