@@ -522,9 +522,9 @@ def test_a_worker_memory_cap_is_room_for_queries_beyond_the_store_it_holds(dist)
 
 
 def test_record_subgraph_finds_every_node_below_every_record(dist):
-    """The library's `record-subgraph` walks from the record along the links that join its own nodes rather
-    than reading every subject's IRI: for every entity of the shipped build it must give exactly the
-    triples whose subject is the record or below its IRI (a new kind of nested node fails here)."""
+    """The library's `record-subgraph`, however it finds them (a walk along the links joining a record's own
+    nodes would be faster than its FILTER on every subject's IRI): for every entity of the shipped build it
+    must give exactly the triples whose subject is the record or below its IRI."""
     from pledgegraph.delivery.release.pages import entity_iris
     from pledgegraph.model.iris import entity_of
 
