@@ -311,7 +311,9 @@ def _store(src: _Input) -> ox.Store:
 
 
 def _gzip(data: bytes) -> bytes:
-    return gzip.compress(data, compresslevel=9, mtime=0)
+    """zlib's default level (gzip(1)'s): on the bench's 100k dump, level 9 took 0.76 s for 1.31 MB, 6 0.40 s
+    for 1.38 MB (+6%); ~8 s of the 1m publish."""
+    return gzip.compress(data, compresslevel=6, mtime=0)
 
 
 def _release_files(
