@@ -215,9 +215,9 @@ class Figures:
     def drawing_cost(self, focus: str | None) -> int:
         """About how many times the cost of an entity's other files (~5 ms) its own pictures cost to draw
         (a timeline ~0.1 ms a row, a diagram ~1 ms), or the whole graph's timeline (`focus` None: matplotlib,
-        ~5 ms a row)."""
+        ~8 ms a row with its import)."""
         if focus is None:
-            return min(len(self.rows), WHOLE_TIMELINE_ROWS)
+            return min(len(self.rows), WHOLE_TIMELINE_ROWS) * 3 // 2
         return len(self._rows_by_entity.get(focus, ())) // 50
 
     def _central_rows(self, most: int) -> list[Row]:
