@@ -20,11 +20,10 @@ from pledgegraph import system
 from pledgegraph.delivery.export import (
     replace_dir,
     serialize,
+    trig_of_turtle,
     used_prefixes,
+    write_graph_formats,
     write_lines,
-    write_merged,
-    write_serialized,
-    write_trig,
 )
 from pledgegraph.delivery.search import INDEX_FILE, index_bytes
 from pledgegraph.errors import DataInvalid, UnusableInput, sorted_unique
@@ -179,41 +178,34 @@ def write_graph_files(
 ) -> tuple[list[str], dict]:
     """Write every output file made from the graphs into `directory`: their names, and how long each took.
 
-    Streamed, so memory does not grow with the graph: the N-Triples files are the sorted lines
-    (the union's a merge of its two sorted parts), and each other format is pyoxigraph parsing
-    one of those files as it writes, straight to disk. No list of terms, no output held in memory."""
+    Streamed, so memory does not grow with the graph: the N-Triples files are the sorted lines, and
+    one pass over them, a few subjects at a time, parses each line once and writes the union's
+    N-Triples and every other format (`write_graph_formats`), TriG from each graph's Turtle.
+    No list of the graph's terms, no output held in memory."""
     clock = _Clock(on_stage)
-    path = {name: directory / name for name in ("asserted.nt", "inferred.nt", OUTPUT_STEM + ".nt")}
-    clock.run("write asserted", write_lines, path["asserted.nt"], built.lines)
-    clock.run("write inferred", write_lines, path["inferred.nt"], inferred.lines)
-    clock.run("write ntriples", write_merged, path[OUTPUT_STEM + ".nt"], path["asserted.nt"], path["inferred.nt"])
-    used = clock.run("find prefixes", used_prefixes, path["asserted.nt"], path["inferred.nt"])
-    written = list(path)
-    for name in GRAPH_FORMATS:
-        if name != "ntriples":
-            written.append(OUTPUT_STEM + FORMATS[name].suffix)
-            clock.run(f"write {name}", write_serialized, directory / written[-1], path[OUTPUT_STEM + ".nt"], name, used)
-    clock.run(
-        "write inferred turtle",
-        write_serialized,
-        directory / "inferred.ttl",
-        path["inferred.nt"],
-        "turtle",
-        used_prefixes(path["inferred.nt"]),
-    )
+    asserted, inferred_nt = directory / "asserted.nt", directory / "inferred.nt"
+    clock.run("write asserted", write_lines, asserted, built.lines)
+    clock.run("write inferred", write_lines, inferred_nt, inferred.lines)
+    used = clock.run("find prefixes", used_prefixes, asserted, inferred_nt)
+    in_trig = dict(sorted({**used, **used_prefixes(ontology)}.items()))
+    union = {OUTPUT_STEM + FORMATS[name].suffix: name for name in GRAPH_FORMATS if name != "ntriples"}
+    with tempfile.TemporaryDirectory(dir=directory) as scratch:
+        graph_turtle = {name: Path(scratch) / f"{name}.ttl" for name in GRAPH_NAMES}  # TriG's parts
+        outputs = {directory / file: ("union", name, used) for file, name in union.items()}
+        outputs[directory / "inferred.ttl"] = ("inferred", "turtle", used_prefixes(inferred_nt))
+        outputs.update({graph_turtle[name]: (name, "turtle", in_trig) for name in ("asserted", "inferred")})
+        clock.run(
+            "write formats", write_graph_formats, asserted, inferred_nt, outputs, directory / (OUTPUT_STEM + ".nt")
+        )
+        graph_turtle["ontology"].write_bytes(serialize(ontology, "turtle", in_trig, prefixes_used=True))
+        trig = [(graph_iri(settings.base, name), graph_turtle[name]) for name in GRAPH_NAMES]
+        clock.run("write trig", trig_of_turtle, directory / (OUTPUT_STEM + ".trig"), trig)
     (directory / "ontology.ttl").write_bytes(clock.run("write ontology", serialize, ontology, "turtle"))
     (directory / INDEX_FILE).write_bytes(
         clock.run("index names", index_bytes, chain(built.lines, inferred.lines), settings.base)
     )
-    graphs = {"asserted": path["asserted.nt"], "inferred": path["inferred.nt"], "ontology": ontology}
-    clock.run(
-        "write trig",
-        write_trig,
-        directory / (OUTPUT_STEM + ".trig"),
-        [(graph_iri(settings.base, name), graphs[name]) for name in GRAPH_NAMES],
-        dict(sorted({**used, **used_prefixes(ontology)}.items())),
-    )
-    return sorted([*written, "inferred.ttl", "ontology.ttl", INDEX_FILE, OUTPUT_STEM + ".trig"]), clock.timings
+    names = ["asserted.nt", "inferred.nt", "inferred.ttl", "ontology.ttl", INDEX_FILE, OUTPUT_STEM + ".nt"]
+    return sorted([*names, *union, OUTPUT_STEM + ".trig"]), clock.timings
 
 
 PARALLEL_FROM = 50_000  # triples: below this, a process for the writers costs more than it saves
