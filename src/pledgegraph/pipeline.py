@@ -6,6 +6,7 @@ Each stage is timed; callers may pass `on_stage` to show progress. Nothing here 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import tempfile
 import time
@@ -32,7 +33,7 @@ from pledgegraph.incremental.removals import refuse_lost_records, since_head_or_
 from pledgegraph.incremental.scope import Scope, focus_nodes
 from pledgegraph.layout import GRAPH_NAMES, OUTPUT_STEM, Settings, graph_iri
 from pledgegraph.model.formats import FORMATS, GRAPH_FORMATS
-from pledgegraph.model.graph import Built
+from pledgegraph.model.graph import Built, read_lines
 from pledgegraph.model.records import Dataset
 from pledgegraph.stages.audit import audit
 from pledgegraph.stages.build import build
@@ -174,9 +175,16 @@ def ontology_triples(settings: Settings) -> list[ox.Triple]:
 
 @paused_gc()
 def write_graph_files(
-    directory: Path, built: Built, inferred: Built, ontology: list[ox.Triple], settings: Settings, on_stage=None
+    directory: Path,
+    built: Built,
+    inferred: Built | None,
+    ontology: list[ox.Triple],
+    settings: Settings,
+    on_stage=None,
+    inferred_written: Callable[[], object] = lambda: None,
 ) -> tuple[list[str], dict]:
     """Write every output file made from the graphs into `directory`: their names, and how long each took.
+    `inferred` None: another process writes `directory/inferred.nt`, done when `inferred_written()` returns.
 
     Streamed, so memory does not grow with the graph: the N-Triples files are the sorted lines, and
     one pass over them, a few subjects at a time, parses each line once and writes the union's
@@ -185,7 +193,9 @@ def write_graph_files(
     clock = _Clock(on_stage)
     asserted, inferred_nt = directory / "asserted.nt", directory / "inferred.nt"
     clock.run("write asserted", write_lines, asserted, built.lines)
-    clock.run("write inferred", write_lines, inferred_nt, inferred.lines)
+    if inferred is not None:
+        clock.run("write inferred", write_lines, inferred_nt, inferred.lines)
+    clock.run("wait for inferred", inferred_written)
     used = clock.run("find prefixes", used_prefixes, asserted, inferred_nt)
     in_trig = dict(sorted({**used, **used_prefixes(ontology)}.items()))
     union = {OUTPUT_STEM + FORMATS[name].suffix: name for name in GRAPH_FORMATS if name != "ntriples"}
@@ -202,7 +212,7 @@ def write_graph_files(
         clock.run("write trig", trig_of_turtle, directory / (OUTPUT_STEM + ".trig"), trig)
     (directory / "ontology.ttl").write_bytes(clock.run("write ontology", serialize, ontology, "turtle"))
     (directory / INDEX_FILE).write_bytes(
-        clock.run("index names", index_bytes, chain(built.lines, inferred.lines), settings.base)
+        clock.run("index names", index_bytes, chain(built.lines, read_lines(inferred_nt)), settings.base)
     )
     names = ["asserted.nt", "inferred.nt", "inferred.ttl", "ontology.ttl", INDEX_FILE, OUTPUT_STEM + ".nt"]
     return sorted([*names, *union, OUTPUT_STEM + ".trig"]), clock.timings
@@ -276,21 +286,29 @@ def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path) 
         dataset, built, evidence = _load_and_build(settings, clock)
         if not allow_removals:
             refuse_lost_records(dataset, settings.out_dir, settings.base)
-        on_disk = settings.low_memory or len(built) >= ON_DISK_FROM
-        reasoned = _Reasoned(settings, clock, built, spill if on_disk else None)
     except BaseException:
         documenter.cancel()
         raise
-    inferred = reasoned.inferred
+    on_disk = settings.low_memory or len(built) >= ON_DISK_FROM
     ontology = ontology_triples(settings)
-    system.return_freed_memory()  # the reasoner's working sets, before the writer is forked with a copy of our pages
+    system.return_freed_memory()  # the loader's garbage, before the writer is forked with a copy of our pages
     with replace_dir(settings.out_dir) as tmp:
+        # The writer starts now, not after reasoning: it writes what needs only the asserted graph,
+        # then waits for this process to write inferred.nt, and does the rest while the SHACL store
+        # loads and is queried. It is forked before the store's thread starts (nothing forks while a
+        # thread runs).
+        inferred_written = multiprocessing.Event()
         writer = _Forked(
             "writing the outputs",
-            lambda: write_graph_files(tmp, built, inferred, ontology, settings),
+            lambda: write_graph_files(tmp, built, None, ontology, settings, inferred_written=inferred_written.wait),
             parallel=len(built) >= PARALLEL_FROM,
         )
         try:
+            reasoned = _Reasoned(settings, clock, built, spill if on_disk else None)
+            inferred = reasoned.inferred
+            clock.run("write inferred", write_lines, tmp / "inferred.nt", inferred.lines)
+            inferred_written.set()
+            system.return_freed_memory()  # the reasoner's working sets
             report = _validate(settings, clock, dataset, built, reasoned, evidence)
             if not report.conforms:
                 raise DataInvalid(report.problems)
