@@ -102,8 +102,8 @@ class _Stitched:
         self.file.close()
 
 
-# Asserted lines parsed at a time by `write_graph_formats`: its memory (~100 MB of terms at 100,000),
-# whatever the size of the graph; a chunk costs a few pyoxigraph calls.
+# Asserted lines parsed at a time by `write_graph_formats`: its memory whatever the size of the graph
+# (chunks of 100,000 added ~80 MB to the writer's peak at ~100k); a chunk costs a few pyoxigraph calls.
 CHUNK_LINES = 25_000
 
 
@@ -148,14 +148,14 @@ def _union_order(asserted: list, inferred: list, asserted_keys: list[bytes], inf
 
 
 def write_graph_formats(
-    asserted: Path, inferred: Path, outputs: dict[str, tuple[str, str, dict[str, str]]], union_ntriples: Path
+    asserted: Path, inferred: Path, outputs: dict[Path, tuple[str, str, dict[str, str]]], union_ntriples: Path
 ) -> None:
     """The union of two sorted, disjoint N-Triples files written as N-Triples (`union_ntriples`) and in
     the `outputs` (path -> (graph "asserted", "inferred" or "union", format name, prefixes)), parsing
     each line once: parsing, not writing, is most of what pyoxigraph spends converting a file (at
-    ~1m, one parse per output cost ~3 s each). A chunk of subjects at a time: memory does not grow
-    with the graph."""
-    writers = {path: (graph, _Stitched(Path(path), fmt, prefixes)) for path, (graph, fmt, prefixes) in outputs.items()}
+    ~100k, parsing the union took 0.28 s of CPU, writing it as Turtle 0.03 s more). A chunk of
+    subjects at a time: memory does not grow with the graph."""
+    writers = {path: (graph, _Stitched(path, fmt, prefixes)) for path, (graph, fmt, prefixes) in outputs.items()}
     try:
         with open(union_ntriples, "wb") as nt:
             for asserted_lines, inferred_lines in _subject_chunks(asserted, inferred):
