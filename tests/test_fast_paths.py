@@ -8,12 +8,14 @@ import sys
 import tempfile
 
 import pyoxigraph as ox
+import pytest
 import rdflib
 from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import settings_for
 from pledgegraph import pipeline
+from pledgegraph.delivery import export
 from pledgegraph.delivery.export import serialize
 from pledgegraph.layout import GRAPH_NAMES, graph_iri
 from pledgegraph.pipeline import build_all, ontology_triples
@@ -87,6 +89,36 @@ def test_outputs_are_byte_identical_to_the_plain_path(tmp_path, monkeypatch):
         build_all(settings)
         for name, expected in slow_outputs(settings.out_dir, settings).items():
             assert (settings.out_dir / name).read_bytes() == expected, name
+
+
+@pytest.mark.parametrize("chunk_lines", [1, 3, 50])
+def test_formats_written_a_few_subjects_at_a_time_are_those_of_the_whole_graph(tmp_path, monkeypatch, chunk_lines):
+    """The writer parses the lines a chunk of subjects at a time and joins each chunk's document: with
+    chunks of a subject or a few, every format is byte for byte pyoxigraph's of the whole graph. The
+    inferred graph gets a subject only it has and one line of a subject the next chunk starts."""
+    settings = settings_for(out_dir=tmp_path / "dist")
+    build_all(settings)
+    asserted, inferred = settings.out_dir / "asserted.nt", tmp_path / "inferred.nt"
+    lines = asserted.read_bytes().splitlines(keepends=True)
+    subject = lines[len(lines) // 2].split(b" ")[0]
+    extra = [
+        subject + b" <http://example.org/a> <http://example.org/b> .\n",
+        b"<http://example.org/only> <http://example.org/a> <http://example.org/b> .\n",
+    ]
+    inferred.write_bytes(
+        b"".join(sorted(set((settings.out_dir / "inferred.nt").read_bytes().splitlines(keepends=True) + extra)))
+    )
+    monkeypatch.setattr(export, "CHUNK_LINES", chunk_lines)
+    graphs = {"asserted": _plain_terms(asserted.read_bytes()), "inferred": _plain_terms(inferred.read_bytes())}
+    graphs["union"] = sorted(graphs["asserted"] + graphs["inferred"], key=str)
+    prefixes = export.used_prefixes(asserted, inferred)
+    outputs = {
+        tmp_path / f"{graph}.{name}": (graph, name, prefixes) for graph in graphs for name in ("turtle", "jsonld")
+    }
+    export.write_graph_formats(asserted, inferred, outputs, tmp_path / "union.nt")
+    assert (tmp_path / "union.nt").read_bytes() == serialize(graphs["union"], "ntriples")
+    for path, (graph, name, _) in outputs.items():
+        assert path.read_bytes() == serialize(graphs[graph], name, prefixes, prefixes_used=True), path.name
 
 
 def test_a_low_memory_build_writes_the_same_bytes_and_leaves_no_store(tmp_path, monkeypatch):

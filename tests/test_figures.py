@@ -1,11 +1,13 @@
-"""The pictures a person reads: the timeline (matplotlib) has a line for every tenure, branch relation,
-pledge (who to whom), acceptance and attack (claimed or attributed, told apart), imprecise dates as bands
-and undated sides marked; the allegiance diagram (Graphviz) has an arrow for every branch relation and
-pledge between named entities; the legends' colours are the marks' colours. Expected counts come from
-the curators' YAML, not from the code under test."""
+"""The pictures a person reads: the timeline has a line for every tenure, branch relation, pledge (who to
+whom), acceptance and attack (claimed or attributed, told apart), imprecise dates as bands and undated
+sides marked; the allegiance diagram (Graphviz) has an arrow for every branch relation and pledge between
+named entities; the legends' colours are the marks' colours. Expected counts come from the curators'
+YAML, not from the code under test. Both timeline writers are held to the same properties on every row
+of the shipped data: matplotlib (the whole graph's) and our SVG writer (each entity's own)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import xml.etree.ElementTree as ET
 
@@ -14,6 +16,7 @@ import pytest
 import yaml
 
 from conftest import settings_for
+from pledgegraph.delivery.release import figures as module
 from pledgegraph.delivery.release.figures import Figures
 from pledgegraph.delivery.release.pages import label_of
 from pledgegraph.errors import PledgegraphError
@@ -35,9 +38,14 @@ def figures(store):
     return Figures(store, BASE)
 
 
-@pytest.fixture(scope="module")
-def timeline(figures):
-    return ET.fromstring(figures.timeline(lambda iri: iri))
+@pytest.fixture(scope="module", params=["matplotlib", "svg writer"])
+def timeline(figures, request):
+    """Every row of the shipped data drawn by each writer: the whole graph's picture, and the writer of
+    entities' own pictures given all rows."""
+    if request.param == "matplotlib":
+        return ET.fromstring(figures.timeline(lambda iri: iri))
+    svg = module._entity_timeline_svg(figures.rows, figures.modified, lambda iri: iri, "all rows")
+    return ET.fromstring(svg)
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +137,12 @@ def test_precision_is_drawn_as_bands_and_undated_sides_are_marked(timeline):
     assert shown["Abu Bakr al-Baghdadi: leader of Islamic State"][1] == "start undated – end undated"
     assert shown["Abu Usman Gimrinsky: leader of Caucasus Emirate"][1] == "2015-04-30 – end undated"
     assert shown["Galgaicho branch of Caucasus Emirate"][1] == "start undated – 2015-06-21"
+    # an undated point is a hollow mark: white inside, its kind's colour around
+    undated = [
+        g for g in timeline.iter(SVG + "g") if g.get("id") == f"row{shown['Boko Haram → Islamic State'][0]}-pledge-0"
+    ]
+    assert len(undated) == 1 and fills(undated[0]) == {"#ffffff"}
+    assert module.COLOURS["pledge"] in ET.tostring(undated[0], encoding="unicode")
     # widths: the year band against a period known to the day (2015-06-23 – 2016-12-04: 530 days)
     period_row = shown["Rustam Asildarov: leader of Islamic State – Caucasus Province"][0]
 
@@ -209,7 +223,6 @@ def test_without_graphviz_the_diagram_fails_with_a_message_that_says_what_to_ins
 def test_diagrams_drawn_in_one_dot_run_are_those_graphviz_draws_one_by_one(figures):
     """`diagrams` hands every entity's graph to one `dot` process; each SVG must be the one graphviz's own
     `pipe` draws for that graph alone (the path before the batch, the reference)."""
-    from pledgegraph.delivery.release import figures as module
     from pledgegraph.model.formats import xml_safe
 
     def link(iri: str) -> str:
@@ -228,3 +241,50 @@ def test_diagrams_drawn_in_one_dot_run_are_those_graphviz_draws_one_by_one(figur
         title = "Branch relations and pledges of allegiance"
         alone = module._diagram(edges, names, link, title).pipe(format="svg", encoding="utf-8")
         assert batch[focus] == xml_safe(alone[alone.index("<svg") :]), focus
+
+
+def test_the_entity_writer_escapes_labels_and_links_and_draws_the_same_whatever_the_order(figures):
+    tricky = ["<script>alert(\"x\")</script> & 'quoted'", "الدولة الإسلامية → ولاية القوقاز", "a\x01b"]
+    drawn = [dataclasses.replace(row, label=label) for row, label in zip(figures.rows, tricky)]
+
+    def link(iri: str) -> str:
+        return iri + '?a=1&b=<2>"'
+
+    svg = module._entity_timeline_svg(drawn, figures.modified, link, "<title> & co")
+    assert svg == module._entity_timeline_svg(drawn[::-1], figures.modified, link, "<title> & co")
+    shown = rows(ET.fromstring(svg))
+    assert sorted(label for label, _, _ in shown) == sorted([tricky[0], tricky[1], "a\ufffdb"])
+    assert all(href.endswith('?a=1&b=<2>"') for _, _, href in shown)
+    assert "<script>" not in svg
+
+
+def test_past_their_limits_the_whole_graph_pictures_show_the_central_groups_and_say_so(figures, monkeypatch):
+    """The whole graph's timeline and diagram stay bounded: past `WHOLE_TIMELINE_ROWS` rows or
+    `DIAGRAM_ARROWS` arrows they show those of the group most pledged to (and branched under) first, and
+    their caption says how many of how many."""
+    monkeypatch.setattr(module, "WHOLE_TIMELINE_ROWS", 10)
+    monkeypatch.setattr(module, "DIAGRAM_ARROWS", 4)
+    into: dict[str, int] = {}
+    for pledge in data("pledges")["pledges"]:
+        into[pledge["to"]] = into.get(pledge["to"], 0) + len(pledge.get("pledgers", []))
+    for branch in data("branches")["branches"]:
+        into[branch["parent"]] = into.get(branch["parent"], 0) + 1
+    central = max(into, key=lambda org: into[org])
+    assert central == "islamic-state"
+    name = label_of(figures.store, f"{BASE}id/org/{central}", BASE)
+
+    timeline = ET.fromstring(figures.timeline(lambda iri: iri))
+    shown = rows(timeline)
+    all_rows = sum(len(data(f)[k]) for f, k in [("tenures", "tenures"), ("branches", "branches")]) + sum(
+        len(data("pledges")[k]) for k in ("pledges", "acceptances")
+    )
+    all_rows += sum("claimed_by" in e or "attributed_to" in e for e in data("events")["events"])
+    caption = f"10 of {all_rows} facts shown: the central groups' first; each entity's own picture is on its page"
+    assert len(shown) == 10 and caption in "".join(timeline.itertext())
+    assert all(name in label for label, _, _ in shown)  # every row shown is one of the central group's
+
+    diagram = ET.fromstring(figures.branches(lambda iri: iri))
+    arrows = [a.get(XLINK + "title") for a in diagram.iter(SVG + "a") if a.find(SVG + "path") is not None]
+    arrows = [title for title in arrows if " → " in title]
+    assert len(arrows) == 4 and all(title.split(": ")[0].endswith(f"→ {name}") for title in arrows)
+    assert f"4 of {sum(into.values())} arrows shown" in "".join(diagram.itertext())

@@ -125,6 +125,9 @@ def test_screenshots_show_the_pictures_and_pages_a_person_reads(site, release, t
         assert _has_colour(timeline, COLOURS[kind]), kind
     for kind in ("pledge", "branch"):
         assert _has_colour(diagram, COLOURS[kind]), kind
+    # the Islamic State's page has its own timeline (our SVG writer) with a fact of every kind
+    for kind in ("pledge", "acceptance", "tenure", "branch", "claimed", "attributed"):
+        assert _has_colour(page, COLOURS[kind]), kind
     dom = _dom(urljoin(site, "latest/org/islamic-state.html"), profile)
     for label in (
         "Boko Haram → Islamic State",

@@ -6,6 +6,7 @@ Each stage is timed; callers may pass `on_stage` to show progress. Nothing here 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import tempfile
 import time
@@ -20,11 +21,10 @@ from pledgegraph import system
 from pledgegraph.delivery.export import (
     replace_dir,
     serialize,
+    trig_of_turtle,
     used_prefixes,
+    write_graph_formats,
     write_lines,
-    write_merged,
-    write_serialized,
-    write_trig,
 )
 from pledgegraph.delivery.search import INDEX_FILE, index_bytes
 from pledgegraph.errors import DataInvalid, UnusableInput, sorted_unique
@@ -33,7 +33,7 @@ from pledgegraph.incremental.removals import refuse_lost_records, since_head_or_
 from pledgegraph.incremental.scope import Scope, focus_nodes
 from pledgegraph.layout import GRAPH_NAMES, OUTPUT_STEM, Settings, graph_iri
 from pledgegraph.model.formats import FORMATS, GRAPH_FORMATS
-from pledgegraph.model.graph import Built
+from pledgegraph.model.graph import Built, read_lines
 from pledgegraph.model.records import Dataset
 from pledgegraph.stages.audit import audit
 from pledgegraph.stages.build import build
@@ -175,45 +175,47 @@ def ontology_triples(settings: Settings) -> list[ox.Triple]:
 
 @paused_gc()
 def write_graph_files(
-    directory: Path, built: Built, inferred: Built, ontology: list[ox.Triple], settings: Settings, on_stage=None
+    directory: Path,
+    built: Built,
+    inferred: Built | None,
+    ontology: list[ox.Triple],
+    settings: Settings,
+    on_stage=None,
+    inferred_written: Callable[[], object] = lambda: None,
 ) -> tuple[list[str], dict]:
     """Write every output file made from the graphs into `directory`: their names, and how long each took.
+    `inferred` None: another process writes `directory/inferred.nt`, done when `inferred_written()` returns.
 
-    Streamed, so memory does not grow with the graph: the N-Triples files are the sorted lines
-    (the union's a merge of its two sorted parts), and each other format is pyoxigraph parsing
-    one of those files as it writes, straight to disk. No list of terms, no output held in memory."""
+    Streamed, so memory does not grow with the graph: the N-Triples files are the sorted lines, and
+    one pass over them, a few subjects at a time, parses each line once and writes the union's
+    N-Triples and every other format (`write_graph_formats`), TriG from each graph's Turtle.
+    No list of the graph's terms, no output held in memory."""
     clock = _Clock(on_stage)
-    path = {name: directory / name for name in ("asserted.nt", "inferred.nt", OUTPUT_STEM + ".nt")}
-    clock.run("write asserted", write_lines, path["asserted.nt"], built.lines)
-    clock.run("write inferred", write_lines, path["inferred.nt"], inferred.lines)
-    clock.run("write ntriples", write_merged, path[OUTPUT_STEM + ".nt"], path["asserted.nt"], path["inferred.nt"])
-    used = clock.run("find prefixes", used_prefixes, path["asserted.nt"], path["inferred.nt"])
-    written = list(path)
-    for name in GRAPH_FORMATS:
-        if name != "ntriples":
-            written.append(OUTPUT_STEM + FORMATS[name].suffix)
-            clock.run(f"write {name}", write_serialized, directory / written[-1], path[OUTPUT_STEM + ".nt"], name, used)
-    clock.run(
-        "write inferred turtle",
-        write_serialized,
-        directory / "inferred.ttl",
-        path["inferred.nt"],
-        "turtle",
-        used_prefixes(path["inferred.nt"]),
-    )
+    asserted, inferred_nt = directory / "asserted.nt", directory / "inferred.nt"
+    clock.run("write asserted", write_lines, asserted, built.lines)
+    if inferred is not None:
+        clock.run("write inferred", write_lines, inferred_nt, inferred.lines)
+    clock.run("wait for inferred", inferred_written)
+    used = clock.run("find prefixes", used_prefixes, asserted, inferred_nt)
+    in_trig = dict(sorted({**used, **used_prefixes(ontology)}.items()))
+    union = {OUTPUT_STEM + FORMATS[name].suffix: name for name in GRAPH_FORMATS if name != "ntriples"}
+    with tempfile.TemporaryDirectory(dir=directory) as scratch:
+        graph_turtle = {name: Path(scratch) / f"{name}.ttl" for name in GRAPH_NAMES}  # TriG's parts
+        outputs = {directory / file: ("union", name, used) for file, name in union.items()}
+        outputs[directory / "inferred.ttl"] = ("inferred", "turtle", used_prefixes(inferred_nt))
+        outputs.update({graph_turtle[name]: (name, "turtle", in_trig) for name in ("asserted", "inferred")})
+        clock.run(
+            "write formats", write_graph_formats, asserted, inferred_nt, outputs, directory / (OUTPUT_STEM + ".nt")
+        )
+        graph_turtle["ontology"].write_bytes(serialize(ontology, "turtle", in_trig, prefixes_used=True))
+        trig = [(graph_iri(settings.base, name), graph_turtle[name]) for name in GRAPH_NAMES]
+        clock.run("write trig", trig_of_turtle, directory / (OUTPUT_STEM + ".trig"), trig)
     (directory / "ontology.ttl").write_bytes(clock.run("write ontology", serialize, ontology, "turtle"))
     (directory / INDEX_FILE).write_bytes(
-        clock.run("index names", index_bytes, chain(built.lines, inferred.lines), settings.base)
+        clock.run("index names", index_bytes, chain(built.lines, read_lines(inferred_nt)), settings.base)
     )
-    graphs = {"asserted": path["asserted.nt"], "inferred": path["inferred.nt"], "ontology": ontology}
-    clock.run(
-        "write trig",
-        write_trig,
-        directory / (OUTPUT_STEM + ".trig"),
-        [(graph_iri(settings.base, name), graphs[name]) for name in GRAPH_NAMES],
-        dict(sorted({**used, **used_prefixes(ontology)}.items())),
-    )
-    return sorted([*written, "inferred.ttl", "ontology.ttl", INDEX_FILE, OUTPUT_STEM + ".trig"]), clock.timings
+    names = ["asserted.nt", "inferred.nt", "inferred.ttl", "ontology.ttl", INDEX_FILE, OUTPUT_STEM + ".nt"]
+    return sorted([*names, *union, OUTPUT_STEM + ".trig"]), clock.timings
 
 
 PARALLEL_FROM = 50_000  # triples: below this, a process for the writers costs more than it saves
@@ -284,21 +286,29 @@ def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path) 
         dataset, built, evidence = _load_and_build(settings, clock)
         if not allow_removals:
             refuse_lost_records(dataset, settings.out_dir, settings.base)
-        on_disk = settings.low_memory or len(built) >= ON_DISK_FROM
-        reasoned = _Reasoned(settings, clock, built, spill if on_disk else None)
     except BaseException:
         documenter.cancel()
         raise
-    inferred = reasoned.inferred
+    on_disk = settings.low_memory or len(built) >= ON_DISK_FROM
     ontology = ontology_triples(settings)
-    system.return_freed_memory()  # the reasoner's working sets, before the writer is forked with a copy of our pages
+    system.return_freed_memory()  # the loader's garbage, before the writer is forked with a copy of our pages
     with replace_dir(settings.out_dir) as tmp:
+        # The writer starts now, not after reasoning: it writes what needs only the asserted graph,
+        # then waits for this process to write inferred.nt, and does the rest while the SHACL store
+        # loads and is queried. It is forked before the store's thread starts (nothing forks while a
+        # thread runs).
+        inferred_written = multiprocessing.Event()
         writer = _Forked(
             "writing the outputs",
-            lambda: write_graph_files(tmp, built, inferred, ontology, settings),
+            lambda: write_graph_files(tmp, built, None, ontology, settings, inferred_written=inferred_written.wait),
             parallel=len(built) >= PARALLEL_FROM,
         )
         try:
+            reasoned = _Reasoned(settings, clock, built, spill if on_disk else None)
+            inferred = reasoned.inferred
+            clock.run("write inferred", write_lines, tmp / "inferred.nt", inferred.lines)
+            inferred_written.set()
+            system.return_freed_memory()  # the reasoner's working sets
             report = _validate(settings, clock, dataset, built, reasoned, evidence)
             if not report.conforms:
                 raise DataInvalid(report.problems)

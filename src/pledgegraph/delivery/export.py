@@ -7,15 +7,16 @@ place under a temporary name and swapped in only when complete.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
-import heapq
 import mmap
 import os
 import shutil
 import tempfile
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import pyoxigraph as ox
 
@@ -68,61 +69,157 @@ def write_lines(path: Path, lines: Iterable[str]) -> None:
             f.write(chunk)
 
 
-def write_merged(path: Path, *sorted_files: Path) -> None:
-    """Sorted, disjoint N-Triples files merged line by line into one sorted file. Their bytes are
-    compared as they are: UTF-8 keeps code point order, and the " ." ending every line sorts before
-    whatever could extend a line (see `graph.LineFile`), so the order is that of the lines as strings."""
-    with contextlib.ExitStack() as files, open(path, "wb") as out:
-        out.writelines(heapq.merge(*(files.enter_context(open(f, "rb")) for f in sorted_files)))
+class _Stitched:
+    """One output file written a chunk of subjects at a time: pyoxigraph serializes each chunk as a
+    whole document, and what a whole document has once is removed from the chunks after the first
+    (Turtle's @prefix lines; JSON-LD's array brackets). As every subject's triples are in one chunk,
+    the bytes are those of one serialization of the whole graph (tests/test_fast_paths.py)."""
+
+    def __init__(self, path: Path, format_name: str, prefixes: dict[str, str]):
+        self.file = open(path, "wb")
+        self.rdf_format, self.prefixes = FORMATS[format_name].rdf_format, prefixes or None
+        self.jsonld = self.rdf_format == ox.RdfFormat.JSON_LD
+        self.started = False
+
+    def write(self, quads: list) -> None:
+        if not quads:
+            return
+        data = ox.serialize(quads, format=self.rdf_format, prefixes=self.prefixes) or b""
+        if self.jsonld:
+            self.file.write((b"," if self.started else b"[") + data[1:-1])
+        elif not self.started:
+            self.file.write(data)
+        else:
+            body = 0
+            while data.startswith(b"@prefix ", body):
+                body = data.index(b"\n", body) + 1
+            self.file.write(memoryview(data)[body:])
+        self.started = True
+
+    def close(self) -> None:
+        if self.jsonld:
+            self.file.write(b"]" if self.started else b"[]")
+        self.file.close()
 
 
-def write_serialized(path: Path, ntriples: Path, format_name: str, prefixes: dict[str, str]) -> None:
-    """An N-Triples file in another format, as pyoxigraph parses and writes it: a stream, never
-    the whole graph in memory. `prefixes`: exactly those the data uses (see `used_prefixes`)."""
-    ox.serialize(
-        ox.parse(path=str(ntriples), format=ox.RdfFormat.N_TRIPLES),
-        output=str(path),
-        format=FORMATS[format_name].rdf_format,
-        prefixes=prefixes or None,
-    )
+# Asserted lines parsed at a time by `write_graph_formats`: its memory whatever the size of the graph
+# (chunks of 100,000 added ~80 MB to the writer's peak at ~100k); a chunk costs a few pyoxigraph calls.
+CHUNK_LINES = 25_000
+
+
+def _subject_chunks(asserted: Path, inferred: Path) -> Iterator[tuple[list[bytes], list[bytes]]]:
+    """The lines of two sorted, disjoint N-Triples files (see `graph.LineFile`) `CHUNK_LINES` at a time,
+    as (asserted lines, inferred lines) holding every triple of their subjects: a subject's lines are
+    next to each other in each file, so a chunk ends where the asserted file's next subject starts."""
+    with open(asserted, "rb") as a, open(inferred, "rb") as i:
+        pending = i.readline()
+        size = CHUNK_LINES
+        lines = list(islice(a, size))
+        while lines:
+            following = a.readline()
+            last = lines[-1][: lines[-1].index(b" ") + 1]
+            while following.startswith(last):  # the chunk's last subject ends in this chunk
+                lines.append(following)
+                following = a.readline()
+            # every inferred line before the next chunk's subject (none of that subject's lines)
+            bound = following[: following.index(b" ") + 1] if following else None
+            taken = []
+            while pending and (bound is None or pending < bound):
+                taken.append(pending)
+                pending = i.readline()
+            yield lines, taken
+            lines = [following, *islice(a, size - 1)] if following else []
+        rest = [pending, *i] if pending else []
+        if rest:
+            yield [], rest
+
+
+def _union_order(asserted: list, inferred: list, asserted_keys: list[bytes], inferred_keys: list[bytes]) -> list:
+    """`asserted` and `inferred` (items in the order of their sorted, disjoint keys) merged in the order
+    of their keys: each inferred item goes where its key sorts among the asserted ones."""
+    out, previous = [], 0
+    for key, item in zip(inferred_keys, inferred):
+        at = bisect.bisect_left(asserted_keys, key, previous)
+        out.extend(asserted[previous:at])
+        out.append(item)
+        previous = at
+    out.extend(asserted[previous:])
+    return out
+
+
+def write_graph_formats(
+    asserted: Path, inferred: Path, outputs: dict[Path, tuple[str, str, dict[str, str]]], union_ntriples: Path
+) -> None:
+    """The union of two sorted, disjoint N-Triples files written as N-Triples (`union_ntriples`) and in
+    the `outputs` (path -> (graph "asserted", "inferred" or "union", format name, prefixes)), parsing
+    each line once: parsing, not writing, is most of what pyoxigraph spends converting a file (at
+    ~100k, parsing the union took 0.28 s of CPU, writing it as Turtle 0.03 s more). A chunk of
+    subjects at a time: memory does not grow with the graph."""
+    writers = {path: (graph, _Stitched(path, fmt, prefixes)) for path, (graph, fmt, prefixes) in outputs.items()}
+    try:
+        with open(union_ntriples, "wb") as nt:
+            for asserted_lines, inferred_lines in _subject_chunks(asserted, inferred):
+                quads = {
+                    "asserted": list(ox.parse(b"".join(asserted_lines), format=ox.RdfFormat.N_TRIPLES)),
+                    "inferred": list(ox.parse(b"".join(inferred_lines), format=ox.RdfFormat.N_TRIPLES)),
+                }
+                nt.write(b"".join(_union_order(asserted_lines, inferred_lines, asserted_lines, inferred_lines)))
+                quads["union"] = _union_order(quads["asserted"], quads["inferred"], asserted_lines, inferred_lines)
+                for graph, writer in writers.values():
+                    writer.write(quads[graph])
+    finally:
+        for _, writer in writers.values():
+            writer.close()
 
 
 def write_trig(path: Path, graphs: list[tuple[str, Path | list]], prefixes: dict[str, str]) -> None:
     """TriG of named graphs (name IRI, an N-Triples file or sorted triples), exactly as pyoxigraph
-    writes their quads.
+    writes their quads: each graph's Turtle, put together by `trig_of_turtle`."""
+    with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
+        turtles = []
+        for number, (name, triples) in enumerate(graphs):
+            source = (
+                ox.parse(path=str(triples), format=ox.RdfFormat.N_TRIPLES) if isinstance(triples, Path) else triples
+            )
+            turtles.append((name, Path(scratch) / f"{number}.ttl"))
+            ox.serialize(source, output=str(turtles[-1][1]), format=ox.RdfFormat.TURTLE, prefixes=prefixes or None)
+        trig_of_turtle(path, turtles)
+
+
+def trig_of_turtle(path: Path, graphs: list[tuple[str, Path]]) -> None:
+    """TriG of named graphs (name IRI, that graph as a Turtle file, all written with the same prefixes),
+    exactly as pyoxigraph writes their quads.
 
     TriG is Turtle inside `<name> { … }`, one tab deeper; putting it together from each graph's
     Turtle, streamed through files, saves making a Quad per triple (seconds and gigabytes at
     millions of triples). tests/test_fast_paths.py checks the bytes against pyoxigraph's own TriG writer."""
-    turtle, bodies = path.with_name(path.name + ".graph"), path.with_name(path.name + ".bodies")
+    headers = {turtle: _prefix_lines(turtle) for _, turtle in graphs}
+    with open(path, "wb") as out:
+        out.write(next((h for h in headers.values() if h), b""))  # empty graphs have none; the others the same
+        for name, turtle in graphs:
+            header, size = headers[turtle], turtle.stat().st_size
+            if len(header) == size:
+                continue
+            with open(turtle, "rb") as f:
+                out.write(f"<{name}> {{\n".encode() + b"\t")
+                body_left = size - len(header) - 1  # its last newline ends the block unindented
+                f.seek(len(header))
+                while body_left > 0:
+                    chunk = f.read(min(body_left, 1 << 24))
+                    body_left -= len(chunk)
+                    out.write(chunk.replace(b"\n", b"\n\t"))
+                out.write(b"\n}\n")
+
+
+def _prefix_lines(turtle: Path) -> bytes:
+    """The @prefix lines a Turtle file starts with."""
     header = b""
-    try:
-        with open(bodies, "wb") as out:
-            for name, triples in graphs:
-                source = (
-                    ox.parse(path=str(triples), format=ox.RdfFormat.N_TRIPLES) if isinstance(triples, Path) else triples
-                )
-                ox.serialize(source, output=str(turtle), format=ox.RdfFormat.TURTLE, prefixes=prefixes or None)
-                header, size = b"", turtle.stat().st_size
-                with open(turtle, "rb") as f:
-                    while (line := f.readline()).startswith(b"@prefix "):
-                        header += line
-                    if len(header) == size:
-                        continue
-                    out.write(f"<{name}> {{\n".encode() + b"\t")
-                    body_left = size - len(header) - 1  # its last newline ends the block unindented
-                    f.seek(len(header))
-                    while body_left > 0:
-                        chunk = f.read(min(body_left, 1 << 24))
-                        body_left -= len(chunk)
-                        out.write(chunk.replace(b"\n", b"\n\t"))
-                    out.write(b"\n}\n")
-        with open(path, "wb") as out, open(bodies, "rb") as f:
-            out.write(header)
-            shutil.copyfileobj(f, out, 1 << 24)
-    finally:
-        turtle.unlink(missing_ok=True)
-        bodies.unlink(missing_ok=True)
+    with open(turtle, "rb") as f:
+        for line in f:
+            if not line.startswith(b"@prefix "):
+                break
+            header += line
+    return header
 
 
 def trig(graphs: list[tuple[str, list]], prefixes: dict[str, str]) -> bytes:

@@ -61,12 +61,17 @@ class LineFile:
         return cls(path, len(lines))
 
     def __iter__(self) -> Iterator[str]:
-        with open(self.path, encoding="utf-8", newline="\n") as f:
-            for line in f:
-                yield line[:-3]
+        return read_lines(self.path)
 
     def __len__(self) -> int:
         return self.count
+
+
+def read_lines(path: Path) -> Iterator[str]:
+    """The lines of a file in `LineFile`'s format, without their final " ." (as `Built.lines` gives them)."""
+    with open(path, encoding="utf-8", newline="\n") as f:
+        for line in f:
+            yield line[:-3]
 
 
 def _remove_dir(directory: Path, maker: int) -> None:

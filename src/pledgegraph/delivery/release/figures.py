@@ -1,4 +1,5 @@
-"""Pictures of the graph: a timeline drawn with matplotlib, and the allegiance diagram drawn with Graphviz.
+"""Pictures of the graph: timelines (our own SVG writer for an entity's, matplotlib for the whole graph's)
+and the allegiance diagram drawn with Graphviz.
 
 The timeline has a line per fact: who pledged to whom, acceptances, leadership tenures, branch
 relations and attacks (claimed or only attributed, told apart). A date known to the day is a mark;
@@ -8,6 +9,11 @@ start is hatched from that edge, an undated end hatched up to the dataset's date
 beside the mark. The allegiance diagram
 has an arrow for every branch relation and pledge, from the organization that is under (or pledged)
 to the one above, labelled with its period or date, dashed when a side is undated.
+
+An entity's own timeline is written as SVG text here (~1 ms): a matplotlib figure costs ~65 ms of CPU,
+9 minutes for the ~8,500 entities with their own picture at the bench's 1m size. The whole graph's
+pictures are bounded: past `WHOLE_TIMELINE_ROWS` rows or `DIAGRAM_ARROWS` arrows (`dot`'s layout grows
+faster than its arrows) they show the most connected part and say so ("N of M shown").
 
 Both read a pyoxigraph Store (every graph) once: `Figures` reads the rows and which entities each
 row involves, then a whole-graph picture and each entity's own (`focus`) are cut from them. Output
@@ -22,6 +28,7 @@ import datetime as dt
 import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from html import escape
 from typing import Callable, Sequence
 
 import pyoxigraph as ox
@@ -52,9 +59,12 @@ LEGEND = {
 MARKERS = {"pledge": "D", "acceptance": "s", "claimed": "^", "attributed": "v", "tenure": "o", "branch": "o"}
 BAND_ALPHA = 0.35  # the part of a bar or date known only within bounds
 MAX_LABEL = 64  # characters: what the label column holds at 8 px
-# An entity's own picture is drawn when it relates at least this many facts: a matplotlib figure costs
-# ~0.1 s (against ~1 ms for the hand-written SVG it replaced), and one fact's dates are on its page already.
+# An entity's own picture is drawn when it relates at least this many facts: one fact's dates are on its page.
 FOCUS_MINIMUM = 2
+# The whole graph's pictures above these sizes show the most connected part, and say so: matplotlib's
+# timeline costs ~5 ms a row, and `dot` laid out 896 arrows in 2.6 s but ~9,000 (the 1m size) in over 7 min.
+WHOLE_TIMELINE_ROWS = 300
+DIAGRAM_ARROWS = 300
 
 
 @dataclass(frozen=True, order=True)
@@ -169,9 +179,11 @@ class Figures:
         for row in self.rows:
             for entity in _involved(store, row.iri, base):
                 self._rows_by_entity.setdefault(entity, []).append(row)
+        self._arrows_into: dict[str, int] = {}  # how central a group is: arrows (pledges, branches) into it
         for edge in self.edges:
             for entity in {edge.lower, edge.upper, edge.iri}:
                 self._edges_by_entity.setdefault(entity, []).append(edge)
+            self._arrows_into[edge.upper] = self._arrows_into.get(edge.upper, 0) + 1
         # rows that several entities' timelines show (a pledge and its pledger…): drawn once, kept
         seen: set[tuple[Row, ...]] = set()
         self._shared: set[tuple[Row, ...]] = set()
@@ -182,25 +194,45 @@ class Figures:
 
     def timeline(self, link: Callable[[str], str], focus: str | None = None) -> str:
         """Every fact with a time on one axis, as SVG; '' when there is none or, for one entity's own
-        picture, fewer than `FOCUS_MINIMUM` (its page states a single fact's dates in words)."""
-        rows = self.rows if focus is None else self._rows_by_entity.get(focus, [])
-        if len(rows) < (1 if focus is None else FOCUS_MINIMUM):
-            return ""
+        picture, fewer than `FOCUS_MINIMUM` (its page states a single fact's dates in words). The whole
+        graph's (matplotlib) shows at most `WHOLE_TIMELINE_ROWS` rows: those of the most connected entities."""
         title = "Timeline of pledges, acceptances, posts held, branch relations and attacks"
+        if focus is None:
+            if not self.rows:
+                return ""
+            shown = self._central_rows(WHOLE_TIMELINE_ROWS)
+            return _timeline_svg(shown, self.modified, link, title, _shown(len(shown), len(self.rows), "facts"))
+        rows = self._rows_by_entity.get(focus, [])
+        if len(rows) < FOCUS_MINIMUM:
+            return ""
         key = tuple(rows)
         if key not in self._shared:
-            return _timeline_svg(rows, self.modified, link, title)
+            return _entity_timeline_svg(rows, self.modified, link, title)
         if (link, key) not in self._drawn:
-            self._drawn[link, key] = _timeline_svg(rows, self.modified, link, title)
+            self._drawn[link, key] = _entity_timeline_svg(rows, self.modified, link, title)
         return self._drawn[link, key]
 
     def drawing_cost(self, focus: str | None) -> int:
-        """About how many times the cost of an entity's other files (~5 ms) its own timeline costs to draw
-        (a matplotlib figure ~40 ms, ~5 ms a row), or the whole graph's (`focus` None); diagrams are ~1 ms."""
+        """About how many times the cost of an entity's other files (~5 ms) its own pictures cost to draw
+        (a timeline ~0.1 ms a row, a diagram ~1 ms), or the whole graph's timeline (`focus` None: matplotlib,
+        ~8 ms a row with its import)."""
         if focus is None:
-            return len(self.rows)
-        rows = len(self._rows_by_entity.get(focus, ()))
-        return 8 + rows if rows >= FOCUS_MINIMUM else 0
+            return min(len(self.rows), WHOLE_TIMELINE_ROWS) * 3 // 2
+        return len(self._rows_by_entity.get(focus, ())) // 50
+
+    def _central_rows(self, most: int) -> list[Row]:
+        """At most `most` rows: all of them, or, entity by entity, those of the central groups (most arrows
+        into them, as `_central_edges` picks them: their pledges, branches, posts and attacks), then of the
+        entities with the most rows."""
+        if len(self.rows) <= most:
+            return self.rows
+        rows, into = self._rows_by_entity, self._arrows_into
+        chosen: dict[Row, None] = {}
+        for entity in sorted(rows, key=lambda e: (-into.get(e, 0), -len(rows[e]), e)):
+            chosen.update(dict.fromkeys(rows[entity]))
+            if len(chosen) >= most:
+                break
+        return sorted(list(chosen)[:most])
 
     def branches(self, link: Callable[[str], str], focus: str | None = None) -> str:
         """The allegiance diagram: every branch relation and pledge as an arrow, as SVG; '' as for `timeline`."""
@@ -221,8 +253,11 @@ class Figures:
         for focus in focuses:
             edges = self.edges if focus is None else self._edges_by_entity.get(focus, [])
             if len(edges) >= (1 if focus is None else FOCUS_MINIMUM):
-                names = {iri: self._label(iri) for e in edges for iri in (e.lower, e.upper)}
-                graphs[focus] = _diagram(edges, names, link, "Branch relations and pledges of allegiance")
+                shown = _central_edges(edges, DIAGRAM_ARROWS)
+                names = {iri: self._label(iri) for e in shown for iri in (e.lower, e.upper)}
+                title = "Branch relations and pledges of allegiance"
+                caption = _shown(len(shown), len(edges), "arrows")
+                graphs[focus] = _diagram(shown, names, link, title + (f"\n{caption}" if caption else ""))
         drawn = dict(zip(graphs, _dot_svgs(list(graphs.values())), strict=True))
         return {focus: drawn.get(focus, "") for focus in focuses}
 
@@ -268,6 +303,29 @@ class Figures:
             else f"attributed to {_names(culprits)}"
         )
         return f"{_short(name(s['item'].value), max(MAX_LABEL - len(how) - 3, 20))} ({how})"  # who, kept whole
+
+
+def _central_edges(edges: list[Edge], most: int) -> list[Edge]:
+    """At most `most` arrows: all of them, or those into the groups most arrows point to, group by group
+    (the central groups and who pledged to them, or who is their branch)."""
+    if len(edges) <= most:
+        return edges
+    into: dict[str, list[Edge]] = {}
+    for e in edges:
+        into.setdefault(e.upper, []).append(e)
+    chosen: list[Edge] = []
+    for upper in sorted(into, key=lambda u: (-len(into[u]), u)):
+        chosen += into[upper][: most - len(chosen)]
+        if len(chosen) == most:
+            break
+    return sorted(chosen)
+
+
+def _shown(shown: int, of: int, what: str) -> str:
+    """The caption of a picture that shows only part of its graph ('' when it shows all)."""
+    if shown == of:
+        return ""
+    return f"{shown:,} of {of:,} {what} shown: the central groups' first; each entity's own picture is on its page"
 
 
 def _names(names: list[str]) -> str:
@@ -348,10 +406,36 @@ def _involved(store: ox.Store, item: str, base: str) -> set[str]:
     return found
 
 
-# -- the timeline, with matplotlib ------------------------------------------------------------------
+# -- both timelines ----------------------------------------------------------------------------------
 
 
-def _timeline_svg(rows: list[Row], modified: dt.date | None, link: Callable[[str], str], title: str) -> str:
+def _drawn_order(rows: list[Row], modified: dt.date | None) -> tuple[list[Row], list[dt.date | None], int, int]:
+    """The rows top to bottom (undated points last), where each one's bar ends (an open end: at the
+    dataset's `modified`), and the axis's first and last year, whole years."""
+    rows = sorted(rows, key=lambda r: (r.undated and r.end is None, r.start, r.label, r.iri))
+    ends = [(modified if r.open_end and modified and modified > r.start else r.end) for r in rows]
+    last = max([r.start_late or r.start for r in rows] + [e for e in ends if e])
+    return rows, ends, min(r.start for r in rows).year, last.year
+
+
+def _legend_extras(rows: list[Row]) -> list[str]:
+    """The legend's entries beyond the kinds: bands, hatching and the hollow mark, where rows have them."""
+    extras = []
+    if any(r.start_late or r.end_early for r in rows):
+        extras.append("date known only within these bounds")
+    if any((r.undated and r.end is not None) or r.open_end for r in rows):
+        extras.append("start or end undated")
+    if any(r.undated and r.end is None for r in rows):
+        extras.append("undated")
+    return extras
+
+
+# -- the whole graph's timeline, with matplotlib ---------------------------------------------------
+
+
+def _timeline_svg(
+    rows: list[Row], modified: dt.date | None, link: Callable[[str], str], title: str, caption: str = ""
+) -> str:
     import matplotlib
     from matplotlib.colors import to_rgba
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
@@ -359,16 +443,13 @@ def _timeline_svg(rows: list[Row], modified: dt.date | None, link: Callable[[str
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, Rectangle
 
-    rows = sorted(rows, key=lambda r: (r.undated and r.end is None, r.start, r.label, r.iri))
-    ends = [(modified if r.open_end and modified and modified > r.start else r.end) for r in rows]
-    last = max([r.start_late or r.start for r in rows] + [e for e in ends if e])
-    first = min(r.start for r in rows)
-    left, right = date2num(dt.date(first.year, 1, 1)), date2num(dt.date(last.year + 1, 1, 1))
+    rows, ends, first_year, last_year = _drawn_order(rows, modified)
+    left, right = date2num(dt.date(first_year, 1, 1)), date2num(dt.date(last_year + 1, 1, 1))
     left, right = left - (right - left) * 0.01, right + (right - left) * 0.01
     with matplotlib.rc_context(
         {"svg.hashsalt": "pledgegraph", "svg.fonttype": "none", "font.size": 8, "font.family": "DejaVu Sans"}
     ):
-        top, bottom, height = 0.75, 0.8, 0.24 * len(rows)  # inches: title and axis, legend, rows
+        top, bottom, height = (1.0 if caption else 0.75), 0.8, 0.24 * len(rows)  # inches: title and axis, legend, rows
         fig = Figure(figsize=(11, top + height + bottom))
         total = top + height + bottom
         ax = fig.add_axes((0.38, bottom / total, 0.47, height / total))  # right of it: the dates beside the marks
@@ -467,33 +548,188 @@ def _timeline_svg(rows: list[Row], modified: dt.date | None, link: Callable[[str
             else Line2D([], [], marker=MARKERS[k], color=COLOURS[k], linestyle="none", label=LEGEND[k])
             for k in kinds
         ]
-        if any(r.start_late or r.end_early for r in rows):
-            handles.append(Patch(facecolor=to_rgba("#888888", BAND_ALPHA), label="date known only within these bounds"))
-        if any((r.undated and r.end is not None) or r.open_end for r in rows):
-            handles.append(
-                Patch(
-                    facecolor="none", edgecolor="none", hatchcolor="#888888", hatch="///", label="start or end undated"
-                )
-            )
-        if any(r.undated and r.end is None for r in rows):
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    marker="o",
-                    markerfacecolor="white",
-                    markeredgecolor="#888888",
-                    linestyle="none",
-                    label="undated",
-                )
-            )
+        extras = {
+            "date known only within these bounds": lambda label: Patch(
+                facecolor=to_rgba("#888888", BAND_ALPHA), label=label
+            ),
+            "start or end undated": lambda label: Patch(
+                facecolor="none", edgecolor="none", hatchcolor="#888888", hatch="///", label=label
+            ),
+            "undated": lambda label: Line2D(
+                [], [], marker="o", markerfacecolor="white", markeredgecolor="#888888", linestyle="none", label=label
+            ),
+        }
+        handles += [extras[label](label) for label in _legend_extras(rows)]
         fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.01, 0.0), ncol=3, frameon=False, fontsize=7)
         fig.suptitle(title, x=0.01, ha="left", fontsize=10)
+        if caption:
+            fig.text(0.01, 1 - 0.38 / total, caption, ha="left", va="top", fontsize=7, color="#444444")
         out = io.StringIO()
         fig.savefig(out, format="svg", metadata={"Date": None, "Creator": None, "Title": title})
     svg = out.getvalue()
     # the page embeds it: no XML declaration or doctype; links open in place, as every other link does
     return xml_safe(svg[svg.index("<svg") :].replace(' target="_blank"', ""))
+
+
+# -- an entity's own timeline, written as SVG text ----------------------------------------------------
+# The same marks as the matplotlib timeline (ids, colours, bands, hatching, legend), laid out on its
+# page's units (matplotlib's 11 inches at 72 units an inch) so both read alike.
+
+_WIDTH = 792.0
+_AXIS = (301.0, 673.0)  # x of the time axis: labels to its left, dates in words to its right
+_ROW = 17.28  # a row's height (matplotlib's 0.24 inch)
+_TOP = 54.0  # title and the axis's ticks above the first row
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# A mark centred on (0, 0), as matplotlib draws its markers of 7 points
+_MARKS = {
+    "D": "M 0 4.24 L 4.24 0 L 0 -4.24 L -4.24 0 z",
+    "s": "M -3 3 L 3 3 L 3 -3 L -3 -3 z",
+    "^": "M 0 -3.5 L 3.5 3.5 L -3.5 3.5 z",
+    "v": "M 0 3.5 L -3.5 -3.5 L 3.5 -3.5 z",
+    "o": "M -3.5 0 A 3.5 3.5 0 1 0 3.5 0 A 3.5 3.5 0 1 0 -3.5 0 z",
+    ">": "M -3 -3.5 L 4 0 L -3 3.5 z",  # an open end: it may still hold
+}
+
+
+def _entity_timeline_svg(rows: list[Row], modified: dt.date | None, link: Callable[[str], str], title: str) -> str:
+    """An entity's timeline: one labelled line per fact with the marks `_timeline_svg` draws, in ~1 ms."""
+    rows, ends, first_year, last_year = _drawn_order(rows, modified)
+    left, right = dt.date(first_year, 1, 1).toordinal(), dt.date(last_year + 1, 1, 1).toordinal()
+    left, right = left - (right - left) * 0.01, right + (right - left) * 0.01
+    scale = (_AXIS[1] - _AXIS[0]) / (right - left)
+
+    def x(day: dt.date) -> float:
+        return _AXIS[0] + (day.toordinal() - left) * scale
+
+    bottom = _TOP + _ROW * len(rows)
+    out = [_ticks(first_year, last_year, x, bottom)]
+    for y, (row, end) in enumerate(zip(rows, ends, strict=True)):
+        cy, href, dates = _TOP + _ROW * (y + 0.5), escape(link(row.iri)), escape(row.dates())
+        out += (
+            f'<g id="row{y}-{row.kind}-{n}"><a xlink:href="{href}">{shape}</a></g>'
+            for n, shape in enumerate(_row_shapes(row, end, x, cy))
+        )
+        dates_at = max(x(end) if end else 0.0, x(row.start_late or row.start)) + 6
+        out.append(
+            f'<g id="label{y}"><a xlink:href="{href}"><title>{escape(row.label)}: {dates}</title>'
+            f'<text x="{_AXIS[0] - 6:.2f}" y="{cy + 2.8:.2f}" style="font-size: 8px; text-anchor: end">'
+            f"{escape(_short(row.label))}</text></a></g>"
+            f'<g id="dates{y}"><a xlink:href="{href}"><text x="{dates_at:.2f}" y="{cy + 2.3:.2f}" '
+            f'style="font-size: 6.5px; fill: #444444">{dates}</text></a></g>'
+        )
+    legend, height = _legend(rows, bottom + 14)
+    hatches = "".join(
+        f'<pattern id="pg-hatch-{kind}" patternUnits="userSpaceOnUse" width="6" height="6">'
+        f'<path d="M 0 6 L 6 0 M -1 1 L 1 -1 M 5 7 L 7 5" style="stroke: {colour}; stroke-width: 1"/></pattern>'
+        for kind, colour in [*COLOURS.items(), ("legend", "#888888")]
+    )
+    return xml_safe(
+        f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="{_WIDTH:.0f}pt" '
+        f'height="{height:.0f}pt" viewBox="0 0 {_WIDTH:.0f} {height:.0f}" version="1.1" '
+        "style=\"font-family: 'DejaVu Sans', sans-serif\">\n"
+        f"<title>{escape(title)}</title><defs>{hatches}</defs>\n"
+        f'<text x="7.92" y="17" style="font-size: 10px">{escape(title)}</text>\n'
+        + "\n".join(out)
+        + f"\n{legend}\n</svg>\n"
+    )
+
+
+def _row_shapes(row: Row, end: dt.date | None, x: Callable[[dt.date], float], cy: float) -> list[str]:
+    """A row's marks, the cases `_timeline_svg` draws: solid where a period surely held (latest start to
+    earliest end), light bands where a side is known only within bounds, hatched where no source dates
+    a side (with an arrow at an open end); a hollow mark for an undated point, a band for an imprecise one."""
+    colour = COLOURS[row.kind]
+
+    def bar(a: dt.date, b: dt.date, alpha: float = 1.0, hatch: bool = False, least: float = 1.0) -> str:
+        """A rectangle over a..b, at least `least` units wide so it stays visible."""
+        fill = f"url(#pg-hatch-{row.kind})" if hatch else colour
+        style = f"fill: {fill}" + (f"; fill-opacity: {alpha}" if alpha < 1 else "")
+        return _box(x(a), x(a) + max(x(b) - x(a), least), cy, 0.3 * _ROW, style)
+
+    if row.end is not None and end is not None:
+        solid_from = row.start_late or row.start
+        solid_to = solid_from if row.open_end else (row.end_early or end)
+        shapes = []
+        if row.undated:
+            stop = end if row.open_end else solid_to
+            shapes += [bar(row.start, stop, BAND_ALPHA), bar(row.start, stop, hatch=True)]
+        else:
+            if solid_from > row.start:
+                shapes.append(bar(row.start, solid_from, BAND_ALPHA))
+            shapes.append(bar(solid_from, solid_to, least=2.0))
+            if row.open_end:
+                shapes += [bar(solid_to, end, BAND_ALPHA), bar(solid_to, end, hatch=True)]
+        if not row.open_end and end > solid_to:
+            shapes.append(bar(solid_to, end, BAND_ALPHA))
+        if row.open_end:
+            shapes.append(_mark(">", x(end), cy, f"fill: {colour}; stroke: {colour}"))
+        return shapes
+    if row.undated:  # hollow: no source dates it
+        return [_mark(MARKERS[row.kind], x(row.start), cy, f"fill: #ffffff; stroke: {colour}; stroke-width: 1.5")]
+    if row.start_late:  # known within bounds: a band over them
+        return [bar(row.start, row.start_late + dt.timedelta(days=1), 0.6)]
+    return [_mark(MARKERS[row.kind], x(row.start), cy, f"fill: {colour}; stroke: {colour}")]
+
+
+def _box(x0: float, x1: float, cy: float, half: float, style: str) -> str:
+    """A rectangle from x0 to x1, `half` above and below cy."""
+    top, low = f"{cy - half:.2f}", f"{cy + half:.2f}"
+    left, right = f"{x0:.2f}", f"{x1:.2f}"
+    return f'<path d="M {left} {top} L {right} {top} L {right} {low} L {left} {low} z" style="{style}"/>'
+
+
+def _mark(name: str, cx: float, cy: float, style: str) -> str:
+    return f'<path d="{_MARKS[name]}" transform="translate({cx:.2f} {cy:.2f})" style="{style}"/>'
+
+
+def _ticks(first_year: int, last_year: int, x: Callable[[dt.date], float], bottom: float) -> str:
+    """The time axis above the rows: years (every 1, 2, 5, 10… so at most 12), or quarters over two years
+    or less; a grid line at each down to `bottom`."""
+    years = last_year + 1 - first_year
+    if years <= 2:
+        days = [dt.date(y, m, 1) for y in range(first_year, last_year + 2) for m in (1, 4, 7, 10)]
+        days = [d for d in days if d.year <= last_year or d.month == 1]
+    else:
+        step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if years // s <= 11)
+        days = [dt.date(y, 1, 1) for y in range(first_year + (-first_year) % step, last_year + 2, step)]
+    axis = _TOP - 3
+    parts = [
+        f'<g id="axis"><path d="M {_AXIS[0]:.2f} {axis:.2f} L {_AXIS[1]:.2f} {axis:.2f}" style="stroke: #000000"/>'
+    ]
+    for day in days:
+        at = x(day)
+        text = str(day.year) if day.month == 1 else _MONTHS[day.month - 1]
+        parts.append(
+            f'<path d="M {at:.2f} {axis:.2f} L {at:.2f} {bottom:.2f}" style="stroke: #dddddd; stroke-width: 0.6"/>'
+            f'<text x="{at:.2f}" y="{axis - 4:.2f}" style="font-size: 8px; text-anchor: middle">{text}</text>'
+        )
+    return "".join(parts) + "</g>"
+
+
+def _legend(rows: list[Row], top: float) -> tuple[str, float]:
+    """The legend below the rows, three entries a line, its swatches in the marks' colours; and the
+    picture's height with it."""
+    entries = []
+    for kind in (k for k in COLOURS if any(r.kind == k for r in rows)):
+        colour = COLOURS[kind]
+        if kind in ("tenure", "branch"):
+            entries.append((_box(-5, 5, 0, 3.5, f"fill: {colour}"), LEGEND[kind]))
+        else:
+            entries.append((_mark(MARKERS[kind], 0, 0, f"fill: {colour}; stroke: {colour}"), LEGEND[kind]))
+    swatches = {
+        "date known only within these bounds": _box(-5, 5, 0, 3.5, f"fill: #888888; fill-opacity: {BAND_ALPHA}"),
+        "start or end undated": _box(-5, 5, 0, 3.5, "fill: url(#pg-hatch-legend)"),
+        "undated": _mark("o", 0, 0, "fill: #ffffff; stroke: #888888; stroke-width: 1.5"),
+    }
+    entries += [(swatches[label], label) for label in _legend_extras(rows)]
+    parts = ['<g id="legend_1">']
+    for n, (swatch, label) in enumerate(entries):
+        cx, cy = 14 + (n % 3) * 258, top + (n // 3) * 12
+        parts.append(
+            f'<g transform="translate({cx:.2f} {cy:.2f})">{swatch}'
+            f'<text x="9" y="2.5" style="font-size: 7px">{escape(label)}</text></g>'
+        )
+    return "".join(parts) + "</g>", top + ((len(entries) + 2) // 3) * 12 + 4
 
 
 def _short(label: str, most: int = MAX_LABEL) -> str:
