@@ -7,7 +7,9 @@
 # write), VIRTUOSO_BUFFERS (8 KB pages of cache, default 10000: 80 MB; the bench gives more at 1M),
 # VIRTUOSO_QUERY_SECONDS (MaxQueryExecutionTime, default 60: an HTTP request's transaction is killed
 # 10 s after it, so a `push` swap of millions of triples needs more), VIRTUOSO_TIMEOUT (seconds to wait
-# for start-up, default 60).
+# for start-up, default 60), VIRTUOSO_AFTER_IMAGE_BYTES (TransactionAfterImageLimit, default 1500000000:
+# an HTTP `push` swaps the whole release in one transaction, 30-60 bytes of after-image a triple; Virtuoso's
+# own default, 50 MB, refused the swap of a 1.8M-triple release with SR325).
 # A fresh database each start: user dba, password dba. Both ports listen on 127.0.0.1 only.
 set -eu
 
@@ -17,6 +19,7 @@ HTTP_PORT=${VIRTUOSO_HTTP_PORT:-18890}
 TIMEOUT=${VIRTUOSO_TIMEOUT:-60}
 BUFFERS=${VIRTUOSO_BUFFERS:-10000}
 QUERY_SECONDS=${VIRTUOSO_QUERY_SECONDS:-60}
+AFTER_IMAGE_BYTES=${VIRTUOSO_AFTER_IMAGE_BYTES:-1500000000}
 BIN=$(command -v virtuoso-t || true)
 VSP=/var/lib/virtuoso-opensource-7/vsp
 
@@ -66,6 +69,7 @@ MaxDirtyBuffers      = $((BUFFERS * 3 / 5))
 ThreadsPerQuery      = 2
 AsyncQueueMaxThreads = 4
 MaxQueryMem          = 256M
+TransactionAfterImageLimit = $AFTER_IMAGE_BYTES
 
 [HTTPServer]
 ServerPort           = 127.0.0.1:$HTTP_PORT

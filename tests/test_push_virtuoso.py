@@ -6,6 +6,7 @@ runs that script, and CI runs as root with apt).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
@@ -38,15 +39,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def virtuoso(tmp_path_factory):
-    """A fresh Virtuoso (dba/dba) on loopback ports; stopped and deleted afterwards."""
+@contextlib.contextmanager
+def _virtuoso(folder: Path, **settings: str):
+    """A fresh Virtuoso (dba/dba) on loopback ports with scripts/virtuoso.sh `settings`; stopped, deleted after."""
     env = {
         **os.environ,
-        "VIRTUOSO_DIR": str(tmp_path_factory.mktemp("virtuoso") / "db"),
+        "VIRTUOSO_DIR": str(folder),
         "VIRTUOSO_SQL_PORT": str(_free_port()),
         "VIRTUOSO_HTTP_PORT": str(_free_port()),
         "VIRTUOSO_TIMEOUT": "60",
+        **settings,
     }
     script = str(ROOT / "scripts" / "virtuoso.sh")
     started = time.perf_counter()
@@ -57,6 +59,12 @@ def virtuoso(tmp_path_factory):
         yield f"http://127.0.0.1:{env['VIRTUOSO_HTTP_PORT']}"
     finally:
         subprocess.run([script, "stop"], env=env, capture_output=True, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def virtuoso(tmp_path_factory):
+    with _virtuoso(tmp_path_factory.mktemp("virtuoso") / "db") as url:
+        yield url
 
 
 def _store(url: str, **kw) -> Store:
@@ -84,6 +92,7 @@ def test_push_twice_replaces_the_release_and_answers_competency_questions(
     monkeypatch.setenv("PLEDGEGRAPH_STORE_PASSWORD", "dba")
     second = push(_store(virtuoso), outdir / "latest", graph=graph, load="http")  # over the bulk-loaded one
     print(f"push: {second.triples} data + {second.metadata_triples} metadata triples, load + swap {second.seconds}s")
+    print(f"loads into staging until whole: bulk {first.loads}, http {second.loads}")  # > 1: the store lost some
     assert second.version == "0.2.0" and second.load == "http"
     anonymous = Store(virtuoso + "/sparql")  # the public, read-only endpoint
     assert anonymous.count(graph) == second.triples
@@ -303,3 +312,18 @@ def test_every_library_query_gives_the_same_rows_on_virtuoso_as_on_serve(virtuos
             differ.append((example.name, shown))
     assert differ == []
     assert checked >= 21
+
+
+def test_a_swap_above_the_transaction_limit_names_the_setting_and_leaves_the_previous_release(
+    release, tmp_path, monkeypatch
+):
+    """A store whose TransactionAfterImageLimit is below the release (as Virtuoso's default 50 MB is below a
+    million-triple release): the HTTP swap is refused, the message says which setting, the old release stays."""
+    monkeypatch.setenv("PLEDGEGRAPH_STORE_USER", "dba")
+    monkeypatch.setenv("PLEDGEGRAPH_STORE_PASSWORD", "dba")
+    graph = BASE + "graph/release/limited"
+    with _virtuoso(tmp_path / "db", VIRTUOSO_AFTER_IMAGE_BYTES="1000000") as url:
+        old = push(_store(url), release, graph=graph, load="bulk")  # the bulk swap is not logged: no limit
+        with pytest.raises(PushFailed, match=r"(?s)SR325.*TransactionAfterImageLimit.*live release is unchanged"):
+            push(_store(url), _bigger(release, tmp_path, 50_000), graph=graph, load="http")
+        assert Store(url + "/sparql").count(graph) == old.triples
