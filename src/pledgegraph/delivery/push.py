@@ -61,7 +61,6 @@ INSERT_CHUNK = 5000  # triples per INSERT DATA request when there is no Graph St
 PARALLEL_REQUESTS = 4  # Graph Store appends in flight at once (the test suite's Virtuoso takes 5 connections)
 BULK_FILE_TRIPLES = 100_000  # triples per file of a bulk load (~18 MB; each request well under a query time limit)
 BULK_PARALLEL = 2  # files loaded at once: the store parses each on one core
-LOAD_ATTEMPTS = 3  # loads of the release into staging while the store holds fewer triples than VoID says
 
 
 class PushFailed(PledgegraphError):
@@ -79,7 +78,6 @@ class Pushed:
     metadata_triples: int
     seconds: float
     load: str  # "bulk" or "http": how the data reached the store
-    loads: int = 1  # times the data was loaded into staging before the store held all of it
 
 
 @dataclass
@@ -397,24 +395,16 @@ def push(
             "shared disk, with a folder this user can write in its DirsAllowed, and the login a DBA)"
         )
     staging = {graph: graph + "/staging", metadata_graph: metadata_graph + "/staging"}
-    # Virtuoso has answered a load as done while holding a few triples fewer than were sent (4 of
-    # 16,728, about 1 push in 4 with the machine loaded): the staging graph is counted before the swap
-    # and loaded again while short, so the live release is only ever replaced by a whole one.
-    loads = 0
-    while True:
-        loads += 1
-        if folder:
-            store.bulk_replace_graph(staging[graph], data, folder)
-        else:
-            store.replace_graph(staging[graph], data)
-        staged = store.count(staging[graph])
-        if staged == expected:
-            break
-        if loads == LOAD_ATTEMPTS:
-            raise PushFailed(
-                f"the store held {staged} triples in <{staging[graph]}> after each of {LOAD_ATTEMPTS} loads "
-                f"(VoID says {expected}); nothing was swapped, the live release is unchanged"
-            )
+    if folder:
+        store.bulk_replace_graph(staging[graph], data, folder)
+    else:
+        store.replace_graph(staging[graph], data)
+    staged = store.count(staging[graph])
+    if staged != expected:  # a short load is refused here, before it can replace the live release
+        raise PushFailed(
+            f"the store holds {staged} triples in <{staging[graph]}> after the load (VoID says {expected}); "
+            "nothing was swapped, the live release is unchanged"
+        )
     store.replace_graph(staging[metadata_graph], sorted(metadata, key=str))
     if folder:
         store.bulk_swap(staging)
@@ -423,6 +413,9 @@ def push(
         # then filling. As one logged transaction, DEFINE sql:log-enable 1, it stalled behind concurrent
         # readers until Virtuoso killed it after its 70 s limit: tests/test_push_virtuoso.py.)
         try:
+            # Virtuoso 7.2's MOVE over a graph holding the previous release loses a few triples both releases
+            # share, about 1 push in 4 at load average 8-10 (16,723 of 16,728; 1,020 of 1,401 metadata); the
+            # count below then refuses the push. Not fixed: DROP + ADD in one request lost them too.
             store.run_update(";\n".join(f"MOVE SILENT GRAPH <{s}> TO GRAPH <{g}>" for g, s in staging.items()))
         except PushFailed as e:
             if "SR325" not in str(e):
@@ -438,7 +431,7 @@ def push(
     got, got_meta = store.count(graph), store.count(metadata_graph)
     if got != expected or got_meta != len(metadata):
         raise PushFailed(
-            f"store holds {got} triples in <{graph}> (VoID says {expected}) and {got_meta} in "
-            f"<{metadata_graph}> (expected {len(metadata)})"
+            f"after the swap ({'bulk' if folder else 'http'} load) the store holds {got} triples in <{graph}> "
+            f"(VoID says {expected}) and {got_meta} in <{metadata_graph}> (expected {len(metadata)})"
         )
-    return Pushed(graph, metadata_graph, version, got, got_meta, round(seconds, 3), "bulk" if folder else "http", loads)
+    return Pushed(graph, metadata_graph, version, got, got_meta, round(seconds, 3), "bulk" if folder else "http")
