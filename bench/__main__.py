@@ -289,6 +289,14 @@ def deliver_rows(results: list[dict], row) -> None:
         ],
     )
     row(
+        "serve: `ASK {}` over HTTP, p50 (Virtuoso's): the cost of a request itself",
+        [
+            f"{cell(d, 'serve', 'ask', 'serve', 'p50_ms', fmt='{} ms')} "
+            f"({cell(d, 'serve', 'ask', 'virtuoso', 'p50_ms', fmt='{} ms')})"
+            for d in measured
+        ],
+    )
+    row(
         "serve: requests/s, 4 clients (cq02 / cq08)",
         [f"{d['serve']['rps_cheap']} / {d['serve']['rps_heavy']}" if d.get("serve") else "–" for d in measured],
     )

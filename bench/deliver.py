@@ -1,7 +1,8 @@
 """What comes after the build, measured on one bench size: `publish`, `push` into Virtuoso, `serve`.
 
-`python -m bench.deliver DIST WORK` (the runner calls `measure(dist, work, build_wall)`):
-- publish: `pledgegraph publish` of DIST as a fresh process (wall, CPU, peak memory, per entity);
+`python -m bench.deliver DIST WORK [--release RELEASE]` (the runner calls `measure(dist, work, timeout)`):
+- publish: `pledgegraph publish` of DIST as a fresh process (wall, CPU, peak memory, per entity), unless
+  `--release` names one already published from DIST (push and serve measured alone);
 - push: when Virtuoso is installed, the test suite's throwaway Virtuoso (scripts/virtuoso.sh, loopback)
   is started and the release pushed into it, in bulk (the store reads files written into its folder)
   and then over HTTP as to a remote store (`push` reports the load-and-swap seconds; triples/s);
@@ -129,19 +130,13 @@ def push(virtuoso: _Virtuoso, release: Path, graph: str) -> dict:
 
 def _library() -> list[tuple[str, str]]:
     """(name, the text Virtuoso gets: prefixes said, parameters bound at their defaults as VALUES)."""
-    import pyoxigraph as ox
-
     from pledgegraph.delivery.endpoint import store
     from pledgegraph.model.vocab import sparql_prologue
 
-    out = []
-    for example in store.examples(ROOT / "queries"):
-        bound = store.bindings(example, [])
-        text = sparql_prologue() + example.text
-        if bound:
-            text = store._values_in_where(text, {ox.Variable(k): store._term(v) for k, v in bound.items()})
-        out.append((example.name, text))
-    return out
+    return [
+        (example.name, store.bound_text(sparql_prologue() + example.text, store.bindings(example, [])))
+        for example in store.examples(ROOT / "queries")
+    ]
 
 
 def _summary(seconds: list[float]) -> dict:
@@ -176,6 +171,21 @@ def _throughput(url: str) -> float:
     return round(done[0] / (time.perf_counter() - start), 1)
 
 
+def _alternating(url_ours: str, url_theirs: str | None) -> dict:
+    """p50 and p99 of REPEAT requests to serve and to Virtuoso, alternating so both see the same machine load."""
+    times_ours: list[float] = []
+    times_theirs: list[float] = []
+    for _ in range(REPEAT):
+        times_ours.append(_timed_get(url_ours))
+        if url_theirs:
+            try:
+                times_theirs.append(_timed_get(url_theirs))
+            except OSError:
+                url_theirs = None  # Virtuoso refused or failed this query: no figure for it
+                times_theirs = []
+    return {"serve": _summary(times_ours), "virtuoso": _summary(times_theirs) if times_theirs else None}
+
+
 def serve(dist: Path, virtuoso: _Virtuoso | None, graph: str) -> dict:
     port = _free_port()
     ours = f"http://127.0.0.1:{port}/sparql"
@@ -202,31 +212,23 @@ def serve(dist: Path, virtuoso: _Virtuoso | None, graph: str) -> dict:
         except urllib.error.HTTPError:
             pass
         startup_entities = time.perf_counter() - start
-        queries = {}
-        for name, text in _library():
-            url_ours = ours + "?" + urllib.parse.urlencode({"name": name})
-            url_theirs = None
-            if virtuoso:
-                url_theirs = (
-                    virtuoso.url + "/sparql?" + urllib.parse.urlencode({"query": text, "default-graph-uri": graph})
-                )
-            times_ours, times_theirs = [], []
-            for _ in range(REPEAT):  # alternating, so both see the same machine load
-                times_ours.append(_timed_get(url_ours))
-                if url_theirs:
-                    try:
-                        times_theirs.append(_timed_get(url_theirs))
-                    except OSError:
-                        url_theirs = None  # Virtuoso refused or failed this query: no figure for it
-                        times_theirs = []
-            queries[name] = {
-                "serve": _summary(times_ours),
-                "virtuoso": _summary(times_theirs) if times_theirs else None,
-            }
+
+        def theirs(text: str) -> str | None:
+            if not virtuoso:
+                return None
+            return virtuoso.url + "/sparql?" + urllib.parse.urlencode({"query": text, "default-graph-uri": graph})
+
+        # the cost of a request itself: a query with nothing to look up, over a new connection as below
+        ask = _alternating(ours + "?" + urllib.parse.urlencode({"query": "ASK {}"}), theirs("ASK {}"))
+        queries = {
+            name: _alternating(ours + "?" + urllib.parse.urlencode({"name": name}), theirs(text))
+            for name, text in _library()
+        }
         both = [q for q in queries.values() if q["virtuoso"]]
         result = {
             "startup": round(startup, 3),
             "startup_entities": round(startup_entities, 3),
+            "ask": ask,
             "queries": queries,
             "geomean_p50_ms": _geomean([q["serve"]["p50_ms"] for q in queries.values()]),
             "max_p50_ms": max(q["serve"]["p50_ms"] for q in queries.values()),
@@ -247,9 +249,10 @@ def serve(dist: Path, virtuoso: _Virtuoso | None, graph: str) -> dict:
             proc.wait()
 
 
-def measure(dist: Path, work: Path, timeout: float, virtuoso: bool = True) -> dict:
+def measure(dist: Path, work: Path, timeout: float, virtuoso: bool = True, release: Path | None = None) -> dict:
+    """Publish DIST (unless `release`, a release already published from it, is given), push, serve."""
     work.mkdir(parents=True, exist_ok=True)
-    out: dict = {"publish": publish(dist, work, timeout)}
+    out: dict = {"publish": publish(dist, work, timeout) if release is None else {"release": str(release)}}
     if "release" not in out["publish"]:
         return out
     release = Path(out["publish"]["release"]).resolve()
@@ -264,4 +267,11 @@ def measure(dist: Path, work: Path, timeout: float, virtuoso: bool = True) -> di
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(Path(sys.argv[1]), Path(sys.argv[2]), 3600), indent=1))
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("dist", type=Path, help="a build's output")
+    parser.add_argument("work", type=Path, help="a folder for the release, Virtuoso's files")
+    parser.add_argument("--release", type=Path, help="a release already published from DIST: publish is not run")
+    a = parser.parse_args()
+    print(json.dumps(measure(a.dist, a.work, 3600, release=a.release), indent=1))

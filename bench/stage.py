@@ -35,10 +35,6 @@ class _Timer:
         return value
 
 
-def query_files() -> list[Path]:
-    return sorted((ROOT / "queries").glob("*.rq")) + sorted((ROOT / "bench" / "queries").glob("*.rq"))
-
-
 def ours(data: Path) -> dict:
     """Each stage of our pipeline, timed on its own."""
     from pledgegraph.pipeline import ontology_html, ontology_triples, write_graph_files
@@ -72,10 +68,14 @@ def ours(data: Path) -> dict:
         _, writes = write_graph_files(Path(out), built, inferred, ontology_triples(s), s)
     t.timings.update(writes)
     t("document ontology", ontology_html, s)
+    from pledgegraph.delivery.endpoint.store import bindings, bound_text, examples
     from pledgegraph.model.vocab import sparql_prologue
 
-    for q in query_files():  # the query library's files rely on the shared prefixes, as `serve` does
-        t(f"query {q.stem}", lambda q=q: list(store.query(sparql_prologue() + q.read_text())))
+    # The query library's files rely on the shared prefixes, and their parameters are bound at their
+    # defaults, as `serve` and `pledgegraph query --name` do.
+    for example in examples(ROOT / "queries") + examples(ROOT / "bench" / "queries"):
+        text = bound_text(sparql_prologue() + example.text, bindings(example, [], s.base))
+        t(f"query {example.name}", lambda text=text: list(store.query(text)))
     return {"timings": t.timings, "triples": len(built), "inferred": len(inferred), "conforms": report.conforms}
 
 

@@ -502,3 +502,43 @@ def test_query_workers_never_answer_from_an_earlier_build_of_the_same_directory(
         assert json.loads(pool.run(ask, formats)[1])["boolean"] is True
     with QueryPool(dist, workers=1, heavy=1) as pool:
         assert json.loads(pool.run(ask, formats)[1])["boolean"] is False
+
+
+def test_a_worker_memory_cap_is_room_for_queries_beyond_the_store_it_holds(dist):
+    """`memory_mb` is what a query may take on top of the loaded store, so the cap grows with the data (an
+    absolute 64 MB would leave a worker holding the store no room at all): a query answers, one needing far
+    more than that fails alone in its worker, and the pool answers again after it."""
+    from pledgegraph.delivery.endpoint.workers import QueryPool
+    from pledgegraph.errors import QueryError
+
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    formats = {"table": "json", "graph": None}
+    with QueryPool(dist, workers=1, heavy=1, memory_mb=64, timeout=60) as pool:
+        triples = int(json.loads(pool.run(count, formats)[1])["results"]["bindings"][0]["n"]["value"])
+        assert triples > 10_000
+        with pytest.raises(QueryError):  # a string of every object, once per triple: gigabytes
+            pool.run("SELECT (GROUP_CONCAT(STR(?o)) AS ?all) WHERE { ?s ?p ?o . ?a ?b ?c }", formats)
+        assert int(json.loads(pool.run(count, formats)[1])["results"]["bindings"][0]["n"]["value"]) == triples
+
+
+def test_record_subgraph_finds_every_node_below_every_record(dist):
+    """The library's `record-subgraph`, however it finds them (a walk along the links joining a record's own
+    nodes would be faster than its FILTER on every subject's IRI): for every entity of the shipped build it
+    must give exactly the triples whose subject is the record or below its IRI."""
+    from pledgegraph.delivery.release.pages import entity_iris
+    from pledgegraph.model.iris import entity_of
+
+    loaded = store.load(dist)
+    example = store.example(ROOT / "queries", "record-subgraph")
+    query = store.check_query(example.text, loaded.graph_iris)
+    below: dict[str, set] = {}
+    entities = entity_iris(loaded.store, loaded.base)
+    for graph in loaded.default_graphs():
+        for q in loaded.store.quads_for_pattern(None, None, None, graph):
+            record = entity_of(q.subject.value, loaded.base)
+            if record in entities:
+                below.setdefault(record, set()).add(ox.Triple(q.subject, q.predicate, q.object))
+    assert len(below) == len(entities) > 200
+    for iri in sorted(entities):
+        answer = store.execute(loaded, query, bindings={"record": f"<{iri}>"})
+        assert set(answer.triples) == below[iri], iri

@@ -837,11 +837,11 @@ def serve(host, port, workers, timeout, max_rows, max_answer_mb, dist):
     limit and a row cap. Every entity IRI dereferences to HTML, Turtle, JSON-LD or N-Triples by
     Accept header or suffix (.html, .ttl, .jsonld, .nt).
     """
-    from pledgegraph.delivery.endpoint.serve import SERVER_MEMORY_MB, make_server
+    from pledgegraph.delivery.endpoint.serve import make_server, server_memory_mb
     from pledgegraph.system import limit_memory
 
     settings = _settings(None, dist)
-    limit_memory(SERVER_MEMORY_MB)
+    limit_memory(server_memory_mb(settings.out_dir))
     try:
         server = make_server(
             settings.out_dir,

@@ -63,6 +63,15 @@ def exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
+def address_space_mb() -> int:
+    """This process's address space now (VmSize, what RLIMIT_AS bounds), in MiB; 0 where /proc cannot say."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE") // (1024 * 1024)
+
+
 def limit_memory(megabytes: int, *, for_good: bool = False) -> None:
     """Cap this process's address space: the soft limit (within the hard one), or with `for_good`
     both, so nothing running in the process can raise it again (query workers)."""

@@ -72,7 +72,10 @@ BACKLOG = 1024  # connections the kernel queues before we accept them
 HEADER_SECONDS = 10.0  # from connection open (or the last answer) to complete headers
 BODY_SECONDS = 10.0  # to receive a request body
 SEND_SECONDS = 30.0  # to write an answer out
-SERVER_MEMORY_MB = 2048  # address space of the server process (`pledgegraph serve`), as for each worker
+SERVER_MEMORY_MB = 2048  # address space of the server process beyond its data (`server_memory_mb`)
+# The server's own copy of the store and its entity descriptions (Python objects) take 13-22 bytes of address
+# space per byte of the build's TriG (100k: 13 MiB of TriG, ~300 MiB; 1M: 128 MiB, 1.73 GiB; docs/performance.md).
+SERVER_MB_PER_TRIG_MB = 24
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS_NS = "http://www.w3.org/ns/formats/"
 VOID = PREFIXES["void"]
@@ -133,6 +136,18 @@ _HTML_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
+
+
+def server_memory_mb(dist: Path) -> int:
+    """The address-space cap of the `pledgegraph serve` process for the build in `dist`: SERVER_MEMORY_MB for
+    requests, plus what the data takes in it (sized from the build's TriG, before anything is loaded)."""
+    from pledgegraph.delivery.endpoint.store import DATASET_FILE
+
+    try:
+        trig_mb = (Path(dist) / DATASET_FILE).stat().st_size / (1024 * 1024)
+    except OSError:
+        trig_mb = 0  # no build: serve fails on that with its own message
+    return SERVER_MEMORY_MB + round(SERVER_MB_PER_TRIG_MB * trig_mb)
 
 
 class HttpError(Exception):
@@ -332,7 +347,13 @@ class App:
         # without waiting for them (at 100k they take 5 s); entity pages and VoID wait for them (`_described`).
         with ThreadPoolExecutor(1, thread_name_prefix="pledgegraph-start") as starter:
             starting = starter.submit(
-                QueryPool, dist, workers=workers, timeout=timeout, max_rows=max_rows, max_bytes=max_answer
+                QueryPool,
+                dist,
+                workers=workers,
+                timeout=timeout,
+                max_rows=max_rows,
+                max_bytes=max_answer,
+                queries_dir=queries_dir,
             )
             try:
                 self.loaded = load(dist)

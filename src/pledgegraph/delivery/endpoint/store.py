@@ -513,6 +513,14 @@ def execute(
     return Answer(query.form or "construct", triples=sorted(set(triples), key=str))
 
 
+def bound_text(text: str, bindings: dict[str, str]) -> str:
+    """`text` with `bindings` (variable -> term in N-Triples syntax, as `bindings` makes them) in a VALUES
+    block opening its WHERE clause, as `execute` pre-binds parameters: the text to give another store
+    (Virtuoso) or an in-process run for the same answer. A library query run with its parameters unbound
+    answers another question (every organization, every date), and costs accordingly."""
+    return _values_in_where(text, {ox.Variable(k): _term(v) for k, v in bindings.items()}) if bindings else text
+
+
 def _values_in_where(text: str, bound: dict) -> str:
     """The query with a VALUES block opening its WHERE clause: the same bindings, seen by every
     pattern and FILTER of that group, for variables the query does not project."""

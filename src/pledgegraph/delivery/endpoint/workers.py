@@ -48,7 +48,8 @@ class QueryPool:
     """`workers` normal + `heavy` low-priority processes, each with its own copy of the store from `dist`.
 
     `timeout` bounds each query (seconds); `max_rows` and `max_bytes` bound each answer;
-    `memory_mb` bounds each worker's address space. `run` raises QueryTimeout, TooLarge,
+    `memory_mb` bounds each worker's address space beyond the store it holds (so the cap grows with
+    the data). `run` raises QueryTimeout, TooLarge,
     QuerySyntaxError, QueryRefused, NotAcceptable, QueryError, or Busy when no worker frees up
     within `queue_wait` seconds (by default several query time limits, so a burst of queries
     delays others instead of failing them) or every heavy slot is taken.
@@ -66,6 +67,7 @@ class QueryPool:
         memory_mb: int = 2048,
         queue_wait: float | None = None,
         cheap_seconds: float = 1.0,
+        queries_dir: Path | None = None,
     ):
         self.dist, self.timeout, self.max_rows, self.memory_mb = Path(dist), timeout, max_rows, memory_mb
         self.max_bytes = max_bytes
@@ -87,7 +89,7 @@ class QueryPool:
                 "pledgegraph.delivery.endpoint.zygote",
             ]
         )
-        zygote.start_fork_server(self.dist)
+        zygote.start_fork_server(self.dist, queries_dir)
         self._closed = False
         self.respawn_error: Exception | None = None
         self._cond = threading.Condition()
@@ -358,15 +360,16 @@ def _worker_main(conn, dist: str, max_rows, memory_mb: int, low: bool) -> None:
         store,  # in the child only: the parent need not import Oxigraph's query side
     )
 
-    system.limit_memory(memory_mb, for_good=True)
     sandboxed = system.forbid_network()
     try:
-        loaded = zygote.loaded_for(Path(dist))
+        loaded, library = zygote.loaded_for(Path(dist))
     except errors.PledgegraphError as e:
         conn.send(("failed", type(e).__name__, str(e)))
         return
+    # `memory_mb` for the queries, beyond the store the worker holds (shared with the fork server until written)
+    system.limit_memory(system.address_space_mb() + memory_mb, for_good=True)
     store.check_query("ASK {}", loaded.graph_iris)  # load the parser now, not in the first query's time
-    checked: OrderedDict[str, object] = OrderedDict()
+    checked: OrderedDict[str, object] = OrderedDict(library)  # the library's texts, checked by the fork server
     conn.send(("ready", sandboxed))
     while True:
         try:
