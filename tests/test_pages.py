@@ -9,7 +9,7 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import settings_for
-from pledgegraph.delivery.release.pages import entity_iris, render_entity, render_index
+from pledgegraph.delivery.release.pages import _Summary, entity_iris, render_entity, render_index
 from pledgegraph.model.iris import segment_and_slug
 from pledgegraph.pipeline import ontology_triples
 
@@ -160,3 +160,13 @@ def test_the_changes_page_names_entities_and_says_which_facts_changed(shipped, s
     assert "Islamic State – Caucasus Province" in text and link(org) in hrefs and BASE not in text
     assert "founding date › date as stated: “2015-06-23” → “2015-06-24”" in text
     assert "alternative label: added “ISCP”" in text
+
+
+@pytest.mark.parametrize("seen_from", ["a", "b", "c", "d", "absent"])
+def test_a_summary_line_without_one_entity_is_the_other_bits_joined(seen_from):
+    """The related-record line drops every bit about the page's own entity, wherever they lie (first,
+    last, repeated, side by side), and reads as if those bits had never been there."""
+    bits = [("a", "x: A"), ("b", "y: B"), ("b", "z: B"), ("c", "w: C"), ("a", "v: A"), ("d", "1999")]
+    expected = " · ".join(bit for o, bit in bits if o != seen_from)
+    assert _Summary(bits).without(seen_from) == expected
+    assert _Summary([]).without(seen_from) == ""

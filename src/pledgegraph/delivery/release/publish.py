@@ -33,6 +33,7 @@ from pledgegraph.delivery.release import catalog, describe, figures, jsonld, pag
 from pledgegraph.delivery.release import changeset as changes
 from pledgegraph.delivery.release.catalog import DatasetInfo
 from pledgegraph.errors import ReleaseRefused, UnusableInput
+from pledgegraph.gcpause import paused_gc
 from pledgegraph.model import iris, schema
 from pledgegraph.model.vocab import DCAT, DCTERMS, FOAF, OWL, PG, PGV
 
@@ -243,6 +244,7 @@ def _point_latest(outdir: Path) -> str:
 # -- the release --------------------------------------------------------------------------------
 
 
+@paused_gc()  # millions of terms and index entries, no cycles; a forked child that collected would copy pages
 def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
     """Write `outdir/<version>/` from the build output in `dist`, then point `latest` at the newest.
 
