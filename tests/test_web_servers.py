@@ -302,4 +302,11 @@ def test_files_carry_validators_answer_304_and_gzip(server, path):
         assert "accept-encoding" in zipped["vary"].lower()
         assert _get(server, path, None, Accept_Encoding="gzip", If_None_Match=zipped["etag"])[0] == 304
     status, head, nothing = _get(server, path, None, method="HEAD")
-    assert status == 200 and nothing == b"" and head["etag"] == headers["etag"]
+    # Weak comparison (RFC 9110 8.8.3.2): Apache marks a file's ETag weak while the file is under a
+    # second old, so a GET and the HEAD after it may straddle that second with the same tag.
+    assert status == 200 and nothing == b"" and _opaque(head["etag"]) == _opaque(headers["etag"])
+
+
+def _opaque(etag: str) -> str:
+    """An entity tag without its weakness flag, for the weak comparison of RFC 9110."""
+    return etag.removeprefix("W/")
