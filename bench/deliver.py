@@ -121,7 +121,7 @@ def push(virtuoso: _Virtuoso, release: Path, graph: str) -> dict:
         start = time.perf_counter()
         pushed = push_release(store, release, graph=into, load=load)
         wall = time.perf_counter() - start
-        out[load] = {"load_and_swap": pushed.seconds, "wall": round(wall, 3)}
+        out[load] = {"load_and_swap": pushed.seconds, "wall": round(wall, 3), "steps": pushed.steps}
         out[load]["triples_per_s"] = round(pushed.triples / pushed.seconds)
         out["triples"] = pushed.triples
     store.run_update(f"DROP SILENT GRAPH <{graph}/over-http>")  # serve is compared on one copy

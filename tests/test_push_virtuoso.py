@@ -85,19 +85,13 @@ def test_push_twice_replaces_the_release_and_answers_competency_questions(
     monkeypatch.delenv("PLEDGEGRAPH_STORE_USER", raising=False)
     monkeypatch.setenv("NETRC", str(netrc))
     first = push(_store(virtuoso), outdir / "0.1.0", graph=graph)  # auto: the store reads its own folder
-    assert first.version == "0.1.0" and first.triples > 1000 and first.load == "bulk"
+    assert first.version == "0.1.0" and first.triples > 1000 and first.load == "bulk" and first.direct  # empty before
     # second push: credentials from the environment; replaces the first in the same graph
     monkeypatch.setenv("NETRC", str(tmp_path / "none"))
     monkeypatch.setenv("PLEDGEGRAPH_STORE_USER", "dba")
     monkeypatch.setenv("PLEDGEGRAPH_STORE_PASSWORD", "dba")
-    try:
-        second = push(_store(virtuoso), outdir / "latest", graph=graph, load="http")  # over the bulk-loaded one
-    except PushFailed as e:
-        # Virtuoso 7.2's MOVE over the previous release loses a few shared triples about 1 push in 4 under
-        # load (push.py); push must then refuse loudly, as here. The loss itself is not fixed: an expected
-        # failure, so the report shows it instead of the suite failing at random.
-        assert "after the swap (http load) the store holds" in str(e) and "VoID says" in str(e)
-        pytest.xfail(f"Virtuoso 7.2 lost triples in MOVE; push refused: {e}")
+    # over the bulk-loaded one: the triples both releases share stay (Virtuoso 7.2's MOVE lost some, 1 push in 4)
+    second = push(_store(virtuoso), outdir / "latest", graph=graph, load="http")
     print(f"push: {second.triples} data + {second.metadata_triples} metadata triples, load + swap {second.seconds}s")
     assert second.version == "0.2.0" and second.load == "http"
     anonymous = Store(virtuoso + "/sparql")  # the public, read-only endpoint
@@ -186,21 +180,27 @@ def test_a_push_under_concurrent_readers_replaces_the_release(virtuoso, release,
     finally:
         pushing.clear()
         thread.join()
-    # What readers saw is printed, not asserted: Virtuoso 7.2's read-committed readers see the swap
-    # transaction's uncommitted rows (seen: 41,728 of 46,728 new; 16,720 of 16,728 old), so no swap
-    # is atomic to them (docs/publishing.md). The window is the swap; the load goes to staging.
+    # Virtuoso 7.2's read-committed readers see a swap's uncommitted rows, so no swap is atomic to them
+    # (docs/publishing.md). In bulk (COPY) they saw fewer than either release (16,720 of 16,728 old, 41,728
+    # of 46,728 new): printed, not asserted. Over HTTP (insert what is new, then delete what is gone) the
+    # triples the two releases share never leave, so every reader sees at least the old release, at most
+    # the new one (here a superset of the old).
     print(f"{load}: {new.triples} triples in {new.seconds}s; {len(seen)} reads saw {sorted(set(seen))}; {refused}")
-    assert new.load == load and new.triples == old.triples + 5_000 and len(seen) >= 3
+    assert new.load == load and new.triples == old.triples + 5_000 and len(seen) >= 3 and not new.direct
+    if load == "http":
+        assert all(old.triples <= n <= new.triples for n in seen), sorted(set(seen))
     assert reader.count(graph) == new.triples and reader.count(graph + "/staging") == 0
 
 
-def test_a_bulk_load_that_fails_leaves_the_previous_release(virtuoso, release, tmp_path, monkeypatch):
+@pytest.mark.parametrize("before", ["a release", "nothing"])
+def test_a_bulk_load_that_fails_leaves_the_previous_release(virtuoso, release, tmp_path, monkeypatch, before):
+    """Over a release (loaded into staging) or into an empty graph (loaded straight into it, dropped again)."""
     import pledgegraph.delivery.push as push_module
 
     monkeypatch.setenv("PLEDGEGRAPH_STORE_USER", "dba")
     monkeypatch.setenv("PLEDGEGRAPH_STORE_PASSWORD", "dba")
-    graph = BASE + "graph/release/failing"
-    old = push(_store(virtuoso), release, graph=graph, load="bulk")
+    graph = BASE + "graph/release/failing-over-" + before.replace(" ", "-")
+    old = push(_store(virtuoso), release, graph=graph, load="bulk").triples if before == "a release" else 0
     serialize = push_module.ox.serialize
 
     def damaged(triples, path, **kw):  # the store finds a line it cannot parse in the last file it reads
@@ -213,7 +213,7 @@ def test_a_bulk_load_that_fails_leaves_the_previous_release(virtuoso, release, t
     monkeypatch.setattr(push_module.ox, "serialize", damaged)
     with pytest.raises(PushFailed, match="HTTP 500"):
         push(_store(virtuoso), _bigger(release, tmp_path, 25_000), graph=graph, load="bulk")
-    assert Store(virtuoso + "/sparql").count(graph) == old.triples
+    assert Store(virtuoso + "/sparql").count(graph) == old
     store = _store(virtuoso)
     folder = store.bulk_folder(store.virtuoso_folders() or [])  # the Virtuoso's own folder, in its DirsAllowed
     assert folder and not list(folder.glob(".pledgegraph-*"))  # the files written for it are gone
@@ -330,6 +330,6 @@ def test_a_swap_above_the_transaction_limit_names_the_setting_and_leaves_the_pre
     graph = BASE + "graph/release/limited"
     with _virtuoso(tmp_path / "db", VIRTUOSO_AFTER_IMAGE_BYTES="1000000") as url:
         old = push(_store(url), release, graph=graph, load="bulk")  # the bulk swap is not logged: no limit
-        with pytest.raises(PushFailed, match=r"(?s)SR325.*TransactionAfterImageLimit.*live release is unchanged"):
+        with pytest.raises(PushFailed, match=r"(?s)SR(325|171).*TransactionAfterImageLimit.*live release is unchanged"):
             push(_store(url), _bigger(release, tmp_path, 50_000), graph=graph, load="http")
         assert Store(url + "/sparql").count(graph) == old.triples

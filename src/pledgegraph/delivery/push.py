@@ -1,11 +1,12 @@
-"""Load a published release into a SPARQL 1.1 store, replace it atomically, and check the count.
+"""Load a published release into a SPARQL 1.1 store, replace the previous one, and check the count.
 
 The release's data goes into one named graph per release (`<base>graph/release/<version>` unless
 told otherwise), its VoID and DCAT into the metadata graph `<base>graph/metadata`. Each is first
-written to a staging graph, then a single SPARQL Update request moves both staging graphs over the
-live ones, so a failure before it leaves the previous release. (Whether readers can see the swap half
-done is the store's isolation: Virtuoso 7.2's readers can, see docs/publishing.md.)
-Finally the store's triple counts are compared with VoID.
+written to a staging graph and counted, so a failed or short load leaves the previous release; only
+then is the live graph made equal to it (over HTTP: insert what is new, delete what is gone; in bulk:
+one `COPY` transaction). (Whether readers can see the swap half done is the store's isolation:
+Virtuoso 7.2's readers can, see docs/publishing.md.) A bulk load into an empty live graph goes
+straight into it. Finally the store's triple counts are compared with VoID.
 
 The data reaches its staging graph one of two ways (`load`):
 - over HTTP, to any SPARQL 1.1 store: Graph Store HTTP Protocol PUT and POSTs in chunks, or SPARQL
@@ -14,7 +15,7 @@ The data reaches its staging graph one of two ways (`load`):
   disk): the triples are written as N-Triples files into a folder of its `DirsAllowed`, and its own
   Turtle loader (`DB.DBA.TTLP_MT`, unlogged as its bulk loader runs it) reads them, two at once;
   the swap is then one transaction without a log (`COPY`), the staging graph is dropped, and a
-  checkpoint makes the whole load durable (an unlogged load is lost in a crash until then). 1.8–2.7×
+  checkpoint makes the whole load durable (an unlogged load is lost in a crash until then). 2-4x
   the speed of HTTP on this machine (docs/performance.md). `auto` takes it when the store proves it
   can read a probe file written here, HTTP otherwise.
 
@@ -33,6 +34,7 @@ pyoxigraph, so a tampered line can only fail to parse, never become SPARQL.
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import hashlib
 import json
@@ -46,6 +48,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +81,8 @@ class Pushed:
     metadata_triples: int
     seconds: float
     load: str  # "bulk" or "http": how the data reached the store
+    steps: dict[str, float]  # seconds of each step of `seconds` (load, metadata, swap; bulk: copy, drop, checkpoint)
+    direct: bool  # loaded straight into the live graph (bulk, when it was empty), no swap of the data
 
 
 @dataclass
@@ -168,6 +173,26 @@ class Store:
             chunk = "\n".join(lines[start : start + INSERT_CHUNK])
             self.run_update(f"INSERT DATA {{ GRAPH <{graph}> {{\n{chunk}\n}} }}")
 
+    def swap(self, staging: dict[str, str]) -> None:
+        """Make each live graph hold exactly its staging graph's triples by changing only those that differ
+        (insert what the new release adds, then delete what it lacks), then drop the staging graphs.
+
+        Not `MOVE`, `COPY` or `DROP` + `ADD`: on Virtuoso 7.2 each deletes and re-inserts the triples both
+        releases share within one request, and under load it lost some of them for good (29 of 60 swaps;
+        this one: none of 60, docs/performance.md "Push, round 3"). Here no triple is both deleted and
+        inserted; inserting first means a refused insert leaves the old release and a swap cut off after
+        it leaves both releases' triples (pushing again completes it), never fewer."""
+        self.run_update(
+            ";\n".join(
+                f"INSERT {{ GRAPH <{g}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{s}> {{ ?s ?p ?o }} "
+                f"FILTER NOT EXISTS {{ GRAPH <{g}> {{ ?s ?p ?o }} }} }};\n"
+                f"DELETE {{ GRAPH <{g}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} "
+                f"FILTER NOT EXISTS {{ GRAPH <{s}> {{ ?s ?p ?o }} }} }}"
+                for g, s in staging.items()
+            )
+        )
+        self.run_update(";\n".join(f"DROP SILENT GRAPH <{s}>" for s in staging.values()))
+
     def virtuoso_folders(self) -> list[Path] | None:
         """The absolute folders of the store's `DirsAllowed` when it is a Virtuoso that runs its own
         functions for this login (a DBA), else None (any other store, or a login without the right)."""
@@ -200,22 +225,24 @@ class Store:
                 return folder
         return None
 
-    def bulk_replace_graph(self, graph: str, triples: list[ox.Triple], folder: Path) -> None:
+    def bulk_replace_graph(self, graph: str, triples: list[ox.Triple], folder: Path, steps: dict[str, float]) -> None:
         """Make `graph` hold exactly these triples through the store's own loader, reading N-Triples
         files written by pyoxigraph into `folder` (see bulk_folder); the files are removed after."""
         # A blank node is one node only within one parse: every triple naming one goes to the first file.
-        triples = sorted(
-            triples, key=lambda t: not (isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode))
-        )
         with tempfile.TemporaryDirectory(dir=folder, prefix=".pledgegraph-push-") as tmp:
             os.chmod(tmp, 0o755)  # the store may run as another user
             files = []
-            for start in range(0, len(triples), BULK_FILE_TRIPLES):
-                path = Path(tmp) / f"{len(files):05d}.nt"
-                ox.serialize(triples[start : start + BULK_FILE_TRIPLES], str(path), format=ox.RdfFormat.N_TRIPLES)
-                path.chmod(0o644)
-                files.append(path)
-            self.run_update(f"DEFINE sql:log-enable 2 DROP SILENT GRAPH <{graph}>")  # a staging graph: no log
+            with _timed(steps, "files"):
+                triples = sorted(
+                    triples,
+                    key=lambda t: not (isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode)),
+                )
+                for start in range(0, len(triples), BULK_FILE_TRIPLES):
+                    path = Path(tmp) / f"{len(files):05d}.nt"
+                    ox.serialize(triples[start : start + BULK_FILE_TRIPLES], str(path), format=ox.RdfFormat.N_TRIPLES)
+                    path.chmod(0o644)
+                    files.append(path)
+            self.run_update(f"DEFINE sql:log-enable 2 DROP SILENT GRAPH <{graph}>")  # staging, or empty: no log
 
             def load(path: Path) -> None:  # TTLP_MT(text, base, graph, flags, log mode 2 (none, autocommit), threads)
                 self.select(
@@ -233,15 +260,31 @@ class Store:
                     for waiting in loads:
                         waiting.cancel()  # after a refusal, the files not yet sent stay unsent
 
-    def bulk_swap(self, staging: dict[str, str]) -> None:
+    def bulk_swap(self, staging: dict[str, str], steps: dict[str, float]) -> None:
         """Copy each staging graph over its live graph in one transaction (without a log: it is made
-        durable by the checkpoint that every unlogged load needs), then drop the staging graphs."""
-        self.run_update(
-            "DEFINE sql:log-enable 0\n"
-            + ";\n".join(f"COPY SILENT GRAPH <{s}> TO GRAPH <{g}>" for g, s in staging.items())
-        )
-        self.run_update("DEFINE sql:log-enable 2\n" + ";\n".join(f"DROP SILENT GRAPH <{s}>" for s in staging.values()))
-        self.select("SELECT (bif:exec('checkpoint') AS ?done) {}", privileged=True)
+        durable by the checkpoint that every unlogged load needs), then drop the staging graphs.
+        (Unlike the HTTP path's MOVE, this transaction never lost a shared triple: docs/performance.md.)"""
+        with _timed(steps, "copy"):
+            self.run_update(
+                "DEFINE sql:log-enable 0\n"
+                + ";\n".join(f"COPY SILENT GRAPH <{s}> TO GRAPH <{g}>" for g, s in staging.items())
+            )
+        with _timed(steps, "drop"):
+            self.run_update(
+                "DEFINE sql:log-enable 2\n" + ";\n".join(f"DROP SILENT GRAPH <{s}>" for s in staging.values())
+            )
+        with _timed(steps, "checkpoint"):
+            self.select("SELECT (bif:exec('checkpoint') AS ?done) {}", privileged=True)
+
+
+@contextlib.contextmanager
+def _timed(steps: dict[str, float], name: str) -> Iterator[None]:
+    """Add the seconds the block takes to `steps[name]`."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        steps[name] = round(steps.get(name, 0) + time.perf_counter() - start, 3)
 
 
 def _literal(text: str) -> str:
@@ -366,7 +409,7 @@ def _release_data(release: Path) -> list[ox.Triple]:
 def push(
     store: Store, release: Path, graph: str | None = None, release_url: str | None = None, load: str = "auto"
 ) -> Pushed:
-    """Load `release` into `store` (`load`: one of PUSH_LOADS), swap it in atomically, check counts against VoID."""
+    """Load `release` into `store` (`load`: one of PUSH_LOADS), swap it in, check counts against VoID."""
     if load not in PUSH_LOADS:
         raise UnusableInput(f"load must be one of {', '.join(PUSH_LOADS)}, not {load!r}")
     release = Path(release).resolve()
@@ -394,38 +437,54 @@ def push(
             "--load bulk: the store does not read files written here (it must be Virtuoso, on this machine or a "
             "shared disk, with a folder this user can write in its DirsAllowed, and the login a DBA)"
         )
+    steps: dict[str, float] = {}
     staging = {graph: graph + "/staging", metadata_graph: metadata_graph + "/staging"}
-    if folder:
-        store.bulk_replace_graph(staging[graph], data, folder)
-    else:
-        store.replace_graph(staging[graph], data)
-    staged = store.count(staging[graph])
-    if staged != expected:  # a short load is refused here, before it can replace the live release
-        raise PushFailed(
-            f"the store holds {staged} triples in <{staging[graph]}> after the load (VoID says {expected}); "
-            "nothing was swapped, the live release is unchanged"
-        )
-    store.replace_graph(staging[metadata_graph], sorted(metadata, key=str))
-    if folder:
-        store.bulk_swap(staging)
-    else:
-        # Plain SPARQL for any store. (Virtuoso commits it row by row: its readers saw the live graph empty,
-        # then filling. As one logged transaction, DEFINE sql:log-enable 1, it stalled behind concurrent
-        # readers until Virtuoso killed it after its 70 s limit: tests/test_push_virtuoso.py.)
+    # In bulk, an empty live graph is loaded straight into: no copy of the release to make and drop
+    # (a third of the bulk push's time). Readers see it fill, as they see a swap's rows (docs/publishing.md);
+    # the metadata graph names it only once it is counted whole, and a load refused is dropped again.
+    direct = bool(folder) and store.count(graph) == 0
+    loaded = graph if direct else staging[graph]
+    with _timed(steps, "load"):
         try:
-            # Virtuoso 7.2's MOVE over a graph holding the previous release loses a few triples both releases
-            # share, about 1 push in 4 at load average 8-10 (16,723 of 16,728; 1,020 of 1,401 metadata); the
-            # count below then refuses the push. Not fixed: DROP + ADD in one request lost them too.
-            store.run_update(";\n".join(f"MOVE SILENT GRAPH <{s}> TO GRAPH <{g}>" for g, s in staging.items()))
+            if folder:
+                store.bulk_replace_graph(loaded, data, folder, steps)
+            else:
+                store.replace_graph(loaded, data)
+            staged = store.count(loaded)
+            if staged != expected:  # a short load is refused here, before it can replace the live release
+                raise PushFailed(
+                    f"the store holds {staged} triples in <{loaded}> after the load (VoID says {expected}); "
+                    "nothing was swapped, the live release is unchanged"
+                )
+        except PushFailed:
+            if direct:
+                store.run_update(f"DEFINE sql:log-enable 2 DROP SILENT GRAPH <{graph}>")  # empty again, as it was
+            raise
+    if direct:
+        del staging[graph]
+    with _timed(steps, "metadata"):
+        store.replace_graph(staging[metadata_graph], sorted(metadata, key=str))
+    if folder:
+        store.bulk_swap(staging, steps)
+    else:
+        # Plain SPARQL for any store. (Virtuoso commits it row by row: readers see the triples the releases
+        # share throughout, the old ones go and the new ones come. As one logged transaction, DEFINE
+        # sql:log-enable 1, a MOVE stalled behind concurrent readers until Virtuoso killed it after its 70 s
+        # limit: tests/test_push_virtuoso.py.)
+        try:
+            with _timed(steps, "swap"):
+                store.swap(staging)
         except PushFailed as e:
-            if "SR325" not in str(e):
+            if "SR325" not in str(e) and "SR171" not in str(e):
                 raise
             raise PushFailed(
-                f"{e}\nThe store refused the swap: one transaction replacing {expected} triples is above Virtuoso's "
-                "TransactionAfterImageLimit ([Parameters] in virtuoso.ini; its default, 50 MB, stops short of a "
-                "million-triple release: 30-60 bytes a triple). Raise it (scripts/virtuoso.sh: "
-                "VIRTUOSO_AFTER_IMAGE_BYTES) and push again, or use --load bulk where the store can read files "
-                "written here. The live release is unchanged."
+                f"{e}\nThe store aborted the swap: its insert of what the new release adds is one transaction, "
+                "and Virtuoso aborts one whose log after-image is above TransactionAfterImageLimit (SR325; with a "
+                "small limit also reported as SR171, timed out) or that runs past MaxQueryExecutionTime + 10 s "
+                "(SR171). Its default after-image limit, 50 MB, stops short of a million-triple release (30-60 "
+                "bytes a triple): raise them ([Parameters] and [SPARQL] in virtuoso.ini; scripts/virtuoso.sh: "
+                "VIRTUOSO_AFTER_IMAGE_BYTES, VIRTUOSO_QUERY_SECONDS) and push again, or use --load bulk where the "
+                "store can read files written here. The live release is unchanged."
             ) from None
     seconds = time.perf_counter() - start
     got, got_meta = store.count(graph), store.count(metadata_graph)
@@ -434,4 +493,6 @@ def push(
             f"after the swap ({'bulk' if folder else 'http'} load) the store holds {got} triples in <{graph}> "
             f"(VoID says {expected}) and {got_meta} in <{metadata_graph}> (expected {len(metadata)})"
         )
-    return Pushed(graph, metadata_graph, version, got, got_meta, round(seconds, 3), "bulk" if folder else "http")
+    return Pushed(
+        graph, metadata_graph, version, got, got_meta, round(seconds, 3), "bulk" if folder else "http", steps, direct
+    )
