@@ -158,6 +158,7 @@ def test_a_push_under_concurrent_readers_replaces_the_release(virtuoso, release,
     monkeypatch.setenv("PLEDGEGRAPH_STORE_PASSWORD", "dba")
     graph = BASE + "graph/release/readers-" + load
     old = push(_store(virtuoso), release, graph=graph, load=load)
+    assert old.direct  # into an empty graph
     bigger = _bigger(release, tmp_path, 5_000)
     reader = Store(virtuoso + "/sparql")  # anonymous, as the public reads
     seen: list[int] = []

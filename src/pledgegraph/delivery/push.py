@@ -82,7 +82,7 @@ class Pushed:
     seconds: float
     load: str  # "bulk" or "http": how the data reached the store
     steps: dict[str, float]  # seconds of each step of `seconds` (load, metadata, swap; bulk: copy, drop, checkpoint)
-    direct: bool  # loaded straight into the live graph (bulk, when it was empty), no swap of the data
+    direct: bool  # loaded straight into the live graph (it was empty): no swap of the data
 
 
 @dataclass
@@ -439,10 +439,10 @@ def push(
         )
     steps: dict[str, float] = {}
     staging = {graph: graph + "/staging", metadata_graph: metadata_graph + "/staging"}
-    # In bulk, an empty live graph is loaded straight into: no copy of the release to make and drop
-    # (a third of the bulk push's time). Readers see it fill, as they see a swap's rows (docs/publishing.md);
-    # the metadata graph names it only once it is counted whole, and a load refused is dropped again.
-    direct = bool(folder) and store.count(graph) == 0
+    # An empty live graph is loaded straight into: no copy of the release to make and drop (in bulk a third
+    # of the push's time). Readers see it fill, as they see a swap's rows (docs/publishing.md); the metadata
+    # graph names it only once it is counted whole, and a load refused is dropped again.
+    direct = store.count(graph) == 0
     loaded = graph if direct else staging[graph]
     with _timed(steps, "load"):
         try:
@@ -457,8 +457,9 @@ def push(
                     "nothing was swapped, the live release is unchanged"
                 )
         except PushFailed:
-            if direct:
-                store.run_update(f"DEFINE sql:log-enable 2 DROP SILENT GRAPH <{graph}>")  # empty again, as it was
+            if direct:  # empty again, as it was (unless the store refuses this too: the first error says why)
+                with contextlib.suppress(PushFailed):
+                    store.run_update(f"DROP SILENT GRAPH <{graph}>")
             raise
     if direct:
         del staging[graph]
