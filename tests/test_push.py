@@ -156,8 +156,14 @@ def test_no_byte_of_a_dump_becomes_sparql(fake_store, release, tmp_path):
     assert server.seen == []
     # valid N-Triples whose literal spells the injection: loaded as a string, nothing dropped
     sly = b'<urn:a> <urn:b> "x\\" } } ; DROP ALL ; INSERT DATA { GRAPH <urn:g> { <urn:a> <urn:b> \\"y" .\n'
+    live = ox.NamedNode("urn:pledgegraph-test:live")  # holds a release: the load goes to its staging graph, kept
+    server.store.add(ox.Quad(live, live, live, live))
     with pytest.raises(PushFailed, match="VoID says"):  # one triple more than the release's VoID counts
-        push(Store(url + "/update", allow_basic_over_http=True), _tampered(release, tmp_path / "2", sly, True))
+        push(
+            Store(url + "/update", allow_basic_over_http=True),
+            _tampered(release, tmp_path / "2", sly, True),
+            graph=live.value,
+        )
     assert CANARY in server.store
     assert any(
         q.object.value.startswith('x" } } ; DROP ALL')
