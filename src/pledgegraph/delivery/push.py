@@ -166,7 +166,7 @@ class Store:
                     pool.submit(send, start, "POST")
                     for start in range(GRAPH_STORE_CHUNK, len(lines), GRAPH_STORE_CHUNK)
                 ]:
-                    done.result()  # the first refusal is raised (the live graph is untouched: this is staging)
+                    done.result()  # the first refusal is raised (into staging, or an empty graph push drops)
             return
         self.run_update(f"DROP SILENT GRAPH <{graph}>")
         for start in range(0, len(lines), INSERT_CHUNK):
@@ -227,38 +227,45 @@ class Store:
 
     def bulk_replace_graph(self, graph: str, triples: list[ox.Triple], folder: Path, steps: dict[str, float]) -> None:
         """Make `graph` hold exactly these triples through the store's own loader, reading N-Triples
-        files written by pyoxigraph into `folder` (see bulk_folder); the files are removed after."""
+        files written by pyoxigraph into `folder` (see bulk_folder); the files are removed after.
+        Each file is loaded as soon as it is written, while the next ones are written (`steps["files"]`:
+        the seconds spent writing)."""
+        self.run_update(f"DEFINE sql:log-enable 2 DROP SILENT GRAPH <{graph}>")  # staging, or empty: no log
+
+        def load(path: Path) -> None:  # TTLP_MT(text, base, graph, flags, log mode 2 (none, autocommit), threads)
+            self.select(
+                f"SELECT (sql:TTLP_MT(bif:file_to_string_output({_literal(str(path))}), '', "
+                f"{_literal(graph)}, 0, 2, 2) AS ?done) {{}}",
+                privileged=True,
+            )
+
         # A blank node is one node only within one parse: every triple naming one goes to the first file.
-        with tempfile.TemporaryDirectory(dir=folder, prefix=".pledgegraph-push-") as tmp:
+        with _timed(steps, "files"):
+            triples = sorted(
+                triples, key=lambda t: not (isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode))
+            )
+        with (
+            tempfile.TemporaryDirectory(dir=folder, prefix=".pledgegraph-push-") as tmp,
+            ThreadPoolExecutor(BULK_PARALLEL) as pool,
+        ):
             os.chmod(tmp, 0o755)  # the store may run as another user
-            files = []
-            with _timed(steps, "files"):
-                triples = sorted(
-                    triples,
-                    key=lambda t: not (isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode)),
-                )
+            loads: list = []
+            try:
                 for start in range(0, len(triples), BULK_FILE_TRIPLES):
-                    path = Path(tmp) / f"{len(files):05d}.nt"
-                    ox.serialize(triples[start : start + BULK_FILE_TRIPLES], str(path), format=ox.RdfFormat.N_TRIPLES)
-                    path.chmod(0o644)
-                    files.append(path)
-            self.run_update(f"DEFINE sql:log-enable 2 DROP SILENT GRAPH <{graph}>")  # staging, or empty: no log
-
-            def load(path: Path) -> None:  # TTLP_MT(text, base, graph, flags, log mode 2 (none, autocommit), threads)
-                self.select(
-                    f"SELECT (sql:TTLP_MT(bif:file_to_string_output({_literal(str(path))}), '', "
-                    f"{_literal(graph)}, 0, 2, 2) AS ?done) {{}}",
-                    privileged=True,
-                )
-
-            with ThreadPoolExecutor(BULK_PARALLEL) as pool:
-                loads = [pool.submit(load, path) for path in files]
-                try:
-                    for done in loads:
-                        done.result()  # the first refusal is raised (the live graph is untouched: this is staging)
-                finally:
-                    for waiting in loads:
-                        waiting.cancel()  # after a refusal, the files not yet sent stay unsent
+                    if any(done.done() and done.exception() for done in loads):
+                        break  # after a refusal, no more files are written or sent
+                    with _timed(steps, "files"):
+                        path = Path(tmp) / f"{len(loads):05d}.nt"
+                        ox.serialize(
+                            triples[start : start + BULK_FILE_TRIPLES], str(path), format=ox.RdfFormat.N_TRIPLES
+                        )
+                        path.chmod(0o644)
+                    loads.append(pool.submit(load, path))
+                for done in loads:
+                    done.result()  # the first refusal is raised (into staging, or an empty graph push drops)
+            finally:
+                for waiting in loads:
+                    waiting.cancel()  # after a refusal, the files not yet sent stay unsent
 
     def bulk_swap(self, staging: dict[str, str], steps: dict[str, float]) -> None:
         """Copy each staging graph over its live graph in one transaction (without a log: it is made
