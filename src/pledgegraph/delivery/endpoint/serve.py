@@ -672,9 +672,7 @@ class App:
             for name in GRAPH_NAMES
         }
         data = sorted(set(graphs["asserted"]) | set(graphs["inferred"]), key=str)
-        return catalog.void_triples(
-            self.info, data, graphs, pages.entity_iris(self.loaded.store, self.base), [], [], None
-        )
+        return catalog.void_triples(self.info, data, graphs, self.loaded.entities, [], [], None)
 
     @cached_property
     def info(self) -> DatasetInfo:

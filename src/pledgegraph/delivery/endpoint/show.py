@@ -49,16 +49,12 @@ def resolve(loaded: Loaded, ref: str) -> str:
 
 def did_you_mean(loaded: Loaded, iri: str) -> str:
     """' (did you mean org/x, org/y?)' from the entities of this build, by their id and names."""
-    from pledgegraph.delivery.endpoint.labels import names
-    from pledgegraph.delivery.release.pages import entity_iris
-
-    entities = entity_iris(loaded.store, loaded.base)
-    refs = {entity_ref(e, loaded.base): e for e in entities}
+    refs = {entity_ref(e, loaded.base): e for e in loaded.entities}
     wanted = entity_ref(iri, loaded.base) or iri
     near = difflib.get_close_matches(wanted, list(refs), n=3, cutoff=0.6)
     if not near:  # maybe a name: "asilderov" finds the person whose name is spelt so
         slug = wanted.rsplit("/", 1)[-1].replace("-", " ").lower()
-        labels = names(loaded, entities)
+        labels = loaded.entity_names
         near = [entity_ref(e, loaded.base) for e, label in labels.items() if slug and slug in label.lower()][:3]
     return f" (did you mean {', '.join(near)}?)" if near else ""
 

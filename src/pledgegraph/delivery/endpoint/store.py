@@ -20,6 +20,7 @@ import difflib
 import json
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable
 
@@ -28,6 +29,7 @@ import pyoxigraph as ox
 from pledgegraph.delivery.export import serialize
 from pledgegraph.delivery.release.describe import _ABOUT as ABOUT  # one owner: what `descriptions` follows
 from pledgegraph.delivery.release.describe import _CLAIMS as CLAIMS
+from pledgegraph.delivery.release.pages import entity_iris
 from pledgegraph.errors import QueryError, QueryRefused, QuerySyntaxError, TooLarge, UnusableInput
 from pledgegraph.layout import GRAPH_NAMES, OUTPUT_STEM, graph_iri
 from pledgegraph.model.formats import spreadsheet_safe, xml_safe_bytes
@@ -63,6 +65,18 @@ class Loaded:
     def graph_iris(self) -> frozenset[str]:
         """The graphs a query may name in FROM / FROM NAMED (present or not)."""
         return frozenset(graph_iri(self.base, name) for name in GRAPH_NAMES)
+
+    @cached_property
+    def entities(self) -> list[str]:
+        """Every entity of the build, sorted (`pages.entity_iris`), read once: a 404's suggestions need them."""
+        return entity_iris(self.store, self.base)
+
+    @cached_property
+    def entity_names(self) -> dict[str, str]:
+        """Each entity's label (`labels.names`), read once: a 404 looks a mistyped IRI up among them."""
+        from pledgegraph.delivery.endpoint.labels import names  # it imports this module
+
+        return names(self, self.entities)
 
     def description(self, entity: str) -> list[ox.Triple]:
         """What the release says about `entity` (`describe.descriptions`, which publish runs over every
