@@ -53,7 +53,7 @@ _CLAIM_TYPES = [ox.NamedNode(c) for c in CLAIMS]
 # -- loading -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per load: what is read from it is cached by it (weakly)
 class Loaded:
     """A store holding one build's graphs, and the base IRI that build used."""
 
@@ -70,13 +70,6 @@ class Loaded:
     def entities(self) -> list[str]:
         """Every entity of the build, sorted (`pages.entity_iris`), read once: a 404's suggestions need them."""
         return entity_iris(self.store, self.base)
-
-    @cached_property
-    def entity_names(self) -> dict[str, str]:
-        """Each entity's label (`labels.names`), read once: a 404 looks a mistyped IRI up among them."""
-        from pledgegraph.delivery.endpoint.labels import names  # it imports this module
-
-        return names(self, self.entities)
 
     def description(self, entity: str) -> list[ox.Triple]:
         """What the release says about `entity` (`describe.descriptions`, which publish runs over every
