@@ -176,7 +176,10 @@ def _alternating(url_ours: str, url_theirs: str | None) -> dict:
     times_ours: list[float] = []
     times_theirs: list[float] = []
     for _ in range(REPEAT):
-        times_ours.append(_timed_get(url_ours))
+        try:
+            times_ours.append(_timed_get(url_ours))
+        except urllib.error.HTTPError as e:  # e.g. 422: more rows than serve's cap (10,000) at 1M
+            return {"serve": {"status": e.code}, "virtuoso": None}
         if url_theirs:
             try:
                 times_theirs.append(_timed_get(url_theirs))
@@ -227,15 +230,17 @@ def serve(dist: Path, virtuoso: _Virtuoso | None, graph: str) -> dict:
             name: _alternating(ours + "?" + urllib.parse.urlencode({"name": name}), theirs(text))
             for name, text in _library()
         }
-        both = [q for q in queries.values() if q["virtuoso"]]
+        answered = [q for q in queries.values() if "p50_ms" in q["serve"]]
+        both = [q for q in answered if q["virtuoso"]]
         result = {
             "startup": round(startup, 3),
             "startup_entities": round(startup_entities, 3),
             "ask": ask,
             "queries": queries,
-            "geomean_p50_ms": _geomean([q["serve"]["p50_ms"] for q in queries.values()]),
-            "max_p50_ms": max(q["serve"]["p50_ms"] for q in queries.values()),
-            "geomean_p99_ms": _geomean([q["serve"]["p99_ms"] for q in queries.values()]),
+            "geomean_p50_ms": _geomean([q["serve"]["p50_ms"] for q in answered]),
+            "max_p50_ms": max(q["serve"]["p50_ms"] for q in answered),
+            "geomean_p99_ms": _geomean([q["serve"]["p99_ms"] for q in answered]),
+            "refused": {name: q["serve"]["status"] for name, q in queries.items() if "status" in q["serve"]},
             "compared": len(both),
             "geomean_p50_ms_both": _geomean([q["serve"]["p50_ms"] for q in both]),
             "virtuoso_geomean_p50_ms": _geomean([q["virtuoso"]["p50_ms"] for q in both]),
