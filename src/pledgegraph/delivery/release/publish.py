@@ -330,8 +330,13 @@ class _Sink:
         if folder not in self._folders:
             (self.root / folder).mkdir(parents=True, exist_ok=True)
             self._folders.add(folder)
-        with open(self.root / rel, "wb") as f:
-            f.write(content)
+        fd = os.open(self.root / rel, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # no buffered file object
+        try:
+            left = memoryview(content)
+            while left:
+                left = left[os.write(fd, left) :]
+        finally:
+            os.close(fd)
         self.written[rel] = catalog.Written.of(content)
 
     def clear(self) -> None:
