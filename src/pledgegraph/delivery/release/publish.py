@@ -518,16 +518,17 @@ def _linker(base: str, prefix: str, present: set[str] | None = None):
 
 PARALLEL_FROM = 100  # entities: below this, a second process costs more than it saves
 DIAGRAM_BATCH = 512  # entities whose diagrams one `dot` process draws
-DUMPED_PER_UNIT = 150  # triples the dumps and the change set take in the time an entity's files take (~5 ms), about
+DUMPED_PER_UNIT = 190  # triples the dumps and the change set take in the time an entity's files take (~4 ms): CPU time of each process at 100k
 
 
 class _EntityFiles:
     """`<segment>/<slug>.html|.ttl|.jsonld|.nt` for every entity: its description (`describe.py`).
 
-    Made once for the whole release (descriptions split from the data in one pass, the store read
-    once into the pages' index), then written by two processes: a forked child takes a share of the
-    entities while this process writes the dumps and the rest; `result()` joins them. The files
-    are the same whichever process writes them."""
+    Written by two processes: a forked child takes a share of the entities while this process writes
+    the dumps and the rest; `finish()` joins them. Each works out the descriptions of its share (one
+    pass over the data) and the pages' index of the store itself, after the fork: both at once, rather
+    than one core making them for both while the other waits (~1 s of 4 before the fork at 100k). The
+    files are the same whichever process writes them."""
 
     def __init__(
         self,
@@ -542,9 +543,8 @@ class _EntityFiles:
         out: _Sink,
     ):
         self.store, self.base, self.context, self.pictures, self.out = store, base, context, pictures, out
-        self.described = describe.descriptions(data, base, entities)
+        self.graphs, self.data = graphs, data
         self.link = _linker(base, "../")
-        self.graph = pages.page_graph(store, base, self.link, chain.from_iterable(graphs.values()))
         self.own, theirs = _split(entities, [1 + pictures.drawing_cost(iri) for iri in entities], beside)
         self.child = (
             pipeline._Forked("writing entity files", lambda: self._files(theirs, _Sink(out.root)).written)
@@ -563,17 +563,20 @@ class _EntityFiles:
             self.out.written.update(self.child.result())
 
     def _files(self, entities: list[str], out: _Sink) -> _Sink:
+        if not entities:
+            return out
+        described = describe.descriptions(self.data, self.base, entities)
+        graph = pages.page_graph(self.store, self.base, self.link, chain.from_iterable(self.graphs.values()))
         for start in range(0, len(entities), DIAGRAM_BATCH):
             batch = entities[start : start + DIAGRAM_BATCH]
             diagrams = self.pictures.diagrams(self.link, batch)
             for iri in batch:
-                self._write(iri, diagrams[iri], out)
+                self._write(iri, described[iri], diagrams[iri], graph, out)
         return out
 
-    def _write(self, iri: str, diagram: str, out: _Sink) -> None:
+    def _write(self, iri: str, triples: list[ox.Triple], diagram: str, graph: pages._Graph, out: _Sink) -> None:
         segment, slug = iris.segment_and_slug(iri, self.base)
         stem = f"{segment}/{slug}"
-        triples = self.described[iri]
         out.write(stem + ".ttl", serialize(triples, "turtle"))
         out.write(stem + ".nt", serialize(triples, "ntriples"))
         out.write(stem + ".jsonld", jsonld.document(jsonld.compact(triples, self.context), self.context))
@@ -586,7 +589,7 @@ class _EntityFiles:
             figures=own_pictures,
             alternates=pages.alternates_for(slug, webservers.ENTITY_FORMATS),
             home="../index.html",
-            graph=self.graph,
+            graph=graph,
         )
         out.write(stem + ".html", html.encode())
 
