@@ -518,7 +518,8 @@ def _linker(base: str, prefix: str, present: set[str] | None = None):
 
 PARALLEL_FROM = 100  # entities: below this, a second process costs more than it saves
 DIAGRAM_BATCH = 512  # entities whose diagrams one `dot` process draws
-DUMPED_PER_UNIT = 190  # triples the dumps and the change set take in the time an entity's files take (~4 ms): CPU time of each process at 100k
+# triples the dumps and the change set take in the time an entity's files take (~4 ms), from each process's CPU at 100k
+DUMPED_PER_UNIT = 190
 
 
 class _EntityFiles:
