@@ -351,7 +351,10 @@ class _Sink:
 
     def clear(self) -> None:
         for path in self.root.iterdir():
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
         self.written, self._folders = {}, set()
 
 
