@@ -521,6 +521,27 @@ def test_a_worker_memory_cap_is_room_for_queries_beyond_the_store_it_holds(dist)
         assert int(json.loads(pool.run(count, formats)[1])["results"]["bindings"][0]["n"]["value"]) == triples
 
 
+def test_each_entity_is_described_as_the_release_describes_it(dist):
+    """`serve` describes one entity per request, from the store (`Loaded.description`); the release
+    describes every entity in one pass over every triple (`describe.descriptions`, the reference):
+    for every entity of the shipped build, and for IRIs that are no entity, the two agree."""
+    from pledgegraph.delivery.release.describe import descriptions
+    from pledgegraph.delivery.release.pages import entity_iris
+
+    loaded = store.load(dist)
+    data = {
+        ox.Triple(q.subject, q.predicate, q.object)
+        for graph in loaded.default_graphs()
+        for q in loaded.store.quads_for_pattern(None, None, None, graph)
+    }
+    reference = descriptions(data, loaded.base, entity_iris(loaded.store, loaded.base))
+    assert len(reference) > 200 and sum(map(len, reference.values())) > 10_000
+    for iri, triples in reference.items():
+        assert loaded.description(iri) == triples, iri
+    for missing in ("id/org/no-such-organization", "id/org/islamic-state/name/nonesuch", "ontology"):
+        assert loaded.description(loaded.base + missing) == []
+
+
 def test_record_subgraph_finds_every_node_below_every_record(dist):
     """The library's `record-subgraph`, however it finds them (a walk along the links joining a record's own
     nodes would be faster than its FILTER on every subject's IRI): for every entity of the shipped build it

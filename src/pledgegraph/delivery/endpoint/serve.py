@@ -9,8 +9,8 @@ and for writing its answer, a body size cap, at most `MAX_PER_CLIENT` requests i
 client address (429 beyond) and `MAX_ACTIVE` in all (503 beyond). Queries run in the killable
 worker processes of `workers.QueryPool`, which parse and check them (`store.check_query`), cap
 their time, rows and bytes, and share workers fairly between clients and between cheap and heavy
-queries; entity pages and descriptions are index lookups in this process, run on a small thread
-pool. `status_for` is the one place exceptions become HTTP statuses.
+queries; entity pages and descriptions are read from this process's own copy of the store, per
+request, on a small thread pool. `status_for` is the one place exceptions become HTTP statuses.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ import json
 import os
 import re
 import socket
+import sys
 import threading
 import urllib.parse
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from functools import cached_property
@@ -39,7 +40,7 @@ import pyoxigraph as ox
 from pledgegraph.delivery.endpoint import lookup
 from pledgegraph.delivery.endpoint.labels import answer_names, prefixed
 from pledgegraph.delivery.endpoint.show import did_you_mean
-from pledgegraph.delivery.endpoint.store import GRAPH_RESULT_FORMATS, describe, examples, load
+from pledgegraph.delivery.endpoint.store import DATASET_FILE, GRAPH_RESULT_FORMATS, Loaded, describe, examples, load
 from pledgegraph.delivery.endpoint.store import bindings as bindings_for
 from pledgegraph.delivery.endpoint.workers import QueryPool
 from pledgegraph.delivery.export import serialize
@@ -73,7 +74,7 @@ HEADER_SECONDS = 10.0  # from connection open (or the last answer) to complete h
 BODY_SECONDS = 10.0  # to receive a request body
 SEND_SECONDS = 30.0  # to write an answer out
 SERVER_MEMORY_MB = 2048  # address space of the server process beyond its data (`server_memory_mb`)
-# The server's own copy of the store and its entity descriptions (Python objects) take 13-22 bytes of address
+# The server's own copy of the store (and, before round 4, every entity's description) took 13-22 bytes of address
 # space per byte of the build's TriG (100k: 13 MiB of TriG, ~300 MiB; 1M: 128 MiB, 1.73 GiB; docs/performance.md).
 SERVER_MB_PER_TRIG_MB = 24
 SD = "http://www.w3.org/ns/sparql-service-description#"
@@ -141,8 +142,6 @@ _HTML_POLICY = (
 def server_memory_mb(dist: Path) -> int:
     """The address-space cap of the `pledgegraph serve` process for the build in `dist`: SERVER_MEMORY_MB for
     requests, plus what the data takes in it (sized from the build's TriG, before anything is loaded)."""
-    from pledgegraph.delivery.endpoint.store import DATASET_FILE
-
     try:
         trig_mb = (Path(dist) / DATASET_FILE).stat().st_size / (1024 * 1024)
     except OSError:
@@ -342,9 +341,13 @@ class App:
         max_body: int = MAX_BODY,
         max_answer: int = MAX_ANSWER,
     ):
-        # The query workers start (their fork server loading the store) while this process loads its own
-        # copy, on the other core; the entity descriptions are made after, in a thread, so /sparql answers
-        # without waiting for them (at 100k they take 5 s); entity pages and VoID wait for them (`_described`).
+        # The query workers start first, their fork server loading the store (once for all of them). This
+        # process loads its own copy (entity pages, VoID and the rest wait for it: `loaded`) in a thread at the
+        # lowest priority, so it takes only a core nothing else wants and never delays the workers' load
+        # (1M: 19 s to /sparql with both loads at once). Entity descriptions are made per request.
+        self.dist = Path(dist)
+        self._loading: Future[Loaded] = Future()
+        threading.Thread(target=self._load, name="pledgegraph-load", daemon=True).start()
         with ThreadPoolExecutor(1, thread_name_prefix="pledgegraph-start") as starter:
             starting = starter.submit(
                 QueryPool,
@@ -356,30 +359,36 @@ class App:
                 queries_dir=queries_dir,
             )
             try:
-                self.loaded = load(dist)
-                self.base = self.loaded.base
                 self.max_body, self.max_answer = max_body, max_answer
                 self.examples = examples(queries_dir) if Path(queries_dir).is_dir() else []
-                self.graph_sizes = {name: self._graph_size(name) for name in GRAPH_NAMES}
                 self.names = Index.load(dist)
-                self.modified = int(self.loaded.path.stat().st_mtime)  # when this build was written: Last-Modified
             except BaseException:
                 starting.add_done_callback(lambda started: started.exception() or started.result().close())
                 raise
             self.pool = starting.result()
-        self._describing = threading.Thread(
-            target=lambda: self.loaded.descriptions, name="pledgegraph-describe", daemon=True
-        )
-        self._describing.start()
+        self.base = self.pool.base
+        self.modified = int((self.dist / DATASET_FILE).stat().st_mtime)  # when this build was written: Last-Modified
+
+    def _load(self) -> None:
+        if sys.platform == "linux":  # where a thread has a priority of its own (elsewhere the id is no process's)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        try:
+            self._loading.set_result(load(self.dist))
+        except BaseException as e:  # the workers loaded the same file: only a change under us gets here
+            self._loading.set_exception(e)
+
+    @property
+    def loaded(self) -> Loaded:
+        """This process's own store of the build, once the start-up thread has loaded it."""
+        return self._loading.result()
+
+    @cached_property
+    def graph_sizes(self) -> dict[str, int]:
+        return {name: self._graph_size(name) for name in GRAPH_NAMES}
 
     def _graph_size(self, name: str) -> int:
         count = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph_iri(self.base, name)}> {{ ?s ?p ?o }} }}"
         return int(next(iter(self.loaded.store.query(count)))["n"].value)
-
-    def _described(self) -> dict:
-        """Every entity's description, once the start-up thread has made them."""
-        self._describing.join()
-        return self.loaded.descriptions
 
     def close(self) -> None:
         self.pool.close()
@@ -666,7 +675,7 @@ class App:
             for name in GRAPH_NAMES
         }
         data = sorted(set(graphs["asserted"]) | set(graphs["inferred"]), key=str)
-        return catalog.void_triples(self.info, data, graphs, sorted(self._described()), [], [], None)
+        return catalog.void_triples(self.info, data, graphs, self.loaded.entities, [], [], None)
 
     @cached_property
     def info(self) -> DatasetInfo:
@@ -681,14 +690,13 @@ class App:
 
     @property
     def _ontology_page(self) -> Path:
-        return self.loaded.path.parent / "ontology.html"
+        return self.dist / "ontology.html"
 
     # -- entities -----------------------------------------------------------------------------
 
     def entity(self, path: str, accept: str | None) -> Response:
         stem, dot, suffix = path.partition(".")
         iri = self.base + stem[1:]
-        self._described()
         triples = describe(self.loaded, iri)
         if not triples:
             raise HttpError(404, f"no entity <{iri}> in this graph" + did_you_mean(self.loaded, iri))

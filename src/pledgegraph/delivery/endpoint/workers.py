@@ -107,6 +107,7 @@ class QueryPool:
         for worker in started:
             self._await_ready(worker)
         self.sandboxed = all(w.sandboxed for w in started)
+        self.base = started[0].base  # the base IRI of the build the workers hold
 
     def run(
         self, text: str, formats: dict[str, str | None], client: str = "", max_bytes: int | None = None, **options
@@ -304,7 +305,7 @@ class QueryPool:
         if status != "ready":
             worker.stop()
             raise errors.UnusableInput(payload[1])
-        worker.sandboxed = payload[0]
+        worker.sandboxed, worker.base = payload[0], payload[1]
         with self._cond:
             self._idle[worker.low].append(worker)
             self._cond.notify_all()
@@ -345,6 +346,7 @@ class _Worker:
         self.process.start()
         child.close()
         self.sandboxed = False
+        self.base = ""
         self.low = low
 
     def stop(self) -> None:
@@ -370,7 +372,7 @@ def _worker_main(conn, dist: str, max_rows, memory_mb: int, low: bool) -> None:
     system.limit_memory(system.address_space_mb() + memory_mb, for_good=True)
     store.check_query("ASK {}", loaded.graph_iris)  # load the parser now, not in the first query's time
     checked: OrderedDict[str, object] = OrderedDict(library)  # the library's texts, checked by the fork server
-    conn.send(("ready", sandboxed))
+    conn.send(("ready", sandboxed, loaded.base))
     while True:
         try:
             text, formats, options, max_bytes = conn.recv()
