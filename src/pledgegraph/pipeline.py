@@ -40,7 +40,7 @@ from pledgegraph.stages.build import build
 from pledgegraph.stages.evidence import Evidence, check_quotes
 from pledgegraph.stages.load import load, load_vocabulary
 from pledgegraph.stages.reason import read_ontology, reason, reason_owlrl
-from pledgegraph.stages.validate import Report, data_graph, extend, validate
+from pledgegraph.stages.validate import DataGraph, Report, data_graph, extend, predicates_read, validate
 
 
 @dataclass
@@ -92,16 +92,24 @@ class _Reasoned:
     """Reason, while a thread loads the asserted graph and the ontology into the SHACL store.
 
     pyoxigraph parses and indexes without holding the GIL, so the load runs on the second core
-    while this one infers. The thread is joined before anything forks."""
+    while this one infers. The store holds only the triples our engine's queries can read
+    (`predicates_read`). The thread is joined before anything forks."""
 
     def __init__(self, settings: Settings, clock: "_Clock", built: Built, spill: Path | None = None):
         from concurrent.futures import ThreadPoolExecutor
 
         reasoner = reason_owlrl if settings.reasoner == "owlrl" else reason
         with ThreadPoolExecutor(max_workers=1) as pool:
-            loading = pool.submit(data_graph, built, settings.ontology_files, spill)
+            loading = pool.submit(_store, settings, built, spill)
             self.inferred = clock.run("reason", reasoner, built, settings.ontology_files)
             self.graph = clock.run("load store", loading.result)
+
+
+def _store(settings: Settings, built: Built, spill: Path | None) -> DataGraph:
+    kept = (
+        predicates_read(settings.shape_files, settings.ontology_files) if settings.shacl_engine == "compiled" else None
+    )
+    return data_graph(built, settings.ontology_files, spill, kept)
 
 
 def _validate(
