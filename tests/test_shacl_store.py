@@ -1,7 +1,8 @@
 """The SHACL store holds only the triples our engine's queries can read (`predicates_read`): what
 lets a ten-million-triple build keep it in memory. Validating on it must give exactly the results
 of validating on the whole graph, whatever the data: the shipped graph, and the same graph broken on
-purpose (the mutations of test_shacl_differential, reaching every shape), in memory and on disk."""
+purpose (the mutations of test_shacl_differential, reaching every shape), in memory and on disk,
+and with half of the shapes checked in a forked process."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from conftest import settings_for
 from pledgegraph.model.graph import Built, LineFile
+from pledgegraph.pipeline import forked
 from pledgegraph.stages.validate import RDF_TYPE, Validator, data_graph, predicates_read, shape_triples
 from test_shacl_differential import datatypes, deleted, duplicated, wrong_classes
 
@@ -42,6 +44,8 @@ def test_a_store_of_the_predicates_read_gives_every_result_of_the_whole_graph(sh
         assert graph.written() == whole.written()  # pySHACL still sees the whole graph
         assert graph.rewritten == whole.rewritten
         assert Validator(shapes, graph.store).check(graph) == expected
+    # and with half of the shapes checked in a forked process, as `build` does past PARALLEL_FROM
+    assert Validator(shapes, graph.store).check(graph, fork=forked) == expected
 
 
 SHAPES = """@prefix sh: <http://www.w3.org/ns/shacl#> .
