@@ -72,3 +72,15 @@ def test_the_store_keeps_what_the_shapes_name_and_everything_when_a_shape_reads_
     assert {str(q.predicate) for q in graph.store} == {"<http://example.org/name>", RDF_TYPE}
     shapes.write_text(SHAPES + ANY_PREDICATE)
     assert predicates_read([shapes], SETTINGS.ontology_files) is None
+
+
+def test_validate_reports_the_same_problems_with_the_store_filtered_or_not(shipped, monkeypatch):
+    """The pipeline filters the store past FILTERED_FROM triples and forks half of the shapes past
+    PARALLEL_FROM: forced on the shipped data, the report is the one of the whole store on one core."""
+    from pledgegraph import pipeline
+
+    monkeypatch.setattr(pipeline, "FILTERED_FROM", 0)
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM", 0)
+    filtered = pipeline.check(SETTINGS).report
+    assert filtered.results and filtered.results == shipped.report.results
+    assert filtered.problems == shipped.report.problems
