@@ -385,6 +385,26 @@ def test_versions_only_go_forward_and_a_published_version_is_never_silently_repl
     assert run.exit_code == 3 and "only go forward" in run.output and not (outdir / "0.0.9").exists()
 
 
+def test_a_republish_compares_every_file_even_those_the_forked_child_wrote(dist, tmp_path):
+    """Files go to disk as they are made and only their digests are kept, the child's included: a
+    published entity file changed by one byte (the child writes the last entities) makes the same
+    version "other content", refused untouched; restored, the same version is unchanged again."""
+    outdir = tmp_path / "site"
+    publish(outdir, dist)
+    release = outdir / "0.1.0"
+    entity_files = sorted(p for p in release.glob("*/*.jsonld") if p.parent.name not in ("changes", "ontology"))
+    assert len(entity_files) >= publish_module.PARALLEL_FROM  # so the child wrote the last of them
+    tampered = entity_files[-1]
+    original = tampered.read_bytes()
+    tampered.write_bytes(original.replace(b"}", b" }", 1))
+    with pytest.raises(publish_module.ReleaseRefused, match="other content"):
+        publish(outdir, dist)
+    assert tampered.read_bytes() != original  # refused: the published copy is left as it is
+    assert [p.name for p in outdir.iterdir() if ".tmp-" in p.name] == []  # the new copy was dropped
+    tampered.write_bytes(original)
+    assert publish(outdir, dist).unchanged
+
+
 def test_void_counts_what_its_uri_space_covers_and_describes_the_quad_dumps_apart(release):
     void = Graph().parse(release / "void.ttl", publicID="https://example.org/r/void.ttl")
     dataset = URIRef(BASE + "dataset/0.1.0")

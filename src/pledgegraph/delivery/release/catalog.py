@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pyoxigraph as ox
 
@@ -326,7 +327,18 @@ def void_triples(
     return g.sorted()
 
 
-def dcat_triples(info: DatasetInfo, files: dict[str, bytes], previous: str | None) -> list[ox.Triple]:
+class Written(NamedTuple):
+    """A release file as written: what the catalog, the index page and a republish compare need of it."""
+
+    size: int
+    sha256: str  # hex
+
+    @classmethod
+    def of(cls, content: bytes) -> Written:
+        return cls(len(content), hashlib.sha256(content).hexdigest())
+
+
+def dcat_triples(info: DatasetInfo, files: dict[str, Written], previous: str | None) -> list[ox.Triple]:
     """A DCAT 3 catalog with one distribution per file: media type, size, SHA-256, licence, dates."""
     g = _Triples()
     d = _describe_release(g, info, previous)
@@ -373,7 +385,7 @@ def dcat_triples(info: DatasetInfo, files: dict[str, bytes], previous: str | Non
             g.add(ACTIVITY_STREAMS, RDF + "type", DCTERMS + "Standard")
         g.add(dist, DCATAP + "availability", EU + "planned-availability/STABLE")
         _eu_term(g, EU + "planned-availability/STABLE", SKOS + "Concept")
-        g.lit(dist, DCAT + "byteSize", len(files[path]), "nonNegativeInteger")
+        g.lit(dist, DCAT + "byteSize", files[path].size, "nonNegativeInteger")
         g.lit(dist, DCTERMS + "title", path)
         description = next((text for prefix, text in FILE_DESCRIPTIONS if path.startswith(prefix)), "")
         if description:
@@ -387,7 +399,7 @@ def dcat_triples(info: DatasetInfo, files: dict[str, bytes], previous: str | Non
         g.add(dist, SPDX + "checksum", checksum)
         g.add(checksum, RDF + "type", SPDX + "Checksum")
         g.add(checksum, SPDX + "algorithm", SPDX + "checksumAlgorithm_sha256")
-        g.lit(checksum, SPDX + "checksumValue", hashlib.sha256(files[path]).hexdigest(), "hexBinary")
+        g.lit(checksum, SPDX + "checksumValue", files[path].sha256, "hexBinary")
     return g.sorted()
 
 

@@ -54,12 +54,12 @@ class ChangeSet:
 
 def diff(previous: str | None, old: list[ox.Triple], new: list[ox.Triple], base: str) -> ChangeSet:
     """What changed from `old` to `new`; `new` comes sorted by `str` without repeats (publish's data)."""
-    old_set, new_set = set(old), set(new)
-    added = [t for t in new if t not in old_set]
+    old_set, new_set = set(old), set(new) if old else set()  # a first release: every triple added, none removed
+    added = [t for t in new if t not in old_set] if old else list(new)
     removed = sorted((t for t in old if t not in new_set), key=str)
     owner = _Owners(base)
-    old_entities = {e for t in old_set if (e := owner(t.subject.value))}
-    new_entities = {e for t in new_set if (e := owner(t.subject.value))}
+    old_entities = {e for s in {t.subject.value for t in old} if (e := owner(s))}
+    new_entities = {e for s in {t.subject.value for t in new} if (e := owner(s))}
     kept = old_entities & new_entities  # only these have facts that changed (the page lists the others)
     # (subject, predicate) -> (removed objects, added objects)
     touched: dict[tuple[str, str], tuple[list, list]] = {}
@@ -70,7 +70,7 @@ def diff(previous: str | None, old: list[ox.Triple], new: list[ox.Triple], base:
     # a node below an entity -> (its parent, the property linking them), to say where a change is
     parent_of = {
         t.object.value: (t.subject.value, t.predicate.value)
-        for t in (*old, *new)
+        for t in ((*old, *new) if touched else ())
         if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(t.subject.value + "/")
     }
     facts: dict[str, list[FactChange]] = {}

@@ -103,29 +103,33 @@ def compact(triples: Iterable[ox.Triple], context: dict) -> list[dict]:
     independent check: the tests expand these documents with it and compare graphs.
     """
     terms = _terms_by_iri(context)
+    keys: dict[str, tuple[str, str, bool]] = {}  # predicate -> its key for IRI values, for literals, coerced
     nodes: dict[str, dict[str, list]] = {}
+    subject, node = None, {}
     for t in triples:
-        node = nodes.setdefault(_node_id(t.subject), {})
+        s = t.subject
+        if s != subject:  # triples come grouped by subject (sorted): one node lookup a subject
+            subject, node = s, nodes.setdefault(_node_id(s), {})
         p = t.predicate.value
-        if p == _RDF_TYPE and isinstance(t.object, ox.NamedNode):
-            node.setdefault("type", []).append(terms.get(t.object.value, (None, False))[0] or _curie(t.object.value))
-            continue
-        key, coerced = terms.get(p, (None, False))
         o = t.object
+        if p == _RDF_TYPE and isinstance(o, ox.NamedNode):
+            node.setdefault("type", []).append(terms.get(o.value, (None, False))[0] or _curie(o.value))
+            continue
+        plan = keys.get(p)
+        if plan is None:
+            key, coerced = terms.get(p, (None, False))
+            plan = keys[p] = (key or _curie(p), key if key and not coerced else _curie(p), coerced)
         if isinstance(o, ox.NamedNode):
-            key = key or _curie(p)
-            value = _curie(o.value) if coerced else {"id": _curie(o.value)}
+            value = _curie(o.value) if plan[2] else {"id": _curie(o.value)}
+            node.setdefault(plan[0], []).append(value)
         elif isinstance(o, ox.BlankNode):  # the ontology's OWL lists (property chains)
-            key = key or _curie(p)
-            value = _node_id(o) if coerced else {"id": _node_id(o)}
+            node.setdefault(plan[0], []).append(_node_id(o) if plan[2] else {"id": _node_id(o)})
         else:
-            key = key if key and not coerced else _curie(p)
-            value = _literal(o)
-        node.setdefault(key, []).append(value)
+            node.setdefault(plan[1], []).append(_literal(o))
     out = []
-    for subject in sorted(nodes):
-        node = {"id": subject}
-        for key, values in nodes[subject].items():
+    for subject_id in sorted(nodes):
+        node = {"id": subject_id}
+        for key, values in nodes[subject_id].items():
             if len(values) == 1:
                 node[key] = values[0]
             else:
@@ -138,9 +142,23 @@ _RDF_TYPE = RDF + "type"
 
 
 def _value_key(value) -> str:
-    """How values sort: by their JSON text (a string's is json.dumps's, made by the same C function)."""
+    """How values sort: by their JSON text, `json.dumps(value, sort_keys=True, ensure_ascii=False)`; a string's,
+    and those of `compact`'s node references and value objects, put together from json's own string encoder."""
     if isinstance(value, str):
         return _json_string(value)
+    if len(value) == 1 and "id" in value:
+        return '{"id": ' + _json_string(value["id"]) + "}"
+    if len(value) == 2 and "@value" in value:
+        if "@language" in value:
+            return (
+                '{"@language": '
+                + _json_string(value["@language"])
+                + ', "@value": '
+                + _json_string(value["@value"])
+                + "}"
+            )
+        if "type" in value:
+            return '{"@value": ' + _json_string(value["@value"]) + ', "type": ' + _json_string(value["type"]) + "}"
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
@@ -173,8 +191,13 @@ def _node_id(term) -> str:
     return f"_:{term.value}" if isinstance(term, ox.BlankNode) else term.value
 
 
+_NAMESPACES = tuple(PREFIXES.values())
+
+
 @lru_cache(maxsize=1 << 17)
 def _curie(iri: str) -> str:
+    if not iri.startswith(_NAMESPACES):  # an entity's IRI: one test (at 1M, more IRIs than the cache holds)
+        return iri
     for prefix, ns in PREFIXES.items():
         if iri.startswith(ns) and len(iri) > len(ns) and not iri[len(ns) :].startswith("/"):
             return f"{prefix}:{iri[len(ns) :]}"
