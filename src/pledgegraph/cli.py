@@ -405,7 +405,7 @@ def lsp(data, base):
 @click.option(
     "--low-memory",
     is_flag=True,
-    help="Keep the SHACL store on disk (a temporary directory) instead of in memory, as a graph of 3M "
+    help="Keep the SHACL store on disk (a temporary directory) instead of in memory, as a graph of 16M "
     "asserted triples or more always does: leaner, slower to validate (see docs/performance.md).",
 )
 def build(data, base, out, allow_removals, low_memory):
