@@ -27,8 +27,7 @@ from typing import Iterable
 import pyoxigraph as ox
 
 from pledgegraph.delivery.export import serialize
-from pledgegraph.delivery.release.describe import _ABOUT as ABOUT  # one owner: what `descriptions` follows
-from pledgegraph.delivery.release.describe import _CLAIMS as CLAIMS
+from pledgegraph.delivery.release.describe import CLAIM_LINKS, CLAIM_TYPES  # one owner: what `descriptions` follows
 from pledgegraph.delivery.release.pages import entity_iris
 from pledgegraph.errors import QueryError, QueryRefused, QuerySyntaxError, TooLarge, UnusableInput
 from pledgegraph.layout import GRAPH_NAMES, OUTPUT_STEM, graph_iri
@@ -46,8 +45,8 @@ _OX_RESULT_FORMATS = {
     "tsv": ox.QueryResultsFormat.TSV,
 }
 _RDF_TYPE = ox.NamedNode(RDF + "type")
-_ABOUT = [ox.NamedNode(p) for p in ABOUT]  # what makes a claim of another record part of an entity's description
-_CLAIM_TYPES = [ox.NamedNode(c) for c in CLAIMS]
+_CLAIM_LINK_NODES = [ox.NamedNode(p) for p in CLAIM_LINKS]
+_CLAIM_TYPE_NODES = [ox.NamedNode(c) for c in CLAIM_TYPES]
 
 
 # -- loading -----------------------------------------------------------------------------------
@@ -83,7 +82,7 @@ class Loaded:
             return []
         found = set(self._record_triples(entity))
         records: dict[str, list[ox.Triple]] = {}
-        for about in _ABOUT:
+        for about in _CLAIM_LINK_NODES:
             for claim in {q.subject.value for g in graphs for q in store.quads_for_pattern(None, about, node, g)}:
                 owner = entity_of(claim, self.base)
                 if owner is None or owner == entity or not self._is_claim(claim):
@@ -119,7 +118,7 @@ class Loaded:
         node = ox.NamedNode(iri)
         return any(
             next(self.store.quads_for_pattern(node, _RDF_TYPE, kind, g), None) is not None
-            for kind in _CLAIM_TYPES
+            for kind in _CLAIM_TYPE_NODES
             for g in self.default_graphs()
         )
 

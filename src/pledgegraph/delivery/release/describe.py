@@ -16,8 +16,9 @@ import pyoxigraph as ox
 from pledgegraph.model.iris import entity_of
 from pledgegraph.model.vocab import PG, RDF
 
-_ABOUT = (PG + "claimSubject", PG + "claimObject")
-_CLAIMS = (PG + "Claim", PG + "NameAttestation")
+# What makes another record's claim part of an entity's description (publish and serve both follow it)
+CLAIM_LINKS = (PG + "claimSubject", PG + "claimObject")
+CLAIM_TYPES = (PG + "Claim", PG + "NameAttestation")
 
 
 def descriptions(triples: Iterable[ox.Triple], base: str, entities: Iterable[str]) -> dict[str, list[ox.Triple]]:
@@ -34,9 +35,9 @@ def descriptions(triples: Iterable[ox.Triple], base: str, entities: Iterable[str
             continue
         by_owner.setdefault(owner, set()).add(t)
         by_node.setdefault(node, []).append(t)
-        if t.predicate.value == RDF + "type" and t.object.value in _CLAIMS:
+        if t.predicate.value == RDF + "type" and t.object.value in CLAIM_TYPES:
             statements.add(t.subject.value)
-        elif t.predicate.value in _ABOUT and isinstance(t.object, ox.NamedNode):
+        elif t.predicate.value in CLAIM_LINKS and isinstance(t.object, ox.NamedNode):
             about.append((t.subject.value, t.object.value))
     below: dict[str, list[str]] = {}
     for node in by_node:
