@@ -141,7 +141,9 @@ def _validate(
         focus,
         settings.shacl_engine,
         graph,
-        forked if len(built) >= PARALLEL_FROM else None,
+        # not with the store on disk: RocksDB's background threads do not follow a fork, and a lock one
+        # of them held at that moment would never be released in the child
+        forked if len(built) >= PARALLEL_FROM and not graph.on_disk else None,
     )
     extra = dataset.warnings + audit(dataset) + (evidence.problems if evidence else [])
     if checked is not None:
