@@ -182,14 +182,12 @@ def test_a_push_under_concurrent_readers_replaces_the_release(virtuoso, release,
         pushing.clear()
         thread.join()
     # Virtuoso 7.2's read-committed readers see a swap's uncommitted rows, so no swap is atomic to them
-    # (docs/publishing.md). In bulk (COPY) they saw fewer than either release (16,720 of 16,728 old, 41,728
-    # of 46,728 new): printed, not asserted. Over HTTP (insert what is new, then delete what is gone) the
-    # triples the two releases share never leave, so every reader sees at least the old release, at most
-    # the new one (here a superset of the old).
+    # (docs/publishing.md): in bulk (COPY) they saw fewer than either release (16,720 of 16,728 old, 41,728
+    # of 46,728 new), and over HTTP, where no triple both releases hold is deleted, a count during the
+    # insert still came 32 short of the old release once under load (16,696): printed, not asserted. What
+    # is asserted is the end: the new release whole in the live graph, no staging graph left.
     print(f"{load}: {new.triples} triples in {new.seconds}s; {len(seen)} reads saw {sorted(set(seen))}; {refused}")
     assert new.load == load and new.triples == old.triples + 5_000 and len(seen) >= 3 and not new.direct
-    if load == "http":
-        assert all(old.triples <= n <= new.triples for n in seen), sorted(set(seen))
     assert reader.count(graph) == new.triples and reader.count(graph + "/staging") == 0
 
 
