@@ -492,7 +492,8 @@ def push(
                 "(SR171). Its default after-image limit, 50 MB, stops short of a million-triple release (30-60 "
                 "bytes a triple): raise them ([Parameters] and [SPARQL] in virtuoso.ini; scripts/virtuoso.sh: "
                 "VIRTUOSO_AFTER_IMAGE_BYTES, VIRTUOSO_QUERY_SECONDS) and push again, or use --load bulk where the "
-                "store can read files written here. The live release is unchanged."
+                "store can read files written here. An aborted insert leaves the live release unchanged; an aborted "
+                "delete leaves it holding both releases' triples until a push completes."
             ) from None
     seconds = time.perf_counter() - start
     got, got_meta = store.count(graph), store.count(metadata_graph)
