@@ -84,6 +84,17 @@ def is_entity(iri: str, base: str) -> bool:
     return entity_of(iri, base) == iri
 
 
+def is_below(iri: str, node: str) -> bool:
+    """Whether `iri` names a node nested below `node` (the build mints a nested node's IRI as its
+    parent's plus "/…")."""
+    return iri.startswith(node + "/")
+
+
+def at_or_below(iri: str, node: str) -> bool:
+    """`node` itself or a node nested below it."""
+    return iri == node or iri.startswith(node + "/")
+
+
 def segment_and_slug(iri: str, base: str) -> tuple[str, str]:
     m = entity_pattern(base).fullmatch(iri)
     if not m:

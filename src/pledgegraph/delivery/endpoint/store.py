@@ -32,7 +32,7 @@ from pledgegraph.delivery.release.pages import entity_iris
 from pledgegraph.errors import QueryError, QueryRefused, QuerySyntaxError, TooLarge, UnusableInput
 from pledgegraph.layout import GRAPH_NAMES, OUTPUT_STEM, graph_iri
 from pledgegraph.model.formats import spreadsheet_safe, xml_safe_bytes
-from pledgegraph.model.iris import entity_of, entity_ref, is_entity, is_ref, ref_iri
+from pledgegraph.model.iris import at_or_below, entity_of, entity_ref, is_entity, is_ref, ref_iri
 from pledgegraph.model.vocab import DEFAULT_BASE, PGV, PREFIXES, RDF, XSD
 
 DATASET_FILE = OUTPUT_STEM + ".trig"
@@ -89,8 +89,7 @@ class Loaded:
                     continue
                 if owner not in records:
                     records[owner] = self._record_triples(owner)
-                below = claim + "/"
-                found.update(t for t in records[owner] if t.subject.value == claim or t.subject.value.startswith(below))
+                found.update(t for t in records[owner] if at_or_below(t.subject.value, claim))
         return sorted(found, key=str)
 
     def _record_triples(self, record: str) -> list[ox.Triple]:
@@ -158,7 +157,7 @@ def describe(loaded: Loaded, iri: str) -> list[ox.Triple]:
     found = loaded.description(owner) if owner else []
     if owner == iri:
         return found
-    return [t for t in found if t.subject.value == iri or t.subject.value.startswith(iri + "/")]
+    return [t for t in found if at_or_below(t.subject.value, iri)]
 
 
 # -- checking a query before it runs -----------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Callable
 
 import pyoxigraph as ox
 
-from pledgegraph.model.iris import entity_of
+from pledgegraph.model.iris import entity_of, is_below
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def diff(previous: str | None, old: list[ox.Triple], new: list[ox.Triple], base:
     parent_of = {
         t.object.value: (t.subject.value, t.predicate.value)
         for t in ((*old, *new) if touched else ())
-        if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(t.subject.value + "/")
+        if isinstance(t.object, ox.NamedNode) and is_below(t.object.value, t.subject.value)
     }
     facts: dict[str, list[FactChange]] = {}
     for (subject, predicate), (gone, came) in sorted(touched.items()):

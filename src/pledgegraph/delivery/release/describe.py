@@ -13,7 +13,7 @@ from typing import Iterable
 
 import pyoxigraph as ox
 
-from pledgegraph.model.iris import entity_of
+from pledgegraph.model.iris import at_or_below, entity_of
 from pledgegraph.model.vocab import PG, RDF
 
 # What makes another record's claim part of an entity's description (publish and serve both follow it)
@@ -46,7 +46,5 @@ def descriptions(triples: Iterable[ox.Triple], base: str, entities: Iterable[str
     for claim, target in about:
         if claim not in statements or target not in out or owners[claim] == target:
             continue
-        out[target].update(
-            t for node in below[owners[claim]] if node == claim or node.startswith(claim + "/") for t in by_node[node]
-        )
+        out[target].update(t for node in below[owners[claim]] if at_or_below(node, claim) for t in by_node[node])
     return {iri: sorted(found, key=str) for iri, found in out.items()}

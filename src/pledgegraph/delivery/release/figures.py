@@ -36,7 +36,7 @@ import pyoxigraph as ox
 from pledgegraph.delivery.release.pages import label_of
 from pledgegraph.errors import PledgegraphError
 from pledgegraph.model.formats import xml_safe
-from pledgegraph.model.iris import entity_of
+from pledgegraph.model.iris import entity_of, is_below
 from pledgegraph.model.vocab import sparql_prologue
 
 # One colour per kind, for the marks, the bars, the diagram's arrows and both legends.
@@ -398,7 +398,7 @@ def _involved(store: ox.Store, item: str, base: str) -> set[str]:
         for q in store.quads_for_pattern(ox.NamedNode(node), None, None):
             o = q.object
             if isinstance(o, ox.NamedNode):
-                if o.value.startswith(node + "/") and o.value not in found:
+                if is_below(o.value, node) and o.value not in found:
                     todo.append(o.value)
                 owner = entity_of(o.value, base)
                 if owner:

@@ -22,7 +22,7 @@ import pyoxigraph as ox
 
 from pledgegraph.model import schema
 from pledgegraph.model.formats import FORMATS
-from pledgegraph.model.iris import SEGMENT_KIND, entity_of, is_entity, segment_and_slug
+from pledgegraph.model.iris import SEGMENT_KIND, entity_of, is_below, is_entity, segment_and_slug
 from pledgegraph.model.vocab import DCTERMS, OA, ORG, OWL, PG, PGV, PREFIXES, PROV, RDF, RDFS, SKOS, TIME
 
 Link = Callable[[str], str]
@@ -487,7 +487,7 @@ def _value(g: _Graph, owner: str, o) -> str:
     iri = o.value
     if is_entity(iri, g.base):
         return _entity_link(g, iri)
-    if iri.startswith(owner + "/"):
+    if is_below(iri, owner):
         return _nested(g, iri)
     record = entity_of(iri, g.base)
     if record is not None:  # a node below another record (its citation, side, death…): named by both
@@ -624,7 +624,7 @@ def _summary_bits(g: _Graph, record: str) -> list[tuple[str, str]]:
     for p, o in g.outgoing(record):
         if p in _HIDDEN or not isinstance(o, ox.NamedNode):
             continue
-        if o.value.startswith(record + "/"):
+        if is_below(o.value, record):
             types = g.types(o.value)
             if PG + "DateSpecification" in types or TIME + "Interval" in types:
                 bits.append((o.value, _nested(g, o.value)))
