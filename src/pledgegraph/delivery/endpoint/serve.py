@@ -336,7 +336,7 @@ class App:
         *,
         workers: int = 2,
         timeout: float = 10.0,
-        max_rows: int = 10_000,
+        max_rows: int | None = None,
         max_body: int = MAX_BODY,
         max_answer: int = MAX_ANSWER,
     ):
@@ -765,7 +765,7 @@ class App:
             '<label><input type="checkbox" name="labels" value="1"> names beside IRIs</label> '
             '<button type="submit">Run</button></p></form>'
             f'<p class="muted">Predeclared prefixes: {prefixes}. The default graph holds the asserted and '
-            "inferred facts; each query has a time limit and a row cap.</p>"
+            "inferred facts; each query has a time limit and a size cap.</p>"
             + (f"<h2>Answer</h2>{results}" if results else "")
             + (f"<h2>Examples</h2><ul>{links}</ul>" if links else "")
         )
