@@ -196,6 +196,8 @@ class _Connection(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._stop_reading()  # no protocol switch: the requests so far are answered, then the connection closes
+            if self.task is None:
+                self.transport.close()
         except httptools.HttpParserError as e:
             self._reject(self.over_limit or plain(400, f"malformed request ({e})"))
             return
