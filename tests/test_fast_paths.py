@@ -20,6 +20,7 @@ from pledgegraph.delivery.export import serialize
 from pledgegraph.layout import GRAPH_NAMES, graph_iri
 from pledgegraph.pipeline import build_all, ontology_triples
 from pledgegraph.stages.build import nt_literal
+from pledgegraph.stages.load import load, load_vocabulary
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
@@ -148,7 +149,6 @@ def test_a_build_whose_lines_go_to_disk_writes_the_same_bytes_and_removes_them(t
 
     from pledgegraph.model import graph
     from pledgegraph.stages.build import build
-    from pledgegraph.stages.load import load, load_vocabulary
 
     settings = settings_for(out_dir=tmp_path / "dist")
     build_all(settings)
@@ -173,6 +173,34 @@ def test_a_build_whose_lines_go_to_disk_writes_the_same_bytes_and_removes_them(t
         assert {p.name: p.read_bytes() for p in out.iterdir()} == expected
     gc.collect()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dist", "spilled-0", "spilled-1000000000"]
+
+
+@pytest.mark.parametrize("spill_lines", [10**9, 300])
+def test_a_build_split_over_two_processes_is_the_same_graph(tmp_path, monkeypatch, spill_lines):
+    """Past build.PARALLEL_RECORDS, a forked process emits the second half of the records: the same
+    lines (in memory, or merged from both processes' runs on disk) and the same node maps, in the
+    same order, as one process emitting them all; no run left behind."""
+    import gc
+
+    from pledgegraph.model import graph
+    from pledgegraph.stages import build
+
+    settings = settings_for()
+    dataset = load(settings.data_dir, load_vocabulary(settings.vocabulary_file))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(graph, "SPILL_LINES", spill_lines)
+    alone = build.build(dataset, settings.base)
+    monkeypatch.setattr(build, "PARALLEL_RECORDS", 2)
+    forks = []
+    split = build.build(dataset, settings.base, lambda work: forks.append(work) or pipeline.forked(work, "building"))
+    assert len(forks) == 1
+    assert list(split.lines) == list(alone.lines) and len(split) == len(alone) > 1000
+    assert (split.line_file is None) == (alone.line_file is None) == (spill_lines > 10**6)
+    for maps in ("origins", "node_rules", "field_positions"):
+        assert list(getattr(split, maps).items()) == list(getattr(alone, maps).items()), maps
+    del alone, split
+    gc.collect()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_cli_start_up_imports_no_rdf_library():

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 import pyoxigraph as ox
 
@@ -41,6 +41,8 @@ from pledgegraph.stages.evidence import Evidence, check_quotes
 from pledgegraph.stages.load import load, load_vocabulary
 from pledgegraph.stages.reason import read_ontology, reason, reason_owlrl
 from pledgegraph.stages.validate import DataGraph, Report, data_graph, extend, predicates_read, validate
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -75,7 +77,7 @@ def _load_and_build(settings: Settings, clock: "_Clock") -> tuple[Dataset, Built
     vocabulary = clock.run("vocabulary", load_vocabulary, settings.vocabulary_file)
     dataset = clock.run("load", load, settings.data_dir, vocabulary)
     evidence = clock.run("evidence", check_quotes, dataset, archives(settings, dataset))
-    built = clock.run("build", build, dataset, settings.base)
+    built = clock.run("build", build, dataset, settings.base, lambda work: forked(work, "building"))
     return dataset, built, evidence
 
 
@@ -93,15 +95,25 @@ class _Reasoned:
 
     pyoxigraph parses and indexes without holding the GIL, so the load runs on the second core
     while this one infers. Past FILTERED_FROM, the store holds only the triples our engine's
-    queries can read (`predicates_read`). The thread is joined before anything forks."""
+    queries can read (`predicates_read`). The thread is joined before anything forks. `then(inferred)`
+    runs as soon as reasoning ends, while the store may still be loading: the build writes
+    `inferred.nt` there, so the forked writer goes on with the core the reasoner leaves free."""
 
-    def __init__(self, settings: Settings, clock: "_Clock", built: Built, spill: Path | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        clock: "_Clock",
+        built: Built,
+        spill: Path | None = None,
+        then: Callable[[Built], object] = lambda inferred: None,
+    ):
         from concurrent.futures import ThreadPoolExecutor
 
         reasoner = reason_owlrl if settings.reasoner == "owlrl" else reason
         with ThreadPoolExecutor(max_workers=1) as pool:
             loading = pool.submit(_store, settings, built, spill)
             self.inferred = clock.run("reason", reasoner, built, settings.ontology_files)
+            then(self.inferred)
             self.graph = clock.run("load store", loading.result)
 
 
@@ -236,10 +248,10 @@ def write_graph_files(
 PARALLEL_FROM = 50_000  # triples: below this, a process for the writers costs more than it saves
 
 
-def forked(work: Callable[[], list]) -> Callable[[], list]:
+def forked(work: Callable[[], T], what: str = "validating") -> Callable[[], T]:
     """`work` started in a forked process now; the function returned waits for its value (the
-    validation's `fork`)."""
-    return _Forked("validating", work).result
+    validation's and the builder's `fork`)."""
+    return _Forked(what, work).result
 
 
 class _Forked:
@@ -326,10 +338,13 @@ def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path) 
             parallel=len(built) >= PARALLEL_FROM,
         )
         try:
-            reasoned = _Reasoned(settings, clock, built, spill if on_disk else None)
+
+            def hand_over(inferred: Built) -> None:
+                clock.run("write inferred", write_lines, tmp / "inferred.nt", inferred.lines)
+                inferred_written.set()
+
+            reasoned = _Reasoned(settings, clock, built, spill if on_disk else None, then=hand_over)
             inferred = reasoned.inferred
-            clock.run("write inferred", write_lines, tmp / "inferred.nt", inferred.lines)
-            inferred_written.set()
             system.return_freed_memory()  # the reasoner's working sets
             report = _validate(settings, clock, dataset, built, reasoned, evidence)
             if not report.conforms:
