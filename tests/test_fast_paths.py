@@ -195,6 +195,7 @@ def test_a_build_split_over_two_processes_is_the_same_graph(tmp_path, monkeypatc
     monkeypatch.setattr(graph, "SPILL_LINES", spill_lines)
     alone = build.build(dataset, settings.base)
     monkeypatch.setattr(build, "PARALLEL_RECORDS", 2)
+    monkeypatch.setattr(build, "SHARE_CHUNK", 3)
     forks = []
     split = build.build(dataset, settings.base, lambda work: forks.append(work) or pipeline.forked(work, "building"))
     assert len(forks) == 1

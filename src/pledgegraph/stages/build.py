@@ -474,9 +474,10 @@ _POSSIBLY_SAME_AS, _HEDGED_BY_SOURCES = f"<{PG}possiblySameAs>", f"<{PG}hedgedBy
 _CITATION_FIELDS = [f for f in schema.STRUCTS["citation"].fields if f.predicate and f.name != "source"]
 
 
-# Records from which `build` (given a way to fork) emits half of them in a forked process: at the
-# ~100k size (1,938 records) the fork and the transfer of its lines back take ~0.1 s of 0.8 s.
+# Records from which `build` (given a way to fork) shares them with a forked process: at the ~100k
+# size (1,938 records) the fork and the transfer of its lines back take ~0.1 s of 0.8 s.
 PARALLEL_RECORDS = 1_000
+SHARE_CHUNK = 16  # records taken at a time from either end of the list
 
 # A forked emitter's value: its lines (sorted, unique; or the paths of the sorted runs it spilled), and
 # its nodes' origins, field paths and field positions, positions as (file, line, column) tuples,
@@ -495,21 +496,42 @@ def build(
     go to disk in sorted runs and the graph's lines are one sorted file (`graph.LineFile`).
 
     With `fork` (which starts a function in a forked process now and returns a function that waits
-    for its value) and `PARALLEL_RECORDS` records or more, the second half of the records is emitted
-    by the forked process while this one emits the first: records emit their lines independently,
-    and the halves' lines and node maps join in record order, so the graph is the same."""
-    e = _Emitter(dataset, base)
-    sorter, records = LineSorter(), dataset.records
-    other = None
-    if fork is not None and len(records) >= PARALLEL_RECORDS:
-        half = len(records) // 2
-        other = fork(lambda: _emitted(dataset, base, records[half:]))
-        records = records[:half]
-    _emit(e, records, sorter)
-    if other is not None:
+    for its value) and `PARALLEL_RECORDS` records or more, the forked process emits records from the
+    end of the list while this one emits from the start, a chunk at a time, until they meet (records
+    differ in cost by kind, so a fixed half would leave one process waiting). Records emit their lines
+    independently, and the node maps join in record order: the graph is the same."""
+    e, sorter, records = _Emitter(dataset, base), LineSorter(), dataset.records
+    if fork is None or len(records) < PARALLEL_RECORDS:
+        _emit(e, records, sorter)
+    else:
+        ends = _Ends(len(records))
+        other = fork(lambda: _emitted(dataset, base, ends))
+        while chunk := ends.take(front=True):
+            _emit(e, records[chunk[0] : chunk[1]], sorter)
         sorter.include(_join(e, other()))
     e.derived()
     return Built(None, e.origins, e.base, sorter.finish(e.out), e.node_rules, e.field_positions)
+
+
+class _Ends:
+    """The records not yet emitted, `[start, end)` in shared memory: the parent takes chunks from
+    the start, the forked emitter from the end."""
+
+    def __init__(self, count: int):
+        import multiprocessing
+
+        self.ends = multiprocessing.Array("q", [0, count])
+
+    def take(self, front: bool) -> tuple[int, int] | None:
+        with self.ends.get_lock():
+            start, end = self.ends[0], self.ends[1]
+            if start >= end:
+                return None
+            if front:
+                self.ends[0] = min(start + SHARE_CHUNK, end)
+                return start, self.ends[0]
+            self.ends[1] = max(end - SHARE_CHUNK, start)
+            return self.ends[1], end
 
 
 def _emit(e: "_Emitter", records: list[Record], sorter: LineSorter) -> None:
@@ -520,14 +542,24 @@ def _emit(e: "_Emitter", records: list[Record], sorter: LineSorter) -> None:
             sorter.spill(e.out)
 
 
-def _emitted(dataset: Dataset, base: str, records: list[Record]) -> _Emitted:
-    """What a forked emitter of `records` hands back (see `_Emitted`)."""
-    e, sorter = _Emitter(dataset, base), LineSorter()
-    _emit(e, records, sorter)
+def _emitted(dataset: Dataset, base: str, ends: _Ends) -> _Emitted:
+    """What the forked emitter hands back (see `_Emitted`): the chunks it took from the end, each
+    emitted with node maps of its own, whose maps join in record order (the last chunk taken first)."""
+    e, sorter, records = _Emitter(dataset, base), LineSorter(), dataset.records
+    chunks = []
+    while chunk := ends.take(front=False):
+        e.origins, e.node_rules, e.field_positions = {}, {}, {}
+        _emit(e, records[chunk[0] : chunk[1]], sorter)
+        chunks.append((e.origins, e.node_rules, e.field_positions))
+    origins: dict[str, tuple] = {}
+    node_rules: dict[str, str] = {}
+    positions: dict[tuple[str, str], tuple] = {}
+    for chunk_origins, chunk_rules, chunk_positions in reversed(chunks):
+        origins.update((node, (rid, p.file, p.line, p.column)) for node, (rid, p) in chunk_origins.items())
+        node_rules.update(chunk_rules)
+        positions.update((key, (p.file, p.line, p.column)) for key, p in chunk_positions.items())
     lines: list[str] | list[Path] = sorter.handed_over(e.out) if sorter.runs else sorted(e.out)
-    origins = {node: (rid, p.file, p.line, p.column) for node, (rid, p) in e.origins.items()}
-    positions = {key: (p.file, p.line, p.column) for key, p in e.field_positions.items()}
-    return lines, origins, e.node_rules, positions
+    return lines, origins, node_rules, positions
 
 
 def _join(e: "_Emitter", emitted: _Emitted) -> list[str] | list[Path]:
