@@ -208,6 +208,32 @@ def test_a_build_split_over_two_processes_is_the_same_graph(tmp_path, monkeypatc
     assert list(tmp_path.iterdir()) == []
 
 
+def test_quotes_checked_by_a_forked_process_give_the_same_report(data_copy, monkeypatch):
+    """Past build.PARALLEL_RECORDS records, a forked process checks the quotes while the graph is
+    built: the same problems (a tampered quote, at its line) and the same counts as in this process."""
+    import dataclasses
+
+    from conftest import SEEDS
+    from pledgegraph.stages import build
+
+    path = data_copy / "pledges.yaml"
+    text = path.read_text(encoding="utf-8")
+    quote = next(line for line in text.splitlines() if line.strip().startswith("quote:"))
+    path.write_text(text.replace(quote, quote[:-12] + quote[-12:].swapcase(), 1), encoding="utf-8")
+    settings = dataclasses.replace(settings_for(data_dir=data_copy), archive_dir=SEEDS)
+    results = []
+    for records in (10**9, 2):
+        monkeypatch.setattr(pipeline, "PARALLEL_RECORDS", records)
+        monkeypatch.setattr(build, "PARALLEL_RECORDS", records)
+        results.append(pipeline.check(settings))
+    alone, forked = results
+    assert alone.evidence is not None and forked.evidence is not None
+    assert [p for p in alone.report.problems if p.message.endswith("quote not found")]
+    assert forked.report.problems == alone.report.problems
+    assert forked.evidence.summary() == alone.evidence.summary()
+    assert list(forked.built.lines) == list(alone.built.lines)
+
+
 def test_cli_start_up_imports_no_rdf_library():
     code = (
         "import sys, pledgegraph.cli; heavy = {'rdflib', 'pyshacl', 'owlrl', 'pyoxigraph', 'yaml'} & "
