@@ -350,7 +350,7 @@ def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path) 
         # thread runs).
         inferred_written = multiprocessing.Event()
         # The name index (~8% of the writer's work) is written by whichever process is free first: the
-        # writer after the other formats, or this one after validating (at ~1m, this one).
+        # writer after the other formats, or this one after validating (which one: the machine's load decides).
         index_claim = multiprocessing.Lock()
         claim_index = lambda: index_claim.acquire(block=False)  # noqa: E731 (never released: claimed once)
         writer = _Forked(
