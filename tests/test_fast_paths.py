@@ -20,6 +20,7 @@ from pledgegraph.delivery.export import serialize
 from pledgegraph.layout import GRAPH_NAMES, graph_iri
 from pledgegraph.pipeline import build_all, ontology_triples
 from pledgegraph.stages.build import nt_literal
+from pledgegraph.stages.load import load, load_vocabulary
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
@@ -81,7 +82,9 @@ def slow_outputs(out, settings) -> dict[str, bytes]:
 
 def test_outputs_are_byte_identical_to_the_plain_path(tmp_path, monkeypatch):
     # written in this process with the SHACL store in memory, then by the forked writer with the store
-    # on disk (what a graph past pipeline.ON_DISK_FROM gets); the inferred lines go to disk too
+    # on disk (what a graph past pipeline.ON_DISK_FROM gets); the inferred lines go to disk too.
+    # The name index, by this process after validating or by the writer: whichever claims it first.
+    files = []
     for parallel_from in (10**9, 0):
         monkeypatch.setattr(pipeline, "PARALLEL_FROM", parallel_from)
         monkeypatch.setattr(pipeline, "ON_DISK_FROM", parallel_from)
@@ -89,6 +92,8 @@ def test_outputs_are_byte_identical_to_the_plain_path(tmp_path, monkeypatch):
         build_all(settings)
         for name, expected in slow_outputs(settings.out_dir, settings).items():
             assert (settings.out_dir / name).read_bytes() == expected, name
+        files.append({p.name: p.read_bytes() for p in settings.out_dir.iterdir()})
+    assert files[0] == files[1] and len(files[0]) == 12
 
 
 @pytest.mark.parametrize("chunk_lines", [1, 3, 50])
@@ -148,7 +153,6 @@ def test_a_build_whose_lines_go_to_disk_writes_the_same_bytes_and_removes_them(t
 
     from pledgegraph.model import graph
     from pledgegraph.stages.build import build
-    from pledgegraph.stages.load import load, load_vocabulary
 
     settings = settings_for(out_dir=tmp_path / "dist")
     build_all(settings)
@@ -185,6 +189,61 @@ def held_line_files() -> list[tuple[str, list[str]]]:
 
     alive = [o for o in gc.get_objects() if isinstance(o, LineFile)]
     return [(str(o.path), [type(r).__name__ for r in gc.get_referrers(o)]) for o in alive]
+
+
+@pytest.mark.parametrize("spill_lines", [10**9, 300])
+def test_a_build_split_over_two_processes_is_the_same_graph(tmp_path, monkeypatch, spill_lines):
+    """Past build.PARALLEL_RECORDS, a forked process emits the second half of the records: the same
+    lines (in memory, or merged from both processes' runs on disk) and the same node maps, in the
+    same order, as one process emitting them all; no run left behind."""
+    import gc
+
+    from pledgegraph.model import graph
+    from pledgegraph.stages import build
+
+    settings = settings_for()
+    dataset = load(settings.data_dir, load_vocabulary(settings.vocabulary_file))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(graph, "SPILL_LINES", spill_lines)
+    alone = build.build(dataset, settings.base)
+    monkeypatch.setattr(build, "PARALLEL_RECORDS", 2)
+    monkeypatch.setattr(build, "SHARE_CHUNK", 3)
+    forks = []
+    split = build.build(dataset, settings.base, lambda work: forks.append(work) or pipeline.forked(work, "building"))
+    assert len(forks) == 1
+    assert list(split.lines) == list(alone.lines) and len(split) == len(alone) > 1000
+    assert (split.line_file is None) == (alone.line_file is None) == (spill_lines > 10**6)
+    for maps in ("origins", "node_rules", "field_positions"):
+        assert list(getattr(split, maps).items()) == list(getattr(alone, maps).items()), maps
+    del alone, split
+    gc.collect()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_quotes_checked_by_a_forked_process_give_the_same_report(data_copy, monkeypatch):
+    """Past build.PARALLEL_RECORDS records, a forked process checks the quotes while the graph is
+    built: the same problems (a tampered quote, at its line) and the same counts as in this process."""
+    import dataclasses
+
+    from conftest import SEEDS
+    from pledgegraph.stages import build
+
+    path = data_copy / "pledges.yaml"
+    text = path.read_text(encoding="utf-8")
+    quote = next(line for line in text.splitlines() if line.strip().startswith("quote:"))
+    path.write_text(text.replace(quote, quote[:-12] + quote[-12:].swapcase(), 1), encoding="utf-8")
+    settings = dataclasses.replace(settings_for(data_dir=data_copy), archive_dir=SEEDS)
+    results = []
+    for records in (10**9, 2):
+        monkeypatch.setattr(pipeline, "PARALLEL_RECORDS", records)
+        monkeypatch.setattr(build, "PARALLEL_RECORDS", records)
+        results.append(pipeline.check(settings))
+    alone, forked = results
+    assert alone.evidence is not None and forked.evidence is not None
+    assert [p for p in alone.report.problems if p.message.endswith("quote not found")]
+    assert forked.report.problems == alone.report.problems
+    assert forked.evidence.summary() == alone.evidence.summary()
+    assert list(forked.built.lines) == list(alone.built.lines)
 
 
 def test_cli_start_up_imports_no_rdf_library():

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, TypeVar
 
 import pyoxigraph as ox
 
@@ -36,11 +36,13 @@ from pledgegraph.model.formats import FORMATS, GRAPH_FORMATS
 from pledgegraph.model.graph import Built, read_lines
 from pledgegraph.model.records import Dataset
 from pledgegraph.stages.audit import audit
-from pledgegraph.stages.build import build
+from pledgegraph.stages.build import PARALLEL_RECORDS, build
 from pledgegraph.stages.evidence import Evidence, check_quotes
 from pledgegraph.stages.load import load, load_vocabulary
 from pledgegraph.stages.reason import read_ontology, reason, reason_owlrl
 from pledgegraph.stages.validate import DataGraph, Report, data_graph, extend, predicates_read, validate
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -74,8 +76,20 @@ class _Clock:
 def _load_and_build(settings: Settings, clock: "_Clock") -> tuple[Dataset, Built, Evidence | None]:
     vocabulary = clock.run("vocabulary", load_vocabulary, settings.vocabulary_file)
     dataset = clock.run("load", load, settings.data_dir, vocabulary)
-    evidence = clock.run("evidence", check_quotes, dataset, archives(settings, dataset))
-    built = clock.run("build", build, dataset, settings.base)
+    # From build.PARALLEL_RECORDS the quotes are checked by a forked process while this one and
+    # another build the graph (at ~10m, a minute of a single core's time).
+    quotes_in = archives(settings, dataset)
+    checking = _Forked(
+        "checking quotes",
+        lambda: check_quotes(dataset, quotes_in),
+        parallel=len(dataset.records) >= PARALLEL_RECORDS,
+    )
+    try:
+        built = clock.run("build", build, dataset, settings.base, lambda work: forked(work, "building"))
+    except BaseException:
+        checking.cancel()
+        raise
+    evidence = clock.run("evidence", checking.result)
     return dataset, built, evidence
 
 
@@ -93,15 +107,25 @@ class _Reasoned:
 
     pyoxigraph parses and indexes without holding the GIL, so the load runs on the second core
     while this one infers. Past FILTERED_FROM, the store holds only the triples our engine's
-    queries can read (`predicates_read`). The thread is joined before anything forks."""
+    queries can read (`predicates_read`). The thread is joined before anything forks. `then(inferred)`
+    runs as soon as reasoning ends, while the store may still be loading: the build writes
+    `inferred.nt` there, so the forked writer goes on with the core the reasoner leaves free."""
 
-    def __init__(self, settings: Settings, clock: "_Clock", built: Built, spill: Path | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        clock: "_Clock",
+        built: Built,
+        spill: Path | None = None,
+        then: Callable[[Built], object] = lambda inferred: None,
+    ):
         from concurrent.futures import ThreadPoolExecutor
 
         reasoner = reason_owlrl if settings.reasoner == "owlrl" else reason
         with ThreadPoolExecutor(max_workers=1) as pool:
             loading = pool.submit(_store, settings, built, spill)
             self.inferred = clock.run("reason", reasoner, built, settings.ontology_files)
+            then(self.inferred)
             self.graph = clock.run("load store", loading.result)
 
 
@@ -197,9 +221,11 @@ def write_graph_files(
     settings: Settings,
     on_stage=None,
     inferred_written: Callable[[], object] = lambda: None,
+    claim_index: Callable[[], bool] = lambda: True,
 ) -> tuple[list[str], dict]:
     """Write every output file made from the graphs into `directory`: their names, and how long each took.
     `inferred` None: another process writes `directory/inferred.nt`, done when `inferred_written()` returns.
+    The name index is written here if `claim_index()` is true (else another process writes it).
 
     Streamed, so memory does not grow with the graph: the N-Triples files are the sorted lines, and
     one pass over them, a few subjects at a time, parses each line once and writes the union's
@@ -226,20 +252,23 @@ def write_graph_files(
         trig = [(graph_iri(settings.base, name), graph_turtle[name]) for name in GRAPH_NAMES]
         clock.run("write trig", trig_of_turtle, directory / (OUTPUT_STEM + ".trig"), trig)
     (directory / "ontology.ttl").write_bytes(clock.run("write ontology", serialize, ontology, "turtle"))
-    (directory / INDEX_FILE).write_bytes(
-        clock.run("index names", index_bytes, chain(built.lines, read_lines(inferred_nt)), settings.base)
-    )
+    if claim_index():
+        clock.run("index names", write_name_index, directory, built, read_lines(inferred_nt), settings.base)
     names = ["asserted.nt", "inferred.nt", "inferred.ttl", "ontology.ttl", INDEX_FILE, OUTPUT_STEM + ".nt"]
     return sorted([*names, *union, OUTPUT_STEM + ".trig"]), clock.timings
+
+
+def write_name_index(directory: Path, built: Built, inferred_lines: Iterable[str], base: str) -> None:
+    (directory / INDEX_FILE).write_bytes(index_bytes(chain(built.lines, inferred_lines), base))
 
 
 PARALLEL_FROM = 50_000  # triples: below this, a process for the writers costs more than it saves
 
 
-def forked(work: Callable[[], list]) -> Callable[[], list]:
+def forked(work: Callable[[], T], what: str = "validating") -> Callable[[], T]:
     """`work` started in a forked process now; the function returned waits for its value (the
-    validation's `fork`)."""
-    return _Forked("validating", work).result
+    validation's and the builder's `fork`)."""
+    return _Forked(what, work).result
 
 
 class _Forked:
@@ -320,20 +349,31 @@ def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path) 
         # loads and is queried. It is forked before the store's thread starts (nothing forks while a
         # thread runs).
         inferred_written = multiprocessing.Event()
+        # The name index (~8% of the writer's work) is written by whichever process is free first: the
+        # writer after the other formats, or this one after validating (which one: the machine's load decides).
+        index_claim = multiprocessing.Lock()
+        claim_index = lambda: index_claim.acquire(block=False)  # noqa: E731 (never released: claimed once)
         writer = _Forked(
             "writing the outputs",
-            lambda: write_graph_files(tmp, built, None, ontology, settings, inferred_written=inferred_written.wait),
+            lambda: write_graph_files(
+                tmp, built, None, ontology, settings, inferred_written=inferred_written.wait, claim_index=claim_index
+            ),
             parallel=len(built) >= PARALLEL_FROM,
         )
         try:
-            reasoned = _Reasoned(settings, clock, built, spill if on_disk else None)
+
+            def hand_over(inferred: Built) -> None:
+                clock.run("write inferred", write_lines, tmp / "inferred.nt", inferred.lines)
+                inferred_written.set()
+
+            reasoned = _Reasoned(settings, clock, built, spill if on_disk else None, then=hand_over)
             inferred = reasoned.inferred
-            clock.run("write inferred", write_lines, tmp / "inferred.nt", inferred.lines)
-            inferred_written.set()
             system.return_freed_memory()  # the reasoner's working sets
             report = _validate(settings, clock, dataset, built, reasoned, evidence)
             if not report.conforms:
                 raise DataInvalid(report.problems)
+            if claim_index():
+                clock.run("index names", write_name_index, tmp, built, inferred.lines, settings.base)
         except BaseException:
             writer.cancel()
             documenter.cancel()

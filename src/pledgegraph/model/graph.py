@@ -91,34 +91,67 @@ class LineSorter:
     """An external sort of emitted lines: `spill` a set of them as a sorted run on disk when it grows
     large, `finish` merges the runs into one `LineFile` (or, when nothing was spilled, returns the
     lines sorted in memory as before). Runs are sorted, unique files in `LineFile`'s format; the
-    merge drops the lines that several runs share."""
+    merge drops the lines that several runs share. Another emitter's lines (a forked process's,
+    see `build`) join by `include`: its sorted lines, or the runs it `handed_over`."""
 
     def __init__(self) -> None:
         self.runs: list[Path] = []
         self.directory: Path | None = None
+        self.parts: list[list[str]] = []  # other emitters' sorted, unique lines, merged by `finish`
 
     def spill(self, lines: set[str]) -> None:
+        self._run(sorted(lines))
+        lines.clear()
+
+    def _run(self, lines: list[str]) -> Path:
+        """A new run file holding `lines` (sorted, unique); empty with no lines."""
         if self.directory is None:
             self.directory = Path(tempfile.mkdtemp(prefix="pledgegraph-lines-"))
             # removed with this sorter if the build stops before `finish` hands it to a LineFile
             self._unfinished = weakref.finalize(self, _remove_dir, self.directory, os.getpid())
         run = self.directory / f"run-{len(self.runs):04d}.nt"
         with open(run, "wb") as f:
-            for chunk in ntriples_chunks(sorted(lines)):
+            for chunk in ntriples_chunks(lines):
                 f.write(chunk)
         self.runs.append(run)
-        lines.clear()
+        return run
+
+    def handed_over(self, lines: set[str]) -> list[Path]:
+        """The runs of a sorter that spilled, `lines` spilled too, for another process's sorter to
+        `include`: from now on this one no longer removes them."""
+        self.spill(lines)
+        self._unfinished.detach()
+        return self.runs
+
+    def include(self, part: list[str] | list[Path]) -> None:
+        """Another emitter's lines: sorted and unique in memory, or the runs its sorter handed over
+        (moved into this sorter's directory, theirs removed)."""
+        if not part or isinstance(part[0], str):
+            self.parts.append(part)  # type: ignore[arg-type]
+            return
+        for path in part:
+            assert isinstance(path, Path)
+            path.replace(self._run([]))
+        shutil.rmtree(part[0].parent, ignore_errors=True)
 
     def finish(self, lines: set[str]) -> Lines:
         if not self.runs:
-            return sorted(lines)
+            merged = sorted(lines)
+            if not self.parts:
+                return merged
+            for part in self.parts:  # sorted runs: each sort is one merge
+                merged += part
+                merged.sort()
+            return list(dict.fromkeys(merged))  # duplicates are neighbours
+        for part in self.parts:
+            self._run(part)
         if lines:
             self.spill(lines)
         assert self.directory is not None
-        merged, count, previous = self.directory / "lines.nt", 0, b""
+        merged_file, count, previous = self.directory / "lines.nt", 0, b""
         files = [open(run, "rb") for run in self.runs]
         try:
-            with open(merged, "wb") as out:
+            with open(merged_file, "wb") as out:
                 write = out.write
                 for line in heapq.merge(*files):
                     if line != previous:
@@ -131,7 +164,7 @@ class LineSorter:
         for run in self.runs:
             run.unlink()
         self._unfinished.detach()
-        return LineFile(merged, count)
+        return LineFile(merged_file, count)
 
 
 class Built:
