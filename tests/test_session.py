@@ -20,8 +20,8 @@ def store_triples(store) -> set[str]:
     return {str(q.triple) for q in store if not any(isinstance(t, ox.BlankNode) for t in (q.subject, q.object))}
 
 
-def fresh_store_triples(s) -> set[str]:
-    result = check(s)
+def fresh_store_triples(result, s) -> set[str]:
+    """The store a full run (`result`, from `check(s)`) validates."""
     from pledgegraph.stages.validate import data_graph
 
     return store_triples(data_graph(result.built.union(result.inferred), s.ontology_files).store)
@@ -36,10 +36,11 @@ def started(s) -> Session:
 
 def recheck(session: Session, s):
     update = session.update(session.changed_files())
-    full = check(s).report.problems
+    fresh = check(s)  # one full run, for both its report and its graph
+    full = fresh.report.problems
     assert update.report.problems == [p for p in full if p.entity in update.checked]
     assert session.problems == full  # and what it did not re-check is still right
-    assert store_triples(session.store) == fresh_store_triples(s)
+    assert store_triples(session.store) == fresh_store_triples(fresh, s)
     return update
 
 
@@ -191,6 +192,11 @@ def test_edits_anywhere_in_a_file_keep_positions_right(repo, old, new):
     assert_state_is_a_fresh_loads(session, s)
 
 
+@pytest.fixture(scope="module")
+def fuzzed_session(tmp_path_factory) -> Session:
+    return Session(settings(make_repo(tmp_path_factory.mktemp("fuzz"))))
+
+
 @hypothesis_settings(max_examples=15, deadline=None)
 @given(
     st.lists(
@@ -199,11 +205,12 @@ def test_edits_anywhere_in_a_file_keep_positions_right(repo, old, new):
         max_size=4,
     )
 )
-def test_lines_added_and_removed_anywhere_move_the_positions_below(tmp_path_factory, insertions):
-    repo = make_repo(tmp_path_factory.mktemp("fuzz"))
-    s = settings(repo)
-    session = Session(s)
-    path = repo / "data" / "zz-inc.yaml"
+def test_lines_added_and_removed_anywhere_move_the_positions_below(fuzzed_session, insertions):
+    """Each example edits the file and puts it back: one session goes through all of them, as an
+    editor's session goes through many edits (a fresh load is the oracle after every one)."""
+    session = fuzzed_session
+    s = session.settings
+    path = s.data_dir / "zz-inc.yaml"
     original = path.read_text()
     lines = original.split("\n")
     for at, text in insertions:
