@@ -151,7 +151,9 @@ class _Index:
     def objects(self, s: str, p: str) -> list:
         found = self._objects.get((s, p))
         if found is None:
-            found = self._objects[(s, p)] = sorted(self.out.get(s, {}).get(p, ()), key=_term_key)
+            objects = self.out.get(s, {}).get(p, ())
+            # most (node, property) pairs have one value: nothing to sort, no key to make
+            found = self._objects[(s, p)] = sorted(objects, key=_term_key) if len(objects) > 1 else list(objects)
         return found
 
     def outgoing(self, s: str) -> list[tuple[str, object]]:

@@ -404,6 +404,16 @@ def _release_files(
     try:
         change_set = _dumps(src, data, context, diff, out)
         svgs = {"timeline.svg": pictures.timeline(root_link)}
+        void = catalog.void_triples(  # its counts (a pass over the data) while the child still writes
+            info,
+            data,
+            src.graphs,
+            entities,
+            [d for d in DUMPS if not _is_quads(d)],
+            [d for d in DUMPS if _is_quads(d)],
+            previous,
+            changes.FEED,
+        )
         entity_files.finish()
     finally:
         entity_files.cancel()  # only does something when this process failed: the child is not left waiting
@@ -434,16 +444,6 @@ def _release_files(
         for name, written in out.written.items()
         if "/" not in name or name.startswith(("ontology/", "changes/"))
     }
-    void = catalog.void_triples(
-        info,
-        data,
-        src.graphs,
-        entities,
-        [d for d in DUMPS if not _is_quads(d)],
-        [d for d in DUMPS if _is_quads(d)],
-        previous,
-        changes.FEED,
-    )
     out.write("void.ttl", catalog.relative_turtle(void, ""))
     out.write(".well-known/void", catalog.relative_turtle(void, "../"))
     downloads["void.ttl"] = out.written["void.ttl"]
