@@ -344,13 +344,14 @@ def render_index(
     intro: str = "",
     figures: Sequence[str] = (),
     extra: str = "",
+    graph: _Graph | None = None,
 ) -> str:
     """A table of contents: every entity grouped by kind, with its label.
 
     `intro` and `extra` are trusted HTML placed before and after the lists; `figures` as in
-    `render_entity`.
+    `render_entity`; `graph`: a `page_graph` of the store, whose index it reads (links are `link`'s).
     """
-    g = _Graph(store, base, link or (lambda i: i))
+    g = _Graph(store, base, link or (lambda i: i), graph.index if graph else None)
     groups: dict[str, list[str]] = {}
     for iri in entity_iris(store, base):
         groups.setdefault(segment_and_slug(iri, base)[0], []).append(iri)
