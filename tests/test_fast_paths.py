@@ -172,7 +172,19 @@ def test_a_build_whose_lines_go_to_disk_writes_the_same_bytes_and_removes_them(t
         del result
         assert {p.name: p.read_bytes() for p in out.iterdir()} == expected
     gc.collect()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["dist", "spilled-0", "spilled-1000000000"]
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["dist", "spilled-0", "spilled-1000000000"], held_line_files()
+
+
+def held_line_files() -> list[tuple[str, list[str]]]:
+    """Each LineFile still alive and the types of what holds it: the message of the failure above, seen
+    once under load (a `pledgegraph-lines-*` folder left in tmp_path) and not explained yet."""
+    import gc
+
+    from pledgegraph.model.graph import LineFile
+
+    alive = [o for o in gc.get_objects() if isinstance(o, LineFile)]
+    return [(str(o.path), [type(r).__name__ for r in gc.get_referrers(o)]) for o in alive]
 
 
 def test_cli_start_up_imports_no_rdf_library():

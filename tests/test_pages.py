@@ -79,10 +79,16 @@ def test_org_page_shows_names_in_all_languages_branches_and_leaders(store):
     assert "../org/islamic-state.html" in hrefs
 
 
-def test_every_link_on_every_page_goes_to_an_entity_or_outside(store):
-    entities = {link(i) for i in entity_iris(store, BASE)}
-    for iri in entity_iris(store, BASE):
-        _, hrefs = parsed(render_entity(store, iri, BASE, link))
+@pytest.fixture(scope="module")
+def pages(store) -> dict[str, str]:
+    """Every entity's page, rendered once for the tests that read them all (~16 s of CPU a rendering)."""
+    return {iri: render_entity(store, iri, BASE, link) for iri in entity_iris(store, BASE)}
+
+
+def test_every_link_on_every_page_goes_to_an_entity_or_outside(pages):
+    entities = {link(i) for i in pages}
+    for iri, html in pages.items():
+        _, hrefs = parsed(html)
         for href in hrefs:
             assert href in entities or re.match(r"https?://", href), (iri, href)
 
@@ -114,12 +120,11 @@ def test_index_lists_every_entity_once(store):
     assert sorted(hrefs) == sorted("/".join(segment_and_slug(i, BASE)) for i in entity_iris(store, BASE))
 
 
-def test_pages_show_labels_not_iris_or_property_names(store):
+def test_pages_show_labels_not_iris_or_property_names(store, pages):
     """No IRI of ours and no raw property name (`qualifiedDerivation`, `hasSelector`, `oa#identifying`) in
     what a reader sees: properties and classes by their labels, nodes of other records by kind and record."""
     raw_name = re.compile(r"\b[a-z]+[A-Z][A-Za-z]*\b|\w#\w")
-    for iri in entity_iris(store, BASE):
-        html = render_entity(store, iri, BASE, link)
+    for iri, html in pages.items():
         text, _ = parsed(html)
         assert BASE not in text, (iri, text[text.index(BASE) - 80 : text.index(BASE) + 80])
         terms = re.findall(r"<dt>([^<]*)</dt>", html) + re.findall(r'<span class="kind">([^<]*)</span>', html)

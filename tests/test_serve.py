@@ -18,7 +18,7 @@ import pytest
 
 from conftest import CHROMIUM, ROOT, headless_chromium
 from pledgegraph.delivery.endpoint import oneshot, store
-from pledgegraph.delivery.endpoint.serve import make_server, negotiate
+from pledgegraph.delivery.endpoint.serve import MAX_HEADERS, make_server, negotiate
 
 BASE = "https://w3id.org/pledgegraph/"
 PROVINCE = "/id/org/is-caucasus-province"
@@ -398,6 +398,10 @@ def test_serve_command_starts_and_stops(dist, tmp_path, monkeypatch):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", "/sparql?" + urllib.parse.urlencode({"query": "ASK { ?p a pg:Pledge }"}))
         assert json.loads(conn.getresponse().read())["boolean"] is True
+        # no row cap by default (size and time bound an answer): every triple, in full, not a 422
+        conn.request("GET", "/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?s ?p ?o }"}))
+        response = conn.getresponse()
+        assert response.status == 200 and len(rows(response.read())) > 10_000
     finally:
         process.terminate()
         assert process.wait(10) is not None
@@ -460,6 +464,32 @@ def test_content_length_is_parsed_strictly(server, lengths):
         )
         reply = s.recv(4096)
     assert reply.startswith(b"HTTP/1.1 400"), reply[:100]
+
+
+def test_headers_over_the_cap_are_431(server):
+    with socket.create_connection(server.server_address[:2], timeout=10) as s:
+        s.sendall(b"GET /sparql HTTP/1.1\r\nHost: x\r\nX-Filler: " + b"a" * (MAX_HEADERS + 1) + b"\r\n\r\n")
+        reply = s.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 431"), reply[:100]
+
+
+def test_pipelined_requests_are_answered_in_order(server):
+    """Two requests in one packet (HTTP/1.1 pipelining): two answers, in the order asked, then the close asked for."""
+    asks = [urllib.parse.quote(q) for q in ("ASK { ?p a pg:Pledge }", "ASK { <urn:none> ?p ?o }")]
+    head = "Host: x\r\nAccept: application/sparql-results+json\r\n"
+    with socket.create_connection(server.server_address[:2], timeout=10) as s:
+        s.sendall(
+            f"GET /sparql?query={asks[0]} HTTP/1.1\r\n{head}\r\n"
+            f"HEAD /sparql?query={asks[0]} HTTP/1.1\r\n{head}\r\n"
+            f"GET /sparql?query={asks[1]} HTTP/1.1\r\n{head}Connection: close\r\n\r\n".encode()
+        )
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    answers = reply.split(b"HTTP/1.1 ")[1:]
+    assert [a.split(b" ", 1)[0] for a in answers] == [b"200"] * 3
+    assert b'"boolean":true' in answers[0].replace(b" ", b"") and answers[1].endswith(b"\r\n\r\n")
+    assert b'"boolean":false' in answers[2].replace(b" ", b"") and b"Connection: close" in answers[2]
 
 
 def test_library_query_by_name_with_bindings(server):

@@ -817,10 +817,10 @@ def search(text, kinds, lang, limit, fmt, dist):
 )
 @click.option(
     "--max-rows",
-    default=10_000,
-    show_default=True,
+    default=None,
     type=click.IntRange(1),
-    help="Rows (or triples) an answer may have (HTTP 422 beyond).",
+    help="Rows (or triples) an answer may have (HTTP 422 beyond). Default: no row cap; the answer's "
+    "size (--max-answer-mb) and time (--timeout) bound it.",
 )
 @click.option(
     "--max-answer-mb",
@@ -834,7 +834,7 @@ def serve(host, port, workers, timeout, max_rows, max_answer_mb, dist):
     """Serve the built graph over HTTP: SPARQL at /sparql, entity pages and RDF at /id/….
 
     Read-only: updates, SERVICE, LOAD and foreign graphs are refused; each query has a time
-    limit and a row cap. Every entity IRI dereferences to HTML, Turtle, JSON-LD or N-Triples by
+    limit and a size cap. Every entity IRI dereferences to HTML, Turtle, JSON-LD or N-Triples by
     Accept header or suffix (.html, .ttl, .jsonld, .nt).
     """
     from pledgegraph.delivery.endpoint.serve import make_server, server_memory_mb

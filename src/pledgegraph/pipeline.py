@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pyoxigraph as ox
 
@@ -370,11 +370,25 @@ def ontology_html(settings: Settings) -> bytes:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     from pylode import OntPub
+    from pylode import utils as pylode_utils
 
     root.handlers[:] = handlers
     root.setLevel(level)
+    _pylode_cache_made(pylode_utils)
 
     return OntPub(ontology=str(settings.ontology_dir / "pledgegraph.ttl")).make_html().encode()
+
+
+def _pylode_cache_made(pylode_utils: Any) -> None:
+    """pyLODE caches its background ontologies on first use as `refs.pickle` beside its own files, written
+    in place: a second build reading it meanwhile failed with UnpicklingError (two builds at once on a fresh
+    install, as the test suite's two workers do). The first build makes it under a lock; the others wait."""
+    import fcntl
+
+    with open(Path(tempfile.gettempdir()) / "pledgegraph-pylode.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (pylode_utils.RDF_FOLDER / "refs.pickle").is_file():
+            pylode_utils.load_background_onts()
 
 
 def _record_counts(dataset: Dataset) -> dict[str, int]:

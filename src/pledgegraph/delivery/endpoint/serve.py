@@ -1,10 +1,10 @@
 """The graph over HTTP: the SPARQL 1.1 Protocol at /sparql, and every entity IRI dereferenceable.
 
 `App` turns a request (method, path, headers, body) into a `Response`; `make_server` puts it
-behind Hypercorn (asyncio, h11), chosen because it survives hostile clients by construction: a
-connection costs no thread, the time to send complete headers is one deadline from connection
-open (not reset by each byte), header size is capped, and Content-Length is parsed strictly.
-Around it this module adds what a public endpoint also needs: a deadline for each request's body
+behind `http1` (asyncio and httptools' C parser), which survives hostile clients: a connection
+costs no thread, the time to send complete headers is one deadline from connection open (not
+reset by each byte), header size is capped, and Content-Length is parsed strictly.
+It also applies what a public endpoint needs (the limits below): a deadline for each request's body
 and for writing its answer, a body size cap, at most `MAX_PER_CLIENT` requests in flight per
 client address (429 beyond) and `MAX_ACTIVE` in all (503 beyond). Queries run in the killable
 worker processes of `workers.QueryPool`, which parse and check them (`store.check_query`), cap
@@ -26,7 +26,6 @@ import socket
 import sys
 import threading
 import urllib.parse
-from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
@@ -37,7 +36,7 @@ from typing import Callable
 
 import pyoxigraph as ox
 
-from pledgegraph.delivery.endpoint import lookup
+from pledgegraph.delivery.endpoint import http1, lookup
 from pledgegraph.delivery.endpoint.labels import answer_names, prefixed
 from pledgegraph.delivery.endpoint.show import did_you_mean
 from pledgegraph.delivery.endpoint.store import DATASET_FILE, GRAPH_RESULT_FORMATS, Loaded, describe, examples, load
@@ -337,7 +336,7 @@ class App:
         *,
         workers: int = 2,
         timeout: float = 10.0,
-        max_rows: int = 10_000,
+        max_rows: int | None = None,
         max_body: int = MAX_BODY,
         max_answer: int = MAX_ANSWER,
     ):
@@ -766,7 +765,7 @@ class App:
             '<label><input type="checkbox" name="labels" value="1"> names beside IRIs</label> '
             '<button type="submit">Run</button></p></form>'
             f'<p class="muted">Predeclared prefixes: {prefixes}. The default graph holds the asserted and '
-            "inferred facts; each query has a time limit and a row cap.</p>"
+            "inferred facts; each query has a time limit and a size cap.</p>"
             + (f"<h2>Answer</h2>{results}" if results else "")
             + (f"<h2>Examples</h2><ul>{links}</ul>" if links else "")
         )
@@ -819,154 +818,39 @@ def _error_text(status: int, error: Exception) -> str:
 # -- the socket side ---------------------------------------------------------------------------
 
 
-class _Headers(dict):
-    """Request headers by case-insensitive name; repeated headers joined with commas."""
-
-    def __init__(self, raw: list[tuple[bytes, bytes]]):
-        super().__init__()
-        for name, value in raw:
-            key, text = name.decode("latin-1").lower(), value.decode("latin-1")
-            self[key] = f"{self[key]}, {text}" if key in self else text
-
-    def get(self, name: str, default=None):
-        return super().get(name.lower(), default)
-
-
-class Asgi:
-    """`App` as an ASGI application, with the per-request deadlines and admission limits."""
-
-    def __init__(self, app: App, log: Callable[[str], None] | None = None):
-        self.app, self.log = app, log
-        self.per_client: Counter[str] = Counter()
-        self.active = 0
-        self.executor = ThreadPoolExecutor(MAX_ACTIVE, thread_name_prefix="pledgegraph-request")
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-        if scope["type"] != "http":
-            return
-        client = (scope.get("client") or ("", 0))[0]
-        if self.per_client[client] >= MAX_PER_CLIENT:
-            response = Response(
-                429,
-                f"429 Too Many Requests: at most {MAX_PER_CLIENT} requests at once from one address\n".encode(),
-                headers={"Retry-After": "1"},
-            )
-        elif self.active >= MAX_ACTIVE:
-            response = Response(
-                503, b"503 Service Unavailable: too many requests at once\n", headers={"Retry-After": "1"}
-            )
-        else:
-            self.per_client[client] += 1
-            self.active += 1
-            try:
-                response = await self._respond(scope, receive, client)
-            finally:
-                self.active -= 1
-                self.per_client[client] -= 1
-                if not self.per_client[client]:
-                    del self.per_client[client]
-        await self._send(scope, send, response)
-        if self.log:
-            self.log(f'{client} "{scope["method"]} {scope["path"]}" {response.status} {len(response.body)}')
-
-    async def _respond(self, scope, receive, client: str) -> Response:
-        headers = _Headers(scope["headers"])
-        method = scope["method"]
-        body = b""
-        if method == "POST" and not headers.get("Transfer-Encoding"):
-            length = int(headers.get("Content-Length") or 0)  # h11 has checked it is all digits
-            if length <= self.app.max_body:
-                try:
-                    body = await asyncio.wait_for(_read_body(receive, length), BODY_SECONDS)
-                except TimeoutError:
-                    return Response(
-                        408,
-                        f"408 Request Timeout: the body did not arrive within {BODY_SECONDS:g} s\n".encode(),
-                        headers={"Connection": "close"},
-                    )
-        target = scope["raw_path"].decode("latin-1") + (
-            "?" + scope["query_string"].decode("latin-1") if scope["query_string"] else ""
-        )
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self.executor, self.app.handle, method, target, headers, lambda n: body[:n], client
-        )
-
-    @staticmethod
-    async def _send(scope, send, response: Response) -> None:
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.all_headers().items()]
-        try:
-            async with asyncio.timeout(SEND_SECONDS):  # a client that does not read cannot hold the answer
-                await send({"type": "http.response.start", "status": response.status, "headers": headers})
-                if scope["method"] == "HEAD":
-                    await send({"type": "http.response.body", "body": b""})
-                    return
-                view = memoryview(response.body)
-                for start in range(0, max(len(view), 1), 65536):
-                    await send(
-                        {
-                            "type": "http.response.body",
-                            "body": bytes(view[start : start + 65536]),
-                            "more_body": start + 65536 < len(view),
-                        }
-                    )
-        except TimeoutError:
-            pass  # Hypercorn closes the connection when the application returns mid-answer
-
-
-async def _read_body(receive, length: int) -> bytes:
-    chunks, size = [], 0
-    while size < length:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        size += len(chunks[-1])
-        if not message.get("more_body"):
-            break
-    return b"".join(chunks)
-
-
 class Server:
-    """Hypercorn serving `App` on a socket bound at construction (so `server_address` is known)."""
+    """`App` over HTTP/1.1 (`http1`) on a socket bound at construction (so `server_address` is known)."""
 
     def __init__(self, address, app: App, log: Callable[[str], None] | None = None):
-        self.app, self.log = app, log
+        self.app = app
         host, port = address
         self.socket = socket.create_server(
             (host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET, backlog=BACKLOG
         )
         self.server_address = self.socket.getsockname()
-        self.asgi = Asgi(app, log)
+        limits = http1.Limits(
+            max_headers=MAX_HEADERS,
+            max_body=app.max_body,
+            header_seconds=HEADER_SECONDS,
+            body_seconds=BODY_SECONDS,
+            send_seconds=SEND_SECONDS,
+            max_per_client=MAX_PER_CLIENT,
+            max_active=MAX_ACTIVE,
+        )
+        self.http = http1.Http1(app.handle, limits, log)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._started = threading.Event()
 
     def serve_forever(self) -> None:
-        asyncio.run(self._serve())
+        with asyncio.Runner(loop_factory=http1.new_event_loop) as runner:
+            runner.run(self._serve())
 
     async def _serve(self) -> None:
-        from hypercorn.asyncio import serve
-        from hypercorn.config import Config
-
-        config = Config()
-        config.bind = [f"fd://{os.dup(self.socket.fileno())}"]
-        config.backlog = BACKLOG
-        config.keep_alive_timeout = HEADER_SECONDS
-        config.h11_max_incomplete_size = MAX_HEADERS
-        config.include_server_header = False
-        config.accesslog = None
-        config.errorlog = None
-        config.graceful_timeout = 1.0
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         self._started.set()
         try:
-            await serve(self.asgi, config, shutdown_trigger=self._stop.wait, mode="asgi")
+            await self.http.serve(self.socket, BACKLOG, self._stop)
         finally:  # close the workers now: requests still waiting for one give up at once, so the
             self.app.close()  # threads they hold end before the event loop waits for them
 
@@ -976,7 +860,7 @@ class Server:
 
     def server_close(self) -> None:
         self.socket.close()
-        self.asgi.executor.shutdown(wait=False, cancel_futures=True)
+        self.http.executor.shutdown(wait=False, cancel_futures=True)
         self.app.close()
 
 

@@ -62,7 +62,7 @@ class QueryPool:
         workers: int = 2,
         heavy: int | None = None,
         timeout: float | None = 10.0,
-        max_rows: int | None = 10_000,
+        max_rows: int | None = None,
         max_bytes: int | None = 16 * 1024 * 1024,
         memory_mb: int = 2048,
         queue_wait: float | None = None,
