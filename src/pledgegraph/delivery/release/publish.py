@@ -583,7 +583,7 @@ class _EntityFiles:
     def _files(self, entities: list[str], out: _Sink) -> _Sink:
         if not entities:
             return out
-        described = describe.descriptions(self.data, self.base, entities)
+        described = describe.descriptions(self.data, self.base, entities, ordered=True)
         graph = pages.page_graph(self.store, self.base, self.link, chain.from_iterable(self.graphs.values()))
         if out is self.out:
             self.graph = graph
