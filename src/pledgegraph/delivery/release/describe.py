@@ -21,9 +21,16 @@ CLAIM_LINKS = (PG + "claimSubject", PG + "claimObject")
 CLAIM_TYPES = (PG + "Claim", PG + "NameAttestation")
 
 
-def descriptions(triples: Iterable[ox.Triple], base: str, entities: Iterable[str]) -> dict[str, list[ox.Triple]]:
-    """Entity IRI -> its description, sorted (every entity in `entities` has one, maybe empty)."""
-    by_owner: dict[str, set[ox.Triple]] = {}
+def descriptions(
+    triples: Iterable[ox.Triple], base: str, entities: Iterable[str], ordered: bool = False
+) -> dict[str, list[ox.Triple]]:
+    """Entity IRI -> its description, sorted (every entity in `entities` has one, maybe empty).
+
+    `ordered`: `triples` come sorted by `str` without repeats (the release's data): an entity's own triples are then
+    already in order, so only a description that gains another record's claims is sorted again (each of
+    the two processes of a 1M publish sorted 1.8 million triples by their text)."""
+    wanted = dict.fromkeys(entities)
+    own: dict[str, list[ox.Triple]] = {iri: [] for iri in wanted}
     by_node: dict[str, list[ox.Triple]] = {}
     statements: set[str] = set()
     about: list[tuple[str, str]] = []  # (claim node, entity it is about)
@@ -33,7 +40,8 @@ def descriptions(triples: Iterable[ox.Triple], base: str, entities: Iterable[str
         owner = owners[node] if node in owners else owners.setdefault(node, entity_of(node, base))
         if owner is None:
             continue
-        by_owner.setdefault(owner, set()).add(t)
+        if owner in own:
+            own[owner].append(t)
         by_node.setdefault(node, []).append(t)
         if t.predicate.value == RDF + "type" and t.object.value in CLAIM_TYPES:
             statements.add(t.subject.value)
@@ -41,10 +49,17 @@ def descriptions(triples: Iterable[ox.Triple], base: str, entities: Iterable[str
             about.append((t.subject.value, t.object.value))
     below: dict[str, list[str]] = {}
     for node in by_node:
-        below.setdefault(owners[node], []).append(node)
-    out = {iri: set(by_owner.get(iri, ())) for iri in entities}
+        below.setdefault(owners[node], []).append(node)  # type: ignore[arg-type]
+    claimed: dict[str, set[ox.Triple]] = {}
     for claim, target in about:
-        if claim not in statements or target not in out or owners[claim] == target:
+        if claim not in statements or target not in own or owners[claim] == target:
             continue
-        out[target].update(t for node in below[owners[claim]] if at_or_below(node, claim) for t in by_node[node])
-    return {iri: sorted(found, key=str) for iri, found in out.items()}
+        claimed.setdefault(target, set()).update(
+            t
+            for node in below[owners[claim]]
+            if at_or_below(node, claim)
+            for t in by_node[node]  # type: ignore[index]
+        )
+    for target in own if not ordered else claimed:
+        own[target] = sorted(claimed.get(target, set()).union(own[target]), key=str)
+    return own

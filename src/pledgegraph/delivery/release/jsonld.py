@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Iterable
+from typing import Callable, Iterable
 
 import orjson
 import pyoxigraph as ox
@@ -165,25 +165,33 @@ def _value_key(value) -> str:
 _json_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
-# context -> its terms by IRI, for the context objects in use (one per release); keyed by identity
-# and holding the context itself, so an id is never reused while its entry lives.
-_TERMS_CACHE: dict[int, tuple[dict, dict[str, tuple[str, bool]]]] = {}
+def _per_context(cache: dict[int, tuple[dict, object]], context: dict, make: Callable[[dict], object]):
+    """`make(context)`, worked out once per context object in use (one per release): `cache` is keyed by
+    identity and holds the context itself, so an id is never reused while its entry lives."""
+    cached = cache.get(id(context))
+    if cached is None or cached[0] is not context:
+        if len(cache) > 8:
+            cache.clear()
+        cached = cache[id(context)] = (context, make(context))
+    return cached[1]
+
+
+_TERMS_CACHE: dict[int, tuple[dict, object]] = {}
+_ALWAYS_CACHE: dict[int, tuple[dict, object]] = {}
 
 
 def _terms_by_iri(context: dict) -> dict[str, tuple[str, bool]]:
     """Property/class IRI -> (its term, whether the term coerces values to IRIs)."""
-    cached = _TERMS_CACHE.get(id(context))
-    if cached is not None and cached[0] is context:
-        return cached[1]
+    return _per_context(_TERMS_CACHE, context, _make_terms_by_iri)  # type: ignore[return-value]
+
+
+def _make_terms_by_iri(context: dict) -> dict[str, tuple[str, bool]]:
     out = {}
     for key, value in context.items():
         curie = value["@id"] if isinstance(value, dict) else value
         if key in PREFIXES or curie.startswith("@"):
             continue
         out[expand(curie)] = (key, isinstance(value, dict) and value.get("@type") == "@id")
-    if len(_TERMS_CACHE) > 8:
-        _TERMS_CACHE.clear()
-    _TERMS_CACHE[id(context)] = (context, out)
     return out
 
 
@@ -215,9 +223,16 @@ def _literal(lit: ox.Literal):
 def document(nodes: list[dict], context: dict) -> bytes:
     """A self-contained JSON-LD document: `@context` embedded, holding the terms the nodes use and
     every prefix, so a processor with no network (stock pyld, jsonld.js offline) expands it."""
-    used = _used_terms(nodes, context)
-    embedded = {k: v for k, v in context.items() if k in used or k in PREFIXES or k in ("id", "type")}
+    embedded = {k: context[k] for k in _used_terms(nodes, context)}  # the keys' order: the JSON sorts them
+    embedded.update(_always_embedded(context))
     return _indented_json({"@context": embedded, "@graph": nodes})
+
+
+def _always_embedded(context: dict) -> dict:
+    """What every document's embedded context holds whatever its nodes use: the prefixes, `id` and `type`."""
+    return _per_context(  # type: ignore[return-value]
+        _ALWAYS_CACHE, context, lambda c: {k: v for k, v in c.items() if k in PREFIXES or k in ("id", "type")}
+    )
 
 
 def _indented_json(doc: dict) -> bytes:

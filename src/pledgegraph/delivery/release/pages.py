@@ -151,7 +151,9 @@ class _Index:
     def objects(self, s: str, p: str) -> list:
         found = self._objects.get((s, p))
         if found is None:
-            found = self._objects[(s, p)] = sorted(self.out.get(s, {}).get(p, ()), key=_term_key)
+            objects = self.out.get(s, {}).get(p, ())
+            # most (node, property) pairs have one value: nothing to sort, no key to make
+            found = self._objects[(s, p)] = sorted(objects, key=_term_key) if len(objects) > 1 else list(objects)
         return found
 
     def outgoing(self, s: str) -> list[tuple[str, object]]:
@@ -179,6 +181,8 @@ class _Graph:
         self.link = link
         self.index = index
         self._label_cache: dict[str, str] = {}
+        self._kind_cache: dict[str, str] = {}
+        self._owners: dict[str, str | None] = {}
         self.summaries: dict[str, _Summary] = {}  # record -> its summary line, see _summary
 
     def objects(self, s: str, p: str) -> list:
@@ -231,8 +235,22 @@ class _Graph:
             return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).lower()
         return name
 
+    def owner(self, iri: str) -> str | None:
+        """`entity_of(iri)`, remembered: a page asks it of every node linking to its entity."""
+        if iri in self._owners:
+            return self._owners[iri]
+        found = self._owners[iri] = entity_of(iri, self.base)
+        return found
+
     def kind_label(self, iri: str) -> str:
-        if is_entity(iri, self.base):
+        """The label of a node's kind (remembered: the "Related" tables ask it of every related record)."""
+        found = self._kind_cache.get(iri)
+        if found is None:
+            found = self._kind_cache[iri] = self._find_kind_label(iri)
+        return found
+
+    def _find_kind_label(self, iri: str) -> str:
+        if self.owner(iri) == iri:
             kind = SEGMENT_KIND[segment_and_slug(iri, self.base)[0]]
             return self.label(PG + kind.cls.split(":", 1)[1])
         pg_types = [t for t in self.types(iri) if t.startswith(PG)]
@@ -326,13 +344,14 @@ def render_index(
     intro: str = "",
     figures: Sequence[str] = (),
     extra: str = "",
+    graph: _Graph | None = None,
 ) -> str:
     """A table of contents: every entity grouped by kind, with its label.
 
     `intro` and `extra` are trusted HTML placed before and after the lists; `figures` as in
-    `render_entity`.
+    `render_entity`; `graph`: a `page_graph` of the store, whose index it reads (links are `link`'s).
     """
-    g = _Graph(store, base, link or (lambda i: i))
+    g = _Graph(store, base, link or (lambda i: i), graph.index if graph else None)
     groups: dict[str, list[str]] = {}
     for iri in entity_iris(store, base):
         groups.setdefault(segment_and_slug(iri, base)[0], []).append(iri)
@@ -489,7 +508,7 @@ def _value(g: _Graph, owner: str, o) -> str:
         return _entity_link(g, iri)
     if is_below(iri, owner):
         return _nested(g, iri)
-    record = entity_of(iri, g.base)
+    record = g.owner(iri)
     if record is not None:  # a node below another record (its citation, side, death…): named by both
         name = f"{g.kind_label(iri) or 'part'} of {g.label(record)}"
         return f'<a href="{escape(g.link(record))}">{escape(name)}</a>'
@@ -576,7 +595,7 @@ def _incoming_section(g: _Graph, iri: str) -> str:
     related: dict[str, set[str]] = {}
     citing: set[str] = set()
     for s, p in g.incoming(iri):
-        owner = entity_of(s, g.base)
+        owner = g.owner(s)
         if owner is None or owner == iri or p in _REIFYING:
             continue
         if p in _CITING:

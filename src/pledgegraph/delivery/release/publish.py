@@ -391,7 +391,6 @@ def _release_files(
     """Every file of the release into `out`; the change set they describe."""
     info, base = src.info, src.base
     previous = previous_dir.name if previous_dir else None
-    label = _labeller(store, base)
     context = jsonld.make_context(src.graphs["ontology"])
     pictures = figures.Figures(store, base)
     root_link = _linker(base, "")
@@ -404,10 +403,24 @@ def _release_files(
     try:
         change_set = _dumps(src, data, context, diff, out)
         svgs = {"timeline.svg": pictures.timeline(root_link)}
+        void = catalog.void_triples(  # its counts (a pass over the data) while the child still writes
+            info,
+            data,
+            src.graphs,
+            entities,
+            [d for d in DUMPS if not _is_quads(d)],
+            [d for d in DUMPS if _is_quads(d)],
+            previous,
+            changes.FEED,
+        )
         entity_files.finish()
     finally:
         entity_files.cancel()  # only does something when this process failed: the child is not left waiting
     svgs["branches.svg"] = whole_diagram()
+    # the entity pages' index, when this process wrote some: labels for the change set and the index page
+    # are then dictionary reads, not store scans (19,152 entities' labels at 1M, serially at the end)
+    graph = entity_files.graph or pages.page_graph(store, base)
+    label = graph.label
     for name, svg in svgs.items():
         if svg:
             out.write(name, svg.encode())
@@ -434,23 +447,13 @@ def _release_files(
         for name, written in out.written.items()
         if "/" not in name or name.startswith(("ontology/", "changes/"))
     }
-    void = catalog.void_triples(
-        info,
-        data,
-        src.graphs,
-        entities,
-        [d for d in DUMPS if not _is_quads(d)],
-        [d for d in DUMPS if _is_quads(d)],
-        previous,
-        changes.FEED,
-    )
     out.write("void.ttl", catalog.relative_turtle(void, ""))
     out.write(".well-known/void", catalog.relative_turtle(void, "../"))
     downloads["void.ttl"] = out.written["void.ttl"]
     for name, content in src.search_files.items():
         out.write(name, content)
     out.write("catalog.ttl", catalog.relative_turtle(catalog.dcat_triples(info, downloads, previous), ""))
-    out.write("index.html", _index(store, src, svgs, downloads, change_set).encode())
+    out.write("index.html", _index(store, src, svgs, downloads, change_set, graph).encode())
     out.write("sitemap.xml", _sitemap(entities, info, _lastmods(entities, info, change_set, previous_dir)))
     vocab = sorted(
         {
@@ -558,6 +561,7 @@ class _EntityFiles:
     ):
         self.store, self.base, self.context, self.pictures, self.out = store, base, context, pictures, out
         self.graphs, self.data = graphs, data
+        self.graph: pages._Graph | None = None  # this process's pages' index, once `finish` made it
         self.link = _linker(base, "../")
         self.own, theirs = _split(entities, [1 + pictures.drawing_cost(iri) for iri in entities], beside)
         self.child = (
@@ -579,8 +583,10 @@ class _EntityFiles:
     def _files(self, entities: list[str], out: _Sink) -> _Sink:
         if not entities:
             return out
-        described = describe.descriptions(self.data, self.base, entities)
+        described = describe.descriptions(self.data, self.base, entities, ordered=True)
         graph = pages.page_graph(self.store, self.base, self.link, chain.from_iterable(self.graphs.values()))
+        if out is self.out:
+            self.graph = graph
         for start in range(0, len(entities), DIAGRAM_BATCH):
             batch = entities[start : start + DIAGRAM_BATCH]
             diagrams = self.pictures.diagrams(self.link, batch)
@@ -626,6 +632,7 @@ def _index(
     svgs: dict[str, str],
     downloads: dict[str, catalog.Written],
     change_set: changes.ChangeSet,
+    graph: pages._Graph,
 ) -> str:
     info = src.info
     rows = "".join(
@@ -661,22 +668,12 @@ def _index(
         intro=intro,
         figures=list(svgs.values()),
         extra=extra,
+        graph=graph,
     )
 
 
 def _is_quads(dump: str) -> bool:
     return dump.endswith((".trig", ".nq.gz"))
-
-
-def _labeller(store: ox.Store, base: str):
-    cache: dict[str, str] = {}
-
-    def label(iri: str) -> str:
-        if iri not in cache:
-            cache[iri] = pages.label_of(store, iri, base)
-        return cache[iri]
-
-    return label
 
 
 _SITEMAP_ENTRY = re.compile(r"<loc>([^<]*)</loc><lastmod>([^<]*)</lastmod>")
