@@ -420,15 +420,20 @@ def ontology_html(settings: Settings) -> bytes:
 
 
 def _pylode_cache_made(pylode_utils: Any) -> None:
-    """pyLODE caches its background ontologies on first use as `refs.pickle` beside its own files, written
-    in place: a second build reading it meanwhile failed with UnpicklingError (two builds at once on a fresh
-    install, as the test suite's two workers do). The first build makes it under a lock; the others wait."""
+    """pyLODE caches its background ontologies and their titles on first use (`refs.pickle`,
+    `refs_titles.pickle`) beside its own files, written in place: a second build reading one meanwhile
+    failed with UnpicklingError (two builds at once on a fresh install, as the test suite's two workers
+    do). The first build makes them holding a lock on pyLODE's folder itself (no lock file to leave
+    behind); the others wait for it."""
     import fcntl
 
-    with open(Path(tempfile.gettempdir()) / "pledgegraph-pylode.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (pylode_utils.RDF_FOLDER / "refs.pickle").is_file():
-            pylode_utils.load_background_onts()
+    folder = os.open(pylode_utils.RDF_FOLDER, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        if not (pylode_utils.RDF_FOLDER / "refs_titles.pickle").is_file():  # written after refs.pickle
+            pylode_utils.load_background_onts_titles(pylode_utils.load_background_onts())
+    finally:
+        os.close(folder)  # closing it releases the lock
 
 
 def _record_counts(dataset: Dataset) -> dict[str, int]:
