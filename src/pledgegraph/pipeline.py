@@ -33,7 +33,7 @@ from pledgegraph.incremental.removals import refuse_lost_records, since_head_or_
 from pledgegraph.incremental.scope import Scope, focus_nodes
 from pledgegraph.layout import GRAPH_NAMES, OUTPUT_STEM, Settings, graph_iri
 from pledgegraph.model.formats import FORMATS, GRAPH_FORMATS
-from pledgegraph.model.graph import Built, read_lines
+from pledgegraph.model.graph import Built, LineFile, Lines, read_lines
 from pledgegraph.model.records import Dataset
 from pledgegraph.stages.audit import audit
 from pledgegraph.stages.build import PARALLEL_RECORDS, build
@@ -103,13 +103,14 @@ def archives(settings: Settings, dataset: Dataset) -> list[Path]:
 
 
 class _Reasoned:
-    """Reason, while a thread loads the asserted graph and the ontology into the SHACL store.
-
-    pyoxigraph parses and indexes without holding the GIL, so the load runs on the second core
-    while this one infers. Past FILTERED_FROM, the store holds only the triples our engine's
-    queries can read (`predicates_read`). The thread is joined before anything forks. `then(inferred)`
-    runs as soon as reasoning ends, while the store may still be loading: the build writes
-    `inferred.nt` there, so the forked writer goes on with the core the reasoner leaves free."""
+    """Reason in a forked process while this one loads the asserted graph and the ontology into the
+    SHACL store. Both are Python-heavy (the reasoner throughout; the store's load filters and encodes
+    every line): as two threads they took turns at the GIL, as two processes each has a core (at
+    ~10m the store then no longer finishes 50 s after the reasoner). Past FILTERED_FROM, the store
+    holds only the triples our engine's queries can read (`predicates_read`). `then(inferred)` runs
+    in the reasoner's process as soon as it is done, while the store may still be loading: the build
+    writes `inferred.nt` there, so the forked writer goes on with the core the reasoner leaves free.
+    Below PARALLEL_FROM triples (or without `fork`) both run here, one after the other."""
 
     def __init__(
         self,
@@ -119,14 +120,29 @@ class _Reasoned:
         spill: Path | None = None,
         then: Callable[[Built], object] = lambda inferred: None,
     ):
-        from concurrent.futures import ThreadPoolExecutor
-
         reasoner = reason_owlrl if settings.reasoner == "owlrl" else reason
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            loading = pool.submit(_store, settings, built, spill)
-            self.inferred = clock.run("reason", reasoner, built, settings.ontology_files)
-            then(self.inferred)
-            self.graph = clock.run("load store", loading.result)
+
+        def reasoned() -> list[str] | tuple[Path, int]:
+            inferred = reasoner(built, settings.ontology_files)
+            then(inferred)
+            return _handed_over(inferred.lines)
+
+        reasoning = _Forked("reasoning", reasoned, parallel=len(built) >= PARALLEL_FROM)
+        try:
+            self.graph = clock.run("load store", _store, settings, built, spill)
+            self.inferred = built.with_lines(_taken_over(clock.run("reason", reasoning.result)))
+        except BaseException:
+            reasoning.cancel()
+            raise
+
+
+def _handed_over(lines: Lines) -> list[str] | tuple[Path, int]:
+    """Lines for another process to own: in memory, or their file's place (no longer removed here)."""
+    return lines.handed_over() if isinstance(lines, LineFile) else lines
+
+
+def _taken_over(lines: list[str] | tuple[Path, int]) -> Lines:
+    return LineFile(*lines) if isinstance(lines, tuple) else lines
 
 
 # Asserted triples from which the SHACL store holds only what the shapes read: finding that costs
@@ -345,9 +361,8 @@ def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path) 
     system.return_freed_memory()  # the loader's garbage, before the writer is forked with a copy of our pages
     with replace_dir(settings.out_dir) as tmp:
         # The writer starts now, not after reasoning: it writes what needs only the asserted graph,
-        # then waits for this process to write inferred.nt, and does the rest while the SHACL store
-        # loads and is queried. It is forked before the store's thread starts (nothing forks while a
-        # thread runs).
+        # then waits for the reasoner to write inferred.nt, and does the rest while the SHACL store
+        # loads and is queried.
         inferred_written = multiprocessing.Event()
         # The name index (~8% of the writer's work) is written by whichever process is free first: the
         # writer after the other formats, or this one after validating (which one: the machine's load decides).
@@ -362,8 +377,8 @@ def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path) 
         )
         try:
 
-            def hand_over(inferred: Built) -> None:
-                clock.run("write inferred", write_lines, tmp / "inferred.nt", inferred.lines)
+            def hand_over(inferred: Built) -> None:  # in the reasoner's process
+                write_lines(tmp / "inferred.nt", inferred.lines)
                 inferred_written.set()
 
             reasoned = _Reasoned(settings, clock, built, spill if on_disk else None, then=hand_over)

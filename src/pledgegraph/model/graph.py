@@ -60,6 +60,11 @@ class LineFile:
                 f.write(chunk)
         return cls(path, len(lines))
 
+    def handed_over(self) -> tuple[Path, int]:
+        """This file for another process to own (`LineFile(*handed)` there): this object no longer removes it."""
+        self._remove.detach()
+        return self.path, self.count
+
     def __iter__(self) -> Iterator[str]:
         return read_lines(self.path)
 
