@@ -127,8 +127,10 @@ def index_document(lines: Iterable[str], base: str) -> dict:
     few with a name or fact predicate are picked by string comparison, and only those are parsed."""
     import pyoxigraph as ox  # not at module level: the CLI reads KIND_NAMES without loading RDF libraries
 
-    wanted, ours = {f"<{p}>" for p in (*NAME_PREDICATES, *_FACT_PREDICATES)}, f"<{base}"
-    picked = "".join(line + " .\n" for line in lines if line.startswith(ours) and line.split(" ", 2)[1] in wanted)
+    ours = f"<{base}"
+    picked = "".join(
+        line + " .\n" for line in lines if line.startswith(ours) and line.split(" ", 2)[1] in INDEX_PREDICATES
+    )
     names: dict[str, set[tuple[str, str, bool]]] = {}
     by_subject: dict[str, list[tuple[str, ox.Term]]] = {}
     for quad in ox.parse(picked.encode(), format=ox.RdfFormat.N_TRIPLES):
@@ -210,6 +212,8 @@ _P = {
     }.items()
 }
 _FACT_PREDICATES = frozenset(_P.values())
+# The predicates (N-Triples) of every line the index reads: a caller may give it only those.
+INDEX_PREDICATES = frozenset(f"<{p}>" for p in (*NAME_PREDICATES, *_FACT_PREDICATES))
 _KIND_PREDICATES = (_P["org_kind"], _P["place_kind"], _P["event_kind"])
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from pledgegraph.errors import ERROR, WARNING, Position, Problem, sorted_unique
 from pledgegraph.layout import SHACL_ENGINES
-from pledgegraph.model.graph import Built, LineFile, locate, ntriples_chunks
+from pledgegraph.model.graph import Built, LineFile, lines_read_with_predicates, locate, ntriples_chunks
 from pledgegraph.stages import explain
 from pledgegraph.stages.reason import read_ontology
 from pledgegraph.stages.shacl import rewritten_in_ntriples
@@ -131,14 +131,10 @@ class DataGraph:
 
 
 def _kept_chunks(path: Path, kept: frozenset[str], size: int = 100_000) -> Iterator[bytes]:
-    """The lines of a `LineFile` whose predicate is `kept`, as N-Triples bytes, `size` lines at a
-    time: read and compared as bytes, never decoded (2.3 times faster than filtering its lines as
-    text, which at ~10m lay on the build's critical path)."""
-    predicates = frozenset(p.encode() for p in kept)
-    with open(path, "rb") as f:
-        lines = (line for line in f if line.split(b" ", 2)[1] in predicates)
-        while batch := list(islice(lines, size)):
-            yield b"".join(batch)
+    """The lines of a `LineFile` whose predicate is `kept`, as N-Triples bytes, `size` lines at a time."""
+    lines = lines_read_with_predicates(path, kept)
+    while batch := list(islice(lines, size)):
+        yield b"".join(batch)
 
 
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
