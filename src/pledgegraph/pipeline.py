@@ -28,7 +28,7 @@ from pledgegraph.delivery.export import (
 )
 from pledgegraph.delivery.search import INDEX_FILE, INDEX_PREDICATES, index_bytes
 from pledgegraph.errors import DataInvalid, Problem, UnusableInput, sorted_unique
-from pledgegraph.gcpause import paused_gc
+from pledgegraph.gcpause import freeze_alive, frozen_gc, paused_gc
 from pledgegraph.incremental.removals import refuse_lost_records, since_head_or_build
 from pledgegraph.incremental.scope import Scope, focus_nodes
 from pledgegraph.layout import GRAPH_NAMES, OUTPUT_STEM, Settings, graph_iri
@@ -84,6 +84,7 @@ class _Checked:
 def _load_and_build(settings: Settings, clock: "_Clock") -> tuple[Dataset, Built, _Checked]:
     vocabulary = clock.run("vocabulary", load_vocabulary, settings.vocabulary_file)
     dataset = clock.run("load", load, settings.data_dir, vocabulary)
+    freeze_alive()  # the records live as long as the run (see `frozen_gc`)
     # From build.PARALLEL_RECORDS the quotes are checked and the records audited by a forked process
     # while this one and another build the graph (at ~10m, over a minute of a single core's time).
     quotes_in = archives(settings, dataset)
@@ -98,6 +99,7 @@ def _load_and_build(settings: Settings, clock: "_Clock") -> tuple[Dataset, Built
         checking.cancel()
         raise
     checked = clock.run("evidence", checking.result)
+    freeze_alive()  # the graph's node maps too
     return dataset, built, checked
 
 
@@ -199,6 +201,7 @@ def _validate(
     return Report(sorted_unique(report.problems + extra), report.results, report.fallback)
 
 
+@frozen_gc()
 def check(settings: Settings, on_stage=None, scope: Scope | None = None) -> Result:
     """Load, build and validate; raise DataInvalid with every problem when the data is invalid.
 
@@ -347,7 +350,7 @@ class _Forked:
 def build_all(settings: Settings, on_stage=None, allow_removals: bool = False) -> Result:
     """The main job: check the data, then write every output to `settings.out_dir` atomically
     (refusing to drop records the current output has, unless `allow_removals`)."""
-    with tempfile.TemporaryDirectory(prefix="pledgegraph-store-") as spill:  # the SHACL store, if on disk
+    with tempfile.TemporaryDirectory(prefix="pledgegraph-store-") as spill, frozen_gc():  # the store, if on disk
         return _build_all(settings, on_stage, allow_removals, Path(spill))
 
 
