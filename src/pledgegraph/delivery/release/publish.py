@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import threading
 from dataclasses import dataclass, field
 from html import escape
 from itertools import chain
@@ -63,6 +64,7 @@ class _Input:
     info: DatasetInfo
     ontology_html: bytes | None
     search_files: dict[str, bytes] = field(default_factory=dict)  # the name index and its search box script
+    with_blank_nodes: frozenset[str] = frozenset()  # the graphs that have blank nodes (relabelled canonically)
 
     @property
     def data(self) -> list[ox.Triple]:
@@ -94,8 +96,9 @@ def read_dist(dist: Path) -> _Input:
     if len(asserted) != 1:
         raise UnusableInput(f"{trig} has no <…graph/asserted> named graph")
     base = asserted[0][: -len("graph/asserted")]
-    graphs = {name: _canonical(by_graph.get(f"{base}graph/{name}", [])) for name in GRAPHS[:3]}
-    graphs["shapes"] = _canonical(shape_triples)
+    read = {name: by_graph.get(f"{base}graph/{name}", []) for name in GRAPHS[:3]} | {"shapes": shape_triples}
+    with_blank_nodes = frozenset(name for name, triples in read.items() if any(map(_has_blank_node, triples)))
+    graphs = {name: _canonical(triples, name in with_blank_nodes) for name, triples in read.items()}
     html = dist / "ontology.html"
     return _Input(
         base,
@@ -103,12 +106,13 @@ def read_dist(dist: Path) -> _Input:
         dataset_info(base, graphs["asserted"]),
         html.read_bytes() if html.is_file() else None,
         search.release_files(dist),
+        with_blank_nodes,
     )
 
 
-def _canonical(triples: list[ox.Triple]) -> list[ox.Triple]:
+def _canonical(triples: list[ox.Triple], blank_nodes: bool) -> list[ox.Triple]:
     """Sorted triples without repeats; blank nodes (shapes use them) relabelled by RDFC-1.0 so labels never vary."""
-    if any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples):
+    if blank_nodes:
         dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
         dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
         triples = [ox.Triple(q.subject, q.predicate, q.object) for q in dataset]
@@ -262,7 +266,12 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
     Versions only go forward: a version older than the newest published is refused, and so is a
     published version with other content, unless `force` (the change set then says what was
     replaced). The same version with the same content writes nothing."""
-    src = read_dist(Path(dist))
+    loading = _StoreLoad(Path(dist))
+    try:
+        src = read_dist(Path(dist))
+    finally:
+        loaded = loading.wait()  # before anything forks: no thread may run then
+    store = loaded(src)
     outdir = Path(outdir)
     _check_outdir(outdir)
     version = src.info.version
@@ -274,7 +283,6 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
         )
     previous = _previous(outdir, version)
     data = src.data
-    store = _store(src)
     entities = pages.entity_iris(store, src.base)
     previous_dir = outdir / previous if previous else None
 
@@ -365,18 +373,55 @@ def _same_files(release: Path, written: dict[str, catalog.Written]) -> bool:
     )
 
 
-def _store(src: _Input) -> ox.Store:
-    store = ox.Store()
-    for name, triples in src.graphs.items():
-        g = ox.NamedNode(f"{src.base}graph/{name}")
-        store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, g) for t in triples)
-    return store
+class _StoreLoad:
+    """The store of every graph, loaded from the TriG by pyoxigraph in a thread (in Rust, without the GIL)
+    while this process parses the same file into lists: at 100k 0.8 s of the other core instead of 1.6 s
+    of inserting the parsed triples after. `wait()` joins the thread and gives what makes the store equal
+    to `src.graphs` (what `read_dist` read): the TriG's named graphs `GRAPHS` names and no other, a graph
+    with blank nodes (the ontology's OWL lists; the loader gives them random labels) replaced by its
+    canonical triples, and the shapes."""
+
+    def __init__(self, dist: Path):
+        self.store = ox.Store()
+        self.failed: BaseException | None = None
+        self.thread = threading.Thread(target=self._load, args=(dist / f"{STEM}.trig",), daemon=True)
+        self.thread.start()
+
+    def _load(self, trig: Path) -> None:
+        try:
+            self.store.bulk_load(path=str(trig), format=ox.RdfFormat.TRIG)
+        except BaseException as e:  # read_dist reports an unreadable TriG itself, at its line
+            self.failed = e
+
+    def wait(self) -> Callable[[_Input], ox.Store]:
+        self.thread.join()
+        return self._complete
+
+    def _complete(self, src: _Input) -> ox.Store:
+        if self.failed is not None:
+            raise UnusableInput(f"cannot load the build output's TriG: {self.failed}") from self.failed
+        store, named = self.store, {ox.NamedNode(f"{src.base}graph/{name}"): name for name in GRAPHS}
+        store.clear_graph(ox.DefaultGraph())
+        for graph in list(store.named_graphs()):
+            if graph not in named:
+                store.remove_graph(graph)
+        for graph, name in named.items():
+            triples = src.graphs[name]
+            if name == "shapes" or name in src.with_blank_nodes:
+                store.remove_graph(graph)
+                store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+        return store
+
+
+def _has_blank_node(t: ox.Triple) -> bool:
+    return isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode)
 
 
 def _gzip(data: bytes) -> bytes:
-    """zlib's default level (gzip(1)'s): on the bench's 100k dump, level 9 took 0.76 s for 1.31 MB, 6 0.40 s
-    for 1.38 MB (+6%); ~8 s of the 1m publish."""
-    return gzip.compress(data, compresslevel=6, mtime=0)
+    """zlib's level 3, its fastest strategy (levels 1-3): on the bench's 100k dump (33 MB unpacked), level 6
+    took 0.28 s of CPU for 1.38 MB, level 3 0.10 s for 1.83 MB (+32%), level 1 0.10 s for 2.06 MB; at 1M
+    the two gzip dumps took ~6 s at level 6. The unpacked bytes are the same whatever the level."""
+    return gzip.compress(data, compresslevel=3, mtime=0)
 
 
 def _release_files(
@@ -453,7 +498,7 @@ def _release_files(
     for name, content in src.search_files.items():
         out.write(name, content)
     out.write("catalog.ttl", catalog.relative_turtle(catalog.dcat_triples(info, downloads, previous), ""))
-    out.write("index.html", _index(store, src, svgs, downloads, change_set, graph).encode())
+    out.write("index.html", _index(store, src, entities, svgs, downloads, change_set, graph).encode())
     out.write("sitemap.xml", _sitemap(entities, info, _lastmods(entities, info, change_set, previous_dir)))
     vocab = sorted(
         {
@@ -629,6 +674,7 @@ def _split(entities: list[str], costs: list[int], beside: int) -> tuple[list[str
 def _index(
     store: ox.Store,
     src: _Input,
+    entities: list[str],
     svgs: dict[str, str],
     downloads: dict[str, catalog.Written],
     change_set: changes.ChangeSet,
@@ -669,6 +715,7 @@ def _index(
         figures=list(svgs.values()),
         extra=extra,
         graph=graph,
+        entities=entities,
     )
 
 
