@@ -547,3 +547,30 @@ def test_an_entity_file_that_fails_in_either_process_leaves_the_previous_release
     assert {p: p.read_bytes() for p in outdir.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in outdir.iterdir()) == [".well-known", "0.1.0", "index.html", "latest", "latest.txt"]
     assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize("fails", ["the dumps' child", "this process, while the dumps' child writes"])
+def test_a_failure_beside_the_dumps_child_leaves_the_previous_release_untouched(fails, dist, tmp_path, monkeypatch):
+    """The whole-graph dumps are written by a forked child of their own: its failure stops publish, and a
+    failure of this process kills it; either way nothing of the new release is left and no process runs."""
+    import multiprocessing
+
+    from pledgegraph.delivery.release import catalog
+
+    outdir = tmp_path / "site"
+    publish(outdir, dist)
+    before = {p: p.read_bytes() for p in outdir.rglob("*") if p.is_file()}
+
+    def failing(*args, **kwargs):
+        raise OSError("disk full")
+
+    if fails == "the dumps' child":
+        monkeypatch.setattr(publish_module, "trig", failing)  # the TriG dump: only the dumps' child writes it
+    else:
+        monkeypatch.setattr(catalog, "void_triples", failing)
+    expected = "writing the dumps failed: OSError: disk full" if fails == "the dumps' child" else "disk full"
+    with pytest.raises((OSError, RuntimeError), match=expected):
+        publish(outdir, dist, force=True)
+    assert {p: p.read_bytes() for p in outdir.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in outdir.iterdir()) == [".well-known", "0.1.0", "index.html", "latest", "latest.txt"]
+    assert multiprocessing.active_children() == []

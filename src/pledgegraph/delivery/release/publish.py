@@ -286,10 +286,12 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
     entities = pages.entity_iris(store, src.base)
     previous_dir = outdir / previous if previous else None
 
-    def diff(dump_size: int, warnings: Sequence[str] = ()) -> changes.ChangeSet:
-        """The change set from the previous release (worked out while the forked child writes entity files),
-        whose dump unpacks to `dump_size` bytes."""
-        cap = max(64 << 20, 16 * dump_size)  # a previous dump is never this much larger
+    # a previous release's dump unpacks to far less than this (the TriG is about half the N-Triples' size)
+    cap = max(64 << 20, 32 * (Path(dist) / f"{STEM}.trig").stat().st_size)
+
+    def diff(warnings: Sequence[str] = ()) -> changes.ChangeSet:
+        """The change set from the previous release (worked out while the forked children write the dumps
+        and entity files)."""
         old = _read_dump(outdir / previous, cap) if previous else []
         change_set = changes.diff(previous, old, data, src.base)
         change_set.warnings.extend(warnings)
@@ -313,9 +315,7 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
                     f"{DUMPS[0]} had SHA-256 {old_sum}), by `publish --force`."
                 )
                 out.clear()
-                change_set = _release_files(
-                    src, store, entities, data, lambda size: diff(size, [replaced]), previous_dir, out
-                )
+                change_set = _release_files(src, store, entities, data, lambda: diff([replaced]), previous_dir, out)
     except _Unchanged as same:
         summary = same.change_set.summary()
         return Published(outdir / version, version, previous, len(data), len(entities), len(out.written), summary, True)
@@ -429,7 +429,7 @@ def _release_files(
     store: ox.Store,
     entities: list[str],
     data: list[ox.Triple],
-    diff: Callable[[int], changes.ChangeSet],
+    diff: Callable[[], changes.ChangeSet],
     previous_dir: Path | None,
     out: _Sink,
 ) -> changes.ChangeSet:
@@ -437,16 +437,24 @@ def _release_files(
     info, base = src.info, src.base
     previous = previous_dir.name if previous_dir else None
     context = jsonld.make_context(src.graphs["ontology"])
-    pictures = figures.Figures(store, base)
-    root_link = _linker(base, "")
-    # both cores from here: a forked child writes a share of the entity files while this process works out
-    # the change set, writes the dumps, draws the whole graph's timeline and writes the rest (`dot` draws the
-    # whole diagram meanwhile)
-    beside = pictures.drawing_cost(None) + len(data) // DUMPED_PER_UNIT
-    entity_files = _EntityFiles(store, base, src.graphs, data, entities, context, pictures, beside, out)
-    whole_diagram = pictures.branches_later(root_link)
+    # both cores from here: a forked child writes the whole-graph dumps (they need neither the store nor the
+    # pictures, so it starts first, while this process reads the pictures' rows), then another writes a share
+    # of the entity files while this process works out the change set and VoID, draws the whole graph's
+    # timeline and writes the rest (`dot` draws the whole diagram meanwhile)
+    dumps = pipeline._Forked(
+        "writing the dumps",
+        lambda: _dumps(src, data, context, _Sink(out.root)).written,
+        parallel=len(entities) >= PARALLEL_FROM,
+    )
+    entity_files: _EntityFiles | None = None
     try:
-        change_set = _dumps(src, data, context, diff, out)
+        pictures = figures.Figures(store, base)
+        root_link = _linker(base, "")
+        beside = pictures.drawing_cost(None) + len(data) // CHANGED_PER_UNIT
+        entity_files = _EntityFiles(store, base, src.graphs, data, entities, context, pictures, beside, out)
+        whole_diagram = pictures.branches_later(root_link)
+        change_set = diff()
+        _metadata_files(src, context, change_set, out)
         svgs = {"timeline.svg": pictures.timeline(root_link)}
         void = catalog.void_triples(  # its counts (a pass over the data) while the child still writes
             info,
@@ -459,8 +467,11 @@ def _release_files(
             changes.FEED,
         )
         entity_files.finish()
-    finally:
-        entity_files.cancel()  # only does something when this process failed: the child is not left waiting
+        out.written.update(dumps.result())
+    finally:  # only does something when this process failed: no child is left waiting
+        dumps.cancel()
+        if entity_files is not None:
+            entity_files.cancel()
     svgs["branches.svg"] = whole_diagram()
     # the entity pages' index, when this process wrote some: labels for the change set and the index page
     # are then dictionary reads, not store scans (19,152 entities' labels at 1M, serially at the end)
@@ -523,16 +534,12 @@ def _release_files(
     return change_set
 
 
-def _dumps(
-    src: _Input, data: list[ox.Triple], context: dict, diff: Callable[[int], changes.ChangeSet], out: _Sink
-) -> changes.ChangeSet:
-    """The release's files that are not per entity: dumps, context, ontology, shapes, change set (from
-    `diff`, given the size of the N-Triples dump); each written as soon as it is made."""
-    base, info = src.base, src.info
-    # The dumps: pyoxigraph writes N-Triples (the same bytes as the terms' own text) and each graph's
-    # part of the N-Quads; Turtle and TriG get the prefixes their triples use, found in those bytes.
+def _dumps(src: _Input, data: list[ox.Triple], context: dict, out: _Sink) -> _Sink:
+    """The whole-graph dumps (`DUMPS`), each written as soon as it is made."""
+    base = src.base
+    # pyoxigraph writes N-Triples (the same bytes as the terms' own text) and each graph's part of the
+    # N-Quads; Turtle and TriG get the prefixes their triples use, found in those bytes.
     ntriples = serialize(data, "ntriples", prefixes_used=True)
-    change_set = diff(len(ntriples))
     data_prefixes = used_prefixes(ntriples)
     used = dict(data_prefixes)
     for name in ("ontology", "shapes"):
@@ -552,6 +559,11 @@ def _dumps(
             )
         ),  # a line ends at its only " .\n"
     )
+    return out
+
+
+def _metadata_files(src: _Input, context: dict, change_set: changes.ChangeSet, out: _Sink) -> None:
+    """The context, the ontology, the shapes and the change set's files."""
     out.write("context.jsonld", jsonld.context_document(context))
     out.write("ontology/pledgegraph.ttl", serialize(src.graphs["ontology"], "turtle"))
     out.write("ontology/pledgegraph.jsonld", jsonld.document(jsonld.compact(src.graphs["ontology"], context), context))
@@ -559,10 +571,9 @@ def _dumps(
     out.write("shapes.ttl", serialize(src.graphs["shapes"], "turtle"))
     out.write("changes/added.nt", serialize(change_set.added, "ntriples"))
     out.write("changes/removed.nt", serialize(change_set.removed, "ntriples"))
-    out.write("changes/summary.json", changes.summary_json(change_set, info.version))
+    out.write("changes/summary.json", changes.summary_json(change_set, src.info.version))
     if src.ontology_html is not None:
         out.write("ontology/index.html", src.ontology_html)
-    return change_set
 
 
 def _linker(base: str, prefix: str, present: set[str] | None = None):
@@ -579,8 +590,9 @@ def _linker(base: str, prefix: str, present: set[str] | None = None):
 
 PARALLEL_FROM = 100  # entities: below this, a second process costs more than it saves
 DIAGRAM_BATCH = 512  # entities whose diagrams one `dot` process draws
-# triples the dumps and the change set take in the time an entity's files take (~4 ms), from each process's CPU at 100k
-DUMPED_PER_UNIT = 190
+# triples the change set and VoID's counts take in the time an entity's files take (~4 ms), from each process's
+# CPU at 100k (the dumps, in a process of their own, slow this process and the entity files' child alike)
+CHANGED_PER_UNIT = 1000
 
 
 class _EntityFiles:
