@@ -42,6 +42,7 @@ from pledgegraph.model.vocab import DCAT, DCTERMS, FOAF, OWL, PG, PGV
 STEM = "pledgegraph"
 GRAPHS = ("asserted", "inferred", "ontology", "shapes")
 DUMPS = (f"{STEM}.nt.gz", f"{STEM}.ttl", f"{STEM}.jsonld", f"{STEM}.trig", f"{STEM}.nq.gz")
+ADDED = "changes/added.nt"
 _VERSION_RE = re.compile(schema.VERSION_PATTERN)
 
 
@@ -443,7 +444,7 @@ def _release_files(
     # timeline and writes the rest (`dot` draws the whole diagram meanwhile)
     dumps = pipeline._Forked(
         "writing the dumps",
-        lambda: _dumps(src, data, context, _Sink(out.root)).written,
+        lambda: _dumps(src, data, context, _Sink(out.root), first_release=previous is None).written,
         parallel=len(entities) >= PARALLEL_FROM,
     )
     entity_files: _EntityFiles | None = None
@@ -534,8 +535,10 @@ def _release_files(
     return change_set
 
 
-def _dumps(src: _Input, data: list[ox.Triple], context: dict, out: _Sink) -> _Sink:
-    """The whole-graph dumps (`DUMPS`), each written as soon as it is made."""
+def _dumps(src: _Input, data: list[ox.Triple], context: dict, out: _Sink, first_release: bool) -> _Sink:
+    """The whole-graph dumps (`DUMPS`), each written as soon as it is made; in a first release, whose change
+    set adds every triple in the data's order, also `changes/added.nt` (the same bytes as the N-Triples dump:
+    3.4 s of CPU at 1M when serialized again)."""
     base = src.base
     # pyoxigraph writes N-Triples (the same bytes as the terms' own text) and each graph's part of the
     # N-Quads; Turtle and TriG get the prefixes their triples use, found in those bytes.
@@ -546,6 +549,8 @@ def _dumps(src: _Input, data: list[ox.Triple], context: dict, out: _Sink) -> _Si
         used.update(used_prefixes(src.graphs[name]))
     named = [(f"{base}graph/{name}", src.graphs[name]) for name in GRAPHS]
     out.write(f"{STEM}.nt.gz", _gzip(ntriples))
+    if first_release:
+        out.write(ADDED, ntriples)
     out.write(f"{STEM}.ttl", serialize(data, "turtle", data_prefixes, prefixes_used=True))
     del ntriples
     out.write(f"{STEM}.jsonld", jsonld.document(jsonld.compact(data, context), context))
@@ -569,7 +574,8 @@ def _metadata_files(src: _Input, context: dict, change_set: changes.ChangeSet, o
     out.write("ontology/pledgegraph.jsonld", jsonld.document(jsonld.compact(src.graphs["ontology"], context), context))
     out.write("ontology/pledgegraph.rdf", serialize(src.graphs["ontology"], "rdfxml"))
     out.write("shapes.ttl", serialize(src.graphs["shapes"], "turtle"))
-    out.write("changes/added.nt", serialize(change_set.added, "ntriples"))
+    if change_set.previous is not None:  # else the dumps' child wrote it
+        out.write(ADDED, serialize(change_set.added, "ntriples"))
     out.write("changes/removed.nt", serialize(change_set.removed, "ntriples"))
     out.write("changes/summary.json", changes.summary_json(change_set, src.info.version))
     if src.ontology_html is not None:
