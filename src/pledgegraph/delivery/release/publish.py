@@ -597,8 +597,8 @@ def _linker(base: str, prefix: str, present: set[str] | None = None):
 PARALLEL_FROM = 100  # entities: below this, a second process costs more than it saves
 DIAGRAM_BATCH = 512  # entities whose diagrams one `dot` process draws
 # triples the change set and VoID's counts take in the time an entity's files take (~4 ms), from each process's
-# CPU at 100k (the dumps, in a process of their own, slow this process and the entity files' child alike)
-CHANGED_PER_UNIT = 1000
+# CPU at 100k and 1M (the dumps, in a process of their own, slow this process and the entity files' child alike)
+CHANGED_PER_UNIT = 400
 
 
 class _EntityFiles:
