@@ -208,6 +208,9 @@ CASES = [
          "YAML syntax: mapping values are not allowed in this context [yaml] (hint: quote a value that "
          "contains ': '", 2),
     Case("tab used for indentation", "persons:\n\t- id: x\n", 2, "tab", 2),
+    Case("a pasted LINE SEPARATOR (YAML's line break, not the editor's)",
+         PERSON + "    description: Aim\u2028of a caliphate\n", 8,
+         "character U+2028 (LINE SEPARATOR) is a line break to YAML but not to editors", 2),
     Case("duplicate key", PERSON + "    names: []\n", 8,
          "duplicate key 'names' (first at line 3)", 2),
     Case("anchor / alias", PERSON + "  - &p {id: other}\n", 8, "anchor '&p' is not allowed", 2),

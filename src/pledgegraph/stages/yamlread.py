@@ -105,8 +105,28 @@ def decode(data: bytes) -> str:
     return text
 
 
+# Line breaks to YAML 1.1 (and libyaml) that editors show inside a line: libyaml would count lines
+# differently from the curator's editor (every later position off) and fold them out of the value.
+_HIDDEN_BREAKS = {"\x85": "NEXT LINE", "\u2028": "LINE SEPARATOR", "\u2029": "PARAGRAPH SEPARATOR"}
+
+
+def _refuse_hidden_breaks(text: str) -> None:
+    found = [text.index(c) for c in _HIDDEN_BREAKS if c in text]
+    if found:
+        at = min(found)
+        char = text[at]
+        raise YamlError(
+            f"character U+{ord(char):04X} ({_HIDDEN_BREAKS[char]}) is a line break to YAML but not to editors, "
+            "and YAML would fold it out of the value",
+            text.count("\n", 0, at) + 1,
+            at - (text.rfind("\n", 0, at) + 1) + 1,
+            f"remove it, or write it as \\u{ord(char):04X} inside a double-quoted value",
+        )
+
+
 def read(text: str) -> Any:
     """Parse one YAML document into MDict/MList/str/Plain/None values."""
+    _refuse_hidden_breaks(text)
     stack: list = []
     keys: list = []
     root: Any = None
