@@ -377,6 +377,34 @@ def test_every_library_query_answers_the_same_via_cli_and_http(server, dist):
         assert body == oneshot.run_once(dist, example.text, "turtle" if graph else "json"), example.name
 
 
+def test_json_answers_written_by_oxigraph_are_the_python_writers_bytes(dist):
+    """The endpoint writes SELECT and ASK answers in JSON with Oxigraph's own writer as rows stream out
+    (`store.answer_bytes`); the bytes must be those of the JSON writer in Python (`Answer.serialize`,
+    `json.dumps`), on every library query, on literals that need escaping, and the cap must still hold."""
+    from pledgegraph.errors import TooLarge
+
+    loaded = store.load(dist)
+    tricky = (
+        "SELECT ?a ?b ?c ?none WHERE { VALUES (?a ?b ?c) { "
+        '("tab\\t quote\\" slash\\\\ / \\u0001 \\u2028 é 😀"@en-GB 42 <urn:x>) (true "2015-07-01"^^xsd:date UNDEF) } '
+        "OPTIONAL { ?none a pg:Nothing } }"
+    )
+    texts = [(e.name, e.text, store.bindings(e, [])) for e in store.examples(ROOT / "queries")]
+    texts += [("tricky", tricky, {}), ("ask", "ASK { ?p a pg:Pledge }", {}), ("empty", "ASK {}", {})]
+    compared = 0
+    for name, text, bound in texts:
+        query = store.check_query(text, loaded.graph_iris)
+        if query.graph_result:
+            continue
+        written = store.answer_bytes(loaded, query, "json", bindings=bound)
+        assert written == store.execute(loaded, query, bindings=bound).serialize("json"), name
+        compared += 1
+    assert compared >= 15
+    query = store.check_query("SELECT * WHERE { ?s ?p ?o }", loaded.graph_iris)
+    with pytest.raises(TooLarge, match="larger than 10,000 bytes"):
+        store.answer_bytes(loaded, query, "json", max_bytes=10_000)
+
+
 def test_serve_command_starts_and_stops(dist, tmp_path, monkeypatch):
     from click.testing import CliRunner
 

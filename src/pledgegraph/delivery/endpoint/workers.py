@@ -420,5 +420,8 @@ def _answer(
             + ": the Accept header allows no "
             "format for it"
         )
-    answer = store.execute(loaded, verdict, max_rows=max_rows, max_bytes=max_bytes, **options)
-    return ("ok", verdict.form, answer.serialize(fmt, max_bytes))
+    return (
+        "ok",
+        verdict.form,
+        store.answer_bytes(loaded, verdict, fmt, max_rows=max_rows, max_bytes=max_bytes, **options),
+    )
