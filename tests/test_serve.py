@@ -562,6 +562,42 @@ def test_query_workers_never_answer_from_an_earlier_build_of_the_same_directory(
         assert json.loads(pool.run(ask, formats)[1])["boolean"] is False
 
 
+def test_kept_answers_are_given_again_only_for_the_build_that_answered_them(dist, tmp_path):
+    """The pool keeps answers (`workers._Answers`): a repeated query is answered without a worker, but after
+    a rebuild in place the kept answer of the old build is never given, and NOW() is never kept."""
+    from pledgegraph.delivery.endpoint.workers import QueryPool
+    from pledgegraph.errors import QueryError
+
+    copy = tmp_path / "dist"
+    shutil.copytree(dist, copy)
+    ask = "ASK { <urn:pledgegraph:test> <urn:pledgegraph:p> 'rebuilt' }"
+    now = "SELECT (NOW() AS ?t) WHERE {}"
+    formats = {"table": "json", "graph": None}
+    with QueryPool(copy, workers=1, heavy=1) as pool:
+        assert json.loads(pool.run(ask, formats)[1])["boolean"] is False
+        first_now = pool.run(now, formats)[1]
+        workers = list(pool._all)
+        for worker in workers:  # no worker left: what answers now is the kept copy
+            worker.process.kill()
+            worker.process.join(5)
+        assert json.loads(pool.run(ask, formats)[1])["boolean"] is False
+        with pytest.raises(QueryError):  # NOW() was not kept: it needs a worker, and that one died
+            pool.run(now, formats)
+        with (copy / store.DATASET_FILE).open("a") as trig:  # a later build: one more triple
+            trig.write(f"\n<{BASE}graph/asserted> {{ <urn:pledgegraph:test> <urn:pledgegraph:p> 'rebuilt' }}\n")
+        for worker in list(pool._all):  # the workers that held the old build go; their successors load the new one
+            pool._retire(worker)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert json.loads(pool.run(ask, formats)[1])["boolean"] is True
+                break
+            except QueryError:  # a successor still loading, or a dead worker picked before it was retired
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        assert pool.run(now, formats)[1] != first_now
+
+
 def test_a_worker_memory_cap_is_room_for_queries_beyond_the_store_it_holds(dist):
     """`memory_mb` is what a query may take on top of the loaded store, so the cap grows with the data (an
     absolute 64 MB would leave a worker holding the store no room at all): a query answers, one needing far

@@ -185,6 +185,14 @@ class Query:
     def graph_result(self) -> bool:
         return self.form in ("construct", "describe")
 
+    @property
+    def repeatable(self) -> bool:
+        """Whether running it again on the same build gives the same answer (no NOW, RAND, UUID, BNODE…)."""
+        return _VOLATILE.search(self.text) is None
+
+
+_VOLATILE = re.compile(r"\b(?:NOW|RAND|UUID|STRUUID|BNODE)\s*\(", re.I)
+
 
 # Tokens, for what reads a query without running it (`advice.py`, DESCRIBE of records); the
 # safety checks decide on the parsed query (`check_query`).
