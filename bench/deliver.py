@@ -248,6 +248,9 @@ def serve(dist: Path, virtuoso: _Virtuoso | None, graph: str) -> dict:
             "compared": len(both),
             "geomean_p50_ms_both": _geomean([q["serve"]["p50_ms"] for q in both]),
             "virtuoso_geomean_p50_ms": _geomean([q["virtuoso"]["p50_ms"] for q in both]),
+            # cold against cold: serve's first answers (nothing kept yet) and Virtuoso's first run of the same text
+            "geomean_first_ms_both": _geomean([q["serve"]["first_ms"] for q in both]),
+            "virtuoso_geomean_first_ms": _geomean([q["virtuoso"]["first_ms"] for q in both]),
             "rps_cheap": _throughput(ours + "?" + urllib.parse.urlencode({"name": CHEAP})),
             "rps_heavy": _throughput(ours + "?" + urllib.parse.urlencode({"name": HEAVY})),
         }
