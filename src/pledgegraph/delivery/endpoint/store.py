@@ -547,35 +547,24 @@ def answer_bytes(
     query: Query,
     fmt: str,
     *,
-    asserted_only: bool = False,
     max_rows: int | None = None,
     max_bytes: int | None = None,
-    default_graphs: list[str] | None = None,
-    named_graphs: list[str] | None = None,
     bindings: dict[str, str] | None = None,
+    **graphs,
 ) -> bytes:
     """`execute(…).serialize(fmt, max_bytes)`, except that a SELECT or ASK answer in JSON (the endpoint's
     default) is written by Oxigraph's own results writer as the rows stream out of the engine, never made
-    into Python terms: the same bytes (`tests/test_serve.py` compares them on every library query), in a
-    third of the time (1M, cq08's 30,975 rows: see docs/performance.md, "Serve, round 6"). `max_bytes`
-    then counts the JSON as it is written (TooLarge as soon as it is passed); a row cap takes the other path."""
+    into Python terms: the same bytes (`tests/test_serve.py` compares them on every library query), sooner
+    (1M, cq08's 30,975 rows in-process: 0.99 s against 1.72 s; docs/performance.md, "Serve, round 6"). `max_bytes`
+    then counts the JSON as it is written (TooLarge as soon as it is passed); a row cap takes the other path.
+    `graphs`: `execute`'s asserted_only, default_graphs, named_graphs."""
     if fmt != "json" or query.form not in ("select", "ask") or max_rows is not None:
-        return execute(
-            loaded,
-            query,
-            asserted_only=asserted_only,
-            max_rows=max_rows,
-            max_bytes=max_bytes,
-            default_graphs=default_graphs,
-            named_graphs=named_graphs,
-            bindings=bindings,
-        ).serialize(fmt, max_bytes)
-    _check_graphs(loaded, default_graphs, named_graphs)
+        answer = execute(loaded, query, max_rows=max_rows, max_bytes=max_bytes, bindings=bindings, **graphs)
+        return answer.serialize(fmt, max_bytes)
+    _check_graphs(loaded, graphs.get("default_graphs"), graphs.get("named_graphs"))
     out = _CappedOutput(max_bytes)
     with _engine_errors(query):
-        result = _evaluate(
-            loaded, query.bound(bindings) if bindings else query, asserted_only, default_graphs, named_graphs
-        )
+        result = _evaluate(loaded, query.bound(bindings) if bindings else query, **graphs)
         result.serialize(out, format=ox.QueryResultsFormat.JSON)
     return out.getvalue() + b"\n"
 
@@ -617,9 +606,9 @@ def _engine_errors(query: Query):
 def _evaluate(
     loaded: Loaded,
     query: Query,
-    asserted_only: bool,
-    default_graphs: list[str] | None,
-    named_graphs: list[str] | None,
+    asserted_only: bool = False,
+    default_graphs: list[str] | None = None,
+    named_graphs: list[str] | None = None,
 ):
     """Oxigraph's (lazy) result of a checked query, on the graphs `execute` describes, its bindings pre-bound."""
     options: dict = {"prefixes": PREFIXES, "base_iri": loaded.base}
