@@ -319,6 +319,27 @@ def test_every_library_query_gives_the_same_rows_on_virtuoso_as_on_serve(virtuos
     assert checked >= 21
 
 
+def test_a_bulk_push_leaves_every_worker_of_the_store_logging_its_transactions(release, tmp_path, monkeypatch):
+    """The bulk path switches the transaction log off for its own requests only: afterwards each of the
+    store's HTTP workers (5 here) runs later updates, anyone's, logged and atomic again. (Virtuoso 7.2's
+    DROP SILENT of an empty graph under `DEFINE sql:log-enable` never switched it back: push.py.)"""
+    monkeypatch.setenv("PLEDGEGRAPH_STORE_USER", "dba")
+    monkeypatch.setenv("PLEDGEGRAPH_STORE_PASSWORD", "dba")
+    with _virtuoso(tmp_path / "db") as url:
+        store = _store(url)
+
+        def log_modes() -> list[str]:  # log_enable(NULL) answers the worker's mode and leaves it; 1: logged
+            return [
+                store.select("SELECT (bif:log_enable(?unbound, 1) AS ?mode) {}", privileged=True)[0]["mode"]
+                for _ in range(40)
+            ]
+
+        assert set(log_modes()) == {"1"}
+        push(store, release, graph=BASE + "graph/release/logged", load="bulk")  # into an empty graph
+        push(store, _bigger(release, tmp_path, 10), graph=BASE + "graph/release/logged", load="bulk")  # a swap
+        assert set(log_modes()) == {"1"}
+
+
 def test_a_swap_above_the_transaction_limit_names_the_setting_and_leaves_the_previous_release(
     release, tmp_path, monkeypatch
 ):

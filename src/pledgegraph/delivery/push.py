@@ -230,7 +230,7 @@ class Store:
         files written by pyoxigraph into `folder` (see bulk_folder); the files are removed after.
         Each file is loaded as soon as it is written, while the next ones are written (`steps["files"]`:
         the seconds spent writing)."""
-        self.run_update(f"DEFINE sql:log-enable 2 DROP SILENT GRAPH <{graph}>")  # staging, or empty: no log
+        self.run_update(f"DEFINE sql:log-enable 2 {_CLEAR_UNLOGGED} <{graph}>")  # staging, or empty: no log
 
         def load(path: Path) -> None:  # TTLP_MT(text, base, graph, flags, log mode 2 (none, autocommit), threads)
             self.select(
@@ -278,10 +278,19 @@ class Store:
             )
         with _timed(steps, "drop"):
             self.run_update(
-                "DEFINE sql:log-enable 2\n" + ";\n".join(f"DROP SILENT GRAPH <{s}>" for s in staging.values())
+                "DEFINE sql:log-enable 2\n" + ";\n".join(f"{_CLEAR_UNLOGGED} <{s}>" for s in staging.values())
             )
         with _timed(steps, "checkpoint"):
             self.select("SELECT (bif:exec('checkpoint') AS ?done) {}", privileged=True)
+
+
+# How an unlogged request empties a graph: CLEAR, never DROP. Virtuoso 7.2's DROP SILENT of a graph that
+# holds no triples returns before it restores the log mode that `DEFINE sql:log-enable` set, so the HTTP
+# worker that ran it went on without a transaction log, in row autocommit, for every later request it
+# served, ours or anyone's (a logged swap then escaped TransactionAfterImageLimit; other clients' updates
+# lost atomicity and durability). CLEAR restores it on every path; our loaders never create graphs
+# explicitly, so an emptied graph is gone as after a DROP. tests/test_push_virtuoso.py checks every worker.
+_CLEAR_UNLOGGED = "CLEAR SILENT GRAPH"
 
 
 @contextlib.contextmanager
