@@ -2,8 +2,8 @@
 whom), acceptance and attack (claimed or attributed, told apart), imprecise dates as bands and undated
 sides marked; the allegiance diagram (Graphviz) has an arrow for every branch relation and pledge between
 named entities; the legends' colours are the marks' colours. Expected counts come from the curators'
-YAML, not from the code under test. Both timeline writers are held to the same properties on every row
-of the shipped data: matplotlib (the whole graph's) and our SVG writer (each entity's own)."""
+YAML, not from the code under test. Both ways to a timeline are held to the same properties on every row
+of the shipped data: the whole graph's picture, and the writer of entities' own pictures given all rows."""
 
 from __future__ import annotations
 
@@ -38,13 +38,13 @@ def figures(store):
     return Figures(store, BASE)
 
 
-@pytest.fixture(scope="module", params=["matplotlib", "svg writer"])
+@pytest.fixture(scope="module", params=["whole graph", "svg writer"])
 def timeline(figures, request):
     """Every row of the shipped data drawn by each writer: the whole graph's picture, and the writer of
     entities' own pictures given all rows."""
-    if request.param == "matplotlib":
+    if request.param == "whole graph":
         return ET.fromstring(figures.timeline(lambda iri: iri))
-    svg = module._entity_timeline_svg(figures.rows, figures.modified, lambda iri: iri, "all rows")
+    svg = module._timeline_svg(figures.rows, figures.modified, lambda iri: iri, "all rows")
     return ET.fromstring(svg)
 
 
@@ -250,8 +250,8 @@ def test_the_entity_writer_escapes_labels_and_links_and_draws_the_same_whatever_
     def link(iri: str) -> str:
         return iri + '?a=1&b=<2>"'
 
-    svg = module._entity_timeline_svg(drawn, figures.modified, link, "<title> & co")
-    assert svg == module._entity_timeline_svg(drawn[::-1], figures.modified, link, "<title> & co")
+    svg = module._timeline_svg(drawn, figures.modified, link, "<title> & co")
+    assert svg == module._timeline_svg(drawn[::-1], figures.modified, link, "<title> & co")
     shown = rows(ET.fromstring(svg))
     assert sorted(label for label, _, _ in shown) == sorted([tricky[0], tricky[1], "a\ufffdb"])
     assert all(href.endswith('?a=1&b=<2>"') for _, _, href in shown)

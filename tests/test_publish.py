@@ -506,8 +506,10 @@ def test_the_release_of_the_shipped_data_is_byte_for_byte_the_reviewed_one(relea
     """The whole published tree (release, `latest`, `.well-known`, index) against the digests of the
     release written by the code before the speed work of issue 22 (commit 2cf1876; its content is what
     the other tests here and test_figures check, not a separate reading of every file), but for the 30
-    entity pages whose own timeline our SVG writer now draws (issue 22, reviewed as PNGs) and the gzip
-    dumps at level 6 (the same content; their sizes and checksums in catalog.ttl and index.html). A change to
+    entity pages whose own timeline our SVG writer now draws (issue 22, reviewed as PNGs), the gzip
+    dumps at level 6, then 3 (round 7) (the same content; their sizes and checksums in catalog.ttl and index.html), and
+    timeline.svg, which that writer draws instead of matplotlib since round 7 (reviewed as PNGs beside
+    matplotlib's: the same rows, dates, labels, colours, axis and legend entries). A change to
     publish's output must be deliberate: after reviewing the new bytes, write `tree_digests` of the new
     tree to the fixture as `digest  path` lines."""
     expected = dict(reversed(line.split("  ", 1)) for line in DIGESTS.read_text().splitlines())
@@ -542,6 +544,33 @@ def test_an_entity_file_that_fails_in_either_process_leaves_the_previous_release
     monkeypatch.setattr(pages, "render_entity", failing)
     with pytest.raises((OSError, RuntimeError), match="disk full"):
         publish(outdir, dist, force=True)  # the same version, replaced: its files are all written again
+    assert {p: p.read_bytes() for p in outdir.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in outdir.iterdir()) == [".well-known", "0.1.0", "index.html", "latest", "latest.txt"]
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize("fails", ["the dumps' child", "this process, while the dumps' child writes"])
+def test_a_failure_beside_the_dumps_child_leaves_the_previous_release_untouched(fails, dist, tmp_path, monkeypatch):
+    """The whole-graph dumps are written by a forked child of their own: its failure stops publish, and a
+    failure of this process kills it; either way nothing of the new release is left and no process runs."""
+    import multiprocessing
+
+    from pledgegraph.delivery.release import catalog
+
+    outdir = tmp_path / "site"
+    publish(outdir, dist)
+    before = {p: p.read_bytes() for p in outdir.rglob("*") if p.is_file()}
+
+    def failing(*args, **kwargs):
+        raise OSError("disk full")
+
+    if fails == "the dumps' child":
+        monkeypatch.setattr(publish_module, "trig", failing)  # the TriG dump: only the dumps' child writes it
+    else:
+        monkeypatch.setattr(catalog, "void_triples", failing)
+    expected = "writing the dumps failed: OSError: disk full" if fails == "the dumps' child" else "disk full"
+    with pytest.raises((OSError, RuntimeError), match=expected):
+        publish(outdir, dist, force=True)
     assert {p: p.read_bytes() for p in outdir.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in outdir.iterdir()) == [".well-known", "0.1.0", "index.html", "latest", "latest.txt"]
     assert multiprocessing.active_children() == []

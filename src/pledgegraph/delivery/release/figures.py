@@ -1,5 +1,4 @@
-"""Pictures of the graph: timelines (our own SVG writer for an entity's, matplotlib for the whole graph's)
-and the allegiance diagram drawn with Graphviz.
+"""Pictures of the graph: timelines (written as SVG text here) and the allegiance diagram drawn with Graphviz.
 
 The timeline has a line per fact: who pledged to whom, acceptances, leadership tenures, branch
 relations and attacks (claimed or only attributed, told apart). A date known to the day is a mark;
@@ -10,22 +9,21 @@ beside the mark. The allegiance diagram
 has an arrow for every branch relation and pledge, from the organization that is under (or pledged)
 to the one above, labelled with its period or date, dashed when a side is undated.
 
-An entity's own timeline is written as SVG text here (~1 ms): a matplotlib figure costs ~65 ms of CPU,
-9 minutes for the ~8,500 entities with their own picture at the bench's 1m size. The whole graph's
+Timelines are written as SVG text here (~0.1 ms a row): a matplotlib figure cost ~65 ms of CPU, 9
+minutes for the ~8,500 entities with their own picture at the bench's 1m size, and its import ~0.45 s
+of a publish at the 10k size (issue 22; matplotlib drew the whole graph's until round 7). The whole graph's
 pictures are bounded: past `WHOLE_TIMELINE_ROWS` rows or `DIAGRAM_ARROWS` arrows (`dot`'s layout grows
 faster than its arrows) they show the most connected part and say so ("N of M shown").
 
 Both read a pyoxigraph Store (every graph) once: `Figures` reads the rows and which entities each
 row involves, then a whole-graph picture and each entity's own (`focus`) are cut from them. Output
-is deterministic: rows are sorted, matplotlib's ids are salted with a constant and its SVG carries
-no date, Graphviz gets its nodes and edges in sorted order, and the open end of a bar stops at the
-dataset's `modified` date, never at the clock.
+is deterministic: rows are sorted, the timeline's SVG carries no date, Graphviz gets its nodes and edges
+in sorted order, and the open end of a bar stops at the dataset's `modified` date, never at the clock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html import escape
@@ -61,8 +59,8 @@ BAND_ALPHA = 0.35  # the part of a bar or date known only within bounds
 MAX_LABEL = 64  # characters: what the label column holds at 8 px
 # An entity's own picture is drawn when it relates at least this many facts: one fact's dates are on its page.
 FOCUS_MINIMUM = 2
-# The whole graph's pictures above these sizes show the most connected part, and say so: matplotlib's
-# timeline costs ~5 ms a row, and `dot` laid out 896 arrows in 2.6 s but ~9,000 (the 1m size) in over 7 min.
+# The whole graph's pictures above these sizes show the most connected part, and say so: a page of more
+# timeline rows is no longer read, and `dot` laid out 896 arrows in 2.6 s but ~9,000 (the 1m size) in over 7 min.
 WHOLE_TIMELINE_ROWS = 300
 DIAGRAM_ARROWS = 300
 
@@ -195,7 +193,7 @@ class Figures:
     def timeline(self, link: Callable[[str], str], focus: str | None = None) -> str:
         """Every fact with a time on one axis, as SVG; '' when there is none or, for one entity's own
         picture, fewer than `FOCUS_MINIMUM` (its page states a single fact's dates in words). The whole
-        graph's (matplotlib) shows at most `WHOLE_TIMELINE_ROWS` rows: those of the most connected entities."""
+        graph's shows at most `WHOLE_TIMELINE_ROWS` rows: those of the most connected entities."""
         title = "Timeline of pledges, acceptances, posts held, branch relations and attacks"
         if focus is None:
             if not self.rows:
@@ -207,17 +205,16 @@ class Figures:
             return ""
         key = tuple(rows)
         if key not in self._shared:
-            return _entity_timeline_svg(rows, self.modified, link, title)
+            return _timeline_svg(rows, self.modified, link, title)
         if (link, key) not in self._drawn:
-            self._drawn[link, key] = _entity_timeline_svg(rows, self.modified, link, title)
+            self._drawn[link, key] = _timeline_svg(rows, self.modified, link, title)
         return self._drawn[link, key]
 
     def drawing_cost(self, focus: str | None) -> int:
         """About how many times the cost of an entity's other files (~5 ms) its own pictures cost to draw
-        (a timeline ~0.1 ms a row, a diagram ~1 ms), or the whole graph's timeline (`focus` None: matplotlib,
-        ~8 ms a row with its import)."""
+        (a timeline ~0.1 ms a row, a diagram ~1 ms), or the whole graph's timeline (`focus` None)."""
         if focus is None:
-            return min(len(self.rows), WHOLE_TIMELINE_ROWS) * 3 // 2
+            return min(len(self.rows), WHOLE_TIMELINE_ROWS) // 50
         return len(self._rows_by_entity.get(focus, ())) // 50
 
     def _central_rows(self, most: int) -> list[Row]:
@@ -430,157 +427,17 @@ def _legend_extras(rows: list[Row]) -> list[str]:
     return extras
 
 
-# -- the whole graph's timeline, with matplotlib ---------------------------------------------------
-
-
-def _timeline_svg(
-    rows: list[Row], modified: dt.date | None, link: Callable[[str], str], title: str, caption: str = ""
-) -> str:
-    import matplotlib
-    from matplotlib.colors import to_rgba
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
-    from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch, Rectangle
-
-    rows, ends, first_year, last_year = _drawn_order(rows, modified)
-    left, right = date2num(dt.date(first_year, 1, 1)), date2num(dt.date(last_year + 1, 1, 1))
-    left, right = left - (right - left) * 0.01, right + (right - left) * 0.01
-    with matplotlib.rc_context(
-        {"svg.hashsalt": "pledgegraph", "svg.fonttype": "none", "font.size": 8, "font.family": "DejaVu Sans"}
-    ):
-        top, bottom, height = (1.0 if caption else 0.75), 0.8, 0.24 * len(rows)  # inches: title and axis, legend, rows
-        fig = Figure(figsize=(11, top + height + bottom))
-        total = top + height + bottom
-        ax = fig.add_axes((0.38, bottom / total, 0.47, height / total))  # right of it: the dates beside the marks
-
-        def bar(a: dt.date, b: dt.date, y: int, colour: str, alpha: float = 1.0, least: float = 1.0, **style):
-            """A rectangle over a..b on row y, at least `least` days wide so it stays visible."""
-            return Rectangle(
-                (date2num(a), y - 0.3),
-                max(date2num(b) - date2num(a), least),
-                0.6,
-                facecolor=to_rgba(colour, alpha),
-                edgecolor="none",
-                **style,
-            )
-
-        def event(row: Row, y: int, **style) -> Line2D:
-            """A one-day row: its kind's marker at its date."""
-            return Line2D([date2num(row.start)], [y], marker=MARKERS[row.kind], markersize=7, linestyle="none", **style)
-
-        for y, (row, end) in enumerate(zip(rows, ends, strict=True)):
-            colour = COLOURS[row.kind]
-            shapes = []
-            if row.end is not None and end is not None:
-                # solid where the period surely held (latest start to earliest end); light bands where a
-                # side is known only within bounds; hatched where no source dates a side (from the axis's
-                # edge for the start; up to the dataset's `modified` date, with an arrow, for the end)
-                solid_from = row.start_late or row.start
-                solid_to = solid_from if row.open_end else (row.end_early or end)
-                if row.undated:
-                    shapes += [
-                        bar(row.start, end if row.open_end else solid_to, y, colour, BAND_ALPHA),
-                        bar(row.start, end if row.open_end else solid_to, y, "none", hatch="///", hatchcolor=colour),
-                    ]
-                else:
-                    if solid_from > row.start:
-                        shapes.append(bar(row.start, solid_from, y, colour, BAND_ALPHA))
-                    shapes.append(bar(solid_from, solid_to, y, colour, least=5.0))
-                    if row.open_end:
-                        shapes += [
-                            bar(solid_to, end, y, colour, BAND_ALPHA),
-                            bar(solid_to, end, y, "none", hatch="///", hatchcolor=colour),
-                        ]
-                if not row.open_end and end > solid_to:
-                    shapes.append(bar(solid_to, end, y, colour, BAND_ALPHA))
-                if row.open_end:
-                    shapes.append(Line2D([date2num(end)], [y], marker=">", color=colour, markersize=6))
-            elif row.undated:  # hollow: no source dates it
-                shapes.append(event(row, y, markerfacecolor="white", markeredgecolor=colour, markeredgewidth=1.5))
-            elif row.start_late:  # known within bounds: a band over them
-                shapes.append(bar(row.start, row.start_late + dt.timedelta(days=1), y, colour, 0.6))
-            else:
-                shapes.append(event(row, y, color=colour))
-            for n, shape in enumerate(shapes):
-                shape.set_url(link(row.iri))
-                shape.set_gid(f"row{y}-{row.kind}-{n}")
-                ax.add_artist(shape)
-            text_at = max(date2num(end) if end else 0, date2num(row.start_late or row.start))
-            ax.annotate(
-                row.dates(),
-                (text_at, y),
-                xytext=(6, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize=6.5,
-                color="#444444",
-                url=link(row.iri),
-                gid=f"dates{y}",
-            )
-        ax.set_xlim(left, right)
-        ax.set_ylim(len(rows) - 0.5, -0.5)
-        ax.set_yticks([])  # row labels are plain texts: a tick per row costs ~3 ms each
-        for y, row in enumerate(rows):
-            ax.annotate(
-                _short(row.label),
-                (0, y),
-                xycoords=("axes fraction", "data"),
-                xytext=(-6, 0),
-                textcoords="offset points",
-                ha="right",
-                va="center",
-                url=link(row.iri),
-                gid=f"label{y}",
-            )
-        locator = AutoDateLocator(minticks=4, maxticks=12)
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-        ax.xaxis.tick_top()
-        ax.grid(axis="x", color="#dddddd", linewidth=0.6)
-        ax.set_axisbelow(True)
-        for side in ("right", "bottom", "left"):
-            ax.spines[side].set_visible(False)
-        kinds = [k for k in COLOURS if any(r.kind == k for r in rows)]
-        handles = [
-            Patch(facecolor=COLOURS[k], edgecolor=COLOURS[k], label=LEGEND[k])
-            if k in ("tenure", "branch")
-            else Line2D([], [], marker=MARKERS[k], color=COLOURS[k], linestyle="none", label=LEGEND[k])
-            for k in kinds
-        ]
-        extras = {
-            "date known only within these bounds": lambda label: Patch(
-                facecolor=to_rgba("#888888", BAND_ALPHA), label=label
-            ),
-            "start or end undated": lambda label: Patch(
-                facecolor="none", edgecolor="none", hatchcolor="#888888", hatch="///", label=label
-            ),
-            "undated": lambda label: Line2D(
-                [], [], marker="o", markerfacecolor="white", markeredgecolor="#888888", linestyle="none", label=label
-            ),
-        }
-        handles += [extras[label](label) for label in _legend_extras(rows)]
-        fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.01, 0.0), ncol=3, frameon=False, fontsize=7)
-        fig.suptitle(title, x=0.01, ha="left", fontsize=10)
-        if caption:
-            fig.text(0.01, 1 - 0.38 / total, caption, ha="left", va="top", fontsize=7, color="#444444")
-        out = io.StringIO()
-        fig.savefig(out, format="svg", metadata={"Date": None, "Creator": None, "Title": title})
-    svg = out.getvalue()
-    # the page embeds it: no XML declaration or doctype; links open in place, as every other link does
-    return xml_safe(svg[svg.index("<svg") :].replace(' target="_blank"', ""))
-
-
-# -- an entity's own timeline, written as SVG text ----------------------------------------------------
-# The same marks as the matplotlib timeline (ids, colours, bands, hatching, legend), laid out on its
-# page's units (matplotlib's 11 inches at 72 units an inch) so both read alike.
+# -- the timelines, written as SVG text ---------------------------------------------------------------
+# Laid out on a page 11 inches wide at 72 units an inch (the layout matplotlib drew the whole graph's
+# timeline with, until round 7 of issue 22), marks of 7 points.
 
 _WIDTH = 792.0
 _AXIS = (301.0, 673.0)  # x of the time axis: labels to its left, dates in words to its right
-_ROW = 17.28  # a row's height (matplotlib's 0.24 inch)
+_ROW = 17.28  # a row's height (0.24 inch)
 _TOP = 54.0  # title and the axis's ticks above the first row
+_CAPTION = 12.0  # a caption's line under the title ("N of M shown"), when there is one
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-# A mark centred on (0, 0), as matplotlib draws its markers of 7 points
+# A mark centred on (0, 0), 7 points wide
 _MARKS = {
     "D": "M 0 4.24 L 4.24 0 L 0 -4.24 L -4.24 0 z",
     "s": "M -3 3 L 3 3 L 3 -3 L -3 -3 z",
@@ -591,9 +448,13 @@ _MARKS = {
 }
 
 
-def _entity_timeline_svg(rows: list[Row], modified: dt.date | None, link: Callable[[str], str], title: str) -> str:
-    """An entity's timeline: one labelled line per fact with the marks `_timeline_svg` draws, in ~1 ms."""
+def _timeline_svg(
+    rows: list[Row], modified: dt.date | None, link: Callable[[str], str], title: str, caption: str = ""
+) -> str:
+    """A timeline, the whole graph's or an entity's: one labelled line per fact (~0.1 ms a row; matplotlib
+    took ~65 ms a figure and, for the whole graph's, 0.45 s to import)."""
     rows, ends, first_year, last_year = _drawn_order(rows, modified)
+    top = _TOP + (_CAPTION if caption else 0.0)
     left, right = dt.date(first_year, 1, 1).toordinal(), dt.date(last_year + 1, 1, 1).toordinal()
     left, right = left - (right - left) * 0.01, right + (right - left) * 0.01
     scale = (_AXIS[1] - _AXIS[0]) / (right - left)
@@ -601,10 +462,10 @@ def _entity_timeline_svg(rows: list[Row], modified: dt.date | None, link: Callab
     def x(day: dt.date) -> float:
         return _AXIS[0] + (day.toordinal() - left) * scale
 
-    bottom = _TOP + _ROW * len(rows)
-    out = [_ticks(first_year, last_year, x, bottom)]
+    bottom = top + _ROW * len(rows)
+    out = [_ticks(first_year, last_year, x, top, bottom)]
     for y, (row, end) in enumerate(zip(rows, ends, strict=True)):
-        cy, href, dates = _TOP + _ROW * (y + 0.5), escape(link(row.iri)), escape(row.dates())
+        cy, href, dates = top + _ROW * (y + 0.5), escape(link(row.iri)), escape(row.dates())
         out += (
             f'<g id="row{y}-{row.kind}-{n}"><a xlink:href="{href}">{shape}</a></g>'
             for n, shape in enumerate(_row_shapes(row, end, x, cy))
@@ -629,6 +490,11 @@ def _entity_timeline_svg(rows: list[Row], modified: dt.date | None, link: Callab
         "style=\"font-family: 'DejaVu Sans', sans-serif\">\n"
         f"<title>{escape(title)}</title><defs>{hatches}</defs>\n"
         f'<text x="7.92" y="17" style="font-size: 10px">{escape(title)}</text>\n'
+        + (
+            f'<text x="7.92" y="{17 + _CAPTION:.0f}" style="font-size: 7px; fill: #444444">{escape(caption)}</text>\n'
+            if caption
+            else ""
+        )
         + "\n".join(out)
         + f"\n{legend}\n</svg>\n"
     )
@@ -682,9 +548,9 @@ def _mark(name: str, cx: float, cy: float, style: str) -> str:
     return f'<path d="{_MARKS[name]}" transform="translate({cx:.2f} {cy:.2f})" style="{style}"/>'
 
 
-def _ticks(first_year: int, last_year: int, x: Callable[[dt.date], float], bottom: float) -> str:
-    """The time axis above the rows: years (every 1, 2, 5, 10… so at most 12), or quarters over two years
-    or less; a grid line at each down to `bottom`."""
+def _ticks(first_year: int, last_year: int, x: Callable[[dt.date], float], top: float, bottom: float) -> str:
+    """The time axis above the rows (which start at `top`): years (every 1, 2, 5, 10… so at most 12), or
+    quarters over two years or less; a grid line at each down to `bottom`."""
     years = last_year + 1 - first_year
     if years <= 2:
         days = [dt.date(y, m, 1) for y in range(first_year, last_year + 2) for m in (1, 4, 7, 10)]
@@ -692,7 +558,7 @@ def _ticks(first_year: int, last_year: int, x: Callable[[dt.date], float], botto
     else:
         step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if years // s <= 11)
         days = [dt.date(y, 1, 1) for y in range(first_year + (-first_year) % step, last_year + 2, step)]
-    axis = _TOP - 3
+    axis = top - 3
     parts = [
         f'<g id="axis"><path d="M {_AXIS[0]:.2f} {axis:.2f} L {_AXIS[1]:.2f} {axis:.2f}" style="stroke: #000000"/>'
     ]

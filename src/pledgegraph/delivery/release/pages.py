@@ -345,15 +345,17 @@ def render_index(
     figures: Sequence[str] = (),
     extra: str = "",
     graph: _Graph | None = None,
+    entities: Sequence[str] | None = None,
 ) -> str:
     """A table of contents: every entity grouped by kind, with its label.
 
     `intro` and `extra` are trusted HTML placed before and after the lists; `figures` as in
-    `render_entity`; `graph`: a `page_graph` of the store, whose index it reads (links are `link`'s).
+    `render_entity`; `graph`: a `page_graph` of the store, whose index it reads (links are `link`'s);
+    `entities`: `entity_iris` of the store when the caller has it (a scan of every type, ~5 s at 1M).
     """
     g = _Graph(store, base, link or (lambda i: i), graph.index if graph else None)
     groups: dict[str, list[str]] = {}
-    for iri in entity_iris(store, base):
+    for iri in entity_iris(store, base) if entities is None else entities:
         groups.setdefault(segment_and_slug(iri, base)[0], []).append(iri)
     parts = [f"<h1>{escape(title)}</h1>", intro]
     parts.extend(f"<figure>{f}</figure>" for f in figures)

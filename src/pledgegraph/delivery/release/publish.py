@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import threading
 from dataclasses import dataclass, field
 from html import escape
 from itertools import chain
@@ -41,6 +42,7 @@ from pledgegraph.model.vocab import DCAT, DCTERMS, FOAF, OWL, PG, PGV
 STEM = "pledgegraph"
 GRAPHS = ("asserted", "inferred", "ontology", "shapes")
 DUMPS = (f"{STEM}.nt.gz", f"{STEM}.ttl", f"{STEM}.jsonld", f"{STEM}.trig", f"{STEM}.nq.gz")
+ADDED = "changes/added.nt"
 _VERSION_RE = re.compile(schema.VERSION_PATTERN)
 
 
@@ -63,6 +65,7 @@ class _Input:
     info: DatasetInfo
     ontology_html: bytes | None
     search_files: dict[str, bytes] = field(default_factory=dict)  # the name index and its search box script
+    with_blank_nodes: frozenset[str] = frozenset()  # the graphs that have blank nodes (relabelled canonically)
 
     @property
     def data(self) -> list[ox.Triple]:
@@ -94,8 +97,9 @@ def read_dist(dist: Path) -> _Input:
     if len(asserted) != 1:
         raise UnusableInput(f"{trig} has no <…graph/asserted> named graph")
     base = asserted[0][: -len("graph/asserted")]
-    graphs = {name: _canonical(by_graph.get(f"{base}graph/{name}", [])) for name in GRAPHS[:3]}
-    graphs["shapes"] = _canonical(shape_triples)
+    read = {name: by_graph.get(f"{base}graph/{name}", []) for name in GRAPHS[:3]} | {"shapes": shape_triples}
+    with_blank_nodes = frozenset(name for name, triples in read.items() if any(map(_has_blank_node, triples)))
+    graphs = {name: _canonical(triples, name in with_blank_nodes) for name, triples in read.items()}
     html = dist / "ontology.html"
     return _Input(
         base,
@@ -103,12 +107,13 @@ def read_dist(dist: Path) -> _Input:
         dataset_info(base, graphs["asserted"]),
         html.read_bytes() if html.is_file() else None,
         search.release_files(dist),
+        with_blank_nodes,
     )
 
 
-def _canonical(triples: list[ox.Triple]) -> list[ox.Triple]:
+def _canonical(triples: list[ox.Triple], blank_nodes: bool) -> list[ox.Triple]:
     """Sorted triples without repeats; blank nodes (shapes use them) relabelled by RDFC-1.0 so labels never vary."""
-    if any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples):
+    if blank_nodes:
         dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
         dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
         triples = [ox.Triple(q.subject, q.predicate, q.object) for q in dataset]
@@ -262,7 +267,12 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
     Versions only go forward: a version older than the newest published is refused, and so is a
     published version with other content, unless `force` (the change set then says what was
     replaced). The same version with the same content writes nothing."""
-    src = read_dist(Path(dist))
+    loading = _StoreLoad(Path(dist))
+    try:
+        src = read_dist(Path(dist))
+    finally:
+        loaded = loading.wait()  # before anything forks: no thread may run then
+    store = loaded(src)
     outdir = Path(outdir)
     _check_outdir(outdir)
     version = src.info.version
@@ -274,14 +284,15 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
         )
     previous = _previous(outdir, version)
     data = src.data
-    store = _store(src)
     entities = pages.entity_iris(store, src.base)
     previous_dir = outdir / previous if previous else None
 
-    def diff(dump_size: int, warnings: Sequence[str] = ()) -> changes.ChangeSet:
-        """The change set from the previous release (worked out while the forked child writes entity files),
-        whose dump unpacks to `dump_size` bytes."""
-        cap = max(64 << 20, 16 * dump_size)  # a previous dump is never this much larger
+    # a previous release's dump unpacks to far less than this (the TriG is about half the N-Triples' size)
+    cap = max(64 << 20, 32 * (Path(dist) / f"{STEM}.trig").stat().st_size)
+
+    def diff(warnings: Sequence[str] = ()) -> changes.ChangeSet:
+        """The change set from the previous release (worked out while the forked children write the dumps
+        and entity files)."""
         old = _read_dump(outdir / previous, cap) if previous else []
         change_set = changes.diff(previous, old, data, src.base)
         change_set.warnings.extend(warnings)
@@ -305,9 +316,7 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
                     f"{DUMPS[0]} had SHA-256 {old_sum}), by `publish --force`."
                 )
                 out.clear()
-                change_set = _release_files(
-                    src, store, entities, data, lambda size: diff(size, [replaced]), previous_dir, out
-                )
+                change_set = _release_files(src, store, entities, data, lambda: diff([replaced]), previous_dir, out)
     except _Unchanged as same:
         summary = same.change_set.summary()
         return Published(outdir / version, version, previous, len(data), len(entities), len(out.written), summary, True)
@@ -365,18 +374,55 @@ def _same_files(release: Path, written: dict[str, catalog.Written]) -> bool:
     )
 
 
-def _store(src: _Input) -> ox.Store:
-    store = ox.Store()
-    for name, triples in src.graphs.items():
-        g = ox.NamedNode(f"{src.base}graph/{name}")
-        store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, g) for t in triples)
-    return store
+class _StoreLoad:
+    """The store of every graph, loaded from the TriG by pyoxigraph in a thread (in Rust, without the GIL)
+    while this process parses the same file into lists: at 100k 0.8 s of the other core instead of 1.6 s
+    of inserting the parsed triples after. `wait()` joins the thread and gives what makes the store equal
+    to `src.graphs` (what `read_dist` read): the TriG's named graphs `GRAPHS` names and no other, a graph
+    with blank nodes (the ontology's OWL lists; the loader gives them random labels) replaced by its
+    canonical triples, and the shapes."""
+
+    def __init__(self, dist: Path):
+        self.store = ox.Store()
+        self.failed: BaseException | None = None
+        self.thread = threading.Thread(target=self._load, args=(dist / f"{STEM}.trig",), daemon=True)
+        self.thread.start()
+
+    def _load(self, trig: Path) -> None:
+        try:
+            self.store.bulk_load(path=str(trig), format=ox.RdfFormat.TRIG)
+        except BaseException as e:  # read_dist reports an unreadable TriG itself, at its line
+            self.failed = e
+
+    def wait(self) -> Callable[[_Input], ox.Store]:
+        self.thread.join()
+        return self._complete
+
+    def _complete(self, src: _Input) -> ox.Store:
+        if self.failed is not None:
+            raise UnusableInput(f"cannot load the build output's TriG: {self.failed}") from self.failed
+        store, named = self.store, {ox.NamedNode(f"{src.base}graph/{name}"): name for name in GRAPHS}
+        store.clear_graph(ox.DefaultGraph())
+        for graph in list(store.named_graphs()):
+            if graph not in named:
+                store.remove_graph(graph)
+        for graph, name in named.items():
+            triples = src.graphs[name]
+            if name == "shapes" or name in src.with_blank_nodes:
+                store.remove_graph(graph)
+                store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+        return store
+
+
+def _has_blank_node(t: ox.Triple) -> bool:
+    return isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode)
 
 
 def _gzip(data: bytes) -> bytes:
-    """zlib's default level (gzip(1)'s): on the bench's 100k dump, level 9 took 0.76 s for 1.31 MB, 6 0.40 s
-    for 1.38 MB (+6%); ~8 s of the 1m publish."""
-    return gzip.compress(data, compresslevel=6, mtime=0)
+    """zlib's level 3, its fastest strategy (levels 1-3): on the bench's 100k dump (33 MB unpacked), level 6
+    took 0.28 s of CPU for 1.38 MB, level 3 0.10 s for 1.83 MB (+32%), level 1 0.10 s for 2.06 MB; at 1M
+    the two gzip dumps took ~6 s at level 6. The unpacked bytes are the same whatever the level."""
+    return gzip.compress(data, compresslevel=3, mtime=0)
 
 
 def _release_files(
@@ -384,7 +430,7 @@ def _release_files(
     store: ox.Store,
     entities: list[str],
     data: list[ox.Triple],
-    diff: Callable[[int], changes.ChangeSet],
+    diff: Callable[[], changes.ChangeSet],
     previous_dir: Path | None,
     out: _Sink,
 ) -> changes.ChangeSet:
@@ -392,16 +438,24 @@ def _release_files(
     info, base = src.info, src.base
     previous = previous_dir.name if previous_dir else None
     context = jsonld.make_context(src.graphs["ontology"])
-    pictures = figures.Figures(store, base)
-    root_link = _linker(base, "")
-    # both cores from here: a forked child writes a share of the entity files while this process works out
-    # the change set, writes the dumps, draws the whole graph's timeline and writes the rest (`dot` draws the
-    # whole diagram meanwhile)
-    beside = pictures.drawing_cost(None) + len(data) // DUMPED_PER_UNIT
-    entity_files = _EntityFiles(store, base, src.graphs, data, entities, context, pictures, beside, out)
-    whole_diagram = pictures.branches_later(root_link)
+    # both cores from here: a forked child writes the whole-graph dumps (they need neither the store nor the
+    # pictures, so it starts first, while this process reads the pictures' rows), then another writes a share
+    # of the entity files while this process works out the change set and VoID, draws the whole graph's
+    # timeline and writes the rest (`dot` draws the whole diagram meanwhile)
+    dumps = pipeline._Forked(
+        "writing the dumps",
+        lambda: _dumps(src, data, context, _Sink(out.root), first_release=previous is None).written,
+        parallel=len(entities) >= PARALLEL_FROM,
+    )
+    entity_files: _EntityFiles | None = None
     try:
-        change_set = _dumps(src, data, context, diff, out)
+        pictures = figures.Figures(store, base)
+        root_link = _linker(base, "")
+        beside = pictures.drawing_cost(None) + len(data) // CHANGED_PER_UNIT
+        entity_files = _EntityFiles(store, base, src.graphs, data, entities, context, pictures, beside, out)
+        whole_diagram = pictures.branches_later(root_link)
+        change_set = diff()
+        _metadata_files(src, context, change_set, out)
         svgs = {"timeline.svg": pictures.timeline(root_link)}
         void = catalog.void_triples(  # its counts (a pass over the data) while the child still writes
             info,
@@ -414,8 +468,11 @@ def _release_files(
             changes.FEED,
         )
         entity_files.finish()
-    finally:
-        entity_files.cancel()  # only does something when this process failed: the child is not left waiting
+        out.written.update(dumps.result())
+    finally:  # only does something when this process failed: no child is left waiting
+        dumps.cancel()
+        if entity_files is not None:
+            entity_files.cancel()
     svgs["branches.svg"] = whole_diagram()
     # the entity pages' index, when this process wrote some: labels for the change set and the index page
     # are then dictionary reads, not store scans (19,152 entities' labels at 1M, serially at the end)
@@ -453,7 +510,7 @@ def _release_files(
     for name, content in src.search_files.items():
         out.write(name, content)
     out.write("catalog.ttl", catalog.relative_turtle(catalog.dcat_triples(info, downloads, previous), ""))
-    out.write("index.html", _index(store, src, svgs, downloads, change_set, graph).encode())
+    out.write("index.html", _index(store, src, entities, svgs, downloads, change_set, graph).encode())
     out.write("sitemap.xml", _sitemap(entities, info, _lastmods(entities, info, change_set, previous_dir)))
     vocab = sorted(
         {
@@ -478,22 +535,22 @@ def _release_files(
     return change_set
 
 
-def _dumps(
-    src: _Input, data: list[ox.Triple], context: dict, diff: Callable[[int], changes.ChangeSet], out: _Sink
-) -> changes.ChangeSet:
-    """The release's files that are not per entity: dumps, context, ontology, shapes, change set (from
-    `diff`, given the size of the N-Triples dump); each written as soon as it is made."""
-    base, info = src.base, src.info
-    # The dumps: pyoxigraph writes N-Triples (the same bytes as the terms' own text) and each graph's
-    # part of the N-Quads; Turtle and TriG get the prefixes their triples use, found in those bytes.
+def _dumps(src: _Input, data: list[ox.Triple], context: dict, out: _Sink, first_release: bool) -> _Sink:
+    """The whole-graph dumps (`DUMPS`), each written as soon as it is made; in a first release, whose change
+    set adds every triple in the data's order, also `changes/added.nt` (the same bytes as the N-Triples dump:
+    3.4 s of CPU at 1M when serialized again)."""
+    base = src.base
+    # pyoxigraph writes N-Triples (the same bytes as the terms' own text) and each graph's part of the
+    # N-Quads; Turtle and TriG get the prefixes their triples use, found in those bytes.
     ntriples = serialize(data, "ntriples", prefixes_used=True)
-    change_set = diff(len(ntriples))
     data_prefixes = used_prefixes(ntriples)
     used = dict(data_prefixes)
     for name in ("ontology", "shapes"):
         used.update(used_prefixes(src.graphs[name]))
     named = [(f"{base}graph/{name}", src.graphs[name]) for name in GRAPHS]
     out.write(f"{STEM}.nt.gz", _gzip(ntriples))
+    if first_release:
+        out.write(ADDED, ntriples)
     out.write(f"{STEM}.ttl", serialize(data, "turtle", data_prefixes, prefixes_used=True))
     del ntriples
     out.write(f"{STEM}.jsonld", jsonld.document(jsonld.compact(data, context), context))
@@ -507,17 +564,22 @@ def _dumps(
             )
         ),  # a line ends at its only " .\n"
     )
+    return out
+
+
+def _metadata_files(src: _Input, context: dict, change_set: changes.ChangeSet, out: _Sink) -> None:
+    """The context, the ontology, the shapes and the change set's files."""
     out.write("context.jsonld", jsonld.context_document(context))
     out.write("ontology/pledgegraph.ttl", serialize(src.graphs["ontology"], "turtle"))
     out.write("ontology/pledgegraph.jsonld", jsonld.document(jsonld.compact(src.graphs["ontology"], context), context))
     out.write("ontology/pledgegraph.rdf", serialize(src.graphs["ontology"], "rdfxml"))
     out.write("shapes.ttl", serialize(src.graphs["shapes"], "turtle"))
-    out.write("changes/added.nt", serialize(change_set.added, "ntriples"))
+    if change_set.previous is not None:  # else the dumps' child wrote it
+        out.write(ADDED, serialize(change_set.added, "ntriples"))
     out.write("changes/removed.nt", serialize(change_set.removed, "ntriples"))
-    out.write("changes/summary.json", changes.summary_json(change_set, info.version))
+    out.write("changes/summary.json", changes.summary_json(change_set, src.info.version))
     if src.ontology_html is not None:
         out.write("ontology/index.html", src.ontology_html)
-    return change_set
 
 
 def _linker(base: str, prefix: str, present: set[str] | None = None):
@@ -534,8 +596,9 @@ def _linker(base: str, prefix: str, present: set[str] | None = None):
 
 PARALLEL_FROM = 100  # entities: below this, a second process costs more than it saves
 DIAGRAM_BATCH = 512  # entities whose diagrams one `dot` process draws
-# triples the dumps and the change set take in the time an entity's files take (~4 ms), from each process's CPU at 100k
-DUMPED_PER_UNIT = 190
+# triples the change set and VoID's counts take in the time an entity's files take (~4 ms), from each process's
+# CPU at 100k and 1M (the dumps, in a process of their own, slow this process and the entity files' child alike)
+CHANGED_PER_UNIT = 400
 
 
 class _EntityFiles:
@@ -629,6 +692,7 @@ def _split(entities: list[str], costs: list[int], beside: int) -> tuple[list[str
 def _index(
     store: ox.Store,
     src: _Input,
+    entities: list[str],
     svgs: dict[str, str],
     downloads: dict[str, catalog.Written],
     change_set: changes.ChangeSet,
@@ -669,6 +733,7 @@ def _index(
         figures=list(svgs.values()),
         extra=extra,
         graph=graph,
+        entities=entities,
     )
 
 
