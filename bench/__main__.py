@@ -275,6 +275,15 @@ def deliver_rows(results: list[dict], row) -> None:
         ],
     )
     row(
+        "serve: library queries over HTTP, first (cold) answer (geometric mean / slowest)",
+        [
+            f"{d['serve']['geomean_first_ms']} ms / {d['serve']['max_first_ms']} ms"
+            if d.get("serve", {}).get("geomean_first_ms")
+            else "–"
+            for d in measured
+        ],
+    )
+    row(
         "serve: library queries, p99 (geometric mean)",
         [cell(d, "serve", "geomean_p99_ms", fmt="{} ms") for d in measured],
     )

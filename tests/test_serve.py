@@ -377,6 +377,34 @@ def test_every_library_query_answers_the_same_via_cli_and_http(server, dist):
         assert body == oneshot.run_once(dist, example.text, "turtle" if graph else "json"), example.name
 
 
+def test_json_answers_written_by_oxigraph_are_the_python_writers_bytes(dist):
+    """The endpoint writes SELECT and ASK answers in JSON with Oxigraph's own writer as rows stream out
+    (`store.answer_bytes`); the bytes must be those of the JSON writer in Python (`Answer.serialize`,
+    `json.dumps`), on every library query, on literals that need escaping, and the cap must still hold."""
+    from pledgegraph.errors import TooLarge
+
+    loaded = store.load(dist)
+    tricky = (
+        "SELECT ?a ?b ?c ?none WHERE { VALUES (?a ?b ?c) { "
+        '("tab\\t quote\\" slash\\\\ / \\u0001 \\u2028 é 😀"@en-GB 42 <urn:x>) (true "2015-07-01"^^xsd:date UNDEF) } '
+        "OPTIONAL { ?none a pg:Nothing } }"
+    )
+    texts = [(e.name, e.text, store.bindings(e, [])) for e in store.examples(ROOT / "queries")]
+    texts += [("tricky", tricky, {}), ("ask", "ASK { ?p a pg:Pledge }", {}), ("empty", "ASK {}", {})]
+    compared = 0
+    for name, text, bound in texts:
+        query = store.check_query(text, loaded.graph_iris)
+        if query.graph_result:
+            continue
+        written = store.answer_bytes(loaded, query, "json", bindings=bound)
+        assert written == store.execute(loaded, query, bindings=bound).serialize("json"), name
+        compared += 1
+    assert compared >= 15
+    query = store.check_query("SELECT * WHERE { ?s ?p ?o }", loaded.graph_iris)
+    with pytest.raises(TooLarge, match="larger than 10,000 bytes"):
+        store.answer_bytes(loaded, query, "json", max_bytes=10_000)
+
+
 def test_serve_command_starts_and_stops(dist, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
@@ -532,6 +560,42 @@ def test_query_workers_never_answer_from_an_earlier_build_of_the_same_directory(
         assert json.loads(pool.run(ask, formats)[1])["boolean"] is True
     with QueryPool(dist, workers=1, heavy=1) as pool:
         assert json.loads(pool.run(ask, formats)[1])["boolean"] is False
+
+
+def test_kept_answers_are_given_again_only_for_the_build_that_answered_them(dist, tmp_path):
+    """The pool keeps answers (`workers._Answers`): a repeated query is answered without a worker, but after
+    a rebuild in place the kept answer of the old build is never given, and NOW() is never kept."""
+    from pledgegraph.delivery.endpoint.workers import QueryPool
+    from pledgegraph.errors import QueryError
+
+    copy = tmp_path / "dist"
+    shutil.copytree(dist, copy)
+    ask = "ASK { <urn:pledgegraph:test> <urn:pledgegraph:p> 'rebuilt' }"
+    now = "SELECT (NOW() AS ?t) WHERE {}"
+    formats = {"table": "json", "graph": None}
+    with QueryPool(copy, workers=1, heavy=1) as pool:
+        assert json.loads(pool.run(ask, formats)[1])["boolean"] is False
+        first_now = pool.run(now, formats)[1]
+        workers = list(pool._all)
+        for worker in workers:  # no worker left: what answers now is the kept copy
+            worker.process.kill()
+            worker.process.join(5)
+        assert json.loads(pool.run(ask, formats)[1])["boolean"] is False
+        with pytest.raises(QueryError):  # NOW() was not kept: it needs a worker, and that one died
+            pool.run(now, formats)
+        with (copy / store.DATASET_FILE).open("a") as trig:  # a later build: one more triple
+            trig.write(f"\n<{BASE}graph/asserted> {{ <urn:pledgegraph:test> <urn:pledgegraph:p> 'rebuilt' }}\n")
+        for worker in list(pool._all):  # the workers that held the old build go; their successors load the new one
+            pool._retire(worker)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert json.loads(pool.run(ask, formats)[1])["boolean"] is True
+                break
+            except QueryError:  # a successor still loading, or a dead worker picked before it was retired
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        assert pool.run(now, formats)[1] != first_now
 
 
 def test_a_worker_memory_cap_is_room_for_queries_beyond_the_store_it_holds(dist):

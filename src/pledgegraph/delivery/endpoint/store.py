@@ -17,8 +17,10 @@ lines take precedence.
 from __future__ import annotations
 
 import difflib
+import io
 import json
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -182,6 +184,14 @@ class Query:
     @property
     def graph_result(self) -> bool:
         return self.form in ("construct", "describe")
+
+    @property
+    def repeatable(self) -> bool:
+        """Whether running it again on the same build gives the same answer (no NOW, RAND, UUID, BNODE…)."""
+        return _VOLATILE.search(self.text) is None
+
+
+_VOLATILE = re.compile(r"\b(?:NOW|RAND|UUID|STRUUID|BNODE)\s*\(", re.I)
 
 
 # Tokens, for what reads a query without running it (`advice.py`, DESCRIBE of records); the
@@ -509,40 +519,15 @@ def execute(
     BASE of its own resolve against the dataset's base IRI (`<id/org/islamic-state>`). `max_rows`
     and `max_bytes` (the characters of the values, counted as they stream out of Oxigraph) bound
     the answer: TooLarge as soon as either is passed. Any error of the engine is a QueryError."""
-    for iri in (default_graphs or []) + (named_graphs or []):
-        if iri not in loaded.graph_iris:
-            raise QueryRefused(
-                f"graph <{iri}> is not part of this dataset: use one of "
-                + ", ".join(f"<{g}>" for g in sorted(loaded.graph_iris))
-            )
-    options: dict = {"prefixes": PREFIXES, "base_iri": loaded.base}
-    if default_graphs or named_graphs:
-        options["default_graph"] = [ox.NamedNode(g) for g in default_graphs or []] or ox.DefaultGraph()
-        options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or []]
-    elif not query.own_dataset:
-        options["default_graph"] = loaded.default_graphs(asserted_only)
+    _check_graphs(loaded, default_graphs, named_graphs)
     if bindings:
         query = query.bound(bindings)
-    text = query.text
-    if query.bindings:
-        bound = {ox.Variable(v): _term(t) for v, t in query.bindings}
-        if re.search(r"\bCONSTRUCT\s+WHERE\b", text, re.I):  # the short form has no room for VALUES
-            options["substitutions"] = bound
-        else:
-            # A VALUES block opening WHERE, not Oxigraph's substitutions: with the values in the query,
-            # Oxigraph starts from the bound entity (parent-at-date at 100k: 2 s pre-bound, 1 ms so).
-            text = _values_in_where(text, bound)
     targets = describe_targets(query.text) if query.form == "describe" else None
     if targets and all(entity_ref(t, loaded.base) is not None for t in targets):
         triples = sorted({t for iri in targets for t in describe(loaded, iri)}, key=str)
         return Answer("describe", triples=_bounded(iter(triples), max_rows, max_bytes, "triples"))
-    try:
-        try:
-            result = loaded.store.query(text, **options)
-        except RuntimeError as e:  # Oxigraph substitutes projected variables only (and not in CONSTRUCT)
-            if "substitutions" not in options or "does not contains variable" not in str(e):
-                raise
-            result = loaded.store.query(_values_in_where(text, options.pop("substitutions")), **options)
+    with _engine_errors(query):
+        result = _evaluate(loaded, query, asserted_only, default_graphs, named_graphs)
         if isinstance(result, ox.QueryBoolean):
             return Answer("ask", boolean=bool(result))
         if isinstance(result, ox.QuerySolutions):
@@ -554,11 +539,99 @@ def execute(
             answer.rows = _bounded((tuple(s[i] for i in range(width)) for s in result), max_rows, max_bytes, "rows")
             return answer
         triples = _bounded(iter(result), max_rows, max_bytes, "triples")
+    return Answer(query.form or "construct", triples=sorted(set(triples), key=str))
+
+
+def answer_bytes(
+    loaded: Loaded,
+    query: Query,
+    fmt: str,
+    *,
+    max_rows: int | None = None,
+    max_bytes: int | None = None,
+    bindings: dict[str, str] | None = None,
+    **graphs,
+) -> bytes:
+    """`execute(…).serialize(fmt, max_bytes)`, except that a SELECT or ASK answer in JSON (the endpoint's
+    default) is written by Oxigraph's own results writer as the rows stream out of the engine, never made
+    into Python terms: the same bytes (`tests/test_serve.py` compares them on every library query), sooner
+    (1M, cq08's 30,975 rows in-process: 0.99 s against 1.72 s; docs/performance.md, "Serve, round 6"). `max_bytes`
+    then counts the JSON as it is written (TooLarge as soon as it is passed); a row cap takes the other path.
+    `graphs`: `execute`'s asserted_only, default_graphs, named_graphs."""
+    if fmt != "json" or query.form not in ("select", "ask") or max_rows is not None:
+        answer = execute(loaded, query, max_rows=max_rows, max_bytes=max_bytes, bindings=bindings, **graphs)
+        return answer.serialize(fmt, max_bytes)
+    _check_graphs(loaded, graphs.get("default_graphs"), graphs.get("named_graphs"))
+    out = _CappedOutput(max_bytes)
+    with _engine_errors(query):
+        result = _evaluate(loaded, query.bound(bindings) if bindings else query, **graphs)
+        result.serialize(out, format=ox.QueryResultsFormat.JSON)
+    return out.getvalue() + b"\n"
+
+
+class _CappedOutput(io.BytesIO):
+    """A file for Oxigraph's writers that keeps what they write, TooLarge past `max_bytes`."""
+
+    def __init__(self, max_bytes: int | None):
+        super().__init__()
+        self.max_bytes = max_bytes
+
+    def write(self, data) -> int:
+        if self.max_bytes is not None and self.tell() + len(data) > self.max_bytes:
+            raise TooLarge(f"the answer is larger than {self.max_bytes:,} bytes: add a LIMIT or select less")
+        return super().write(data)
+
+
+def _check_graphs(loaded: Loaded, default_graphs: list[str] | None, named_graphs: list[str] | None) -> None:
+    """QueryRefused for a default-graph-uri or named-graph-uri outside the dataset."""
+    for iri in (default_graphs or []) + (named_graphs or []):
+        if iri not in loaded.graph_iris:
+            raise QueryRefused(
+                f"graph <{iri}> is not part of this dataset: use one of "
+                + ", ".join(f"<{g}>" for g in sorted(loaded.graph_iris))
+            )
+
+
+@contextmanager
+def _engine_errors(query: Query):
+    """Oxigraph's errors as ours: a SyntaxError at its line and column, any evaluation error a QueryError."""
+    try:
+        yield
     except SyntaxError as e:
         raise syntax_error(str(e), query.text) from None
     except (RuntimeError, ValueError, TypeError, OSError) as e:  # Oxigraph's evaluation errors
         raise QueryError(f"the query could not be evaluated: {str(e)[:500]}") from None
-    return Answer(query.form or "construct", triples=sorted(set(triples), key=str))
+
+
+def _evaluate(
+    loaded: Loaded,
+    query: Query,
+    asserted_only: bool = False,
+    default_graphs: list[str] | None = None,
+    named_graphs: list[str] | None = None,
+):
+    """Oxigraph's (lazy) result of a checked query, on the graphs `execute` describes, its bindings pre-bound."""
+    options: dict = {"prefixes": PREFIXES, "base_iri": loaded.base}
+    if default_graphs or named_graphs:
+        options["default_graph"] = [ox.NamedNode(g) for g in default_graphs or []] or ox.DefaultGraph()
+        options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or []]
+    elif not query.own_dataset:
+        options["default_graph"] = loaded.default_graphs(asserted_only)
+    text = query.text
+    if query.bindings:
+        bound = {ox.Variable(v): _term(t) for v, t in query.bindings}
+        if re.search(r"\bCONSTRUCT\s+WHERE\b", text, re.I):  # the short form has no room for VALUES
+            options["substitutions"] = bound
+        else:
+            # A VALUES block opening WHERE, not Oxigraph's substitutions: with the values in the query,
+            # Oxigraph starts from the bound entity (parent-at-date at 100k: 2 s pre-bound, 1 ms so).
+            text = _values_in_where(text, bound)
+    try:
+        return loaded.store.query(text, **options)
+    except RuntimeError as e:  # Oxigraph substitutes projected variables only (and not in CONSTRUCT)
+        if "substitutions" not in options or "does not contains variable" not in str(e):
+            raise
+        return loaded.store.query(_values_in_where(text, options.pop("substitutions")), **options)
 
 
 def bound_text(text: str, bindings: dict[str, str]) -> str:

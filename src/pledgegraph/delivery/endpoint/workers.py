@@ -18,6 +18,13 @@ worker goes first to clients whose recent queries were all cheap, then to the cl
 fewest queries running (round robin between clients), so one client cannot queue ahead of everyone
 and a wave of unknown heavy queries does not queue ahead of known cheap clients.
 
+Answers are kept (`_Answers`, QLever's technique): a build never changes under a running pool, so the same
+query text with the same formats, options and cap gets the same bytes again, answered without a worker. An
+answer is given again only while the build that answered it is still the one on disk (`zygote.stamp`, taken
+before that worker loaded its store): after a rebuild in place, a worker loading the new build answers, never
+the kept copy. Queries whose answer changes run to run (NOW, RAND, UUID, BNODE) are not kept, nor errors;
+the kept answers are bounded in bytes, least recently used dropped first.
+
 Workers are also sandboxed where the platform allows (Linux x86-64 / arm64, seccomp: `system.forbid_network`):
 they cannot open network sockets at all nor set up io_uring, so even a query that slipped past the check could
 not make Oxigraph reach another host. They run under a memory limit, so a query that builds a huge
@@ -27,6 +34,7 @@ intermediate result kills only its worker.
 from __future__ import annotations
 
 import itertools
+import json
 import multiprocessing
 import os
 import threading
@@ -68,9 +76,11 @@ class QueryPool:
         queue_wait: float | None = None,
         cheap_seconds: float = 1.0,
         queries_dir: Path | None = None,
+        answers_mb: int = 64,
     ):
         self.dist, self.timeout, self.max_rows, self.memory_mb = Path(dist), timeout, max_rows, memory_mb
         self.max_bytes = max_bytes
+        self.answers = _Answers(answers_mb * 1024 * 1024)
         self.normal_count = max(1, workers)
         self.heavy_slots = max(1, workers) if heavy is None else max(1, heavy)
         self.cheap_seconds = cheap_seconds if timeout is None else min(cheap_seconds, timeout)
@@ -116,6 +126,10 @@ class QueryPool:
         and ASK or `formats["graph"]` for CONSTRUCT and DESCRIBE (NotAcceptable when that is None).
         `client` (e.g. an IP address) is the unit of fair scheduling."""
         cap = self.max_bytes if max_bytes is None else max_bytes
+        key = json.dumps([text, formats, options, cap], sort_keys=True)
+        kept = self.answers.get(key, self.dist)
+        if kept is not None:
+            return kept
         expected_heavy = self._suspected(client, text)
         worker, stranger = self._acquire(client, expected_heavy)
         heavy = expected_heavy
@@ -143,7 +157,10 @@ class QueryPool:
             self._release(client, worker, heavy, stranger)
         status, *payload = reply
         if status == "ok":
-            return payload[0], payload[1]
+            form, data, built = payload
+            if built is not None:
+                self.answers.put(key, built, form, data)
+            return form, data
         name, message, where = payload
         error = getattr(errors, name, QueryError)(message)
         if where:
@@ -334,6 +351,41 @@ class QueryPool:
         threading.Thread(target=respawn, name="pledgegraph-respawn", daemon=True).start()
 
 
+class _Answers:
+    """Answers by request (`key`), each with the `zygote.stamp` of the build that answered it, at most
+    `max_bytes` in all (least recently used dropped first; an answer over a quarter of it is not kept)."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes, self.size = max_bytes, 0
+        self._kept: OrderedDict[str, tuple[tuple, str, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, dist: Path) -> tuple[str, bytes] | None:
+        """(form, answer) kept for `key`, if the build that answered it is the one in `dist` now."""
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is None:
+                return None
+            self._kept.move_to_end(key)
+        try:
+            current = zygote.stamp(dist)
+        except OSError:
+            current = None
+        return (kept[1], kept[2]) if kept[0] == current else None
+
+    def put(self, key: str, built: tuple, form: str, data: bytes) -> None:
+        if len(data) > self.max_bytes // 4:
+            return
+        with self._lock:
+            old = self._kept.pop(key, None)
+            if old is not None:
+                self.size -= len(old[2])
+            self._kept[key] = (built, form, data)
+            self.size += len(data)
+            while self.size > self.max_bytes:
+                self.size -= len(self._kept.popitem(last=False)[1][2])
+
+
 class _Worker:
     def __init__(self, context, dist: Path, max_rows, memory_mb: int, low: bool):
         self.conn, child = context.Pipe()
@@ -364,7 +416,7 @@ def _worker_main(conn, dist: str, max_rows, memory_mb: int, low: bool) -> None:
 
     sandboxed = system.forbid_network()
     try:
-        loaded, library = zygote.loaded_for(Path(dist))
+        loaded, library, built = zygote.loaded_for(Path(dist))
     except errors.PledgegraphError as e:
         conn.send(("failed", type(e).__name__, str(e)))
         return
@@ -379,7 +431,7 @@ def _worker_main(conn, dist: str, max_rows, memory_mb: int, low: bool) -> None:
         except EOFError:
             return
         try:
-            conn.send(_answer(store, loaded, checked, text, formats, options, max_rows, max_bytes, sandboxed))
+            conn.send(_answer(store, loaded, built, checked, text, formats, options, max_rows, max_bytes, sandboxed))
         except errors.PledgegraphError as e:
             conn.send(("error", type(e).__name__, str(e), (getattr(e, "line", 0), getattr(e, "column", 0))))
         except MemoryError:
@@ -391,10 +443,20 @@ def _worker_main(conn, dist: str, max_rows, memory_mb: int, low: bool) -> None:
 
 
 def _answer(
-    store, loaded, checked: OrderedDict, text: str, formats: dict, options: dict, max_rows, max_bytes, sandboxed: bool
+    store,
+    loaded,
+    built,
+    checked: OrderedDict,
+    text: str,
+    formats: dict,
+    options: dict,
+    max_rows,
+    max_bytes,
+    sandboxed: bool,
 ):
-    """Check (remembering the verdict for recent texts), run and serialize one query. Without the
-    sandbox (no second line) a checked text that still spells "service" anywhere is refused too."""
+    """Check (remembering the verdict for recent texts), run and serialize one query; with the answer, the
+    `zygote.stamp` of the build it came from when the same query would answer the same again, else None.
+    Without the sandbox (no second line) a checked text that still spells "service" anywhere is refused too."""
     verdict = checked.pop(text, None)
     if verdict is None:
         try:
@@ -420,5 +482,5 @@ def _answer(
             + ": the Accept header allows no "
             "format for it"
         )
-    answer = store.execute(loaded, verdict, max_rows=max_rows, max_bytes=max_bytes, **options)
-    return ("ok", verdict.form, answer.serialize(fmt, max_bytes))
+    data = store.answer_bytes(loaded, verdict, fmt, max_rows=max_rows, max_bytes=max_bytes, **options)
+    return ("ok", verdict.form, data, built if verdict.repeatable else None)

@@ -23,25 +23,33 @@ QUERIES_VARIABLE = "PLEDGEGRAPH_POOL_QUERIES"
 _preloaded = None  # (the build's stamp, its Loaded store, {library query text: its checked Query}) once loaded
 
 
-def _stamp(dist: Path) -> tuple[str, int, int]:
+def stamp(dist: Path) -> tuple[str, int, int, int]:
+    """Which build `dist` holds now (its graph file's path, inode, time and size): a store is known to be
+    that build's only when the stamp was taken before the load (a file replaced meanwhile then reads as an
+    older build, never as the newer one)."""
     from pledgegraph.delivery.endpoint.store import DATASET_FILE
 
     stat = (dist / DATASET_FILE).stat()
-    return str(dist.resolve()), stat.st_mtime_ns, stat.st_size
+    return str(dist.resolve()), stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
 def loaded_for(dist: Path) -> tuple:
-    """(store, {library text: checked Query}): the preloaded ones when they are of `dist` as that is on
-    disk now, else `dist` loaded afresh and no query checked in advance."""
+    """(store, {library text: checked Query}, the build's `stamp` taken before it was loaded): the preloaded
+    ones when they are of `dist` as that is on disk now, else `dist` loaded afresh and no query checked in
+    advance."""
     from pledgegraph.delivery.endpoint.store import load
 
     if _preloaded is not None:
         try:
-            if _preloaded[0] == _stamp(dist):
-                return _preloaded[1], _preloaded[2]
+            if _preloaded[0] == stamp(dist):
+                return _preloaded[1], _preloaded[2], _preloaded[0]
         except OSError:
             pass
-    return load(dist), {}
+    try:
+        before = stamp(dist)
+    except OSError:
+        before = None  # `load` says what is missing
+    return load(dist), {}, before
 
 
 def start_fork_server(dist: Path, queries_dir: Path | None = None) -> None:
@@ -70,6 +78,7 @@ def _preload() -> None:
 
     dist = Path(os.environ[DIST_VARIABLE])
     try:
+        before = stamp(dist)
         loaded = load(dist)
     except Exception:  # the fork server must start regardless: each worker then loads, and reports, itself
         _preloaded = None
@@ -81,7 +90,7 @@ def _preload() -> None:
             checked[example.text] = check_query(example.text, loaded.graph_iris)
         except QueryError:
             pass  # a broken library query is reported to whoever runs it, as any other query
-    _preloaded = (_stamp(dist), loaded, checked)
+    _preloaded = (before, loaded, checked)
 
 
 if os.environ.get(DIST_VARIABLE):
