@@ -507,7 +507,7 @@ def test_the_release_of_the_shipped_data_is_byte_for_byte_the_reviewed_one(relea
     release written by the code before the speed work of issue 22 (commit 2cf1876; its content is what
     the other tests here and test_figures check, not a separate reading of every file), but for the 30
     entity pages whose own timeline our SVG writer now draws (issue 22, reviewed as PNGs), the gzip
-    dumps at level 6, then 3 (round 7) (the same content; their sizes and checksums in catalog.ttl and index.html), and
+    dumps at level 6 (the same content; their sizes and checksums in catalog.ttl and index.html), and
     timeline.svg, which that writer draws instead of matplotlib since round 7 (reviewed as PNGs beside
     matplotlib's: the same rows, dates, labels, colours, axis and legend entries). A change to
     publish's output must be deliberate: after reviewing the new bytes, write `tree_digests` of the new
