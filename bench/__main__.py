@@ -267,21 +267,19 @@ def deliver_rows(results: list[dict], row) -> None:
             for d in measured
         ],
     )
+
+    def geomean_and_slowest(d: dict, which: str) -> str:
+        serve = d.get("serve") or {}
+        mean = serve.get(f"geomean_{which}_ms")
+        return f"{mean} ms / {serve[f'max_{which}_ms']} ms" if mean else "–"
+
     row(
         "serve: library queries over HTTP, p50 (geometric mean / slowest)",
-        [
-            f"{d['serve']['geomean_p50_ms']} ms / {d['serve']['max_p50_ms']} ms" if d.get("serve") else "–"
-            for d in measured
-        ],
+        [geomean_and_slowest(d, "p50") for d in measured],
     )
     row(
         "serve: library queries over HTTP, first (cold) answer (geometric mean / slowest)",
-        [
-            f"{d['serve']['geomean_first_ms']} ms / {d['serve']['max_first_ms']} ms"
-            if d.get("serve", {}).get("geomean_first_ms")
-            else "–"
-            for d in measured
-        ],
+        [geomean_and_slowest(d, "first") for d in measured],
     )
     row(
         "serve: library queries, p99 (geometric mean)",
