@@ -55,11 +55,13 @@ def _second_version(tmp_path: Path) -> Path:
     return data
 
 
-def _kill_at_random_points(args: list[str], rng: random.Random, check) -> int:
-    """Start the command KILLS times, SIGKILL it after a random delay, and check the target each time."""
+def _kill_at_random_points(args: list[str], rng: random.Random, check, scratch: Path) -> int:
+    """Start the command KILLS times, SIGKILL it after a random delay, and check the target each time.
+    Its temporary files go to `scratch` (TMPDIR): a killed process cannot remove them, so not into /tmp."""
     killed = 0
+    scratch.mkdir(exist_ok=True)
     for _ in range(KILLS):
-        proc = _cli(*args)
+        proc = _cli(*args, env={**os.environ, "TMPDIR": str(scratch)})
         time.sleep(rng.uniform(0.05, 1.5))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
@@ -100,7 +102,9 @@ def test_killed_builds_leave_the_previous_output_or_the_complete_new_one(tmp_pat
     def check():
         assert _tree(target) in (old, new)
 
-    killed = _kill_at_random_points(["build", "--data", str(data_v2), "--out", str(target)], random.Random(7), check)
+    killed = _kill_at_random_points(
+        ["build", "--data", str(data_v2), "--out", str(target)], random.Random(7), check, tmp_path / "tmp"
+    )
     assert killed >= KILLS // 2, "the build finished before most kills: nothing was tested"
     final = subprocess.run(
         [sys.executable, "-m", "pledgegraph", "build", "--data", str(data_v2), "--out", str(target)],
@@ -133,7 +137,7 @@ def test_killed_publishes_leave_earlier_releases_intact(tmp_path, dist):
         if latest == "0.2.0" or (site / "0.2.0").exists():
             assert _tree(site / "0.2.0") == complete_second
 
-    _kill_at_random_points(["publish", str(site), "--dist", str(dist_v2)], random.Random(11), check)
+    _kill_at_random_points(["publish", str(site), "--dist", str(dist_v2)], random.Random(11), check, tmp_path / "tmp")
     subprocess.run(
         [sys.executable, "-m", "pledgegraph", "publish", str(site), "--dist", str(dist_v2)],
         cwd=ROOT,
