@@ -28,6 +28,7 @@ from pledgegraph.delivery.export import (
 )
 from pledgegraph.delivery.search import INDEX_FILE, INDEX_PREDICATES, index_bytes
 from pledgegraph.errors import DataInvalid, Problem, UnusableInput, sorted_unique
+from pledgegraph.forked import Forked as _Forked
 from pledgegraph.gcpause import freeze_alive, frozen_gc, paused_gc
 from pledgegraph.incremental.removals import refuse_lost_records, since_head_or_build
 from pledgegraph.incremental.scope import Scope, focus_nodes
@@ -299,52 +300,6 @@ def forked(work: Callable[[], T], what: str = "validating") -> Callable[[], T]:
     """`work` started in a forked process now; the function returned waits for its value (the
     validation's and the builder's `fork`)."""
     return _Forked(what, work).result
-
-
-class _Forked:
-    """`work()` run in a forked process, its (picklable) value fetched by `result()`.
-
-    So both cores work: the ontology is documented while the data loads (the loader uses one core),
-    and the outputs are serialized while the parent validates. The child inherits the built graph
-    without copying it. Where `fork` does not exist, or `parallel` is false, `result()` runs `work`
-    in this process."""
-
-    def __init__(self, what: str, work: Callable, parallel: bool = True):
-        import multiprocessing as mp
-
-        self.what, self.work = what, work
-        self.process = None
-        self.parent = os.getpid()
-        if parallel and "fork" in mp.get_all_start_methods():
-            ctx = mp.get_context("fork")
-            self.receive, send = ctx.Pipe(duplex=False)
-            self.process = ctx.Process(target=self._child, args=(send,), daemon=True)
-            self.process.start()
-            send.close()
-
-    def _child(self, send) -> None:
-        system.die_with_parent(self.parent)
-        try:
-            send.send(("ok", self.work()))
-        except BaseException as e:  # reported to the parent, which raises it
-            send.send(("error", f"{type(e).__name__}: {e}"))
-
-    def cancel(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.join()
-
-    def result(self):
-        if self.process is None:
-            return self.work()
-        try:
-            status, value = self.receive.recv()
-        except EOFError:
-            status, value = "error", "the process died"
-        self.process.join()
-        if status != "ok":
-            raise RuntimeError(f"{self.what} failed: {value}")
-        return value
 
 
 def build_all(settings: Settings, on_stage=None, allow_removals: bool = False) -> Result:

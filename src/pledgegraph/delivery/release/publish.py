@@ -28,13 +28,13 @@ from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 
-from pledgegraph import pipeline
 from pledgegraph.delivery import search
 from pledgegraph.delivery.export import replace_dir, serialize, trig, used_prefixes, write_file
 from pledgegraph.delivery.release import catalog, describe, figures, jsonld, pages, webservers
 from pledgegraph.delivery.release import changeset as changes
 from pledgegraph.delivery.release.catalog import DatasetInfo
 from pledgegraph.errors import ReleaseRefused, UnusableInput
+from pledgegraph.forked import Forked
 from pledgegraph.gcpause import paused_gc
 from pledgegraph.model import iris, schema
 from pledgegraph.model.vocab import DCAT, DCTERMS, FOAF, OWL, PG, PGV
@@ -443,7 +443,7 @@ def _release_files(
     # pictures, so it starts first, while this process reads the pictures' rows), then another writes a share
     # of the entity files while this process works out the change set and VoID, draws the whole graph's
     # timeline and writes the rest (`dot` draws the whole diagram meanwhile)
-    dumps = pipeline._Forked(
+    dumps = Forked(
         "writing the dumps",
         lambda: _dumps(src, data, context, _Sink(out.root), first_release=previous is None).written,
         parallel=len(entities) >= PARALLEL_FROM,
@@ -629,9 +629,7 @@ class _EntityFiles:
         self.link = _linker(base, "../")
         self.own, theirs = _split(entities, [1 + pictures.drawing_cost(iri) for iri in entities], beside)
         self.child = (
-            pipeline._Forked("writing entity files", lambda: self._files(theirs, _Sink(out.root)).written)
-            if theirs
-            else None
+            Forked("writing entity files", lambda: self._files(theirs, _Sink(out.root)).written) if theirs else None
         )
 
     def cancel(self) -> None:
