@@ -14,15 +14,24 @@ Modules load on first use, so `import pledgegraph` stays cheap.
 
 from __future__ import annotations
 
-from importlib import metadata
 from pathlib import Path
 
-try:
-    __version__ = metadata.version("pledgegraph")  # the one place: pyproject.toml
-except metadata.PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
-
 __all__ = ["build", "check", "publish", "query", "__version__"]
+
+
+def __getattr__(name: str) -> str:
+    """`__version__`, read from the installed package's metadata when first asked for: importing
+    `importlib.metadata` costs ~50 ms of every command's start-up, and few commands ask."""
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import metadata
+
+    try:
+        version = metadata.version("pledgegraph")  # the one place: pyproject.toml
+    except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+        version = "0+unknown"
+    globals()["__version__"] = version
+    return version
 
 
 def _settings(data_dir=None, out_dir=None, **overrides):

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import click
 
-from pledgegraph import __version__
 from pledgegraph.errors import DataInvalid, PledgegraphError, Problem, UnusableInput
 from pledgegraph.layout import PUSH_LOADS, REASONERS, SHACL_ENGINES
 
@@ -186,7 +185,7 @@ class _Main(click.Group):
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="pledgegraph")
+@click.version_option(package_name="pledgegraph", prog_name="pledgegraph")  # read only when asked for
 @click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
 def main(debug):
     """Build, check and publish the pledgegraph knowledge graph from curated YAML."""

@@ -63,7 +63,7 @@ def diff(previous: str | None, old: list[ox.Triple], new: list[ox.Triple], base:
     kept = old_entities & new_entities  # only these have facts that changed (the page lists the others)
     # (subject, predicate) -> (removed objects, added objects)
     touched: dict[tuple[str, str], tuple[list, list]] = {}
-    for side, triples in ((1, added), (0, removed)):
+    for side, triples in ((1, added), (0, removed)) if kept else ():  # a first release keeps none
         for t in triples:
             if owner(t.subject.value) in kept:
                 touched.setdefault((t.subject.value, t.predicate.value), ([], []))[side].append(t.object)
