@@ -574,3 +574,15 @@ def test_a_failure_beside_the_dumps_child_leaves_the_previous_release_untouched(
     assert {p: p.read_bytes() for p in outdir.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in outdir.iterdir()) == [".well-known", "0.1.0", "index.html", "latest", "latest.txt"]
     assert multiprocessing.active_children() == []
+
+
+def test_a_fresh_publish_imports_neither_the_build_nor_the_package_metadata():
+    """`pledgegraph publish` runs as a fresh process: what it imports is paid on every release. The build's
+    pipeline and stages (0.1 s) and `importlib.metadata` (for `--version`, ~50 ms) are not needed there."""
+    heavy = ("pledgegraph.pipeline", "pledgegraph.stages", "importlib.metadata")
+    code = (
+        "import sys, pledgegraph.cli, pledgegraph.delivery.release.publish\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert ran.stdout.strip() == "[]"
