@@ -3,8 +3,9 @@
 rdflib's engine is 20-150x slower than Oxigraph's, so queries run on an in-memory pyoxigraph Store
 loaded from `dist/pledgegraph.trig`. Oxigraph executes `SERVICE` by making HTTP requests and has no
 switch to stop it, so every query is checked on its parse tree before it runs (`check_query`, with
-rdflib's SPARQL grammar; pyoxigraph does not expose its own): updates, `SERVICE`, `LOAD`, and
-`FROM`/`FROM NAMED` naming anything but this dataset's graphs are refused. Oxigraph cannot cancel
+rdflib's SPARQL grammar; pyoxigraph does not expose its own), unless it is plain, with nothing to
+refuse (`_plain_query`): updates, `SERVICE`, `LOAD`, and `FROM`/`FROM NAMED` naming anything but this
+dataset's graphs are refused. Oxigraph cannot cancel
 a query either: time limits live in `workers.QueryPool`, which checks and runs queries in
 processes it can kill.
 
