@@ -11,6 +11,7 @@ import bisect
 import contextlib
 import mmap
 import os
+import re
 import shutil
 import tempfile
 from functools import lru_cache
@@ -23,7 +24,7 @@ import pyoxigraph as ox
 from pledgegraph import system
 from pledgegraph.model.formats import FORMATS
 from pledgegraph.model.graph import LineFile, ntriples_chunks
-from pledgegraph.model.vocab import PREFIXES
+from pledgegraph.model.vocab import PREFIXES, RDF, XSD
 
 
 def serialize(
@@ -245,6 +246,22 @@ def used_prefixes(*graphs, prefixes: dict[str, str] = PREFIXES) -> dict[str, str
             with open(graph, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
                 used.update(_used_prefixes_nt(data, prefixes))
     return dict(sorted(used.items()))
+
+
+def term_prefixes(ntriples: bytes, prefixes: dict[str, str] = PREFIXES) -> dict[str, str]:
+    """What `serialize` finds for triples (every IRI a term or a literal's datatype), from their N-Triples
+    bytes: a byte search per namespace (`_used_prefixes_nt`, C speed) instead of a Python look at every
+    term (0.3 ms of an entity file's 0.4 ms at 100k), plus the datatypes N-Triples leaves out, a plain
+    literal's xsd:string (its line ends `" .`) and a language-tagged one's rdf:langString (`"@en .`)."""
+    used = _used_prefixes_nt(ntriples, prefixes)
+    implied = [XSD + "string"] if b'" .\n' in ntriples else []
+    if _LANGUAGE_TAGGED_END.search(ntriples):
+        implied.append(RDF + "langString")
+    used.update((p, ns) for p, ns in prefixes.items() for iri in implied if iri.startswith(ns))
+    return dict(sorted(used.items()))
+
+
+_LANGUAGE_TAGGED_END = re.compile(rb'"@[A-Za-z0-9-]+ \.\n')  # a literal's text has no raw newline or quote
 
 
 def _used_prefixes(triples, prefixes: dict[str, str]) -> dict[str, str]:
