@@ -170,6 +170,7 @@ class Figures:
     def __init__(self, store: ox.Store, base: str):
         self.store, self.base = store, base
         self.modified = _modified(store)
+        self._labels: dict[str, str] = {}
         self.rows, self.edges = self._read()
         # entity -> the rows and arrows that involve it, so an entity's picture costs its own rows only
         self._rows_by_entity: dict[str, list[Row]] = {}
@@ -259,7 +260,11 @@ class Figures:
         return {focus: drawn.get(focus, "") for focus in focuses}
 
     def _label(self, iri: str) -> str:
-        return label_of(self.store, iri, self.base)
+        """An entity's label, looked up once (rows and diagrams name the same groups again and again)."""
+        found = self._labels.get(iri)
+        if found is None:
+            found = self._labels[iri] = label_of(self.store, iri, self.base)
+        return found
 
     def _read(self) -> tuple[list[Row], list[Edge]]:
         solutions = [

@@ -158,11 +158,8 @@ class _Index:
 
     def outgoing(self, s: str) -> list[tuple[str, object]]:
         found = self._outgoing.get(s)
-        if found is None:
-            found = self._outgoing[s] = sorted(
-                ((p, o) for p, objects in self.out.get(s, {}).items() for o in objects),
-                key=lambda po: (po[0], _term_key(po[1])),
-            )
+        if found is None:  # sorted by (property, value): each property's values as `objects` sorts them
+            found = self._outgoing[s] = [(p, o) for p in sorted(self.out.get(s, ())) for o in self.objects(s, p)]
         return found
 
     def incoming(self, o: str) -> list[tuple[str, str]]:
@@ -182,8 +179,13 @@ class _Graph:
         self.index = index
         self._label_cache: dict[str, str] = {}
         self._kind_cache: dict[str, str] = {}
+        self.entity_links: dict[str, str] = {}  # entity -> its link's HTML (`_entity_link`)
         self._owners: dict[str, str | None] = {}
         self.summaries: dict[str, _Summary] = {}  # record -> its summary line, see _summary
+        if index is not None:  # the index answers directly (the pages ask ~100 times a page)
+            self.objects = index.objects  # type: ignore[method-assign]
+            self.outgoing = index.outgoing  # type: ignore[method-assign]
+            self.incoming = index.incoming  # type: ignore[method-assign]
 
     def objects(self, s: str, p: str) -> list:
         if self.index is not None:
@@ -385,7 +387,11 @@ def page(title: str, body: str, head: str = "", home: str | None = None) -> str:
 
 
 def _entity_link(g: _Graph, iri: str) -> str:
-    return f'<a href="{escape(g.link(iri))}">{escape(g.label(iri))}</a>'
+    """A link to an entity's page, made once per `_Graph` (a page links dozens, each linked from many pages)."""
+    found = g.entity_links.get(iri)
+    if found is None:
+        found = g.entity_links[iri] = f'<a href="{escape(g.link(iri))}">{escape(g.label(iri))}</a>'
+    return found
 
 
 def _names_section(g: _Graph, iri: str) -> str:
