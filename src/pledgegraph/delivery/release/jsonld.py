@@ -103,7 +103,7 @@ def compact(triples: Iterable[ox.Triple], context: dict) -> list[dict]:
     independent check: the tests expand these documents with it and compare graphs.
     """
     terms = _terms_by_iri(context)
-    keys: dict[str, tuple[str, str, bool]] = {}  # predicate -> its key for IRI values, for literals, coerced
+    keys = _plans(context)
     nodes: dict[str, dict[str, list]] = {}
     subject, node = None, {}
     for t in triples:
@@ -177,12 +177,19 @@ def _per_context(cache: dict[int, tuple[dict, object]], context: dict, make: Cal
 
 
 _TERMS_CACHE: dict[int, tuple[dict, object]] = {}
+_PLANS_CACHE: dict[int, tuple[dict, object]] = {}
 _ALWAYS_CACHE: dict[int, tuple[dict, object]] = {}
 
 
 def _terms_by_iri(context: dict) -> dict[str, tuple[str, bool]]:
     """Property/class IRI -> (its term, whether the term coerces values to IRIs)."""
     return _per_context(_TERMS_CACHE, context, _make_terms_by_iri)  # type: ignore[return-value]
+
+
+def _plans(context: dict) -> dict[str, tuple[str, str, bool]]:
+    """Predicate -> its key for IRI values, its key for literals, whether IRI values are coerced: filled by
+    `compact` as it meets predicates, kept for the context's next document (a release writes one an entity)."""
+    return _per_context(_PLANS_CACHE, context, lambda c: {})  # type: ignore[return-value]
 
 
 def _make_terms_by_iri(context: dict) -> dict[str, tuple[str, bool]]:
