@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from html import escape
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import pyoxigraph as ox
 
@@ -128,7 +128,7 @@ class _Index:
     reads instead of store scans that each make new terms; answers are sorted once, when first asked."""
 
     def __init__(self, quads: Iterable):
-        self.out: dict[str, dict[str, set]] = {}
+        self.out: dict[str, dict[str, Any]] = {}  # property -> a set of values until `objects` sorts it
         self.into: dict[str, set[tuple[str, str]]] = {}
         # one string per IRI and one object per term, however many quads name it (each read makes new ones)
         names: dict[str, str] = {}
@@ -144,16 +144,18 @@ class _Index:
             if isinstance(o, ox.NamedNode):
                 obj = o.value
                 self.into.setdefault(names.setdefault(obj, obj), set()).add((subject, p))
-        self._objects: dict[tuple[str, str], list] = {}
         self._outgoing: dict[str, list] = {}
         self._incoming: dict[str, list] = {}
 
-    def objects(self, s: str, p: str) -> list:
-        found = self._objects.get((s, p))
+    def objects(self, s: str, p: str) -> Sequence:
+        """The values of `s`'s property `p`, sorted: the set the index holds is replaced by its sorted list
+        the first time it is asked for (a page asks ~100 times, the same pairs again on other pages)."""
+        by_property = self.out.get(s)
+        found = by_property.get(p) if by_property is not None else None
         if found is None:
-            objects = self.out.get(s, {}).get(p, ())
-            # most (node, property) pairs have one value: nothing to sort, no key to make
-            found = self._objects[(s, p)] = sorted(objects, key=_term_key) if len(objects) > 1 else list(objects)
+            return ()
+        if type(found) is set:  # most (node, property) pairs have one value: nothing to sort, no key to make
+            found = by_property[p] = sorted(found, key=_term_key) if len(found) > 1 else list(found)
         return found
 
     def outgoing(self, s: str) -> list[tuple[str, object]]:
@@ -187,7 +189,7 @@ class _Graph:
             self.outgoing = index.outgoing  # type: ignore[method-assign]
             self.incoming = index.incoming  # type: ignore[method-assign]
 
-    def objects(self, s: str, p: str) -> list:
+    def objects(self, s: str, p: str) -> Sequence:
         if self.index is not None:
             return self.index.objects(s, p)
         found = {q.object for q in self.store.quads_for_pattern(ox.NamedNode(s), ox.NamedNode(p), None)}
