@@ -172,7 +172,8 @@ class _Index:
 
 
 class _Graph:
-    """Read-only views over every graph of a store, deduplicated and sorted (from an `_Index` when given)."""
+    """Read-only views over every graph of a store, deduplicated and sorted: `objects`, `outgoing` and
+    `incoming` scan the store, unless an `_Index` is given, whose own methods then answer instead."""
 
     def __init__(self, store: ox.Store, base: str, link: Link, index: _Index | None = None):
         self.store = store
@@ -184,26 +185,20 @@ class _Graph:
         self.entity_links: dict[str, str] = {}  # entity -> its link's HTML (`_entity_link`)
         self._owners: dict[str, str | None] = {}
         self.summaries: dict[str, _Summary] = {}  # record -> its summary line, see _summary
-        if index is not None:  # the index answers directly (the pages ask ~100 times a page)
+        if index is not None:  # the index answers directly (the pages ask ~100 times a page); else the store
             self.objects = index.objects  # type: ignore[method-assign]
             self.outgoing = index.outgoing  # type: ignore[method-assign]
             self.incoming = index.incoming  # type: ignore[method-assign]
 
     def objects(self, s: str, p: str) -> Sequence:
-        if self.index is not None:
-            return self.index.objects(s, p)
         found = {q.object for q in self.store.quads_for_pattern(ox.NamedNode(s), ox.NamedNode(p), None)}
         return sorted(found, key=_term_key)
 
     def outgoing(self, s: str) -> list[tuple[str, object]]:
-        if self.index is not None:
-            return self.index.outgoing(s)
         found = {(q.predicate.value, q.object) for q in self.store.quads_for_pattern(ox.NamedNode(s), None, None)}
         return sorted(found, key=lambda po: (po[0], _term_key(po[1])))
 
     def incoming(self, o: str) -> list[tuple[str, str]]:
-        if self.index is not None:
-            return self.index.incoming(o)
         found = {
             (q.subject.value, q.predicate.value)
             for q in self.store.quads_for_pattern(None, None, ox.NamedNode(o))
