@@ -11,7 +11,8 @@
   library query by name over HTTP, alternating with the same query on Virtuoso on the same release
   (parameters as VALUES, as serve binds them), p50 and p99 of REPEAT runs each, their geometric
   means, and requests/s with 4 clients for a cheap and a heavy query. serve keeps answers (`workers._Answers`),
-  so each query's first answer, the cold one a worker computes, is reported beside its p50 (`first_ms`).
+  so each query's first answer, the cold one a worker computes, is reported beside its p50 (`first_ms`), and
+  the p50 of the same text made unique per repetition by a comment (`computed`: no kept answer, as Virtuoso).
 Every process it starts (serve, Virtuoso) is stopped before it returns.
 """
 
@@ -32,6 +33,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Callable
 
 from .process import timed_process
 
@@ -183,13 +185,18 @@ def _throughput(url: str) -> float:
     return round(done[0] / (time.perf_counter() - start), 1)
 
 
-def _alternating(url_ours: str, url_theirs: str | None) -> dict:
-    """p50 and p99 of REPEAT requests to serve and to Virtuoso, alternating so both see the same machine load."""
+def _alternating(url_ours: str, url_theirs: str | None, computed: Callable[[int], str] | None = None) -> dict:
+    """p50 and p99 of REPEAT requests to serve and to Virtuoso, alternating so both see the same machine load.
+    With `computed` (repetition -> a URL asking serve the query's text with a comment unique to that repetition),
+    serve is asked that too: it keeps answers by request text, so those are computed every time, as Virtuoso's."""
     times_ours: list[float] = []
+    times_computed: list[float] = []
     times_theirs: list[float] = []
-    for _ in range(REPEAT):
+    for repetition in range(REPEAT):
         try:
             times_ours.append(_timed_get(url_ours))
+            if computed is not None:
+                times_computed.append(_timed_get(computed(repetition)))
         except urllib.error.HTTPError as e:  # e.g. 422: more rows than serve's cap (10,000) at 1M
             return {"serve": {"status": e.code}, "virtuoso": None}
         if url_theirs:
@@ -198,7 +205,10 @@ def _alternating(url_ours: str, url_theirs: str | None) -> dict:
             except OSError:
                 url_theirs = None  # Virtuoso refused or failed this query: no figure for it
                 times_theirs = []
-    return {"serve": _summary(times_ours), "virtuoso": _summary(times_theirs) if times_theirs else None}
+    out = {"serve": _summary(times_ours), "virtuoso": _summary(times_theirs) if times_theirs else None}
+    if times_computed:
+        out["computed"] = _summary(times_computed)
+    return out
 
 
 def serve(dist: Path, virtuoso: _Virtuoso | None, graph: str) -> dict:
@@ -238,12 +248,19 @@ def serve(dist: Path, virtuoso: _Virtuoso | None, graph: str) -> dict:
 
         # the cost of a request itself: a query with nothing to look up, over a new connection as below
         ask = _alternating(ours + "?" + urllib.parse.urlencode({"query": "ASK {}"}), theirs("ASK {}"))
+
+        def computed(text: str) -> Callable[[int], str]:
+            return lambda k: ours + "?" + urllib.parse.urlencode({"query": f"{text}\n# bench repetition {k}"})
+
         queries = {
-            name: _alternating(ours + "?" + urllib.parse.urlencode({"name": name}), theirs(text))
+            name: _alternating(ours + "?" + urllib.parse.urlencode({"name": name}), theirs(text), computed(text))
             for name, text in _library()
         }
         answered = [q for q in queries.values() if "p50_ms" in q["serve"]]
         both = [q for q in answered if q["virtuoso"]]
+        competency = [
+            q["computed"]["p50_ms"] for name, q in queries.items() if name.startswith("cq") and "computed" in q
+        ]
         result = {
             "startup": round(startup, 3),
             "startup_entities": round(startup_entities, 3),
@@ -260,6 +277,11 @@ def serve(dist: Path, virtuoso: _Virtuoso | None, graph: str) -> dict:
             "virtuoso_geomean_p50_ms": _geomean([q["virtuoso"]["p50_ms"] for q in both]),
             # cold against cold: serve's first answers (nothing kept yet) and Virtuoso's first run of the same text
             "geomean_first_ms_both": _geomean([q["serve"]["first_ms"] for q in both]),
+            # computed every time (no kept answer), like for like with Virtuoso, which keeps none
+            "geomean_computed_ms": _geomean([q["computed"]["p50_ms"] for q in answered]),
+            "max_computed_ms": max(q["computed"]["p50_ms"] for q in answered),
+            "max_computed_competency_ms": max(competency) if competency else None,
+            "geomean_computed_ms_both": _geomean([q["computed"]["p50_ms"] for q in both]),
             "virtuoso_geomean_first_ms": _geomean([q["virtuoso"]["first_ms"] for q in both]),
             "rps_cheap": _throughput(ours + "?" + urllib.parse.urlencode({"name": CHEAP})),
             "rps_heavy": _throughput(ours + "?" + urllib.parse.urlencode({"name": HEAVY})),

@@ -173,3 +173,51 @@ def test_every_library_query_has_a_title_and_runs(dist):
     for example in library:
         assert example.title and example.description, example.name
         run_once(dist, example.text, None)  # its default format: a table, or Turtle for CONSTRUCT
+
+
+PLAIN_TEXTS = [
+    "ASK {}",
+    "SELECT ?s WHERE { ?s a pg:Pledge } LIMIT 3",
+    "PREFIX ex: <http://example.org/#> BASE <http://example.org/> CONSTRUCT { ?s ex:p ?o } WHERE { ?s ?p ?o }",
+    "# a comment first\nDESCRIBE <https://w3id.org/pledgegraph/id/org/islamic-state>",
+    "SELECT ?s WHERE {\n  ?s ?p ?o .\n  FILTR(?o)\n}",  # a syntax error: Oxigraph finds it, rdflib words it
+]
+NOT_PLAIN_TEXTS = [
+    "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
+    "SELECT * WHERE { service silent <http://127.0.0.1:9/> { ?s ?p ?o } }",
+    "SELECT * WHERE { \\u0053ERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
+    'SELECT * WHERE { BIND("\\u005Cu0022" AS ?a) }',  # an escape left after the first replacement
+    'SELECT * WHERE { BIND("#" AS ?a) } # SERVICE in what one lexer reads as a comment',
+    "SELECT * WHERE { BIND('''a string ''' AS ?a) FILTER(?a = \"SeRvIcE\") }",
+    "SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }",
+    "PREFIX ex: <http://example.org/> SELECT * FROM NAMED ex:g WHERE { ?s ?p ?o }",
+    "INSERT DATA { <http://a> <http://b> <http://c> }",
+    "LOAD <file:///etc/passwd>",
+    "PREFIX ex: <http://example.org/> DROP ALL",
+    "WITH <http://a> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
+    "SELECT * WHERE " + "{" * 300 + "}" * 300,  # Oxigraph's parser recurses per level
+]
+
+
+def test_plain_queries_skip_rdflib_and_get_its_verdict(dist):
+    """`check_query` skips rdflib's parse for a plain query (`_plain_query`): its verdict is the one
+    rdflib's parse gives (the reference, `full=True`) for every library query and the plain texts above,
+    and nothing any check could refuse (SERVICE, however spelt or hidden, an escape, FROM, an update,
+    deep nesting) is plain. A plain query with a syntax error gets rdflib's message, at its line."""
+    from pledgegraph.delivery.endpoint import store
+    from pledgegraph.delivery.endpoint.oneshot import run_once
+    from pledgegraph.errors import QuerySyntaxError
+
+    graphs = [BASE + "graph/asserted"]
+    library = [example.text for example in store.examples(ROOT / "queries")]
+    plain = [text for text in library + PLAIN_TEXTS if store._plain_query(text) is not None]
+    assert len(plain) == len(library) + len(PLAIN_TEXTS)
+    for text in plain[:-1]:
+        assert store.check_query(text, graphs) == store.check_query(text, graphs, full=True), text
+    with pytest.raises(QuerySyntaxError, match=r"at line 3, column 3, near 'FILTR\(\?o\)'"):
+        run_once(dist, PLAIN_TEXTS[-1], None)
+    for text in NOT_PLAIN_TEXTS:
+        assert store._plain_query(text) is None, text
+    for text in library:  # SERVICE hidden anywhere in a library query: a comment, a string, an IRI
+        for hidden in ("# SERVICE <http://x/> {}\n", 'BIND("SERVICE" AS ?hidden)', "<http://x/service>"):
+            assert store._plain_query(text.replace("WHERE {", "WHERE { " + hidden, 1)) is None

@@ -598,6 +598,24 @@ def test_kept_answers_are_given_again_only_for_the_build_that_answered_them(dist
         assert pool.run(now, formats)[1] != first_now
 
 
+def test_no_answer_is_kept_when_serve_is_told_to_keep_none(dist):
+    """`serve --keep-answers-mb 0` (`answers_mb=0`): every answer is computed by a worker, so with every
+    worker gone a repeated query fails instead of being answered from a kept copy."""
+    from pledgegraph.delivery.endpoint.workers import QueryPool
+    from pledgegraph.errors import QueryError
+
+    ask = "ASK { ?s ?p ?o }"
+    formats = {"table": "json", "graph": None}
+    with QueryPool(dist, workers=1, heavy=1, answers_mb=0) as pool:
+        assert json.loads(pool.run(ask, formats)[1])["boolean"] is True
+        for worker in list(pool._all):
+            worker.process.kill()
+            worker.process.join(5)
+        with pytest.raises(QueryError):
+            pool.run(ask, formats)
+        assert pool.answers.size == 0
+
+
 def test_a_worker_memory_cap_is_room_for_queries_beyond_the_store_it_holds(dist):
     """`memory_mb` is what a query may take on top of the loaded store, so the cap grows with the data (an
     absolute 64 MB would leave a worker holding the store no room at all): a query answers, one needing far

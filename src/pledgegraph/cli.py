@@ -829,8 +829,15 @@ def search(text, kinds, lang, limit, fmt, dist):
     type=click.IntRange(1, 1024),
     help="MiB an answer may have (HTTP 422 beyond; an HTML page a tenth of it).",
 )
+@click.option(
+    "--keep-answers-mb",
+    default=64,
+    show_default=True,
+    type=click.IntRange(0, 4096),
+    help="MiB of answers kept to give again to the same request on the same build (0: compute every answer).",
+)
 @_dist_option
-def serve(host, port, workers, timeout, max_rows, max_answer_mb, dist):
+def serve(host, port, workers, timeout, max_rows, max_answer_mb, keep_answers_mb, dist):
     """Serve the built graph over HTTP: SPARQL at /sparql, entity pages and RDF at /id/….
 
     Read-only: updates, SERVICE, LOAD and foreign graphs are refused; each query has a time
@@ -852,6 +859,7 @@ def serve(host, port, workers, timeout, max_rows, max_answer_mb, dist):
             timeout=timeout,
             max_rows=max_rows,
             max_answer=max_answer_mb << 20,
+            keep_answers_mb=keep_answers_mb,
             log=lambda line: click.echo(line, err=True),
         )
     except PledgegraphError as e:

@@ -339,6 +339,7 @@ class App:
         max_rows: int | None = None,
         max_body: int = MAX_BODY,
         max_answer: int = MAX_ANSWER,
+        keep_answers_mb: int = 64,
     ):
         # The query workers start first, their fork server loading the store (once for all of them). This
         # process loads its own copy (entity pages, VoID and the rest wait for it: `loaded`) in a thread at the
@@ -356,6 +357,7 @@ class App:
                 max_rows=max_rows,
                 max_bytes=max_answer,
                 queries_dir=queries_dir,
+                answers_mb=keep_answers_mb,
             )
             try:
                 self.max_body, self.max_answer = max_body, max_answer

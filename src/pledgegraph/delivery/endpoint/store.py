@@ -3,8 +3,9 @@
 rdflib's engine is 20-150x slower than Oxigraph's, so queries run on an in-memory pyoxigraph Store
 loaded from `dist/pledgegraph.trig`. Oxigraph executes `SERVICE` by making HTTP requests and has no
 switch to stop it, so every query is checked on its parse tree before it runs (`check_query`, with
-rdflib's SPARQL grammar; pyoxigraph does not expose its own): updates, `SERVICE`, `LOAD`, and
-`FROM`/`FROM NAMED` naming anything but this dataset's graphs are refused. Oxigraph cannot cancel
+rdflib's SPARQL grammar; pyoxigraph does not expose its own), unless it is plain, with nothing to
+refuse (`_plain_query`): updates, `SERVICE`, `LOAD`, and `FROM`/`FROM NAMED` naming anything but this
+dataset's graphs are refused. Oxigraph cannot cancel
 a query either: time limits live in `workers.QueryPool`, which checks and runs queries in
 processes it can kill.
 
@@ -258,7 +259,7 @@ def declared_prefixes(tokens: list[tuple[str, str]]) -> dict[str, str]:
     return prefixes
 
 
-def check_query(text: str, allowed_graphs: Iterable[str]) -> Query:
+def check_query(text: str, allowed_graphs: Iterable[str], full: bool = False) -> Query:
     """Refuse what a read-only public endpoint must not run, deciding on the parsed query.
 
     rdflib's SPARQL grammar parses the query (pure Python, so it can be slow or deep: the server
@@ -266,15 +267,63 @@ def check_query(text: str, allowed_graphs: Iterable[str]) -> Query:
     replaced first (SPARQL 1.1 §19.2) and Oxigraph is then given that replaced text, so no escape
     can read as a string to one parser and as SERVICE to the other; a query rdflib cannot parse
     is refused, never passed on. SERVICE anywhere in the tree, any update (LOAD included), and
-    FROM / FROM NAMED naming a graph outside `allowed_graphs` are refused."""
-    from pyparsing import ParseException
-    from rdflib.plugins.sparql.algebra import translatePrologue
-    from rdflib.plugins.sparql.parser import expandUnicodeEscapes, parseQuery, parseUpdate
+    FROM / FROM NAMED naming a graph outside `allowed_graphs` are refused.
+
+    A plain query (`_plain_query`: nothing any of these checks could refuse) skips rdflib's parse,
+    30–70 ms for a 3 KB library query, and Oxigraph's own parser judges its syntax; `full` parses
+    every query with rdflib (the reference, and the oracle of `_plain_query` in the tests)."""
+    from rdflib.plugins.sparql.parser import expandUnicodeEscapes
 
     try:
         source = expandUnicodeEscapes(text)
     except ValueError as e:
         raise QuerySyntaxError(f"syntax error: {e}") from None
+    plain = None if full else _plain_query(source)
+    return plain if plain is not None else _parsed_query(source, allowed_graphs)
+
+
+_PLAIN_MAX = 16 * 1024  # characters: longer texts are rdflib's to judge (the library's longest is 7 KB)
+_PLAIN_BRACKETS = 256  # Oxigraph's parser recurses per level: 5,000 nested groups crash it; 1,000 do not
+# What can hide a keyword from a text search: comments, strings and IRIs, each delimited, so one pass of
+# this finds them all in linear time (a token-by-token lexer backtracks quadratically on runs like "a.a.a.")
+_PLAIN_HIDING = re.compile(
+    r"""(?P<comment>\#[^\n\r]*)
+  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+               |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)""",
+    re.VERBOSE | re.DOTALL,
+)
+_PLAIN_FORM = re.compile(
+    r"\s*(?:(?:PREFIX\s*[^\s:<>]*:\s*<>|BASE\s*<>)\s*)*(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE | re.ASCII
+)
+_FROM = re.compile(r"(?<![?$:])\bFROM\b", re.IGNORECASE | re.ASCII)  # not ?from, $from, ex:from
+
+
+def _plain_query(source: str) -> Query | None:
+    """The checked query for a text none of `check_query`'s refusals can apply to, else None (parse it).
+
+    Plain: no "service" anywhere, not even in a comment or a string (so no reading of the text by
+    another lexer can find the keyword), no codepoint escape left (Oxigraph would replace it again), at
+    most `_PLAIN_MAX` characters and `_PLAIN_BRACKETS` brackets, no FROM outside comments, strings and
+    IRIs (a variable ?from is no FROM), and a query form (SELECT, ASK, CONSTRUCT, DESCRIBE) as the first
+    keyword after the PREFIX and BASE lines: so no update either."""
+    if len(source) > _PLAIN_MAX or "service" in source.lower() or "\\u" in source or "\\U" in source:
+        return None
+    if sum(map(source.count, "({[")) > _PLAIN_BRACKETS:
+        return None
+    bare = _PLAIN_HIDING.sub(lambda m: "<>" if m.lastgroup == "iri" else " ", source)
+    form = _PLAIN_FORM.match(bare)
+    if form is None or _FROM.search(bare):
+        return None
+    return Query(source, form.group(1).lower())
+
+
+def _parsed_query(source: str, allowed_graphs: Iterable[str]) -> Query:
+    """`check_query` by rdflib's parse tree."""
+    from pyparsing import ParseException
+    from rdflib.plugins.sparql.algebra import translatePrologue
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+
     try:
         prologue, body = parseQuery(source)
     except ParseException as e:
@@ -594,10 +643,14 @@ def _check_graphs(loaded: Loaded, default_graphs: list[str] | None, named_graphs
 
 @contextmanager
 def _engine_errors(query: Query):
-    """Oxigraph's errors as ours: a SyntaxError at its line and column, any evaluation error a QueryError."""
+    """Oxigraph's errors as ours: a SyntaxError at its line and column, any evaluation error a QueryError.
+    A syntax error in a query that skipped rdflib's parse (`_plain_query`) is rdflib's, when rdflib finds
+    one too: its message names the token at fault ("near 'FILTR(?o)'"), Oxigraph's what it expected there."""
     try:
         yield
     except SyntaxError as e:
+        if not query.own_dataset:  # (FROM is never plain: rdflib has parsed those)
+            _parsed_query(query.text, ())  # raises rdflib's QuerySyntaxError, if it has one
         raise syntax_error(str(e), query.text) from None
     except (RuntimeError, ValueError, TypeError, OSError) as e:  # Oxigraph's evaluation errors
         raise QueryError(f"the query could not be evaluated: {str(e)[:500]}") from None
