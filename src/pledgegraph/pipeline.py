@@ -194,6 +194,8 @@ def _store(settings: Settings, built: Built, spill: Path | None, shapes_read: _S
     filtered = settings.shacl_engine == "compiled" and len(built) >= FILTERED_FROM
     if not filtered:
         kept = None
+        if shapes_read is not None:
+            shapes_read.cancel()  # the guess was wrong: its process is not waited for
     elif shapes_read is not None:
         kept = shapes_read.result()
     else:
