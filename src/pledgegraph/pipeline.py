@@ -177,7 +177,7 @@ class _ShapesRead:
         except (UnusableInput, OSError):  # the loader reports it
             size = 0
         likely = settings.shacl_engine == "compiled" and size >= FILTERED_FROM * YAML_BYTES_PER_TRIPLE
-        self.reading = _Forked("reading the shapes", self._read, parallel=likely) if likely else None
+        self.reading = _Forked("reading the shapes", self._read) if likely else None
 
     def _read(self) -> frozenset[str] | None:
         return predicates_read(self.settings.shape_files, self.settings.ontology_files)
