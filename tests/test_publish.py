@@ -441,9 +441,10 @@ def test_entity_pages_show_labels_not_property_names(release):
 
 def test_the_fast_paths_write_the_same_bytes_as_the_plain_ones(release, dist, tmp_path, monkeypatch):
     """publish's fast paths (entity files from two processes, the pages' index of the store, orjson
-    for JSON-LD, dumps written from N-Triples bytes) against the plain ones, on the shipped data: one
-    process, a store lookup per question, json's own encoder, each dump serialized by pyoxigraph
-    from its terms. Every file of the release must be the same, byte for byte."""
+    for JSON-LD, dumps written from N-Triples bytes, an entity's Turtle prefixes found in its N-Triples)
+    against the plain ones, on the shipped data: one process, a store lookup per question, json's own
+    encoder, each dump serialized by pyoxigraph from its terms, prefixes from the terms. Every file of
+    the release must be the same, byte for byte."""
     from pledgegraph.delivery import export
     from pledgegraph.delivery.release import jsonld, pages
     from pledgegraph.model.vocab import PREFIXES
@@ -455,6 +456,14 @@ def test_the_fast_paths_write_the_same_bytes_as_the_plain_ones(release, dist, tm
         pages,
         "page_graph",
         lambda store, base, link=None, contents=None: pages._Graph(store, base, link or (lambda i: i)),
+    )
+    monkeypatch.setattr(  # an entity's Turtle prefixes from its terms, not from its N-Triples bytes
+        publish_module,
+        "term_prefixes",
+        lambda nt: export._used_prefixes(
+            [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)],
+            PREFIXES,
+        ),
     )
     monkeypatch.setattr(
         jsonld,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import re
 import shutil
 import tempfile
 from functools import lru_cache
@@ -22,7 +23,7 @@ import pyoxigraph as ox
 from pledgegraph import system
 from pledgegraph.model.formats import FORMATS
 from pledgegraph.model.graph import LineFile, ntriples_chunks
-from pledgegraph.model.vocab import PREFIXES
+from pledgegraph.model.vocab import PREFIXES, RDF, XSD
 
 
 def serialize(
@@ -45,10 +46,8 @@ def serialize(
             else {}
         )
         return ox.serialize(triples.triples, format=fmt.rdf_format, prefixes=used or None)
-    if format_name == "ntriples":
-        return "".join(f"{t} .\n" for t in triples).encode()
-    if format_name == "nquads":
-        return "".join(f"{q} .\n" for q in triples).encode()
+    if format_name in ("ntriples", "nquads"):  # pyoxigraph's writer: each term's own text, 4× a Python join
+        return ox.serialize(triples, format=fmt.rdf_format)
     used = (
         _used_prefixes(triples, prefixes)
         if fmt.rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.JSON_LD)
@@ -238,6 +237,22 @@ def used_prefixes(*graphs, prefixes: dict[str, str] = PREFIXES) -> dict[str, str
     return dict(sorted(used.items()))
 
 
+def term_prefixes(ntriples: bytes, prefixes: dict[str, str] = PREFIXES) -> dict[str, str]:
+    """What `serialize` finds for triples (every IRI a term or a literal's datatype), from their N-Triples
+    bytes: a byte search per namespace (`_used_prefixes_nt`, C speed) instead of a Python look at every
+    term (0.3 ms of an entity file's 0.4 ms at 100k), plus the datatypes N-Triples leaves out, a plain
+    literal's xsd:string (its line ends `" .`) and a language-tagged one's rdf:langString (`"@en .`)."""
+    used = _used_prefixes_nt(ntriples, prefixes)
+    implied = [XSD + "string"] if b'" .\n' in ntriples else []
+    if _LANGUAGE_TAGGED_END.search(ntriples):
+        implied.append(RDF + "langString")
+    used.update((p, ns) for p, ns in prefixes.items() for iri in implied if iri.startswith(ns))
+    return dict(sorted(used.items()))
+
+
+_LANGUAGE_TAGGED_END = re.compile(rb'"@[A-Za-z0-9-]+ \.\n')  # a literal's text has no raw newline or quote
+
+
 def _used_prefixes(triples, prefixes: dict[str, str]) -> dict[str, str]:
     """Only the prefixes the data uses, so headers do not change when unrelated data does."""
     namespaces = set()
@@ -270,7 +285,8 @@ def _used_prefixes_nt(data: bytes | mmap.mmap, prefixes: dict[str, str]) -> dict
             start = data.rfind(b"\n", 0, at) + 1
             end = data.find(b"\n", at)
             subject, predicate, obj = data[start : end if end != -1 else len(data)].decode()[:-2].split(" ", 2)
-            iris = [subject, predicate, obj if obj.startswith("<") else obj.rsplit('"^^', 1)[-1]]
+            # a literal's datatype follows its closing quote, the last `"` (one inside its text is escaped)
+            iris = [subject, predicate, obj if obj.startswith("<") else obj[obj.rindex('"') + 1 :].removeprefix("^^")]
             if any(iri.startswith("<" + ns) for iri in iris):
                 used[p] = ns
                 break

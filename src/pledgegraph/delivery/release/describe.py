@@ -19,6 +19,7 @@ from pledgegraph.model.vocab import PG, RDF
 # What makes another record's claim part of an entity's description (publish and serve both follow it)
 CLAIM_LINKS = (PG + "claimSubject", PG + "claimObject")
 CLAIM_TYPES = (PG + "Claim", PG + "NameAttestation")
+_RDF_TYPE = RDF + "type"
 
 
 def descriptions(
@@ -35,18 +36,27 @@ def descriptions(
     statements: set[str] = set()
     about: list[tuple[str, str]] = []  # (claim node, entity it is about)
     owners: dict[str, str | None] = {}  # node -> its entity: triples come grouped by subject, so one match each
+    node, owner, owned, listed = None, None, None, []
     for t in triples:
-        node = t.subject.value
-        owner = owners[node] if node in owners else owners.setdefault(node, entity_of(node, base))
-        if owner is None:
+        subject = t.subject.value
+        if subject != node:  # a run of one subject's triples: its entity and lists looked up once
+            node = subject
+            owner = owners[node] if node in owners else owners.setdefault(node, entity_of(node, base))
+            if owner is None:
+                continue
+            owned = own.get(owner)
+            listed = by_node.setdefault(node, [])
+        elif owner is None:
             continue
-        if owner in own:
-            own[owner].append(t)
-        by_node.setdefault(node, []).append(t)
-        if t.predicate.value == RDF + "type" and t.object.value in CLAIM_TYPES:
-            statements.add(t.subject.value)
-        elif t.predicate.value in CLAIM_LINKS and isinstance(t.object, ox.NamedNode):
-            about.append((t.subject.value, t.object.value))
+        if owned is not None:
+            owned.append(t)
+        listed.append(t)
+        p = t.predicate.value
+        if p == _RDF_TYPE:
+            if t.object.value in CLAIM_TYPES:
+                statements.add(node)
+        elif p in CLAIM_LINKS and isinstance(t.object, ox.NamedNode):
+            about.append((node, t.object.value))
     below: dict[str, list[str]] = {}
     for node in by_node:
         below.setdefault(owners[node], []).append(node)  # type: ignore[arg-type]

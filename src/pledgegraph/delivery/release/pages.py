@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from html import escape
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import pyoxigraph as ox
 
@@ -128,7 +128,7 @@ class _Index:
     reads instead of store scans that each make new terms; answers are sorted once, when first asked."""
 
     def __init__(self, quads: Iterable):
-        self.out: dict[str, dict[str, set]] = {}
+        self.out: dict[str, dict[str, Any]] = {}  # property -> a set of values until `objects` sorts it
         self.into: dict[str, set[tuple[str, str]]] = {}
         # one string per IRI and one object per term, however many quads name it (each read makes new ones)
         names: dict[str, str] = {}
@@ -144,25 +144,24 @@ class _Index:
             if isinstance(o, ox.NamedNode):
                 obj = o.value
                 self.into.setdefault(names.setdefault(obj, obj), set()).add((subject, p))
-        self._objects: dict[tuple[str, str], list] = {}
         self._outgoing: dict[str, list] = {}
         self._incoming: dict[str, list] = {}
 
-    def objects(self, s: str, p: str) -> list:
-        found = self._objects.get((s, p))
+    def objects(self, s: str, p: str) -> Sequence:
+        """The values of `s`'s property `p`, sorted: the set the index holds is replaced by its sorted list
+        the first time it is asked for (a page asks ~100 times, the same pairs again on other pages)."""
+        by_property = self.out.get(s)
+        found = by_property.get(p) if by_property is not None else None
         if found is None:
-            objects = self.out.get(s, {}).get(p, ())
-            # most (node, property) pairs have one value: nothing to sort, no key to make
-            found = self._objects[(s, p)] = sorted(objects, key=_term_key) if len(objects) > 1 else list(objects)
+            return ()
+        if type(found) is set:  # most (node, property) pairs have one value: nothing to sort, no key to make
+            found = by_property[p] = sorted(found, key=_term_key) if len(found) > 1 else list(found)
         return found
 
     def outgoing(self, s: str) -> list[tuple[str, object]]:
         found = self._outgoing.get(s)
-        if found is None:
-            found = self._outgoing[s] = sorted(
-                ((p, o) for p, objects in self.out.get(s, {}).items() for o in objects),
-                key=lambda po: (po[0], _term_key(po[1])),
-            )
+        if found is None:  # sorted by (property, value): each property's values as `objects` sorts them
+            found = self._outgoing[s] = [(p, o) for p in sorted(self.out.get(s, ())) for o in self.objects(s, p)]
         return found
 
     def incoming(self, o: str) -> list[tuple[str, str]]:
@@ -173,7 +172,8 @@ class _Index:
 
 
 class _Graph:
-    """Read-only views over every graph of a store, deduplicated and sorted (from an `_Index` when given)."""
+    """Read-only views over every graph of a store, deduplicated and sorted: `objects`, `outgoing` and
+    `incoming` scan the store, unless an `_Index` is given, whose own methods then answer instead."""
 
     def __init__(self, store: ox.Store, base: str, link: Link, index: _Index | None = None):
         self.store = store
@@ -182,24 +182,23 @@ class _Graph:
         self.index = index
         self._label_cache: dict[str, str] = {}
         self._kind_cache: dict[str, str] = {}
+        self.entity_links: dict[str, str] = {}  # entity -> its link's HTML (`_entity_link`)
         self._owners: dict[str, str | None] = {}
         self.summaries: dict[str, _Summary] = {}  # record -> its summary line, see _summary
+        if index is not None:  # the index answers directly (the pages ask ~100 times a page); else the store
+            self.objects = index.objects  # type: ignore[method-assign]
+            self.outgoing = index.outgoing  # type: ignore[method-assign]
+            self.incoming = index.incoming  # type: ignore[method-assign]
 
-    def objects(self, s: str, p: str) -> list:
-        if self.index is not None:
-            return self.index.objects(s, p)
+    def objects(self, s: str, p: str) -> Sequence:
         found = {q.object for q in self.store.quads_for_pattern(ox.NamedNode(s), ox.NamedNode(p), None)}
         return sorted(found, key=_term_key)
 
     def outgoing(self, s: str) -> list[tuple[str, object]]:
-        if self.index is not None:
-            return self.index.outgoing(s)
         found = {(q.predicate.value, q.object) for q in self.store.quads_for_pattern(ox.NamedNode(s), None, None)}
         return sorted(found, key=lambda po: (po[0], _term_key(po[1])))
 
     def incoming(self, o: str) -> list[tuple[str, str]]:
-        if self.index is not None:
-            return self.index.incoming(o)
         found = {
             (q.subject.value, q.predicate.value)
             for q in self.store.quads_for_pattern(None, None, ox.NamedNode(o))
@@ -385,7 +384,11 @@ def page(title: str, body: str, head: str = "", home: str | None = None) -> str:
 
 
 def _entity_link(g: _Graph, iri: str) -> str:
-    return f'<a href="{escape(g.link(iri))}">{escape(g.label(iri))}</a>'
+    """A link to an entity's page, made once per `_Graph` (a page links dozens, each linked from many pages)."""
+    found = g.entity_links.get(iri)
+    if found is None:
+        found = g.entity_links[iri] = f'<a href="{escape(g.link(iri))}">{escape(g.label(iri))}</a>'
+    return found
 
 
 def _names_section(g: _Graph, iri: str) -> str:

@@ -30,7 +30,7 @@ import pyoxigraph as ox
 
 from pledgegraph import pipeline
 from pledgegraph.delivery import search
-from pledgegraph.delivery.export import replace_dir, serialize, trig, used_prefixes, write_file
+from pledgegraph.delivery.export import replace_dir, serialize, term_prefixes, trig, used_prefixes, write_file
 from pledgegraph.delivery.release import catalog, describe, figures, jsonld, pages, webservers
 from pledgegraph.delivery.release import changeset as changes
 from pledgegraph.delivery.release.catalog import DatasetInfo
@@ -475,9 +475,9 @@ def _release_files(
         if entity_files is not None:
             entity_files.cancel()
     svgs["branches.svg"] = whole_diagram()
-    # the entity pages' index, when this process wrote some: labels for the change set and the index page
-    # are then dictionary reads, not store scans (19,152 entities' labels at 1M, serially at the end)
-    graph = entity_files.graph or pages.page_graph(store, base)
+    # the entity pages' index: labels for the change set and the index page are dictionary reads, not store
+    # scans (19,152 entities' labels at 1M, serially at the end)
+    graph = entity_files.graph
     label = graph.label
     for name, svg in svgs.items():
         if svg:
@@ -606,10 +606,10 @@ class _EntityFiles:
     """`<segment>/<slug>.html|.ttl|.jsonld|.nt` for every entity: its description (`describe.py`).
 
     Written by two processes: a forked child takes a share of the entities while this process writes
-    the dumps and the rest; `finish()` joins them. Each works out the descriptions of its share (one
-    pass over the data) and the pages' index of the store itself, after the fork: both at once, rather
-    than one core making them for both while the other waits (~1 s of 4 before the fork at 100k). The
-    files are the same whichever process writes them."""
+    the rest besides the change set and VoID; `finish()` joins them. The descriptions (one pass over the
+    data) and the pages' index of the store are made once, before the fork, and the child inherits them:
+    made after it, each process made both (at 1M ~7 s of CPU each, while the dumps' process wanted the
+    other core). The files are the same whichever process writes them."""
 
     def __init__(
         self,
@@ -624,9 +624,10 @@ class _EntityFiles:
         out: _Sink,
     ):
         self.store, self.base, self.context, self.pictures, self.out = store, base, context, pictures, out
-        self.graphs, self.data = graphs, data
-        self.graph: pages._Graph | None = None  # this process's pages' index, once `finish` made it
         self.link = _linker(base, "../")
+        self.described = describe.descriptions(data, base, entities, ordered=True)
+        # the pages' index, also read by this process's tail: labels for the change set and the index page
+        self.graph = pages.page_graph(store, base, self.link, chain.from_iterable(graphs.values()))
         self.own, theirs = _split(entities, [1 + pictures.drawing_cost(iri) for iri in entities], beside)
         self.child = (
             pipeline._Forked("writing entity files", lambda: self._files(theirs, _Sink(out.root)).written)
@@ -645,24 +646,19 @@ class _EntityFiles:
             self.out.written.update(self.child.result())
 
     def _files(self, entities: list[str], out: _Sink) -> _Sink:
-        if not entities:
-            return out
-        described = describe.descriptions(self.data, self.base, entities, ordered=True)
-        graph = pages.page_graph(self.store, self.base, self.link, chain.from_iterable(self.graphs.values()))
-        if out is self.out:
-            self.graph = graph
         for start in range(0, len(entities), DIAGRAM_BATCH):
             batch = entities[start : start + DIAGRAM_BATCH]
             diagrams = self.pictures.diagrams(self.link, batch)
             for iri in batch:
-                self._write(iri, described[iri], diagrams[iri], graph, out)
+                self._write(iri, self.described[iri], diagrams[iri], self.graph, out)
         return out
 
     def _write(self, iri: str, triples: list[ox.Triple], diagram: str, graph: pages._Graph, out: _Sink) -> None:
         segment, slug = iris.segment_and_slug(iri, self.base)
         stem = f"{segment}/{slug}"
-        out.write(stem + ".ttl", serialize(triples, "turtle"))
-        out.write(stem + ".nt", serialize(triples, "ntriples"))
+        ntriples = serialize(triples, "ntriples")
+        out.write(stem + ".ttl", serialize(triples, "turtle", term_prefixes(ntriples), prefixes_used=True))
+        out.write(stem + ".nt", ntriples)
         out.write(stem + ".jsonld", jsonld.document(jsonld.compact(triples, self.context), self.context))
         own_pictures = [svg for svg in (self.pictures.timeline(self.link, focus=iri), diagram) if svg]
         html = pages.render_entity(
