@@ -84,3 +84,28 @@ def test_validate_reports_the_same_problems_with_the_store_filtered_or_not(shipp
     filtered = pipeline.check(SETTINGS).report
     assert filtered.results and filtered.results == shipped.report.results
     assert filtered.problems == shipped.report.problems
+
+
+@pytest.mark.parametrize("filtered_from", [0, 10**9], ids=["filtered", "guessed-wrong"])
+def test_build_finds_what_the_shapes_read_while_the_data_loads(dist, tmp_path, monkeypatch, filtered_from):
+    """When the data's size says the store will be filtered, `build` finds the predicates the shapes
+    read in a forked process while it loads the YAML (`pipeline._ShapesRead`): every output is the
+    plain build's, whether the store is then filtered or the guess was wrong (that process cancelled)."""
+    from pledgegraph import pipeline
+
+    started = []
+
+    class Recorded(pipeline._Forked):
+        def __init__(self, what, work, parallel=True):
+            started.append((what, parallel))
+            super().__init__(what, work, parallel)
+
+    monkeypatch.setattr(pipeline, "_Forked", Recorded)
+    monkeypatch.setattr(pipeline, "YAML_BYTES_PER_TRIPLE", 0)
+    monkeypatch.setattr(pipeline, "FILTERED_FROM", filtered_from)
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM", 0)
+    settings = settings_for(out_dir=tmp_path / "dist")
+    pipeline.build_all(settings)
+    assert ("reading the shapes", True) in started
+    built = {p.name: p.read_bytes() for p in settings.out_dir.iterdir()}
+    assert built == {p.name: p.read_bytes() for p in dist.iterdir()} and len(built) == 12

@@ -39,7 +39,7 @@ from pledgegraph.model.records import Dataset
 from pledgegraph.stages.audit import audit
 from pledgegraph.stages.build import PARALLEL_RECORDS, build
 from pledgegraph.stages.evidence import Evidence, check_quotes
-from pledgegraph.stages.load import load, load_vocabulary
+from pledgegraph.stages.load import data_files, load, load_vocabulary
 from pledgegraph.stages.reason import read_ontology, reason, reason_owlrl
 from pledgegraph.stages.validate import DataGraph, Report, data_graph, extend, predicates_read, validate
 
@@ -130,6 +130,7 @@ class _Reasoned:
         built: Built,
         spill: Path | None = None,
         then: Callable[[Built], object] = lambda inferred: None,
+        shapes_read: "_ShapesRead | None" = None,
     ):
         reasoner = reason_owlrl if settings.reasoner == "owlrl" else reason
 
@@ -140,7 +141,7 @@ class _Reasoned:
 
         reasoning = _Forked("reasoning", reasoned, parallel=len(built) >= PARALLEL_FROM)
         try:
-            self.graph = clock.run("load store", _store, settings, built, spill)
+            self.graph = clock.run("load store", _store, settings, built, spill, shapes_read)
             self.inferred = built.with_lines(_taken_over(clock.run("reason", reasoning.result)))
         except BaseException:
             reasoning.cancel()
@@ -157,13 +158,49 @@ def _taken_over(lines: list[str] | tuple[Path, int]) -> Lines:
 
 
 # Asserted triples from which the SHACL store holds only what the shapes read: finding that costs
-# ~0.7 s of CPU (rdflib reads the SPARQL constraints), more than it saves on a store of ~100k.
+# ~0.9 s of CPU (rdflib reads the SPARQL constraints), more than it saves on a store of ~100k.
 FILTERED_FROM = 500_000
+# The data's bytes of YAML a triple at least (the bench's data: 7.4), to guess before loading whether the
+# build will pass FILTERED_FROM.
+YAML_BYTES_PER_TRIPLE = 4
 
 
-def _store(settings: Settings, built: Built, spill: Path | None) -> DataGraph:
+class _ShapesRead:
+    """The predicates the shapes read (`predicates_read`), which depend on the shapes and the ontology
+    alone: when the data's size says the store will be filtered, a forked process finds them while
+    this one loads the data on one core (at ~1m, 0.9 s off the build's critical path); else, if
+    needed after all, this process does."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        try:
+            size = sum(path.stat().st_size for path in data_files(settings.data_dir))
+        except (UnusableInput, OSError):  # the loader reports it
+            size = 0
+        likely = settings.shacl_engine == "compiled" and size >= FILTERED_FROM * YAML_BYTES_PER_TRIPLE
+        self.reading = _Forked("reading the shapes", self._read) if likely else None
+
+    def _read(self) -> frozenset[str] | None:
+        return predicates_read(self.settings.shape_files, self.settings.ontology_files)
+
+    def result(self) -> frozenset[str] | None:
+        return self.reading.result() if self.reading is not None else self._read()
+
+    def cancel(self) -> None:
+        if self.reading is not None:
+            self.reading.cancel()
+
+
+def _store(settings: Settings, built: Built, spill: Path | None, shapes_read: _ShapesRead | None) -> DataGraph:
     filtered = settings.shacl_engine == "compiled" and len(built) >= FILTERED_FROM
-    kept = predicates_read(settings.shape_files, settings.ontology_files) if filtered else None
+    if not filtered:
+        kept = None
+        if shapes_read is not None:
+            shapes_read.cancel()  # the guess was wrong: its process is not waited for
+    elif shapes_read is not None:
+        kept = shapes_read.result()
+    else:
+        kept = predicates_read(settings.shape_files, settings.ontology_files)
     return data_graph(built, settings.ontology_files, spill, kept)
 
 
@@ -318,12 +355,16 @@ ON_DISK_FROM = 16_000_000
 def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path) -> Result:
     clock = _Clock(on_stage)
     documenter = _Forked("documenting the ontology", lambda: ontology_html(settings))
+    shapes_read = None
     try:
+        shapes_read = _ShapesRead(settings)
         dataset, built, checked_records = _load_and_build(settings, clock)
         if not allow_removals:
             refuse_lost_records(dataset, settings.out_dir, settings.base)
     except BaseException:
         documenter.cancel()
+        if shapes_read is not None:
+            shapes_read.cancel()
         raise
     on_disk = settings.low_memory or len(built) >= ON_DISK_FROM
     ontology = ontology_triples(settings)
@@ -350,7 +391,7 @@ def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path) 
                 write_lines(tmp / "inferred.nt", inferred.lines)
                 inferred_written.set()
 
-            reasoned = _Reasoned(settings, clock, built, spill if on_disk else None, then=hand_over)
+            reasoned = _Reasoned(settings, clock, built, spill if on_disk else None, hand_over, shapes_read)
             inferred = reasoned.inferred
             report = _validate(settings, clock, dataset, built, reasoned, checked_records)
             if not report.conforms:
@@ -364,6 +405,7 @@ def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path) 
         except BaseException:
             writer.cancel()
             documenter.cancel()
+            shapes_read.cancel()
             raise
         names, write_timings = clock.run("write", writer.result)
         result = Result(dataset, built, report, clock.timings, evidence=checked_records.evidence, inferred=inferred)

@@ -7,7 +7,6 @@ place under a temporary name and swapped in only when complete.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import mmap
 import os
@@ -133,19 +132,6 @@ def _subject_chunks(asserted: Path, inferred: Path) -> Iterator[tuple[list[bytes
             yield [], rest
 
 
-def _union_order(asserted: list, inferred: list, asserted_keys: list[bytes], inferred_keys: list[bytes]) -> list:
-    """`asserted` and `inferred` (items in the order of their sorted, disjoint keys) merged in the order
-    of their keys: each inferred item goes where its key sorts among the asserted ones."""
-    out, previous = [], 0
-    for key, item in zip(inferred_keys, inferred):
-        at = bisect.bisect_left(asserted_keys, key, previous)
-        out.extend(asserted[previous:at])
-        out.append(item)
-        previous = at
-    out.extend(asserted[previous:])
-    return out
-
-
 def write_graph_formats(
     asserted: Path, inferred: Path, outputs: dict[Path, tuple[str, str, dict[str, str]]], union_ntriples: Path
 ) -> None:
@@ -162,8 +148,13 @@ def write_graph_formats(
                     "asserted": list(ox.parse(b"".join(asserted_lines), format=ox.RdfFormat.N_TRIPLES)),
                     "inferred": list(ox.parse(b"".join(inferred_lines), format=ox.RdfFormat.N_TRIPLES)),
                 }
-                nt.write(b"".join(_union_order(asserted_lines, inferred_lines, asserted_lines, inferred_lines)))
-                quads["union"] = _union_order(quads["asserted"], quads["inferred"], asserted_lines, inferred_lines)
+                # the union's order: sorting the two sorted, disjoint runs is one merge, in C (a bisect per
+                # inferred line in Python took 0.7 s more of the writer's CPU at ~1m)
+                lines = asserted_lines + inferred_lines
+                order = sorted(range(len(lines)), key=lines.__getitem__)
+                nt.write(b"".join([lines[at] for at in order]))
+                both = quads["asserted"] + quads["inferred"]
+                quads["union"] = [both[at] for at in order]
                 for graph, writer in writers.values():
                     writer.write(quads[graph])
     finally:
