@@ -422,7 +422,7 @@ def _worker_main(conn, dist: str, max_rows, memory_mb: int, low: bool) -> None:
         return
     # `memory_mb` for the queries, beyond the store the worker holds (shared with the fork server until written)
     system.limit_memory(system.address_space_mb() + memory_mb, for_good=True)
-    store.check_query("ASK {}", loaded.graph_iris)  # load the parser now, not in the first query's time
+    store.check_query("ASK {}", loaded.graph_iris, full=True)  # load the parser now, not in the first query's time
     checked: OrderedDict[str, object] = OrderedDict(library)  # the library's texts, checked by the fork server
     conn.send(("ready", sandboxed, loaded.base))
     while True:
