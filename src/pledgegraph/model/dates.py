@@ -137,7 +137,9 @@ def parse_edtf(text: str, as_stated: str = "") -> DateSpec:
 
     try:
         parsed = edtf_parse(text)
-    except EDTFParseException:
+    except (EDTFParseException, TypeError, ValueError, AttributeError, IndexError):
+        # the package's own exception for most strings it cannot read, but a crash inside its grammar for some
+        # ('../x': TypeError, UncertainOrApproximate(**None), found by tests/test_random_scalars.py)
         raise DateError(
             f"'{text}' is not a date: write YYYY, YYYY-MM or YYYY-MM-DD at the precision the "
             f"source gives, or EDTF: {EDTF_FORMS}"
