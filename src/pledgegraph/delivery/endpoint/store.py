@@ -198,15 +198,21 @@ _VOLATILE = re.compile(r"\b(?:NOW|RAND|UUID|STRUUID|BNODE)\s*\(", re.I)
 # Tokens, for what reads a query without running it (`advice.py`, DESCRIBE of records); the
 # safety checks decide on the parsed query (`check_query`).
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+# comments, IRIs and strings: delimited, so what can hide a keyword from a search (`_plain_query`)
+_COMMENT = r"(?P<comment>\#[^\n\r]*)"
+_IRI = r"(?P<iri><[^<>\"{}|^`\\\x00-\x20]*>)"
+_STRING = (
+    r"(?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^\"\\]|\\.|\"(?!\"\"))*\"\"\""
+    r"|'(?:[^'\\\n\r]|\\.)*'|\"(?:[^\"\\\n\r]|\\.)*\")"
+)
 _TOKEN = re.compile(
-    r"""
+    rf"""
     (?P<space>\s+)
-  | (?P<comment>\#[^\n\r]*)
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-               |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
+  | {_COMMENT}
+  | {_IRI}
+  | {_STRING}
   | (?P<var>[?$]\w+)
-  | (?P<pname>(?:[^\W\d_][\w.-]*)?:(?:[\w:.-]|%[0-9A-Fa-f]{2}|\\[_~.!$&'()*+,;=/?\#@%-])*)
+  | (?P<pname>(?:[^\W\d_][\w.-]*)?:(?:[\w:.-]|%[0-9A-Fa-f]{{2}}|\\[_~.!$&'()*+,;=/?\#@%-])*)
   | (?P<word>[^\W\d][\w-]*)
   | (?P<other>.)
 """,
@@ -284,15 +290,9 @@ def check_query(text: str, allowed_graphs: Iterable[str], full: bool = False) ->
 
 _PLAIN_MAX = 16 * 1024  # characters: longer texts are rdflib's to judge (the library's longest is 7 KB)
 _PLAIN_BRACKETS = 256  # Oxigraph's parser recurses per level: 5,000 nested groups crash it; 1,000 do not
-# What can hide a keyword from a text search: comments, strings and IRIs, each delimited, so one pass of
-# this finds them all in linear time (a token-by-token lexer backtracks quadratically on runs like "a.a.a.")
-_PLAIN_HIDING = re.compile(
-    r"""(?P<comment>\#[^\n\r]*)
-  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-               |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)""",
-    re.VERBOSE | re.DOTALL,
-)
+# one pass finds every comment, string and IRI, in linear time (a token-by-token lexer, `_TOKEN`,
+# backtracks quadratically on runs like "a.a.a.")
+_PLAIN_HIDING = re.compile(f"{_COMMENT}|{_STRING}|{_IRI}", re.VERBOSE | re.DOTALL)
 _PLAIN_FORM = re.compile(
     r"\s*(?:(?:PREFIX\s*[^\s:<>]*:\s*<>|BASE\s*<>)\s*)*(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE | re.ASCII
 )
