@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     pictures = figures.Figures(store, src.base)
     link = publish._linker(src.base, "../")
     tick("read (not counted below)")
-    described = describe.descriptions(src.data, src.base, entities, ordered=True)
+    described = describe.descriptions(src.data()[0], src.base, entities, ordered=True)
     tick("descriptions")
     graph = pages.page_graph(store, src.base, link, chain.from_iterable(src.graphs.values()))
     tick("pages' index")

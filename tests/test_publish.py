@@ -481,7 +481,7 @@ def test_the_fast_paths_write_the_same_bytes_as_the_plain_ones(release, dist, tm
         for name in publish_module.GRAPHS
         for t in src.graphs[name]
     ]
-    data = src.data
+    data, _ = src.data()
     expected = {
         "pledgegraph.nt.gz": "".join(f"{t} .\n" for t in data).encode(),
         "pledgegraph.nq.gz": "".join(f"{q} .\n" for q in quads).encode(),

@@ -675,8 +675,9 @@ class App:
             ]
             for name in GRAPH_NAMES
         }
-        data = sorted(set(graphs["asserted"]) | set(graphs["inferred"]), key=str)
-        return catalog.void_triples(self.info, data, graphs, self.loaded.entities, [], [], None)
+        data = sorted(set(map(str, graphs["asserted"])) | set(map(str, graphs["inferred"])))
+        counts = catalog.Counts(data, self.base)
+        return catalog.void_triples(self.info, counts, len(data), graphs, self.loaded.entities, [], [], None)
 
     @cached_property
     def info(self) -> DatasetInfo:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from html import escape
-from typing import Callable
+from typing import Callable, Iterable
 
 import pyoxigraph as ox
 
@@ -52,14 +52,23 @@ class ChangeSet:
         }
 
 
-def diff(previous: str | None, old: list[ox.Triple], new: list[ox.Triple], base: str) -> ChangeSet:
-    """What changed from `old` to `new`; `new` comes sorted by `str` without repeats (publish's data)."""
+def diff(
+    previous: str | None,
+    old: list[ox.Triple],
+    new: list[ox.Triple],
+    base: str,
+    new_subjects: Iterable[str] | None = None,
+) -> ChangeSet:
+    """What changed from `old` to `new`; `new` comes sorted by `str` without repeats (publish's data).
+    `new_subjects`, the IRIs of `new`'s subjects, when the caller has them (publish counts them for VoID)."""
     old_set, new_set = set(old), set(new) if old else set()  # a first release: every triple added, none removed
     added = [t for t in new if t not in old_set] if old else list(new)
     removed = sorted((t for t in old if t not in new_set), key=str)
     owner = _Owners(base)
     old_entities = {e for s in {t.subject.value for t in old} if (e := owner(s))}
-    new_entities = {e for s in {t.subject.value for t in new} if (e := owner(s))}
+    if new_subjects is None:
+        new_subjects = {t.subject.value for t in new}
+    new_entities = {e for s in new_subjects if (e := owner(s))}
     kept = old_entities & new_entities  # only these have facts that changed (the page lists the others)
     # (subject, predicate) -> (removed objects, added objects)
     touched: dict[tuple[str, str], tuple[list, list]] = {}

@@ -68,18 +68,18 @@ class _Input:
     with_blank_nodes: frozenset[str] = frozenset()  # the graphs that have blank nodes (relabelled canonically)
     texts: dict[str, list[str]] = field(default_factory=dict)  # a graph's triples' `str`, in its order
 
-    @property
-    def data(self) -> list[ox.Triple]:
-        """The data graph harvesters get: asserted and inferred triples together, sorted by `str`.
+    def data(self) -> tuple[list[ox.Triple], list[str]]:
+        """The data graph harvesters get: asserted and inferred triples together, sorted by `str`, and their
+        texts (`str`).
 
         Each graph comes sorted so, with its triples' texts kept from that sort: joining the two is one
         merge of two runs of texts (timsort, string compares in C), without making each triple's text
         again (at 1M, 1.8 million `str` calls); a triple in both is dropped after."""
-        asserted, inferred = self.graphs["asserted"], self.graphs["inferred"]
+        triples = self.graphs["asserted"] + self.graphs["inferred"]
         texts = self.texts["asserted"] + self.texts["inferred"]
-        triples = asserted + inferred
         order = sorted(range(len(texts)), key=texts.__getitem__)
-        return [triples[i] for k, i in enumerate(order) if not k or texts[i] != texts[order[k - 1]]]
+        kept = [i for k, i in enumerate(order) if not k or texts[i] != texts[order[k - 1]]]
+        return [triples[i] for i in kept], [texts[i] for i in kept]
 
 
 def read_dist(dist: Path) -> _Input:
@@ -291,25 +291,25 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
             "versions only go forward (set a newer `version:` in data/dataset.yaml)"
         )
     previous = _previous(outdir, version)
-    data = src.data
+    data, data_texts = src.data()
     entities = pages.entity_iris(store, src.base)
     previous_dir = outdir / previous if previous else None
 
     # a previous release's dump unpacks to far less than this (the TriG is about half the N-Triples' size)
     cap = max(64 << 20, 32 * (Path(dist) / f"{STEM}.trig").stat().st_size)
 
-    def diff(warnings: Sequence[str] = ()) -> changes.ChangeSet:
+    def diff(subjects: set[str], warnings: Sequence[str] = ()) -> changes.ChangeSet:
         """The change set from the previous release (worked out while the forked children write the dumps
         and entity files)."""
         old = _read_dump(outdir / previous, cap) if previous else []
-        change_set = changes.diff(previous, old, data, src.base)
+        change_set = changes.diff(previous, old, data, src.base, subjects)
         change_set.warnings.extend(warnings)
         return change_set
 
     try:
         with replace_dir(outdir / version) as tmp:
             out = _Sink(tmp)
-            change_set = _release_files(src, store, entities, data, diff, previous_dir, out)
+            change_set = _release_files(src, store, entities, data, data_texts, diff, previous_dir, out)
             if version in published:
                 if _same_files(outdir / version, out.written):
                     raise _Unchanged(change_set)
@@ -324,7 +324,16 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
                     f"{DUMPS[0]} had SHA-256 {old_sum}), by `publish --force`."
                 )
                 out.clear()
-                change_set = _release_files(src, store, entities, data, lambda: diff([replaced]), previous_dir, out)
+                change_set = _release_files(
+                    src,
+                    store,
+                    entities,
+                    data,
+                    data_texts,
+                    lambda subjects: diff(subjects, [replaced]),
+                    previous_dir,
+                    out,
+                )
     except _Unchanged as same:
         summary = same.change_set.summary()
         return Published(outdir / version, version, previous, len(data), len(entities), len(out.written), summary, True)
@@ -439,7 +448,8 @@ def _release_files(
     store: ox.Store,
     entities: list[str],
     data: list[ox.Triple],
-    diff: Callable[[], changes.ChangeSet],
+    data_texts: list[str],
+    diff: Callable[[set[str]], changes.ChangeSet],
     previous_dir: Path | None,
     out: _Sink,
 ) -> changes.ChangeSet:
@@ -463,12 +473,14 @@ def _release_files(
         beside = pictures.drawing_cost(None) + len(data) // CHANGED_PER_UNIT
         entity_files = _EntityFiles(store, base, src.graphs, data, entities, context, pictures, beside, out)
         whole_diagram = pictures.branches_later(root_link)
-        change_set = diff()
+        counts = catalog.Counts(data_texts, base)  # a pass over the data while the children write
+        change_set = diff(counts.subject_iris())
         _metadata_files(src, context, change_set, out)
         svgs = {"timeline.svg": pictures.timeline(root_link)}
-        void = catalog.void_triples(  # its counts (a pass over the data) while the child still writes
+        void = catalog.void_triples(
             info,
-            data,
+            counts,
+            len(data),
             src.graphs,
             entities,
             [d for d in DUMPS if not _is_quads(d)],
