@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import multiprocessing as mp
 import os
 import re
 import shutil
@@ -458,9 +459,9 @@ def _release_files(
     previous = previous_dir.name if previous_dir else None
     context = jsonld.make_context(src.graphs["ontology"])
     # both cores from here: a forked child writes the whole-graph dumps (they need neither the store nor the
-    # pictures, so it starts first, while this process reads the pictures' rows), then another writes a share
-    # of the entity files while this process works out the change set and VoID, draws the whole graph's
-    # timeline and writes the rest (`dot` draws the whole diagram meanwhile)
+    # pictures, so it starts first, while this process reads the pictures' rows), then another takes batches of
+    # entity files while this process works out the change set and VoID, draws the whole graph's timeline and
+    # writes the metadata, then takes batches too (`dot` draws the whole diagram meanwhile)
     dumps = Forked(
         "writing the dumps",
         lambda: _dumps(src, data, context, _Sink(out.root), first_release=previous is None).written,
@@ -470,8 +471,7 @@ def _release_files(
     try:
         pictures = figures.Figures(store, base)
         root_link = _linker(base, "")
-        beside = pictures.drawing_cost(None) + len(data) // CHANGED_PER_UNIT
-        entity_files = _EntityFiles(store, base, src.graphs, data, entities, context, pictures, beside, out)
+        entity_files = _EntityFiles(store, base, src.graphs, data, entities, context, pictures, out)
         whole_diagram = pictures.branches_later(root_link)
         counts = catalog.Counts(data_texts, base)  # a pass over the data while the children write
         change_set = diff(counts.subject_iris())
@@ -616,20 +616,19 @@ def _linker(base: str, prefix: str, present: set[str] | None = None):
 
 
 PARALLEL_FROM = 100  # entities: below this, a second process costs more than it saves
-DIAGRAM_BATCH = 512  # entities whose diagrams one `dot` process draws
-# triples the change set and VoID's counts take in the time an entity's files take (~4 ms), from each process's
-# CPU at 100k and 1M (the dumps, in a process of their own, slow this process and the entity files' child alike)
-CHANGED_PER_UNIT = 400
+DIAGRAM_BATCH = 512  # entities whose diagrams one `dot` process draws: the unit of work each process takes
 
 
 class _EntityFiles:
     """`<segment>/<slug>.html|.ttl|.jsonld|.nt` for every entity: its description (`describe.py`).
 
-    Written by two processes: a forked child takes a share of the entities while this process writes
-    the rest besides the change set and VoID; `finish()` joins them. The descriptions (one pass over the
-    data) and the pages' index of the store are made once, before the fork, and the child inherits them:
-    made after it, each process made both (at 1M ~7 s of CPU each, while the dumps' process wanted the
-    other core). The files are the same whichever process writes them."""
+    Written by two processes taking batches of entities in turn from one shared counter: a forked child
+    from the start, this process once it has done the rest (the change set, VoID, the metadata files), in
+    `finish()`, which joins them. So both end within a batch of each other whatever each part costs on
+    this machine (a split worked out beforehand from estimated costs left one process ~15 s behind the
+    other at 1M once the entity files got cheaper). The descriptions (one pass over the data) and the
+    pages' index of the store are made once, before the fork, and the child inherits them. The files are
+    the same whichever process writes them."""
 
     def __init__(
         self,
@@ -640,36 +639,42 @@ class _EntityFiles:
         entities: list[str],
         context: dict,
         pictures: figures.Figures,
-        beside: int,
         out: _Sink,
     ):
         self.store, self.base, self.context, self.pictures, self.out = store, base, context, pictures, out
+        self.entities = entities
         self.link = _linker(base, "../")
         self.described = describe.descriptions(data, base, entities, ordered=True)
         # the pages' index, also read by this process's tail: labels for the change set and the index page
         self.graph = pages.page_graph(store, base, self.link, chain.from_iterable(graphs.values()))
-        self.own, theirs = _split(entities, [1 + pictures.drawing_cost(iri) for iri in entities], beside)
-        self.child = (
-            Forked("writing entity files", lambda: self._files(theirs, _Sink(out.root)).written) if theirs else None
+        self.next_batch = mp.Value("q", 0)  # where the next batch starts in `entities`, shared with the child
+        self.child = Forked(
+            "writing entity files",
+            lambda: self._files(_Sink(out.root)).written,
+            parallel=len(entities) >= PARALLEL_FROM,
         )
 
     def cancel(self) -> None:
-        if self.child is not None:
-            self.child.cancel()
+        self.child.cancel()
 
     def finish(self) -> None:
-        """This process's share written, and the child's joined: what it wrote added to `out`."""
-        self._files(self.own, self.out)
-        if self.child is not None:
-            self.out.written.update(self.child.result())
+        """Batches written until none is left, and the child joined: what it wrote added to `out`."""
+        self._files(self.out)
+        self.out.written.update(self.child.result())
 
-    def _files(self, entities: list[str], out: _Sink) -> _Sink:
-        for start in range(0, len(entities), DIAGRAM_BATCH):
-            batch = entities[start : start + DIAGRAM_BATCH]
+    def _files(self, out: _Sink) -> _Sink:
+        while batch := self._take():
             diagrams = self.pictures.diagrams(self.link, batch)
             for iri in batch:
                 self._write(iri, self.described[iri], diagrams[iri], self.graph, out)
         return out
+
+    def _take(self) -> list[str]:
+        """The next batch of entities not yet taken by either process (empty when none is left)."""
+        with self.next_batch.get_lock():
+            start = self.next_batch.value
+            self.next_batch.value = start + DIAGRAM_BATCH
+        return self.entities[start : start + DIAGRAM_BATCH]
 
     def _write(self, iri: str, triples: list[ox.Triple], diagram: str, graph: pages._Graph, out: _Sink) -> None:
         segment, slug = iris.segment_and_slug(iri, self.base)
@@ -690,18 +695,6 @@ class _EntityFiles:
             graph=graph,
         )
         out.write(stem + ".html", html.encode())
-
-
-def _split(entities: list[str], costs: list[int], beside: int) -> tuple[list[str], list[str]]:
-    """This process's entities and the forked child's, so both finish together: each gets half the
-    estimated cost, this process's half including `beside` (what it does besides entity files)."""
-    if len(entities) < PARALLEL_FROM:
-        return entities, []
-    own_cost, done, cut = (sum(costs) + beside) / 2 - beside, 0, 0
-    while cut < len(entities) and done + costs[cut] <= own_cost:
-        done += costs[cut]
-        cut += 1
-    return entities[:cut], entities[cut:]
 
 
 def _index(
