@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> None:
     tick("descriptions")
     graph = pages.page_graph(store, src.base, link, chain.from_iterable(src.graphs.values()))
     tick("pages' index")
-    for start in range(0, len(entities), publish.DIAGRAM_BATCH):
-        batch = entities[start : start + publish.DIAGRAM_BATCH]
+    for start in range(0, len(entities), publish.BATCH_MOST):
+        batch = entities[start : start + publish.BATCH_MOST]
         diagrams = pictures.diagrams(link, batch)
         tick("diagrams")
         for iri in batch:
