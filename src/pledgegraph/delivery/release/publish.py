@@ -464,7 +464,7 @@ def _release_files(
     # writes the metadata, then takes batches too (`dot` draws the whole diagram meanwhile)
     dumps = Forked(
         "writing the dumps",
-        lambda: _dumps(src, data, data_texts, context, _Sink(out.root), first_release=previous is None).written,
+        lambda: _dumps(src, data, context, _Sink(out.root), first_release=previous is None).written,
         parallel=len(entities) >= PARALLEL_FROM,
     )
     entity_files: _EntityFiles | None = None
@@ -556,17 +556,14 @@ def _release_files(
     return change_set
 
 
-def _dumps(
-    src: _Input, data: list[ox.Triple], data_texts: list[str], context: dict, out: _Sink, first_release: bool
-) -> _Sink:
+def _dumps(src: _Input, data: list[ox.Triple], context: dict, out: _Sink, first_release: bool) -> _Sink:
     """The whole-graph dumps (`DUMPS`), each written as soon as it is made; in a first release, whose change
     set adds every triple in the data's order, also `changes/added.nt` (the same bytes as the N-Triples dump:
     3.4 s of CPU at 1M when serialized again)."""
     base = src.base
-    # N-Triples and N-Quads are the triples' texts kept from sorting them (pyoxigraph's N-Triples writer gives
-    # the same bytes: a test compares), one join instead of writing 1.8 million triples twice at 1M; Turtle and
-    # TriG get the prefixes their triples use, found in those bytes.
-    ntriples = _lines(data_texts, " .\n")
+    # pyoxigraph writes N-Triples (the same bytes as the terms' own text) and each graph's part of the
+    # N-Quads; Turtle and TriG get the prefixes their triples use, found in those bytes.
+    ntriples = serialize(data, "ntriples", prefixes_used=True)
     data_prefixes = used_prefixes(ntriples)
     used = dict(data_prefixes)
     for name in ("ontology", "shapes"):
@@ -581,14 +578,14 @@ def _dumps(
     out.write(f"{STEM}.trig", trig(named, dict(sorted(used.items()))))
     out.write(
         f"{STEM}.nq.gz",
-        _gzip(b"".join(_lines(src.texts[name], f" <{base}graph/{name}> .\n") for name in GRAPHS)),
+        _gzip(
+            b"".join(
+                serialize(triples, "ntriples", prefixes_used=True).replace(b" .\n", f" <{graph}> .\n".encode())
+                for graph, triples in named
+            )
+        ),  # a line ends at its only " .\n"
     )
     return out
-
-
-def _lines(texts: list[str], end: str) -> bytes:
-    """Each text followed by `end`, UTF-8."""
-    return (end.join(texts) + end).encode() if texts else b""
 
 
 def _metadata_files(src: _Input, context: dict, change_set: changes.ChangeSet, out: _Sink) -> None:
