@@ -135,12 +135,13 @@ class QueryPool:
         heavy = expected_heavy
         try:
             worker.conn.send((text, formats, options, cap))
-            if not heavy and not worker.conn.poll(self.cheap_seconds):
+            answered = not heavy and worker.conn.poll(self.cheap_seconds)
+            if not heavy and not answered:
                 self._suspect(client, text)
                 self._make_heavy(worker, stranger)
                 heavy, stranger = True, False
             waited = 0 if expected_heavy else self.cheap_seconds
-            if not worker.conn.poll(None if self.timeout is None else self.timeout - waited):
+            if not answered and not worker.conn.poll(None if self.timeout is None else self.timeout - waited):
                 raise QueryTimeout(f"the query ran longer than {self.timeout:g} s and was stopped")
             reply = worker.conn.recv()
             if not heavy:
