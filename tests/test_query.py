@@ -225,3 +225,16 @@ def test_plain_queries_skip_rdflib_and_get_its_verdict(dist):
     for text in library:  # SERVICE hidden anywhere in a library query: a comment, a string, an IRI
         for hidden in ("# SERVICE <http://x/> {}\n", 'BIND("SERVICE" AS ?hidden)', "<http://x/service>"):
             assert store._plain_query(text.replace("WHERE {", "WHERE { " + hidden, 1)) is None
+
+
+def test_a_query_calling_now_rand_uuid_or_bnode_is_never_kept():
+    """serve keeps a query's answer only when running it again gives the same one (`Query.repeatable`): a
+    call of NOW, RAND, UUID, STRUUID or BNODE, in any case, with white space or a comment before its
+    bracket, makes it not repeatable; the names inside other words do not."""
+    from pledgegraph.delivery.endpoint.store import Query
+
+    calls = ["NOW()", "now ()", "Rand(\n)", "UUID #a comment\n()", "STRUUID\t#c1\n  #c2\n()", "BNODE('x')"]
+    for call in calls:
+        assert not Query(f"SELECT ({call} AS ?v) WHERE {{}}", "select").repeatable, call
+    for text in ("SELECT ?nowhere ?brand WHERE { ?nowhere ?p ?brand }", "SELECT (STRLEN('x') AS ?n) WHERE {}"):
+        assert Query(text, "select").repeatable, text

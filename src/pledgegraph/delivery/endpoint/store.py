@@ -192,8 +192,9 @@ class Query:
         return _VOLATILE.search(self.text) is None
 
 
-# (?=[…]): the pattern's first letters, so the search skips a position on one test instead of five (twice as fast)
-_VOLATILE = re.compile(r"(?=[BNRSU])\b(?:NOW|RAND|UUID|STRUUID|BNODE)\s*\(", re.I)
+# (?=[…]): the pattern's first letters, so the search skips a position on one test instead of five (twice as fast);
+# a comment may stand between the name and its bracket, as white space may (`NOW #…\n()` is a call)
+_VOLATILE = re.compile(r"(?=[BNRSU])\b(?:NOW|RAND|UUID|STRUUID|BNODE)(?:\s|#[^\n]*\n)*\(", re.I)
 
 
 # Tokens, for what reads a query without running it (`advice.py`, DESCRIBE of records); the
