@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
             tick("N-Triples")
             serialize(triples, "turtle", term_prefixes(ntriples), prefixes_used=True)
             tick("Turtle")
-            jsonld.document(jsonld.compact(triples, context), context)
+            jsonld.document(triples, context)
             tick("JSON-LD")
             own = [svg for svg in (pictures.timeline(link, focus=iri), diagrams[iri]) if svg]
             tick("timeline")

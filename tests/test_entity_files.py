@@ -12,9 +12,11 @@ import pyoxigraph as ox
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from conftest import settings_for
 from pledgegraph.delivery.export import _used_prefixes, serialize, term_prefixes
 from pledgegraph.delivery.release import jsonld
-from pledgegraph.model.vocab import PREFIXES, RDF, XSD
+from pledgegraph.model.vocab import PG, PREFIXES, RDF, XSD
+from pledgegraph.pipeline import ontology_triples
 
 # text that looks like N-Triples: a namespace in brackets, a typed or tagged literal's end, line ends
 _TRICKY = st.sampled_from(['" .', '"@en .', '"^^<' + XSD + "date>", "<" + PREFIXES["org"], "\n", '"', "\\"])
@@ -55,5 +57,47 @@ _JSON = st.recursive(
 @given(st.dictionaries(_TEXT, _JSON, max_size=3))
 def test_indented_json_is_json_dumps_with_indent_one(doc):
     """orjson re-indented (one pass when no string has two spaces in a row, level by level otherwise)
-    writes what `json.dumps(indent=1, sort_keys=True, ensure_ascii=False)` writes."""
-    assert jsonld._indented_json(doc) == (json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode()
+    writes what `json.dumps(indent=1, sort_keys=True, ensure_ascii=False)` writes; level by level also
+    when told a string may have two spaces in a row although none has."""
+    expected = (json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode()
+    assert jsonld._indented_json(doc, "  " in json.dumps(doc, ensure_ascii=False)) == expected
+    assert jsonld._indented_json(doc, True) == expected
+
+
+_CONTEXT = jsonld.make_context(ontology_triples(settings_for()))
+_TERM_NAMES = st.sampled_from(["label", "source", "Person", "pg", "id", "type", "notATerm"])
+_PREDICATES = st.sampled_from(
+    [PG + "source", PG + "quoteText", PG + "nameKind", RDF + "type", "http://www.w3.org/2000/01/rdf-schema#label"]
+)
+_OBJECTS = st.one_of(
+    _IRIS,
+    st.builds(ox.NamedNode, st.sampled_from([PG + "Person", PG + "Organization", PG + "noSuchTerm"])),
+    st.builds(ox.BlankNode, st.sampled_from(["b0", "b1"])),
+    _LITERALS,
+    st.builds(ox.Literal, st.one_of(_TERM_NAMES, st.sampled_from(["a  b", "  ", "a b"]))),
+)
+_SUBJECTS = st.one_of(_IRIS, st.builds(ox.BlankNode, st.sampled_from(["b0", "b1"])))
+
+
+def _strings(value) -> set[str]:
+    """Every key and string anywhere in parsed JSON."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, list):
+        return set().union(*map(_strings, value))
+    return set(value).union(*map(_strings, value.values()))
+
+
+@given(st.lists(st.builds(ox.Triple, _SUBJECTS, st.builds(ox.NamedNode, _PREDICATES), _OBJECTS), max_size=8))
+def test_a_document_is_json_dumps_embedding_the_terms_its_nodes_use(triples):
+    """`document`'s bytes are json.dumps(indent=1) of what they hold, every literal's text intact (its
+    re-indenting told right whether a string has two spaces in a row), and its embedded context holds
+    the context's keys found as a key or a string in its nodes, with every prefix, `id` and `type`."""
+    triples = sorted(set(triples), key=str)
+    text = jsonld.document(triples, _CONTEXT)
+    doc = json.loads(text)
+    assert text == (json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode()
+    assert {t.object.value for t in triples if isinstance(t.object, ox.Literal)} <= _strings(doc["@graph"])
+    always = {k for k in _CONTEXT if k in PREFIXES or k in ("id", "type")}
+    assert doc["@context"].keys() == (_strings(doc["@graph"]) & _CONTEXT.keys()) | always
+    assert all(doc["@context"][k] == _CONTEXT[k] for k in doc["@context"])

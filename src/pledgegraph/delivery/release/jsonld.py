@@ -95,47 +95,92 @@ def local_loader(documents: dict[str, dict]):
     return load
 
 
-def compact(triples: Iterable[ox.Triple], context: dict) -> list[dict]:
-    """Triples as node objects compacted with `context`, sorted by id with sorted values.
+def document(triples: Iterable[ox.Triple], context: dict) -> bytes:
+    """Triples as a self-contained JSON-LD document: their node objects (`_compact`) with the `@context`
+    embedded, holding the terms the nodes use and every prefix, so a processor with no network (stock
+    pyld, jsonld.js offline) expands it."""
+    nodes, used, spaced = _compact(triples, context)
+    embedded = {k: context[k] for k in used}  # the keys' order: the JSON sorts them
+    embedded.update(_always_embedded(context))
+    return _indented_json({"@context": embedded, "@graph": nodes}, spaced)
+
+
+def _compact(triples: Iterable[ox.Triple], context: dict) -> tuple[list[dict], set[str], bool]:
+    """Triples as node objects compacted with `context`, sorted by id with sorted values; the context's
+    keys found in them as a key or a string value (terms appear as either); whether a string in them
+    holds two spaces in a row (for `_indented_json`).
 
     Written here rather than by pyld's compaction, which took 2.3 s for 1,800 triples: with a
     flat context of terms and prefixes, compaction is a lookup per predicate. pyld stays the
     independent check: the tests expand these documents with it and compare graphs.
-    """
-    terms = _terms_by_iri(context)
-    keys = _plans(context)
+
+    A triple costs two dict lookups, by its predicate and object terms (pyoxigraph builds a new Python
+    object for each term read): an object's JSON value is made once per document, and the strings and
+    spaces are looked for in those distinct values, not in every node's."""
+    plans, terms = _plans(context), _terms_by_iri(context)
+    values: tuple[dict, ...] = tuple({} for _ in _MODES)  # per mode: object term -> (its key's index, value)
     nodes: dict[str, dict[str, list]] = {}
     subject, node = None, {}
     for t in triples:
         s = t.subject
         if s != subject:  # triples come grouped by subject (sorted): one node lookup a subject
             subject, node = s, nodes.setdefault(_node_id(s), {})
-        p = t.predicate.value
-        o = t.object
-        if p == _RDF_TYPE and isinstance(o, ox.NamedNode):
-            node.setdefault("type", []).append(terms.get(o.value, (None, False))[0] or _curie(o.value))
-            continue
-        plan = keys.get(p)
+        plan = plans.get(t.predicate)
         if plan is None:
-            key, coerced = terms.get(p, (None, False))
-            plan = keys[p] = (key or _curie(p), key if key and not coerced else _curie(p), coerced)
-        if isinstance(o, ox.NamedNode):
-            value = _curie(o.value) if plan[2] else {"id": _curie(o.value)}
-            node.setdefault(plan[0], []).append(value)
-        elif isinstance(o, ox.BlankNode):  # the ontology's OWL lists (property chains)
-            node.setdefault(plan[0], []).append(_node_id(o) if plan[2] else {"id": _node_id(o)})
-        else:
-            node.setdefault(plan[1], []).append(_literal(o))
+            plan = plans[t.predicate] = _plan(t.predicate.value, terms)
+        o = t.object
+        entry = values[plan[3]].get(o)
+        if entry is None:
+            entry = values[plan[3]][o] = _value(o, plan[3], terms)
+        node.setdefault(plan[entry[0]], []).append(entry[1])
+    strings: set[str] = set(nodes)
+    spaced = False  # IRIs (ids, keys, the context's CURIEs) hold no spaces: only literals' strings may
+    for cache in values:
+        for _, value in cache.values():
+            if isinstance(value, dict):
+                strings.update(value)
+                for v in value.values():
+                    strings.add(v)
+                    spaced = spaced or "  " in v
+            else:
+                strings.add(value)
+                spaced = spaced or "  " in value
     out = []
     for subject_id in sorted(nodes):
-        node = {"id": subject_id}
-        for key, values in nodes[subject_id].items():
-            if len(values) == 1:
-                node[key] = values[0]
-            else:
-                node[key] = sorted(values, key=_value_key)
+        node = nodes[subject_id]
+        strings.update(node)
+        for key, items in node.items():
+            node[key] = items[0] if len(items) == 1 else sorted(items, key=_value_key)
+        node["id"] = subject_id
         out.append(node)
-    return out
+    if out:
+        strings.add("id")
+    return out, strings & context.keys(), spaced
+
+
+# How a predicate's IRI objects are written (a plan's last item, an index into `_compact`'s caches):
+# as node references {"id": …}, as coerced CURIEs, or as types (rdf:type's; blank nodes as the first).
+_MODES = _REFERENCE, _COERCED, _TYPE = range(3)
+
+
+def _plan(p: str, terms: dict[str, tuple[str, bool]]) -> tuple[str, str, str, int]:
+    """A predicate's keys for IRI, literal and blank node objects, and its mode."""
+    key, coerced = terms.get(p, (None, False))
+    iri_key, literal_key = key or _curie(p), key if key and not coerced else _curie(p)
+    if p == _RDF_TYPE:
+        return "type", literal_key, iri_key, _TYPE
+    return iri_key, literal_key, iri_key, _COERCED if coerced else _REFERENCE
+
+
+def _value(o, mode: int, terms: dict[str, tuple[str, bool]]) -> tuple[int, object]:
+    """An object's JSON value, with the index of its key in its predicate's plan."""
+    if isinstance(o, ox.NamedNode):
+        if mode == _TYPE:
+            return 0, terms.get(o.value, (None, False))[0] or _curie(o.value)
+        return 0, _curie(o.value) if mode == _COERCED else {"id": _curie(o.value)}
+    if isinstance(o, ox.BlankNode):  # the ontology's OWL lists (property chains)
+        return 2, _node_id(o) if mode == _COERCED else {"id": _node_id(o)}
+    return 1, _literal(o)
 
 
 _RDF_TYPE = RDF + "type"
@@ -186,9 +231,9 @@ def _terms_by_iri(context: dict) -> dict[str, tuple[str, bool]]:
     return _per_context(_TERMS_CACHE, context, _make_terms_by_iri)  # type: ignore[return-value]
 
 
-def _plans(context: dict) -> dict[str, tuple[str, str, bool]]:
-    """Predicate -> its key for IRI values, its key for literals, whether IRI values are coerced: filled by
-    `compact` as it meets predicates, kept for the context's next document (a release writes one an entity)."""
+def _plans(context: dict) -> dict[ox.NamedNode, tuple[str, str, str, int]]:
+    """Predicate -> its `_plan`: filled by `_compact` as it meets predicates, kept for the context's next
+    document (a release writes one an entity)."""
     return _per_context(_PLANS_CACHE, context, lambda c: {})  # type: ignore[return-value]
 
 
@@ -227,14 +272,6 @@ def _literal(lit: ox.Literal):
     return {"@value": lit.value, "type": _curie(lit.datatype.value)}
 
 
-def document(nodes: list[dict], context: dict) -> bytes:
-    """A self-contained JSON-LD document: `@context` embedded, holding the terms the nodes use and
-    every prefix, so a processor with no network (stock pyld, jsonld.js offline) expands it."""
-    embedded = {k: context[k] for k in _used_terms(nodes, context)}  # the keys' order: the JSON sorts them
-    embedded.update(_always_embedded(context))
-    return _indented_json({"@context": embedded, "@graph": nodes})
-
-
 def _always_embedded(context: dict) -> dict:
     """What every document's embedded context holds whatever its nodes use: the prefixes, `id` and `type`."""
     return _per_context(  # type: ignore[return-value]
@@ -242,16 +279,16 @@ def _always_embedded(context: dict) -> dict:
     )
 
 
-def _indented_json(doc: dict) -> bytes:
+def _indented_json(doc: dict, spaced: bool) -> bytes:
     """`json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\\n"`, UTF-8, made by orjson
     (json's indenting encoder is pure Python: most of a release's JSON-LD time). orjson indents by two
     spaces; each line's indent is halved. A line starts with its indent, the only run of spaces
     after a newline (a newline inside a string is escaped), so the runs are replaced deepest first,
     each by a control byte JSON never leaves raw, then by the final indent. A document with no two spaces
-    in a row in any string (most: checked on its unindented JSON) needs one pass, every pair of spaces
-    made one (at 100k, 0.13 s for the 1,937 entity documents against 0.40 s)."""
+    in a row in any string (`spaced` false: most) needs one pass, every pair of spaces made one (at 100k,
+    0.13 s for the 1,937 entity documents against 0.40 s)."""
     text = orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-    if b"  " not in orjson.dumps(doc):  # the only runs of spaces are indents: each pair of spaces becomes one
+    if not spaced:  # the only runs of spaces are indents: each pair of spaces becomes one
         return text.replace(b"  ", b" ") + b"\n"
     depth = 0
     while b"\n" + b"  " * (depth + 1) in text:
@@ -263,22 +300,6 @@ def _indented_json(doc: dict) -> bytes:
     for level in range(1, depth + 1):
         text = text.replace(b"\n" + bytes([level]), b"\n" + b" " * level)
     return text + b"\n"
-
-
-def _used_terms(nodes: list[dict], context: dict) -> set[str]:
-    """The context's keys found as a key or a string value anywhere in `compact`'s nodes (terms appear
-    as either): nodes hold strings, node references and value objects, alone or in lists."""
-    strings: set[str] = set()
-    for node in nodes:
-        for key, value in node.items():
-            strings.add(key)
-            for item in value if isinstance(value, list) else (value,):
-                if isinstance(item, dict):
-                    strings.update(item)
-                    strings.update(v for v in item.values() if isinstance(v, str))
-                elif isinstance(item, str):
-                    strings.add(item)
-    return strings & context.keys()
 
 
 def context_document(context: dict) -> bytes:

@@ -574,7 +574,7 @@ def _dumps(src: _Input, data: list[ox.Triple], context: dict, out: _Sink, first_
         out.write(ADDED, ntriples)
     out.write(f"{STEM}.ttl", serialize(data, "turtle", data_prefixes, prefixes_used=True))
     del ntriples
-    out.write(f"{STEM}.jsonld", jsonld.document(jsonld.compact(data, context), context))
+    out.write(f"{STEM}.jsonld", jsonld.document(data, context))
     out.write(f"{STEM}.trig", trig(named, dict(sorted(used.items()))))
     out.write(
         f"{STEM}.nq.gz",
@@ -592,7 +592,7 @@ def _metadata_files(src: _Input, context: dict, change_set: changes.ChangeSet, o
     """The context, the ontology, the shapes and the change set's files."""
     out.write("context.jsonld", jsonld.context_document(context))
     out.write("ontology/pledgegraph.ttl", serialize(src.graphs["ontology"], "turtle"))
-    out.write("ontology/pledgegraph.jsonld", jsonld.document(jsonld.compact(src.graphs["ontology"], context), context))
+    out.write("ontology/pledgegraph.jsonld", jsonld.document(src.graphs["ontology"], context))
     out.write("ontology/pledgegraph.rdf", serialize(src.graphs["ontology"], "rdfxml"))
     out.write("shapes.ttl", serialize(src.graphs["shapes"], "turtle"))
     if change_set.previous is not None:  # else the dumps' child wrote it
@@ -686,7 +686,7 @@ class _EntityFiles:
         ntriples = serialize(triples, "ntriples")
         out.write(stem + ".ttl", serialize(triples, "turtle", term_prefixes(ntriples), prefixes_used=True))
         out.write(stem + ".nt", ntriples)
-        out.write(stem + ".jsonld", jsonld.document(jsonld.compact(triples, self.context), self.context))
+        out.write(stem + ".jsonld", jsonld.document(triples, self.context))
         own_pictures = [svg for svg in (self.pictures.timeline(self.link, focus=iri), diagram) if svg]
         html = pages.render_entity(
             self.store,
