@@ -159,7 +159,8 @@ def _compact(triples: Iterable[ox.Triple], context: dict) -> tuple[list[dict], s
 
 
 # How a predicate's IRI objects are written (a plan's last item, an index into `_compact`'s caches):
-# as node references {"id": …}, as coerced CURIEs, or as types (rdf:type's; blank nodes as the first).
+# as node references {"id": …}, as coerced CURIEs, or as types (rdf:type's, which no context of ours
+# gives a term: its blank nodes are written as references).
 _MODES = _REFERENCE, _COERCED, _TYPE = range(3)
 
 
