@@ -122,40 +122,47 @@ def label_of(store: ox.Store, iri: str, base: str) -> str:
 
 
 class _Index:
-    """Every quad of a store read once into dictionaries: the links of a node by subject and by object.
+    """Every triple of a store read once into dictionaries: a node's values by property.
 
     A release renders every page, so its lookups (several per node on each page) are dictionary
-    reads instead of store scans that each make new terms; answers are sorted once, when first asked."""
+    reads instead of store scans that each make new terms; answers are sorted once, when first asked.
+    Links into a node are not indexed (a third of the time to make it, mostly `rdf:type` links into classes
+    no page asks about): `_Graph.incoming` asks the store, for the few nodes each page shows."""
 
-    def __init__(self, quads: Iterable):
-        self.out: dict[str, dict[str, Any]] = {}  # property -> a set of values until `objects` sorts it
-        self.into: dict[str, set[tuple[str, str]]] = {}
-        # one string per IRI and one object per term, however many quads name it (each read makes new ones)
-        names: dict[str, str] = {}
-        terms: dict = {}
-        for q in quads:
-            s, o = q.subject, q.object
+    def __init__(self, triples: Iterable):
+        # node -> property -> its values: a list until `objects` sorts it into a tuple
+        self.out: dict[str, dict[str, Any]] = {}
+        terms: dict = {}  # one object per term, however many triples name it (each read makes a new one)
+        node, by_property = None, {}
+        for t in triples:
+            s = t.subject
             if not isinstance(s, ox.NamedNode):
                 continue
+            subject = s.value
+            if subject != node:  # the triples come grouped by subject: one lookup a run
+                node = subject
+                by_property = self.out.get(subject)  # type: ignore[assignment]
+                if by_property is None:
+                    by_property = self.out[subject] = {}
+            o = t.object
             o = terms.setdefault(o, o)
-            subject, p = s.value, q.predicate.value
-            subject, p = names.setdefault(subject, subject), names.setdefault(p, p)
-            self.out.setdefault(subject, {}).setdefault(p, set()).add(o)
-            if isinstance(o, ox.NamedNode):
-                obj = o.value
-                self.into.setdefault(names.setdefault(obj, obj), set()).add((subject, p))
+            p = t.predicate.value
+            values = by_property.get(p)
+            if values is None:
+                by_property[p] = [o]
+            else:
+                values.append(o)
         self._outgoing: dict[str, list] = {}
-        self._incoming: dict[str, list] = {}
 
     def objects(self, s: str, p: str) -> Sequence:
-        """The values of `s`'s property `p`, sorted: the set the index holds is replaced by its sorted list
+        """The values of `s`'s property `p`, sorted: the list the index holds is replaced by its sorted tuple
         the first time it is asked for (a page asks ~100 times, the same pairs again on other pages)."""
         by_property = self.out.get(s)
         found = by_property.get(p) if by_property is not None else None
         if found is None:
             return ()
-        if type(found) is set:  # most (node, property) pairs have one value: nothing to sort, no key to make
-            found = by_property[p] = sorted(found, key=_term_key) if len(found) > 1 else list(found)
+        if type(found) is list:  # most (node, property) pairs have one value: nothing to sort, no key to make
+            found = by_property[p] = tuple(sorted(set(found), key=_term_key)) if len(found) > 1 else (found[0],)
         return found
 
     def outgoing(self, s: str) -> list[tuple[str, object]]:
@@ -164,16 +171,11 @@ class _Index:
             found = self._outgoing[s] = [(p, o) for p in sorted(self.out.get(s, ())) for o in self.objects(s, p)]
         return found
 
-    def incoming(self, o: str) -> list[tuple[str, str]]:
-        found = self._incoming.get(o)
-        if found is None:
-            found = self._incoming[o] = sorted(self.into.get(o, ()))
-        return found
-
 
 class _Graph:
-    """Read-only views over every graph of a store, deduplicated and sorted: `objects`, `outgoing` and
-    `incoming` scan the store, unless an `_Index` is given, whose own methods then answer instead."""
+    """Read-only views over every graph of a store, deduplicated and sorted: `objects` and `outgoing` scan
+    the store, unless an `_Index` is given, whose own methods then answer instead; `incoming` scans the
+    store once per node (a page asks it of the same node several times)."""
 
     def __init__(self, store: ox.Store, base: str, link: Link, index: _Index | None = None):
         self.store = store
@@ -185,10 +187,10 @@ class _Graph:
         self.entity_links: dict[str, str] = {}  # entity -> its link's HTML (`_entity_link`)
         self._owners: dict[str, str | None] = {}
         self.summaries: dict[str, _Summary] = {}  # record -> its summary line, see _summary
+        self._incoming: dict[str, list[tuple[str, str]]] = {}
         if index is not None:  # the index answers directly (the pages ask ~100 times a page); else the store
             self.objects = index.objects  # type: ignore[method-assign]
             self.outgoing = index.outgoing  # type: ignore[method-assign]
-            self.incoming = index.incoming  # type: ignore[method-assign]
 
     def objects(self, s: str, p: str) -> Sequence:
         found = {q.object for q in self.store.quads_for_pattern(ox.NamedNode(s), ox.NamedNode(p), None)}
@@ -199,12 +201,16 @@ class _Graph:
         return sorted(found, key=lambda po: (po[0], _term_key(po[1])))
 
     def incoming(self, o: str) -> list[tuple[str, str]]:
-        found = {
-            (q.subject.value, q.predicate.value)
-            for q in self.store.quads_for_pattern(None, None, ox.NamedNode(o))
-            if isinstance(q.subject, ox.NamedNode)
-        }
-        return sorted(found)
+        found = self._incoming.get(o)
+        if found is None:
+            found = self._incoming[o] = sorted(
+                {
+                    (q.subject.value, q.predicate.value)
+                    for q in self.store.quads_for_pattern(None, None, ox.NamedNode(o))
+                    if isinstance(q.subject, ox.NamedNode)
+                }
+            )
+        return found
 
     def value(self, s: str, p: str):
         values = self.objects(s, p)
