@@ -137,29 +137,6 @@ SELECT """
 )
 
 _MODIFIED = sparql_prologue() + "SELECT ?d WHERE { ?ds a pg:Dataset ; dcterms:modified ?d }"
-_NAMES = (
-    "item",
-    "kind",
-    "de",
-    "dl",
-    "se",
-    "sl",
-    "ee",
-    "el",
-    "from",
-    "until",
-    "su",
-    "eu",
-    "lead",
-    "role",
-    "org",
-    "to",
-    "parent",
-    "group",
-    "whos",
-    "claimants",
-    "culprits",
-)
 
 
 class Figures:
@@ -268,10 +245,9 @@ class Figures:
         return found
 
     def _read(self) -> tuple[list[Row], list[Edge]]:
-        solutions = [
-            {n: s[n] for n in _NAMES if s[n] is not None}
-            for s in self.store.query(_ROWS, use_default_graph_as_union=True)
-        ]
+        found = self.store.query(_ROWS, use_default_graph_as_union=True)
+        names = [v.value for v in found.variables]  # a solution's values in this order, read as they come
+        solutions = [{n: v for n, v in zip(names, s, strict=True) if v is not None} for s in found]
         edge = _edge(solutions)
         rows: set[Row] = set()
         edges: set[Edge] = set()
@@ -401,12 +377,13 @@ def _involved(store: ox.Store, item: str, base: str, owners: dict[str, str | Non
         node = todo.pop()
         for q in store.quads_for_pattern(ox.NamedNode(node), None, None):
             o = q.object
-            if isinstance(o, ox.NamedNode):
-                if is_below(o.value, node) and o.value not in found:
-                    todo.append(o.value)
-                owner = owners.get(o.value, "")
+            if type(o) is ox.NamedNode:
+                value = o.value
+                if is_below(value, node) and value not in found:
+                    todo.append(value)
+                owner = owners.get(value, "")
                 if owner == "":
-                    owner = owners[o.value] = entity_of(o.value, base)
+                    owner = owners[value] = entity_of(value, base)
                 if owner:
                     found.add(owner)
     return found

@@ -132,7 +132,7 @@ class _Index:
     def __init__(self, triples: Iterable):
         # node -> property -> its values: a list until `objects` sorts it into a tuple
         self.out: dict[str, dict[str, Any]] = {}
-        terms: dict = {}  # one object per term, however many triples name it (each read makes a new one)
+        iris: dict = {}  # one object per IRI, however many triples name it (each read makes a new one)
         node, by_property = None, {}
         for t in triples:
             s = t.subject
@@ -145,7 +145,8 @@ class _Index:
                 if by_property is None:
                     by_property = self.out[subject] = {}
             o = t.object
-            o = terms.setdefault(o, o)
+            if type(o) is ox.NamedNode:  # literals are seldom repeated: not worth a lookup each
+                o = iris.setdefault(o, o)
             p = t.predicate.value
             values = by_property.get(p)
             if values is None:
@@ -161,14 +162,20 @@ class _Index:
         found = by_property.get(p) if by_property is not None else None
         if found is None:
             return ()
-        if type(found) is list:  # most (node, property) pairs have one value: nothing to sort, no key to make
-            found = by_property[p] = tuple(sorted(set(found), key=_term_key)) if len(found) > 1 else (found[0],)
+        if type(found) is list:
+            found = by_property[p] = _sorted_terms(found)
         return found
 
     def outgoing(self, s: str) -> list[tuple[str, object]]:
         found = self._outgoing.get(s)
         if found is None:  # sorted by (property, value): each property's values as `objects` sorts them
-            found = self._outgoing[s] = [(p, o) for p in sorted(self.out.get(s, ())) for o in self.objects(s, p)]
+            by_property = self.out.get(s, {})
+            found = self._outgoing[s] = []
+            for p in sorted(by_property):
+                values = by_property[p]
+                if type(values) is list:
+                    values = by_property[p] = _sorted_terms(values)
+                found.extend([(p, o) for o in values])
         return found
 
 
@@ -186,15 +193,14 @@ class _Graph:
         self._kind_cache: dict[str, str] = {}
         self.entity_links: dict[str, str] = {}  # entity -> its link's HTML (`_entity_link`)
         self._owners: dict[str, str | None] = {}
-        self.summaries: dict[str, _Summary] = {}  # record -> its summary line, see _summary
+        self.related: dict[str, _Related] = {}  # record -> its row in other pages' "Related" tables
         self._incoming: dict[str, list[tuple[str, str]]] = {}
         if index is not None:  # the index answers directly (the pages ask ~100 times a page); else the store
             self.objects = index.objects  # type: ignore[method-assign]
             self.outgoing = index.outgoing  # type: ignore[method-assign]
 
     def objects(self, s: str, p: str) -> Sequence:
-        found = {q.object for q in self.store.quads_for_pattern(ox.NamedNode(s), ox.NamedNode(p), None)}
-        return sorted(found, key=_term_key)
+        return _sorted_terms([q.object for q in self.store.quads_for_pattern(ox.NamedNode(s), ox.NamedNode(p), None)])
 
     def outgoing(self, s: str) -> list[tuple[str, object]]:
         found = {(q.predicate.value, q.object) for q in self.store.quads_for_pattern(ox.NamedNode(s), None, None)}
@@ -271,6 +277,16 @@ def _in_vocabulary(iri: str) -> bool:
 def _term_key(term) -> tuple:
     """Sort nested nodes numerically (`…/name/2` before `…/name/10`), everything else as text."""
     return _text_key(str(term))
+
+
+def _sorted_terms(terms: list) -> tuple:
+    """The distinct terms, sorted by `_term_key`. Most (node, property) pairs have one value: nothing to sort,
+    no key to make; else the keys are made by C loops (`map`, the cache's hits), not a Python call a term."""
+    if len(terms) == 1:
+        return (terms[0],)
+    distinct = list(set(terms))
+    keys = list(map(_text_key, map(str, distinct)))
+    return tuple(distinct[i] for i in sorted(range(len(distinct)), key=keys.__getitem__))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -616,10 +632,10 @@ def _incoming_section(g: _Graph, iri: str) -> str:
         related.setdefault(owner, set()).add(via)
     parts = []
     if related:
+        records = [g.related.get(o) or _Related(g, o) for o in related]
         rows = [
-            f"<tr><td>{escape(g.kind_label(o))}</td><td>{_entity_link(g, o)}{_summary(g, o, iri)}</td>"
-            f"<td>{escape(', '.join(sorted(related[o])))}</td></tr>"
-            for o in sorted(related, key=lambda o: (g.kind_label(o), _sort_date(g, o), o))
+            r.head + r.summary_html(iri) + f"</td><td>{escape(', '.join(sorted(related[r.record])))}</td></tr>"
+            for r in sorted(records, key=lambda r: r.key)
         ]
         parts.append(
             "<h2>Related</h2><table><thead><tr><th>kind</th><th>record</th><th>as</th></tr></thead><tbody>"
@@ -638,30 +654,41 @@ def _incoming_section(g: _Graph, iri: str) -> str:
     return "".join(parts)
 
 
-def _summary(g: _Graph, record: str, seen_from: str) -> str:
-    """One line about a related record: when, and the other entities and concepts it links (not the
-    page's own entity). Each record's line is worked out once per `_Graph` (`_Summary`)."""
-    summary = g.summaries.get(record)
-    if summary is None:
-        summary = g.summaries[record] = _Summary(_summary_bits(g, record))
-    text = summary.without(seen_from)
-    return f'<br><span class="muted">{text}</span>' if text else ""
+class _Related:
+    """A record as a row of the "Related" tables of the pages it links to, worked out once per `_Graph`
+    (a record is on the page of each entity it links): where it sorts, the row's start (its kind and link)
+    and its summary line, one line about it: when, and the other entities and concepts it links."""
+
+    def __init__(self, g: _Graph, record: str):
+        kind = g.kind_label(record)
+        self.record = record
+        self.key = (kind, _sort_date(g, record), record)
+        self.head = f"<tr><td>{escape(kind)}</td><td>{_entity_link(g, record)}"
+        self.summary = _Summary(_summary_bits(g, record))
+        g.related[record] = self
+
+    def summary_html(self, seen_from: str) -> str:
+        """The summary line seen from `seen_from`'s page: without the bits about that entity."""
+        text = self.summary.without(seen_from)
+        return f'<br><span class="muted">{text}</span>' if text else ""
 
 
 def _summary_bits(g: _Graph, record: str) -> list[tuple[str, str]]:
     """(object, bit of the summary line) for each of a record's links a summary shows."""
     bits = []
+    owner = g.owner
     for p, o in g.outgoing(record):
-        if p in _HIDDEN or not isinstance(o, ox.NamedNode):
+        if type(o) is not ox.NamedNode or p in _HIDDEN:
             continue
-        if is_below(o.value, record):
-            types = g.types(o.value)
+        value = o.value
+        if is_below(value, record):
+            types = g.types(value)
             if PG + "DateSpecification" in types or TIME + "Interval" in types:
-                bits.append((o.value, _nested(g, o.value)))
-        elif is_entity(o.value, g.base):
-            bits.append((o.value, f"{escape(g.label(p))}: {_entity_link(g, o.value)}"))
-        elif o.value.startswith(PGV):
-            bits.append((o.value, escape(g.label(o.value))))
+                bits.append((value, _nested(g, value)))
+        elif owner(value) == value:  # an entity
+            bits.append((value, f"{escape(g.label(p))}: {_entity_link(g, value)}"))
+        elif value.startswith(PGV):
+            bits.append((value, escape(g.label(value))))
     return bits
 
 
