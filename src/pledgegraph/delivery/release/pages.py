@@ -153,7 +153,6 @@ class _Index:
                 by_property[p] = [o]
             else:
                 values.append(o)
-        self._outgoing: dict[str, list] = {}
 
     def objects(self, s: str, p: str) -> Sequence:
         """The values of `s`'s property `p`, sorted: the list the index holds is replaced by its sorted tuple
@@ -166,21 +165,12 @@ class _Index:
             found = by_property[p] = _sorted_terms(found)
         return found
 
-    def outgoing(self, s: str) -> list[tuple[str, object]]:
-        found = self._outgoing.get(s)
-        if found is None:  # sorted by (property, value): each property's values as `objects` sorts them
-            by_property = self.out.get(s, {})
-            found = self._outgoing[s] = []
-            for p in sorted(by_property):
-                values = by_property[p]
-                if type(values) is list:
-                    values = by_property[p] = _sorted_terms(values)
-                found.extend([(p, o) for o in values])
-        return found
+    def properties(self, s: str) -> list[str]:
+        return sorted(self.out.get(s, ()))
 
 
 class _Graph:
-    """Read-only views over every graph of a store, deduplicated and sorted: `objects` and `outgoing` scan
+    """Read-only views over every graph of a store, deduplicated and sorted: `objects` and `properties` scan
     the store, unless an `_Index` is given, whose own methods then answer instead; `incoming` scans the
     store once per node (a page asks it of the same node several times)."""
 
@@ -197,14 +187,13 @@ class _Graph:
         self._incoming: dict[str, list[tuple[str, str]]] = {}
         if index is not None:  # the index answers directly (the pages ask ~100 times a page); else the store
             self.objects = index.objects  # type: ignore[method-assign]
-            self.outgoing = index.outgoing  # type: ignore[method-assign]
+            self.properties = index.properties  # type: ignore[method-assign]
 
     def objects(self, s: str, p: str) -> Sequence:
         return _sorted_terms([q.object for q in self.store.quads_for_pattern(ox.NamedNode(s), ox.NamedNode(p), None)])
 
-    def outgoing(self, s: str) -> list[tuple[str, object]]:
-        found = {(q.predicate.value, q.object) for q in self.store.quads_for_pattern(ox.NamedNode(s), None, None)}
-        return sorted(found, key=lambda po: (po[0], _term_key(po[1])))
+    def properties(self, s: str) -> list[str]:
+        return sorted({q.predicate.value for q in self.store.quads_for_pattern(ox.NamedNode(s), None, None)})
 
     def incoming(self, o: str) -> list[tuple[str, str]]:
         found = self._incoming.get(o)
@@ -503,13 +492,18 @@ def _facts(g: _Graph, node: str) -> str:
     """A node's own statements, each value followed by the sources of its claim, if it has any."""
     claims = _claims_about(g, node)
     rows = []
-    for p, o in g.outgoing(node):
-        if p in _HIDDEN:
-            continue
-        value = _value(g, node, o)
-        support = "".join(_citations(g, c) for c in claims.get((p, str(o)), ()))
-        rows.append(f"<dt>{escape(g.label(p))}</dt><dd>{value}{support}</dd>")
+    for p in _shown(g, node):
+        for o in g.objects(node, p):
+            value = _value(g, node, o)
+            support = "".join(_citations(g, c) for c in claims.get((p, str(o)), ()))
+            rows.append(f"<dt>{escape(g.label(p))}</dt><dd>{value}{support}</dd>")
     return '<dl class="facts">' + "".join(rows) + "</dl>" if rows else ""
+
+
+def _shown(g: _Graph, node: str) -> list[str]:
+    """A node's properties that its facts and summary show, sorted (the hidden ones' values are never sorted
+    for them: a record's citations, types and names, which other sections show or sort themselves)."""
+    return [p for p in g.properties(node) if p not in _HIDDEN]
 
 
 def _claims_about(g: _Graph, node: str) -> dict[tuple[str, str], list[str]]:
@@ -677,18 +671,19 @@ def _summary_bits(g: _Graph, record: str) -> list[tuple[str, str]]:
     """(object, bit of the summary line) for each of a record's links a summary shows."""
     bits = []
     owner = g.owner
-    for p, o in g.outgoing(record):
-        if type(o) is not ox.NamedNode or p in _HIDDEN:
-            continue
-        value = o.value
-        if is_below(value, record):
-            types = g.types(value)
-            if PG + "DateSpecification" in types or TIME + "Interval" in types:
-                bits.append((value, _nested(g, value)))
-        elif owner(value) == value:  # an entity
-            bits.append((value, f"{escape(g.label(p))}: {_entity_link(g, value)}"))
-        elif value.startswith(PGV):
-            bits.append((value, escape(g.label(value))))
+    for p in _shown(g, record):
+        for o in g.objects(record, p):
+            if type(o) is not ox.NamedNode:
+                continue
+            value = o.value
+            if is_below(value, record):
+                types = g.types(value)
+                if PG + "DateSpecification" in types or TIME + "Interval" in types:
+                    bits.append((value, _nested(g, value)))
+            elif owner(value) == value:  # an entity
+                bits.append((value, f"{escape(g.label(p))}: {_entity_link(g, value)}"))
+            elif value.startswith(PGV):
+                bits.append((value, escape(g.label(value))))
     return bits
 
 
