@@ -127,7 +127,7 @@ class _Index:
     A release renders every page, so its lookups (several per node on each page) are dictionary
     reads instead of store scans that each make new terms; answers are sorted once, when first asked.
     Links into a node are not indexed (a third of the time to make it, mostly `rdf:type` links into classes
-    no page asks about): `_Graph.incoming` asks the store, for the few nodes each page shows."""
+    no page asks about): `_Graph.incoming` and `subjects` ask the store, for the few nodes each page shows."""
 
     def __init__(self, triples: Iterable):
         # node -> property -> its values: a list until `objects` sorts it into a tuple
@@ -161,8 +161,8 @@ class _Index:
         found = by_property.get(p) if by_property is not None else None
         if found is None:
             return ()
-        if type(found) is list:
-            found = by_property[p] = _sorted_terms(found)
+        if type(found) is list:  # most (node, property) pairs have one value: nothing to sort, no key to make
+            found = by_property[p] = (found[0],) if len(found) == 1 else _sorted_terms(found)
         return found
 
     def properties(self, s: str) -> list[str]:
@@ -171,8 +171,8 @@ class _Index:
 
 class _Graph:
     """Read-only views over every graph of a store, deduplicated and sorted: `objects` and `properties` scan
-    the store, unless an `_Index` is given, whose own methods then answer instead; `incoming` scans the
-    store once per node (a page asks it of the same node several times)."""
+    the store, unless an `_Index` is given, whose own methods then answer instead; `incoming` and `subjects`
+    scan the store (a page asks them of its few nodes)."""
 
     def __init__(self, store: ox.Store, base: str, link: Link, index: _Index | None = None):
         self.store = store
@@ -184,7 +184,6 @@ class _Graph:
         self.entity_links: dict[str, str] = {}  # entity -> its link's HTML (`_entity_link`)
         self._owners: dict[str, str | None] = {}
         self.related: dict[str, _Related] = {}  # record -> its row in other pages' "Related" tables
-        self._incoming: dict[str, list[tuple[str, str]]] = {}
         if index is not None:  # the index answers directly (the pages ask ~100 times a page); else the store
             self.objects = index.objects  # type: ignore[method-assign]
             self.properties = index.properties  # type: ignore[method-assign]
@@ -196,16 +195,22 @@ class _Graph:
         return sorted({q.predicate.value for q in self.store.quads_for_pattern(ox.NamedNode(s), None, None)})
 
     def incoming(self, o: str) -> list[tuple[str, str]]:
-        found = self._incoming.get(o)
-        if found is None:
-            found = self._incoming[o] = sorted(
-                {
-                    (q.subject.value, q.predicate.value)
-                    for q in self.store.quads_for_pattern(None, None, ox.NamedNode(o))
-                    if isinstance(q.subject, ox.NamedNode)
-                }
-            )
-        return found
+        found = {
+            (q.subject.value, q.predicate.value)
+            for q in self.store.quads_for_pattern(None, None, ox.NamedNode(o))
+            if isinstance(q.subject, ox.NamedNode)
+        }
+        return sorted(found)
+
+    def subjects(self, p: str, o: str) -> list[str]:
+        """The nodes whose property `p` has the value `o`, sorted (`incoming` of one property: fewer links
+        to read, every node below a record having one from its parent)."""
+        found = {
+            q.subject.value
+            for q in self.store.quads_for_pattern(None, ox.NamedNode(p), ox.NamedNode(o))
+            if isinstance(q.subject, ox.NamedNode)
+        }
+        return sorted(found)
 
     def value(self, s: str, p: str):
         values = self.objects(s, p)
@@ -226,7 +231,7 @@ class _Graph:
             if literals:
                 english = [o for o in literals if (o.language or "").startswith("en")]
                 return (english or literals)[0].value
-        if is_entity(iri, self.base):
+        if self.owner(iri) == iri:  # an entity
             return segment_and_slug(iri, self.base)[1]  # curator-chosen ids read well as they are
         if iri in _TERM_LABELS:
             return _TERM_LABELS[iri]
@@ -236,7 +241,8 @@ class _Graph:
         return name
 
     def owner(self, iri: str) -> str | None:
-        """`entity_of(iri)`, remembered: a page asks it of every node linking to its entity."""
+        """`entity_of(iri)`, remembered: a page asks it of every node linking to its entity, and of every
+        value it shows (is it an entity?)."""
         if iri in self._owners:
             return self._owners[iri]
         found = self._owners[iri] = entity_of(iri, self.base)
@@ -269,10 +275,10 @@ def _term_key(term) -> tuple:
 
 
 def _sorted_terms(terms: list) -> tuple:
-    """The distinct terms, sorted by `_term_key`. Most (node, property) pairs have one value: nothing to sort,
-    no key to make; else the keys are made by C loops (`map`, the cache's hits), not a Python call a term."""
-    if len(terms) == 1:
-        return (terms[0],)
+    """The distinct terms, sorted by `_term_key`: the keys made by C loops (`map`, the cache's hits), not a
+    Python call a term."""
+    if len(terms) < 2:
+        return tuple(terms)
     distinct = list(set(terms))
     keys = list(map(_text_key, map(str, distinct)))
     return tuple(distinct[i] for i in sorted(range(len(distinct)), key=keys.__getitem__))
@@ -433,7 +439,7 @@ def _subordination_section(g: _Graph, iri: str) -> str:
         ("Under, over time", "subordinate", "superior"),
         ("Under it, over time", "superior", "subordinate"),
     ):
-        links = sorted(link for link, p in g.incoming(iri) if p == PG + own)
+        links = g.subjects(PG + own, iri)
         rows = []
         for link in links:
             start, end = g.value(link, PG + "validFrom"), g.value(link, PG + "validUntil")
@@ -509,8 +515,8 @@ def _shown(g: _Graph, node: str) -> list[str]:
 def _claims_about(g: _Graph, node: str) -> dict[tuple[str, str], list[str]]:
     """(predicate, object) -> the pg:Claim nodes that reify that triple with their own sources."""
     out: dict[tuple[str, str], list[str]] = {}
-    for claim, p in g.incoming(node):
-        if p != PG + "claimSubject" or PG + "Claim" not in g.types(claim):
+    for claim in g.subjects(PG + "claimSubject", node):
+        if PG + "Claim" not in g.types(claim):
             continue
         pred, obj = g.value(claim, PG + "claimPredicate"), g.value(claim, PG + "claimObject")
         if pred is not None and obj is not None:
@@ -525,7 +531,7 @@ def _value(g: _Graph, owner: str, o) -> str:
     if not isinstance(o, ox.NamedNode):
         return escape(str(o))
     iri = o.value
-    if is_entity(iri, g.base):
+    if g.owner(iri) == iri:  # an entity
         return _entity_link(g, iri)
     if is_below(iri, owner):
         return _nested(g, iri)
@@ -574,7 +580,7 @@ def _citations(g: _Graph, node: str) -> str:
         parts = []
         src = g.value(c, PG + "source")
         if src is not None:
-            parts.append(_entity_link(g, src.value) if is_entity(src.value, g.base) else escape(src.value))
+            parts.append(_entity_link(g, src.value) if g.owner(src.value) == src.value else escape(src.value))
         said = [_value(g, c, v) for v in g.objects(c, PG + "saidBy")]
         said += [escape(v.value) for v in g.objects(c, PG + "saidByLabel")]
         if said:
