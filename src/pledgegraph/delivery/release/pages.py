@@ -501,7 +501,7 @@ def _facts(g: _Graph, node: str) -> str:
     for p in _shown(g, node):
         for o in g.objects(node, p):
             value = _value(g, node, o)
-            support = "".join(_citations(g, c) for c in claims.get((p, str(o)), ()))
+            support = "".join(_citations(g, c) for c in claims.get((p, str(o)), ())) if claims else ""
             rows.append(f"<dt>{escape(g.label(p))}</dt><dd>{value}{support}</dd>")
     return '<dl class="facts">' + "".join(rows) + "</dl>" if rows else ""
 
