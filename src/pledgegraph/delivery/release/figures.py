@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from html import escape
+from operator import attrgetter
 from typing import Callable, Sequence
 
 import pyoxigraph as ox
@@ -102,6 +103,10 @@ class Edge:
     undated: bool
 
 
+# The order `order=True` gives rows and arrows, as a key: each one's tuple made once, not at every comparison
+_ROW_ORDER = attrgetter(*(f.name for f in fields(Row)))
+_EDGE_ORDER = attrgetter(*(f.name for f in fields(Edge)))
+
 _BOUNDS = """
   OPTIONAL { ?item pg:dateEarliest ?de } OPTIONAL { ?item pg:dateLatest ?dl }
   OPTIONAL { ?item pg:startEarliest ?se } OPTIONAL { ?item pg:startLatest ?sl }
@@ -137,29 +142,6 @@ SELECT """
 )
 
 _MODIFIED = sparql_prologue() + "SELECT ?d WHERE { ?ds a pg:Dataset ; dcterms:modified ?d }"
-_NAMES = (
-    "item",
-    "kind",
-    "de",
-    "dl",
-    "se",
-    "sl",
-    "ee",
-    "el",
-    "from",
-    "until",
-    "su",
-    "eu",
-    "lead",
-    "role",
-    "org",
-    "to",
-    "parent",
-    "group",
-    "whos",
-    "claimants",
-    "culprits",
-)
 
 
 class Figures:
@@ -268,10 +250,9 @@ class Figures:
         return found
 
     def _read(self) -> tuple[list[Row], list[Edge]]:
-        solutions = [
-            {n: s[n] for n in _NAMES if s[n] is not None}
-            for s in self.store.query(_ROWS, use_default_graph_as_union=True)
-        ]
+        found = self.store.query(_ROWS, use_default_graph_as_union=True)
+        names = [v.value for v in found.variables]  # a solution's values in this order, read as they come
+        solutions = [{n: v for n, v in zip(names, s, strict=True) if v is not None} for s in found]
         edge = _edge(solutions)
         rows: set[Row] = set()
         edges: set[Edge] = set()
@@ -284,7 +265,7 @@ class Figures:
             if kind in ("pledge", "branch") and upper is not None:
                 text = ("branch" if kind == "branch" else "pledge") + ", " + row.dates()
                 edges.update(Edge(w, upper.value, kind, item, text, row.undated or row.open_end) for w in whos)
-        return sorted(rows), sorted(edges)
+        return sorted(rows, key=_ROW_ORDER), sorted(edges, key=_EDGE_ORDER)
 
     def _row_label(self, s: dict, kind: str, whos: list[str]) -> str:
         name = self._label
@@ -401,12 +382,13 @@ def _involved(store: ox.Store, item: str, base: str, owners: dict[str, str | Non
         node = todo.pop()
         for q in store.quads_for_pattern(ox.NamedNode(node), None, None):
             o = q.object
-            if isinstance(o, ox.NamedNode):
-                if is_below(o.value, node) and o.value not in found:
-                    todo.append(o.value)
-                owner = owners.get(o.value, "")
+            if type(o) is ox.NamedNode:
+                value = o.value
+                if is_below(value, node) and value not in found:
+                    todo.append(value)
+                owner = owners.get(value, "")
                 if owner == "":
-                    owner = owners[o.value] = entity_of(o.value, base)
+                    owner = owners[value] = entity_of(value, base)
                 if owner:
                     found.add(owner)
     return found

@@ -122,58 +122,57 @@ def label_of(store: ox.Store, iri: str, base: str) -> str:
 
 
 class _Index:
-    """Every quad of a store read once into dictionaries: the links of a node by subject and by object.
+    """Every triple of a store read once into dictionaries: a node's values by property.
 
     A release renders every page, so its lookups (several per node on each page) are dictionary
-    reads instead of store scans that each make new terms; answers are sorted once, when first asked."""
+    reads instead of store scans that each make new terms; answers are sorted once, when first asked.
+    Links into a node are not indexed (a third of the time to make it, mostly `rdf:type` links into classes
+    no page asks about): `_Graph.incoming` and `subjects` ask the store, for the few nodes each page shows."""
 
-    def __init__(self, quads: Iterable):
-        self.out: dict[str, dict[str, Any]] = {}  # property -> a set of values until `objects` sorts it
-        self.into: dict[str, set[tuple[str, str]]] = {}
-        # one string per IRI and one object per term, however many quads name it (each read makes new ones)
-        names: dict[str, str] = {}
-        terms: dict = {}
-        for q in quads:
-            s, o = q.subject, q.object
+    def __init__(self, triples: Iterable):
+        # node -> property -> its values: a list until `objects` sorts it into a tuple
+        self.out: dict[str, dict[str, Any]] = {}
+        iris: dict = {}  # one object per IRI, however many triples name it (each read makes a new one)
+        node, by_property = None, {}
+        for t in triples:
+            s = t.subject
             if not isinstance(s, ox.NamedNode):
                 continue
-            o = terms.setdefault(o, o)
-            subject, p = s.value, q.predicate.value
-            subject, p = names.setdefault(subject, subject), names.setdefault(p, p)
-            self.out.setdefault(subject, {}).setdefault(p, set()).add(o)
-            if isinstance(o, ox.NamedNode):
-                obj = o.value
-                self.into.setdefault(names.setdefault(obj, obj), set()).add((subject, p))
-        self._outgoing: dict[str, list] = {}
-        self._incoming: dict[str, list] = {}
+            subject = s.value
+            if subject != node:  # the triples come grouped by subject: one lookup a run
+                node = subject
+                by_property = self.out.get(subject)  # type: ignore[assignment]
+                if by_property is None:
+                    by_property = self.out[subject] = {}
+            o = t.object
+            if type(o) is ox.NamedNode:  # literals are seldom repeated: not worth a lookup each
+                o = iris.setdefault(o, o)
+            p = t.predicate.value
+            values = by_property.get(p)
+            if values is None:
+                by_property[p] = [o]
+            else:
+                values.append(o)
 
     def objects(self, s: str, p: str) -> Sequence:
-        """The values of `s`'s property `p`, sorted: the set the index holds is replaced by its sorted list
+        """The values of `s`'s property `p`, sorted: the list the index holds is replaced by its sorted tuple
         the first time it is asked for (a page asks ~100 times, the same pairs again on other pages)."""
         by_property = self.out.get(s)
         found = by_property.get(p) if by_property is not None else None
         if found is None:
             return ()
-        if type(found) is set:  # most (node, property) pairs have one value: nothing to sort, no key to make
-            found = by_property[p] = sorted(found, key=_term_key) if len(found) > 1 else list(found)
+        if type(found) is list:  # most (node, property) pairs have one value: nothing to sort, no key to make
+            found = by_property[p] = (found[0],) if len(found) == 1 else _sorted_terms(found)
         return found
 
-    def outgoing(self, s: str) -> list[tuple[str, object]]:
-        found = self._outgoing.get(s)
-        if found is None:  # sorted by (property, value): each property's values as `objects` sorts them
-            found = self._outgoing[s] = [(p, o) for p in sorted(self.out.get(s, ())) for o in self.objects(s, p)]
-        return found
-
-    def incoming(self, o: str) -> list[tuple[str, str]]:
-        found = self._incoming.get(o)
-        if found is None:
-            found = self._incoming[o] = sorted(self.into.get(o, ()))
-        return found
+    def properties(self, s: str) -> list[str]:
+        return sorted(self.out.get(s, ()))
 
 
 class _Graph:
-    """Read-only views over every graph of a store, deduplicated and sorted: `objects`, `outgoing` and
-    `incoming` scan the store, unless an `_Index` is given, whose own methods then answer instead."""
+    """Read-only views over every graph of a store, deduplicated and sorted: `objects` and `properties` scan
+    the store, unless an `_Index` is given, whose own methods then answer instead; `incoming` and `subjects`
+    scan the store (a page asks them of its few nodes)."""
 
     def __init__(self, store: ox.Store, base: str, link: Link, index: _Index | None = None):
         self.store = store
@@ -184,24 +183,31 @@ class _Graph:
         self._kind_cache: dict[str, str] = {}
         self.entity_links: dict[str, str] = {}  # entity -> its link's HTML (`_entity_link`)
         self._owners: dict[str, str | None] = {}
-        self.summaries: dict[str, _Summary] = {}  # record -> its summary line, see _summary
+        self.related: dict[str, _Related] = {}  # record -> its row in other pages' "Related" tables
         if index is not None:  # the index answers directly (the pages ask ~100 times a page); else the store
             self.objects = index.objects  # type: ignore[method-assign]
-            self.outgoing = index.outgoing  # type: ignore[method-assign]
-            self.incoming = index.incoming  # type: ignore[method-assign]
+            self.properties = index.properties  # type: ignore[method-assign]
 
     def objects(self, s: str, p: str) -> Sequence:
-        found = {q.object for q in self.store.quads_for_pattern(ox.NamedNode(s), ox.NamedNode(p), None)}
-        return sorted(found, key=_term_key)
+        return _sorted_terms([q.object for q in self.store.quads_for_pattern(ox.NamedNode(s), ox.NamedNode(p), None)])
 
-    def outgoing(self, s: str) -> list[tuple[str, object]]:
-        found = {(q.predicate.value, q.object) for q in self.store.quads_for_pattern(ox.NamedNode(s), None, None)}
-        return sorted(found, key=lambda po: (po[0], _term_key(po[1])))
+    def properties(self, s: str) -> list[str]:
+        return sorted({q.predicate.value for q in self.store.quads_for_pattern(ox.NamedNode(s), None, None)})
 
     def incoming(self, o: str) -> list[tuple[str, str]]:
         found = {
             (q.subject.value, q.predicate.value)
             for q in self.store.quads_for_pattern(None, None, ox.NamedNode(o))
+            if isinstance(q.subject, ox.NamedNode)
+        }
+        return sorted(found)
+
+    def subjects(self, p: str, o: str) -> list[str]:
+        """The nodes whose property `p` has the value `o`, sorted (`incoming` of one property: fewer links
+        to read, every node below a record having one from its parent)."""
+        found = {
+            q.subject.value
+            for q in self.store.quads_for_pattern(None, ox.NamedNode(p), ox.NamedNode(o))
             if isinstance(q.subject, ox.NamedNode)
         }
         return sorted(found)
@@ -225,7 +231,7 @@ class _Graph:
             if literals:
                 english = [o for o in literals if (o.language or "").startswith("en")]
                 return (english or literals)[0].value
-        if is_entity(iri, self.base):
+        if self.owner(iri) == iri:  # an entity
             return segment_and_slug(iri, self.base)[1]  # curator-chosen ids read well as they are
         if iri in _TERM_LABELS:
             return _TERM_LABELS[iri]
@@ -235,7 +241,8 @@ class _Graph:
         return name
 
     def owner(self, iri: str) -> str | None:
-        """`entity_of(iri)`, remembered: a page asks it of every node linking to its entity."""
+        """`entity_of(iri)`, remembered: a page asks it of every node linking to its entity, and of every
+        value it shows (is it an entity?)."""
         if iri in self._owners:
             return self._owners[iri]
         found = self._owners[iri] = entity_of(iri, self.base)
@@ -265,6 +272,16 @@ def _in_vocabulary(iri: str) -> bool:
 def _term_key(term) -> tuple:
     """Sort nested nodes numerically (`…/name/2` before `…/name/10`), everything else as text."""
     return _text_key(str(term))
+
+
+def _sorted_terms(terms: list) -> tuple:
+    """The distinct terms, sorted by `_term_key`: the keys made by C loops (`map`, the cache's hits), not a
+    Python call a term."""
+    if len(terms) < 2:
+        return tuple(terms)
+    distinct = list(set(terms))
+    keys = list(map(_text_key, map(str, distinct)))
+    return tuple(distinct[i] for i in sorted(range(len(distinct)), key=keys.__getitem__))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -422,7 +439,7 @@ def _subordination_section(g: _Graph, iri: str) -> str:
         ("Under, over time", "subordinate", "superior"),
         ("Under it, over time", "superior", "subordinate"),
     ):
-        links = sorted(link for link, p in g.incoming(iri) if p == PG + own)
+        links = g.subjects(PG + own, iri)
         rows = []
         for link in links:
             start, end = g.value(link, PG + "validFrom"), g.value(link, PG + "validUntil")
@@ -481,20 +498,25 @@ def _facts(g: _Graph, node: str) -> str:
     """A node's own statements, each value followed by the sources of its claim, if it has any."""
     claims = _claims_about(g, node)
     rows = []
-    for p, o in g.outgoing(node):
-        if p in _HIDDEN:
-            continue
-        value = _value(g, node, o)
-        support = "".join(_citations(g, c) for c in claims.get((p, str(o)), ()))
-        rows.append(f"<dt>{escape(g.label(p))}</dt><dd>{value}{support}</dd>")
+    for p in _shown(g, node):
+        for o in g.objects(node, p):
+            value = _value(g, node, o)
+            support = "".join(_citations(g, c) for c in claims.get((p, str(o)), ())) if claims else ""
+            rows.append(f"<dt>{escape(g.label(p))}</dt><dd>{value}{support}</dd>")
     return '<dl class="facts">' + "".join(rows) + "</dl>" if rows else ""
+
+
+def _shown(g: _Graph, node: str) -> list[str]:
+    """A node's properties that its facts and summary show, sorted (the hidden ones' values are never sorted
+    for them: a record's citations, types and names, which other sections show or sort themselves)."""
+    return [p for p in g.properties(node) if p not in _HIDDEN]
 
 
 def _claims_about(g: _Graph, node: str) -> dict[tuple[str, str], list[str]]:
     """(predicate, object) -> the pg:Claim nodes that reify that triple with their own sources."""
     out: dict[tuple[str, str], list[str]] = {}
-    for claim, p in g.incoming(node):
-        if p != PG + "claimSubject" or PG + "Claim" not in g.types(claim):
+    for claim in g.subjects(PG + "claimSubject", node):
+        if PG + "Claim" not in g.types(claim):
             continue
         pred, obj = g.value(claim, PG + "claimPredicate"), g.value(claim, PG + "claimObject")
         if pred is not None and obj is not None:
@@ -509,7 +531,7 @@ def _value(g: _Graph, owner: str, o) -> str:
     if not isinstance(o, ox.NamedNode):
         return escape(str(o))
     iri = o.value
-    if is_entity(iri, g.base):
+    if g.owner(iri) == iri:  # an entity
         return _entity_link(g, iri)
     if is_below(iri, owner):
         return _nested(g, iri)
@@ -558,7 +580,7 @@ def _citations(g: _Graph, node: str) -> str:
         parts = []
         src = g.value(c, PG + "source")
         if src is not None:
-            parts.append(_entity_link(g, src.value) if is_entity(src.value, g.base) else escape(src.value))
+            parts.append(_entity_link(g, src.value) if g.owner(src.value) == src.value else escape(src.value))
         said = [_value(g, c, v) for v in g.objects(c, PG + "saidBy")]
         said += [escape(v.value) for v in g.objects(c, PG + "saidByLabel")]
         if said:
@@ -610,10 +632,10 @@ def _incoming_section(g: _Graph, iri: str) -> str:
         related.setdefault(owner, set()).add(via)
     parts = []
     if related:
+        records = [g.related.get(o) or _Related(g, o) for o in related]
         rows = [
-            f"<tr><td>{escape(g.kind_label(o))}</td><td>{_entity_link(g, o)}{_summary(g, o, iri)}</td>"
-            f"<td>{escape(', '.join(sorted(related[o])))}</td></tr>"
-            for o in sorted(related, key=lambda o: (g.kind_label(o), _sort_date(g, o), o))
+            r.head + r.summary_html(iri) + f"</td><td>{escape(', '.join(sorted(related[r.record])))}</td></tr>"
+            for r in sorted(records, key=lambda r: r.key)
         ]
         parts.append(
             "<h2>Related</h2><table><thead><tr><th>kind</th><th>record</th><th>as</th></tr></thead><tbody>"
@@ -632,30 +654,42 @@ def _incoming_section(g: _Graph, iri: str) -> str:
     return "".join(parts)
 
 
-def _summary(g: _Graph, record: str, seen_from: str) -> str:
-    """One line about a related record: when, and the other entities and concepts it links (not the
-    page's own entity). Each record's line is worked out once per `_Graph` (`_Summary`)."""
-    summary = g.summaries.get(record)
-    if summary is None:
-        summary = g.summaries[record] = _Summary(_summary_bits(g, record))
-    text = summary.without(seen_from)
-    return f'<br><span class="muted">{text}</span>' if text else ""
+class _Related:
+    """A record as a row of the "Related" tables of the pages it links to, worked out once per `_Graph`
+    (a record is on the page of each entity it links): where it sorts, the row's start (its kind and link)
+    and its summary line, one line about it: when, and the other entities and concepts it links."""
+
+    def __init__(self, g: _Graph, record: str):
+        kind = g.kind_label(record)
+        self.record = record
+        self.key = (kind, _sort_date(g, record), record)
+        self.head = f"<tr><td>{escape(kind)}</td><td>{_entity_link(g, record)}"
+        self.summary = _Summary(_summary_bits(g, record))
+        g.related[record] = self
+
+    def summary_html(self, seen_from: str) -> str:
+        """The summary line seen from `seen_from`'s page: without the bits about that entity."""
+        text = self.summary.without(seen_from)
+        return f'<br><span class="muted">{text}</span>' if text else ""
 
 
 def _summary_bits(g: _Graph, record: str) -> list[tuple[str, str]]:
     """(object, bit of the summary line) for each of a record's links a summary shows."""
     bits = []
-    for p, o in g.outgoing(record):
-        if p in _HIDDEN or not isinstance(o, ox.NamedNode):
-            continue
-        if is_below(o.value, record):
-            types = g.types(o.value)
-            if PG + "DateSpecification" in types or TIME + "Interval" in types:
-                bits.append((o.value, _nested(g, o.value)))
-        elif is_entity(o.value, g.base):
-            bits.append((o.value, f"{escape(g.label(p))}: {_entity_link(g, o.value)}"))
-        elif o.value.startswith(PGV):
-            bits.append((o.value, escape(g.label(o.value))))
+    owner = g.owner
+    for p in _shown(g, record):
+        for o in g.objects(record, p):
+            if type(o) is not ox.NamedNode:
+                continue
+            value = o.value
+            if is_below(value, record):
+                types = g.types(value)
+                if PG + "DateSpecification" in types or TIME + "Interval" in types:
+                    bits.append((value, _nested(g, value)))
+            elif owner(value) == value:  # an entity
+                bits.append((value, f"{escape(g.label(p))}: {_entity_link(g, value)}"))
+            elif value.startswith(PGV):
+                bits.append((value, escape(g.label(value))))
     return bits
 
 
