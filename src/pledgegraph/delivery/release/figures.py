@@ -194,13 +194,6 @@ class Figures:
             self._drawn[link, key] = _timeline_svg(rows, self.modified, link, title)
         return self._drawn[link, key]
 
-    def drawing_cost(self, focus: str | None) -> int:
-        """About how many times the cost of an entity's other files (~5 ms) its own pictures cost to draw
-        (a timeline ~0.1 ms a row, a diagram ~1 ms), or the whole graph's timeline (`focus` None)."""
-        if focus is None:
-            return min(len(self.rows), WHOLE_TIMELINE_ROWS) // 50
-        return len(self._rows_by_entity.get(focus, ())) // 50
-
     def _central_rows(self, most: int) -> list[Row]:
         """At most `most` rows: all of them, or, entity by entity, those of the central groups (most arrows
         into them, as `_central_edges` picks them: their pledges, branches, posts and attacks), then of the
