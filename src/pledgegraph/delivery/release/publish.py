@@ -78,9 +78,7 @@ class _Input:
         again (at 1M, 1.8 million `str` calls); a triple in both is dropped after."""
         triples = self.graphs["asserted"] + self.graphs["inferred"]
         texts = self.texts["asserted"] + self.texts["inferred"]
-        order = sorted(range(len(texts)), key=texts.__getitem__)
-        kept = [i for k, i in enumerate(order) if not k or texts[i] != texts[order[k - 1]]]
-        return [triples[i] for i in kept], [texts[i] for i in kept]
+        return _by_text(triples, texts)
 
 
 def read_dist(dist: Path) -> _Input:
@@ -131,6 +129,12 @@ def _canonical(triples: list[ox.Triple], texts: list[str], blank_nodes: bool) ->
         dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
         triples = [ox.Triple(q.subject, q.predicate, q.object) for q in dataset]
         texts = list(map(str, triples))
+    return _by_text(triples, texts)
+
+
+def _by_text(triples: list[ox.Triple], texts: list[str]) -> tuple[list[ox.Triple], list[str]]:
+    """`triples` and their `texts` sorted by text, repeats dropped: runs already sorted are merged by timsort,
+    comparing the texts in C."""
     order = sorted(range(len(texts)), key=texts.__getitem__)
     kept = [i for k, i in enumerate(order) if not k or texts[i] != texts[order[k - 1]]]
     return [triples[i] for i in kept], [texts[i] for i in kept]
