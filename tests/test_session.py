@@ -125,6 +125,9 @@ def test_cli_watch_reports_at_start_then_each_saved_change(repo):
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # Ctrl-C as a terminal sends it, whatever started the suite: a background job of a non-interactive shell
+        # inherits SIGINT ignored, and so would the watcher (Python installs no handler for an ignored signal)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         lines = []
