@@ -235,10 +235,9 @@ class Counts:
     so a subject's triples are together and its text is kept once."""
 
     def __init__(self, texts: Iterable[str], base: str):
-        self.properties: dict[str, int] = {}
         self.classes: dict[str, set[str]] = {}
         rdf_type, inside = f"<{RDF}type>", "<" + entity_space(base)
-        subjects, objects, properties = [], [], self.properties
+        subjects, objects, properties = [], [], {}  # properties by their text `<…>` until the end
         last = ""
         for text in texts:
             subject, predicate, obj = text.split(" ", 2)
@@ -249,7 +248,7 @@ class Counts:
             properties[predicate] = properties.get(predicate, 0) + 1
             if predicate == rdf_type and obj.startswith("<"):  # a class is an IRI
                 self.classes.setdefault(obj[1:-1], set()).add(subject)
-        self.properties = {predicate[1:-1]: n for predicate, n in properties.items()}
+        self.properties: dict[str, int] = {predicate[1:-1]: n for predicate, n in properties.items()}
         self.subjects, self.objects = set(subjects), set(objects)
         self.entities = {term for term in chain(self.subjects, self.objects) if term.startswith(inside)}
 
