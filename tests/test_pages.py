@@ -167,11 +167,30 @@ def test_the_changes_page_names_entities_and_says_which_facts_changed(shipped, s
     assert "alternative label: added “ISCP”" in text
 
 
+def _summary(bits: list[tuple[str, str]]) -> _Summary:
+    return _Summary([o for o, _ in bits], lambda i: bits[i][1])
+
+
 @pytest.mark.parametrize("seen_from", ["a", "b", "c", "d", "absent"])
 def test_a_summary_line_without_one_entity_is_the_other_bits_joined(seen_from):
     """The related-record line drops every bit about the page's own entity, wherever they lie (first,
     last, repeated, side by side), and reads as if those bits had never been there."""
     bits = [("a", "x: A"), ("b", "y: B"), ("b", "z: B"), ("c", "w: C"), ("a", "v: A"), ("d", "1999")]
     expected = " · ".join(bit for o, bit in bits if o != seen_from)
-    assert _Summary(bits).without(seen_from) == expected
-    assert _Summary([]).without(seen_from) == ""
+    summary = _summary(bits)
+    assert summary.without(seen_from) == expected
+    assert summary.without(seen_from) == expected  # asked again (the line seen from elsewhere is kept)
+    assert _summary([]).without(seen_from) == ""
+
+
+@pytest.mark.parametrize("seen_from", ["hub", "e0", "e11", "absent"])
+def test_a_long_summary_line_shows_its_first_bits_and_counts_the_rest(seen_from):
+    """A record linking many entities is one short line on each of their pages: its first twelve bits other
+    than those about the page's entity, then how many more there are (not the whole list, which made the
+    pages grow with the square of a hub's links)."""
+    bits = [("hub", "1999")] + [(f"e{i}", f"has member: E{i}") for i in range(20)] + [("hub", "part of: Hub")]
+    kept = [bit for o, bit in bits if o != seen_from]
+    expected = " · ".join(kept[:12]) + f" · and {len(kept) - 12} more"
+    assert _summary(bits).without(seen_from) == expected
+    assert _summary(bits[:13]).without("absent") == " · ".join(bit for _, bit in bits[:12]) + " · and 1 more"
+    assert _summary(bits[:12]).without("absent") == " · ".join(bit for _, bit in bits[:12])

@@ -664,7 +664,8 @@ class _Related:
         self.record = record
         self.key = (kind, _sort_date(g, record), record)
         self.head = f"<tr><td>{escape(kind)}</td><td>{_entity_link(g, record)}"
-        self.summary = _Summary(_summary_bits(g, record))
+        links = _summary_links(g, record)
+        self.summary = _Summary([o for o, _ in links], lambda i: _summary_bit(g, *links[i]))
         g.related[record] = self
 
     def summary_html(self, seen_from: str) -> str:
@@ -673,9 +674,10 @@ class _Related:
         return f'<br><span class="muted">{text}</span>' if text else ""
 
 
-def _summary_bits(g: _Graph, record: str) -> list[tuple[str, str]]:
-    """(object, bit of the summary line) for each of a record's links a summary shows."""
-    bits = []
+def _summary_links(g: _Graph, record: str) -> list[tuple[str, str]]:
+    """(object, property) for each of a record's links a summary shows, in the order it shows them: the
+    property of a link to an entity, "" for a date or period below the record or a concept."""
+    links = []
     owner = g.owner
     for p in _shown(g, record):
         for o in g.objects(record, p):
@@ -685,42 +687,58 @@ def _summary_bits(g: _Graph, record: str) -> list[tuple[str, str]]:
             if is_below(value, record):
                 types = g.types(value)
                 if PG + "DateSpecification" in types or TIME + "Interval" in types:
-                    bits.append((value, _nested(g, value)))
+                    links.append((value, ""))
             elif owner(value) == value:  # an entity
-                bits.append((value, f"{escape(g.label(p))}: {_entity_link(g, value)}"))
+                links.append((value, p))
             elif value.startswith(PGV):
-                bits.append((value, escape(g.label(value))))
-    return bits
+                links.append((value, ""))
+    return links
+
+
+def _summary_bit(g: _Graph, o: str, p: str) -> str:
+    """One bit of a summary line: "property: entity", a date or period, or a concept's label."""
+    if p:
+        return f"{escape(g.label(p))}: {_entity_link(g, o)}"
+    return escape(g.label(o)) if o.startswith(PGV) else _nested(g, o)
 
 
 class _Summary:
-    """A record's summary line joined once, with where each bit lies in it, so the line without the
-    bits about one entity is a few slices: a record linking k entities is on each of their pages, and
-    filtering its k bits on every page made the summaries quadratic (9.6 s at the bench's ~1m)."""
+    """A record's summary line: its first `SHOWN` bits and how many more there are. A record linking
+    hundreds of entities (an organization's branches, members and pledges) is a row on each of their pages:
+    its whole line there made the pages quadratic in its links (the bench's ~1m: 3.7 GB of pages, the top
+    organization's line ~300 KB on thousands of them). Seen from an entity's page the line leaves out the
+    bits about that entity, as if they had never been there. A bit's HTML is made when first shown."""
 
     SEPARATOR = " · "
+    SHOWN = 12
 
-    def __init__(self, bits: list[tuple[str, str]]):
-        self.text = self.SEPARATOR.join(bit for _, bit in bits)
-        self.spans: list[tuple[int, int]] = []
-        self.at: dict[str, list[int]] = {}  # object -> indexes of its bits
-        start = 0
-        for i, (o, bit) in enumerate(bits):
-            self.spans.append((start, start + len(bit)))
-            self.at.setdefault(o, []).append(i)
-            start += len(bit) + len(self.SEPARATOR)
+    def __init__(self, objects: list[str], bit: Callable[[int], str]):
+        self.objects = objects  # the object of each bit, in order
+        self.bit = bit  # index -> the bit's HTML
+        self.made: list[str] = []  # the first bits' HTML, made so far
+        self.about: dict[str, int] = {}  # object -> how many bits are about it
+        for o in objects:
+            self.about[o] = self.about.get(o, 0) + 1
+        self.text: str | None = None  # the line seen from a page it has no bit about
 
     def without(self, o: str) -> str:
-        """The line without the bits whose object is `o` (the kept bits joined as before)."""
-        cut = self.at.get(o)
-        if cut is None:
+        """The line without the bits whose object is `o`: the first `SHOWN` others, then "and N more"."""
+        cut = self.about.get(o, 0)
+        if not cut and self.text is not None:
             return self.text
-        runs, first = [], 0
-        for i in [*cut, len(self.spans)]:
-            if first < i:  # bits first..i-1 are kept, and contiguous in the text
-                runs.append(self.text[self.spans[first][0] : self.spans[i - 1][1]])
-            first = i + 1
-        return self.SEPARATOR.join(runs)
+        shown: list[str] = []
+        i = 0
+        while len(shown) < self.SHOWN and i < len(self.objects):
+            if self.objects[i] != o:
+                while len(self.made) <= i:
+                    self.made.append(self.bit(len(self.made)))
+                shown.append(self.made[i])
+            i += 1
+        rest = len(self.objects) - cut - len(shown)
+        text = self.SEPARATOR.join(shown + [f"and {rest} more"] if rest else shown)
+        if not cut:
+            self.text = text
+        return text
 
 
 def _sort_date(g: _Graph, record: str) -> str:
