@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from html.parser import HTMLParser
 
@@ -194,3 +195,16 @@ def test_a_long_summary_line_shows_its_first_bits_and_counts_the_rest(seen_from)
     assert _summary(bits).without(seen_from) == expected
     assert _summary(bits[:13]).without("absent") == " · ".join(bit for _, bit in bits[:12]) + " · and 1 more"
     assert _summary(bits[:12]).without("absent") == " · ".join(bit for _, bit in bits[:12])
+
+
+def test_summary_lines_asked_in_any_order_are_those_of_their_definition():
+    """`_Summary` makes its line piecemeal, as far as a page needs it: whatever the order pages ask in, each
+    line is the definition's (the first twelve bits not about the page's entity, then how many more)."""
+    rng = random.Random(7)
+    for _ in range(300):
+        bits = [(f"e{rng.randrange(8)}", f"bit {i}") for i in range(rng.randrange(30))]
+        summary = _summary(bits)
+        for seen_from in rng.sample([f"e{i}" for i in range(9)], 9):
+            kept = [bit for o, bit in bits if o != seen_from]
+            expected = kept[:12] + ([f"and {len(kept) - 12} more"] if len(kept) > 12 else [])
+            assert summary.without(seen_from) == " · ".join(expected)
