@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from html import escape
+from itertools import chain
 from typing import Any, Callable, Iterable, Sequence
 
 import pyoxigraph as ox
@@ -170,6 +171,9 @@ class _Index:
     def properties(self, s: str) -> list[str]:
         return sorted(self.out.get(s, ()))
 
+    def values(self, s: str) -> Iterable:
+        return chain.from_iterable(self.out.get(s, {}).values())
+
 
 class _Graph:
     """Read-only views over every graph of a store, deduplicated and sorted: `objects` and `properties` scan
@@ -189,12 +193,17 @@ class _Graph:
         if index is not None:  # the index answers directly (the pages ask ~100 times a page); else the store
             self.objects = index.objects  # type: ignore[method-assign]
             self.properties = index.properties  # type: ignore[method-assign]
+            self.values = index.values  # type: ignore[method-assign]
 
     def objects(self, s: str, p: str) -> Sequence:
         return _sorted_terms([q.object for q in self.store.quads_for_pattern(ox.NamedNode(s), ox.NamedNode(p), None)])
 
     def properties(self, s: str) -> list[str]:
         return sorted({q.predicate.value for q in self.store.quads_for_pattern(ox.NamedNode(s), None, None)})
+
+    def values(self, s: str) -> Iterable:
+        """The values of all `s`'s properties, unsorted, repeats kept (the pictures follow a fact's links)."""
+        return (q.object for q in self.store.quads_for_pattern(ox.NamedNode(s), None, None))
 
     def incoming(self, o: str) -> list[tuple[str, str]]:
         found = {

@@ -473,9 +473,12 @@ def _release_files(
     )
     entity_files: _EntityFiles | None = None
     try:
-        pictures = figures.Figures(store, base)
+        # the pages' index of the store, made once before the entity files' fork: the pictures follow their rows'
+        # links in it, the child inherits it, and this process's tail reads labels from it
+        graph = pages.page_graph(store, base, _linker(base, "../"), chain.from_iterable(src.graphs.values()))
+        pictures = figures.Figures(store, base, graph)
         root_link = _linker(base, "")
-        entity_files = _EntityFiles(store, base, src.graphs, data, entities, context, pictures, out)
+        entity_files = _EntityFiles(store, base, data, entities, context, pictures, graph, out)
         whole_diagram = pictures.branches_later(root_link)
         counts = catalog.Counts(data_texts, base)  # a pass over the data while the children write
         change_set = diff(counts.subject_iris())
@@ -499,9 +502,8 @@ def _release_files(
         if entity_files is not None:
             entity_files.cancel()
     svgs["branches.svg"] = whole_diagram()
-    # the entity pages' index: labels for the change set and the index page are dictionary reads, not store
-    # scans (19,152 entities' labels at 1M, serially at the end)
-    graph = entity_files.graph
+    # labels for the change set and the index page from the pages' index: dictionary reads, not store scans
+    # (19,152 entities' labels at 1M, serially at the end)
     label = graph.label
     for name, svg in svgs.items():
         if svg:
@@ -632,27 +634,24 @@ class _EntityFiles:
     from the start, this process once it has done the rest (the change set, VoID, the metadata files), in
     `finish()`, which joins them. So both end within a batch of each other whatever each part costs on
     this machine (a split worked out beforehand from estimated costs left one process ~15 s behind the
-    other at 1M once the entity files got cheaper). The descriptions (one pass over the data) and the
-    pages' index of the store are made once, before the fork, and the child inherits them. The files are
-    the same whichever process writes them."""
+    other at 1M once the entity files got cheaper). The descriptions (one pass over the data) are made once,
+    before the fork, and the child inherits them with `graph`, the pages' index of the store (pages link
+    with its `link`). The files are the same whichever process writes them."""
 
     def __init__(
         self,
         store: ox.Store,
         base: str,
-        graphs: dict[str, list[ox.Triple]],
         data: list[ox.Triple],
         entities: list[str],
         context: dict,
         pictures: figures.Figures,
+        graph: pages._Graph,
         out: _Sink,
     ):
         self.store, self.base, self.context, self.pictures, self.out = store, base, context, pictures, out
-        self.entities = entities
-        self.link = _linker(base, "../")
+        self.entities, self.graph, self.link = entities, graph, graph.link
         self.described = describe.descriptions(data, base, entities, ordered=True)
-        # the pages' index, also read by this process's tail: labels for the change set and the index page
-        self.graph = pages.page_graph(store, base, self.link, chain.from_iterable(graphs.values()))
         self.next_batch = mp.Value("q", 0)  # where the next batch starts in `entities`, shared with the child
         self.child = Forked(
             "writing entity files",
