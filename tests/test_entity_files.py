@@ -60,8 +60,8 @@ def test_indented_json_is_json_dumps_with_indent_one(doc):
     writes what `json.dumps(indent=1, sort_keys=True, ensure_ascii=False)` writes; level by level also
     when told a string may have two spaces in a row although none has."""
     expected = (json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode()
-    assert jsonld._indented_json(doc, "  " in json.dumps(doc, ensure_ascii=False)) == expected
-    assert jsonld._indented_json(doc, True) == expected
+    assert jsonld.indented_json(doc, "  " in json.dumps(doc, ensure_ascii=False)) == expected
+    assert jsonld.indented_json(doc, True) == expected
 
 
 _CONTEXT = jsonld.make_context(ontology_triples(settings_for()))

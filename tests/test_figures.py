@@ -237,7 +237,7 @@ def test_diagrams_drawn_in_one_dot_run_are_those_graphviz_draws_one_by_one(figur
         if not batch[focus]:
             assert focus is not None and len(edges) < module.FOCUS_MINIMUM
             continue
-        names = {iri: figures._label(iri) for e in edges for iri in (e.lower, e.upper)}
+        names = {iri: figures.graph.label(iri) for e in edges for iri in (e.lower, e.upper)}
         title = "Branch relations and pledges of allegiance"
         alone = module._diagram(edges, names, link, title).pipe(format="svg", encoding="utf-8")
         assert batch[focus] == xml_safe(alone[alone.index("<svg") :]), focus

@@ -467,8 +467,8 @@ def test_the_fast_paths_write_the_same_bytes_as_the_plain_ones(release, dist, tm
     )
     monkeypatch.setattr(
         jsonld,
-        "_indented_json",
-        lambda doc, spaced: (json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode(),
+        "indented_json",
+        lambda doc, spaced=True: (json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode(),
     )
     plain = publish(tmp_path / "site", dist).release
     fast_files = sorted(str(p.relative_to(release)) for p in release.rglob("*") if p.is_file())

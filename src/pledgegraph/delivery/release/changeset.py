@@ -14,6 +14,7 @@ from typing import Callable, Iterable
 
 import pyoxigraph as ox
 
+from pledgegraph.delivery.release import jsonld
 from pledgegraph.model.iris import entity_of, is_below
 
 
@@ -215,8 +216,5 @@ def feed_documents(
         "first": {"id": first, "type": "OrderedCollectionPage"},
         "last": {"id": f"../{version}/{FEED_PAGE}", "type": "OrderedCollectionPage"},
     }
-    return {FEED_PAGE: _json(page), FEED: _json(collection)}
-
-
-def _json(doc: dict) -> bytes:
-    return (json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode()
+    # made by orjson (json's indenting encoder is pure Python: 0.27 s for the 19,152 activities at 1M, at the end)
+    return {FEED_PAGE: jsonld.indented_json(page), FEED: jsonld.indented_json(collection)}

@@ -102,13 +102,13 @@ def document(triples: Iterable[ox.Triple], context: dict) -> bytes:
     nodes, used, spaced = _compact(triples, context)
     embedded = {k: context[k] for k in used}  # the keys' order: the JSON sorts them
     embedded.update(_always_embedded(context))
-    return _indented_json({"@context": embedded, "@graph": nodes}, spaced)
+    return indented_json({"@context": embedded, "@graph": nodes}, spaced)
 
 
 def _compact(triples: Iterable[ox.Triple], context: dict) -> tuple[list[dict], set[str], bool]:
     """Triples as node objects compacted with `context`, sorted by id with sorted values; the context's
     keys found in them as a key or a string value (terms appear as either); whether a string in them
-    holds two spaces in a row (for `_indented_json`).
+    holds two spaces in a row (for `indented_json`).
 
     Written here rather than by pyld's compaction, which took 2.3 s for 1,800 triples: with a
     flat context of terms and prefixes, compaction is a lookup per predicate. pyld stays the
@@ -280,7 +280,7 @@ def _always_embedded(context: dict) -> dict:
     )
 
 
-def _indented_json(doc: dict, spaced: bool) -> bytes:
+def indented_json(doc: dict, spaced: bool = True) -> bytes:
     """`json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True) + "\\n"`, UTF-8, made by orjson
     (json's indenting encoder is pure Python: most of a release's JSON-LD time). orjson indents by two
     spaces; each line's indent is halved. A line starts with its indent, the only run of spaces

@@ -16,13 +16,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from html import escape
+from itertools import chain
 from typing import Any, Callable, Iterable, Sequence
 
 import pyoxigraph as ox
 
 from pledgegraph.model import schema
 from pledgegraph.model.formats import FORMATS
-from pledgegraph.model.iris import SEGMENT_KIND, entity_of, is_below, is_entity, segment_and_slug
+from pledgegraph.model.iris import SEGMENT_KIND, SLUG, entity_of, entity_space, is_below, is_entity, segment_and_slug
 from pledgegraph.model.vocab import DCTERMS, OA, ORG, OWL, PG, PGV, PREFIXES, PROV, RDF, RDFS, SKOS, TIME
 
 Link = Callable[[str], str]
@@ -106,14 +107,16 @@ figure{margin:1rem 0;overflow-x:auto}figure svg{max-width:100%;height:auto}nav.a
 
 
 def entity_iris(store: ox.Store, base: str) -> list[str]:
-    """Every entity that has a type in the store, sorted."""
-    rdf_type = ox.NamedNode(RDF + "type")
-    found = {
-        q.subject.value
-        for q in store.quads_for_pattern(None, rdf_type, None)
-        if isinstance(q.subject, ox.NamedNode) and is_entity(q.subject.value, base)
-    }
-    return sorted(found)
+    """Every entity that has a type in the store, sorted. Oxigraph keeps the subjects shaped like an entity's
+    IRI (one `segment/slug` in the entity space) and drops repeats: Python then sees ~19,000 IRIs at 1M,
+    not the ~700,000 `rdf:type` triples (1.8 s → 0.7 s of a publish's start, before it forks)."""
+    space = entity_space(base)
+    query = (
+        f'SELECT DISTINCT ?s WHERE {{ ?s a ?type FILTER(STRSTARTS(STR(?s), "{space}") '
+        f'&& REGEX(STRAFTER(STR(?s), "{space}"), "^[a-z]+/{SLUG}$")) }}'
+    )
+    found = (s.value for (s,) in store.query(query, use_default_graph_as_union=True))
+    return sorted(iri for iri in found if is_entity(iri, base))
 
 
 def label_of(store: ox.Store, iri: str, base: str) -> str:
@@ -168,6 +171,9 @@ class _Index:
     def properties(self, s: str) -> list[str]:
         return sorted(self.out.get(s, ()))
 
+    def values(self, s: str) -> Iterable:
+        return chain.from_iterable(self.out.get(s, {}).values())
+
 
 class _Graph:
     """Read-only views over every graph of a store, deduplicated and sorted: `objects` and `properties` scan
@@ -187,12 +193,17 @@ class _Graph:
         if index is not None:  # the index answers directly (the pages ask ~100 times a page); else the store
             self.objects = index.objects  # type: ignore[method-assign]
             self.properties = index.properties  # type: ignore[method-assign]
+            self.values = index.values  # type: ignore[method-assign]
 
     def objects(self, s: str, p: str) -> Sequence:
         return _sorted_terms([q.object for q in self.store.quads_for_pattern(ox.NamedNode(s), ox.NamedNode(p), None)])
 
     def properties(self, s: str) -> list[str]:
         return sorted({q.predicate.value for q in self.store.quads_for_pattern(ox.NamedNode(s), None, None)})
+
+    def values(self, s: str) -> Iterable:
+        """The values of all `s`'s properties, unsorted, repeats kept (the pictures follow a fact's links)."""
+        return (q.object for q in self.store.quads_for_pattern(ox.NamedNode(s), None, None))
 
     def incoming(self, o: str) -> list[tuple[str, str]]:
         found = {

@@ -22,7 +22,8 @@ import shutil
 import threading
 from dataclasses import dataclass, field
 from html import escape
-from itertools import chain
+from itertools import chain, compress, repeat
+from operator import contains
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 from urllib.parse import urlsplit
@@ -104,7 +105,13 @@ def read_dist(dist: Path) -> _Input:
     base = asserted[0][: -len("graph/asserted")]
     read = {name: by_graph.get(f"{base}graph/{name}", []) for name in GRAPHS[:3]} | {"shapes": shape_triples}
     texts = {name: list(map(str, triples)) for name, triples in read.items()}
-    with_blank_nodes = frozenset(name for name, triples in read.items() if any(map(_has_blank_node, triples)))
+    # a blank node's text has "_:": only the triples whose text has it are asked (a Python call and two term
+    # objects for each of 1.8 million triples at 1M, ~0.25 s more of the part of `read_dist` the store waits for)
+    with_blank_nodes = frozenset(
+        name
+        for name, triples in read.items()
+        if any(map(_has_blank_node, compress(triples, map(contains, texts[name], repeat("_:")))))
+    )
     graphs = {}
     for name, triples in read.items():
         graphs[name], texts[name] = _canonical(triples, texts[name], name in with_blank_nodes)
@@ -283,6 +290,7 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
     loading = _StoreLoad(Path(dist))
     try:
         src = read_dist(Path(dist))
+        data, data_texts = src.data()  # while the store's thread may still load (at 1M 1.3 s, alone after it before)
     finally:
         loaded = loading.wait()  # before anything forks: no thread may run then
     store = loaded(src)
@@ -296,7 +304,6 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
             "versions only go forward (set a newer `version:` in data/dataset.yaml)"
         )
     previous = _previous(outdir, version)
-    data, data_texts = src.data()
     entities = pages.entity_iris(store, src.base)
     previous_dir = outdir / previous if previous else None
 
@@ -412,7 +419,9 @@ class _StoreLoad:
 
     def _load(self, trig: Path) -> None:
         try:
-            self.store.bulk_load(path=str(trig), format=ox.RdfFormat.TRIG)
+            # `load`, not `bulk_load`: into a store in memory, pyoxigraph 0.5's `load` took 6.9 s at 1M and
+            # `bulk_load` 8.2 s (each beside `read_dist`), which ends the loading later than this thread
+            self.store.load(path=str(trig), format=ox.RdfFormat.TRIG)
         except BaseException as e:  # read_dist reports an unreadable TriG itself, at its line
             self.failed = e
 
@@ -473,9 +482,12 @@ def _release_files(
     )
     entity_files: _EntityFiles | None = None
     try:
-        pictures = figures.Figures(store, base)
+        # the pages' index of the store, made once before the entity files' fork: the pictures follow their rows'
+        # links in it, the child inherits it, and this process's tail reads labels from it
+        graph = pages.page_graph(store, base, _linker(base, "../"), chain.from_iterable(src.graphs.values()))
+        pictures = figures.Figures(store, base, graph)
         root_link = _linker(base, "")
-        entity_files = _EntityFiles(store, base, src.graphs, data, entities, context, pictures, out)
+        entity_files = _EntityFiles(store, base, data, entities, context, pictures, graph, out)
         whole_diagram = pictures.branches_later(root_link)
         counts = catalog.Counts(data_texts, base)  # a pass over the data while the children write
         change_set = diff(counts.subject_iris())
@@ -499,9 +511,8 @@ def _release_files(
         if entity_files is not None:
             entity_files.cancel()
     svgs["branches.svg"] = whole_diagram()
-    # the entity pages' index: labels for the change set and the index page are dictionary reads, not store
-    # scans (19,152 entities' labels at 1M, serially at the end)
-    graph = entity_files.graph
+    # labels for the change set and the index page from the pages' index: dictionary reads, not store scans
+    # (19,152 entities' labels at 1M, serially at the end)
     label = graph.label
     for name, svg in svgs.items():
         if svg:
@@ -632,27 +643,24 @@ class _EntityFiles:
     from the start, this process once it has done the rest (the change set, VoID, the metadata files), in
     `finish()`, which joins them. So both end within a batch of each other whatever each part costs on
     this machine (a split worked out beforehand from estimated costs left one process ~15 s behind the
-    other at 1M once the entity files got cheaper). The descriptions (one pass over the data) and the
-    pages' index of the store are made once, before the fork, and the child inherits them. The files are
-    the same whichever process writes them."""
+    other at 1M once the entity files got cheaper). The descriptions (one pass over the data) are made once,
+    before the fork, and the child inherits them with `graph`, the pages' index of the store (pages link
+    with its `link`). The files are the same whichever process writes them."""
 
     def __init__(
         self,
         store: ox.Store,
         base: str,
-        graphs: dict[str, list[ox.Triple]],
         data: list[ox.Triple],
         entities: list[str],
         context: dict,
         pictures: figures.Figures,
+        graph: pages._Graph,
         out: _Sink,
     ):
         self.store, self.base, self.context, self.pictures, self.out = store, base, context, pictures, out
-        self.entities = entities
-        self.link = _linker(base, "../")
+        self.entities, self.graph, self.link = entities, graph, graph.link
         self.described = describe.descriptions(data, base, entities, ordered=True)
-        # the pages' index, also read by this process's tail: labels for the change set and the index page
-        self.graph = pages.page_graph(store, base, self.link, chain.from_iterable(graphs.values()))
         self.next_batch = mp.Value("q", 0)  # where the next batch starts in `entities`, shared with the child
         self.child = Forked(
             "writing entity files",
