@@ -22,6 +22,7 @@ from pledgegraph.delivery.export import (
     replace_dir,
     serialize,
     trig_of_turtle,
+    turtle_reprefixed,
     used_prefixes,
     write_graph_formats,
     write_lines,
@@ -308,10 +309,18 @@ def write_graph_files(
     with tempfile.TemporaryDirectory(dir=directory) as scratch:
         graph_turtle = {name: Path(scratch) / f"{name}.ttl" for name in GRAPH_NAMES}  # TriG's parts
         outputs = {directory / file: ("union", name, used) for file, name in union.items()}
-        outputs[directory / "inferred.ttl"] = ("inferred", "turtle", used_prefixes(inferred_nt))
         outputs.update({graph_turtle[name]: (name, "turtle", in_trig) for name in ("asserted", "inferred")})
         clock.run(
             "write formats", write_graph_formats, asserted, inferred_nt, outputs, directory / (OUTPUT_STEM + ".nt")
+        )
+        # inferred.ttl: TriG's part with the prefixes of the inferred triples alone (serialized once)
+        inferred_prefixes = used_prefixes(inferred_nt)
+        clock.run(
+            "write inferred.ttl",
+            turtle_reprefixed,
+            graph_turtle["inferred"],
+            directory / "inferred.ttl",
+            inferred_prefixes,
         )
         graph_turtle["ontology"].write_bytes(serialize(ontology, "turtle", in_trig, prefixes_used=True))
         trig = [(graph_iri(settings.base, name), graph_turtle[name]) for name in GRAPH_NAMES]
