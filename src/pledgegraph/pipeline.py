@@ -302,8 +302,11 @@ def write_graph_files(
     clock.run("write asserted", write_lines, asserted, built.lines)
     if inferred is not None:
         clock.run("write inferred", write_lines, inferred_nt, inferred.lines)
+    # each graph's prefixes found once, the asserted graph's while the reasoner may still work
+    in_asserted = clock.run("find prefixes", used_prefixes, asserted)
     clock.run("wait for inferred", inferred_written)
-    used = clock.run("find prefixes", used_prefixes, asserted, inferred_nt)
+    in_inferred = clock.run("find inferred prefixes", used_prefixes, inferred_nt)
+    used = dict(sorted({**in_asserted, **in_inferred}.items()))
     in_trig = dict(sorted({**used, **used_prefixes(ontology)}.items()))
     union = {OUTPUT_STEM + FORMATS[name].suffix: name for name in GRAPH_FORMATS if name != "ntriples"}
     with tempfile.TemporaryDirectory(dir=directory) as scratch:
@@ -314,13 +317,8 @@ def write_graph_files(
             "write formats", write_graph_formats, asserted, inferred_nt, outputs, directory / (OUTPUT_STEM + ".nt")
         )
         # inferred.ttl: TriG's part with the prefixes of the inferred triples alone (serialized once)
-        inferred_prefixes = used_prefixes(inferred_nt)
         clock.run(
-            "write inferred.ttl",
-            turtle_reprefixed,
-            graph_turtle["inferred"],
-            directory / "inferred.ttl",
-            inferred_prefixes,
+            "write inferred.ttl", turtle_reprefixed, graph_turtle["inferred"], directory / "inferred.ttl", in_inferred
         )
         graph_turtle["ontology"].write_bytes(serialize(ontology, "turtle", in_trig, prefixes_used=True))
         trig = [(graph_iri(settings.base, name), graph_turtle[name]) for name in GRAPH_NAMES]
