@@ -159,6 +159,7 @@ def test_a_build_whose_lines_go_to_disk_writes_the_same_bytes_and_removes_them(t
     expected = {p.name: p.read_bytes() for p in settings.out_dir.iterdir()}
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     monkeypatch.setattr(graph, "SPILL_LINES", 300)  # the shipped data: about 25 runs, sharing lines
+    monkeypatch.setattr(graph, "MERGE_BLOCK", 2000)  # merged a few lines of each run at a time
     built = build(load(settings.data_dir, load_vocabulary(settings.vocabulary_file)), settings.base)
     assert built.line_file is not None and len(built) == expected["asserted.nt"].count(b"\n")
     assert built.line_file.path.read_bytes() == expected["asserted.nt"]

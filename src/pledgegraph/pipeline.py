@@ -22,6 +22,7 @@ from pledgegraph.delivery.export import (
     replace_dir,
     serialize,
     trig_of_turtle,
+    turtle_reprefixed,
     used_prefixes,
     write_graph_formats,
     write_lines,
@@ -286,11 +287,11 @@ def write_graph_files(
     settings: Settings,
     on_stage=None,
     inferred_written: Callable[[], object] = lambda: None,
-    claim_index: Callable[[], bool] = lambda: True,
+    index: bool = True,
 ) -> tuple[list[str], dict]:
     """Write every output file made from the graphs into `directory`: their names, and how long each took.
     `inferred` None: another process writes `directory/inferred.nt`, done when `inferred_written()` returns.
-    The name index is written here if `claim_index()` is true (else another process writes it).
+    The name index is written here if `index` (else another process writes it).
 
     Streamed, so memory does not grow with the graph: the N-Triples files are the sorted lines, and
     one pass over them, a few subjects at a time, parses each line once and writes the union's
@@ -301,26 +302,40 @@ def write_graph_files(
     clock.run("write asserted", write_lines, asserted, built.lines)
     if inferred is not None:
         clock.run("write inferred", write_lines, inferred_nt, inferred.lines)
+    # each graph's prefixes found once, the asserted graph's while the reasoner may still work
+    in_asserted = clock.run("find prefixes", used_prefixes, asserted)
     clock.run("wait for inferred", inferred_written)
-    used = clock.run("find prefixes", used_prefixes, asserted, inferred_nt)
+    in_inferred = clock.run("find inferred prefixes", used_prefixes, inferred_nt)
+    used = dict(sorted({**in_asserted, **in_inferred}.items()))
     in_trig = dict(sorted({**used, **used_prefixes(ontology)}.items()))
     union = {OUTPUT_STEM + FORMATS[name].suffix: name for name in GRAPH_FORMATS if name != "ntriples"}
     with tempfile.TemporaryDirectory(dir=directory) as scratch:
         graph_turtle = {name: Path(scratch) / f"{name}.ttl" for name in GRAPH_NAMES}  # TriG's parts
         outputs = {directory / file: ("union", name, used) for file, name in union.items()}
-        outputs[directory / "inferred.ttl"] = ("inferred", "turtle", used_prefixes(inferred_nt))
         outputs.update({graph_turtle[name]: (name, "turtle", in_trig) for name in ("asserted", "inferred")})
         clock.run(
             "write formats", write_graph_formats, asserted, inferred_nt, outputs, directory / (OUTPUT_STEM + ".nt")
+        )
+        # inferred.ttl: TriG's part with the prefixes of the inferred triples alone (serialized once)
+        clock.run(
+            "write inferred.ttl", turtle_reprefixed, graph_turtle["inferred"], directory / "inferred.ttl", in_inferred
         )
         graph_turtle["ontology"].write_bytes(serialize(ontology, "turtle", in_trig, prefixes_used=True))
         trig = [(graph_iri(settings.base, name), graph_turtle[name]) for name in GRAPH_NAMES]
         clock.run("write trig", trig_of_turtle, directory / (OUTPUT_STEM + ".trig"), trig)
     (directory / "ontology.ttl").write_bytes(clock.run("write ontology", serialize, ontology, "turtle"))
-    if claim_index():
+    if index:
         clock.run("index names", write_name_index, directory, (built.lines, inferred_nt), settings.base)
     names = ["asserted.nt", "inferred.nt", "inferred.ttl", "ontology.ttl", INDEX_FILE, OUTPUT_STEM + ".nt"]
     return sorted([*names, *union, OUTPUT_STEM + ".trig"]), clock.timings
+
+
+def _index_when_written(directory: Path, built: Built, inferred_written: Callable[[], object], base: str) -> dict:
+    """The name index of `built` and `directory/inferred.nt`, made once `inferred_written()` returns; its timing."""
+    inferred_written()
+    clock = _Clock(None)
+    clock.run("index names", write_name_index, directory, (built.lines, directory / "inferred.nt"), base)
+    return clock.timings
 
 
 def write_name_index(directory: Path, graphs: Iterable[Lines | Path], base: str) -> None:
@@ -372,18 +387,24 @@ def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path) 
     with replace_dir(settings.out_dir) as tmp:
         # The writer starts now, not after reasoning: it writes what needs only the asserted graph,
         # then waits for the reasoner to write inferred.nt, and does the rest while the SHACL store
-        # loads and is queried.
+        # loads and is queried. Past the builder's SPILL_LINES (its lines in a file) the name index is
+        # made by a process of its own, forked now too: beside validation and the writer from the
+        # moment inferred.nt is written, not after one of them (at ~10m one core idled ~20 s at the end
+        # while the other made it). Below, this process makes it after validating, while the writer
+        # works: a forked indexer reading lines in memory copies their pages as it counts references.
         inferred_written = multiprocessing.Event()
-        # The name index (~8% of the writer's work) is written by whichever process is free first: the
-        # writer after the other formats, or this one after validating (which one: the machine's load decides).
-        index_claim = multiprocessing.Lock()
-        claim_index = lambda: index_claim.acquire(block=False)  # noqa: E731 (never released: claimed once)
+        parallel = len(built) >= PARALLEL_FROM
         writer = _Forked(
             "writing the outputs",
             lambda: write_graph_files(
-                tmp, built, None, ontology, settings, inferred_written=inferred_written.wait, claim_index=claim_index
+                tmp, built, None, ontology, settings, inferred_written=inferred_written.wait, index=False
             ),
-            parallel=len(built) >= PARALLEL_FROM,
+            parallel=parallel,
+        )
+        indexer = _Forked(
+            "indexing names",
+            lambda: _index_when_written(tmp, built, inferred_written.wait, settings.base),
+            parallel=built.line_file is not None,
         )
         try:
 
@@ -396,18 +417,19 @@ def _build_all(settings: Settings, on_stage, allow_removals: bool, spill: Path) 
             report = _validate(settings, clock, dataset, built, reasoned, checked_records)
             if not report.conforms:
                 raise DataInvalid(report.problems)
-            # The SHACL store (~4 GB at ~10m) is freed before this process may make the name index:
-            # held beside it, the index's lines took the build's peak from 6.8 to 7.9 GB at ~10m.
+            # The SHACL store (~4 GB at ~10m) is freed first: held beside it, the index's lines took the
+            # build's peak from 6.8 to 7.9 GB at ~10m when this process made it.
             del reasoned
             system.return_freed_memory()
-            if claim_index():
-                clock.run("index names", write_name_index, tmp, (built.lines, inferred.lines), settings.base)
+            index_timings = clock.run("wait for index", indexer.result)
         except BaseException:
             writer.cancel()
+            indexer.cancel()
             documenter.cancel()
             shapes_read.cancel()
             raise
         names, write_timings = clock.run("write", writer.result)
+        write_timings.update(index_timings)
         result = Result(dataset, built, report, clock.timings, evidence=checked_records.evidence, inferred=inferred)
         files = {
             "shapes.ttl": b"".join(p.read_bytes() for p in settings.shape_files),

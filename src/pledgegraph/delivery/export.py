@@ -88,10 +88,7 @@ class _Stitched:
         elif not self.started:
             self.file.write(data)
         else:
-            body = 0
-            while data.startswith(b"@prefix ", body):
-                body = data.index(b"\n", body) + 1
-            self.file.write(memoryview(data)[body:])
+            self.file.write(memoryview(data)[_header_length(data) :])
         self.started = True
 
     def close(self) -> None:
@@ -199,6 +196,30 @@ def trig_of_turtle(path: Path, graphs: list[tuple[str, Path]]) -> None:
                     body_left -= len(chunk)
                     out.write(chunk.replace(b"\n", b"\n\t"))
                 out.write(b"\n}\n")
+
+
+def turtle_reprefixed(turtle: Path, path: Path, prefixes: dict[str, str]) -> None:
+    """`turtle` (pyoxigraph's Turtle of some triples, written with `prefixes` and others that none of
+    its IRIs is in) written to `path` as pyoxigraph writes those triples with `prefixes` alone: the
+    same triples' lines, other @prefix lines (pyoxigraph's own for these prefixes: it writes them
+    whatever the triples, in an order of its own). So one graph serialized once gives two files."""
+    header = _prefix_lines(turtle)
+    with open(turtle, "rb") as source, open(path, "wb") as out:
+        if turtle.stat().st_size == len(header):  # no triples: pyoxigraph writes nothing
+            return
+        anything = ox.Triple(ox.NamedNode("urn:x"), ox.NamedNode("urn:x"), ox.NamedNode("urn:x"))
+        written = ox.serialize([anything], format=ox.RdfFormat.TURTLE, prefixes=prefixes or None) or b""
+        out.write(written[: _header_length(written)])
+        source.seek(len(header))
+        shutil.copyfileobj(source, out, 1 << 24)
+
+
+def _header_length(turtle: bytes) -> int:
+    """How many bytes of @prefix lines Turtle starts with."""
+    end = 0
+    while turtle.startswith(b"@prefix ", end):
+        end = turtle.index(b"\n", end) + 1
+    return end
 
 
 def _prefix_lines(turtle: Path) -> bytes:

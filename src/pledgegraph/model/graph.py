@@ -5,12 +5,13 @@ builder passes on (`Built`), and the way back from a node to its record, YAML li
 
 from __future__ import annotations
 
-import heapq
 import os
 import shutil
 import tempfile
 import weakref
-from itertools import chain, islice
+from bisect import bisect_right
+from itertools import chain, groupby, islice
+from operator import itemgetter
 from pathlib import Path
 from typing import Iterable, Iterator, Union
 
@@ -41,7 +42,7 @@ class LineFile:
     - sorted by code point (the same order as by UTF-8 bytes, and as Python sorts the lines) and
       without duplicates.
     So the file *is* the `asserted.nt` output byte for byte (copy it), a store bulk-loads it by
-    `path`, and it merges with other sorted lines (`heapq.merge`). Iterating gives the lines without
+    `path`, and it merges with other sorted lines (`_merge_runs`). Iterating gives the lines without
     their final " .", as `Built.lines` does when they are in memory; each iteration reads the file
     again. The file is removed when this object is garbage collected, by the process that made it
     (a forked child that inherits it leaves it alone)."""
@@ -167,29 +168,58 @@ class LineSorter:
             for part in self.parts:  # sorted runs: each sort is one merge
                 merged += part
                 merged.sort()
-            return list(dict.fromkeys(merged))  # duplicates are neighbours
+            return _distinct(merged)
         for part in self.parts:
             self._run(part)
         if lines:
             self.spill(lines)
         assert self.directory is not None
-        merged_file, count, previous = self.directory / "lines.nt", 0, b""
-        files = [open(run, "rb") for run in self.runs]
-        try:
-            with open(merged_file, "wb") as out:
-                write = out.write
-                for line in heapq.merge(*files):
-                    if line != previous:
-                        write(line)
-                        count += 1
-                        previous = line
-        finally:
-            for f in files:
-                f.close()
+        merged_file = self.directory / "lines.nt"
+        count = _merge_runs(self.runs, merged_file)
         for run in self.runs:
             run.unlink()
         self._unfinished.detach()
         return LineFile(merged_file, count)
+
+
+# Bytes of each run read at a time by `_merge_runs`.
+MERGE_BLOCK = 1 << 22
+
+
+def _merge_runs(runs: list[Path], merged: Path) -> int:
+    """Sorted, unique files in `LineFile`'s format merged into one (`merged`, sorted, unique): its lines.
+
+    A block of lines of each run at a time: every line up to the least of the runs' last lines read
+    is written (the lines not read yet all come after it), sorted in C (the runs' pieces are sorted:
+    the sort merges them) and deduplicated (a line several runs share is taken from all of them in
+    the same round). At ~10m, 16 s of CPU as `heapq.merge` of the lines, on the build's critical path."""
+    files = [open(run, "rb") for run in runs]
+    try:
+        pending = [f.readlines(MERGE_BLOCK) for f in files]
+        count = 0
+        with open(merged, "wb") as out:
+            while any(pending):
+                bound = min(lines[-1] for lines in pending if lines)  # an empty run has no more lines
+                taken: list[bytes] = []
+                for run, lines in enumerate(pending):
+                    cut = bisect_right(lines, bound)
+                    taken += lines[:cut]
+                    del lines[:cut]
+                    if not lines:
+                        pending[run] = files[run].readlines(MERGE_BLOCK)
+                taken.sort()
+                unique = _distinct(taken)
+                out.write(b"".join(unique))
+                count += len(unique)
+    finally:
+        for f in files:
+            f.close()
+    return count
+
+
+def _distinct(lines: list) -> list:
+    """Sorted lines without their repeats (neighbours when sorted), compared but not hashed."""
+    return list(map(itemgetter(0), groupby(lines)))
 
 
 class Built:
