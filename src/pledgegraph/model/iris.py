@@ -50,6 +50,14 @@ def is_ref(text: str) -> bool:
     return _REF.fullmatch(text) is not None
 
 
+def entity_iri_filter(variable: str, base: str) -> str:
+    """A SPARQL FILTER keeping the values of `?variable` shaped like an entity IRI of this build (the entity
+    space, then `KIND/ID` as `is_ref` reads it): run inside the store, so a caller reads only candidates
+    (`is_entity` still decides)."""
+    space, term = entity_space(base), f"STR(?{variable})"
+    return f'FILTER(STRSTARTS({term}, "{space}") && REGEX(STRAFTER({term}, "{space}"), "^{_REF.pattern}$"))'
+
+
 def ref_iri(base: str, ref: str) -> str:
     """The IRI a curator's `KIND/ID` reference (as `entity_ref` gives it) names."""
     return entity_space(base) + ref
