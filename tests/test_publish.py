@@ -254,16 +254,19 @@ def test_every_entity_has_a_page_and_its_triples_in_three_formats(release, dist)
 
 
 def test_same_input_gives_byte_identical_release_whatever_the_hash_seed(dist, tmp_path):
+    """Two runs of the command, as fresh processes; each ends without freeing what it built (`quickexit`),
+    yet says what it published on a piped stdout (flushed before the process ends)."""
     trees = []
     for seed in ("1", "2"):
         out = tmp_path / seed
-        subprocess.run(
+        ran = subprocess.run(
             [sys.executable, "-m", "pledgegraph", "publish", str(out), "--dist", str(dist)],
             check=True,
             cwd=ROOT,
             env={**os.environ, "PYTHONHASHSEED": seed},
             capture_output=True,
         )
+        assert ran.stdout.startswith(f"published 0.1.0 to {out}/0.1.0: ".encode()) and ran.stdout.endswith(b"s\n")
         trees.append(
             {
                 str(p.relative_to(out)): (os.readlink(p) if p.is_symlink() else p.read_bytes())
@@ -516,7 +519,8 @@ def test_the_release_of_the_shipped_data_is_byte_for_byte_the_reviewed_one(relea
     release written by the code before the speed work of issue 22 (commit 2cf1876; its content is what
     the other tests here and test_figures check, not a separate reading of every file), but for the 30
     entity pages whose own timeline our SVG writer now draws (issue 22, reviewed as PNGs), the gzip
-    dumps at level 6 (the same content; their sizes and checksums in catalog.ttl and index.html), and
+    dumps at level 6, compressed by zlib-ng since round 11 (the same content, checked unpacked; their sizes
+    and checksums in catalog.ttl and index.html), and
     timeline.svg, which that writer draws instead of matplotlib since round 7 (reviewed as PNGs beside
     matplotlib's: the same rows, dates, labels, colours, axis and legend entries), and the 93 pages whose
     "Related" rows had summary lines of more than twelve bits, which now end "and N more" (session 12;
@@ -576,7 +580,7 @@ def test_a_failure_beside_the_dumps_child_leaves_the_previous_release_untouched(
         raise OSError("disk full")
 
     if fails == "the dumps' child":
-        monkeypatch.setattr(publish_module, "trig", failing)  # the TriG dump: only the dumps' child writes it
+        monkeypatch.setattr(publish_module, "write_trig", failing)  # the TriG dump: only the dumps' child writes it
     else:
         monkeypatch.setattr(catalog, "void_triples", failing)
     expected = "writing the dumps failed: OSError: disk full" if fails == "the dumps' child" else "disk full"

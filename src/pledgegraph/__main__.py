@@ -1,3 +1,3 @@
-from pledgegraph.cli import main
+from pledgegraph.cli import run
 
-main()
+run()

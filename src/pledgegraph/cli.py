@@ -18,6 +18,7 @@ from pathlib import Path
 
 import click
 
+from pledgegraph import quickexit
 from pledgegraph.errors import DataInvalid, PledgegraphError, Problem, UnusableInput
 from pledgegraph.layout import PUSH_LOADS, REASONERS, SHACL_ENGINES
 
@@ -189,6 +190,13 @@ class _Main(click.Group):
 @click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
 def main(debug):
     """Build, check and publish the pledgegraph knowledge graph from curated YAML."""
+
+
+def run() -> None:
+    """The `pledgegraph` program (and `python -m pledgegraph`): one command's run per process, which may end
+    without freeing what it built (`quickexit`)."""
+    quickexit.ends_process()
+    main()
 
 
 @main.command()
@@ -613,6 +621,7 @@ def publish(outdir, dist, force):
         f"published {result.version} to {result.release}: {result.triples} triples, {result.entities} "
         f"entities, {result.files} files ({since}) in {time.perf_counter() - start:.2f}s"
     )
+    quickexit.exit_now(0)  # the release is complete: its objects are not freed one by one
 
 
 @main.command()

@@ -229,14 +229,6 @@ def _prefix_lines(turtle: Path) -> bytes:
     return start[: _header_length(start)]
 
 
-def trig(graphs: list[tuple[str, list]], prefixes: dict[str, str]) -> bytes:
-    """`write_trig`'s bytes, for a release that keeps its files in memory."""
-    with tempfile.TemporaryDirectory() as scratch:
-        path = Path(scratch) / "graphs.trig"
-        write_trig(path, graphs, prefixes)
-        return path.read_bytes()
-
-
 def used_prefixes(*graphs, prefixes: dict[str, str] = PREFIXES) -> dict[str, str]:
     """The prefixes graphs (lists of triples or quads, N-Triples files or bytes, or a `graph.Built`)
     use, sorted by prefix."""

@@ -15,11 +15,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import mmap
 import multiprocessing as mp
 import os
 import re
 import shutil
+import tempfile
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html import escape
 from itertools import chain, compress, repeat
@@ -29,9 +32,18 @@ from typing import Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
 import pyoxigraph as ox
+from zlib_ng import gzip_ng
 
+from pledgegraph import quickexit
 from pledgegraph.delivery import search
-from pledgegraph.delivery.export import replace_dir, serialize, term_prefixes, trig, used_prefixes, write_file
+from pledgegraph.delivery.export import (
+    replace_dir,
+    serialize,
+    term_prefixes,
+    used_prefixes,
+    write_file,
+    write_trig,
+)
 from pledgegraph.delivery.release import catalog, describe, figures, jsonld, pages, webservers
 from pledgegraph.delivery.release import changeset as changes
 from pledgegraph.delivery.release.catalog import DatasetInfo
@@ -294,6 +306,7 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
     finally:
         loaded = loading.wait()  # before anything forks: no thread may run then
     store = loaded(src)
+    quickexit.leave_for_exit(src, data, data_texts, store)
     outdir = Path(outdir)
     _check_outdir(outdir)
     version = src.info.version
@@ -373,12 +386,16 @@ class _Sink:
         self.written: dict[str, catalog.Written] = {}
         self._folders: set[str] = set()
 
-    def write(self, rel: str, content: bytes) -> None:
+    def place(self, rel: str) -> Path:
+        """Where `rel` goes (its folder made), for `write` or for a writer that writes the file itself."""
         folder = rel.rpartition("/")[0]
         if folder not in self._folders:
             (self.root / folder).mkdir(parents=True, exist_ok=True)
             self._folders.add(folder)
-        fd = os.open(self.root / rel, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # no buffered file object
+        return self.root / rel
+
+    def write(self, rel: str, content: bytes) -> None:
+        fd = os.open(self.place(rel), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # no buffered file object
         try:
             left = memoryview(content)
             while left:
@@ -386,6 +403,11 @@ class _Sink:
         finally:
             os.close(fd)
         self.written[rel] = catalog.Written.of(content)
+
+    def wrote(self, rel: str) -> None:
+        """Count `rel`, written at `place(rel)` by a writer of its own."""
+        with _mapped(self.root / rel) as content:
+            self.written[rel] = catalog.Written.of(content)
 
     def clear(self) -> None:
         for path in self.root.iterdir():
@@ -449,12 +471,31 @@ def _has_blank_node(t: ox.Triple) -> bool:
     return isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode)
 
 
-def _gzip(data: bytes) -> bytes:
-    """zlib's default level (gzip(1)'s), for those who download the dumps: on the bench's 100k dump (33 MB
-    unpacked) level 6 took 0.28 s of CPU for 1.38 MB, level 3 0.10 s for 1.83 MB (+32%), level 9 0.76 s
-    for 1.31 MB; at 1M level 6 costs ~4 s more CPU than 3, in the dumps' own forked process. The unpacked
-    bytes are the same whatever the level."""
-    return gzip.compress(data, compresslevel=6, mtime=0)
+_GZIP_LEVEL = 6
+
+
+def _gzip(data) -> bytes:
+    """gzip at zlib's default level (gzip(1)'s), for those who download the dumps, by zlib-ng: on the
+    bench's 1M N-Triples (330 MB) 1.0 s for 13.2 MB, where the standard library's zlib took 1.7 s for 13.9 MB
+    (level 3: 1.83 MB for 100k's 33 MB against level 6's 1.38 MB). The unpacked bytes are the same whatever
+    compresses them; no time in the header."""
+    return gzip_ng.compress(data, compresslevel=_GZIP_LEVEL, mtime=0)
+
+
+def _gzip_writer(raw):
+    """`_gzip` as a file: what is written to it is compressed into `raw` (no name or time in the header)."""
+    return gzip_ng.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=_GZIP_LEVEL, mtime=0)
+
+
+@contextmanager
+def _mapped(path: Path):
+    """A file's bytes as a read-only buffer (mmap: in the page cache, not copied into this process)."""
+    with open(path, "rb") as f:
+        if not os.fstat(f.fileno()).st_size:  # mmap refuses an empty file
+            yield b""
+            return
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            yield data
 
 
 def _release_files(
@@ -488,6 +529,7 @@ def _release_files(
         pictures = figures.Figures(store, base, graph)
         root_link = _linker(base, "")
         entity_files = _EntityFiles(store, base, data, entities, context, pictures, graph, out)
+        quickexit.leave_for_exit(graph, pictures, entity_files)
         whole_diagram = pictures.branches_later(root_link)
         counts = catalog.Counts(data_texts, base)  # a pass over the data while the children write
         change_set = diff(counts.subject_iris())
@@ -574,32 +616,35 @@ def _release_files(
 def _dumps(src: _Input, data: list[ox.Triple], context: dict, out: _Sink, first_release: bool) -> _Sink:
     """The whole-graph dumps (`DUMPS`), each written as soon as it is made; in a first release, whose change
     set adds every triple in the data's order, also `changes/added.nt` (the same bytes as the N-Triples dump:
-    3.4 s of CPU at 1M when serialized again)."""
+    3.4 s of CPU at 1M when serialized again).
+
+    pyoxigraph writes the N-Triples, Turtle and TriG into their files itself: at 1M their bytes (330, 124
+    and 135 MB) never become Python objects, each of which cost a copy and its pages' first touch (~5 µs a
+    page here: 0.26 million faults). Turtle and TriG get the prefixes their triples use, found in the
+    N-Triples file, which is also what gets compressed."""
     base = src.base
-    # pyoxigraph writes N-Triples (the same bytes as the terms' own text) and each graph's part of the
-    # N-Quads; Turtle and TriG get the prefixes their triples use, found in those bytes.
-    ntriples = serialize(data, "ntriples", prefixes_used=True)
-    data_prefixes = used_prefixes(ntriples)
+    named = [(f"{base}graph/{name}", src.graphs[name]) for name in GRAPHS]
+    with tempfile.TemporaryDirectory() as scratch:
+        nt = out.place(ADDED) if first_release else Path(scratch) / "data.nt"
+        ox.serialize(data, output=str(nt), format=ox.RdfFormat.N_TRIPLES)
+        if first_release:
+            out.wrote(ADDED)
+        data_prefixes = used_prefixes(nt)
+        with _mapped(nt) as ntriples:
+            out.write(f"{STEM}.nt.gz", _gzip(ntriples))
+    ox.serialize(data, output=str(out.place(f"{STEM}.ttl")), format=ox.RdfFormat.TURTLE, prefixes=data_prefixes or None)
+    out.wrote(f"{STEM}.ttl")
+    out.write(f"{STEM}.jsonld", jsonld.document(data, context))
     used = dict(data_prefixes)
     for name in ("ontology", "shapes"):
         used.update(used_prefixes(src.graphs[name]))
-    named = [(f"{base}graph/{name}", src.graphs[name]) for name in GRAPHS]
-    out.write(f"{STEM}.nt.gz", _gzip(ntriples))
-    if first_release:
-        out.write(ADDED, ntriples)
-    out.write(f"{STEM}.ttl", serialize(data, "turtle", data_prefixes, prefixes_used=True))
-    del ntriples
-    out.write(f"{STEM}.jsonld", jsonld.document(data, context))
-    out.write(f"{STEM}.trig", trig(named, dict(sorted(used.items()))))
-    out.write(
-        f"{STEM}.nq.gz",
-        _gzip(
-            b"".join(
-                serialize(triples, "ntriples", prefixes_used=True).replace(b" .\n", f" <{graph}> .\n".encode())
-                for graph, triples in named
-            )
-        ),  # a line ends at its only " .\n"
-    )
+    write_trig(out.place(f"{STEM}.trig"), named, dict(sorted(used.items())))
+    out.wrote(f"{STEM}.trig")
+    with open(out.place(f"{STEM}.nq.gz"), "wb") as raw, _gzip_writer(raw) as quads:
+        for graph, triples in named:  # each graph's N-Triples with its name added: a line ends at its only " .\n"
+            lines = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+            quads.write(lines.replace(b" .\n", f" <{graph}> .\n".encode()))
+    out.wrote(f"{STEM}.nq.gz")
     return out
 
 
