@@ -317,7 +317,6 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
             "versions only go forward (set a newer `version:` in data/dataset.yaml)"
         )
     previous = _previous(outdir, version)
-    entities = pages.entity_iris(store, src.base)
     previous_dir = outdir / previous if previous else None
 
     # a previous release's dump unpacks to far less than this (the TriG is about half the N-Triples' size)
@@ -331,10 +330,11 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
         change_set.warnings.extend(warnings)
         return change_set
 
+    entities: list[str] = []
     try:
         with replace_dir(outdir / version) as tmp:
             out = _Sink(tmp)
-            change_set = _release_files(src, store, entities, data, data_texts, diff, previous_dir, out)
+            change_set, entities = _release_files(src, store, data, data_texts, diff, previous_dir, out)
             if version in published:
                 if _same_files(outdir / version, out.written):
                     raise _Unchanged(change_set)
@@ -349,10 +349,9 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
                     f"{DUMPS[0]} had SHA-256 {old_sum}), by `publish --force`."
                 )
                 out.clear()
-                change_set = _release_files(
+                change_set, entities = _release_files(
                     src,
                     store,
-                    entities,
                     data,
                     data_texts,
                     lambda subjects: diff(subjects, [replaced]),
@@ -501,26 +500,28 @@ def _mapped(path: Path):
 def _release_files(
     src: _Input,
     store: ox.Store,
-    entities: list[str],
     data: list[ox.Triple],
     data_texts: list[str],
     diff: Callable[[set[str]], changes.ChangeSet],
     previous_dir: Path | None,
     out: _Sink,
-) -> changes.ChangeSet:
-    """Every file of the release into `out`; the change set they describe."""
+) -> tuple[changes.ChangeSet, list[str]]:
+    """Every file of the release into `out`; the change set they describe and the entities they show."""
     info, base = src.info, src.base
     previous = previous_dir.name if previous_dir else None
     context = jsonld.make_context(src.graphs["ontology"])
     # both cores from here: a forked child writes the whole-graph dumps (they need neither the store nor the
     # pictures, so it starts first, while this process reads the pictures' rows), then another takes batches of
     # entity files while this process works out the change set and VoID, draws the whole graph's timeline and
-    # writes the metadata, then takes batches too (`dot` draws the whole diagram meanwhile)
+    # writes the metadata, then takes batches too (`dot` draws the whole diagram meanwhile). The dumps' child
+    # starts before the entities are listed (0.5 s at 1M), so it goes by the data's size (~80-95 triples an
+    # entity in the shipped and the bench's data).
     dumps = Forked(
         "writing the dumps",
         lambda: _dumps(src, data, context, _Sink(out.root), first_release=previous is None).written,
-        parallel=len(entities) >= PARALLEL_FROM,
+        parallel=len(data) >= PARALLEL_FROM * 50,
     )
+    entities = pages.entity_iris(store, base)
     entity_files: _EntityFiles | None = None
     try:
         # the pages' index of the store, made once before the entity files' fork: the pictures follow their rows'
@@ -610,7 +611,7 @@ def _release_files(
     )
     for name, content in configs.items():
         out.write(name, content)
-    return change_set
+    return change_set, entities
 
 
 def _dumps(src: _Input, data: list[ox.Triple], context: dict, out: _Sink, first_release: bool) -> _Sink:
