@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 
 import pyoxigraph as ox
 import pytest
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from conftest import settings_for
 from pledgegraph import pipeline
 from pledgegraph.delivery import export
+from pledgegraph.delivery.endpoint import http1, store
 from pledgegraph.delivery.export import serialize
 from pledgegraph.layout import GRAPH_NAMES, graph_iri
 from pledgegraph.pipeline import build_all, ontology_triples
@@ -254,3 +256,30 @@ def test_cli_start_up_imports_no_rdf_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+_FORM_PIECES = st.sampled_from(
+    ["%", "%2", "%41", "%e2%80%99", "%C3%A9", "%zz", "%FF", "+", "&", "=", "\\", "\\x41", "a", "é", "1"]
+)
+
+
+@given(
+    st.lists(st.tuples(st.text(), st.text()), max_size=4).map(urllib.parse.urlencode)
+    | st.lists(_FORM_PIECES | st.text(max_size=3), max_size=12).map("".join)
+)
+def test_serve_reads_a_query_string_as_urllib_parse_qs_does(text):
+    """serve decodes each query's fields in C (`http1.form_fields`); urllib's `parse_qs` is the oracle, on
+    encoded forms and on strings of stray `%`, `+`, backslashes and non-ASCII text."""
+    assert http1.form_fields(text) == urllib.parse.parse_qs(text, keep_blank_values=True)
+
+
+_QUERY_PIECES = st.sampled_from(
+    ["NOW", "now", "RAND", "Rand", "STRUUID", "uuid", "BNODE", "bnode", "(", " ", "\n", "#c\n", "?x", "ſ", "ı", "a"]
+)
+
+
+@given(st.lists(_QUERY_PIECES, max_size=10).map("".join))
+def test_whether_a_query_is_repeatable_is_what_the_full_pattern_says(text):
+    """`Query.repeatable` skips the pattern for a text naming no volatile function; the pattern alone decides
+    the same."""
+    assert store.Query(text, "select").repeatable == (store._VOLATILE.search(text) is None)

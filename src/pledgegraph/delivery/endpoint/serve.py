@@ -458,12 +458,12 @@ class App:
     # -- SPARQL protocol ----------------------------------------------------------------------
 
     def sparql(self, method: str, query_string: str, headers, read_body, client: str = "") -> Response:
-        params = urllib.parse.parse_qs(query_string, keep_blank_values=True)
+        params = http1.form_fields(query_string)
         if method == "POST":
             content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
             body = self._body(headers, read_body)
             if content_type == "application/x-www-form-urlencoded":  # the URL's parameters count too
-                params.update(urllib.parse.parse_qs(_text(body), keep_blank_values=True))  # (default-graph-uri…)
+                params.update(http1.form_fields(_text(body)))  # (default-graph-uri…)
             elif content_type == "application/sparql-query":
                 params["query"] = [_text(body)]
             elif content_type == "application/sparql-update":

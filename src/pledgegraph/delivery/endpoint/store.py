@@ -188,13 +188,17 @@ class Query:
 
     @property
     def repeatable(self) -> bool:
-        """Whether running it again on the same build gives the same answer (no NOW, RAND, UUID, BNODE…)."""
-        return _VOLATILE.search(self.text) is None
+        """Whether running it again on the same build gives the same answer (no NOW, RAND, UUID, BNODE…). Most
+        texts have none of those names anywhere: a search for each in C (3 µs for a 3 KB library query)
+        spares them `_VOLATILE`'s pass (30 µs)."""
+        upper = self.text.upper()
+        return not any(name in upper for name in _VOLATILE_NAMES) or _VOLATILE.search(self.text) is None
 
 
 # (?=[…]): the pattern's first letters, so the search skips a position on one test instead of five (twice as fast);
 # a comment may stand between the name and its bracket, as white space may (`NOW #…\n()` is a call)
 _VOLATILE = re.compile(r"(?=[BNRSU])\b(?:NOW|RAND|UUID|STRUUID|BNODE)(?:\s|#[^\n]*\n)*\(", re.I)
+_VOLATILE_NAMES = ("NOW", "RAND", "UUID", "BNODE")  # STRUUID holds UUID
 
 
 # Tokens, for what reads a query without running it (`advice.py`, DESCRIBE of records); the
