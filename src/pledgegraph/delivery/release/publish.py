@@ -39,6 +39,7 @@ from pledgegraph.delivery import search
 from pledgegraph.delivery.export import (
     replace_dir,
     serialize,
+    serialize_to,
     term_prefixes,
     used_prefixes,
     write_file,
@@ -627,13 +628,13 @@ def _dumps(src: _Input, data: list[ox.Triple], context: dict, out: _Sink, first_
     named = [(f"{base}graph/{name}", src.graphs[name]) for name in GRAPHS]
     with tempfile.TemporaryDirectory() as scratch:
         nt = out.place(ADDED) if first_release else Path(scratch) / "data.nt"
-        ox.serialize(data, output=str(nt), format=ox.RdfFormat.N_TRIPLES)
+        serialize_to(nt, data, "ntriples")
         if first_release:
             out.wrote(ADDED)
         data_prefixes = used_prefixes(nt)
         with _mapped(nt) as ntriples:
             out.write(f"{STEM}.nt.gz", _gzip(ntriples))
-    ox.serialize(data, output=str(out.place(f"{STEM}.ttl")), format=ox.RdfFormat.TURTLE, prefixes=data_prefixes or None)
+    serialize_to(out.place(f"{STEM}.ttl"), data, "turtle", data_prefixes)
     out.wrote(f"{STEM}.ttl")
     out.write(f"{STEM}.jsonld", jsonld.document(data, context))
     used = dict(data_prefixes)
@@ -643,7 +644,7 @@ def _dumps(src: _Input, data: list[ox.Triple], context: dict, out: _Sink, first_
     out.wrote(f"{STEM}.trig")
     with open(out.place(f"{STEM}.nq.gz"), "wb") as raw, _gzip_writer(raw) as quads:
         for graph, triples in named:  # each graph's N-Triples with its name added: a line ends at its only " .\n"
-            lines = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+            lines = serialize(triples, "ntriples", prefixes_used=True)
             quads.write(lines.replace(b" .\n", f" <{graph}> .\n".encode()))
     out.wrote(f"{STEM}.nq.gz")
     return out
