@@ -115,3 +115,16 @@ def test_a_file_name_cannot_forge_lines_of_validate_output(data_copy):
     lines = result.output.splitlines()
     assert not any(line.startswith("orgs.yaml:1:1: error: FORGED") for line in lines)
     assert any("x.yaml\\norgs.yaml" in line for line in lines), result.output
+
+
+def test_xml_safe_replaces_exactly_the_characters_xml_forbids():
+    """Every code point, against XML 1.0's own definition of a character (production [2], Char): kept when
+    the standard allows it, replaced by U+FFFD when not."""
+    from pledgegraph.model.formats import xml_safe
+
+    def is_xml_char(c: int) -> bool:
+        return c in (0x9, 0xA, 0xD) or 0x20 <= c <= 0xD7FF or 0xE000 <= c <= 0xFFFD or 0x10000 <= c <= 0x10FFFF
+
+    every = "".join(map(chr, range(0x110000)))
+    expected = "".join(ch if is_xml_char(ord(ch)) else "\ufffd" for ch in every)
+    assert xml_safe(every) == expected

