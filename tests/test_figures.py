@@ -243,6 +243,31 @@ def test_diagrams_drawn_in_one_dot_run_are_those_graphviz_draws_one_by_one(figur
         assert batch[focus] == xml_safe(alone[alone.index("<svg") :]), focus
 
 
+def test_one_dot_kept_across_batches_draws_what_a_dot_started_for_each_batch_draws(figures):
+    """publish's writing processes keep one `dot` for all their batches (`Dot`): batch after batch, each SVG is
+    the one a `dot` started for that batch alone draws, and closing it ends the process."""
+
+    def link(iri: str) -> str:
+        return iri
+
+    focuses = sorted({e for edge in figures.edges for e in (edge.lower, edge.upper, edge.iri)})
+    batches = [focuses[k : k + 3] for k in range(0, len(focuses), 3)] + [[None]]
+    with module.Dot() as kept:
+        for batch in batches:
+            assert figures.diagrams(link, batch, kept) == figures.diagrams(link, batch)
+        process = kept.process
+        assert process is not None and process.poll() is None
+    assert kept.process is None and process.returncode == 0
+
+
+def test_a_graph_dot_cannot_read_fails_with_dots_message_instead_of_waiting(figures):
+    class Unreadable:
+        source = "digraph { a -> -> b }\n"
+
+    with module.Dot() as dot, pytest.raises(PledgegraphError, match="syntax error"):
+        dot.draw([Unreadable()])
+
+
 def test_the_entity_writer_escapes_labels_and_links_and_draws_the_same_whatever_the_order(figures):
     tricky = ["<script>alert(\"x\")</script> & 'quoted'", "الدولة الإسلامية → ولاية القوقاز", "a\x01b"]
     drawn = [dataclasses.replace(row, label=label) for row, label in zip(figures.rows, tricky)]
