@@ -32,7 +32,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, fields
 from html import escape
 from operator import attrgetter
-from typing import Callable, Sequence
+from typing import Callable, NoReturn, Sequence
 
 import pyoxigraph as ox
 
@@ -639,7 +639,7 @@ class Dot:
     """A `dot -Tsvg` process that draws graph after graph, started on first use: dot writes each graph's SVG
     as soon as it has read that graph (each document ends with `</svg>`, which no label can hold: its `<`
     is escaped), so a process drawing many small diagrams (publish's entity pages, batch after batch) starts
-    `dot` once: a start costs ~15-40 ms (fonts), a small diagram ~1 ms. Use it in one thread, and `close()`
+    `dot` once: a start costs ~15-40 ms (fonts), a small diagram ~0.3 ms. Use it in one thread, and `close()`
     it (or `with`): dot ends when its input does. A graph dot cannot read ends it (an error, its message)."""
 
     def __init__(self):
@@ -685,7 +685,7 @@ class Dot:
         svg = b"".join(chunks).decode()
         return svg[svg.index("<svg") :]
 
-    def _failed(self):
+    def _failed(self) -> NoReturn:
         self.close()
         self.messages.seek(0)
         said = self.messages.read().decode(errors="replace").strip()
