@@ -190,6 +190,7 @@ NOT_PLAIN_TEXTS = [
     'SELECT * WHERE { BIND("#" AS ?a) } # SERVICE in what one lexer reads as a comment',
     "SELECT * WHERE { BIND('''a string ''' AS ?a) FILTER(?a = \"SeRvIcE\") }",
     "SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }",
+    "select * fRoM <file:///etc/passwd> where { ?s ?p ?o }",
     "PREFIX ex: <http://example.org/> SELECT * FROM NAMED ex:g WHERE { ?s ?p ?o }",
     "INSERT DATA { <http://a> <http://b> <http://c> }",
     "LOAD <file:///etc/passwd>",

