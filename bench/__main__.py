@@ -25,7 +25,7 @@ from pathlib import Path
 from . import deliver
 from .generate import SIZES, generate
 from .linkml_compare import compare, linkml_convert
-from .process import timed_process
+from .process import start_launcher, timed_process
 
 ROOT = Path(__file__).resolve().parent.parent
 NAIVE_STEPS = ("yaml", "add", "owlrl", "pyshacl", "serialize")
@@ -399,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--linkml-orgs", type=int, default=10_000, help="organizations for the LinkML comparison")
     a = p.parse_args(argv)
+    start_launcher()  # while this process is small: the commands it starts report their own peak memory
     a.naive_sizes = set(a.naive_sizes.split(",")) if a.naive_sizes else set()
     a.naive_steps = [s for s in a.naive_steps.split(",") if s]
     unknown = set(a.naive_steps) - set(NAIVE_STEPS) or set(a.sizes.split(",")) - set(SIZES)
