@@ -2,8 +2,8 @@
 
 Commands are started by a small launcher process (`start_launcher`), not by the bench itself: Linux gives a
 started command the peak memory of the process that started it as its own (ru_maxrss is carried across
-`exec`, and `subprocess` starts commands with vfork, sharing the starter's memory until then), so once the
-bench had held 1.4 GB every later command reported at least that (the 1M build's 1,413 MB, alone 1,162 MB).
+`exec`, and `subprocess` starts commands with vfork, sharing the starter's memory until then): after a
+Python process had held 1.5 GB, `/bin/true` started from it reported 1,511 MB.
 """
 
 from __future__ import annotations

@@ -42,15 +42,22 @@ def in_git_head(data_dir: Path) -> dict[str, str] | None:
 
 
 def in_build(out_dir: Path, base: str) -> dict[str, str] | None:
-    """Record id -> kind of every record in a build's asserted graph; None when there is no build."""
+    """Record id -> kind of every record in a build's asserted graph; None when there is no build. Read a line
+    at a time (the whole file and its lines took 0.8 GB at 1M, on top of the new build's own peak), each
+    subject looked at once (the file is sorted, so a subject's lines are together)."""
     path = out_dir / "asserted.nt"
     if not path.is_file():
         return None
     found = {}
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        subject = line[1 : line.find(">")] if line.startswith("<") else ""
-        if iris.is_entity(subject, base):
-            found[iris.segment_and_slug(subject, base)[1]] = iris.kind_of(subject, base).name
+    last = None
+    with open(path, encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            subject = line[1 : line.find(">")] if line.startswith("<") else ""
+            if subject == last:
+                continue
+            last = subject
+            if iris.is_entity(subject, base):
+                found[iris.segment_and_slug(subject, base)[1]] = iris.kind_of(subject, base).name
     return found
 
 
