@@ -675,3 +675,34 @@ def test_record_subgraph_finds_every_node_below_every_record(dist):
     for iri in sorted(entities):
         answer = store.execute(loaded, query, bindings={"record": f"<{iri}>"})
         assert set(answer.triples) == below[iri], iri
+
+
+def test_a_worker_stopped_by_two_threads_closes_its_pipe_once():
+    """A retirement and a start-up wait can stop the same worker at once; its pipe's descriptor must be
+    closed once only (a second close could hit another worker's pipe that took the number meanwhile)."""
+    import threading
+
+    from pledgegraph.delivery.endpoint.workers import _Worker
+
+    closes = []
+
+    class Process:
+        def kill(self):
+            pass
+
+        def join(self, timeout):
+            time.sleep(0.01)  # both threads are inside stop() at once
+
+    class Pipe:
+        def close(self):
+            closes.append(threading.get_ident())
+
+    worker = object.__new__(_Worker)
+    worker.process, worker.conn = Process(), Pipe()
+    worker._stopping, worker._stopped = threading.Lock(), False
+    threads = [threading.Thread(target=worker.stop) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(closes) == 1

@@ -401,11 +401,20 @@ class _Worker:
         self.sandboxed = False
         self.base = ""
         self.low = low
+        self._stopping = threading.Lock()
+        self._stopped = False
 
     def stop(self) -> None:
-        self.process.kill()
-        self.process.join(5)
-        self.conn.close()
+        """Kill the worker and close its pipe, once: two threads may stop the same worker (a retirement, and
+        its start-up wait seeing it die), and a second close of the pipe's descriptor could close another
+        worker's pipe that took the same number meanwhile (seen as EBADF when that one was stopped)."""
+        with self._stopping:
+            if self._stopped:
+                return
+            self._stopped = True
+            self.process.kill()
+            self.process.join(5)
+            self.conn.close()
 
 
 def _worker_main(conn, dist: str, max_rows, memory_mb: int, low: bool) -> None:
