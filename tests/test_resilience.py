@@ -117,6 +117,30 @@ def test_killed_builds_leave_the_previous_output_or_the_complete_new_one(tmp_pat
     assert not list(tmp_path.glob(".dist.tmp-*"))
 
 
+def test_publishing_again_after_a_stop_before_latest_was_pointed_finishes_the_job(tmp_path, dist):
+    """A publish stopped after its release was renamed into place but before `latest` was pointed at it (a
+    window the random kills below once hit): the same publish run again finds the release unchanged, and
+    points `latest`, `latest.txt`, `index.html` and `.well-known/void` at it; run once more, it writes nothing."""
+    from pledgegraph.delivery.release.publish import publish
+    from pledgegraph.pipeline import build_all
+
+    dist_v2 = tmp_path / "dist-v2"
+    build_all(settings_for(data_dir=_second_version(tmp_path), out_dir=dist_v2))
+    site, stopped = tmp_path / "site", tmp_path / "stopped"
+    publish(site, dist)
+    publish(stopped, dist)
+    publish(site, dist_v2)
+    shutil.copytree(site / "0.2.0", stopped / "0.2.0", symlinks=True)  # placed; `latest` still at 0.1.0
+    assert os.readlink(stopped / "latest") == "0.1.0"
+    assert publish(stopped, dist_v2).unchanged
+    assert os.readlink(stopped / "latest") == "0.2.0"
+    for pointer in ("latest.txt", "index.html", ".well-known/void"):
+        assert (stopped / pointer).read_bytes() == (site / pointer).read_bytes(), pointer
+    before = {path: path.stat().st_mtime_ns for path in stopped.iterdir() if not path.is_dir()}
+    assert publish(stopped, dist_v2).unchanged
+    assert {path: path.stat().st_mtime_ns for path in stopped.iterdir() if not path.is_dir()} == before
+
+
 def test_killed_publishes_leave_earlier_releases_intact(tmp_path, dist):
     from pledgegraph.delivery.release.publish import publish
     from pledgegraph.pipeline import build_all

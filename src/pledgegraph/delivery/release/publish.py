@@ -273,24 +273,31 @@ def _check_outdir(outdir: Path) -> None:
 
 
 def _point_latest(outdir: Path) -> str:
-    """`latest` -> the newest release: symlink swapped with a rename, plus files for plain servers."""
+    """`latest` -> the newest release: symlink swapped with a rename, plus files for plain servers. Only what
+    is not so already is written: run again after a publish that was stopped between placing its release and
+    pointing `latest` at it, this finishes that publish's work (and an unchanged one writes nothing)."""
     newest = releases(outdir)[-1]
-    tmp = outdir / f".latest.tmp-{os.getpid()}"
-    if tmp.is_symlink():
-        tmp.unlink()
-    os.symlink(newest, tmp)
-    os.replace(tmp, outdir / "latest")
-    write_file(outdir / "latest.txt", (newest + "\n").encode())
-    write_file(
-        outdir / "index.html",
-        pages.page(
+    latest = outdir / "latest"
+    if not latest.is_symlink() or os.readlink(latest) != newest:
+        tmp = outdir / f".latest.tmp-{os.getpid()}"
+        if tmp.is_symlink():
+            tmp.unlink()
+        os.symlink(newest, tmp)
+        os.replace(tmp, latest)
+    void = ox.parse(path=str(outdir / newest / "void.ttl"), format=ox.RdfFormat.TURTLE, base_iri=catalog.HERE)
+    pointers = {
+        "latest.txt": (newest + "\n").encode(),
+        "index.html": pages.page(
             "pledgegraph releases",
             f'<p>The latest release is <a href="{escape(newest)}/">{escape(newest)}</a>.</p>',
             head=f'<meta http-equiv="refresh" content="0; url={escape(newest)}/">',
         ).encode(),
-    )
-    void = ox.parse(path=str(outdir / newest / "void.ttl"), format=ox.RdfFormat.TURTLE, base_iri=catalog.HERE)
-    write_file(outdir / ".well-known" / "void", catalog.relative_turtle(list(void), f"../{newest}/"))
+        ".well-known/void": catalog.relative_turtle(list(void), f"../{newest}/"),
+    }
+    for name, content in pointers.items():
+        path = outdir / name
+        if not path.is_file() or path.read_bytes() != content:
+            write_file(path, content)
     return newest
 
 
@@ -365,6 +372,7 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
                     out,
                 )
     except _Unchanged as same:
+        _point_latest(outdir)  # a publish stopped before pointing `latest` at this release left it behind
         summary = same.change_set.summary()
         return Published(outdir / version, version, previous, len(data), len(entities), len(out.written), summary, True)
     _point_latest(outdir)
