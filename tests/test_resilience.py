@@ -117,19 +117,27 @@ def test_killed_builds_leave_the_previous_output_or_the_complete_new_one(tmp_pat
     assert not list(tmp_path.glob(".dist.tmp-*"))
 
 
-def test_publishing_again_after_a_stop_before_latest_was_pointed_finishes_the_job(tmp_path, dist):
-    """A publish stopped after its release was renamed into place but before `latest` was pointed at it (a
-    window the random kills below once hit): the same publish run again finds the release unchanged, and
-    points `latest`, `latest.txt`, `index.html` and `.well-known/void` at it; run once more, it writes nothing."""
+def _published_twice(tmp_path: Path, dist: Path) -> tuple[Path, Path, Path]:
+    """The data at version 0.2.0, built; a site with 0.1.0 published (from `dist`); a site with 0.1.0 then 0.2.0."""
     from pledgegraph.delivery.release.publish import publish
     from pledgegraph.pipeline import build_all
 
     dist_v2 = tmp_path / "dist-v2"
     build_all(settings_for(data_dir=_second_version(tmp_path), out_dir=dist_v2))
-    site, stopped = tmp_path / "site", tmp_path / "stopped"
-    publish(site, dist)
-    publish(stopped, dist)
-    publish(site, dist_v2)
+    first_only, both = tmp_path / "site", tmp_path / "reference"
+    publish(first_only, dist)
+    publish(both, dist)
+    publish(both, dist_v2)
+    return dist_v2, first_only, both
+
+
+def test_publishing_again_after_a_stop_before_latest_was_pointed_finishes_the_job(tmp_path, dist):
+    """A publish stopped after its release was renamed into place but before `latest` was pointed at it (a
+    window the random kills below once hit): the same publish run again finds the release unchanged, and
+    points `latest`, `latest.txt`, `index.html` and `.well-known/void` at it; run once more, it writes nothing."""
+    from pledgegraph.delivery.release.publish import publish
+
+    dist_v2, stopped, site = _published_twice(tmp_path, dist)
     shutil.copytree(site / "0.2.0", stopped / "0.2.0", symlinks=True)  # placed; `latest` still at 0.1.0
     assert os.readlink(stopped / "latest") == "0.1.0"
     assert publish(stopped, dist_v2).unchanged
@@ -142,15 +150,7 @@ def test_publishing_again_after_a_stop_before_latest_was_pointed_finishes_the_jo
 
 
 def test_killed_publishes_leave_earlier_releases_intact(tmp_path, dist):
-    from pledgegraph.delivery.release.publish import publish
-    from pledgegraph.pipeline import build_all
-
-    dist_v2 = tmp_path / "dist-v2"
-    build_all(settings_for(data_dir=_second_version(tmp_path), out_dir=dist_v2))
-    site, reference = tmp_path / "site", tmp_path / "reference"
-    publish(site, dist)
-    publish(reference, dist)
-    publish(reference, dist_v2)
+    dist_v2, site, reference = _published_twice(tmp_path, dist)
     first = _tree(site / "0.1.0")
     complete_second = _tree(reference / "0.2.0")
 
