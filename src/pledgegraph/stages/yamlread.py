@@ -42,8 +42,20 @@ _SYNTAX_HINTS = (
 )
 
 
-def _syntax_error(e: yaml.MarkedYAMLError, text: str) -> YamlError:
+def _syntax_error(e: yaml.MarkedYAMLError, text: str, last_scalar: yaml.ScalarEvent | None = None) -> YamlError:
     mark = e.problem_mark or e.context_mark
+    quoted = last_scalar if last_scalar is not None and last_scalar.style in ("'", '"') else None
+    if quoted and mark and quoted.start_mark.line < quoted.end_mark.line == mark.line:
+        # a quote left open ran on to the next quote character lines below, and the error is found there:
+        # point at where it opens (`key: "` then `quote: "…"` three lines down)
+        start = quoted.start_mark
+        return YamlError(
+            f"YAML syntax: a quoted value opened on line {start.line + 1} runs on to line {mark.line + 1}, "
+            f"where {e.problem or e.context}",
+            start.line + 1,
+            start.column + 1,
+            "close the quote on the line it opens (or quote the whole value)",
+        )
     if e.context_mark and e.context and "quoted scalar" in e.context:
         mark = e.context_mark  # an unclosed quote is found at the end of the file: point at where it opens
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -131,9 +143,12 @@ def read(text: str) -> Any:
     keys: list = []
     root: Any = None
     docs = 0
+    last_scalar = None  # where the last value was: a syntax error just after a runaway quote is its doing
     try:
         for event in yaml.parse(text, Loader=_Loader):
             kind = type(event)
+            if kind is yaml.ScalarEvent:
+                last_scalar = event
             if kind is yaml.ScalarEvent or kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
                 if event.anchor is not None:
                     raise YamlError(
@@ -180,7 +195,7 @@ def read(text: str) -> Any:
                 if docs > 1:
                     raise YamlError("more than one YAML document ('---') in a file", *_pos(event))
     except yaml.MarkedYAMLError as e:
-        raise _syntax_error(e, text) from None
+        raise _syntax_error(e, text, last_scalar) from None
     except yaml.reader.ReaderError as e:  # a character YAML does not allow, anywhere in the file
         at = e.position if isinstance(e.position, int) else 0
         line = text.count("\n", 0, at) + 1
