@@ -195,10 +195,14 @@ class Query:
         return not any(name in upper for name in _VOLATILE_NAMES) or _VOLATILE.search(self.text) is None
 
 
-# (?=[…]): the pattern's first letters, so the search skips a position on one test instead of five (twice as fast);
+_VOLATILE_NAMES = ("NOW", "RAND", "UUID", "STRUUID", "BNODE")  # functions whose answer changes run to run
+# (?=[…]): the names' first letters, so the search skips a position on one test instead of five (twice as fast);
 # a comment may stand between the name and its bracket, as white space may (`NOW #…\n()` is a call)
-_VOLATILE = re.compile(r"(?=[BNRSU])\b(?:NOW|RAND|UUID|STRUUID|BNODE)(?:\s|#[^\n]*\n)*\(", re.I)
-_VOLATILE_NAMES = ("NOW", "RAND", "UUID", "BNODE")  # STRUUID holds UUID
+_VOLATILE = re.compile(
+    f"(?=[{''.join(sorted({name[0] for name in _VOLATILE_NAMES}))}])\\b(?:{'|'.join(_VOLATILE_NAMES)})"
+    r"(?:\s|#[^\n]*\n)*\(",
+    re.I,
+)
 
 
 # Tokens, for what reads a query without running it (`advice.py`, DESCRIBE of records); the

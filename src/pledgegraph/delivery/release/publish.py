@@ -633,8 +633,8 @@ def _release_files(
 
 def _dumps(src: _Input, data: list[ox.Triple], context: dict, out: _Sink, first_release: bool) -> _Sink:
     """The whole-graph dumps (`DUMPS`), each written as soon as it is made; in a first release, whose change
-    set adds every triple in the data's order, also `changes/added.nt` (the same bytes as the N-Triples dump:
-    3.4 s of CPU at 1M when serialized again).
+    set adds every triple in the data's order, also `changes/added.nt` (the same bytes as the N-Triples dump,
+    written once and compressed from that file).
 
     pyoxigraph writes the N-Triples, Turtle and TriG into their files itself: at 1M their bytes (330, 124
     and 135 MB) never become Python objects, each of which cost a copy and its pages' first touch (~5 µs a
