@@ -63,21 +63,19 @@ def _timed_get(url: str) -> float:
 
 
 def publish(dist: Path, work: Path, timeout: float) -> dict:
-    """`pledgegraph publish` into `work/site`, timed. An earlier bench's site is moved aside first and deleted
-    only after the timed run: this machine's ext4 has no journal, and without one the kernel's inode allocator
-    skips every inode freed in the last 30 s to 5 min (`recently_deleted` in fs/ext4/ialloc.c) with a lookup
-    each, so a release written just after deleting the last one (77,000 files at 1M) paid up to ~25 s of
-    system time for the bench's own clean-up, not for publishing."""
-    out, earlier = work / "site", work / "site.earlier"
-    shutil.rmtree(earlier, ignore_errors=True)
+    """`pledgegraph publish` into `work/site`, timed. An earlier bench's site is set aside, to be deleted by
+    `discard_earlier_sites()` once nothing more is timed: this machine's ext4 has no journal, and without one
+    the kernel's inode allocator skips every inode freed in the last 1 to 6 minutes (`recently_deleted` in
+    fs/ext4/ialloc.c: 60 s, 360 s while its inode table block is dirty) with a lookup each, so a release
+    written within minutes of deleting another (77,000 files at 1M; 7,700 at 100k, deleted before the 1M's
+    publish in the same run) paid seconds of system time for the bench's own clean-up, not for publishing."""
+    out = work / "site"
+    _SET_ASIDE_IN.add(work)
     if out.exists():
-        out.rename(earlier)
-    try:
-        ran = timed_process(
-            [sys.executable, "-m", "pledgegraph", "publish", str(out), "--dist", str(dist)], timeout, cwd=ROOT
-        )
-    finally:
-        shutil.rmtree(earlier, ignore_errors=True)
+        out.rename(work / f"site.earlier-{time.time_ns()}")
+    ran = timed_process(
+        [sys.executable, "-m", "pledgegraph", "publish", str(out), "--dist", str(dist)], timeout, cwd=ROOT
+    )
     if ran is None:
         return {"timed_out": timeout}
     if ran.code != 0:
@@ -296,6 +294,17 @@ def serve(dist: Path, virtuoso: _Virtuoso | None, graph: str) -> dict:
             proc.wait()
 
 
+_SET_ASIDE_IN: set[Path] = set()  # the folders where `publish` sets earlier sites aside
+
+
+def discard_earlier_sites() -> None:
+    """Delete the sites `publish` set aside (and any a stopped bench left there): once nothing more is timed."""
+    for work in sorted(_SET_ASIDE_IN):
+        for aside in work.glob("site.earlier*"):
+            shutil.rmtree(aside, ignore_errors=True)
+    _SET_ASIDE_IN.clear()
+
+
 def measure(dist: Path, work: Path, timeout: float, virtuoso: bool = True, release: Path | None = None) -> dict:
     """Publish DIST (unless `release`, a release already published from it, is given), push, serve."""
     work.mkdir(parents=True, exist_ok=True)
@@ -324,4 +333,7 @@ if __name__ == "__main__":
     parser.add_argument("work", type=Path, help="a folder for the release, Virtuoso's files")
     parser.add_argument("--release", type=Path, help="a release already published from DIST: publish is not run")
     a = parser.parse_args()
-    print(json.dumps(measure(a.dist, a.work, 3600, release=a.release), indent=1))
+    try:
+        print(json.dumps(measure(a.dist, a.work, 3600, release=a.release), indent=1))
+    finally:
+        discard_earlier_sites()

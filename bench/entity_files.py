@@ -40,14 +40,16 @@ def main(argv: list[str] | None = None) -> None:
     loading = publish._StoreLoad(args.dist)
     src = publish.read_dist(args.dist)
     store = loading.wait()(src)
-    entities = pages.entity_iris(store, src.base)[:: args.every]
     context = jsonld.make_context(src.graphs["ontology"])
     link = publish._linker(src.base, "../")
+    data = src.data()[0]
     tick("read (not counted below)")
-    described = describe.descriptions(src.data()[0], src.base, entities, ordered=True)
+    owners = iris.Owners(src.base)
+    graph = pages.page_graph(store, src.base, link, chain.from_iterable(src.graphs.values()), owners)
+    entities = graph.entities()[:: args.every]
+    tick("pages' index and the entities")
+    described = describe.descriptions(data, src.base, entities, ordered=True, owners=owners)
     tick("descriptions")
-    graph = pages.page_graph(store, src.base, link, chain.from_iterable(src.graphs.values()))
-    tick("pages' index")
     pictures = figures.Figures(store, src.base, graph)  # as publish makes them: from the pages' index
     tick("pictures' rows")
     for start in range(0, len(entities), publish.BATCH_MOST):

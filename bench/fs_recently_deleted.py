@@ -1,9 +1,9 @@
 """How long creating N small files takes in a fresh folder, and again right after deleting as many.
 
 `python -m bench.fs_recently_deleted DIR [N]`. On an ext4 without a journal the kernel's inode allocator
-skips each inode freed in the last 30 s to 5 min, one lookup each (`recently_deleted` in fs/ext4/ialloc.c),
-so the second figure grows with N squared; with a journal the three figures are alike. This is why
-`bench/deliver.py` deletes an earlier bench's site only after timing `publish`.
+skips each inode freed in the last minute (six while its inode table block is dirty), one lookup each
+(`recently_deleted` in fs/ext4/ialloc.c), so the second figure grows with N squared; with a journal the three
+figures are alike. This is why `bench/deliver.py` deletes earlier bench sites only once nothing more is timed.
 """
 
 from __future__ import annotations

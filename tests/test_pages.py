@@ -10,7 +10,7 @@ import pyoxigraph as ox
 import pytest
 
 from conftest import settings_for
-from pledgegraph.delivery.release.pages import _Summary, entity_iris, render_entity, render_index
+from pledgegraph.delivery.release.pages import _Summary, entity_iris, page_graph, render_entity, render_index
 from pledgegraph.model.iris import segment_and_slug
 from pledgegraph.pipeline import ontology_triples
 
@@ -78,6 +78,16 @@ def test_org_page_shows_names_in_all_languages_branches_and_leaders(store):
     assert "../branch/is-caucasus-province-branch-of-islamic-state.html" in hrefs
     assert "../tenure/asildarov-is-caucasus-province-leader.html" in hrefs
     assert "../org/islamic-state.html" in hrefs
+
+
+def test_the_pages_index_lists_the_entities_the_store_does(store):
+    """publish lists the entities from the pages' index of the triples (no store scan): the same IRIs, in the
+    same order, as the store's query finds, and nodes below entities or outside the entity space are not listed."""
+    triples = [ox.Triple(q.subject, q.predicate, q.object) for q in store]
+    listed = page_graph(store, BASE, link, triples).entities()
+    assert listed == entity_iris(store, BASE)
+    assert len(listed) > 100 and BASE + "id/person/rustam-asildarov" in listed
+    assert not [i for i in listed if i.count("/") != BASE.count("/") + 2]
 
 
 @pytest.fixture(scope="module")

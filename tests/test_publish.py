@@ -458,7 +458,9 @@ def test_the_fast_paths_write_the_same_bytes_as_the_plain_ones(release, dist, tm
     monkeypatch.setattr(
         pages,
         "page_graph",
-        lambda store, base, link=None, contents=None: pages._Graph(store, base, link or (lambda i: i)),
+        lambda store, base, link=None, contents=None, owners=None: pages._Graph(
+            store, base, link or (lambda i: i), owners=owners
+        ),
     )
     monkeypatch.setattr(  # an entity's Turtle prefixes from its terms, not from its N-Triples bytes
         publish_module,

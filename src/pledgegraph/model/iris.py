@@ -88,6 +88,20 @@ def entity_of(iri: str, base: str) -> str | None:
     return m.group(0)
 
 
+class Owners(dict):
+    """node IRI -> `entity_of(node)`, each IRI matched once. A release asks it of the same nodes in its
+    descriptions, its change set and its pages (at 1M, ~600,000 subjects: 1 s a pass), so publish passes
+    one to each."""
+
+    def __init__(self, base: str):
+        super().__init__()
+        self.base = base
+
+    def __missing__(self, node: str) -> str | None:
+        found = self[node] = entity_of(node, self.base)
+        return found
+
+
 def is_entity(iri: str, base: str) -> bool:
     return entity_of(iri, base) == iri
 

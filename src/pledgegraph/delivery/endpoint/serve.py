@@ -60,7 +60,7 @@ from pledgegraph.errors import (
 )
 from pledgegraph.layout import GRAPH_NAMES, graph_iri
 from pledgegraph.model.formats import FORMATS, by_suffix
-from pledgegraph.model.iris import ENTITY_PATH, entity_ref
+from pledgegraph.model.iris import ENTITY_PATH, entity_of, entity_ref
 from pledgegraph.model.vocab import DCTERMS, PREFIXES, RDF
 
 MAX_BODY = 256 * 1024  # request body bytes (413 beyond, unread)
@@ -719,7 +719,7 @@ class App:
         headers = {"Vary": "Accept", "Link": f'<{iri}>; rel="canonical"'} if not dot else {}
         if fmt != "html":
             return Response(200, serialize(triples, fmt), FORMATS[fmt].media_type, headers)
-        owner = pages.entity_of(iri, self.base)
+        owner = entity_of(iri, self.base)
         if owner != iri:  # a node inside a record: its page is the record's
             target = self.link(owner) + (".html" if dot else "")
             return Response(303, f"see {target}\n".encode(), headers={"Location": target})

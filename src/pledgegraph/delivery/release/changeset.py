@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 import pyoxigraph as ox
 
 from pledgegraph.delivery.release import jsonld
-from pledgegraph.model.iris import entity_of, is_below
+from pledgegraph.model.iris import Owners, is_below
 
 
 @dataclass(frozen=True)
@@ -59,23 +59,25 @@ def diff(
     new: list[ox.Triple],
     base: str,
     new_subjects: Iterable[str] | None = None,
+    owners: Owners | None = None,
 ) -> ChangeSet:
     """What changed from `old` to `new`; `new` comes sorted by `str` without repeats (publish's data).
-    `new_subjects`, the IRIs of `new`'s subjects, when the caller has them (publish counts them for VoID)."""
+    `new_subjects`, the IRIs of `new`'s subjects, when the caller has them (publish counts them for VoID);
+    `owners`, the caller's map of nodes to their entities (publish's already holds every subject's)."""
     old_set, new_set = set(old), set(new) if old else set()  # a first release: every triple added, none removed
     added = [t for t in new if t not in old_set] if old else list(new)
     removed = sorted((t for t in old if t not in new_set), key=str)
-    owner = _Owners(base)
-    old_entities = {e for s in {t.subject.value for t in old} if (e := owner(s))}
+    owner = Owners(base) if owners is None else owners
+    old_entities = {e for s in {t.subject.value for t in old} if (e := owner[s])}
     if new_subjects is None:
         new_subjects = {t.subject.value for t in new}
-    new_entities = {e for s in new_subjects if (e := owner(s))}
+    new_entities = {e for s in new_subjects if (e := owner[s])}
     kept = old_entities & new_entities  # only these have facts that changed (the page lists the others)
     # (subject, predicate) -> (removed objects, added objects)
     touched: dict[tuple[str, str], tuple[list, list]] = {}
     for side, triples in ((1, added), (0, removed)) if kept else ():  # a first release keeps none
         for t in triples:
-            if owner(t.subject.value) in kept:
+            if owner[t.subject.value] in kept:
                 touched.setdefault((t.subject.value, t.predicate.value), ([], []))[side].append(t.object)
     # a node below an entity -> (its parent, the property linking them), to say where a change is
     parent_of = {
@@ -85,7 +87,7 @@ def diff(
     }
     facts: dict[str, list[FactChange]] = {}
     for (subject, predicate), (gone, came) in sorted(touched.items()):
-        entity, path, node = owner(subject), [], subject
+        entity, path, node = owner[subject], [], subject
         while node != entity and node in parent_of:
             node, link = parent_of[node]
             path.insert(0, link)
@@ -99,21 +101,6 @@ def diff(
         entities_removed=sorted(old_entities - new_entities),
         entities_changed=sorted(facts),
     )
-
-
-class _Owners(dict):
-    """node -> `entity_of(node)`, each node matched once (a node is the subject of many triples)."""
-
-    def __init__(self, base: str):
-        super().__init__()
-        self.base = base
-
-    def __call__(self, node: str) -> str | None:
-        return self[node]
-
-    def __missing__(self, node: str) -> str | None:
-        found = self[node] = entity_of(node, self.base)
-        return found
 
 
 def summary_json(changes: ChangeSet, version: str) -> bytes:

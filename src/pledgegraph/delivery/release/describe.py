@@ -13,7 +13,7 @@ from typing import Iterable
 
 import pyoxigraph as ox
 
-from pledgegraph.model.iris import at_or_below, entity_of
+from pledgegraph.model.iris import Owners, at_or_below
 from pledgegraph.model.vocab import PG, RDF
 
 # What makes another record's claim part of an entity's description (publish and serve both follow it)
@@ -23,25 +23,30 @@ _RDF_TYPE = RDF + "type"
 
 
 def descriptions(
-    triples: Iterable[ox.Triple], base: str, entities: Iterable[str], ordered: bool = False
+    triples: Iterable[ox.Triple],
+    base: str,
+    entities: Iterable[str],
+    ordered: bool = False,
+    owners: Owners | None = None,
 ) -> dict[str, list[ox.Triple]]:
     """Entity IRI -> its description, sorted (every entity in `entities` has one, maybe empty).
 
     `ordered`: `triples` come sorted by `str` without repeats (the release's data): an entity's own triples are then
     already in order, so only a description that gains another record's claims is sorted again (each of
-    the two processes of a 1M publish sorted 1.8 million triples by their text)."""
+    the two processes of a 1M publish sorted 1.8 million triples by their text). `owners`: the caller's map
+    of nodes to their entities, filled in for every subject here."""
     wanted = dict.fromkeys(entities)
     own: dict[str, list[ox.Triple]] = {iri: [] for iri in wanted}
     by_node: dict[str, list[ox.Triple]] = {}
     statements: set[str] = set()
     about: list[tuple[str, str]] = []  # (claim node, entity it is about)
-    owners: dict[str, str | None] = {}  # node -> its entity: triples come grouped by subject, so one match each
+    owners = Owners(base) if owners is None else owners  # triples come grouped by subject: one lookup a run
     node, owner, owned, listed = None, None, None, []
     for t in triples:
         subject = t.subject.value
         if subject != node:  # a run of one subject's triples: its entity and lists looked up once
             node = subject
-            owner = owners[node] if node in owners else owners.setdefault(node, entity_of(node, base))
+            owner = owners[node]
             if owner is None:
                 continue
             owned = own.get(owner)

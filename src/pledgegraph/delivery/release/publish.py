@@ -335,11 +335,11 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
     # a previous release's dump unpacks to far less than this (the TriG is about half the N-Triples' size)
     cap = max(64 << 20, 32 * (Path(dist) / f"{STEM}.trig").stat().st_size)
 
-    def diff(subjects: set[str], warnings: Sequence[str] = ()) -> changes.ChangeSet:
+    def diff(subjects: set[str], owners: iris.Owners, warnings: Sequence[str] = ()) -> changes.ChangeSet:
         """The change set from the previous release (worked out while the forked children write the dumps
         and entity files)."""
         old = _read_dump(outdir / previous, cap) if previous else []
-        change_set = changes.diff(previous, old, data, src.base, subjects)
+        change_set = changes.diff(previous, old, data, src.base, subjects, owners)
         change_set.warnings.extend(warnings)
         return change_set
 
@@ -367,7 +367,7 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
                     store_of,
                     data,
                     data_texts,
-                    lambda subjects: diff(subjects, [replaced]),
+                    lambda subjects, owners: diff(subjects, owners, [replaced]),
                     previous_dir,
                     out,
                 )
@@ -516,7 +516,7 @@ def _release_files(
     store_of: Callable[[], ox.Store],
     data: list[ox.Triple],
     data_texts: list[str],
-    diff: Callable[[set[str]], changes.ChangeSet],
+    diff: Callable[[set[str], iris.Owners], changes.ChangeSet],
     previous_dir: Path | None,
     out: _Sink,
 ) -> tuple[changes.ChangeSet, list[str]]:
@@ -538,19 +538,21 @@ def _release_files(
     )
     store = store_of()
     quickexit.leave_for_exit(store)
-    entities = pages.entity_iris(store, base)
     entity_files: _EntityFiles | None = None
     try:
-        # the pages' index of the store, made once before the entity files' fork: the pictures follow their rows'
-        # links in it, the child inherits it, and this process's tail reads labels from it
-        graph = pages.page_graph(store, base, _linker(base, "../"), chain.from_iterable(src.graphs.values()))
+        # the pages' index of the store, made once before the entity files' fork: the entities are listed from it,
+        # the pictures follow their rows' links in it, the child inherits it, and this process's tail reads labels
+        # from it; one map of nodes to their entities serves it, the descriptions and the change set
+        owners = iris.Owners(base)
+        graph = pages.page_graph(store, base, _linker(base, "../"), chain.from_iterable(src.graphs.values()), owners)
+        entities = graph.entities()
         pictures = figures.Figures(store, base, graph)
         root_link = _linker(base, "")
         entity_files = _EntityFiles(store, base, data, entities, context, pictures, graph, out)
         quickexit.leave_for_exit(graph, pictures, entity_files)
         whole_diagram = pictures.branches_later(root_link)
         counts = catalog.Counts(data_texts, base)  # a pass over the data while the children write
-        change_set = diff(counts.subject_iris())
+        change_set = diff(counts.subject_iris(), owners)
         _metadata_files(src, context, change_set, out)
         svgs = {"timeline.svg": pictures.timeline(root_link)}
         void = catalog.void_triples(
@@ -723,7 +725,8 @@ class _EntityFiles:
     ):
         self.store, self.base, self.context, self.pictures, self.out = store, base, context, pictures, out
         self.entities, self.graph, self.link = entities, graph, graph.link
-        self.described = describe.descriptions(data, base, entities, ordered=True)
+        self.described = describe.descriptions(data, base, entities, ordered=True, owners=graph.owners)
+        pages.make_related_rows(graph, entities)  # once, inherited by the child
         self.next_batch = mp.Value("q", 0)  # where the next batch starts in `entities`, shared with the child
         self.child = Forked(
             "writing entity files",
