@@ -337,11 +337,11 @@ class Written(NamedTuple):
     """A release file as written: what the catalog, the index page and a republish compare need of it."""
 
     size: int
-    sha256: str  # hex
+    sha256: str | None  # hex; None for a file the catalog does not list (an entity's: at 1M, 1.2 GB not hashed)
 
     @classmethod
-    def of(cls, content: bytes) -> Written:
-        return cls(len(content), hashlib.sha256(content).hexdigest())
+    def of(cls, content: bytes, digest: bool = True) -> Written:
+        return cls(len(content), hashlib.sha256(content).hexdigest() if digest else None)
 
 
 def dcat_triples(info: DatasetInfo, files: dict[str, Written], previous: str | None) -> list[ox.Triple]:

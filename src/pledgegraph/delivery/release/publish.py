@@ -349,7 +349,7 @@ def publish(outdir: Path, dist: Path, force: bool = False) -> Published:
             out = _Sink(tmp)
             change_set, entities = _release_files(src, store_of, data, data_texts, diff, previous_dir, out)
             if version in published:
-                if _same_files(outdir / version, out.written):
+                if _same_files(outdir / version, out.root, out.written):
                     raise _Unchanged(change_set)
                 if not force:
                     raise ReleaseRefused(
@@ -415,12 +415,12 @@ class _Sink:
                 left = left[os.write(fd, left) :]
         finally:
             os.close(fd)
-        self.written[rel] = catalog.Written.of(content)
+        self.written[rel] = catalog.Written.of(content, digest=is_download(rel))
 
     def wrote(self, rel: str) -> None:
         """Count `rel`, written at `place(rel)` by a writer of its own."""
         with _mapped(self.root / rel) as content:
-            self.written[rel] = catalog.Written.of(content)
+            self.written[rel] = catalog.Written.of(content, digest=is_download(rel))
 
     def clear(self) -> None:
         for path in self.root.iterdir():
@@ -431,10 +431,18 @@ class _Sink:
         self.written, self._folders = {}, set()
 
 
-def _same_files(release: Path, written: dict[str, catalog.Written]) -> bool:
+def is_download(name: str) -> bool:
+    """A release file the catalog lists as a distribution, with its size and SHA-256: the top-level files, the
+    ontology's and the change set's; not an entity's files nor the web servers' (no digest is made of those)."""
+    return "/" not in name or name.startswith(("ontology/", "changes/"))
+
+
+def _same_files(release: Path, fresh: Path, written: dict[str, catalog.Written]) -> bool:
+    """Whether `release` holds the same files, byte for byte, as those just `written` into `fresh`."""
     found = {str(p.relative_to(release)) for p in release.rglob("*") if p.is_file()}
     return found == written.keys() and all(
-        catalog.Written.of((release / rel).read_bytes()) == facts for rel, facts in written.items()
+        (release / rel).stat().st_size == facts.size and (release / rel).read_bytes() == (fresh / rel).read_bytes()
+        for rel, facts in written.items()
     )
 
 
@@ -597,11 +605,7 @@ def _release_files(
     )
     for name, content in feed.items():
         out.write(name, content)
-    downloads = {
-        name: written
-        for name, written in out.written.items()
-        if "/" not in name or name.startswith(("ontology/", "changes/"))
-    }
+    downloads = {name: written for name, written in out.written.items() if is_download(name)}
     out.write("void.ttl", catalog.relative_turtle(void, ""))
     out.write(".well-known/void", catalog.relative_turtle(void, "../"))
     downloads["void.ttl"] = out.written["void.ttl"]
