@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     tick("pages' index and the entities")
     described = describe.descriptions(data, src.base, entities, ordered=True, owners=owners)
     tick("descriptions")
+    pages.make_related_rows(graph, graph.entities())  # as publish does before its fork
+    tick("related rows")
     pictures = figures.Figures(store, src.base, graph)  # as publish makes them: from the pages' index
     tick("pictures' rows")
     for start in range(0, len(entities), publish.BATCH_MOST):
