@@ -45,6 +45,10 @@ class Forked:
             self.process.kill()
             self.process.join()
 
+    def ready(self) -> bool:
+        """Whether `result()` would not wait for the child: it has sent its value (or there is no child)."""
+        return self.process is None or self.receive.poll()
+
     def result(self):
         """The work's value, asked once. The work is dropped first: a closure over its owner (publish's entity
         files, which hold the pages' index and every description) would otherwise be a reference cycle that

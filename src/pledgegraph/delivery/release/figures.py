@@ -27,7 +27,7 @@ import datetime as dt
 import os
 import subprocess
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, fields
 from html import escape
@@ -220,13 +220,13 @@ class Figures:
         """The allegiance diagram: every branch relation and pledge as an arrow, as SVG; '' as for `timeline`."""
         return self.diagrams(link, [focus])[focus]
 
-    def branches_later(self, link: Callable[[str], str]) -> Callable[[], str]:
+    def branches_later(self, link: Callable[[str], str]) -> Future[str]:
         """`branches(link)` drawn by `dot` while this process goes on (the whole graph's takes seconds):
-        call what this returns for the SVG."""
+        the SVG is the future's result."""
         pool = ThreadPoolExecutor(1)
         drawn = pool.submit(self.branches, link)
         pool.shutdown(wait=False)
-        return drawn.result
+        return drawn
 
     def diagrams(
         self, link: Callable[[str], str], focuses: Sequence[str | None], dot: Dot | None = None

@@ -574,46 +574,54 @@ def _release_files(
             previous,
             changes.FEED,
         )
-        entity_files.finish()
-        out.written.update(dumps.result())
+
+        def site_files(wait: bool) -> bool:
+            """The whole graph's pictures, the change set's page and feed, VoID, the catalog, the index page and the
+            sitemap, once the dumps are written and the whole diagram drawn (unless `wait`, which waits for them):
+            this process writes them between its batches of entity files (they were a serial tail, ~1.5 s at 1M)."""
+            if not wait and not (dumps.ready() and whole_diagram.done()):
+                return False
+            out.written.update(dumps.result())
+            svgs["branches.svg"] = whole_diagram.result()
+            # labels for the change set and the index page from the pages' index: dictionary reads, not store scans
+            label = graph.label
+            for name, svg in svgs.items():
+                if svg:
+                    out.write(name, svg.encode())
+            out.write(
+                "changes/index.html",
+                pages.page(
+                    f"Changes in {info.title} {info.version}",
+                    changes.summary_html(change_set, info.version, _linker(base, "../", set(entities)), label),
+                    home="../index.html",
+                ).encode(),
+            )
+            previous_feed = previous_dir / changes.FEED if previous_dir else None
+            feed = changes.feed_documents(
+                change_set,
+                info.version,
+                info.modified,
+                label,
+                json.loads(previous_feed.read_text()) if previous_feed and previous_feed.is_file() else None,
+            )
+            for name, content in feed.items():
+                out.write(name, content)
+            downloads = {name: written for name, written in out.written.items() if is_download(name)}
+            out.write("void.ttl", catalog.relative_turtle(void, ""))
+            out.write(".well-known/void", catalog.relative_turtle(void, "../"))
+            downloads["void.ttl"] = out.written["void.ttl"]
+            for name, content in src.search_files.items():
+                out.write(name, content)
+            out.write("catalog.ttl", catalog.relative_turtle(catalog.dcat_triples(info, downloads, previous), ""))
+            out.write("index.html", _index(store, src, entities, svgs, downloads, change_set, graph).encode())
+            out.write("sitemap.xml", _sitemap(entities, info, _lastmods(entities, info, change_set, previous_dir)))
+            return True
+
+        entity_files.finish(meanwhile=site_files)
     finally:  # only does something when this process failed: no child is left waiting
         dumps.cancel()
         if entity_files is not None:
             entity_files.cancel()
-    svgs["branches.svg"] = whole_diagram()
-    # labels for the change set and the index page from the pages' index: dictionary reads, not store scans
-    # (19,152 entities' labels at 1M, serially at the end)
-    label = graph.label
-    for name, svg in svgs.items():
-        if svg:
-            out.write(name, svg.encode())
-    out.write(
-        "changes/index.html",
-        pages.page(
-            f"Changes in {info.title} {info.version}",
-            changes.summary_html(change_set, info.version, _linker(base, "../", set(entities)), label),
-            home="../index.html",
-        ).encode(),
-    )
-    previous_feed = previous_dir / changes.FEED if previous_dir else None
-    feed = changes.feed_documents(
-        change_set,
-        info.version,
-        info.modified,
-        label,
-        json.loads(previous_feed.read_text()) if previous_feed and previous_feed.is_file() else None,
-    )
-    for name, content in feed.items():
-        out.write(name, content)
-    downloads = {name: written for name, written in out.written.items() if is_download(name)}
-    out.write("void.ttl", catalog.relative_turtle(void, ""))
-    out.write(".well-known/void", catalog.relative_turtle(void, "../"))
-    downloads["void.ttl"] = out.written["void.ttl"]
-    for name, content in src.search_files.items():
-        out.write(name, content)
-    out.write("catalog.ttl", catalog.relative_turtle(catalog.dcat_triples(info, downloads, previous), ""))
-    out.write("index.html", _index(store, src, entities, svgs, downloads, change_set, graph).encode())
-    out.write("sitemap.xml", _sitemap(entities, info, _lastmods(entities, info, change_set, previous_dir)))
     vocab = sorted(
         {
             t.subject.value[len(PGV) :]
@@ -741,17 +749,26 @@ class _EntityFiles:
     def cancel(self) -> None:
         self.child.cancel()
 
-    def finish(self) -> None:
-        """Batches written until none is left, and the child joined: what it wrote added to `out`."""
-        self._files(self.out)
+    def finish(self, meanwhile: Callable[[bool], bool]) -> None:
+        """Batches written until none is left, and the child joined: what it wrote added to `out`. Between batches
+        `meanwhile(False)` is asked to do other work if it can yet (it says whether it did); if it never could,
+        `meanwhile(True)` does it after the last batch."""
+        self._files(self.out, meanwhile)
         self.out.written.update(self.child.result())
 
-    def _files(self, out: _Sink) -> _Sink:
+    def _files(self, out: _Sink, meanwhile: Callable[[bool], bool] | None = None) -> _Sink:
         with figures.Dot() as dot:  # one `dot` for all of this process's batches
-            while batch := self._take():
+            while True:
+                if meanwhile is not None and meanwhile(False):
+                    meanwhile = None
+                batch = self._take()
+                if not batch:
+                    break
                 diagrams = self.pictures.diagrams(self.link, batch, dot)
                 for iri in batch:
                     self._write(iri, self.described[iri], diagrams[iri], self.graph, out)
+        if meanwhile is not None:
+            meanwhile(True)
         return out
 
     def _take(self) -> list[str]:
