@@ -535,6 +535,32 @@ def test_the_release_of_the_shipped_data_is_byte_for_byte_the_reviewed_one(relea
     assert [name for name in sorted(found) if found[name] != expected[name]] == []
 
 
+def test_the_site_files_wait_for_the_last_batch_when_the_whole_diagram_is_late(release, dist, tmp_path, monkeypatch):
+    """publish writes the index page, VoID, the catalog and the rest between its batches of entity files once the
+    dumps are done and the whole diagram drawn; a diagram still not drawn after the last batch is waited for,
+    and the release is the same, byte for byte."""
+    from concurrent.futures import Future
+
+    from pledgegraph.delivery.release import figures
+
+    class Late(Future):
+        """Never done when asked between batches; its result is the diagram."""
+
+        def done(self):
+            return False
+
+    drawn = figures.Figures.branches_later
+
+    def late(self, link):
+        future = Late()
+        future.set_result(drawn(self, link).result())
+        return future
+
+    monkeypatch.setattr(figures.Figures, "branches_later", late)
+    fresh = publish(tmp_path / "site", dist).release
+    assert tree_digests(fresh) == tree_digests(release)
+
+
 @pytest.mark.parametrize("where", ["this process", "the forked child"])
 def test_an_entity_file_that_fails_in_either_process_leaves_the_previous_release_untouched(
     where, dist, tmp_path, monkeypatch
