@@ -66,6 +66,20 @@ def repeat(args: list[str], runs: int, timeout: float) -> dict | None:
     return median_of(results)
 
 
+def alternate(first: list[str], second: list[str], runs: int, timeout: float) -> tuple[dict | None, dict | None]:
+    """`first` and `second` run in turn, `runs` times each, their medians: the build and its floor are compared
+    on the same minutes of this shared machine, whose speed drifts by a third within the hour."""
+    results: list[list[dict] | None] = [[], []]  # None once a run of it timed out: it is not run again
+    for _ in range(runs):
+        for i, args in enumerate((first, second)):
+            done = results[i]
+            if done is not None:
+                r = measure(args, timeout)
+                results[i] = None if r is None else done + [r]
+    first_median, second_median = (median_of(done) if done else None for done in results)
+    return first_median, second_median
+
+
 def prepare(size: str, work: Path, seed: int) -> tuple[Path, Path]:
     """Generate the data (once per size and seed) and the N-Triples the floor and baselines load.
 
@@ -97,15 +111,17 @@ def run_size(size: str, a) -> dict:
     out = {"size": size}
     print(f"[{size}] ours (stages)...", file=sys.stderr, flush=True)
     out["ours"] = repeat(["ours", str(data)], a.runs, a.timeout)
-    print(f"[{size}] pledgegraph build...", file=sys.stderr, flush=True)
-    out["build"] = repeat(["build", str(data), str(data.parent / "dist")], a.runs, a.timeout)
+    print(f"[{size}] pledgegraph build and the floor, in turn...", file=sys.stderr, flush=True)
+    out["build"], out["floor"] = alternate(
+        ["build", str(data), str(data.parent / "dist")], ["floor", str(data), str(nt)], a.runs, a.timeout
+    )
     if a.deliver:
         print(f"[{size}] publish, push, serve...", file=sys.stderr, flush=True)
-        out["deliver"] = deliver.measure(data.parent / "dist", data.parent / "deliver", a.timeout, a.virtuoso)
+        out["deliver"] = deliver.measure(
+            data.parent / "dist", data.parent / "deliver", a.timeout, a.virtuoso, runs=a.runs
+        )
     print(f"[{size}] validate --watch...", file=sys.stderr, flush=True)
     out["watch"] = repeat(["watch", str(data)], 1, a.timeout)
-    print(f"[{size}] floor...", file=sys.stderr, flush=True)
-    out["floor"] = repeat(["floor", str(data), str(nt)], a.runs, a.timeout)
     out["naive"] = {}
     if size in a.naive_sizes:
         for step in a.naive_steps:
@@ -147,7 +163,8 @@ def _s(x, bound=False) -> str:
 def markdown(results: list[dict], a) -> str:
     sizes = [r["size"] for r in results]
     lines = [
-        f"Median of {a.runs} runs (naive: {a.naive_runs}, each step stopped at {a.naive_timeout:.0f} s), "
+        f"Median of {a.runs} runs (`build` and the floor in turn; `publish` {a.runs} times too; naive: {a.naive_runs}, "
+        f"each step stopped at {a.naive_timeout:.0f} s), "
         f"wall time, each measurement a fresh process; machine: {os.cpu_count()} cores, shared.",
         "",
         "Naive: sum of its steps' own times (setup excluded), a lower bound of a naive pipeline.",
@@ -287,6 +304,15 @@ def deliver_rows(results: list[dict], row) -> None:
         mean = serve.get(f"geomean_{which}_ms")
         return f"{mean} ms / {serve[f'max_{which}_ms']} ms" if mean else "–"
 
+    row(
+        "serve: library queries with rows in their answer (the bench's records standing in for those they name)",
+        [
+            f"{d['serve']['nonempty']} of {len(d['serve']['queries'])} ({d['serve']['rows']:,} rows in all)"
+            if d.get("serve", {}).get("nonempty") is not None
+            else "–"
+            for d in measured
+        ],
+    )
     row(
         "serve: library queries over HTTP, p50 (geometric mean / slowest)",
         [geomean_and_slowest(d, "p50") for d in measured],

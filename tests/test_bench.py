@@ -46,6 +46,8 @@ def test_benchmark_runs_and_writes_its_table(tmp_path):
     assert deliver["publish"]["entities"] > 10 and deliver["publish"]["wall"] > 0
     assert deliver["serve"]["startup"] > 0 and len(deliver["serve"]["queries"]) >= 20
     assert all(0 < q["serve"]["p50_ms"] <= q["serve"]["p99_ms"] for q in deliver["serve"]["queries"].values())
+    # the library asked about the bench's own records (stand-ins for the shipped ones it names), not empty answers
+    assert deliver["serve"]["nonempty"] >= 15 and deliver["serve"]["queries"]["record-subgraph"]["rows"] > 10
     assert "pledgegraph publish" in table and "publish ÷ build" in table and "serve: start-up" in table
 
 
