@@ -352,9 +352,15 @@ def deliver_rows(results: list[dict], row) -> None:
             for d in measured
         ],
     )
+
+    def throughput(d: dict) -> str:
+        cheap, heavy = d["serve"]["throughput_cheap"], d["serve"]["throughput_heavy"]
+        away = cheap["turned_away"] + heavy["turned_away"]
+        return f"{cheap['per_s']} / {heavy['per_s']}" + (f" ({away} turned away, 503/429)" if away else "")
+
     row(
         "serve: requests/s, 4 clients (cq02 / cq08)",
-        [f"{d['serve']['rps_cheap']} / {d['serve']['rps_heavy']}" if d.get("serve") else "–" for d in measured],
+        [throughput(d) if d.get("serve") else "–" for d in measured],
     )
 
 
