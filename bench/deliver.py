@@ -27,6 +27,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -80,6 +81,7 @@ def publish(dist: Path, work: Path, timeout: float) -> dict:
     written within minutes of deleting another (77,000 files at 1M; 7,700 at 100k, deleted before the 1M's
     publish in the same run) paid seconds of system time for the bench's own clean-up, not for publishing."""
     out = work / "site"
+    _wait_after_deletion()
     _SET_ASIDE_IN.add(work)
     if out.exists():
         out.rename(work / f"site.earlier-{time.time_ns()}")
@@ -338,12 +340,32 @@ def serve(dist: Path, virtuoso: _Virtuoso | None, graph: str) -> dict:
 _SET_ASIDE_IN: set[Path] = set()  # the folders where `publish` sets earlier sites aside
 
 
+# when a bench last deleted its earlier sites: the kernel's penalty for recently freed inodes (`publish`'s note)
+# lasts up to six minutes and is felt anywhere on the file system, so a bench started right after another waits
+_DELETED_AT = Path(tempfile.gettempdir()) / "pledgegraph-bench-sites-deleted-at"
+_RECENTLY_DELETED_SECONDS = 360
+
+
+def _wait_after_deletion() -> None:
+    try:
+        left = float(_DELETED_AT.read_text()) + _RECENTLY_DELETED_SECONDS - time.time()
+    except (OSError, ValueError):
+        return
+    if left > 0:
+        print(f"waiting {left:.0f} s: a bench deleted its sites lately (see bench/deliver.py)", file=sys.stderr)
+        time.sleep(left)
+
+
 def discard_earlier_sites() -> None:
     """Delete the sites `publish` set aside (and any a stopped bench left there): once nothing more is timed."""
+    deleted = 0
     for work in sorted(_SET_ASIDE_IN):
         for aside in work.glob("site.earlier*"):
+            deleted += sum(len(files) for _, _, files in os.walk(aside))
             shutil.rmtree(aside, ignore_errors=True)
     _SET_ASIDE_IN.clear()
+    if deleted >= 10_000:  # a 100k site's files and more: the penalty is one lookup per freed inode
+        _DELETED_AT.write_text(str(time.time()))
 
 
 def measure(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -35,6 +36,7 @@ def test_benchmark_runs_and_writes_its_table(tmp_path):
         check=True,
         capture_output=True,
         timeout=300,
+        env={**os.environ, "TMPDIR": str(tmp_path)},  # not made to wait by a real bench's recent clean-up
     )
     (result,) = json.loads((out / "results.json").read_text())
     assert result["ours"]["conforms"] and result["ours"]["triples"] > 1000
