@@ -8,11 +8,13 @@
   and then over HTTP as to a remote store (`push` reports the load-and-swap seconds; triples/s);
 - serve: `pledgegraph serve` on a free loopback port: start-up (until /sparql answers, and until an
   entity page does: the server loads its own store after the workers'), then every
-  library query by name over HTTP, alternating with the same query on Virtuoso on the same release
-  (parameters as VALUES, as serve binds them), p50 and p99 of REPEAT runs each, their geometric
-  means, and requests/s with 4 clients for a cheap and a heavy query. serve keeps answers (`workers._Answers`),
-  so each query's first answer, the cold one a worker computes, is reported beside its p50 (`first_ms`), and
-  the p50 of the same text made unique per repetition by a comment (`computed`: no kept answer, as Virtuoso).
+  library query's text over HTTP, alternating with the same text on Virtuoso on the same release
+  (parameters as VALUES, as serve binds them; the shipped records the library names replaced by the generated
+  ones standing in for them, `generate.STAND_INS`), p50 and p99 of REPEAT runs each, their geometric means, the
+  rows of each answer, and requests/s with 4 clients for a cheap and a heavy query. serve keeps answers
+  (`workers._Answers`), so each query's first answer, the cold one a worker computes, is reported beside its p50
+  (`first_ms`), and the p50 of the same text made unique per repetition by a comment (`computed`: no kept
+  answer, as Virtuoso).
 Every process it starts (serve, Virtuoso) is stopped before it returns.
 """
 
