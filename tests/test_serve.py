@@ -599,6 +599,53 @@ def test_kept_answers_are_given_again_only_for_the_build_that_answered_them(dist
         assert pool.run(now, formats)[1] != first_now
 
 
+def test_a_query_asked_while_a_worker_answers_it_waits_for_that_answer(dist):
+    """A burst of one query (four clients asking the same heavy query at once) is answered by one worker: the
+    requests that come while it runs wait for its answer instead of each taking a worker or being turned away
+    (Busy); when it fails, they fail the same way without running it again."""
+    import threading
+
+    from pledgegraph.delivery.endpoint.workers import QueryPool
+    from pledgegraph.errors import TooLarge
+
+    formats = {"table": "json", "graph": None}
+    with QueryPool(dist, workers=1, heavy=1) as pool:
+        answered, slow_answer = [], pool._answer
+
+        def counted(*args):
+            answered.append(args[1])
+            time.sleep(0.5)  # the others arrive while it runs
+            return slow_answer(*args)
+
+        pool._answer = counted
+
+        def burst(text: str, cap: int | None) -> list:
+            results, start = [], threading.Barrier(4)
+
+            def ask():
+                start.wait()
+                try:
+                    results.append(pool.run(text, formats, client="127.0.0.1", max_bytes=cap))
+                except TooLarge as e:
+                    results.append(e)
+
+            threads = [threading.Thread(target=ask) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            return results
+
+        count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+        results = burst(count, None)
+        assert answered == [count] and len(results) == 4 and len(set(results)) == 1, (answered, results)
+        assert int(json.loads(results[0][1])["results"]["bindings"][0]["n"]["value"]) > 1000
+        answered.clear()
+        results = burst("SELECT * WHERE { ?s ?p ?o }", 100)  # too large an answer
+        assert len(answered) == 1 and len(results) == 4 and all(isinstance(r, TooLarge) for r in results)
+        assert len({str(r) for r in results}) == 1
+
+
 def test_no_answer_is_kept_when_serve_is_told_to_keep_none(dist):
     """`serve --keep-answers-mb 0` (`answers_mb=0`): every answer is computed by a worker, so with every
     worker gone a repeated query fails instead of being answered from a kept copy."""

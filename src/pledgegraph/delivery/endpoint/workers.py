@@ -33,6 +33,7 @@ intermediate result kills only its worker.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import multiprocessing
@@ -111,6 +112,7 @@ class QueryPool:
         self._suspects: OrderedDict[str, float] = OrderedDict()  # client or query text -> when it last ran heavy
         self._cheap_clients: OrderedDict[str, float] = OrderedDict()  # client -> when a cheap query of it ended
         self._tickets = itertools.count()
+        self._answering: dict[str, _Answering] = {}  # key -> the request whose worker is answering it now
         self._all: set[_Worker] = set()
         started = [self._start(low=False) for _ in range(self.normal_count)]
         started += [self._start(low=True) for _ in range(self.heavy_slots)]
@@ -130,6 +132,37 @@ class QueryPool:
         kept = self.answers.get(key, self.dist)
         if kept is not None:
             return kept
+        # The same query asked again while a worker answers it (a burst of one heavy query) waits for that
+        # answer, kept as it comes, instead of taking a worker of its own or being turned away (Busy).
+        with self._cond:
+            answering = self._answering.get(key)
+            first = answering is None
+            if first:
+                answering = self._answering[key] = _Answering()
+        if not first:
+            answering.done.wait(self.timeout)
+            kept = self.answers.get(key, self.dist)
+            if kept is not None:
+                return kept
+            if answering.error is not None:  # it failed (timed out, too large...): so would this one
+                raise copy.copy(answering.error)
+            # not kept (NOW, RAND...) or still running: answered on its own below
+        try:
+            return self._answer(key, text, formats, client, cap, options)
+        except Exception as e:
+            if first:
+                answering.error = e
+            raise
+        finally:
+            if first:
+                with self._cond:
+                    del self._answering[key]
+                answering.done.set()
+
+    def _answer(
+        self, key: str, text: str, formats: dict[str, str | None], client: str, cap: int | None, options: dict
+    ) -> tuple[str, bytes]:
+        """The answer to `text` from a worker, kept when it can be."""
         expected_heavy = self._suspected(client, text)
         worker, stranger = self._acquire(client, expected_heavy)
         heavy = expected_heavy
@@ -350,6 +383,14 @@ class QueryPool:
                     delay = min(delay * 2, 10.0)
 
         threading.Thread(target=respawn, name="pledgegraph-respawn", daemon=True).start()
+
+
+class _Answering:
+    """A query a worker is answering now, for the same query asked meanwhile: done when it ends, with its error."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.error: BaseException | None = None
 
 
 class _Answers:
