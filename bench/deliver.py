@@ -157,6 +157,7 @@ def _library() -> list[tuple[str, str]]:
     """(name, the text serve and Virtuoso get: prefixes said, parameters bound at their defaults as VALUES), the
     shipped records it names replaced by the generated records that stand in for them (`STAND_INS`)."""
     from pledgegraph.delivery.endpoint import store
+    from pledgegraph.model.iris import ref_iri
     from pledgegraph.model.vocab import sparql_prologue
 
     from .generate import STAND_INS
@@ -165,7 +166,7 @@ def _library() -> list[tuple[str, str]]:
     for example in store.examples(ROOT / "queries"):
         text = store.bound_text(sparql_prologue() + example.text, store.bindings(example, []))
         for shipped, generated in STAND_INS.items():
-            text = text.replace(f"<{BASE}id/{shipped}>", f"<{BASE}id/{generated}>")
+            text = text.replace(f"<{ref_iri(BASE, shipped)}>", f"<{ref_iri(BASE, generated)}>")
         library.append((example.name, text))
     return library
 
