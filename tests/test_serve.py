@@ -610,14 +610,14 @@ def test_a_query_asked_while_a_worker_answers_it_waits_for_that_answer(dist):
 
     formats = {"table": "json", "graph": None}
     with QueryPool(dist, workers=1, heavy=1) as pool:
-        answered, slow_answer = [], pool._answer
+        answered, slow_answer = [], pool._answer_with_worker
 
         def counted(*args):
             answered.append(args[1])
             time.sleep(0.5)  # the others arrive while it runs
             return slow_answer(*args)
 
-        pool._answer = counted
+        pool._answer_with_worker = counted
 
         def burst(text: str, cap: int | None) -> list:
             results, start = [], threading.Barrier(4)
@@ -644,6 +644,10 @@ def test_a_query_asked_while_a_worker_answers_it_waits_for_that_answer(dist):
         results = burst("SELECT * WHERE { ?s ?p ?o }", 100)  # too large an answer
         assert len(answered) == 1 and len(results) == 4 and all(isinstance(r, TooLarge) for r in results)
         assert len({str(r) for r in results}) == 1
+        answered.clear()
+        pool.answers.max_bytes = 0  # nothing kept: the answer is handed over to those waiting all the same
+        results = burst(count + " # again", None)
+        assert len(answered) == 1 and len(results) == 4 and len(set(results)) == 1, (answered, results)
 
 
 def test_no_answer_is_kept_when_serve_is_told_to_keep_none(dist):

@@ -141,14 +141,16 @@ class QueryPool:
                 answering = self._answering[key] = _Answering()
         if not first:
             answering.done.wait(self.timeout)
-            kept = self.answers.get(key, self.dist)
-            if kept is not None:
-                return kept
+            if answering.answer is not None:  # handed over even when too large to keep
+                return answering.answer
             if answering.error is not None:  # it failed (timed out, too large...): so would this one
                 raise copy.copy(answering.error)
-            # not kept (NOW, RAND...) or still running: answered on its own below
+            # NOW, RAND... (each run its own answer), or still running: answered on its own below
         try:
-            return self._answer(key, text, formats, client, cap, options)
+            form, data, repeatable = self._answer_with_worker(key, text, formats, client, cap, options)
+            if first and repeatable:
+                answering.answer = (form, data)
+            return form, data
         except Exception as e:
             if first:
                 answering.error = e
@@ -159,10 +161,10 @@ class QueryPool:
                     del self._answering[key]
                 answering.done.set()
 
-    def _answer(
+    def _answer_with_worker(
         self, key: str, text: str, formats: dict[str, str | None], client: str, cap: int | None, options: dict
-    ) -> tuple[str, bytes]:
-        """The answer to `text` from a worker, kept when it can be."""
+    ) -> tuple[str, bytes, bool]:
+        """The answer to `text` from a worker, kept when it can be, and whether running it again gives the same."""
         expected_heavy = self._suspected(client, text)
         worker, stranger = self._acquire(client, expected_heavy)
         heavy = expected_heavy
@@ -194,7 +196,7 @@ class QueryPool:
             form, data, built = payload
             if built is not None:
                 self.answers.put(key, built, form, data)
-            return form, data
+            return form, data, built is not None
         name, message, where = payload
         error = getattr(errors, name, QueryError)(message)
         if where:
@@ -386,10 +388,12 @@ class QueryPool:
 
 
 class _Answering:
-    """A query a worker is answering now, for the same query asked meanwhile: done when it ends, with its error."""
+    """A query a worker is answering now, for the same query asked meanwhile: done when it ends, with its answer
+    or its error."""
 
     def __init__(self):
         self.done = threading.Event()
+        self.answer: tuple[str, bytes] | None = None  # when repeatable: the same for every request
         self.error: BaseException | None = None
 
 
