@@ -260,6 +260,27 @@ def test_one_dot_kept_across_batches_draws_what_a_dot_started_for_each_batch_dra
     assert kept.process is None and process.returncode == 0
 
 
+def test_threads_sharing_one_dot_each_get_their_own_diagrams(figures):
+    """publish's main process draws the whole graph's diagram in a thread with the `dot` its batches use
+    afterwards (or meanwhile, on a slow machine): drawings from two threads at once must each get their own
+    SVGs, the ones a `dot` of their own draws, never the other thread's (their bytes interleave in one pipe)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def link(iri: str) -> str:
+        return iri
+
+    focuses = sorted({e for edge in figures.edges for e in (edge.lower, edge.upper, edge.iri)})
+    alone = figures.diagrams(link, focuses + [None])
+    with module.Dot() as shared, ThreadPoolExecutor(2) as pool:
+        rounds = [
+            pool.submit(lambda batch=batch: figures.diagrams(link, batch, shared))
+            for _ in range(20)
+            for batch in (focuses, [None] + focuses[::-1])
+        ]
+        for drawn in rounds:
+            assert drawn.result() == {focus: alone[focus] for focus in drawn.result()}
+
+
 def test_a_graph_dot_cannot_read_fails_with_dots_message_instead_of_waiting(figures):
     class Unreadable:
         source = "digraph { a -> -> b }\n"

@@ -551,9 +551,9 @@ def test_the_site_files_wait_for_the_last_batch_when_the_whole_diagram_is_late(r
 
     drawn = figures.Figures.branches_later
 
-    def late(self, link):
+    def late(self, link, dot):
         future = Late()
-        future.set_result(drawn(self, link).result())
+        future.set_result(drawn(self, link, dot).result())
         return future
 
     monkeypatch.setattr(figures.Figures, "branches_later", late)
@@ -611,7 +611,11 @@ def test_a_failure_beside_the_dumps_child_leaves_the_previous_release_untouched(
         monkeypatch.setattr(publish_module, "write_trig", failing)  # the TriG dump: only the dumps' child writes it
     else:
         monkeypatch.setattr(catalog, "void_triples", failing)
-    expected = "writing the dumps failed: OSError: disk full" if fails == "the dumps' child" else "disk full"
+    expected = (
+        "writing the dumps and the ontology's files failed: OSError: disk full"
+        if fails == "the dumps' child"
+        else "disk full"
+    )
     with pytest.raises((OSError, RuntimeError), match=expected):
         publish(outdir, dist, force=True)
     assert {p: p.read_bytes() for p in outdir.rglob("*") if p.is_file()} == before

@@ -27,6 +27,7 @@ import datetime as dt
 import os
 import subprocess
 import tempfile
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, fields
@@ -220,11 +221,11 @@ class Figures:
         """The allegiance diagram: every branch relation and pledge as an arrow, as SVG; '' as for `timeline`."""
         return self.diagrams(link, [focus])[focus]
 
-    def branches_later(self, link: Callable[[str], str]) -> Future[str]:
-        """`branches(link)` drawn by `dot` while this process goes on (the whole graph's takes seconds):
-        the SVG is the future's result."""
+    def branches_later(self, link: Callable[[str], str], dot: Dot) -> Future[str]:
+        """`branches(link)` drawn by `dot` while this process goes on (the whole graph's takes seconds): the SVG
+        is the future's result. `dot` may draw this process's other diagrams meanwhile (they wait their turn)."""
         pool = ThreadPoolExecutor(1)
-        drawn = pool.submit(self.branches, link)
+        drawn = pool.submit(lambda: self.diagrams(link, [None], dot)[None])
         pool.shutdown(wait=False)
         return drawn
 
@@ -640,12 +641,14 @@ class Dot:
     """A `dot -Tsvg` process that draws graph after graph, started on first use: dot writes each graph's SVG
     as soon as it has read that graph (each document ends with `</svg>`, which no label can hold: its `<`
     is escaped), so a process drawing many small diagrams (publish's entity pages, batch after batch) starts
-    `dot` once: a start costs ~15-40 ms (fonts), a small diagram ~0.3 ms. Use it in one thread, and `close()`
-    it (or `with`): dot ends when its input does. A graph dot cannot read ends it (an error, its message)."""
+    `dot` once: a start costs ~15-40 ms (fonts), a small diagram ~0.3 ms. Threads may share it (a `draw` has it
+    to itself until its SVGs are read); `close()` it (or `with`): dot ends when its input does. A graph dot
+    cannot read ends it (an error, its message)."""
 
     def __init__(self):
         self.process: subprocess.Popen | None = None
         self.messages = tempfile.TemporaryFile()  # dot's warnings and errors: a file, so dot never waits on us
+        self.turn = threading.Lock()
 
     def __enter__(self) -> Dot:
         return self
@@ -655,7 +658,8 @@ class Dot:
 
     def draw(self, graphs: list) -> list[str]:
         """Each Graphviz graph as SVG, as dot draws it when it is its input's only graph."""
-        return [xml_safe(_as_drawn_alone(self._one(g.source))) for g in graphs]
+        with self.turn:
+            return [xml_safe(_as_drawn_alone(self._one(g.source))) for g in graphs]
 
     def _one(self, source: str) -> str:
         if self.process is None:
@@ -687,12 +691,16 @@ class Dot:
         return svg[svg.index("<svg") :]
 
     def _failed(self) -> NoReturn:
-        self.close()
+        self._end()  # in a `draw`, which has the turn
         self.messages.seek(0)
         said = self.messages.read().decode(errors="replace").strip()
         raise PledgegraphError(f"Graphviz's `dot` could not draw a diagram: {said or 'it stopped'}")
 
     def close(self) -> None:
+        with self.turn:
+            self._end()
+
+    def _end(self) -> None:
         if self.process is not None:
             process, self.process = self.process, None
             assert process.stdin is not None and process.stdout is not None

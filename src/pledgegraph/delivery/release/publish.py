@@ -533,14 +533,15 @@ def _release_files(
     info, base = src.info, src.base
     previous = previous_dir.name if previous_dir else None
     context = jsonld.make_context(src.graphs["ontology"])
-    # both cores from here: a forked child writes the whole-graph dumps (they need neither the store nor the
-    # pictures, so it starts first, while this process reads the pictures' rows), then another takes batches of
-    # entity files while this process works out the change set and VoID, draws the whole graph's timeline and
-    # writes the metadata, then takes batches too (`dot` draws the whole diagram meanwhile). The dumps' child
+    # both cores from here: a forked child writes the whole-graph dumps and the ontology's files (they need
+    # neither the store nor the pictures, so it starts first, while this process reads the pictures' rows), then
+    # another takes batches of entity files while this process works out the change set and VoID, draws the
+    # whole graph's timeline and writes the change set's files, then takes batches too (its `dot` draws the
+    # whole diagram meanwhile, then this process's batches' diagrams: one start fewer). The dumps' child
     # starts before the entities are listed (0.5 s at 1M), so it goes by the data's size (~80-95 triples an
     # entity in the shipped and the bench's data).
     dumps = Forked(
-        "writing the dumps",
+        "writing the dumps and the ontology's files",
         lambda: _dumps(src, data, context, _Sink(out.root), first_release=previous is None).written,
         parallel=len(data) >= PARALLEL_FROM * 50,
     )
@@ -558,10 +559,11 @@ def _release_files(
         root_link = _linker(base, "")
         entity_files = _EntityFiles(store, base, data, entities, context, pictures, graph, out)
         quickexit.leave_for_exit(graph, pictures, entity_files)
-        whole_diagram = pictures.branches_later(root_link)
+        dot = figures.Dot()  # this process's: the whole diagram's, then its batches' (forked after the child)
+        whole_diagram = pictures.branches_later(root_link, dot)
         counts = catalog.Counts(data_texts, base)  # a pass over the data while the children write
         change_set = diff(counts.subject_iris(), owners)
-        _metadata_files(src, context, change_set, out)
+        _change_files(change_set, src.info.version, out)
         svgs = {"timeline.svg": pictures.timeline(root_link)}
         void = catalog.void_triples(
             info,
@@ -617,7 +619,8 @@ def _release_files(
             out.write("sitemap.xml", _sitemap(entities, info, _lastmods(entities, info, change_set, previous_dir)))
             return True
 
-        entity_files.finish(meanwhile=site_files)
+        with dot:
+            entity_files.finish(dot, meanwhile=site_files)
     finally:  # only does something when this process failed: no child is left waiting
         dumps.cancel()
         if entity_files is not None:
@@ -646,9 +649,9 @@ def _release_files(
 
 
 def _dumps(src: _Input, data: list[ox.Triple], context: dict, out: _Sink, first_release: bool) -> _Sink:
-    """The whole-graph dumps (`DUMPS`), each written as soon as it is made; in a first release, whose change
-    set adds every triple in the data's order, also `changes/added.nt` (the same bytes as the N-Triples dump,
-    written once and compressed from that file).
+    """The whole-graph dumps (`DUMPS`), each written as soon as it is made, then `_schema_files`; in a first
+    release, whose change set adds every triple in the data's order, also `changes/added.nt` (the same bytes
+    as the N-Triples dump, written once and compressed from that file).
 
     pyoxigraph writes the N-Triples, Turtle and TriG into their files itself: at 1M their bytes (330, 124
     and 135 MB) never become Python objects, each of which cost a copy and its pages' first touch (~5 µs a
@@ -677,22 +680,28 @@ def _dumps(src: _Input, data: list[ox.Triple], context: dict, out: _Sink, first_
             lines = serialize(triples, "ntriples", prefixes_used=True)
             quads.write(lines.replace(b" .\n", f" <{graph}> .\n".encode()))
     out.wrote(f"{STEM}.nq.gz")
+    _schema_files(src, context, out)
     return out
 
 
-def _metadata_files(src: _Input, context: dict, change_set: changes.ChangeSet, out: _Sink) -> None:
-    """The context, the ontology, the shapes and the change set's files."""
+def _schema_files(src: _Input, context: dict, out: _Sink) -> None:
+    """The context, the ontology (in three formats and its page) and the shapes: the same work whatever the
+    data's size, so the dumps' child writes them (they were ~30 ms of a 10k publish's main process)."""
     out.write("context.jsonld", jsonld.context_document(context))
     out.write("ontology/pledgegraph.ttl", serialize(src.graphs["ontology"], "turtle"))
     out.write("ontology/pledgegraph.jsonld", jsonld.document(src.graphs["ontology"], context))
     out.write("ontology/pledgegraph.rdf", serialize(src.graphs["ontology"], "rdfxml"))
     out.write("shapes.ttl", serialize(src.graphs["shapes"], "turtle"))
+    if src.ontology_html is not None:
+        out.write("ontology/index.html", src.ontology_html)
+
+
+def _change_files(change_set: changes.ChangeSet, version: str, out: _Sink) -> None:
+    """The change set's triples and summary."""
     if change_set.previous is not None:  # else the dumps' child wrote it
         out.write(ADDED, serialize(change_set.added, "ntriples"))
     out.write("changes/removed.nt", serialize(change_set.removed, "ntriples"))
-    out.write("changes/summary.json", changes.summary_json(change_set, src.info.version))
-    if src.ontology_html is not None:
-        out.write("ontology/index.html", src.ontology_html)
+    out.write("changes/summary.json", changes.summary_json(change_set, version))
 
 
 def _linker(base: str, prefix: str, present: set[str] | None = None):
@@ -740,33 +749,32 @@ class _EntityFiles:
         self.described = describe.descriptions(data, base, entities, ordered=True, owners=graph.owners)
         pages.make_related_rows(graph, entities)  # once, inherited by the child
         self.next_batch = mp.Value("q", 0)  # where the next batch starts in `entities`, shared with the child
-        self.child = Forked(
-            "writing entity files",
-            lambda: self._files(_Sink(out.root)).written,
-            parallel=len(entities) >= PARALLEL_FROM,
-        )
+        self.child = Forked("writing entity files", self._child_files, parallel=len(entities) >= PARALLEL_FROM)
 
     def cancel(self) -> None:
         self.child.cancel()
 
-    def finish(self, meanwhile: Callable[[bool], bool]) -> None:
-        """Batches written until none is left, and the child joined: what it wrote added to `out`. Between batches
-        `meanwhile(False)` is asked to do other work if it can yet (it says whether it did); if it never could,
-        `meanwhile(True)` does it after the last batch."""
-        self._files(self.out, meanwhile)
+    def finish(self, dot: figures.Dot, meanwhile: Callable[[bool], bool]) -> None:
+        """Batches written until none is left (their diagrams drawn by `dot`), and the child joined: what it wrote
+        added to `out`. Between batches `meanwhile(False)` is asked to do other work if it can yet (it says
+        whether it did); if it never could, `meanwhile(True)` does it after the last batch."""
+        self._files(self.out, dot, meanwhile)
         self.out.written.update(self.child.result())
 
-    def _files(self, out: _Sink, meanwhile: Callable[[bool], bool] | None = None) -> _Sink:
-        with figures.Dot() as dot:  # one `dot` for all of this process's batches
-            while True:
-                if meanwhile is not None and meanwhile(False):
-                    meanwhile = None
-                batch = self._take()
-                if not batch:
-                    break
-                diagrams = self.pictures.diagrams(self.link, batch, dot)
-                for iri in batch:
-                    self._write(iri, self.described[iri], diagrams[iri], self.graph, out)
+    def _child_files(self) -> dict[str, catalog.Written]:
+        with figures.Dot() as dot:  # one `dot` for all of the child's batches
+            return self._files(_Sink(self.out.root), dot).written
+
+    def _files(self, out: _Sink, dot: figures.Dot, meanwhile: Callable[[bool], bool] | None = None) -> _Sink:
+        while True:
+            if meanwhile is not None and meanwhile(False):
+                meanwhile = None
+            batch = self._take()
+            if not batch:
+                break
+            diagrams = self.pictures.diagrams(self.link, batch, dot)
+            for iri in batch:
+                self._write(iri, self.described[iri], diagrams[iri], self.graph, out)
         if meanwhile is not None:
             meanwhile(True)
         return out
