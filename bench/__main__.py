@@ -255,9 +255,10 @@ def deliver_rows(results: list[dict], row) -> None:
         [cell(d, "publish", "wall", fmt="**{:.1f} s**") for d in measured],
     )
     row(
-        "publish: CPU (both processes) / peak memory",
+        "publish: CPU (every process; of it the kernel's) / peak memory",
         [
-            f"{d['publish']['cpu']:.1f} s / {d['publish']['peak_mb']:.0f} MB"
+            f"{d['publish']['cpu']:.1f} s ({d['publish'].get('system', float('nan')):.1f} s) / "
+            f"{d['publish']['peak_mb']:.0f} MB"
             if d.get("publish", {}).get("cpu")
             else "–"
             for d in measured
@@ -273,9 +274,10 @@ def deliver_rows(results: list[dict], row) -> None:
         ],
     )
     row(
-        "publish per entity",
+        "publish per entity (page faults per entity)",
         [
-            f"{d['publish']['wall'] / d['publish']['entities'] * 1000:.1f} ms ({d['publish']['entities']:,} entities)"
+            f"{d['publish']['wall'] / d['publish']['entities'] * 1000:.1f} ms ({d['publish']['entities']:,} "
+            f"entities; {d['publish'].get('faults', 0) / d['publish']['entities']:.0f} faults)"
             if d.get("publish", {}).get("wall")
             else "–"
             for d in measured

@@ -98,6 +98,8 @@ def publish(dist: Path, work: Path, timeout: float) -> dict:
     return {
         "wall": ran.wall,
         "cpu": ran.cpu,
+        "system": ran.system,
+        "faults": ran.faults,
         "peak_mb": ran.peak_mb,
         "entities": entities,
         "release": str(out / "latest"),

@@ -27,6 +27,8 @@ class Ran:
     out: bytes
     err: bytes
     code: int
+    system: float = 0.0  # of `cpu`, the kernel's: mostly page faults (first touches of fresh memory)
+    faults: int = 0  # minor page faults, the command's and its children's
 
 
 _launcher: ProcessPoolExecutor | None = None
@@ -83,4 +85,6 @@ def _timed_here(cmd: list[str], timeout: float, cwd=None) -> Ran | None:
         out.read(),
         err.read(),
         os.waitstatus_to_exitcode(status),
+        round(usage.ru_stime, 3),
+        usage.ru_minflt,
     )

@@ -46,6 +46,8 @@ def test_benchmark_runs_and_writes_its_table(tmp_path):
     assert "pledgegraph build" in table and "floor: bulk load" in table and "naive: naive yaml" in table
     deliver = result["deliver"]  # after the build: publish, and serve answering the library over HTTP
     assert deliver["publish"]["entities"] > 10 and deliver["publish"]["wall"] > 0
+    # its page faults (first touches of memory: most of a small publish's system time on this machine) counted
+    assert deliver["publish"]["faults"] > 1000 and 0 < deliver["publish"]["system"] < deliver["publish"]["cpu"]
     assert deliver["serve"]["startup"] > 0 and len(deliver["serve"]["queries"]) >= 20
     assert all(0 < q["serve"]["p50_ms"] <= q["serve"]["p99_ms"] for q in deliver["serve"]["queries"].values())
     # the library asked about the bench's own records (stand-ins for the shipped ones it names), not empty answers
