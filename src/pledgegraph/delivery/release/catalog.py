@@ -237,19 +237,23 @@ class Counts:
     def __init__(self, texts: Iterable[str], base: str):
         self.classes: dict[str, set[str]] = {}
         rdf_type, inside = f"<{RDF}type>", "<" + entity_space(base)
-        subjects, objects, properties = [], [], {}  # properties by their text `<…>` until the end
-        last = ""
+        # sets as they go: an object's text seen before is dropped at once (at 100k, 35,617 distinct of 182,290),
+        # where a list of them all took ~200,000 fresh pages of memory at 1M before becoming a set
+        subjects: set[str] = set()
+        objects: set[str] = set()
+        properties: dict[str, int] = {}  # by their text `<…>` until the end
+        add_subject, add_object, last = subjects.add, objects.add, ""
         for text in texts:
             subject, predicate, obj = text.split(" ", 2)
             if subject != last:
                 last = subject
-                subjects.append(subject)
-            objects.append(obj)
+                add_subject(subject)
+            add_object(obj)
             properties[predicate] = properties.get(predicate, 0) + 1
             if predicate == rdf_type and obj.startswith("<"):  # a class is an IRI
                 self.classes.setdefault(obj[1:-1], set()).add(subject)
         self.properties: dict[str, int] = {predicate[1:-1]: n for predicate, n in properties.items()}
-        self.subjects, self.objects = set(subjects), set(objects)
+        self.subjects, self.objects = subjects, objects
         self.entities = {term for term in chain(self.subjects, self.objects) if term.startswith(inside)}
 
     def subject_iris(self) -> set[str]:

@@ -65,7 +65,9 @@ def diff(
     `new_subjects`, the IRIs of `new`'s subjects, when the caller has them (publish counts them for VoID);
     `owners`, the caller's map of nodes to their entities (publish's already holds every subject's)."""
     old_set, new_set = set(old), set(new) if old else set()  # a first release: every triple added, none removed
-    added = [t for t in new if t not in old_set] if old else list(new)
+    # a first release's added triples are `new` itself, not a copy: publish asks this after forking its writers,
+    # and a copy would write every triple's reference count, copying each page of them (~95,000 pages at 1M)
+    added = [t for t in new if t not in old_set] if old else new
     removed = sorted((t for t in old if t not in new_set), key=str)
     owner = Owners(base) if owners is None else owners
     old_entities = {e for s in {t.subject.value for t in old} if (e := owner[s])}
