@@ -281,6 +281,16 @@ def test_threads_sharing_one_dot_each_get_their_own_diagrams(figures):
             assert drawn.result() == {focus: alone[focus] for focus in drawn.result()}
 
 
+def test_a_dot_closed_while_a_thread_would_still_draw_starts_no_other_dot(figures):
+    """publish closes its `dot` when it fails, perhaps before the whole diagram's thread asks for its drawing:
+    that drawing fails instead of starting a `dot` nobody would end."""
+    dot = module.Dot()
+    dot.close()
+    with pytest.raises(PledgegraphError, match="closed"):
+        figures.diagrams(lambda iri: iri, [None], dot)
+    assert dot.process is None
+
+
 def test_a_graph_dot_cannot_read_fails_with_dots_message_instead_of_waiting(figures):
     class Unreadable:
         source = "digraph { a -> -> b }\n"

@@ -603,6 +603,7 @@ def test_a_failure_beside_the_dumps_child_leaves_the_previous_release_untouched(
     outdir = tmp_path / "site"
     publish(outdir, dist)
     before = {p: p.read_bytes() for p in outdir.rglob("*") if p.is_file()}
+    children_before = _running_children()
 
     def failing(*args, **kwargs):
         raise OSError("disk full")
@@ -621,6 +622,13 @@ def test_a_failure_beside_the_dumps_child_leaves_the_previous_release_untouched(
     assert {p: p.read_bytes() for p in outdir.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in outdir.iterdir()) == [".well-known", "0.1.0", "index.html", "latest", "latest.txt"]
     assert multiprocessing.active_children() == []
+    assert _running_children() <= children_before  # nor a `dot` (the whole diagram's started before VoID)
+
+
+def _running_children() -> set[str]:
+    """The process ids of this process's children (multiprocessing's and others', such as `dot`), ended but
+    not yet waited for too."""
+    return {pid for task in Path("/proc/self/task").iterdir() for pid in (task / "children").read_text().split()}
 
 
 def test_a_fresh_publish_imports_neither_the_build_nor_the_package_metadata():

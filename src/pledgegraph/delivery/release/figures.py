@@ -649,6 +649,7 @@ class Dot:
         self.process: subprocess.Popen | None = None
         self.messages = tempfile.TemporaryFile()  # dot's warnings and errors: a file, so dot never waits on us
         self.turn = threading.Lock()
+        self.closed = False  # a `draw` after `close()` fails instead of starting another dot
 
     def __enter__(self) -> Dot:
         return self
@@ -663,6 +664,8 @@ class Dot:
 
     def _one(self, source: str) -> str:
         if self.process is None:
+            if self.closed:
+                raise PledgegraphError("a diagram was asked of a `dot` already closed")
             try:
                 self.process = subprocess.Popen(
                     ["dot", "-Tsvg"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.messages
@@ -698,6 +701,7 @@ class Dot:
 
     def close(self) -> None:
         with self.turn:
+            self.closed = True
             self._end()
 
     def _end(self) -> None:

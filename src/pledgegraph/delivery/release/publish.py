@@ -548,6 +548,7 @@ def _release_files(
     store = store_of()
     quickexit.leave_for_exit(store)
     entity_files: _EntityFiles | None = None
+    dot: figures.Dot | None = None
     try:
         # the pages' index of the store, made once before the entity files' fork: the entities are listed from it,
         # the pictures follow their rows' links in it, the child inherits it, and this process's tail reads labels
@@ -619,12 +620,13 @@ def _release_files(
             out.write("sitemap.xml", _sitemap(entities, info, _lastmods(entities, info, change_set, previous_dir)))
             return True
 
-        with dot:
-            entity_files.finish(dot, meanwhile=site_files)
-    finally:  # only does something when this process failed: no child is left waiting
+        entity_files.finish(dot, meanwhile=site_files)
+    finally:  # but for `dot`'s end, only does something when this process failed: no child is left waiting
         dumps.cancel()
         if entity_files is not None:
             entity_files.cancel()
+        if dot is not None:
+            dot.close()
     vocab = sorted(
         {
             t.subject.value[len(PGV) :]
