@@ -22,7 +22,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from . import deliver
+from . import deliver, publish_flat
 from .generate import SIZES, generate
 from .linkml_compare import compare, linkml_convert
 from .process import start_launcher, timed_process
@@ -274,6 +274,15 @@ def deliver_rows(results: list[dict], row) -> None:
         ],
     )
     row(
+        "publish per entity, the sizes timed in turn (most ÷ least)",
+        [
+            f"{d['publish_in_turn']['ms_per_entity']:.1f} ms ({d['publish_in_turn']['most_over_least']:.2f}×)"
+            if d.get("publish_in_turn")
+            else "–"
+            for d in measured
+        ],
+    )
+    row(
         "publish per entity (page faults per entity)",
         [
             f"{d['publish']['wall'] / d['publish']['entities'] * 1000:.1f} ms ({d['publish']['entities']:,} "
@@ -444,6 +453,21 @@ def main(argv: list[str] | None = None) -> int:
     compileall.compile_dir(ROOT / "src", quiet=1)
     try:
         results = [run_size(size, a) for size in a.sizes.split(",")]
+        published = [r for r in results if r.get("deliver", {}).get("publish", {}).get("wall")]
+        if len(published) >= 2:  # per entity across sizes, timed in the same minutes (bench/publish_flat.py)
+            print(f"[{','.join(r['size'] for r in published)}] publish in turn...", file=sys.stderr, flush=True)
+            work = {r["size"]: a.work / f"{r['size']}-seed{a.seed}" for r in published}
+            flat = publish_flat.in_turn(
+                {size: w / "dist" for size, w in work.items()},
+                {size: w / "deliver" for size, w in work.items()},
+                a.runs,
+                a.timeout,
+            )
+            for r in published:
+                r["deliver"]["publish_in_turn"] = {
+                    **flat["sizes"][r["size"]],
+                    "most_over_least": flat["most_over_least"],
+                }
     finally:
         deliver.discard_earlier_sites()  # after every timed step (see `deliver.publish`)
     a.out.mkdir(parents=True, exist_ok=True)

@@ -54,6 +54,20 @@ def test_benchmark_runs_and_writes_its_table(tmp_path):
     assert deliver["serve"]["nonempty"] >= 15 and deliver["serve"]["queries"]["record-subgraph"]["rows"] > 10
     assert "pledgegraph publish" in table and "publish ÷ build" in table and "serve: start-up" in table
 
+    # publish's time per entity timed in turn across sizes, from the builds that run left
+    flat = tmp_path / "flat.json"
+    subprocess.run(
+        [sys.executable, "-m", "bench.publish_flat", "--sizes", "tiny", "--rounds", "2"]
+        + ["--work", str(tmp_path / "data"), "--out", str(flat)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=300,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    tiny = json.loads(flat.read_text())["sizes"]["tiny"]
+    assert len(tiny["walls"]) == 2 and tiny["entities"] == deliver["publish"]["entities"] and tiny["ms_per_entity"] > 0
+
 
 def test_search_latency_bench_runs_and_reports(tmp_path):
     """The shape of `bench/search_latency.py` on tiny data (its figure is measured at 1m by hand)."""
