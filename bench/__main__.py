@@ -456,13 +456,7 @@ def main(argv: list[str] | None = None) -> int:
         published = [r for r in results if r.get("deliver", {}).get("publish", {}).get("wall")]
         if len(published) >= 2:  # per entity across sizes, timed in the same minutes (bench/publish_flat.py)
             print(f"[{','.join(r['size'] for r in published)}] publish in turn...", file=sys.stderr, flush=True)
-            work = {r["size"]: a.work / f"{r['size']}-seed{a.seed}" for r in published}
-            flat = publish_flat.in_turn(
-                {size: w / "dist" for size, w in work.items()},
-                {size: w / "deliver" for size, w in work.items()},
-                a.runs,
-                a.timeout,
-            )
+            flat = publish_flat.at(a.work, a.seed, [r["size"] for r in published], a.runs, a.timeout)
             for r in published:
                 r["deliver"]["publish_in_turn"] = {
                     **flat["sizes"][r["size"]],

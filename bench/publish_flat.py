@@ -45,6 +45,20 @@ def in_turn(dists: dict[str, Path], work_of: dict[str, Path], rounds: int, timeo
     }
 
 
+def at(work: Path, seed: int, sizes: list[str], rounds: int, timeout: float) -> dict:
+    """`in_turn` on the builds a bench run left in WORK (<size>-seed<N>/dist), publishing beside them (deliver/)."""
+    runs = {size: work / f"{size}-seed{seed}" for size in sizes}
+    missing = [str(r / "dist") for r in runs.values() if not (r / "dist" / "pledgegraph.trig").is_file()]
+    if missing:
+        raise SystemExit(f"no build in {', '.join(missing)}: run `python -m bench --sizes {','.join(sizes)}` first")
+    return in_turn(
+        {size: r / "dist" for size, r in runs.items()},
+        {size: r / "deliver" for size, r in runs.items()},
+        rounds,
+        timeout,
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default="10k,1m", help="bench sizes, comma-separated (their builds must exist)")
@@ -55,11 +69,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, help="write the figures here as JSON")
     a = p.parse_args()
     sizes = [s.strip() for s in a.sizes.split(",") if s.strip()]
-    dists = {size: a.work / f"{size}-seed{a.seed}" / "dist" for size in sizes}
-    missing = [str(d) for d in dists.values() if not (d / "pledgegraph.trig").is_file()]
-    if missing:
-        raise SystemExit(f"no build in {', '.join(missing)}: run `python -m bench --sizes {a.sizes}` first")
-    found = in_turn(dists, {size: dist.parent / "deliver" for size, dist in dists.items()}, a.rounds, a.timeout)
+    found = at(a.work, a.seed, sizes, a.rounds, a.timeout)
     for size, figures in found["sizes"].items():
         print(
             f"{size}: {figures['ms_per_entity']:.2f} ms an entity ({figures['entities']:,} entities; walls "
